@@ -1,0 +1,142 @@
+/**
+ * Stitching every loaded source into the unified graph. Pure: schemas and
+ * descriptors in, a schema out; no I/O, so it can be snapshot-tested as SDL.
+ */
+import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
+import { stitchSchemas } from '@graphql-tools/stitch';
+import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
+import type { Descriptor } from '../config/descriptor.js';
+import { displayPath } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import type { LoadedSource } from '../sources/types.js';
+import { findConflicts, type ComposeInput } from './conflicts.js';
+import { namingFor, type Naming } from './transforms.js';
+
+export interface ComposedGraph {
+  schema: GraphQLSchema;
+  /** Subschemas by subgraph name, as stitched. */
+  subschemas: Map<string, Subschema>;
+}
+
+/** Problems with `entities:` in one descriptor, checked against the subgraph's own schema. */
+function entityProblems(descriptor: Descriptor, schema: GraphQLSchema): string[] {
+  const where = displayPath(descriptor.file);
+  const problems: string[] = [];
+  const query = schema.getQueryType();
+  for (const [typeName, entity] of Object.entries(descriptor.entities)) {
+    const at = `${where}: entities.${typeName}`;
+    const type = schema.getType(typeName);
+    if (!type || !isObjectType(type)) {
+      problems.push(`${at}: subgraph "${descriptor.name}" has no object type ${typeName}`);
+      continue;
+    }
+    const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
+    for (const key of keys) {
+      if (!type.getFields()[key]) problems.push(`${at}.key: ${typeName} has no field "${key}"`);
+    }
+    const rootField = entity.batch?.field ?? entity.field;
+    const argument = entity.batch?.argument ?? entity.argument;
+    if (!entity.resolvable || !rootField) continue;
+    const path = entity.batch ? `${at}.batch` : at;
+    const field = query?.getFields()[rootField];
+    if (!field) {
+      problems.push(`${path}.field: subgraph "${descriptor.name}" has no field Query.${rootField}`);
+      continue;
+    }
+    const arg = field.args.find((a) => a.name === argument);
+    if (!arg) problems.push(`${path}.argument: Query.${rootField} has no argument "${argument}"`);
+    if (getNamedType(field.type).name !== typeName) {
+      problems.push(`${path}.field: Query.${rootField} returns ${String(field.type)}, not ${typeName}`);
+    }
+    if (entity.batch) {
+      const returnsList = isListType(isNonNullType(field.type) ? field.type.ofType : field.type);
+      if (!returnsList) problems.push(`${path}.field: Query.${rootField} must return a list of ${typeName} (one per key, in order)`);
+      const argList = arg && isListType(isNonNullType(arg.type) ? arg.type.ofType : arg.type);
+      if (arg && !argList) problems.push(`${path}.argument: ${argument} must be a list (it receives every key of the batch)`);
+    }
+  }
+  return problems;
+}
+
+function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: string): Record<string, MergedTypeConfig> {
+  const merge: Record<string, MergedTypeConfig> = {};
+  for (const [typeName, entity] of Object.entries(descriptor.entities)) {
+    const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
+    const selectionSet = `{ ${keys.join(' ')} }`;
+    const keyOf =
+      keys.length === 1
+        ? (obj: Record<string, unknown>) => obj[keys[0]!]
+        : (obj: Record<string, unknown>) => Object.fromEntries(keys.map((k) => [k, obj[k]]));
+    const name = naming.type(typeName);
+    if (!entity.resolvable) continue;
+    if (entity.batch) {
+      const argument = entity.batch.argument;
+      merge[name] = {
+        selectionSet,
+        fieldName: naming.field(queryName, entity.batch.field),
+        key: keyOf,
+        argsFromKeys: (list: ReadonlyArray<unknown>) => ({ [argument]: list }),
+      };
+    } else if (entity.field && entity.argument) {
+      const argument = entity.argument;
+      merge[name] = {
+        selectionSet,
+        fieldName: naming.field(queryName, entity.field),
+        args: (obj: Record<string, unknown>) => ({ [argument]: keyOf(obj) }),
+      };
+    }
+  }
+  return merge;
+}
+
+/**
+ * Stitches the sources into one schema. Throws a ConfigError listing every
+ * problem (bad entity declarations, conflicting definitions) at once.
+ */
+export function composeSources(sources: LoadedSource[]): ComposedGraph {
+  const problems: string[] = [];
+  const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
+  for (const source of sources) {
+    const { descriptor } = source;
+    problems.push(...entityProblems(descriptor, source.schema));
+    const naming = namingFor(descriptor, source.schema);
+    const queryName = source.schema.getQueryType()?.name ?? 'Query';
+    const merge = mergeConfigFor(descriptor, naming, queryName);
+    for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
+    const config: SubschemaConfig = {
+      name: descriptor.name,
+      schema: source.schema,
+      executor: source.executor,
+      transforms: naming.transforms,
+      merge,
+      // Delegations to this subgraph made in the same tick go out as one request.
+      batch: true,
+    };
+    let subschema: Subschema;
+    try {
+      subschema = new Subschema(config);
+      inputs.push({
+        descriptor,
+        schema: subschema.transformedSchema,
+        entities: new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
+        subschema,
+      });
+    } catch (error) {
+      problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  const conflicts = findConflicts(inputs);
+  if (conflicts.length > 0) throw new ConfigError('COMPOSE_CONFLICT', conflicts);
+
+  let schema: GraphQLSchema;
+  try {
+    schema = stitchSchemas({
+      subschemas: inputs.map((i) => i.subschema),
+      mergeTypes: true,
+    });
+  } catch (error) {
+    throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
+  }
+  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])) };
+}

@@ -1,0 +1,67 @@
+/**
+ * A descriptor's `transforms` as @graphql-tools/wrap transforms, plus the
+ * same renaming as plain functions so that entity and batch-field names in the
+ * descriptor (written in the subgraph's own names) can be translated to the
+ * unified graph's names.
+ *
+ * Order: hide (on the subgraph's names), then field renames, then type
+ * renames. An explicit rename wins over the prefix, which is how a prefixed
+ * subgraph still joins a shared entity (`rename: { types: { Product: Product } }`).
+ */
+import {
+  FilterObjectFields,
+  FilterTypes,
+  RenameObjectFields,
+  RenameTypes,
+} from '@graphql-tools/wrap';
+import type { Transform } from '@graphql-tools/delegate';
+import { isSpecifiedScalarType, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
+import type { Descriptor } from '../config/descriptor.js';
+
+export interface Naming {
+  /** The unified graph's name for one of the subgraph's types. */
+  type(name: string): string;
+  /** The unified graph's name for a field of one of the subgraph's types. */
+  field(typeName: string, fieldName: string): string;
+  transforms: Transform[];
+}
+
+const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
+
+export function namingFor(descriptor: Descriptor, schema: GraphQLSchema): Naming {
+  const spec = descriptor.transforms;
+  const roots = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
+  );
+  const renameTypes = spec?.rename?.types ?? {};
+  const renameFields = spec?.rename?.fields ?? {};
+  const prefix = spec?.prefix;
+
+  const type = (name: string): string => {
+    if (roots.has(name) || name.startsWith('__') || isSpecifiedScalarType({ name } as never)) return name;
+    const explicit = renameTypes[name];
+    if (explicit) return explicit;
+    return prefix ? prefix + name : name;
+  };
+  const field = (typeName: string, fieldName: string): string => {
+    const explicit = renameFields[`${typeName}.${fieldName}`];
+    if (explicit) return explicit;
+    if (prefix && roots.has(typeName)) return lowerFirst(prefix) + upperFirst(fieldName);
+    return fieldName;
+  };
+
+  const transforms: Transform[] = [];
+  const hidden = new Set(spec?.hide ?? []);
+  if (hidden.size > 0) {
+    transforms.push(new FilterTypes((t: GraphQLNamedType) => !hidden.has(t.name)));
+    transforms.push(new FilterObjectFields((typeName, fieldName) => !hidden.has(`${typeName}.${fieldName}`)));
+  }
+  if (Object.keys(renameFields).length > 0 || (prefix && roots.size > 0)) {
+    transforms.push(new RenameObjectFields((typeName, fieldName) => field(typeName, fieldName)));
+  }
+  if (Object.keys(renameTypes).length > 0 || prefix) {
+    transforms.push(new RenameTypes((name) => type(name)));
+  }
+  return { type, field, transforms };
+}

@@ -1,0 +1,108 @@
+/**
+ * The part of a subgraph descriptor every kind shares. Each kind adds its own
+ * keys in its own file (graphql.ts, openapi.ts, grpc.ts); descriptor.ts joins
+ * them into one schema discriminated by `kind`. Every object refuses unknown
+ * keys, so a misspelled `timout:` stops start-up instead of being ignored.
+ */
+import { z } from 'zod';
+import { duration, integer, size } from './units.js';
+
+const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+export const upstream = z.strictObject({
+  /** Base URL of one instance of the service. */
+  url: z.url({ protocol: /^(https?|grpcs?|dns|unix)$/, error: 'expected an http(s):// or grpc(s):// URL' }),
+  /** Free-form label (v1, v2, canary) used in metrics and logs. */
+  version: z.string().min(1).optional(),
+  /** Relative share of traffic among the upstreams; an omitted weight counts as 1. */
+  weight: integer.pipe(z.number().min(0).max(10_000)).default(1),
+});
+
+export const entityKey = z.union([
+  z.string().regex(graphqlName, 'expected a field name'),
+  z.array(z.string().regex(graphqlName, 'expected a field name')).min(1),
+]);
+
+export const entity = z
+  .strictObject({
+    /** The field (or fields) that identify the entity across subgraphs. */
+    key: entityKey,
+    /** A root field taking a list of keys and returning the entities in the same order. */
+    batch: z
+      .strictObject({
+        field: z.string().regex(graphqlName),
+        argument: z.string().regex(graphqlName),
+      })
+      .optional(),
+    /** A root field taking one key (used when there is no batch field; still one request per subgraph). */
+    field: z.string().regex(graphqlName).optional(),
+    argument: z.string().regex(graphqlName).optional(),
+    /** false: this subgraph only references the entity and cannot resolve it by key. */
+    resolvable: z.boolean().default(true),
+  })
+  .refine((e) => !e.resolvable || e.batch || e.field, {
+    message: 'an entity needs `batch: { field, argument }` or `field` (with `argument`) to be resolved by key, or `resolvable: false`',
+  });
+
+export const transforms = z.strictObject({
+  /** Prefix every type name (Product -> CatalogProduct) and root field (products -> catalogProducts). */
+  prefix: z.string().regex(graphqlName).optional(),
+  rename: z
+    .strictObject({
+      types: z.record(z.string().regex(graphqlName), z.string().regex(graphqlName)).default({}),
+      /** "Type.field": "newName" */
+      fields: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Type.field"'), z.string().regex(graphqlName)).default({}),
+    })
+    .optional(),
+  /** Hide types ("Internal") and fields ("Query.debug", "User.passwordHash") from the unified graph. */
+  hide: z.array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"')).default([]),
+});
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name').transform((h) => h.toLowerCase());
+
+export const headers = z.strictObject({
+  /** Client request headers copied to every upstream call (after hop-by-hop headers are removed). */
+  forward: z.array(headerName).default([]),
+  /** Static headers added to every upstream call; values may use ${ENV}. */
+  set: z.record(headerName, z.string().regex(/^[^\r\n]*$/, 'header values cannot contain CR or LF')).default({}),
+});
+
+export const retry = z.strictObject({
+  /** Total attempts for a query, the first included (1 = no retry). Mutations are never retried. */
+  attempts: integer.pipe(z.number().min(1).max(5)).default(2),
+  /** Base of the full-jitter backoff between attempts. */
+  backoff: duration.default(100),
+});
+
+export const baseDescriptor = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, "-" and "_", starting with a letter'),
+  /** Schema file (SDL, OpenAPI, .proto) relative to the descriptor, or an http(s) URL. */
+  source: z.string().min(1).optional(),
+  /** Shorthand for `upstreams: [{ url }]`. */
+  url: z.string().optional(),
+  upstreams: z.array(upstream).min(1).optional(),
+  /** Total time for one upstream call, capped by what is left of the request deadline. */
+  timeout: duration.default(5000),
+  connectTimeout: duration.default(2000),
+  retry: retry.default({ attempts: 2, backoff: 100 }),
+  /** Largest upstream response body accepted. */
+  maxResponseSize: size.default(10 * 1024 * 1024),
+  /** Connections kept per upstream instance. */
+  connections: integer.pipe(z.number().min(1).max(1024)).default(32),
+  entities: z.record(z.string().regex(graphqlName), entity).default({}),
+  transforms: transforms.optional(),
+  headers: headers.default({ forward: [], set: {} }),
+  /** false: the gateway starts (and /readyz passes) without this subgraph. */
+  required: z.boolean().default(true),
+  errors: z
+    .strictObject({
+      /** Pass upstream error messages to clients in production (they are always passed in development). */
+      expose: z.boolean().default(false),
+      /** extensions.code values passed to clients as they are. */
+      allowCodes: z.array(z.string()).default([]),
+    })
+    .default({ expose: false, allowCodes: [] }),
+});
+
+export type BaseDescriptor = z.output<typeof baseDescriptor>;
+export type EntityConfig = z.output<typeof entity>;

@@ -1,0 +1,51 @@
+/**
+ * gateway.yaml: where the gateway listens, where descriptors live, and the
+ * limits that protect it. Every limit has a safe default here, in one place;
+ * no library default is left to decide.
+ */
+import { z } from 'zod';
+import { boolean, duration, integer, port, size } from './units.js';
+
+export const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(4000),
+  graphqlPath: z.string().startsWith('/').default('/graphql'),
+  /** Largest request body; a larger one gets 413 before it is parsed. */
+  bodyLimit: size.default(1024 * 1024),
+  /** Overall time for one GraphQL request; each upstream call gets what is left of it. */
+  requestDeadline: duration.default(10_000),
+  /** Time to receive the request headers (slowloris guard). */
+  headersTimeout: duration.default(10_000),
+  /** Time to receive the whole request. */
+  requestTimeout: duration.default(30_000),
+  keepAliveTimeout: duration.default(5_000),
+  /** On SIGTERM: how long in-flight requests may take before connections are cut. */
+  shutdownTimeout: duration.default(10_000),
+  maxHeaderSize: size.default(16 * 1024),
+  maxHeaders: integer.pipe(z.number().min(1)).default(100),
+});
+
+export const gatewaySchema = z.strictObject({
+  /** production masks errors and turns GraphiQL and introspection off unless asked for. */
+  mode: z.enum(['production', 'development']).default('production'),
+  server: serverSchema.default(serverSchema.parse({})),
+  /** Folders (searched for `subgraph.yaml` / `*.subgraph.yaml`) or descriptor files, relative to this file. */
+  descriptors: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('./subgraphs'),
+  graphiql: boolean.optional(),
+  introspection: boolean.optional(),
+  logging: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+  schema: z
+    .strictObject({
+      /** Where `tessera compose` writes the unified schema, relative to this file. */
+      snapshot: z.string().default('./schema/unified.graphql'),
+    })
+    .default({ snapshot: './schema/unified.graphql' }),
+});
+
+export type GatewayFileInput = z.input<typeof gatewaySchema>;
+export type GatewayFileConfig = z.output<typeof gatewaySchema>;
+export type ServerConfig = z.output<typeof serverSchema>;

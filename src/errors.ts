@@ -1,0 +1,96 @@
+/**
+ * The error catalog: every error Tessera raises on purpose has a code here, with
+ * the HTTP status it implies (when it decides the outcome of a whole request) and
+ * the `extensions.code` clients see. docs/errors.md lists them for the person on
+ * call; test/unit/errors.test.ts checks the two stay in step.
+ */
+import { GraphQLError } from 'graphql';
+
+export interface ErrorSpec {
+  /** HTTP status when this error decides the whole response. */
+  status: number;
+  /** One line for the person on call: what happened and what to look at. */
+  summary: string;
+}
+
+export const ERRORS = {
+  // configuration and start-up: these stop the gateway before it listens
+  CONFIG_INVALID: { status: 500, summary: 'A gateway or descriptor file does not match its schema.' },
+  CONFIG_FILE_NOT_FOUND: { status: 500, summary: 'A file named by the configuration does not exist.' },
+  CONFIG_PARSE_ERROR: { status: 500, summary: 'A YAML or JSON file could not be parsed.' },
+  CONFIG_ENV_MISSING: { status: 500, summary: 'A ${VAR} in a config file names an unset environment variable.' },
+  DUPLICATE_SUBGRAPH: { status: 500, summary: 'Two descriptors use the same subgraph name.' },
+  SOURCE_LOAD_FAILED: { status: 500, summary: 'A subgraph schema could not be loaded (file, URL or introspection).' },
+  COMPOSE_CONFLICT: { status: 500, summary: 'Two subgraphs define the same type or field differently.' },
+  COMPOSE_FAILED: { status: 500, summary: 'The subgraph schemas could not be stitched into one graph.' },
+
+  // request-level
+  BAD_REQUEST: { status: 400, summary: 'The HTTP request is not a valid GraphQL-over-HTTP request.' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is larger than server.bodyLimit.' },
+  NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
+  SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
+  DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
+
+  // upstream (field-level: the other fields still resolve)
+  SOURCE_UNAVAILABLE: { status: 502, summary: 'The subgraph could not be reached (refused, reset, DNS, breaker open).' },
+  GATEWAY_TIMEOUT: { status: 504, summary: 'The subgraph did not answer within its timeout or the remaining deadline.' },
+  SOURCE_BAD_RESPONSE: { status: 502, summary: 'The subgraph answered with something that is not a GraphQL response (status, content type, JSON).' },
+  SOURCE_RESPONSE_TOO_LARGE: { status: 502, summary: 'The subgraph response exceeded its size limit.' },
+  SUBGRAPH_ERROR: { status: 200, summary: 'The subgraph returned a GraphQL error (message masked in production).' },
+  REQUEST_ABORTED: { status: 499, summary: 'The client went away; upstream calls were cancelled.' },
+
+  INTERNAL: { status: 500, summary: 'A bug in Tessera: the message was masked; see the logs.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * An error Tessera raises on purpose. It is a GraphQLError so the server's mask
+ * lets it through (its message is written for clients), and so it can carry a
+ * path when it is raised for one field.
+ */
+export class TesseraError extends GraphQLError {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { extensions?: Record<string, unknown>; cause?: unknown } = {},
+  ) {
+    const status = ERRORS[code].status;
+    super(message, {
+      extensions: { code, ...options.extensions },
+      originalError: options.cause instanceof Error ? options.cause : undefined,
+    });
+    this.name = 'TesseraError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** True for any Tessera error, even one from a second copy of this module. */
+export function isTesseraError(error: unknown): error is TesseraError {
+  return error instanceof Error && error.name === 'TesseraError' && typeof (error as TesseraError).code === 'string';
+}
+
+/**
+ * A configuration problem. `where` names the file and the path inside it
+ * (`gateway.yaml: server.port`), so the message can be acted on without a stack.
+ */
+export class ConfigError extends Error {
+  readonly code: ErrorCode;
+  /** Every problem found, one line each; start-up reports all of them at once. */
+  readonly problems: string[];
+
+  constructor(code: ErrorCode, problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.code = code;
+    this.problems = problems;
+  }
+}
+
+export function isConfigError(error: unknown): error is ConfigError {
+  return error instanceof Error && error.name === 'ConfigError' && Array.isArray((error as ConfigError).problems);
+}

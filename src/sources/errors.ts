@@ -1,0 +1,27 @@
+/**
+ * What of an upstream's own GraphQL errors reaches the client. In production
+ * the message is replaced and only allowlisted `extensions.code` values pass
+ * (an upstream's stack trace or internal hostnames must not leak, row 30 of
+ * RELIABILITY.md); in development everything passes, labelled with the
+ * subgraph.
+ */
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Descriptor } from '../config/descriptor.js';
+import type { Mode } from './types.js';
+
+export function upstreamError(error: GraphQLFormattedError, descriptor: Descriptor, mode: Mode): GraphQLError {
+  const upstreamCode = typeof error.extensions?.code === 'string' ? error.extensions.code : undefined;
+  const subgraph = descriptor.name;
+  if (mode === 'development') {
+    return new GraphQLError(String(error.message), {
+      path: error.path,
+      extensions: { ...error.extensions, code: upstreamCode ?? 'SUBGRAPH_ERROR', subgraph },
+    });
+  }
+  const allowed = upstreamCode !== undefined && descriptor.errors.allowCodes.includes(upstreamCode);
+  const message = descriptor.errors.expose ? String(error.message) : `Error from subgraph "${subgraph}"`;
+  return new GraphQLError(message, {
+    path: error.path,
+    extensions: { code: allowed ? upstreamCode : 'SUBGRAPH_ERROR', subgraph },
+  });
+}

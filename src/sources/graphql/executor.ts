@@ -1,0 +1,77 @@
+/**
+ * Runs GraphQL operations against a GraphQL upstream over HTTP (POST,
+ * GraphQL-over-HTTP), through the shared HttpUpstream (pool, timeout, retry).
+ */
+import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
+import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import type { GraphqlDescriptor } from '../../config/graphql.js';
+import type { Descriptor } from '../../config/descriptor.js';
+import { TesseraError } from '../../errors.js';
+import { upstreamHeaders } from '../../transport/headers.js';
+import type { HttpUpstream } from '../../transport/http.js';
+import { scopeOf } from '../../transport/scope.js';
+import { upstreamError } from '../errors.js';
+import { parseUpstreamJson } from '../json.js';
+import type { Mode } from '../types.js';
+
+const BASE_HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/graphql-response+json, application/json;q=0.9',
+};
+
+/** Delegation builds a new document per request, but print() is not free; printed text is memoised per document. */
+const printed = new WeakMap<DocumentNode, string>();
+
+function printOnce(document: DocumentNode): string {
+  let text = printed.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printed.set(document, text);
+  }
+  return text;
+}
+
+export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
+  const name = descriptor.name;
+  const badResponse = (detail: string): TesseraError =>
+    new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });
+
+  return async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+    const scope = scopeOf(request.context);
+    const body = JSON.stringify({
+      query: printOnce(request.document),
+      variables: request.variables,
+      operationName: request.operationName,
+    });
+    const result = await upstream.request({
+      method: 'POST',
+      path: descriptor.path,
+      headers: upstreamHeaders(scope.headers, descriptor.headers, BASE_HEADERS),
+      body,
+      idempotent: request.operationType !== 'mutation',
+      scope,
+    });
+    const contentType = String(result.headers['content-type'] ?? '');
+    const isJson = /^application\/(graphql-response\+)?json\b/i.test(contentType);
+    if (!isJson) {
+      throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
+    }
+    let payload: { data?: unknown; errors?: GraphQLFormattedError[] };
+    try {
+      payload = parseUpstreamJson(result.body.toString('utf8')) as typeof payload;
+    } catch (error) {
+      throw badResponse(`HTTP ${result.status}, body is not valid JSON (${(error as Error).message})`);
+    }
+    if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
+      throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
+    }
+    if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
+      throw badResponse(`HTTP ${result.status}`);
+    }
+    const out: ExecutionResult = { data: (payload.data ?? null) as ExecutionResult['data'] };
+    if (Array.isArray(payload.errors) && payload.errors.length > 0) {
+      out.errors = payload.errors.map((e) => upstreamError(e, descriptor, mode));
+    }
+    return out;
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * `kind: graphql`: the schema comes from an SDL file (or URL) named by
+ * `source`, or, when there is none, from introspecting the upstream, retried
+ * with backoff while the service comes up.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import {
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
+  type GraphQLSchema,
+  type IntrospectionQuery,
+} from 'graphql';
+import type { Descriptor } from '../../config/descriptor.js';
+import type { GraphqlDescriptor } from '../../config/graphql.js';
+import { displayPath } from '../../config/load.js';
+import { ConfigError } from '../../errors.js';
+import { HttpUpstream } from '../../transport/http.js';
+import { sleep } from '../../transport/retry.js';
+import { createScope } from '../../transport/scope.js';
+import { parseUpstreamJson } from '../json.js';
+import type { LoadedSource, SourceOptions } from '../types.js';
+import { createGraphqlExecutor } from './executor.js';
+import { fetchText } from '../fetch-text.js';
+
+export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
+  return new HttpUpstream({
+    subgraph: descriptor.name,
+    instances: descriptor.upstreams,
+    timeout: descriptor.timeout,
+    connectTimeout: descriptor.connectTimeout,
+    maxResponseSize: descriptor.maxResponseSize,
+    connections: descriptor.connections,
+    retry: descriptor.retry,
+  });
+}
+
+function loadFailed(descriptor: Descriptor, detail: string): ConfigError {
+  return new ConfigError('SOURCE_LOAD_FAILED', [`${displayPath(descriptor.file)}: source: subgraph "${descriptor.name}": ${detail}`]);
+}
+
+async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<GraphQLSchema> {
+  let sdl: string;
+  if (/^https?:\/\//.test(source)) {
+    sdl = await fetchText(source).catch((error: Error) => {
+      throw loadFailed(descriptor, `cannot fetch ${source}: ${error.message}`);
+    });
+  } else {
+    const path = resolve(descriptor.dir, source);
+    sdl = await readFile(path, 'utf8').catch(() => {
+      throw loadFailed(descriptor, `schema file ${displayPath(path)} not found`);
+    });
+  }
+  try {
+    return buildSchema(sdl);
+  } catch (error) {
+    throw loadFailed(descriptor, `invalid SDL in ${source}: ${(error as Error).message}`);
+  }
+}
+
+async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream): Promise<GraphQLSchema> {
+  const { attempts, backoff } = descriptor.introspection;
+  const body = JSON.stringify({ query: getIntrospectionQuery({ descriptions: true }) });
+  let lastProblem = '';
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
+    try {
+      const result = await upstream.request({
+        method: 'POST',
+        path: descriptor.path,
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...descriptor.headers.set },
+        body,
+        idempotent: true,
+        scope: createScope({ deadlineMs: descriptor.timeout }),
+      });
+      if (result.status !== 200) {
+        lastProblem = `introspection answered HTTP ${result.status}`;
+        continue;
+      }
+      const payload = parseUpstreamJson(result.body.toString('utf8')) as { data?: IntrospectionQuery; errors?: Array<{ message: string }> };
+      if (!payload.data?.__schema) {
+        // A GraphQL error (introspection disabled) will not go away by retrying.
+        throw loadFailed(descriptor, `introspection returned no schema${payload.errors ? `: ${payload.errors.map((e) => e.message).join('; ')}` : ''}`);
+      }
+      return buildClientSchema(payload.data);
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      lastProblem = (error as Error).message;
+    }
+  }
+  throw loadFailed(descriptor, `introspection of ${descriptor.upstreams[0]!.url}${descriptor.path} failed after ${attempts} attempts: ${lastProblem}`);
+}
+
+export async function loadGraphqlSource(descriptor: GraphqlDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
+  const upstream = httpUpstreamFor(descriptor);
+  try {
+    const schema = descriptor.source
+      ? await schemaFromSdl(descriptor, descriptor.source)
+      : await schemaFromIntrospection(descriptor, upstream);
+    return {
+      descriptor,
+      schema,
+      executor: createGraphqlExecutor(descriptor, upstream, options.mode),
+      close: () => upstream.close(),
+    };
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
+}

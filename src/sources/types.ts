@@ -1,0 +1,40 @@
+/**
+ * The shape every source kind has: a descriptor goes in; a GraphQL schema, an
+ * executor that runs operations against the upstream, and a way to let go of
+ * connections come out. compose/ stitches LoadedSources; it never looks
+ * inside one.
+ */
+import type { MergedTypeConfig } from '@graphql-tools/delegate';
+import type { Executor } from '@graphql-tools/utils';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { Descriptor } from '../config/descriptor.js';
+
+export type Mode = 'production' | 'development';
+
+export interface SourceOptions {
+  mode: Mode;
+  logger: Logger;
+}
+
+export interface LoadedSource {
+  descriptor: Descriptor;
+  /** The subgraph's schema as the subgraph names things (transforms are applied by compose/). */
+  schema: GraphQLSchema;
+  /**
+   * Runs one operation against the upstream. The context is the gateway's
+   * GraphQL context; `context.tessera` carries the request scope (deadline,
+   * abort signal, client headers).
+   */
+  executor: Executor;
+  /**
+   * Merge configuration a source builds itself (keyed by the subgraph's type
+   * names), for entities it resolves in its own way; compose/ derives the rest
+   * from `descriptor.entities`.
+   */
+  merge?: Record<string, MergedTypeConfig>;
+  /** Releases pools, channels and timers. */
+  close(): Promise<void>;
+}
+
+export type SourceLoader<D extends Descriptor = Descriptor> = (descriptor: D, options: SourceOptions) => Promise<LoadedSource>;

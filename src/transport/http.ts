@@ -1,0 +1,219 @@
+/**
+ * One HTTP upstream (all instances of one subgraph): an undici Pool per
+ * instance with keep-alive and explicit limits, weighted choice among the
+ * instances, a per-call timeout capped by the request's remaining deadline,
+ * and retries for idempotent calls. Every failure leaves here as a
+ * TesseraError with a catalog code and the subgraph's name, never as a raw
+ * socket error.
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool } from 'undici';
+import { TesseraError } from '../errors.js';
+import { WeightedBalancer } from './balancer.js';
+import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
+import type { RequestScope } from './scope.js';
+
+export interface Instance {
+  url: string;
+  version?: string;
+  weight: number;
+}
+
+export interface HttpUpstreamOptions {
+  subgraph: string;
+  instances: Instance[];
+  /** Total time for one attempt, ms (capped by the remaining deadline). */
+  timeout: number;
+  connectTimeout: number;
+  maxResponseSize: number;
+  connections: number;
+  retry: { attempts: number; backoff: number };
+  keepAliveTimeout?: number;
+}
+
+export interface HttpCall {
+  method: string;
+  /** Path and query, appended to the instance URL's own path. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Safe to send twice (queries, GET). Only idempotent calls are retried. */
+  idempotent: boolean;
+  scope: RequestScope;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  instance: Instance;
+}
+
+/** Published once per attempt on `tessera:upstream` (for metrics and tracing; free when nobody listens). */
+export interface UpstreamEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+  method: string;
+  status?: number;
+  code?: string;
+  durationMs: number;
+  attempt: number;
+}
+
+export const upstreamChannel = channel('tessera:upstream');
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+interface Member extends Instance {
+  pool: Pool;
+  basePath: string;
+}
+
+export class HttpUpstream {
+  private readonly members: Member[];
+  private readonly balancer: WeightedBalancer<Member>;
+  private readonly budget = new RetryBudget();
+
+  constructor(readonly options: HttpUpstreamOptions) {
+    this.members = options.instances.map((instance) => {
+      const url = new URL(instance.url);
+      const pool = new Pool(url.origin, {
+        connections: options.connections,
+        pipelining: 1,
+        connectTimeout: options.connectTimeout,
+        // The per-call signal enforces the total; these two catch a peer that goes quiet.
+        headersTimeout: options.timeout,
+        bodyTimeout: options.timeout,
+        keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+        maxResponseSize: options.maxResponseSize,
+      });
+      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, '') };
+    });
+    this.balancer = new WeightedBalancer(this.members);
+  }
+
+  get subgraph(): string {
+    return this.options.subgraph;
+  }
+
+  async request(call: HttpCall): Promise<HttpResult> {
+    const { retry } = this.options;
+    const attempts = call.idempotent ? retry.attempts : 1;
+    const tried = new Set<Member>();
+    this.budget.recordCall();
+    for (let attempt = 0; ; attempt++) {
+      const member = this.balancer.pick(tried);
+      tried.add(member);
+      const last = attempt + 1 >= attempts;
+      try {
+        const result = await this.attempt(member, call, attempt);
+        if (last || !RETRYABLE_STATUS.has(result.status)) return result;
+        const wait = retryAfterMs(result.headers['retry-after']) ?? backoffDelay(attempt, retry.backoff);
+        if (!this.canRetry(call, wait)) return result;
+        await sleep(wait, call.scope.signal).catch(() => undefined);
+      } catch (error) {
+        const code = (error as TesseraError).code;
+        if (last || code !== 'SOURCE_UNAVAILABLE') throw error;
+        const wait = backoffDelay(attempt, retry.backoff);
+        if (!this.canRetry(call, wait)) throw error;
+        await sleep(wait, call.scope.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A retry must fit in what is left of the deadline and in the retry budget. */
+  private canRetry(call: HttpCall, waitMs: number): boolean {
+    if (call.scope.signal.aborted) return false;
+    if (Date.now() + waitMs >= call.scope.deadline - 10) return false;
+    return this.budget.tryRetry();
+  }
+
+  private async attempt(member: Member, call: HttpCall, attempt: number): Promise<HttpResult> {
+    const started = performance.now();
+    const remaining = call.scope.deadline - Date.now();
+    const timeoutMs = Math.min(this.options.timeout, remaining);
+    const event: UpstreamEvent = {
+      subgraph: this.options.subgraph,
+      instance: member.url,
+      version: member.version,
+      method: call.method,
+      durationMs: 0,
+      attempt,
+    };
+    const publish = (): void => {
+      if (upstreamChannel.hasSubscribers) {
+        event.durationMs = performance.now() - started;
+        upstreamChannel.publish(event);
+      }
+    };
+    if (timeoutMs <= 0) {
+      event.code = 'GATEWAY_TIMEOUT';
+      publish();
+      throw this.error('GATEWAY_TIMEOUT', 'no time left in the request deadline', member);
+    }
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([call.scope.signal, timeout]);
+    try {
+      const response = await member.pool.request({
+        method: call.method as 'GET',
+        path: member.basePath + call.path,
+        headers: call.headers,
+        body: call.body,
+        signal,
+      });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      event.status = response.statusCode;
+      publish();
+      return { status: response.statusCode, headers: response.headers, body, instance: member };
+    } catch (error) {
+      const mapped = this.mapError(error, member, timeout.aborted, call.scope, timeoutMs);
+      event.code = mapped.code;
+      publish();
+      throw mapped;
+    }
+  }
+
+  private error(code: TesseraError['code'], detail: string, member: Member, cause?: unknown): TesseraError {
+    return new TesseraError(code, `${this.describe(code)} from subgraph "${this.options.subgraph}": ${detail}`, {
+      extensions: { subgraph: this.options.subgraph },
+      cause: cause ?? new Error(`${detail} (${member.url})`),
+    });
+  }
+
+  private describe(code: TesseraError['code']): string {
+    switch (code) {
+      case 'GATEWAY_TIMEOUT':
+        return 'No answer in time';
+      case 'SOURCE_RESPONSE_TOO_LARGE':
+        return 'Response too large';
+      case 'REQUEST_ABORTED':
+        return 'Request aborted';
+      default:
+        return 'Upstream unavailable';
+    }
+  }
+
+  private mapError(error: unknown, member: Member, timedOut: boolean, scope: RequestScope, timeoutMs: number): TesseraError {
+    const code = (error as { code?: string }).code ?? '';
+    if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return this.error('GATEWAY_TIMEOUT', `timed out after ${timeoutMs} ms`, member, error);
+    }
+    if (scope.signal.aborted) {
+      return Date.now() >= scope.deadline - 1
+        ? this.error('GATEWAY_TIMEOUT', 'the request deadline passed', member, error)
+        : this.error('REQUEST_ABORTED', 'the client went away', member, error);
+    }
+    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+      return this.error('SOURCE_RESPONSE_TOO_LARGE', `more than ${this.options.maxResponseSize} bytes`, member, error);
+    }
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return this.error('SOURCE_UNAVAILABLE', 'connect timeout', member, error);
+    const reason = code || (error as Error).message || 'request failed';
+    return this.error('SOURCE_UNAVAILABLE', reason, member, error);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
+  }
+}
