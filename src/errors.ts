@@ -38,6 +38,8 @@ export const ERRORS = {
   SOURCE_RESPONSE_TOO_LARGE: { status: 502, summary: 'The subgraph response exceeded its size limit.' },
   SUBGRAPH_ERROR: { status: 200, summary: 'The subgraph returned a GraphQL error (message masked in production).' },
   REQUEST_ABORTED: { status: 499, summary: 'The client went away; upstream calls were cancelled.' },
+  GRPC_STATUS: { status: 200, summary: 'A gRPC subgraph answered with a non-OK status; extensions.grpc.code names it (message masked in production).' },
+  GRPC_BAD_INPUT: { status: 200, summary: 'Arguments for a gRPC method cannot be encoded (two members of one oneof, an unknown Any type, a malformed value).' },
 
   INTERNAL: { status: 500, summary: 'A bug in Tessera: the message was masked; see the logs.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -4,6 +4,7 @@
  */
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
+import { filterSchema } from '@graphql-tools/utils';
 import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
@@ -96,11 +97,24 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
 export function composeSources(sources: LoadedSource[]): ComposedGraph {
   const problems: string[] = [];
   const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
+  // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
+  const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
     const { descriptor } = source;
     problems.push(...entityProblems(descriptor, source.schema));
-    const naming = namingFor(descriptor, source.schema);
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
+    const entryPoints = new Set(
+      Object.values(descriptor.entities)
+        .map((e) => e.batch?.field ?? e.field)
+        .filter((f): f is string => Boolean(f))
+        .map((f) => `${queryName}.${f}`),
+    );
+    const keep = new Set((descriptor.transforms?.hide ?? []).filter((c) => entryPoints.has(c)));
+    const naming = namingFor(descriptor, source.schema, keep);
+    for (const coordinate of keep) {
+      const field = coordinate.slice(queryName.length + 1);
+      hiddenAfterStitching.add(`Query.${naming.field(queryName, field)}`);
+    }
     const merge = mergeConfigFor(descriptor, naming, queryName);
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const config: SubschemaConfig = {
@@ -137,6 +151,12 @@ export function composeSources(sources: LoadedSource[]): ComposedGraph {
     });
   } catch (error) {
     throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
+  }
+  if (hiddenAfterStitching.size > 0) {
+    schema = filterSchema({
+      schema,
+      rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
+    });
   }
   return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])) };
 }

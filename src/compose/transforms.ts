@@ -29,7 +29,12 @@ export interface Naming {
 const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const lowerFirst = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
 
-export function namingFor(descriptor: Descriptor, schema: GraphQLSchema): Naming {
+/**
+ * `keep` lists "Type.field" coordinates that must stay in the subschema even
+ * when hidden (entity entry points: stitching delegates to them); compose/
+ * hides those from the unified graph after stitching instead.
+ */
+export function namingFor(descriptor: Descriptor, schema: GraphQLSchema, keep: ReadonlySet<string> = new Set()): Naming {
   const spec = descriptor.transforms;
   const roots = new Set(
     [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean).map((t) => t!.name),
@@ -52,7 +57,7 @@ export function namingFor(descriptor: Descriptor, schema: GraphQLSchema): Naming
   };
 
   const transforms: Transform[] = [];
-  const hidden = new Set(spec?.hide ?? []);
+  const hidden = new Set((spec?.hide ?? []).filter((coordinate) => !keep.has(coordinate)));
   if (hidden.size > 0) {
     transforms.push(new FilterTypes((t: GraphQLNamedType) => !hidden.has(t.name)));
     transforms.push(new FilterObjectFields((typeName, fieldName) => !hidden.has(`${typeName}.${fieldName}`)));

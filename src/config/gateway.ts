@@ -4,6 +4,7 @@
  * no library default is left to decide.
  */
 import { z } from 'zod';
+import { channelSchema } from './channel.js';
 import { boolean, duration, integer, port, size } from './units.js';
 
 export const serverSchema = z.strictObject({
@@ -31,8 +32,12 @@ export const gatewaySchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Folders (searched for `subgraph.yaml` / `*.subgraph.yaml`) or descriptor files, relative to this file. */
   descriptors: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('./subgraphs'),
+  /** GraphiQL on GET requests from browsers; default: on in development only. */
   graphiql: boolean.optional(),
+  /** __schema / __type queries; default: allowed in development only. */
   introspection: boolean.optional(),
+  /** Client channels (BFF views). `default` is served at server.graphqlPath. */
+  channels: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'expected a lower-case channel name'), channelSchema).default({}),
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,8 +5,6 @@ import { duration, integer } from './units.js';
 
 export const graphqlDescriptor = baseDescriptor.extend({
   kind: z.literal('graphql'),
-  /** Path of the GraphQL endpoint on each upstream. */
-  path: z.string().startsWith('/').default('/graphql'),
   /** Used when `source` is not given: the schema is read by introspecting the first upstream. */
   introspection: z
     .strictObject({

@@ -158,7 +158,7 @@ export class HttpUpstream {
     try {
       const response = await member.pool.request({
         method: call.method as 'GET',
-        path: member.basePath + call.path,
+        path: member.basePath + call.path || '/',
         headers: call.headers,
         body: call.body,
         signal,

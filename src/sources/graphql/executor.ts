@@ -45,7 +45,7 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
     });
     const result = await upstream.request({
       method: 'POST',
-      path: descriptor.path,
+      path: '',
       headers: upstreamHeaders(scope.headers, descriptor.headers, BASE_HEADERS),
       body,
       idempotent: request.operationType !== 'mutation',

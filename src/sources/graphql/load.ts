@@ -68,7 +68,7 @@ async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descripto
     try {
       const result = await upstream.request({
         method: 'POST',
-        path: descriptor.path,
+        path: '',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...descriptor.headers.set },
         body,
         idempotent: true,
@@ -89,7 +89,7 @@ async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descripto
       lastProblem = (error as Error).message;
     }
   }
-  throw loadFailed(descriptor, `introspection of ${descriptor.upstreams[0]!.url}${descriptor.path} failed after ${attempts} attempts: ${lastProblem}`);
+  throw loadFailed(descriptor, `introspection of ${descriptor.upstreams[0]!.url} failed after ${attempts} attempts: ${lastProblem}`);
 }
 
 export async function loadGraphqlSource(descriptor: GraphqlDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {

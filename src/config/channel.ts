@@ -1,0 +1,31 @@
+/**
+ * `channels:` in gateway.yaml: one GraphQL endpoint per client channel (BFF),
+ * each a view of the unified graph with its own policy. The `default`
+ * channel is always there, at `server.graphqlPath`; naming it here changes
+ * its policy.
+ */
+import { z } from 'zod';
+import { boolean } from './units.js';
+
+export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
+
+export const channelSchema = z.strictObject({
+  /** URL path of this channel's GraphQL endpoint (the default channel uses server.graphqlPath). */
+  path: z.string().startsWith('/').optional(),
+  /** Types and fields of the unified graph this channel does not see. */
+  hide: z.array(coordinate).default([]),
+  /** Overrides the gateway-wide `introspection` for this channel. */
+  introspection: boolean.optional(),
+  /** Overrides the gateway-wide `graphiql` for this channel. */
+  graphiql: boolean.optional(),
+});
+
+export type ChannelConfig = z.output<typeof channelSchema>;
+
+/** A channel with every default filled in. */
+export interface ResolvedChannel extends ChannelConfig {
+  name: string;
+  path: string;
+  introspection: boolean;
+  graphiql: boolean;
+}

@@ -1,0 +1,238 @@
+/**
+ * The running gateway: loads every descriptor's source, composes the unified
+ * graph, serves it, and lets go of everything on close. This is the one place
+ * where config, sources, compose, plugins and server meet.
+ */
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import type { Descriptor, DescriptorInput } from './config/descriptor.js';
+import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
+import { duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
+import { channelView, unknownCoordinates } from './compose/channels.js';
+import { composeSources } from './compose/index.js';
+import type { ResolvedChannel } from './config/channel.js';
+import { ConfigError, isConfigError } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { buildPlugins } from './plugins/index.js';
+import { createHttpServer, type GatewayHttpServer } from './server/http.js';
+import { buildYoga, type GatewayYoga } from './server/yoga.js';
+import { loadSource } from './sources/index.js';
+import type { LoadedSource } from './sources/types.js';
+
+export interface GatewayOptions {
+  /** Path of gateway.yaml. Descriptors are found where it says. */
+  configFile?: string;
+  /** The gateway configuration given in code (same keys as gateway.yaml). */
+  gateway?: GatewayFileInput;
+  /** Descriptors given in code (same keys as a descriptor file); `dir` resolves their relative paths. */
+  descriptors?: Array<DescriptorInput & { dir?: string }>;
+  /** Environment for ${VAR} interpolation; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly config: GatewayFileConfig;
+  readonly descriptors: readonly Descriptor[];
+  /** The unified schema currently served. */
+  readonly schema: GraphQLSchema;
+  /** Every channel with its path, and the schema (view) it serves. */
+  readonly channels: ReadonlyArray<{ channel: ResolvedChannel; schema: GraphQLSchema }>;
+  /** Subgraphs that failed to load but are not `required` (served without them). */
+  readonly missing: readonly string[];
+  /** A node:http request listener, for hosts that run their own server. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** Fetch-API entry point (serverless hosts, tests). */
+  fetch(request: Request): Promise<Response>;
+  /** Starts listening (defaults from `server.port` / `server.host`); resolves with the URL of the GraphQL endpoint. */
+  listen(port?: number, host?: string): Promise<{ url: string; port: number; address: AddressInfo }>;
+  /** Drains in-flight requests (within `server.shutdownTimeout`), then closes upstream connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface ResolvedConfig {
+  gateway: GatewayFileConfig;
+  descriptors: Descriptor[];
+}
+
+function resolveConfig(options: GatewayOptions): ResolvedConfig {
+  const env = options.env ?? process.env;
+  if (options.configFile) {
+    const loaded = loadGatewayFile(options.configFile, env);
+    return { gateway: loaded.gateway, descriptors: loaded.descriptors };
+  }
+  const gateway = parseGatewayConfig(options.gateway ?? {}, '<inline gateway>', env);
+  let descriptors: Descriptor[];
+  if (options.descriptors) {
+    const problems: string[] = [];
+    descriptors = [];
+    for (const [i, input] of options.descriptors.entries()) {
+      const { dir, ...data } = input;
+      try {
+        descriptors.push(parseDescriptor(data, `<inline descriptor ${i} "${String(data.name)}">`, resolve(dir ?? process.cwd()), env));
+      } catch (error) {
+        if (isConfigError(error)) problems.push(...error.problems);
+        else throw error;
+      }
+    }
+    problems.push(...duplicateNames(descriptors));
+    if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  } else {
+    const locations = Array.isArray(gateway.descriptors) ? gateway.descriptors : [gateway.descriptors];
+    descriptors = loadDescriptors(locations, process.cwd(), '<inline gateway>', env);
+  }
+  return { gateway, descriptors };
+}
+
+/** Loads every source; required ones that fail stop start-up, with every reason at once. */
+async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, logger: Logger): Promise<{ sources: LoadedSource[]; missing: string[] }> {
+  const results = await Promise.allSettled(descriptors.map((d) => loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }) })));
+  const sources: LoadedSource[] = [];
+  const missing: string[] = [];
+  const problems: string[] = [];
+  results.forEach((result, i) => {
+    const descriptor = descriptors[i]!;
+    if (result.status === 'fulfilled') return sources.push(result.value);
+    const reasons = isConfigError(result.reason) ? result.reason.problems : [`subgraph "${descriptor.name}": ${(result.reason as Error).message}`];
+    if (descriptor.required) problems.push(...reasons);
+    else {
+      missing.push(descriptor.name);
+      logger.warn({ subgraph: descriptor.name, reasons }, 'optional subgraph not loaded; serving without it');
+    }
+  });
+  if (problems.length > 0) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw new ConfigError('SOURCE_LOAD_FAILED', problems);
+  }
+  return { sources, missing };
+}
+
+/** The channels of a configuration, the default one first, with every default filled in. */
+export function resolveChannels(config: GatewayFileConfig, file = 'gateway.yaml'): ResolvedChannel[] {
+  const development = config.mode === 'development';
+  const { default: defaultChannel, ...others } = config.channels;
+  const named: Array<[string, (typeof config.channels)[string] | undefined]> = [['default', defaultChannel], ...Object.entries(others)];
+  const problems: string[] = [];
+  const paths = new Map<string, string>();
+  const channels = named.map(([name, channel]) => {
+    const path = name === 'default' ? (channel?.path ?? config.server.graphqlPath) : (channel?.path ?? `/${name}/graphql`);
+    const taken = paths.get(path);
+    if (taken) problems.push(`${file}: channels.${name}.path: ${path} is already the path of channel "${taken}"`);
+    paths.set(path, name);
+    return {
+      name,
+      hide: [],
+      ...channel,
+      path,
+      introspection: channel?.introspection ?? config.introspection ?? development,
+      graphiql: channel?.graphiql ?? config.graphiql ?? development,
+    } satisfies ResolvedChannel;
+  });
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  return channels;
+}
+
+interface Serving {
+  schema: GraphQLSchema;
+  channels: Array<{ channel: ResolvedChannel; schema: GraphQLSchema; yoga: GatewayYoga }>;
+  byPath: Map<string, GatewayYoga>;
+}
+
+/** One Yoga per channel for a composed schema; built once per schema version. */
+function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels: ResolvedChannel[], file: string): Serving {
+  const problems: string[] = [];
+  for (const channel of channels) {
+    for (const coordinate of unknownCoordinates(schema, channel.hide)) {
+      problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  const built = channels.map((channel) => {
+    const view = channelView(schema, channel.hide);
+    const yoga = buildYoga({
+      schema: view,
+      mode: config.mode,
+      graphqlPath: channel.path,
+      graphiql: channel.graphiql,
+      requestDeadline: config.server.requestDeadline,
+      plugins: buildPlugins({ gateway: config, channel, schema: view }),
+    });
+    return { channel, schema: view, yoga };
+  });
+  return { schema, channels: built, byPath: new Map(built.map((b) => [b.channel.path, b.yoga])) };
+}
+
+export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const { gateway: config, descriptors } = resolveConfig(options);
+  const configFile = options.configFile ?? '<inline gateway>';
+  const channels = resolveChannels(config, configFile);
+  const logger = options.logger ?? createLogger(config.logging.level);
+  const { sources, missing } = await loadAll(descriptors, config, logger);
+  if (sources.length === 0) {
+    throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
+  }
+  let composed;
+  try {
+    composed = composeSources(sources);
+  } catch (error) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw error;
+  }
+  let serving: Serving;
+  try {
+    serving = buildServing(composed.schema, config, channels, configFile);
+  } catch (error) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw error;
+  }
+
+  const http: GatewayHttpServer = createHttpServer({
+    config: config.server,
+    logger,
+    route: (path) => serving.byPath.get(path),
+    paths: () => [...serving.byPath.keys()],
+    ready: () => true,
+  });
+  let closing: Promise<void> | undefined;
+  let listening = false;
+
+  const gatewayApi: Gateway = {
+    config,
+    descriptors,
+    missing,
+    get schema() {
+      return serving.schema;
+    },
+    get channels() {
+      return serving.channels.map(({ channel, schema }) => ({ channel, schema }));
+    },
+    handler: http.handler,
+    async fetch(request) {
+      const yoga = serving.byPath.get(new URL(request.url).pathname);
+      if (!yoga) return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      return yoga.fetch(request);
+    },
+    async listen(port = config.server.port, host = config.server.host) {
+      const address = await http.listen(port, host);
+      listening = true;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      const url = `http://${shownHost}:${address.port}${channels[0]!.path}`;
+      logger.info({ url, subgraphs: sources.map((s) => s.descriptor.name), missing }, 'gateway listening');
+      return { url, port: address.port, address };
+    },
+    close() {
+      closing ??= (async () => {
+        if (listening) {
+          const { completed, cut } = await http.drain(config.server.shutdownTimeout);
+          logger.info({ completed, cut }, 'gateway drained');
+        }
+        await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+      })();
+      return closing;
+    },
+  };
+  return gatewayApi;
+}
+

@@ -1,0 +1,149 @@
+/**
+ * node:http wiring: limits that must hold before any GraphQL work (header
+ * size and count, body size by Content-Length, slow clients), the health
+ * endpoints, and draining on shutdown. GraphQL requests go to the current
+ * Yoga instance, looked up per request so a schema swap takes effect at once.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../config/gateway.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import type { GatewayYoga } from './yoga.js';
+
+export interface HttpServerOptions {
+  config: ServerConfig;
+  logger: Logger;
+  /** The Yoga instance serving a path (one per channel), for the current schema. */
+  route: (path: string) => GatewayYoga | undefined;
+  /** Every GraphQL path served (for the 404 message). */
+  paths: () => string[];
+  /** Extra readiness condition (every required subgraph loaded). */
+  ready: () => boolean;
+}
+
+export interface GatewayHttpServer {
+  server: Server;
+  /** The request listener, for hosts that run their own node:http server. */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish within the timeout, then cuts what is left. */
+  drain(timeoutMs: number): Promise<{ completed: number; cut: number }>;
+  readonly draining: boolean;
+  readonly inFlight: number;
+}
+
+function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  res.writeHead(ERRORS[code].status === 499 ? 400 : ERRORS[code].status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  const body = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export function createHttpServer(options: HttpServerOptions): GatewayHttpServer {
+  const { config, logger } = options;
+  let draining = false;
+  let inFlight = 0;
+  const idleWaiters: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const ready = !draining && options.ready();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : draining ? 'draining' : 'starting' });
+    }
+    if (draining) return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { connection: 'close', 'retry-after': '1' });
+    const yoga = options.route(path ?? '/');
+    if (!yoga) return sendError(res, 'NOT_FOUND', `No endpoint at ${path}; GraphQL is served at ${options.paths().join(', ')}`);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > config.bodyLimit) {
+      // Refused before a byte of the body is read; the connection is closed so the rest is not read either.
+      return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes; the limit is ${config.bodyLimit}.`, { connection: 'close' });
+    }
+    inFlight++;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    Promise.resolve(yoga.requestListener(req, res)).catch((error: unknown) => {
+      logger.error({ err: error }, 'unhandled error while serving a request');
+      sendError(res, 'INTERNAL', 'Internal error');
+    });
+  };
+
+  const server = createServer(
+    {
+      maxHeaderSize: config.maxHeaderSize,
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+    },
+    handler,
+  );
+  server.maxHeadersCount = config.maxHeaders;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  return {
+    server,
+    handler,
+    get draining() {
+      return draining;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      const before = inFlight;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const outcome = await Promise.race([idle.then(() => 'idle' as const), timedOut]);
+      clearTimeout(timer);
+      const cut = outcome === 'timeout' ? inFlight : 0;
+      if (cut > 0) logger.warn({ cut, timeoutMs }, 'shutdown timeout reached; closing connections with requests still in flight');
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      return { completed: before - cut, cut };
+    },
+  };
+}

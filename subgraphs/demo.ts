@@ -1,0 +1,101 @@
+/**
+ * `npm start`: starts every demo service in subgraphs/ (each folder with a
+ * server.ts exporting `start(port)`), then the gateway on gateway.yaml, and
+ * prints where to send a query. Ctrl-C stops everything.
+ *
+ * Ports: ACCOUNTS_PORT (4101), REVIEWS_PORT (4102), CATALOG_PORT (4103),
+ * INVENTORY_PORT (4104), PORT (4000, the gateway).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createGateway } from '../src/index.js';
+import { isConfigError } from '../src/errors.js';
+import type { DemoService } from './lib/serve.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEFAULT_PORTS: Record<string, number> = { accounts: 4101, reviews: 4102, catalog: 4103, inventory: 4104 };
+
+export interface StartedDemo {
+  services: Map<string, DemoService>;
+  close(): Promise<void>;
+}
+
+/** Starts the demo services; `ports` maps a service to a port (0 for any free one). */
+export async function startDemoServices(ports: Record<string, number> = {}): Promise<StartedDemo> {
+  const services = new Map<string, DemoService>();
+  const names = readdirSync(here, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(here, e.name, 'server.ts')))
+    .map((e) => e.name)
+    .sort();
+  try {
+    for (const name of names) {
+      const mod = (await import(pathToFileURL(join(here, name, 'server.ts')).href)) as { start(port: number): Promise<DemoService> };
+      const envPort = process.env[`${name.toUpperCase()}_PORT`];
+      const port = ports[name] ?? (envPort ? Number(envPort) : (DEFAULT_PORTS[name] ?? 0));
+      services.set(name, await mod.start(port));
+    }
+  } catch (error) {
+    await Promise.all([...services.values()].map((s) => s.close()));
+    throw error;
+  }
+  return {
+    services,
+    close: async () => {
+      await Promise.all([...services.values()].map((s) => s.close()));
+    },
+  };
+}
+
+/** The environment that points the demo descriptors at the started services. */
+export function demoEnv(demo: StartedDemo, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base };
+  for (const [name, service] of demo.services) env[`${name.toUpperCase()}_PORT`] = String(service.port);
+  return env;
+}
+
+const SAMPLE_QUERY = `{
+  reviews(first: 3) {
+    body
+    rating
+    author { name username }
+    product { id averageRating }
+  }
+}`;
+
+async function main(): Promise<void> {
+  const demo = await startDemoServices();
+  for (const [name, service] of demo.services) console.log(`demo service ${name.padEnd(10)} ${service.url}`);
+  let gateway;
+  try {
+    gateway = await createGateway({ configFile: join(here, '..', 'gateway.yaml'), env: demoEnv(demo) });
+  } catch (error) {
+    await demo.close();
+    if (isConfigError(error)) {
+      console.error(`tessera: cannot start:\n  - ${error.problems.join('\n  - ')}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { url } = await gateway.listen();
+  console.log(`\nTessera is serving the demo graph at ${url} (GraphiQL: open it in a browser)\n`);
+  console.log(`Try:\n\ncurl -s ${url} -H 'content-type: application/json' \\\n  -d '${JSON.stringify({ query: SAMPLE_QUERY.replace(/\s+/g, ' ') })}'\n`);
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: draining...`);
+    await gateway.close();
+    await demo.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

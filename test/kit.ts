@@ -1,0 +1,115 @@
+/**
+ * The test kit: start small upstreams and a gateway in a few lines, count the
+ * calls each upstream received, and send GraphQL requests. Every server binds
+ * 127.0.0.1 on port 0 and is closed by the test's cleanup.
+ */
+import type { TestContext } from 'node:test';
+import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
+import { createGateway, type Gateway, type GatewayOptions } from '../src/index.js';
+import { serve, type DemoService } from '../subgraphs/lib/serve.js';
+import { demoEnv, startDemoServices, type StartedDemo } from '../subgraphs/demo.js';
+import type { DescriptorInput } from '../src/config/descriptor.js';
+import type { GatewayFileInput } from '../src/config/gateway.js';
+
+export type { DemoService };
+
+/** A GraphQL upstream from SDL and resolvers, served by Yoga on 127.0.0.1:0. */
+export async function startGraphqlUpstream(
+  t: TestContext | undefined,
+  typeDefs: string,
+  resolvers: Record<string, unknown>,
+  extra: Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>> = {},
+): Promise<DemoService> {
+  const yoga = createYoga({
+    schema: createSchema({ typeDefs, resolvers: resolvers as never }),
+    logging: false,
+    graphiql: false,
+    maskedErrors: false,
+    ...extra,
+  });
+  const service = await serve(0, yoga, '/graphql');
+  t?.after(() => service.close());
+  return service;
+}
+
+export interface GraphqlResponse {
+  status: number;
+  headers: Headers;
+  body: { data?: any; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }> };
+  text: string;
+}
+
+/** POSTs a GraphQL request and parses the answer. */
+export async function gql(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphqlResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await res.text();
+  let body: GraphqlResponse['body'] = {};
+  try {
+    body = JSON.parse(text) as GraphqlResponse['body'];
+  } catch {
+    // a non-JSON answer: callers look at `text`
+  }
+  return { status: res.status, headers: res.headers, body, text };
+}
+
+export interface RunningGateway {
+  gateway: Gateway;
+  url: string;
+  port: number;
+  query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResponse>;
+}
+
+/** Starts a gateway on 127.0.0.1:0 with inline descriptors (and optional gateway config); closed after the test. */
+export async function startGateway(
+  t: TestContext | undefined,
+  descriptors: Array<DescriptorInput & { dir?: string }>,
+  gateway: GatewayFileInput = {},
+  options: Partial<GatewayOptions> = {},
+): Promise<RunningGateway> {
+  const gw = await createGateway({
+    gateway: { logging: { level: 'silent' }, ...gateway },
+    descriptors,
+    ...options,
+  });
+  const { url, port } = await gw.listen(0, '127.0.0.1');
+  t?.after(() => gw.close());
+  return { gateway: gw, url, port, query: (q, v, h) => gql(url, q, v, h) };
+}
+
+export interface RunningDemo extends RunningGateway {
+  demo: StartedDemo;
+  /** Requests each demo service received since the last reset. */
+  calls(): Record<string, number>;
+  resetCalls(): void;
+}
+
+/** The demo of subgraphs/ (every service, the repository's gateway.yaml), on free ports. */
+export async function startDemo(t: TestContext | undefined, gatewayOverrides: Record<string, string> = {}): Promise<RunningDemo> {
+  const ports = Object.fromEntries(['accounts', 'reviews', 'catalog', 'inventory'].map((n) => [n, 0]));
+  const demo = await startDemoServices(ports);
+  t?.after(() => demo.close());
+  const gw = await createGateway({
+    configFile: new URL('../gateway.yaml', import.meta.url).pathname,
+    env: { ...demoEnv(demo), LOG_LEVEL: 'silent', ...gatewayOverrides },
+  });
+  const { url, port } = await gw.listen(0, '127.0.0.1');
+  t?.after(() => gw.close());
+  const calls = (): Record<string, number> => Object.fromEntries([...demo.services].map(([name, s]) => [name, s.stats.requests]));
+  const resetCalls = (): void => {
+    for (const s of demo.services.values()) s.stats.requests = 0;
+  };
+  return { gateway: gw, url, port, demo, calls, resetCalls, query: (q, v, h) => gql(url, q, v, h) };
+}
+
+/** A promise with its resolve function, for tests that wait on an event instead of sleeping. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
