@@ -30,13 +30,19 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
   SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
   DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
+  RATE_LIMITED: { status: 429, summary: 'A rateLimit rule is exhausted for this caller; Retry-After and RateLimit-* headers say when to come back.' },
+  RATE_LIMIT_STORE_UNAVAILABLE: { status: 503, summary: 'The rate-limit store (Redis) did not answer within its timeout and rateLimit.onStoreError is "closed".' },
+  SUBGRAPH_RATE_LIMITED: { status: 200, summary: 'A rateLimit.subgraphs limit is exhausted: the fields from that subgraph are null with this error; the other fields resolve.' },
 
   // upstream (field-level: the other fields still resolve)
   SOURCE_UNAVAILABLE: { status: 502, summary: 'The subgraph could not be reached (refused, reset, DNS, breaker open).' },
   GATEWAY_TIMEOUT: { status: 504, summary: 'The subgraph did not answer within its timeout or the remaining deadline.' },
   SOURCE_BAD_RESPONSE: { status: 502, summary: 'The subgraph answered with something that is not a GraphQL response (status, content type, JSON).' },
   SOURCE_RESPONSE_TOO_LARGE: { status: 502, summary: 'The subgraph response exceeded its size limit.' },
+  RESPONSE_VALIDATION_FAILED: { status: 502, summary: "A subgraph's data does not match its schema (null for a non-null field, a value of the wrong type)." },
   SUBGRAPH_ERROR: { status: 200, summary: 'The subgraph returned a GraphQL error (message masked in production).' },
+  SOURCE_HTTP_ERROR: { status: 502, summary: 'A REST subgraph answered with a non-2xx status; extensions.upstream.status holds it (it never becomes the gateway\'s own status).' },
+  SOURCE_RESPONSE_INVALID: { status: 502, summary: 'A REST subgraph answered 2xx with content its OpenAPI document does not allow (not JSON, invalid JSON, a required property missing).' },
   REQUEST_ABORTED: { status: 499, summary: 'The client went away; upstream calls were cancelled.' },
   GRPC_STATUS: { status: 200, summary: 'A gRPC subgraph answered with a non-OK status; extensions.grpc.code names it (message masked in production).' },
   GRPC_BAD_INPUT: { status: 200, summary: 'Arguments for a gRPC method cannot be encoded (two members of one oneof, an unknown Any type, a malformed value).' },
@@ -61,10 +67,10 @@ export class TesseraError extends GraphQLError {
     options: { extensions?: Record<string, unknown>; cause?: unknown } = {},
   ) {
     const status = ERRORS[code].status;
-    super(message, {
-      extensions: { code, ...options.extensions },
-      originalError: options.cause instanceof Error ? options.cause : undefined,
-    });
+    // The cause is kept for logs only: as `originalError` it would make the
+    // server mask this error, whose message is written for clients.
+    super(message, { extensions: { code, ...options.extensions } });
+    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
     this.name = 'TesseraError';
     this.code = code;
     this.status = status;

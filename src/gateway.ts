@@ -80,8 +80,7 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
     problems.push(...duplicateNames(descriptors));
     if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   } else {
-    const locations = Array.isArray(gateway.descriptors) ? gateway.descriptors : [gateway.descriptors];
-    descriptors = loadDescriptors(locations, process.cwd(), '<inline gateway>', env);
+    descriptors = loadDescriptors(gateway.descriptors, process.cwd(), '<inline gateway>', env);
   }
   return { gateway, descriptors };
 }
@@ -141,7 +140,7 @@ interface Serving {
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
-function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels: ResolvedChannel[], file: string): Serving {
+function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels: ResolvedChannel[], file: string, logger: Logger): Serving {
   const problems: string[] = [];
   for (const channel of channels) {
     for (const coordinate of unknownCoordinates(schema, channel.hide)) {
@@ -157,7 +156,7 @@ function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels
       graphqlPath: channel.path,
       graphiql: channel.graphiql,
       requestDeadline: config.server.requestDeadline,
-      plugins: buildPlugins({ gateway: config, channel, schema: view }),
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger }),
     });
     return { channel, schema: view, yoga };
   });
@@ -182,7 +181,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   let serving: Serving;
   try {
-    serving = buildServing(composed.schema, config, channels, configFile);
+    serving = buildServing(composed.schema, config, channels, configFile, logger);
   } catch (error) {
     await Promise.all(sources.map((s) => s.close()));
     throw error;

@@ -4,7 +4,10 @@
  * no library default is left to decide.
  */
 import { z } from 'zod';
+import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
+import { rateLimitSchema } from './rate-limit.js';
+import { storeSchema } from './store.js';
 import { boolean, duration, integer, port, size } from './units.js';
 
 export const serverSchema = z.strictObject({
@@ -43,6 +46,10 @@ export const gatewaySchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .default({ level: 'info' }),
+  /** Shared state (rate limits, response cache, persisted operations): memory, or redis:// for several replicas. */
+  store: storeSchema.prefault('memory'),
+  rateLimit: rateLimitSchema.prefault({}),
+  cache: cacheSchema.prefault({}),
   schema: z
     .strictObject({
       /** Where `tessera compose` writes the unified schema, relative to this file. */

@@ -124,13 +124,14 @@ export function loadDescriptorFile(file: string, env: NodeJS.ProcessEnv = proces
 }
 
 /** Loads every descriptor named by `descriptors:` and checks names are unique. All problems are reported together. */
-export function loadDescriptors(locations: string[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv = process.env): Descriptor[] {
+export function loadDescriptors(locations: string | string[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv = process.env): Descriptor[] {
+  const list = Array.isArray(locations) ? locations : [locations];
   const problems: string[] = [];
   const descriptors: Descriptor[] = [];
-  for (const [i, location] of locations.entries()) {
+  for (const [i, location] of list.entries()) {
     const path = resolve(baseDir, location);
     if (!existsSync(path)) {
-      problems.push(`${displayPath(configFile)}: descriptors${locations.length > 1 ? `[${i}]` : ''}: ${displayPath(path)} does not exist`);
+      problems.push(`${displayPath(configFile)}: descriptors${Array.isArray(locations) ? `[${i}]` : ''}: ${displayPath(path)} does not exist`);
       continue;
     }
     const files = statSync(path).isDirectory() ? findDescriptorFiles(path) : [path];
@@ -166,8 +167,7 @@ export function loadGatewayFile(file: string, env: NodeJS.ProcessEnv = process.e
   const absolute = resolve(file);
   const gateway = parseGatewayConfig(readDataFile(absolute), absolute, env);
   const dir = dirname(absolute);
-  const locations = Array.isArray(gateway.descriptors) ? gateway.descriptors : [gateway.descriptors];
-  return { gateway, file: absolute, dir, descriptors: loadDescriptors(locations, dir, absolute, env) };
+  return { gateway, file: absolute, dir, descriptors: loadDescriptors(gateway.descriptors, dir, absolute, env) };
 }
 
 export { displayPath };

@@ -14,6 +14,8 @@ import { useExecutionCancellation } from 'graphql-yoga';
 import type { GraphQLSchema } from 'graphql';
 import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
+import type { Logger } from 'pino';
+import { useErrorLog } from './use-error-log.js';
 import { useIntrospectionPolicy } from './use-introspection-policy.js';
 
 export interface PluginChainOptions {
@@ -21,6 +23,7 @@ export interface PluginChainOptions {
   channel: ResolvedChannel;
   /** The channel's schema (its view of the unified graph). */
   schema: GraphQLSchema;
+  logger: Logger;
 }
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
@@ -28,5 +31,7 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     // Stops resolvers from running once the client has gone (row 10 of RELIABILITY.md).
     useExecutionCancellation(),
     useIntrospectionPolicy({ allowed: options.channel.introspection }),
+    // Last, so it sees every error the chain and the sources produced.
+    useErrorLog({ logger: options.logger, channel: options.channel.name }),
   ];
 }

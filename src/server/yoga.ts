@@ -3,8 +3,8 @@
  * instance and the server swaps the reference, so a request always runs
  * start to finish against one schema.
  */
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { GraphQLSchema } from 'graphql';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Mode } from '../sources/types.js';
 import { createScope, type RequestScope } from '../transport/scope.js';
 
@@ -21,6 +21,26 @@ export interface YogaOptions {
   plugins: Plugin[];
 }
 
+/**
+ * graphql-js reports data that breaks the schema (a null for a non-null
+ * field, "Int cannot represent ...") as plain Errors, which the default mask
+ * would turn into "Unexpected error". Their text names only schema elements,
+ * and it tells the client which subgraph field is broken, so it is kept, with
+ * its own code.
+ */
+const RESULT_COERCION = /^(Cannot return null for non-nullable field|\w+ cannot represent)/;
+
+function maskGatewayError(error: unknown, message: string, isDev?: boolean): Error {
+  if (error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError) && RESULT_COERCION.test(error.originalError.message)) {
+    return new GraphQLError(error.originalError.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { code: 'RESPONSE_VALIDATION_FAILED' },
+    });
+  }
+  return maskError(error, message, isDev);
+}
+
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
 export function buildYoga(options: YogaOptions): GatewayYoga {
@@ -32,7 +52,7 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     // Our own /healthz and /readyz answer health; Yoga's would be a second way.
     healthCheckEndpoint: '/__yoga_health_unused',
     // Unexpected errors are masked in production; TesseraErrors (GraphQLErrors with a code) pass.
-    maskedErrors: { isDev: options.mode === 'development' },
+    maskedErrors: { isDev: options.mode === 'development', maskError: maskGatewayError },
     batching: false,
     multipart: false,
     logging: false,

@@ -151,7 +151,7 @@ export class HttpUpstream {
     if (timeoutMs <= 0) {
       event.code = 'GATEWAY_TIMEOUT';
       publish();
-      throw this.error('GATEWAY_TIMEOUT', 'no time left in the request deadline', member);
+      throw this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
     }
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([call.scope.signal, timeout]);
@@ -175,42 +175,32 @@ export class HttpUpstream {
     }
   }
 
-  private error(code: TesseraError['code'], detail: string, member: Member, cause?: unknown): TesseraError {
-    return new TesseraError(code, `${this.describe(code)} from subgraph "${this.options.subgraph}": ${detail}`, {
+  /**
+   * The client-facing message names the subgraph and the kind of failure; the
+   * socket-level detail (ECONNREFUSED, an address) stays in `cause`, for logs.
+   */
+  private error(code: TesseraError['code'], message: string, member: Member, cause: unknown, detail: string): TesseraError {
+    return new TesseraError(code, `Subgraph "${this.options.subgraph}" ${message}`, {
       extensions: { subgraph: this.options.subgraph },
-      cause: cause ?? new Error(`${detail} (${member.url})`),
+      cause: Object.assign(new Error(`${detail} (${member.url})`), { cause }),
     });
-  }
-
-  private describe(code: TesseraError['code']): string {
-    switch (code) {
-      case 'GATEWAY_TIMEOUT':
-        return 'No answer in time';
-      case 'SOURCE_RESPONSE_TOO_LARGE':
-        return 'Response too large';
-      case 'REQUEST_ABORTED':
-        return 'Request aborted';
-      default:
-        return 'Upstream unavailable';
-    }
   }
 
   private mapError(error: unknown, member: Member, timedOut: boolean, scope: RequestScope, timeoutMs: number): TesseraError {
     const code = (error as { code?: string }).code ?? '';
+    const detail = code || (error as Error).message || 'request failed';
     if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return this.error('GATEWAY_TIMEOUT', `timed out after ${timeoutMs} ms`, member, error);
+      return this.error('GATEWAY_TIMEOUT', `did not answer within ${timeoutMs} ms`, member, error, detail);
     }
     if (scope.signal.aborted) {
       return Date.now() >= scope.deadline - 1
-        ? this.error('GATEWAY_TIMEOUT', 'the request deadline passed', member, error)
-        : this.error('REQUEST_ABORTED', 'the client went away', member, error);
+        ? this.error('GATEWAY_TIMEOUT', 'did not answer before the request deadline', member, error, detail)
+        : this.error('REQUEST_ABORTED', 'call cancelled: the client went away', member, error, detail);
     }
     if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-      return this.error('SOURCE_RESPONSE_TOO_LARGE', `more than ${this.options.maxResponseSize} bytes`, member, error);
+      return this.error('SOURCE_RESPONSE_TOO_LARGE', `sent a response larger than ${this.options.maxResponseSize} bytes`, member, error, detail);
     }
-    if (code === 'UND_ERR_CONNECT_TIMEOUT') return this.error('SOURCE_UNAVAILABLE', 'connect timeout', member, error);
-    const reason = code || (error as Error).message || 'request failed';
-    return this.error('SOURCE_UNAVAILABLE', reason, member, error);
+    return this.error('SOURCE_UNAVAILABLE', 'is unavailable', member, error, detail);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,201 @@
+/**
+ * The `tessera` command.
+ *
+ *   tessera serve   [--config gateway.yaml] [--port N] [--host H] [--workers N|auto]
+ *   tessera compose [--config gateway.yaml] [--out schema/unified.graphql] [--check]
+ *   tessera check   [--config gateway.yaml]
+ *
+ * Exit codes: 0 ok, 1 configuration or composition problems (every one is
+ * printed), 2 wrong usage, 3 stale schema snapshot (compose --check).
+ */
+import cluster from 'node:cluster';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { isConfigError } from '../errors.js';
+import { createGateway, type Gateway } from '../gateway.js';
+import { loadGatewayFile } from '../config/load.js';
+
+const USAGE = `Usage: tessera <command> [options]
+
+Commands:
+  serve     Start the gateway.
+  compose   Compose the unified schema and write it (and each channel's) as SDL.
+  check     Validate the configuration and the composition; print every problem.
+
+Options:
+  --config, -c FILE   gateway.yaml to use (default: ./gateway.yaml, or $TESSERA_CONFIG)
+  --port, -p N        serve: listen on this port (overrides server.port)
+  --host H            serve: listen on this address (overrides server.host)
+  --workers N|auto    serve: run N worker processes sharing the port (auto: one per core)
+  --out FILE          compose: where to write the unified schema (default: schema.snapshot in gateway.yaml)
+  --check             compose: do not write; exit 3 if the snapshot differs from the composed schema
+  --help, -h          Show this help.
+`;
+
+class UsageError extends Error {}
+
+export interface CliResult {
+  code: number;
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function fail(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The SDL of a schema as it is checked in: sorted, so a diff shows only real changes. */
+export function schemaSnapshot(schema: Parameters<typeof printSchema>[0]): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}
+
+function reportProblems(error: unknown): number {
+  if (isConfigError(error)) {
+    fail(`tessera: ${error.problems.length === 1 ? 'one problem' : `${error.problems.length} problems`} (${error.code}):`);
+    for (const problem of error.problems) fail(`  - ${problem}`);
+    return 1;
+  }
+  throw error;
+}
+
+async function withGateway<T>(configFile: string, run: (gateway: Gateway) => Promise<T>): Promise<T> {
+  const gateway = await createGateway({ configFile, logger: undefined });
+  try {
+    return await run(gateway);
+  } finally {
+    await gateway.close();
+  }
+}
+
+async function serve(configFile: string, values: { port?: string; host?: string; workers?: string }): Promise<CliResult> {
+  const workers = values.workers === undefined ? 1 : values.workers === 'auto' || values.workers === '' ? availableParallelism() : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers expects a whole number or "auto", got ${values.workers}`);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
+
+  if (workers > 1 && cluster.isPrimary) {
+    // Validate once in the primary so a broken config fails fast with one report, not N.
+    loadGatewayFile(configFile);
+    print(`tessera: starting ${workers} workers`);
+    let stopping = false;
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      fail(`tessera: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+      cluster.fork();
+    });
+    const stop = (): void => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await new Promise<void>((resolve) => {
+      cluster.on('exit', () => {
+        if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
+      });
+    });
+    return { code: 0 };
+  }
+
+  const gateway = await createGateway({ configFile });
+  const { url } = await gateway.listen(port, values.host);
+  if (cluster.isPrimary) print(`tessera: serving ${url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      void gateway.close().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return { code: 0 };
+}
+
+async function compose(configFile: string, values: { out?: string; check?: boolean }): Promise<CliResult> {
+  return withGateway(configFile, async (gateway) => {
+    const base = dirname(resolve(configFile));
+    const out = resolve(values.out ?? resolve(base, gateway.config.schema.snapshot));
+    const files = new Map<string, string>([[out, schemaSnapshot(gateway.schema)]]);
+    for (const { channel, schema } of gateway.channels) {
+      if (channel.name === 'default') continue;
+      files.set(resolve(dirname(out), `${channel.name}.graphql`), schemaSnapshot(schema));
+    }
+    if (values.check) {
+      const stale = [...files].filter(([file, sdl]) => !existsSync(file) || readFileSync(file, 'utf8') !== sdl).map(([file]) => file);
+      if (stale.length > 0) {
+        fail(`tessera: the schema snapshot is stale; run \`tessera compose\` and commit:\n${stale.map((f) => `  - ${f}`).join('\n')}`);
+        return { code: 3 };
+      }
+      print(`tessera: schema snapshot is up to date (${files.size} file${files.size === 1 ? '' : 's'})`);
+      return { code: 0 };
+    }
+    for (const [file, sdl] of files) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, sdl);
+      print(`tessera: wrote ${file}`);
+    }
+    return { code: 0 };
+  });
+}
+
+async function check(configFile: string): Promise<CliResult> {
+  return withGateway(configFile, async (gateway) => {
+    const types = Object.keys(gateway.schema.getTypeMap()).filter((t) => !t.startsWith('__')).length;
+    print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
+    if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
+    return { code: 0 };
+  });
+}
+
+export async function runCli(argv: string[]): Promise<CliResult> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        workers: { type: 'string' },
+        out: { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`tessera: ${(error as Error).message}\n\n${USAGE}`);
+    return { code: 2 };
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || !command) {
+    (command || values.help ? print : fail)(USAGE);
+    return { code: values.help ? 0 : 2 };
+  }
+  const configFile = resolve(values.config ?? process.env.TESSERA_CONFIG ?? 'gateway.yaml');
+  try {
+    if (!existsSync(configFile)) throw new UsageError(`no configuration file at ${configFile} (use --config)`);
+    switch (command) {
+      case 'serve':
+        return await serve(configFile, values);
+      case 'compose':
+        return await compose(configFile, values);
+      case 'check':
+        return await check(configFile);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      fail(`tessera: ${error.message}\n\n${USAGE}`);
+      return { code: 2 };
+    }
+    return { code: reportProblems(error) };
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Logs, for the person on call, what the client sees only in masked form:
+ * upstream failures with their socket-level cause (ECONNREFUSED and the
+ * instance address), and unexpected errors with their stack. One line per
+ * error, at warn (upstream) or error (a bug in Tessera).
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { GraphQLError } from 'graphql';
+import type { Logger } from 'pino';
+
+const UPSTREAM_CODES = new Set(['SOURCE_UNAVAILABLE', 'GATEWAY_TIMEOUT', 'SOURCE_BAD_RESPONSE', 'SOURCE_RESPONSE_TOO_LARGE', 'RESPONSE_VALIDATION_FAILED']);
+
+function causeOf(error: GraphQLError): unknown {
+  const own = (error as { cause?: unknown }).cause;
+  if (own) return own;
+  const original = error.originalError as { cause?: unknown } | undefined;
+  return original?.cause ?? error.originalError;
+}
+
+export function useErrorLog(options: { logger: Logger; channel: string }): Plugin {
+  const { logger, channel } = options;
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ result }) {
+          if (!('errors' in result) || !result.errors) return;
+          for (const error of result.errors) {
+            const code = error.extensions?.code;
+            if (typeof code === 'string' && UPSTREAM_CODES.has(code)) {
+              const cause = causeOf(error);
+              logger.warn({ channel, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), cause: cause instanceof Error ? cause.message : cause }, error.message);
+            } else if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
+              const original = error.originalError ?? error;
+              if (original.constructor?.name === 'GraphQLError' && !error.originalError) continue;
+              logger.error({ channel, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
+            }
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { gql, startGateway, startGraphqlUpstream } from '../kit.js';
+
+const SDL = `
+  type Product { id: ID! title: String! price: Int! category: Category secret: Secret }
+  type Category { id: ID! label: String! }
+  type Secret { token: String }
+  type Query { products: [Product!]! debug: String }
+`;
+const resolvers = {
+  Query: {
+    products: () => [1, 2].map((n) => ({ id: `p${n}`, title: `Product ${n}`, price: n * 100, category: { id: 'c1', label: 'Tools' }, secret: { token: 'x' } })),
+    debug: () => 'internal',
+  },
+};
+
+async function catalog(t: TestContext, gateway = {}) {
+  const upstream = await startGraphqlUpstream(t, SDL, resolvers);
+  return startGateway(
+    t,
+    [
+      {
+        name: 'catalog',
+        kind: 'graphql',
+        url: upstream.url,
+        transforms: {
+          prefix: 'Cat',
+          rename: { types: { Product: 'Product' }, fields: { 'Product.title': 'name', 'Query.products': 'allProducts' } },
+          hide: ['Query.debug', 'Secret'],
+        },
+      },
+    ],
+    gateway,
+  );
+}
+
+test('prefix, renames and hides shape the unified graph, and requests still reach the right upstream fields', async (t) => {
+  const gw = await catalog(t);
+  const schema = gw.gateway.schema;
+  const query = schema.getQueryType()!.getFields();
+  assert.ok(query.allProducts, 'explicit field rename wins over the prefix');
+  assert.equal(query.debug, undefined);
+  assert.equal(query.catDebug, undefined);
+  assert.ok(schema.getType('Product'), 'explicit type rename wins over the prefix');
+  assert.ok(schema.getType('CatCategory'));
+  assert.equal(schema.getType('Category'), undefined);
+  assert.equal(schema.getType('Secret'), undefined);
+  assert.equal(schema.getType('CatSecret'), undefined);
+  const res = await gw.query('{ allProducts { id name price category { __typename label } } }');
+  assert.deepEqual(res.body, {
+    data: {
+      allProducts: [
+        { id: 'p1', name: 'Product 1', price: 100, category: { __typename: 'CatCategory', label: 'Tools' } },
+        { id: 'p2', name: 'Product 2', price: 200, category: { __typename: 'CatCategory', label: 'Tools' } },
+      ],
+    },
+  });
+});
+
+test('a channel is a view with its own hidden fields; the default channel keeps them', async (t) => {
+  const gw = await catalog(t, { channels: { mobile: { hide: ['Product.price', 'CatCategory'] } } });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const ok = await gql(mobileUrl, '{ allProducts { id name } }');
+  assert.deepEqual(ok.body.data.allProducts[0], { id: 'p1', name: 'Product 1' });
+  const hidden = await gql(mobileUrl, '{ allProducts { price } }');
+  assert.equal(hidden.status, 400);
+  assert.match(hidden.body.errors![0]!.message, /Cannot query field "price"/);
+  const hiddenType = await gql(mobileUrl, '{ allProducts { category { label } } }');
+  assert.equal(hiddenType.status, 400, 'a field whose type is hidden goes with it');
+  const full = await gw.query('{ allProducts { price category { label } } }');
+  assert.equal(full.body.data.allProducts[1].price, 200);
+  const channels = gw.gateway.channels.map((c) => `${c.channel.name}:${c.channel.path}`);
+  assert.deepEqual(channels, ['default:/graphql', 'mobile:/mobile/graphql']);
+});
+
+test('a channel hiding something that is not in the graph stops start-up', async (t) => {
+  await assert.rejects(catalog(t, { channels: { web: { hide: ['Product.nope'] } } }), /channels\.web\.hide: "Product\.nope" is not in the unified graph/);
+});
+
+test('introspection is off in production and on in development unless configured', async (t) => {
+  const prod = await catalog(t);
+  const refused = await prod.query('{ __schema { queryType { name } } }');
+  assert.equal(refused.status, 400);
+  assert.match(refused.body.errors![0]!.message, /introspection/i);
+  const dev = await catalog(t, { mode: 'development' });
+  assert.equal((await dev.query('{ __schema { queryType { name } } }')).body.data.__schema.queryType.name, 'Query');
+});
