@@ -253,3 +253,46 @@ test('weighted upstreams share traffic by weight (canary)', async (t) => {
   assert.equal(stable.stats.requests, 6);
   assert.equal(canary.stats.requests, 2);
 });
+
+test('headers: only allowlisted client headers and the static ones reach the upstream; framing headers never do', async (t) => {
+  const seen: Array<Record<string, string | string[] | undefined>> = [];
+  const upstream = await rawUpstream(t, (req, res) => {
+    seen.push(req.headers);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"slowField":"ok"}}');
+  });
+  const gw = await startGateway(t, [
+    {
+      name: 'h',
+      kind: 'graphql',
+      url: upstream.url,
+      source: 'schema.graphql',
+      dir: new URL('../fixtures/graphql/slow', import.meta.url).pathname,
+      headers: { forward: ['Accept-Language', 'x-request-id', 'host', 'transfer-encoding'], set: { 'x-api-key': 'k1' } },
+    },
+  ]);
+  const res = await gw.query('{ slowField }', undefined, { 'accept-language': 'fr', 'x-request-id': 'abc', cookie: 'session=1', authorization: 'Bearer secret', 'x-other': 'no' });
+  assert.equal(res.body.data.slowField, 'ok');
+  const headers = seen[0]!;
+  assert.equal(headers['accept-language'], 'fr');
+  assert.equal(headers['x-request-id'], 'abc');
+  assert.equal(headers['x-api-key'], 'k1');
+  assert.equal(headers.cookie, undefined);
+  assert.equal(headers.authorization, undefined, 'not on the allowlist, never sent');
+  assert.equal(headers['x-other'], undefined);
+  assert.match(String(headers.host), /^127\.0\.0\.1:\d+$/, 'the upstream host, not the client one');
+  assert.equal(headers['content-type'], 'application/json');
+});
+
+test('keep-alive: consecutive requests to one upstream reuse the connection', async (t) => {
+  const sockets = new Set<unknown>();
+  const upstream = await rawUpstream(t, (req, res) => {
+    sockets.add(req.socket);
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{"slowField":"ok"}}');
+  });
+  const gw = await startGateway(t, [
+    { name: 'k', kind: 'graphql', url: upstream.url, source: 'schema.graphql', dir: new URL('../fixtures/graphql/slow', import.meta.url).pathname },
+  ]);
+  for (let i = 0; i < 5; i++) assert.equal((await gw.query('{ slowField }')).body.data.slowField, 'ok');
+  assert.equal(upstream.calls(), 5);
+  assert.equal(sockets.size, 1);
+});
