@@ -15,6 +15,7 @@ import { composeSources } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { buildPlugins } from './plugins/index.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
@@ -187,6 +188,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     throw error;
   }
 
+  // Breaker changes are rare and matter to the person on call: one log line each.
+  const onBreaker = (message: unknown): void => {
+    const event = message as BreakerEvent;
+    if (!descriptors.some((d) => d.name === event.subgraph)) return;
+    logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state }, `circuit breaker ${event.state}`);
+  };
+  breakerChannel.subscribe(onBreaker);
+
   const http: GatewayHttpServer = createHttpServer({
     config: config.server,
     logger,
@@ -227,6 +236,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           const { completed, cut } = await http.drain(config.server.shutdownTimeout);
           logger.info({ completed, cut }, 'gateway drained');
         }
+        breakerChannel.unsubscribe(onBreaker);
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
       })();
       return closing;

@@ -5,6 +5,7 @@
  * keys, so a misspelled `timout:` stops start-up instead of being ignored.
  */
 import { z } from 'zod';
+import { descriptorCache } from './cache.js';
 import { duration, integer, size } from './units.js';
 
 const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -74,6 +75,19 @@ export const retry = z.strictObject({
   backoff: duration.default(100),
 });
 
+export const breaker = z.union([
+  z.literal(false),
+  z.strictObject({
+    /** Share of failed calls (connection errors, timeouts, 5xx) that opens the breaker. */
+    errorRate: z.number().gt(0).max(1).default(0.5),
+    /** Calls needed in the window before the rate counts. */
+    minCalls: integer.pipe(z.number().min(1)).default(20),
+    window: duration.default(10_000),
+    /** How long an open breaker fails calls at once before one probe is let through. */
+    openFor: duration.default(30_000),
+  }),
+]);
+
 export const baseDescriptor = z.strictObject({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, "-" and "_", starting with a letter'),
   /** Schema file (SDL, OpenAPI, .proto) relative to the descriptor, or an http(s) URL. */
@@ -85,6 +99,8 @@ export const baseDescriptor = z.strictObject({
   timeout: duration.default(5000),
   connectTimeout: duration.default(2000),
   retry: retry.default({ attempts: 2, backoff: 100 }),
+  /** Per-instance circuit breaker; `false` turns it off. */
+  breaker: breaker.default({ errorRate: 0.5, minCalls: 20, window: 10_000, openFor: 30_000 }),
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */
@@ -92,6 +108,8 @@ export const baseDescriptor = z.strictObject({
   entities: z.record(z.string().regex(graphqlName), entity).default({}),
   transforms: transforms.optional(),
   headers: headers.default({ forward: [], set: {} }),
+  /** Response-cache TTLs (and `private`) by "Type" or "Type.field": `{ Product: 60s }`. */
+  cache: descriptorCache.default({}),
   /** false: the gateway starts (and /readyz passes) without this subgraph. */
   required: z.boolean().default(true),
   errors: z

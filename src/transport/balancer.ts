@@ -10,29 +10,28 @@ export interface Weighted {
 
 export class WeightedBalancer<T extends Weighted> {
   private readonly current: number[];
-  private readonly total: number;
 
   constructor(readonly items: readonly T[]) {
     if (items.length === 0) throw new Error('WeightedBalancer needs at least one item');
     this.current = items.map(() => 0);
-    this.total = items.reduce((sum, item) => sum + item.weight, 0);
   }
 
-  /** The next instance; `exclude` skips instances already tried by this call (retries go elsewhere when they can). */
-  pick(exclude?: ReadonlySet<T>): T {
+  /**
+   * The next instance, skipping those `skip` refuses (already tried by this
+   * call, or behind an open breaker); undefined when every instance is skipped.
+   */
+  pick(skip?: (item: T) => boolean): T | undefined {
     let best = -1;
+    let total = 0;
     for (let i = 0; i < this.items.length; i++) {
       const item = this.items[i]!;
-      if (item.weight === 0) continue;
+      if (item.weight === 0 || skip?.(item)) continue;
       this.current[i]! += item.weight;
-      if (exclude?.has(item)) continue;
+      total += item.weight;
       if (best === -1 || this.current[i]! > this.current[best]!) best = i;
     }
-    if (best === -1) {
-      // Every weighted instance was excluded: fall back to the heaviest one.
-      best = this.items.reduce((b, item, i) => (item.weight > this.items[b]!.weight ? i : b), 0);
-    }
-    this.current[best]! -= this.total;
-    return this.items[best]!;
+    if (best === -1) return undefined;
+    this.current[best]! -= total;
+    return this.items[best];
   }
 }

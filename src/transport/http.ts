@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { TesseraError } from '../errors.js';
 import { WeightedBalancer } from './balancer.js';
+import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.js';
 import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
 import type { RequestScope } from './scope.js';
 
@@ -29,6 +30,8 @@ export interface HttpUpstreamOptions {
   maxResponseSize: number;
   connections: number;
   retry: { attempts: number; backoff: number };
+  /** Circuit breaker per instance; false turns it off. */
+  breaker?: BreakerOptions | false;
   keepAliveTimeout?: number;
 }
 
@@ -64,11 +67,21 @@ export interface UpstreamEvent {
 
 export const upstreamChannel = channel('tessera:upstream');
 
+/** Published when an instance's breaker changes state (the gateway logs it). */
+export interface BreakerEvent {
+  subgraph: string;
+  instance: string;
+  state: BreakerState;
+}
+
+export const breakerChannel = channel('tessera:breaker');
+
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 interface Member extends Instance {
   pool: Pool;
   basePath: string;
+  breaker?: CircuitBreaker;
 }
 
 export class HttpUpstream {
@@ -89,7 +102,13 @@ export class HttpUpstream {
         keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
         maxResponseSize: options.maxResponseSize,
       });
-      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, '') };
+      const breaker =
+        options.breaker === false
+          ? undefined
+          : new CircuitBreaker(options.breaker ?? DEFAULT_BREAKER, Date.now, (state) => {
+              if (breakerChannel.hasSubscribers) breakerChannel.publish({ subgraph: options.subgraph, instance: instance.url, state } satisfies BreakerEvent);
+            });
+      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker };
     });
     this.balancer = new WeightedBalancer(this.members);
   }
@@ -104,23 +123,45 @@ export class HttpUpstream {
     const tried = new Set<Member>();
     this.budget.recordCall();
     for (let attempt = 0; ; attempt++) {
-      const member = this.balancer.pick(tried);
+      const member = this.choose(tried);
       tried.add(member);
       const last = attempt + 1 >= attempts;
       try {
         const result = await this.attempt(member, call, attempt);
+        member.breaker?.record(result.status < 500);
         if (last || !RETRYABLE_STATUS.has(result.status)) return result;
         const wait = retryAfterMs(result.headers['retry-after']) ?? backoffDelay(attempt, retry.backoff);
         if (!this.canRetry(call, wait)) return result;
         await sleep(wait, call.scope.signal).catch(() => undefined);
       } catch (error) {
         const code = (error as TesseraError).code;
+        if (code !== 'REQUEST_ABORTED' && !(code === 'GATEWAY_TIMEOUT' && call.scope.signal.aborted)) member.breaker?.record(false);
         if (last || code !== 'SOURCE_UNAVAILABLE') throw error;
         const wait = backoffDelay(attempt, retry.backoff);
         if (!this.canRetry(call, wait)) throw error;
         await sleep(wait, call.scope.signal).catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * An instance for the next attempt: one not tried yet by this call when
+   * there is one, never one behind an open breaker. When every breaker is
+   * open the call fails at once.
+   */
+  private choose(tried: ReadonlySet<Member>): Member {
+    const refused = new Set<Member>();
+    const blocked = (m: Member): boolean => refused.has(m) || (m.breaker !== undefined && !m.breaker.available());
+    for (;;) {
+      const member = this.balancer.pick((m) => tried.has(m) || blocked(m)) ?? this.balancer.pick(blocked);
+      if (!member) break;
+      if (!member.breaker || member.breaker.allow()) return member;
+      refused.add(member);
+    }
+    throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${this.options.subgraph}" is unavailable`, {
+      extensions: { subgraph: this.options.subgraph },
+      cause: new Error('circuit breaker open for every instance'),
+    });
   }
 
   /** A retry must fit in what is left of the deadline and in the retry budget. */

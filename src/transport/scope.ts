@@ -13,6 +13,19 @@ export interface RequestScope {
   headers: Headers;
   /** Per-request memo for loaders (DataLoader instances keyed by source and call). */
   memo: Map<string, unknown>;
+  /** Who is calling, set by authentication; absent for an anonymous request. */
+  identity?: Identity;
+}
+
+/** The authenticated caller (rate limits meter it; private cache entries belong to it). */
+export interface Identity {
+  /** The JWT `sub`, or the owner of an API key. */
+  subject: string;
+  scopes: readonly string[];
+  /** The key that proved it (JWT `kid`, API key id). */
+  keyId?: string;
+  /** How the caller authenticated ("jwt", "apiKey"). */
+  kind: string;
 }
 
 export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers }): RequestScope {

@@ -296,3 +296,39 @@ test('keep-alive: consecutive requests to one upstream reuse the connection', as
   assert.equal(upstream.calls(), 5);
   assert.equal(sockets.size, 1);
 });
+
+test('row 20: a dead upstream opens its breaker; calls then fail fast without touching the socket', async (t) => {
+  const { createServer: createTcpServer } = await import('node:net');
+  let connections = 0;
+  // Accepts, then resets every connection: what a crashed process behind a live port looks like.
+  const dead = createTcpServer((socket) => {
+    connections++;
+    socket.resetAndDestroy();
+  });
+  await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+  t.after(() => dead.close());
+  const url = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/graphql`;
+  const gw = await startGateway(t, [
+    {
+      name: 'dead',
+      kind: 'graphql',
+      url,
+      source: 'schema.graphql',
+      dir: new URL('../fixtures/graphql/slow', import.meta.url).pathname,
+      retry: { attempts: 1 },
+      breaker: { minCalls: 5, errorRate: 0.5, window: '10s', openFor: '30s' },
+    },
+  ]);
+  for (let i = 0; i < 5; i++) {
+    const res = await gw.query('{ slowField }');
+    assert.equal(res.body.errors![0]!.extensions?.code, 'SOURCE_UNAVAILABLE');
+  }
+  const before = connections;
+  assert.ok(before >= 5);
+  for (let i = 0; i < 10; i++) {
+    const res = await gw.query('{ slowField }');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.errors![0]!.extensions?.code, 'SOURCE_UNAVAILABLE');
+  }
+  assert.equal(connections, before, 'no connection is attempted while the breaker is open');
+});

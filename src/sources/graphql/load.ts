@@ -33,6 +33,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     maxResponseSize: descriptor.maxResponseSize,
     connections: descriptor.connections,
     retry: descriptor.retry,
+    breaker: descriptor.breaker === false ? false : { errorRate: descriptor.breaker.errorRate, minCalls: descriptor.breaker.minCalls, windowMs: descriptor.breaker.window, openForMs: descriptor.breaker.openFor },
   });
 }
 
