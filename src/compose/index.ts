@@ -4,7 +4,7 @@
  */
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
-import { filterSchema } from '@graphql-tools/utils';
+import { filterSchema, type Executor } from '@graphql-tools/utils';
 import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
@@ -17,6 +17,21 @@ export interface ComposedGraph {
   schema: GraphQLSchema;
   /** Subschemas by subgraph name, as stitched. */
   subschemas: Map<string, Subschema>;
+  /**
+   * Subgraphs whose part of the unified graph is their own schema unchanged
+   * (no prefix or rename; hiding is fine, hidden things never reach a
+   * validated document). An operation that only touches one of them can be
+   * sent to it as it is, without stitching (see plugins/use-direct-route.ts).
+   */
+  direct: DirectRoute[];
+}
+
+export interface DirectRoute {
+  name: string;
+  /** The subgraph's own schema, to check that every field of an operation is there. */
+  schema: GraphQLSchema;
+  /** The executor stitching uses for this subgraph (policy wrappers included). */
+  executor: Executor;
 }
 
 /** Problems with `entities:` in one descriptor, checked against the subgraph's own schema. */
@@ -90,13 +105,22 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
   return merge;
 }
 
+export interface ComposeOptions {
+  /**
+   * Wraps each subgraph's executor (upstream policy such as a per-subgraph
+   * rate limit). Supplied by the caller, so compose/ itself stays free of I/O.
+   */
+  wrapExecutor?: (descriptor: Descriptor, executor: Executor) => Executor;
+}
+
 /**
  * Stitches the sources into one schema. Throws a ConfigError listing every
  * problem (bad entity declarations, conflicting definitions) at once.
  */
-export function composeSources(sources: LoadedSource[]): ComposedGraph {
+export function composeSources(sources: LoadedSource[], options: ComposeOptions = {}): ComposedGraph {
   const problems: string[] = [];
   const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
+  const direct: DirectRoute[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
@@ -117,10 +141,13 @@ export function composeSources(sources: LoadedSource[]): ComposedGraph {
     }
     const merge = mergeConfigFor(descriptor, naming, queryName);
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
+    const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
+    const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
+    if (!renames) direct.push({ name: descriptor.name, schema: source.schema, executor });
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,
-      executor: source.executor,
+      executor,
       transforms: naming.transforms,
       merge,
       // Delegations to this subgraph made in the same tick go out as one request.
@@ -158,5 +185,5 @@ export function composeSources(sources: LoadedSource[]): ComposedGraph {
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }
-  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])) };
+  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), direct };
 }

@@ -54,7 +54,8 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     // Unexpected errors are masked in production; TesseraErrors (GraphQLErrors with a code) pass.
     maskedErrors: { isDev: options.mode === 'development', maskError: maskGatewayError },
     batching: false,
-    multipart: false,
+    // GraphQL multipart requests (file uploads to REST sources); CSRF prevention guards it.
+    multipart: true,
     logging: false,
     context: ({ request }) => ({
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
