@@ -32,6 +32,12 @@ export interface DirectRoute {
   schema: GraphQLSchema;
   /** The executor stitching uses for this subgraph (policy wrappers included). */
   executor: Executor;
+  /**
+   * The executor runs the subgraph's schema in process (openapi, grpc), so
+   * its results already conform to that schema; a remote GraphQL service's
+   * results are checked against it by the gateway.
+   */
+  trusted: boolean;
 }
 
 /** Problems with `entities:` in one descriptor, checked against the subgraph's own schema. */
@@ -143,7 +149,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
     const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
-    if (!renames) direct.push({ name: descriptor.name, schema: source.schema, executor });
+    if (!renames) direct.push({ name: descriptor.name, schema: source.schema, executor, trusted: descriptor.kind !== 'graphql' });
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
 import { rateLimitSchema } from './rate-limit.js';
+import { listenerTlsSchema, securitySchema } from './security.js';
 import { storeSchema } from './store.js';
 import { boolean, duration, integer, port, size } from './units.js';
 
@@ -18,6 +19,8 @@ export const serverSchema = z.strictObject({
   bodyLimit: size.default(1024 * 1024),
   /** Overall time for one GraphQL request; each upstream call gets what is left of it. */
   requestDeadline: duration.default(10_000),
+  /** Longest a subscription (SSE or WebSocket) lives; its upstream streams are cancelled then. */
+  subscriptionDeadline: duration.default(3_600_000),
   /** Time to receive the request headers (slowloris guard). */
   headersTimeout: duration.default(10_000),
   /** Time to receive the whole request. */
@@ -27,6 +30,8 @@ export const serverSchema = z.strictObject({
   shutdownTimeout: duration.default(10_000),
   maxHeaderSize: size.default(16 * 1024),
   maxHeaders: integer.pipe(z.number().min(1)).default(100),
+  /** HTTPS for the listener (files reloaded when they change); see docs/security.md. */
+  tls: listenerTlsSchema.optional(),
 });
 
 export const gatewaySchema = z.strictObject({
@@ -50,6 +55,8 @@ export const gatewaySchema = z.strictObject({
   store: storeSchema.prefault('memory'),
   rateLimit: rateLimitSchema.prefault({}),
   cache: cacheSchema.prefault({}),
+  /** Authentication, query limits, request hygiene and the upstream allowlist; see docs/security.md. */
+  security: securitySchema,
   schema: z
     .strictObject({
       /** Where `tessera compose` writes the unified schema, relative to this file. */

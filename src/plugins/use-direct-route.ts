@@ -14,11 +14,19 @@
  *   document exists in that subgraph's schema (`__typename` anywhere, but no
  *   introspection, which the gateway answers itself).
  * Everything else goes through stitching, which gives the same answer.
+ *
+ * The answer of a remote GraphQL subgraph is not passed on blindly: the
+ * client's operation is executed over it against the gateway's schema, which
+ * checks every value's type, applies null bubbling, and puts the subgraph's
+ * errors at their paths, as stitching would. For that, `__typename` is added
+ * to the forwarded document under interfaces and unions.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { ExecutionResult } from '@graphql-tools/utils';
+import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
 import {
+  execute,
   GraphQLError,
+  isAbstractType,
   Kind,
   TypeInfo,
   getNamedType,
@@ -28,13 +36,114 @@ import {
   visitWithTypeInfo,
   BREAK,
   type DocumentNode,
+  type FieldNode,
+  GraphQLInterfaceType,
+  GraphQLUnionType,
+  type GraphQLFieldResolver,
   type GraphQLSchema,
   type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import type { DirectRoute } from '../compose/index.js';
 
 const NO_ROUTE = Symbol('no direct route');
-type Plan = DirectRoute | typeof NO_ROUTE;
+interface Route {
+  route: DirectRoute;
+  /** The document sent upstream: the client's, with __typename under abstract types. */
+  forwarded: DocumentNode;
+}
+type Plan = Route | typeof NO_ROUTE;
+
+const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+
+/** The document with `__typename` selected in every selection set whose type is an interface or union. */
+export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSchema): DocumentNode {
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      SelectionSet: {
+        leave(node: SelectionSetNode) {
+          const type = typeInfo.getType();
+          const named = type ? getNamedType(type) : undefined;
+          if (!named || !isAbstractType(named)) return undefined;
+          if (node.selections.some((s) => s.kind === Kind.FIELD && s.name.value === '__typename' && !s.alias)) return undefined;
+          return { ...node, selections: [...node.selections, TYPENAME] };
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * The schema with its resolvers removed (the stitched schema's would call the
+ * subgraphs again) and abstract types resolved by `__typename`: what checking
+ * a result needs. Scalars keep their serialisation.
+ */
+export function dataOnlySchema(schema: GraphQLSchema): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (config) => ({ ...config, resolve: undefined, subscribe: undefined }),
+    [MapperKind.INTERFACE_TYPE]: (type) => new GraphQLInterfaceType({ ...type.toConfig(), resolveType: undefined }),
+    [MapperKind.UNION_TYPE]: (type) => new GraphQLUnionType({ ...type.toConfig(), resolveType: undefined }),
+  });
+}
+
+function pathKey(path: ReadonlyArray<string | number>): string {
+  return path.join('\u0000');
+}
+
+/**
+ * Executes the client's operation over a subgraph's answer: values are
+ * type-checked and null-bubbled by graphql-js as for any execution, and an
+ * upstream error lands where its path says.
+ */
+function checkedResult(
+  result: ExecutionResult,
+  schema: GraphQLSchema,
+  args: { document: DocumentNode; variableValues?: unknown; operationName?: string | null; contextValue?: unknown },
+): ExecutionResult | Promise<ExecutionResult> {
+  if (result.data == null) return result;
+  const located = new Map<string, GraphQLError[]>();
+  const unlocated: GraphQLError[] = [];
+  for (const error of result.errors ?? []) {
+    if (!error.path) {
+      unlocated.push(error as GraphQLError);
+      continue;
+    }
+    const key = pathKey(error.path);
+    const list = located.get(key);
+    if (list) list.push(error as GraphQLError);
+    else located.set(key, [error as GraphQLError]);
+  }
+  const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) => {
+    const value = source[info.path.key];
+    if (value == null && located.size > 0) {
+      const keys: Array<string | number> = [];
+      for (let p: typeof info.path | undefined = info.path; p; p = p.prev) keys.unshift(p.key);
+      const key = pathKey(keys);
+      const errors = located.get(key);
+      if (errors) {
+        // The first error is raised at its field; any others at the same path are kept as they are.
+        located.delete(key);
+        unlocated.push(...errors.slice(1));
+        return errors[0];
+      }
+    }
+    return value;
+  };
+  const checked = execute({
+    schema,
+    document: args.document,
+    rootValue: result.data,
+    contextValue: args.contextValue,
+    variableValues: args.variableValues as Record<string, unknown> | undefined,
+    operationName: args.operationName ?? undefined,
+    fieldResolver,
+  }) as ExecutionResult;
+  const leftover = [...unlocated, ...[...located.values()].flat()];
+  if (leftover.length === 0) return checked;
+  return { ...checked, errors: [...(checked.errors ?? []), ...leftover] };
+}
 
 function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): boolean {
   const type = schema.getType(typeName);
@@ -102,7 +211,7 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
   const data: Record<string, null> = {};
   let nonNull = false;
   const errors = operation.selectionSet.selections.map((selection) => {
-    const field = selection as import('graphql').FieldNode;
+    const field = selection as FieldNode;
     const key = field.alias?.value ?? field.name.value;
     data[key] = null;
     const definition = root?.getFields()[field.name.value];
@@ -116,22 +225,25 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
 export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonly DirectRoute[] }): Plugin {
   const { schema, routes } = options;
   if (routes.length === 0) return {};
+  const checkingSchema = dataOnlySchema(schema);
   const plans = new WeakMap<DocumentNode, Plan>();
   return {
     onExecute({ args, setExecuteFn }) {
       let plan = plans.get(args.document);
       if (plan === undefined) {
-        plan = planDocument(args.document, schema, routes) ?? NO_ROUTE;
+        const route = planDocument(args.document, schema, routes);
+        plan = route ? { route, forwarded: route.trusted ? args.document : withAbstractTypenames(args.document, schema) } : NO_ROUTE;
         plans.set(args.document, plan);
       }
       if (plan === NO_ROUTE) return;
-      const route = plan;
+      const { route, forwarded } = plan;
       setExecuteFn(async (execArgs) => {
         const operation = selectedOperation(execArgs.document, execArgs.operationName);
         if (!operation) throw new GraphQLError('Could not determine what operation to execute.');
+        let result: ExecutionResult;
         try {
-          return (await route.executor({
-            document: execArgs.document,
+          result = (await route.executor({
+            document: forwarded,
             variables: execArgs.variableValues ?? undefined,
             operationName: execArgs.operationName ?? undefined,
             operationType: operation.operation,
@@ -141,6 +253,7 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
         } catch (error) {
           return failedResult(error, operation, schema);
         }
+        return route.trusted ? result : checkedResult(result, checkingSchema, execArgs);
       });
     },
   };

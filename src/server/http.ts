@@ -56,6 +56,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
   let inFlight = 0;
   const idleWaiters: Array<() => void> = [];
   const sockets = new Set<Socket>();
+  // Event streams (SSE subscriptions) never finish by themselves; draining ends them first.
+  const streams = new Set<ServerResponse>();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -82,6 +84,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     };
     res.once('finish', finish);
     res.once('close', finish);
+    if (req.headers.accept?.includes('text/event-stream')) {
+      streams.add(res);
+      res.once('close', () => streams.delete(res));
+    }
     Promise.resolve(yoga.requestListener(req, res)).catch((error: unknown) => {
       logger.error({ err: error }, 'unhandled error while serving a request');
       sendError(res, 'INTERNAL', 'Internal error');
@@ -131,6 +137,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       const before = inFlight;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      for (const stream of streams) stream.end();
       const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {

@@ -19,6 +19,8 @@ export interface YogaOptions {
   graphiql: boolean;
   requestDeadline: number;
   plugins: Plugin[];
+  /** Largest request body, bytes (server.bodyLimit); Yoga's own default (25 MB) when not given. */
+  bodyLimit?: number;
 }
 
 /**
@@ -31,14 +33,67 @@ export interface YogaOptions {
 const RESULT_COERCION = /^(Cannot return null for non-nullable field|\w+ cannot represent)/;
 
 function maskGatewayError(error: unknown, message: string, isDev?: boolean): Error {
-  if (error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError) && RESULT_COERCION.test(error.originalError.message)) {
-    return new GraphQLError(error.originalError.message, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { code: 'RESPONSE_VALIDATION_FAILED' },
-    });
+  if (error instanceof GraphQLError && !error.extensions?.code) {
+    const original = error.originalError ?? error;
+    if (RESULT_COERCION.test(original.message)) {
+      return new GraphQLError(original.message, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'RESPONSE_VALIDATION_FAILED' },
+      });
+    }
   }
   return maskError(error, message, isDev);
+}
+
+const DECIMAL = /^\d+$/;
+
+function bodyLimitError(status: number, message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { http: { status }, code } });
+}
+
+type FetchApi = { Request: typeof Request; TransformStream: typeof TransformStream };
+
+/**
+ * Yoga's body limit (`maxRequestBodySize`) without its cost on ordinary
+ * requests: Yoga pipes every body through a TransformStream that counts the
+ * bytes, which is a stream pipeline, an AbortController and a DOMException per
+ * request (a third of the gateway's CPU per request in bench/'s proxy
+ * scenario). A body with a valid Content-Length cannot be longer than that
+ * (node:http reads exactly that many bytes), so only a body without one
+ * (chunked) is counted. Same errors and codes as Yoga's.
+ */
+function useBodyLimit(limit: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        if (!DECIMAL.test(declared)) throw bodyLimitError(400, 'Content-Length header is invalid.', 'BAD_REQUEST');
+        if (Number(declared) > limit) throw bodyLimitError(413, 'Request body too large', 'REQUEST_ENTITY_TOO_LARGE');
+        return;
+      }
+      if (!requestParser || request.body == null) return;
+      setRequestParser((req) => requestParser(countedRequest(req, limit, fetchAPI as unknown as FetchApi)));
+    },
+  };
+}
+
+function countedRequest(request: Request, limit: number, fetchAPI: FetchApi): Request {
+  const body = request.body;
+  if (!body) return request;
+  // A native stream needs the native TransformStream, a whatwg-node one its own (as Yoga does).
+  const Transform = body instanceof ReadableStream ? globalThis.TransformStream : fetchAPI.TransformStream;
+  let read = 0;
+  const counted = body.pipeThrough(
+    new Transform<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        read += chunk.byteLength;
+        if (read > limit) return controller.error(bodyLimitError(413, 'Request body too large', 'REQUEST_ENTITY_TOO_LARGE'));
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  return new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, body: counted, duplex: 'half' } as RequestInit);
 }
 
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
@@ -54,12 +109,14 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     // Unexpected errors are masked in production; TesseraErrors (GraphQLErrors with a code) pass.
     maskedErrors: { isDev: options.mode === 'development', maskError: maskGatewayError },
     batching: false,
+    // Enforced by useBodyLimit (below), which counts only bodies without a Content-Length.
+    maxRequestBodySize: false,
     // GraphQL multipart requests (file uploads to REST sources); CSRF prevention guards it.
     multipart: true,
     logging: false,
     context: ({ request }) => ({
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
     }),
-    plugins: options.plugins,
+    plugins: [...options.plugins, useBodyLimit(options.bodyLimit ?? 25_000_000)],
   });
 }

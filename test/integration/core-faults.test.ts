@@ -139,9 +139,11 @@ test('row 24: a wrong type or a null for a non-null field from a source bubbles 
   ]);
   const res = await gw.query('{ items { id count } }');
   assert.equal(res.status, 200);
-  // A value of the wrong type becomes null (the stitching library drops it); the
-  // rest of the item stays.
+  // A value of the wrong type becomes null with an error; the rest of the item stays.
   assert.deepEqual(res.body.data.items[0], { id: 'a', count: null });
+  const wrongType = res.body.errors!.find((e) => JSON.stringify(e.path) === '["items",0,"count"]');
+  assert.equal(wrongType?.extensions?.code, 'RESPONSE_VALIDATION_FAILED');
+  assert.match(wrongType!.message, /Int cannot represent non-integer value/);
   assert.equal(res.body.data.items[1], null, 'null for a non-null id nulls the item');
   const error = res.body.errors!.find((e) => JSON.stringify(e.path) === '["items",1,"id"]');
   assert.ok(error, `an error at items.1.id, got ${JSON.stringify(res.body.errors)}`);

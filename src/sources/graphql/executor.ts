@@ -12,6 +12,7 @@ import type { HttpUpstream } from '../../transport/http.js';
 import { scopeOf } from '../../transport/scope.js';
 import { upstreamError } from '../errors.js';
 import { parseUpstreamJson } from '../json.js';
+import { parseSse } from './sse.js';
 import type { Mode } from '../types.js';
 
 const BASE_HEADERS = {
@@ -36,7 +37,42 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
   const badResponse = (detail: string): TesseraError =>
     new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });
 
-  return async function execute(request: ExecutionRequest): Promise<ExecutionResult> {
+  /** A subscription, proxied over GraphQL-over-SSE; cancelled upstream when the client goes. */
+  async function* subscribe(request: ExecutionRequest): AsyncGenerator<ExecutionResult> {
+    const scope = scopeOf(request.context);
+    const stream = await upstream.stream({
+      method: 'POST',
+      path: '',
+      headers: upstreamHeaders(scope.headers, descriptor.headers, { 'content-type': 'application/json', accept: 'text/event-stream' }),
+      body: JSON.stringify({ query: printOnce(request.document), variables: request.variables, operationName: request.operationName }),
+      idempotent: false,
+      scope,
+    });
+    try {
+      const contentType = String(stream.headers['content-type'] ?? '');
+      if (stream.status !== 200 || !contentType.startsWith('text/event-stream')) {
+        throw badResponse(`subscription answered HTTP ${stream.status} with content type "${contentType || 'none'}" (expected text/event-stream)`);
+      }
+      for await (const event of parseSse(stream.body, descriptor.maxResponseSize)) {
+        if (event.event === 'complete') return;
+        if (event.event !== 'next') continue;
+        let payload: { data?: unknown; errors?: GraphQLFormattedError[] };
+        try {
+          payload = parseUpstreamJson(event.data) as typeof payload;
+        } catch (error) {
+          throw badResponse(`subscription event is not valid JSON (${(error as Error).message})`);
+        }
+        const out: ExecutionResult = { data: (payload.data ?? null) as ExecutionResult['data'] };
+        if (Array.isArray(payload.errors) && payload.errors.length > 0) out.errors = payload.errors.map((e) => upstreamError(e, descriptor, mode));
+        yield out;
+      }
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  return async function execute(request: ExecutionRequest): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> {
+    if (request.operationType === 'subscription') return subscribe(request);
     const scope = scopeOf(request.context);
     const body = JSON.stringify({
       query: printOnce(request.document),
@@ -46,7 +82,7 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
     const result = await upstream.request({
       method: 'POST',
       path: '',
-      headers: upstreamHeaders(scope.headers, descriptor.headers, BASE_HEADERS),
+      headers: upstreamHeaders(scope, descriptor.headers, BASE_HEADERS),
       body,
       idempotent: request.operationType !== 'mutation',
       scope,

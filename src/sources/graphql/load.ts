@@ -23,6 +23,7 @@ import { parseUpstreamJson } from '../json.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { createGraphqlExecutor } from './executor.js';
 import { fetchText } from '../fetch-text.js';
+import { readUpstreamTls } from '../../transport/upstream-tls.js';
 
 export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
   return new HttpUpstream({
@@ -34,6 +35,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     connections: descriptor.connections,
     retry: descriptor.retry,
     breaker: descriptor.breaker === false ? false : { errorRate: descriptor.breaker.errorRate, minCalls: descriptor.breaker.minCalls, windowMs: descriptor.breaker.window, openForMs: descriptor.breaker.openFor },
+    tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
   });
 }
 

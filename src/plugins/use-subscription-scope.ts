@@ -1,0 +1,18 @@
+/**
+ * A subscription lives longer than a request: its scope gets
+ * `server.subscriptionDeadline` (1 hour by default) instead of
+ * `server.requestDeadline`. The scope is created with the context, before the
+ * operation type is known, so its deadline is moved here, when the operation
+ * turns out to be a subscription.
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { RequestScope } from '../transport/scope.js';
+
+export function useSubscriptionScope(options: { deadlineMs: number }): Plugin {
+  return {
+    onSubscribe({ args }) {
+      const scope = (args.contextValue as { tessera?: RequestScope }).tessera;
+      if (scope) scope.deadline = Math.max(scope.deadline, Date.now() + options.deadlineMs);
+    },
+  };
+}
