@@ -25,6 +25,7 @@ import type { Plugin } from 'graphql-yoga';
 import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
 import {
   execute,
+  getVariableValues,
   GraphQLError,
   isAbstractType,
   Kind,
@@ -196,9 +197,21 @@ export function planDocument(document: DocumentNode, schema: GraphQLSchema, rout
   return candidates[0];
 }
 
-function selectedOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+/**
+ * A request error (no operation, bad variables): 400 for
+ * application/graphql-response+json, 200 for application/json, as the
+ * GraphQL-over-HTTP spec says; Yoga reads `extensions.http` to decide.
+ */
+function requestError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400, spec: true } } });
+}
+
+/** The operation to run (GraphQL spec 6.1, GetOperation), or the request error graphql-js would give. */
+function selectedOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | GraphQLError {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  return operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (operationName) return operations.find((o) => o.name?.value === operationName) ?? new GraphQLError(`Unknown operation named "${operationName}".`);
+  if (operations.length === 1) return operations[0]!;
+  return new GraphQLError('Must provide operation name if query contains multiple operations.');
 }
 
 /**
@@ -227,6 +240,13 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
   if (routes.length === 0) return {};
   const checkingSchema = dataOnlySchema(schema);
   const plans = new WeakMap<DocumentNode, Plan>();
+  const rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  const forwardedFor = (document: DocumentNode, route: DirectRoute): DocumentNode => {
+    if (route.trusted) return document;
+    let forwarded = rewritten.get(document);
+    if (!forwarded) rewritten.set(document, (forwarded = withAbstractTypenames(document, schema)));
+    return forwarded;
+  };
   return {
     onExecute({ args, setExecuteFn }) {
       let plan = plans.get(args.document);
@@ -236,10 +256,17 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
         plans.set(args.document, plan);
       }
       if (plan === NO_ROUTE) return;
-      const { route, forwarded } = plan;
+      const { route } = plan;
       setExecuteFn(async (execArgs) => {
         const operation = selectedOperation(execArgs.document, execArgs.operationName);
-        if (!operation) throw new GraphQLError('Could not determine what operation to execute.');
+        if (operation instanceof GraphQLError) return { errors: [requestError(operation)] };
+        // Variables are checked here as graphql-js's execute would (spec 6.1.2, at most 50
+        // errors): a request error, and the subgraph is not called.
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (execArgs.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+        if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+        // A plugin after this one (the response cache) may execute a rewritten document (with
+        // __typename and id aliases, fields of the same subgraph): that one is what is sent.
+        const forwarded = execArgs.document === args.document ? plan.forwarded : forwardedFor(execArgs.document, route);
         let result: ExecutionResult;
         try {
           result = (await route.executor({

@@ -21,6 +21,8 @@ export interface YogaOptions {
   plugins: Plugin[];
   /** Largest request body, bytes (server.bodyLimit); Yoga's own default (25 MB) when not given. */
   bodyLimit?: number;
+  /** Most operations in one batched (array) request; 0 or absent: batching off (an array gets 400). More gets 413. */
+  batching?: number;
 }
 
 /**
@@ -33,7 +35,8 @@ export interface YogaOptions {
 const RESULT_COERCION = /^(Cannot return null for non-nullable field|\w+ cannot represent)/;
 
 function maskGatewayError(error: unknown, message: string, isDev?: boolean): Error {
-  if (error instanceof GraphQLError && !error.extensions?.code) {
+  // Result coercion happens at a field, so the error has a path; variable coercion errors have none.
+  if (error instanceof GraphQLError && error.path && !error.extensions?.code) {
     const original = error.originalError ?? error;
     if (RESULT_COERCION.test(original.message)) {
       return new GraphQLError(original.message, {
@@ -108,7 +111,7 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     healthCheckEndpoint: '/__yoga_health_unused',
     // Unexpected errors are masked in production; TesseraErrors (GraphQLErrors with a code) pass.
     maskedErrors: { isDev: options.mode === 'development', maskError: maskGatewayError },
-    batching: false,
+    batching: options.batching ? { limit: options.batching } : false,
     // Enforced by useBodyLimit (below), which counts only bodies without a Content-Length.
     maxRequestBodySize: false,
     // GraphQL multipart requests (file uploads to REST sources); CSRF prevention guards it.
