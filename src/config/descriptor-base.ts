@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { descriptorCache } from './cache.js';
+import { authRulesSchema, checkUpstreamCredentials, upstreamCredentialKeys, upstreamTlsSchema } from './security.js';
 import { duration, integer, size } from './units.js';
 
 const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -66,7 +67,9 @@ export const headers = z.strictObject({
   forward: z.array(headerName).default([]),
   /** Static headers added to every upstream call; values may use ${ENV}. */
   set: z.record(headerName, z.string().regex(/^[^\r\n]*$/, 'header values cannot contain CR or LF')).default({}),
-});
+  /** authorization (forward | strip | service) and identity headers: see docs/security.md. */
+  ...upstreamCredentialKeys,
+}).superRefine(checkUpstreamCredentials);
 
 export const retry = z.strictObject({
   /** Total attempts for a query, the first included (1 = no retry). Mutations are never retried. */
@@ -99,6 +102,19 @@ export const baseDescriptor = z.strictObject({
   timeout: duration.default(5000),
   connectTimeout: duration.default(2000),
   retry: retry.default({ attempts: 2, backoff: 100 }),
+  /**
+   * A shared HTTP cache for the upstream's GET responses (openapi sources),
+   * honouring Cache-Control and ETag/Last-Modified. Off by default.
+   */
+  httpCache: z
+    .union([
+      z.boolean(),
+      z.strictObject({
+        maxEntries: integer.pipe(z.number().min(1)).default(1000),
+        maxEntrySize: size.default(1024 * 1024),
+      }),
+    ])
+    .default(false),
   /** Per-instance circuit breaker; `false` turns it off. */
   breaker: breaker.default({ errorRate: 0.5, minCalls: 20, window: 10_000, openFor: 30_000 }),
   /** Largest upstream response body accepted. */
@@ -107,7 +123,11 @@ export const baseDescriptor = z.strictObject({
   connections: integer.pipe(z.number().min(1).max(1024)).default(32),
   entities: z.record(z.string().regex(graphqlName), entity).default({}),
   transforms: transforms.optional(),
-  headers: headers.default({ forward: [], set: {} }),
+  headers: headers.default({ forward: [], set: {}, identity: {} }),
+  /** Scopes needed per "Type" or "Type.field" (subgraph names): `{ Query.orders: [orders:read] }`; see docs/security.md. */
+  auth: authRulesSchema.default({}),
+  /** TLS to the upstream: CA, client certificate (mTLS), server name; paths relative to this file. */
+  tls: upstreamTlsSchema.optional(),
   /** Response-cache TTLs (and `private`) by "Type" or "Type.field": `{ Product: 60s }`. */
   cache: descriptorCache.default({}),
   /** false: the gateway starts (and /readyz passes) without this subgraph. */

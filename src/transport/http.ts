@@ -12,6 +12,7 @@ import { Pool } from 'undici';
 import { TesseraError } from '../errors.js';
 import { WeightedBalancer } from './balancer.js';
 import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.js';
+import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
 import type { RequestScope } from './scope.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
@@ -33,6 +34,8 @@ export interface HttpUpstreamOptions {
   retry: { attempts: number; backoff: number };
   /** Circuit breaker per instance; false turns it off. */
   breaker?: BreakerOptions | false;
+  /** Shared HTTP cache for GETs (Cache-Control, ETag); off when absent. */
+  httpCache?: HttpCacheOptions;
   keepAliveTimeout?: number;
   /** For https:// instances: CA to trust, client certificate (mTLS), server name (see upstream-tls.ts). */
   tls?: UpstreamTlsMaterial;
@@ -101,6 +104,7 @@ export class HttpUpstream {
   private readonly members: Member[];
   private readonly balancer: WeightedBalancer<Member>;
   private readonly budget = new RetryBudget();
+  private readonly cache?: HttpCache;
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.members = options.instances.map((instance) => {
@@ -125,6 +129,7 @@ export class HttpUpstream {
       return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker };
     });
     this.balancer = new WeightedBalancer(this.members);
+    if (options.httpCache) this.cache = new HttpCache(options.httpCache);
   }
 
   get subgraph(): string {
@@ -132,6 +137,15 @@ export class HttpUpstream {
   }
 
   async request(call: HttpCall): Promise<HttpResult> {
+    if (!this.cache || call.method !== 'GET') return this.send(call);
+    const headers = call.headers ?? {};
+    const found = this.cache.lookup(call.path, headers);
+    if (found.fresh) return { ...found.fresh, instance: this.members[0]! };
+    const result = await this.send(found.conditional ? { ...call, headers: { ...headers, ...found.conditional } } : call);
+    return { ...this.cache.update(call.path, headers, result, found.stale), instance: result.instance };
+  }
+
+  private async send(call: HttpCall): Promise<HttpResult> {
     const { retry } = this.options;
     const attempts = call.idempotent ? retry.attempts : 1;
     const tried = new Set<Member>();

@@ -34,6 +34,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     maxResponseSize: descriptor.maxResponseSize,
     connections: descriptor.connections,
     retry: descriptor.retry,
+    httpCache: descriptor.httpCache === false ? undefined : descriptor.httpCache === true ? { maxEntries: 1000, maxEntrySize: 1024 * 1024 } : descriptor.httpCache,
     breaker: descriptor.breaker === false ? false : { errorRate: descriptor.breaker.errorRate, minCalls: descriptor.breaker.minCalls, windowMs: descriptor.breaker.window, openForMs: descriptor.breaker.openFor },
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
   });
