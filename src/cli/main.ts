@@ -17,13 +17,17 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { isConfigError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { loadGatewayFile } from '../config/load.js';
+import { createLogger } from '../logger.js';
+import { inspectOpenapiSource } from '../sources/openapi/load.js';
+import { joinReportLines } from '../sources/openapi/report.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
 Commands:
   serve     Start the gateway.
   compose   Compose the unified schema and write it (and each channel's) as SDL.
-  check     Validate the configuration and the composition; print every problem.
+  check     Validate the configuration and the composition; print every problem,
+            and for REST subgraphs the proposed entity keys and the N+1 joins.
 
 Options:
   --config, -c FILE   gateway.yaml to use (default: ./gateway.yaml, or $TESSERA_CONFIG)
@@ -148,6 +152,12 @@ async function check(configFile: string): Promise<CliResult> {
     const types = Object.keys(gateway.schema.getTypeMap()).filter((t) => !t.startsWith('__')).length;
     print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
     if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
+    // REST subgraphs: proposed entity keys and bulk endpoints, and the joins that cost one call per parent (N+1).
+    for (const descriptor of gateway.descriptors) {
+      if (descriptor.kind !== 'openapi' || gateway.missing.includes(descriptor.name)) continue;
+      const report = await inspectOpenapiSource(descriptor, { mode: gateway.config.mode, logger: createLogger('silent') });
+      for (const line of joinReportLines(descriptor, report)) print(`tessera: ${line.warning ? 'warning: ' : ''}${line.text}`);
+    }
     return { code: 0 };
   });
 }

@@ -17,6 +17,9 @@ const headerName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')
   .transform((h) => h.toLowerCase());
 
+/** Response headers the gateway writes itself (plugins/use-upstream-response-headers.ts skips them too). */
+const GATEWAY_OWNED = new Set(['connection', 'content-encoding', 'content-length', 'content-type', 'date', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
 /** `getProduct` (operationId) or `GET /products/{id}` (method and path, as in the document). */
 export const operationSelector = z
   .string()
@@ -128,7 +131,10 @@ export const openapiDescriptor = baseDescriptor.extend({
   /** Upstream response headers copied to the client's response. */
   responseHeaders: z
     .strictObject({
-      forward: z.array(headerName).default([]),
+      /** Not the headers that frame the gateway's own response (content-type, content-length, transfer-encoding, connection…). */
+      forward: z
+        .array(headerName.refine((h) => !GATEWAY_OWNED.has(h), { message: 'this header describes the gateway\'s own response and cannot come from an upstream' }))
+        .default([]),
       /** Pass `Set-Cookie` from the upstream to the client (off by default: the upstream's cookies are usually not the gateway's). */
       setCookie: z.boolean().default(false),
     })
@@ -162,6 +168,24 @@ export const openapiDescriptor = baseDescriptor.extend({
    * page/per_page, cursor parameters).
    */
   pagination: z.record(operationSelector, z.union([z.literal('auto'), openapiPagination])).default({}),
+  /**
+   * Binary responses (`image/png`, `application/octet-stream`…). They are
+   * always a `Base64` field; `url: true` adds `<field>Url: String`, a signed
+   * link to the same call that the gateway serves (docs/openapi.md, "Files").
+   */
+  binary: z
+    .strictObject({
+      url: z.boolean().default(false),
+      /** How long a link works. */
+      ttl: duration.pipe(z.number().min(1000, 'expected at least 1s')).default(300_000),
+      /**
+       * HMAC-SHA256 key for the links (at least 32 characters; use ${ENV}).
+       * Without it each gateway process makes its own, so a link works only on
+       * the replica that made it, until it restarts: set it behind a load balancer.
+       */
+      secret: z.string().min(32, 'use at least 32 characters').optional(),
+    })
+    .default({ url: false, ttl: 300_000 }),
   /** Fetching `source` when it is a URL: time limit and size cap. */
   fetch: z
     .strictObject({

@@ -33,8 +33,27 @@ export interface LoadedSource {
    * from `descriptor.entities`.
    */
   merge?: Record<string, MergedTypeConfig>;
+  /**
+   * Serves a signed download link this source handed out (an OpenAPI binary
+   * response's `<field>Url`): `token` is the link's value after
+   * `<subgraph>.`. Absent when the source hands out no links.
+   */
+  download?(token: string, request: DownloadRequest): Promise<DownloadResponse>;
   /** Releases pools, channels and timers. */
   close(): Promise<void>;
+}
+
+/** What a download link is served from: the client's request headers (for forwarding) and its abort signal. */
+export interface DownloadRequest {
+  headers: Headers;
+  signal: AbortSignal;
+}
+
+/** A download's answer: the bytes, or a JSON error body, with its status and headers. */
+export interface DownloadResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | string;
 }
 
 export type SourceLoader<D extends Descriptor = Descriptor> = (descriptor: D, options: SourceOptions) => Promise<LoadedSource>;

@@ -1,0 +1,290 @@
+/**
+ * Running one REST operation: arguments in, decoded response out, through the
+ * subgraph's HttpUpstream (its undici pools, timeout, retries). Everything a
+ * call needs (path template, parameter serializers, how to decode the
+ * response) was compiled at load time into a CompiledOperation; a call only
+ * runs those functions.
+ *
+ * Identical GETs within one GraphQL request are sent once: the in-flight
+ * promise is kept in the request scope's memo, keyed by method, path and
+ * query, and the header parameters that vary per call.
+ */
+import { createDefaultExecutor } from '@graphql-tools/delegate';
+import type { Executor } from '@graphql-tools/utils';
+import type { GraphQLSchema } from 'graphql';
+import type { Descriptor } from '../../config/descriptor.js';
+import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { upstreamHeaders } from '../../transport/headers.js';
+import type { HttpResult, HttpUpstream } from '../../transport/http.js';
+import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../transport/scope.js';
+import { parseUpstreamJson } from '../json.js';
+import type { Mode } from '../types.js';
+import { httpError, invalidResponse } from './errors.js';
+import { parseInt64Json, stringifyJson } from './int64.js';
+import { appendQuery, type Serializer } from './params.js';
+import { isUploadValue } from './scalars.js';
+
+export type BodyKind = 'json' | 'form' | 'multipart' | 'text' | 'binary';
+export type ResponseKind = 'json' | 'text' | 'binary' | 'none';
+
+export interface CompiledParam {
+  /** Name in the document. */
+  name: string;
+  /** The GraphQL argument that carries it. */
+  arg: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  serialize: Serializer;
+  allowReserved: boolean;
+  /** Converts a GraphQL input value to the document's property names (only when they differ). */
+  convert?: (value: unknown) => unknown;
+}
+
+export interface CompiledOperation {
+  /** `getProduct` or `GET /products/{id}`, for messages. */
+  label: string;
+  method: string;
+  /** The path template split into literal text and parameters, in order. */
+  pathParts: Array<string | CompiledParam>;
+  /** Every parameter by its GraphQL argument name. */
+  params: Map<string, CompiledParam>;
+  body?: {
+    arg: string;
+    kind: BodyKind;
+    mediaType: string;
+    convert?: (value: unknown) => unknown;
+  };
+  /**
+   * `int64`: the response type reaches an Int64 field, so integers beyond 2^53
+   * are parsed exactly (int64.ts); set once the schema is built.
+   */
+  response: { kind: ResponseKind; mediaType?: string; int64?: boolean };
+  /** Safe to send twice and to share between identical calls of one request. */
+  safe: boolean;
+}
+
+export interface RestResult {
+  status: number;
+  headers: HttpResult['headers'];
+  value: unknown;
+}
+
+const MEMO_KEY = 'openapi:calls:';
+
+function valueOf(param: CompiledParam, args: Record<string, unknown>): unknown {
+  const value = args[param.arg];
+  return param.convert && value !== undefined && value !== null ? param.convert(value) : value;
+}
+/** Where upstream response headers for the client are collected in the request scope (a Headers object). */
+export { RESPONSE_HEADERS_KEY };
+
+const ACCEPT: Record<ResponseKind, string> = {
+  json: 'application/json',
+  text: 'text/plain, */*;q=0.5',
+  binary: '*/*',
+  none: 'application/json, */*;q=0.5',
+};
+
+export class RestClient {
+  private readonly memoKey: string;
+  private readonly forwardResponse: string[];
+
+  constructor(
+    readonly descriptor: OpenapiDescriptor & Descriptor,
+    readonly upstream: HttpUpstream,
+    readonly mode: Mode,
+  ) {
+    this.memoKey = MEMO_KEY + descriptor.name;
+    this.forwardResponse = descriptor.responseHeaders.forward.filter((h) => h !== 'set-cookie');
+  }
+
+  /** Path and query for a call, built from the compiled template. */
+  target(op: CompiledOperation, args: Record<string, unknown>): { path: string; headers: Record<string, string> } {
+    let path = '';
+    for (const part of op.pathParts) {
+      if (typeof part === 'string') path += part;
+      else path += (part.serialize(valueOf(part, args)) as string | undefined) ?? '';
+    }
+    let query = '';
+    const headers: Record<string, string> = {};
+    let cookie = '';
+    for (const param of op.params.values()) {
+      if (param.in === 'path') continue;
+      const value = valueOf(param, args);
+      if (value === undefined || value === null) continue;
+      const out = param.serialize(value);
+      if (out === undefined) continue;
+      if (param.in === 'query') query = appendQuery(query, out as Array<[string, string]>, param.allowReserved);
+      else if (param.in === 'header') headers[param.name.toLowerCase()] = out as string;
+      else cookie += `${cookie ? '; ' : ''}${out as string}`;
+    }
+    if (cookie) headers.cookie = cookie;
+    return { path: path + query, headers };
+  }
+
+  /** Runs an operation with its GraphQL arguments. */
+  async call(op: CompiledOperation, args: Record<string, unknown>, scope: RequestScope): Promise<RestResult> {
+    const { path, headers: paramHeaders } = this.target(op, args);
+    const body = op.body ? await this.encodeBody(op, args[op.body.arg]) : undefined;
+    const base: Record<string, string> = { accept: ACCEPT[op.response.kind], ...paramHeaders };
+    if (body) base['content-type'] = body.contentType;
+    const headers = upstreamHeaders(scope, this.descriptor.headers, base);
+
+    let pending: Promise<HttpResult>;
+    if (op.safe && !body) {
+      let calls = scope.memo.get(this.memoKey) as Map<string, Promise<HttpResult>> | undefined;
+      if (!calls) {
+        calls = new Map();
+        scope.memo.set(this.memoKey, calls);
+      }
+      const key = `${op.method} ${path}${Object.keys(paramHeaders).length ? ` ${JSON.stringify(paramHeaders)}` : ''}`;
+      let found = calls.get(key);
+      if (!found) {
+        found = this.upstream.request({ method: op.method, path, headers, idempotent: true, scope });
+        calls.set(key, found);
+      }
+      pending = found;
+    } else {
+      pending = this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, scope });
+    }
+    const result = await pending;
+    this.collectHeaders(result, scope);
+    return { status: result.status, headers: result.headers, value: this.decode(op, result) };
+  }
+
+  /**
+   * Follows a next-page URL given by the upstream (a `next` property or a
+   * `Link` header). Only a URL on one of the upstream's own instances is
+   * followed: an upstream must not make the gateway call another host.
+   */
+  async follow(op: CompiledOperation, url: string, scope: RequestScope): Promise<RestResult> {
+    const path = this.relativePath(url);
+    if (path === undefined) throw invalidResponse(this.descriptor, op.label, 'the next-page URL points outside the upstream');
+    const headers = upstreamHeaders(scope, this.descriptor.headers, { accept: ACCEPT[op.response.kind] });
+    const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, scope });
+    this.collectHeaders(result, scope);
+    return { status: result.status, headers: result.headers, value: this.decode(op, result) };
+  }
+
+  private relativePath(url: string): string | undefined {
+    if (url.startsWith('/')) return url;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return undefined;
+    }
+    for (const instance of this.descriptor.upstreams) {
+      const base = new URL(instance.url);
+      const basePath = base.pathname.replace(/\/$/, '');
+      if (parsed.origin === base.origin && parsed.pathname.startsWith(basePath)) return parsed.pathname.slice(basePath.length) + parsed.search;
+    }
+    return undefined;
+  }
+
+  private collectHeaders(result: HttpResult, scope: RequestScope): void {
+    const setCookie = this.descriptor.responseHeaders.setCookie;
+    if (this.forwardResponse.length === 0 && !setCookie) return;
+    let out = scope.memo.get(RESPONSE_HEADERS_KEY) as Headers | undefined;
+    if (!out) {
+      out = new Headers();
+      scope.memo.set(RESPONSE_HEADERS_KEY, out);
+    }
+    for (const name of this.forwardResponse) {
+      const value = result.headers[name];
+      if (typeof value === 'string') out.set(name, value);
+      else if (Array.isArray(value)) out.set(name, value.join(', '));
+    }
+    if (setCookie) {
+      const cookies = result.headers['set-cookie'];
+      for (const c of Array.isArray(cookies) ? cookies : cookies ? [cookies] : []) out.append('set-cookie', c);
+    }
+  }
+
+  private decode(op: CompiledOperation, result: HttpResult): unknown {
+    const contentType = String(result.headers['content-type'] ?? '');
+    if (result.status < 200 || result.status >= 300) {
+      throw httpError(this.descriptor, this.mode, op.label, result.status, contentType, result.body, this.descriptor.errorBodyLimit);
+    }
+    switch (op.response.kind) {
+      case 'none':
+        return true;
+      case 'text':
+        return result.body.toString('utf8');
+      case 'binary':
+        return result.body;
+      case 'json': {
+        if (result.body.length === 0) return null;
+        const text = result.body.toString('utf8');
+        const declaredJson = /[/+]json\b/i.test(contentType) || /^application\/json/i.test(contentType);
+        if (!declaredJson && !(contentType === '' && /^\s*[[{"]/.test(text))) {
+          throw invalidResponse(this.descriptor, op.label, `HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
+        }
+        try {
+          return op.response.int64 ? parseInt64Json(text) : parseUpstreamJson(text);
+        } catch (error) {
+          throw invalidResponse(this.descriptor, op.label, `HTTP ${result.status}, body is not valid JSON (${(error as Error).message})`);
+        }
+      }
+    }
+  }
+
+  private async encodeBody(op: CompiledOperation, raw: unknown): Promise<{ data: string | Buffer; contentType: string } | undefined> {
+    const spec = op.body!;
+    if (raw === undefined) return undefined;
+    const value = spec.convert ? spec.convert(raw) : raw;
+    switch (spec.kind) {
+      case 'json':
+        return { data: stringifyJson(value), contentType: spec.mediaType };
+      case 'text':
+        return { data: String(value), contentType: spec.mediaType };
+      case 'binary': {
+        const data = isUploadValue(value) ? Buffer.from(await value.arrayBuffer()) : Buffer.from(String(value));
+        return { data, contentType: isUploadValue(value) && value.type ? value.type : spec.mediaType };
+      }
+      case 'form': {
+        const form = new URLSearchParams();
+        for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+          if (v === undefined || v === null) continue;
+          if (Array.isArray(v)) for (const item of v) form.append(k, typeof item === 'object' ? stringifyJson(item) : String(item));
+          else form.append(k, typeof v === 'object' ? stringifyJson(v) : String(v));
+        }
+        return { data: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+      }
+      case 'multipart':
+        return multipart((value ?? {}) as Record<string, unknown>);
+    }
+  }
+}
+
+/** A multipart/form-data body (RFC 7578): files as binary parts, objects as JSON parts, everything else as text. */
+async function multipart(fields: Record<string, unknown>): Promise<{ data: Buffer; contentType: string }> {
+  const boundary = `----tessera${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
+  const chunks: Buffer[] = [];
+  const quote = (s: string): string => s.replace(/["\r\n\\]/g, (c) => encodeURIComponent(c));
+  const part = async (name: string, value: unknown): Promise<void> => {
+    if (value === undefined || value === null) return;
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${quote(name)}"`;
+    let data: Buffer;
+    if (isUploadValue(value)) {
+      head += `; filename="${quote(value.name ?? 'file')}"\r\nContent-Type: ${value.type || 'application/octet-stream'}`;
+      data = Buffer.from(await value.arrayBuffer());
+    } else if (typeof value === 'object') {
+      head += '\r\nContent-Type: application/json';
+      data = Buffer.from(stringifyJson(value));
+    } else {
+      data = Buffer.from(String(value));
+    }
+    chunks.push(Buffer.from(`${head}\r\n\r\n`), data, Buffer.from('\r\n'));
+  };
+  for (const [name, value] of Object.entries(fields)) {
+    if (Array.isArray(value) && value.some(isUploadValue)) for (const item of value) await part(name, item);
+    else await part(name, value);
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { data: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+/** The source's executor: operations run against the generated schema, whose resolvers make the REST calls. */
+export function createOpenapiExecutor(schema: GraphQLSchema): Executor {
+  return createDefaultExecutor(schema) as Executor;
+}

@@ -1,0 +1,69 @@
+/**
+ * `kind: openapi`: a REST service described by an OpenAPI document. The
+ * document is read and turned into a schema once, at load; every call goes
+ * through the subgraph's HttpUpstream (undici pools, timeouts, retries), to
+ * the URL in the descriptor: the document's own `servers` are never called,
+ * so a document cannot point the gateway at another host.
+ */
+import type { Descriptor } from '../../config/descriptor.js';
+import { displayPath } from '../../config/load.js';
+import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { ConfigError } from '../../errors.js';
+import { httpUpstreamFor } from '../graphql/load.js';
+import type { LoadedSource, SourceOptions } from '../types.js';
+import { DocumentError, readOpenapiDocument } from './document.js';
+import { createOpenapiExecutor, RestClient } from './executor.js';
+import { buildOpenapiSchema, type JoinReport } from './schema.js';
+
+/**
+ * What `tessera check` reports for an OpenAPI descriptor: the entity keys the
+ * document proposes, its bulk endpoints, and the joins that would cost one
+ * call per parent (no bulk endpoint). Makes no upstream call.
+ */
+export async function inspectOpenapiSource(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<JoinReport> {
+  const source = await loadOpenapiSourceWith(descriptor, options);
+  await source.loaded.close();
+  return source.joins();
+}
+
+export async function loadOpenapiSource(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
+  return (await loadOpenapiSourceWith(descriptor, options)).loaded;
+}
+
+async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<{ loaded: LoadedSource; joins: () => JoinReport }> {
+  const where = displayPath(descriptor.file);
+  let document;
+  try {
+    document = await readOpenapiDocument(descriptor.source, {
+      baseDir: descriptor.dir,
+      timeoutMs: descriptor.fetch.timeout,
+      maxBytes: descriptor.fetch.maxSize,
+    });
+  } catch (error) {
+    if (error instanceof DocumentError) throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: source: subgraph "${descriptor.name}": ${error.message}`]);
+    throw error;
+  }
+  const upstream = httpUpstreamFor(descriptor);
+  try {
+    const client = new RestClient(descriptor, upstream, options.mode);
+    let built;
+    try {
+      built = buildOpenapiSchema(document, descriptor, client);
+    } catch (error) {
+      throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: source: subgraph "${descriptor.name}": cannot map ${document.location} to GraphQL: ${(error as Error).message}`]);
+    }
+    if (built.problems.length > 0) throw new ConfigError('CONFIG_INVALID', built.problems.map((p) => `${where}: ${p}`));
+    const loaded: LoadedSource = {
+      descriptor,
+      schema: built.schema,
+      executor: createOpenapiExecutor(built.schema),
+      merge: Object.keys(built.merge).length > 0 ? built.merge : undefined,
+      download: built.downloads ? (token, request) => built.downloads!.serve(token, request) : undefined,
+      close: () => upstream.close(),
+    };
+    return { loaded, joins: built.joins };
+  } catch (error) {
+    await upstream.close();
+    throw error;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Paginated list operations as Relay connections (the Relay Cursor
+ * Connections spec): `listProducts(page, per_page)` gains
+ * `listProductsConnection(first, after)`, which walks upstream pages (offset,
+ * page number, cursor, next URL or `Link: rel="next"`) until it has `first`
+ * items, at most `maxPages` pages per call.
+ *
+ * A cursor is opaque to clients: base64url JSON of the upstream page it came
+ * from and how many items of that page to skip, so `after` resumes exactly
+ * where the previous answer stopped.
+ */
+import {
+  GraphQLBoolean,
+  GraphQLInt,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLString,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  type GraphQLArgumentConfig,
+  type GraphQLOutputType,
+} from 'graphql';
+import type { OpenapiPagination } from '../../config/openapi.js';
+import { TesseraError } from '../../errors.js';
+import { scopeOf, type RequestScope } from '../../transport/scope.js';
+import type { Json, JsonObject } from './document.js';
+import { resolvePointer } from './document.js';
+import type { RestResult } from './executor.js';
+import { listShape } from './joins.js';
+import { upperFirst } from './names.js';
+import type { Operation } from './operations.js';
+import type { BuildContext } from './schema.js';
+
+type PageRef = { o: number } | { p: number; z: number } | { c: string | null } | { u: string | null };
+interface Position {
+  r: PageRef;
+  s: number;
+}
+
+const encode = (p: Position): string => Buffer.from(JSON.stringify(p)).toString('base64url');
+
+function decode(cursor: string): Position {
+  try {
+    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Position;
+    if (p && typeof p === 'object' && typeof p.s === 'number' && p.r && typeof p.r === 'object') return p;
+  } catch {
+    // fall through
+  }
+  throw new TesseraError('BAD_REQUEST', `"after" is not a cursor returned by this connection`);
+}
+
+const LIMIT_NAMES = ['limit', 'per_page', 'perPage', 'page_size', 'pageSize', 'size', 'count', 'max_results', 'maxResults'];
+const CURSOR_NAMES = ['cursor', 'after', 'page_token', 'pageToken', 'starting_after', 'next_token', 'nextToken', 'continuation'];
+const NEXT_NAMES = ['next_cursor', 'nextCursor', 'next_page_token', 'nextPageToken', 'next_token', 'nextToken', 'cursor'];
+
+function properties(ctx: BuildContext, schema: Json | undefined): Record<string, Json> {
+  const p = ctx.mapper.effective(schema).schema.properties;
+  return p !== null && typeof p === 'object' && !Array.isArray(p) ? p : {};
+}
+
+/** What the document makes plain, or undefined. */
+export function detectPagination(ctx: BuildContext, op: Operation): OpenapiPagination | undefined {
+  const params = new Set([...op.parameters.values()].filter((p) => p.in === 'query').map((p) => p.name as string));
+  const limit = LIMIT_NAMES.find((n) => params.has(n));
+  const list = listShape(ctx, op);
+  const items = list?.property;
+  const base = { items, maxPageSize: 100, maxPages: 10 };
+  if (params.has('offset') && limit) return { type: 'offset', offset: 'offset', limit, ...base };
+  if (params.has('page') && limit) return { type: 'page', page: 'page', size: limit, firstPage: 1, ...base };
+  const cursor = CURSOR_NAMES.find((n) => params.has(n));
+  const props = properties(ctx, op.responseSchema);
+  if (cursor && limit) {
+    const next = NEXT_NAMES.find((n) => n in props);
+    if (next) return { type: 'cursor', cursor, limit, next, ...base };
+  }
+  if ('next' in props && list) return { type: 'nextUrl', next: 'next', limit, ...base };
+  return undefined;
+}
+
+function readNext(value: unknown, path: string): unknown {
+  if (value === null || typeof value !== 'object') return undefined;
+  return path.startsWith('/') ? resolvePointer(value as JsonObject, `#${path}`) : (value as Record<string, unknown>)[path];
+}
+
+function linkNext(header: string | string[] | undefined): string | null {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (!text) return null;
+  for (const part of text.split(/,(?=\s*<)/)) {
+    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
+    if (m && /rel="?([^"]*\s)?next(\s[^"]*)?"?/i.test(m[2]!)) return m[1]!;
+  }
+  return null;
+}
+
+export function addConnections(ctx: BuildContext): void {
+  let pageInfo: GraphQLObjectType | undefined;
+  for (const [selector, declared] of Object.entries(ctx.descriptor.pagination)) {
+    const at = `pagination.${selector}`;
+    const op = ctx.find(selector);
+    if (!op || op.root !== 'Query') {
+      ctx.problems.push(`${at}: ${op ? 'only GET operations can be paginated' : 'no such operation in the document'}`);
+      continue;
+    }
+    const config = declared === 'auto' ? detectPagination(ctx, op) : declared;
+    if (!config) {
+      ctx.problems.push(`${at}: no pagination parameters recognised; declare them (type: offset | page | cursor | nextUrl | link)`);
+      continue;
+    }
+    let itemType: GraphQLOutputType | undefined;
+    const respType = isNonNullType(op.type) ? op.type.ofType : op.type;
+    if (config.items) {
+      const prop = properties(ctx, op.responseSchema)[config.items];
+      const t = prop === undefined ? undefined : ctx.mapper.outputType(prop, `${upperFirst(op.fieldName)}${upperFirst(config.items)}`);
+      if (t && isListType(t)) itemType = t.ofType;
+    } else if (isListType(respType)) {
+      itemType = respType.ofType;
+    }
+    if (!itemType) {
+      ctx.problems.push(`${at}: ${config.items ? `the response has no array property "${config.items}"` : 'the response is not an array; name the property holding the items with `items`'}`);
+      continue;
+    }
+    pageInfo ??= new GraphQLObjectType({
+      // Reserved in the name registry, so a document's own PageInfo becomes PageInfo2.
+      name: 'PageInfo',
+      fields: {
+        hasNextPage: { type: new GraphQLNonNull(GraphQLBoolean) },
+        endCursor: { type: GraphQLString },
+      },
+    });
+    const itemName = getNamedType(itemType).name;
+    const edge = new GraphQLObjectType({
+      name: ctx.mapper.types.claim(`${upperFirst(op.fieldName)}Edge`),
+      fields: { cursor: { type: new GraphQLNonNull(GraphQLString) }, node: { type: itemType } },
+    });
+    const connection = new GraphQLObjectType({
+      name: ctx.mapper.types.claim(`${upperFirst(op.fieldName)}Connection`),
+      description: `Pages of ${itemName} from ${op.id ?? `${op.method} ${op.path}`}.`,
+      fields: {
+        edges: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(edge))) },
+        nodes: { type: new GraphQLNonNull(new GraphQLList(itemType)), resolve: (c: { edges: Array<{ node: unknown }> }) => c.edges.map((e) => e.node) },
+        pageInfo: { type: new GraphQLNonNull(pageInfo) },
+      },
+    });
+    const pagingParams = new Set<string>(
+      [
+        'offset' in config ? config.offset : undefined,
+        'page' in config ? config.page : undefined,
+        'size' in config ? config.size : undefined,
+        'cursor' in config ? config.cursor : undefined,
+        'limit' in config ? config.limit : undefined,
+      ]
+        .filter((n): n is string => Boolean(n))
+        .map((n) => op.argOf.get(n))
+        .filter((n): n is string => Boolean(n)),
+    );
+    const args: Record<string, GraphQLArgumentConfig> = {};
+    for (const [name, arg] of Object.entries(op.args)) if (!pagingParams.has(name)) args[name] = arg;
+    args.first = { type: GraphQLInt, description: `How many items (default ${Math.min(20, config.maxPageSize)}).` };
+    args.after = { type: GraphQLString, description: 'The endCursor (or an edge cursor) of an earlier answer.' };
+    const name = `${op.fieldName}Connection`;
+    if (ctx.query[name]) {
+      ctx.problems.push(`${at}: Query.${name} already exists`);
+      continue;
+    }
+    ctx.query[name] = {
+      type: connection,
+      args,
+      description: `${op.description ? `${op.description}\n\n` : ''}As a Relay connection.`,
+      resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, fieldArgs as Record<string, unknown>, scopeOf(context)),
+    };
+  }
+}
+
+async function paginate(ctx: BuildContext, op: Operation, config: OpenapiPagination, fieldArgs: Record<string, unknown>, scope: RequestScope) {
+  const { first: firstArg, after, ...rest } = fieldArgs;
+  const first = Math.max(0, Math.min(typeof firstArg === 'number' ? firstArg : Math.min(20, config.maxPageSize), config.maxPageSize * config.maxPages));
+  const arg = (param: string | undefined): string | undefined => (param ? op.argOf.get(param) : undefined);
+  const limitArg = arg('limit' in config ? config.limit : 'size' in config ? config.size : undefined);
+
+  let position: Position;
+  if (typeof after === 'string') position = decode(after);
+  else {
+    switch (config.type) {
+      case 'offset':
+        position = { r: { o: 0 }, s: 0 };
+        break;
+      case 'page':
+        position = { r: { p: config.firstPage, z: Math.min(first || 1, config.maxPageSize) }, s: 0 };
+        break;
+      case 'cursor':
+        position = { r: { c: null }, s: 0 };
+        break;
+      default:
+        position = { r: { u: null }, s: 0 };
+    }
+  }
+
+  const fetchPage = async (ref: PageRef, want: number): Promise<{ items: unknown[]; next?: PageRef }> => {
+    const args: Record<string, unknown> = { ...rest };
+    const size = Math.max(1, Math.min(want, config.maxPageSize));
+    let result: RestResult;
+    if ('o' in ref) {
+      args[arg((config as { offset: string }).offset)!] = ref.o;
+      if (limitArg) args[limitArg] = size;
+    } else if ('p' in ref) {
+      args[arg((config as { page: string }).page)!] = ref.p;
+      if (limitArg) args[limitArg] = ref.z;
+    } else if ('c' in ref) {
+      if (ref.c !== null) args[arg((config as { cursor: string }).cursor)!] = ref.c;
+      if (limitArg) args[limitArg] = size;
+    } else if (limitArg) {
+      args[limitArg] = size;
+    }
+    if ('u' in ref && ref.u !== null) result = await ctx.client.follow(op.compiled, ref.u, scope);
+    else result = await ctx.client.call(op.compiled, args, scope);
+    const value = result.value;
+    const list = config.items ? (value as Record<string, unknown> | null)?.[config.items] : value;
+    const items = Array.isArray(list) ? list : [];
+    let next: PageRef | undefined;
+    if ('o' in ref) next = limitArg && items.length >= size ? { o: ref.o + items.length } : undefined;
+    else if ('p' in ref) next = items.length >= ref.z ? { p: ref.p + 1, z: ref.z } : undefined;
+    else if (config.type === 'cursor') {
+      const c = readNext(value, config.next);
+      next = typeof c === 'string' && c !== '' ? { c } : typeof c === 'number' ? { c: String(c) } : undefined;
+    } else if (config.type === 'nextUrl') {
+      const u = readNext(value, config.next);
+      next = typeof u === 'string' && u !== '' ? { u } : undefined;
+    } else {
+      const u = linkNext(result.headers.link);
+      next = u ? { u } : undefined;
+    }
+    return { items, next };
+  };
+
+  const edges: Array<{ cursor: string; node: unknown }> = [];
+  let hasNextPage = false;
+  let ref = position.r;
+  let skip = position.s;
+  for (let pages = 0; edges.length < first; pages++) {
+    if (pages >= config.maxPages) {
+      hasNextPage = true;
+      break;
+    }
+    const page = await fetchPage(ref, first - edges.length + skip);
+    for (let i = skip; i < page.items.length; i++) {
+      if (edges.length === first) {
+        hasNextPage = true;
+        break;
+      }
+      let cursor: Position;
+      if ('o' in ref) cursor = { r: { o: ref.o + i + 1 }, s: 0 };
+      else if (i + 1 >= page.items.length && page.next) cursor = { r: page.next, s: 0 };
+      else cursor = { r: ref, s: i + 1 };
+      edges.push({ cursor: encode(cursor), node: page.items[i] });
+    }
+    if (edges.length === first) {
+      hasNextPage ||= Boolean(page.next);
+      break;
+    }
+    if (!page.next || page.items.length === 0) break;
+    ref = page.next;
+    skip = 0;
+  }
+  return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+}

@@ -1,0 +1,172 @@
+/**
+ * The whole subgraph schema from a document: operations as root fields, then
+ * what the descriptor adds on top (connections, links, joins, entity entry
+ * points). Built once at load; nothing here runs per request except the
+ * resolvers it creates.
+ */
+import {
+  GraphQLBoolean,
+  GraphQLObjectType,
+  GraphQLSchema,
+  getNamedType,
+  isObjectType,
+  isScalarType,
+  isUnionType,
+  validateSchema,
+  type GraphQLFieldConfigMap,
+  type GraphQLOutputType,
+} from 'graphql';
+import type { Descriptor } from '../../config/descriptor.js';
+import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { scopeOf } from '../../transport/scope.js';
+import type { MergedTypeConfig } from '@graphql-tools/delegate';
+import type { OpenapiDocument } from './document.js';
+import { addDownloadFields, type Downloads } from './downloads.js';
+import { missingProperty } from './errors.js';
+import type { RestClient } from './executor.js';
+import { addEntityFields, addJoins, analyzeOperations } from './joins.js';
+import { addLinks, rememberRequest } from './links.js';
+import { SchemaMapper } from './mapping.js';
+import { buildOperations, operationField, selects, type Operation } from './operations.js';
+import { addConnections } from './pagination.js';
+
+export type OpenapiSourceDescriptor = OpenapiDescriptor & Descriptor;
+
+export interface BuildContext {
+  descriptor: OpenapiSourceDescriptor;
+  document: OpenapiDocument;
+  mapper: SchemaMapper;
+  operations: Operation[];
+  client: RestClient;
+  query: GraphQLFieldConfigMap<unknown, unknown>;
+  mutation: GraphQLFieldConfigMap<unknown, unknown>;
+  /** Problems with the descriptor's keys, reported together with the file path. */
+  problems: string[];
+  /** Finds an operation by operationId or "METHOD /path". */
+  find(selector: string): Operation | undefined;
+}
+
+export interface BuiltSchema {
+  schema: GraphQLSchema;
+  /** Proposed entity keys, bulk endpoints and N+1 joins (for `tessera check`; computed on demand). */
+  joins: () => JoinReport;
+  operations: Operation[];
+  merge: Record<string, MergedTypeConfig>;
+  problems: string[];
+  /** The signed links of `<field>Url` fields (binary.url), when there are any. */
+  downloads?: Downloads;
+}
+
+export function buildOpenapiSchema(document: OpenapiDocument, descriptor: OpenapiSourceDescriptor, client: RestClient): BuiltSchema {
+  const mapper = new SchemaMapper(document.root, {
+    nullability: descriptor.nullability,
+    violation: (type, property) => missingProperty(descriptor, type, property),
+  });
+  const operations = buildOperations(document.root, mapper, descriptor.operations);
+  const ctx: BuildContext = {
+    descriptor,
+    document,
+    mapper,
+    operations,
+    client,
+    query: {},
+    mutation: {},
+    problems: [],
+    find: (selector) => operations.find((op) => selects([selector], op.id, op.method, op.path)),
+  };
+  const linked = addLinks(ctx);
+  for (const op of operations) {
+    const remember = linked.has(op);
+    const resolve = async (_source: unknown, args: Record<string, unknown>, context: unknown): Promise<unknown> => {
+      const { value } = await client.call(op.compiled, args, scopeOf(context));
+      if (remember) rememberRequest(value, args);
+      return value;
+    };
+    (op.root === 'Query' ? ctx.query : ctx.mutation)[op.fieldName] = operationField(op, resolve);
+  }
+  const downloads = addDownloadFields(ctx);
+  addConnections(ctx);
+  addJoins(ctx);
+  const merge = addEntityFields(ctx);
+
+  if (Object.keys(ctx.query).length === 0) {
+    // GraphQL needs a Query type; a document with only writes still gets one.
+    ctx.query._noQueries = { type: GraphQLBoolean, description: 'This REST service has no read operations.', resolve: () => null };
+  }
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: ctx.query }),
+    mutation: Object.keys(ctx.mutation).length > 0 ? new GraphQLObjectType({ name: 'Mutation', fields: ctx.mutation }) : undefined,
+  });
+  const errors = validateSchema(schema);
+  if (errors.length > 0) ctx.problems.push(...errors.slice(0, 5).map((e) => `generated schema is invalid: ${e.message}`));
+  else {
+    const reaches = int64Reach(schema);
+    for (const op of operations) if (op.compiled.response.kind === 'json') op.compiled.response.int64 = reaches(op.type);
+  }
+  return { schema, operations, merge, problems: ctx.problems, joins: () => joinReport(ctx), downloads };
+}
+
+/**
+ * Which types reach the Int64 scalar through their fields (joins and links
+ * included, which only errs toward the exact parse): the types holding one
+ * directly, then their holders, until nothing changes.
+ */
+function int64Reach(schema: GraphQLSchema): (type: GraphQLOutputType) => boolean {
+  const reaching = new Set<string>(['BigInt']);
+  const composite = Object.values(schema.getTypeMap()).filter((t) => !t.name.startsWith('__') && (isObjectType(t) || isUnionType(t)));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const type of composite) {
+      if (reaching.has(type.name)) continue;
+      const parts = isUnionType(type) ? type.getTypes() : Object.values((type as GraphQLObjectType).getFields()).map((f) => getNamedType(f.type));
+      if (parts.some((p) => reaching.has(p.name))) {
+        reaching.add(type.name);
+        changed = true;
+      }
+    }
+  }
+  const int64 = schema.getType('BigInt');
+  return (type) => int64 !== undefined && isScalarType(int64) && reaching.has(getNamedType(type).name);
+}
+
+export interface JoinReport {
+  /** `GET /products/{id}` → Product resolvable by `id`. */
+  entities: Array<{ type: string; key: string; operation: string }>;
+  /** Endpoints that fetch many of a type at once. */
+  bulk: Array<{ type: string; operation: string; parameter: string; key: string }>;
+  /** Types fetched one at a time only: joining them costs one call per parent. */
+  nPlusOne: string[];
+  /**
+   * Joins the descriptor declares that make one call per parent (descriptor
+   * `joins` without `batch`, entity entry points served by a single endpoint),
+   * with the bulk endpoint that could batch them when the document has one.
+   */
+  unbatched: Array<{ join: string; operation: string; bulk?: { operation: string; parameter: string } }>;
+}
+
+function joinReport(ctx: BuildContext): JoinReport {
+  const analysis = analyzeOperations(ctx);
+  const label = (op: Operation): string => op.id ?? `${op.method} ${op.path}`;
+  const bulkOf = (typeName: string): { operation: string; parameter: string } | undefined => {
+    const b = analysis.bulks.get(typeName);
+    return b ? { operation: label(b.operation), parameter: b.parameter } : undefined;
+  };
+  const unbatched: JoinReport['unbatched'] = [];
+  for (const [coordinate, join] of Object.entries(ctx.descriptor.joins)) {
+    const target = join.batch ? undefined : ctx.find(join.operation);
+    if (target) unbatched.push({ join: coordinate, operation: label(target), bulk: bulkOf(getNamedType(target.type).name) });
+  }
+  for (const [typeName, entity] of Object.entries(ctx.descriptor.entities)) {
+    const single = analysis.singles.get(typeName);
+    const generated = entity.resolvable && entity.batch && !ctx.operations.some((op) => op.fieldName === entity.batch!.field);
+    if (generated && single && !ctx.descriptor.bulk[typeName] && !analysis.bulks.has(typeName)) {
+      unbatched.push({ join: `entities.${typeName}`, operation: label(single.operation) });
+    }
+  }
+  return {
+    entities: [...analysis.singles].map(([type, s]) => ({ type, key: s.key, operation: label(s.operation) })),
+    bulk: [...analysis.bulks].map(([type, b]) => ({ type, operation: label(b.operation), parameter: b.parameter, key: b.key })),
+    nPlusOne: analysis.nPlusOne,
+    unbatched,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `tessera check` on a REST subgraph, run as a process: besides "ok", it
+ * prints the entity keys and bulk endpoints the OpenAPI document proposes,
+ * the descriptor line that turns batching on, and a warning for each join
+ * that would cost one upstream call per parent (N+1), saying whether a bulk
+ * endpoint could batch it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+function tessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/bin.ts'), ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function folder(t: TestContext, files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-openapi-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+  return dir;
+}
+
+const ok = (schema: object) => ({ 200: { description: 'ok', content: { 'application/json': { schema } } } });
+const byId = (operationId: string, ref: string) => ({
+  get: { operationId, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok({ $ref: `#/components/schemas/${ref}` }) },
+});
+const shop = {
+  openapi: '3.0.3',
+  info: { title: 'shop', version: '1' },
+  paths: {
+    '/orders': { get: { operationId: 'listOrders', responses: ok({ type: 'array', items: { $ref: '#/components/schemas/Order' } }) } },
+    '/customers/{id}': byId('getCustomer', 'Customer'),
+    '/products/{id}': byId('getProduct', 'Product'),
+    '/products': {
+      get: {
+        operationId: 'listProducts',
+        parameters: [{ name: 'ids', in: 'query', explode: false, schema: { type: 'array', items: { type: 'string' } } }],
+        responses: ok({ type: 'array', items: { $ref: '#/components/schemas/Product' } }),
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Order: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, customerId: { type: 'string' }, productIds: { type: 'array', items: { type: 'string' } } } },
+      Customer: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, name: { type: 'string' } } },
+      Product: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, title: { type: 'string' } } },
+    },
+  },
+};
+
+test('tessera check reports proposed entity keys and bulk endpoints, and warns about N+1 joins of an OpenAPI subgraph', async (t) => {
+  const dir = folder(t, {
+    'gateway.yaml': 'descriptors: ./subgraphs\n',
+    'subgraphs/shop/openapi.json': JSON.stringify(shop),
+    'subgraphs/shop/subgraph.yaml': [
+      'name: shop',
+      'kind: openapi',
+      'source: ./openapi.json',
+      'url: http://127.0.0.1:9',
+      'joins:',
+      '  Order.customer: { operation: getCustomer, from: customerId }',
+      '  Order.products: { operation: getProduct, from: productIds }',
+      '',
+    ].join('\n'),
+  });
+  const { code, stdout, stderr } = await tessera(['check', '-c', join(dir, 'gateway.yaml')]);
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  assert.match(lines[0]!, /^tessera: ok: 1 subgraphs \(shop\)/);
+  assert.deepEqual(lines.slice(1), [
+    'tessera: shop (openapi): entity keys proposed: Customer by id (getCustomer), Product by id (getProduct)',
+    'tessera: shop (openapi): bulk endpoints: Product by id (listProducts, parameter ids)',
+    'tessera: shop (openapi): to batch Product joins, add: entities: { Product: { key: id, batch: { field: shopProductsByIds, argument: ids } } }',
+    'tessera: shop (openapi): fetched one at a time only (a join to them would cost one call per parent; declare `bulk.<Type>` if the service has a bulk endpoint): Customer',
+    'tessera: warning: shop (openapi): N+1: Order.customer calls getCustomer once per parent and no bulk endpoint was found',
+    'tessera: warning: shop (openapi): N+1: Order.products calls getProduct once per parent; batch it with `batch: { operation: listProducts, parameter: ids }`',
+  ]);
+});
+
+test('after following the advice, check has no N+1 warning left for the batched joins', async (t) => {
+  const dir = folder(t, {
+    'gateway.yaml': 'descriptors: ./subgraphs\n',
+    'subgraphs/shop/openapi.json': JSON.stringify(shop),
+    'subgraphs/shop/subgraph.yaml': [
+      'name: shop',
+      'kind: openapi',
+      'source: ./openapi.json',
+      'url: http://127.0.0.1:9',
+      'entities:',
+      '  Product: { key: id, batch: { field: shopProductsByIds, argument: ids } }',
+      'joins:',
+      '  Order.products: { operation: getProduct, from: productIds, batch: { operation: listProducts, parameter: ids } }',
+      '',
+    ].join('\n'),
+  });
+  const { code, stdout, stderr } = await tessera(['check', '-c', join(dir, 'gateway.yaml')]);
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stdout, /warning/);
+  assert.doesNotMatch(stdout, /to batch Product joins/);
+  assert.match(stdout, /bulk endpoints: Product by id \(listProducts, parameter ids\)/);
+});
