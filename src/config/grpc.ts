@@ -80,14 +80,15 @@ export const grpcDescriptor = baseDescriptor.extend({
   /** Largest request message sent. */
   maxRequestSize: size.default(4 * 1024 * 1024),
   /**
-   * HTTP/2 keepalive pings, to notice a peer that died silently. Servers refuse
-   * pings more often than they allow (grpc-core: once per 5 minutes without
-   * data by default) and then close the connection, so shorten `time` only for
-   * servers configured for it.
+   * HTTP/2 keepalive pings, to notice a peer that died silently: an unanswered
+   * ping closes the connection and fails its calls with UNAVAILABLE. Servers
+   * refuse pings more often than they allow (grpc-core: once per 5 minutes
+   * without data by default) and then close the connection, so shorten `time`
+   * only for servers configured for it.
    */
   keepalive: z
     .strictObject({
-      /** Idle time after which a ping is sent. */
+      /** Time between pings while calls are open on a connection (an idle connection is not pinged). */
       time: duration.default(300_000),
       /** How long to wait for the ping's answer before the connection is closed. */
       timeout: duration.default(20_000),

@@ -16,7 +16,7 @@ import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { createScope } from '../transport/scope.js';
+import { createScope, type RequestScope } from '../transport/scope.js';
 
 export interface WebSocketOptions {
   /**
@@ -111,9 +111,17 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('Could not determine the operation to run (check operationName)')];
         const deadlineMs = operation.operation === 'subscription' ? (options.subscriptionDeadline ?? 3_600_000) : options.requestDeadline;
-        const contextValue = (await contextFactory()) as Record<string, unknown>;
+        let contextValue: Record<string, unknown>;
+        try {
+          // Authentication runs here (plugins/use-auth.ts): a bad credential is this operation's error.
+          contextValue = (await contextFactory()) as Record<string, unknown>;
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)];
+        }
         // The scope is this operation's own: it ends when the operation does, whatever the HTTP context function made.
-        contextValue.tessera = createScope({ deadlineMs, signal: controller.signal, headers });
+        // The caller's identity (set by authentication on the first scope) comes along.
+        const identity = (contextValue.tessera as RequestScope | undefined)?.identity;
+        contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers }), identity && { identity });
         stateOf(ctx.extra).operations.set(id, controller);
         return {
           schema,

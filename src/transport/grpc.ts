@@ -4,8 +4,10 @@
  * weighted choice among the instances; a deadline on every call, capped by
  * what is left of the request's own deadline; `call.cancel()` when the request
  * scope aborts; retries only for read-only methods and only on UNAVAILABLE.
- * Every failure leaves here as a TesseraError with a catalog code and
- * `extensions.grpc.code`, never as a raw ServiceError.
+ * Identical read-only calls within one request (same method, metadata and
+ * encoded request bytes) are sent once: the answer is kept in the request
+ * scope's memo. Every failure leaves here as a TesseraError with a catalog
+ * code and `extensions.grpc.code`, never as a raw ServiceError.
  */
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
@@ -62,6 +64,18 @@ interface Member extends Instance {
 }
 
 /**
+ * One answer of a unary call as the memo keeps it: the decoded value for the
+ * method that asked, and the bytes, so that another method object of the same
+ * RPC (a join and a root field both calling GetStockLevels) decodes them its own way.
+ */
+interface Answer {
+  bytes: Buffer;
+  value: unknown;
+  deserialize: (bytes: Buffer) => unknown;
+  member: Member;
+}
+
+/**
  * Statuses that say the instance is unwell (they count against its breaker);
  * the others (NOT_FOUND, INVALID_ARGUMENT, ...) are answers from a healthy
  * service about the request.
@@ -70,6 +84,8 @@ const UNHEALTHY = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDE
 
 /** Metadata names that belong to gRPC or HTTP/2 framing itself; a client header must not set them. */
 const RESERVED_METADATA = /^(grpc-|:)|^(te|content-type|user-agent|host|connection|content-length|transfer-encoding)$/;
+
+const passBytes = (bytes: Buffer): Buffer => bytes;
 
 function targetOf(url: string): { target: string; secure: boolean } {
   if (/^(dns|unix|unix-abstract|ipv4|ipv6):/.test(url)) return { target: url, secure: false };
@@ -88,8 +104,11 @@ export class GrpcUpstream {
   private readonly members: Member[];
   private readonly balancer: WeightedBalancer<Member>;
   private readonly budget = new RetryBudget();
+  /** Where this upstream keeps a request's answers in `scope.memo`: one map per subgraph, keyed by method, metadata and request bytes. */
+  private readonly memoKey: string;
 
   constructor(readonly options: GrpcUpstreamOptions) {
+    this.memoKey = `grpc:calls:${options.subgraph}`;
     this.members = options.instances.map((instance) => {
       const { target, secure } = targetOf(instance.url);
       const channelOptions: grpc.ChannelOptions = {
@@ -118,8 +137,52 @@ export class GrpcUpstream {
     return this.options.subgraph;
   }
 
-  /** One unary call, retried on UNAVAILABLE for read-only methods while the deadline and the retry budget allow. */
+  /**
+   * One unary call, retried on UNAVAILABLE for read-only methods while the
+   * deadline and the retry budget allow.
+   *
+   * A read-only call is made once per request: a second identical call (an
+   * alias, or another path to the same data) gets the first one's answer or
+   * failure from `scope.memo`. A call with side effects is never shared, and
+   * when it ends it empties this upstream's memo, so that what is read after
+   * a write in the same request is read again.
+   */
   async unary<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): Promise<Res> {
+    // Encoded once, before any attempt: a request that cannot be encoded fails here with its own error, and a retry re-sends the same bytes.
+    const bytes = method.serialize(call.request);
+    const { memo } = call.scope;
+    if (!method.readOnly) {
+      try {
+        return (await this.send(method, bytes, call)).value as Res;
+      } finally {
+        memo.delete(this.memoKey);
+      }
+    }
+    let answers = memo.get(this.memoKey) as Map<string, Promise<Answer>> | undefined;
+    if (!answers) {
+      answers = new Map();
+      memo.set(this.memoKey, answers);
+    }
+    // latin1 maps each byte to one character: a compact key, equal only for equal bytes.
+    const key = `${method.path}\u0000${call.metadata ? JSON.stringify(call.metadata) : ''}\u0000${bytes.toString('latin1')}`;
+    let pending = answers.get(key);
+    if (!pending) {
+      pending = this.send(method, bytes, call);
+      answers.set(key, pending);
+    }
+    const answer = await pending;
+    if (answer.deserialize === method.deserialize) return answer.value as Res;
+    try {
+      return method.deserialize(answer.bytes);
+    } catch (error) {
+      // What grpc-js reports when a deserializer throws, so both paths fail alike.
+      const detail = `Response message parsing error: ${(error as Error).message}`;
+      throw this.error('GRPC_STATUS', 'gRPC INTERNAL', detail, 'INTERNAL', answer.member, error);
+    }
+  }
+
+  /** The attempts of one unary call: the first, then retries (read-only methods, UNAVAILABLE only). */
+  private async send<Req, Res>(method: GrpcMethod<Req, Res>, bytes: Buffer, call: GrpcCall<Req>): Promise<Answer> {
     const { retry } = this.options;
     const attempts = method.readOnly ? retry.attempts : 1;
     const tried = new Set<Member>();
@@ -129,9 +192,9 @@ export class GrpcUpstream {
       const member = this.choose(tried);
       tried.add(member);
       try {
-        const response = await this.attempt(member, method, call, metadata, attempt);
+        const response = await this.attempt(member, method, bytes, call.scope, metadata, attempt);
         member.breaker?.record(true);
-        return response;
+        return { ...response, deserialize: method.deserialize, member };
       } catch (error) {
         const code = (error as TesseraError).code;
         this.recordFailure(member, error as TesseraError, call.scope);
@@ -148,6 +211,7 @@ export class GrpcUpstream {
    * (the subscriber went away) or aborting the scope cancels the call upstream.
    */
   async *serverStream<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): AsyncGenerator<Res, void, undefined> {
+    const bytes = method.serialize(call.request);
     const member = this.choose(new Set());
     const { scope } = call;
     const started = performance.now();
@@ -159,7 +223,7 @@ export class GrpcUpstream {
       this.publish(event, started, error.code);
       throw error;
     }
-    const stream = member.client.makeServerStreamRequest(method.path, method.serialize, method.deserialize, call.request, this.metadataOf(call.metadata), {
+    const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, this.metadataOf(call.metadata), {
       deadline: Date.now() + limit,
     });
     const onAbort = (): void => stream.cancel();
@@ -170,7 +234,7 @@ export class GrpcUpstream {
       for await (const message of stream as AsyncIterable<Res>) yield message;
       finished = true;
     } catch (error) {
-      const mapped = this.mapError(error, member, scope, limit);
+      const mapped = this.mapError(error, member, scope, limit, started);
       code = mapped.code;
       this.recordFailure(member, mapped, scope);
       throw mapped;
@@ -220,34 +284,35 @@ export class GrpcUpstream {
     return this.budget.tryRetry();
   }
 
-  private attempt<Req, Res>(member: Member, method: GrpcMethod<Req, Res>, call: GrpcCall<Req>, metadata: grpc.Metadata, attempt: number): Promise<Res> {
+  /** One attempt on one instance; the answer keeps its bytes beside the decoded value (see Answer). */
+  private attempt(member: Member, method: GrpcMethod<never, unknown>, bytes: Buffer, scope: RequestScope, metadata: grpc.Metadata, attempt: number): Promise<{ bytes: Buffer; value: unknown }> {
     const started = performance.now();
     const event = this.event(member, method.path, attempt);
-    const { scope } = call;
     const timeoutMs = Math.min(this.options.timeout, scope.deadline - Date.now());
     if (timeoutMs <= 0 || scope.signal.aborted) {
       const error = this.scopeError(scope, member, timeoutMs);
       this.publish(event, started, error.code);
       return Promise.reject(error);
     }
-    return new Promise<Res>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onAbort = (): void => unaryCall.cancel();
       const unaryCall = member.client.makeUnaryRequest(
         method.path,
-        method.serialize,
-        method.deserialize,
-        call.request,
+        passBytes,
+        // Decoded inside grpc-js, so that a message that cannot be decoded fails the call as INTERNAL (and counts against the instance).
+        (response: Buffer) => ({ bytes: response, value: method.deserialize(response) }),
+        bytes,
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           scope.signal.removeEventListener('abort', onAbort);
           if (error) {
-            const mapped = this.mapError(error, member, scope, timeoutMs);
+            const mapped = this.mapError(error, member, scope, timeoutMs, started);
             this.publish(event, started, mapped.code);
             reject(mapped);
           } else {
             this.publish(event, started, undefined);
-            resolve(response as Res);
+            resolve(response!);
           }
         },
       );
@@ -287,7 +352,7 @@ export class GrpcUpstream {
     return this.error('GATEWAY_TIMEOUT', 'No answer in time', detail, 'DEADLINE_EXCEEDED', member, cause);
   }
 
-  private mapError(error: unknown, member: Member, scope: RequestScope, timeoutMs: number): TesseraError {
+  private mapError(error: unknown, member: Member, scope: RequestScope, timeoutMs: number, started: number): TesseraError {
     const status = error as Partial<grpc.ServiceError>;
     const code = typeof status.code === 'number' ? status.code : grpc.status.UNKNOWN;
     const name = grpc.status[code] ?? 'UNKNOWN';
@@ -297,8 +362,12 @@ export class GrpcUpstream {
         // Cancelled by us (scope aborted) or by the server; only the first is the client's doing.
         if (scope.signal.aborted) return this.scopeError(scope, member, timeoutMs, error);
         break;
-      case grpc.status.DEADLINE_EXCEEDED:
-        return this.error('GATEWAY_TIMEOUT', 'No answer in time', `timed out after ${Math.round(timeoutMs)} ms`, name, member, error);
+      case grpc.status.DEADLINE_EXCEEDED: {
+        // Ours when our deadline has passed; otherwise the upstream ran out of its own time (on a call of its own).
+        const ours = performance.now() - started >= timeoutMs - 5;
+        const detail = ours ? `timed out after ${Math.round(timeoutMs)} ms` : 'the upstream answered DEADLINE_EXCEEDED';
+        return this.error('GATEWAY_TIMEOUT', 'No answer in time', detail, name, member, error);
+      }
       case grpc.status.UNAVAILABLE:
         return this.error('SOURCE_UNAVAILABLE', 'Upstream unavailable', details, name, member, error);
       case grpc.status.RESOURCE_EXHAUSTED:
