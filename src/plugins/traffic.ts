@@ -1,0 +1,188 @@
+/**
+ * The gateway-wide state behind the rate-limit, dedupe and response-cache
+ * plugins: stores, limiters and cache hints. Built once per gateway (counters
+ * and cached responses survive a schema swap and are shared by every channel),
+ * closed with it. The plugins built per channel only read it.
+ */
+import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
+import type { Logger } from 'pino';
+import type { CacheConfig, CacheHint } from '../config/cache.js';
+import type { Descriptor } from '../config/descriptor.js';
+import type { GatewayFileConfig } from '../config/gateway.js';
+import { displayPath } from '../config/load.js';
+import type { RateLimitRule } from '../config/rate-limit.js';
+import { namingFor } from '../compose/transforms.js';
+import { ConfigError, TesseraError } from '../errors.js';
+import type { LoadedSource } from '../sources/types.js';
+import { createStores, type Stores } from '../store/index.js';
+import { memoryResponseCache, redisResponseCache, type ResponseCacheStore } from '../store/response-cache.js';
+import { clientAddressResolver } from './client-address.js';
+import type { CostOptions } from './cost.js';
+import { Limiter, type LimitOutcome } from './limiter.js';
+
+export interface CompiledRule {
+  rule: RateLimitRule;
+  limiter: Limiter;
+  channels?: ReadonlySet<string>;
+  operations?: ReadonlySet<string>;
+}
+
+export interface RateLimits {
+  rules: CompiledRule[];
+  /** The client address of a request context (trusted proxies applied). */
+  clientAddress: (context: unknown) => string;
+  headers: boolean;
+  /** How cost rules estimate an operation's cost: the same model as the cost limit (security.limits.cost). */
+  cost: CostOptions;
+}
+
+export interface CacheRuntime {
+  config: CacheConfig;
+  store: ResponseCacheStore;
+  /** Hints by unified-graph coordinate ("Product", "Query.me"). */
+  hints: ReadonlyMap<string, CacheHint>;
+}
+
+export interface Traffic {
+  readonly stores: Stores;
+  /** Absent when no rule is configured (the plugin is then left out). */
+  readonly rateLimits?: RateLimits;
+  /** Absent when caching is off or nothing has a TTL. */
+  readonly cache?: CacheRuntime;
+  readonly dedupe: boolean;
+  /**
+   * Client headers forwarded to some subgraph: an upstream answer may depend
+   * on them, so dedupe and private cache keys include their values.
+   */
+  readonly scopeHeaders: readonly string[];
+  /** Identity claims some subgraph receives (descriptor `headers.identity: { x: claim:<name> }`): also in those keys. */
+  readonly scopeClaims: readonly string[];
+  /** For composeSources: applies the subgraph's rate limit to its upstream calls. */
+  wrapExecutor(descriptor: Descriptor, executor: Executor): Executor;
+  close(): Promise<void>;
+}
+
+export interface TrafficOptions {
+  config: GatewayFileConfig;
+  descriptors: readonly Descriptor[];
+  sources: readonly LoadedSource[];
+  logger: Logger;
+  /** The gateway file, for error messages. */
+  file?: string;
+}
+
+/** `cache:` of every descriptor in unified-graph names; where two subgraphs hint one type, the shorter TTL and `private` win. */
+export function cacheHintsFor(sources: readonly Pick<LoadedSource, 'descriptor' | 'schema'>[]): Map<string, CacheHint> {
+  const hints = new Map<string, CacheHint>();
+  const problems: string[] = [];
+  for (const { descriptor, schema } of sources) {
+    const naming = namingFor(descriptor, schema);
+    for (const [coordinate, hint] of Object.entries(descriptor.cache)) {
+      const [typeName, fieldName] = coordinate.split('.') as [string, string | undefined];
+      const type = schema.getType(typeName);
+      const fields = type && 'getFields' in type ? type.getFields() : undefined;
+      if (!type || (fieldName !== undefined && !fields?.[fieldName])) {
+        problems.push(`${displayPath(descriptor.file)}: cache.${coordinate}: subgraph "${descriptor.name}" has no ${fieldName === undefined ? 'type' : 'field'} ${coordinate}`);
+        continue;
+      }
+      const unified = fieldName === undefined ? naming.type(typeName) : `${naming.type(typeName)}.${naming.field(typeName, fieldName)}`;
+      const before = hints.get(unified);
+      const ttl = before?.ttl === undefined ? hint.ttl : hint.ttl === undefined ? before.ttl : Math.min(before.ttl, hint.ttl);
+      hints.set(unified, { ttl, private: hint.private || (before?.private ?? false) });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  return hints;
+}
+
+function subgraphLimitError(subgraph: string, limiter: Limiter, outcome: LimitOutcome): TesseraError {
+  const retryAfter = Math.max(1, Math.ceil(outcome.resetMs / 1000));
+  if (outcome.storeDown) {
+    return new TesseraError('SUBGRAPH_RATE_LIMITED', `Subgraph "${subgraph}" was not called: its rate-limit store is unavailable.`, {
+      extensions: { subgraph, retryAfter },
+    });
+  }
+  return new TesseraError(
+    'SUBGRAPH_RATE_LIMITED',
+    `Subgraph "${subgraph}" was not called: it is at its rate limit of ${limiter.limit} calls per ${limiter.windowMs / 1000}s; retry in ${retryAfter}s.`,
+    { extensions: { subgraph, retryAfter } },
+  );
+}
+
+export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
+  const { config, logger } = options;
+  const where = options.file ?? 'gateway.yaml';
+  const stores = createStores(logger);
+  const { rateLimit } = config;
+  const limiterStore = rateLimit.store ?? config.store;
+
+  const problems: string[] = [];
+  const names = new Set(options.descriptors.map((d) => d.name));
+  for (const name of Object.keys(rateLimit.subgraphs)) {
+    if (!names.has(name)) problems.push(`${where}: rateLimit.subgraphs.${name}: there is no subgraph named "${name}" (known: ${[...names].join(', ')})`);
+  }
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+
+  const limiterFor = (name: string, limit: number, windowMs: number): Limiter =>
+    new Limiter({ name, limit, windowMs, store: limiterStore, stores, onStoreError: rateLimit.onStoreError, failOpenRatio: rateLimit.failOpenRatio });
+
+  const rateLimits: RateLimits | undefined =
+    rateLimit.rules.length === 0
+      ? undefined
+      : {
+          rules: rateLimit.rules.map((rule) => ({
+            rule,
+            limiter: limiterFor(`rule:${rule.name}`, rule.limit, rule.window),
+            channels: rule.channels ? new Set(rule.channels) : undefined,
+            operations: rule.operations ? new Set(rule.operations) : undefined,
+          })),
+          clientAddress: clientAddressResolver(rateLimit.trustedProxies, `${where}: rateLimit.trustedProxies`),
+          headers: rateLimit.headers,
+          cost: config.security.limits.cost,
+        };
+
+  const subgraphLimiters = new Map(Object.entries(rateLimit.subgraphs).map(([name, l]) => [name, limiterFor(`subgraph:${name}`, l.limit, l.window)]));
+
+  let cache: CacheRuntime | undefined;
+  if (config.cache.enabled) {
+    const hints = cacheHintsFor(options.sources);
+    const anyTtl = config.cache.defaultTtl > 0 || [...hints.values()].some((h) => (h.ttl ?? 0) > 0);
+    if (anyTtl) {
+      const cacheStore = config.cache.store ?? config.store;
+      const store = cacheStore.url === 'memory' ? memoryResponseCache(config.cache.maxEntries) : redisResponseCache(stores.redis(cacheStore), cacheStore.prefix);
+      cache = { config: config.cache, store, hints };
+    }
+  }
+
+  await stores.connected();
+
+  return {
+    stores,
+    rateLimits,
+    cache,
+    dedupe: config.cache.dedupe,
+    scopeHeaders: [
+      ...new Set(options.descriptors.flatMap((d) => (d.headers.authorization === 'forward' ? [...d.headers.forward, 'authorization'] : d.headers.forward))),
+    ].sort(),
+    scopeClaims: [
+      ...new Set(
+        options.descriptors.flatMap((d) =>
+          Object.values(d.headers.identity)
+            .filter((field) => field.startsWith('claim:'))
+            .map((field) => field.slice('claim:'.length)),
+        ),
+      ),
+    ].sort(),
+    wrapExecutor(descriptor, executor) {
+      const limiter = subgraphLimiters.get(descriptor.name);
+      if (!limiter) return executor;
+      const name = descriptor.name;
+      return async (request: ExecutionRequest) => {
+        const outcome = await limiter.consume('all');
+        if (!outcome.allowed) return { errors: [subgraphLimitError(name, limiter, outcome)] } satisfies ExecutionResult;
+        return executor(request);
+      };
+    },
+    close: () => stores.close(),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Shared state for the gateway's policies: a small key-value interface over
+ * memory (one process) or Redis (every replica), and one Redis connection per
+ * URL for users that need Redis itself (the rate limiter's atomic counters,
+ * the response cache's entity index). Built once per gateway, closed with it.
+ *
+ * What belongs here: connections, timeouts, fallbacks, keys. What does not:
+ * GraphQL policy (that is plugins/).
+ */
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { StoreConfig } from '../config/store.js';
+import { RedisConnection } from './redis.js';
+
+export { RedisConnection, storeChannel, type StoreEvent } from './redis.js';
+
+/**
+ * A string key-value store. Keys are namespaced by the store (prefix and
+ * namespace), so callers use short keys. Redis failures reject with a
+ * StoreUnavailableError after at most the store's timeout; the caller decides
+ * whether that is a miss or a refusal, and tells the connection
+ * (`connection.failed`) so it is logged and counted.
+ */
+export interface KeyValueStore {
+  readonly kind: 'memory' | 'redis';
+  /** The Redis connection behind a redis store (undefined for memory). */
+  readonly connection?: RedisConnection;
+  get(key: string): Promise<string | undefined>;
+  /** ttlMs: 0 or omitted keeps the value until it is evicted (memory) or deleted. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** A Redis command that failed or took longer than the store's timeout. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(store: string, cause: unknown) {
+    super(`store ${store} did not answer: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface Stores {
+  /** The shared connection for a redis:// store (created on first use). */
+  redis(config: StoreConfig): RedisConnection;
+  /** A key-value store at `config`, its keys under `namespace` (e.g. "apq"). Memory stores keep at most `maxEntries`. */
+  kv(config: StoreConfig, namespace: string, options?: { maxEntries?: number }): KeyValueStore;
+  /** Waits (briefly) for every Redis connection made so far; start-up goes on if one is down. */
+  connected(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createStores(logger: Logger): Stores {
+  const connections = new Map<string, RedisConnection>();
+
+  const redis = (config: StoreConfig): RedisConnection => {
+    if (config.url === 'memory') throw new Error('a memory store has no Redis connection');
+    const id = `${config.url}|${config.timeout}`;
+    let connection = connections.get(id);
+    if (!connection) {
+      connection = new RedisConnection(config.url, config.timeout, logger.child({ component: 'store' }));
+      connections.set(id, connection);
+    }
+    return connection;
+  };
+
+  return {
+    redis,
+    kv(config, namespace, options = {}) {
+      if (config.url === 'memory') return memoryStore(options.maxEntries ?? 10_000);
+      return redisStore(redis(config), `${config.prefix}${namespace}:`);
+    },
+    async connected() {
+      await Promise.all([...connections.values()].map((c) => c.connected()));
+    },
+    async close() {
+      for (const connection of connections.values()) connection.close();
+      connections.clear();
+    },
+  };
+}
+
+function memoryStore(maxEntries: number): KeyValueStore {
+  const entries = new LRUCache<string, string>({ max: maxEntries });
+  return {
+    kind: 'memory',
+    get: async (key) => entries.get(key),
+    set: async (key, value, ttlMs) => {
+      entries.set(key, value, ttlMs ? { ttl: ttlMs } : undefined);
+    },
+    delete: async (key) => {
+      entries.delete(key);
+    },
+  };
+}
+
+function redisStore(connection: RedisConnection, prefix: string): KeyValueStore {
+  const { client } = connection;
+  const guard = async <T>(command: () => Promise<T>): Promise<T> => {
+    try {
+      const value = await command();
+      connection.succeeded();
+      return value;
+    } catch (error) {
+      throw new StoreUnavailableError(connection.name, error);
+    }
+  };
+  return {
+    kind: 'redis',
+    connection,
+    get: (key) => guard(async () => (await client.get(prefix + key)) ?? undefined),
+    set: (key, value, ttlMs) =>
+      guard(async () => {
+        if (ttlMs) await client.set(prefix + key, value, 'PX', ttlMs);
+        else await client.set(prefix + key, value);
+      }),
+    delete: (key) =>
+      guard(async () => {
+        await client.del(prefix + key);
+      }),
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Where the response cache keeps responses: the `Cache` interface of
+ * @envelop/response-cache over memory (its size-bounded LRU) or Redis (shared
+ * by replicas). Each entry carries its expiry and an ETag, so a hit can be
+ * answered with an accurate `Cache-Control: max-age` and `ETag`.
+ *
+ * In Redis, a response lives at `<prefix>rc:r:<key>` with its TTL, and every
+ * entity it contains (`Type` and `Type:id`) is a set of response keys, so a
+ * mutation naming `Product:1` deletes every response that contains it, on
+ * every replica. A Redis that is down or slow is a cache miss (counted and
+ * logged by the connection), never an error for the client.
+ */
+import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
+import { createInMemoryCache } from '@envelop/response-cache';
+import type { ExecutionResult } from 'graphql';
+import type { RedisConnection } from './redis.js';
+
+/** What the cache knows about a result it returned or stored. */
+export interface CachedMeta {
+  hit: boolean;
+  /** Epoch ms when the entry expires. */
+  expires: number;
+  etag: string;
+  /** Settles when the entry is written (Redis); the response waits for it so the next request sees it. */
+  written?: Promise<void>;
+}
+
+interface Entry {
+  r: ExecutionResult;
+  /** expires, epoch ms */
+  x: number;
+  /** ETag */
+  t: string;
+}
+
+export interface ResponseCacheStore extends Cache {
+  /** Metadata of a result this store just returned (a hit) or stored (a miss it cached); undefined otherwise. */
+  meta(result: unknown): CachedMeta | undefined;
+  /** Settles when the invalidations started so far are done (a mutation's response waits for it). */
+  invalidated(): Promise<void>;
+}
+
+function etagFor(key: string, now: number): string {
+  // The key is a SHA-256 of the operation, variables and caller; with the store time it names this content.
+  return `"${key.slice(0, 20)}-${now.toString(36)}"`;
+}
+
+export function memoryResponseCache(maxEntries: number): ResponseCacheStore {
+  const inner = createInMemoryCache({ max: maxEntries });
+  const metas = new WeakMap<object, CachedMeta>();
+  return {
+    get(key) {
+      const entry = inner.get(key) as unknown as Entry | null | undefined;
+      if (!entry) return undefined;
+      // A copy per hit, so the metadata of this response is its own.
+      const result = { ...entry.r };
+      metas.set(result, { hit: true, expires: entry.x, etag: entry.t });
+      return result;
+    },
+    set(key, result, entities, ttl) {
+      const now = Date.now();
+      const entry: Entry = { r: result, x: now + ttl, t: etagFor(key, now) };
+      metas.set(result, { hit: false, expires: entry.x, etag: entry.t });
+      inner.set(key, entry as unknown as ExecutionResult, entities, ttl);
+    },
+    invalidate(entities) {
+      inner.invalidate(entities);
+    },
+    meta(result) {
+      return typeof result === 'object' && result !== null ? metas.get(result) : undefined;
+    },
+    invalidated: () => Promise.resolve(),
+  };
+}
+
+const SET_SCRIPT = `
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  redis.call('sadd', KEYS[i], ARGV[3])
+  local left = redis.call('pttl', KEYS[i])
+  if left == -1 or (left >= 0 and left < ttl) then redis.call('pexpire', KEYS[i], ttl) end
+end
+return 1`;
+
+const INVALIDATE_SCRIPT = `
+local deleted = 0
+for i = 1, #KEYS do
+  local ids = redis.call('smembers', KEYS[i])
+  for _, id in ipairs(ids) do deleted = deleted + redis.call('del', ARGV[1] .. id) end
+  redis.call('del', KEYS[i])
+end
+return deleted`;
+
+type ScriptClient = RedisConnection['client'] & {
+  tesseraCacheSet(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  tesseraCacheInvalidate(numKeys: number, ...args: string[]): Promise<unknown>;
+};
+
+export function redisResponseCache(connection: RedisConnection, prefix: string): ResponseCacheStore {
+  const client = connection.client as ScriptClient;
+  if (typeof client.tesseraCacheSet !== 'function') {
+    client.defineCommand('tesseraCacheSet', { lua: SET_SCRIPT });
+    client.defineCommand('tesseraCacheInvalidate', { lua: INVALIDATE_SCRIPT });
+  }
+  const responseKey = `${prefix}rc:r:`;
+  const entityKey = (e: CacheEntityRecord): string => `${prefix}rc:e:${e.typename}${e.id == null ? '' : `:${String(e.id)}`}`;
+  const metas = new WeakMap<object, CachedMeta>();
+  const pending = new Set<Promise<void>>();
+
+  return {
+    async get(key) {
+      if (!connection.ready) return undefined;
+      let text: string | null;
+      try {
+        text = await client.get(responseKey + key);
+        connection.succeeded();
+      } catch (error) {
+        connection.failed('response-cache', 'miss', error);
+        return undefined;
+      }
+      if (text === null) return undefined;
+      const entry = JSON.parse(text) as Entry;
+      metas.set(entry.r, { hit: true, expires: entry.x, etag: entry.t });
+      return entry.r;
+    },
+    set(key, result, entities, ttl) {
+      const now = Date.now();
+      const expires = now + ttl;
+      const etag = etagFor(key, now);
+      const keys = [responseKey + key];
+      for (const entity of entities) keys.push(entityKey(entity));
+      const written = connection.ready
+        ? client.tesseraCacheSet(keys.length, ...keys, JSON.stringify({ r: result, x: expires, t: etag } satisfies Entry), Math.ceil(ttl), key).then(
+            () => connection.succeeded(),
+            (error: unknown) => connection.failed('response-cache', 'miss', error),
+          )
+        : undefined;
+      metas.set(result, { hit: false, expires, etag, written });
+    },
+    invalidate(entities) {
+      const keys = [...entities].map(entityKey);
+      if (keys.length === 0) return;
+      const done: Promise<void> = client.tesseraCacheInvalidate(keys.length, ...keys, responseKey).then(
+        () => connection.succeeded(),
+        (error: unknown) => connection.failed('response-cache', 'miss', error),
+      );
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
+    },
+    meta(result) {
+      return typeof result === 'object' && result !== null ? metas.get(result) : undefined;
+    },
+    async invalidated() {
+      if (pending.size > 0) await Promise.all(pending);
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/** The products subgraph both rate-limit test files use, and the cost the rate limiter charges for a query on it. */
+import { buildSchema, getOperationAST, parse } from 'graphql';
+import { COST_DEFAULTS } from '../../src/config/security.js';
+import { estimateCost } from '../../src/plugins/cost.js';
+
+export const PRODUCTS = `type Product { id: ID! name: String! } type Query { products(first: Int): [Product!]! product(id: ID!): Product }`;
+
+export const productsResolvers = {
+  Query: {
+    products: (_: unknown, { first }: { first?: number }) => Array.from({ length: first ?? 3 }, (_v, i) => ({ id: `p${i}`, name: `product ${i}` })),
+    product: (_: unknown, { id }: { id: string }) => ({ id, name: `product ${id}` }),
+  },
+};
+
+/** The estimated cost of a query with the default cost model (security.limits.cost): what a cost rule charges for it. */
+export function costOf(query: string): number {
+  const document = parse(query);
+  return estimateCost(buildSchema(PRODUCTS), document, getOperationAST(document)!, {}, COST_DEFAULTS);
+}
