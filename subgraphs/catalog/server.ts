@@ -7,7 +7,7 @@
  * for the bulk lookup), GET /products/{id}, GET /products/{id}/price,
  * GET /products/search (page/per_page with a Link header), POST /products,
  * POST /products/{id}/image (multipart), GET /products/{id}/image (PNG bytes),
- * GET /categories (optionally `ids=`), GET /categories/{id}.
+ * GET /prices?productIds= (bulk), GET /categories (optionally `ids=`), GET /categories/{id}.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { serve, type DemoService } from '../lib/serve.js';
@@ -194,6 +194,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       images.set(id, { contentType: file.type ?? 'application/octet-stream', data: file.data, filename: file.filename! });
       return send(res, 201, { productId: id, filename: file.filename, contentType: file.type ?? 'application/octet-stream', size: file.data.length, caption });
     }
+  }
+  if (method === 'GET' && path === '/prices') {
+    const ids = listParam(url, 'productIds') ?? [];
+    // Reverse order on purpose: the gateway matches prices to products by productId, not by position.
+    return send(res, 200, ids.map((id) => prices.get(id)).filter(Boolean).reverse());
   }
   if (method === 'GET' && path === '/categories') {
     const ids = listParam(url, 'ids');

@@ -60,3 +60,25 @@ test('/healthz and /readyz answer, and unknown paths get a JSON 404 naming the G
   assert.equal(body.errors[0]!.extensions.code, 'NOT_FOUND');
   assert.match(body.errors[0]!.message, /\/graphql/);
 });
+
+test('the README query across three protocols: one call per hop for 50 products', async (t) => {
+  const demo = await startDemo(t);
+  demo.resetCalls();
+  const res = await demo.query(`{
+    topProducts(first: 50) {
+      id averageRating
+      name price { amount currency }
+      stock { available status }
+      reviews(first: 1) { body author { name } }
+    }
+  }`);
+  assert.equal(res.body.errors, undefined);
+  assert.equal(res.body.data.topProducts.length, 50);
+  for (const product of res.body.data.topProducts) {
+    assert.equal(typeof product.name, 'string');
+    assert.equal(typeof product.price.amount, 'number');
+    assert.equal(typeof product.stock.available, 'number');
+    assert.equal(typeof product.reviews[0].author.name, 'string');
+  }
+  assert.deepEqual(demo.calls(), { accounts: 1, catalog: 2, inventory: 1, reviews: 1 });
+});
