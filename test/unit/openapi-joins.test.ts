@@ -121,6 +121,8 @@ test('inspection proposes entity keys and bulk endpoints, and names the N+1 join
   const report = await inspectOpenapiSource(catalog as never, { mode: 'production', logger: pino({ level: 'silent' }) });
   assert.deepEqual(report.bulk, [
     { type: 'Product', operation: 'listProducts', parameter: 'ids', key: 'id' },
+    // productIds matches Price.productId (the singular of the parameter)
+    { type: 'Price', operation: 'listPrices', parameter: 'productIds', key: 'productId' },
     { type: 'Category', operation: 'listCategories', parameter: 'ids', key: 'id' },
   ]);
   assert.deepEqual(report.nPlusOne, []);

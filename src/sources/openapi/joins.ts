@@ -69,6 +69,20 @@ export interface JoinAnalysis {
 
 const IDS_NAME = /^(ids|.+Ids|.+_ids|id)$/;
 
+/**
+ * The property of the listed type that a bulk parameter's values match:
+ * `id` when the type has one, else the singular of the parameter
+ * (`productIds` -> `productId`, `product_ids` -> `product_id`) when the type
+ * has that, else the parameter without its suffix.
+ */
+function bulkKey(ctx: BuildContext, type: Parameters<typeof hasProperty>[1], parameter: string): string {
+  if (hasProperty(ctx, type, 'id')) return 'id';
+  for (const candidate of [parameter.replace(/Ids$/, 'Id'), parameter.replace(/_ids$/, '_id')]) {
+    if (candidate !== parameter && hasProperty(ctx, type, candidate)) return candidate;
+  }
+  return parameter.replace(/_?[Ii]ds$/, '');
+}
+
 function unwrapNullable(type: GraphQLOutputType): GraphQLOutputType {
   return isNonNullType(type) ? type.ofType : type;
 }
@@ -129,8 +143,7 @@ export function analyzeOperations(ctx: BuildContext): JoinAnalysis {
           const schema = ctx.mapper.effective(p.schema ?? {}).schema;
           const isArray = schema.type === 'array' || p.explode === false || typeof p.style === 'string';
           if (!isArray && name !== 'ids') continue;
-          const key = hasProperty(ctx, list.type, 'id') ? 'id' : name.replace(/_?[Ii]ds$/, '');
-          if (!bulks.has(list.type.name)) bulks.set(list.type.name, { operation: op, parameter: name, key, list, inBody: false });
+          if (!bulks.has(list.type.name)) bulks.set(list.type.name, { operation: op, parameter: name, key: bulkKey(ctx, list.type, name), list, inBody: false });
         }
       }
     } else if (op.method === 'POST' && /(search|batch|bulk|lookup|:batchGet)$/i.test(last) && op.bodySchema !== undefined) {
@@ -138,7 +151,7 @@ export function analyzeOperations(ctx: BuildContext): JoinAnalysis {
       if (!list) continue;
       for (const [name, prop] of Object.entries(propertiesOf(ctx.mapper.effective(op.bodySchema).schema))) {
         if (!IDS_NAME.test(name) || ctx.mapper.effective(prop).schema.type !== 'array') continue;
-        if (!bulks.has(list.type.name)) bulks.set(list.type.name, { operation: op, parameter: name, key: hasProperty(ctx, list.type, 'id') ? 'id' : name.replace(/_?[Ii]ds$/, ''), list, inBody: true });
+        if (!bulks.has(list.type.name)) bulks.set(list.type.name, { operation: op, parameter: name, key: bulkKey(ctx, list.type, name), list, inBody: true });
       }
     }
   }
