@@ -4,7 +4,7 @@
  * the `extensions.code` clients see. docs/errors.md lists them for the person on
  * call; test/unit/errors.test.ts checks the two stay in step.
  */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ASTNode } from 'graphql';
 
 export interface ErrorSpec {
   /** HTTP status when this error decides the whole response. */
@@ -23,6 +23,7 @@ export const ERRORS = {
   SOURCE_LOAD_FAILED: { status: 500, summary: 'A subgraph schema could not be loaded (file, URL or introspection).' },
   COMPOSE_CONFLICT: { status: 500, summary: 'Two subgraphs define the same type or field differently.' },
   COMPOSE_FAILED: { status: 500, summary: 'The subgraph schemas could not be stitched into one graph.' },
+  UPSTREAM_NOT_ALLOWED: { status: 500, summary: 'A descriptor URL (upstream or source) names a host outside security.upstreams.allow, or a link-local, metadata or unspecified address.' },
 
   // request-level
   BAD_REQUEST: { status: 400, summary: 'The HTTP request is not a valid GraphQL-over-HTTP request.' },
@@ -30,6 +31,21 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
   SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
   DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'A POST body that is neither application/json nor a multipart upload: a form, text/plain, application/graphql.' },
+  CSRF_HEADER_MISSING: { status: 403, summary: 'A multipart upload (or a GET request, on a channel with csrf.requireHeader) carried none of the CSRF headers, so a browser could have sent it cross-site.' },
+  HEADERS_TOO_LARGE: { status: 431, summary: 'More request headers than server.maxHeaders (a larger header block than server.maxHeaderSize is refused by Node with 431 too).' },
+  UNAUTHENTICATED: { status: 401, summary: 'Credentials missing where the channel refuses anonymous callers, or invalid (bad signature, expired, wrong issuer or audience, unknown API key); WWW-Authenticate says which.' },
+  FORBIDDEN: { status: 403, summary: 'The caller lacks the scopes a field or type needs: that field is null with this error (partial), or the whole operation is refused (onForbidden: reject).' },
+  AUTH_PROVIDER_UNAVAILABLE: { status: 503, summary: 'The JWKS of a JWT provider could not be fetched and no keys are cached, so no token can be checked.' },
+  PERSISTED_QUERY_NOT_FOUND: { status: 200, summary: 'The persisted-operation id is in neither the manifest nor the APQ store; an APQ client then sends the document (message "PersistedQueryNotFound", as Apollo clients expect).' },
+  PERSISTED_QUERY_ONLY: { status: 400, summary: 'The channel runs only documents from its persisted-operation manifest, and this one is not in it.' },
+  PERSISTED_QUERY_HASH_MISMATCH: { status: 400, summary: 'An APQ registration whose document does not hash (SHA-256) to the id it was sent with.' },
+  MAX_TOKENS: { status: 400, summary: 'The document has more lexical tokens than limits.maxTokens; refused while parsing.' },
+  MAX_DEPTH: { status: 400, summary: 'The selection is deeper than limits.maxDepth (or brackets nest deeper than limits.maxNesting, checked before parsing).' },
+  MAX_ALIASES: { status: 400, summary: 'The operation uses more aliases than limits.maxAliases.' },
+  MAX_DIRECTIVES: { status: 400, summary: 'The operation uses more directives than limits.maxDirectives.' },
+  MAX_ROOT_FIELDS: { status: 400, summary: 'The operation selects more top-level fields than limits.maxRootFields.' },
+  COST_ESTIMATED_TOO_EXPENSIVE: { status: 400, summary: 'The estimated cost (list sizes from first/limit arguments, or limits.cost.listSize) is over limits.cost.max; no subgraph was called.' },
   RATE_LIMITED: { status: 429, summary: 'A rateLimit rule is exhausted for this caller; Retry-After and RateLimit-* headers say when to come back.' },
   RATE_LIMIT_STORE_UNAVAILABLE: { status: 503, summary: 'The rate-limit store (Redis) did not answer within its timeout and rateLimit.onStoreError is "closed".' },
   SUBGRAPH_RATE_LIMITED: { status: 200, summary: 'A rateLimit.subgraphs limit is exhausted: the fields from that subgraph are null with this error; the other fields resolve.' },
@@ -64,12 +80,12 @@ export class TesseraError extends GraphQLError {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { extensions?: Record<string, unknown>; cause?: unknown } = {},
+    options: { extensions?: Record<string, unknown>; cause?: unknown; nodes?: ReadonlyArray<ASTNode>; path?: ReadonlyArray<string | number> } = {},
   ) {
     const status = ERRORS[code].status;
     // The cause is kept for logs only: as `originalError` it would make the
     // server mask this error, whose message is written for clients.
-    super(message, { extensions: { code, ...options.extensions } });
+    super(message, { nodes: options.nodes, path: options.path, extensions: { code, ...options.extensions } });
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
     this.name = 'TesseraError';
     this.code = code;

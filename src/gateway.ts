@@ -3,21 +3,26 @@
  * graph, serves it, and lets go of everything on close. This is the one place
  * where config, sources, compose, plugins and server meet.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { Descriptor, DescriptorInput } from './config/descriptor.js';
 import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
-import { duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
+import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
+import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
+import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelView, unknownCoordinates } from './compose/channels.js';
-import { composeSources } from './compose/index.js';
+import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { buildPlugins } from './plugins/index.js';
+import type { DownloadHandler } from './plugins/use-downloads.js';
+import { createTraffic, type Traffic } from './plugins/traffic.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
+import { attachWebSocket } from './server/websocket.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
 import { loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
@@ -141,7 +146,18 @@ interface Serving {
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
-function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels: ResolvedChannel[], file: string, logger: Logger): Serving {
+function buildServing(
+  composed: ComposedGraph,
+  config: GatewayFileConfig,
+  channels: ResolvedChannel[],
+  file: string,
+  logger: Logger,
+  traffic?: Traffic,
+  security?: { authRules: AuthRules; baseDir: string },
+  /** Download-link handlers by subgraph name (sources that hand out links). */
+  downloads?: ReadonlyMap<string, DownloadHandler>,
+): Serving {
+  const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
     for (const coordinate of unknownCoordinates(schema, channel.hide)) {
@@ -157,7 +173,9 @@ function buildServing(schema: GraphQLSchema, config: GatewayFileConfig, channels
       graphqlPath: channel.path,
       graphiql: channel.graphiql,
       requestDeadline: config.server.requestDeadline,
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger }),
+      bodyLimit: config.server.bodyLimit,
+      batching: channel.batching ?? config.security.requests.batching,
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, file, ...security, downloads }),
     });
     return { channel, schema: view, yoga };
   });
@@ -169,24 +187,28 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const configFile = options.configFile ?? '<inline gateway>';
   const channels = resolveChannels(config, configFile);
   const logger = options.logger ?? createLogger(config.logging.level);
+  // Relative paths in gateway.yaml (TLS files, manifests, keys) are relative to it.
+  const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
+  // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
+  await guardUpstreams(descriptors, config.security.upstreams, displayPath);
   const { sources, missing } = await loadAll(descriptors, config, logger);
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
+  let traffic: Traffic | undefined;
   let composed;
-  try {
-    composed = composeSources(sources);
-  } catch (error) {
-    await Promise.all(sources.map((s) => s.close()));
-    throw error;
-  }
   let serving: Serving;
   try {
-    serving = buildServing(composed.schema, config, channels, configFile, logger);
+    // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
+    traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
+    composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor });
+    const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
+    serving = buildServing(composed, config, channels, configFile, logger, traffic, { authRules: authRulesFor(sources), baseDir }, downloads);
   } catch (error) {
-    await Promise.all(sources.map((s) => s.close()));
+    await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
   }
+  const openTraffic = traffic;
 
   // Breaker changes are rare and matter to the person on call: one log line each.
   const onBreaker = (message: unknown): void => {
@@ -202,6 +224,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     route: (path) => serving.byPath.get(path),
     paths: () => [...serving.byPath.keys()],
     ready: () => true,
+    baseDir,
+  });
+  // GraphQL over WebSocket on every channel's path, through the same Yoga instances.
+  const webSocket = attachWebSocket(http.server, {
+    getYoga: (path) => serving.byPath.get(path),
+    requestDeadline: config.server.requestDeadline,
+    subscriptionDeadline: config.server.subscriptionDeadline,
+    maxPayload: config.server.bodyLimit,
   });
   let closing: Promise<void> | undefined;
   let listening = false;
@@ -226,18 +256,21 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const address = await http.listen(port, host);
       listening = true;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      const url = `http://${shownHost}:${address.port}${channels[0]!.path}`;
+      const url = `${http.secure ? 'https' : 'http'}://${shownHost}:${address.port}${channels[0]!.path}`;
       logger.info({ url, subgraphs: sources.map((s) => s.descriptor.name), missing }, 'gateway listening');
       return { url, port: address.port, address };
     },
     close() {
       closing ??= (async () => {
+        // Subscriptions do not finish by themselves: they are ended first (their upstream streams cancelled).
+        await webSocket.close();
         if (listening) {
           const { completed, cut } = await http.drain(config.server.shutdownTimeout);
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+        await openTraffic.close();
       })();
       return closing;
     },

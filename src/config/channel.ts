@@ -5,6 +5,7 @@
  * its policy.
  */
 import { z } from 'zod';
+import { channelSecurityKeys } from './security.js';
 import { boolean } from './units.js';
 
 export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
@@ -18,6 +19,8 @@ export const channelSchema = z.strictObject({
   introspection: boolean.optional(),
   /** Overrides the gateway-wide `graphiql` for this channel. */
   graphiql: boolean.optional(),
+  /** anonymous, onForbidden, limits, persistedOperations, batching, csrf: see docs/security.md. */
+  ...channelSecurityKeys,
 });
 
 export type ChannelConfig = z.output<typeof channelSchema>;

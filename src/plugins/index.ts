@@ -3,9 +3,11 @@
  * through the gateway (see DESIGN.md): cheap refusals first, so a hostile or
  * malformed request costs as little as possible and never reaches a source.
  *
- *   1. introspection policy  validation rule: refuses __schema/__type when off
- *   ... (auth, limits, rate limits and caching are added here, each with the
- *       reason for its place)
+ *   request hygiene (413/415/403 CSRF) ─► persisted operations ─► document
+ *   limits and introspection policy (parse/validate) ─► authentication ─►
+ *   authorization ─► direct route ─► rate limit ─► dedupe ─► response cache
+ *   ─► execute; each entry below says why it is where it is (security ones:
+ *   security.ts and docs/security.md).
  *
  * The list is built once per schema version, never per request.
  */
@@ -15,8 +17,19 @@ import type { GraphQLSchema } from 'graphql';
 import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import type { Logger } from 'pino';
+import type { DirectRoute } from '../compose/index.js';
+import { useDirectRoute } from './use-direct-route.js';
+import { securityPlugins } from './security.js';
+import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
+import { useSubscriptionScope } from './use-subscription-scope.js';
 import { useIntrospectionPolicy } from './use-introspection-policy.js';
+import type { Traffic } from './traffic.js';
+import { useDedupe } from './use-dedupe.js';
+import { useRateLimit } from './use-rate-limit.js';
+import { useResponseCache } from './use-response-cache.js';
+import { useUpstreamResponseHeaders } from './use-upstream-response-headers.js';
+import { useDownloads, type DownloadHandler } from './use-downloads.js';
 
 export interface PluginChainOptions {
   gateway: GatewayFileConfig;
@@ -24,13 +37,60 @@ export interface PluginChainOptions {
   /** The channel's schema (its view of the unified graph). */
   schema: GraphQLSchema;
   logger: Logger;
+  /** Gateway-wide rate limiters, cache store and hints (plugins/traffic.ts); built once per gateway. */
+  traffic?: Traffic;
+  /** Subgraphs an operation can be sent to as it is (compose/ decides which). */
+  routes?: readonly DirectRoute[];
+  /** Scopes required per unified-graph coordinate, from descriptors' `auth:` (compose/auth-rules.ts). */
+  authRules?: AuthRules;
+  /** Folder of gateway.yaml, for relative paths in it (manifests, key files). */
+  baseDir?: string;
+  /** gateway.yaml's path, for error messages. */
+  file?: string;
+  /** Download-link handlers of the subgraphs that hand out links, by subgraph name (LoadedSource.download). */
+  downloads?: ReadonlyMap<string, DownloadHandler>;
+}
+
+/** Rate limit, dedupe and response cache, in that order; each left out when not configured. */
+function trafficPlugins({ traffic, channel, schema, gateway }: PluginChainOptions): Plugin[] {
+  if (!traffic) return [];
+  const plugins: Plugin[] = [];
+  if (traffic.rateLimits) plugins.push(useRateLimit({ limits: traffic.rateLimits, channel: channel.name }));
+  // Before the cache in the chain, so it wraps only executions the cache did not answer.
+  if (traffic.dedupe) plugins.push(useDedupe({ channel: channel.name, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims }));
+  if (traffic.cache) {
+    const debugHeader = gateway.cache.debugHeader ?? gateway.mode === 'development';
+    plugins.push(useResponseCache({ cache: traffic.cache, channel: channel.name, schema, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims, debugHeader }));
+  }
+  return plugins;
 }
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
+  const security = securityPlugins(options);
   return [
     // Stops resolvers from running once the client has gone (row 10 of RELIABILITY.md).
     useExecutionCancellation(),
+    // Signed download links (`?download=`, OpenAPI binary responses as URL fields) are answered in onRequest,
+    // before hygiene and CSRF: the link itself is the capability, and an <img src> sends no GraphQL request.
+    useDownloads({ handlers: options.downloads ?? new Map() }),
+    // Request hygiene (media type, CSRF, body size), persisted operations, document limits (depth,
+    // aliases, tokens, cost…): the cheapest refusals, before any GraphQL work and without an identity.
+    ...security.edge,
     useIntrospectionPolicy({ allowed: options.channel.introspection }),
+    useSubscriptionScope({ deadlineMs: options.gateway.server.subscriptionDeadline }),
+    // Authentication (sets context.tessera.identity), then authorization, which swaps the document for
+    // one without the fields the caller may not read: before direct routing and the traffic plugins,
+    // so whatever executes, meters or caches sees only what the caller may read.
+    ...security.access,
+    // Replaces the execute function for single-subgraph operations; placed before the traffic
+    // plugins so dedupe wraps it and a cached answer skips it.
+    useDirectRoute({ schema: options.schema, routes: options.routes ?? [] }),
+    // After authentication/authorization (the consumer is known; a refused request costs no point),
+    // right before execution: the rate limit meters cached answers too, the cache answers only allowed requests.
+    ...trafficPlugins(options),
+    // Copies the upstream response headers sources collected (responseHeaders in a descriptor) onto the
+    // client's response in onResponse; it only notes the scope in onExecute, so its place changes no outcome.
+    useUpstreamResponseHeaders(),
     // Last, so it sees every error the chain and the sources produced.
     useErrorLog({ logger: options.logger, channel: options.channel.name }),
   ];

@@ -4,11 +4,13 @@
  * endpoints, and draining on shutdown. GraphQL requests go to the current
  * Yoga instance, looked up per request so a schema swap takes effect at once.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
+import { listenerTls } from './tls.js';
 import type { GatewayYoga } from './yoga.js';
 
 export interface HttpServerOptions {
@@ -20,6 +22,8 @@ export interface HttpServerOptions {
   paths: () => string[];
   /** Extra readiness condition (every required subgraph loaded). */
   ready: () => boolean;
+  /** Folder relative TLS file paths are resolved against (gateway.yaml's). */
+  baseDir?: string;
 }
 
 export interface GatewayHttpServer {
@@ -31,6 +35,8 @@ export interface GatewayHttpServer {
   drain(timeoutMs: number): Promise<{ completed: number; cut: number }>;
   readonly draining: boolean;
   readonly inFlight: number;
+  /** Listening with TLS (server.tls). */
+  readonly secure: boolean;
 }
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
@@ -66,6 +72,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       const ready = !draining && options.ready();
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : draining ? 'draining' : 'starting' });
     }
+    // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
+    if (req.rawHeaders.length > config.maxHeaders * 2) {
+      return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { connection: 'close' });
+    }
     if (draining) return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { connection: 'close', 'retry-after': '1' });
     const yoga = options.route(path ?? '/');
     if (!yoga) return sendError(res, 'NOT_FOUND', `No endpoint at ${path}; GraphQL is served at ${options.paths().join(', ')}`);
@@ -94,16 +104,19 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     });
   };
 
-  const server = createServer(
-    {
-      maxHeaderSize: config.maxHeaderSize,
-      headersTimeout: config.headersTimeout,
-      requestTimeout: config.requestTimeout,
-      keepAliveTimeout: config.keepAliveTimeout,
-    },
-    handler,
-  );
-  server.maxHeadersCount = config.maxHeaders;
+  const httpOptions: ServerOptions = {
+    maxHeaderSize: config.maxHeaderSize,
+    headersTimeout: config.headersTimeout,
+    requestTimeout: config.requestTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
+    // How often Node looks for requests past headersTimeout/requestTimeout (slowloris); its default is 30 s.
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(Math.min(config.headersTimeout, config.requestTimeout) / 4))),
+  };
+  const tls = config.tls ? listenerTls(config.tls, options.baseDir ?? process.cwd()) : undefined;
+  const server: Server = tls ? createHttpsServer({ ...httpOptions, ...tls.options }, handler) : createServer(httpOptions, handler);
+  // Certificate files are watched while listening only (from listen() to drain()).
+  let stopTlsReload = (): void => undefined;
+  server.maxHeadersCount = config.maxHeaders + 1;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -123,7 +136,9 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     get inFlight() {
       return inFlight;
     },
+    secure: Boolean(tls),
     listen(port, host) {
+      if (tls) stopTlsReload = tls.watch(server as unknown as { setSecureContext(o: object): void }, logger);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -134,6 +149,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     },
     async drain(timeoutMs) {
       draining = true;
+      stopTlsReload();
       const before = inFlight;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

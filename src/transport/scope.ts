@@ -15,7 +15,10 @@ export interface RequestScope {
   signal: AbortSignal;
   /** The client's request headers (lower-case names). */
   headers: Headers;
-  /** Per-request memo for loaders (DataLoader instances keyed by source and call). */
+  /**
+   * Per-request memo for loaders (DataLoader instances keyed by source and
+   * call), and `RESPONSE_HEADERS_KEY`.
+   */
   memo: Map<string, unknown>;
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
@@ -30,7 +33,19 @@ export interface Identity {
   keyId?: string;
   /** How the caller authenticated ("jwt", "apiKey"). */
   kind: string;
+  /** JWT: the issuer that vouched for it. */
+  issuer?: string;
+  /** JWT: the verified claims (for identity headers such as `claim:tenant`). */
+  claims?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The memo key under which sources collect upstream response headers meant
+ * for the client (a Headers object; `Set-Cookie` only from sources allowed to
+ * pass it on). plugins/use-upstream-response-headers.ts copies them onto the
+ * client's response.
+ */
+export const RESPONSE_HEADERS_KEY = 'tessera:responseHeaders';
 
 /** A signal that never aborts, for calls made outside a client request. */
 const NEVER = new AbortController().signal;
