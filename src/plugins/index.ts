@@ -65,8 +65,14 @@ function trafficPlugins({ traffic, channel, schema, gateway }: PluginChainOption
   return plugins;
 }
 
+/** APQ documents in the shared store when there is one (any replica then serves any hash); else in memory. */
+function operationStore({ traffic, gateway }: PluginChainOptions) {
+  if (!traffic || gateway.store.url === 'memory') return undefined;
+  return traffic.stores.kv(gateway.store, 'apq');
+}
+
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
-  const security = securityPlugins(options);
+  const security = securityPlugins({ ...options, operationStore: operationStore(options) });
   return [
     // Stops resolvers from running once the client has gone (row 10 of RELIABILITY.md).
     useExecutionCancellation(),

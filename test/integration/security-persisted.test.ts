@@ -131,3 +131,17 @@ test("Apollo's manifest format is read; a manifest that cannot be read, or only 
     await assert.rejects(startGateway(undefined, [{ name: 'app', kind: 'graphql', url: upstream.url }], config), message);
   }
 });
+
+test('APQ with a Redis store: a document registered on one replica is found by another', async (t) => {
+  const { needRedis, uniquePrefix, REDIS_URL } = await import('./redis-kit.js');
+  if (!(await needRedis(t))) return;
+  const prefix = uniquePrefix(t);
+  const config: GatewayFileInput = { store: { url: REDIS_URL, prefix }, channels: { web: { persistedOperations: { apq: true } } } };
+  const { gw: a, upstream } = await setup(t, config);
+  const b = await startGateway(t, [{ name: 'app', kind: 'graphql', url: upstream.url }], config);
+  const hash = sha256(GREET);
+  const onA = await post(a.url.replace(/\/graphql$/, '/web/graphql'), { query: GREET, ...persisted(hash), variables: { name: 'Al' } });
+  assert.deepEqual(onA.body, { data: { greet: 'hi Al' } });
+  const onB = await post(b.url.replace(/\/graphql$/, '/web/graphql'), { ...persisted(hash), variables: { name: 'Bea' } });
+  assert.deepEqual(onB.body, { data: { greet: 'hi Bea' } }, 'replica B knows the hash replica A registered');
+});
