@@ -71,11 +71,16 @@ test('wrong usage exits 2 with the usage text', async () => {
   assert.match(stderr, /unknown command "frobnicate"[\s\S]*Usage: tessera/);
 });
 
-test('the checked-in schema/unified.graphql matches the demo subgraphs (run `npm run compose` after a schema change)', async (t) => {
+test('the checked-in schema/ snapshots match the demo subgraphs and channels (run `npm run compose` after a schema change)', async (t) => {
   const demo = await startDemo(t);
-  const expected = schemaSnapshot(demo.gateway.schema);
-  const actual = readFileSync(join(root, 'schema/unified.graphql'), 'utf8');
-  assert.ok(actual === expected, 'schema/unified.graphql is stale: run `npm run compose` and commit the result');
+  const files = new Map([['unified', schemaSnapshot(demo.gateway.schema)]]);
+  for (const { channel, schema } of demo.gateway.channels) if (channel.name !== 'default') files.set(channel.name, schemaSnapshot(schema));
+  assert.deepEqual([...files.keys()].sort(), ['mobile', 'unified', 'web']);
+  for (const [name, expected] of files) {
+    const actual = readFileSync(join(root, `schema/${name}.graphql`), 'utf8');
+    assert.ok(actual === expected, `schema/${name}.graphql is stale: run \`npm run compose\` and commit the result`);
+  }
+  assert.doesNotMatch(files.get('mobile')!, /uploadProductImage|dimensions/, 'the mobile view hides what gateway.yaml says');
 });
 
 /** Starts `tessera serve` and resolves with the URL it prints. */
