@@ -80,7 +80,8 @@ test('the checked-in schema/ snapshots match the demo subgraphs and channels (ru
     const actual = readFileSync(join(root, `schema/${name}.graphql`), 'utf8');
     assert.ok(actual === expected, `schema/${name}.graphql is stale: run \`npm run compose\` and commit the result`);
   }
-  assert.doesNotMatch(files.get('mobile')!, /uploadProductImage|dimensions/, 'the mobile view hides what gateway.yaml says');
+  assert.doesNotMatch(files.get('mobile')!, /uploadProductImage|type Product \{[^}]*\bdimensions:/, 'the mobile view hides what gateway.yaml says');
+  assert.match(files.get('web')!, /type Product \{[^}]*\bdimensions:/);
 });
 
 /** Starts `tessera serve` and resolves with the URL it prints. */
