@@ -3,6 +3,10 @@
  * calls each upstream received, and send GraphQL requests. Every server binds
  * 127.0.0.1 on port 0 and is closed by the test's cleanup.
  */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
 import { createGateway, type Gateway, type GatewayOptions } from '../src/index.js';
@@ -112,4 +116,33 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** Writes files (paths relative to a fresh temporary folder, subfolders created); removed after the test. */
+export function tempProject(t: TestContext, files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+  return dir;
+}
+
+const repositoryRoot = new URL('..', import.meta.url).pathname;
+
+/** Runs the `tessera` command (from the sources) as a process; resolves with its exit code and output. */
+export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -3,25 +3,14 @@
  * the path inside it and what was expected — all problems at once.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { createGateway } from '../../src/index.js';
 import { loadGatewayFile } from '../../src/config/load.js';
 import { isConfigError, type ConfigError } from '../../src/errors.js';
-import { startGraphqlUpstream } from '../kit.js';
+import { startGraphqlUpstream, tempProject as project } from '../kit.js';
 
-/** Writes files into a fresh temporary folder; returns its path. */
-function project(t: TestContext, files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-  return dir;
-}
 
 async function problemsOf(promise: Promise<unknown> | (() => unknown)): Promise<ConfigError> {
   try {
