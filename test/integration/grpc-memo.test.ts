@@ -7,15 +7,11 @@
  * running gateway.
  */
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createScope } from '../../src/transport/scope.js';
-import { start as startInventory } from '../../subgraphs/inventory/server.js';
-import { kitchenDescriptor, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, productsWithStock, type GrpcHarness } from '../fixtures/grpc/harness.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
 
-const INVENTORY_DIR = fileURLToPath(new URL('../../subgraphs/inventory/', import.meta.url));
 
 let server: KitchenServer;
 let kitchen: GrpcHarness;
@@ -113,40 +109,8 @@ describe('one request, one call per distinct read', () => {
 });
 
 describe('through the gateway (inventory service and a products service)', () => {
-  const PRODUCTS_SDL = /* GraphQL */ `
-    type Product { id: ID! name: String! }
-    type Query { products(first: Int!): [Product!]! _productsByIds(ids: [ID!]!): [Product]! }
-  `;
-
   test('the same stock asked by aliases and by two paths (a root field and the Product.stock join) costs one call each', async (t) => {
-    const inventory = await startInventory(0);
-    t.after(() => inventory.close());
-    const ids = ['p1', 'p2'];
-    const products = await startGraphqlUpstream(t, PRODUCTS_SDL, {
-      Query: {
-        products: (_: unknown, { first }: { first: number }) => ids.slice(0, first).map((id) => ({ id, name: `Product ${id}` })),
-        _productsByIds: (_: unknown, args: { ids: string[] }) => args.ids.map((id) => ({ id, name: `Product ${id}` })),
-      },
-    });
-    const gateway = await startGateway(t, [
-      {
-        name: 'products',
-        kind: 'graphql',
-        url: products.url,
-        entities: { Product: { key: 'id', batch: { field: '_productsByIds', argument: 'ids' } } },
-        transforms: { hide: ['Query._productsByIds'] },
-      },
-      {
-        name: 'inventory',
-        kind: 'grpc',
-        dir: INVENTORY_DIR,
-        source: './inventory.proto',
-        url: inventory.url,
-        entities: { Product: { key: 'id', batch: { field: '_stockByProductIds', argument: 'ids' } } },
-        joins: { Product: { method: 'GetStockLevels', keys: 'product_ids', results: 'levels', resultKey: 'product_id', field: 'stock' } },
-        transforms: { hide: ['Query._stockByProductIds'] },
-      },
-    ]);
+    const { inventory, gateway } = await productsWithStock(t, ['p1', 'p2']);
     const response = await gateway.query(`{
       one: getStockLevel(productId: "p1") { available }
       again: getStockLevel(productId: "p1") { available status }
