@@ -60,6 +60,29 @@ function headersOf(request: IncomingMessage): Headers {
   return headers;
 }
 
+const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Browsers cannot set headers on a WebSocket upgrade, so clients send their
+ * credentials in the `connection_init` payload instead (graphql-ws
+ * `connectionParams`): `{ authorization: "Bearer …" }`, or `{ headers: {…} }`.
+ * They are read as request headers and go through authentication like any
+ * other; a value set in the payload wins over the upgrade request's.
+ */
+export function withConnectionParams(headers: Headers, params: Readonly<Record<string, unknown>> | undefined): void {
+  if (!params) return;
+  const nested = params.headers;
+  const entries = [...Object.entries(params), ...(nested && typeof nested === 'object' ? Object.entries(nested as Record<string, unknown>) : [])];
+  for (const [name, value] of entries) {
+    if (typeof value !== 'string' || !TOKEN_NAME.test(name)) continue;
+    try {
+      headers.set(name, value);
+    } catch {
+      // A value with CR/LF: dropped, like a malformed upgrade header.
+    }
+  }
+}
+
 export function attachWebSocket(server: Server, options: WebSocketOptions): AttachedWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
   const states = new WeakMap<object, SocketState>();
@@ -92,6 +115,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const yoga = options.getYoga(path);
         if (!yoga) return [new GraphQLError(`No GraphQL endpoint at ${path}`)];
         const headers = headersOf(ctx.extra.request);
+        withConnectionParams(headers, ctx.connectionParams);
         const controller = new AbortController();
         const request = new Request(`http://localhost${path}`, { method: 'POST', headers, signal: controller.signal });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

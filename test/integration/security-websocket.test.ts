@@ -51,3 +51,24 @@ test('over WebSocket: no credential is refused; a valid one runs, carries the id
   assert.equal(upstream.headers.at(-1)!.get('x-user-id'), 'ws-client');
   assert.ok(upstream.queries.every((q) => !q.includes('secret')));
 });
+
+test('over WebSocket: a browser-style client sends its credential in connection_init, and a bad one there is refused', async (t) => {
+  const { gw, upstream } = await setup(t);
+  const subscribeWith = (connectionParams: Record<string, unknown>) => {
+    const client = createClient({ url: gw.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
+    t.after(() => client.dispose());
+    const done = deferred<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }>();
+    let result = {};
+    client.subscribe({ query: '{ hello }' }, {
+      next: (value) => (result = value),
+      error: (error) => done.resolve({ errors: Array.isArray(error) ? error : [error as never] }),
+      complete: () => done.resolve(result),
+    });
+    return done.promise;
+  };
+  assert.deepEqual((await subscribeWith({ 'x-api-key': KEY })).data, { hello: 'hello' });
+  assert.equal(upstream.headers.at(-1)!.get('x-user-id'), 'ws-client');
+  assert.deepEqual((await subscribeWith({ headers: { 'x-api-key': KEY } })).data, { hello: 'hello' }, 'or nested under headers');
+  const bad = await subscribeWith({ 'x-api-key': 'not-the-key' });
+  assert.equal(bad.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+});
