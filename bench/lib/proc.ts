@@ -1,0 +1,232 @@
+/**
+ * The processes of a benchmark run: every server runs in a child process
+ * started here, reports readiness over IPC, and is stopped by pid at the end,
+ * on error and on exit (SIGKILL as the last resort), so a run leaves nothing
+ * behind. CPU and memory are read from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const PEERS_DIR = join(BENCH_DIR, 'peers');
+const CHILD_ENTRY = join(BENCH_DIR, 'lib', 'child.ts');
+
+export interface Child {
+  name: string;
+  pid: number;
+  port: number;
+  /** What the process reported when ready (build time, memory). */
+  info: Record<string, unknown>;
+  /** Process start to the ready message, ms. */
+  readyMs: number;
+  spawnedAt: number;
+  /** The last lines the process wrote (for error messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills every child still running (SIGKILL): the exit path, where nothing async can run. */
+export function killAll(): void {
+  for (const proc of running) {
+    if (proc.exitCode === null && proc.signalCode === null && proc.pid) {
+      try {
+        process.kill(proc.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  running.clear();
+}
+process.on('exit', killAll);
+
+export interface SpawnOptions {
+  name: string;
+  /** Arguments after `node`. */
+  args: string[];
+  /** Extra node flags (--cpu-prof ...). */
+  nodeFlags?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  readyTimeoutMs?: number;
+  /**
+   * For a process that does not speak the IPC protocol (the `tessera` CLI):
+   * polled until it resolves with the listening port. The IPC channel is
+   * still opened, so the process exits when the run does.
+   */
+  readyWhen?: () => Promise<number | undefined>;
+}
+
+export function spawnNode(options: SpawnOptions): Promise<Child> {
+  const spawnedAt = performance.now();
+  const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], {
+    cwd: options.cwd ?? BENCH_DIR,
+    env: { ...process.env, NODE_ENV: 'production', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  running.add(proc);
+  let tail = '';
+  const keep = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString('utf8')).slice(-4000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  exited.then(() => running.delete(proc), () => undefined);
+
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 8_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  return new Promise<Child>((resolve, reject) => {
+    let ready = false;
+    const timeout = setTimeout(() => {
+      void stop();
+      reject(new Error(`${options.name} was not ready after ${options.readyTimeoutMs ?? 60_000} ms:\n${tail}`));
+    }, options.readyTimeoutMs ?? 60_000);
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timeout);
+      if (!ready) reject(new Error(`${options.name} exited before it was ready (code ${code}, signal ${signal}):\n${tail}`));
+    });
+    const becomeReady = (port: number, info: Record<string, unknown>): void => {
+      clearTimeout(timeout);
+      ready = true;
+      resolve({ name: options.name, pid: proc.pid!, port, info, readyMs: performance.now() - spawnedAt, spawnedAt, output: () => tail, stop });
+    };
+    proc.on('message', (message: { type?: string; port?: number; info?: Record<string, unknown> }) => {
+      if (message.type === 'ready' && !ready) becomeReady(message.port!, message.info ?? {});
+    });
+    if (options.readyWhen) {
+      const poll = async (): Promise<void> => {
+        while (!ready && proc.exitCode === null && proc.signalCode === null) {
+          const port = await options.readyWhen!().catch(() => undefined);
+          if (port !== undefined) return becomeReady(port, {});
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      };
+      void poll();
+    }
+  });
+}
+
+/**
+ * A TypeScript child (bench/lib/child.ts) run through tsx; Tessera itself
+ * from the compiled build when the run made one (TESSERA_BENCH_BUILD, see
+ * build.ts) and no other checkout is named.
+ */
+export function spawnRole(name: string, role: string, options: Record<string, unknown>, extra: Partial<SpawnOptions> = {}): Promise<Child> {
+  const build = process.env.TESSERA_BENCH_BUILD;
+  if (role === 'tessera' && build && !options.entry) {
+    return spawnNode({ name, args: [join(build, 'bench', 'lib', 'child.js'), role, JSON.stringify(options)], ...extra });
+  }
+  return spawnNode({ name, args: ['--import', 'tsx', CHILD_ENTRY, role, JSON.stringify(options)], ...extra });
+}
+
+/** A peer runner (plain JavaScript in bench/peers). */
+export function spawnPeer(name: string, script: string, options: Record<string, unknown>, extra: Partial<SpawnOptions> = {}): Promise<Child> {
+  return spawnNode({ name, args: [join(PEERS_DIR, script), JSON.stringify(options)], cwd: PEERS_DIR, ...extra });
+}
+
+// ---- /proc ----
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux (getconf CLK_TCK); /proc/<pid>/stat counts in these.
+
+/** A process and its descendants (cluster workers), from the parent pids in /proc/<pid>/stat. */
+export function family(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [child, parent] of parents) if (parent === out[i]) out.push(child);
+  return out;
+}
+
+/** User + system CPU seconds used so far by one process (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", field 3 (state) is index 0, so utime (14) is 11 and stime (15) is 12.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function rssMB(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine, all cores. */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+}
+
+export interface Sample {
+  /** CPU seconds of each watched pid during the window. */
+  cpu: Map<number, number>;
+  peakRss: Map<number, number>;
+  /** CPU seconds used on the machine by processes that are not watched (others' work: noise). */
+  foreignCpu: number;
+  wallSeconds: number;
+}
+
+/**
+ * Watches pids for one load run: CPU time, peak RSS (sampled every 100 ms),
+ * and everyone else's CPU. A pid stands for itself and its descendants
+ * (cluster workers): their CPU and RSS are added up under it.
+ */
+export function watch(pids: number[], ours: number[]): { stop(): Sample } {
+  const groups = new Map(pids.map((pid) => [pid, family(pid)]));
+  const groupCpu = (pid: number): number => (groups.get(pid) ?? [pid]).reduce((sum, p) => sum + cpuSeconds(p), 0);
+  const groupRss = (pid: number): number => (groups.get(pid) ?? [pid]).reduce((sum, p) => sum + rssMB(p), 0);
+  ours = [...ours, ...[...groups.values()].flat()];
+  const all = [...new Set(ours)];
+  const cpuStart = new Map(all.map((pid) => [pid, cpuSeconds(pid)]));
+  const groupStart = new Map(pids.map((pid) => [pid, groupCpu(pid)]));
+  const machineStart = machineCpu();
+  const started = performance.now();
+  const peakRss = new Map(pids.map((pid) => [pid, groupRss(pid)]));
+  const timer = setInterval(() => {
+    for (const pid of pids) peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, groupRss(pid)));
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      for (const pid of pids) peakRss.set(pid, Math.max(peakRss.get(pid) ?? 0, groupRss(pid)));
+      const machineEnd = machineCpu();
+      const oursUsed = all.reduce((sum, pid) => sum + cpuSeconds(pid) - (cpuStart.get(pid) ?? 0), 0);
+      const cpu = new Map(pids.map((pid) => [pid, groupCpu(pid) - (groupStart.get(pid) ?? 0)]));
+      return {
+        cpu,
+        peakRss,
+        foreignCpu: Math.max(0, machineEnd.busy - machineStart.busy - oursUsed),
+        wallSeconds: (performance.now() - started) / 1000,
+      };
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/** The table of a run: printed to the terminal and written as Markdown beside the JSON. */
+import type { BenchResult, ScenarioResult, Summary } from './results.js';
+import { checkTargets } from './targets.js';
+
+const f0 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(0));
+const f2 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(2));
+const ratio = (s: Summary): string => (s.target === 'tessera' || s.tesseraRatio === undefined ? '' : `${s.tesseraRatio.toFixed(2)}×`);
+
+const HEADER = ['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU ms/req', 'peak RSS MB', 'upstream/req', 'Tessera ÷ target (req/s)', 'errors'];
+
+function rows(scenario: ScenarioResult): string[][] {
+  return (scenario.summary ?? []).map((s) => [
+    String(s.connections),
+    s.label,
+    f0(s.rps),
+    f2(s.p50),
+    f2(s.p99),
+    f0(s.cpuPct),
+    s.cpuMsPerRequest.toFixed(3),
+    f0(s.peakRssMB),
+    s.upstreamPerRequest === undefined ? '–' : f2(s.upstreamPerRequest),
+    ratio(s),
+    String(s.errors),
+  ]);
+}
+
+function header(result: BenchResult): string[] {
+  const m = result.machine;
+  return [
+    `command: ${result.command}  (${result.startedAt} → ${result.finishedAt})`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; load average ${m.loadStart.toFixed(2)} at start, ${m.loadEnd.toFixed(2)} at end`,
+    `settings: ${result.settings.rounds} alternating rounds of ${result.settings.durationSec} s per target after ${result.settings.warmupSec} s of warm-up, at ${result.settings.connections.join(' and ')} connections; medians; autocannon, every response checked against the expected body`,
+    `versions: ${Object.entries(result.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+  ];
+}
+
+function coldStartRows(scenario: ScenarioResult): string[][] {
+  return (scenario.coldStart ?? []).map((c) => {
+    const info = c.info as { buildMs?: number; composeMs?: number; rssMB?: number; heapUsedMB?: number };
+    return [c.target, f0(c.readyMs), f0(c.firstAnswerMs), f0(info.composeMs), f0(info.buildMs), f0(info.heapUsedMB), f0(info.rssMB)];
+  });
+}
+const COLD_HEADER = ['target', 'start → listening ms', 'start → first answer ms', 'compose ms', 'build ms', 'heap MB', 'RSS MB'];
+
+export function consoleTables(result: BenchResult): string {
+  const out: string[] = ['', ...header(result), ''];
+  const table = (head: string[], body: string[][]): void => {
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+    out.push(head.map((h, i) => h.padEnd(widths[i]!)).join('  '));
+    for (const r of body) out.push(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  };
+  for (const s of result.scenarios) {
+    out.push(`== ${s.title}`);
+    if (!s.available) {
+      out.push(`   not available yet: ${s.reason}`, '');
+      continue;
+    }
+    for (const f of s.failedTargets ?? []) out.push(`   ${f.target} did not start: ${f.error.split('\n')[0]}`);
+    if (s.summary) table(HEADER, rows(s));
+    if (s.coldStart?.length) {
+      out.push('');
+      table(COLD_HEADER, coldStartRows(s));
+    }
+    out.push('');
+  }
+  for (const b of result.schemaBuild ?? []) {
+    out.push(b.reason ? `schema build, ${b.name}: not measured: ${b.reason}` : `schema build, ${b.name}: ${f0(b.buildMs)} ms, heap +${f0(b.heapMB)} MB, RSS +${f0(b.rssMB)} MB`);
+  }
+  out.push('', 'issue 5 targets (Tessera with dedupe off; as shipped in brackets):');
+  for (const t of checkTargets(result)) out.push(`  ${t.met === undefined ? '  ?' : t.met ? ' ok' : ' NO'}  ${t.target}: ${t.measured}`);
+  for (const n of result.notes) out.push(`NOTE: ${n}`);
+  return `${out.join('\n')}\n`;
+}
+
+function mdTable(head: string[], body: string[][]): string {
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n');
+}
+
+export function markdownReport(result: BenchResult, chartFile: string): string {
+  const parts: string[] = ['# Tessera benchmark', '', ...header(result).map((l) => `- ${l}`), ''];
+  if (result.notes.length) parts.push(...result.notes.map((n) => `> **Note:** ${n}`), '');
+  parts.push(`![req/s by scenario and target](${chartFile})`, '');
+  parts.push(
+    '## Issue 5 targets',
+    '',
+    'Judged on Tessera with dedupe off (every request does the whole work); the figure as shipped (dedupe on: identical concurrent queries share one execution) is in brackets.',
+    '',
+    mdTable(['target', 'measured', 'met'], checkTargets(result).map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'])),
+    '',
+  );
+  for (const s of result.scenarios) {
+    parts.push(`## ${s.title}`, '');
+    if (!s.available) {
+      parts.push(`Not available yet: ${s.reason}.`, '');
+      continue;
+    }
+    for (const f of s.failedTargets ?? []) parts.push(`- ${f.target} did not start: \`${f.error.split('\n')[0]}\``);
+    for (const c of s.checks ?? []) {
+      parts.push(`- answer of ${c.target}: ${c.identical ? `identical to the direct call${c.sameBytes ? ' (same bytes)' : ' (same JSON, different bytes)'}` : `**differs**: ${c.difference}`}, ${c.bytes} bytes`);
+    }
+    parts.push('');
+    if (s.summary) parts.push(mdTable(HEADER, rows(s)), '');
+    if (s.coldStart?.length) parts.push('Cold start:', '', mdTable(COLD_HEADER, coldStartRows(s)), '');
+  }
+  if (result.schemaBuild?.length) {
+    parts.push('## Schema build (Tessera)', '');
+    parts.push(
+      mdTable(
+        ['schema', 'build ms', 'heap MB (after GC, delta)', 'RSS MB (delta)', 'note'],
+        result.schemaBuild.map((b) => [b.name, f0(b.buildMs), f0(b.heapMB), f0(b.rssMB), b.reason ?? '']),
+      ),
+      '',
+    );
+  }
+  parts.push(
+    'CPU % is the target process only, in % of one core (the direct call: the server itself); CPU ms/req is that CPU time divided by the requests served, the figure least disturbed by other work on the machine. Peak RSS is sampled every 100 ms during the load. upstream/req counts the requests the scenario\'s upstream services received per client request. Ratios are Tessera\'s median req/s over the target\'s.',
+    '',
+  );
+  return `${parts.join('\n')}\n`;
+}

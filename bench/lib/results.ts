@@ -1,0 +1,89 @@
+/** The shape of bench/results/latest.json (one run of `npm run bench`). */
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGB: number;
+  node: string;
+  os: string;
+  /** 1-minute load average when the run started and ended (2 cores: 2.0 = fully busy). */
+  loadStart: number;
+  loadEnd: number;
+}
+
+export interface ColdStart {
+  target: string;
+  /** Process start to listening (the process's ready message), ms. */
+  readyMs: number;
+  /** Process start to the first correct answer to the scenario's query, ms. */
+  firstAnswerMs: number;
+  /** What the process reported: build/compose time, heap and RSS when ready. */
+  info: Record<string, unknown>;
+}
+
+export interface Run {
+  target: string;
+  connections: number;
+  round: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** What the errors were (socket errors, timeouts after 10 s, non-2xx answers, bodies unlike the verified answer). */
+  errorKinds?: { socket: number; timeouts: number; non2xx: number; mismatches: number };
+  requests: number;
+  /** CPU of the target's process, % of one core. */
+  cpuPct: number;
+  /** CPU time of the target's process per request, ms: steadier than req/s on a busy machine. */
+  cpuMsPerRequest: number;
+  peakRssMB: number;
+  /** CPU used on the machine by other processes during the run, % of one core. */
+  foreignCpuPct: number;
+}
+
+export interface Summary {
+  target: string;
+  label: string;
+  role: string;
+  connections: number;
+  rounds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuPct: number;
+  cpuMsPerRequest: number;
+  peakRssMB: number;
+  /** Upstream requests per client request, counted over a separate batch of requests at the same concurrency (none for the direct call). */
+  upstreamPerRequest?: number;
+  errors: number;
+  foreignCpuPct: number;
+  /** Tessera's req/s divided by this target's (medians). */
+  tesseraRatio?: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  available: boolean;
+  reason?: string;
+  failedTargets?: Array<{ target: string; error: string }>;
+  responseBytes?: number;
+  checks?: Array<{ target: string; identical: boolean; sameBytes: boolean; bytes: number; status: number; difference?: string }>;
+  coldStart?: ColdStart[];
+  runs?: Run[];
+  summary?: Summary[];
+}
+
+export interface BenchResult {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  mode: 'full' | 'quick' | 'custom';
+  settings: { durationSec: number; warmupSec: number; rounds: number; connections: number[] };
+  machine: Machine;
+  versions: Record<string, string>;
+  /** Caveats printed with the table (machine busy, errors). */
+  notes: string[];
+  scenarios: ScenarioResult[];
+  schemaBuild?: Array<{ name: string; buildMs?: number; heapMB?: number; rssMB?: number; reason?: string }>;
+}

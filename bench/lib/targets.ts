@@ -1,0 +1,57 @@
+/**
+ * The targets of issue 5, checked against one run's medians. Each is judged
+ * on Tessera with dedupe off (every request does the whole work: the
+ * conservative reading) and shown with dedupe on (as shipped) beside it.
+ */
+import type { BenchResult, Summary } from './results.js';
+
+export interface TargetCheck {
+  target: string;
+  /** Measured with dedupe off / as shipped. */
+  measured: string;
+  met: boolean | undefined;
+}
+
+function find(result: BenchResult, scenario: string, target: string, connections = 50): Summary | undefined {
+  return result.scenarios.find((s) => s.name === scenario)?.summary?.find((x) => x.target === target && x.connections === connections);
+}
+
+const x = (n: number): string => `${n.toFixed(2)}×`;
+
+export function checkTargets(result: BenchResult): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const ratio = (scenario: string, of: string, minimum: number, label: string, fraction = false): void => {
+    const off = find(result, scenario, 'tessera-nodedupe');
+    const on = find(result, scenario, 'tessera');
+    const peer = find(result, scenario, of);
+    if (!off || !peer) return void out.push({ target: label, measured: 'not measured', met: undefined });
+    const show = (s: Summary | undefined): string => (s ? (fraction ? `${((100 * s.rps) / peer.rps).toFixed(0)}%` : x(s.rps / peer.rps)) : '–');
+    out.push({ target: label, measured: `${show(off)} (as shipped: ${show(on)})`, met: off.rps / peer.rps >= minimum });
+  };
+  ratio('proxy', 'hive', 1.5, 'proxy: ≥ 1.5× Hive Gateway req/s at 50 connections');
+  ratio('proxy', 'raw-proxy', 0.6, 'proxy: ≥ 60% of the raw proxy req/s', true);
+  ratio('openapi', 'hive', 3, 'openapi: ≥ 3× Hive Gateway req/s');
+  ratio('federation', 'hive', 2.2, 'federation: ≥ 2.2× Hive Gateway req/s');
+  ratio('federation', 'apollo', 3, 'federation: ≥ 3× Apollo Gateway req/s');
+  const shop = result.scenarios.find((s) => s.name === 'shop');
+  const calls = (shop?.summary ?? []).filter((s) => s.target === 'tessera-nodedupe').map((s) => s.upstreamPerRequest);
+  out.push({
+    target: 'shop: upstream calls per request = 4 hops',
+    measured: calls.length ? calls.map((c) => (c === undefined ? '–' : c.toFixed(2))).join(' / ') + ' (1 / 50 connections)' : 'not measured',
+    met: calls.length ? calls.every((c) => c !== undefined && Math.abs(c - 4) < 0.005) : undefined,
+  });
+  ratio('shop', 'hive', 2, 'shop: ≥ 2× Hive Gateway req/s');
+  for (const s of result.scenarios) {
+    const off = find(result, s.name, 'tessera-nodedupe');
+    const peers = (s.summary ?? []).filter((p) => p.role === 'peer' && p.connections === 50);
+    if (!off || peers.length === 0) continue;
+    const worst = Math.min(...peers.map((p) => p.p99));
+    out.push({ target: `${s.name}: p99 at 50 connections no worse than any peer's`, measured: `${off.p99.toFixed(1)} ms vs best peer ${worst.toFixed(1)} ms`, met: off.p99 <= worst });
+  }
+  const rss = result.scenarios.flatMap((s) => (s.summary ?? []).filter((x) => x.role === 'tessera').map((x) => ({ s: s.name, rss: x.peakRssMB })));
+  if (rss.length) {
+    const top = rss.reduce((a, b) => (b.rss > a.rss ? b : a));
+    out.push({ target: 'peak RSS under load < 250 MB', measured: `max ${top.rss.toFixed(0)} MB (${top.s})`, met: top.rss < 250 });
+  }
+  return out;
+}

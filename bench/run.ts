@@ -1,0 +1,477 @@
+/**
+ * `npm run bench`: Tessera side by side with Hive Gateway, Apollo Gateway and
+ * the direct call, scenario by scenario. See bench/README.md.
+ *
+ *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections
+ *   npm run bench -- --quick           smoke check, under 3 minutes
+ *   npm run bench -- --scenarios proxy,federation --targets tessera,hive
+ *   npm run bench -- --check           start everything, compare the answers, no load
+ *   npm run bench -- --profile         CPU profiles of Tessera under load (bench/results/profiles/)
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildTessera } from './lib/build.js';
+import { drawChart } from './lib/chart.js';
+import { check } from './lib/compare.js';
+import { runLoad } from './lib/load.js';
+import { BENCH_DIR, killAll, PEERS_DIR, watch, type Child } from './lib/proc.js';
+import { summarizeProfile } from './lib/profile.js';
+import { consoleTables, markdownReport } from './lib/report.js';
+import type { BenchResult, ColdStart, Run, ScenarioResult, Summary } from './lib/results.js';
+import { federationScenario } from './lib/scenarios/federation.js';
+import { openapiScenario } from './lib/scenarios/openapi.js';
+import { proxyScenario } from './lib/scenarios/proxy.js';
+import { shopScenario } from './lib/scenarios/shop.js';
+import { requestsServed, type Scenario, type ScenarioSetup, type Target } from './lib/scenarios/types.js';
+import { measureSchemaBuilds } from './lib/schema-build.js';
+
+const SCENARIOS: Scenario[] = [proxyScenario, openapiScenario, federationScenario, shopScenario];
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    scenarios: { type: 'string' },
+    targets: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+    out: { type: 'string' },
+    'tessera-src': { type: 'string' },
+    'tessera-b': { type: 'string' },
+    workers: { type: 'string' },
+    tsx: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const settings = {
+  // autocannon counts time in whole seconds: shorter runs last 1 s anyway.
+  durationSec: Number(args.duration ?? (args.quick ? 1 : 10)),
+  warmupSec: Number(args.warmup ?? (args.quick ? 1 : 3)),
+  rounds: Math.max(1, Math.min(20, Number(args.rounds ?? 3))),
+  connections: (args.connections ?? '1,50').split(',').map(Number),
+};
+if (![settings.durationSec, settings.warmupSec, ...settings.connections].every((n) => Number.isFinite(n) && n > 0 && n <= 1000)) {
+  throw new Error('--duration, --warmup and --connections take positive numbers');
+}
+const wantedScenarios = args.scenarios?.split(',');
+if (args['tessera-src']) {
+  // Every Tessera target loads the gateway from that checkout (the upstreams and peers stay the same).
+  const entry = join(resolve(args['tessera-src']), 'src', 'index.ts');
+  if (!existsSync(entry)) throw new Error(`--tessera-src: no ${entry}`);
+  process.env.TESSERA_BENCH_ENTRY = entry;
+}
+if (args.workers !== undefined) {
+  // A `tessera serve --workers N` target in every scenario (N = the machine's cores when no number is given).
+  const n = args.workers === '' || args.workers === 'auto' ? cpus().length : Number(args.workers);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error('--workers takes a number of workers (or auto)');
+  process.env.TESSERA_BENCH_WORKERS = String(n);
+}
+if (args['tessera-b']) {
+  // A/B: a "tessera-b" target runs that checkout's Tessera beside this one's.
+  const entry = join(resolve(args['tessera-b']), 'src', 'index.ts');
+  if (!existsSync(entry)) throw new Error(`--tessera-b: no ${entry}`);
+  process.env.TESSERA_BENCH_ENTRY_B = entry;
+}
+const wantedTargets = args.targets?.split(',');
+
+const median = (values: number[]): number => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const runStarted = performance.now();
+function log(message: string): void {
+  const at = ((performance.now() - runStarted) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[${at} s] ${message}\n`);
+}
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.version };
+  const read = (dir: string, name: string): string | undefined => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return undefined;
+    }
+  };
+  for (const name of ['@graphql-hive/gateway', '@graphql-hive/gateway-runtime', '@graphql-mesh/compose-cli', '@apollo/gateway', '@apollo/server', 'autocannon']) {
+    const v = read(PEERS_DIR, name);
+    if (v) out[name] = v;
+  }
+  for (const name of ['graphql', 'graphql-yoga', '@graphql-tools/stitch', '@graphql-tools/delegate', 'undici']) {
+    const v = read(join(BENCH_DIR, '..'), name);
+    if (v) out[`tessera: ${name}`] = v;
+  }
+  try {
+    const commit = execSync('git rev-parse --short HEAD', { cwd: BENCH_DIR, encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain -- ../src', { cwd: BENCH_DIR, encoding: 'utf8' }).trim() !== '';
+    out.tessera = `${commit}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    out.tessera = 'unknown (no git)';
+  }
+  return out;
+}
+
+async function post(url: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+/** What a target answers to the scenario's request, as it comes (`raw`) and as a GraphQL response (`text`). */
+async function ask(target: Target, body: string): Promise<{ status: number; text: string; raw: string }> {
+  if (target.plain) {
+    const res = await fetch(target.url!, { method: target.plain.method, headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+    const raw = await res.text();
+    return { status: res.status, raw, text: target.plain.asGraphql(raw) };
+  }
+  const { status, text } = await post(target.url!, body);
+  return { status, text, raw: text };
+}
+
+/**
+ * Polls the target with the scenario's query until it answers 200 without
+ * errors (bounded: 60 s; a 4xx answer that lasts 2 s is taken as final).
+ */
+async function firstAnswer(url: string, body: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  let last = '';
+  let refusedSince: number | undefined;
+  while (Date.now() < until) {
+    try {
+      const { status, text } = await post(url, body);
+      if (status === 200 && !(JSON.parse(text) as { errors?: unknown }).errors) return;
+      last = `HTTP ${status}: ${text.slice(0, 200)}`;
+      if (status >= 400 && status < 500) {
+        refusedSince ??= Date.now();
+        if (Date.now() - refusedSince > 2_000) throw new Error(`the query is refused: ${last}`);
+      } else refusedSince = undefined;
+    } catch (error) {
+      if ((error as Error).message.startsWith('the query is refused')) throw error;
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no correct answer within 60 s (last: ${last})`);
+}
+
+/**
+ * Upstream requests per client request, counted exactly: `total` requests
+ * sent `concurrency` at a time, every one answered before the upstream
+ * counters are read again (a timed load run would leave its last requests
+ * uncounted on the client side).
+ */
+async function upstreamPerRequest(target: Target, body: string, upstreams: Child[], concurrency: number): Promise<number> {
+  const total = args.quick ? Math.max(10, concurrency) : Math.max(20, concurrency * 4);
+  // The load run before this one may still have requests in the gateway (autocannon stops without waiting for
+  // them, and a slow one can sit between two upstream calls for a while): wait until the upstream counters have
+  // not moved for 1 s (bounded: 15 s).
+  const count = async (): Promise<number> => (await Promise.all(upstreams.map(requestsServed))).reduce((a, b) => a + b, 0);
+  let settled = await count();
+  for (let i = 0, still = 0; i < 150 && still < 10; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await count();
+    still = now === settled ? still + 1 : 0;
+    settled = now;
+  }
+  const before = await Promise.all(upstreams.map(requestsServed));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      next++;
+      await ask(target, body);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const after = await Promise.all(upstreams.map(requestsServed));
+  return (after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / total;
+}
+
+async function runScenario(
+  scenario: Scenario,
+  only: string[] | undefined = wantedTargets,
+  nodeFlags: (target: Target) => string[] = () => [],
+): Promise<{ result: ScenarioResult; setup?: ScenarioSetup; targets: Target[] }> {
+  const result: ScenarioResult = { name: scenario.name, title: scenario.title, available: true };
+  const reason = await scenario.unavailable();
+  if (reason) {
+    log(`\n== ${scenario.title}: not available yet: ${reason}`);
+    return { result: { ...result, available: false, reason }, targets: [] };
+  }
+  log(`\n== ${scenario.title}`);
+  const setup = await scenario.setup();
+  const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
+  const targets: Target[] = [];
+  result.failedTargets = [];
+  result.coldStart = [];
+  for (const target of setup.targets) {
+    if (only && !only.includes(target.name)) continue;
+    try {
+      if (target.start) {
+        const child = await target.start({ nodeFlags: nodeFlags(target) });
+        target.process = child;
+        target.url = `http://127.0.0.1:${child.port}${target.path}`;
+        await firstAnswer(target.url, body);
+        const cold: ColdStart = { target: target.name, readyMs: child.readyMs, firstAnswerMs: performance.now() - child.spawnedAt, info: child.info };
+        result.coldStart.push(cold);
+        log(`  ${target.label.padEnd(20)} ready in ${cold.readyMs.toFixed(0)} ms, first answer at ${cold.firstAnswerMs.toFixed(0)} ms`);
+      } else if (!target.plain) {
+        await firstAnswer(target.url!, body);
+      }
+      targets.push(target);
+    } catch (error) {
+      const message = (error as Error).message;
+      result.failedTargets.push({ target: target.name, error: message.slice(0, 2000) });
+      log(`  ${target.label}: FAILED to start: ${message.split('\n').slice(0, 6).join('\n    ')}`);
+      await target.process?.stop();
+    }
+  }
+  // Answers: every target against the direct call (or the first target when there is none).
+  const answers = new Map<string, { status: number; text: string }>();
+  for (const target of targets) answers.set(target.name, await ask(target, body));
+  const reference = answers.get('direct') ?? answers.values().next().value;
+  result.checks = targets.map((t) => check(t.name, answers.get(t.name)!.status, answers.get(t.name)!.text, reference?.text ?? ''));
+  result.responseBytes = reference ? Buffer.byteLength(reference.text) : undefined;
+  for (const c of result.checks) {
+    log(`  answer of ${c.target.padEnd(10)} ${c.identical ? 'identical to the direct call' : `DIFFERENT: ${c.difference}`}${c.identical && !c.sameBytes ? ' (same JSON, different bytes)' : ''} (${c.bytes} bytes)`);
+  }
+  return { result, setup, targets };
+}
+
+async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: ScenarioSetup, targets: Target[]): Promise<void> {
+  const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
+  const ours = [process.pid, ...setup.services.map((s) => s.pid), ...targets.flatMap((t) => (t.process ? [t.process.pid] : []))];
+  const runs: Run[] = [];
+  const answerOf = new Map<string, string>();
+  for (const t of targets) answerOf.set(t.name, (await ask(t, body)).raw);
+
+  const once = async (target: Target, connections: number, durationSec: number, round: number): Promise<Run> => {
+    const pid = target.process!.pid;
+    const sampler = watch([pid], ours);
+    const load = await runLoad({
+      url: target.url!,
+      method: target.plain?.method ?? 'POST',
+      body: target.plain ? undefined : body,
+      connections,
+      durationSec,
+      expectBody: answerOf.get(target.name),
+    });
+    const sample = sampler.stop();
+    return {
+      target: target.name,
+      connections,
+      round,
+      rps: load.rps,
+      p50: load.p50,
+      p99: load.p99,
+      errors: load.errors,
+      errorKinds: load.errorKinds,
+      requests: load.requests,
+      cpuPct: (100 * (sample.cpu.get(pid) ?? 0)) / sample.wallSeconds,
+      cpuMsPerRequest: (1000 * (sample.cpu.get(pid) ?? 0)) / Math.max(1, load.requests),
+      peakRssMB: sample.peakRss.get(pid) ?? 0,
+      foreignCpuPct: (100 * sample.foreignCpu) / sample.wallSeconds,
+    };
+  };
+
+  const upstreamCalls = new Map<string, number>();
+  for (const [level, connections] of settings.connections.entries()) {
+    for (const target of targets) {
+      // --quick warms each target up once, at the first connection count.
+      if (level === 0 || !args.quick) await once(target, connections, settings.warmupSec, 0);
+      if (target.role !== 'limit' || target.name === 'raw-proxy') {
+        upstreamCalls.set(`${target.name} ${connections}`, await upstreamPerRequest(target, body, setup.upstreams, connections));
+      }
+    }
+    for (let round = 1; round <= settings.rounds; round++) {
+      // Alternate the order each round so no target always runs first (or right after the same neighbour).
+      const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
+      if (round % 2 === 0) order.reverse();
+      for (const target of order) {
+        const run = await once(target, connections, settings.durationSec, round);
+        runs.push(run);
+        log(
+          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  others ${run.foreignCpuPct.toFixed(0)}%${run.errors ? `  ERRORS ${run.errors}` : ''}`,
+        );
+      }
+    }
+  }
+  result.runs = runs;
+  const summary: Summary[] = [];
+  for (const connections of settings.connections) {
+    for (const target of targets) {
+      const mine = runs.filter((r) => r.target === target.name && r.connections === connections);
+      summary.push({
+        target: target.name,
+        label: target.label,
+        role: target.role,
+        connections,
+        rounds: mine.length,
+        rps: median(mine.map((r) => r.rps)),
+        p50: median(mine.map((r) => r.p50)),
+        p99: median(mine.map((r) => r.p99)),
+        cpuPct: median(mine.map((r) => r.cpuPct)),
+        cpuMsPerRequest: median(mine.map((r) => r.cpuMsPerRequest)),
+        peakRssMB: Math.max(...mine.map((r) => r.peakRssMB)),
+        upstreamPerRequest: upstreamCalls.get(`${target.name} ${connections}`),
+        errors: mine.reduce((a, r) => a + r.errors, 0),
+        foreignCpuPct: median(mine.map((r) => r.foreignCpuPct)),
+      });
+    }
+    const tessera = summary.find((s) => s.connections === connections && s.target === 'tessera');
+    for (const s of summary) if (tessera && s.connections === connections) s.tesseraRatio = tessera.rps / s.rps;
+  }
+  result.summary = summary;
+}
+
+/**
+ * CPU profile of one Tessera target under load (default: dedupe off, so every
+ * request does the whole work), warm-up excluded from nothing: the profile
+ * covers start-up too, which is small next to the load.
+ */
+async function profileScenario(scenario: Scenario): Promise<void> {
+  const targetName = wantedTargets?.[0] ?? 'tessera-nodedupe';
+  // One folder per profile: node writes one .cpuprofile per thread (tsx's module loader has its own).
+  const dir = join(RESULTS_DIR, 'profiles', `${targetName}-${scenario.name}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const connections = settings.connections.at(-1)!;
+  const { result, setup, targets } = await runScenario(scenario, [targetName], () => ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  if (!setup) return;
+  try {
+    const tessera = targets.find((t) => t.name === targetName);
+    if (!tessera) throw new Error(`${targetName} did not start: ${JSON.stringify(result.failedTargets)}`);
+    const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
+    const duration = Number(args.duration ?? 10);
+    const load = await runLoad({ url: tessera.url!, body, connections, durationSec: duration });
+    log(`  profiled ${duration} s at ${connections} connections: ${load.rps.toFixed(0)} req/s (profiler on), ${load.errors} errors`);
+    await tessera.process!.stop();
+    // The main thread's profile is the largest.
+    const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+    const main = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    if (!main) throw new Error(`no profile written in ${dir}`);
+    const summary = summarizeProfile(main, 25);
+    const file = join(RESULTS_DIR, `profile-${scenario.name}.md`);
+    const header = `# CPU profile of Tessera (${targetName}): ${scenario.title}\n\n\`npm run bench -- ${process.argv.slice(2).join(' ')}\`, ${duration} s at ${connections} connections, ${load.rps.toFixed(0)} req/s with the profiler on; ${new Date().toISOString()}; load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores.\n\n`;
+    writeFileSync(file, header + summary);
+    log(summary);
+    log(`  written: ${file} (raw profile: ${main}; open it in Chrome DevTools or speedscope)`);
+  } finally {
+    await setup.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(PEERS_DIR, 'node_modules', 'autocannon'))) {
+    log('Installing the benchmark peers (bench/peers, once) ...');
+    execSync('npm ci --no-audit --no-fund', { cwd: PEERS_DIR, stdio: 'inherit' });
+  }
+  const chosen = SCENARIOS.filter((s) => !wantedScenarios || wantedScenarios.includes(s.name));
+  // Tessera as users run it (compiled JavaScript), unless asked for tsx or for another checkout (A/B runs both through tsx).
+  const compiled = !args.tsx && !args['tessera-src'] && !args['tessera-b'];
+  if (compiled) process.env.TESSERA_BENCH_BUILD = buildTessera(log);
+  if (args.profile) {
+    for (const scenario of chosen.filter((s) => !wantedScenarios ? ['proxy', 'federation'].includes(s.name) : true)) await profileScenario(scenario);
+    return;
+  }
+  const startedAt = new Date().toISOString();
+  const loadStart = loadavg()[0]!;
+  const result: BenchResult = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    startedAt,
+    finishedAt: '',
+    mode: args.quick ? 'quick' : process.argv.length > 2 ? 'custom' : 'full',
+    settings,
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      os: `${osType()} ${release()}`,
+      loadStart,
+      loadEnd: 0,
+    },
+    versions: { ...versions(), 'tessera runs as': compiled ? 'JavaScript compiled by tsc (as in production)' : 'TypeScript through tsx' },
+    notes: [],
+    scenarios: [],
+  };
+  for (const scenario of chosen) {
+    const { result: scenarioResult, setup, targets } = await runScenario(scenario);
+    result.scenarios.push(scenarioResult);
+    if (!setup) continue;
+    try {
+      if (!args.check) await loadScenario(scenario, scenarioResult, setup, targets);
+    } finally {
+      await setup.close();
+    }
+  }
+  if (!args.check && !wantedScenarios) result.schemaBuild = await measureSchemaBuilds(log);
+  result.finishedAt = new Date().toISOString();
+  result.machine.loadEnd = loadavg()[0]!;
+  const foreign = result.scenarios.flatMap((s) => s.runs ?? []).map((r) => r.foreignCpuPct);
+  const busiest = Math.max(0, ...foreign);
+  if (busiest > 15) {
+    result.notes.push(
+      `Other processes used up to ${busiest.toFixed(0)}% of a core (median ${median(foreign).toFixed(0)}%) during the load runs, on a ${result.machine.cores}-core machine: these figures are noisy; rerun on a quiet machine before quoting them.`,
+    );
+  } else if (foreign.length > 0) {
+    result.notes.push(`The machine was quiet: other processes used at most ${busiest.toFixed(0)}% of a core during any load run.`);
+  }
+  for (const s of result.scenarios) {
+    for (const e of (s.summary ?? []).filter((x) => x.errors > 0)) {
+      const kinds = { socket: 0, timeouts: 0, non2xx: 0, mismatches: 0 };
+      for (const r of s.runs ?? []) {
+        if (r.target !== e.target || r.connections !== e.connections || !r.errorKinds) continue;
+        for (const k of Object.keys(kinds) as Array<keyof typeof kinds>) kinds[k] += r.errorKinds[k];
+      }
+      const detail = Object.entries(kinds).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+      result.notes.push(`${s.name}: ${e.label} had ${e.errors} failed or mismatched responses at ${e.connections} connections (${detail}).`);
+    }
+  }
+  for (const s of result.scenarios) {
+    for (const c of s.checks ?? []) if (!c.identical) result.notes.push(`${s.name}: the answer of ${c.target} differs from the direct call's: ${c.difference}`);
+  }
+
+  const table = consoleTables(result);
+  await new Promise<void>((resolve) => process.stdout.write(table, () => resolve()));
+  if (args.check) return;
+  const out = args.out ?? RESULTS_DIR;
+  mkdirSync(out, { recursive: true });
+  const stem = args.quick ? 'quick' : 'latest';
+  writeFileSync(join(out, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(out, `${stem}.md`), markdownReport(result, `${stem}.svg`));
+  writeFileSync(join(out, `${stem}.svg`), drawChart(result));
+  log(`\nwritten: ${join(out, `${stem}.json`)}, ${stem}.md, ${stem}.svg`);
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`\n${signal}: stopping every process started by the benchmark`);
+    killAll();
+    process.exit(130);
+  });
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error(error);
+    killAll();
+    process.exit(1);
+  },
+);
