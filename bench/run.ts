@@ -2,7 +2,7 @@
  * `npm run bench`: Tessera side by side with Hive Gateway, Apollo Gateway and
  * the direct call, scenario by scenario. See bench/README.md.
  *
- *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections
+ *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections (~22 min)
  *   npm run bench -- --quick           smoke check, under 3 minutes
  *   npm run bench -- --scenarios proxy,federation --targets tessera,hive
  *   npm run bench -- --check           start everything, compare the answers, no load
@@ -47,19 +47,21 @@ const { values: args } = parseArgs({
     'tessera-b': { type: 'string' },
     workers: { type: 'string' },
     tsx: { type: 'boolean', default: false },
+    render: { type: 'string' },
   },
   strict: true,
 });
 
 const settings = {
-  // autocannon counts time in whole seconds: shorter runs last 1 s anyway.
+  // autocannon counts time in whole seconds: shorter runs last 1 s anyway. --quick has no warm-up (a smoke
+  // check: the first of its 3 rounds warms up, and the median keeps the middle one).
   durationSec: Number(args.duration ?? (args.quick ? 1 : 10)),
-  warmupSec: Number(args.warmup ?? (args.quick ? 1 : 3)),
+  warmupSec: Number(args.warmup ?? (args.quick ? 0 : 3)),
   rounds: Math.max(1, Math.min(20, Number(args.rounds ?? 3))),
   connections: (args.connections ?? '1,50').split(',').map(Number),
 };
-if (![settings.durationSec, settings.warmupSec, ...settings.connections].every((n) => Number.isFinite(n) && n > 0 && n <= 1000)) {
-  throw new Error('--duration, --warmup and --connections take positive numbers');
+if (![settings.durationSec, ...settings.connections].every((n) => Number.isFinite(n) && n > 0 && n <= 1000) || !(settings.warmupSec >= 0 && settings.warmupSec <= 600)) {
+  throw new Error('--duration and --connections take positive numbers, --warmup a number of seconds (0: none)');
 }
 const wantedScenarios = args.scenarios?.split(',');
 if (args['tessera-src']) {
@@ -174,10 +176,11 @@ async function upstreamPerRequest(target: Target, body: string, upstreams: Child
   const total = args.quick ? Math.max(10, concurrency) : Math.max(20, concurrency * 4);
   // The load run before this one may still have requests in the gateway (autocannon stops without waiting for
   // them, and a slow one can sit between two upstream calls for a while): wait until the upstream counters have
-  // not moved for 1 s (bounded: 15 s).
+  // not moved for 1 s (--quick: 0.3 s; bounded: 15 s).
   const count = async (): Promise<number> => (await Promise.all(upstreams.map(requestsServed))).reduce((a, b) => a + b, 0);
   let settled = await count();
-  for (let i = 0, still = 0; i < 150 && still < 10; i++) {
+  const stillFor = args.quick ? 3 : 10; // polls of 100 ms
+  for (let i = 0, still = 0; i < 150 && still < stillFor; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const now = await count();
     still = now === settled ? still + 1 : 0;
@@ -275,6 +278,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       p99: load.p99,
       errors: load.errors,
       errorKinds: load.errorKinds,
+      firstMismatch: load.firstMismatch,
       requests: load.requests,
       cpuPct: (100 * (sample.cpu.get(pid) ?? 0)) / sample.wallSeconds,
       cpuMsPerRequest: (1000 * (sample.cpu.get(pid) ?? 0)) / Math.max(1, load.requests),
@@ -284,10 +288,9 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
   };
 
   const upstreamCalls = new Map<string, number>();
-  for (const [level, connections] of settings.connections.entries()) {
+  for (const connections of settings.connections) {
     for (const target of targets) {
-      // --quick warms each target up once, at the first connection count.
-      if (level === 0 || !args.quick) await once(target, connections, settings.warmupSec, 0);
+      if (settings.warmupSec > 0) await once(target, connections, settings.warmupSec, 0);
       if (target.role !== 'limit' || target.name === 'raw-proxy') {
         upstreamCalls.set(`${target.name} ${connections}`, await upstreamPerRequest(target, body, setup.upstreams, connections));
       }
@@ -370,7 +373,55 @@ async function profileScenario(scenario: Scenario): Promise<void> {
   }
 }
 
+/** The caveats printed with a run's table, derived from its figures (also on --render, with the current rules). */
+function notesFor(result: BenchResult): string[] {
+  const notes: string[] = [];
+  const foreign = result.scenarios.flatMap((s) => s.runs ?? []).map((r) => r.foreignCpuPct);
+  const busiest = Math.max(0, ...foreign);
+  const disturbed = result.scenarios.flatMap((s) => (s.runs ?? []).filter((r) => r.foreignCpuPct > 15).map((r) => `${s.name} ${r.target} c=${r.connections} round ${r.round} (${r.foreignCpuPct.toFixed(0)}%)`));
+  if (median(foreign) > 15) {
+    notes.push(
+      `Other processes (and kernel time no process is charged for) used up to ${busiest.toFixed(0)}% of a core (median ${median(foreign).toFixed(0)}%) during the load runs, on a ${result.machine.cores}-core machine: these figures are noisy; rerun on a quiet machine before quoting them.`,
+    );
+  } else if (disturbed.length > 0) {
+    notes.push(
+      `The machine was quiet (CPU used by other processes, and kernel time no process is charged for, such as loopback networking at high req/s: median ${median(foreign).toFixed(0)}% of a core) except during ${disturbed.length} of ${foreign.length} load runs: ${disturbed.join(', ')}. Medians of ${result.settings.rounds} rounds absorb one disturbed round.`,
+    );
+  } else if (foreign.length > 0) {
+    notes.push(`The machine was quiet: other processes used at most ${busiest.toFixed(0)}% of a core during any load run.`);
+  }
+  for (const s of result.scenarios) {
+    for (const e of (s.summary ?? []).filter((x) => x.errors > 0)) {
+      const kinds = { socket: 0, timeouts: 0, non2xx: 0, mismatches: 0 };
+      for (const r of s.runs ?? []) {
+        if (r.target !== e.target || r.connections !== e.connections || !r.errorKinds) continue;
+        for (const k of Object.keys(kinds) as Array<keyof typeof kinds>) kinds[k] += r.errorKinds[k];
+      }
+      const detail = Object.entries(kinds).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+      const sample = (s.runs ?? []).find((r) => r.target === e.target && r.connections === e.connections && r.firstMismatch)?.firstMismatch;
+      notes.push(`${s.name}: ${e.label} had ${e.errors} failed or mismatched responses at ${e.connections} connections (${detail})${sample ? `; the first unexpected body began: ${sample.slice(0, 300)}` : ''}.`);
+    }
+  }
+  for (const s of result.scenarios) {
+    for (const c of s.checks ?? []) if (!c.identical) notes.push(`${s.name}: the answer of ${c.target} differs from the direct call's: ${c.difference}`);
+  }
+  return notes;
+}
+
+/** `--render results/latest.json`: writes the Markdown and the chart of a finished run again (after a change to them). */
+function render(file: string): void {
+  const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+  result.notes = notesFor(result);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const stem = file.replace(/\.json$/, '');
+  const name = stem.split('/').pop()!;
+  writeFileSync(`${stem}.md`, markdownReport(result, `${name}.svg`));
+  writeFileSync(`${stem}.svg`, drawChart(result));
+  log(`written: ${stem}.md, ${stem}.svg`);
+}
+
 async function main(): Promise<void> {
+  if (args.render) return render(resolve(args.render));
   if (!existsSync(join(PEERS_DIR, 'node_modules', 'autocannon'))) {
     log('Installing the benchmark peers (bench/peers, once) ...');
     execSync('npm ci --no-audit --no-fund', { cwd: PEERS_DIR, stdio: 'inherit' });
@@ -417,29 +468,7 @@ async function main(): Promise<void> {
   if (!args.check && !wantedScenarios) result.schemaBuild = await measureSchemaBuilds(log);
   result.finishedAt = new Date().toISOString();
   result.machine.loadEnd = loadavg()[0]!;
-  const foreign = result.scenarios.flatMap((s) => s.runs ?? []).map((r) => r.foreignCpuPct);
-  const busiest = Math.max(0, ...foreign);
-  if (busiest > 15) {
-    result.notes.push(
-      `Other processes used up to ${busiest.toFixed(0)}% of a core (median ${median(foreign).toFixed(0)}%) during the load runs, on a ${result.machine.cores}-core machine: these figures are noisy; rerun on a quiet machine before quoting them.`,
-    );
-  } else if (foreign.length > 0) {
-    result.notes.push(`The machine was quiet: other processes used at most ${busiest.toFixed(0)}% of a core during any load run.`);
-  }
-  for (const s of result.scenarios) {
-    for (const e of (s.summary ?? []).filter((x) => x.errors > 0)) {
-      const kinds = { socket: 0, timeouts: 0, non2xx: 0, mismatches: 0 };
-      for (const r of s.runs ?? []) {
-        if (r.target !== e.target || r.connections !== e.connections || !r.errorKinds) continue;
-        for (const k of Object.keys(kinds) as Array<keyof typeof kinds>) kinds[k] += r.errorKinds[k];
-      }
-      const detail = Object.entries(kinds).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-      result.notes.push(`${s.name}: ${e.label} had ${e.errors} failed or mismatched responses at ${e.connections} connections (${detail}).`);
-    }
-  }
-  for (const s of result.scenarios) {
-    for (const c of s.checks ?? []) if (!c.identical) result.notes.push(`${s.name}: the answer of ${c.target} differs from the direct call's: ${c.difference}`);
-  }
+  result.notes = notesFor(result);
 
   const table = consoleTables(result);
   await new Promise<void>((resolve) => process.stdout.write(table, () => resolve()));

@@ -10,9 +10,10 @@ export function drawChart(result: BenchResult): string {
   );
   const barH = 18;
   const gap = 6;
-  const left = 150;
-  const width = 760;
-  const plotW = width - left - 90;
+  const left = 160;
+  const width = 980;
+  // Room on the right of the longest bar for its label.
+  const plotW = width - left - 330;
   let y = 56;
   const body: string[] = [];
   for (const g of groups) {
@@ -36,10 +37,10 @@ export function drawChart(result: BenchResult): string {
   }
   const height = y + 30;
   const m = result.machine;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width + 160}" height="${height}" font-family="sans-serif" font-size="12">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="22" font-size="16" font-weight="bold">Tessera vs Hive Gateway, Apollo Gateway and the direct call: requests/s (median of ${result.settings.rounds} rounds)</text>
-<text x="10" y="40" fill="#475569">${escape(`${result.command}; ${m.cpu}, ${m.cores} cores, Node ${m.node}; ${result.startedAt}${result.notes.some((n) => n.includes('noisy')) ? '; machine busy: noisy figures' : ''}`)}</text>
+<text x="10" y="40" fill="#475569">${escape(`${result.command}; ${m.cpu}, ${m.cores} cores, Node ${m.node}; ${result.startedAt}${result.notes.some((n) => n.includes('noisy')) ? '; machine busy: noisy figures' : '; quiet machine'}`)}</text>
 ${body.join('\n')}
 </svg>
 `;

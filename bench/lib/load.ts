@@ -20,6 +20,7 @@ interface AutocannonResult {
 
 interface AutocannonInstance {
   on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): void;
+  on(event: 'reqMismatch', listener: (body: string) => void): void;
   stop(): void;
 }
 
@@ -52,6 +53,8 @@ export interface LoadResult {
   errors: number;
   /** The same, one by one: what went wrong. */
   errorKinds: { socket: number; timeouts: number; non2xx: number; mismatches: number };
+  /** The start of the first body unlike the expected one, if any (to see what went wrong). */
+  firstMismatch?: string;
   mismatches: number;
   durationSec: number;
 }
@@ -64,6 +67,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
+  let firstMismatch: string | undefined;
   return new Promise((resolve, reject) => {
     const instance = autocannon()(
       {
@@ -90,10 +94,14 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           errors: result.errors + result.non2xx + result.mismatches,
           errorKinds: { socket: result.errors - result.timeouts, timeouts: result.timeouts, non2xx: result.non2xx, mismatches: result.mismatches },
           mismatches: result.mismatches,
+          firstMismatch,
           durationSec: result.duration,
         });
       },
     );
+    instance.on('reqMismatch', (body) => {
+      firstMismatch ??= String(body).slice(0, 600);
+    });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });

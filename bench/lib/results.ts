@@ -31,6 +31,8 @@ export interface Run {
   errors: number;
   /** What the errors were (socket errors, timeouts after 10 s, non-2xx answers, bodies unlike the verified answer). */
   errorKinds?: { socket: number; timeouts: number; non2xx: number; mismatches: number };
+  /** The start of the first response body unlike the verified answer. */
+  firstMismatch?: string;
   requests: number;
   /** CPU of the target's process, % of one core. */
   cpuPct: number;
