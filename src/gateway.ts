@@ -262,10 +262,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
     close() {
       closing ??= (async () => {
-        // Subscriptions do not finish by themselves: they are ended first (their upstream streams cancelled).
+        // Draining starts at once (readiness fails, the listener closes); subscriptions, which do not
+        // finish by themselves, are ended meanwhile (their upstream streams cancelled).
+        const drained = listening ? http.drain(config.server.shutdownTimeout) : undefined;
         await webSocket.close();
-        if (listening) {
-          const { completed, cut } = await http.drain(config.server.shutdownTimeout);
+        if (drained) {
+          const { completed, cut } = await drained;
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);

@@ -104,8 +104,12 @@ test('tessera serve: SIGTERM lets the request in flight finish, then exits 0', a
   const inFlight = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ slow }' }) });
   await arrival;
   serve.child.kill('SIGTERM');
-  // readiness fails (or the listener is gone) once draining starts
-  const ready = await fetch(url.replace('/graphql', '/readyz')).then((r) => r.status, () => 'refused');
+  // Readiness fails (or the listener is gone) once the signal is handled, while the request is still in flight.
+  let ready: number | string = 200;
+  for (let i = 0; i < 250 && ready === 200; i++) {
+    ready = await fetch(url.replace('/graphql', '/readyz')).then((r) => r.status, () => 'refused');
+    if (ready === 200) await new Promise((r) => setTimeout(r, 20));
+  }
   assert.notEqual(ready, 200);
   release();
   const res = await inFlight;
