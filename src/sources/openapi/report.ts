@@ -21,7 +21,7 @@ export function joinReportLines(descriptor: Pick<OpenapiDescriptor, 'name' | 'en
   if (report.bulk.length > 0) info(`bulk endpoints: ${report.bulk.map((b) => `${b.type} by ${b.key} (${b.operation}, parameter ${b.parameter})`).join(', ')}`);
   for (const b of report.bulk) {
     if (descriptor.entities[b.type]) continue;
-    const field = `${descriptor.name}${b.type}sByIds`.replace(/^./, (c) => c.toLowerCase());
+    const field = `${descriptor.name}${plural(b.type)}ByIds`.replace(/^./, (c) => c.toLowerCase());
     info(`to batch ${b.type} joins, add: entities: { ${b.type}: { key: ${b.key}, batch: { field: ${field}, argument: ids } } }`);
   }
   if (report.nPlusOne.length > 0) {
@@ -36,4 +36,11 @@ export function joinReportLines(descriptor: Pick<OpenapiDescriptor, 'name' | 'en
     );
   }
   return lines;
+}
+
+/** An English plural good enough for a suggested field name (Category -> Categories, Box -> Boxes). */
+function plural(word: string): string {
+  if (/[^aeiou]y$/i.test(word)) return `${word.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/i.test(word)) return `${word}es`;
+  return `${word}s`;
 }
