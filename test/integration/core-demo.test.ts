@@ -82,3 +82,16 @@ test('the README query across three protocols: one call per hop for 50 products'
   }
   assert.deepEqual(demo.calls(), { accounts: 1, catalog: 2, inventory: 1, reviews: 1 });
 });
+
+test('the README tour: with accounts down, reviews still come back, authors null with located errors', async (t) => {
+  const demo = await startDemo(t);
+  await demo.demo.services.get('accounts')!.close();
+  const res = await demo.query('{ reviews(first: 2) { body author { name } } }');
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.data, { reviews: [{ body: 'Would buy again.', author: null }, { body: 'Sturdy and well made.', author: null }] });
+  assert.deepEqual(res.body.errors![0], {
+    message: 'Subgraph "accounts" is unavailable',
+    path: ['reviews', 0, 'author', 'name'],
+    extensions: { code: 'SOURCE_UNAVAILABLE', subgraph: 'accounts' },
+  });
+});
