@@ -91,6 +91,13 @@ export const breaker = z.union([
   }),
 ]);
 
+const BREAKER_DEFAULT = { errorRate: 0.5, minCalls: 20, window: 10_000, openFor: 30_000 };
+
+/** The breaker as the transport takes it (transport/breaker.ts BreakerOptions), or false. */
+const breakerOptions = breaker
+  .default(BREAKER_DEFAULT)
+  .transform((b) => (b === false ? (false as const) : { errorRate: b.errorRate, minCalls: b.minCalls, windowMs: b.window, openForMs: b.openFor }));
+
 export const baseDescriptor = z.strictObject({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, "-" and "_", starting with a letter'),
   /** Schema file (SDL, OpenAPI, .proto) relative to the descriptor, or an http(s) URL. */
@@ -114,9 +121,11 @@ export const baseDescriptor = z.strictObject({
         maxEntrySize: size.default(1024 * 1024),
       }),
     ])
-    .default(false),
+    .default(false)
+    // As the transport takes it (transport/http-cache.ts HttpCacheOptions): off is undefined, on is the defaults.
+    .transform((c) => (c === false ? undefined : c === true ? { maxEntries: 1000, maxEntrySize: 1024 * 1024 } : c)),
   /** Per-instance circuit breaker; `false` turns it off. */
-  breaker: breaker.default({ errorRate: 0.5, minCalls: 20, window: 10_000, openFor: 30_000 }),
+  breaker: breakerOptions,
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */

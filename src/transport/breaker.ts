@@ -9,6 +9,8 @@
  * Defaults follow RELIABILITY.md: 50% errors over >= 20 calls in 10 s,
  * 30 s open, one probe.
  */
+import { channel } from 'node:diagnostics_channel';
+import type { Weighted, WeightedBalancer } from './balancer.js';
 export interface BreakerOptions {
   errorRate: number;
   minCalls: number;
@@ -19,6 +21,40 @@ export interface BreakerOptions {
 export const DEFAULT_BREAKER: BreakerOptions = { errorRate: 0.5, minCalls: 20, windowMs: 10_000, openForMs: 30_000 };
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Published when an instance's breaker changes state (the gateway logs it). */
+export interface BreakerEvent {
+  subgraph: string;
+  instance: string;
+  state: BreakerState;
+}
+
+export const breakerChannel = channel('tessera:breaker');
+
+/** The breaker of one upstream instance (none when turned off), publishing its state changes on `tessera:breaker`. */
+export function instanceBreaker(options: BreakerOptions | false | undefined, subgraph: string, instance: string): CircuitBreaker | undefined {
+  if (options === false) return undefined;
+  return new CircuitBreaker(options ?? DEFAULT_BREAKER, Date.now, (state) => {
+    if (breakerChannel.hasSubscribers) breakerChannel.publish({ subgraph, instance, state } satisfies BreakerEvent);
+  });
+}
+
+/**
+ * The instance for the next attempt of a call: one not tried yet by this call
+ * when there is one, never one behind an open breaker; undefined when every
+ * breaker is open. `allow()` is asked only of the instance picked: it takes
+ * the one half-open probe, which an instance merely looked at must not keep.
+ */
+export function chooseInstance<T extends Weighted & { breaker?: CircuitBreaker }>(balancer: WeightedBalancer<T>, tried: ReadonlySet<T>): T | undefined {
+  const refused = new Set<T>();
+  const blocked = (m: T): boolean => refused.has(m) || (m.breaker !== undefined && !m.breaker.available());
+  for (;;) {
+    const member = balancer.pick((m) => tried.has(m) || blocked(m)) ?? balancer.pick(blocked);
+    if (!member) return undefined;
+    if (!member.breaker || member.breaker.allow()) return member;
+    refused.add(member);
+  }
+}
 
 const BUCKETS = 10;
 

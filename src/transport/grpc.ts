@@ -12,8 +12,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
 import { WeightedBalancer } from './balancer.js';
-import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions } from './breaker.js';
-import { breakerChannel, upstreamChannel, type BreakerEvent, type Instance, type UpstreamEvent } from './http.js';
+import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
+import { upstreamChannel, type Instance, type UpstreamEvent } from './http.js';
 import { backoffDelay, RetryBudget, sleep } from './retry.js';
 import type { RequestScope } from './scope.js';
 
@@ -122,12 +122,7 @@ export class GrpcUpstream {
       };
       if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
       const client = new grpc.Client(target, credentialsFor(secure, options.tls), channelOptions);
-      const breaker =
-        options.breaker === false
-          ? undefined
-          : new CircuitBreaker(options.breaker ?? DEFAULT_BREAKER, Date.now, (state) => {
-              if (breakerChannel.hasSubscribers) breakerChannel.publish({ subgraph: options.subgraph, instance: instance.url, state } satisfies BreakerEvent);
-            });
+      const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
       return { ...instance, client, breaker };
     });
     this.balancer = new WeightedBalancer(this.members);
@@ -260,8 +255,7 @@ export class GrpcUpstream {
    * open the call fails at once.
    */
   private choose(tried: ReadonlySet<Member>): Member {
-    const blocked = (m: Member): boolean => m.breaker !== undefined && m.breaker.current !== 'closed' && !m.breaker.allow();
-    const member = this.balancer.pick((m) => tried.has(m) || blocked(m)) ?? this.balancer.pick(blocked);
+    const member = chooseInstance(this.balancer, tried);
     if (member) return member;
     throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${this.options.subgraph}" is unavailable`, {
       extensions: { subgraph: this.options.subgraph },

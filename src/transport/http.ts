@@ -11,7 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
 import { TesseraError } from '../errors.js';
 import { WeightedBalancer } from './balancer.js';
-import { CircuitBreaker, DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './breaker.js';
+import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
 import type { RequestScope } from './scope.js';
@@ -83,14 +83,7 @@ export interface UpstreamEvent {
 
 export const upstreamChannel = channel('tessera:upstream');
 
-/** Published when an instance's breaker changes state (the gateway logs it). */
-export interface BreakerEvent {
-  subgraph: string;
-  instance: string;
-  state: BreakerState;
-}
-
-export const breakerChannel = channel('tessera:breaker');
+export { breakerChannel, type BreakerEvent } from './breaker.js';
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
@@ -120,12 +113,7 @@ export class HttpUpstream {
         maxResponseSize: options.maxResponseSize,
         ...(options.tls && url.protocol === 'https:' && { connect: { ...options.tls } }),
       });
-      const breaker =
-        options.breaker === false
-          ? undefined
-          : new CircuitBreaker(options.breaker ?? DEFAULT_BREAKER, Date.now, (state) => {
-              if (breakerChannel.hasSubscribers) breakerChannel.publish({ subgraph: options.subgraph, instance: instance.url, state } satisfies BreakerEvent);
-            });
+      const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
       return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker };
     });
     this.balancer = new WeightedBalancer(this.members);
@@ -178,14 +166,8 @@ export class HttpUpstream {
    * open the call fails at once.
    */
   private choose(tried: ReadonlySet<Member>): Member {
-    const refused = new Set<Member>();
-    const blocked = (m: Member): boolean => refused.has(m) || (m.breaker !== undefined && !m.breaker.available());
-    for (;;) {
-      const member = this.balancer.pick((m) => tried.has(m) || blocked(m)) ?? this.balancer.pick(blocked);
-      if (!member) break;
-      if (!member.breaker || member.breaker.allow()) return member;
-      refused.add(member);
-    }
+    const member = chooseInstance(this.balancer, tried);
+    if (member) return member;
     throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${this.options.subgraph}" is unavailable`, {
       extensions: { subgraph: this.options.subgraph },
       cause: new Error('circuit breaker open for every instance'),

@@ -16,29 +16,14 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { GraphqlDescriptor } from '../../config/graphql.js';
 import { displayPath } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
-import { HttpUpstream } from '../../transport/http.js';
+import type { HttpUpstream } from '../../transport/http.js';
 import { sleep } from '../../transport/retry.js';
 import { createScope } from '../../transport/scope.js';
 import { parseUpstreamJson } from '../json.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { createGraphqlExecutor } from './executor.js';
 import { fetchText } from '../fetch-text.js';
-import { readUpstreamTls } from '../../transport/upstream-tls.js';
-
-export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
-  return new HttpUpstream({
-    subgraph: descriptor.name,
-    instances: descriptor.upstreams,
-    timeout: descriptor.timeout,
-    connectTimeout: descriptor.connectTimeout,
-    maxResponseSize: descriptor.maxResponseSize,
-    connections: descriptor.connections,
-    retry: descriptor.retry,
-    httpCache: descriptor.httpCache === false ? undefined : descriptor.httpCache === true ? { maxEntries: 1000, maxEntrySize: 1024 * 1024 } : descriptor.httpCache,
-    breaker: descriptor.breaker === false ? false : { errorRate: descriptor.breaker.errorRate, minCalls: descriptor.breaker.minCalls, windowMs: descriptor.breaker.window, openForMs: descriptor.breaker.openFor },
-    tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
-  });
-}
+import { httpUpstreamFor } from '../upstream.js';
 
 function loadFailed(descriptor: Descriptor, detail: string): ConfigError {
   return new ConfigError('SOURCE_LOAD_FAILED', [`${displayPath(descriptor.file)}: source: subgraph "${descriptor.name}": ${detail}`]);

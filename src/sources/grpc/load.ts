@@ -50,6 +50,7 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     maxSendMessageSize: descriptor.maxRequestSize,
     keepalive: descriptor.keepalive,
     retry: descriptor.retry,
+    breaker: descriptor.breaker,
     tls: tlsMaterial(descriptor),
   });
 }

@@ -9,7 +9,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import { displayPath } from '../../config/load.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
 import { ConfigError } from '../../errors.js';
-import { httpUpstreamFor } from '../graphql/load.js';
+import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { DocumentError, readOpenapiDocument } from './document.js';
 import { createOpenapiExecutor, RestClient } from './executor.js';

@@ -1,0 +1,20 @@
+/** The HTTP upstream of a descriptor: what every HTTP-based source kind (graphql, openapi) calls through. */
+import type { Descriptor } from '../config/descriptor.js';
+import { displayPath } from '../config/load.js';
+import { HttpUpstream } from '../transport/http.js';
+import { readUpstreamTls } from '../transport/upstream-tls.js';
+
+export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
+  return new HttpUpstream({
+    subgraph: descriptor.name,
+    instances: descriptor.upstreams,
+    timeout: descriptor.timeout,
+    connectTimeout: descriptor.connectTimeout,
+    maxResponseSize: descriptor.maxResponseSize,
+    connections: descriptor.connections,
+    retry: descriptor.retry,
+    httpCache: descriptor.httpCache,
+    breaker: descriptor.breaker,
+    tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
+  });
+}
