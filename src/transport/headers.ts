@@ -75,13 +75,11 @@ function identityValue(identity: Identity, field: string): string | undefined {
 
 /**
  * The headers for one upstream call: allowlisted client headers, then the
- * descriptor's static ones, then the caller's identity headers. Pass the
- * request scope (rather than its headers) so identity headers can be set.
+ * descriptor's static ones, then the caller's identity headers (from the
+ * request scope, so no call can forget them).
  */
-export function upstreamHeaders(client: Headers | RequestScope, rules: HeaderRules, base: Record<string, string> = {}): Record<string, string> {
-  // Duck-typed: Yoga's Headers may come from a fetch ponyfill, not the global class.
-  const scope = typeof (client as Headers).get === 'function' ? undefined : (client as RequestScope);
-  const headers = scope ? scope.headers : (client as Headers);
+export function upstreamHeaders(scope: Pick<RequestScope, 'headers' | 'identity'>, rules: HeaderRules, base: Record<string, string> = {}): Record<string, string> {
+  const { headers } = scope;
   const { forward, identity } = compile(rules);
   const out: Record<string, string> = { ...base };
   for (const name of forward) {
@@ -90,7 +88,7 @@ export function upstreamHeaders(client: Headers | RequestScope, rules: HeaderRul
     if (value !== null && !/[\r\n]/.test(value)) out[name] = value;
   }
   for (const name in rules.set) out[name] = rules.set[name]!;
-  if (identity.length > 0 && scope?.identity) {
+  if (identity.length > 0 && scope.identity) {
     for (const [header, field] of identity) {
       const value = identityValue(scope.identity, field);
       if (value !== undefined) out[header] = value;

@@ -112,3 +112,30 @@ test('the same subscription over WebSocket (graphql-ws), and completing it cance
   unsubscribe();
   await ended.promise;
 });
+
+test('a proxied subscription carries the caller identity headers, as queries do', async (t) => {
+  const { sha256 } = await import('../fixtures/security/kit.js');
+  const seen: Array<string | null> = [];
+  const upstream = await startGraphqlUpstream(t, SDL, {
+    Query: { ok: () => true },
+    Subscription: {
+      countdown: {
+        subscribe: async function* (_: unknown, { from }: { from: number }, context: { request: Request }) {
+          seen.push(context.request.headers.get('x-user-id'));
+          for (let i = from; i >= 0; i--) yield { countdown: i };
+        },
+      },
+    },
+  });
+  const key = 'sub-key-0123456789abcdef';
+  const gw = await startGateway(t, [{ name: 'events', kind: 'graphql', url: upstream.url, headers: { identity: { 'x-user-id': 'subject' } } }], {
+    security: { auth: { apiKeys: { keys: [{ id: 'sub-client', sha256: sha256(key), scopes: [] }] } } },
+  });
+  const res = await fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key },
+    body: JSON.stringify({ query: 'subscription { countdown(from: 1) }' }),
+  });
+  assert.deepEqual(await readSse(res, 100), [{ data: { countdown: 1 } }, { data: { countdown: 0 } }]);
+  assert.deepEqual(seen, ['sub-client']);
+});

@@ -86,7 +86,7 @@ test('row 36: Host, Connection, Transfer-Encoding and Content-Length are never f
 
 test('row 36: a header value with CR or LF never travels; a request carrying one is refused by the HTTP parser', async (t) => {
   const forged = { get: (name: string) => (name === 'x-tenant' ? 'a\r\nx-injected: 1' : null) } as unknown as Headers;
-  assert.deepEqual(upstreamHeaders(forged, { forward: ['x-tenant'], set: {} }), {});
+  assert.deepEqual(upstreamHeaders({ headers: forged }, { forward: ['x-tenant'], set: {} }), {});
   const scope = { headers: new Headers({ 'x-tenant': 't' }), identity: { kind: 'jwt', subject: 'a\r\nb', scopes: [] } } as unknown as RequestScope;
   assert.deepEqual(upstreamHeaders(scope, { forward: ['x-tenant'], set: {}, identity: { 'x-user-id': 'subject' } }), { 'x-tenant': 't' }, 'an identity value with CR/LF is left out');
 

@@ -73,6 +73,6 @@ test('retry budget: at most 20% extra with a floor of 3 per window; full-jitter 
 
 test('row 36: hop-by-hop and framing headers are never forwarded, even when listed', () => {
   const client = new Headers({ host: 'evil', 'content-length': '5', 'transfer-encoding': 'chunked', connection: 'close', 'x-ok': 'yes', authorization: 'Bearer t' });
-  const out = upstreamHeaders(client, { forward: ['host', 'content-length', 'transfer-encoding', 'connection', 'x-ok'], set: { 'x-static': '1' } }, { 'content-type': 'application/json' });
+  const out = upstreamHeaders({ headers: client }, { forward: ['host', 'content-length', 'transfer-encoding', 'connection', 'x-ok'], set: { 'x-static': '1' } }, { 'content-type': 'application/json' });
   assert.deepEqual(out, { 'content-type': 'application/json', 'x-ok': 'yes', 'x-static': '1' });
 });

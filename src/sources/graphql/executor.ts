@@ -32,10 +32,27 @@ function printOnce(document: DocumentNode): string {
   return text;
 }
 
+type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
+
 export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
   const badResponse = (detail: string): TesseraError =>
     new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });
+  const bodyOf = (request: ExecutionRequest): string =>
+    JSON.stringify({ query: printOnce(request.document), variables: request.variables, operationName: request.operationName });
+  const parse = (text: string, what: string): Payload => {
+    try {
+      return parseUpstreamJson(text) as Payload;
+    } catch (error) {
+      throw badResponse(`${what} is not valid JSON (${(error as Error).message})`);
+    }
+  };
+  /** The upstream's answer as the stitcher takes it, its errors masked per the descriptor. */
+  const resultOf = (payload: Payload): ExecutionResult => {
+    const out: ExecutionResult = { data: (payload.data ?? null) as ExecutionResult['data'] };
+    if (Array.isArray(payload.errors) && payload.errors.length > 0) out.errors = payload.errors.map((e) => upstreamError(e, descriptor, mode));
+    return out;
+  };
 
   /** A subscription, proxied over GraphQL-over-SSE; cancelled upstream when the client goes. */
   async function* subscribe(request: ExecutionRequest): AsyncGenerator<ExecutionResult> {
@@ -43,8 +60,8 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
     const stream = await upstream.stream({
       method: 'POST',
       path: '',
-      headers: upstreamHeaders(scope.headers, descriptor.headers, { 'content-type': 'application/json', accept: 'text/event-stream' }),
-      body: JSON.stringify({ query: printOnce(request.document), variables: request.variables, operationName: request.operationName }),
+      headers: upstreamHeaders(scope, descriptor.headers, { 'content-type': 'application/json', accept: 'text/event-stream' }),
+      body: bodyOf(request),
       idempotent: false,
       scope,
     });
@@ -55,16 +72,7 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
       }
       for await (const event of parseSse(stream.body, descriptor.maxResponseSize)) {
         if (event.event === 'complete') return;
-        if (event.event !== 'next') continue;
-        let payload: { data?: unknown; errors?: GraphQLFormattedError[] };
-        try {
-          payload = parseUpstreamJson(event.data) as typeof payload;
-        } catch (error) {
-          throw badResponse(`subscription event is not valid JSON (${(error as Error).message})`);
-        }
-        const out: ExecutionResult = { data: (payload.data ?? null) as ExecutionResult['data'] };
-        if (Array.isArray(payload.errors) && payload.errors.length > 0) out.errors = payload.errors.map((e) => upstreamError(e, descriptor, mode));
-        yield out;
+        if (event.event === 'next') yield resultOf(parse(event.data, 'subscription event'));
       }
     } finally {
       stream.cancel();
@@ -74,40 +82,25 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
   return async function execute(request: ExecutionRequest): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> {
     if (request.operationType === 'subscription') return subscribe(request);
     const scope = scopeOf(request.context);
-    const body = JSON.stringify({
-      query: printOnce(request.document),
-      variables: request.variables,
-      operationName: request.operationName,
-    });
     const result = await upstream.request({
       method: 'POST',
       path: '',
       headers: upstreamHeaders(scope, descriptor.headers, BASE_HEADERS),
-      body,
+      body: bodyOf(request),
       idempotent: request.operationType !== 'mutation',
       scope,
     });
     const contentType = String(result.headers['content-type'] ?? '');
-    const isJson = /^application\/(graphql-response\+)?json\b/i.test(contentType);
-    if (!isJson) {
+    if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
       throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
     }
-    let payload: { data?: unknown; errors?: GraphQLFormattedError[] };
-    try {
-      payload = parseUpstreamJson(result.body.toString('utf8')) as typeof payload;
-    } catch (error) {
-      throw badResponse(`HTTP ${result.status}, body is not valid JSON (${(error as Error).message})`);
-    }
+    const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
     if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
       throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
     }
     if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
       throw badResponse(`HTTP ${result.status}`);
     }
-    const out: ExecutionResult = { data: (payload.data ?? null) as ExecutionResult['data'] };
-    if (Array.isArray(payload.errors) && payload.errors.length > 0) {
-      out.errors = payload.errors.map((e) => upstreamError(e, descriptor, mode));
-    }
-    return out;
+    return resultOf(payload);
   };
 }
