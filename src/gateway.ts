@@ -223,7 +223,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger,
     route: (path) => serving.byPath.get(path),
     paths: () => [...serving.byPath.keys()],
-    ready: () => true,
     baseDir,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances.

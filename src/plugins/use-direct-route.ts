@@ -48,12 +48,7 @@ import {
 import type { DirectRoute } from '../compose/index.js';
 
 const NO_ROUTE = Symbol('no direct route');
-interface Route {
-  route: DirectRoute;
-  /** The document sent upstream: the client's, with __typename under abstract types. */
-  forwarded: DocumentNode;
-}
-type Plan = Route | typeof NO_ROUTE;
+type Plan = DirectRoute | typeof NO_ROUTE;
 
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
@@ -251,12 +246,11 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
     onExecute({ args, setExecuteFn }) {
       let plan = plans.get(args.document);
       if (plan === undefined) {
-        const route = planDocument(args.document, schema, routes);
-        plan = route ? { route, forwarded: route.trusted ? args.document : withAbstractTypenames(args.document, schema) } : NO_ROUTE;
+        plan = planDocument(args.document, schema, routes) ?? NO_ROUTE;
         plans.set(args.document, plan);
       }
       if (plan === NO_ROUTE) return;
-      const { route } = plan;
+      const route = plan;
       setExecuteFn(async (execArgs) => {
         const operation = selectedOperation(execArgs.document, execArgs.operationName);
         if (operation instanceof GraphQLError) return { errors: [requestError(operation)] };
@@ -266,7 +260,7 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
         if (coerced.errors) return { errors: coerced.errors.map(requestError) };
         // A plugin after this one (the response cache) may execute a rewritten document (with
         // __typename and id aliases, fields of the same subgraph): that one is what is sent.
-        const forwarded = execArgs.document === args.document ? plan.forwarded : forwardedFor(execArgs.document, route);
+        const forwarded = forwardedFor(execArgs.document, route);
         let result: ExecutionResult;
         try {
           result = (await route.executor({

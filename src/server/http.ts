@@ -20,8 +20,6 @@ export interface HttpServerOptions {
   route: (path: string) => GatewayYoga | undefined;
   /** Every GraphQL path served (for the 404 message). */
   paths: () => string[];
-  /** Extra readiness condition (every required subgraph loaded). */
-  ready: () => boolean;
   /** Folder relative TLS file paths are resolved against (gateway.yaml's). */
   baseDir?: string;
 }
@@ -42,7 +40,7 @@ export interface GatewayHttpServer {
 function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(ERRORS[code].status === 499 ? 400 : ERRORS[code].status, {
+  res.writeHead(ERRORS[code].status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     ...headers,
@@ -69,8 +67,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const ready = !draining && options.ready();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : draining ? 'draining' : 'starting' });
+      // The server is created once every required subgraph is loaded and composed, so only draining makes it unready.
+      return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' });
     }
     // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
