@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { deferred, gql, startGateway, startGraphqlUpstream } from '../kit.js';
+import { deferred, startGateway, startGraphqlUpstream } from '../kit.js';
 
 const USERS = `type User { id: ID! name: String! } type Query { users(ids: [ID!]!): [User]! user(id: ID!): User me: User }`;
 const usersResolvers = {
@@ -181,12 +181,19 @@ test('row 8: __proto__ in upstream JSON or in variables pollutes nothing', async
   const gw = await startGateway(t, [
     { name: 'items', kind: 'graphql', url: evil.url, source: 'items.graphql', dir: new URL('../fixtures/graphql/slow', import.meta.url).pathname },
   ]);
+  // Upstream JSON: the answer keeps the real fields, and the __proto__ key is dropped.
+  const fromUpstream = await gw.query('{ items { id count } }');
+  assert.deepEqual(fromUpstream.body, { data: { items: [{ id: 'a', count: 1 }] } });
+  // Variables: a __proto__ key is not a field of the input type, so the request is refused before any call.
+  const calls = evil.calls();
   const res = await gw.query('query ($input: Filter) { items(filter: $input) { id count } }', {
     input: JSON.parse('{"__proto__": {"polluted": "yes"}, "name": "x"}'),
   });
+  assert.equal(res.status, 400);
+  assert.match(res.body.errors![0]!.message, /__proto__/);
+  assert.equal(evil.calls(), calls);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
-  assert.ok(res.status === 200 || res.status === 400, `answered ${res.status}`);
 });
 
 test('row 10: a client that goes away aborts the upstream call', async (t) => {
@@ -201,8 +208,6 @@ test('row 10: a client that goes away aborts the upstream call', async (t) => {
     { name: 'hang', kind: 'graphql', url: hanging.url, source: 'schema.graphql', dir: new URL('../fixtures/graphql/slow', import.meta.url).pathname, timeout: '30s' },
   ]);
   const controller = new AbortController();
-  const pending = gql(gw.url, '{ slowField }').catch(() => 'aborted');
-  void pending;
   const request = fetch(gw.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
