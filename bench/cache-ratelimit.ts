@@ -19,11 +19,11 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createGateway, type Gateway } from '../src/index.js';
 import type { GatewayFileInput } from '../src/config/gateway.js';
+import { REDIS_URL, redisReachable } from '../test/integration/redis-kit.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const QUERY = JSON.stringify({ query: '{ products(first: 5) { id name price } }' });
 
 const SDL = `type Product { id: ID! name: String! price: Int! } type Query { products(first: Int): [Product!]! }`;
@@ -56,19 +56,6 @@ async function runUpstream(): Promise<void> {
     process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
   });
   process.on('disconnect', () => process.exit(0));
-}
-
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
 }
 
 interface Scenario {

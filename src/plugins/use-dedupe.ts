@@ -42,11 +42,16 @@ interface Leader {
  * the identity (kind, issuer, subject, key, scopes, and the claims some
  * subgraph receives) and the forwarded client headers.
  */
+/** The caller's scopes as one key part (sorted, so their order never matters). */
+export function scopesKey(identity: { scopes: Iterable<string> }): string {
+  return [...identity.scopes].sort().join(',');
+}
+
 export function callerScope(scope: RequestScope | undefined, headers: readonly string[], claims: readonly string[] = []): string {
   let key = '';
   const identity = scope?.identity;
   if (identity) {
-    key = `${identity.kind}:${identity.issuer ?? ''}:${identity.subject}:${identity.keyId ?? ''}:${[...identity.scopes].sort().join(',')}`;
+    key = `${identity.kind}:${identity.issuer ?? ''}:${identity.subject}:${identity.keyId ?? ''}:${scopesKey(identity)}`;
     for (const claim of claims) key += `\u0000${JSON.stringify(identity.claims?.[claim] ?? null)}`;
   }
   if (scope) for (const name of headers) key += `\u0000${scope.headers.get(name) ?? ''}`;

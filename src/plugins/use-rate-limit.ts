@@ -13,10 +13,11 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { TesseraError } from '../errors.js';
+import type { TesseraError } from '../errors.js';
 import type { RequestScope } from '../transport/scope.js';
 import { estimateCost } from './cost.js';
 import type { LimitOutcome } from './limiter.js';
+import { refusal } from './refusal.js';
 import type { CompiledRule, RateLimits } from './traffic.js';
 
 export interface RateLimitOptions {
@@ -63,20 +64,16 @@ function rateLimitHeaders({ rule, outcome }: Applied): Record<string, string> {
   };
 }
 
-function refusal(applied: Applied): TesseraError {
+function refusalFor(applied: Applied): TesseraError {
   const { rule, outcome } = applied;
-  const retryAfter = Math.max(1, Math.ceil(outcome.resetMs / 1000));
   if (outcome.storeDown) {
-    return new TesseraError('RATE_LIMIT_STORE_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly.', {
-      extensions: { http: { status: 503, headers: { 'Retry-After': '1' } } },
-    });
+    return refusal('RATE_LIMIT_STORE_UNAVAILABLE', 'Rate limits cannot be checked right now; retry shortly.', { headers: { 'Retry-After': '1' } });
   }
+  const retryAfter = Math.max(1, Math.ceil(outcome.resetMs / 1000));
   const unit = rule.rule.cost ? 'cost points' : 'operations';
-  return new TesseraError('RATE_LIMITED', `Rate limit "${rule.rule.name}" exceeded: ${outcome.limit} ${unit} per ${rule.rule.window / 1000}s. Retry in ${retryAfter}s.`, {
-    extensions: {
-      rateLimit: { rule: rule.rule.name, retryAfter },
-      http: { status: 429, headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(applied) } },
-    },
+  return refusal('RATE_LIMITED', `Rate limit "${rule.rule.name}" exceeded: ${outcome.limit} ${unit} per ${rule.rule.window / 1000}s. Retry in ${retryAfter}s.`, {
+    headers: { 'Retry-After': String(retryAfter), ...rateLimitHeaders(applied) },
+    extensions: { rateLimit: { rule: rule.rule.name, retryAfter } },
   });
 }
 
@@ -114,7 +111,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
         if (refused) {
           // Refused by one rule: the others give their points back (the operation does not run).
           const refunds = applied.filter((a) => a.outcome.allowed).map((a) => a.rule.limiter.refund(a.key, a.points));
-          setResultAndStopExecution({ errors: [refusal(refused)] });
+          setResultAndStopExecution({ errors: [refusalFor(refused)] });
           return refunds.length > 0 ? Promise.all(refunds).then(() => undefined) : undefined;
         }
         // Set on the HTTP response, not in the result, so a cached result never carries another request's counts.

@@ -37,7 +37,7 @@ import {
 } from 'graphql';
 import type { RequestScope } from '../transport/scope.js';
 import type { CacheRuntime } from './traffic.js';
-import { callerScope } from './use-dedupe.js';
+import { callerScope, scopesKey } from './use-dedupe.js';
 
 export interface ResponseCacheOptions {
   cache: CacheRuntime;
@@ -145,7 +145,7 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin {
         session = caller.replaceAll('\u0000', '') === '' ? null : `private:${caller}`;
       } else if (scope?.identity) {
         // Shared data, but only among callers with the same scopes (authorization may depend on them).
-        session = `scopes:${[...scope.identity.scopes].sort().join(',')}`;
+        session = `scopes:${scopesKey(scope.identity)}`;
       }
       sessions.set(args.contextValue as object, session);
       if (isPrivate && session === null && getOperationAST(args.document, args.operationName)?.operation === 'query') {

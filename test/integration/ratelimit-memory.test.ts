@@ -50,6 +50,7 @@ test('a per-consumer limit trips at the configured count, for that consumer only
   assert.equal(refused.body.data, undefined);
   const retryAfter = Number(refused.headers.get('retry-after'));
   assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+  assert.deepEqual(refused.body.errors?.[0]?.extensions?.rateLimit, { rule: 'per-client', retryAfter }, 'the body says which rule and when, as the header does');
   assert.equal(refused.headers.get('ratelimit-limit'), '3');
   assert.equal(refused.headers.get('ratelimit-remaining'), '0');
   assert.ok(Number(refused.headers.get('ratelimit-reset')) >= 1);

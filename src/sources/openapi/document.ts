@@ -148,16 +148,38 @@ async function bundle(root: JsonObject, location: string, options: Pick<ReadOpti
   }
 }
 
+/**
+ * A reader for one local JSON pointer (`#/components/schemas/Pet`), parsed
+ * once: resolvers that read the same pointer on every response build it at
+ * load time. A ref that is not local reads nothing.
+ */
+export function pointerReader(ref: string): (root: unknown) => Json | undefined {
+  if (!ref.startsWith('#')) return () => undefined;
+  let pointer: string;
+  try {
+    pointer = decodeURIComponent(ref.slice(1));
+  } catch (error) {
+    // Malformed percent-encoding fails where the pointer is read, as it always has.
+    return () => {
+      throw error;
+    };
+  }
+  if (pointer === '' || pointer === '/') return (root) => root as Json;
+  const parts = pointer
+    .slice(1)
+    .split('/')
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return (root) => {
+    let node = root as Json | undefined;
+    for (const part of parts) {
+      if (node === null || typeof node !== 'object') return undefined;
+      node = Array.isArray(node) ? node[Number(part)] : Object.hasOwn(node, part) ? node[part] : undefined;
+    }
+    return node;
+  };
+}
+
 /** The value a local `$ref` (`#/components/schemas/Pet`) points at, or undefined. */
 export function resolvePointer(root: JsonObject, ref: string): Json | undefined {
-  if (!ref.startsWith('#')) return undefined;
-  const pointer = decodeURIComponent(ref.slice(1));
-  if (pointer === '' || pointer === '/') return root;
-  let node: Json | undefined = root;
-  for (const raw of pointer.slice(1).split('/')) {
-    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (node === null || typeof node !== 'object') return undefined;
-    node = Array.isArray(node) ? node[Number(part)] : Object.hasOwn(node, part) ? node[part] : undefined;
-  }
-  return node;
+  return pointerReader(ref)(root);
 }

@@ -74,8 +74,11 @@ function valueOf(param: CompiledParam, args: Record<string, unknown>): unknown {
   const value = args[param.arg];
   return param.convert && value !== undefined && value !== null ? param.convert(value) : value;
 }
-/** Where upstream response headers for the client are collected in the request scope (a Headers object). */
-export { RESPONSE_HEADERS_KEY };
+
+/** A JSON media type: `application/json`, `application/problem+json`, `text/json`... */
+const JSON_MEDIA_TYPE = /[/+]json\b|^application\/json/i;
+/** With no content type at all, a body that starts like JSON is taken as JSON. */
+const LOOKS_LIKE_JSON = /^\s*[[{"]/;
 
 const ACCEPT: Record<ResponseKind, string> = {
   json: 'application/json',
@@ -87,6 +90,8 @@ const ACCEPT: Record<ResponseKind, string> = {
 export class RestClient {
   private readonly memoKey: string;
   private readonly forwardResponse: string[];
+  /** Origin and base path of each instance, for next-page URLs (parsed once, not per page). */
+  private readonly instanceBases: Array<{ origin: string; path: string }>;
 
   constructor(
     readonly descriptor: OpenapiDescriptor & Descriptor,
@@ -95,6 +100,10 @@ export class RestClient {
   ) {
     this.memoKey = MEMO_KEY + descriptor.name;
     this.forwardResponse = descriptor.responseHeaders.forward.filter((h) => h !== 'set-cookie');
+    this.instanceBases = descriptor.upstreams.map((instance) => {
+      const base = new URL(instance.url);
+      return { origin: base.origin, path: base.pathname.replace(/\/$/, '') };
+    });
   }
 
   /** Path and query for a call, built from the compiled template. */
@@ -173,10 +182,8 @@ export class RestClient {
     } catch {
       return undefined;
     }
-    for (const instance of this.descriptor.upstreams) {
-      const base = new URL(instance.url);
-      const basePath = base.pathname.replace(/\/$/, '');
-      if (parsed.origin === base.origin && parsed.pathname.startsWith(basePath)) return parsed.pathname.slice(basePath.length) + parsed.search;
+    for (const base of this.instanceBases) {
+      if (parsed.origin === base.origin && parsed.pathname.startsWith(base.path)) return parsed.pathname.slice(base.path.length) + parsed.search;
     }
     return undefined;
   }
@@ -215,8 +222,7 @@ export class RestClient {
       case 'json': {
         if (result.body.length === 0) return null;
         const text = result.body.toString('utf8');
-        const declaredJson = /[/+]json\b/i.test(contentType) || /^application\/json/i.test(contentType);
-        if (!declaredJson && !(contentType === '' && /^\s*[[{"]/.test(text))) {
+        if (!JSON_MEDIA_TYPE.test(contentType) && !(contentType === '' && LOOKS_LIKE_JSON.test(text))) {
           throw invalidResponse(this.descriptor, op.label, `HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
         }
         try {

@@ -211,10 +211,15 @@ async function fetchBulk(ctx: BuildContext, bulk: BulkEndpoint, keys: readonly u
 const notFound = (error: unknown): boolean => isTesseraError(error) && (error.extensions.upstream as { status?: number } | undefined)?.status === 404;
 
 /** A resolver helper for one-at-a-time joins: null for 404, the error for that item otherwise. */
-async function fetchOne(ctx: BuildContext, single: { operation: Operation; arg: string }, key: unknown, scope: RequestScope): Promise<unknown> {
+function fetchOne(ctx: BuildContext, single: { operation: Operation; arg: string }, key: unknown, scope: RequestScope): Promise<unknown> {
+  return callOne(ctx, single.operation, { [single.arg]: key }, scope);
+}
+
+/** One call under the source's per-request concurrency limit: its value, null for 404, the error otherwise (returned, not thrown). */
+async function callOne(ctx: BuildContext, operation: Operation, args: Record<string, unknown>, scope: RequestScope): Promise<unknown> {
   const limit = limiterFor(scope, `openapi:limit:${ctx.descriptor.name}`, ctx.descriptor.concurrency);
   try {
-    const { value } = await limit(() => ctx.client.call(single.operation.compiled, { [single.arg]: key }, scope));
+    const { value } = await limit(() => ctx.client.call(operation.compiled, args, scope));
     return value;
   } catch (error) {
     if (notFound(error)) return null;
@@ -328,14 +333,9 @@ export function addJoins(ctx: BuildContext): void {
           if (v === undefined || v === null) return null;
           args[arg] = v;
         }
-        const scope = scopeOf(context);
-        const limit = limiterFor(scope, `openapi:limit:${ctx.descriptor.name}`, ctx.descriptor.concurrency);
-        try {
-          return (await limit(() => ctx.client.call(target.compiled, args, scope))).value;
-        } catch (error) {
-          if (notFound(error)) return null;
-          throw error;
-        }
+        const out = await callOne(ctx, target, args, scopeOf(context));
+        if (out instanceof Error) throw out;
+        return out;
       };
     }
     const item = unwrapNullable(target.type);

@@ -9,7 +9,7 @@ import type { GraphQLFieldConfigMap } from 'graphql';
 import { getNamedType, isObjectType } from 'graphql';
 import { scopeOf } from '../../transport/scope.js';
 import type { Json, JsonObject } from './document.js';
-import { resolvePointer } from './document.js';
+import { pointerReader } from './document.js';
 import { deref, type Operation } from './operations.js';
 import { fieldName } from './names.js';
 import type { BuildContext } from './schema.js';
@@ -27,8 +27,8 @@ function expression(source: Operation, expr: Json): Getter | undefined {
   if (typeof expr !== 'string' || !expr.startsWith('$')) return () => expr;
   const body = /^\$response\.body(?:#(.*))?$/.exec(expr);
   if (body) {
-    const pointer = body[1] ?? '';
-    return (parent) => (pointer === '' ? parent : resolvePointer(parent as JsonObject, `#${pointer}`));
+    const read = pointerReader(`#${body[1] ?? ''}`);
+    return (parent) => read(parent);
   }
   const request = /^\$request\.(path|query|header)\.(.+)$/.exec(expr);
   if (request) {

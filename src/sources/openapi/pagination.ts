@@ -25,8 +25,7 @@ import {
 import type { OpenapiPagination } from '../../config/openapi.js';
 import { TesseraError } from '../../errors.js';
 import { scopeOf, type RequestScope } from '../../transport/scope.js';
-import type { Json, JsonObject } from './document.js';
-import { resolvePointer } from './document.js';
+import { pointerReader, type Json } from './document.js';
 import type { RestResult } from './executor.js';
 import { listShape } from './joins.js';
 import { upperFirst } from './names.js';
@@ -79,9 +78,10 @@ export function detectPagination(ctx: BuildContext, op: Operation): OpenapiPagin
   return undefined;
 }
 
-function readNext(value: unknown, path: string): unknown {
-  if (value === null || typeof value !== 'object') return undefined;
-  return path.startsWith('/') ? resolvePointer(value as JsonObject, `#${path}`) : (value as Record<string, unknown>)[path];
+/** Reads the `next` property (a plain name or a JSON pointer) of a page; the pointer is parsed here, once. */
+function nextReader(path: string): (value: unknown) => unknown {
+  const read = path.startsWith('/') ? pointerReader(`#${path}`) : (value: unknown) => (value as Record<string, unknown>)[path];
+  return (value) => (value === null || typeof value !== 'object' ? undefined : read(value));
 }
 
 function linkNext(header: string | string[] | undefined): string | null {
@@ -164,16 +164,24 @@ export function addConnections(ctx: BuildContext): void {
       ctx.problems.push(`${at}: Query.${name} already exists`);
       continue;
     }
+    const readNext = config.type === 'cursor' || config.type === 'nextUrl' ? nextReader(config.next) : undefined;
     ctx.query[name] = {
       type: connection,
       args,
       description: `${op.description ? `${op.description}\n\n` : ''}As a Relay connection.`,
-      resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, fieldArgs as Record<string, unknown>, scopeOf(context)),
+      resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, readNext, fieldArgs as Record<string, unknown>, scopeOf(context)),
     };
   }
 }
 
-async function paginate(ctx: BuildContext, op: Operation, config: OpenapiPagination, fieldArgs: Record<string, unknown>, scope: RequestScope) {
+async function paginate(
+  ctx: BuildContext,
+  op: Operation,
+  config: OpenapiPagination,
+  readNext: ((value: unknown) => unknown) | undefined,
+  fieldArgs: Record<string, unknown>,
+  scope: RequestScope,
+) {
   const { first: firstArg, after, ...rest } = fieldArgs;
   const first = Math.max(0, Math.min(typeof firstArg === 'number' ? firstArg : Math.min(20, config.maxPageSize), config.maxPageSize * config.maxPages));
   const arg = (param: string | undefined): string | undefined => (param ? op.argOf.get(param) : undefined);
@@ -222,10 +230,10 @@ async function paginate(ctx: BuildContext, op: Operation, config: OpenapiPaginat
     if ('o' in ref) next = limitArg && items.length >= size ? { o: ref.o + items.length } : undefined;
     else if ('p' in ref) next = items.length >= ref.z ? { p: ref.p + 1, z: ref.z } : undefined;
     else if (config.type === 'cursor') {
-      const c = readNext(value, config.next);
+      const c = readNext!(value);
       next = typeof c === 'string' && c !== '' ? { c } : typeof c === 'number' ? { c: String(c) } : undefined;
     } else if (config.type === 'nextUrl') {
-      const u = readNext(value, config.next);
+      const u = readNext!(value);
       next = typeof u === 'string' && u !== '' ? { u } : undefined;
     } else {
       const u = linkNext(result.headers.link);
