@@ -11,7 +11,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildYoga } from '../../src/server/yoga.js';
 import { attachWebSocket, type AttachedWebSocket } from '../../src/server/websocket.js';
-import { kitchenDescriptor, loadGrpc } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, waitFor } from '../fixtures/grpc/harness.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 
 let upstream: KitchenServer;
@@ -38,14 +38,6 @@ before(async () => {
 });
 
 after(() => close());
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail('condition not reached');
-}
 
 /** Reads SSE `next` events until `stop` says so or the stream ends. */
 async function readSse(response: Response, stop: (events: unknown[]) => boolean): Promise<unknown[]> {

@@ -8,25 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isConfigError } from '../../src/errors.js';
 import { createScope } from '../../src/transport/scope.js';
-import { kitchenDescriptor, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
-import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
+import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
+import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
-let server: KitchenServer;
-let kitchen: GrpcHarness;
-
-before(async () => {
-  server = await startKitchen();
-  kitchen = await loadGrpc(undefined, kitchenDescriptor(server.url, { retry: { attempts: 3, backoff: 1 }, headers: { forward: ['authorization', 'x-tenant'], set: { 'x-gateway': 'tessera' } } }));
-});
-
-after(async () => {
-  await kitchen.source.close();
-  await server.close();
-});
+const suite = useKitchen({ retry: { attempts: 3, backoff: 1 }, headers: { forward: ['authorization', 'x-tenant'], set: { 'x-gateway': 'tessera' } } });
 
 describe('gRPC status codes', () => {
   const cases: Array<[number, string, string]> = [
@@ -40,7 +29,7 @@ describe('gRPC status codes', () => {
   ];
   for (const [status, name, code] of cases) {
     test(`${name} becomes a field error with extensions.code ${code} and extensions.grpc.code ${name}`, async () => {
-      const result = await kitchen.run('query($c: Int, $m: String) { getFailure(code: $c, message: $m) ok: getNextDay(input: "2024-01-01T00:00:00Z") }', {
+      const result = await suite.kitchen.run('query($c: Int, $m: String) { getFailure(code: $c, message: $m) ok: getNextDay(input: "2024-01-01T00:00:00Z") }', {
         c: status,
         m: `it failed: ${name}`,
       });
@@ -58,11 +47,11 @@ describe('gRPC status codes', () => {
   }
 
   test('in production the status message is masked unless the descriptor allows it', async (t) => {
-    const masked = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'masked' }), 'production');
+    const masked = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'masked' }), 'production');
     const hidden = await masked.run('{ getFailure(code: 5, message: "secret host db-7.internal") }');
     assert.equal(hidden.errors?.[0]?.message, 'gRPC NOT_FOUND from subgraph "masked"');
     assert.deepEqual(hidden.errors?.[0]?.extensions, { code: 'GRPC_STATUS', subgraph: 'masked', grpc: { code: 'NOT_FOUND' } });
-    const allowed = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'allowed', errors: { allowCodes: ['NOT_FOUND'] } }), 'production');
+    const allowed = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'allowed', errors: { allowCodes: ['NOT_FOUND'] } }), 'production');
     const shown = await allowed.run('{ getFailure(code: 5, message: "no such order") }');
     assert.equal(shown.errors?.[0]?.message, 'gRPC NOT_FOUND from subgraph "allowed": no such order');
     assert.deepEqual(shown.errors?.[0]?.extensions?.grpc, { code: 'NOT_FOUND', message: 'no such order' });
@@ -71,66 +60,66 @@ describe('gRPC status codes', () => {
 
 describe('gRPC deadlines and cancellation', () => {
   test('a call slower than the descriptor timeout ends with GATEWAY_TIMEOUT and is cancelled upstream', async (t) => {
-    const slow = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'slow', timeout: '150ms' }));
-    const cancelledBefore = server.cancelled.GetSlow ?? 0;
+    const slow = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'slow', timeout: '150ms' }));
+    const cancelledBefore = suite.server.cancelled.GetSlow ?? 0;
     const result = await slow.run('{ getSlow(delayMs: 5000) }');
     assert.equal(result.data?.getSlow, null);
     assert.equal(result.errors?.[0]?.extensions?.code, 'GATEWAY_TIMEOUT');
     assert.deepEqual(result.errors?.[0]?.extensions?.grpc, { code: 'DEADLINE_EXCEEDED' });
-    await waitFor(() => (server.cancelled.GetSlow ?? 0) > cancelledBefore);
+    await waitFor(() => (suite.server.cancelled.GetSlow ?? 0) > cancelledBefore);
   });
 
   test('the request deadline caps the call when it is shorter than the timeout', async () => {
-    const result = await kitchen.run('{ getSlow(delayMs: 5000) }', undefined, createScope({ deadlineMs: 150 }));
+    const result = await suite.kitchen.run('{ getSlow(delayMs: 5000) }', undefined, createScope({ deadlineMs: 150 }));
     assert.equal(result.errors?.[0]?.extensions?.code, 'GATEWAY_TIMEOUT');
   });
 
   test('a client that goes away cancels the call upstream (REQUEST_ABORTED)', async () => {
     const controller = new AbortController();
-    const cancelledBefore = server.cancelled.GetSlow ?? 0;
-    const callsBefore = server.calls.GetSlow ?? 0;
-    const pending = kitchen.run('{ getSlow(delayMs: 5000) }', undefined, createScope({ deadlineMs: 5000, signal: controller.signal }));
-    await waitFor(() => (server.calls.GetSlow ?? 0) > callsBefore);
+    const cancelledBefore = suite.server.cancelled.GetSlow ?? 0;
+    const callsBefore = suite.server.calls.GetSlow ?? 0;
+    const pending = suite.kitchen.run('{ getSlow(delayMs: 5000) }', undefined, createScope({ deadlineMs: 5000, signal: controller.signal }));
+    await waitFor(() => (suite.server.calls.GetSlow ?? 0) > callsBefore);
     controller.abort();
     const result = await pending;
     assert.equal(result.errors?.[0]?.extensions?.code, 'REQUEST_ABORTED');
-    await waitFor(() => (server.cancelled.GetSlow ?? 0) > cancelledBefore);
+    await waitFor(() => (suite.server.cancelled.GetSlow ?? 0) > cancelledBefore);
   });
 });
 
 describe('gRPC retries, limits and metadata', () => {
   test('read-only methods are retried on UNAVAILABLE; the answer comes from the retry', async () => {
-    const before = server.calls.GetFlaky ?? 0;
-    const result = await kitchen.run('{ getFlaky(key: "q1", failures: 1) }');
+    const before = suite.server.calls.GetFlaky ?? 0;
+    const result = await suite.kitchen.run('{ getFlaky(key: "q1", failures: 1) }');
     assert.deepEqual(result, { data: { getFlaky: 'ok after 2' } });
-    assert.equal((server.calls.GetFlaky ?? 0) - before, 2);
+    assert.equal((suite.server.calls.GetFlaky ?? 0) - before, 2);
   });
 
   test('methods with side effects are never retried', async () => {
-    const before = server.calls.BumpFlaky ?? 0;
-    const result = await kitchen.run('mutation { bumpFlaky(key: "m1", failures: 1) }');
+    const before = suite.server.calls.BumpFlaky ?? 0;
+    const result = await suite.kitchen.run('mutation { bumpFlaky(key: "m1", failures: 1) }');
     assert.equal(result.errors?.[0]?.extensions?.code, 'SOURCE_UNAVAILABLE');
-    assert.equal((server.calls.BumpFlaky ?? 0) - before, 1);
+    assert.equal((suite.server.calls.BumpFlaky ?? 0) - before, 1);
   });
 
   test('a response over the 4 MB default is refused with RESOURCE_EXHAUSTED; a smaller one passes', async () => {
-    const big = await kitchen.run('{ getBig(size: 5000000) { data } }');
+    const big = await suite.kitchen.run('{ getBig(size: 5000000) { data } }');
     assert.equal(big.errors?.[0]?.extensions?.code, 'SOURCE_RESPONSE_TOO_LARGE');
     assert.deepEqual(big.errors?.[0]?.extensions?.grpc, { code: 'RESOURCE_EXHAUSTED' });
-    const fits = await kitchen.run('{ getBig(size: 3000000) { data } }');
+    const fits = await suite.kitchen.run('{ getBig(size: 3000000) { data } }');
     assert.equal(fits.errors, undefined);
     assert.equal(Buffer.from((fits.data!.getBig as { data: string }).data, 'base64').length, 3_000_000);
   });
 
   test('maxResponseSize lowers the limit', async (t) => {
-    const small = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'small', maxResponseSize: '1kb' }));
+    const small = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'small', maxResponseSize: '1kb' }));
     const result = await small.run('{ getBig(size: 2000) { data } }');
     assert.equal(result.errors?.[0]?.extensions?.code, 'SOURCE_RESPONSE_TOO_LARGE');
   });
 
   test('allowlisted client headers and static headers travel as metadata; others and reserved names do not', async () => {
     const headers = new Headers({ authorization: 'Bearer t0k', 'x-tenant': 'acme', cookie: 'secret=1', 'grpc-timeout': '1S' });
-    const result = await kitchen.run('{ getHeaders { seen { key value } } }', undefined, createScope({ deadlineMs: 5000, headers }));
+    const result = await suite.kitchen.run('{ getHeaders { seen { key value } } }', undefined, createScope({ deadlineMs: 5000, headers }));
     const seen = Object.fromEntries((result.data!.getHeaders as { seen: Array<{ key: string; value: string }> }).seen.map((e) => [e.key, e.value]));
     assert.equal(seen.authorization, 'Bearer t0k');
     assert.equal(seen['x-tenant'], 'acme');
@@ -148,16 +137,16 @@ describe('gRPC retries, limits and metadata', () => {
     const other = await startKitchen();
     t.after(() => other.close());
     const weighted = await loadGrpc(t, {
-      ...kitchenDescriptor(server.url, { name: 'weighted' }),
+      ...kitchenDescriptor(suite.server.url, { name: 'weighted' }),
       url: undefined,
       upstreams: [
-        { url: server.url, weight: 3 },
+        { url: suite.server.url, weight: 3 },
         { url: other.url, weight: 1 },
       ],
     });
-    const before = server.calls.GetNextDay ?? 0;
+    const before = suite.server.calls.GetNextDay ?? 0;
     for (let i = 0; i < 8; i++) await weighted.run('{ getNextDay(input: "2024-01-01T00:00:00Z") }');
-    assert.equal((server.calls.GetNextDay ?? 0) - before, 6);
+    assert.equal((suite.server.calls.GetNextDay ?? 0) - before, 6);
     assert.equal(other.calls.GetNextDay ?? 0, 2);
   });
 });
@@ -168,13 +157,13 @@ describe('gRPC definitions from reflection and TLS', () => {
     t.after(() => reflecting.close());
     const viaReflection = await loadGrpc(t, { name: 'reflected', url: reflecting.url, reflection: true, readOnly: ['Get*', 'Inspect'] });
     const fields = Object.keys(viaReflection.schema.getQueryType()!.getFields()).sort();
-    assert.deepEqual(fields, Object.keys(kitchen.schema.getQueryType()!.getFields()).sort());
+    assert.deepEqual(fields, Object.keys(suite.kitchen.schema.getQueryType()!.getFields()).sort());
     const result = await viaReflection.run('{ kitchenEcho(big: "9007199254740993", at: "2024-01-01T00:00:00Z", meta: {a: [1]}) { big at meta } }');
     assert.deepEqual(result, { data: { kitchenEcho: { big: '9007199254740993', at: '2024-01-01T00:00:00Z', meta: { a: [1] } } } });
   });
 
   test('reflection against a server without it says so', async (t) => {
-    await assert.rejects(loadGrpc(t, { name: 'noreflect', url: server.url, reflection: true }), (error: unknown) => {
+    await assert.rejects(loadGrpc(t, { name: 'noreflect', url: suite.server.url, reflection: true }), (error: unknown) => {
       assert.ok(isConfigError(error));
       assert.match(error.message, /reflection: subgraph "noreflect": the upstream does not offer server reflection/);
       return true;
@@ -242,14 +231,6 @@ describe('gRPC load errors', () => {
   });
 });
 
-/** Polls a condition the server side reaches asynchronously (a cancellation arriving); fails after 5 s. */
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail('condition not reached');
-}
 
 /** A CA, a server certificate for kitchen.test and a client certificate, made with openssl. */
 function makePki(dir: string): Record<'ca' | 'caKey' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {

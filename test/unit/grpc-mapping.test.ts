@@ -3,10 +3,9 @@
  * loopback that decodes and encodes with its own protobuf library.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { assertValidSchema, printType, type GraphQLNamedType, type GraphQLObjectType } from 'graphql';
-import { kitchenDescriptor, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
-import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
+import { kitchenDescriptor, loadGrpc, useKitchen } from '../fixtures/grpc/harness.js';
 
 const EVERYTHING = `
   big ubig sbig fbig u32 ratio flag text blob maybe plain color
@@ -18,34 +17,23 @@ const EVERYTHING = `
   sharedItem { sku } inner { note } byFlag { key value } colors
 `;
 
-let server: KitchenServer;
-let kitchen: GrpcHarness;
-
-before(async () => {
-  server = await startKitchen();
-  kitchen = await loadGrpc(undefined, kitchenDescriptor(server.url));
-});
-
-after(async () => {
-  await kitchen.source.close();
-  await server.close();
-});
+const suite = useKitchen();
 
 function typeSdl(name: string): string {
-  const type = kitchen.schema.getType(name) as GraphQLNamedType | undefined;
+  const type = suite.kitchen.schema.getType(name) as GraphQLNamedType | undefined;
   assert.ok(type, `type ${name} exists`);
   return printType(type);
 }
 
 describe('gRPC schema', () => {
   test('is valid and puts methods on Query, Mutation and Subscription by the read-only rule', () => {
-    assertValidSchema(kitchen.schema);
-    const query = Object.keys(kitchen.schema.getQueryType()!.getFields()).sort();
+    assertValidSchema(suite.kitchen.schema);
+    const query = Object.keys(suite.kitchen.schema.getQueryType()!.getFields()).sort();
     // Echo is read-only by its idempotency_level option; both services have one, so both names carry the service.
     assert.deepEqual(query, ['getBig', 'getFailure', 'getFlaky', 'getHeaders', 'getNextDay', 'getSample', 'getSlow', 'inspect', 'kitchenEcho', 'pantryEcho']);
-    assert.deepEqual(Object.keys(kitchen.schema.getMutationType()!.getFields()), ['bumpFlaky']);
+    assert.deepEqual(Object.keys(suite.kitchen.schema.getMutationType()!.getFields()), ['bumpFlaky']);
     // Client-streaming Upload and bidirectional Chat have no GraphQL shape.
-    assert.deepEqual(Object.keys(kitchen.schema.getSubscriptionType()!.getFields()), ['count']);
+    assert.deepEqual(Object.keys(suite.kitchen.schema.getSubscriptionType()!.getFields()), ['count']);
   });
 
   test('maps scalars, presence, oneofs, maps and well-known types to the documented types', () => {
@@ -82,7 +70,7 @@ describe('gRPC schema', () => {
     assert.match(typeSdl('Everything_ChoiceCase'), /name\s+number\s+item/);
     assert.match(typeSdl('Everything_ItemsByIdEntry'), /key: Int64!\s+value: KitchenV1Item!/);
     assert.match(typeSdl('Color'), /COLOR_UNSPECIFIED\s+RED\s+GREEN/);
-    const query = kitchen.schema.getQueryType()!.getFields();
+    const query = suite.kitchen.schema.getQueryType()!.getFields();
     assert.equal(String(query.getNextDay!.type), 'Timestamp');
     assert.deepEqual(query.getNextDay!.args.map((a) => `${a.name}: ${String(a.type)}`), ['input: Timestamp']);
     assert.deepEqual(query.getSample!.args, []);
@@ -132,7 +120,7 @@ describe('gRPC values', () => {
   };
 
   test('every kind of field survives a round trip through a real server, int64 beyond 2^53 included', async () => {
-    const result = await kitchen.run(withVariables('kitchenEcho', full, EVERYTHING), full);
+    const result = await suite.kitchen.run(withVariables('kitchenEcho', full, EVERYTHING), full);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const echoed = result.data!.kitchenEcho as Record<string, unknown>;
     assert.deepEqual(echoed, {
@@ -146,7 +134,7 @@ describe('gRPC values', () => {
   });
 
   test('an unset field with presence is null while a proto3 scalar reads its zero value', async () => {
-    const result = await kitchen.run(`{ kitchenEcho { ${EVERYTHING} } }`);
+    const result = await suite.kitchen.run(`{ kitchenEcho { ${EVERYTHING} } }`);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const echoed = result.data!.kitchenEcho as Record<string, unknown>;
     assert.equal(echoed.maybe, null);
@@ -163,7 +151,7 @@ describe('gRPC values', () => {
   });
 
   test('the server decodes what the gateway encoded (checked by an independent protobuf implementation)', async () => {
-    const result = await kitchen.run(withVariables('inspect', full, 'seen { key value }'), full);
+    const result = await suite.kitchen.run(withVariables('inspect', full, 'seen { key value }'), full);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const seen = Object.fromEntries(
       ((result.data!.inspect as { seen: Array<{ key: string; value: string }> }).seen).map((e) => [e.key, JSON.parse(e.value)]),
@@ -187,7 +175,7 @@ describe('gRPC values', () => {
   });
 
   test('values the server builds read back exactly', async () => {
-    const result = await kitchen.run(`{ getSample { ${EVERYTHING} } }`);
+    const result = await suite.kitchen.run(`{ getSample { ${EVERYTHING} } }`);
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
     const s = result.data!.getSample as Record<string, unknown>;
     assert.equal(s.big, '-9223372036854775808');
@@ -216,37 +204,37 @@ describe('gRPC values', () => {
   });
 
   test('a well-known type as the whole request and response', async () => {
-    const result = await kitchen.run('{ getNextDay(input: "2024-02-28T10:00:00.5Z") }');
+    const result = await suite.kitchen.run('{ getNextDay(input: "2024-02-28T10:00:00.5Z") }');
     assert.deepEqual(result, { data: { getNextDay: '2024-02-29T10:00:00.500Z' } });
   });
 
   test('two members of one oneof are refused before any call', async () => {
-    const before = server.calls.Echo ?? 0;
-    const result = await kitchen.run('{ kitchenEcho(name: "a", number: "1") { choice } }');
+    const before = suite.server.calls.Echo ?? 0;
+    const result = await suite.kitchen.run('{ kitchenEcho(name: "a", number: "1") { choice } }');
     assert.equal(result.errors?.[0]?.extensions?.code, 'GRPC_BAD_INPUT');
     assert.match(result.errors![0]!.message, /oneof choice takes one member, got name and number/);
-    assert.equal(server.calls.Echo ?? 0, before);
+    assert.equal(suite.server.calls.Echo ?? 0, before);
   });
 
   test('an Int64 that is not an integer is a validation error, not a rounded number', async () => {
-    const before = server.calls.Echo ?? 0;
-    const result = await kitchen.run('query($v: Int64) { kitchenEcho(big: $v) { big } }', { v: Number.MAX_SAFE_INTEGER + 2 });
+    const before = suite.server.calls.Echo ?? 0;
+    const result = await suite.kitchen.run('query($v: Int64) { kitchenEcho(big: $v) { big } }', { v: Number.MAX_SAFE_INTEGER + 2 });
     assert.match(result.errors?.[0]?.message ?? '', /Int64 cannot represent/);
-    assert.equal(server.calls.Echo ?? 0, before);
+    assert.equal(suite.server.calls.Echo ?? 0, before);
   });
 
   test('types with the same short name in two packages are qualified; the second service works too', async () => {
-    const result = await kitchen.run('{ pantryEcho(sku: "s-42") { sku } }');
+    const result = await suite.kitchen.run('{ pantryEcho(sku: "s-42") { sku } }');
     assert.deepEqual(result, { data: { pantryEcho: { sku: 's-42' } } });
-    assert.ok(kitchen.schema.getType('KitchenSharedItem'));
-    assert.ok(kitchen.schema.getType('KitchenV1Item'));
-    assert.equal(kitchen.schema.getType('Item'), undefined);
+    assert.ok(suite.kitchen.schema.getType('KitchenSharedItem'));
+    assert.ok(suite.kitchen.schema.getType('KitchenV1Item'));
+    assert.equal(suite.kitchen.schema.getType('Item'), undefined);
   });
 });
 
 describe('gRPC mapping options', () => {
   test('maps: json gives one JSON object per map, both ways', async (t) => {
-    const json = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'kitchen_json', maps: 'json' }));
+    const json = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'kitchen_json', maps: 'json' }));
     assert.equal(String((json.schema.getType('Everything') as GraphQLObjectType).getFields().counts!.type), 'JSON!');
     const result = await json.run('query($c: JSON, $i: JSON) { kitchenEcho(counts: $c, itemsById: $i) { counts itemsById } }', {
       c: { a: '9007199254740993', b: '-1' },
@@ -258,13 +246,13 @@ describe('gRPC mapping options', () => {
   });
 
   test('fieldNames: proto keeps the names as written in the .proto', async (t) => {
-    const proto = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'kitchen_proto', fieldNames: 'proto' }));
+    const proto = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'kitchen_proto', fieldNames: 'proto' }));
     const result = await proto.run('{ kitchenEcho(maybe_big: "5", items_by_id: [{ key: "1", value: { id: "a" } }]) { maybe_big items_by_id { key value { id } } } }');
     assert.deepEqual(result, { data: { kitchenEcho: { maybe_big: '5', items_by_id: [{ key: '1', value: { id: 'a' } }] } } });
   });
 
   test('readOnly patterns decide Query and Mutation; services limits what is exposed', async (t) => {
-    const only = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'kitchen_ro', readOnly: ['Kitchen.Inspect'], services: ['kitchen.v1.Kitchen'] }));
+    const only = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'kitchen_ro', readOnly: ['Kitchen.Inspect'], services: ['kitchen.v1.Kitchen'] }));
     const query = Object.keys(only.schema.getQueryType()!.getFields()).sort();
     // Echo stays a query through its idempotency_level; now it is the only Echo, so it has the plain name.
     assert.deepEqual(query, ['echo', 'inspect']);
@@ -274,7 +262,7 @@ describe('gRPC mapping options', () => {
 
 /** `query($a: T, ...) { field(a: $a, ...) { selection } }`, the types read from the schema, so every value goes in as a variable. */
 function withVariables(field: string, values: Record<string, unknown>, selection: string): string {
-  const args = kitchen.schema.getQueryType()!.getFields()[field]!.args;
+  const args = suite.kitchen.schema.getQueryType()!.getFields()[field]!.args;
   const used = args.filter((a) => a.name in values);
   const defs = used.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
   const pass = used.map((a) => `${a.name}: $${a.name}`).join(', ');

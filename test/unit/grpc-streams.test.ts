@@ -4,59 +4,39 @@
  * failure in the middle delivered as a last event with the gRPC code.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
 import { createScope } from '../../src/transport/scope.js';
-import { kitchenDescriptor, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
-import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
+import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
 
-let server: KitchenServer;
-let kitchen: GrpcHarness;
-
-before(async () => {
-  server = await startKitchen();
-  kitchen = await loadGrpc(undefined, kitchenDescriptor(server.url));
-});
-
-after(async () => {
-  await kitchen.source.close();
-  await server.close();
-});
+const suite = useKitchen();
 
 const plain = (r: ExecutionResult): unknown => JSON.parse(JSON.stringify(r));
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail('condition not reached');
-}
 
 describe('gRPC server streams as subscriptions', () => {
   test('every message arrives, in order, then the subscription completes', async () => {
     const events = [];
-    for await (const event of await kitchen.subscribe('subscription { count(count: 3, intervalMs: 1) { n } }')) events.push(plain(event));
+    for await (const event of await suite.kitchen.subscribe('subscription { count(count: 3, intervalMs: 1) { n } }')) events.push(plain(event));
     assert.deepEqual(events, [{ data: { count: { n: '1' } } }, { data: { count: { n: '2' } } }, { data: { count: { n: '3' } } }]);
   });
 
   test('a subscriber that leaves cancels the stream upstream', async () => {
-    const before = server.cancelled.Count ?? 0;
-    const stream = await kitchen.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }');
+    const before = suite.server.cancelled.Count ?? 0;
+    const stream = await suite.kitchen.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }');
     const first = await stream.next();
     const second = await stream.next();
     assert.deepEqual([plain(first.value as ExecutionResult), plain(second.value as ExecutionResult)], [{ data: { count: { n: '1' } } }, { data: { count: { n: '2' } } }]);
     await stream.return(undefined);
-    await waitFor(() => (server.cancelled.Count ?? 0) > before);
+    await waitFor(() => (suite.server.cancelled.Count ?? 0) > before);
   });
 
   test('an aborted request scope (client disconnected) cancels the stream upstream', async () => {
-    const before = server.cancelled.Count ?? 0;
+    const before = suite.server.cancelled.Count ?? 0;
     const controller = new AbortController();
-    const stream = await kitchen.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }', undefined, createScope({ deadlineMs: 60_000, signal: controller.signal }));
+    const stream = await suite.kitchen.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }', undefined, createScope({ deadlineMs: 60_000, signal: controller.signal }));
     await stream.next();
     controller.abort();
-    await waitFor(() => (server.cancelled.Count ?? 0) > before);
+    await waitFor(() => (suite.server.cancelled.Count ?? 0) > before);
     // What is left of the stream ends quickly: at most one event saying the request was aborted.
     const rest = [];
     for await (const event of stream) rest.push(plain(event));
@@ -65,7 +45,7 @@ describe('gRPC server streams as subscriptions', () => {
 
   test('an upstream failure mid-stream arrives as a last event with the gRPC code, then the stream completes', async () => {
     const events = [];
-    for await (const event of await kitchen.subscribe('subscription { count(count: 10, intervalMs: 1, failAfter: 2) { n } }')) events.push(plain(event));
+    for await (const event of await suite.kitchen.subscribe('subscription { count(count: 10, intervalMs: 1, failAfter: 2) { n } }')) events.push(plain(event));
     assert.equal(events.length, 3);
     assert.deepEqual(events.slice(0, 2), [{ data: { count: { n: '1' } } }, { data: { count: { n: '2' } } }]);
     const last = events[2] as ExecutionResult;
@@ -75,7 +55,7 @@ describe('gRPC server streams as subscriptions', () => {
   });
 
   test('a stream cannot outlive streamTimeout', async (t) => {
-    const short = await loadGrpc(t, kitchenDescriptor(server.url, { name: 'short', streamTimeout: '200ms' }));
+    const short = await loadGrpc(t, kitchenDescriptor(suite.server.url, { name: 'short', streamTimeout: '200ms' }));
     const events = [];
     for await (const event of await short.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }')) events.push(plain(event));
     const last = events.at(-1) as ExecutionResult;
