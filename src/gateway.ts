@@ -175,7 +175,7 @@ function buildServing(
       requestDeadline: config.server.requestDeadline,
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, file, ...security, downloads }),
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads }),
     });
     return { channel, schema: view, yoga };
   });

@@ -11,6 +11,7 @@ import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
+import { entityEntry, planGraph, type EntityEntry, type PlanGraph, type PlanSubgraph } from './plan.js';
 import { namingFor, type Naming } from './transforms.js';
 
 export interface ComposedGraph {
@@ -21,9 +22,11 @@ export interface ComposedGraph {
    * Subgraphs whose part of the unified graph is their own schema unchanged
    * (no prefix or rename; hiding is fine, hidden things never reach a
    * validated document). An operation that only touches one of them can be
-   * sent to it as it is, without stitching (see plugins/use-direct-route.ts).
+   * sent to it as it is, without stitching (see plugins/use-query-plan.ts).
    */
   direct: DirectRoute[];
+  /** The same subgraphs as the query planner sees them (compose/plan.ts). */
+  plan: PlanGraph;
 }
 
 export interface DirectRoute {
@@ -111,6 +114,18 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
   return merge;
 }
 
+/** Entities the planner can join through: batch fields from `entities:`, unless the source merges the type its own way. */
+function plannedEntities(source: LoadedSource): Map<string, EntityEntry> {
+  const entries = new Map<string, EntityEntry>();
+  for (const [typeName, entity] of Object.entries(source.descriptor.entities)) {
+    if (!entity.resolvable || !entity.batch || source.merge?.[typeName]) continue;
+    const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
+    const entry = entityEntry(source.schema, keys, entity.batch.field, entity.batch.argument);
+    if (entry) entries.set(typeName, entry);
+  }
+  return entries;
+}
+
 export interface ComposeOptions {
   /**
    * Wraps each subgraph's executor (upstream policy such as a per-subgraph
@@ -127,6 +142,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   const problems: string[] = [];
   const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
   const direct: DirectRoute[] = [];
+  const plannable: PlanSubgraph[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
@@ -168,6 +184,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         entities: new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
         subschema,
       });
+      if (!renames) plannable.push({ name: descriptor.name, executor, visible: subschema.transformedSchema, entities: plannedEntities(source) });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
@@ -191,5 +208,5 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }
-  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), direct };
+  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), direct, plan: planGraph(plannable) };
 }

@@ -57,6 +57,12 @@ export const gatewaySchema = z.strictObject({
   cache: cacheSchema.prefault({}),
   /** Authentication, query limits, request hygiene and the upstream allowlist; see docs/security.md. */
   security: securitySchema,
+  execution: z
+    .strictObject({
+      /** Operations over several subgraphs run as planned upstream calls; false: through @graphql-tools/stitch. */
+      planner: boolean.default(true),
+    })
+    .default({ planner: true }),
   schema: z
     .strictObject({
       /** Where `tessera compose` writes the unified schema, relative to this file. */

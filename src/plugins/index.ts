@@ -5,7 +5,7 @@
  *
  *   request hygiene (413/415/403 CSRF) ─► persisted operations ─► document
  *   limits and introspection policy (parse/validate) ─► authentication ─►
- *   authorization ─► direct route ─► rate limit ─► dedupe ─► response cache
+ *   authorization ─► query plan ─► rate limit ─► dedupe ─► response cache
  *   ─► execute; each entry below says why it is where it is (security ones:
  *   security.ts and docs/security.md).
  *
@@ -18,7 +18,8 @@ import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import type { Logger } from 'pino';
 import type { DirectRoute } from '../compose/index.js';
-import { useDirectRoute } from './use-direct-route.js';
+import type { PlanGraph } from '../compose/plan.js';
+import { useQueryPlan } from './use-query-plan.js';
 import { securityPlugins } from './security.js';
 import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
@@ -41,6 +42,8 @@ export interface PluginChainOptions {
   traffic?: Traffic;
   /** Subgraphs an operation can be sent to as it is (compose/ decides which). */
   routes?: readonly DirectRoute[];
+  /** The same subgraphs for the query planner; absent: operations over several subgraphs are stitched. */
+  plan?: PlanGraph;
   /** Scopes required per unified-graph coordinate, from descriptors' `auth:` (compose/auth-rules.ts). */
   authRules?: AuthRules;
   /** Folder of gateway.yaml, for relative paths in it (manifests, key files). */
@@ -88,9 +91,9 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     // one without the fields the caller may not read: before direct routing and the traffic plugins,
     // so whatever executes, meters or caches sees only what the caller may read.
     ...security.access,
-    // Replaces the execute function for single-subgraph operations; placed before the traffic
-    // plugins so dedupe wraps it and a cached answer skips it.
-    useDirectRoute({ schema: options.schema, routes: options.routes ?? [] }),
+    // Replaces the execute function for single-subgraph and planned operations; placed before the
+    // traffic plugins so dedupe wraps it and a cached answer skips it.
+    useQueryPlan({ schema: options.schema, routes: options.routes ?? [], graph: options.gateway.execution.planner ? options.plan : undefined, logger: options.logger }),
     // After authentication/authorization (the consumer is known; a refused request costs no point),
     // right before execution: the rate limit meters cached answers too, the cache answers only allowed requests.
     ...trafficPlugins(options),

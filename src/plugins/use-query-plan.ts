@@ -1,30 +1,34 @@
 /**
- * The fast path: an operation whose every field belongs to one subgraph's
- * own schema is sent to that subgraph as it is, and its answer returned as
- * it came, instead of being planned, split and merged by the stitching
- * executor. For a proxied query that is most of the gateway's CPU (measured:
- * see the README's Performance section).
+ * How an operation reaches the subgraphs, decided once per parsed document
+ * (Yoga caches parsing, so once per distinct query text) and kept in a
+ * WeakMap:
  *
- * The plan (which subgraph, or none) is computed once per parsed document
- * (Yoga caches parsing, so one plan per distinct query text) and kept in a
- * WeakMap. An operation is routed directly only when, for one subgraph whose
- * part of the graph is its schema unchanged (ComposedGraph.direct):
- * - it is a query or mutation, and every root selection is a plain field;
- * - every field, fragment type condition, variable type and directive in the
- *   document exists in that subgraph's schema (`__typename` anywhere, but no
- *   introspection, which the gateway answers itself).
- * Everything else goes through stitching, which gives the same answer.
+ * 1. The single-subgraph route: an operation whose every field belongs to
+ *    one subgraph's own schema is sent to that subgraph as it is, and its
+ *    answer returned as it came. For a proxied query that removes most of
+ *    the gateway's CPU (see the README's Performance section). Taken when,
+ *    for one subgraph whose part of the graph is its schema unchanged
+ *    (ComposedGraph.direct), the operation is a query or mutation whose root
+ *    selections are plain fields, and every field, fragment type condition,
+ *    variable type and directive in the document exists in that subgraph's
+ *    schema (`__typename` anywhere, but no introspection, which the gateway
+ *    answers itself).
+ * 2. The query planner (compose/plan.ts): an operation over several such
+ *    subgraphs runs as a fixed list of upstream calls, planned once per
+ *    document and operation, answers merged as plain objects.
+ * 3. Anything else is stitched (@graphql-tools/stitch), which gives the
+ *    same answer.
  *
- * The answer of a remote GraphQL subgraph is not passed on blindly: the
- * client's operation is executed over it against the gateway's schema, which
- * checks every value's type, applies null bubbling, and puts the subgraph's
- * errors at their paths, as stitching would. For that, `__typename` is added
- * to the forwarded document under interfaces and unions.
+ * No answer is passed on blindly: a remote subgraph's single-route answer
+ * and every planned answer are checked by executing the client's operation
+ * over them against the gateway's schema (result-check.ts), which checks
+ * every value's type, applies null bubbling, and puts upstream errors at
+ * their paths, as stitching would. For that, `__typename` is added to the
+ * forwarded document under interfaces and unions.
  */
 import type { Plugin } from 'graphql-yoga';
-import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
+import type { ExecutionResult } from '@graphql-tools/utils';
 import {
-  execute,
   getVariableValues,
   GraphQLError,
   isAbstractType,
@@ -38,17 +42,21 @@ import {
   BREAK,
   type DocumentNode,
   type FieldNode,
-  GraphQLInterfaceType,
-  GraphQLUnionType,
-  type GraphQLFieldResolver,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import type { Logger } from 'pino';
 import type { DirectRoute } from '../compose/index.js';
+import { planOperation, Unplannable, type PlanGraph, type QueryPlan } from '../compose/plan.js';
+import { executePlan } from './plan-execution.js';
+import { checkingSchema, ResultChecker } from './result-check.js';
 
-const NO_ROUTE = Symbol('no direct route');
-type Plan = DirectRoute | typeof NO_ROUTE;
+/** What is known about a document: its single route, if it has one; else its plans by operation name (null: stitched). */
+interface DocumentRoutes {
+  direct: DirectRoute | undefined;
+  plans: Map<string, QueryPlan | null>;
+}
 
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
@@ -69,76 +77,6 @@ export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSch
       },
     }),
   );
-}
-
-/**
- * The schema with its resolvers removed (the stitched schema's would call the
- * subgraphs again) and abstract types resolved by `__typename`: what checking
- * a result needs. Scalars keep their serialisation.
- */
-export function dataOnlySchema(schema: GraphQLSchema): GraphQLSchema {
-  return mapSchema(schema, {
-    [MapperKind.OBJECT_FIELD]: (config) => ({ ...config, resolve: undefined, subscribe: undefined }),
-    [MapperKind.INTERFACE_TYPE]: (type) => new GraphQLInterfaceType({ ...type.toConfig(), resolveType: undefined }),
-    [MapperKind.UNION_TYPE]: (type) => new GraphQLUnionType({ ...type.toConfig(), resolveType: undefined }),
-  });
-}
-
-function pathKey(path: ReadonlyArray<string | number>): string {
-  return path.join('\u0000');
-}
-
-/**
- * Executes the client's operation over a subgraph's answer: values are
- * type-checked and null-bubbled by graphql-js as for any execution, and an
- * upstream error lands where its path says.
- */
-function checkedResult(
-  result: ExecutionResult,
-  schema: GraphQLSchema,
-  args: { document: DocumentNode; variableValues?: unknown; operationName?: string | null; contextValue?: unknown },
-): ExecutionResult | Promise<ExecutionResult> {
-  if (result.data == null) return result;
-  const located = new Map<string, GraphQLError[]>();
-  const unlocated: GraphQLError[] = [];
-  for (const error of result.errors ?? []) {
-    if (!error.path) {
-      unlocated.push(error as GraphQLError);
-      continue;
-    }
-    const key = pathKey(error.path);
-    const list = located.get(key);
-    if (list) list.push(error as GraphQLError);
-    else located.set(key, [error as GraphQLError]);
-  }
-  const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) => {
-    const value = source[info.path.key];
-    if (value == null && located.size > 0) {
-      const keys: Array<string | number> = [];
-      for (let p: typeof info.path | undefined = info.path; p; p = p.prev) keys.unshift(p.key);
-      const key = pathKey(keys);
-      const errors = located.get(key);
-      if (errors) {
-        // The first error is raised at its field; any others at the same path are kept as they are.
-        located.delete(key);
-        unlocated.push(...errors.slice(1));
-        return errors[0];
-      }
-    }
-    return value;
-  };
-  const checked = execute({
-    schema,
-    document: args.document,
-    rootValue: result.data,
-    contextValue: args.contextValue,
-    variableValues: args.variableValues as Record<string, unknown> | undefined,
-    operationName: args.operationName ?? undefined,
-    fieldResolver,
-  }) as ExecutionResult;
-  const leftover = [...unlocated, ...[...located.values()].flat()];
-  if (leftover.length === 0) return checked;
-  return { ...checked, errors: [...(checked.errors ?? []), ...leftover] };
 }
 
 function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): boolean {
@@ -230,12 +168,42 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
   return { data: nonNull ? null : data, errors };
 }
 
-export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonly DirectRoute[] }): Plugin {
-  const { schema, routes } = options;
+export interface QueryPlanOptions {
+  /** The channel's schema. */
+  schema: GraphQLSchema;
+  routes: readonly DirectRoute[];
+  /** The subgraphs the planner may use; absent: operations over several subgraphs are stitched. */
+  graph?: PlanGraph;
+  logger?: Logger;
+}
+
+export function useQueryPlan(options: QueryPlanOptions): Plugin {
+  const { schema, routes, graph, logger } = options;
   if (routes.length === 0) return {};
-  const checkingSchema = dataOnlySchema(schema);
-  const plans = new WeakMap<DocumentNode, Plan>();
+  const checker = new ResultChecker(checkingSchema(schema));
+  const known = new WeakMap<DocumentNode, DocumentRoutes>();
   const rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  const routesOf = (document: DocumentNode): DocumentRoutes => {
+    let entry = known.get(document);
+    if (!entry) known.set(document, (entry = { direct: planDocument(document, schema, routes), plans: new Map() }));
+    return entry;
+  };
+  const planFor = (document: DocumentNode, operation: OperationDefinitionNode): QueryPlan | null => {
+    const entry = routesOf(document);
+    const name = operation.name?.value ?? '';
+    let plan = entry.plans.get(name);
+    if (plan === undefined) {
+      try {
+        plan = planOperation(document, operation, schema, graph!);
+      } catch (error) {
+        if (!(error instanceof Unplannable)) throw error;
+        logger?.debug({ operation: name || undefined, reason: error.message }, 'operation stitched: the planner declined it');
+        plan = null;
+      }
+      entry.plans.set(name, plan);
+    }
+    return plan;
+  };
   const forwardedFor = (document: DocumentNode, route: DirectRoute): DocumentNode => {
     if (route.trusted) return document;
     let forwarded = rewritten.get(document);
@@ -243,28 +211,29 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
     return forwarded;
   };
   return {
-    onExecute({ args, setExecuteFn }) {
-      let plan = plans.get(args.document);
-      if (plan === undefined) {
-        plan = planDocument(args.document, schema, routes) ?? NO_ROUTE;
-        plans.set(args.document, plan);
-      }
-      if (plan === NO_ROUTE) return;
-      const route = plan;
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const route = routesOf(args.document).direct;
+      if (!route && !graph) return;
       setExecuteFn(async (execArgs) => {
         const operation = selectedOperation(execArgs.document, execArgs.operationName);
         if (operation instanceof GraphQLError) return { errors: [requestError(operation)] };
+        const plan = route ? undefined : planFor(execArgs.document, operation);
+        if (!route && !plan) return executeFn(execArgs);
         // Variables are checked here as graphql-js's execute would (spec 6.1.2, at most 50
-        // errors): a request error, and the subgraph is not called.
+        // errors): a request error, and no subgraph is called.
         const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (execArgs.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
         if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+        if (plan) {
+          const assembled = await executePlan(plan, { variables: execArgs.variableValues as Record<string, unknown> | undefined, context: execArgs.contextValue });
+          return checker.check(assembled, execArgs);
+        }
         // A plugin after this one (the response cache) may execute a rewritten document (with
         // __typename and id aliases, fields of the same subgraph): that one is what is sent.
-        const forwarded = forwardedFor(execArgs.document, route);
+        const direct = route!;
         let result: ExecutionResult;
         try {
-          result = (await route.executor({
-            document: forwarded,
+          result = (await direct.executor({
+            document: forwardedFor(execArgs.document, direct),
             variables: execArgs.variableValues ?? undefined,
             operationName: execArgs.operationName ?? undefined,
             operationType: operation.operation,
@@ -274,7 +243,7 @@ export function useDirectRoute(options: { schema: GraphQLSchema; routes: readonl
         } catch (error) {
           return failedResult(error, operation, schema);
         }
-        return route.trusted ? result : checkedResult(result, checkingSchema, execArgs);
+        return direct.trusted ? result : checker.check(result, execArgs);
       });
     },
   };

@@ -1,0 +1,480 @@
+/**
+ * The query planner: an operation that needs several subgraphs becomes a
+ * fixed list of upstream calls, worked out once per document and operation
+ * instead of once per request (what stitching's delegation does).
+ *
+ * A plan is a tree of fetches. The root fetches ask each subgraph for its
+ * root fields. Under them, a field the current subgraph does not have is
+ * fetched from a subgraph that resolves the parent type by key (an entity
+ * fetch: `entities:` in its descriptor, a batch field taking every key at
+ * once); the current subgraph is asked for the key fields instead. A key
+ * field the current subgraph lacks (inventory's `[upc, price, weight]` under
+ * a product from reviews) comes from one more entity fetch first.
+ *
+ * Fetches are then grouped into waves by depth: every fetch of a wave for
+ * the same subgraph goes out as one document (one aliased batch field per
+ * fetch), so the number of upstream calls is fixed by the plan, whatever the
+ * list sizes. Mutations run their root fields in order, each group of
+ * consecutive fields of one subgraph with everything under it before the
+ * next (GraphQL spec 6.2.2).
+ *
+ * The planner takes what it can do exactly and declines the rest (the caller
+ * then uses stitching, which gives the same answer): subgraphs with renamed
+ * types or fields, subscriptions, introspection, directives other than
+ * @skip/@include, entities resolved one key per call, an interface or union
+ * whose selections need a second subgraph, aliases starting with "__key_"
+ * (the planner's own, for key fields).
+ *
+ * Pure: executors are carried, never called here.
+ */
+import {
+  getNamedType,
+  isAbstractType,
+  isLeafType,
+  isObjectType,
+  Kind,
+  parseType,
+  visit,
+  type DirectiveNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+  type TypeNode,
+  type VariableDefinitionNode,
+} from 'graphql';
+import type { Executor } from '@graphql-tools/utils';
+
+/** An entity a subgraph resolves by key with a batch field. */
+export interface EntityEntry {
+  /** Key fields, read on the objects the entity is joined to. */
+  keys: readonly string[];
+  /** The root field taking every key and answering one entity per key, in order. */
+  field: string;
+  argument: string;
+  /** The argument's type as the subgraph declares it (the variable's type). */
+  argumentType: TypeNode;
+}
+
+/** A subgraph the planner can route to: its names are the unified graph's. */
+export interface PlanSubgraph {
+  name: string;
+  /** The executor stitching uses for this subgraph (policy wrappers included). */
+  executor: Executor;
+  /** Its part of the unified graph: its schema without the fields it hides. */
+  visible: GraphQLSchema;
+  /** Entities it resolves by key, by type name. */
+  entities: ReadonlyMap<string, EntityEntry>;
+}
+
+export interface PlanGraph {
+  subgraphs: readonly PlanSubgraph[];
+  /** "Type.field" → the subgraphs that serve it (root types under "Query", "Mutation"). */
+  owners: ReadonlyMap<string, readonly PlanSubgraph[]>;
+}
+
+/** One fetch: what one subgraph is asked for, for one set of objects. */
+export interface Fetch {
+  subgraph: PlanSubgraph;
+  /** The fetch whose objects this one starts from; none for a root fetch. */
+  parent?: Fetch;
+  /** Response keys from the parent's objects to this fetch's objects (lists are walked through). */
+  path: readonly string[];
+  /** For an entity fetch: where the keys are read, and the batch field's alias and variable in the call. */
+  entity?: { entry: EntityEntry; keyAliases: readonly string[]; alias: string; variable: string };
+  /** What the subgraph is asked for on each object, in the subgraph's terms. */
+  selections: readonly SelectionNode[];
+  /** The client's response keys this fetch fills on its objects: where its errors go when it fails. */
+  fields: readonly string[];
+  children: Fetch[];
+}
+
+/** One upstream request: every fetch of one wave for one subgraph. */
+export interface Call {
+  subgraph: PlanSubgraph;
+  operationType: 'query' | 'mutation';
+  document: DocumentNode;
+  fetches: readonly Fetch[];
+  /** The client's variables the document uses. */
+  variables: readonly string[];
+}
+
+/** Steps run one after another (one per group of mutation root fields; one for a query); so do a step's waves. */
+export interface QueryPlan {
+  steps: ReadonlyArray<{ waves: ReadonlyArray<readonly Call[]> }>;
+}
+
+/** Why an operation is left to stitching (for debug logs and tests). */
+export class Unplannable extends Error {}
+
+const KEY_PREFIX = '__key_';
+const MEMO_TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+
+const coordinate = (type: string, field: string): string => `${type}.${field}`;
+
+/** The planner's view of the subgraphs it may route to. */
+export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
+  const owners = new Map<string, PlanSubgraph[]>();
+  const add = (key: string, subgraph: PlanSubgraph) => {
+    const list = owners.get(key);
+    if (list) list.push(subgraph);
+    else owners.set(key, [subgraph]);
+  };
+  for (const subgraph of subgraphs) {
+    const schema = subgraph.visible;
+    const roots = new Map([
+      [schema.getQueryType()?.name, 'Query'],
+      [schema.getMutationType()?.name, 'Mutation'],
+      [schema.getSubscriptionType()?.name, 'Subscription'],
+    ]);
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || !('getFields' in type) || !(isObjectType(type) || isAbstractType(type))) continue;
+      const typeName = roots.get(type.name) ?? type.name;
+      for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
+    }
+  }
+  return { subgraphs, owners };
+}
+
+/** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
+interface Entry {
+  field: FieldNode;
+  wraps: ReadonlyArray<readonly DirectiveNode[]>;
+}
+
+const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
+
+function keyField(key: string): FieldNode {
+  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: KEY_PREFIX + key }, name: { kind: Kind.NAME, value: key } };
+}
+
+function selectionSet(selections: readonly SelectionNode[]): SelectionSetNode {
+  return { kind: Kind.SELECTION_SET, selections };
+}
+
+/** The selection inside inline fragments carrying the directives of the fragments it came through. */
+function wrapped(selection: SelectionNode, wraps: Entry['wraps']): SelectionNode {
+  let out = selection;
+  for (let i = wraps.length - 1; i >= 0; i--) {
+    out = { kind: Kind.INLINE_FRAGMENT, directives: wraps[i], selectionSet: selectionSet([out]) };
+  }
+  return out;
+}
+
+class Planner {
+  private readonly fragments = new Map<string, FragmentDefinitionNode>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly graph: PlanGraph,
+    document: DocumentNode,
+  ) {
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(definition.name.value, definition);
+    }
+  }
+
+  private owners(typeName: string, field: string): readonly PlanSubgraph[] {
+    return this.graph.owners.get(coordinate(typeName, field)) ?? [];
+  }
+
+  private serves(subgraph: PlanSubgraph, typeName: string, field: string): boolean {
+    return this.owners(typeName, field).includes(subgraph);
+  }
+
+  private applies(condition: string | undefined, type: GraphQLObjectType): boolean {
+    if (!condition || condition === type.name) return true;
+    const conditionType = this.schema.getType(condition);
+    return conditionType !== undefined && isAbstractType(conditionType) && this.schema.isSubType(conditionType, type);
+  }
+
+  /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
+  collect(type: GraphQLObjectType, set: SelectionSetNode, wraps: Entry['wraps'] = [], out: Entry[] = []): Entry[] {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        out.push({ field: selection, wraps });
+        continue;
+      }
+      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
+      if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
+      if (!this.applies(fragment.typeCondition?.name.value, type)) continue;
+      const directives = selection.directives ?? [];
+      this.collect(type, fragment.selectionSet, directives.length > 0 ? [...wraps, directives] : wraps, out);
+    }
+    return out;
+  }
+
+  /**
+   * The selections `subgraph` is asked for on objects of `type` at `path`
+   * (relative to `owner`'s objects); fields it does not serve become entity
+   * fetches under `owner`.
+   */
+  planEntries(type: GraphQLObjectType, entries: readonly Entry[], subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): SelectionNode[] {
+    const local: SelectionNode[] = [];
+    const remote = new Map<PlanSubgraph, Entry[]>();
+    for (const entry of entries) {
+      const name = entry.field.name.value;
+      if (name === '__typename') {
+        local.push(wrapped(entry.field, entry.wraps));
+      } else if (this.serves(subgraph, type.name, name)) {
+        local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner), entry.wraps));
+      } else {
+        const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
+        const chosen = candidates.find((s) => remote.has(s)) ?? candidates[0];
+        if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key with a batch field`);
+        let list = remote.get(chosen);
+        if (!list) remote.set(chosen, (list = []));
+        list.push(entry);
+      }
+    }
+    if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local);
+    if (local.length === 0) local.push(MEMO_TYPENAME);
+    return local;
+  }
+
+  private entityFetches(
+    type: GraphQLObjectType,
+    groups: Map<PlanSubgraph, Entry[]>,
+    subgraph: PlanSubgraph,
+    path: readonly string[],
+    owner: Fetch,
+    local: SelectionNode[],
+  ): void {
+    // Where each group's keys come from: the current subgraph, or one other group (fetched first).
+    const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
+    const localKeys = new Set<string>();
+    const pending = [...groups.keys()];
+    while (pending.length > 0) {
+      const target = pending.shift()!;
+      const entity = target.entities.get(type.name)!;
+      let dependency: PlanSubgraph | undefined;
+      for (const key of entity.keys) {
+        const definition = type.getFields()[key];
+        if (!definition || !isLeafType(getNamedType(definition.type))) throw new Unplannable(`${type.name}.${key}: keys must be leaf fields`);
+        if (this.serves(subgraph, type.name, key)) {
+          localKeys.add(key);
+          continue;
+        }
+        const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name));
+        const provider = providers.find((s) => groups.has(s)) ?? providers[0];
+        if (!provider) throw new Unplannable(`${type.name}.${key}: no subgraph provides this key for ${target.name}`);
+        if (dependency && dependency !== provider) throw new Unplannable(`${type.name}: keys for ${target.name} come from two subgraphs`);
+        dependency = provider;
+        let list = groups.get(provider);
+        if (!list) {
+          groups.set(provider, (list = []));
+          pending.push(provider);
+        }
+        if (!list.some((e) => e.field.alias?.value === KEY_PREFIX + key)) list.push({ field: keyField(key), wraps: [] });
+      }
+      dependsOn.set(target, dependency);
+    }
+    for (const key of localKeys) local.push(keyField(key));
+
+    const created = new Map<PlanSubgraph, Fetch>();
+    const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
+      const existing = created.get(target);
+      if (existing) return existing;
+      if (seen.has(target)) throw new Unplannable(`${type.name}: key fields depend on each other in a cycle`);
+      const dependency = dependsOn.get(target);
+      const parent = dependency ? create(dependency, new Set([...seen, target])) : owner;
+      const entry = target.entities.get(type.name)!;
+      const entries = groups.get(target)!;
+      const fetch: Fetch = {
+        subgraph: target,
+        parent,
+        path: dependency ? [] : path,
+        entity: { entry, keyAliases: entry.keys.map((k) => KEY_PREFIX + k), alias: '', variable: '' },
+        selections: [],
+        fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
+        children: [],
+      };
+      created.set(target, fetch);
+      parent.children.push(fetch);
+      fetch.selections = this.planEntries(type, entries, target, [], fetch);
+      return fetch;
+    };
+    for (const target of groups.keys()) create(target, new Set());
+  }
+
+  /** A field `subgraph` serves, with its selection planned in turn. */
+  planField(parentType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): FieldNode {
+    if (!field.selectionSet) return field;
+    const definition = parentType.getFields()[field.name.value];
+    if (!definition) throw new Unplannable(`${parentType.name}.${field.name.value} is not in the schema`);
+    const type = getNamedType(definition.type) as GraphQLCompositeType;
+    const inner = [...path, responseKey(field)];
+    if (isObjectType(type)) {
+      return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner)) };
+    }
+    return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
+  }
+
+  /**
+   * A selection under an interface or union, which must be served by
+   * `subgraph` alone: named fragments inlined, `__typename` added wherever
+   * the type is abstract (the result check resolves the concrete type by it).
+   */
+  local(type: GraphQLCompositeType, set: SelectionSetNode, subgraph: PlanSubgraph): SelectionSetNode {
+    const selections: SelectionNode[] = [];
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === '__typename') {
+          selections.push(selection);
+          continue;
+        }
+        if (!this.serves(subgraph, type.name, name)) throw new Unplannable(`${type.name}.${name} under an abstract type is not in ${subgraph.name}`);
+        if (!selection.selectionSet) {
+          selections.push(selection);
+          continue;
+        }
+        const fieldType = getNamedType((type as GraphQLObjectType).getFields()[name]!.type) as GraphQLCompositeType;
+        selections.push({ ...selection, selectionSet: this.local(fieldType, selection.selectionSet, subgraph) });
+        continue;
+      }
+      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
+      if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
+      const conditionName = fragment.typeCondition?.name.value;
+      const condition = conditionName ? this.schema.getType(conditionName) : type;
+      if (!condition || !subgraph.visible.getType(condition.name)) throw new Unplannable(`type ${conditionName} is not in ${subgraph.name}`);
+      selections.push({
+        kind: Kind.INLINE_FRAGMENT,
+        typeCondition: fragment.typeCondition,
+        directives: selection.directives,
+        selectionSet: this.local(condition as GraphQLCompositeType, fragment.selectionSet, subgraph),
+      });
+    }
+    if (isAbstractType(type)) selections.push(MEMO_TYPENAME);
+    return selectionSet(selections);
+  }
+}
+
+function usedVariables(selections: readonly SelectionNode[]): Set<string> {
+  const names = new Set<string>();
+  visit(selectionSet(selections), {
+    Variable(node) {
+      names.add(node.name.value);
+    },
+  });
+  return names;
+}
+
+function operationDocument(operation: 'query' | 'mutation', variables: readonly VariableDefinitionNode[], selections: readonly SelectionNode[]): DocumentNode {
+  return {
+    kind: Kind.DOCUMENT,
+    definitions: [{ kind: Kind.OPERATION_DEFINITION, operation: operation as never, variableDefinitions: variables, selectionSet: selectionSet(selections) }],
+  };
+}
+
+/** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
+function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): Call[][] {
+  const byDepth: Fetch[][] = [];
+  const walk = (fetch: Fetch, depth: number) => {
+    (byDepth[depth] ??= []).push(fetch);
+    for (const child of fetch.children) walk(child, depth + 1);
+  };
+  for (const root of roots) walk(root, 0);
+  const definitions = new Map((operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d]));
+  const clientVariables = (selections: readonly SelectionNode[]): VariableDefinitionNode[] =>
+    [...usedVariables(selections)].map((name) => {
+      const definition = definitions.get(name);
+      if (!definition) throw new Unplannable(`variable $${name} is not defined`);
+      return definition;
+    });
+  return byDepth.map((fetches, depth) => {
+    const bySubgraph = new Map<PlanSubgraph, Fetch[]>();
+    for (const fetch of fetches) {
+      const list = bySubgraph.get(fetch.subgraph);
+      if (list) list.push(fetch);
+      else bySubgraph.set(fetch.subgraph, [fetch]);
+    }
+    return [...bySubgraph].map(([subgraph, group]): Call => {
+      if (depth === 0) {
+        const selections = group.flatMap((f) => f.selections);
+        const variables = clientVariables(selections);
+        const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
+        return { subgraph, operationType, document: operationDocument(operationType, variables, selections), fetches: group, variables: variables.map((d) => d.variable.name.value) };
+      }
+      const selections: FieldNode[] = group.map((fetch, i) => {
+        const entity = fetch.entity!;
+        entity.alias = `__e${i}`;
+        entity.variable = `__k${i}`;
+        return {
+          kind: Kind.FIELD,
+          alias: { kind: Kind.NAME, value: entity.alias },
+          name: { kind: Kind.NAME, value: entity.entry.field },
+          arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: entity.entry.argument }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: entity.variable } } }],
+          selectionSet: selectionSet(fetch.selections),
+        };
+      });
+      const variables = clientVariables(group.flatMap((f) => f.selections));
+      const keyVariables: VariableDefinitionNode[] = group.map((fetch) => ({
+        kind: Kind.VARIABLE_DEFINITION,
+        variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: fetch.entity!.variable } },
+        type: fetch.entity!.entry.argumentType,
+      }));
+      return {
+        subgraph,
+        operationType: 'query',
+        document: operationDocument('query', [...keyVariables, ...variables], selections),
+        fetches: group,
+        variables: variables.map((d) => d.variable.name.value),
+      };
+    });
+  });
+}
+
+const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
+
+/**
+ * The plan for one operation of a document (validated against `schema`),
+ * or Unplannable with the reason stitching has to take it.
+ */
+export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph): QueryPlan {
+  if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
+  visit(document, {
+    Directive(node) {
+      if (!ALLOWED_DIRECTIVES.has(node.name.value)) throw new Unplannable(`directive @${node.name.value}`);
+    },
+    Field(node) {
+      if (node.alias?.value.startsWith(KEY_PREFIX)) throw new Unplannable(`alias ${node.alias.value}`);
+      if (node.name.value.startsWith('__') && node.name.value !== '__typename') throw new Unplannable('introspection is answered by the gateway');
+    },
+  });
+  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
+  const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
+  const planner = new Planner(schema, graph, document);
+  // Root fields in order, each with the subgraph serving it; `__typename` is answered by the result check.
+  const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
+  for (const entry of planner.collect(rootType, operation.selectionSet)) {
+    if (entry.field.name.value === '__typename') continue;
+    const subgraph = graph.owners.get(coordinate(rootName, entry.field.name.value))?.[0];
+    if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+    const last = groups.at(-1);
+    // A query asks each subgraph once for all its root fields; a mutation keeps the client's order.
+    const group = operation.operation === 'mutation' ? (last?.subgraph === subgraph ? last : undefined) : groups.find((g) => g.subgraph === subgraph);
+    if (group) group.entries.push(entry);
+    else groups.push({ subgraph, entries: [entry] });
+  }
+  const roots = groups.map(({ subgraph, entries }) => {
+    const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };
+    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch), e.wraps));
+    return fetch;
+  });
+  const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
+  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
+}
+
+/** An entity entry from a descriptor's `entities:` (batch fields only), with the argument's type read off the subgraph's schema. */
+export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string): EntityEntry | undefined {
+  const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
+  if (!arg) return undefined;
+  return { keys, field, argument, argumentType: parseType(String(arg.type)) };
+}

@@ -1,0 +1,226 @@
+/**
+ * Runs a query plan (compose/plan.ts): each wave's calls go out together,
+ * each entity fetch with the deduplicated keys of the objects it joins to;
+ * answers are merged into one data tree, and upstream errors are moved to
+ * the client's paths. The caller checks the tree against the schema
+ * (result-check.ts), which also removes the key fields the plan added.
+ */
+import type { ExecutionResult } from '@graphql-tools/utils';
+import { GraphQLError, type OperationTypeNode } from 'graphql';
+import type { Call, Fetch, QueryPlan } from '../compose/plan.js';
+import { TesseraError } from '../errors.js';
+
+type Data = Record<string, unknown>;
+
+/** Where an object sits in the answer, as a linked list (built as the tree is walked, read only for errors). */
+interface PathLink {
+  prev: PathLink | undefined;
+  key: string | number;
+}
+
+/** An object a fetch adds fields to. */
+interface Target {
+  object: Data;
+  at: PathLink | undefined;
+  /** Index of its key in the entity fetch's key list (-1: no complete key). */
+  keyIndex: number;
+}
+
+function pathOf(link: PathLink | undefined, rest: ReadonlyArray<string | number> = []): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (let p = link; p; p = p.prev) out.push(p.key);
+  out.reverse();
+  for (const key of rest) out.push(key);
+  return out;
+}
+
+const isObject = (value: unknown): value is Data => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** Adds `source`'s fields to `target`, merging objects (and lists of objects) present in both. */
+function mergeInto(target: Data, source: Data): void {
+  for (const key in source) {
+    const value = source[key];
+    const existing = target[key];
+    if (existing === undefined || existing === null) target[key] = value;
+    else if (isObject(existing) && isObject(value)) mergeInto(existing, value);
+    else if (Array.isArray(existing) && Array.isArray(value) && existing.length === value.length) {
+      for (let i = 0; i < value.length; i++) {
+        const a = existing[i];
+        const b = value[i];
+        if (isObject(a) && isObject(b)) mergeInto(a, b);
+        else if (a == null) existing[i] = b;
+      }
+    }
+  }
+}
+
+/** Objects under `parents` at `path`, lists walked through, nulls skipped. */
+function walk(parents: readonly Target[], path: readonly string[]): Target[] {
+  let current: readonly Target[] = parents;
+  for (const key of path) {
+    const next: Target[] = [];
+    const visit = (value: unknown, at: PathLink): void => {
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) visit(value[i], { prev: at, key: i });
+      } else if (isObject(value)) {
+        next.push({ object: value, at, keyIndex: -1 });
+      }
+    };
+    for (const parent of current) visit(parent.object[key], { prev: parent.at, key });
+    current = next;
+  }
+  return current === parents ? parents.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
+}
+
+export interface PlanRequest {
+  variables: Record<string, unknown> | undefined;
+  context: unknown;
+}
+
+/** Runs the plan; the answer is unchecked (key fields included, values as the subgraphs sent them). */
+export async function executePlan(plan: QueryPlan, request: PlanRequest): Promise<ExecutionResult> {
+  const data: Data = {};
+  const errors: GraphQLError[] = [];
+  const targets = new Map<Fetch, Target[]>();
+  const root: Target[] = [{ object: data, at: undefined, keyIndex: 0 }];
+
+  /** The fetch failed: every field it was to fill, on every object, is null with the error. */
+  const fail = (fetch: Fetch, objects: readonly Target[], error: GraphQLError): void => {
+    for (const target of objects) {
+      for (const field of fetch.fields) {
+        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, [field]), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+      }
+    }
+  };
+  const asGraphqlError = (error: unknown): GraphQLError =>
+    error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : undefined });
+
+  const clientVariables = (call: Call): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const name of call.variables) if (request.variables && name in request.variables) out[name] = request.variables[name];
+    return out;
+  };
+
+  const runRoot = async (call: Call): Promise<void> => {
+    const fetch = call.fetches[0]!;
+    targets.set(fetch, root);
+    let result: ExecutionResult;
+    try {
+      result = (await call.subgraph.executor({ document: call.document, variables: clientVariables(call), operationType: call.operationType as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
+    } catch (error) {
+      fail(fetch, root, asGraphqlError(error));
+      return;
+    }
+    if (isObject(result.data)) mergeInto(data, result.data);
+    const upstreamErrors = (result.errors ?? []) as GraphQLError[];
+    if (!isObject(result.data) && upstreamErrors.length > 0) {
+      fail(fetch, root, upstreamErrors[0]!);
+      errors.push(...upstreamErrors.slice(1));
+    } else {
+      errors.push(...upstreamErrors);
+    }
+  };
+
+  const runEntities = async (call: Call): Promise<void> => {
+    const variables = clientVariables(call);
+    const prepared = call.fetches.map((fetch) => {
+      const parents = fetch.parent ? targets.get(fetch.parent) ?? [] : root;
+      const objects = walk(parents, fetch.path);
+      const entity = fetch.entity!;
+      const keys: unknown[] = [];
+      const seen = new Map<string, number>();
+      const single = entity.keyAliases.length === 1;
+      for (const target of objects) {
+        let key: unknown;
+        let id: string;
+        if (single) {
+          key = target.object[entity.keyAliases[0]!];
+          if (key == null) continue;
+          id = typeof key === 'string' ? key : JSON.stringify(key);
+        } else {
+          const composite: Data = {};
+          let complete = true;
+          entity.entry.keys.forEach((name, i) => {
+            const value = target.object[entity.keyAliases[i]!];
+            if (value === undefined) complete = false;
+            composite[name] = value;
+          });
+          if (!complete) continue;
+          key = composite;
+          id = JSON.stringify(composite);
+        }
+        let index = seen.get(id);
+        if (index === undefined) {
+          index = keys.length;
+          seen.set(id, index);
+          keys.push(key);
+        }
+        target.keyIndex = index;
+      }
+      variables[entity.variable] = keys;
+      targets.set(fetch, objects);
+      return { fetch, objects, keys };
+    });
+    if (prepared.every((p) => p.keys.length === 0)) return;
+    let result: ExecutionResult;
+    try {
+      result = (await call.subgraph.executor({ document: call.document, variables, operationType: 'query' as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
+    } catch (error) {
+      const failure = asGraphqlError(error);
+      for (const { fetch, objects } of prepared) fail(fetch, objects.filter((o) => o.keyIndex >= 0), failure);
+      return;
+    }
+    const upstreamErrors = (result.errors ?? []) as GraphQLError[];
+    const answered = isObject(result.data) ? result.data : undefined;
+    /** Errors already placed as the reason a whole fetch failed. */
+    const placed = new Set<GraphQLError>();
+    for (const { fetch, objects, keys } of prepared) {
+      if (keys.length === 0) continue;
+      const alias = fetch.entity!.alias;
+      const list = answered?.[alias];
+      const withKey = objects.filter((o) => o.keyIndex >= 0);
+      if (!Array.isArray(list) || list.length !== keys.length) {
+        const reason = upstreamErrors.find((e) => !e.path || (e.path.length === 1 && e.path[0] === alias));
+        if (reason) placed.add(reason);
+        fail(
+          fetch,
+          withKey,
+          reason ??
+            new TesseraError(
+              'SOURCE_BAD_RESPONSE',
+              `Invalid response from subgraph "${call.subgraph.name}": ${fetch.entity!.entry.field} answered ${Array.isArray(list) ? `${list.length} entities for ${keys.length} keys` : 'no list'}`,
+              { extensions: { subgraph: call.subgraph.name } },
+            ),
+        );
+        continue;
+      }
+      for (const target of withKey) {
+        const item = list[target.keyIndex];
+        if (isObject(item)) mergeInto(target.object, item);
+      }
+    }
+    // An error at [alias, index, ...] belongs to every object with that key; the others are passed on unlocated
+    // (their paths are in the call's terms, not the client's).
+    for (const error of upstreamErrors) {
+      if (placed.has(error)) continue;
+      const [alias, index, ...rest] = error.path ?? [];
+      const fetch = typeof index === 'number' ? call.fetches.find((f) => f.entity!.alias === alias) : undefined;
+      if (!fetch) {
+        errors.push(error.path ? new GraphQLError(error.message, { extensions: error.extensions, originalError: error.originalError ?? undefined }) : error);
+        continue;
+      }
+      for (const target of targets.get(fetch)!) {
+        if (target.keyIndex === index) {
+          errors.push(new GraphQLError(error.message, { path: pathOf(target.at, rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+        }
+      }
+    }
+  };
+
+  for (const step of plan.steps) {
+    for (const [depth, wave] of step.waves.entries()) {
+      await Promise.all(wave.map((call) => (depth === 0 ? runRoot(call) : runEntities(call))));
+    }
+  }
+  return errors.length > 0 ? { data, errors } : { data };
+}

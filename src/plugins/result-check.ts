@@ -1,0 +1,393 @@
+/**
+ * Checking an answer assembled from subgraph results against the gateway's
+ * schema: the client's operation is executed over the data with resolvers
+ * that only read it, so graphql-js checks every value's type, applies null
+ * bubbling, drops what the client did not ask for (key fields fetched for
+ * joins), orders fields as selected, and raises each upstream error at its
+ * path. Used by the single-subgraph route for remote subgraphs and by the
+ * query planner for every planned operation.
+ */
+import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
+import {
+  execute,
+  GraphQLEnumType,
+  GraphQLError,
+  GraphQLInterfaceType,
+  GraphQLScalarType,
+  GraphQLUnionType,
+  isAbstractType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isSpecifiedScalarType,
+  Kind,
+  locatedError,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLAbstractType,
+  type GraphQLFieldResolver,
+  type GraphQLLeafType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  visit,
+} from 'graphql';
+
+const passThrough = (value: unknown): unknown => value;
+
+/**
+ * The schema with its resolvers removed (the stitched schema's would call
+ * the subgraphs again), abstract types resolved by `__typename`, enums read
+ * by name and custom scalars passed through: subgraph results are already in
+ * their serialized form (a remote subgraph's custom scalar is opaque to the
+ * gateway; an in-process one has serialized it). Built-in scalars keep their
+ * checks.
+ */
+export function checkingSchema(schema: GraphQLSchema): GraphQLSchema {
+  return mapSchema(schema, {
+    [MapperKind.OBJECT_FIELD]: (config) => ({ ...config, resolve: undefined, subscribe: undefined }),
+    [MapperKind.INTERFACE_TYPE]: (type) => new GraphQLInterfaceType({ ...type.toConfig(), resolveType: undefined }),
+    [MapperKind.UNION_TYPE]: (type) => new GraphQLUnionType({ ...type.toConfig(), resolveType: undefined }),
+    [MapperKind.ENUM_TYPE]: (type) => {
+      const config = type.toConfig();
+      return new GraphQLEnumType({ ...config, values: Object.fromEntries(Object.entries(config.values).map(([name, value]) => [name, { ...value, value: name }])) });
+    },
+    [MapperKind.SCALAR_TYPE]: (type) =>
+      isSpecifiedScalarType(type) ? type : new GraphQLScalarType({ ...type.toConfig(), serialize: passThrough, parseValue: passThrough }),
+  });
+}
+
+function pathKey(path: ReadonlyArray<string | number>): string {
+  return path.join('\u0000');
+}
+
+export interface CheckArgs {
+  document: DocumentNode;
+  variableValues?: unknown;
+  operationName?: string | null;
+  contextValue?: unknown;
+}
+
+/** Upstream errors with a path, by path: raised where that path's value is missing. */
+function locate(result: ExecutionResult, unlocated: GraphQLError[]): Map<string, GraphQLError[]> {
+  const located = new Map<string, GraphQLError[]>();
+  for (const error of result.errors ?? []) {
+    if (!error.path) {
+      unlocated.push(error as GraphQLError);
+      continue;
+    }
+    const key = pathKey(error.path);
+    const list = located.get(key);
+    if (list) list.push(error as GraphQLError);
+    else located.set(key, [error as GraphQLError]);
+  }
+  return located;
+}
+
+/** The upstream error for a missing value at `path`, if there is one; any others at the same path become unlocated. */
+function takeLocated(located: Map<string, GraphQLError[]>, path: ReadonlyArray<string | number>, unlocated: GraphQLError[]): GraphQLError | undefined {
+  const key = pathKey(path);
+  const errors = located.get(key);
+  if (!errors) return undefined;
+  located.delete(key);
+  unlocated.push(...errors.slice(1));
+  return errors[0];
+}
+
+function withLeftovers(checked: ExecutionResult, located: Map<string, GraphQLError[]>, unlocated: GraphQLError[]): ExecutionResult {
+  const leftover = [...unlocated, ...[...located.values()].flat()];
+  if (leftover.length === 0) return checked;
+  return { ...checked, errors: [...(checked.errors ?? []), ...leftover] };
+}
+
+/** The same check by graphql-js's execute, for what the compiled check does not take (@skip/@include with variables). */
+export function executedCheck(result: ExecutionResult, schema: GraphQLSchema, args: CheckArgs): ExecutionResult {
+  const unlocated: GraphQLError[] = [];
+  const located = locate(result, unlocated);
+  const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown> = (source, _args, _context, info) => {
+    const value = source[info.path.key];
+    if (value == null && located.size > 0) {
+      const keys: Array<string | number> = [];
+      for (let p: typeof info.path | undefined = info.path; p; p = p.prev) keys.unshift(p.key);
+      return takeLocated(located, keys, unlocated) ?? value;
+    }
+    return value;
+  };
+  const checked = execute({
+    schema,
+    document: args.document,
+    rootValue: result.data,
+    contextValue: args.contextValue,
+    variableValues: args.variableValues as Record<string, unknown> | undefined,
+    operationName: args.operationName ?? undefined,
+    fieldResolver,
+  }) as ExecutionResult;
+  return withLeftovers(checked, located, unlocated);
+}
+
+/** A field of a compiled check: where it is read and how its value is completed. */
+interface ShapeField {
+  key: string;
+  nodes: FieldNode[];
+  parentName: string;
+  fieldName: string;
+  /** `__typename`: answered from the type being completed. */
+  typename: boolean;
+  type: GraphQLOutputType;
+  /** The fields' selection sets, merged; compiled per concrete type on first use. */
+  selections: SelectionSetNode[];
+  shapes?: Map<string, ShapeField[]>;
+}
+
+/**
+ * What the compiled check leaves to execute: @skip/@include on a variable
+ * (the answer depends on the request's variables) and introspection fields.
+ */
+function compilable(document: DocumentNode): boolean {
+  let ok = true;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
+      if (node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN)) ok = false;
+    },
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') ok = false;
+    },
+  });
+  return ok;
+}
+
+/** Marks a value whose error makes its nearest nullable parent null (GraphQL spec 6.4.4). */
+const BUBBLE = Symbol('bubble');
+
+/**
+ * The check compiled per document and operation: a walk over the data that
+ * does what graphql-js's execute does with read-only resolvers (the same
+ * values, errors, error paths and order), without its per-field resolver
+ * calls, info objects and promises checks. Documents with @skip/@include on
+ * a variable use execute.
+ */
+export class ResultChecker {
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, ShapeField[] | null>>();
+  private readonly fragments = new WeakMap<DocumentNode, Map<string, { typeCondition: string; selectionSet: SelectionSetNode }>>();
+
+  /** `schema` is a checkingSchema(). */
+  constructor(readonly schema: GraphQLSchema) {}
+
+  check(result: ExecutionResult, args: CheckArgs): ExecutionResult {
+    if (result.data == null) return result;
+    const operation = this.operation(args.document, args.operationName);
+    const root = operation && this.rootShape(args.document, operation);
+    if (!operation || !root) return executedCheck(result, this.schema, args);
+    const unlocated: GraphQLError[] = [];
+    const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated);
+    const rootType = operation.operation === 'mutation' ? this.schema.getMutationType()! : this.schema.getQueryType()!;
+    const data = run.object(root, result.data as Record<string, unknown>, rootType.name);
+    const checked: ExecutionResult = run.errors.length > 0 ? { errors: run.errors, data: data === BUBBLE ? null : data } : { data: data === BUBBLE ? null : data };
+    return withLeftovers(checked, run.located, unlocated);
+  }
+
+  private operation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
+    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = name ? operations.find((o) => o.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
+    return operation?.operation === 'subscription' ? undefined : operation;
+  }
+
+  private rootShape(document: DocumentNode, operation: OperationDefinitionNode): ShapeField[] | null {
+    let byOperation = this.compiled.get(document);
+    if (!byOperation) this.compiled.set(document, (byOperation = new Map()));
+    const name = operation.name?.value ?? '';
+    let shape = byOperation.get(name);
+    if (shape === undefined) {
+      const rootType = operation.operation === 'mutation' ? this.schema.getMutationType() : this.schema.getQueryType();
+      shape = rootType && compilable(document) ? this.shape(document, rootType, [operation.selectionSet]) : null;
+      byOperation.set(name, shape);
+    }
+    return shape;
+  }
+
+  /** The fields completed on an object of `type` for these selection sets (collectFields of the spec, 6.3.2). */
+  shape(document: DocumentNode, type: GraphQLObjectType, sets: readonly SelectionSetNode[]): ShapeField[] {
+    const fields = new Map<string, FieldNode[]>();
+    const visited = new Set<string>();
+    const fragments = this.fragmentsOf(document);
+    const collect = (set: SelectionSetNode): void => {
+      for (const selection of set.selections) {
+        if (!included(selection.directives)) continue;
+        if (selection.kind === Kind.FIELD) {
+          const key = selection.alias?.value ?? selection.name.value;
+          const list = fields.get(key);
+          if (list) list.push(selection);
+          else fields.set(key, [selection]);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          if (!selection.typeCondition || this.applies(selection.typeCondition.name.value, type)) collect(selection.selectionSet);
+        } else {
+          const name = selection.name.value;
+          if (visited.has(name)) continue;
+          visited.add(name);
+          const fragment = fragments.get(name);
+          if (fragment && this.applies(fragment.typeCondition, type)) collect(fragment.selectionSet);
+        }
+      }
+    };
+    for (const set of sets) collect(set);
+    const shape: ShapeField[] = [];
+    for (const [key, nodes] of fields) {
+      const fieldName = nodes[0]!.name.value;
+      if (fieldName === '__typename') {
+        shape.push({ key, nodes, parentName: type.name, fieldName, typename: true, type: type, selections: [] });
+        continue;
+      }
+      const definition = type.getFields()[fieldName];
+      if (!definition) throw new Error(`${type.name}.${fieldName} is not in the schema the document was validated against`);
+      const selections = nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
+      shape.push({ key, nodes, parentName: type.name, fieldName, typename: false, type: definition.type, selections });
+    }
+    return shape;
+  }
+
+  /** The compiled shape of a composite field's value once its concrete type is known. */
+  shapeFor(document: DocumentNode, field: ShapeField, type: GraphQLObjectType): ShapeField[] {
+    field.shapes ??= new Map();
+    let shape = field.shapes.get(type.name);
+    if (!shape) field.shapes.set(type.name, (shape = this.shape(document, type, field.selections)));
+    return shape;
+  }
+
+  private applies(condition: string, type: GraphQLObjectType): boolean {
+    if (condition === type.name) return true;
+    const conditionType = this.schema.getType(condition);
+    return conditionType !== undefined && isAbstractType(conditionType) && this.schema.isSubType(conditionType, type);
+  }
+
+  private fragmentsOf(document: DocumentNode) {
+    let fragments = this.fragments.get(document);
+    if (!fragments) {
+      fragments = new Map();
+      for (const d of document.definitions) {
+        if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, { typeCondition: d.typeCondition.name.value, selectionSet: d.selectionSet });
+      }
+      this.fragments.set(document, fragments);
+    }
+    return fragments;
+  }
+}
+
+/** @skip/@include with literal arguments (compilable() sent the others to execute). */
+function included(directives: FieldNode['directives']): boolean {
+  if (!directives || directives.length === 0) return true;
+  for (const directive of directives) {
+    const name = directive.name.value;
+    if (name !== 'skip' && name !== 'include') continue;
+    const argument = directive.arguments?.find((a) => a.name.value === 'if');
+    if (argument?.value.kind === Kind.BOOLEAN && argument.value.value === (name === 'skip')) return false;
+  }
+  return true;
+}
+
+/** One check of one answer. */
+class CheckRun {
+  readonly errors: GraphQLError[] = [];
+  private readonly path: Array<string | number> = [];
+
+  constructor(
+    private readonly checker: ResultChecker,
+    private readonly document: DocumentNode,
+    readonly located: Map<string, GraphQLError[]>,
+    private readonly unlocated: GraphQLError[],
+  ) {}
+
+  private fail(error: unknown, field: ShapeField): typeof BUBBLE {
+    this.errors.push(locatedError(error, field.nodes, this.path.slice()));
+    return BUBBLE;
+  }
+
+  object(shape: readonly ShapeField[], source: Record<string, unknown>, typeName: string): Record<string, unknown> | typeof BUBBLE {
+    const out: Record<string, unknown> = {};
+    for (const field of shape) {
+      this.path.push(field.key);
+      let value: unknown;
+      if (field.typename) {
+        value = typeName;
+      } else {
+        const raw = source[field.key];
+        const upstream = raw == null && this.located.size > 0 ? takeLocated(this.located, this.path, this.unlocated) : undefined;
+        value = upstream ? this.fail(upstream, field) : this.value(field, field.type, raw);
+      }
+      this.path.pop();
+      if (value === BUBBLE) {
+        if (isNonNullType(field.type)) return BUBBLE;
+        value = null;
+      }
+      out[field.key] = value;
+    }
+    return out;
+  }
+
+  private value(field: ShapeField, type: GraphQLOutputType, raw: unknown): unknown {
+    if (isNonNullType(type)) {
+      const value = this.value(field, type.ofType, raw);
+      if (value === null) return this.fail(new Error(`Cannot return null for non-nullable field ${field.parentName}.${field.fieldName}.`), field);
+      return value;
+    }
+    if (raw == null) return null;
+    if (isListType(type)) {
+      if (!Array.isArray(raw)) return this.fail(new GraphQLError(`Expected Iterable, but did not find one for field "${field.parentName}.${field.fieldName}".`), field);
+      const itemType = type.ofType;
+      const out = new Array<unknown>(raw.length);
+      for (let i = 0; i < raw.length; i++) {
+        this.path.push(i);
+        let item = this.value(field, itemType, raw[i]);
+        this.path.pop();
+        if (item === BUBBLE) {
+          if (isNonNullType(itemType)) return BUBBLE;
+          item = null;
+        }
+        out[i] = item;
+      }
+      return out;
+    }
+    if (isLeafType(type)) return this.leaf(field, type, raw);
+    const schema = this.checker.schema;
+    let objectType: GraphQLObjectType;
+    if (isObjectType(type)) {
+      objectType = type;
+    } else {
+      const resolved = this.runtimeType(field, type as GraphQLAbstractType, raw as Record<string, unknown>, schema);
+      if (resolved instanceof GraphQLError) return this.fail(resolved, field);
+      objectType = resolved;
+    }
+    return this.object(this.checker.shapeFor(this.document, field, objectType), raw as Record<string, unknown>, objectType.name);
+  }
+
+  private leaf(field: ShapeField, type: GraphQLLeafType, raw: unknown): unknown {
+    let out: unknown;
+    try {
+      out = type.serialize(raw);
+    } catch (error) {
+      return this.fail(error, field);
+    }
+    if (out === undefined) return this.fail(new Error(`Expected \`${type.name}\`.serialize(${JSON.stringify(raw)}) to return non-nullable value, returned: undefined`), field);
+    return out;
+  }
+
+  /** The concrete type named by `__typename`, with graphql-js's errors when it cannot be one. */
+  private runtimeType(field: ShapeField, type: GraphQLAbstractType, raw: Record<string, unknown>, schema: GraphQLSchema): GraphQLObjectType | GraphQLError {
+    const name = typeof raw === 'object' ? raw.__typename : undefined;
+    const nodes = field.nodes;
+    if (typeof name !== 'string') {
+      return new GraphQLError(
+        `Abstract type "${type.name}" must resolve to an Object type at runtime for field "${field.parentName}.${field.fieldName}". Either the "${type.name}" type should provide a "resolveType" function or each possible type should provide an "isTypeOf" function.`,
+        { nodes },
+      );
+    }
+    const runtime = schema.getType(name);
+    if (!runtime) return new GraphQLError(`Abstract type "${type.name}" was resolved to a type "${name}" that does not exist inside the schema.`, { nodes });
+    if (!isObjectType(runtime)) return new GraphQLError(`Abstract type "${type.name}" was resolved to a non-object type "${name}".`, { nodes });
+    if (!schema.isSubType(type, runtime)) return new GraphQLError(`Runtime Object type "${runtime.name}" is not a possible type for "${type.name}".`, { nodes });
+    return runtime;
+  }
+}

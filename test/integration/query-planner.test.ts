@@ -1,0 +1,299 @@
+/**
+ * The query planner (compose/plan.ts, plugins/plan-execution.ts) against
+ * stitching: every query here is sent to two gateways over the same real
+ * upstreams, one planning (the default) and one with `execution.planner:
+ * false`, and the two answers must be the same JSON. The planner's own
+ * promises are checked beside: upstream calls per request, the order of
+ * mutations, and errors at the client's paths.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { buildSchema, parse, print } from 'graphql';
+import { planGraph, planOperation, entityEntry, Unplannable, type PlanSubgraph } from '../../src/compose/plan.js';
+import type { DescriptorInput } from '../../src/config/descriptor.js';
+import { startGateway, startGraphqlUpstream, type DemoService } from '../kit.js';
+
+const USERS = /* GraphQL */ `
+  enum Role { ADMIN MEMBER }
+  type Address { city: String! }
+  type User { id: ID! name: String! role: Role! address: Address }
+  type Query { users(ids: [ID!]!): [User]! me: User }
+  type Mutation { rename(id: ID!, name: String!): User! }
+`;
+const POSTS = /* GraphQL */ `
+  interface Node { id: ID! }
+  type Post implements Node { id: ID! title: String! author: User tags: [String!]! product: Product }
+  type Comment implements Node { id: ID! text: String! }
+  union SearchResult = Post | Comment
+  type User { id: ID! posts(first: Int): [Post!]! }
+  type Product { sku: ID! }
+  type Query { posts: [Post!]! node(id: ID!): Node search(text: String!): [SearchResult!]! _usersByIds(ids: [ID!]!): [User]! }
+  type Mutation { addPost(title: String!): Post! }
+`;
+const CATALOG = /* GraphQL */ `
+  type Product { sku: ID! name: String! price: Float! weight: Float! }
+  type Query { products(skus: [ID!]!): [Product]! topProducts: [Product!]! }
+`;
+const SHIPPING = /* GraphQL */ `
+  input ProductKey { sku: ID! price: Float! weight: Float! }
+  type Product { sku: ID! price: Float! weight: Float! shippingCost: Float! }
+  type Query { _productsByKeys(keys: [ProductKey!]!): [Product]! }
+`;
+
+const PRODUCTS: Record<string, { name: string; price: number; weight: number }> = {
+  s1: { name: 'Lamp', price: 20, weight: 2 },
+  s2: { name: 'Desk', price: 150, weight: 30 },
+};
+
+interface World {
+  log: string[];
+  /** Users whose name resolver fails. */
+  broken: Set<string>;
+  users: DemoService;
+  posts: DemoService;
+  catalog: DemoService;
+  shipping: DemoService;
+}
+
+async function upstreams(t: TestContext): Promise<World> {
+  const log: string[] = [];
+  const broken = new Set<string>();
+  const names: Record<string, string> = { u1: 'Ada', u2: 'Grace', u3: 'Barbara' };
+  const user = (id: string) => (names[id] ? { id, role: id === 'u1' ? 'ADMIN' : 'MEMBER', address: id === 'u2' ? null : { city: `city of ${id}` } } : null);
+  const users = await startGraphqlUpstream(t, USERS, {
+    Query: { users: (_: unknown, { ids }: { ids: string[] }) => ids.map(user), me: () => user('u1') },
+    User: {
+      name: (u: { id: string }) => {
+        if (broken.has(u.id)) throw new Error(`name of ${u.id} is not available`);
+        return names[u.id];
+      },
+    },
+    Mutation: {
+      rename: (_: unknown, { id, name }: { id: string; name: string }) => {
+        log.push(`rename ${id}`);
+        names[id] = name;
+        return user(id);
+      },
+    },
+  });
+  let nextPost = 10;
+  const post = (n: number) => ({ id: `p${n}`, title: `post ${n}`, author: n === 4 ? null : { id: `u${(n % 3) + 1}` }, tags: [`t${n}`], product: n === 2 ? null : { sku: n % 2 ? 's1' : 's2' } });
+  const posts = await startGraphqlUpstream(t, POSTS, {
+    Query: {
+      posts: () => [1, 2, 3, 4].map(post),
+      node: (_: unknown, { id }: { id: string }) => (id.startsWith('p') ? { ...post(Number(id.slice(1))), __typename: 'Post' } : { id, text: `comment ${id}`, __typename: 'Comment' }),
+      search: () => [{ ...post(1), __typename: 'Post' }, { id: 'c1', text: 'first!', __typename: 'Comment' }],
+      _usersByIds: (_: unknown, { ids }: { ids: string[] }) => ids.map((id) => ({ id })),
+    },
+    User: { posts: (u: { id: string }, { first }: { first?: number }) => [1, 2, 3].map(post).filter((p) => p.author?.id === u.id).slice(0, first ?? 10) },
+    Mutation: {
+      addPost: (_: unknown, { title }: { title: string }) => {
+        log.push(`addPost ${title}`);
+        return { ...post(nextPost++), title };
+      },
+    },
+  });
+  const catalog = await startGraphqlUpstream(t, CATALOG, {
+    Query: {
+      products: (_: unknown, { skus }: { skus: string[] }) => skus.map((sku) => (PRODUCTS[sku] ? { sku, ...PRODUCTS[sku] } : null)),
+      topProducts: () => Object.entries(PRODUCTS).map(([sku, p]) => ({ sku, ...p })),
+    },
+  });
+  const shipping = await startGraphqlUpstream(t, SHIPPING, {
+    Query: {
+      _productsByKeys: (_: unknown, { keys }: { keys: Array<{ sku: string; price: number; weight: number }> }) =>
+        keys.map((k) => ({ ...k, shippingCost: Math.round(k.weight * 1.5 + k.price / 100) })),
+    },
+  });
+  return { log, broken, users, posts, catalog, shipping };
+}
+
+function descriptors(world: World): DescriptorInput[] {
+  return [
+    { name: 'users', kind: 'graphql' as const, url: world.users.url, entities: { User: { key: 'id', batch: { field: 'users', argument: 'ids' } } } },
+    {
+      name: 'posts',
+      kind: 'graphql' as const,
+      url: world.posts.url,
+      entities: { User: { key: 'id', batch: { field: '_usersByIds', argument: 'ids' } }, Product: { key: 'sku', resolvable: false } },
+      transforms: { hide: ['Query._usersByIds'] },
+    },
+    { name: 'catalog', kind: 'graphql' as const, url: world.catalog.url, entities: { Product: { key: 'sku', batch: { field: 'products', argument: 'skus' } } } },
+    {
+      name: 'shipping',
+      kind: 'graphql' as const,
+      url: world.shipping.url,
+      entities: { Product: { key: ['sku', 'price', 'weight'], batch: { field: '_productsByKeys', argument: 'keys' } } },
+      transforms: { hide: ['Query._productsByKeys', 'Product.price', 'Product.weight'] },
+    },
+  ];
+}
+
+async function setup(t: TestContext) {
+  const world = await upstreams(t);
+  const planned = await startGateway(t, descriptors(world));
+  const stitched = await startGateway(t, descriptors(world), { execution: { planner: false } });
+  const calls = () => ({ users: world.users.stats.requests, posts: world.posts.stats.requests, catalog: world.catalog.stats.requests, shipping: world.shipping.stats.requests });
+  /** The planned answer, after checking it equals the stitched one; with the planned request's upstream calls. */
+  const both = async (query: string, variables?: Record<string, unknown>) => {
+    const before = calls();
+    const mine = await planned.query(query, variables);
+    const after = calls();
+    const theirs = await stitched.query(query, variables);
+    assert.deepEqual(mine.body, theirs.body, `planned and stitched answers differ for ${query}`);
+    assert.equal(mine.status, theirs.status);
+    const used = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]]).filter(([, v]) => v !== 0));
+    return { body: mine.body, calls: used };
+  };
+  return { world, planned, stitched, both };
+}
+
+test('entity joins: one call per subgraph per level, the same answer as stitching', async (t) => {
+  const { both } = await setup(t);
+  const res = await both('{ posts { id title author { id name role posts(first: 1) { id } } } }');
+  assert.equal(res.body.errors, undefined);
+  assert.deepEqual(res.body.data.posts[0], { id: 'p1', title: 'post 1', author: { id: 'u2', name: 'Grace', role: 'MEMBER', posts: [{ id: 'p1' }] } });
+  assert.equal(res.body.data.posts[3].author, null, 'a null reference stays null and asks nobody');
+  // posts serves author.id and author.posts itself; users is asked once, for every author's name and role
+  assert.deepEqual(res.calls, { posts: 1, users: 1 });
+});
+
+test('a key the current subgraph lacks is fetched first: posts → catalog → shipping', async (t) => {
+  const { both } = await setup(t);
+  const res = await both('{ posts { id product { sku name shippingCost } } topProducts { name shippingCost } }');
+  assert.equal(res.body.errors, undefined);
+  assert.deepEqual(res.body.data.posts[0], { id: 'p1', product: { sku: 's1', name: 'Lamp', shippingCost: 3 } });
+  assert.equal(res.body.data.posts[1].product, null);
+  assert.deepEqual(res.body.data.topProducts, [
+    { name: 'Lamp', shippingCost: 3 },
+    { name: 'Desk', shippingCost: 47 },
+  ]);
+  // wave 0: posts and catalog (topProducts); wave 1: catalog (posts' products) and shipping (topProducts); wave 2: shipping
+  assert.deepEqual(res.calls, { posts: 1, catalog: 2, shipping: 2 });
+});
+
+test('aliases, fragments, variables, @include and @skip are kept', async (t) => {
+  const { both } = await setup(t);
+  const query = `query Q($on: Boolean!, $off: Boolean = false, $first: Int) {
+    a: posts { ...P author { n: name ... @include(if: $on) { role where: address { city } } skipped: name @skip(if: $on) } }
+    b: posts @include(if: $off) { id }
+  }
+  fragment P on Post { id t: title author { ps: posts(first: $first) { title } } }`;
+  for (const on of [true, false]) {
+    const res = await both(query, { on, first: 1 });
+    assert.equal(res.body.errors, undefined);
+    const author = res.body.data.a[0].author;
+    assert.equal(author.n, 'Grace');
+    assert.equal('role' in author, on);
+    assert.equal('skipped' in author, !on);
+    assert.equal('b' in res.body.data, false);
+  }
+});
+
+test('interfaces and unions served by one subgraph are planned; needing a second one is stitched, same answer', async (t) => {
+  const { both } = await setup(t);
+  const planned = await both('{ search(text: "x") { __typename ... on Post { id tags } ... on Comment { text } } me { name } }');
+  assert.deepEqual(planned.body.data.search, [{ __typename: 'Post', id: 'p1', tags: ['t1'] }, { __typename: 'Comment', text: 'first!' }]);
+  assert.deepEqual(planned.calls, { posts: 1, users: 1 });
+  const stitched = await both('{ node(id: "p3") { id ... on Post { author { name } } } }');
+  assert.deepEqual(stitched.body.data, { node: { id: 'p3', author: { name: 'Ada' } } });
+});
+
+test('an upstream error lands at the client path; non-null bubbling as stitching does', async (t) => {
+  const { world, both } = await setup(t);
+  world.broken.add('u3');
+  // p2's author is u3, whose name fails: name is non-null, so author (nullable) becomes null
+  const res = await both('{ posts { id author { id name } } }');
+  assert.deepEqual(res.body.data.posts[1], { id: 'p2', author: null });
+  assert.deepEqual(res.body.data.posts[0], { id: 'p1', author: { id: 'u2', name: 'Grace' } });
+  const errors = res.body.errors ?? [];
+  assert.equal(errors.length, 1);
+  assert.deepEqual(errors[0]!.path, ['posts', 1, 'author', 'name']);
+  assert.deepEqual(errors[0]!.extensions, { code: 'SUBGRAPH_ERROR', subgraph: 'users' });
+});
+
+test('a dead subgraph in a join: partial data, the error at every path it was to fill', async (t) => {
+  const { world, planned, stitched } = await setup(t);
+  await world.users.close();
+  const query = '{ posts { id author { id address { city } } } }';
+  const [mine, theirs] = await Promise.all([planned.query(query), stitched.query(query)]);
+  assert.equal(mine.status, 200);
+  assert.deepEqual(mine.body.data, theirs.body.data);
+  assert.deepEqual(mine.body.data.posts[0], { id: 'p1', author: { id: 'u2', address: null } });
+  const errors = mine.body.errors ?? [];
+  const paths = errors.map((e) => e.path?.join('.'));
+  assert.deepEqual(paths, ['posts.0.author.address', 'posts.1.author.address', 'posts.2.author.address']);
+  for (const error of errors) assert.deepEqual(error.extensions, { code: 'SOURCE_UNAVAILABLE', subgraph: 'users' });
+});
+
+test('a mutation over several subgraphs runs its root fields in order, each with its joins', async (t) => {
+  const { world, planned, stitched } = await setup(t);
+  const mutation = 'mutation { a: addPost(title: "x") { id author { name } } r: rename(id: "u2", name: "Grace H") { name } b: addPost(title: "y") { title author { name } } }';
+  const mine = await planned.query(mutation);
+  assert.equal(mine.body.errors, undefined);
+  assert.deepEqual(world.log.splice(0), ['addPost x', 'rename u2', 'addPost y']);
+  // p10's author is u2: read before the rename
+  assert.deepEqual(mine.body.data.a, { id: 'p10', author: { name: 'Grace' } });
+  assert.deepEqual(mine.body.data.r, { name: 'Grace H' });
+  const theirs = await stitched.query(mutation);
+  assert.deepEqual(world.log.splice(0), ['addPost x', 'rename u2', 'addPost y']);
+  assert.deepEqual(Object.keys(theirs.body.data), Object.keys(mine.body.data));
+});
+
+test('variables are checked before any subgraph is called', async (t) => {
+  const { both } = await setup(t);
+  const res = await both('query ($first: Int) { posts { author { name posts(first: $first) { id } } } }', { first: 'many' });
+  assert.equal(res.body.data, undefined);
+  assert.match(res.body.errors?.[0]?.message ?? '', /\$first/);
+  assert.deepEqual(res.calls, {});
+});
+
+test('the plan: calls per wave and the documents sent', () => {
+  const subgraph = (name: string, sdl: string, entities: Record<string, [string[], string, string]>): PlanSubgraph => {
+    const schema = buildSchema(sdl);
+    const entries = Object.entries(entities).map(([type, [keys, field, argument]]) => [type, entityEntry(schema, keys, field, argument)!] as const);
+    return { name, executor: () => ({}), visible: schema, entities: new Map(entries) };
+  };
+  const graph = planGraph([
+    subgraph('users', USERS, { User: [['id'], 'users', 'ids'] }),
+    subgraph('posts', POSTS, { User: [['id'], '_usersByIds', 'ids'] }),
+    subgraph('catalog', CATALOG, { Product: [['sku'], 'products', 'skus'] }),
+  ]);
+  const unified = buildSchema(/* GraphQL */ `
+    enum Role { ADMIN MEMBER }
+    type Address { city: String! }
+    type User { id: ID! name: String! role: Role! address: Address posts(first: Int): [Post!]! }
+    interface Node { id: ID! }
+    type Post implements Node { id: ID! title: String! author: User tags: [String!]! product: Product }
+    type Comment implements Node { id: ID! text: String! }
+    union SearchResult = Post | Comment
+    type Product { sku: ID! name: String! price: Float! weight: Float! }
+    type Query { users(ids: [ID!]!): [User]! me: User posts: [Post!]! node(id: ID!): Node search(text: String!): [SearchResult!]! products(skus: [ID!]!): [Product]! topProducts: [Product!]! }
+    type Mutation { rename(id: ID!, name: String!): User! addPost(title: String!): Post! }
+    type Subscription { tick: Int }
+  `);
+  const plan = (query: string) => {
+    const document = parse(query);
+    const operation = document.definitions[0] as never;
+    return planOperation(document, operation, unified, graph);
+  };
+  const shape = (query: string) =>
+    plan(query).steps.map((step) => step.waves.map((wave) => wave.map((call) => `${call.subgraph.name}: ${print(call.document).replace(/\s+/g, ' ')}`)));
+  assert.deepEqual(shape('{ posts { title author { name } product { name } } }'), [
+    [
+      ['posts: { posts { title author { __key_id: id } product { __key_sku: sku } } }'],
+      [
+        'users: query ($__k0: [ID!]!) { __e0: users(ids: $__k0) { name } }',
+        'catalog: query ($__k0: [ID!]!) { __e0: products(skus: $__k0) { name } }',
+      ],
+    ],
+  ]);
+  assert.deepEqual(shape('query ($n: Int) { me { name posts(first: $n) { title } } }'), [
+    [['users: { me { name __key_id: id } }'], ['posts: query ($__k0: [ID!]!, $n: Int) { __e0: _usersByIds(ids: $__k0) { posts(first: $n) { title } } }']],
+  ]);
+  assert.equal(plan('mutation { addPost(title: "a") { id } rename(id: "u1", name: "b") { name } }').steps.length, 2);
+  assert.throws(() => plan('subscription { tick }'), Unplannable);
+  assert.throws(() => plan('{ node(id: "p1") { ... on Post { author { name } } } }'), Unplannable);
+  assert.throws(() => plan('{ __schema { types { name } } }'), Unplannable);
+  assert.throws(() => plan('{ posts { __key_x: id } }'), Unplannable);
+});
