@@ -18,8 +18,6 @@ import { isConfigError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { loadGatewayFile } from '../config/load.js';
 import { createLogger } from '../logger.js';
-import { inspectOpenapiSource } from '../sources/openapi/load.js';
-import { joinReportLines } from '../sources/openapi/report.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -155,6 +153,8 @@ async function check(configFile: string): Promise<CliResult> {
     // REST subgraphs: proposed entity keys and bulk endpoints, and the joins that cost one call per parent (N+1).
     for (const descriptor of gateway.descriptors) {
       if (descriptor.kind !== 'openapi' || gateway.missing.includes(descriptor.name)) continue;
+      const { inspectOpenapiSource } = await import('../sources/openapi/load.js');
+      const { joinReportLines } = await import('../sources/openapi/report.js');
       const report = await inspectOpenapiSource(descriptor, { mode: gateway.config.mode, logger: createLogger('silent') });
       for (const line of joinReportLines(descriptor, report)) print(`tessera: ${line.warning ? 'warning: ' : ''}${line.text}`);
     }

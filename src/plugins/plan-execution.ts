@@ -139,15 +139,17 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           id = typeof key === 'string' ? key : JSON.stringify(key);
         } else {
           const composite: Data = {};
+          const names = entity.entry.keys;
           let complete = true;
-          entity.entry.keys.forEach((name, i) => {
+          id = '';
+          for (let i = 0; i < names.length && complete; i++) {
             const value = target.object[entity.keyAliases[i]!];
-            if (value === undefined) complete = false;
-            composite[name] = value;
-          });
+            complete = value !== undefined;
+            composite[names[i]!] = value;
+            id += typeof value === 'string' ? `${value}\u0000` : `${JSON.stringify(value)}\u0000`;
+          }
           if (!complete) continue;
           key = composite;
-          id = JSON.stringify(composite);
         }
         let index = seen.get(id);
         if (index === undefined) {

@@ -1,18 +1,19 @@
-/** The loader for each `kind`. */
+/**
+ * The loader for each `kind`. Each kind's module (and what it pulls in:
+ * protobufjs and grpc-js, the OpenAPI parser) is imported on first use, so a
+ * gateway without gRPC or REST subgraphs does not carry them in memory.
+ */
 import type { Descriptor } from '../config/descriptor.js';
-import { loadGraphqlSource } from './graphql/load.js';
-import { loadOpenapiSource } from './openapi/load.js';
-import { loadGrpcSource } from './grpc/load.js';
 import type { LoadedSource, SourceOptions } from './types.js';
 
 export async function loadSource(descriptor: Descriptor, options: SourceOptions): Promise<LoadedSource> {
   switch (descriptor.kind) {
     case 'graphql':
-      return loadGraphqlSource(descriptor, options);
+      return (await import('./graphql/load.js')).loadGraphqlSource(descriptor, options);
     case 'grpc':
-      return loadGrpcSource(descriptor, options);
+      return (await import('./grpc/load.js')).loadGrpcSource(descriptor, options);
     case 'openapi':
-      return loadOpenapiSource(descriptor, options);
+      return (await import('./openapi/load.js')).loadOpenapiSource(descriptor, options);
   }
 }
 
