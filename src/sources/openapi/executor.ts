@@ -9,9 +9,6 @@
  * promise is kept in the request scope's memo, keyed by method, path and
  * query, and the header parameters that vary per call.
  */
-import { createDefaultExecutor } from '@graphql-tools/delegate';
-import type { Executor } from '@graphql-tools/utils';
-import type { GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
 import { upstreamHeaders } from '../../transport/headers.js';
@@ -288,9 +285,4 @@ async function multipart(fields: Record<string, unknown>): Promise<{ data: Buffe
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { data: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-/** The source's executor: operations run against the generated schema, whose resolvers make the REST calls. */
-export function createOpenapiExecutor(schema: GraphQLSchema): Executor {
-  return createDefaultExecutor(schema) as Executor;
 }

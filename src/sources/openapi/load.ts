@@ -12,7 +12,8 @@ import { ConfigError } from '../../errors.js';
 import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { DocumentError, readOpenapiDocument } from './document.js';
-import { createOpenapiExecutor, RestClient } from './executor.js';
+import { createOpenapiExecutor } from './execute.js';
+import { RestClient } from './executor.js';
 import { buildOpenapiSchema, type JoinReport } from './schema.js';
 
 /**

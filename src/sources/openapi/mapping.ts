@@ -45,6 +45,7 @@ import {
   type GraphQLScalarType,
 } from 'graphql';
 import { resolvePointer, type Json, type JsonObject } from './document.js';
+import { propertyResolver } from './execute.js';
 import { enumValueName, NameRegistry, typeName, uniqueFieldNames, upperFirst } from './names.js';
 import {
   createBase64Scalar,
@@ -414,7 +415,7 @@ export class SchemaMapper {
           return v === undefined || v === null ? violation(typeName, raw) : v;
         };
       } else if (name !== raw) {
-        field.resolve = (source) => (source as Record<string, unknown>)[raw];
+        field.resolve = propertyResolver(raw);
       }
       fields[name] = field;
     }

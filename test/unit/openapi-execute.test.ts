@@ -1,0 +1,168 @@
+/**
+ * The OpenAPI source's executor (src/sources/openapi/execute.ts) answers
+ * exactly as graphql-tools' general executor does on the same schema: the same
+ * data, the same errors at the same paths, the same upstream calls. Each case
+ * runs both against a real REST server whose next answer the case chooses:
+ * clean answers (served by the compiled fast path), answers that break the
+ * schema (replayed by the general executor), and documents the fast path does
+ * not take.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { normalizedExecutor } from '@graphql-tools/executor';
+import { parse, type ExecutionResult } from 'graphql';
+import { createScope } from '../../src/transport/scope.js';
+import type { LoadedSource } from '../../src/sources/index.js';
+import { loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+
+const ok = (schema: object, status = 200) => ({ [status]: { description: 'ok', content: { 'application/json': { schema } } } });
+const spec = {
+  openapi: '3.0.3',
+  info: { title: 'orders', version: '1' },
+  paths: {
+    '/orders': {
+      get: {
+        operationId: 'listOrders',
+        parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', format: 'int32' } }],
+        responses: ok({ type: 'array', items: { $ref: '#/components/schemas/Order' } }),
+      },
+      post: {
+        operationId: 'createOrder',
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } },
+        responses: ok({ $ref: '#/components/schemas/Order' }, 201),
+      },
+    },
+    '/orders/{id}': {
+      get: {
+        operationId: 'getOrder',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: ok({ $ref: '#/components/schemas/Order' }),
+      },
+    },
+    '/pets': { get: { operationId: 'listPets', responses: ok({ type: 'array', items: { $ref: '#/components/schemas/Pet' } }) } },
+  },
+  components: {
+    schemas: {
+      Money: { type: 'object', required: ['amount', 'currency'], properties: { amount: { type: 'number' }, currency: { type: 'string' } } },
+      Order: {
+        type: 'object',
+        required: ['id', 'number', 'status', 'total', 'items'],
+        properties: {
+          id: { type: 'string' },
+          number: { type: 'integer' },
+          status: { type: 'string', enum: ['pending', 'paid'] },
+          total: { $ref: '#/components/schemas/Money' },
+          'gift-note': { type: 'string' },
+          tags: { type: 'array', items: { type: 'string' } },
+          meta: { type: 'object' },
+          customer: { type: 'object', nullable: true, properties: { name: { type: 'string' } } },
+          items: { type: 'array', items: { type: 'object', required: ['sku'], properties: { sku: { type: 'string' }, quantity: { type: 'integer', format: 'int32' } } } },
+        },
+      },
+      Cat: { type: 'object', required: ['kind', 'meows'], properties: { kind: { type: 'string' }, meows: { type: 'boolean' } } },
+      Dog: { type: 'object', required: ['kind', 'barks'], properties: { kind: { type: 'string' }, barks: { type: 'boolean' } } },
+      Pet: { oneOf: [{ $ref: '#/components/schemas/Cat' }, { $ref: '#/components/schemas/Dog' }], discriminator: { propertyName: 'kind' } },
+    },
+  },
+};
+
+const order = (id: string, extra: object = {}) => ({
+  id,
+  number: 7,
+  status: 'paid',
+  total: { amount: 12.5, currency: 'EUR' },
+  'gift-note': 'for you',
+  tags: ['a', 'b'],
+  meta: { any: ['json', 1] },
+  customer: { name: 'Ada' },
+  items: [{ sku: 'S1', quantity: 2 }],
+  ...extra,
+});
+
+describe('OpenAPI executor: the fast path answers as the general executor', () => {
+  let server: RestServer;
+  let source: LoadedSource;
+  /** What the REST server answers next, by method and path without the query. */
+  let answers: Record<string, { status: number; body: unknown }> = {};
+  before(async () => {
+    server = await startRest((req, res) => {
+      const answer = answers[`${req.method} ${req.url.split('?')[0]}`] ?? { status: 404, body: { message: 'not found' } };
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer.body));
+    });
+    source = await loadOpenapi(spec, server.url, {}, 'production');
+  });
+  after(async () => {
+    await source.close();
+    await server.close();
+  });
+
+  /** Runs the document through both executors (each with its own request scope) and checks they agree, calls included. */
+  async function both(query: string, variables?: Record<string, unknown>): Promise<ExecutionResult> {
+    const document = parse(query);
+    const request = (scope = createScope({ deadlineMs: 5000 })) => ({ document, variables, context: { tessera: scope } });
+    const start = server.calls.length;
+    const fast = (await source.executor(request())) as ExecutionResult;
+    const fastCalls = server.calls.slice(start).map((c) => `${c.method} ${c.url}`);
+    const middle = server.calls.length;
+    const general = (await normalizedExecutor({ schema: source.schema, document, variableValues: variables, contextValue: request().context })) as ExecutionResult;
+    const generalCalls = server.calls.slice(middle).map((c) => `${c.method} ${c.url}`);
+    assert.deepEqual(plain(fast), plain(general));
+    assert.deepEqual(fastCalls, generalCalls, 'the same upstream calls');
+    return fast;
+  }
+
+  test('clean answers: fields, aliases, __typename, fragments, renamed properties, JSON, lists, variables', async () => {
+    answers = { 'GET /orders': { status: 200, body: [order('o1'), order('o2', { customer: null, tags: [] })] }, 'GET /orders/o1': { status: 200, body: order('o1') } };
+    const result = await both(`
+      query Q($n: Int, $id: String!) {
+        __typename
+        first: listOrders(limit: $n) { ...O total { currency } customer { name __typename } }
+        one: getOrder(id: $id) { id ... on Order { number status } giftNote ref: id items { sku quantity } meta }
+      }
+      fragment O on Order { id total { amount } tags __typename }`, { n: 2, id: 'o1' });
+    assert.equal(result.errors, undefined);
+    // Only the fast path builds objects with a prototype (graphql-tools' have none): this one was not replayed.
+    assert.equal(Object.getPrototypeOf(result.data), Object.prototype);
+    assert.deepEqual(plain(result).data.first[0], { id: 'o1', total: { amount: 12.5, currency: 'EUR' }, tags: ['a', 'b'], __typename: 'Order', customer: { name: 'Ada', __typename: 'OrderCustomer' } });
+  });
+
+  test('answers that break the schema: a null in a non-null field, an unknown enum value, wrong shapes', async () => {
+    for (const broken of [{ id: null }, { status: 'lost' }, { total: 'cheap' }, { items: { sku: 'S1' } }, { items: [{ sku: null }] }, { number: 'seven' }]) {
+      answers = { 'GET /orders': { status: 200, body: [order('o1'), order('o2', broken)] } };
+      const result = await both('{ listOrders { id number status total { amount } items { sku } customer { name } } }');
+      assert.ok(result.errors?.length, JSON.stringify(broken));
+    }
+    // An array where an object is expected is read property by property, as the general executor does: no error.
+    answers = { 'GET /orders': { status: 200, body: [order('o1', { customer: [1] })] } };
+    await both('{ listOrders { customer { name } } }');
+  });
+
+  test('upstream failures, alone and beside fields that succeed', async () => {
+    answers = { 'GET /orders': { status: 500, body: { message: 'down' } }, 'GET /orders/o1': { status: 200, body: order('o1') } };
+    const result = await both('{ a: getOrder(id: "o1") { id } b: listOrders { id } c: getOrder(id: "o1") { number } }');
+    assert.equal(result.errors?.length, 1);
+  });
+
+  test('bad arguments and variables are refused before any call', async () => {
+    answers = { 'GET /orders/o1': { status: 200, body: order('o1') } };
+    await both('query($id: String!) { getOrder(id: $id) { id } }', {});
+    await both('query($n: Int) { listOrders(limit: $n) { id } a: getOrder(id: "o1") { id } }', { n: 'many' });
+    // Not validated first (as a stitched call is not): an argument literal of the wrong type fails that field only.
+    await both('{ a: getOrder(id: "o1") { id } b: getOrder(id: 5) { id } }');
+  });
+
+  test('mutations run in order, and one after a failed one only if the general executor runs it', async () => {
+    answers = { 'POST /orders': { status: 201, body: order('o9') } };
+    await both('mutation { a: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { id } b: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { number } }');
+    answers = { 'POST /orders': { status: 201, body: order('o9', { id: null }) } };
+    await both('mutation { a: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { id } b: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { number } }');
+  });
+
+  test('documents the fast path leaves to the general executor: directives, unions, introspection', async () => {
+    answers = { 'GET /orders': { status: 200, body: [order('o1')] }, 'GET /pets': { status: 200, body: [{ kind: 'Cat', meows: true }, { kind: 'Dog', barks: false }] } };
+    await both('query($all: Boolean!) { listOrders { id number @include(if: $all) } }', { all: false });
+    await both('{ listPets { __typename ... on Cat { meows } ... on Dog { barks } } }');
+    await both('{ __schema { queryType { name } } listOrders { id } }');
+  });
+});
