@@ -49,6 +49,7 @@ import {
   type VariableDefinitionNode,
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
+import { applies } from '../collect-fields.js';
 
 /** An entity a subgraph resolves by key with a batch field. */
 export interface EntityEntry {
@@ -187,12 +188,6 @@ class Planner {
     return this.owners(typeName, field).includes(subgraph);
   }
 
-  private applies(condition: string | undefined, type: GraphQLObjectType): boolean {
-    if (!condition || condition === type.name) return true;
-    const conditionType = this.schema.getType(condition);
-    return conditionType !== undefined && isAbstractType(conditionType) && this.schema.isSubType(conditionType, type);
-  }
-
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
   collect(type: GraphQLObjectType, set: SelectionSetNode, wraps: Entry['wraps'] = [], out: Entry[] = []): Entry[] {
     for (const selection of set.selections) {
@@ -202,7 +197,7 @@ class Planner {
       }
       const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
       if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
-      if (!this.applies(fragment.typeCondition?.name.value, type)) continue;
+      if (!applies(this.schema, fragment.typeCondition?.name.value, type)) continue;
       const directives = selection.directives ?? [];
       this.collect(type, fragment.selectionSet, directives.length > 0 ? [...wraps, directives] : wraps, out);
     }

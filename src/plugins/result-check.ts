@@ -8,6 +8,7 @@
  * query planner for every planned operation.
  */
 import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
+import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
 import {
   execute,
   GraphQLEnumType,
@@ -15,7 +16,6 @@ import {
   GraphQLInterfaceType,
   GraphQLScalarType,
   GraphQLUnionType,
-  isAbstractType,
   isLeafType,
   isListType,
   isNonNullType,
@@ -143,15 +143,15 @@ interface ShapeField {
 }
 
 /**
- * What the compiled check leaves to execute: @skip/@include on a variable
- * (the answer depends on the request's variables) and introspection fields.
+ * What the compiled check leaves to execute: directives other than
+ * @skip/@include with a literal argument (the answer would depend on the
+ * request's variables) and introspection fields.
  */
 function compilable(document: DocumentNode): boolean {
   let ok = true;
   visit(document, {
     Directive(node) {
-      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
-      if (node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN)) ok = false;
+      if ((node.name.value !== 'skip' && node.name.value !== 'include') || node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN)) ok = false;
     },
     Field(node) {
       if (node.name.value === '__schema' || node.name.value === '__type') ok = false;
@@ -172,7 +172,7 @@ const BUBBLE = Symbol('bubble');
  */
 export class ResultChecker {
   private readonly compiled = new WeakMap<DocumentNode, Map<string, ShapeField[] | null>>();
-  private readonly fragments = new WeakMap<DocumentNode, Map<string, { typeCondition: string; selectionSet: SelectionSetNode }>>();
+  private readonly fragments = new WeakMap<DocumentNode, Fragments>();
 
   /** `schema` is a checkingSchema(). */
   constructor(readonly schema: GraphQLSchema) {}
@@ -209,31 +209,12 @@ export class ResultChecker {
     return shape;
   }
 
-  /** The fields completed on an object of `type` for these selection sets (collectFields of the spec, 6.3.2). */
+  /** The fields completed on an object of `type` for these selection sets. */
   shape(document: DocumentNode, type: GraphQLObjectType, sets: readonly SelectionSetNode[]): ShapeField[] {
-    const fields = new Map<string, FieldNode[]>();
-    const visited = new Set<string>();
-    const fragments = this.fragmentsOf(document);
-    const collect = (set: SelectionSetNode): void => {
-      for (const selection of set.selections) {
-        if (!included(selection.directives)) continue;
-        if (selection.kind === Kind.FIELD) {
-          const key = selection.alias?.value ?? selection.name.value;
-          const list = fields.get(key);
-          if (list) list.push(selection);
-          else fields.set(key, [selection]);
-        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          if (!selection.typeCondition || this.applies(selection.typeCondition.name.value, type)) collect(selection.selectionSet);
-        } else {
-          const name = selection.name.value;
-          if (visited.has(name)) continue;
-          visited.add(name);
-          const fragment = fragments.get(name);
-          if (fragment && this.applies(fragment.typeCondition, type)) collect(fragment.selectionSet);
-        }
-      }
-    };
-    for (const set of sets) collect(set);
+    let fragments = this.fragments.get(document);
+    if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
+    const fields = collectFields(this.schema, type, sets, fragments);
+    if (!fields) throw new Error('a document compilable() accepted has a selection collectFields() refuses');
     const shape: ShapeField[] = [];
     for (const [key, nodes] of fields) {
       const fieldName = nodes[0]!.name.value;
@@ -256,36 +237,6 @@ export class ResultChecker {
     if (!shape) field.shapes.set(type.name, (shape = this.shape(document, type, field.selections)));
     return shape;
   }
-
-  private applies(condition: string, type: GraphQLObjectType): boolean {
-    if (condition === type.name) return true;
-    const conditionType = this.schema.getType(condition);
-    return conditionType !== undefined && isAbstractType(conditionType) && this.schema.isSubType(conditionType, type);
-  }
-
-  private fragmentsOf(document: DocumentNode) {
-    let fragments = this.fragments.get(document);
-    if (!fragments) {
-      fragments = new Map();
-      for (const d of document.definitions) {
-        if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, { typeCondition: d.typeCondition.name.value, selectionSet: d.selectionSet });
-      }
-      this.fragments.set(document, fragments);
-    }
-    return fragments;
-  }
-}
-
-/** @skip/@include with literal arguments (compilable() sent the others to execute). */
-function included(directives: FieldNode['directives']): boolean {
-  if (!directives || directives.length === 0) return true;
-  for (const directive of directives) {
-    const name = directive.name.value;
-    if (name !== 'skip' && name !== 'include') continue;
-    const argument = directive.arguments?.find((a) => a.name.value === 'if');
-    if (argument?.value.kind === Kind.BOOLEAN && argument.value.value === (name === 'skip')) return false;
-  }
-  return true;
 }
 
 /** One check of one answer. */

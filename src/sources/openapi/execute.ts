@@ -17,6 +17,7 @@
  * calls with an abort signal go to the general executor from the start.
  */
 import { createDefaultExecutor } from '@graphql-tools/delegate';
+import { collectFields, fragmentsOf, type Fragments } from '../../collect-fields.js';
 import { MapperKind, mapSchema, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
 import {
   defaultFieldResolver,
@@ -37,7 +38,6 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
 } from 'graphql';
 
 /** What a completion returns when the value needs the general executor (an error somewhere below). */
@@ -71,54 +71,18 @@ export function propertyResolver(property: string): GraphQLFieldResolver<unknown
   return resolve;
 }
 
-type Fragments = Map<string, FragmentDefinitionNode>;
-
-/**
- * The fields of selection sets on an object type, by response key, in order
- * (GraphQL spec 6.3.2, CollectFields), or undefined when one carries a
- * directive or a fragment on another type.
- */
-function collectFields(type: GraphQLObjectType, sets: readonly SelectionSetNode[], fragments: Fragments): Map<string, FieldNode[]> | undefined {
-  const fields = new Map<string, FieldNode[]>();
-  const visited = new Set<string>();
-  const visit = (set: SelectionSetNode): boolean => {
-    for (const selection of set.selections) {
-      if (selection.directives?.length) return false;
-      if (selection.kind === Kind.FIELD) {
-        const key = selection.alias?.value ?? selection.name.value;
-        const list = fields.get(key);
-        if (list) list.push(selection);
-        else fields.set(key, [selection]);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        if (selection.typeCondition && selection.typeCondition.name.value !== type.name) return false;
-        if (!visit(selection.selectionSet)) return false;
-      } else {
-        const name = selection.name.value;
-        if (visited.has(name)) continue;
-        visited.add(name);
-        const fragment = fragments.get(name);
-        if (!fragment || fragment.directives?.length || fragment.typeCondition.name.value !== type.name) return false;
-        if (!visit(fragment.selectionSet)) return false;
-      }
-    }
-    return true;
-  };
-  for (const set of sets) if (!visit(set)) return undefined;
-  return fields;
-}
-
 /**
  * The completion of a value of `type` selected by `nodes` (spec 6.4.3,
  * CompleteValue), or undefined when the selection needs the general executor.
  */
-function compileValue(type: GraphQLOutputType, nodes: readonly FieldNode[], fragments: Fragments): Complete | undefined {
+function compileValue(schema: GraphQLSchema, type: GraphQLOutputType, nodes: readonly FieldNode[], fragments: Fragments): Complete | undefined {
   if (isNonNullType(type)) {
-    const inner = compileValue(type.ofType, nodes, fragments);
+    const inner = compileValue(schema, type.ofType, nodes, fragments);
     // Every completion returns null only for a null or missing value, so checking the value first is the spec's check.
     return inner && ((value) => (value === null || value === undefined ? FAIL : inner(value)));
   }
   if (isListType(type)) {
-    const item = compileValue(type.ofType, nodes, fragments);
+    const item = compileValue(schema, type.ofType, nodes, fragments);
     if (!item) return undefined;
     return (value) => {
       if (value === null || value === undefined) return null;
@@ -145,6 +109,7 @@ function compileValue(type: GraphQLOutputType, nodes: readonly FieldNode[], frag
   }
   if (!isObjectType(type) || type.isTypeOf) return undefined;
   const fields = collectFields(
+    schema,
     type,
     nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : [])),
     fragments,
@@ -162,7 +127,7 @@ function compileValue(type: GraphQLOutputType, nodes: readonly FieldNode[], frag
     const field = type.getFields()[name];
     if (!field || field.args.length > 0) return undefined;
     const property = field.resolve ? propertyReads.get(field.resolve) : name;
-    const complete = property === undefined ? undefined : compileValue(field.type, fieldNodes, fragments);
+    const complete = property === undefined ? undefined : compileValue(schema, field.type, fieldNodes, fragments);
     if (!complete) return undefined;
     reads.push({ key, property, complete });
   }
@@ -194,9 +159,8 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   if (!operation || operation.operation === 'subscription' || operation.directives?.length) return undefined;
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) return undefined;
-  const fragments: Fragments = new Map();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const collected = collectFields(rootType, [operation.selectionSet], fragments);
+  const fragments = fragmentsOf(document);
+  const collected = collectFields(schema, rootType, [operation.selectionSet], fragments);
   if (!collected) return undefined;
   const fields: RootField[] = [];
   for (const [key, nodes] of collected) {
@@ -209,7 +173,7 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
     const field = rootType.getFields()[name];
     const resolve = field?.resolve;
     if (!field || !resolve) return undefined;
-    const complete = compileValue(field.type, nodes, fragments);
+    const complete = compileValue(schema, field.type, nodes, fragments);
     if (!complete) return undefined;
     fields.push({ key, field, resolve, nodes, complete });
   }
