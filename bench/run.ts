@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     'tessera-b': { type: 'string' },
     workers: { type: 'string' },
     tsx: { type: 'boolean', default: false },
+    'tessera-node-flags': { type: 'string' },
     render: { type: 'string' },
   },
   strict: true,
@@ -64,6 +65,8 @@ if (![settings.durationSec, ...settings.connections].every((n) => Number.isFinit
   throw new Error('--duration and --connections take positive numbers, --warmup a number of seconds (0: none)');
 }
 const wantedScenarios = args.scenarios?.split(',');
+/** Node flags for the Tessera targets only (`--tessera-node-flags "--max-semi-space-size=4"`): V8 settings tried side by side. */
+const tesseraNodeFlags = (target: Target): string[] => (target.role === 'tessera' && args['tessera-node-flags'] ? args['tessera-node-flags'].split(/\s+/).filter(Boolean) : []);
 if (args['tessera-src']) {
   // Every Tessera target loads the gateway from that checkout (the upstreams and peers stay the same).
   const entry = join(resolve(args['tessera-src']), 'src', 'index.ts');
@@ -456,7 +459,7 @@ async function main(): Promise<void> {
     scenarios: [],
   };
   for (const scenario of chosen) {
-    const { result: scenarioResult, setup, targets } = await runScenario(scenario);
+    const { result: scenarioResult, setup, targets } = await runScenario(scenario, wantedTargets, tesseraNodeFlags);
     result.scenarios.push(scenarioResult);
     if (!setup) continue;
     try {

@@ -114,7 +114,7 @@ export interface QueryPlan {
 export class Unplannable extends Error {}
 
 const KEY_PREFIX = '__key_';
-const MEMO_TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
 const coordinate = (type: string, field: string): string => `${type}.${field}`;
 
@@ -228,7 +228,7 @@ class Planner {
       }
     }
     if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local);
-    if (local.length === 0) local.push(MEMO_TYPENAME);
+    if (local.length === 0) local.push(TYPENAME);
     return local;
   }
 
@@ -345,7 +345,7 @@ class Planner {
         selectionSet: this.local(condition as GraphQLCompositeType, fragment.selectionSet, subgraph),
       });
     }
-    if (isAbstractType(type)) selections.push(MEMO_TYPENAME);
+    if (isAbstractType(type)) selections.push(TYPENAME);
     return selectionSet(selections);
   }
 }
