@@ -48,6 +48,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     tsx: { type: 'boolean', default: false },
     'tessera-node-flags': { type: 'string' },
+    'tessera-b-node-flags': { type: 'string' },
     render: { type: 'string' },
   },
   strict: true,
@@ -65,8 +66,14 @@ if (![settings.durationSec, ...settings.connections].every((n) => Number.isFinit
   throw new Error('--duration and --connections take positive numbers, --warmup a number of seconds (0: none)');
 }
 const wantedScenarios = args.scenarios?.split(',');
-/** Node flags for the Tessera targets only (`--tessera-node-flags "--max-semi-space-size=4"`): V8 settings tried side by side. */
-const tesseraNodeFlags = (target: Target): string[] => (target.role === 'tessera' && args['tessera-node-flags'] ? args['tessera-node-flags'].split(/\s+/).filter(Boolean) : []);
+/**
+ * Node flags for the Tessera targets only (`--tessera-node-flags "--max-semi-space-size=4"`), or for the
+ * B target only (`--tessera-b-node-flags`, with `--tessera-b` naming the same checkout): a V8 setting A/B.
+ */
+const tesseraNodeFlags = (target: Target): string[] => {
+  const flags = target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : target.role === 'tessera' ? args['tessera-node-flags'] : undefined;
+  return flags ? flags.split(/\s+/).filter(Boolean) : [];
+};
 if (args['tessera-src']) {
   // Every Tessera target loads the gateway from that checkout (the upstreams and peers stay the same).
   const entry = join(resolve(args['tessera-src']), 'src', 'index.ts');
