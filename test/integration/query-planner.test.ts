@@ -297,3 +297,24 @@ test('the plan: calls per wave and the documents sent', () => {
   assert.throws(() => plan('{ __schema { types { name } } }'), Unplannable);
   assert.throws(() => plan('{ posts { __key_x: id } }'), Unplannable);
 });
+
+test('a batch field that answers the wrong number of entities: the fields it was to fill are null with SOURCE_BAD_RESPONSE', async (t) => {
+  const world = await upstreams(t);
+  // A users service that drops the first key: its answers can no longer be matched to the keys by position.
+  const short = await startGraphqlUpstream(t, USERS, {
+    Query: { users: (_: unknown, { ids }: { ids: string[] }) => ids.slice(1).map((id) => ({ id, role: 'MEMBER' })) },
+    User: { name: (u: { id: string }) => `name of ${u.id}` },
+  });
+  const planned = await startGateway(t, descriptors({ ...world, users: short }));
+  const res = await planned.query('{ posts { id author { id name } } }');
+  assert.equal(res.status, 200);
+  // name is non-null: each author with an unmatched answer becomes null; posts keep their own fields
+  assert.deepEqual(res.body.data?.posts[0], { id: 'p1', author: null });
+  assert.deepEqual(res.body.data?.posts[3], { id: 'p4', author: null });
+  const errors = res.body.errors ?? [];
+  assert.deepEqual(errors.map((e) => e.path?.join('.')), ['posts.0.author.name', 'posts.1.author.name', 'posts.2.author.name']);
+  for (const error of errors) {
+    assert.equal(error.extensions?.code, 'SOURCE_BAD_RESPONSE');
+    assert.match(error.message, /users answered 2 entities for 3 keys/);
+  }
+});
