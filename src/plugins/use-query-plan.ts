@@ -196,8 +196,9 @@ export function useQueryPlan(options: QueryPlanOptions): Plugin {
       try {
         plan = planOperation(document, operation, schema, graph!);
       } catch (error) {
-        if (!(error instanceof Unplannable)) throw error;
-        logger?.debug({ operation: name || undefined, reason: error.message }, 'operation stitched: the planner declined it');
+        // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
+        if (error instanceof Unplannable) logger?.debug({ operation: name || undefined, reason: error.message }, 'operation stitched: the planner declined it');
+        else logger?.error({ operation: name || undefined, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
         plan = null;
       }
       entry.plans.set(name, plan);
