@@ -114,13 +114,17 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
   return merge;
 }
 
-/** Entities the planner can join through: batch fields from `entities:`, unless the source merges the type its own way. */
+/** Entities the planner can join through (`entities:`), unless the source merges the type its own way. */
 function plannedEntities(source: LoadedSource): Map<string, EntityEntry> {
   const entries = new Map<string, EntityEntry>();
   for (const [typeName, entity] of Object.entries(source.descriptor.entities)) {
-    if (!entity.resolvable || !entity.batch || source.merge?.[typeName]) continue;
+    if (!entity.resolvable || source.merge?.[typeName]) continue;
     const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
-    const entry = entityEntry(source.schema, keys, entity.batch.field, entity.batch.argument);
+    const entry = entity.batch
+      ? entityEntry(source.schema, keys, entity.batch.field, entity.batch.argument)
+      : entity.field && entity.argument
+        ? entityEntry(source.schema, keys, entity.field, entity.argument, false)
+        : undefined;
     if (entry) entries.set(typeName, entry);
   }
   return entries;

@@ -7,21 +7,22 @@
  * root fields. Under them, a field the current subgraph does not have is
  * fetched from a subgraph that resolves the parent type by key (an entity
  * fetch: `entities:` in its descriptor, a batch field taking every key at
- * once); the current subgraph is asked for the key fields instead. A key
+ * once, or a one-key field aliased once per key); the current subgraph is
+ * asked for the key fields instead. A key
  * field the current subgraph lacks (inventory's `[upc, price, weight]` under
  * a product from reviews) comes from one more entity fetch first.
  *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
- * fetch), so the number of upstream calls is fixed by the plan, whatever the
- * list sizes. Mutations run their root fields in order, each group of
+ * fetch, or one aliased field per key), so the number of upstream calls is
+ * fixed by the plan, whatever the list sizes. Mutations run their root fields in order, each group of
  * consecutive fields of one subgraph with everything under it before the
  * next (GraphQL spec 6.2.2).
  *
  * The planner takes what it can do exactly and declines the rest (the caller
  * then uses stitching, which gives the same answer): subgraphs with renamed
  * types or fields, subscriptions, introspection, directives other than
- * @skip/@include, entities resolved one key per call, an interface or union
+ * @skip/@include, an interface or union
  * whose selections need a second subgraph, aliases starting with "__key_"
  * (the planner's own, for key fields).
  *
@@ -51,15 +52,17 @@ import {
 import type { Executor } from '@graphql-tools/utils';
 import { applies } from '../collect-fields.js';
 
-/** An entity a subgraph resolves by key with a batch field. */
+/** An entity a subgraph resolves by key. */
 export interface EntityEntry {
   /** Key fields, read on the objects the entity is joined to. */
   keys: readonly string[];
-  /** The root field taking every key and answering one entity per key, in order. */
+  /** The root field that resolves it. */
   field: string;
   argument: string;
   /** The argument's type as the subgraph declares it (the variable's type). */
   argumentType: TypeNode;
+  /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
+  batch: boolean;
 }
 
 /** A subgraph the planner can route to: its names are the unified graph's. */
@@ -86,7 +89,10 @@ export interface Fetch {
   parent?: Fetch;
   /** Response keys from the parent's objects to this fetch's objects (lists are walked through). */
   path: readonly string[];
-  /** For an entity fetch: where the keys are read, and the batch field's alias and variable in the call. */
+  /**
+   * For an entity fetch: where the keys are read, and the field's alias and variable in the call (a one-key
+   * field is sent once per key, as `<alias>_<n>` with `$<variable>_<n>`).
+   */
   entity?: { entry: EntityEntry; keyAliases: readonly string[]; alias: string; variable: string };
   /** What the subgraph is asked for on each object, in the subgraph's terms. */
   selections: readonly SelectionNode[];
@@ -99,7 +105,11 @@ export interface Fetch {
 export interface Call {
   subgraph: PlanSubgraph;
   operationType: 'query' | 'mutation';
-  document: DocumentNode;
+  /**
+   * The document for this many keys per fetch: the same one whatever the counts unless the call has one-key
+   * entity fields, which are sent once per key (memoised per counts).
+   */
+  documentFor(keyCounts: readonly number[]): DocumentNode;
   fetches: readonly Fetch[];
   /** The client's variables the document uses. */
   variables: readonly string[];
@@ -221,7 +231,7 @@ class Planner {
       } else {
         const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
         const chosen = candidates.find((s) => remote.has(s)) ?? candidates[0];
-        if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key with a batch field`);
+        if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key`);
         let list = remote.get(chosen);
         if (!list) remote.set(chosen, (list = []));
         list.push(entry);
@@ -394,35 +404,62 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        return { subgraph, operationType, document: operationDocument(operationType, variables, selections), fetches: group, variables: variables.map((d) => d.variable.name.value) };
+        const document = operationDocument(operationType, variables, selections);
+        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value) };
       }
-      const selections: FieldNode[] = group.map((fetch, i) => {
-        const entity = fetch.entity!;
-        entity.alias = `__e${i}`;
-        entity.variable = `__k${i}`;
-        return {
-          kind: Kind.FIELD,
-          alias: { kind: Kind.NAME, value: entity.alias },
-          name: { kind: Kind.NAME, value: entity.entry.field },
-          arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: entity.entry.argument }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: entity.variable } } }],
-          selectionSet: selectionSet(fetch.selections),
-        };
-      });
       const variables = clientVariables(group.flatMap((f) => f.selections));
-      const keyVariables: VariableDefinitionNode[] = group.map((fetch) => ({
-        kind: Kind.VARIABLE_DEFINITION,
-        variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: fetch.entity!.variable } },
-        type: fetch.entity!.entry.argumentType,
-      }));
-      return {
-        subgraph,
-        operationType: 'query',
-        document: operationDocument('query', [...keyVariables, ...variables], selections),
-        fetches: group,
-        variables: variables.map((d) => d.variable.name.value),
+      group.forEach((fetch, i) => {
+        fetch.entity!.alias = `__e${i}`;
+        fetch.entity!.variable = `__k${i}`;
+      });
+      /** The entity fields and key variables for these numbers of keys (batch fields ignore the count). */
+      const build = (keyCounts: readonly number[]): DocumentNode => {
+        const fields: FieldNode[] = [];
+        const keyVariables: VariableDefinitionNode[] = [];
+        group.forEach((fetch, i) => {
+          const { entry, alias, variable } = fetch.entity!;
+          const add = (suffix: string) => {
+            fields.push(entityField(entry, alias + suffix, variable + suffix, fetch.selections));
+            keyVariables.push(variableDefinition(variable + suffix, entry.argumentType));
+          };
+          if (entry.batch) add('');
+          else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
+        });
+        return operationDocument('query', [...keyVariables, ...variables], fields);
       };
+      const names = variables.map((d) => d.variable.name.value);
+      if (group.every((f) => f.entity!.entry.batch)) {
+        const document = build([]);
+        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names };
+      }
+      const built = new Map<string, DocumentNode>();
+      const documentFor = (keyCounts: readonly number[]): DocumentNode => {
+        const id = keyCounts.join(',');
+        let document = built.get(id);
+        if (!document) {
+          // Bounded: key counts vary with the data; the printed text is memoised per document by the executor.
+          if (built.size >= 64) built.clear();
+          built.set(id, (document = build(keyCounts)));
+        }
+        return document;
+      };
+      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names };
     });
   });
+}
+
+function entityField(entry: EntityEntry, alias: string, variable: string, selections: readonly SelectionNode[]): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: alias },
+    name: { kind: Kind.NAME, value: entry.field },
+    arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: entry.argument }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } } }],
+    selectionSet: selectionSet(selections),
+  };
+}
+
+function variableDefinition(name: string, type: TypeNode): VariableDefinitionNode {
+  return { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } }, type };
 }
 
 const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
@@ -467,9 +504,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
 }
 
-/** An entity entry from a descriptor's `entities:` (batch fields only), with the argument's type read off the subgraph's schema. */
-export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string): EntityEntry | undefined {
+/** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
+export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string, batch = true): EntityEntry | undefined {
   const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
   if (!arg) return undefined;
-  return { keys, field, argument, argumentType: parseType(String(arg.type)) };
+  return { keys, field, argument, argumentType: parseType(String(arg.type)), batch };
 }

@@ -106,7 +106,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     targets.set(fetch, root);
     let result: ExecutionResult;
     try {
-      result = (await call.subgraph.executor({ document: call.document, variables: clientVariables(call), operationType: call.operationType as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
+      result = (await call.subgraph.executor({ document: call.documentFor([]), variables: clientVariables(call), operationType: call.operationType as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
     } catch (error) {
       fail(fetch, root, asGraphqlError(error));
       return;
@@ -159,14 +159,16 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         }
         target.keyIndex = index;
       }
-      variables[entity.variable] = keys;
+      if (entity.entry.batch) variables[entity.variable] = keys;
+      else keys.forEach((key, n) => (variables[`${entity.variable}_${n}`] = key));
       targets.set(fetch, objects);
       return { fetch, objects, keys };
     });
     if (prepared.every((p) => p.keys.length === 0)) return;
     let result: ExecutionResult;
     try {
-      result = (await call.subgraph.executor({ document: call.document, variables, operationType: 'query' as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
+      const document = call.documentFor(prepared.map((p) => p.keys.length));
+      result = (await call.subgraph.executor({ document, variables, operationType: 'query' as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
     } catch (error) {
       const failure = asGraphqlError(error);
       for (const { fetch, objects } of prepared) fail(fetch, objects.filter((o) => o.keyIndex >= 0), failure);
@@ -178,8 +180,9 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     const placed = new Set<GraphQLError>();
     for (const { fetch, objects, keys } of prepared) {
       if (keys.length === 0) continue;
-      const alias = fetch.entity!.alias;
-      const list = answered?.[alias];
+      const { alias, entry } = fetch.entity!;
+      // One-key fields answer `<alias>_<n>` each; a batch field one list in key order.
+      const list = entry.batch ? answered?.[alias] : answered && keys.map((_, n) => answered[`${alias}_${n}`] ?? null);
       const withKey = objects.filter((o) => o.keyIndex >= 0);
       if (!Array.isArray(list) || list.length !== keys.length) {
         const reason = upstreamErrors.find((e) => !e.path || (e.path.length === 1 && e.path[0] === alias));
@@ -201,20 +204,36 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         if (isObject(item)) mergeInto(target.object, item);
       }
     }
-    // An error at [alias, index, ...] belongs to every object with that key; the others are passed on unlocated
-    // (their paths are in the call's terms, not the client's).
+    /** Which fetch and key an error path in the call's terms is about: [alias, n, ...] (batch) or [alias_n, ...] (one key). */
+    const locateInCall = (path: ReadonlyArray<string | number>): { fetch: Fetch; index: number; rest: Array<string | number> } | undefined => {
+      const [first, ...others] = path;
+      if (typeof first !== 'string') return undefined;
+      for (const fetch of call.fetches) {
+        const { alias, entry } = fetch.entity!;
+        if (entry.batch && first === alias && typeof others[0] === 'number') return { fetch, index: others[0], rest: others.slice(1) };
+        if (!entry.batch && first.startsWith(`${alias}_`)) {
+          const index = Number(first.slice(alias.length + 1));
+          if (Number.isInteger(index)) return { fetch, index, rest: others };
+        }
+      }
+      return undefined;
+    };
+    // An error about one key belongs to every object with that key (at each field the fetch was to fill, when it
+    // is about the entity itself); the others are passed on unlocated (their paths are in the call's terms).
     for (const error of upstreamErrors) {
       if (placed.has(error)) continue;
-      const [alias, index, ...rest] = error.path ?? [];
-      const fetch = typeof index === 'number' ? call.fetches.find((f) => f.entity!.alias === alias) : undefined;
-      if (!fetch) {
+      const at = error.path ? locateInCall(error.path) : undefined;
+      if (!at) {
         errors.push(error.path ? new GraphQLError(error.message, { extensions: error.extensions, originalError: error.originalError ?? undefined }) : error);
         continue;
       }
-      for (const target of targets.get(fetch)!) {
-        if (target.keyIndex === index) {
-          errors.push(new GraphQLError(error.message, { path: pathOf(target.at, rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
-        }
+      const objects = targets.get(at.fetch)!.filter((t) => t.keyIndex === at.index);
+      if (at.rest.length === 0) {
+        fail(at.fetch, objects, error);
+        continue;
+      }
+      for (const target of objects) {
+        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
       }
     }
   };

@@ -32,7 +32,7 @@ const POSTS = /* GraphQL */ `
 `;
 const CATALOG = /* GraphQL */ `
   type Product { sku: ID! name: String! price: Float! weight: Float! }
-  type Query { products(skus: [ID!]!): [Product]! topProducts: [Product!]! }
+  type Query { products(skus: [ID!]!): [Product]! product(sku: ID!): Product topProducts: [Product!]! }
 `;
 const SHIPPING = /* GraphQL */ `
   input ProductKey { sku: ID! price: Float! weight: Float! }
@@ -49,6 +49,8 @@ interface World {
   log: string[];
   /** Users whose name resolver fails. */
   broken: Set<string>;
+  /** From now on catalog's product(sku: "s2") fails. */
+  breakProducts(): void;
   users: DemoService;
   posts: DemoService;
   catalog: DemoService;
@@ -93,9 +95,14 @@ async function upstreams(t: TestContext): Promise<World> {
       },
     },
   });
+  let brokenProducts = false;
   const catalog = await startGraphqlUpstream(t, CATALOG, {
     Query: {
       products: (_: unknown, { skus }: { skus: string[] }) => skus.map((sku) => (PRODUCTS[sku] ? { sku, ...PRODUCTS[sku] } : null)),
+      product: (_: unknown, { sku }: { sku: string }) => {
+        if (sku === 's2' && brokenProducts) throw new Error('s2 is being restocked');
+        return PRODUCTS[sku] ? { sku, ...PRODUCTS[sku] } : null;
+      },
       topProducts: () => Object.entries(PRODUCTS).map(([sku, p]) => ({ sku, ...p })),
     },
   });
@@ -105,10 +112,11 @@ async function upstreams(t: TestContext): Promise<World> {
         keys.map((k) => ({ ...k, shippingCost: Math.round(k.weight * 1.5 + k.price / 100) })),
     },
   });
-  return { log, broken, users, posts, catalog, shipping };
+  return { log, broken, breakProducts: () => void (brokenProducts = true), users, posts, catalog, shipping };
 }
 
-function descriptors(world: World): DescriptorInput[] {
+function descriptors(world: World, options: { oneKeyProducts?: boolean } = {}): DescriptorInput[] {
+  const product = options.oneKeyProducts ? { key: 'sku', field: 'product', argument: 'sku' } : { key: 'sku', batch: { field: 'products', argument: 'skus' } };
   return [
     { name: 'users', kind: 'graphql' as const, url: world.users.url, entities: { User: { key: 'id', batch: { field: 'users', argument: 'ids' } } } },
     {
@@ -118,7 +126,7 @@ function descriptors(world: World): DescriptorInput[] {
       entities: { User: { key: 'id', batch: { field: '_usersByIds', argument: 'ids' } }, Product: { key: 'sku', resolvable: false } },
       transforms: { hide: ['Query._usersByIds'] },
     },
-    { name: 'catalog', kind: 'graphql' as const, url: world.catalog.url, entities: { Product: { key: 'sku', batch: { field: 'products', argument: 'skus' } } } },
+    { name: 'catalog', kind: 'graphql' as const, url: world.catalog.url, entities: { Product: product } },
     {
       name: 'shipping',
       kind: 'graphql' as const,
@@ -278,7 +286,7 @@ test('the plan: calls per wave and the documents sent', () => {
     return planOperation(document, operation, unified, graph);
   };
   const shape = (query: string) =>
-    plan(query).steps.map((step) => step.waves.map((wave) => wave.map((call) => `${call.subgraph.name}: ${print(call.document).replace(/\s+/g, ' ')}`)));
+    plan(query).steps.map((step) => step.waves.map((wave) => wave.map((call) => `${call.subgraph.name}: ${print(call.documentFor([])).replace(/\s+/g, ' ')}`)));
   assert.deepEqual(shape('{ posts { title author { name } product { name } } }'), [
     [
       ['posts: { posts { title author { __key_id: id } product { __key_sku: sku } } }'],
@@ -317,4 +325,27 @@ test('a batch field that answers the wrong number of entities: the fields it was
     assert.equal(error.extensions?.code, 'SOURCE_BAD_RESPONSE');
     assert.match(error.message, /users answered 2 entities for 3 keys/);
   }
+});
+
+test('an entity resolved one key at a time: one call per level all the same, one aliased field per key', async (t) => {
+  const world = await upstreams(t);
+  const planned = await startGateway(t, descriptors(world, { oneKeyProducts: true }));
+  const stitched = await startGateway(t, descriptors(world, { oneKeyProducts: true }), { execution: { planner: false } });
+  const query = '{ posts { id product { sku name shippingCost } } }';
+  const before = world.catalog.stats.requests;
+  const mine = await planned.query(query);
+  assert.equal(world.catalog.stats.requests - before, 1, 'two products, one request');
+  assert.deepEqual(mine.body, (await stitched.query(query)).body);
+  assert.deepEqual(mine.body.data?.posts[2], { id: 'p3', product: { sku: 's1', name: 'Lamp', shippingCost: 3 } });
+  world.breakProducts();
+  const failing = await planned.query(query);
+  // s2's lookup fails: its name (non-null) nulls each product with that key; s1's products are whole
+  assert.deepEqual(failing.body.data?.posts.map((p: { product: unknown }) => p.product), [
+    { sku: 's1', name: 'Lamp', shippingCost: 3 },
+    null,
+    { sku: 's1', name: 'Lamp', shippingCost: 3 },
+    null,
+  ]);
+  assert.deepEqual(failing.body.errors?.map((e) => e.path?.join('.')), ['posts.3.product.name']);
+  assert.equal(failing.body.errors?.[0]?.extensions?.code, 'SUBGRAPH_ERROR');
 });
