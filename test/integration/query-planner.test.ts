@@ -349,3 +349,22 @@ test('an entity resolved one key at a time: one call per level all the same, one
   assert.deepEqual(failing.body.errors?.map((e) => e.path?.join('.')), ['posts.3.product.name']);
   assert.equal(failing.body.errors?.[0]?.extensions?.code, 'SUBGRAPH_ERROR');
 });
+
+test('with the response cache on, planned answers are the same and a repeat costs no upstream call', async (t) => {
+  const world = await upstreams(t);
+  // The cache rewrites documents (`__responseCacheTypeName: __typename`, `__responseCacheId: id`): the planner takes those too.
+  const lifetimes: Record<string, Record<string, string>> = { users: { User: '60s' }, posts: { Post: '60s' }, catalog: { Product: '60s' }, shipping: { Product: '60s' } };
+  const cached = descriptors(world).map((d) => ({ ...d, cache: lifetimes[d.name] }));
+  const planned = await startGateway(t, cached, { cache: { debugHeader: true } });
+  const stitched = await startGateway(t, descriptors(world), { execution: { planner: false } });
+  const query = '{ posts { id title author { name role } product { name shippingCost } } }';
+  const expected = (await stitched.query(query)).body;
+  const calls = () => world.users.stats.requests + world.posts.stats.requests + world.catalog.stats.requests + world.shipping.stats.requests;
+  const first = await planned.query(query);
+  assert.deepEqual(first.body, expected);
+  const before = calls();
+  const second = await planned.query(query);
+  assert.deepEqual(second.body, expected);
+  assert.equal(calls() - before, 0);
+  assert.match(second.headers.get('x-tessera-cache') ?? '', /HIT/);
+});
