@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { ok } from '../fixtures/openapi/kit.js';
 import { runTessera as tessera, tempProject as folder } from '../kit.js';
 
-const ok = (schema: object) => ({ 200: { description: 'ok', content: { 'application/json': { schema } } } });
 const byId = (operationId: string, ref: string) => ({
   get: { operationId, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok({ $ref: `#/components/schemas/${ref}` }) },
 });

@@ -13,9 +13,8 @@ import { normalizedExecutor } from '@graphql-tools/executor';
 import { parse, type ExecutionResult } from 'graphql';
 import { createScope } from '../../src/transport/scope.js';
 import type { LoadedSource } from '../../src/sources/index.js';
-import { loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 
-const ok = (schema: object, status = 200) => ({ [status]: { description: 'ok', content: { 'application/json': { schema } } } });
 const spec = {
   openapi: '3.0.3',
   info: { title: 'orders', version: '1' },
@@ -29,7 +28,7 @@ const spec = {
       post: {
         operationId: 'createOrder',
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } },
-        responses: ok({ $ref: '#/components/schemas/Order' }, 201),
+        responses: ok({ $ref: '#/components/schemas/Order' }, { status: 201 }),
       },
     },
     '/orders/{id}': {

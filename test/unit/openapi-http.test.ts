@@ -8,11 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createScope, RESPONSE_HEADERS_KEY } from '../../src/transport/scope.js';
-import { json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const item = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, name: { type: 'string' } } };
-const ok = (schema: object, media = 'application/json') => ({ 200: { description: 'ok', content: { [media]: { schema } } } });
 
 const spec = {
   openapi: '3.1.0',
@@ -37,10 +36,10 @@ const spec = {
       get: {
         operationId: 'matrix',
         parameters: [{ name: 'coords', in: 'path', required: true, style: 'matrix', explode: true, schema: { type: 'array', items: { type: 'string' } } }],
-        responses: ok({ type: 'string' }, 'text/plain'),
+        responses: ok({ type: 'string' }, { media: 'text/plain' }),
       },
     },
-    '/files/{id}': { get: { operationId: 'getFile', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok({ type: 'string', format: 'binary' }, 'application/octet-stream') } },
+    '/files/{id}': { get: { operationId: 'getFile', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok({ type: 'string', format: 'binary' }, { media: 'application/octet-stream' }) } },
     '/html': { get: { operationId: 'html', responses: ok(item) } },
     '/broken': { get: { operationId: 'broken', responses: ok(item) } },
     '/missing/{id}': { get: { operationId: 'missing', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok(item) } },

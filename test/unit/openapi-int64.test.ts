@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { quoteUnsafeIntegers, stringifyJson } from '../../src/sources/openapi/int64.js';
-import { loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const BIG = '9007199254740993';
@@ -38,7 +38,6 @@ const account = {
     history: { type: 'array', items: { type: 'integer', format: 'int64' } },
   },
 };
-const ok = (schema: object, status = 200) => ({ [status]: { description: 'ok', content: { 'application/json': { schema } } } });
 const spec = {
   openapi: '3.1.0',
   info: { title: 'int64', version: '1' },
@@ -55,7 +54,7 @@ const spec = {
     },
     '/accounts': {
       get: { operationId: 'listAccounts', responses: ok({ type: 'object', properties: { page: { type: 'array', items: { $ref: '#/components/schemas/Account' } } } }) },
-      post: { operationId: 'createAccount', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Account' } } } }, responses: ok({ $ref: '#/components/schemas/Account' }, 201) },
+      post: { operationId: 'createAccount', requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Account' } } } }, responses: ok({ $ref: '#/components/schemas/Account' }, { status: 201 }) },
     },
   },
   components: { schemas: { Account: account } },

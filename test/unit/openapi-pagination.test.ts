@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const ITEMS = Array.from({ length: 23 }, (_, i) => ({ id: `i${i + 1}`, n: i + 1 }));
 const item = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, n: { type: 'integer', format: 'int32' } } };
 const list = { type: 'array', items: { $ref: '#/components/schemas/Item' } };
-const ok = (schema: object) => ({ 200: { description: 'ok', content: { 'application/json': { schema } } } });
 const q = (name: string, schema: object = { type: 'string' }) => ({ name, in: 'query', schema });
 const int32 = { type: 'integer', format: 'int32' };
 

@@ -9,7 +9,7 @@
 import { FEDERATION_QUERY } from '../../services/federation/data.js';
 import type { SubgraphName } from '../../services/federation/subgraphs.js';
 import { spawnPeer, spawnRole, type Child } from '../proc.js';
-import { stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
 const MEASURE_COST = { security: { limits: { cost: { mode: 'measure' } } } };
@@ -71,11 +71,7 @@ export const federationScenario: Scenario = {
       const base = (i: number) => `http://127.0.0.1:${subgraphs[i]!.port}`;
       const plain = Object.fromEntries(NAMES.map((n, i) => [n, `${base(i)}/graphql`])) as Record<SubgraphName, string>;
       const peerSubgraphs = NAMES.map((name, i) => ({ name, url: `${base(i)}/federation` }));
-      const keep = async (child: Promise<Child>): Promise<Child> => {
-        const c = await child;
-        started.push(c);
-        return c;
-      };
+      const keep = keeper(started);
       const targets: Target[] = [
         // The cost limit measures instead of refusing: the benchmark's query (nested lists without a size
         // argument) is over the default estimate of 5000, and the peers serve it with no limit.

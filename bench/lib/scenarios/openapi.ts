@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ORDERS_QUERY, ORDERS_SPEC } from '../../services/orders.js';
 import { BENCH_DIR, spawnPeer, spawnRole, type Child } from '../proc.js';
-import { stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 export async function sourceProblem(kind: 'openapi' | 'grpc'): Promise<string | undefined> {
   const file = join(BENCH_DIR, '..', 'src', 'sources', kind, 'load.ts');
@@ -34,11 +34,7 @@ export const openapiScenario: Scenario = {
     const service = await spawnRole('orders REST service', 'orders-service', { port: 0 });
     const base = `http://127.0.0.1:${service.port}`;
     const started: Child[] = [service];
-    const keep = async (child: Promise<Child>): Promise<Child> => {
-      const c = await child;
-      started.push(c);
-      return c;
-    };
+    const keep = keeper(started);
     const descriptor = { name: 'orders', kind: 'openapi' as const, source: ORDERS_SPEC, url: base };
     const targets: Target[] = [
       ...tesseraTargets(

@@ -5,7 +5,7 @@
  */
 import { PROXY_QUERY } from '../../services/proxy.js';
 import { spawnPeer, spawnRole, type Child } from '../proc.js';
-import { stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 export const proxyScenario: Scenario = {
   name: 'proxy',
@@ -20,11 +20,7 @@ export const proxyScenario: Scenario = {
     const peerSubgraphs = [{ name: 'listing', url: `${base}/federation` }];
     const descriptors = [{ name: 'listing', kind: 'graphql' as const, url: `${base}/graphql` }];
     const started: Child[] = [];
-    const keep = async (child: Promise<Child>): Promise<Child> => {
-      const c = await child;
-      started.push(c);
-      return c;
-    };
+    const keep = keeper(started);
     const targets: Target[] = [
       ...tesseraTargets(
         {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SHOP_QUERY, type DemoPorts } from '../../services/shop.js';
 import { BENCH_DIR, spawnPeer, spawnRole, type Child } from '../proc.js';
 import { sourceProblem } from './openapi.js';
-import { stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 const entity = (fieldName: string, keyArg: string) => ({ key: { fields: 'id', resolveReference: { fieldName, keyArg } } });
 
@@ -98,11 +98,7 @@ export const shopScenario: Scenario = {
       started.push(direct);
       const env = Object.fromEntries(Object.entries(demo).map(([name, port]) => [`${name.toUpperCase()}_PORT`, String(port)]));
       const descriptors = join(BENCH_DIR, '..', 'subgraphs');
-      const keep = async (child: Promise<Child>): Promise<Child> => {
-        const c = await child;
-        started.push(c);
-        return c;
-      };
+      const keep = keeper(started);
       const targets: Target[] = [
         ...tesseraTargets(
           {

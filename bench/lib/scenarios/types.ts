@@ -56,6 +56,15 @@ export async function stopAll(children: Array<Child | undefined>): Promise<void>
   await Promise.all(children.map((c) => c?.stop()));
 }
 
+/** Waits for a child and records it in `started`, so a scenario's close (or a failed setup) stops it. */
+export function keeper(started: Child[]): (child: Promise<Child>) => Promise<Child> {
+  return async (child) => {
+    const c = await child;
+    started.push(c);
+    return c;
+  };
+}
+
 /** How a scenario starts Tessera: in the benchmark's own child (`start`), and what it needs for `tessera serve`. */
 export interface TesseraSpec {
   start: (gateway: Record<string, unknown>, nodeFlags: string[] | undefined, entry?: string) => Promise<Child>;
