@@ -138,10 +138,10 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
   };
   for (const subgraph of subgraphs) {
     const schema = subgraph.visible;
+    // Root types under the unified graph's names (subscriptions are never planned).
     const roots = new Map([
       [schema.getQueryType()?.name, 'Query'],
       [schema.getMutationType()?.name, 'Mutation'],
-      [schema.getSubscriptionType()?.name, 'Subscription'],
     ]);
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || !('getFields' in type) || !(isObjectType(type) || isAbstractType(type))) continue;

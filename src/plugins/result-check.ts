@@ -160,6 +160,12 @@ function compilable(document: DocumentNode): boolean {
   return ok;
 }
 
+/** An operation's compiled check: its root type and the fields completed on it. */
+interface Compiled {
+  rootType: string;
+  shape: ShapeField[];
+}
+
 /** Marks a value whose error makes its nearest nullable parent null (GraphQL spec 6.4.4). */
 const BUBBLE = Symbol('bubble');
 
@@ -171,7 +177,7 @@ const BUBBLE = Symbol('bubble');
  * a variable use execute.
  */
 export class ResultChecker {
-  private readonly compiled = new WeakMap<DocumentNode, Map<string, ShapeField[] | null>>();
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled | null>>();
   private readonly fragments = new WeakMap<DocumentNode, Fragments>();
 
   /** `schema` is a checkingSchema(). */
@@ -179,34 +185,28 @@ export class ResultChecker {
 
   check(result: ExecutionResult, args: CheckArgs): ExecutionResult {
     if (result.data == null) return result;
-    const operation = this.operation(args.document, args.operationName);
-    const root = operation && this.rootShape(args.document, operation);
-    if (!operation || !root) return executedCheck(result, this.schema, args);
+    const compiled = this.compiledFor(args.document, args.operationName ?? '');
+    if (!compiled) return executedCheck(result, this.schema, args);
     const unlocated: GraphQLError[] = [];
     const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated);
-    const rootType = operation.operation === 'mutation' ? this.schema.getMutationType()! : this.schema.getQueryType()!;
-    const data = run.object(root, result.data as Record<string, unknown>, rootType.name);
+    const data = run.object(compiled.shape, result.data as Record<string, unknown>, compiled.rootType);
     const checked: ExecutionResult = run.errors.length > 0 ? { errors: run.errors, data: data === BUBBLE ? null : data } : { data: data === BUBBLE ? null : data };
     return withLeftovers(checked, run.located, unlocated);
   }
 
-  private operation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
-    const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-    const operation = name ? operations.find((o) => o.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
-    return operation?.operation === 'subscription' ? undefined : operation;
-  }
-
-  private rootShape(document: DocumentNode, operation: OperationDefinitionNode): ShapeField[] | null {
+  /** The operation's root shape, compiled on first use; null where execute answers (see compilable()). */
+  private compiledFor(document: DocumentNode, name: string): Compiled | null {
     let byOperation = this.compiled.get(document);
     if (!byOperation) this.compiled.set(document, (byOperation = new Map()));
-    const name = operation.name?.value ?? '';
-    let shape = byOperation.get(name);
-    if (shape === undefined) {
-      const rootType = operation.operation === 'mutation' ? this.schema.getMutationType() : this.schema.getQueryType();
-      shape = rootType && compilable(document) ? this.shape(document, rootType, [operation.selectionSet]) : null;
-      byOperation.set(name, shape);
+    let compiled = byOperation.get(name);
+    if (compiled === undefined) {
+      const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+      const operation = name ? operations.find((o) => o.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
+      const rootType = operation?.operation === 'mutation' ? this.schema.getMutationType() : operation?.operation === 'query' ? this.schema.getQueryType() : undefined;
+      compiled = operation && rootType && compilable(document) ? { rootType: rootType.name, shape: this.shape(document, rootType, [operation.selectionSet]) } : null;
+      byOperation.set(name, compiled);
     }
-    return shape;
+    return compiled;
   }
 
   /** The fields completed on an object of `type` for these selection sets. */
