@@ -4,7 +4,6 @@
  * the message codecs and the method descriptions are built with the schema;
  * here only the request scope, the metadata and the call itself remain.
  */
-import { createDefaultExecutor } from '@graphql-tools/delegate';
 import type { Executor } from '@graphql-tools/utils';
 import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
@@ -12,6 +11,7 @@ import type { GrpcDescriptor } from '../../config/grpc.js';
 import type { GrpcMethod, GrpcUpstream } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import { scopeOf, type RequestScope } from '../../transport/scope.js';
+import { createCompiledExecutor } from '../compiled-executor.js';
 import type { Mode } from '../types.js';
 import { clientError } from './errors.js';
 
@@ -74,7 +74,13 @@ export function createCaller(upstream: GrpcUpstream, descriptor: GrpcDescriptor 
   };
 }
 
-/** Runs delegated operations (queries, mutations, subscriptions) on the generated schema, whose resolvers make the calls. */
+/**
+ * Runs delegated operations on the generated schema, whose root resolvers
+ * (methods and entity joins) make the calls: queries and mutations through
+ * the compiled executor, as below the root a gRPC answer is already a plain
+ * object keyed by GraphQL field names (mapping.ts); subscriptions (server
+ * streams) through the general executor, which the compiled one hands them to.
+ */
 export function createGrpcExecutor(schema: GraphQLSchema): Executor {
-  return createDefaultExecutor(schema) as Executor;
+  return createCompiledExecutor(schema);
 }

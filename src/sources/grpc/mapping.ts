@@ -46,6 +46,7 @@ import {
 import Long from 'long';
 import protobuf from 'protobufjs';
 import { TesseraError } from '../../errors.js';
+import { registerPropertyRead } from '../compiled-executor.js';
 import { enumValueName, fieldName, lowerCamel, pascal, type Naming } from './naming.js';
 import { Bytes, bytesFrom, Duration, durationFrom, durationText, Int64, JSONScalar, Timestamp, timestampFrom, timestampText, UInt32, UInt64, type SecondsNanos } from './scalars.js';
 
@@ -356,17 +357,22 @@ export class ProtoMapping {
    * The resolver of a double or float field: the value, or, for NaN and
    * ±Infinity (which GraphQL Float cannot hold, spec section 3.5.2), an error
    * located at that value. Items of a list fail one by one.
+   *
+   * The compiled executor reads the property instead of calling this: a
+   * finite value (or list of them) is returned as it is, and NaN or
+   * ±Infinity, which GraphQLFloat.serialize refuses, sends the operation to
+   * the general executor, which calls this for the error.
    */
   private finiteResolver(name: string, where: string): GraphQLFieldResolver<unknown, unknown> {
     const subgraph = this.options.subgraph;
     const check = (v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? notFinite(subgraph, where, v) : v);
-    return (source) => {
+    return registerPropertyRead((source) => {
       const value = (source as Record<string, unknown>)[name];
       if (Array.isArray(value)) return value.some((v) => typeof v === 'number' && !Number.isFinite(v)) ? value.map(check) : value;
       const checked = check(value);
       if (checked instanceof Error) throw checked;
       return checked;
-    };
+    }, name);
   }
 
   /** For a root field whose response is a DoubleValue or FloatValue: NaN and ±Infinity become a located error. */

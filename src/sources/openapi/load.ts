@@ -11,8 +11,8 @@ import type { OpenapiDescriptor } from '../../config/openapi.js';
 import { ConfigError } from '../../errors.js';
 import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
+import { createCompiledExecutor } from '../compiled-executor.js';
 import { DocumentError, readOpenapiDocument } from './document.js';
-import { createOpenapiExecutor } from './execute.js';
 import { RestClient } from './executor.js';
 import { buildOpenapiSchema, type JoinReport } from './schema.js';
 
@@ -57,7 +57,7 @@ async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor,
     const loaded: LoadedSource = {
       descriptor,
       schema: built.schema,
-      executor: createOpenapiExecutor(built.schema),
+      executor: createCompiledExecutor(built.schema),
       merge: Object.keys(built.merge).length > 0 ? built.merge : undefined,
       download: built.downloads ? (token, request) => built.downloads!.serve(token, request) : undefined,
       close: () => upstream.close(),

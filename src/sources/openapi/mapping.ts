@@ -44,8 +44,8 @@ import {
   type GraphQLOutputType,
   type GraphQLScalarType,
 } from 'graphql';
+import { propertyResolver } from '../compiled-executor.js';
 import { resolvePointer, type Json, type JsonObject } from './document.js';
-import { propertyResolver } from './execute.js';
 import { enumValueName, NameRegistry, typeName, uniqueFieldNames, upperFirst } from './names.js';
 import {
   createBase64Scalar,

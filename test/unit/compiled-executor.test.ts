@@ -1,16 +1,18 @@
 /**
- * The OpenAPI source's executor (src/sources/openapi/execute.ts) answers
- * exactly as graphql-tools' general executor does on the same schema: the same
- * data, the same errors at the same paths, the same upstream calls. Each case
- * runs both against a real REST server whose next answer the case chooses:
- * clean answers (served by the compiled fast path), answers that break the
- * schema (replayed by the general executor), and documents the fast path does
- * not take.
+ * The compiled executor of generated schemas (src/sources/compiled-executor.ts),
+ * as the OpenAPI source uses it, answers exactly as graphql-tools' general
+ * executor does on the same schema: the same data, the same errors at the
+ * same paths, the same upstream calls (the gRPC source has its own cases in
+ * grpc-compiled-executor.test.ts). Each case runs both against a real REST
+ * server whose next answer the case chooses: clean answers (served by the
+ * compiled fast path), answers that break the schema (replayed by the
+ * general executor), and documents the fast path does not take.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { normalizedExecutor } from '@graphql-tools/executor';
-import { parse, type ExecutionResult } from 'graphql';
+import { buildSchema, parse, type ExecutionResult } from 'graphql';
+import { createCompiledExecutor, propertyResolver } from '../../src/sources/compiled-executor.js';
 import { createScope } from '../../src/transport/scope.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 import { ok, loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
@@ -78,7 +80,7 @@ const order = (id: string, extra: object = {}) => ({
   ...extra,
 });
 
-describe('OpenAPI executor: the fast path answers as the general executor', () => {
+describe('compiled executor on an OpenAPI source: the fast path answers as the general executor', () => {
   let server: RestServer;
   let source: LoadedSource;
   /** What the REST server answers next, by method and path without the query. */
@@ -164,4 +166,16 @@ describe('OpenAPI executor: the fast path answers as the general executor', () =
     await both('{ listPets { __typename ... on Cat { meows } ... on Dog { barks } } }');
     await both('{ __schema { queryType { name } } listOrders { id } }');
   });
+});
+
+test('a schema whose fields reach the Query type is answered by the general executor (a replay could not rebuild it)', async () => {
+  const schema = buildSchema('type Query { viewer: Query! count: Int! }');
+  const query = schema.getQueryType()!.getFields();
+  query.viewer!.resolve = () => ({ count: null });
+  query.count!.resolve = propertyResolver('count');
+  const document = parse('{ viewer { count } }');
+  const result = (await createCompiledExecutor(schema)({ document })) as ExecutionResult;
+  assert.deepEqual(plain(result), plain((await normalizedExecutor({ schema, document })) as ExecutionResult));
+  assert.equal(result.data, null);
+  assert.equal(result.errors?.[0]?.path?.join('.'), 'viewer.count');
 });

@@ -1,8 +1,10 @@
 /**
- * Executing operations against the source's schema. Below its root fields an
- * OpenAPI schema is plain JSON read property by property, yet the general
- * executor pays for each field a resolver call, an info object, an arguments
- * map, promise checks and the garbage they leave: skipping that halved the
+ * Executing operations against a generated schema (OpenAPI and gRPC sources).
+ * Below its root fields such a schema holds plain values read property by
+ * property (JSON from a REST answer, or a decoded protobuf message already
+ * read into an object keyed by GraphQL field names), yet the general executor
+ * pays for each field a resolver call, an info object, an arguments map,
+ * promise checks and the garbage they leave: skipping that halved the
  * gateway's CPU per request in bench/'s openapi scenario (20 orders, about
  * 700 fields).
  *
@@ -13,32 +15,38 @@
  * answered by the general executor, replaying the root values already
  * fetched, so errors and null bubbling are exactly graphql-js's and no
  * upstream is called twice. Documents the compiler does not take (directives,
- * abstract types, fields with resolvers of their own, introspection) and
- * calls with an abort signal go to the general executor from the start.
+ * abstract types, fields with resolvers of their own, introspection,
+ * subscriptions), calls with an abort signal, and schemas whose fields return
+ * a root type go to the general executor from the start.
  */
 import { createDefaultExecutor } from '@graphql-tools/delegate';
-import { collectFields, fragmentsOf, type Fragments } from '../../collect-fields.js';
-import { MapperKind, mapSchema, type ExecutionRequest, type Executor } from '@graphql-tools/utils';
+import type { ExecutionRequest, Executor } from '@graphql-tools/utils';
 import {
+  GraphQLObjectType,
+  GraphQLSchema,
   defaultFieldResolver,
   getArgumentValues,
+  getNamedType,
   getVariableValues,
+  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
   isObjectType,
+  isUnionType,
   Kind,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
+  type GraphQLFieldConfigMap,
   type GraphQLFieldResolver,
-  type GraphQLObjectType,
+  type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLResolveInfo,
-  type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
 
 /** What a completion returns when the value needs the general executor (an error somewhere below). */
 const FAIL: unique symbol = Symbol('needs the general executor');
@@ -61,14 +69,26 @@ interface Plan {
   fragments: Record<string, FragmentDefinitionNode>;
 }
 
-/** Resolvers that only read one property of the parent (GraphQL names that differ from the document's), by that property. */
+/** Resolvers the fast path replaces by reading one property of the parent, by that property. */
 const propertyReads = new WeakMap<GraphQLFieldResolver<unknown, unknown>, string>();
 
-/** The resolver of a field whose value is the parent's property `property`; the fast path reads it without the call. */
-export function propertyResolver(property: string): GraphQLFieldResolver<unknown, unknown> {
-  const resolve: GraphQLFieldResolver<unknown, unknown> = (source) => (source as Record<string, unknown>)[property];
+/**
+ * Declares that `resolve` reads the parent's property `property` and
+ * otherwise only checks it, so the fast path reads the property instead of
+ * calling it. That holds only when, for every value, either the resolver
+ * returns the property as it is, or completing the property as it is fails
+ * (a scalar's serialize refuses it, a null in a non-null type): then the
+ * general executor replays the field and calls the resolver, whose error
+ * (or whatever else it returns) is the answer.
+ */
+export function registerPropertyRead<R extends GraphQLFieldResolver<any, any, any>>(resolve: R, property: string): R {
   propertyReads.set(resolve, property);
   return resolve;
+}
+
+/** The resolver of a field whose value is the parent's property `property` (a GraphQL name that differs from the document's). */
+export function propertyResolver(property: string): GraphQLFieldResolver<unknown, unknown> {
+  return registerPropertyRead((source) => (source as Record<string, unknown>)[property], property);
 }
 
 /**
@@ -141,7 +161,7 @@ function compileValue(schema: GraphQLSchema, type: GraphQLOutputType, nodes: rea
       if (read.property === undefined) completed = read.complete(undefined);
       else {
         const property = source[read.property];
-        // The default resolver calls a function-valued property; JSON holds none, the general executor handles it.
+        // The default resolver calls a function-valued property; generated values hold none, the general executor handles it.
         if (typeof property === 'function') return FAIL;
         completed = read.complete(property);
       }
@@ -192,28 +212,59 @@ interface Replay {
 /**
  * The schema whose root fields return the outcome already known for their
  * response key and call their own resolver only for the fields not run yet
- * (the mutations after a failed one), as the general executor would.
+ * (the mutations after a failed one), as the general executor would. Only the
+ * Query and Mutation types are new; every other type is the source's own
+ * instance, so a type's own methods (the gRPC enums' serialize, which names
+ * unknown numbers UNRECOGNIZED) answer in the replay as they would have
+ * (mapSchema would rebuild them from their config, without those methods).
  */
 function replaySchema(schema: GraphQLSchema): GraphQLSchema {
-  return mapSchema(schema, {
-    [MapperKind.ROOT_FIELD]: (config) => {
-      const resolve = config.resolve ?? defaultFieldResolver;
-      return {
-        ...config,
-        resolve: (replay: Replay, args: Record<string, unknown>, context: unknown, info: GraphQLResolveInfo) => {
+  const replayed = new Map<GraphQLNamedType, GraphQLObjectType>();
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!root) continue;
+    const config = root.toConfig();
+    const fields: GraphQLFieldConfigMap<Replay, unknown> = {};
+    for (const [name, field] of Object.entries(config.fields)) {
+      const resolve = field.resolve ?? defaultFieldResolver;
+      fields[name] = {
+        ...field,
+        resolve: (replay, args, context, info) => {
           const outcome = replay.outcomes.get(String(info.path.key));
           if (!outcome) return resolve(replay.rootValue, args, context, info);
           if ('error' in outcome) throw outcome.error;
           return outcome.value;
         },
       };
-    },
+    }
+    replayed.set(root, new GraphQLObjectType({ ...config, fields }));
+  }
+  const config = schema.toConfig();
+  return new GraphQLSchema({
+    ...config,
+    query: config.query && replayed.get(config.query),
+    mutation: config.mutation && replayed.get(config.mutation),
+    types: config.types.filter((type) => !replayed.has(type)),
   });
 }
 
-/** The executor of an OpenAPI source's schema: the compiled fast path, the general executor otherwise. */
-export function createOpenapiExecutor(schema: GraphQLSchema): Executor {
+/**
+ * Whether a field or a union reaches the Query or Mutation type: the replay
+ * schema, with new root types, would then hold two types of one name.
+ * Generated schemas have no such field; a schema with one is not compiled.
+ */
+function reachesRoot(schema: GraphQLSchema): boolean {
+  const roots = new Set<GraphQLNamedType>([schema.getQueryType(), schema.getMutationType()].filter((t): t is GraphQLObjectType => Boolean(t)));
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (isUnionType(type) && type.getTypes().some((member) => roots.has(member))) return true;
+    if ((isObjectType(type) || isInterfaceType(type)) && Object.values(type.getFields()).some((field) => roots.has(getNamedType(field.type)))) return true;
+  }
+  return false;
+}
+
+/** The executor of a generated schema (OpenAPI, gRPC): the compiled fast path, the general executor otherwise. */
+export function createCompiledExecutor(schema: GraphQLSchema): Executor {
   const general = createDefaultExecutor(schema) as Executor;
+  const compilable = !reachesRoot(schema);
   let replay: Executor | undefined;
   const plans = new WeakMap<DocumentNode, Map<string | undefined, Plan | null>>();
   const planFor = (request: ExecutionRequest): Plan | undefined => {
@@ -303,7 +354,7 @@ export function createOpenapiExecutor(schema: GraphQLSchema): Executor {
 
   const executor = (request: ExecutionRequest): ReturnType<Executor> => {
     // With a signal the general executor stops between fields when it aborts; the fast path has no such points.
-    const plan = request.signal || request.info?.signal ? undefined : planFor(request);
+    const plan = !compilable || request.signal || request.info?.signal ? undefined : planFor(request);
     return plan ? run(plan, request) : general(request);
   };
   return executor as Executor;
