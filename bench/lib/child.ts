@@ -54,6 +54,9 @@ async function start(spec: ChildRole): Promise<Started> {
       return startRawProxy(spec.port, spec.upstream);
     }
     case 'tessera': {
+      // As `tessera serve` runs (src/cli/bin.ts): NODE_ENV is set by the parent, the heap's growth here.
+      const { tuneHeap } = await import('../../src/cli/runtime.js');
+      tuneHeap();
       const { startTessera } = await import('../services/tessera.js');
       return startTessera(spec);
     }

@@ -2,8 +2,12 @@
  * Entry point of the `tessera` executable. NODE_ENV defaults to production
  * before graphql-js loads: in development mode graphql-js checks every
  * `instanceof` the slow way (it showed as ~4% of a proxied request's CPU).
+ * The heap's growth is set before anything is allocated (runtime.ts).
  */
+import { tuneHeap } from './runtime.js';
+
 process.env.NODE_ENV ??= 'production';
+tuneHeap();
 
 const { runCli } = await import('./main.js');
 
