@@ -202,7 +202,7 @@ export class ResultChecker {
     const text = answerTexts.get(result);
     const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated, text !== undefined);
     const data = run.object(compiled.shape, result.data as Record<string, unknown>, compiled.rootType);
-    if (text !== undefined && run.verbatim && run.errors.length === 0 && data !== BUBBLE) return serializedAs(data, text);
+    if (text !== undefined && run.verbatim && run.errors.length === 0 && data !== BUBBLE) return new VerbatimResult(data, text);
     const checked: ExecutionResult = run.errors.length > 0 ? { errors: run.errors, data: data === BUBBLE ? null : data } : { data: data === BUBBLE ? null : data };
     return withLeftovers(checked, run.located, unlocated);
   }
@@ -252,36 +252,42 @@ export class ResultChecker {
   }
 }
 
-const TEXT = Symbol('answer text');
-const DATA = Symbol('answer data');
-
-interface Verbatim extends ExecutionResult {
-  [TEXT]: string;
-  [DATA]: unknown;
-}
-
 /**
- * The prototype of a checked result whose data the upstream's JSON text
- * already says: Yoga serializes a result with its own `stringify` when it
- * has one (its result processor's `result.stringify || JSON.stringify`,
- * called with the result). Being inherited, `stringify` is not carried over
- * by a plugin that builds a new result from this one (`{ ...result, errors }`),
- * and the text is sent only while the result still holds that data and
- * nothing else.
+ * A checked result whose data the upstream's JSON text already says. Yoga
+ * serializes a result with its own `stringify` when it has one (its result
+ * processor's `result.stringify || JSON.stringify`, called with the result):
+ * here the text, while the result still holds that data and nothing else.
+ * The text is a private field and `stringify` is inherited, so neither is
+ * carried over by a plugin that builds a new result from this one
+ * (`{ ...result, errors }`), and neither is serialized.
  */
-const VERBATIM = {
-  stringify(result: ExecutionResult & Partial<Verbatim>): string {
-    return result.data === result[DATA] && result.errors === undefined && result.extensions === undefined ? result[TEXT]! : JSON.stringify(result);
-  },
-};
+class VerbatimResult implements ExecutionResult {
+  declare errors?: ExecutionResult['errors'];
+  declare extensions?: ExecutionResult['extensions'];
+  readonly #data: ExecutionResult['data'];
+  readonly #text: string;
 
-function serializedAs(data: ExecutionResult['data'], text: string): ExecutionResult {
-  return { __proto__: VERBATIM, data, [TEXT]: text, [DATA]: data } as Verbatim;
+  constructor(
+    public data: ExecutionResult['data'],
+    text: string,
+  ) {
+    this.#data = data;
+    this.#text = text;
+  }
+
+  stringify(result: ExecutionResult): string {
+    return result instanceof VerbatimResult && result.data === result.#data && result.errors === undefined && result.extensions === undefined ? result.#text : JSON.stringify(result);
+  }
+
+  /** A copy that keeps the text while nothing was changed, else a plain one. */
+  copy(): ExecutionResult {
+    return this.data === this.#data && this.errors === undefined && this.extensions === undefined ? new VerbatimResult(this.#data, this.#text) : { ...this };
+  }
 }
 
 /** A shallow copy of a result (for a plugin that hands each caller its own) that keeps its serialization. */
 export function copyResult(result: ExecutionResult): ExecutionResult {
-  return Object.getPrototypeOf(result) === VERBATIM ? ({ __proto__: VERBATIM, ...result } as ExecutionResult) : { ...result };
+  return result instanceof VerbatimResult ? result.copy() : { ...result };
 }
 
 /** One check of one answer. */
