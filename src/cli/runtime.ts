@@ -7,7 +7,7 @@
  * load keeps each in-flight request's upstream answers alive across a few
  * scavenges, so they are promoted and die in the old generation: with about
  * 45 MB of live data the heap swelled to 170 MB before each full collection
- * (bench/ federation scenario, 50 connections), nearly all of it garbage.
+ * (bench/ shop scenario, 50 connections), nearly all of it garbage.
  * A growth of 150% (a factor of 2.5) holds that peak lower for a small
  * amount of extra collection work; README's Performance section has the
  * measured figures. An operator who sets the flag (NODE_OPTIONS or node's
