@@ -3,7 +3,7 @@
  * calls each upstream received, and send GraphQL requests. Every server binds
  * 127.0.0.1 on port 0 and is closed by the test's cleanup.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,4 +145,38 @@ export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export interface ServedTessera {
+  child: ChildProcess;
+  /** The URL `tessera serve` prints once it serves (every worker listening); rejects if it exits first. */
+  url: Promise<string>;
+  exited: Promise<number | null>;
+  /** What it printed so far, stdout and stderr. */
+  output(): string;
+}
+
+/** Starts `tessera serve` (from the sources) as a process; killed after the test if still running. */
+export function serveTessera(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): ServedTessera {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), 'serve', ...args], {
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    // Cluster workers exit by themselves when their primary's channel closes.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      output += c.toString();
+      const match = /serving (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
+  });
+  url.catch(() => undefined); // awaited by the test; an exit after the test is not an error
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, url, exited, output: () => output };
 }

@@ -8,9 +8,8 @@
  * Exit codes: 0 ok, 1 configuration or composition problems (every one is
  * printed), 2 wrong usage, 3 stale schema snapshot (compose --check).
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { lexicographicSortSchema, printSchema } from 'graphql';
@@ -18,6 +17,8 @@ import { isConfigError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { loadGatewayFile } from '../config/load.js';
 import { createLogger } from '../logger.js';
+import { serveSharedState } from '../store/index.js';
+import { defaultWorkerCount } from './cores.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -31,7 +32,8 @@ Options:
   --config, -c FILE   gateway.yaml to use (default: ./gateway.yaml, or $TESSERA_CONFIG)
   --port, -p N        serve: listen on this port (overrides server.port)
   --host H            serve: listen on this address (overrides server.host)
-  --workers N|auto    serve: run N worker processes sharing the port (auto: one per core)
+  --workers N|auto    serve: worker processes sharing the port (default auto: one per core,
+                      within the CPU quota of the cgroup; 1: one process, no cluster)
   --out FILE          compose: where to write the unified schema (default: schema.snapshot in gateway.yaml)
   --check             compose: do not write; exit 3 if the snapshot differs from the composed schema
   --help, -h          Show this help.
@@ -74,40 +76,34 @@ async function withGateway<T>(configFile: string, run: (gateway: Gateway) => Pro
   }
 }
 
+/** What a worker tells the primary once it listens (the primary prints the URL when every worker does). */
+interface ServingMessage {
+  tessera: 'serving';
+  url: string;
+}
+
+function isServingMessage(message: unknown): message is ServingMessage {
+  return typeof message === 'object' && message !== null && (message as ServingMessage).tessera === 'serving';
+}
+
+function workerCount(value: string | undefined): number {
+  if (value === undefined || value === 'auto' || value === '') return defaultWorkerCount();
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers expects a whole number or "auto", got ${value}`);
+  return workers;
+}
+
 async function serve(configFile: string, values: { port?: string; host?: string; workers?: string }): Promise<CliResult> {
-  const workers = values.workers === undefined ? 1 : values.workers === 'auto' || values.workers === '' ? availableParallelism() : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers expects a whole number or "auto", got ${values.workers}`);
+  // Workers run this too (cluster.fork starts the same command): they serve, whatever the count.
+  const workers = workerCount(values.workers);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
-
-  if (workers > 1 && cluster.isPrimary) {
-    // Validate once in the primary so a broken config fails fast with one report, not N.
-    loadGatewayFile(configFile);
-    print(`tessera: starting ${workers} workers`);
-    let stopping = false;
-    for (let i = 0; i < workers; i++) cluster.fork();
-    cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
-      fail(`tessera: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
-      cluster.fork();
-    });
-    const stop = (): void => {
-      stopping = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    await new Promise<void>((resolve) => {
-      cluster.on('exit', () => {
-        if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
-      });
-    });
-    return { code: 0 };
-  }
+  if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
 
   const gateway = await createGateway({ configFile });
   const { url } = await gateway.listen(port, values.host);
-  if (cluster.isPrimary) print(`tessera: serving ${url}`);
+  if (cluster.isWorker) process.send?.({ tessera: 'serving', url } satisfies ServingMessage);
+  else print(`tessera: serving ${url}`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       void gateway.close().then(resolve);
@@ -116,6 +112,63 @@ async function serve(configFile: string, values: { port?: string; host?: string;
     process.once('SIGINT', stop);
   });
   return { code: 0 };
+}
+
+/**
+ * The cluster primary of `tessera serve`: it serves no request. It holds the
+ * workers' memory stores (rate limits, response cache, APQ: store/cluster.ts),
+ * forks the workers, prints the URL once every one listens, replaces a worker
+ * that dies after start-up, and on SIGTERM/SIGINT has every worker drain and
+ * waits for them. A worker that dies before it listens stops the start: the
+ * configuration cannot start, as one process would exit (its code, 1 for
+ * configuration problems), rather than be restarted over and over.
+ */
+async function servePrimary(configFile: string, workers: number): Promise<CliResult> {
+  // Validate once in the primary so a broken config fails fast with one report, not N.
+  loadGatewayFile(configFile);
+  print(`tessera: starting ${workers} workers`);
+  const { env } = serveSharedState();
+  const alive = new Map<number, Worker>();
+  const serving = new Set<number>();
+  let started = false;
+  let stopping = false;
+  let failure: number | undefined;
+  const fork = (): void => {
+    const worker = cluster.fork(env);
+    alive.set(worker.id, worker);
+  };
+  const stop = (): void => {
+    stopping = true;
+    for (const worker of alive.values()) worker.process.kill('SIGTERM');
+  };
+  const done = new Promise<void>((resolve) => {
+    cluster.on('message', (worker, message) => {
+      if (!isServingMessage(message) || !alive.has(worker.id)) return;
+      serving.add(worker.id);
+      if (!started && serving.size === workers) {
+        started = true;
+        print(`tessera: serving ${message.url} (${workers} workers)`);
+      }
+    });
+    cluster.on('exit', (worker, code, signal) => {
+      alive.delete(worker.id);
+      const served = serving.delete(worker.id);
+      if (!stopping && !started && !served) {
+        fail(`tessera: worker ${worker.process.pid} exited (${signal ?? code}) before it could serve; stopping`);
+        failure = code || 1;
+        stop();
+      } else if (!stopping) {
+        fail(`tessera: worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+        fork();
+      }
+      if (stopping && alive.size === 0) resolve();
+    });
+  });
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  for (let i = 0; i < workers; i++) fork();
+  await done;
+  return { code: failure ?? 0 };
 }
 
 async function compose(configFile: string, values: { out?: string; check?: boolean }): Promise<CliResult> {

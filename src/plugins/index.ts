@@ -68,10 +68,16 @@ function trafficPlugins({ traffic, channel, schema, gateway }: PluginChainOption
   return plugins;
 }
 
-/** APQ documents in the shared store when there is one (any replica then serves any hash); else in memory. */
-function operationStore({ traffic, gateway }: PluginChainOptions) {
-  if (!traffic || gateway.store.url === 'memory') return undefined;
-  return traffic.stores.kv(gateway.store, 'apq');
+/**
+ * APQ documents in the shared store when there is one (any replica then serves any hash). With a memory
+ * store, in the cluster primary for a worker of `tessera serve` (any worker then serves any hash), one
+ * namespace per channel as in one process; else undefined: in this process (security.ts).
+ */
+function operationStore({ traffic, gateway, channel }: PluginChainOptions) {
+  if (!traffic) return undefined;
+  if (gateway.store.url !== 'memory') return traffic.stores.kv(gateway.store, 'apq');
+  if (!traffic.stores.primary || !channel.persistedOperations?.apq) return undefined;
+  return traffic.stores.kv(gateway.store, `apq:${channel.name}`, { maxEntries: channel.persistedOperations.maxEntries });
 }
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {

@@ -1,15 +1,21 @@
 /**
  * One rate limit (a number of points per fixed window) over rate-limiter-
  * flexible: in memory, or in Redis where the counter is one atomic script call
- * shared by every replica. When Redis does not answer within the store's
- * timeout the limiter does what `onStoreError` says: `open` counts against a
- * per-replica local limit (failOpenRatio of the limit, 10% by default), so an
- * outage neither blocks traffic nor lifts the limit; `closed` refuses. Each
- * fallback is counted and logged by the store connection.
+ * shared by every replica. In a worker of `tessera serve` the memory counters
+ * are the cluster primary's (RateLimiterCluster; store/cluster.ts), so the
+ * workers share one limit as one process would. When Redis (or the primary)
+ * does not answer within its timeout the limiter does what `onStoreError`
+ * says: `open` counts against a per-replica (per-worker) local limit
+ * (failOpenRatio of the limit, 10% by default), so an outage neither blocks
+ * traffic nor lifts the limit; `closed` refuses. Each fallback is counted and
+ * logged by the store connection.
  */
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { StoreConfig } from '../config/store.js';
-import type { RedisConnection, Stores } from '../store/index.js';
+import { PRIMARY_TIMEOUT_MS, type RedisConnection, type Stores } from '../store/index.js';
+
+/** What a limiter tells about the store's health: a RedisConnection, or a worker's link to the cluster primary. */
+type StoreHealth = Pick<RedisConnection, 'failed' | 'succeeded'>;
 
 export interface LimitOutcome {
   allowed: boolean;
@@ -42,7 +48,7 @@ export class Limiter {
   readonly limit: number;
   readonly windowMs: number;
   private readonly primary: RateLimiterAbstract;
-  private readonly connection?: RedisConnection;
+  private readonly connection?: StoreHealth;
   private readonly local?: { limiter: RateLimiterMemory; limit: number };
 
   constructor(private readonly options: LimiterOptions) {
@@ -50,18 +56,32 @@ export class Limiter {
     this.windowMs = options.windowMs;
     const duration = options.windowMs / 1000;
     if (options.store.url === 'memory') {
-      this.primary = new RateLimiterMemory({ points: options.limit, duration });
-      return;
+      const link = options.stores.primary;
+      if (!link) {
+        this.primary = new RateLimiterMemory({ points: options.limit, duration });
+        return;
+      }
+      this.connection = link;
+      this.primary = new RateLimiterCluster({
+        points: options.limit,
+        duration,
+        // The primary keeps one counter set per prefix, made with the options of the first worker that asks:
+        // naming the limit and window too means every worker using a prefix uses the same options.
+        keyPrefix: `rl:${options.name}:${options.limit}/${duration}s`,
+        timeoutMs: PRIMARY_TIMEOUT_MS,
+      });
+    } else {
+      const connection = options.stores.redis(options.store);
+      this.connection = connection;
+      this.primary = new RateLimiterRedis({
+        storeClient: connection.client,
+        points: options.limit,
+        duration,
+        keyPrefix: `${options.store.prefix}rl:${options.name}`,
+        // A disconnected client fails at once instead of waiting for the command timeout.
+        rejectIfRedisNotReady: true,
+      });
     }
-    this.connection = options.stores.redis(options.store);
-    this.primary = new RateLimiterRedis({
-      storeClient: this.connection.client,
-      points: options.limit,
-      duration,
-      keyPrefix: `${options.store.prefix}rl:${options.name}`,
-      // A disconnected client fails at once instead of waiting for the command timeout.
-      rejectIfRedisNotReady: true,
-    });
     if (options.onStoreError === 'open') {
       const limit = Math.max(1, Math.floor(options.limit * options.failOpenRatio));
       this.local = { limiter: new RateLimiterMemory({ points: limit, duration }), limit };

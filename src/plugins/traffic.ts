@@ -15,7 +15,7 @@ import { namingFor } from '../compose/transforms.js';
 import { ConfigError, TesseraError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { createStores, type Stores } from '../store/index.js';
-import { memoryResponseCache, redisResponseCache, type ResponseCacheStore } from '../store/response-cache.js';
+import { memoryResponseCache, redisResponseCache, sharedResponseCache, type ResponseCacheStore } from '../store/response-cache.js';
 import { clientAddressResolver } from './client-address.js';
 import type { CostOptions } from './cost.js';
 import { Limiter, type LimitOutcome } from './limiter.js';
@@ -109,6 +109,13 @@ function subgraphLimitError(subgraph: string, limiter: Limiter, outcome: LimitOu
   );
 }
 
+/** The response cache's store: Redis, the cluster primary's memory (a worker of `tessera serve`), or this process's. */
+function responseCacheStore(config: GatewayFileConfig, stores: Stores): ResponseCacheStore {
+  const store = config.cache.store ?? config.store;
+  if (store.url !== 'memory') return redisResponseCache(stores.redis(store), store.prefix);
+  return stores.primary ? sharedResponseCache(stores.primary, 'responses', config.cache.maxEntries) : memoryResponseCache(config.cache.maxEntries);
+}
+
 export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
   const { config, logger } = options;
   const where = options.file ?? 'gateway.yaml';
@@ -148,9 +155,7 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
     const hints = cacheHintsFor(options.sources);
     const anyTtl = config.cache.defaultTtl > 0 || [...hints.values()].some((h) => (h.ttl ?? 0) > 0);
     if (anyTtl) {
-      const cacheStore = config.cache.store ?? config.store;
-      const store = cacheStore.url === 'memory' ? memoryResponseCache(config.cache.maxEntries) : redisResponseCache(stores.redis(cacheStore), cacheStore.prefix);
-      cache = { config: config.cache, store, hints };
+      cache = { config: config.cache, store: responseCacheStore(config, stores), hints };
     }
   }
 

@@ -1,8 +1,10 @@
 /**
  * Shared state for the gateway's policies: a small key-value interface over
- * memory (one process) or Redis (every replica), and one Redis connection per
- * URL for users that need Redis itself (the rate limiter's atomic counters,
- * the response cache's entity index). Built once per gateway, closed with it.
+ * memory (one process; for the workers of `tessera serve`, the cluster
+ * primary's memory, store/cluster.ts) or Redis (every replica), and one Redis
+ * connection per URL for users that need Redis itself (the rate limiter's
+ * atomic counters, the response cache's entity index). Built once per
+ * gateway, closed with it.
  *
  * What belongs here: connections, timeouts, fallbacks, keys. What does not:
  * GraphQL policy (that is plugins/).
@@ -10,16 +12,21 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config/store.js';
+import { primaryLink, type PrimaryLink } from './cluster.js';
+import { StoreUnavailableError } from './errors.js';
 import { RedisConnection } from './redis.js';
 
 export { RedisConnection, storeChannel, type StoreEvent } from './redis.js';
+export { PRIMARY_TIMEOUT_MS, PrimaryLink, serveSharedState } from './cluster.js';
+export { StoreUnavailableError } from './errors.js';
 
 /**
  * A string key-value store. Keys are namespaced by the store (prefix and
  * namespace), so callers use short keys. Redis failures reject with a
- * StoreUnavailableError after at most the store's timeout; the caller decides
- * whether that is a miss or a refusal, and tells the connection
- * (`connection.failed`) so it is logged and counted.
+ * StoreUnavailableError after at most the store's timeout (a cluster
+ * primary's: PRIMARY_TIMEOUT_MS); the caller decides whether that is a miss
+ * or a refusal, and tells the connection (`connection.failed`) so it is
+ * logged and counted.
  */
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
@@ -31,20 +38,18 @@ export interface KeyValueStore {
   delete(key: string): Promise<void>;
 }
 
-/** A Redis command that failed or took longer than the store's timeout. */
-export class StoreUnavailableError extends Error {
-  readonly code = 'STORE_UNAVAILABLE';
-  constructor(store: string, cause: unknown) {
-    super(`store ${store} did not answer: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'StoreUnavailableError';
-  }
-}
-
 export interface Stores {
   /** The shared connection for a redis:// store (created on first use). */
   redis(config: StoreConfig): RedisConnection;
   /** A key-value store at `config`, its keys under `namespace` (e.g. "apq"). Memory stores keep at most `maxEntries`. */
   kv(config: StoreConfig, namespace: string, options?: { maxEntries?: number }): KeyValueStore;
+  /**
+   * In a worker of `tessera serve`: the link to the cluster primary, which
+   * holds the memory stores of every worker (kv namespaces here, the
+   * response cache and rate-limit counters in their users). Undefined in
+   * any other process, where memory stores are this process's own.
+   */
+  readonly primary?: PrimaryLink;
   /** Waits (briefly) for every Redis connection made so far; start-up goes on if one is down. */
   connected(): Promise<void>;
   close(): Promise<void>;
@@ -52,6 +57,7 @@ export interface Stores {
 
 export function createStores(logger: Logger): Stores {
   const connections = new Map<string, RedisConnection>();
+  const primary = primaryLink(logger.child({ component: 'store' }));
 
   const redis = (config: StoreConfig): RedisConnection => {
     if (config.url === 'memory') throw new Error('a memory store has no Redis connection');
@@ -66,8 +72,9 @@ export function createStores(logger: Logger): Stores {
 
   return {
     redis,
+    primary,
     kv(config, namespace, options = {}) {
-      if (config.url === 'memory') return memoryStore(options.maxEntries ?? 10_000);
+      if (config.url === 'memory') return primary ? sharedStore(primary, namespace, options.maxEntries ?? 10_000) : memoryStore(options.maxEntries ?? 10_000);
       return redisStore(redis(config), `${config.prefix}${namespace}:`);
     },
     async connected() {
@@ -90,6 +97,25 @@ function memoryStore(maxEntries: number): KeyValueStore {
     },
     delete: async (key) => {
       entries.delete(key);
+    },
+  };
+}
+
+/** A memory store of a cluster worker: the entries are in the primary's LRU for `namespace`, the same for every worker. */
+function sharedStore(link: PrimaryLink, namespace: string, maxEntries: number): KeyValueStore {
+  const { client } = link;
+  const answered = <T>(value: T): T => {
+    link.succeeded();
+    return value;
+  };
+  return {
+    kind: 'memory',
+    get: async (key) => answered(await client.request('kv.get', namespace, maxEntries, key)) ?? undefined,
+    set: async (key, value, ttlMs) => {
+      answered(await client.request('kv.set', namespace, maxEntries, key, value, ttlMs ?? 0));
+    },
+    delete: async (key) => {
+      answered(await client.request('kv.delete', namespace, maxEntries, key));
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Where the response cache keeps responses: the `Cache` interface of
- * @envelop/response-cache over memory (its size-bounded LRU) or Redis (shared
- * by replicas). Each entry carries its expiry and an ETag, so a hit can be
- * answered with an accurate `Cache-Control: max-age` and `ETag`.
+ * @envelop/response-cache over memory (its size-bounded LRU; for the workers
+ * of `tessera serve`, the one in the cluster primary, store/cluster.ts) or
+ * Redis (shared by replicas). Each entry carries its expiry and an ETag, so a
+ * hit can be answered with an accurate `Cache-Control: max-age` and `ETag`.
  *
  * In Redis, a response lives at `<prefix>rc:r:<key>` with its TTL, and every
  * entity it contains (`Type` and `Type:id`) is a set of response keys, so a
@@ -13,6 +14,7 @@
 import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
 import { createInMemoryCache } from '@envelop/response-cache';
 import type { ExecutionResult } from 'graphql';
+import type { PrimaryLink } from './cluster.js';
 import type { RedisConnection } from './redis.js';
 
 /** What the cache knows about a result it returned or stored. */
@@ -25,7 +27,8 @@ export interface CachedMeta {
   written?: Promise<void>;
 }
 
-interface Entry {
+/** A cached response as stored: in memory, in the cluster primary (as JSON over IPC) and in Redis (as JSON). */
+export interface Entry {
   r: ExecutionResult;
   /** expires, epoch ms */
   x: number;
@@ -73,6 +76,69 @@ export function memoryResponseCache(maxEntries: number): ResponseCacheStore {
   };
 }
 
+/** Invalidations still on their way to a shared store: a mutation's response waits for them (`invalidated()`). */
+function pendingInvalidations(): { track(done: Promise<void>): void; settled(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
+  return {
+    track(done) {
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
+    },
+    async settled() {
+      if (pending.size > 0) await Promise.all(pending);
+    },
+  };
+}
+
+/**
+ * The memory cache of a worker of `tessera serve`: the entries live in the
+ * cluster primary (one LRU and one entity index for every worker), so a
+ * mutation answered by one worker drops what all of them read. As with
+ * Redis, a primary that does not answer is a cache miss (counted and logged
+ * by the link), never an error for the client; the entry's expiry and ETag
+ * are set here, where the response is, and travel with it.
+ */
+export function sharedResponseCache(link: PrimaryLink, name: string, maxEntries: number): ResponseCacheStore {
+  const { client } = link;
+  const metas = new WeakMap<object, CachedMeta>();
+  const pending = pendingInvalidations();
+  const answered = (): void => link.succeeded();
+  const missed = (error: unknown): void => link.failed('response-cache', 'miss', error);
+
+  return {
+    async get(key) {
+      let entry: Entry | null;
+      try {
+        entry = await client.request('rc.get', name, maxEntries, key);
+        answered();
+      } catch (error) {
+        missed(error);
+        return undefined;
+      }
+      if (!entry) return undefined;
+      metas.set(entry.r, { hit: true, expires: entry.x, etag: entry.t });
+      return entry.r;
+    },
+    set(key, result, entities, ttl) {
+      const now = Date.now();
+      const entry: Entry = { r: result, x: now + ttl, t: etagFor(key, now) };
+      // The entities are an iterator the plugin reuses: read them now. The entry is serialized as it is sent, now too.
+      const written = client.request('rc.set', name, maxEntries, key, entry, [...entities], ttl).then(answered, missed);
+      metas.set(result, { hit: false, expires: entry.x, etag: entry.t, written });
+    },
+    invalidate(entities) {
+      const list = [...entities];
+      if (list.length === 0) return;
+      const done = client.request('rc.invalidate', name, maxEntries, list).then(answered, missed);
+      pending.track(done);
+    },
+    meta(result) {
+      return typeof result === 'object' && result !== null ? metas.get(result) : undefined;
+    },
+    invalidated: () => pending.settled(),
+  };
+}
+
 const SET_SCRIPT = `
 redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local ttl = tonumber(ARGV[2])
@@ -106,7 +172,7 @@ export function redisResponseCache(connection: RedisConnection, prefix: string):
   const responseKey = `${prefix}rc:r:`;
   const entityKey = (e: CacheEntityRecord): string => `${prefix}rc:e:${e.typename}${e.id == null ? '' : `:${String(e.id)}`}`;
   const metas = new WeakMap<object, CachedMeta>();
-  const pending = new Set<Promise<void>>();
+  const pending = pendingInvalidations();
 
   return {
     async get(key) {
@@ -145,14 +211,11 @@ export function redisResponseCache(connection: RedisConnection, prefix: string):
         () => connection.succeeded(),
         (error: unknown) => connection.failed('response-cache', 'miss', error),
       );
-      pending.add(done);
-      void done.finally(() => pending.delete(done));
+      pending.track(done);
     },
     meta(result) {
       return typeof result === 'object' && result !== null ? metas.get(result) : undefined;
     },
-    async invalidated() {
-      if (pending.size > 0) await Promise.all(pending);
-    },
+    invalidated: () => pending.settled(),
   };
 }

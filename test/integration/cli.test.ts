@@ -1,11 +1,11 @@
 /** The `tessera` command, run as a process: exit codes and what it prints. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { schemaSnapshot } from '../../src/cli/main.js';
-import { runTessera as tessera, startDemo, startGraphqlUpstream, tempProject as folder } from '../kit.js';
+import { defaultWorkerCount } from '../../src/cli/cores.js';
+import { runTessera as tessera, serveTessera as serveProcess, startDemo, startGraphqlUpstream, tempProject as folder } from '../kit.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -60,63 +60,45 @@ test('the checked-in schema/ snapshots match the demo subgraphs and channels (ru
   assert.match(files.get('web')!, /type Product \{[^}]*\bdimensions:/);
 });
 
-/** Starts `tessera serve` and resolves with the URL it prints. */
-function serveProcess(t: TestContext, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/bin.ts'), 'serve', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let output = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      output += c.toString();
-      const match = /serving (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-  });
-  url.catch(() => undefined); // awaited by the test; an exit after the test is not an error
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url, exited, output: () => output };
-}
-
-test('tessera serve: SIGTERM lets the request in flight finish, then exits 0', async (t) => {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let arrived!: () => void;
-  const arrival = new Promise<void>((r) => (arrived = r));
-  const up = await startGraphqlUpstream(t, 'type Query { slow: String }', {
-    Query: {
-      slow: async () => {
-        arrived();
-        await released;
-        return 'done';
+// The default (one worker per core: several on most machines) and one process: both drain on SIGTERM.
+for (const workers of [[], ['--workers', '1']]) {
+  test(`tessera serve${workers.length ? ` ${workers.join(' ')}` : ''}: SIGTERM lets the request in flight finish, then exits 0`, async (t) => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let arrived!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    const up = await startGraphqlUpstream(t, 'type Query { slow: String }', {
+      Query: {
+        slow: async () => {
+          arrived();
+          await released;
+          return 'done';
+        },
       },
-    },
+    });
+    const dir = folder(t, { 'gateway.yaml': 'server: { port: 0 }\n', 'subgraphs/subgraph.yaml': 'name: s\nkind: graphql\nurl: ${S_URL}\ntimeout: 30s\n' });
+    const serve = serveProcess(t, ['-c', join(dir, 'gateway.yaml'), ...workers], { S_URL: up.url });
+    const url = await serve.url;
+    const count = workers.length ? 1 : defaultWorkerCount();
+    if (count === 1) assert.doesNotMatch(serve.output(), /starting \d+ workers/, 'one process, no cluster primary');
+    else assert.match(serve.output(), new RegExp(`starting ${count} workers[\\s\\S]*serving http:\\S+ \\(${count} workers\\)`));
+    const inFlight = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ slow }' }) });
+    await arrival;
+    serve.child.kill('SIGTERM');
+    // Readiness fails (or the listener is gone) once the signal is handled, while the request is still in flight.
+    let ready: number | string = 200;
+    for (let i = 0; i < 250 && ready === 200; i++) {
+      ready = await fetch(url.replace('/graphql', '/readyz')).then((r) => r.status, () => 'refused');
+      if (ready === 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.notEqual(ready, 200);
+    release();
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { data: { slow: 'done' } });
+    assert.equal(await serve.exited, 0);
   });
-  const dir = folder(t, { 'gateway.yaml': 'server: { port: 0 }\n', 'subgraphs/subgraph.yaml': 'name: s\nkind: graphql\nurl: ${S_URL}\ntimeout: 30s\n' });
-  const serve = serveProcess(t, ['-c', join(dir, 'gateway.yaml')], { S_URL: up.url });
-  const url = await serve.url;
-  const inFlight = fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ slow }' }) });
-  await arrival;
-  serve.child.kill('SIGTERM');
-  // Readiness fails (or the listener is gone) once the signal is handled, while the request is still in flight.
-  let ready: number | string = 200;
-  for (let i = 0; i < 250 && ready === 200; i++) {
-    ready = await fetch(url.replace('/graphql', '/readyz')).then((r) => r.status, () => 'refused');
-    if (ready === 200) await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.notEqual(ready, 200);
-  release();
-  const res = await inFlight;
-  assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { data: { slow: 'done' } });
-  assert.equal(await serve.exited, 0);
-});
+}
 
 test('tessera serve --workers 2 serves from two processes on one port', async (t) => {
   const up = await startGraphqlUpstream(t, 'type Query { pid: String }', { Query: { pid: () => 'x' } });
@@ -144,4 +126,13 @@ test('tessera serve --workers 2 serves from two processes on one port', async (t
   assert.match(serve.output(), /starting 2 workers/);
   serve.child.kill('SIGTERM');
   assert.equal(await serve.exited, 0);
+});
+
+test('tessera serve --workers 2: a worker that cannot start stops the start with its exit code instead of being restarted', async (t) => {
+  const dir = folder(t, { 'gateway.yaml': 'server: { port: 0 }\n', 'subgraphs/subgraph.yaml': 'name: s\nkind: graphql\nurl: http://127.0.0.1:1/graphql\n' });
+  const { code, stdout, stderr } = await tessera(['serve', '-c', join(dir, 'gateway.yaml'), '--workers', '2']);
+  assert.equal(code, 1, stderr);
+  assert.match(stdout, /starting 2 workers/);
+  assert.match(stderr, /problems? \(SOURCE_LOAD_FAILED\)[\s\S]*before it could serve; stopping/);
+  assert.doesNotMatch(stderr, /starting another/);
 });

@@ -1,0 +1,86 @@
+/**
+ * The request/response helper between a worker and the cluster primary
+ * (src/store/cluster.ts), over a real IPC channel to a child process playing
+ * the primary: values survive the channel's JSON, and a primary that does
+ * not answer, or a channel that closes, is a StoreUnavailableError, as a
+ * Redis outage is.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { test, type TestContext } from 'node:test';
+import { IpcClient, type SharedStateOps } from '../../src/store/cluster.js';
+import type { Entry } from '../../src/store/response-cache.js';
+
+const PRIMARY = new URL('../fixtures/store/primary-process.ts', import.meta.url).pathname;
+
+async function startPrimary(t: TestContext, mode: 'answering' | 'silent'): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', PRIMARY, mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const [message] = (await once(child, 'message')) as [unknown];
+  assert.equal(message, 'ready');
+  return child;
+}
+
+function clientOf(t: TestContext, child: ChildProcess, timeoutMs: number): IpcClient<SharedStateOps> {
+  const client = new IpcClient<SharedStateOps>(child, { name: 'cluster primary', timeoutMs });
+  t.after(() => client.close());
+  return client;
+}
+
+/** The message of the StoreUnavailableError a request rejects with (told by its code and name, as callers do). */
+async function unavailable(request: Promise<unknown>): Promise<string> {
+  const error = (await request.then(
+    () => assert.fail('expected the request to reject'),
+    (e: unknown) => e,
+  )) as Error & { code?: string };
+  assert.equal(error.code, 'STORE_UNAVAILABLE');
+  assert.equal(error.name, 'StoreUnavailableError');
+  return error.message;
+}
+
+test('a primary that does not answer: the request rejects with StoreUnavailableError after the timeout, and nothing is left waiting', async (t) => {
+  const client = clientOf(t, await startPrimary(t, 'silent'), 100);
+  const request = client.request('kv.get', 'apq:web', 10, 'abc');
+  assert.equal(client.waiting, 1);
+  assert.equal(await unavailable(request), 'store cluster primary did not answer: timed out after 100 ms');
+  assert.equal(client.waiting, 0);
+});
+
+test('a channel that closes rejects what is waiting at once (not at the timeout), and every later request', async (t) => {
+  const child = await startPrimary(t, 'silent');
+  const client = clientOf(t, child, 50_000);
+  const request = client.request('rc.get', 'responses', 10, 'k');
+  child.kill('SIGKILL');
+  assert.equal(await unavailable(request), 'store cluster primary did not answer: its IPC channel closed');
+  assert.equal(client.waiting, 0);
+  assert.equal(await unavailable(client.request('kv.get', 'apq:web', 10, 'abc')), 'store cluster primary did not answer: its IPC channel is closed');
+});
+
+test("answered from the primary's memory: key-value namespaces, and response-cache entries with their entities, across JSON", async (t) => {
+  const client = clientOf(t, await startPrimary(t, 'answering'), 10_000);
+  assert.equal(await client.request('kv.get', 'apq:web', 10, 'h1'), null);
+  assert.equal(await client.request('kv.set', 'apq:web', 10, 'h1', '{ hello }', 0), null);
+  assert.equal(await client.request('kv.get', 'apq:web', 10, 'h1'), '{ hello }');
+  assert.equal(await client.request('kv.get', 'apq:mobile', 10, 'h1'), null, 'one namespace per name');
+  await client.request('kv.delete', 'apq:web', 10, 'h1');
+  assert.equal(await client.request('kv.get', 'apq:web', 10, 'h1'), null);
+
+  const lamp: Entry = {
+    r: { data: { product: { __typename: 'Product', id: '1', name: 'lämp "x"', price: 10.5, tags: ['a'], parent: null } } },
+    x: Date.now() + 60_000,
+    t: '"0123456789abcdef0123-lx"',
+  };
+  const desk: Entry = { ...lamp, r: { data: { product: { __typename: 'Product', id: '2' } } }, t: '"desk"' };
+  await client.request('rc.set', 'responses', 10, 'k1', lamp, [{ typename: 'Product', id: 1 }], 60_000);
+  await client.request('rc.set', 'responses', 10, 'k2', desk, [{ typename: 'Product', id: '2' }], 60_000);
+  assert.deepEqual(await client.request('rc.get', 'responses', 10, 'k1'), lamp);
+  await client.request('rc.invalidate', 'responses', 10, [{ typename: 'Product', id: '1' }]);
+  assert.equal(await client.request('rc.get', 'responses', 10, 'k1'), null, 'Product:1 dropped');
+  assert.deepEqual(await client.request('rc.get', 'responses', 10, 'k2'), desk, 'Product:2 kept');
+
+  const unknown = client as unknown as IpcClient<{ nope: { args: []; value: null } }>;
+  assert.equal(await unavailable(unknown.request('nope')), 'store cluster primary did not answer: no operation "nope"');
+});
