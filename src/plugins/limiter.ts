@@ -12,10 +12,7 @@
  */
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { StoreConfig } from '../config/store.js';
-import { PRIMARY_TIMEOUT_MS, type RedisConnection, type Stores } from '../store/index.js';
-
-/** What a limiter tells about the store's health: a RedisConnection, or a worker's link to the cluster primary. */
-type StoreHealth = Pick<RedisConnection, 'failed' | 'succeeded'>;
+import { PRIMARY_TIMEOUT_MS, type StoreHealth, type Stores } from '../store/index.js';
 
 export interface LimitOutcome {
   allowed: boolean;

@@ -35,7 +35,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { StoreUnavailableError } from './errors.js';
-import { storeChannel, type StoreEvent } from './redis.js';
+import { StoreHealth } from './redis.js';
 import type { Entry } from './response-cache.js';
 
 /** Longest wait for the primary's answer (rate limits too); after it the store counts as unavailable. */
@@ -256,34 +256,16 @@ function ignoreSendError(): void {
 
 /**
  * A worker's way to the primary's stores, for one gateway: the requests, and
- * the outage bookkeeping a RedisConnection keeps (counted in `stats`,
+ * the same outage bookkeeping as a Redis connection (StoreHealth: counted,
  * published on `tessera:store` with `store: "cluster primary"`, logged once
  * when it starts and once when it ends).
  */
-export class PrimaryLink {
-  readonly name = PRIMARY_NAME;
-  /** Failed requests, by what the caller did instead. */
-  readonly stats = { open: 0, closed: 0, miss: 0 };
-  private down = false;
-
+export class PrimaryLink extends StoreHealth {
   constructor(
     readonly client: IpcClient<SharedStateOps>,
-    private readonly logger: Logger,
-  ) {}
-
-  failed(use: string, fallback: StoreEvent['fallback'], error: unknown): void {
-    this.stats[fallback]++;
-    const message = error instanceof Error ? error.message : String(error);
-    if (storeChannel.hasSubscribers) storeChannel.publish({ store: this.name, use, fallback, error: message } satisfies StoreEvent);
-    if (this.down) return;
-    this.down = true;
-    this.logger.warn({ store: this.name, use, fallback, err: error }, 'store unavailable: the cluster primary did not answer; falling back until it does');
-  }
-
-  succeeded(): void {
-    if (!this.down) return;
-    this.down = false;
-    this.logger.info({ store: this.name, stats: { ...this.stats } }, 'store available again');
+    logger: Logger,
+  ) {
+    super(PRIMARY_NAME, 'the cluster primary', logger);
   }
 }
 

@@ -16,7 +16,7 @@ import { primaryLink, type PrimaryLink } from './cluster.js';
 import { StoreUnavailableError } from './errors.js';
 import { RedisConnection } from './redis.js';
 
-export { RedisConnection, storeChannel, type StoreEvent } from './redis.js';
+export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
 export { PRIMARY_TIMEOUT_MS, PrimaryLink, serveSharedState } from './cluster.js';
 export { StoreUnavailableError } from './errors.js';
 

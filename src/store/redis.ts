@@ -37,19 +37,55 @@ export function redactUrl(url: string): string {
   }
 }
 
-export class RedisConnection {
-  readonly client: Redis;
-  readonly name: string;
+/**
+ * A store's outage bookkeeping: failed commands counted in `stats` by what
+ * the caller did instead, published on `tessera:store`, and logged once when
+ * an outage starts and once when it ends. Shared by a Redis connection and a
+ * worker's link to the cluster primary (cluster.ts).
+ */
+export class StoreHealth {
   /** Failed commands, by what the caller did instead. */
   readonly stats = { open: 0, closed: 0, miss: 0 };
   private down = false;
 
   constructor(
+    readonly name: string,
+    /** Who did not answer, for the log line: "Redis", "the cluster primary". */
+    private readonly who: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Records a failed command: counted, published, and logged when an outage starts. */
+  failed(use: string, fallback: StoreEvent['fallback'], error: unknown): void {
+    this.stats[fallback]++;
+    const message = error instanceof Error ? error.message : String(error);
+    if (storeChannel.hasSubscribers) storeChannel.publish({ store: this.name, use, fallback, error: message } satisfies StoreEvent);
+    this.markDown(error, use, fallback);
+  }
+
+  markDown(error: unknown, use?: string, fallback?: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.logger.warn({ store: this.name, use, fallback, err: error }, `store unavailable: ${this.who} did not answer; falling back until it does`);
+  }
+
+  /** Records a command that worked (cheap): ends an outage. */
+  succeeded(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.logger.info({ store: this.name, stats: { ...this.stats } }, 'store available again');
+  }
+}
+
+export class RedisConnection extends StoreHealth {
+  readonly client: Redis;
+
+  constructor(
     url: string,
     readonly timeout: number,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    this.name = redactUrl(url);
+    super(redactUrl(url), 'Redis', logger);
     this.client = new Redis(url, {
       commandTimeout: timeout,
       // While disconnected a command fails at once instead of waiting in a queue.
@@ -81,27 +117,6 @@ export class RedisConnection {
       const timer = setTimeout(done, CONNECT_WAIT_MS);
       this.client.once('ready', done);
     });
-  }
-
-  /** Records a failed command: counted, published, and logged when an outage starts. */
-  failed(use: string, fallback: StoreEvent['fallback'], error: unknown): void {
-    this.stats[fallback]++;
-    const message = error instanceof Error ? error.message : String(error);
-    if (storeChannel.hasSubscribers) storeChannel.publish({ store: this.name, use, fallback, error: message } satisfies StoreEvent);
-    this.markDown(error, use, fallback);
-  }
-
-  private markDown(error: unknown, use?: string, fallback?: string): void {
-    if (this.down) return;
-    this.down = true;
-    this.logger.warn({ store: this.name, use, fallback, err: error }, 'store unavailable: Redis did not answer; falling back until it does');
-  }
-
-  /** Records a command that worked (cheap): ends an outage (a slow Redis recovers without reconnecting). */
-  succeeded(): void {
-    if (!this.down) return;
-    this.down = false;
-    this.logger.info({ store: this.name, stats: { ...this.stats } }, 'store available again');
   }
 
   close(): void {
