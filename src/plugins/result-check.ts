@@ -9,7 +9,6 @@
  */
 import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
 import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
-import { answerTexts } from '../sources/json.js';
 import {
   execute,
   GraphQLEnumType,
@@ -129,16 +128,6 @@ export function executedCheck(result: ExecutionResult, schema: GraphQLSchema, ar
   return withLeftovers(checked, located, unlocated);
 }
 
-/** Whether `source` has exactly the shape's keys, in its order (as a client's answer lists them). */
-function sameKeys(shape: readonly ShapeField[], source: Record<string, unknown>): boolean {
-  let i = 0;
-  for (const key in source) {
-    if (shape[i]?.key !== key) return false;
-    i++;
-  }
-  return i === shape.length;
-}
-
 /** A field of a compiled check: where it is read and how its value is completed. */
 interface ShapeField {
   key: string;
@@ -199,10 +188,8 @@ export class ResultChecker {
     const compiled = this.compiledFor(args.document, args.operationName ?? '');
     if (!compiled) return executedCheck(result, this.schema, args);
     const unlocated: GraphQLError[] = [];
-    const text = answerTexts.get(result);
-    const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated, text !== undefined);
+    const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated);
     const data = run.object(compiled.shape, result.data as Record<string, unknown>, compiled.rootType);
-    if (text !== undefined && run.verbatim && run.errors.length === 0 && data !== BUBBLE) return new VerbatimResult(data, text);
     const checked: ExecutionResult = run.errors.length > 0 ? { errors: run.errors, data: data === BUBBLE ? null : data } : { data: data === BUBBLE ? null : data };
     return withLeftovers(checked, run.located, unlocated);
   }
@@ -252,60 +239,16 @@ export class ResultChecker {
   }
 }
 
-/**
- * A checked result whose data the upstream's JSON text already says. Yoga
- * serializes a result with its own `stringify` when it has one (its result
- * processor's `result.stringify || JSON.stringify`, called with the result):
- * here the text, while the result still holds that data and nothing else.
- * The text is a private field and `stringify` is inherited, so neither is
- * carried over by a plugin that builds a new result from this one
- * (`{ ...result, errors }`), and neither is serialized.
- */
-class VerbatimResult implements ExecutionResult {
-  declare errors?: ExecutionResult['errors'];
-  declare extensions?: ExecutionResult['extensions'];
-  readonly #data: ExecutionResult['data'];
-  readonly #text: string;
-
-  constructor(
-    public data: ExecutionResult['data'],
-    text: string,
-  ) {
-    this.#data = data;
-    this.#text = text;
-  }
-
-  stringify(result: ExecutionResult): string {
-    return result instanceof VerbatimResult && result.data === result.#data && result.errors === undefined && result.extensions === undefined ? result.#text : JSON.stringify(result);
-  }
-
-  /** A copy that keeps the text while nothing was changed, else a plain one. */
-  copy(): ExecutionResult {
-    return this.data === this.#data && this.errors === undefined && this.extensions === undefined ? new VerbatimResult(this.#data, this.#text) : { ...this };
-  }
-}
-
-/** A shallow copy of a result (for a plugin that hands each caller its own) that keeps its serialization. */
-export function copyResult(result: ExecutionResult): ExecutionResult {
-  return result instanceof VerbatimResult ? result.copy() : { ...result };
-}
-
 /** One check of one answer. */
 class CheckRun {
   readonly errors: GraphQLError[] = [];
   private readonly path: Array<string | number> = [];
 
-  /**
-   * @param verbatim Whether to find out if the answer is already what the
-   * check returns (the same keys in the same order, every value unchanged),
-   * so that its text can be sent as it is; stays true only if so.
-   */
   constructor(
     private readonly checker: ResultChecker,
     private readonly document: DocumentNode,
     readonly located: Map<string, GraphQLError[]>,
     private readonly unlocated: GraphQLError[],
-    public verbatim = false,
   ) {}
 
   private fail(error: unknown, field: ShapeField): typeof BUBBLE {
@@ -314,14 +257,12 @@ class CheckRun {
   }
 
   object(shape: readonly ShapeField[], source: Record<string, unknown>, typeName: string): Record<string, unknown> | typeof BUBBLE {
-    if (this.verbatim) this.verbatim = sameKeys(shape, source);
     const out: Record<string, unknown> = {};
     for (const field of shape) {
       this.path.push(field.key);
       let value: unknown;
       if (field.typename) {
         value = typeName;
-        if (this.verbatim && source[field.key] !== typeName) this.verbatim = false;
       } else {
         const raw = source[field.key];
         const upstream = raw == null && this.located.size > 0 ? takeLocated(this.located, this.path, this.unlocated) : undefined;
@@ -381,7 +322,6 @@ class CheckRun {
       return this.fail(error, field);
     }
     if (out === undefined) return this.fail(new Error(`Expected \`${type.name}\`.serialize(${JSON.stringify(raw)}) to return non-nullable value, returned: undefined`), field);
-    if (out !== raw) this.verbatim = false;
     return out;
   }
 

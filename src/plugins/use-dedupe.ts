@@ -15,7 +15,6 @@ import { getDocumentString } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, print, type ExecutionResult } from 'graphql';
 import type { RequestScope } from '../transport/scope.js';
-import { copyResult } from './result-check.js';
 
 export interface DedupeOptions {
   channel: string;
@@ -80,7 +79,7 @@ export function useDedupe(options: DedupeOptions): Plugin {
           if (dedupeChannel.hasSubscribers) dedupeChannel.publish({ channel, operationName: args.operationName } satisfies DedupeEvent);
           const own = (): unknown => executeFn(executeArgs);
           return leader.result.then(
-            (result) => (leader.signal?.aborted || !isPlainResult(result) ? own() : copyResult(result)),
+            (result) => (leader.signal?.aborted || !isPlainResult(result) ? own() : { ...result }),
             own,
           ) as ReturnType<typeof executeFn>;
         }
@@ -91,7 +90,7 @@ export function useDedupe(options: DedupeOptions): Plugin {
         inFlight.set(key, { result, signal: scope?.signal });
         result.then(done, done);
         // Each waiter gets its own copy: later hooks replace fields of the result they are given.
-        return result.then((r) => (isPlainResult(r) ? copyResult(r) : r)) as ReturnType<typeof executeFn>;
+        return result.then((r) => (isPlainResult(r) ? { ...r } : r)) as ReturnType<typeof executeFn>;
       });
     },
   };

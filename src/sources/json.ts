@@ -18,19 +18,6 @@ function reviver(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Whether parsing drops keys of this text (the reviver runs), so the text says more than the parsed value. */
-export function dropsKeys(text: string): boolean {
-  return WORDS.test(text) && DANGEROUS.test(text);
-}
-
 export function parseUpstreamJson(text: string): unknown {
-  return dropsKeys(text) ? JSON.parse(text, reviver) : JSON.parse(text);
+  return WORDS.test(text) && DANGEROUS.test(text) ? JSON.parse(text, reviver) : JSON.parse(text);
 }
-
-/**
- * The JSON text of an upstream answer that was exactly `{"data": …}`, by the
- * ExecutionResult built from it, for a check that finds the answer already
- * in the client's shape to send the text as it is (result-check.ts) rather
- * than serialize the same value again.
- */
-export const answerTexts = new WeakMap<object, string>();

@@ -11,7 +11,7 @@ import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { scopeOf } from '../../transport/scope.js';
 import { upstreamError } from '../errors.js';
-import { answerTexts, dropsKeys, parseUpstreamJson } from '../json.js';
+import { parseUpstreamJson } from '../json.js';
 import { parseSse } from './sse.js';
 import type { Mode } from '../types.js';
 
@@ -33,12 +33,6 @@ function printOnce(document: DocumentNode): string {
 }
 
 type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
-
-/** `{"data": …}` and nothing else (no errors, no extensions). */
-function onlyData(payload: Payload): boolean {
-  for (const key in payload) if (key !== 'data') return false;
-  return payload.data != null;
-}
 
 export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
@@ -100,16 +94,13 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
     if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
       throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
     }
-    const text = result.body.toString('utf8');
-    const payload = parse(text, `HTTP ${result.status}, body`);
+    const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
     if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
       throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
     }
     if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
       throw badResponse(`HTTP ${result.status}`);
     }
-    const out = resultOf(payload);
-    if (onlyData(payload) && !dropsKeys(text)) answerTexts.set(out, text);
-    return out;
+    return resultOf(payload);
   };
 }
