@@ -15,6 +15,7 @@ import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelView, unknownCoordinates } from './compose/channels.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
+import { channelCors } from './config/security.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
@@ -175,6 +176,7 @@ function buildServing(
       requestDeadline: config.server.requestDeadline,
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
+      cors: channelCors(config.security, channel),
       plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads }),
     });
     return { channel, schema: view, yoga };

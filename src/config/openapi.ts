@@ -20,6 +20,15 @@ const headerName = z
 /** Response headers the gateway writes itself (plugins/use-upstream-response-headers.ts skips them too). */
 const GATEWAY_OWNED = new Set(['connection', 'content-encoding', 'content-length', 'content-type', 'date', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/**
+ * Response headers never taken from an upstream: they describe the gateway's
+ * own response bytes or connection, or its CORS policy (`access-control-*`,
+ * security.cors), whatever a descriptor says. `name` in lower case.
+ */
+export function gatewayOwnedHeader(name: string): boolean {
+  return GATEWAY_OWNED.has(name) || name.startsWith('access-control-');
+}
+
 /** `getProduct` (operationId) or `GET /products/{id}` (method and path, as in the document). */
 export const operationSelector = z
   .string()
@@ -133,7 +142,7 @@ export const openapiDescriptor = baseDescriptor.extend({
     .strictObject({
       /** Not the headers that frame the gateway's own response (content-type, content-length, transfer-encoding, connection…). */
       forward: z
-        .array(headerName.refine((h) => !GATEWAY_OWNED.has(h), { message: 'this header describes the gateway\'s own response and cannot come from an upstream' }))
+        .array(headerName.refine((h) => !gatewayOwnedHeader(h), { message: 'this header describes the gateway\'s own response (or its CORS policy) and cannot come from an upstream' }))
         .default([]),
       /** Pass `Set-Cookie` from the upstream to the client (off by default: the upstream's cookies are usually not the gateway's). */
       setCookie: z.boolean().default(false),

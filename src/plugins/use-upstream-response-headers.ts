@@ -10,8 +10,8 @@
  *   returned (two calls that both return it: the later one wins);
  * - each `Set-Cookie` is its own header line, never joined with commas;
  * - headers that describe the gateway's own response or connection (framing,
- *   encoding, hop-by-hop) are never taken from an upstream, whatever a
- *   descriptor says;
+ *   encoding, hop-by-hop) or its CORS policy are never taken from an
+ *   upstream, whatever a descriptor says (config/openapi.ts gatewayOwnedHeader);
  * - a request answered without running the sources (a response-cache hit, a
  *   deduplicated follower) gets none: its upstream calls were someone else's.
  *
@@ -19,24 +19,8 @@
  * context (which holds both), `onResponse` only the Request.
  */
 import type { Plugin } from 'graphql-yoga';
+import { gatewayOwnedHeader } from '../config/openapi.js';
 import { RESPONSE_HEADERS_KEY, type RequestScope } from '../transport/scope.js';
-
-/** Never copied from an upstream: they describe this response's bytes or this connection, which the gateway owns. */
-export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'content-encoding',
-  'content-length',
-  'content-type',
-  'date',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-connection',
-  'server',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 export function useUpstreamResponseHeaders(): Plugin {
   const scopes = new WeakMap<Request, RequestScope>();
@@ -49,7 +33,7 @@ export function useUpstreamResponseHeaders(): Plugin {
       const collected = scopes.get(request)?.memo.get(RESPONSE_HEADERS_KEY) as Headers | undefined;
       if (!collected) return;
       for (const [name, value] of collected) {
-        if (name === 'set-cookie' || GATEWAY_OWNED_HEADERS.has(name)) continue;
+        if (name === 'set-cookie' || gatewayOwnedHeader(name)) continue;
         response.headers.set(name, value);
       }
       for (const cookie of collected.getSetCookie()) response.headers.append('set-cookie', cookie);

@@ -5,6 +5,7 @@
  */
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { CorsPolicy } from '../config/security.js';
 import type { Mode } from '../sources/types.js';
 import { createScope, type RequestScope } from '../transport/scope.js';
 
@@ -23,6 +24,8 @@ export interface YogaOptions {
   bodyLimit?: number;
   /** Most operations in one batched (array) request; 0 or absent: batching off (an array gets 400). More gets 413. */
   batching?: number;
+  /** Browsers on other origins (security.cors, per channel); absent: no CORS headers at all. */
+  cors?: CorsPolicy;
 }
 
 /**
@@ -99,6 +102,69 @@ function countedRequest(request: Request, limit: number, fetchAPI: FetchApi): Re
   return new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, signal: request.signal, body: counted, duplex: 'half' } as RequestInit);
 }
 
+/**
+ * CORS (Fetch standard, "CORS protocol") for the origins a channel allows,
+ * instead of Yoga's own plugin, which reflects any Origin with
+ * Access-Control-Allow-Credentials: true when left at its default, answers
+ * an unlisted origin with `Access-Control-Allow-Origin: null` (the origin of
+ * every sandboxed iframe), and never sends `*` or `Vary: Origin` for a single
+ * listed origin.
+ *
+ * - An allowed Origin gets exactly itself back (`*` when any origin is
+ *   allowed), any other origin no CORS header: the browser then keeps the
+ *   answer from the page. Responses carry `Vary: Origin` whenever they depend
+ *   on it, so a shared cache cannot hand one origin's answer to another.
+ * - A preflight (OPTIONS with Origin and Access-Control-Request-Method) is
+ *   answered here, in onRequest, before request hygiene (onRequestParse)
+ *   would refuse it for not being a GraphQL request: 204 with the allowed
+ *   methods and headers for an allowed origin, 204 without them otherwise.
+ *   Allowed headers are a fixed list, never what the preflight asks for.
+ *
+ * Request hygiene still holds for what follows a preflight: a POST must be
+ * application/json, so a page on an origin that is not allowed cannot get
+ * past the browser's preflight to send one.
+ */
+const ORIGIN_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials'];
+
+function useCors(policy: CorsPolicy): Plugin {
+  const any = policy.origins === '*';
+  const allowed = new Set(any ? [] : policy.origins);
+  const preflight: Record<string, string> = {
+    'access-control-allow-methods': policy.methods.join(', '),
+    'access-control-allow-headers': policy.allowedHeaders.join(', '),
+    'access-control-max-age': String(Math.floor(policy.maxAge / 1000)),
+  };
+  const exposed = policy.exposedHeaders.join(', ');
+  return {
+    onRequest({ request, fetchAPI, endResponse }) {
+      if (request.method !== 'OPTIONS') return;
+      const origin = request.headers.get('origin');
+      if (origin === null || !request.headers.has('access-control-request-method')) return;
+      const headers = any || allowed.has(origin) ? { ...preflight, 'content-length': '0' } : { 'content-length': '0' };
+      // Safari waits for a body on a 204 without Content-Length: 0.
+      endResponse(new fetchAPI.Response(null, { status: 204, headers }));
+    },
+    // Also runs for the preflight answered above, and for refusals (a page may read a 4xx from an allowed origin).
+    onResponse({ request, response }) {
+      const { headers } = response;
+      // The gateway owns these: one forwarded from an upstream never reaches the client.
+      for (const name of ORIGIN_HEADERS) headers.delete(name);
+      if (any) {
+        headers.set('access-control-allow-origin', '*');
+      } else {
+        const vary = headers.get('vary');
+        if (!vary) headers.set('vary', 'Origin');
+        else if (!/(^|,)\s*(origin|\*)\s*(,|$)/i.test(vary)) headers.set('vary', `${vary}, Origin`);
+        const origin = request.headers.get('origin');
+        if (origin === null || !allowed.has(origin)) return;
+        headers.set('access-control-allow-origin', origin);
+        if (policy.credentials) headers.set('access-control-allow-credentials', 'true');
+      }
+      if (exposed && request.method !== 'OPTIONS') headers.set('access-control-expose-headers', exposed);
+    },
+  };
+}
+
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
 export function buildYoga(options: YogaOptions): GatewayYoga {
@@ -117,9 +183,12 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     // GraphQL multipart requests (file uploads to REST sources); CSRF prevention guards it.
     multipart: true,
     logging: false,
+    // Yoga's default would answer any origin, credentials included; useCors (below) answers only those configured.
+    cors: false,
     context: ({ request }) => ({
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
     }),
-    plugins: [...options.plugins, useBodyLimit(options.bodyLimit ?? 25_000_000)],
+    // useCors last: its onResponse runs after every other, so the CORS headers are its own.
+    plugins: [...options.plugins, useBodyLimit(options.bodyLimit ?? 25_000_000), ...(options.cors ? [useCors(options.cors)] : [])],
   });
 }

@@ -76,7 +76,8 @@ for (const workers of [[], ['--workers', '1']]) {
         },
       },
     });
-    const dir = folder(t, { 'gateway.yaml': 'server: { port: 0 }\n', 'subgraphs/subgraph.yaml': 'name: s\nkind: graphql\nurl: ${S_URL}\ntimeout: 30s\n' });
+    // A generous deadline: under a loaded machine the readiness polling below can take seconds, and the request must outlive it.
+    const dir = folder(t, { 'gateway.yaml': 'server: { port: 0, requestDeadline: 60s }\n', 'subgraphs/subgraph.yaml': 'name: s\nkind: graphql\nurl: ${S_URL}\ntimeout: 30s\n' });
     const serve = serveProcess(t, ['-c', join(dir, 'gateway.yaml'), ...workers], { S_URL: up.url });
     const url = await serve.url;
     const count = workers.length ? 1 : defaultWorkerCount();

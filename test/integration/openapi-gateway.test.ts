@@ -270,8 +270,9 @@ describe('REST errors, response headers and int64 through the gateway', () => {
     assert.equal(none.headers.get('x-ratelimit-remaining'), null);
   });
 
-  test('a descriptor cannot forward a header that frames the gateway\'s own response', async () => {
+  test('a descriptor cannot forward a header that frames the gateway\'s own response or sets its CORS policy', async () => {
     await assert.rejects(gateway(undefined as never, { responseHeaders: { forward: ['content-length'] } }), /responseHeaders\.forward\[0\]: this header describes the gateway's own response/);
+    await assert.rejects(gateway(undefined as never, { responseHeaders: { forward: ['access-control-allow-origin'] } }), /responseHeaders\.forward\[0\]: this header describes the gateway's own response \(or its CORS policy\)/);
   });
 
   test('an int64 of 9007199254740993 reaches the client digit for digit', async (t) => {

@@ -1,0 +1,202 @@
+/**
+ * CORS over real sockets: which web origins may read the gateway's answers
+ * from a browser (`security.cors`, `channels.<name>.cors`). Browsers enforce
+ * CORS, so these tests check what a browser would decide on: the
+ * Access-Control-* and Vary headers of real answers to requests carrying an
+ * Origin, and the preflight (OPTIONS) answer. Without `security.cors` there
+ * are none at all: Yoga's own default would reflect any Origin with
+ * Access-Control-Allow-Credentials: true.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { GatewayFileInput } from '../../src/config/gateway.js';
+import { isConfigError } from '../../src/errors.js';
+import { createGateway } from '../../src/index.js';
+import { recordingUpstream } from '../fixtures/security/kit.js';
+import { startGateway } from '../kit.js';
+
+const APP = 'https://app.example.com';
+const EVIL = 'https://evil.example';
+const QUERY = JSON.stringify({ query: '{ hello }' });
+
+async function setup(t: TestContext, gateway: GatewayFileInput = {}) {
+  const upstream = await recordingUpstream(t, 'type Query { hello: String }', { Query: { hello: () => 'hello' } });
+  const gw = await startGateway(t, [{ name: 'app', kind: 'graphql', url: upstream.url }], gateway);
+  upstream.reset();
+  return { gw, upstream };
+}
+
+/** A cross-origin POST as a browser sends it (fetch with credentials: 'include' adds the cookie). */
+function post(url: string, origin: string | undefined, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(origin && { origin }), ...headers }, body: QUERY });
+}
+
+/** The preflight a browser sends before a cross-origin JSON POST. */
+function preflight(url: string, origin: string, requestHeaders = 'content-type'): Promise<Response> {
+  return fetch(url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': requestHeaders } });
+}
+
+function corsHeaders(res: Response): Record<string, string> {
+  return Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-')));
+}
+
+const list = (value: string | null): string[] => (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+
+test('default (no security.cors): a cross-origin request, credentialed or not, gets no CORS header, and a preflight is not approved', async (t) => {
+  const { gw, upstream } = await setup(t);
+
+  const credentialed = await post(gw.url, EVIL, { cookie: 'session=abc' });
+  assert.equal(credentialed.status, 200);
+  assert.deepEqual(await credentialed.json(), { data: { hello: 'hello' } });
+  assert.deepEqual(corsHeaders(credentialed), {}, 'no Access-Control-Allow-Origin, no Access-Control-Allow-Credentials');
+
+  const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ hello }')}`, { headers: { origin: EVIL, accept: 'application/json' } });
+  assert.equal(get.status, 200);
+  assert.deepEqual(corsHeaders(get), {});
+
+  const pre = await preflight(gw.url, EVIL);
+  assert.deepEqual(corsHeaders(pre), {}, 'the preflight allows nothing, so a browser never sends the JSON POST');
+  assert.notEqual(pre.status, 204);
+
+  // Same-origin use (no Origin: GraphiQL served by the gateway, server-side clients) is unaffected.
+  const sameOrigin = await post(gw.url, undefined);
+  assert.deepEqual(await sameOrigin.json(), { data: { hello: 'hello' } });
+  assert.equal(upstream.stats.requests, 3);
+});
+
+test('configured origin: Access-Control-Allow-Origin is exactly that origin, with Vary: Origin, credentials when configured, and the gateway\'s headers exposed', async (t) => {
+  const { gw } = await setup(t, {
+    security: { cors: { origins: [APP, 'https://admin.example.com'], credentials: true, exposedHeaders: ['x-request-id'] } },
+    rateLimit: { rules: [{ name: 'everyone', by: [], limit: 100 }] },
+  });
+  const res = await post(gw.url, APP, { cookie: 'session=abc' });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { data: { hello: 'hello' } });
+  assert.equal(res.headers.get('access-control-allow-origin'), APP);
+  assert.ok(list(res.headers.get('vary')).includes('origin'), `Vary: ${res.headers.get('vary')}`);
+  assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+  // The rate-limit headers are on the answer, and a script on the page may read them.
+  assert.equal(res.headers.get('ratelimit-limit'), '100');
+  const exposed = list(res.headers.get('access-control-expose-headers'));
+  for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after', 'www-authenticate', 'x-request-id']) assert.ok(exposed.includes(name), `exposes ${name}: ${exposed.join(', ')}`);
+
+  // The second listed origin gets itself, not the first.
+  const admin = await post(gw.url, 'https://admin.example.com');
+  assert.equal(admin.headers.get('access-control-allow-origin'), 'https://admin.example.com');
+});
+
+test('preflight of an allowed origin: 204 before request hygiene, with the configured methods, a fixed header list (not the one asked for) and max-age', async (t) => {
+  const { gw, upstream } = await setup(t, {
+    security: {
+      cors: { origins: [APP], allowedHeaders: ['x-client-version'], maxAge: '2m' },
+      auth: { apiKeys: { header: 'x-partner-key', keys: [{ id: 'k', sha256: 'a'.repeat(64) }] }, anonymous: true },
+    },
+    // Request hygiene refuses every non-POST request without a CSRF header on this channel: a preflight never carries one.
+    channels: { default: { csrf: { requireHeader: true } } },
+  });
+  const pre = await preflight(gw.url, APP, 'content-type, x-evil-header');
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), APP);
+  assert.ok(list(pre.headers.get('vary')).includes('origin'));
+  assert.deepEqual(list(pre.headers.get('access-control-allow-methods')), ['get', 'post']);
+  const allowed = list(pre.headers.get('access-control-allow-headers'));
+  for (const name of ['content-type', 'authorization', 'x-partner-key', 'x-tessera-csrf', 'x-client-version']) assert.ok(allowed.includes(name), `allows ${name}: ${allowed.join(', ')}`);
+  assert.ok(!allowed.includes('x-evil-header'), 'what the preflight asks for is not reflected');
+  assert.equal(pre.headers.get('access-control-max-age'), '120');
+  assert.equal(pre.headers.get('access-control-allow-credentials'), null, 'credentials default to false');
+  assert.equal(upstream.stats.requests, 0);
+
+  // Hygiene still holds for the requests themselves: a GET without a CSRF header is refused, from an allowed origin too,
+  // and the refusal is readable by the page.
+  const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ hello }')}`, { headers: { origin: APP, accept: 'application/json' } });
+  assert.equal(get.status, 403);
+  assert.equal(get.headers.get('access-control-allow-origin'), APP);
+  const withHeader = await fetch(`${gw.url}?query=${encodeURIComponent('{ hello }')}`, { headers: { origin: APP, accept: 'application/json', 'x-tessera-csrf': '1' } });
+  assert.equal(withHeader.status, 200);
+  assert.equal(upstream.stats.requests, 1);
+});
+
+test('another origin: no CORS header on its answers or its preflight, and the answer still varies on Origin', async (t) => {
+  const { gw, upstream } = await setup(t, { security: { cors: { origins: [APP], credentials: true } } });
+  const res = await post(gw.url, EVIL, { cookie: 'session=abc' });
+  assert.deepEqual(corsHeaders(res), {}, 'a browser keeps the answer from the page');
+  assert.ok(list(res.headers.get('vary')).includes('origin'), 'a shared cache must not give this answer to the allowed origin, or the reverse');
+
+  // "null" (sandboxed iframes, file: pages) and a look-alike are other origins too.
+  for (const origin of ['null', 'https://app.example.com.evil.example', 'http://app.example.com']) {
+    assert.deepEqual(corsHeaders(await post(gw.url, origin)), {}, origin);
+  }
+
+  const pre = await preflight(gw.url, EVIL);
+  assert.deepEqual(corsHeaders(pre), {});
+  assert.equal(upstream.stats.requests, 4);
+
+  // CSRF: a form-like text/plain POST (no preflight needed) is refused before any GraphQL work, from any origin.
+  const form = await fetch(gw.url, { method: 'POST', headers: { origin: EVIL, 'content-type': 'text/plain' }, body: QUERY });
+  assert.equal(form.status, 415);
+  assert.equal(upstream.stats.requests, 4);
+});
+
+test('origins ["*"]: any origin gets "*", never Access-Control-Allow-Credentials', async (t) => {
+  const { gw } = await setup(t, { security: { cors: { origins: ['*'] } } });
+  for (const origin of [APP, EVIL]) {
+    const res = await post(gw.url, origin, { cookie: 'session=abc' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.equal(res.headers.get('access-control-allow-credentials'), null);
+  }
+  const pre = await preflight(gw.url, EVIL);
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), '*');
+  assert.equal(pre.headers.get('access-control-allow-credentials'), null);
+  assert.deepEqual(list(pre.headers.get('access-control-allow-methods')), ['get', 'post']);
+  assert.equal(pre.headers.get('access-control-max-age'), '600', 'maxAge defaults to 10m');
+});
+
+test('per channel: a channel\'s cors replaces the gateway\'s, and false turns CORS off for it', async (t) => {
+  const { gw } = await setup(t, {
+    security: { cors: { origins: [APP] } },
+    channels: { web: { cors: { origins: ['https://web.example.com'] } }, internal: { cors: false } },
+  });
+  const base = new URL(gw.url);
+  const at = (path: string) => new URL(path, base).toString();
+
+  assert.equal((await post(gw.url, APP)).headers.get('access-control-allow-origin'), APP);
+  assert.equal((await post(at('/web/graphql'), 'https://web.example.com')).headers.get('access-control-allow-origin'), 'https://web.example.com');
+  assert.deepEqual(corsHeaders(await post(at('/web/graphql'), APP)), {});
+  const internal = await post(at('/internal/graphql'), APP);
+  assert.equal(internal.status, 200);
+  assert.deepEqual(corsHeaders(internal), {});
+});
+
+test('config errors name the file and the path: "*" with credentials, an origin with a path, "null", a channel\'s policy', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cors-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(
+    file,
+    [
+      'security:',
+      '  cors:',
+      '    origins: ["*"]',
+      '    credentials: true',
+      'channels:',
+      '  web:',
+      '    cors: { origins: [https://app.example.com/graphql, "null"] }',
+      '',
+    ].join('\n'),
+  );
+  const error = await createGateway({ configFile: file }).then(
+    () => assert.fail('the gateway started'),
+    (e: unknown) => e,
+  );
+  assert.ok(isConfigError(error), String(error));
+  const problems = error.problems.join('\n');
+  assert.match(problems, /gateway\.yaml: security\.cors\.credentials: cannot be true with origin "\*": browsers refuse/);
+  assert.match(problems, /gateway\.yaml: channels\.web\.cors\.origins\[0\]: expected an origin like https:\/\/app\.example\.com \(scheme:\/\/host\[:port\], no path.*drop the path: https:\/\/app\.example\.com$/m);
+  assert.match(problems, /gateway\.yaml: channels\.web\.cors\.origins\[1\]: the "null" origin/);
+  assert.equal(error.problems.length, 3, problems);
+});
