@@ -24,7 +24,7 @@ import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
-import { buildYoga, type GatewayYoga } from './server/yoga.js';
+import { buildYoga, createCors, type Cors, type GatewayYoga } from './server/yoga.js';
 import { loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 
@@ -146,18 +146,25 @@ interface Serving {
   byPath: Map<string, GatewayYoga>;
 }
 
-/** One Yoga per channel for a composed schema; built once per schema version. */
-function buildServing(
-  composed: ComposedGraph,
-  config: GatewayFileConfig,
-  channels: ResolvedChannel[],
-  file: string,
-  logger: Logger,
-  traffic?: Traffic,
-  security?: { authRules: AuthRules; baseDir: string },
+interface ServingOptions {
+  config: GatewayFileConfig;
+  channels: ResolvedChannel[];
+  /** gateway.yaml's path, for error messages. */
+  file: string;
+  logger: Logger;
+  traffic?: Traffic;
+  security?: { authRules: AuthRules; baseDir: string };
   /** Download-link handlers by subgraph name (sources that hand out links). */
-  downloads?: ReadonlyMap<string, DownloadHandler>,
-): Serving {
+  downloads?: ReadonlyMap<string, DownloadHandler>;
+  /** Some source passes upstream response headers on to the client (LoadedSource.passesResponseHeaders). */
+  responseHeaders?: boolean;
+  /** CORS of each channel by path (see channelOrigins). */
+  cors?: ReadonlyMap<string, ChannelOrigins>;
+}
+
+/** One Yoga per channel for a composed schema; built once per schema version. */
+function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -176,12 +183,34 @@ function buildServing(
       requestDeadline: config.server.requestDeadline,
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
-      cors: channelCors(config.security, channel),
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads }),
+      cors: cors?.get(channel.path)?.cors,
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
   });
   return { schema, channels: built, byPath: new Map(built.map((b) => [b.channel.path, b.yoga])) };
+}
+
+interface ChannelOrigins {
+  /** undefined: CORS off on this channel. */
+  cors: Cors | undefined;
+  /** Where the policy is set, for the person reading a refusal. */
+  configKey: string;
+}
+
+/**
+ * Each channel's CORS policy by path, compiled once for every schema version:
+ * Yoga's CORS plugin, node:http's own refusals and WebSocket upgrades all ask
+ * the same object.
+ */
+function channelOrigins(config: GatewayFileConfig, channels: ResolvedChannel[]): Map<string, ChannelOrigins> {
+  return new Map(
+    channels.map((channel) => {
+      const policy = channelCors(config.security, channel);
+      const configKey = channel.cors !== undefined ? `channels.${channel.name}.cors` : 'security.cors';
+      return [channel.path, { cors: policy && createCors(policy), configKey }];
+    }),
+  );
 }
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -193,6 +222,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
   // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
   await guardUpstreams(descriptors, config.security.upstreams, displayPath);
+  const origins = channelOrigins(config, channels);
   const { sources, missing } = await loadAll(descriptors, config, logger);
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
@@ -205,7 +235,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor });
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
-    serving = buildServing(composed, config, channels, configFile, logger, traffic, { authRules: authRulesFor(sources), baseDir }, downloads);
+    serving = buildServing(composed, {
+      config,
+      channels,
+      file: configFile,
+      logger,
+      traffic,
+      security: { authRules: authRulesFor(sources), baseDir },
+      downloads,
+      responseHeaders: sources.some((s) => s.passesResponseHeaders),
+      cors: origins,
+    });
   } catch (error) {
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
@@ -225,11 +265,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger,
     route: (path) => serving.byPath.get(path),
     paths: () => [...serving.byPath.keys()],
+    cors: (path) => origins.get(path)?.cors,
     baseDir,
   });
-  // GraphQL over WebSocket on every channel's path, through the same Yoga instances.
+  // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
     getYoga: (path) => serving.byPath.get(path),
+    corsFor: (path) => origins.get(path) ?? { cors: undefined, configKey: 'security.cors' },
+    logger,
     requestDeadline: config.server.requestDeadline,
     subscriptionDeadline: config.server.subscriptionDeadline,
     maxPayload: config.server.bodyLimit,

@@ -355,13 +355,20 @@ export const CORS_DEFAULTS = {
  * all, so only same-origin pages (GraphiQL served by the gateway) can read
  * answers. An allowed origin gets exactly itself back in
  * Access-Control-Allow-Origin, with `Vary: Origin`; any other origin gets no
- * CORS header.
+ * CORS header. The same origins may open a WebSocket (server/websocket.ts):
+ * a browser's upgrade from any other origin than these and the gateway's own
+ * is refused with 403.
  */
 export const corsSchema = z
   .strictObject({
     /** Exact origins (`https://app.example.com`), or `*` alone for any origin (never with `credentials`). */
     origins: z.array(corsOrigin).min(1),
-    /** Let browsers send cookies and HTTP authentication, and read the answer (Access-Control-Allow-Credentials). */
+    /**
+     * Let browsers send cookies and HTTP authentication, and read the answer
+     * (Access-Control-Allow-Credentials). Without it, a WebSocket from an
+     * allowed origin opens, but its operations see no cookie or Authorization
+     * from the upgrade.
+     */
     credentials: boolean.default(false),
     /** Methods a preflight allows. */
     methods: z.array(corsMethod).min(1).default(CORS_DEFAULTS.methods),

@@ -52,6 +52,8 @@ export interface PluginChainOptions {
   file?: string;
   /** Download-link handlers of the subgraphs that hand out links, by subgraph name (LoadedSource.download). */
   downloads?: ReadonlyMap<string, DownloadHandler>;
+  /** Some source passes upstream response headers on (LoadedSource.passesResponseHeaders); without one, the plugin that copies them is left out. */
+  responseHeaders?: boolean;
 }
 
 /** Rate limit, dedupe and response cache, in that order; each left out when not configured. */
@@ -105,7 +107,7 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     ...trafficPlugins(options),
     // Copies the upstream response headers sources collected (responseHeaders in a descriptor) onto the
     // client's response in onResponse; it only notes the scope in onExecute, so its place changes no outcome.
-    useUpstreamResponseHeaders(),
+    ...(options.responseHeaders ? [useUpstreamResponseHeaders()] : []),
     // Last, so it sees every error the chain and the sources produced.
     useErrorLog({ logger: options.logger, channel: options.channel.name }),
   ];

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { listenerTls } from './tls.js';
-import type { GatewayYoga } from './yoga.js';
+import type { Cors, GatewayYoga } from './yoga.js';
 
 export interface HttpServerOptions {
   config: ServerConfig;
@@ -20,6 +20,12 @@ export interface HttpServerOptions {
   route: (path: string) => GatewayYoga | undefined;
   /** Every GraphQL path served (for the 404 message). */
   paths: () => string[];
+  /**
+   * The CORS policy of the channel at a path (undefined: CORS off there, or no
+   * channel), so the answers node:http gives itself (413, 431, 503) carry the
+   * same CORS headers as Yoga's and a page on an allowed origin can read why.
+   */
+  cors?: (path: string) => Cors | undefined;
   /** Folder relative TLS file paths are resolved against (gateway.yaml's). */
   baseDir?: string;
 }
@@ -37,7 +43,7 @@ export interface GatewayHttpServer {
   readonly secure: boolean;
 }
 
-function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
+function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent) return;
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   res.writeHead(ERRORS[code].status, {
@@ -63,8 +69,11 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
   // Event streams (SSE subscriptions) never finish by themselves; draining ends them first.
   const streams = new Set<ServerResponse>();
 
+  // Only refusals look this up; an answer from Yoga gets its headers from the CORS plugin.
+  const corsOf = (req: IncomingMessage, path: string): Readonly<Record<string, string>> => options.cors?.(path)?.answerHeaders(req.headers.origin ?? null, req.method ?? 'GET') ?? {};
+
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       // The server is created once every required subgraph is loaded and composed, so only draining makes it unready.
@@ -72,33 +81,32 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     }
     // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
-      return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { connection: 'close' });
+      return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...corsOf(req, path), connection: 'close' });
     }
-    if (draining) return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { connection: 'close', 'retry-after': '1' });
-    const yoga = options.route(path ?? '/');
+    if (draining) {
+      return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { ...corsOf(req, path), connection: 'close', 'retry-after': '1' });
+    }
+    const yoga = options.route(path);
+    // No channel here, so no CORS policy: the 404 says nothing to other origins.
     if (!yoga) return sendError(res, 'NOT_FOUND', `No endpoint at ${path}; GraphQL is served at ${options.paths().join(', ')}`);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > config.bodyLimit) {
       // Refused before a byte of the body is read; the connection is closed so the rest is not read either.
-      return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes; the limit is ${config.bodyLimit}.`, { connection: 'close' });
+      return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes; the limit is ${config.bodyLimit}.`, { ...corsOf(req, path), connection: 'close' });
     }
     inFlight++;
-    let done = false;
-    const finish = (): void => {
-      if (done) return;
-      done = true;
+    // A response emits 'close' once, after 'finish' or when its connection is lost first.
+    res.once('close', () => {
       inFlight--;
       if (inFlight === 0) idleWaiters.splice(0).forEach((wake) => wake());
-    };
-    res.once('finish', finish);
-    res.once('close', finish);
+    });
     if (req.headers.accept?.includes('text/event-stream')) {
       streams.add(res);
       res.once('close', () => streams.delete(res));
     }
     Promise.resolve(yoga.requestListener(req, res)).catch((error: unknown) => {
       logger.error({ err: error }, 'unhandled error while serving a request');
-      sendError(res, 'INTERNAL', 'Internal error');
+      sendError(res, 'INTERNAL', 'Internal error', corsOf(req, path));
     });
   };
 

@@ -9,14 +9,23 @@
  * client completes the operation or the socket closes, which cancels the
  * upstream calls and streams it caused (gRPC `call.cancel()`). Subscriptions
  * get `subscriptionDeadline` instead of the request deadline.
+ *
+ * CORS does not apply to WebSockets: a browser opens a socket to any host
+ * from any page, sending the page's Origin and the user's cookies for the
+ * host. So the Origin of an upgrade is checked here (`upgradeOrigin`), or any
+ * website could act as the user over a socket (cross-site WebSocket
+ * hijacking) wherever a descriptor forwards `cookie` upstream.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createScope, type RequestScope } from '../transport/scope.js';
+import type { Cors } from './yoga.js';
 
 export interface WebSocketOptions {
   /**
@@ -33,6 +42,15 @@ export interface WebSocketOptions {
   maxPayload?: number;
   /** Time a client has to send `connection_init`, ms. Default 3 s. */
   connectionInitWaitTimeout?: number;
+  /**
+   * Which browser pages may open a socket at a path: the CORS policy of the
+   * channel there (undefined: CORS off, same-origin pages only) and the config
+   * key that sets it, named when an upgrade is refused. Absent: CORS off on
+   * every path.
+   */
+  corsFor?: (path: string) => { cors: Cors | undefined; configKey: string };
+  /** Refused upgrades are logged here (warn). */
+  logger?: Logger;
 }
 
 export interface AttachedWebSocket {
@@ -83,9 +101,66 @@ export function withConnectionParams(headers: Headers, params: Readonly<Record<s
   }
 }
 
+/** A Host header as a browser sends it: a host name or an IP literal, and a port. */
+const HOST = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+
+/**
+ * The origin a page served by the gateway itself would send: the scheme the
+ * client used and the Host header. Behind a proxy that terminates TLS, the
+ * scheme is the proxy's `X-Forwarded-Proto`. Neither header can be chosen by
+ * a page (scripts set no headers on a WebSocket upgrade, and the browser
+ * writes Host from the URL it connects to), so a page elsewhere cannot pass
+ * for this origin; a non-browser client can send anything, but it carries no
+ * user's cookies either.
+ */
+export function ownOrigin(request: IncomingMessage): string | undefined {
+  const host = request.headers.host;
+  if (!host || !HOST.test(host)) return undefined;
+  const forwarded = request.headers['x-forwarded-proto'];
+  const proto = typeof forwarded === 'string' ? forwarded.split(',', 1)[0]!.trim().toLowerCase() : '';
+  const secure = proto === 'https' || proto === 'wss' ? true : proto === 'http' || proto === 'ws' ? false : Boolean((request.socket as TLSSocket).encrypted);
+  try {
+    return new URL(`${secure ? 'https' : 'http'}://${host}`).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a browser page on `origin` may open a socket, and with what:
+ * - `credentials`: the gateway's own origin, or an origin the channel's CORS
+ *   policy lists with `credentials: true`: the upgrade's cookies and
+ *   Authorization count, as they would for that page's fetch();
+ * - `no-credentials`: an origin the policy allows without credentials
+ *   (`credentials: false`, always the case with `*`): the socket opens, but
+ *   its operations see no cookie and no Authorization from the upgrade (a
+ *   credential must come from the page, in `connectionParams`), as a browser
+ *   would send none on that page's fetch();
+ * - `refused`: any other origin, including `null` (sandboxed iframes, file:
+ *   pages) unless the policy allows any origin.
+ */
+export function upgradeOrigin(origin: string, own: string | undefined, cors: Cors | undefined): 'credentials' | 'no-credentials' | 'refused' {
+  if (origin === own) return 'credentials';
+  if (!cors?.allows(origin)) return 'refused';
+  return cors.policy.credentials ? 'credentials' : 'no-credentials';
+}
+
+/** Headers a browser attaches to a request by itself, which a page allowed without credentials must not use. */
+const AMBIENT_CREDENTIALS = ['cookie', 'authorization'];
+
+/** Answers an upgrade with a plain HTTP response and closes the connection. */
+function refuseUpgrade(socket: Duplex, status: string, body = ''): void {
+  // node:http stops listening for errors on a socket it hands to 'upgrade'; a reset while this is written must not throw.
+  socket.on('error', () => socket.destroy());
+  const length = Buffer.byteLength(body);
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${length ? 'content-type: text/plain; charset=utf-8\r\n' : ''}content-length: ${length}\r\n\r\n${body}`);
+}
+
 export function attachWebSocket(server: Server, options: WebSocketOptions): AttachedWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
   const states = new WeakMap<object, SocketState>();
+  // Upgrade requests (one per socket) whose cookies and Authorization operations must not see.
+  const withoutCredentials = new WeakSet<IncomingMessage>();
   const stateOf = (extra: object): SocketState => {
     let state = states.get(extra);
     if (!state) {
@@ -97,9 +172,22 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (!options.getYoga(pathname)) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
+    if (!options.getYoga(pathname)) return refuseUpgrade(socket, '404 Not Found');
+    // Protocol version 8 (hybi-08) sends Sec-WebSocket-Origin instead; ws still accepts it.
+    const origin = request.headers.origin ?? request.headers['sec-websocket-origin'];
+    // No Origin: not a browser (a server, a CLI, a mobile app), so no ambient cookie to abuse.
+    if (typeof origin === 'string') {
+      const { cors, configKey } = options.corsFor?.(pathname) ?? { cors: undefined, configKey: 'security.cors' };
+      const own = ownOrigin(request);
+      const verdict = upgradeOrigin(origin, own, cors);
+      if (verdict === 'refused') {
+        options.logger?.warn({ origin, path: pathname, ownOrigin: own, configKey }, 'WebSocket upgrade refused: origin not allowed');
+        const allowed = cors
+          ? `only the gateway's own origin and the origins in ${configKey}.origins may`
+          : `CORS is off there (${configKey}), so only pages on the gateway's own origin (${own ?? 'unknown: no valid Host header'}) may; list the origin in ${configKey}.origins to allow it`;
+        return refuseUpgrade(socket, '403 Forbidden', `WebSocket upgrade refused: a page on origin ${origin} may not open a socket at ${pathname}; ${allowed}.\n`);
+      }
+      if (verdict === 'no-credentials') withoutCredentials.add(request);
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
@@ -115,6 +203,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const yoga = options.getYoga(path);
         if (!yoga) return [new GraphQLError(`No GraphQL endpoint at ${path}`)];
         const headers = headersOf(ctx.extra.request);
+        if (withoutCredentials.has(ctx.extra.request)) for (const name of AMBIENT_CREDENTIALS) headers.delete(name);
         withConnectionParams(headers, ctx.connectionParams);
         const controller = new AbortController();
         const request = new Request(`http://localhost${path}`, { method: 'POST', headers, signal: controller.signal });

@@ -39,6 +39,13 @@ export interface LoadedSource {
    * `<subgraph>.`. Absent when the source hands out no links.
    */
   download?(token: string, request: DownloadRequest): Promise<DownloadResponse>;
+  /**
+   * Collects upstream response headers for the client's response (an OpenAPI
+   * descriptor's `responseHeaders`), in the request scope under
+   * RESPONSE_HEADERS_KEY. Absent or false: it never does, and the plugin that
+   * copies them is left out of the chain when no source does.
+   */
+  passesResponseHeaders?: boolean;
   /** Releases pools, channels and timers. */
   close(): Promise<void>;
 }

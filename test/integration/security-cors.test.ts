@@ -5,10 +5,15 @@
  * Access-Control-* and Vary headers of real answers to requests carrying an
  * Origin, and the preflight (OPTIONS) answer. Without `security.cors` there
  * are none at all: Yoga's own default would reflect any Origin with
- * Access-Control-Allow-Credentials: true.
+ * Access-Control-Allow-Credentials: true. The refusals node:http answers
+ * itself (413, 431, 503) carry the same headers as Yoga's answers.
+ * (WebSocket upgrades: security-websocket-origin.test.ts.)
  */
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -16,7 +21,7 @@ import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { isConfigError } from '../../src/errors.js';
 import { createGateway } from '../../src/index.js';
 import { recordingUpstream } from '../fixtures/security/kit.js';
-import { startGateway } from '../kit.js';
+import { deferred, startGateway } from '../kit.js';
 
 const APP = 'https://app.example.com';
 const EVIL = 'https://evil.example';
@@ -44,6 +49,48 @@ function corsHeaders(res: Response): Record<string, string> {
 }
 
 const list = (value: string | null): string[] => (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+
+/** Opens a raw connection, runs `script`, and resolves with everything the server sent once it closes the connection. */
+function raw(port: number, script: (socket: Socket) => void): Promise<string> {
+  const done = deferred<string>();
+  const socket = connect(port, '127.0.0.1');
+  let response = '';
+  socket.on('data', (data) => (response += data.toString('latin1')));
+  socket.on('error', () => undefined);
+  socket.on('close', () => done.resolve(response));
+  socket.on('connect', () => script(socket));
+  return done.promise;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+/** The responses in what a server sent on one connection (each with a Content-Length), in order. */
+function responses(text: string): RawResponse[] {
+  const found: RawResponse[] = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const end = rest.indexOf('\r\n\r\n');
+    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
+    const headers = new Headers(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()] as [string, string]));
+    const length = Number(headers.get('content-length') ?? 0);
+    found.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return found;
+}
+
+/** A request with these headers and no body sent (node:http decides on the headers alone). */
+function head(path: string, headers: Record<string, string>): string {
+  return [`POST ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+}
+
+function corsOf(res: RawResponse): Record<string, string> {
+  return Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-')));
+}
 
 test('default (no security.cors): a cross-origin request, credentialed or not, gets no CORS header, and a preflight is not approved', async (t) => {
   const { gw, upstream } = await setup(t);
@@ -199,4 +246,109 @@ test('config errors name the file and the path: "*" with credentials, an origin 
   assert.match(problems, /gateway\.yaml: channels\.web\.cors\.origins\[0\]: expected an origin like https:\/\/app\.example\.com \(scheme:\/\/host\[:port\], no path.*drop the path: https:\/\/app\.example\.com$/m);
   assert.match(problems, /gateway\.yaml: channels\.web\.cors\.origins\[1\]: the "null" origin/);
   assert.equal(error.problems.length, 3, problems);
+});
+
+test('node:http\'s own refusals (413 by Content-Length, 431) carry the CORS headers of the channel at that path; a 404 off every channel carries none', async (t) => {
+  const { gw } = await setup(t, {
+    server: { bodyLimit: 1000, maxHeaders: 20 },
+    security: { cors: { origins: [APP], credentials: true } },
+    channels: { web: { cors: { origins: ['https://web.example.com'] } }, partners: { cors: { origins: ['*'] } } },
+  });
+  const refusal = async (path: string, headers: Record<string, string>): Promise<RawResponse> => {
+    const [res] = responses(await raw(gw.port, (s) => s.write(head(path, headers))));
+    assert.ok(res, `an answer to ${path}`);
+    return res;
+  };
+
+  const tooLarge = await refusal('/graphql', { Origin: APP, 'Content-Length': '1001' });
+  assert.equal(tooLarge.status, 413);
+  assert.match(tooLarge.body, /PAYLOAD_TOO_LARGE/);
+  assert.equal(tooLarge.headers.get('access-control-allow-origin'), APP, 'the page can read why it was refused');
+  assert.equal(tooLarge.headers.get('access-control-allow-credentials'), 'true');
+  assert.ok(list(tooLarge.headers.get('vary')).includes('origin'));
+  assert.ok(list(tooLarge.headers.get('access-control-expose-headers')).includes('retry-after'));
+  assert.equal(tooLarge.headers.get('connection'), 'close');
+
+  const fromElsewhere = await refusal('/graphql', { Origin: EVIL, 'Content-Length': '1001' });
+  assert.equal(fromElsewhere.status, 413);
+  assert.deepEqual(corsOf(fromElsewhere), {});
+  assert.ok(list(fromElsewhere.headers.get('vary')).includes('origin'), 'a shared cache must not give this answer to the allowed origin');
+
+  const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-Filler-${i}`, 'x']));
+  const tooMany = await refusal('/graphql', { Origin: APP, 'Content-Length': '0', ...many });
+  assert.equal(tooMany.status, 431);
+  assert.match(tooMany.body, /HEADERS_TOO_LARGE/);
+  assert.equal(tooMany.headers.get('access-control-allow-origin'), APP);
+  assert.deepEqual(corsOf(await refusal('/graphql', { Origin: EVIL, 'Content-Length': '0', ...many })), {});
+
+  // Each channel's own policy: the web channel allows its origin (without credentials), not the gateway's.
+  const web = await refusal('/web/graphql', { Origin: 'https://web.example.com', 'Content-Length': '1001' });
+  assert.equal(web.status, 413);
+  assert.equal(web.headers.get('access-control-allow-origin'), 'https://web.example.com');
+  assert.equal(web.headers.get('access-control-allow-credentials'), null);
+  assert.deepEqual(corsOf(await refusal('/web/graphql', { Origin: APP, 'Content-Length': '1001' })), {});
+  const partners = await refusal('/partners/graphql', { Origin: EVIL, 'Content-Length': '1001' });
+  assert.equal(partners.headers.get('access-control-allow-origin'), '*');
+  assert.equal(partners.headers.get('vary'), null, 'the answer is the same for every origin');
+
+  const notFound = await refusal('/nope', { Origin: APP, 'Content-Length': '0', Connection: 'close' });
+  assert.equal(notFound.status, 404);
+  assert.deepEqual(corsOf(notFound), {}, 'no channel here, so no policy says anything to another origin');
+});
+
+test('while draining, the 503 on a connection already open carries the CORS headers for an allowed origin, none for another', async (t) => {
+  const release = deferred();
+  let arrivals = 0;
+  const bothArrived = deferred();
+  const upstream = await recordingUpstream(t, 'type Query { hello: String slow: String }', {
+    Query: {
+      hello: () => 'hello',
+      slow: async () => {
+        if (++arrivals === 2) bothArrived.resolve();
+        await release.promise;
+        return 'done';
+      },
+    },
+  });
+  const gw = await startGateway(t, [{ name: 'app', kind: 'graphql', url: upstream.url }], { security: { cors: { origins: [APP] } } });
+  // Two documents, so the gateway's dedupe does not fold the two requests into one upstream call.
+  const slow = (origin: string): string => JSON.stringify({ query: origin === APP ? '{ slow }' : '{ other: slow }' });
+  const hello = JSON.stringify({ query: '{ hello }' });
+
+  // Each connection has a request in flight (so it stays open while draining), then sends a second one once draining has started.
+  const sockets = new Map<string, Socket>();
+  const exchanges = [APP, EVIL].map((origin) =>
+    raw(gw.port, (s) => {
+      sockets.set(origin, s);
+      s.write(head('/graphql', { Origin: origin, 'Content-Length': String(slow(origin).length) }) + slow(origin));
+    }),
+  );
+  await bothArrived.promise;
+
+  // node:http announces each request as it hands it to the gateway: the 503s are decided before the slow requests are let go.
+  const probes = deferred();
+  let seen = 0;
+  const onRequest = (message: unknown): void => {
+    if ((message as { request: IncomingMessage }).request.headers['x-probe'] && ++seen === 2) probes.resolve();
+  };
+  subscribe('http.server.request.start', onRequest);
+  t.after(() => unsubscribe('http.server.request.start', onRequest));
+
+  const closing = gw.gateway.close();
+  for (const [origin, socket] of sockets) socket.write(head('/graphql', { Origin: origin, 'X-Probe': '1', 'Content-Length': String(hello.length) }) + hello);
+  await probes.promise;
+  release.resolve();
+
+  const [fromApp, fromEvil] = (await Promise.all(exchanges)).map(responses);
+  await closing;
+  assert.deepEqual(fromApp!.map((r) => r.status), [200, 503]);
+  const drainingApp = fromApp![1]!;
+  assert.match(drainingApp.body, /SHUTTING_DOWN/);
+  assert.equal(drainingApp.headers.get('access-control-allow-origin'), APP);
+  assert.equal(drainingApp.headers.get('retry-after'), '1');
+  assert.ok(list(drainingApp.headers.get('access-control-expose-headers')).includes('retry-after'), 'the page may read when to retry');
+
+  assert.deepEqual(fromEvil!.map((r) => r.status), [200, 503]);
+  assert.deepEqual(corsOf(fromEvil![1]!), {});
+  assert.ok(list(fromEvil![1]!.headers.get('vary')).includes('origin'));
 });

@@ -60,6 +60,7 @@ async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor,
       executor: createCompiledExecutor(built.schema),
       merge: Object.keys(built.merge).length > 0 ? built.merge : undefined,
       download: built.downloads ? (token, request) => built.downloads!.serve(token, request) : undefined,
+      passesResponseHeaders: descriptor.responseHeaders.forward.length > 0 || descriptor.responseHeaders.setCookie,
       close: () => upstream.close(),
     };
     return { loaded, joins: built.joins };
