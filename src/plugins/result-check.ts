@@ -239,6 +239,31 @@ export class ResultChecker {
   }
 }
 
+/** The first `count` fields of `shape`, read from `source` (whose values they are), in a new object. */
+function copyFields(shape: readonly ShapeField[], source: Record<string, unknown>, count: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const field = shape[i]!;
+    out[field.key] = source[field.key];
+  }
+  return out;
+}
+
+/**
+ * Whether `source` has the shape's keys and no other, in the shape's order
+ * (what serializing it would show). Response keys are GraphQL names, never
+ * integer-like, so own-key order is insertion order.
+ */
+function hasExactly(source: Record<string, unknown>, shape: readonly ShapeField[]): boolean {
+  if (Object.getPrototypeOf(source) !== Object.prototype) return false;
+  let i = 0;
+  for (const key in source) {
+    if (i >= shape.length || shape[i]!.key !== key) return false;
+    i++;
+  }
+  return i === shape.length;
+}
+
 /** One check of one answer. */
 class CheckRun {
   readonly errors: GraphQLError[] = [];
@@ -256,15 +281,23 @@ class CheckRun {
     return BUBBLE;
   }
 
+  /**
+   * The object completed for `shape`. When every completed value is the
+   * source's own and the source has exactly the shape's keys, in order, the
+   * source itself is the answer (a subgraph that answered exactly what was
+   * asked, the common case): no copy. Otherwise a new object, started at the
+   * first field that differs. The source is never written to.
+   */
   object(shape: readonly ShapeField[], source: Record<string, unknown>, typeName: string): Record<string, unknown> | typeof BUBBLE {
-    const out: Record<string, unknown> = {};
-    for (const field of shape) {
+    let out: Record<string, unknown> | undefined;
+    for (let i = 0; i < shape.length; i++) {
+      const field = shape[i]!;
       this.path.push(field.key);
       let value: unknown;
+      const raw = source[field.key];
       if (field.typename) {
         value = typeName;
       } else {
-        const raw = source[field.key];
         const upstream = raw == null && this.located.size > 0 ? takeLocated(this.located, this.path, this.unlocated) : undefined;
         value = upstream ? this.fail(upstream, field) : this.value(field, field.type, raw);
       }
@@ -273,9 +306,10 @@ class CheckRun {
         if (isNonNullType(field.type)) return BUBBLE;
         value = null;
       }
-      out[field.key] = value;
+      if (out === undefined && value !== raw) out = copyFields(shape, source, i);
+      if (out !== undefined) out[field.key] = value;
     }
-    return out;
+    return out ?? (hasExactly(source, shape) ? source : copyFields(shape, source, shape.length));
   }
 
   private value(field: ShapeField, type: GraphQLOutputType, raw: unknown): unknown {
@@ -288,7 +322,8 @@ class CheckRun {
     if (isListType(type)) {
       if (!Array.isArray(raw)) return this.fail(new GraphQLError(`Expected Iterable, but did not find one for field "${field.parentName}.${field.fieldName}".`), field);
       const itemType = type.ofType;
-      const out = new Array<unknown>(raw.length);
+      // As for objects: the source list itself while every item is its own.
+      let out: unknown[] | undefined;
       for (let i = 0; i < raw.length; i++) {
         this.path.push(i);
         let item = this.value(field, itemType, raw[i]);
@@ -297,9 +332,10 @@ class CheckRun {
           if (isNonNullType(itemType)) return BUBBLE;
           item = null;
         }
-        out[i] = item;
+        if (out === undefined && item !== raw[i]) out = raw.slice(0, i);
+        if (out !== undefined) out[i] = item;
       }
-      return out;
+      return out ?? raw;
     }
     if (isLeafType(type)) return this.leaf(field, type, raw);
     const schema = this.checker.schema;

@@ -8,6 +8,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 
+type OnExecuteHooks = Exclude<ReturnType<NonNullable<Plugin['onExecute']>>, void | Promise<unknown>>;
+
 const UPSTREAM_CODES = new Set(['SOURCE_UNAVAILABLE', 'GATEWAY_TIMEOUT', 'SOURCE_BAD_RESPONSE', 'SOURCE_RESPONSE_TOO_LARGE', 'RESPONSE_VALIDATION_FAILED']);
 
 function causeOf(error: GraphQLError): unknown {
@@ -19,24 +21,22 @@ function causeOf(error: GraphQLError): unknown {
 
 export function useErrorLog(options: { logger: Logger; channel: string }): Plugin {
   const { logger, channel } = options;
-  return {
-    onExecute() {
-      return {
-        onExecuteDone({ result }) {
-          if (!('errors' in result) || !result.errors) return;
-          for (const error of result.errors) {
-            const code = error.extensions?.code;
-            if (typeof code === 'string' && UPSTREAM_CODES.has(code)) {
-              const cause = causeOf(error);
-              logger.warn({ channel, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), cause: cause instanceof Error ? cause.message : cause }, error.message);
-            } else if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
-              const original = error.originalError ?? error;
-              if (original.constructor?.name === 'GraphQLError' && !error.originalError) continue;
-              logger.error({ channel, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
-            }
-          }
-        },
-      };
+  // One hooks object for every execution: it keeps no per-request state.
+  const hooks: OnExecuteHooks = {
+    onExecuteDone({ result }) {
+      if (!('errors' in result) || !result.errors) return;
+      for (const error of result.errors) {
+        const code = error.extensions?.code;
+        if (typeof code === 'string' && UPSTREAM_CODES.has(code)) {
+          const cause = causeOf(error);
+          logger.warn({ channel, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), cause: cause instanceof Error ? cause.message : cause }, error.message);
+        } else if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
+          const original = error.originalError ?? error;
+          if (original.constructor?.name === 'GraphQLError' && !error.originalError) continue;
+          logger.error({ channel, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
+        }
+      }
     },
   };
+  return { onExecute: () => hooks };
 }

@@ -183,13 +183,18 @@ export class HttpUpstream {
     return this.options.subgraph;
   }
 
-  async request(call: HttpCall): Promise<HttpResult> {
+  request(call: HttpCall): Promise<HttpResult> {
+    // Not async itself: most calls skip the cache, and an async frame here would cost them a promise.
     if (!this.cache || call.method !== 'GET') return this.send(call);
+    return this.cached(call, this.cache);
+  }
+
+  private async cached(call: HttpCall, cache: HttpCache): Promise<HttpResult> {
     const headers = call.headers ?? {};
-    const found = this.cache.lookup(call.path, headers);
+    const found = cache.lookup(call.path, headers);
     if (found.fresh) return { ...found.fresh, instance: this.members[0]! };
     const result = await this.send(found.conditional ? { ...call, headers: { ...headers, ...found.conditional } } : call);
-    return { ...this.cache.update(call.path, headers, result, found.stale), instance: result.instance };
+    return { ...cache.update(call.path, headers, result, found.stale), instance: result.instance };
   }
 
   private async send(call: HttpCall): Promise<HttpResult> {

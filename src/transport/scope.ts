@@ -47,15 +47,14 @@ export interface Identity {
  */
 export const RESPONSE_HEADERS_KEY = 'tessera:responseHeaders';
 
-/** A signal that never aborts, for calls made outside a client request. */
-const NEVER = new AbortController().signal;
-
 export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers }): RequestScope {
   // No per-request timer or AbortSignal.any here: both cost a measurable share
   // of a proxied request (profiled), and the deadline is enforced per call.
   return {
     deadline: Date.now() + options.deadlineMs,
-    signal: options.signal ?? NEVER,
+    // Calls made outside a client request (introspection at start-up) get a signal of their own: one
+    // shared by all would hold an abort listener per concurrent call (Node warns past 10).
+    signal: options.signal ?? new AbortController().signal,
     headers: options.headers ?? new Headers(),
     memo: new Map(),
   };

@@ -91,3 +91,46 @@ test('data null is passed on as it is', () => {
   const failed = { data: null, errors: [new GraphQLError('boom', { path: ['viewer'] })] };
   assert.equal(checker.check(failed, { document: parse('{ viewer { id } }') }), failed);
 });
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+test('an answer already in the shape asked for is passed on as it is, not copied; any other is copied, the source left untouched', () => {
+  const query = '{ me { id name tags friends { id name } best { id } } count }';
+  // What a subgraph that answered exactly the query sends: the checked data is the same objects.
+  const exact = deepFreeze({ me: { id: 'u1', name: 'Ada', tags: ['math', 'logic'], friends: [{ id: 'u2', name: 'Bob' }], best: null }, count: 2 });
+  const same = checker.check({ data: exact }, { document: parse(query) });
+  assert.equal(same.data, exact);
+  assert.equal(same.errors, undefined);
+
+  // Each of these differs from the shape somewhere; frozen, so a write to the source would throw.
+  const cases: Array<Record<string, unknown>> = [
+    { me: { name: 'Ada', id: 'u1', tags: [], friends: [], best: null }, count: 2 }, // keys in another order
+    { me: { id: 'u1', name: 'Ada', tags: [], friends: [], best: null, extra: 1 }, count: 2 }, // a key not asked for
+    { me: { id: 'u1', name: 'Ada', tags: [], friends: [], best: null } }, // a key missing
+    { me: { id: 'u1', name: 'Ada', tags: ['a', 'b'], friends: [{ id: 'u2', name: 'Bob' }, { id: 3, name: 'Cy' }], best: null }, count: 2 }, // an ID sent as a number, in a list
+    { me: { id: 'u1', name: 'Ada', tags: ['a', null, 'c'], friends: [], best: null }, count: 2 }, // a null in a list of non-null
+    { me: { id: 'u1', name: null, tags: [], friends: [], best: null }, count: 2 }, // null bubbling
+    { me: { id: 'u1', name: 'Ada', tags: [], friends: [], best: { id: 'u9', __typename: 'User' } }, count: 2 }, // __typename not asked for
+  ];
+  for (const data of cases) {
+    const before = JSON.stringify(data);
+    const out = both(query, { data: deepFreeze(data) });
+    assert.equal(JSON.stringify(data), before, 'the source is left as it was');
+    assert.notEqual(out.data, data);
+  }
+  // A shared source object completed with two shapes gets each its own answer.
+  const shared = deepFreeze({ id: 'u2', name: 'Bob' });
+  both('{ me { best { id } } viewer { best { id name } } }', { data: deepFreeze({ me: { best: shared }, viewer: { best: shared } }) });
+  // The copy starts at the first field that differs: what comes before is the source's own.
+  const friend = deepFreeze({ id: 'u2', name: 'Bob' });
+  const partly = checker.check({ data: deepFreeze({ me: { id: 'u1', name: 'Ada', tags: [], friends: [friend, { id: 7, name: 'Cy' }], best: null }, count: 2 }) }, { document: parse(query) });
+  const friends = (partly.data as { me: { friends: unknown[] } }).me.friends;
+  assert.equal(friends[0], friend);
+  assert.deepEqual(friends[1], { id: '7', name: 'Cy' });
+});

@@ -132,4 +132,18 @@ test('an HTTP answer is read whole across chunks, refused past maxResponseSize, 
   controller.abort();
   await assert.rejects(going, { code: 'REQUEST_ABORTED' });
   await hangCut; // resolves only when the upstream request was closed
+
+  // Calls outside a client request (a scope without a signal, as at start-up) each have their own signal:
+  // twenty at once leave no listener pile-up behind (Node would warn past ten on one shared signal).
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => upstream.request({ method: 'GET', path: '/chunks', idempotent: true, scope: scope() })));
+    assert.ok(answers.every((a) => a.status === 200));
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings.map((w) => w.name), []);
 });
