@@ -222,7 +222,7 @@ export class GrpcUpstream {
       deadline: Date.now() + limit,
     });
     const onAbort = (): void => stream.cancel();
-    scope.signal.addEventListener('abort', onAbort, { once: true });
+    scope.onAbort(onAbort);
     let code: string | undefined;
     let finished = false;
     try {
@@ -234,7 +234,7 @@ export class GrpcUpstream {
       this.recordFailure(member, mapped, scope);
       throw mapped;
     } finally {
-      scope.signal.removeEventListener('abort', onAbort);
+      scope.offAbort(onAbort);
       // A no-op when the stream already ended; otherwise the consumer left early (return()).
       if (!finished) stream.cancel();
       this.publish(event, started, code);
@@ -299,7 +299,7 @@ export class GrpcUpstream {
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
-          scope.signal.removeEventListener('abort', onAbort);
+          scope.offAbort(onAbort);
           if (error) {
             const mapped = this.mapError(error, member, scope, timeoutMs, started);
             this.publish(event, started, mapped.code);
@@ -310,7 +310,7 @@ export class GrpcUpstream {
           }
         },
       );
-      scope.signal.addEventListener('abort', onAbort, { once: true });
+      scope.onAbort(onAbort);
     });
   }
 

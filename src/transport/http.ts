@@ -248,12 +248,12 @@ export class HttpUpstream {
     const member = this.choose(new Set());
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
-    call.scope.signal.addEventListener('abort', onAbort, { once: true });
+    call.scope.onAbort(onAbort);
     const remaining = call.scope.deadline - Date.now();
     const lifetime = setTimeout(onAbort, Math.max(0, remaining));
     const release = (): void => {
       clearTimeout(lifetime);
-      call.scope.signal.removeEventListener('abort', onAbort);
+      call.scope.offAbort(onAbort);
     };
     try {
       const response = await member.pool.request({
@@ -318,8 +318,8 @@ export class HttpUpstream {
       publish();
       throw this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
     }
-    // One timer and one listener per attempt, and no AbortSignal: the timer and the scope abort the
-    // call through undici's own controller (BufferedResponse). AbortSignal.timeout() plus
+    // One timer per attempt, no listener of its own (the scope's, RequestScope.onAbort) and no
+    // AbortSignal: the timer and the scope abort the call through undici's own controller (BufferedResponse). AbortSignal.timeout() plus
     // AbortSignal.any() cost two weakly referenced signals (finalizers, GC work) on every upstream
     // call (18% of the gateway's CPU per request in bench/, proxy scenario); the AbortController
     // and body stream that pool.request() needs, a further 12% there and 9% in the openapi scenario.
@@ -329,10 +329,8 @@ export class HttpUpstream {
       timedOut = true;
       response.abort(new DOMException(`upstream call timed out after ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
-    const scopeSignal = call.scope.signal;
-    const onScopeAbort = (): void => response.abort(scopeSignal.reason);
-    if (scopeSignal.aborted) onScopeAbort();
-    else scopeSignal.addEventListener('abort', onScopeAbort, { once: true });
+    const onScopeAbort = (reason: unknown): void => response.abort(reason);
+    call.scope.onAbort(onScopeAbort);
     try {
       member.pool.dispatch(
         {
@@ -354,7 +352,7 @@ export class HttpUpstream {
       throw mapped;
     } finally {
       clearTimeout(timer);
-      scopeSignal.removeEventListener('abort', onScopeAbort);
+      call.scope.offAbort(onScopeAbort);
     }
   }
 

@@ -22,6 +22,16 @@ export interface RequestScope {
   memo: Map<string, unknown>;
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
+  /**
+   * Calls `abort` with the signal's reason when the request is aborted (at
+   * once if it already is), until `offAbort(abort)`. The way an upstream call
+   * follows the client: one listener on the signal per request however many
+   * calls it makes, where a listener per call costs two EventTarget
+   * operations on the server's proxied signal (about 2% of a proxied
+   * request's CPU in bench/).
+   */
+  onAbort(abort: (reason: unknown) => void): void;
+  offAbort(abort: (reason: unknown) => void): void;
 }
 
 /** The authenticated caller (rate limits meter it; private cache entries belong to it). */
@@ -47,17 +57,55 @@ export interface Identity {
  */
 export const RESPONSE_HEADERS_KEY = 'tessera:responseHeaders';
 
+class Scope implements RequestScope {
+  readonly memo = new Map<string, unknown>();
+  identity?: Identity;
+  /** What follows the signal; created with the first onAbort(), with the one listener. */
+  private aborts?: Set<(reason: unknown) => void>;
+  /** Set when the signal aborts, so later calls need not ask the signal. */
+  private aborted?: { reason: unknown };
+
+  constructor(
+    public deadline: number,
+    readonly signal: AbortSignal,
+    readonly headers: Headers,
+  ) {}
+
+  onAbort(abort: (reason: unknown) => void): void {
+    if (this.aborted) return abort(this.aborted.reason);
+    let aborts = this.aborts;
+    if (!aborts) {
+      const { signal } = this;
+      if (signal.aborted) {
+        this.aborted = { reason: signal.reason };
+        return abort(signal.reason);
+      }
+      const all = (aborts = this.aborts = new Set());
+      const fire = (): void => {
+        this.aborted = { reason: signal.reason };
+        for (const each of all) each(signal.reason);
+        all.clear();
+      };
+      signal.addEventListener('abort', fire, { once: true });
+    }
+    aborts.add(abort);
+  }
+
+  offAbort(abort: (reason: unknown) => void): void {
+    this.aborts?.delete(abort);
+  }
+}
+
 export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers }): RequestScope {
   // No per-request timer or AbortSignal.any here: both cost a measurable share
   // of a proxied request (profiled), and the deadline is enforced per call.
-  return {
-    deadline: Date.now() + options.deadlineMs,
+  return new Scope(
+    Date.now() + options.deadlineMs,
     // Calls made outside a client request (introspection at start-up) get a signal of their own: one
     // shared by all would hold an abort listener per concurrent call (Node warns past 10).
-    signal: options.signal ?? new AbortController().signal,
-    headers: options.headers ?? new Headers(),
-    memo: new Map(),
-  };
+    options.signal ?? new AbortController().signal,
+    options.headers ?? new Headers(),
+  );
 }
 
 /** The scope of a GraphQL context, or a fresh one (for calls made outside a client request, such as introspection). */

@@ -147,3 +147,28 @@ test('an HTTP answer is read whole across chunks, refused past maxResponseSize, 
   }
   assert.deepEqual(warnings.map((w) => w.name), []);
 });
+
+test('a request scope follows its signal with one listener, however many calls follow the scope', async () => {
+  const { getEventListeners } = await import('node:events');
+  const controller = new AbortController();
+  const scope = createScope({ deadlineMs: 5000, signal: controller.signal });
+  const seen: unknown[] = [];
+  const calls = Array.from({ length: 12 }, (_, i) => (reason: unknown) => seen.push([i, reason]));
+  for (const call of calls) scope.onAbort(call);
+  assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+  scope.offAbort(calls[3]!);
+  controller.abort('gone');
+  assert.equal(seen.length, 11, 'every call still following, once each');
+  assert.ok(!seen.some((s) => (s as unknown[])[0] === 3), 'not the one that stopped following');
+  assert.ok(seen.every((s) => (s as unknown[])[1] === 'gone'));
+  // After the abort, a new call is told at once.
+  let late: unknown;
+  scope.onAbort((reason) => (late = reason));
+  assert.equal(late, 'gone');
+  // A scope whose signal aborted before any call tells the first call at once.
+  const early = new AbortController();
+  early.abort('before');
+  let first: unknown;
+  createScope({ deadlineMs: 5000, signal: early.signal }).onAbort((reason) => (first = reason));
+  assert.equal(first, 'before');
+});
