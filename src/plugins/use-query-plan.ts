@@ -211,19 +211,32 @@ export function useQueryPlan(options: QueryPlanOptions): Plugin {
     if (!forwarded) rewritten.set(document, (forwarded = withAbstractTypenames(document, schema)));
     return forwarded;
   };
+  // Operations found, per document and name; a name that finds none is not kept (it comes from the client).
+  const operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
+  const operationOf = (document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | GraphQLError => {
+    let byName = operations.get(document);
+    if (!byName) operations.set(document, (byName = new Map()));
+    const found = byName.get(name ?? '');
+    if (found) return found;
+    const operation = selectedOperation(document, name);
+    if (!(operation instanceof GraphQLError)) byName.set(name ?? '', operation);
+    return operation;
+  };
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const route = routesOf(args.document).direct;
       if (!route && !graph) return;
       setExecuteFn(async (execArgs) => {
-        const operation = selectedOperation(execArgs.document, execArgs.operationName);
+        const operation = operationOf(execArgs.document, execArgs.operationName);
         if (operation instanceof GraphQLError) return { errors: [requestError(operation)] };
         const plan = route ? undefined : planFor(execArgs.document, operation);
         if (!route && !plan) return executeFn(execArgs);
         // Variables are checked here as graphql-js's execute would (spec 6.1.2, at most 50
-        // errors): a request error, and no subgraph is called.
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (execArgs.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
-        if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+        // errors): a request error, and no subgraph is called. Without definitions there is nothing to check.
+        if (operation.variableDefinitions?.length) {
+          const coerced = getVariableValues(schema, operation.variableDefinitions, (execArgs.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+          if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+        }
         if (plan) {
           const assembled = await executePlan(plan, { variables: execArgs.variableValues as Record<string, unknown> | undefined, context: execArgs.contextValue });
           return checker.check(assembled, execArgs);

@@ -1,5 +1,6 @@
 /** Balancer, breaker and retry arithmetic, with a fake clock where time matters; reading an HTTP upstream's answer. */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -148,14 +149,13 @@ test('an HTTP answer is read whole across chunks, refused past maxResponseSize, 
   assert.deepEqual(warnings.map((w) => w.name), []);
 });
 
-test('a request scope follows its signal with one listener, however many calls follow the scope', async () => {
-  const { getEventListeners } = await import('node:events');
+test('a request scope follows its signal with one listener, however many calls follow the scope', () => {
   const controller = new AbortController();
   const scope = createScope({ deadlineMs: 5000, signal: controller.signal });
   const seen: unknown[] = [];
   const calls = Array.from({ length: 12 }, (_, i) => (reason: unknown) => seen.push([i, reason]));
   for (const call of calls) scope.onAbort(call);
-  assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+  assert.equal(EventEmitter.getEventListeners(controller.signal, 'abort').length, 1);
   scope.offAbort(calls[3]!);
   controller.abort('gone');
   assert.equal(seen.length, 11, 'every call still following, once each');
