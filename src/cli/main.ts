@@ -17,7 +17,7 @@ import { isConfigError } from '../errors.js';
 import { createGateway, type Gateway } from '../gateway.js';
 import { loadGatewayFile } from '../config/load.js';
 import { createLogger } from '../logger.js';
-import { serveSharedState } from '../store/index.js';
+import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { defaultWorkerCount } from './cores.js';
 
 const USAGE = `Usage: tessera <command> [options]
@@ -76,14 +76,54 @@ async function withGateway<T>(configFile: string, run: (gateway: Gateway) => Pro
   }
 }
 
-/** What a worker tells the primary once it listens (the primary prints the URL when every worker does). */
-interface ServingMessage {
-  tessera: 'serving';
-  url: string;
+/**
+ * What the primary and its workers tell each other (beside the shared stores' requests, store/cluster.ts):
+ *
+ *   worker ── serving ──► primary   it listens (the primary prints the URL when every worker does)
+ *   worker ── retire ───► primary   it was signalled itself: take it off the port, then say drain
+ *   worker ◄── drain ──── primary   it is off the port: drain and exit (see servePrimary's retire)
+ */
+type WorkerMessage = { tessera: 'serving'; url: string } | { tessera: 'retire' } | { tessera: 'drain' };
+
+function isMessage<K extends WorkerMessage['tessera']>(message: unknown, kind: K): message is Extract<WorkerMessage, { tessera: K }> {
+  return typeof message === 'object' && message !== null && (message as { tessera?: unknown }).tessera === kind;
 }
 
-function isServingMessage(message: unknown): message is ServingMessage {
-  return typeof message === 'object' && message !== null && (message as ServingMessage).tessera === 'serving';
+function ignoreSendError(): void {
+  // The other end has gone; its exit (or its primary's) is handled where it is seen.
+}
+
+/** Resolves on SIGTERM or SIGINT: when one process drains. */
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
+
+/**
+ * Resolves when a cluster worker is to drain: when its primary, having taken
+ * it off the port, says so (or closes the channel, which a worker without
+ * connections sees instead: its channel closes as soon as its server has).
+ * A worker signalled itself (systemd signals every process of a unit, a
+ * terminal its whole process group, an operator one worker) asks the primary
+ * for that rather than closing its server itself, and drains anyway if no
+ * answer comes within PRIMARY_TIMEOUT_MS.
+ */
+function drainOrdered(): Promise<void> {
+  return new Promise((resolve) => {
+    process.on('message', (message) => {
+      if (isMessage(message, 'drain')) resolve();
+    });
+    process.once('disconnect', () => resolve());
+    const retire = (): void => {
+      if (!process.connected || !process.send) return resolve();
+      process.send({ tessera: 'retire' } satisfies WorkerMessage, undefined, undefined, ignoreSendError);
+      setTimeout(resolve, PRIMARY_TIMEOUT_MS);
+    };
+    process.once('SIGTERM', retire);
+    process.once('SIGINT', retire);
+  });
 }
 
 function workerCount(value: string | undefined): number {
@@ -102,15 +142,14 @@ async function serve(configFile: string, values: { port?: string; host?: string;
 
   const gateway = await createGateway({ configFile });
   const { url } = await gateway.listen(port, values.host);
-  if (cluster.isWorker) process.send?.({ tessera: 'serving', url } satisfies ServingMessage);
-  else print(`tessera: serving ${url}`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      void gateway.close().then(resolve);
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  if (cluster.isWorker) {
+    process.send?.({ tessera: 'serving', url } satisfies WorkerMessage);
+    await drainOrdered();
+  } else {
+    print(`tessera: serving ${url}`);
+    await signalled();
+  }
+  await gateway.close();
   return { code: 0 };
 }
 
@@ -118,10 +157,27 @@ async function serve(configFile: string, values: { port?: string; host?: string;
  * The cluster primary of `tessera serve`: it serves no request. It holds the
  * workers' memory stores (rate limits, response cache, APQ: store/cluster.ts),
  * forks the workers, prints the URL once every one listens, replaces a worker
- * that dies after start-up, and on SIGTERM/SIGINT has every worker drain and
- * waits for them. A worker that dies before it listens stops the start: the
- * configuration cannot start, as one process would exit (its code, 1 for
- * configuration problems), rather than be restarted over and over.
+ * that dies or is retired after start-up, and on SIGTERM/SIGINT retires every
+ * worker and waits for them. A worker that dies before it listens stops the
+ * start: the configuration cannot start, as one process would exit (its code,
+ * 1 for configuration problems), rather than be restarted over and over.
+ *
+ * Retiring a worker: the primary owns the listening socket and hands each
+ * connection to a worker (round robin). worker.disconnect() takes the worker
+ * out of that at once, here in the primary: no connection is handed to it
+ * afterwards, and once no worker is left the primary closes the socket, so
+ * from the signal on a new connection (a load balancer's probe, a new client)
+ * is refused, as when one process drains (server/http.ts). The worker answers
+ * what it was handed before (that comes first on its channel); its server
+ * closes, then, once its last connection has, its channel to the primary: the
+ * requests in flight keep the shared stores to the end. The drain message
+ * that follows starts its drain (readiness 503, SHUTTING_DOWN on kept-alive
+ * connections, server.shutdownTimeout), as a signal does in one process.
+ *
+ * Why not signal the workers: a worker closing its own server tells the
+ * primary over IPC; a connection handed to it meanwhile goes back to the
+ * primary, and when no worker is left by then node:cluster keeps it, open and
+ * unanswered, until the primary exits at the end of the drain: a probe hangs.
  */
 async function servePrimary(configFile: string, workers: number): Promise<CliResult> {
   // Validate once in the primary so a broken config fails fast with one report, not N.
@@ -130,6 +186,7 @@ async function servePrimary(configFile: string, workers: number): Promise<CliRes
   const { env } = serveSharedState();
   const alive = new Map<number, Worker>();
   const serving = new Set<number>();
+  const retired = new Set<number>();
   let started = false;
   let stopping = false;
   let failure: number | undefined;
@@ -137,13 +194,27 @@ async function servePrimary(configFile: string, workers: number): Promise<CliRes
     const worker = cluster.fork(env);
     alive.set(worker.id, worker);
   };
+  const retire = (worker: Worker): void => {
+    if (retired.has(worker.id)) return;
+    if (!serving.has(worker.id)) {
+      // Still starting, so nothing in flight: a signal stops it (one that listens meanwhile asks to retire).
+      worker.process.kill('SIGTERM');
+      return;
+    }
+    retired.add(worker.id);
+    // In this order: a worker that closed its server (its drain) before reading the disconnect would lose its channel at once.
+    worker.disconnect();
+    worker.send({ tessera: 'drain' } satisfies WorkerMessage, ignoreSendError);
+  };
   const stop = (): void => {
     stopping = true;
-    for (const worker of alive.values()) worker.process.kill('SIGTERM');
+    for (const worker of alive.values()) retire(worker);
   };
   const done = new Promise<void>((resolve) => {
     cluster.on('message', (worker, message) => {
-      if (!isServingMessage(message) || !alive.has(worker.id)) return;
+      if (!alive.has(worker.id)) return;
+      if (isMessage(message, 'retire')) return retire(worker);
+      if (!isMessage(message, 'serving')) return;
       serving.add(worker.id);
       if (!started && serving.size === workers) {
         started = true;
@@ -152,6 +223,7 @@ async function servePrimary(configFile: string, workers: number): Promise<CliRes
     });
     cluster.on('exit', (worker, code, signal) => {
       alive.delete(worker.id);
+      retired.delete(worker.id);
       const served = serving.delete(worker.id);
       if (!stopping && !started && !served) {
         fail(`tessera: worker ${worker.process.pid} exited (${signal ?? code}) before it could serve; stopping`);
