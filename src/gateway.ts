@@ -24,7 +24,8 @@ import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
-import { buildYoga, createCors, type Cors, type GatewayYoga } from './server/yoga.js';
+import { createCors, type Cors } from './server/cors.js';
+import { buildYoga, type GatewayYoga } from './server/yoga.js';
 import { loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { listenerTls } from './tls.js';
-import type { Cors, GatewayYoga } from './yoga.js';
+import type { Cors } from './cors.js';
+import type { GatewayYoga } from './yoga.js';
 
 export interface HttpServerOptions {
   config: ServerConfig;

@@ -25,7 +25,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createScope, type RequestScope } from '../transport/scope.js';
-import type { Cors } from './yoga.js';
+import type { Cors } from './cors.js';
 
 export interface WebSocketOptions {
   /**
