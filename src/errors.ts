@@ -32,6 +32,7 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
   DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'A POST body that is neither application/json nor a multipart upload: a form, text/plain, application/graphql.' },
+  ORIGIN_NOT_ALLOWED: { status: 403, summary: 'A WebSocket upgrade from a browser page whose origin is neither the gateway\'s own nor one the channel\'s CORS policy (security.cors, channels.<name>.cors) allows; the message names the origin and the key.' },
   CSRF_HEADER_MISSING: { status: 403, summary: 'A multipart upload (or a GET request, on a channel with csrf.requireHeader) carried none of the CSRF headers, so a browser could have sent it cross-site.' },
   HEADERS_TOO_LARGE: { status: 431, summary: 'More request headers than server.maxHeaders (a larger header block than server.maxHeaderSize is refused by Node with 431 too).' },
   UNAUTHENTICATED: { status: 401, summary: 'Credentials missing where the channel refuses anonymous callers, or invalid (bad signature, expired, wrong issuer or audience, unknown API key); WWW-Authenticate says which.' },

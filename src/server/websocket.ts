@@ -24,6 +24,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import type { ErrorCode } from '../errors.js';
 import { createScope, type RequestScope } from '../transport/scope.js';
 import type { Cors } from './cors.js';
 
@@ -148,12 +149,17 @@ export function upgradeOrigin(origin: string, own: string | undefined, cors: Cor
 /** Headers a browser attaches to a request by itself, which a page allowed without credentials must not use. */
 const AMBIENT_CREDENTIALS = ['cookie', 'authorization'];
 
-/** Answers an upgrade with a plain HTTP response and closes the connection. */
-function refuseUpgrade(socket: Duplex, status: string, body = ''): void {
+/**
+ * Answers an upgrade with a plain HTTP response and closes the connection;
+ * with an error code, the body is the catalog's JSON error, as node:http's own
+ * refusals (server/http.ts) give it.
+ */
+function refuseUpgrade(socket: Duplex, status: string, error?: { code: ErrorCode; message: string }): void {
   // node:http stops listening for errors on a socket it hands to 'upgrade'; a reset while this is written must not throw.
   socket.on('error', () => socket.destroy());
+  const body = error ? JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }) : '';
   const length = Buffer.byteLength(body);
-  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${length ? 'content-type: text/plain; charset=utf-8\r\n' : ''}content-length: ${length}\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${length ? 'content-type: application/json; charset=utf-8\r\n' : ''}content-length: ${length}\r\n\r\n${body}`);
 }
 
 export function attachWebSocket(server: Server, options: WebSocketOptions): AttachedWebSocket {
@@ -185,7 +191,10 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const allowed = cors
           ? `only the gateway's own origin and the origins in ${configKey}.origins may`
           : `CORS is off there (${configKey}), so only pages on the gateway's own origin (${own ?? 'unknown: no valid Host header'}) may; list the origin in ${configKey}.origins to allow it`;
-        return refuseUpgrade(socket, '403 Forbidden', `WebSocket upgrade refused: a page on origin ${origin} may not open a socket at ${pathname}; ${allowed}.\n`);
+        return refuseUpgrade(socket, '403 Forbidden', {
+          code: 'ORIGIN_NOT_ALLOWED',
+          message: `WebSocket upgrade refused: a page on origin ${origin} may not open a socket at ${pathname}; ${allowed}.`,
+        });
       }
       if (verdict === 'no-credentials') withoutCredentials.add(request);
     }

@@ -95,7 +95,9 @@ test('another origin gets 403 and no socket; the refusal names the origin and th
   for (const origin of [EVIL, 'null', 'https://app.example.com.evil.example', 'http://app.example.com']) {
     const refused = await upgrade(gw.url, { origin, cookie: 'session=abc' });
     assert.equal(refused.status, 403, origin);
-    assert.match(refused.body, new RegExp(`origin ${origin.replace(/\./g, '\\.')} may not open a socket at /graphql; only the gateway's own origin and the origins in security\\.cors\\.origins may`));
+    const error = (JSON.parse(refused.body) as { errors: Array<{ message: string; extensions: { code: string } }> }).errors[0]!;
+    assert.equal(error.extensions.code, 'ORIGIN_NOT_ALLOWED');
+    assert.match(error.message, new RegExp(`origin ${origin.replace(/\./g, '\\.')} may not open a socket at /graphql; only the gateway's own origin and the origins in security\\.cors\\.origins may`));
   }
   // graphql-ws sees the handshake fail: no operation runs.
   const viaClient = await run(t, gw.url, { origin: EVIL, cookie: 'session=abc' });
