@@ -16,8 +16,8 @@
  * fetched, so errors and null bubbling are exactly graphql-js's and no
  * upstream is called twice. Documents the compiler does not take (directives,
  * abstract types, fields with resolvers of their own, introspection,
- * subscriptions), calls with an abort signal, and schemas whose fields return
- * a root type go to the general executor from the start.
+ * subscriptions) and calls with an abort signal go to the general executor
+ * from the start.
  */
 import { createDefaultExecutor } from '@graphql-tools/delegate';
 import type { ExecutionRequest, Executor } from '@graphql-tools/utils';
@@ -26,22 +26,17 @@ import {
   GraphQLSchema,
   defaultFieldResolver,
   getArgumentValues,
-  getNamedType,
   getVariableValues,
-  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
   isObjectType,
-  isUnionType,
   Kind,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLField,
-  type GraphQLFieldConfigMap,
   type GraphQLFieldResolver,
-  type GraphQLNamedType,
   type GraphQLOutputType,
   type GraphQLResolveInfo,
   type OperationDefinitionNode,
@@ -204,68 +199,48 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
 type Outcome = { value: unknown } | { error: unknown };
 
 /** What the replay runs on: the outcomes already known, by response key, and the request's own root value. */
-interface Replay {
-  outcomes: Map<string, Outcome>;
-  rootValue: unknown;
+class Replay {
+  constructor(
+    readonly outcomes: Map<string, Outcome>,
+    readonly rootValue: unknown,
+  ) {}
 }
 
+/** Schemas whose root resolvers replayFrom() has wrapped (a schema may get more than one executor). */
+const replaying = new WeakSet<GraphQLSchema>();
+
 /**
- * The schema whose root fields return the outcome already known for their
- * response key and call their own resolver only for the fields not run yet
- * (the mutations after a failed one), as the general executor would. Only the
- * Query and Mutation types are new; every other type is the source's own
- * instance, so a type's own methods (the gRPC enums' serialize, which names
- * unknown numbers UNRECOGNIZED) answer in the replay as they would have
- * (mapSchema would rebuild them from their config, without those methods).
+ * Wraps the root fields' resolvers once, in place: given a Replay as the root
+ * value, a root field returns the outcome already known for its response key
+ * (or throws its error), and calls its own resolver only for the fields not
+ * run yet (the mutations after a failed one), as the general executor would.
+ * Any other root value reaches the resolver as before. The schema's types stay
+ * the source's own instances, so a type's own methods (the gRPC enums'
+ * serialize, which names unknown numbers UNRECOGNIZED) answer in the replay
+ * as they would have.
  */
-function replaySchema(schema: GraphQLSchema): GraphQLSchema {
-  const replayed = new Map<GraphQLNamedType, GraphQLObjectType>();
+function replayFrom(schema: GraphQLSchema): void {
+  if (replaying.has(schema)) return;
+  replaying.add(schema);
   for (const root of [schema.getQueryType(), schema.getMutationType()]) {
     if (!root) continue;
-    const config = root.toConfig();
-    const fields: GraphQLFieldConfigMap<Replay, unknown> = {};
-    for (const [name, field] of Object.entries(config.fields)) {
+    for (const field of Object.values(root.getFields())) {
       const resolve = field.resolve ?? defaultFieldResolver;
-      fields[name] = {
-        ...field,
-        resolve: (replay, args, context, info) => {
-          const outcome = replay.outcomes.get(String(info.path.key));
-          if (!outcome) return resolve(replay.rootValue, args, context, info);
-          if ('error' in outcome) throw outcome.error;
-          return outcome.value;
-        },
+      field.resolve = (source, args, context, info) => {
+        if (!(source instanceof Replay)) return resolve(source, args, context, info);
+        const outcome = source.outcomes.get(String(info.path.key));
+        if (!outcome) return resolve(source.rootValue, args, context, info);
+        if ('error' in outcome) throw outcome.error;
+        return outcome.value;
       };
     }
-    replayed.set(root, new GraphQLObjectType({ ...config, fields }));
   }
-  const config = schema.toConfig();
-  return new GraphQLSchema({
-    ...config,
-    query: config.query && replayed.get(config.query),
-    mutation: config.mutation && replayed.get(config.mutation),
-    types: config.types.filter((type) => !replayed.has(type)),
-  });
-}
-
-/**
- * Whether a field or a union reaches the Query or Mutation type: the replay
- * schema, with new root types, would then hold two types of one name.
- * Generated schemas have no such field; a schema with one is not compiled.
- */
-function reachesRoot(schema: GraphQLSchema): boolean {
-  const roots = new Set<GraphQLNamedType>([schema.getQueryType(), schema.getMutationType()].filter((t): t is GraphQLObjectType => Boolean(t)));
-  for (const type of Object.values(schema.getTypeMap())) {
-    if (isUnionType(type) && type.getTypes().some((member) => roots.has(member))) return true;
-    if ((isObjectType(type) || isInterfaceType(type)) && Object.values(type.getFields()).some((field) => roots.has(getNamedType(field.type)))) return true;
-  }
-  return false;
 }
 
 /** The executor of a generated schema (OpenAPI, gRPC): the compiled fast path, the general executor otherwise. */
 export function createCompiledExecutor(schema: GraphQLSchema): Executor {
+  replayFrom(schema);
   const general = createDefaultExecutor(schema) as Executor;
-  const compilable = !reachesRoot(schema);
-  let replay: Executor | undefined;
   const plans = new WeakMap<DocumentNode, Map<string | undefined, Plan | null>>();
   const planFor = (request: ExecutionRequest): Plan | undefined => {
     let byName = plans.get(request.document);
@@ -347,14 +322,12 @@ export function createCompiledExecutor(schema: GraphQLSchema): Executor {
       }
     }
     if (!failed) return { data };
-    replay ??= createDefaultExecutor(replaySchema(schema)) as Executor;
-    const rootValue: Replay = { outcomes, rootValue: request.rootValue };
-    return replay({ ...request, rootValue });
+    return general({ ...request, rootValue: new Replay(outcomes, request.rootValue) });
   };
 
   const executor = (request: ExecutionRequest): ReturnType<Executor> => {
     // With a signal the general executor stops between fields when it aborts; the fast path has no such points.
-    const plan = !compilable || request.signal || request.info?.signal ? undefined : planFor(request);
+    const plan = request.signal || request.info?.signal ? undefined : planFor(request);
     return plan ? run(plan, request) : general(request);
   };
   return executor as Executor;
