@@ -95,6 +95,14 @@ export class TesseraError extends GraphQLError {
 }
 
 /** True for any Tessera error, even one from a second copy of this module. */
+/**
+ * The body of an error answer the gateway writes itself, outside Yoga (node:http's refusals, WebSocket
+ * upgrades, download links): GraphQL over HTTP's error shape with the catalog code.
+ */
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+}
+
 export function isTesseraError(error: unknown): error is TesseraError {
   return error instanceof Error && error.name === 'TesseraError' && typeof (error as TesseraError).code === 'string';
 }

@@ -272,7 +272,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
     getYoga: (path) => serving.byPath.get(path),
-    corsFor: (path) => origins.get(path) ?? { cors: undefined, configKey: 'security.cors' },
+    corsFor: (path) => origins.get(path),
     logger,
     requestDeadline: config.server.requestDeadline,
     subscriptionDeadline: config.server.subscriptionDeadline,

@@ -10,6 +10,7 @@
  * on the path (no `download` parameter, another method) goes on as GraphQL.
  */
 import type { Plugin } from 'graphql-yoga';
+import { errorBody } from '../errors.js';
 import type { DownloadRequest, DownloadResponse } from '../sources/types.js';
 
 /** The query parameter a link travels in (sources/openapi/downloads.ts writes it). */
@@ -25,7 +26,7 @@ export interface DownloadsOptions {
 const NO_SUCH_LINK: DownloadResponse = {
   status: 404,
   headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  body: JSON.stringify({ errors: [{ message: 'No download at this link.', extensions: { code: 'NOT_FOUND' } }] }),
+  body: errorBody('NOT_FOUND', 'No download at this link.'),
 };
 
 export function useDownloads(options: DownloadsOptions): Plugin {

@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
-import { ERRORS, type ErrorCode } from '../errors.js';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
@@ -46,7 +46,7 @@ export interface GatewayHttpServer {
 
 function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
   if (res.headersSent) return;
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const body = errorBody(code, message);
   res.writeHead(ERRORS[code].status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),

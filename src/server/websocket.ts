@@ -24,7 +24,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import type { ErrorCode } from '../errors.js';
+import { errorBody, type ErrorCode } from '../errors.js';
 import { createScope, type RequestScope } from '../transport/scope.js';
 import type { Cors } from './cors.js';
 
@@ -46,10 +46,10 @@ export interface WebSocketOptions {
   /**
    * Which browser pages may open a socket at a path: the CORS policy of the
    * channel there (undefined: CORS off, same-origin pages only) and the config
-   * key that sets it, named when an upgrade is refused. Absent: CORS off on
-   * every path.
+   * key that sets it, named when an upgrade is refused. Absent (no option, or
+   * undefined for the path): CORS off, set by security.cors.
    */
-  corsFor?: (path: string) => { cors: Cors | undefined; configKey: string };
+  corsFor?: (path: string) => { cors: Cors | undefined; configKey: string } | undefined;
   /** Refused upgrades are logged here (warn). */
   logger?: Logger;
 }
@@ -157,7 +157,7 @@ const AMBIENT_CREDENTIALS = ['cookie', 'authorization'];
 function refuseUpgrade(socket: Duplex, status: string, error?: { code: ErrorCode; message: string }): void {
   // node:http stops listening for errors on a socket it hands to 'upgrade'; a reset while this is written must not throw.
   socket.on('error', () => socket.destroy());
-  const body = error ? JSON.stringify({ errors: [{ message: error.message, extensions: { code: error.code } }] }) : '';
+  const body = error ? errorBody(error.code, error.message) : '';
   const length = Buffer.byteLength(body);
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n${length ? 'content-type: application/json; charset=utf-8\r\n' : ''}content-length: ${length}\r\n\r\n${body}`);
 }

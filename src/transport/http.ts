@@ -319,7 +319,8 @@ export class HttpUpstream {
       throw this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
     }
     // One timer per attempt, no listener of its own (the scope's, RequestScope.onAbort) and no
-    // AbortSignal: the timer and the scope abort the call through undici's own controller (BufferedResponse). AbortSignal.timeout() plus
+    // AbortSignal: the timer and the scope abort the call through undici's own controller
+    // (BufferedResponse). AbortSignal.timeout() plus
     // AbortSignal.any() cost two weakly referenced signals (finalizers, GC work) on every upstream
     // call (18% of the gateway's CPU per request in bench/, proxy scenario); the AbortController
     // and body stream that pool.request() needs, a further 12% there and 9% in the openapi scenario.

@@ -21,7 +21,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GraphQLString, type GraphQLFieldConfig } from 'graphql';
-import { ERRORS, isTesseraError, type ErrorCode } from '../../errors.js';
+import { ERRORS, errorBody, isTesseraError, type ErrorCode } from '../../errors.js';
 import { createScope } from '../../transport/scope.js';
 import type { DownloadRequest, DownloadResponse } from '../types.js';
 import type { Operation } from './operations.js';
@@ -43,7 +43,7 @@ function jsonError(status: number, code: ErrorCode, message: string): DownloadRe
   return {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-    body: JSON.stringify({ errors: [{ message, extensions: { code } }] }),
+    body: errorBody(code, message),
   };
 }
 
