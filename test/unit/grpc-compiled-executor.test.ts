@@ -21,9 +21,9 @@ import { parseDescriptor } from '../../src/config/load.js';
 import { loadSource, type LoadedSource } from '../../src/sources/index.js';
 import { createScope } from '../../src/transport/scope.js';
 import { start as startInventory, type InventoryService } from '../../subgraphs/inventory/server.js';
-import { kitchenDescriptor, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, located, type GrpcHarness } from '../fixtures/grpc/harness.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
-import { startOddities, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
+import { ODD_ENUMS, startOddities, unrepresentable, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
 import { plain } from '../fixtures/openapi/kit.js';
 import { startGraphqlUpstream } from '../kit.js';
 
@@ -71,12 +71,6 @@ async function both(
   return { result: plain(fast), compiled: compiled(fast) };
 }
 
-/** [path, code, message] of each error, in path order. */
-function located(result: { errors?: any[] }): Array<[string, unknown, string]> {
-  return (result.errors ?? []).map((e) => [e.path.join('.'), e.extensions?.code, e.message] as [string, unknown, string]).sort(([a], [b]) => a.localeCompare(b));
-}
-
-const says = (where: string, value: string): string => `Unrepresentable value from subgraph "oddities": ${where} is ${value}, which a GraphQL Float cannot hold`;
 
 describe('gRPC executor: the compiled path answers as the general executor', () => {
   let kitchenServer: KitchenServer;
@@ -91,6 +85,8 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
     oddities = await loadGrpc(undefined, { name: 'oddities', source: './oddities.proto', readOnly: ['Get*'], url: odditiesServer.url });
     inventory = await loadGrpc(undefined, { ...INVENTORY, url: inventoryServer.url }, 'development', INVENTORY_DIR);
   });
+  /** both() on the oddities source, counting its calls. */
+  const odd = (query: string) => both(oddities.source, () => total(odditiesServer.calls), query);
   after(async () => {
     await Promise.all([kitchen.source.close(), oddities.source.close(), inventory.source.close()]);
     await Promise.all([kitchenServer.close(), odditiesServer.close(), inventoryServer.close()]);
@@ -153,11 +149,7 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
   });
 
   test('finite doubles and floats (fields, lists, wrappers, map values) are read as properties by the compiled path', async () => {
-    const { result, compiled } = await both(
-      oddities.source,
-      () => total(odditiesServer.calls),
-      '{ getReading(id: "plain") { id ratio score samples maybeRatio weights { key value } probe { level } mood moods verdict } }',
-    );
+    const { result, compiled } = await odd('{ getReading(id: "plain") { id ratio score samples maybeRatio weights { key value } probe { level } mood moods verdict } }');
     assert.equal(compiled, true, 'the compiled path answered');
     assert.deepEqual(result, {
       data: {
@@ -168,67 +160,52 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
 
   test('a NaN double: the general executor replays, with the error located at that value as before', async () => {
     const code = 'RESPONSE_VALIDATION_FAILED';
-    const ratio = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { id ratio } plain: getReading(id: "plain") { id } }');
+    const ratio = await odd('{ getReading(id: "odd") { id ratio } plain: getReading(id: "plain") { id } }');
     assert.equal(ratio.compiled, false);
     assert.deepEqual(ratio.result.data, { getReading: null, plain: { id: 'plain' } }, 'ratio is Float!, so the reading is null');
-    assert.deepEqual(located(ratio.result), [['getReading.ratio', code, says('oddities.v1.Reading.ratio', 'NaN')]]);
-    const wrapper = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { id maybeRatio score } }');
+    assert.deepEqual(located(ratio.result), [['getReading.ratio', code, unrepresentable('oddities.v1.Reading.ratio', 'NaN')]]);
+    const wrapper = await odd('{ getReading(id: "odd") { id maybeRatio score } }');
     assert.deepEqual(wrapper.result.data, { getReading: null });
     assert.deepEqual(
       located(wrapper.result).map(([path]) => path),
       ['getReading.maybeRatio', 'getReading.score'],
     );
-    const answer = await both(oddities.source, () => total(odditiesServer.calls), '{ odd: getRatio(id: "odd") plain: getRatio(id: "plain") }');
+    const answer = await odd('{ odd: getRatio(id: "odd") plain: getRatio(id: "plain") }');
     assert.deepEqual(answer.result.data, { odd: null, plain: 0.25 });
-    assert.deepEqual(located(answer.result), [['odd', code, says('the google.protobuf.DoubleValue answer', 'Infinity')]]);
+    assert.deepEqual(located(answer.result), [['odd', code, unrepresentable('the google.protobuf.DoubleValue answer', 'Infinity')]]);
   });
 
   test('a list of floats and a map holding ±Infinity: the items fail one by one, as before', async () => {
-    const samples = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { samples } }');
+    const samples = await odd('{ getReading(id: "odd") { samples } }');
     assert.equal(samples.compiled, false);
     assert.equal(samples.result.data.getReading, null);
-    assert.deepEqual(located(samples.result)[0], ['getReading.samples.1', 'RESPONSE_VALIDATION_FAILED', says('oddities.v1.Reading.samples', 'NaN')]);
-    const weights = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { id weights { key value } } }');
+    assert.deepEqual(located(samples.result)[0], ['getReading.samples.1', 'RESPONSE_VALIDATION_FAILED', unrepresentable('oddities.v1.Reading.samples', 'NaN')]);
+    const weights = await odd('{ getReading(id: "odd") { id weights { key value } } }');
     assert.equal(weights.compiled, false);
     assert.equal(weights.result.data.getReading, null);
-    assert.deepEqual(located(weights.result), [['getReading.weights.0.value', 'RESPONSE_VALIDATION_FAILED', says('the value of oddities.v1.Reading.weights', 'Infinity')]]);
-    const probe = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { id probe { level } } }');
+    assert.deepEqual(located(weights.result), [['getReading.weights.0.value', 'RESPONSE_VALIDATION_FAILED', unrepresentable('the value of oddities.v1.Reading.weights', 'Infinity')]]);
+    const probe = await odd('{ getReading(id: "odd") { id probe { level } } }');
     assert.deepEqual(probe.result.data, { getReading: { id: 'odd', probe: null } });
   });
 
   test('enum numbers the .proto does not name are UNRECOGNIZED on the compiled path too', async () => {
-    const { result, compiled } = await both(
-      oddities.source,
-      () => total(odditiesServer.calls),
-      '{ getReading(id: "odd") { id mood moods moodByName { key value } extra maybeMood verdict } }',
-    );
+    const { result, compiled } = await odd(ODD_ENUMS.query);
     assert.equal(compiled, true, 'the compiled path answered');
-    assert.deepEqual(result.data.getReading, {
-      id: 'odd',
-      mood: 'UNRECOGNIZED',
-      moods: ['HAPPY', 'UNRECOGNIZED'],
-      moodByName: [
-        { key: 'a', value: 'UNRECOGNIZED' },
-        { key: 'b', value: 'SAD' },
-      ],
-      extra: { n: 'NaN', ok: 1 },
-      maybeMood: 'UNRECOGNIZED',
-      verdict: '_UNRECOGNIZED',
-    });
+    assert.deepEqual(result.data.getReading, ODD_ENUMS.reading);
   });
 
   test('a replay keeps the generated types: unnamed enum numbers are UNRECOGNIZED beside a non-finite double', async () => {
-    const { result, compiled } = await both(oddities.source, () => total(odditiesServer.calls), '{ getReading(id: "odd") { id mood moods moodByName { value } probe { level } } }');
+    const { result, compiled } = await odd('{ getReading(id: "odd") { id mood moods moodByName { value } probe { level } } }');
     assert.equal(compiled, false);
     assert.deepEqual(result.data, {
       getReading: { id: 'odd', mood: 'UNRECOGNIZED', moods: ['HAPPY', 'UNRECOGNIZED'], moodByName: [{ value: 'UNRECOGNIZED' }, { value: 'SAD' }], probe: null },
     });
-    assert.deepEqual(located(result), [['getReading.probe.level', 'RESPONSE_VALIDATION_FAILED', says('oddities.v1.Probe.level', '-Infinity')]]);
+    assert.deepEqual(located(result), [['getReading.probe.level', 'RESPONSE_VALIDATION_FAILED', unrepresentable('oddities.v1.Probe.level', '-Infinity')]]);
   });
 
   test('mutations run in order on the compiled path', async () => {
     const before = odditiesServer.moods.length;
-    const { result, compiled } = await both(oddities.source, () => total(odditiesServer.calls), 'mutation { a: setMood(mood: HAPPY) { id mood } b: setMood(mood: SAD) { mood ratio } }');
+    const { result, compiled } = await odd('mutation { a: setMood(mood: HAPPY) { id mood } b: setMood(mood: SAD) { mood ratio } }');
     assert.equal(compiled, true);
     assert.deepEqual(result.data, { a: { id: 'set', mood: 'HAPPY' }, b: { mood: 'SAD', ratio: 0 } });
     assert.deepEqual(odditiesServer.moods.slice(before), [1, 2, 1, 2], 'HAPPY then SAD, by each executor');

@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { printType, type ExecutionResult, type GraphQLNamedType } from 'graphql';
-import { FIXTURES, loadGrpc, type GrpcHarness } from '../fixtures/grpc/harness.js';
-import { startOddities, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
+import { printType, type GraphQLNamedType } from 'graphql';
+import { FIXTURES, loadGrpc, located, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { ODD_ENUMS, startOddities, unrepresentable, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
 import { startGateway, startGraphqlUpstream } from '../kit.js';
 
 const READING = 'id ratio score samples maybeRatio mood moods moodByName { key value } weights { key value } extra probe { level } maybeMood verdict';
@@ -34,10 +34,6 @@ function sdl(name: string): string {
 }
 
 /** [path, code, message] of each error, in path order. */
-function located(result: ExecutionResult): Array<[string, unknown, string]> {
-  return (result.errors ?? []).map((e) => [e.path!.join('.'), e.extensions?.code, e.message] as [string, unknown, string]).sort(([a], [b]) => a.localeCompare(b));
-}
-
 describe('schema for values GraphQL cannot always hold', () => {
   test('double and float fields stay non-null (proto3 always gives them a value); wrappers and optional ones are nullable', () => {
     const reading = sdl('Reading');
@@ -56,38 +52,20 @@ describe('schema for values GraphQL cannot always hold', () => {
 
 describe('answers with unnamed enum numbers, NaN and Infinity', () => {
   test('unnamed enum numbers read UNRECOGNIZED without an error; proto3 JSON keeps NaN as a string', async () => {
-    const result = await oddities.run('{ getReading(id: "odd") { id mood moods moodByName { key value } extra maybeMood verdict } }');
-    assert.deepEqual(result, {
-      data: {
-        getReading: {
-          id: 'odd',
-          mood: 'UNRECOGNIZED',
-          moods: ['HAPPY', 'UNRECOGNIZED'],
-          moodByName: [
-            { key: 'a', value: 'UNRECOGNIZED' },
-            { key: 'b', value: 'SAD' },
-          ],
-          // Struct numbers are JSON: proto3 JSON's string for NaN.
-          extra: { n: 'NaN', ok: 1 },
-          maybeMood: 'UNRECOGNIZED',
-          verdict: '_UNRECOGNIZED',
-        },
-      },
-    });
+    assert.deepEqual(await oddities.run(ODD_ENUMS.query), { data: { getReading: ODD_ENUMS.reading } });
   });
 
   test('a non-finite double is a located RESPONSE_VALIDATION_FAILED that nulls its nearest nullable parent', async () => {
     const code = 'RESPONSE_VALIDATION_FAILED';
-    const says = (where: string, value: string): string => `Unrepresentable value from subgraph "oddities": ${where} is ${value}, which a GraphQL Float cannot hold`;
     const ratio = await oddities.run('{ getReading(id: "odd") { id ratio } }');
     assert.deepEqual(ratio.data, { getReading: null }, 'ratio is Float!, so the reading is null');
-    assert.deepEqual(located(ratio), [['getReading.ratio', code, says('oddities.v1.Reading.ratio', 'NaN')]]);
+    assert.deepEqual(located(ratio), [['getReading.ratio', code, unrepresentable('oddities.v1.Reading.ratio', 'NaN')]]);
     const wrapper = await oddities.run('{ getReading(id: "odd") { id maybeRatio } }');
     assert.deepEqual(wrapper.data, { getReading: { id: 'odd', maybeRatio: null } }, 'a wrapper is nullable: only it is null');
-    assert.deepEqual(located(wrapper), [['getReading.maybeRatio', code, says('oddities.v1.Reading.maybe_ratio', 'NaN')]]);
+    assert.deepEqual(located(wrapper), [['getReading.maybeRatio', code, unrepresentable('oddities.v1.Reading.maybe_ratio', 'NaN')]]);
     const probe = await oddities.run('{ getReading(id: "odd") { id probe { level } } }');
     assert.deepEqual(probe.data, { getReading: { id: 'odd', probe: null } }, 'a message field is nullable: the probe is null');
-    assert.deepEqual(located(probe), [['getReading.probe.level', code, says('oddities.v1.Probe.level', '-Infinity')]]);
+    assert.deepEqual(located(probe), [['getReading.probe.level', code, unrepresentable('oddities.v1.Probe.level', '-Infinity')]]);
     const samples = await oddities.run('{ getReading(id: "odd") { samples } }');
     assert.equal(samples.data?.getReading, null);
     assert.equal(located(samples)[0]![0], 'getReading.samples.1');
