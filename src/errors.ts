@@ -1,8 +1,9 @@
 /**
  * The error catalog: every error Tessera raises on purpose has a code here, with
  * the HTTP status it implies (when it decides the outcome of a whole request) and
- * the `extensions.code` clients see. docs/errors.md lists them for the person on
- * call; test/unit/errors.test.ts checks the two stay in step.
+ * the `extensions.code` clients see. The README's Errors table lists them for
+ * the person on call (`npm run docs:errors` writes it from here);
+ * test/unit/errors.test.ts checks the two stay in step.
  */
 import { GraphQLError, type ASTNode } from 'graphql';
 

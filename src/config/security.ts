@@ -3,7 +3,7 @@
  * descriptors: who may call (auth), what a document may cost (limits), how a
  * request must look (requests), which hosts the gateway may call on a
  * descriptor's behalf (upstreams), and TLS. Every object refuses unknown keys
- * and every limit has its safe default here (RELIABILITY.md section 1); the
+ * and every limit has its safe default here (docs/reliability.md section 1); the
  * doc comments are the reference in docs/security.md.
  */
 import { z } from 'zod';

@@ -3,7 +3,7 @@
  * token (jose), an API key (compared by SHA-256, so the config holds no key),
  * or nobody. Built once per `security.auth` and shared by every channel.
  *
- * JWT rules, each a row of RELIABILITY.md (33-35):
+ * JWT rules, each a row of docs/reliability.md (33-35):
  *   - algorithms come from the configuration, never from the token: a static
  *     key verifies only its own `alg`, a JWKS provider only its `algorithms`
  *     (asymmetric), so `none` and HS256-signed-with-the-RSA-public-key fail;

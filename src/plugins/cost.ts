@@ -5,7 +5,7 @@
  * its `first`/`limit`/… argument (a literal or a variable) or assumed to be
  * `listSize`: `products(first: 4) { id name }` = 1 + 4 × (1 + 1) = 9 with the
  * defaults. `{ users(first: 1000000) { posts { id } } }` costs millions, which
- * is the point (row 16 of RELIABILITY.md). The limits plugin refuses on it;
+ * is the point (row 16 of docs/reliability.md). The limits plugin refuses on it;
  * the rate limiter charges it.
  *
  * Fragments are costed once per evaluation and reused, so a document that

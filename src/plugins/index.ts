@@ -85,7 +85,7 @@ function operationStore({ traffic, gateway, channel }: PluginChainOptions) {
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
   const security = securityPlugins({ ...options, operationStore: operationStore(options) });
   return [
-    // Stops resolvers from running once the client has gone (row 10 of RELIABILITY.md).
+    // Stops resolvers from running once the client has gone (row 10 of docs/reliability.md).
     useExecutionCancellation(),
     // Signed download links (`?download=`, OpenAPI binary responses as URL fields) are answered in onRequest,
     // before hygiene and CSRF: the link itself is the capability, and an <img src> sends no GraphQL request.

@@ -1,8 +1,8 @@
 /**
  * The gateway-wide state behind the rate-limit, dedupe and response-cache
  * plugins: stores, limiters and cache hints. Built once per gateway (counters
- * and cached responses survive a schema swap and are shared by every channel),
- * closed with it. The plugins built per channel only read it.
+ * and cached responses are shared by every channel), closed with it. The
+ * plugins built per channel only read it.
  */
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
 import type { Logger } from 'pino';

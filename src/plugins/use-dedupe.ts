@@ -4,7 +4,7 @@
  * "Identical" means same document, operation name, variables, channel and
  * caller: the authenticated identity (subject and scopes) and the value of
  * every client header some subgraph receives, so two callers who could get
- * different answers never share one (row 32 of RELIABILITY.md). Mutations
+ * different answers never share one (row 32 of docs/reliability.md). Mutations
  * and subscriptions are never deduplicated.
  *
  * If the first request was cancelled (client gone, deadline) or failed with

@@ -1,6 +1,6 @@
 /**
  * Limits on the document itself, so an expensive or hostile query is refused
- * before any subgraph is called (rows 11-17 of RELIABILITY.md):
+ * before any subgraph is called (rows 11-17 of docs/reliability.md):
  *
  *   parse     bracket nesting (maxNesting, a linear scan before the parser
  *             recurses) and lexical tokens (maxTokens, graphql-js stops

@@ -2,7 +2,7 @@
  * What a request must look like before any GraphQL work (GraphQL over HTTP,
  * section 5): a POST body is application/json, which a browser can only send
  * after a CORS preflight, so a cross-site form or text/plain POST never runs
- * (CSRF, row 3 of RELIABILITY.md: 415). A multipart upload (GraphQL multipart
+ * (CSRF, row 3 of docs/reliability.md: 415). A multipart upload (GraphQL multipart
  * request, for file arguments) is a form a browser sends without asking, so
  * it must carry one of the CSRF headers (403 otherwise); so must GET requests
  * when the channel asks for it. A body larger than server.bodyLimit gets 413, also

@@ -11,7 +11,7 @@
  *   scopes. A document that can reach a `private` type or field is keyed by
  *   the caller (identity, or the forwarded credential headers) and is not
  *   cached for an anonymous caller; the same data is never served to another
- *   user (row 32 of RELIABILITY.md).
+ *   user (row 32 of docs/reliability.md).
  * - A mutation whose result contains an entity (Type and id) drops every
  *   cached response containing that entity, in every replica sharing Redis;
  *   its response waits until that is done.

@@ -1,8 +1,8 @@
 /**
  * node:http wiring: limits that must hold before any GraphQL work (header
  * size and count, body size by Content-Length, slow clients), the health
- * endpoints, and draining on shutdown. GraphQL requests go to the current
- * Yoga instance, looked up per request so a schema swap takes effect at once.
+ * endpoints, and draining on shutdown. GraphQL requests go to the Yoga
+ * instance of the channel their path names.
  */
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -17,7 +17,7 @@ import type { GatewayYoga } from './yoga.js';
 export interface HttpServerOptions {
   config: ServerConfig;
   logger: Logger;
-  /** The Yoga instance serving a path (one per channel), for the current schema. */
+  /** The Yoga instance serving a path (one per channel). */
   route: (path: string) => GatewayYoga | undefined;
   /** Every GraphQL path served (for the 404 message). */
   paths: () => string[];

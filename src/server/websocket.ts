@@ -2,8 +2,8 @@
  * GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`)
  * on the GraphQL path of a node:http server, beside Yoga's own HTTP and SSE
  * transports. Every operation runs through the current Yoga instance's
- * envelop pipeline (parse, validate, plugins, masking), so a schema swap or a
- * plugin applies here as it does over HTTP.
+ * envelop pipeline (parse, validate, plugins, masking), so every plugin
+ * applies here as it does over HTTP.
  *
  * Each operation gets its own request scope: its signal aborts when the
  * client completes the operation or the socket closes, which cancels the
@@ -30,9 +30,8 @@ import type { Cors } from './cors.js';
 
 export interface WebSocketOptions {
   /**
-   * The Yoga instance serving a path now (one per channel), or undefined when
-   * no GraphQL endpoint is there; read for every operation, so a hot swap
-   * applies at once.
+   * The Yoga instance serving a path (one per channel), or undefined when
+   * no GraphQL endpoint is there.
    */
   getYoga: (path: string) => YogaServerInstance<any, any> | undefined;
   /** Deadline of a query or mutation sent over the socket, ms. */

@@ -1,7 +1,6 @@
 /**
- * One Yoga instance serves one schema version. A schema change builds a new
- * instance and the server swaps the reference, so a request always runs
- * start to finish against one schema.
+ * One Yoga instance per channel, built once at start over the composed
+ * schema: its plugin chain and document cache are made once, not per request.
  */
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';

@@ -2,7 +2,7 @@
  * What of an upstream's own GraphQL errors reaches the client. In production
  * the message is replaced and only allowlisted `extensions.code` values pass
  * (an upstream's stack trace or internal hostnames must not leak, row 30 of
- * RELIABILITY.md); in development everything passes, labelled with the
+ * docs/reliability.md); in development everything passes, labelled with the
  * subgraph.
  */
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';

@@ -1,6 +1,6 @@
 /**
  * JSON from upstreams, parsed without letting `__proto__` or
- * `constructor.prototype` keys through (row 8 of RELIABILITY.md): JSON.parse
+ * `constructor.prototype` keys through (row 8 of docs/reliability.md): JSON.parse
  * itself is safe, but merging such an object into another later is not. The
  * reviver only runs when the text could contain such a key.
  */

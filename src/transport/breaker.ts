@@ -6,7 +6,7 @@
  * Then it lets exactly one probe through (half-open); the probe's success
  * closes it, its failure opens it again.
  *
- * Defaults follow RELIABILITY.md: 50% errors over >= 20 calls in 10 s,
+ * Defaults follow docs/reliability.md: 50% errors over >= 20 calls in 10 s,
  * 30 s open, one probe.
  */
 import { channel } from 'node:diagnostics_channel';

@@ -1,6 +1,6 @@
 /**
  * The SSRF guard: which hosts the gateway may call on a descriptor's behalf
- * (row 37 of RELIABILITY.md). Descriptors can come from many teams, or from a
+ * (row 37 of docs/reliability.md). Descriptors can come from many teams, or from a
  * shared registry; a URL pointing at the cloud metadata service or at the
  * gateway's own loopback services would turn the gateway into a proxy for
  * whoever wrote it. Checked at start-up for every upstream URL and every

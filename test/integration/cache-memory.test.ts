@@ -1,7 +1,7 @@
 /**
  * The response cache (memory store) and in-flight deduplication, as a client
  * sees them: upstream call counts, Cache-Control / ETag / 304, private data
- * kept per caller (row 32 of RELIABILITY.md), mutations invalidating what they
+ * kept per caller (row 32 of docs/reliability.md), mutations invalidating what they
  * touch.
  */
 import assert from 'node:assert/strict';

@@ -2,7 +2,7 @@
  * The response cache in Redis: replicas share cached responses and
  * invalidations, private data stays per caller across replicas, and a Redis
  * that stops mid-test turns into cache misses (counted), never into errors,
- * until it returns (row 31 of RELIABILITY.md).
+ * until it returns (row 31 of docs/reliability.md).
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';

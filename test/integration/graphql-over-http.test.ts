@@ -1,7 +1,7 @@
 /**
  * The GraphQL-over-HTTP specification, audited with graphql-http's
  * `serverAudits` against the gateway (every MUST passes; SHOULD deviations
- * are printed), plus the request-handling rows of RELIABILITY.md that the
+ * are printed), plus the request-handling rows of docs/reliability.md that the
  * spec covers: 2 (malformed JSON), 4 (mutation over GET), 5 (wrong types in
  * the request), 19 (operation selection, coercion error cap).
  */

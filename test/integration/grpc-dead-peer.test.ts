@@ -1,5 +1,5 @@
 /**
- * Row 28 of RELIABILITY.md: a gRPC peer that dies without a word. Against a
+ * Row 28 of docs/reliability.md: a gRPC peer that dies without a word. Against a
  * TCP server that accepts and never answers, and a real gRPC server whose
  * process is paused (SIGSTOP) after the channel is up: every call carries a
  * deadline (the descriptor timeout, capped by what is left of the request's

@@ -3,7 +3,7 @@
  * that stops or slows down mid-test gives the configured behaviour (fail open
  * under a local cap, or fail closed with 503), is counted on `tessera:store`,
  * never crashes or hangs a request, and recovers when Redis returns
- * (row 31 of RELIABILITY.md).
+ * (row 31 of docs/reliability.md).
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';

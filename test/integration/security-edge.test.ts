@@ -1,5 +1,5 @@
 /**
- * The hardened edge, over real sockets: RELIABILITY.md rows 1 (body over the
+ * The hardened edge, over real sockets: docs/reliability.md rows 1 (body over the
  * limit, chunked included: 413 and reading stops), 3 (text/plain, form and
  * multipart POSTs: refused before any GraphQL work), 6 (101 headers, a 20 KiB
  * cookie: 431), 7 (batches over the limit, batching off) and 9 (slowloris:

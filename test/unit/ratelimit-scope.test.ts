@@ -1,5 +1,5 @@
 /**
- * Row 32 of RELIABILITY.md in process: two users sending the same query at
+ * Row 32 of docs/reliability.md in process: two users sending the same query at
  * once. The cache and dedupe keys include the authenticated identity (set
  * here by a stand-in for authentication at `context.tessera.identity`), so
  * user B never receives user A's data; mutations are never deduplicated.

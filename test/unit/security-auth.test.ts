@@ -1,6 +1,6 @@
 /**
  * Authentication with real signed tokens and a JWKS served on loopback:
- * RELIABILITY.md rows 33 (alg none, empty signature), 34 (HS256 signed with
+ * docs/reliability.md rows 33 (alg none, empty signature), 34 (HS256 signed with
  * the RSA public key, jku/x5u ignored, unknown kid), 35 (expired, nbf, wrong
  * aud/iss, clock skew), key rotation, a JWKS outage, API keys, and anonymous
  * callers allowed or refused per channel.

@@ -1,6 +1,6 @@
 /**
  * The security keys of gateway.yaml, channels and descriptors: safe defaults
- * (RELIABILITY.md section 1), unknown keys refused, and every value a user can
+ * (docs/reliability.md section 1), unknown keys refused, and every value a user can
  * get wrong reported with its path.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * What reaches an upstream (RELIABILITY.md row 36): only allowlisted headers;
+ * What reaches an upstream (docs/reliability.md row 36): only allowlisted headers;
  * never Host, Connection, Transfer-Encoding or Content-Length from the client;
  * no CR/LF; and the client's Authorization only where the descriptor says so:
  * forwarded, replaced by a service credential, or stripped (the default).

@@ -1,6 +1,6 @@
 /**
  * Document limits, each tripping with its own code and costing no subgraph a
- * call: RELIABILITY.md rows 11 (deep nesting), 12 (aliases), 13 (huge
+ * call: docs/reliability.md rows 11 (deep nesting), 12 (aliases), 13 (huge
  * documents, refused before validation), 14 (directives), 15 (fragment
  * cycles and fan-out), 16 (list sizes and cost), 17 (suggestions masked),
  * 18 (introspection in production, introspection depth), plus root fields.

@@ -1,5 +1,5 @@
 /**
- * Where the gateway may be sent: RELIABILITY.md row 37 (a descriptor or a
+ * Where the gateway may be sent: docs/reliability.md row 37 (a descriptor or a
  * spec URL pointing at the metadata service, localhost or file: is refused at
  * start-up unless allowlisted) and row 38 (arguments cannot move a REST call
  * to another path or host, and redirects are not followed).

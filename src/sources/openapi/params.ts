@@ -6,7 +6,7 @@
  * Every value is percent-encoded per segment (RFC 3986): a path argument of
  * `../admin` or `a/b` stays inside its segment and cannot change the path, and
  * `.` / `..` as a whole segment are encoded too, so no server normalises them
- * into a parent directory (RELIABILITY.md row 38).
+ * into a parent directory (docs/reliability.md row 38).
  */
 import { stringifyJson } from './int64.js';
 
@@ -86,7 +86,7 @@ export function serializerFor(spec: ParameterSpec): Serializer {
       if (Array.isArray(value)) text = value.map(scalarText).join(',');
       else if (typeof value === 'object') text = entries(value).map(([k, v]) => (explode ? `${k}=${v}` : `${k},${v}`)).join(',');
       else text = scalarText(value);
-      // A header value with CR or LF would split the request (RELIABILITY.md row 36).
+      // A header value with CR or LF would split the request (docs/reliability.md row 36).
       return text.replace(/[\r\n]/g, ' ');
     };
   }
