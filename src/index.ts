@@ -14,5 +14,5 @@ export { loadGatewayFile, loadDescriptorFile } from './config/load.js';
 export type { Descriptor, DescriptorInput } from './config/descriptor.js';
 export type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 export { ERRORS, TesseraError, ConfigError, isTesseraError, isConfigError, type ErrorCode } from './errors.js';
-export type { RequestScope } from './transport/scope.js';
+export type { RequestScope } from './request-scope.js';
 export type { GatewayContext } from './server/yoga.js';

@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthConfig, JwtAlgorithm, JwtProviderConfig } from '../config/security.js';
 import { ConfigError, TesseraError } from '../errors.js';
-import type { Identity } from '../transport/scope.js';
+import type { Identity } from '../request-scope.js';
 import { refusal } from './refusal.js';
 
 /** A credential was presented and it is not good (or none was, where one is required). */

@@ -12,7 +12,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import type { AuthConfig } from '../config/security.js';
-import type { RequestScope } from '../transport/scope.js';
+import type { RequestScope } from '../request-scope.js';
 import { createAuthenticator, type Authenticator } from './authenticator.js';
 
 export interface AuthOptions {

@@ -45,7 +45,7 @@ import {
 } from 'graphql';
 import type { AuthRules, Requirement } from '../compose/auth-rules.js';
 import { ERRORS, TesseraError } from '../errors.js';
-import type { Identity, RequestScope } from '../transport/scope.js';
+import type { Identity, RequestScope } from '../request-scope.js';
 
 export interface AuthzOptions {
   rules: AuthRules;

@@ -14,7 +14,7 @@ import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { getDocumentString } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, print, type ExecutionResult } from 'graphql';
-import type { RequestScope } from '../transport/scope.js';
+import type { RequestScope } from '../request-scope.js';
 
 export interface DedupeOptions {
   channel: string;

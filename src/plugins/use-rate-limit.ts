@@ -14,7 +14,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { TesseraError } from '../errors.js';
-import type { RequestScope } from '../transport/scope.js';
+import type { RequestScope } from '../request-scope.js';
 import { estimateCost } from './cost.js';
 import type { LimitOutcome } from './limiter.js';
 import { refusal } from './refusal.js';

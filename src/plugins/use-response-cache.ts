@@ -35,7 +35,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
-import type { RequestScope } from '../transport/scope.js';
+import type { RequestScope } from '../request-scope.js';
 import type { CacheRuntime } from './traffic.js';
 import { callerScope, scopesKey } from './use-dedupe.js';
 

@@ -10,7 +10,7 @@
  * the memo does not grow for the life of the subscription.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { RequestScope } from '../transport/scope.js';
+import type { RequestScope } from '../request-scope.js';
 
 export function useSubscriptionScope(options: { deadlineMs: number }): Plugin {
   return {

@@ -20,7 +20,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { gatewayOwnedHeader } from '../config/openapi.js';
-import { RESPONSE_HEADERS_KEY, type RequestScope } from '../transport/scope.js';
+import { RESPONSE_HEADERS_KEY, type RequestScope } from '../request-scope.js';
 
 export function useUpstreamResponseHeaders(): Plugin {
   const scopes = new WeakMap<Request, RequestScope>();

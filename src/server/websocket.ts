@@ -25,7 +25,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { errorBody, type ErrorCode } from '../errors.js';
-import { createScope, type RequestScope } from '../transport/scope.js';
+import { createScope, type RequestScope } from '../request-scope.js';
 import type { Cors } from './cors.js';
 
 export interface WebSocketOptions {

@@ -5,7 +5,7 @@
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Mode } from '../sources/types.js';
-import { createScope, type RequestScope } from '../transport/scope.js';
+import { createScope, type RequestScope } from '../request-scope.js';
 import { useDocumentCache } from '../plugins/use-document-cache.js';
 import { useCors, type Cors } from './cors.js';
 

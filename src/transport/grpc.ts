@@ -15,7 +15,7 @@ import { WeightedBalancer } from './balancer.js';
 import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
 import { upstreamChannel, type Instance, type UpstreamEvent } from './http.js';
 import { backoffDelay, RetryBudget, sleep } from './retry.js';
-import type { RequestScope } from './scope.js';
+import type { RequestScope } from '../request-scope.js';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;

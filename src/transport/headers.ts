@@ -5,7 +5,7 @@
  * `Host`, `Content-Length` or `Transfer-Encoding` would let a client shape
  * the upstream request.
  */
-import type { Identity, RequestScope } from './scope.js';
+import type { Identity, RequestScope } from '../request-scope.js';
 
 const NEVER_FORWARDED = new Set([
   'host',

@@ -14,7 +14,7 @@ import { WeightedBalancer } from './balancer.js';
 import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
-import type { RequestScope } from './scope.js';
+import type { RequestScope } from '../request-scope.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
 export interface Instance {

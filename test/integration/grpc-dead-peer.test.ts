@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import { FIXTURES, kitchenDescriptor, loadGrpc } from '../fixtures/grpc/harness.js';
 import { startPausablePeer, startSilentPeer } from '../fixtures/grpc/peers.js';
 import { startGateway, startGraphqlUpstream } from '../kit.js';

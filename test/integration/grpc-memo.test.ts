@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import { kitchenDescriptor, loadGrpc, productsWithStock, type GrpcHarness } from '../fixtures/grpc/harness.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { buildSchema, parse, type ExecutionResult } from 'graphql';
 import { createCompiledExecutor, propertyResolver } from '../../src/sources/compiled-executor.js';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 import { ok, loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isConfigError } from '../../src/errors.js';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 

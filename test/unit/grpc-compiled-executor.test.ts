@@ -19,7 +19,7 @@ import pino from 'pino';
 import { composeSources } from '../../src/compose/index.js';
 import { parseDescriptor } from '../../src/config/load.js';
 import { loadSource, type LoadedSource } from '../../src/sources/index.js';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import { start as startInventory, type InventoryService } from '../../subgraphs/inventory/server.js';
 import { kitchenDescriptor, loadGrpc, located, type GrpcHarness } from '../fixtures/grpc/harness.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';

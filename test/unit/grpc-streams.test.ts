@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
 
 const suite = useKitchen();

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createScope, RESPONSE_HEADERS_KEY } from '../../src/transport/scope.js';
+import { createScope, RESPONSE_HEADERS_KEY } from '../../src/request-scope.js';
 import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 

@@ -10,7 +10,7 @@ import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
 import { memoryResponseCache } from '../../src/store/response-cache.js';
 import { dedupeChannel, useDedupe } from '../../src/plugins/use-dedupe.js';
 import { useResponseCache } from '../../src/plugins/use-response-cache.js';
-import { createScope, type RequestScope } from '../../src/transport/scope.js';
+import { createScope, type RequestScope } from '../../src/request-scope.js';
 import { cacheSchema, type CacheHint } from '../../src/config/cache.js';
 
 const schema = createSchema({

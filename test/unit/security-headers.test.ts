@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { upstreamHeaders } from '../../src/transport/headers.js';
-import type { RequestScope } from '../../src/transport/scope.js';
+import type { RequestScope } from '../../src/request-scope.js';
 import { deferred, startGateway } from '../kit.js';
 import { recordingUpstream } from '../fixtures/security/kit.js';
 

@@ -9,7 +9,7 @@ import { CircuitBreaker } from '../../src/transport/breaker.js';
 import { backoffDelay, RetryBudget, retryAfterMs } from '../../src/transport/retry.js';
 import { upstreamHeaders } from '../../src/transport/headers.js';
 import { HttpUpstream } from '../../src/transport/http.js';
-import { createScope } from '../../src/transport/scope.js';
+import { createScope } from '../../src/request-scope.js';
 
 test('smooth weighted round-robin gives each instance exactly its share in every cycle', () => {
   const a = { name: 'a', weight: 95 };

@@ -9,7 +9,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import { TesseraError } from '../../errors.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
-import { scopeOf } from '../../transport/scope.js';
+import { scopeOf } from '../../request-scope.js';
 import { upstreamError } from '../errors.js';
 import { parseUpstreamJson } from '../json.js';
 import { parseSse } from './sse.js';

@@ -18,7 +18,7 @@ import { displayPath } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { sleep } from '../../transport/retry.js';
-import { createScope } from '../../transport/scope.js';
+import { createScope } from '../../request-scope.js';
 import { parseUpstreamJson } from '../json.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { createGraphqlExecutor } from './executor.js';

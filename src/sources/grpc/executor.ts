@@ -10,7 +10,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { GrpcDescriptor } from '../../config/grpc.js';
 import type { GrpcMethod, GrpcUpstream } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
-import { scopeOf, type RequestScope } from '../../transport/scope.js';
+import { scopeOf, type RequestScope } from '../../request-scope.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
 import type { Mode } from '../types.js';
 import { clientError } from './errors.js';

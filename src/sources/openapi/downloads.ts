@@ -22,7 +22,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GraphQLString, type GraphQLFieldConfig } from 'graphql';
 import { ERRORS, errorBody, isTesseraError, type ErrorCode } from '../../errors.js';
-import { createScope } from '../../transport/scope.js';
+import { createScope } from '../../request-scope.js';
 import type { DownloadRequest, DownloadResponse } from '../types.js';
 import type { Operation } from './operations.js';
 import type { BuildContext } from './schema.js';

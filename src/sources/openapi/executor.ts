@@ -13,7 +13,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpResult, HttpUpstream } from '../../transport/http.js';
-import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../transport/scope.js';
+import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../request-scope.js';
 import { parseUpstreamJson } from '../json.js';
 import type { Mode } from '../types.js';
 import { httpError, invalidResponse } from './errors.js';

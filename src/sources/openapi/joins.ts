@@ -30,8 +30,8 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
 } from 'graphql';
-import type { RequestScope } from '../../transport/scope.js';
-import { scopeOf } from '../../transport/scope.js';
+import type { RequestScope } from '../../request-scope.js';
+import { scopeOf } from '../../request-scope.js';
 import { isTesseraError } from '../../errors.js';
 import type { Json } from './document.js';
 import type { Schema } from './mapping.js';

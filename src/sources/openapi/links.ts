@@ -7,7 +7,7 @@
  */
 import type { GraphQLFieldConfigMap } from 'graphql';
 import { getNamedType, isObjectType } from 'graphql';
-import { scopeOf } from '../../transport/scope.js';
+import { scopeOf } from '../../request-scope.js';
 import type { Json, JsonObject } from './document.js';
 import { pointerReader } from './document.js';
 import { deref, type Operation } from './operations.js';

@@ -24,7 +24,7 @@ import {
 } from 'graphql';
 import type { OpenapiPagination } from '../../config/openapi.js';
 import { TesseraError } from '../../errors.js';
-import { scopeOf, type RequestScope } from '../../transport/scope.js';
+import { scopeOf, type RequestScope } from '../../request-scope.js';
 import { pointerReader, type Json } from './document.js';
 import type { RestResult } from './executor.js';
 import { listShape } from './joins.js';

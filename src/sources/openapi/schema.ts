@@ -18,7 +18,7 @@ import {
 } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
-import { scopeOf } from '../../transport/scope.js';
+import { scopeOf } from '../../request-scope.js';
 import type { MergedTypeConfig } from '@graphql-tools/delegate';
 import type { OpenapiDocument } from './document.js';
 import { addDownloadFields, type Downloads } from './downloads.js';

@@ -3,6 +3,10 @@
  * the deadline, the abort signal (client gone or deadline hit) and the client's
  * headers for forwarding. Created once per request by the server; sources read
  * it from the GraphQL context (`context.tessera`).
+ *
+ * It lives at the top of src/, outside every layer, because every layer needs
+ * it: server/ creates it, plugins/ read the identity on it, sources/ and
+ * transport/ follow its deadline and signal. It imports nothing.
  */
 export interface RequestScope {
   /**
