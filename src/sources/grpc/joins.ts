@@ -18,7 +18,7 @@ import type { GrpcDescriptor, GrpcJoin } from '../../config/grpc.js';
 import { displayPath } from '../../config/load.js';
 import type { GrpcMethod } from '../../transport/grpc.js';
 import type { Caller } from './executor.js';
-import { keyText, mapKeyReader } from './mapping.js';
+import { keyText, mapKeyReader } from './codecs.js';
 import type { BuiltSchema, MethodInfo } from './schema.js';
 
 export interface BuiltJoins {

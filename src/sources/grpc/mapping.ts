@@ -21,54 +21,32 @@
  *   located at that value, nulling its nearest nullable parent per the
  *   GraphQL spec (inside JSON: the strings
  *   "NaN", "Infinity", "-Infinity", as proto3 JSON writes them);
- * - well-known types: Timestamp and Duration are scalars; wrappers are the
- *   nullable wrapped scalar; Struct, Value, ListValue and Any are JSON (Any as
- *   `{"@type": url, ...fields}`); FieldMask is `[String!]`; Empty and any
- *   other message without fields is `Boolean` (true when present).
+ * - well-known types map as well-known.ts says; single values as codecs.ts says.
  */
 import {
-  GraphQLBoolean,
   GraphQLEnumType,
-  GraphQLFloat,
   GraphQLInputObjectType,
-  GraphQLInt,
   GraphQLList,
   GraphQLNonNull,
   GraphQLObjectType,
-  GraphQLString,
   type GraphQLFieldConfigMap,
   type GraphQLFieldResolver,
   type GraphQLInputFieldConfigMap,
   type GraphQLInputType,
   type GraphQLOutputType,
-  type GraphQLScalarType,
 } from 'graphql';
-import Long from 'long';
 import protobuf from 'protobufjs';
-import { TesseraError } from '../../errors.js';
 import { registerPropertyRead } from '../compiled-executor.js';
+import { badInput, hasOwn, MAP_KEYS, notFinite, SCALARS, type ElementMapping, type MapKey, type Read, type Write } from './codecs.js';
 import { enumValueName, fieldName, lowerCamel, pascal, type Naming } from './naming.js';
-import { Bytes, bytesFrom, Duration, durationFrom, durationText, Int64, JSONScalar, Timestamp, timestampFrom, timestampText, UInt32, UInt64, type SecondsNanos } from './scalars.js';
+import { JSONScalar } from './scalars.js';
+import { WellKnownTypes } from './well-known.js';
 
 export interface MappingOptions {
   maps: 'entries' | 'json';
   fieldNames: 'json' | 'proto';
   /** Named in the errors of values GraphQL cannot hold. */
   subgraph: string;
-}
-
-type Read = (value: any) => unknown;
-type Write = (value: any) => unknown;
-
-/** How one value (a field's value, one list item, one map value) crosses between protobuf and GraphQL. */
-export interface ElementMapping {
-  /** A nullable named type, or a list for FieldMask. */
-  output(): GraphQLOutputType;
-  input(): GraphQLInputType;
-  read: Read;
-  write: Write;
-  /** double and float (bare or wrapped): the value may be NaN or ±Infinity, which GraphQL Float cannot hold. */
-  floating?: boolean;
 }
 
 interface FieldPlan {
@@ -79,7 +57,7 @@ interface FieldPlan {
   required: boolean;
   element: ElementMapping;
   zero: unknown;
-  mapKey?: { scalar: GraphQLScalarType; read: (key: string) => unknown; write: (key: unknown) => string };
+  mapKey?: MapKey;
 }
 
 interface OneofPlan {
@@ -93,79 +71,10 @@ interface MessagePlan {
   oneofs: OneofPlan[];
 }
 
-const identity: Read = (v) => v;
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-
-function longText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return String(value);
-  const v = value as { low: number; high: number; unsigned?: boolean };
-  return Long.fromBits(v.low, v.high, v.unsigned).toString();
-}
-
-function scalarElement(type: GraphQLScalarType, read: Read = identity, write: Write = identity): ElementMapping {
-  return { output: () => type, input: () => type, read, write };
-}
-
-const toLong = (unsigned: boolean): Write => (v) => (Long.isLong(v) ? v : Long.fromString(String(v), unsigned));
-// Decoded bytes are Buffers; an unset field reads protobufjs' shared empty array.
-const base64 = (v: Uint8Array | number[] | undefined): string =>
-  v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Buffer.from(v ?? []).toString('base64');
-
-const FLOATING: ElementMapping = { ...scalarElement(GraphQLFloat), floating: true };
-
-const SCALARS: Record<string, ElementMapping> = {
-  double: FLOATING,
-  float: FLOATING,
-  int32: scalarElement(GraphQLInt),
-  sint32: scalarElement(GraphQLInt),
-  sfixed32: scalarElement(GraphQLInt),
-  uint32: scalarElement(UInt32),
-  fixed32: scalarElement(UInt32),
-  int64: scalarElement(Int64, longText, toLong(false)),
-  sint64: scalarElement(Int64, longText, toLong(false)),
-  sfixed64: scalarElement(Int64, longText, toLong(false)),
-  uint64: scalarElement(UInt64, longText, toLong(true)),
-  fixed64: scalarElement(UInt64, longText, toLong(true)),
-  bool: scalarElement(GraphQLBoolean),
-  string: scalarElement(GraphQLString),
-  bytes: scalarElement(Bytes, base64, bytesFrom),
-};
-
-const MAP_KEYS: Record<string, FieldPlan['mapKey']> = {
-  string: { scalar: GraphQLString, read: (k) => k, write: (k) => String(k) },
-  bool: { scalar: GraphQLBoolean, read: (k) => k === 'true' || k === '1', write: (k) => String(k === true || k === 'true') },
-};
-for (const t of ['int32', 'sint32', 'sfixed32']) MAP_KEYS[t] = { scalar: GraphQLInt, read: Number, write: (k) => String(k) };
-for (const t of ['uint32', 'fixed32']) MAP_KEYS[t] = { scalar: UInt32, read: Number, write: (k) => String(k) };
-for (const t of ['int64', 'sint64', 'sfixed64', 'uint64', 'fixed64']) {
-  const unsigned = t === 'uint64' || t === 'fixed64';
-  // protobufjs keys decoded 64-bit map keys by an 8-character hash; encoding takes decimal text.
-  MAP_KEYS[t] = {
-    scalar: unsigned ? UInt64 : Int64,
-    read: (k) => (k.length === 8 && !/^-?\d+$/.test(k) ? longText(protobuf.util.longFromHash(k, unsigned)) : k),
-    write: (k) => String(k),
-  };
-}
-
-/** Decoded map key → its value (`"5"` → 5 for int32 keys; the 8-character hash of a 64-bit key → its decimal text). */
-export function mapKeyReader(keyType: string): (key: string) => unknown {
-  const reader = MAP_KEYS[keyType];
-  if (!reader) throw new Error(`unsupported map key type ${keyType}`);
-  return reader.read;
-}
-
-/** A decoded scalar as text (a Long as its decimal digits), for matching keys. */
-export function keyText(value: unknown): string {
-  return value !== null && typeof value === 'object' && 'low' in value ? longText(value) : String(value);
-}
-
-/** Names of the scalars this mapping may put in a schema; message names that equal one are qualified. */
-export const SCALAR_NAMES = ['Int64', 'UInt64', 'UInt32', 'Bytes', 'Timestamp', 'Duration', 'JSON'];
-
 export class ProtoMapping {
   private readonly elements = new Map<protobuf.Type | protobuf.Enum, ElementMapping>();
   private readonly plans = new Map<protobuf.Type, MessagePlan>();
+  private readonly wellKnown = new WellKnownTypes((type) => this.element(type));
 
   constructor(
     private readonly naming: Naming,
@@ -184,7 +93,7 @@ export class ProtoMapping {
   element(type: protobuf.Type | protobuf.Enum): ElementMapping {
     let mapping = this.elements.get(type);
     if (!mapping) {
-      mapping = type instanceof protobuf.Enum ? this.enumElement(type) : (this.wellKnown(type) ?? this.messageElement(type));
+      mapping = type instanceof protobuf.Enum ? this.enumElement(type) : (this.wellKnown.mapping(type) ?? this.messageElement(type));
       this.elements.set(type, mapping);
     }
     return mapping;
@@ -192,7 +101,7 @@ export class ProtoMapping {
 
   /** True when a message maps to something other than an object type (well-known types, empty messages). */
   isScalarLike(type: protobuf.Type): boolean {
-    return this.wellKnown(type) !== undefined;
+    return this.wellKnown.mapping(type) !== undefined;
   }
 
   /** Field plans of a message, keyed by GraphQL name; used for method arguments. */
@@ -482,161 +391,6 @@ export class ProtoMapping {
     }
     return out;
   }
-
-  /** The mapping of a well-known type or an empty message, or undefined for an ordinary message. */
-  private wellKnown(type: protobuf.Type): ElementMapping | undefined {
-    const name = type.fullName;
-    const field = (id: number): string => type.fieldsById[id]?.name ?? '';
-    switch (name) {
-      case '.google.protobuf.Timestamp':
-        return scalarElement(Timestamp, (m: SecondsNanos) => timestampText(m), (v: unknown) => timestampFrom(v));
-      case '.google.protobuf.Duration':
-        return scalarElement(Duration, (m: SecondsNanos) => durationText(m), (v: unknown) => durationFrom(v));
-      case '.google.protobuf.DoubleValue':
-      case '.google.protobuf.FloatValue':
-      case '.google.protobuf.Int64Value':
-      case '.google.protobuf.UInt64Value':
-      case '.google.protobuf.Int32Value':
-      case '.google.protobuf.UInt32Value':
-      case '.google.protobuf.BoolValue':
-      case '.google.protobuf.StringValue':
-      case '.google.protobuf.BytesValue': {
-        const valueField = type.fieldsById[1]!;
-        valueField.resolve();
-        const inner = SCALARS[valueField.type]!;
-        const key = valueField.name;
-        return {
-          output: inner.output,
-          input: inner.input,
-          read: (m: Record<string, unknown>) => inner.read(m[key] ?? valueField.typeDefault),
-          write: (v: unknown) => ({ [key]: inner.write(v) }),
-          floating: inner.floating,
-        };
-      }
-      case '.google.protobuf.Struct':
-      case '.google.protobuf.Value':
-      case '.google.protobuf.ListValue': {
-        const json = this.structCodec(type.root as protobuf.Root);
-        const kind = name.slice('.google.protobuf.'.length) as 'Struct' | 'Value' | 'ListValue';
-        return { output: () => JSONScalar, input: () => JSONScalar, read: json.read[kind], write: json.write[kind] };
-      }
-      case '.google.protobuf.Any': {
-        const url = field(1);
-        const bytes = field(2);
-        return {
-          output: () => JSONScalar,
-          input: () => JSONScalar,
-          read: (m: Record<string, unknown>) => this.readAny(type.root as protobuf.Root, String(m[url] ?? ''), m[bytes] as Uint8Array | undefined),
-          write: (v: unknown) => this.writeAny(type.root as protobuf.Root, v, url, bytes),
-        };
-      }
-      case '.google.protobuf.FieldMask': {
-        const paths = field(1);
-        const list = new GraphQLList(new GraphQLNonNull(GraphQLString));
-        return {
-          output: () => list,
-          input: () => list,
-          read: (m: Record<string, unknown>) => (Array.isArray(m[paths]) ? m[paths] : []),
-          write: (v: unknown) => ({ [paths]: Array.isArray(v) ? v.map(String) : String(v).split(',').filter(Boolean) }),
-        };
-      }
-    }
-    if (type.fieldsArray.length === 0) {
-      // GraphQL object and input types need at least one field: an empty message (google.protobuf.Empty among them) is a Boolean.
-      return { output: () => GraphQLBoolean, input: () => GraphQLBoolean, read: () => true, write: () => ({}) };
-    }
-    return undefined;
-  }
-
-  private struct?: { read: Record<'Struct' | 'Value' | 'ListValue', Read>; write: Record<'Struct' | 'Value' | 'ListValue', Write> };
-
-  /** Struct, Value and ListValue ↔ plain JSON. Field names are looked up by number: bundled and .proto copies spell them differently. */
-  private structCodec(root: protobuf.Root): NonNullable<ProtoMapping['struct']> {
-    if (this.struct) return this.struct;
-    const value = root.lookupType('google.protobuf.Value');
-    const list = root.lookupType('google.protobuf.ListValue');
-    const struct = root.lookupType('google.protobuf.Struct');
-    const v = (id: number): string => value.fieldsById[id]!.name;
-    const [nullV, numberV, stringV, boolV, structV, listV] = [v(1), v(2), v(3), v(4), v(5), v(6)];
-    const fields = struct.fieldsById[1]!.name;
-    const values = list.fieldsById[1]!.name;
-    const readValue = (m: Record<string, unknown>): unknown => {
-      if (m == null) return null;
-      if (hasOwn(m, numberV)) return m[numberV];
-      if (hasOwn(m, stringV)) return m[stringV];
-      if (hasOwn(m, boolV)) return m[boolV];
-      if (hasOwn(m, structV) && m[structV]) return readStruct(m[structV] as Record<string, unknown>);
-      if (hasOwn(m, listV) && m[listV]) return readList(m[listV] as Record<string, unknown>);
-      return null;
-    };
-    const readStruct = (m: Record<string, unknown>): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries((m?.[fields] ?? {}) as Record<string, Record<string, unknown>>)) out[k] = readValue(item);
-      return out;
-    };
-    const readList = (m: Record<string, unknown>): unknown[] => ((m?.[values] ?? []) as Array<Record<string, unknown>>).map(readValue);
-    const writeValue = (j: unknown): Record<string, unknown> => {
-      if (j === null || j === undefined) return { [nullV]: 0 };
-      if (typeof j === 'number') return { [numberV]: j };
-      if (typeof j === 'string') return { [stringV]: j };
-      if (typeof j === 'boolean') return { [boolV]: j };
-      if (Array.isArray(j)) return { [listV]: writeList(j) };
-      if (typeof j === 'object') return { [structV]: writeStruct(j) };
-      throw badInput(`google.protobuf.Value cannot hold ${typeof j}`);
-    };
-    const writeStruct = (j: unknown): Record<string, unknown> => {
-      if (j === null || typeof j !== 'object' || Array.isArray(j)) throw badInput('google.protobuf.Struct expects a JSON object');
-      const out = Object.create(null) as Record<string, unknown>;
-      for (const [k, item] of Object.entries(j)) out[k] = writeValue(item);
-      return { [fields]: out };
-    };
-    const writeList = (j: unknown): Record<string, unknown> => {
-      if (!Array.isArray(j)) throw badInput('google.protobuf.ListValue expects a JSON array');
-      return { [values]: j.map(writeValue) };
-    };
-    this.struct = {
-      read: { Struct: readStruct, Value: readValue, ListValue: readList },
-      write: { Struct: writeStruct, Value: writeValue, ListValue: writeList },
-    };
-    return this.struct;
-  }
-
-  /** Any → `{ "@type": url, ...fields }` when the type is known here, else `{ "@type": url, "value": base64 }`. */
-  private readAny(root: protobuf.Root, typeUrl: string, bytes: Uint8Array | undefined): unknown {
-    if (!typeUrl) return null;
-    const inner = lookupAnyType(root, typeUrl);
-    const data = bytes ?? new Uint8Array();
-    if (!inner) return { '@type': typeUrl, value: base64(data) };
-    const decoded = inner.decode(data);
-    const mapping = this.element(inner);
-    const value = mapping.read(decoded);
-    // Well-known types inside Any put their JSON form under "value", as proto3 JSON does.
-    if (this.isScalarLike(inner) || value === null || typeof value !== 'object' || Array.isArray(value)) return { '@type': typeUrl, value };
-    return { '@type': typeUrl, ...(value as Record<string, unknown>) };
-  }
-
-  private writeAny(root: protobuf.Root, json: unknown, urlKey: string, bytesKey: string): Record<string, unknown> {
-    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw badInput('google.protobuf.Any expects a JSON object with "@type"');
-    const { '@type': typeUrl, ...rest } = json as Record<string, unknown>;
-    if (typeof typeUrl !== 'string' || !typeUrl.includes('/')) throw badInput('google.protobuf.Any needs "@type": "type.googleapis.com/<full.message.Name>"');
-    const inner = lookupAnyType(root, typeUrl);
-    if (!inner) {
-      if (typeof rest.value === 'string') return { [urlKey]: typeUrl, [bytesKey]: bytesFrom(rest.value) };
-      throw badInput(`google.protobuf.Any: type ${typeUrl} is not known to this source (give its bytes as base64 in "value")`);
-    }
-    const mapping = this.element(inner);
-    const payload = this.isScalarLike(inner) ? mapping.write(rest.value) : mapping.write(rest);
-    return { [urlKey]: typeUrl, [bytesKey]: inner.encode(payload as Record<string, unknown>).finish() };
-  }
-}
-
-function lookupAnyType(root: protobuf.Root, typeUrl: string): protobuf.Type | undefined {
-  const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
-  try {
-    return root.lookupType(name);
-  } catch {
-    return undefined;
-  }
 }
 
 function commentOf(field: protobuf.Field): string | undefined {
@@ -645,10 +399,6 @@ function commentOf(field: protobuf.Field): string | undefined {
 
 function nonNull(type: GraphQLOutputType): GraphQLOutputType {
   return type instanceof GraphQLNonNull ? type : new GraphQLNonNull(type);
-}
-
-export function badInput(message: string): TesseraError {
-  return new TesseraError('GRPC_BAD_INPUT', message);
 }
 
 /** The internal value of an enum's UNRECOGNIZED: equal to no proto value name. */
@@ -671,10 +421,4 @@ class ProtoEnumType extends GraphQLEnumType {
   override serialize(value: unknown): string {
     return typeof value === 'number' ? this.unrecognized : (super.serialize(value) as string);
   }
-}
-
-function notFinite(subgraph: string, where: string, value: number): TesseraError {
-  return new TesseraError('RESPONSE_VALIDATION_FAILED', `Unrepresentable value from subgraph "${subgraph}": ${where} is ${value}, which a GraphQL Float cannot hold`, {
-    extensions: { subgraph },
-  });
 }

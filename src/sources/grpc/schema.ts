@@ -24,7 +24,8 @@ import {
 import protobuf from 'protobufjs';
 import type { GrpcMethod } from '../../transport/grpc.js';
 import type { Caller } from './executor.js';
-import { ProtoMapping, SCALAR_NAMES, type MappingOptions } from './mapping.js';
+import { SCALAR_NAMES } from './codecs.js';
+import { ProtoMapping, type MappingOptions } from './mapping.js';
 import { Naming, pascal, type ProtoType } from './naming.js';
 
 export interface MethodInfo {
