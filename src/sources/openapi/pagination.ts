@@ -27,7 +27,7 @@ import { TesseraError } from '../../errors.js';
 import { scopeOf, type RequestScope } from '../../request-scope.js';
 import { pointerReader, type Json } from './document.js';
 import type { RestResult } from './executor.js';
-import { listShape } from './joins.js';
+import { listShape } from './bulk.js';
 import { upperFirst } from './names.js';
 import type { Operation } from './operations.js';
 import type { BuildContext } from './schema.js';
