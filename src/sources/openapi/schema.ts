@@ -18,6 +18,7 @@ import {
 } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { withListSize } from '../../list-size.js';
 import { scopeOf } from '../../transport/scope.js';
 import type { MergedTypeConfig } from '@graphql-tools/delegate';
 import type { OpenapiDocument } from './document.js';
@@ -26,6 +27,7 @@ import { missingProperty } from './errors.js';
 import type { RestClient } from './executor.js';
 import { addEntityFields, addJoins, analyzeOperations } from './joins.js';
 import { addLinks, rememberRequest } from './links.js';
+import { operationListSize } from './list-size.js';
 import { SchemaMapper } from './mapping.js';
 import { buildOperations, operationField, selects, type Operation } from './operations.js';
 import { addConnections } from './pagination.js';
@@ -82,7 +84,7 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
       if (remember) rememberRequest(value, args);
       return value;
     };
-    (op.root === 'Query' ? ctx.query : ctx.mutation)[op.fieldName] = operationField(op, resolve);
+    (op.root === 'Query' ? ctx.query : ctx.mutation)[op.fieldName] = withListSize(operationField(op, resolve), operationListSize(ctx, op));
   }
   const downloads = addDownloadFields(ctx);
   addConnections(ctx);
