@@ -47,4 +47,3 @@ export function withListSize<T extends GraphQLFieldConfig<unknown, unknown>>(con
 export function foldName(name: string): string {
   return name.replace(/[^0-9A-Za-z]/g, '').toLowerCase();
 }
-

@@ -4,7 +4,7 @@
  * a list adds what is under it once per item it will return:
  * `products(first: 4) { id name }` = 1 + 4 × (1 + 1) = 9 with the defaults.
  * `{ users(first: 1000000) { posts { id } } }` costs millions, which is the
- * point (docs/security.md, "Document limits"). The limits plugin refuses on
+ * point (docs/security.md, "Query limits"). The limits plugin refuses on
  * it; the rate limiter charges it.
  *
  * How many items a list returns:
