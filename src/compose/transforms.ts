@@ -15,8 +15,10 @@ import {
   RenameTypes,
 } from '@graphql-tools/wrap';
 import type { Transform } from '@graphql-tools/delegate';
-import { isSpecifiedScalarType, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
+import { MapperKind, mapSchema } from '@graphql-tools/utils';
+import { getNamedType, isSpecifiedScalarType, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
+import { LIST_SIZE_KEY, withListSize, type ListSize } from '../list-size.js';
 
 export interface Naming {
   /** The unified graph's name for one of the subgraph's types. */
@@ -62,6 +64,7 @@ export function namingFor(descriptor: Descriptor, schema: GraphQLSchema, keep: R
     transforms.push(new FilterTypes((t: GraphQLNamedType) => !hidden.has(t.name)));
     transforms.push(new FilterObjectFields((typeName, fieldName) => !hidden.has(`${typeName}.${fieldName}`)));
   }
+  if (Object.keys(renameFields).length > 0) transforms.push(renameSizedFields(field));
   if (Object.keys(renameFields).length > 0 || (prefix && roots.size > 0)) {
     transforms.push(new RenameObjectFields((typeName, fieldName) => field(typeName, fieldName)));
   }
@@ -69,4 +72,24 @@ export function namingFor(descriptor: Descriptor, schema: GraphQLSchema, keep: R
     transforms.push(new RenameTypes((name) => type(name)));
   }
   return { type, field, transforms };
+}
+
+/**
+ * The list-size annotations (src/list-size.ts) name the fields holding a
+ * page's items; when a descriptor renames one (`ProductPage.items: products`),
+ * the annotation follows, so the cost estimate still finds the list. Runs
+ * before the renames, on the subgraph's own names; only extensions change.
+ */
+function renameSizedFields(field: Naming['field']): Transform {
+  return {
+    transformSchema: (schema) =>
+      mapSchema(schema, {
+        [MapperKind.COMPOSITE_FIELD]: (config) => {
+          const listSize = (config.extensions as Record<string, unknown> | undefined)?.[LIST_SIZE_KEY] as ListSize | undefined;
+          if (!listSize || listSize.sizedFields.length === 0) return config;
+          const typeName = getNamedType(config.type).name;
+          return withListSize(config, { ...listSize, sizedFields: listSize.sizedFields.map((f) => field(typeName, f)) });
+        },
+      }),
+  };
 }

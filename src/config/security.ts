@@ -181,9 +181,13 @@ const costShape = {
   max: positive,
   /** enforce: refuse over `max` (400 COST_ESTIMATED_TOO_EXPENSIVE); measure: log only (to find a safe `max` first). */
   mode: z.enum(['enforce', 'measure']),
-  /** Items assumed in a list field that has none of `listArguments`. */
+  /** Items assumed in a list field whose size nothing says (no size argument, no default from its source). */
   listSize: positive,
-  /** Arguments whose value says how many items a list field returns. */
+  /**
+   * On fields their source did not annotate (GraphQL and gRPC subgraphs):
+   * arguments whose value says how many items a list field, or the lists
+   * directly under an object field, return. Case and `_` are ignored.
+   */
   listArguments: z.array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/)).min(1),
   /** Cost of one object (or interface or union) field. */
   objectCost: integer.pipe(z.number().min(0)),
@@ -195,7 +199,7 @@ export const COST_DEFAULTS = {
   max: 5000,
   mode: 'enforce' as const,
   listSize: 10,
-  listArguments: ['first', 'last', 'limit', 'pageSize', 'perPage', 'take', 'size', 'count'],
+  listArguments: ['first', 'last', 'limit', 'pageSize', 'perPage', 'take', 'size', 'count', 'top', 'maxResults'],
   objectCost: 1,
   scalarCost: 1,
 };

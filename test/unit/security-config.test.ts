@@ -16,7 +16,7 @@ test('defaults: limits, auth and request hygiene are on with the documented valu
     { ...security.limits, cost: undefined },
     { maxTokens: 5000, maxNesting: 200, maxDepth: 12, maxIntrospectionDepth: 20, maxAliases: 30, maxDirectives: 50, maxRootFields: 20, cost: undefined },
   );
-  assert.deepEqual(security.limits.cost, { max: 5000, mode: 'enforce', listSize: 10, listArguments: ['first', 'last', 'limit', 'pageSize', 'perPage', 'take', 'size', 'count'], objectCost: 1, scalarCost: 1 });
+  assert.deepEqual(security.limits.cost, { max: 5000, mode: 'enforce', listSize: 10, listArguments: ['first', 'last', 'limit', 'pageSize', 'perPage', 'take', 'size', 'count', 'top', 'maxResults'], objectCost: 1, scalarCost: 1 });
   assert.equal(security.requests.batching, 0);
   assert.equal(security.requests.csrf.requireHeader, false);
   assert.deepEqual(security.auth.jwt, []);

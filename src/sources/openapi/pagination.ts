@@ -24,6 +24,7 @@ import {
 } from 'graphql';
 import type { OpenapiPagination } from '../../config/openapi.js';
 import { TesseraError } from '../../errors.js';
+import { LIST_SIZE_KEY, type ListSize } from '../../list-size.js';
 import { scopeOf, type RequestScope } from '../../request-scope.js';
 import { pointerReader, type Json } from './document.js';
 import type { RestResult } from './executor.js';
@@ -50,7 +51,8 @@ function decode(cursor: string): Position {
   throw new TesseraError('BAD_REQUEST', `"after" is not a cursor returned by this connection`);
 }
 
-const LIMIT_NAMES = ['limit', 'per_page', 'perPage', 'page_size', 'pageSize', 'size', 'count', 'max_results', 'maxResults'];
+/** Query parameters that set a page's size (also read by list-size.ts for the cost estimate). */
+export const LIMIT_NAMES = ['limit', 'per_page', 'perPage', 'page_size', 'pageSize', 'size', 'count', 'max_results', 'maxResults'];
 const CURSOR_NAMES = ['cursor', 'after', 'page_token', 'pageToken', 'starting_after', 'next_token', 'nextToken', 'continuation'];
 const NEXT_NAMES = ['next_cursor', 'nextCursor', 'next_page_token', 'nextPageToken', 'next_token', 'nextToken', 'cursor'];
 
@@ -169,6 +171,8 @@ export function addConnections(ctx: BuildContext): void {
       type: connection,
       args,
       description: `${op.description ? `${op.description}\n\n` : ''}As a Relay connection.`,
+      // For the cost estimate: `first` items (default and cap as paginate() applies them) in edges and nodes.
+      extensions: { [LIST_SIZE_KEY]: { slicingArguments: ['first'], sizedFields: ['edges', 'nodes'], assumedSize: Math.min(20, config.maxPageSize), maxSize: config.maxPageSize * config.maxPages } satisfies ListSize },
       resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, readNext, fieldArgs as Record<string, unknown>, scopeOf(context)),
     };
   }

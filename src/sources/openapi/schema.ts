@@ -18,6 +18,7 @@ import {
 } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { withListSize } from '../../list-size.js';
 import { scopeOf } from '../../request-scope.js';
 import type { MergedTypeConfig } from '@graphql-tools/delegate';
 import type { OpenapiDocument } from './document.js';
@@ -28,6 +29,7 @@ import { analyzeOperations } from './bulk.js';
 import { addEntityFields } from './entities.js';
 import { addJoins } from './joins.js';
 import { addLinks, rememberRequest } from './links.js';
+import { operationListSize } from './list-size.js';
 import { SchemaMapper } from './mapping.js';
 import { buildOperations, operationField, selects, type Operation } from './operations.js';
 import { addConnections } from './pagination.js';
@@ -84,7 +86,7 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
       if (remember) rememberRequest(value, args);
       return value;
     };
-    (op.root === 'Query' ? ctx.query : ctx.mutation)[op.fieldName] = operationField(op, resolve);
+    (op.root === 'Query' ? ctx.query : ctx.mutation)[op.fieldName] = withListSize(operationField(op, resolve), operationListSize(ctx, op));
   }
   const downloads = addDownloadFields(ctx);
   addConnections(ctx);
