@@ -163,6 +163,15 @@ function describeJwtError(error: unknown): string {
   }
 }
 
+/**
+ * A WWW-Authenticate parameter value as an RFC 9110 (5.6.4) quoted-string: `"` and `\` are
+ * backslash-escaped, and what a quoted-string cannot carry (CR, LF and other controls, non-ASCII)
+ * becomes "?", so a message quoting a claim name or the expected header stays one valid header.
+ */
+function quotedString(value: string): string {
+  return `"${value.replace(/[^\t\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`;
+}
+
 export interface Authenticator {
   /** True when some credential can be checked (JWT providers or API keys). */
   readonly enabled: boolean;
@@ -201,11 +210,11 @@ export function createAuthenticator(config: AuthConfig, options: { baseDir: stri
   const queryParameter = apiKeys?.query;
   const apiKeyHeader = apiKeys?.header;
 
-  const realm = config.realm;
+  const realm = quotedString(config.realm);
   const challenge = (error?: 'invalid_token' | 'invalid_request', description?: string): string => {
     const parts: string[] = [];
-    if (providers.length > 0) parts.push(`Bearer realm="${realm}"${error ? `, error="${error}", error_description="${description}"` : ''}`);
-    if (apiKeys) parts.push(`ApiKey realm="${realm}", header="${apiKeys.header}"`);
+    if (providers.length > 0) parts.push(`Bearer realm=${realm}${error ? `, error="${error}", error_description=${quotedString(description ?? '')}` : ''}`);
+    if (apiKeys) parts.push(`ApiKey realm=${realm}, header=${quotedString(apiKeys.header)}`);
     return parts.join(', ');
   };
   const unauthenticated = (message: string, error?: 'invalid_token' | 'invalid_request') =>

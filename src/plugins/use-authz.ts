@@ -18,33 +18,51 @@
  *   reject             the whole operation is refused: 403 (401 with
  *                      WWW-Authenticate without credentials), nothing runs.
  *
+ * A field taken out takes with it the fragment definitions and variable
+ * definitions (and their values) nothing else in the document uses: an
+ * upstream validates what it receives and would refuse the whole document
+ * ("Fragment X is never used"), the allowed fields too.
+ *
+ * @skip/@include on the way to a denied field are read as graphql-js reads
+ * them, on the variables coerced as the spec says (6.4.1): a default applies
+ * only to a variable left out, an explicit null stays null. Variables that
+ * do not coerce, or a null `if`, are the request error graphql-js gives
+ * (400), before any upstream call: a field is never forwarded on a reading
+ * of the variables an upstream may not share.
+ *
  * What a document guards is worked out once per document and operation
  * (WeakMap); a document that touches no guarded field costs one lookup.
  */
 import { handleStreamOrSingleExecutionResult } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import {
+  getDirectiveValues,
   getNamedType,
+  getVariableValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   isCompositeType,
   isInterfaceType,
   isNonNullType,
   isObjectType,
   Kind,
   visit,
+  type ASTNode,
+  type DefinitionNode,
   type DirectiveNode,
   type DocumentNode,
   type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
-  type GraphQLError,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  type ValueNode,
 } from 'graphql';
 import type { AuthRules, Requirement } from '../compose/auth-rules.js';
 import { ERRORS, TesseraError } from '../errors.js';
+import { requestError } from './refusal.js';
 import type { Identity, RequestScope } from '../request-scope.js';
 
 export interface AuthzOptions {
@@ -74,8 +92,20 @@ interface Analysis {
   /** Top-level fields of the operation (fragments expanded). */
   rootFields: ReadonlySet<FieldNode>;
   /** Pruned documents already built, by the set of replaced fields. */
-  pruned: Map<string, { document: DocumentNode; placeholders: Map<string, Placeholder> }>;
+  pruned: Map<string, Pruned>;
 }
+
+interface Pruned {
+  document: DocumentNode;
+  placeholders: Map<string, Placeholder>;
+  /** Variables of the operation that only the removed fields used: their values are not sent either. */
+  removedVariables: readonly string[];
+}
+
+/** What a request fails: the guards it may not pass, or a request error that stops it first. */
+type Check =
+  | { refused: ExecutionResult; analysis?: undefined; identity?: undefined; denied?: undefined }
+  | { refused?: undefined; analysis: Analysis; identity: Identity | undefined; denied: Guard[] };
 
 interface Placeholder {
   key: string;
@@ -121,27 +151,16 @@ function allowed(guard: Guard, identity: Identity | undefined): boolean {
   return guard.requirements.every((r) => satisfied(r, identity.scopes));
 }
 
-function booleanValue(value: ValueNode, variables: Record<string, unknown>, defaults: ReadonlyMap<string, ValueNode>): boolean {
-  if (value.kind === Kind.BOOLEAN) return value.value;
-  if (value.kind === Kind.VARIABLE) {
-    const given = variables[value.name.value];
-    if (typeof given === 'boolean') return given;
-    const fallback = defaults.get(value.name.value);
-    return fallback ? booleanValue(fallback, variables, defaults) : false;
-  }
-  return false;
-}
-
-/** False when @skip/@include on the way take the field out of this request. */
-function included(guard: Guard, variables: Record<string, unknown>, defaults: ReadonlyMap<string, ValueNode>): boolean {
+/**
+ * False when @skip/@include on the way take the field out of this request, decided as graphql-js's
+ * shouldIncludeNode decides it, outermost first, on coerced variables. Throws graphql-js's GraphQLError
+ * for an `if` that is null.
+ */
+function included(guard: Guard, variables: Record<string, unknown>): boolean {
   for (const directives of guard.conditions) {
-    for (const directive of directives) {
-      const condition = directive.arguments?.find((a) => a.name.value === 'if')?.value;
-      if (!condition) continue;
-      const value = booleanValue(condition, variables, defaults);
-      if (directive.name.value === 'skip' && value) return false;
-      if (directive.name.value === 'include' && !value) return false;
-    }
+    const node = { directives };
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
   }
   return true;
 }
@@ -236,9 +255,74 @@ function selectOperation(document: DocumentNode, operationName: string | null | 
   return found;
 }
 
-/** The document with each denied field replaced by `__tessera_denied_N: __typename` (same directives, no subgraph call). */
-function prune(document: DocumentNode, replaced: Map<FieldNode, Placeholder & { alias: string }>): DocumentNode {
-  return visit(document, {
+/** The variables a definition uses (outside its own variable definitions) and the fragments it spreads. */
+interface Uses {
+  variables: Set<string>;
+  spreads: Set<string>;
+}
+
+function usesOf(definition: ASTNode): Uses {
+  const uses: Uses = { variables: new Set(), spreads: new Set() };
+  visit(definition, {
+    VariableDefinition: () => false,
+    Variable(node) {
+      uses.variables.add(node.name.value);
+    },
+    FragmentSpread(node) {
+      uses.spreads.add(node.name.value);
+    },
+  });
+  return uses;
+}
+
+/** An operation's uses with those of every fragment it reaches, directly or through other fragments. */
+function reach(uses: Uses, fragments: ReadonlyMap<string, Uses>): Uses {
+  const reached: Uses = { variables: new Set(uses.variables), spreads: new Set() };
+  const pending = [...uses.spreads];
+  while (pending.length > 0) {
+    const name = pending.pop()!;
+    if (reached.spreads.has(name)) continue;
+    reached.spreads.add(name);
+    const fragment = fragments.get(name);
+    if (!fragment) continue;
+    for (const variable of fragment.variables) reached.variables.add(variable);
+    pending.push(...fragment.spreads);
+  }
+  return reached;
+}
+
+/**
+ * The definitions without what nothing uses any more: fragment definitions no operation reaches, and
+ * variable definitions their operation no longer uses (graphql-js's NoUnusedFragments and
+ * NoUnusedVariables would refuse the document for either), with the names of the variables taken from
+ * the operation at index `selected`.
+ */
+function withoutOrphans(definitions: readonly DefinitionNode[], selected: number): { definitions: DefinitionNode[]; removedVariables: string[] } {
+  const fragments = new Map<string, Uses>();
+  for (const definition of definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, usesOf(definition));
+  }
+  const reached = new Set<string>();
+  let removedVariables: string[] = [];
+  const kept = definitions.map((definition, i) => {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) return definition;
+    const uses = reach(usesOf(definition), fragments);
+    for (const name of uses.spreads) reached.add(name);
+    const variableDefinitions = definition.variableDefinitions ?? [];
+    const unused = variableDefinitions.filter((v) => !uses.variables.has(v.variable.name.value));
+    if (unused.length === 0) return definition;
+    if (i === selected) removedVariables = unused.map((v) => v.variable.name.value);
+    return { ...definition, variableDefinitions: variableDefinitions.filter((v) => !unused.includes(v)) };
+  });
+  return { definitions: kept.filter((d) => d.kind !== Kind.FRAGMENT_DEFINITION || reached.has(d.name.value)), removedVariables };
+}
+
+/**
+ * The document with each denied field replaced by `__tessera_denied_N: __typename` (same directives, no
+ * subgraph call), and without the fragments and variables only those fields used.
+ */
+function prune(document: DocumentNode, operation: OperationDefinitionNode, replaced: Map<FieldNode, Placeholder & { alias: string }>): Omit<Pruned, 'placeholders'> {
+  const swapped = visit(document, {
     Field: {
       enter(node) {
         const placeholder = replaced.get(node);
@@ -253,6 +337,9 @@ function prune(document: DocumentNode, replaced: Map<FieldNode, Placeholder & { 
       },
     },
   });
+  // visit() keeps the definitions in place, so the selected operation is at the same index.
+  const { definitions, removedVariables } = withoutOrphans(swapped.definitions, document.definitions.indexOf(operation));
+  return { document: { ...swapped, definitions }, removedVariables };
 }
 
 export function useAuthz(options: AuthzOptions): Plugin {
@@ -291,19 +378,31 @@ export function useAuthz(options: AuthzOptions): Plugin {
     return { errors };
   };
 
-  /** The guards this request fails (none when everything selected is allowed). */
-  const deniedGuards = (args: { document: DocumentNode; operationName?: string | null; variableValues?: unknown; contextValue?: unknown }) => {
+  /**
+   * The guards this request fails (undefined when everything selected is allowed), or the request error
+   * (`refused`) when the variables a @skip/@include needs do not coerce.
+   */
+  const deniedGuards = (args: { document: DocumentNode; operationName?: string | null; variableValues?: unknown; contextValue?: unknown }): Check | undefined => {
     const analysis = analysisOf(args.document, args.operationName);
     if (!analysis || analysis.guards.length === 0) return undefined;
     const identity = (args.contextValue as { tessera?: RequestScope } | undefined)?.tessera?.identity;
-    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-    let defaults: Map<string, ValueNode> | undefined;
+    let variables: Record<string, unknown> | undefined;
     const denied: Guard[] = [];
     for (const guard of analysis.guards) {
       if (allowed(guard, identity)) continue;
       if (guard.conditions.length > 0) {
-        defaults ??= new Map((analysis.operation.variableDefinitions ?? []).filter((v) => v.defaultValue).map((v) => [v.variable.name.value, v.defaultValue!]));
-        if (!included(guard, variables, defaults)) continue;
+        if (!variables) {
+          const raw = (args.variableValues ?? {}) as Record<string, unknown>;
+          const coerced = getVariableValues(schema, analysis.operation.variableDefinitions ?? [], raw, { maxErrors: 50 });
+          if (coerced.errors) return { refused: { errors: coerced.errors.map(requestError) } };
+          variables = coerced.coerced;
+        }
+        try {
+          if (!included(guard, variables)) continue;
+        } catch (error) {
+          if (error instanceof GraphQLError) return { refused: { errors: [requestError(error)] } };
+          throw error;
+        }
       }
       denied.push(guard);
     }
@@ -314,11 +413,15 @@ export function useAuthz(options: AuthzOptions): Plugin {
     // A subscription's events cannot be patched one by one here: it runs whole or not at all.
     onSubscribe({ args, setResultAndStopExecution }) {
       const check = deniedGuards(args);
-      if (check) setResultAndStopExecution(refuseAll(check.denied, check.identity));
+      if (check) setResultAndStopExecution(check.refused ?? refuseAll(check.denied, check.identity));
     },
     onExecute({ args, setResultAndStopExecution }) {
       const check = deniedGuards(args);
       if (!check) return;
+      if (check.refused) {
+        setResultAndStopExecution(check.refused);
+        return;
+      }
       const { analysis, identity, denied } = check;
 
       const replacedFields = new Set(denied.map((g) => g.replace));
@@ -338,14 +441,19 @@ export function useAuthz(options: AuthzOptions): Plugin {
           if (!entry) replaced.set(target, (entry = { alias: `${PLACEHOLDER}${replaced.size}`, key: (target.alias ?? target.name).value, guards: [] }));
           entry.guards.push(guard);
         }
-        pruned = { document: prune(args.document, replaced), placeholders: new Map([...replaced.values()].map((p) => [p.alias, p])) };
+        pruned = { ...prune(args.document, analysis.operation, replaced), placeholders: new Map([...replaced.values()].map((p) => [p.alias, p])) };
         // Bounded: one entry per distinct set of denied fields of this document.
         if (analysis.pruned.size < 64) analysis.pruned.set(signature, pruned);
       }
-      const { placeholders } = pruned;
+      const { placeholders, removedVariables } = pruned;
       // The document itself is swapped (not only the execute function, which a later plugin such as
       // direct routing may replace): whatever runs next sees only what the caller may read.
       (args as { document: DocumentNode }).document = pruned.document;
+      if (removedVariables.length > 0 && args.variableValues) {
+        const values = { ...args.variableValues };
+        for (const name of removedVariables) delete values[name];
+        (args as { variableValues: Record<string, unknown> }).variableValues = values;
+      }
 
       return {
         onExecuteDone(payload) {

@@ -50,6 +50,7 @@ import type { Logger } from 'pino';
 import type { DirectRoute } from '../compose/index.js';
 import { planOperation, Unplannable, type PlanGraph, type QueryPlan } from '../compose/plan.js';
 import { executePlan } from './plan-execution.js';
+import { requestError } from './refusal.js';
 import { checkingSchema, ResultChecker } from './result-check.js';
 
 /** What is known about a document: its single route, if it has one; else its plans by operation name (null: stitched). */
@@ -128,15 +129,6 @@ export function planDocument(document: DocumentNode, schema: GraphQLSchema, rout
     }),
   );
   return candidates[0];
-}
-
-/**
- * A request error (no operation, bad variables): 400 for
- * application/graphql-response+json, 200 for application/json, as the
- * GraphQL-over-HTTP spec says; Yoga reads `extensions.http` to decide.
- */
-function requestError(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400, spec: true } } });
 }
 
 /** The operation to run (GraphQL spec 6.1, GetOperation), or the request error graphql-js would give. */

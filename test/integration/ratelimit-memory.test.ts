@@ -69,6 +69,21 @@ test('X-Forwarded-For is ignored unless the peer is a trusted proxy', async (t) 
   assert.equal(third.status, 429, 'a client cannot pick a fresh bucket by sending X-Forwarded-For');
 });
 
+test('behind a trusted proxy, X-Forwarded-For entries with a port and RFC 7239 Forwarded elements name the client: a bucket each, the port left out', async (t) => {
+  const { gw } = await gateway(t, { rateLimit: { trustedProxies: ['127.0.0.1', '::1'], rules: [{ name: 'per-client', limit: 2, window: '1m' }] } });
+  const status = async (headers: Record<string, string>) => (await gw.query('{ product(id: "1") { id } }', undefined, headers)).status;
+  assert.equal(await status({ 'x-forwarded-for': '203.0.113.7:1234' }), 200);
+  assert.equal(await status({ 'x-forwarded-for': '203.0.113.7:5678' }), 200);
+  assert.equal(await status({ 'x-forwarded-for': '203.0.113.7:1234' }), 429, 'another source port is the same client');
+  assert.equal(await status({ 'x-forwarded-for': '[2001:db8::1]:443' }), 200, 'a second client has its own bucket');
+  assert.equal(await status({ forwarded: 'for=192.0.2.60;proto=http' }), 200);
+  assert.equal(await status({ forwarded: 'for=192.0.2.60;proto=https' }), 200);
+  assert.equal(await status({ forwarded: 'for=192.0.2.60' }), 429);
+  assert.equal(await status({ forwarded: 'for="[2001:db8:cafe::17]:4711"' }), 200);
+  assert.equal(await status({ forwarded: 'for="[2001:db8:cafe::17]:4712"' }), 200);
+  assert.equal(await status({ forwarded: 'for="[2001:db8:cafe::17]"' }), 429);
+});
+
 test('a per-operation limit counts each operation name separately and leaves other operations alone', async (t) => {
   const { gw } = await gateway(t, {
     rateLimit: { rules: [{ name: 'search', by: 'operation', operations: ['Search'], limit: 2, window: '1m' }] },

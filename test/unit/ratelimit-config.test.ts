@@ -82,6 +82,42 @@ test('client address: X-Forwarded-For only from a trusted proxy, read right to l
   assert.throws(() => clientAddressResolver(['10.0.0.0/40', 'proxy.local']), /trustedProxies\[0\].*\n?.*trustedProxies\[1\]/s);
 });
 
+test('client address: entries with ports, bracketed IPv6 and RFC 7239 Forwarded are read; anything else is the trusted peer', () => {
+  const proxied = clientAddressResolver(['10.0.0.0/8', '2001:db8:ffff::/48']);
+  const from = (headers: Record<string, string | string[]>) => proxied({ req: { socket: { remoteAddress: '10.1.2.3' }, headers } as unknown as IncomingMessage });
+  assert.equal(from({ 'x-forwarded-for': '10.3.3.3:1234' }), '10.1.2.3', 'a trusted hop with a port is still a trusted hop');
+  assert.equal(from({ 'x-forwarded-for': '198.51.100.7:1234, 10.3.3.3:80' }), '198.51.100.7');
+  assert.equal(from({ 'x-forwarded-for': '[2001:db8::1]:443' }), '2001:db8::1');
+  assert.equal(from({ 'x-forwarded-for': '[2001:db8::1]' }), '2001:db8::1');
+  assert.equal(from({ 'x-forwarded-for': '[::ffff:198.51.100.7]:80' }), '198.51.100.7');
+  assert.equal(from({ forwarded: 'for=192.0.2.60;proto=http;by=203.0.113.43' }), '192.0.2.60');
+  assert.equal(from({ forwarded: 'for="[2001:db8:cafe::17]:4711"' }), '2001:db8:cafe::17');
+  assert.equal(from({ forwarded: 'for=6.6.6.6, For="192.0.2.43:47011" ;proto=https, for="[2001:db8:ffff::9]"' }), '192.0.2.43', 'right to left past trusted hops; names are case-insensitive');
+  assert.equal(from({ forwarded: ['for=6.6.6.6', 'for=192.0.2.61'] }), '192.0.2.61', 'several header lines are one list');
+  // X-Forwarded-For wins when both are sent: a client cannot add a hop through the header its proxy does not write.
+  assert.equal(from({ 'x-forwarded-for': '198.51.100.7', forwarded: 'for=6.6.6.6' }), '198.51.100.7');
+  // Garbage ends the walk at the trusted peer, as a missing header does.
+  const garbled: Array<Record<string, string>> = [
+    { 'x-forwarded-for': '198.51.100.7:99999' },
+    { 'x-forwarded-for': 'client.example:80' },
+    { 'x-forwarded-for': '[198.51.100.7]:80' },
+    { 'x-forwarded-for': '' },
+    { forwarded: 'for=unknown' },
+    { forwarded: 'for=_hidden' },
+    { forwarded: 'for=2001:db8::1:80' },
+    { forwarded: 'proto=https' },
+    { forwarded: 'for=192.0.2.1;for=192.0.2.2' },
+    { forwarded: 'for="192.0.2.1' },
+    { forwarded: 'for=' },
+    { forwarded: 'for=""' },
+  ];
+  for (const garbage of garbled) {
+    assert.equal(from(garbage), '10.1.2.3', JSON.stringify(garbage));
+  }
+  // A client's unbalanced quote does not swallow the element its proxy appends.
+  assert.equal(from({ forwarded: 'for="6.6.6.6, for=192.0.2.60' }), '192.0.2.60');
+});
+
 test('the memory key-value store (for persisted operations and other shared state)', async () => {
   const stores = createStores(createLogger('silent'));
   const kv = stores.kv({ url: 'memory', prefix: 'tessera:', timeout: 50 }, 'apq', { maxEntries: 2 });

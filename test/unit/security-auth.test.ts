@@ -208,6 +208,26 @@ test('API keys: the header or (when enabled) the query parameter; stored hashed;
   assert.equal(upstream.stats.requests, calls);
 });
 
+/** RFC 9110 11.6.1: one challenge, `auth-scheme SP auth-param *( ", " auth-param )`, each value a token or a quoted-string (5.6.4). */
+const CHALLENGE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!#$%&'*+.^_`|~0-9A-Za-z-]+=(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*")(?:, [!#$%&'*+.^_`|~0-9A-Za-z-]+=(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*"))*$/;
+
+test('WWW-Authenticate quotes its error_description as RFC 9110 says: quotes and backslashes escaped, line breaks and controls replaced', async (t) => {
+  const key = await signingKey('k1');
+  // A subject claim named with a quote, a backslash and a line break, quoted back in the description.
+  const { gw, upstream } = await setup(t, { auth: { jwt: [{ name: 'static', issuer: ISSUER, audience: AUDIENCE, subjectClaim: 'uid"\\x\r\n', keys: [{ kid: 'k1', alg: 'RS256', jwk: key.publicJwk }] }] } });
+  const basic = await gw.query('{ me }', undefined, { authorization: 'Basic YWxhZGRpbjpvcGVuc2VzYW1l' });
+  assertUnauthenticated(basic);
+  assert.equal(basic.headers.get('www-authenticate'), 'Bearer realm="tessera", error="invalid_request", error_description="Authorization must be \\"Bearer <token>\\"."');
+  const badExp = await gw.query('{ me }', undefined, bearer(await token(key, { exp: 'soon' as never })));
+  assertUnauthenticated(badExp, 'invalid_token');
+  assert.equal(badExp.headers.get('www-authenticate'), 'Bearer realm="tessera", error="invalid_token", error_description="The token\'s \\"exp\\" claim is missing or invalid."');
+  const noSubject = await gw.query('{ me }', undefined, bearer(await token(key)));
+  assertUnauthenticated(noSubject, 'invalid_token');
+  assert.equal(noSubject.headers.get('www-authenticate'), 'Bearer realm="tessera", error="invalid_token", error_description="The token has no \\"uid\\"\\\\x??\\" claim."');
+  for (const res of [basic, badExp, noSubject]) assert.match(res.headers.get('www-authenticate')!, CHALLENGE);
+  assert.equal(upstream.stats.requests, 0);
+});
+
 test('anonymous callers per channel: allowed on one, refused (401) on another', async (t) => {
   const key = await signingKey('k1');
   const server = await startJwks(t, [key]);
