@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { json, ok, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import type { DescriptorInput } from '../../src/config/descriptor.js';
 import { startDemo, startGateway, type RunningGateway } from '../kit.js';
 
 const SERVICE_SECRET = 'Bearer svc-0123456789abcdef';
@@ -42,7 +43,7 @@ const pagination = {
   listCategories: 'auto',
   searchProducts: { type: 'link', limit: 'per_page', maxPageSize: 5 },
   feed: { type: 'nextUrl', next: 'next', items: 'results' },
-};
+} as const;
 
 const cursorOf = (position: unknown): string => Buffer.from(JSON.stringify(position)).toString('base64url');
 
@@ -102,7 +103,7 @@ describe('REST pagination and path values against a hostile client', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function descriptor(extra: Record<string, unknown> = {}) {
+  function descriptor(paging: Extract<DescriptorInput, { kind: 'openapi' }>['pagination'] = pagination): DescriptorInput & { dir: string } {
     return {
       name: 'shop',
       kind: 'openapi' as const,
@@ -111,8 +112,7 @@ describe('REST pagination and path values against a hostile client', () => {
       url: upstream.url,
       retry: { attempts: 1 },
       headers: { set: { authorization: SERVICE_SECRET } },
-      pagination,
-      ...extra,
+      pagination: paging,
     };
   }
 
@@ -239,7 +239,7 @@ describe('REST pagination and path values against a hostile client', () => {
     assert.equal(upstream.calls.length, before);
 
     // The same field and secret, its pages now numbered over offset/limit: an offset cursor is not a page cursor.
-    const restyled = await startGateway(t, [descriptor({ pagination: { listProducts: { type: 'page', page: 'offset', size: 'limit', firstPage: 0, items: 'items' } } })], {
+    const restyled = await startGateway(t, [descriptor({ listProducts: { type: 'page', page: 'offset', size: 'limit', firstPage: 0, items: 'items' } })], {
       security: { cursors: { secret: CURSOR_SECRET } },
     });
     const offsetCursor = await firstCursor('listProductsConnection');
