@@ -26,7 +26,7 @@ import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
-import { loadSource } from './sources/index.js';
+import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 
 export interface GatewayOptions {
@@ -39,6 +39,12 @@ export interface GatewayOptions {
   /** Environment for ${VAR} interpolation; process.env by default. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /**
+   * Seals pagination cursors when gateway.yaml sets no `security.cursors.secret`
+   * (`tessera serve` hands its workers one, so a cursor works on any of them);
+   * without either, a random key for this gateway.
+   */
+  cursorSecret?: string;
 }
 
 export interface Gateway {
@@ -94,8 +100,10 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
 }
 
 /** Loads every source; required ones that fail stop start-up, with every reason at once. */
-async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, logger: Logger): Promise<{ sources: LoadedSource[]; missing: string[] }> {
-  const results = await Promise.allSettled(descriptors.map((d) => loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }) })));
+async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, logger: Logger, cursorSecret?: string): Promise<{ sources: LoadedSource[]; missing: string[] }> {
+  // One key for every source, so a cursor stays valid as long as this gateway runs.
+  const key = cursorKey(gateway.security.cursors.secret ?? cursorSecret);
+  const results = await Promise.allSettled(descriptors.map((d) => loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key })));
   const sources: LoadedSource[] = [];
   const missing: string[] = [];
   const problems: string[] = [];
@@ -224,7 +232,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
   await guardUpstreams(descriptors, config.security.upstreams, displayPath);
   const origins = channelOrigins(config, channels);
-  const { sources, missing } = await loadAll(descriptors, config, logger);
+  const { sources, missing } = await loadAll(descriptors, config, logger, options.cursorSecret);
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }

@@ -9,6 +9,7 @@
  * printed), 2 wrong usage, 3 stale schema snapshot (compose --check).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,9 @@ import { loadGatewayFile } from '../config/load.js';
 import { createLogger } from '../logger.js';
 import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { defaultWorkerCount } from './cores.js';
+
+/** In the environment of the workers the primary forks: the secret their cursors are sealed with, unless gateway.yaml sets one. */
+const CURSOR_SECRET_ENV = 'TESSERA_CURSOR_SECRET';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -140,7 +144,7 @@ async function serve(configFile: string, values: { port?: string; host?: string;
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
   if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
 
-  const gateway = await createGateway({ configFile });
+  const gateway = await createGateway({ configFile, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
   const { url } = await gateway.listen(port, values.host);
   if (cluster.isWorker) {
     process.send?.({ tessera: 'serving', url } satisfies WorkerMessage);
@@ -183,7 +187,8 @@ async function servePrimary(configFile: string, workers: number): Promise<CliRes
   // Validate once in the primary so a broken config fails fast with one report, not N.
   loadGatewayFile(configFile);
   print(`tessera: starting ${workers} workers`);
-  const { env } = serveSharedState();
+  // One cursor key for every worker (gateway.yaml's security.cursors.secret wins when set), so a cursor opens on any of them.
+  const env = { ...serveSharedState().env, [CURSOR_SECRET_ENV]: randomBytes(32).toString('base64url') };
   const alive = new Map<number, Worker>();
   const serving = new Set<number>();
   const retired = new Set<number>();

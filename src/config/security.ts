@@ -508,6 +508,24 @@ export const listenerTlsSchema = z
 export type ListenerTlsConfig = z.output<typeof listenerTlsSchema>;
 
 // ---------------------------------------------------------------------------
+// Pagination cursors
+
+export const cursorsSchema = z
+  .strictObject({
+    /**
+     * The secret a REST connection's cursors are sealed with (AES-256-GCM, key
+     * derived with HKDF-SHA256; use ${ENV}). Replicas behind one load balancer
+     * must share it: a cursor sealed by one is refused by another with
+     * BAD_REQUEST. Without it each `tessera serve` generates one at start (its
+     * workers share it), so cursors stop working across a restart.
+     */
+    secret: z.string().min(32, 'use at least 32 characters (e.g. `openssl rand -base64 32`)').optional(),
+  })
+  .prefault({});
+
+export type CursorsConfig = z.output<typeof cursorsSchema>;
+
+// ---------------------------------------------------------------------------
 // The gateway's `security:` key
 
 export const securitySchema = z
@@ -518,6 +536,8 @@ export const securitySchema = z
     /** Browsers on other origins: off (no CORS headers) unless given. */
     cors: corsSchema.optional(),
     upstreams: upstreamPolicySchema,
+    /** How pagination cursors handed to clients are sealed. */
+    cursors: cursorsSchema,
   })
   .prefault({});
 

@@ -18,3 +18,4 @@ export async function loadSource(descriptor: Descriptor, options: SourceOptions)
 }
 
 export type { LoadedSource, SourceOptions, Mode } from './types.js';
+export { cursorKey } from './openapi/cursors.js';

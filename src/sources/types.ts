@@ -15,6 +15,11 @@ export type Mode = 'production' | 'development';
 export interface SourceOptions {
   mode: Mode;
   logger: Logger;
+  /**
+   * The 32-byte key pagination cursors are sealed with (sources/openapi/cursors.ts),
+   * from `security.cursors.secret`; when absent the source makes a random one.
+   */
+  cursorKey?: Buffer;
 }
 
 export interface LoadedSource {

@@ -1,7 +1,8 @@
 /**
  * `tessera serve --workers 2` with the memory store behaves as one process:
  * the workers share the rate limits, the response cache and the APQ
- * documents, held by the cluster primary (src/store/cluster.ts).
+ * documents, held by the cluster primary (src/store/cluster.ts), and the key
+ * pagination cursors are sealed with, which the primary hands them.
  *
  * Which worker answers: every request goes on a connection of its own, and
  * the cluster primary hands each new connection to the next free worker in
@@ -16,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { json, ok, startRest } from '../fixtures/openapi/kit.js';
 import { serveTessera, startGraphqlUpstream, tempProject } from '../kit.js';
 
 const SDL = `
@@ -148,6 +150,48 @@ test('tessera serve --workers 2 with a memory store: the workers share limits, c
     twoWorkers(['greet']);
   });
 
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+});
+
+test('tessera serve --workers 2 without security.cursors.secret: a cursor one worker issued opens on the other', async (t) => {
+  const items = Array.from({ length: 8 }, (_, i) => ({ id: `i${i + 1}` }));
+  const upstream = await startRest((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const offset = Number(url.searchParams.get('offset') ?? 0);
+    json(res, 200, { items: items.slice(offset, offset + Number(url.searchParams.get('limit') ?? 10)) });
+  });
+  t.after(() => upstream.close());
+  const spec = {
+    openapi: '3.0.3',
+    info: { title: 'items', version: '1' },
+    paths: {
+      '/items': {
+        get: {
+          operationId: 'listItems',
+          parameters: ['offset', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'integer', format: 'int32' } })),
+          responses: ok({ type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } } } } } }),
+        },
+      },
+    },
+  };
+  const dir = tempProject(t, {
+    'gateway.yaml': 'server: { host: 127.0.0.1, port: 0 }\ndescriptors: ./subgraphs\n',
+    'subgraphs/subgraph.yaml': 'name: items\nkind: openapi\nsource: ./openapi.json\nurl: ${ITEMS_URL}\npagination: { listItems: auto }\n',
+    'subgraphs/openapi.json': JSON.stringify(spec),
+  });
+  const serve = serveTessera(t, ['-c', join(dir, 'gateway.yaml'), '--workers', '2'], { ITEMS_URL: upstream.url });
+  const url = await serve.url;
+  // Consecutive requests alternate between the workers, so each cursor is opened by the worker that did not seal it.
+  const ids: string[] = [];
+  let after: string | null = null;
+  for (let page = 0; page < 4; page++) {
+    const res = await post(url, { query: 'query($a: String) { listItemsConnection(first: 2, after: $a) { nodes { id } pageInfo { endCursor } } }', variables: { a: after } });
+    assert.equal(res.body.errors, undefined, JSON.stringify(res.body.errors));
+    ids.push(...res.body.data.listItemsConnection.nodes.map((n: { id: string }) => n.id));
+    after = res.body.data.listItemsConnection.pageInfo.endCursor;
+  }
+  assert.deepEqual(ids, items.map((i) => i.id));
   serve.child.kill('SIGTERM');
   assert.equal(await serve.exited, 0);
 });

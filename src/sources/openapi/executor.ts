@@ -11,6 +11,7 @@
  */
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
+import { TesseraError } from '../../errors.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpResult, HttpUpstream } from '../../transport/http.js';
 import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../request-scope.js';
@@ -89,6 +90,8 @@ export class RestClient {
   private readonly forwardResponse: string[];
   /** Origin and base path of each instance, for next-page URLs (parsed once, not per page). */
   private readonly instanceBases: Array<{ origin: string; path: string }>;
+  /** Each paginated operation's path template as a pattern, made on its first next-page URL. */
+  private readonly templates = new WeakMap<CompiledOperation, RegExp>();
 
   constructor(
     readonly descriptor: OpenapiDescriptor & Descriptor,
@@ -103,13 +106,39 @@ export class RestClient {
     });
   }
 
-  /** Path and query for a call, built from the compiled template. */
+  /**
+   * Path and query for a call, built from the compiled template. A path
+   * segment that parameters wrote and that is `.`, `..` or empty, in any
+   * percent-encoding, is refused before any call: WHATWG URL parsers (Node's
+   * `new URL()`) and nginx turn `%2E%2E` back into `..`, and nginx merges an
+   * empty segment away, so the upstream would serve another path.
+   */
   target(op: CompiledOperation, args: Record<string, unknown>): { path: string; headers: Record<string, string> } {
     let path = '';
+    // The segment being written and the parameters that wrote into it.
+    let segment = '';
+    let writers: string[] = [];
     for (const part of op.pathParts) {
-      if (typeof part === 'string') path += part;
-      else path += (part.serialize(valueOf(part, args)) as string | undefined) ?? '';
+      if (typeof part === 'string') {
+        let from = 0;
+        for (let slash = part.indexOf('/'); slash !== -1; slash = part.indexOf('/', from)) {
+          segment += part.slice(from, slash);
+          if (writers.length > 0) this.checkSegment(op, segment, writers);
+          segment = '';
+          writers = [];
+          from = slash + 1;
+        }
+        segment += part.slice(from);
+        path += part;
+      } else {
+        // Serializers percent-encode `/`, so a parameter never ends a segment.
+        const text = (part.serialize(valueOf(part, args)) as string | undefined) ?? '';
+        segment += text;
+        writers.push(part.arg);
+        path += text;
+      }
     }
+    if (writers.length > 0) this.checkSegment(op, segment, writers);
     let query = '';
     const headers: Record<string, string> = {};
     let cookie = '';
@@ -157,32 +186,77 @@ export class RestClient {
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
 
+  private checkSegment(op: CompiledOperation, segment: string, writers: string[]): void {
+    if (!climbs(segment)) return;
+    const names = writers.map((a) => `"${a}"`).join(', ');
+    throw new TesseraError(
+      'BAD_USER_INPUT',
+      `Argument ${names} of ${op.label} (subgraph "${this.descriptor.name}"): a path segment cannot be ".", ".." or empty, in any percent-encoding; the upstream would serve another path`,
+      { extensions: { subgraph: this.descriptor.name, arguments: writers } },
+    );
+  }
+
   /**
-   * Follows a next-page URL given by the upstream (a `next` property or a
-   * `Link` header). Only a URL on one of the upstream's own instances is
-   * followed: an upstream must not make the gateway call another host.
+   * The path (below the upstream's URL) of a next-page URL an upstream gave
+   * (a `next` property or a `Link` header), checked: it must be on one of the
+   * descriptor's own instances (an absolute URL with its origin and base
+   * path, or a path-absolute reference under the base path, RFC 3986 5.2)
+   * and be a GET of this same operation, matching its path template. An
+   * upstream must not make the gateway call another host, or an endpoint its
+   * document does not declare, with the subgraph's credentials.
    */
-  async follow(op: CompiledOperation, url: string, scope: RequestScope): Promise<RestResult> {
+  nextPage(op: CompiledOperation, url: string): string {
     const path = this.relativePath(url);
     if (path === undefined) throw invalidResponse(this.descriptor, op.label, 'the next-page URL points outside the upstream');
+    if (!this.isOwnPath(op, path)) {
+      throw invalidResponse(this.descriptor, op.label, `the next-page URL is not a GET of this operation's path in the OpenAPI document`);
+    }
+    return path;
+  }
+
+  /**
+   * Follows a next-page path that nextPage returned (and a sealed cursor
+   * kept); checked again, so a cursor can never be the way to another path.
+   */
+  async follow(op: CompiledOperation, path: string, scope: RequestScope): Promise<RestResult> {
+    if (!this.isOwnPath(op, path)) {
+      throw invalidResponse(this.descriptor, op.label, `the next-page URL is not a GET of this operation's path in the OpenAPI document`);
+    }
     const headers = upstreamHeaders(scope, this.descriptor.headers, { accept: ACCEPT[op.response.kind] });
     const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
 
+  /** Path and query below an instance's base path; undefined when the URL is not on an instance. */
   private relativePath(url: string): string | undefined {
-    if (url.startsWith('/')) return url;
+    // `//host/...` is a network-path reference: another host.
+    const pathAbsolute = url.startsWith('/') && !url.startsWith('//');
     let parsed: URL;
     try {
-      parsed = new URL(url);
+      // Parsing also removes dot segments, `%2E%2E` included, as the upstream would.
+      parsed = new URL(url, this.instanceBases[0]!.origin);
     } catch {
       return undefined;
     }
     for (const base of this.instanceBases) {
-      if (parsed.origin === base.origin && parsed.pathname.startsWith(base.path)) return parsed.pathname.slice(base.path.length) + parsed.search;
+      if (!pathAbsolute && parsed.origin !== base.origin) continue;
+      if (parsed.pathname === base.path || parsed.pathname.startsWith(`${base.path}/`)) return parsed.pathname.slice(base.path.length) + parsed.search;
     }
     return undefined;
+  }
+
+  /** True when a GET of `path` (with its query) is this GET operation: its template matches, with no dot segment where a parameter goes. */
+  private isOwnPath(op: CompiledOperation, path: string): boolean {
+    if (op.method !== 'GET') return false;
+    let template = this.templates.get(op);
+    if (!template) {
+      const source = op.pathParts.map((p) => (typeof p === 'string' ? p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '([^/?#]+)')).join('');
+      template = new RegExp(`^${source}(?:\\?[^#]*)?$`);
+      this.templates.set(op, template);
+    }
+    const match = template.exec(path);
+    return match !== null && match.slice(1).every((segment) => !climbs(segment));
   }
 
   private collectHeaders(result: HttpResult, scope: RequestScope): void {
@@ -256,6 +330,25 @@ export class RestClient {
       case 'multipart':
         return multipart((value ?? {}) as Record<string, unknown>);
     }
+  }
+}
+
+/**
+ * True for a path segment that is `.`, `..` or empty once percent-decoded, as
+ * often as it decodes (a server that decodes twice sees `%252E%252E` as `..`).
+ */
+export function climbs(segment: string): boolean {
+  let text = segment;
+  for (;;) {
+    if (text === '' || text === '.' || text === '..') return true;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      return false;
+    }
+    if (decoded === text) return false;
+    text = decoded;
   }
 }
 

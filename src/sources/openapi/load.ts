@@ -12,6 +12,7 @@ import { ConfigError } from '../../errors.js';
 import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
+import { CursorSeal, cursorKey } from './cursors.js';
 import { DocumentError, readOpenapiDocument } from './document.js';
 import { RestClient } from './executor.js';
 import { buildOpenapiSchema, type JoinReport } from './schema.js';
@@ -49,7 +50,7 @@ async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor,
     const client = new RestClient(descriptor, upstream, options.mode);
     let built;
     try {
-      built = buildOpenapiSchema(document, descriptor, client);
+      built = buildOpenapiSchema(document, descriptor, client, new CursorSeal(options.cursorKey ?? cursorKey()));
     } catch (error) {
       throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: source: subgraph "${descriptor.name}": cannot map ${document.location} to GraphQL: ${(error as Error).message}`]);
     }

@@ -5,9 +5,12 @@
  * page number, cursor, next URL or `Link: rel="next"`) until it has `first`
  * items, at most `maxPages` pages per call.
  *
- * A cursor is opaque to clients: base64url JSON of the upstream page it came
- * from and how many items of that page to skip, so `after` resumes exactly
- * where the previous answer stopped.
+ * A cursor is opaque to clients: the upstream page it came from and how many
+ * items of that page to skip, sealed (cursors.ts) and bound to the field, its
+ * other arguments and the page style, so `after` resumes exactly where the
+ * previous answer stopped and can say nothing else. A next-page URL an
+ * upstream gives is followed only when it is a GET of the same operation on
+ * the upstream itself (RestClient.nextPage).
  */
 import {
   GraphQLBoolean,
@@ -26,6 +29,7 @@ import type { OpenapiPagination } from '../../config/openapi.js';
 import { TesseraError } from '../../errors.js';
 import { LIST_SIZE_KEY, type ListSize } from '../../list-size.js';
 import { scopeOf, type RequestScope } from '../../request-scope.js';
+import { canonicalArguments, type PageRef, type Position } from './cursors.js';
 import { pointerReader, type Json } from './document.js';
 import type { RestResult } from './executor.js';
 import { listShape } from './bulk.js';
@@ -33,22 +37,33 @@ import { upperFirst } from './names.js';
 import type { Operation } from './operations.js';
 import type { BuildContext } from './schema.js';
 
-type PageRef = { o: number } | { p: number; z: number } | { c: string | null } | { u: string | null };
-interface Position {
-  r: PageRef;
-  s: number;
+/** An edge before its cursor is sealed: sealing happens only for the cursors a query selects. */
+interface Edge {
+  at: Position;
+  node: unknown;
+  seal: (p: Position) => string;
 }
 
-const encode = (p: Position): string => Buffer.from(JSON.stringify(p)).toString('base64url');
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
-function decode(cursor: string): Position {
-  try {
-    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Position;
-    if (p && typeof p === 'object' && typeof p.s === 'number' && p.r && typeof p.r === 'object') return p;
-  } catch {
-    // fall through
+/**
+ * The position in a cursor that opened (so the gateway sealed it), checked
+ * against the page style all the same and with its page size clamped to
+ * maxPageSize: a key that leaked must not let a client ask for more.
+ */
+function checkedPosition(p: Position, config: OpenapiPagination): Position | undefined {
+  if (p === null || typeof p !== 'object' || !isCount(p.s) || p.r === null || typeof p.r !== 'object') return undefined;
+  const r = p.r as Record<string, unknown>;
+  switch (config.type) {
+    case 'offset':
+      return isCount(r.o) ? { r: { o: r.o }, s: p.s } : undefined;
+    case 'page':
+      return isCount(r.p) && isCount(r.z) && r.z >= 1 ? { r: { p: r.p, z: Math.min(r.z, config.maxPageSize) }, s: p.s } : undefined;
+    case 'cursor':
+      return typeof r.c === 'string' || r.c === null ? { r: { c: r.c }, s: p.s } : undefined;
+    default:
+      return typeof r.u === 'string' || r.u === null ? { r: { u: r.u }, s: p.s } : undefined;
   }
-  throw new TesseraError('BAD_REQUEST', `"after" is not a cursor returned by this connection`);
 }
 
 /** Query parameters that set a page's size (also read by list-size.ts for the cost estimate). */
@@ -128,13 +143,13 @@ export function addConnections(ctx: BuildContext): void {
       name: 'PageInfo',
       fields: {
         hasNextPage: { type: new GraphQLNonNull(GraphQLBoolean) },
-        endCursor: { type: GraphQLString },
+        endCursor: { type: GraphQLString, resolve: (info: { end?: Edge }) => (info.end ? info.end.seal(info.end.at) : null) },
       },
     });
     const itemName = getNamedType(itemType).name;
     const edge = new GraphQLObjectType({
       name: ctx.mapper.types.claim(`${upperFirst(op.fieldName)}Edge`),
-      fields: { cursor: { type: new GraphQLNonNull(GraphQLString) }, node: { type: itemType } },
+      fields: { cursor: { type: new GraphQLNonNull(GraphQLString), resolve: (e: Edge) => e.seal(e.at) }, node: { type: itemType } },
     });
     const connection = new GraphQLObjectType({
       name: ctx.mapper.types.claim(`${upperFirst(op.fieldName)}Connection`),
@@ -167,33 +182,56 @@ export function addConnections(ctx: BuildContext): void {
       continue;
     }
     const readNext = config.type === 'cursor' || config.type === 'nextUrl' ? nextReader(config.next) : undefined;
+    // What a cursor is bound to besides the other arguments; NUL cannot occur in a GraphQL name.
+    const binding = `${ctx.descriptor.name}\0Query.${name}\0${config.type}\0`;
     ctx.query[name] = {
       type: connection,
       args,
       description: `${op.description ? `${op.description}\n\n` : ''}As a Relay connection.`,
       // For the cost estimate: `first` items (default and cap as paginate() applies them) in edges and nodes.
       extensions: { [LIST_SIZE_KEY]: { slicingArguments: ['first'], sizedFields: ['edges', 'nodes'], assumedSize: Math.min(20, config.maxPageSize), maxSize: config.maxPageSize * config.maxPages } satisfies ListSize },
-      resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, readNext, fieldArgs as Record<string, unknown>, scopeOf(context)),
+      resolve: (_source, fieldArgs, context) => paginate(ctx, op, config, { readNext, binding, field: `Query.${name}` }, fieldArgs as Record<string, unknown>, scopeOf(context)),
     };
   }
+}
+
+interface ConnectionParts {
+  readNext: ((value: unknown) => unknown) | undefined;
+  /** Subgraph, field and page style, for the cursor binding. */
+  binding: string;
+  /** `Query.<name>`, for messages. */
+  field: string;
 }
 
 async function paginate(
   ctx: BuildContext,
   op: Operation,
   config: OpenapiPagination,
-  readNext: ((value: unknown) => unknown) | undefined,
+  { readNext, binding: connectionBinding, field }: ConnectionParts,
   fieldArgs: Record<string, unknown>,
   scope: RequestScope,
 ) {
   const { first: firstArg, after, ...rest } = fieldArgs;
+  const binding = connectionBinding + canonicalArguments(rest);
+  const seal = (p: Position): string => ctx.cursors.seal(p, binding);
   const first = Math.max(0, Math.min(typeof firstArg === 'number' ? firstArg : Math.min(20, config.maxPageSize), config.maxPageSize * config.maxPages));
   const arg = (param: string | undefined): string | undefined => (param ? op.argOf.get(param) : undefined);
   const limitArg = arg('limit' in config ? config.limit : 'size' in config ? config.size : undefined);
 
   let position: Position;
-  if (typeof after === 'string') position = decode(after);
-  else {
+  if (typeof after === 'string') {
+    const opened = ctx.cursors.open(after, binding);
+    const checked = opened && checkedPosition(opened, config);
+    if (!checked) {
+      throw new TesseraError(
+        'BAD_REQUEST',
+        `"after" is not a cursor returned by this connection (${field} of subgraph "${ctx.descriptor.name}" with these arguments): ` +
+          'it was edited, comes from another connection or other arguments, or was issued by a gateway with another security.cursors.secret',
+        { extensions: { subgraph: ctx.descriptor.name } },
+      );
+    }
+    position = checked;
+  } else {
     switch (config.type) {
       case 'offset':
         position = { r: { o: 0 }, s: 0 };
@@ -236,17 +274,15 @@ async function paginate(
     else if (config.type === 'cursor') {
       const c = readNext!(value);
       next = typeof c === 'string' && c !== '' ? { c } : typeof c === 'number' ? { c: String(c) } : undefined;
-    } else if (config.type === 'nextUrl') {
-      const u = readNext!(value);
-      next = typeof u === 'string' && u !== '' ? { u } : undefined;
     } else {
-      const u = linkNext(result.headers.link);
-      next = u ? { u } : undefined;
+      const u = config.type === 'nextUrl' ? readNext!(value) : linkNext(result.headers.link);
+      // Checked now, so a cursor only ever holds a path the gateway would call.
+      next = typeof u === 'string' && u !== '' ? { u: ctx.client.nextPage(op.compiled, u) } : undefined;
     }
     return { items, next };
   };
 
-  const edges: Array<{ cursor: string; node: unknown }> = [];
+  const edges: Edge[] = [];
   let hasNextPage = false;
   let ref = position.r;
   let skip = position.s;
@@ -261,11 +297,11 @@ async function paginate(
         hasNextPage = true;
         break;
       }
-      let cursor: Position;
-      if ('o' in ref) cursor = { r: { o: ref.o + i + 1 }, s: 0 };
-      else if (i + 1 >= page.items.length && page.next) cursor = { r: page.next, s: 0 };
-      else cursor = { r: ref, s: i + 1 };
-      edges.push({ cursor: encode(cursor), node: page.items[i] });
+      let at: Position;
+      if ('o' in ref) at = { r: { o: ref.o + i + 1 }, s: 0 };
+      else if (i + 1 >= page.items.length && page.next) at = { r: page.next, s: 0 };
+      else at = { r: ref, s: i + 1 };
+      edges.push({ at, node: page.items[i], seal });
     }
     if (edges.length === first) {
       hasNextPage ||= Boolean(page.next);
@@ -275,5 +311,5 @@ async function paginate(
     ref = page.next;
     skip = 0;
   }
-  return { edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+  return { edges, pageInfo: { hasNextPage, end: edges.at(-1) } };
 }

@@ -3,10 +3,11 @@
  * one serializer per parameter, chosen once at load time from its `in`,
  * `style` and `explode`, so a call only runs the functions it needs.
  *
- * Every value is percent-encoded per segment (RFC 3986): a path argument of
- * `../admin` or `a/b` stays inside its segment and cannot change the path, and
- * `.` / `..` as a whole segment are encoded too, so no server normalises them
- * into a parent directory (docs/reliability.md row 38).
+ * Every path value is percent-encoded as one segment (RFC 3986): `/`, `?`,
+ * `#` and `%` are encoded, so `../admin` or `a/b` stays inside its segment.
+ * Encoding cannot protect a whole segment of `.` or `..`: `%2E%2E` is turned
+ * back into `..` by WHATWG URL parsers and nginx. RestClient.target refuses
+ * those (and empty segments) before any call; see docs/security.md.
  */
 import { stringifyJson } from './int64.js';
 
@@ -18,11 +19,6 @@ export type Serialized = Array<[string, string]> | string | undefined;
 export type Serializer = (value: unknown) => Serialized;
 
 const enc = (v: string): string => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-function encodeSegment(v: string): string {
-  if (v === '.' || v === '..') return v.replace(/\./g, '%2E');
-  return enc(v);
-}
 
 function scalarText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -53,7 +49,7 @@ export function serializerFor(spec: ParameterSpec): Serializer {
   const style = spec.style ?? defaultStyle;
   const explode = spec.explode ?? style === 'form';
   const name = spec.name;
-  if (spec.json) return (value) => (spec.in === 'query' ? [[name, stringifyJson(value)]] : spec.in === 'path' ? encodeSegment(stringifyJson(value)) : stringifyJson(value));
+  if (spec.json) return (value) => (spec.in === 'query' ? [[name, stringifyJson(value)]] : spec.in === 'path' ? enc(stringifyJson(value)) : stringifyJson(value));
 
   if (spec.in === 'path') {
     const prefix = style === 'label' ? '.' : '';
@@ -61,21 +57,21 @@ export function serializerFor(spec: ParameterSpec): Serializer {
       if (value === undefined || value === null) return undefined;
       if (style === 'matrix') {
         if (Array.isArray(value)) {
-          return explode ? value.map((v) => `;${name}=${encodeSegment(scalarText(v))}`).join('') : `;${name}=${value.map((v) => encodeSegment(scalarText(v))).join(',')}`;
+          return explode ? value.map((v) => `;${name}=${enc(scalarText(v))}`).join('') : `;${name}=${value.map((v) => enc(scalarText(v))).join(',')}`;
         }
         if (typeof value === 'object') {
           const e = entries(value);
-          return explode ? e.map(([k, v]) => `;${enc(k)}=${encodeSegment(v)}`).join('') : `;${name}=${e.map(([k, v]) => `${enc(k)},${encodeSegment(v)}`).join(',')}`;
+          return explode ? e.map(([k, v]) => `;${enc(k)}=${enc(v)}`).join('') : `;${name}=${e.map(([k, v]) => `${enc(k)},${enc(v)}`).join(',')}`;
         }
-        return `;${name}=${encodeSegment(scalarText(value))}`;
+        return `;${name}=${enc(scalarText(value))}`;
       }
       const sep = style === 'label' && explode ? '.' : ',';
-      if (Array.isArray(value)) return prefix + value.map((v) => encodeSegment(scalarText(v))).join(sep);
+      if (Array.isArray(value)) return prefix + value.map((v) => enc(scalarText(v))).join(sep);
       if (typeof value === 'object') {
         const e = entries(value);
-        return prefix + (explode ? e.map(([k, v]) => `${enc(k)}=${encodeSegment(v)}`).join(sep) : e.map(([k, v]) => `${enc(k)},${encodeSegment(v)}`).join(','));
+        return prefix + (explode ? e.map(([k, v]) => `${enc(k)}=${enc(v)}`).join(sep) : e.map(([k, v]) => `${enc(k)},${enc(v)}`).join(','));
       }
-      return prefix + encodeSegment(scalarText(value));
+      return prefix + enc(scalarText(value));
     };
   }
 

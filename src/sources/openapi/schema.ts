@@ -32,6 +32,7 @@ import { addLinks, rememberRequest } from './links.js';
 import { operationListSize } from './list-size.js';
 import { SchemaMapper } from './mapping.js';
 import { buildOperations, operationField, selects, type Operation } from './operations.js';
+import type { CursorSeal } from './cursors.js';
 import { addConnections } from './pagination.js';
 
 export type OpenapiSourceDescriptor = OpenapiDescriptor & Descriptor;
@@ -42,6 +43,8 @@ export interface BuildContext {
   mapper: SchemaMapper;
   operations: Operation[];
   client: RestClient;
+  /** Seals and opens the connections' cursors. */
+  cursors: CursorSeal;
   query: GraphQLFieldConfigMap<unknown, unknown>;
   mutation: GraphQLFieldConfigMap<unknown, unknown>;
   /** Problems with the descriptor's keys, reported together with the file path. */
@@ -61,7 +64,7 @@ export interface BuiltSchema {
   downloads?: Downloads;
 }
 
-export function buildOpenapiSchema(document: OpenapiDocument, descriptor: OpenapiSourceDescriptor, client: RestClient): BuiltSchema {
+export function buildOpenapiSchema(document: OpenapiDocument, descriptor: OpenapiSourceDescriptor, client: RestClient, cursors: CursorSeal): BuiltSchema {
   const mapper = new SchemaMapper(document.root, {
     nullability: descriptor.nullability,
     violation: (type, property) => missingProperty(descriptor, type, property),
@@ -73,6 +76,7 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
     mapper,
     operations,
     client,
+    cursors,
     query: {},
     mutation: {},
     problems: [],
