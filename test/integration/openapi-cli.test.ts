@@ -85,14 +85,14 @@ test('after following the advice, check has no N+1 warning left for the batched 
   ]);
 });
 
-test('tessera check warns about each header parameter the schema does not offer: name, operation and why', async (t) => {
+test('tessera check warns about each header parameter the schema does not offer: name, operation and why (Accept, ignored as the OpenAPI spec says, without a word)', async (t) => {
   const header = (name: string, required = false) => ({ name, in: 'header', required, schema: { type: 'string' } });
   const profiles = {
     openapi: '3.0.3',
     info: { title: 'profiles', version: '1' },
     paths: {
       '/profile': {
-        get: { operationId: 'getProfile', parameters: [header('X-User-Id', true), header('Host'), header('Cookie'), header('X-Request-Tag')], responses: ok({ type: 'object', properties: { ok: { type: 'boolean' } } }) },
+        get: { operationId: 'getProfile', parameters: [header('X-User-Id', true), header('Host'), header('Cookie'), header('Authorization'), header('Accept'), header('X-Request-Tag')], responses: ok({ type: 'object', properties: { ok: { type: 'boolean' } } }) },
       },
     },
   };
@@ -110,5 +110,6 @@ test('tessera check warns about each header parameter the schema does not offer:
     "tessera: warning: profiles (openapi): header parameter X-User-Id of getProfile is not offered as an argument: an identity header (headers.identity): only the verified caller's identity sets it (the document marks it required: the upstream gets no such header)",
     'tessera: warning: profiles (openapi): header parameter Host of getProfile is not offered as an argument: owned by the gateway (hop-by-hop, framing, Host or media type)',
     'tessera: warning: profiles (openapi): header parameter Cookie of getProfile is not offered as an argument: a credential: sent only where headers.forward lists cookie',
+    'tessera: warning: profiles (openapi): header parameter Authorization of getProfile is not offered as an argument: a credential: headers.authorization alone decides what reaches the upstream',
   ]);
 });

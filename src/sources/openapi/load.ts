@@ -74,8 +74,9 @@ async function loadOpenapiSourceWith(
     const refusedHeaders = built.operations.flatMap((op) =>
       op.refusedHeaders.map((r) => ({ operation: op.id ?? `${op.method} ${op.path}`, parameter: r.name, required: r.required, reason: r.reason })),
     );
-    for (const r of refusedHeaders) {
-      options.logger.warn({ operation: r.operation, parameter: r.parameter }, `OpenAPI header parameter ${r.parameter} of ${r.operation} is not offered as an argument: ${r.reason}`);
+    if (refusedHeaders.length > 0) {
+      const list = refusedHeaders.map((r) => `${r.parameter} of ${r.operation} (${r.reason})`).join('; ');
+      options.logger.warn({ parameters: refusedHeaders.length }, `OpenAPI header parameters not offered as arguments, the gateway would never send them (tessera check lists them): ${list}`);
     }
     const loaded: LoadedSource = {
       descriptor,

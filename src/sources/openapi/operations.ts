@@ -25,6 +25,13 @@ import { argumentHeaderRefusal, type HeaderRules } from '../../transport/headers
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 const SAFE = new Set(['GET']);
+/**
+ * Header parameters the OpenAPI spec says to ignore (section 4.8.12.1), left
+ * out without a word: the source sets them from the operation's media types.
+ * Authorization, also on the spec's list, goes through the header rule, so
+ * `tessera check` tells the author that headers.authorization decides it.
+ */
+const SPEC_IGNORED_HEADERS = new Set(['accept', 'content-type']);
 
 export interface Operation {
   /** `operationId` when there is one. */
@@ -154,6 +161,7 @@ function buildOperation(root: JsonObject, mapper: SchemaMapper, input: Operation
       const param = deref(root, p);
       if (!param || typeof param.name !== 'string' || typeof param.in !== 'string') continue;
       if (!['path', 'query', 'header', 'cookie'].includes(param.in)) continue;
+      if (param.in === 'header' && SPEC_IGNORED_HEADERS.has(param.name.toLowerCase())) continue;
       byKey.set(`${param.in}:${param.name}`, param);
     }
   }
