@@ -280,13 +280,15 @@ async function check(configFile: string): Promise<CliResult> {
     const types = Object.keys(gateway.schema.getTypeMap()).filter((t) => !t.startsWith('__')).length;
     print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
     if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
-    // REST subgraphs: proposed entity keys and bulk endpoints, and the joins that cost one call per parent (N+1).
+    // REST subgraphs: proposed entity keys and bulk endpoints, the joins that cost one call per parent (N+1),
+    // and header parameters left out of the schema because the gateway would never send them.
     for (const descriptor of gateway.descriptors) {
       if (descriptor.kind !== 'openapi' || gateway.missing.includes(descriptor.name)) continue;
       const { inspectOpenapiSource } = await import('../sources/openapi/load.js');
-      const { joinReportLines } = await import('../sources/openapi/report.js');
+      const { headerReportLines, joinReportLines } = await import('../sources/openapi/report.js');
       const report = await inspectOpenapiSource(descriptor, { mode: gateway.config.mode, logger: createLogger('silent') });
-      for (const line of joinReportLines(descriptor, report)) print(`tessera: ${line.warning ? 'warning: ' : ''}${line.text}`);
+      const lines = [...joinReportLines(descriptor, report.joins), ...headerReportLines(descriptor, report.refusedHeaders)];
+      for (const line of lines) print(`tessera: ${line.warning ? 'warning: ' : ''}${line.text}`);
     }
     return { code: 0 };
   });

@@ -646,7 +646,7 @@ export const upstreamCredentialKeys = {
    * `strip`. A client credential never reaches an upstream that does not say so.
    */
   authorization: z.enum(['forward', 'strip', 'service']).optional(),
-  /** Headers describing the authenticated caller (`x-user-id: subject`); a client's own header of that name is always dropped. */
+  /** Headers describing the authenticated caller (`x-user-id: subject`); a client's header or an argument of that name is always dropped. */
   identity: z.record(headerName, identityField).default({}),
 };
 

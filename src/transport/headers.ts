@@ -1,13 +1,26 @@
 /**
- * Which client headers may travel upstream. Only names on the descriptor's
- * allowlist are copied, and never the hop-by-hop or framing headers that
- * belong to the client's own connection (RFC 9110 section 7.6.1): copying
- * `Host`, `Content-Length` or `Transfer-Encoding` would let a client shape
- * the upstream request.
+ * The one rule for the headers of an upstream call, whatever their origin:
+ * the source's own (`accept`, `content-type`, the `in: cookie` parameters an
+ * OpenAPI source serialises), GraphQL arguments (OpenAPI header
+ * parameters), allowlisted client headers, the descriptor's `headers.set`,
+ * and the verified caller's identity. `upstreamHeaders` applies it per call;
+ * `argumentHeaderRefusal` is the same rule asked at load, so a source does
+ * not offer an argument that could never be sent. docs/security.md
+ * ("Upstream credentials and identity headers") states it for reviewers.
+ *
+ * - Gateway-owned headers (hop-by-hop and framing, RFC 9110 section 7.6.1,
+ *   and `Host`) come from the gateway alone: copying `Host`,
+ *   `Content-Length` or `Transfer-Encoding` from a client would let it shape
+ *   the upstream request.
+ * - An identity header is set from the verified identity and from nothing
+ *   else; without an identity it is absent, whoever tried to set it.
+ * - Credentials (`Authorization`, `Cookie`) follow the descriptor's policy,
+ *   never an argument on its own.
+ * - A value with CR, LF, NUL or a character outside Latin-1 never travels.
  */
 import type { Identity, RequestScope } from '../request-scope.js';
 
-const NEVER_FORWARDED = new Set([
+const GATEWAY_OWNED = new Set([
   'host',
   'connection',
   'keep-alive',
@@ -29,17 +42,21 @@ export interface HeaderRules {
   set: Record<string, string>;
   /** The client's Authorization: forwarded only with `forward` (or when `forward` lists it); `service` sends `set.authorization`. */
   authorization?: 'forward' | 'strip' | 'service';
-  /** Headers set from the authenticated caller (`x-user-id: subject`); a client's own header of that name never passes. */
+  /** Headers set from the authenticated caller (`x-user-id: subject`); a header of that name from anywhere else never passes. */
   identity?: Record<string, string>;
 }
 
 export function isForwardable(name: string): boolean {
-  return !NEVER_FORWARDED.has(name.toLowerCase());
+  return !GATEWAY_OWNED.has(name.toLowerCase());
 }
 
 interface CompiledRules {
   forward: string[];
+  set: Array<[header: string, value: string]>;
   identity: Array<[header: string, field: string]>;
+  identityHeaders: Set<string>;
+  /** A `Cookie` header parameter may be sent only where the client's own Cookie is forwarded. */
+  cookieArgument: boolean;
 }
 
 /** Rules are compiled once per descriptor, not per call. */
@@ -54,10 +71,27 @@ function compile(rules: HeaderRules): CompiledRules {
     // A client credential reaches an upstream only when the descriptor says so.
     const forward = rules.forward.filter((name) => isForwardable(name) && !identityHeaders.has(name) && name !== 'authorization');
     if (authorization === 'forward') forward.push('authorization');
-    entry = { forward, identity };
+    const set = Object.entries(rules.set).filter(([name]) => isForwardable(name) && !identityHeaders.has(name));
+    entry = { forward, set, identity, identityHeaders, cookieArgument: forward.includes('cookie') };
     compiled.set(rules, entry);
   }
   return entry;
+}
+
+/**
+ * Why a GraphQL argument may never carry the header `name` under these rules
+ * (for the load report and `tessera check`), or undefined when it may.
+ * `accept` and `content-type` are the source's to set from the operation's
+ * media types (OpenAPI 3.1 section 4.8.12.1 says to ignore such parameters).
+ */
+export function argumentHeaderRefusal(name: string, rules: HeaderRules): string | undefined {
+  const lower = name.toLowerCase();
+  const { identityHeaders, cookieArgument } = compile(rules);
+  if (identityHeaders.has(lower)) return "an identity header (headers.identity): only the verified caller's identity sets it";
+  if (lower === 'authorization') return 'a credential: headers.authorization alone decides what reaches the upstream';
+  if (lower === 'cookie' && !cookieArgument) return 'a credential: sent only where headers.forward lists cookie';
+  if (lower === 'accept' || !isForwardable(lower)) return 'owned by the gateway (hop-by-hop, framing, Host or media type)';
+  return undefined;
 }
 
 /** Header-safe text: visible ASCII and Latin-1 only (no CR, LF or NUL). */
@@ -74,20 +108,34 @@ function identityValue(identity: Identity, field: string): string | undefined {
 }
 
 /**
- * The headers for one upstream call: allowlisted client headers, then the
- * descriptor's static ones, then the caller's identity headers (from the
- * request scope, so no call can forget them).
+ * The headers for one upstream call, later origins winning: the source's own
+ * (`base`), header arguments the rule allows, allowlisted client headers,
+ * the descriptor's static ones, then the identity headers, which are always
+ * replaced or removed (read from the request scope, so no call can forget
+ * them). Names in `base` and `args` are lower case.
  */
-export function upstreamHeaders(scope: Pick<RequestScope, 'headers' | 'identity'>, rules: HeaderRules, base: Record<string, string> = {}): Record<string, string> {
+export function upstreamHeaders(
+  scope: Pick<RequestScope, 'headers' | 'identity'>,
+  rules: HeaderRules,
+  base: Record<string, string> = {},
+  args?: Record<string, string>,
+): Record<string, string> {
   const { headers } = scope;
-  const { forward, identity } = compile(rules);
+  const { forward, set, identity, identityHeaders } = compile(rules);
   const out: Record<string, string> = { ...base };
+  if (args) {
+    for (const name in args) {
+      const value = args[name]!;
+      if (argumentHeaderRefusal(name, rules) === undefined && SAFE_VALUE.test(value)) out[name] = value;
+    }
+  }
   for (const name of forward) {
     const value = headers.get(name);
     // Headers objects already refuse CR/LF in values; the check keeps that true for any caller.
-    if (value !== null && !/[\r\n]/.test(value)) out[name] = value;
+    if (value !== null && SAFE_VALUE.test(value)) out[name] = value;
   }
-  for (const name in rules.set) out[name] = rules.set[name]!;
+  for (const [name, value] of set) out[name] = value;
+  for (const name of identityHeaders) delete out[name];
   if (identity.length > 0 && scope.identity) {
     for (const [header, field] of identity) {
       const value = identityValue(scope.identity, field);

@@ -84,3 +84,32 @@ test('after following the advice, check has no N+1 warning left for the batched 
     'tessera: shop (openapi): fetched one at a time only (a join to them would cost one call per parent; declare `bulk.<Type>` if the service has a bulk endpoint): Customer',
   ]);
 });
+
+test('tessera check warns about each header parameter the schema does not offer: name, operation and why (Accept, ignored as the OpenAPI spec says, without a word)', async (t) => {
+  const header = (name: string, required = false) => ({ name, in: 'header', required, schema: { type: 'string' } });
+  const profiles = {
+    openapi: '3.0.3',
+    info: { title: 'profiles', version: '1' },
+    paths: {
+      '/profile': {
+        get: { operationId: 'getProfile', parameters: [header('X-User-Id', true), header('Host'), header('Cookie'), header('Authorization'), header('Accept'), header('X-Request-Tag')], responses: ok({ type: 'object', properties: { ok: { type: 'boolean' } } }) },
+      },
+    },
+  };
+  const dir = folder(t, {
+    'gateway.yaml': 'descriptors: ./subgraphs\n',
+    'subgraphs/profiles/openapi.json': JSON.stringify(profiles),
+    'subgraphs/profiles/subgraph.yaml': ['name: profiles', 'kind: openapi', 'source: ./openapi.json', 'url: http://127.0.0.1:9', 'headers: { identity: { x-user-id: subject } }', ''].join('\n'),
+  });
+  const { code, stdout, stderr } = await tessera(['check', '-c', join(dir, 'gateway.yaml')]);
+  assert.equal(code, 0, stderr);
+  // The report's lines (the same warnings are also in the load's JSON log lines, for `serve`).
+  const lines = stdout.trim().split('\n').filter((line) => line.startsWith('tessera: '));
+  assert.match(lines[0]!, /^tessera: ok: 1 subgraphs \(profiles\)/);
+  assert.deepEqual(lines.slice(1), [
+    "tessera: warning: profiles (openapi): header parameter X-User-Id of getProfile is not offered as an argument: an identity header (headers.identity): only the verified caller's identity sets it (the document marks it required: the upstream gets no such header)",
+    'tessera: warning: profiles (openapi): header parameter Host of getProfile is not offered as an argument: owned by the gateway (hop-by-hop, framing, Host or media type)',
+    'tessera: warning: profiles (openapi): header parameter Cookie of getProfile is not offered as an argument: a credential: sent only where headers.forward lists cookie',
+    'tessera: warning: profiles (openapi): header parameter Authorization of getProfile is not offered as an argument: a credential: headers.authorization alone decides what reaches the upstream',
+  ]);
+});

@@ -113,11 +113,11 @@ test('a join naming an unknown operation or field is a located configuration err
 
 test('inspection proposes entity keys and bulk endpoints, and names the N+1 joins', async () => {
   const descriptor = parseDescriptor({ name: 'rest', kind: 'openapi', source: 'zoo.yaml', url: 'http://127.0.0.1:9' }, '<test>', FIXTURES, {});
-  const zoo = await inspectOpenapiSource(descriptor as never, { mode: 'production', logger: pino({ level: 'silent' }) });
+  const { joins: zoo } = await inspectOpenapiSource(descriptor as never, { mode: 'production', logger: pino({ level: 'silent' }) });
   assert.deepEqual(zoo, { entities: [{ type: 'Category', key: 'id', operation: 'getCategory' }], bulk: [], nPlusOne: ['Category'], unbatched: [] });
 
   const catalog = parseDescriptor({ name: 'c', kind: 'openapi', source: '../../../subgraphs/catalog/openapi.yaml', url: 'http://127.0.0.1:9' }, '<test>', FIXTURES, {});
-  const report = await inspectOpenapiSource(catalog as never, { mode: 'production', logger: pino({ level: 'silent' }) });
+  const { joins: report } = await inspectOpenapiSource(catalog as never, { mode: 'production', logger: pino({ level: 'silent' }) });
   assert.deepEqual(report.bulk, [
     { type: 'Product', operation: 'listProducts', parameter: 'ids', key: 'id' },
     // productIds matches Price.productId (the singular of the parameter)
@@ -228,7 +228,7 @@ test('inspection names the declared joins that cost one call per parent, with th
     FIXTURES,
     {},
   );
-  const zoo = await inspectOpenapiSource(descriptor as never, { mode: 'production', logger: pino({ level: 'silent' }) });
+  const { joins: zoo } = await inspectOpenapiSource(descriptor as never, { mode: 'production', logger: pino({ level: 'silent' }) });
   assert.deepEqual(zoo.unbatched, [{ join: 'entities.Category', operation: 'getCategory' }]);
 
   const dir = mkdtempSync(join(tmpdir(), 'tessera-joins-'));
@@ -239,7 +239,7 @@ test('inspection names the declared joins that cost one call per parent, with th
     dir,
     {},
   );
-  const report = await inspectOpenapiSource(orders as never, { mode: 'production', logger: pino({ level: 'silent' }) });
+  const { joins: report } = await inspectOpenapiSource(orders as never, { mode: 'production', logger: pino({ level: 'silent' }) });
   assert.deepEqual(report.unbatched, [{ join: 'Order.products', operation: 'getProduct', bulk: { operation: 'listProducts', parameter: 'ids' } }]);
   assert.deepEqual(report.nPlusOne, []);
 });

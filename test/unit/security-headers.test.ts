@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { upstreamHeaders } from '../../src/transport/headers.js';
+import { argumentHeaderRefusal, upstreamHeaders } from '../../src/transport/headers.js';
 import type { RequestScope } from '../../src/request-scope.js';
 import { deferred, startGateway } from '../kit.js';
 import { recordingUpstream } from '../fixtures/security/kit.js';
@@ -100,4 +100,46 @@ test('row 36: a header value with CR or LF never travels; a request carrying one
   socket.on('close', () => done.resolve(response));
   assert.match(await done.promise, /^HTTP\/1\.1 400 /);
   assert.equal(upstream.stats.requests, 0);
+});
+
+test('one rule for every origin: an argument never sets an identity header, a credential or a gateway-owned header; an identity header comes from the verified caller or not at all', () => {
+  const rules = { forward: ['x-tenant', 'x-user-id'], set: { 'x-static': '1', host: 'set.example', 'content-length': '9' }, identity: { 'x-user-id': 'subject' } };
+  const args = {
+    'x-user-id': 'admin',
+    host: 'internal-admin.svc',
+    cookie: 'session=stolen',
+    connection: 'close',
+    'content-length': '0',
+    'transfer-encoding': 'chunked',
+    authorization: 'Bearer forged',
+    accept: 'text/html',
+    'x-request-tag': 'tag-1',
+    'accept-language': 'fr',
+    'x-bad': 'a\r\nx-injected: 1',
+    'x-nul': 'a\u0000b',
+  };
+  const client = new Headers({ 'x-user-id': 'client-admin', 'x-tenant': 't1', host: 'evil' });
+  const base = { accept: 'application/json' };
+  const expected = { accept: 'application/json', 'x-request-tag': 'tag-1', 'accept-language': 'fr', 'x-tenant': 't1', 'x-static': '1' };
+
+  const anonymous = upstreamHeaders({ headers: client }, rules, base, args);
+  assert.deepEqual(anonymous, expected, 'anonymous: no x-user-id at all, from the argument or the client');
+
+  const identity = { kind: 'apiKey', subject: 'alice', scopes: [] };
+  const known = upstreamHeaders({ headers: client, identity }, rules, base, args);
+  assert.deepEqual(known, { ...expected, 'x-user-id': 'alice' });
+
+  // The same rule, asked at load: why an argument may not carry a header (shown by `tessera check`).
+  for (const name of ['X-User-Id', 'Host', 'Cookie', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Authorization', 'Accept', 'Content-Type']) {
+    assert.equal(typeof argumentHeaderRefusal(name, rules), 'string', name);
+  }
+  assert.match(argumentHeaderRefusal('X-User-Id', rules)!, /identity header/);
+  assert.match(argumentHeaderRefusal('Host', rules)!, /owned by the gateway/);
+  assert.match(argumentHeaderRefusal('Cookie', rules)!, /headers\.forward lists cookie/);
+  assert.equal(argumentHeaderRefusal('X-Request-Tag', rules), undefined);
+
+  // Where the descriptor forwards the client's Cookie, an argument may carry one too.
+  const cookies = { forward: ['cookie'], set: {} };
+  assert.equal(argumentHeaderRefusal('Cookie', cookies), undefined);
+  assert.deepEqual(upstreamHeaders({ headers: new Headers() }, cookies, {}, { cookie: 'session=arg' }), { cookie: 'session=arg' });
 });

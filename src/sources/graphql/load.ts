@@ -16,6 +16,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { GraphqlDescriptor } from '../../config/graphql.js';
 import { displayPath } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
+import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { sleep } from '../../transport/retry.js';
 import { createScope } from '../../request-scope.js';
@@ -55,13 +56,15 @@ async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descripto
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
     try {
+      // No client and no caller: the descriptor's static headers, through the same header rule as every call.
+      const scope = createScope({ deadlineMs: descriptor.timeout });
       const result = await upstream.request({
         method: 'POST',
         path: '',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...descriptor.headers.set },
+        headers: upstreamHeaders(scope, descriptor.headers, { 'content-type': 'application/json', accept: 'application/json' }),
         body,
         idempotent: true,
-        scope: createScope({ deadlineMs: descriptor.timeout }),
+        scope,
       });
       if (result.status !== 200) {
         lastProblem = `introspection answered HTTP ${result.status}`;

@@ -107,13 +107,17 @@ export class RestClient {
   }
 
   /**
-   * Path and query for a call, built from the compiled template. A path
-   * segment that parameters wrote and that is `.`, `..` or empty, in any
-   * percent-encoding, is refused before any call: WHATWG URL parsers (Node's
-   * `new URL()`) and nginx turn `%2E%2E` back into `..`, and nginx merges an
-   * empty segment away, so the upstream would serve another path.
+   * Path and query for a call, built from the compiled template; the header
+   * parameters' values (`headers`, still to pass the header rule of
+   * transport/headers.ts) and the Cookie header the `in: cookie` parameters
+   * make (each value percent-encoded, so one argument is one cookie of the
+   * name the document declares). A path segment that parameters wrote and
+   * that is `.`, `..` or empty, in any percent-encoding, is refused before
+   * any call: WHATWG URL parsers (Node's `new URL()`) and nginx turn `%2E%2E`
+   * back into `..`, and nginx merges an empty segment away, so the upstream
+   * would serve another path.
    */
-  target(op: CompiledOperation, args: Record<string, unknown>): { path: string; headers: Record<string, string> } {
+  target(op: CompiledOperation, args: Record<string, unknown>): { path: string; headers: Record<string, string>; cookie?: string } {
     let path = '';
     // The segment being written and the parameters that wrote into it.
     let segment = '';
@@ -152,17 +156,17 @@ export class RestClient {
       else if (param.in === 'header') headers[param.name.toLowerCase()] = out as string;
       else cookie += `${cookie ? '; ' : ''}${out as string}`;
     }
-    if (cookie) headers.cookie = cookie;
-    return { path: path + query, headers };
+    return { path: path + query, headers, cookie: cookie || undefined };
   }
 
   /** Runs an operation with its GraphQL arguments. */
   async call(op: CompiledOperation, args: Record<string, unknown>, scope: RequestScope): Promise<RestResult> {
-    const { path, headers: paramHeaders } = this.target(op, args);
+    const { path, headers: paramHeaders, cookie } = this.target(op, args);
     const body = op.body ? await this.encodeBody(op, args[op.body.arg]) : undefined;
-    const base: Record<string, string> = { accept: ACCEPT[op.response.kind], ...paramHeaders };
+    const base: Record<string, string> = { accept: ACCEPT[op.response.kind] };
+    if (cookie) base.cookie = cookie;
     if (body) base['content-type'] = body.contentType;
-    const headers = upstreamHeaders(scope, this.descriptor.headers, base);
+    const headers = upstreamHeaders(scope, this.descriptor.headers, base, paramHeaders);
 
     let pending: Promise<HttpResult>;
     if (op.safe && !body) {
@@ -171,7 +175,7 @@ export class RestClient {
         calls = new Map();
         scope.memo.set(this.memoKey, calls);
       }
-      const key = `${op.method} ${path}${Object.keys(paramHeaders).length ? ` ${JSON.stringify(paramHeaders)}` : ''}`;
+      const key = `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}`;
       let found = calls.get(key);
       if (!found) {
         found = this.upstream.request({ method: op.method, path, headers, idempotent: true, scope });

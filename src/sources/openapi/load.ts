@@ -17,22 +17,39 @@ import { DocumentError, readOpenapiDocument } from './document.js';
 import { RestClient } from './executor.js';
 import { buildOpenapiSchema, type JoinReport } from './schema.js';
 
+/** A header parameter the schema does not offer: the header rule (transport/headers.ts) would never send it. */
+export interface RefusedHeader {
+  /** operationId, or `GET /path`. */
+  operation: string;
+  /** The parameter's name in the document. */
+  parameter: string;
+  required: boolean;
+  reason: string;
+}
+
 /**
  * What `tessera check` reports for an OpenAPI descriptor: the entity keys the
- * document proposes, its bulk endpoints, and the joins that would cost one
- * call per parent (no bulk endpoint). Makes no upstream call.
+ * document proposes, its bulk endpoints, the joins that would cost one
+ * call per parent (no bulk endpoint), and the header parameters left out of
+ * the schema. Makes no upstream call.
  */
-export async function inspectOpenapiSource(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<JoinReport> {
+export async function inspectOpenapiSource(
+  descriptor: OpenapiDescriptor & Descriptor,
+  options: SourceOptions,
+): Promise<{ joins: JoinReport; refusedHeaders: RefusedHeader[] }> {
   const source = await loadOpenapiSourceWith(descriptor, options);
   await source.loaded.close();
-  return source.joins();
+  return { joins: source.joins(), refusedHeaders: source.refusedHeaders };
 }
 
 export async function loadOpenapiSource(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
   return (await loadOpenapiSourceWith(descriptor, options)).loaded;
 }
 
-async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<{ loaded: LoadedSource; joins: () => JoinReport }> {
+async function loadOpenapiSourceWith(
+  descriptor: OpenapiDescriptor & Descriptor,
+  options: SourceOptions,
+): Promise<{ loaded: LoadedSource; joins: () => JoinReport; refusedHeaders: RefusedHeader[] }> {
   const where = displayPath(descriptor.file);
   let document;
   try {
@@ -55,6 +72,13 @@ async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor,
       throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: source: subgraph "${descriptor.name}": cannot map ${document.location} to GraphQL: ${(error as Error).message}`]);
     }
     if (built.problems.length > 0) throw new ConfigError('CONFIG_INVALID', built.problems.map((p) => `${where}: ${p}`));
+    const refusedHeaders = built.operations.flatMap((op) =>
+      op.refusedHeaders.map((r) => ({ operation: op.id ?? `${op.method} ${op.path}`, parameter: r.name, required: r.required, reason: r.reason })),
+    );
+    if (refusedHeaders.length > 0) {
+      const list = refusedHeaders.map((r) => `${r.parameter} of ${r.operation} (${r.reason})`).join('; ');
+      options.logger.warn({ parameters: refusedHeaders.length }, `OpenAPI header parameters not offered as arguments, the gateway would never send them (tessera check lists them): ${list}`);
+    }
     const loaded: LoadedSource = {
       descriptor,
       schema: built.schema,
@@ -64,7 +88,7 @@ async function loadOpenapiSourceWith(descriptor: OpenapiDescriptor & Descriptor,
       passesResponseHeaders: descriptor.responseHeaders.forward.length > 0 || descriptor.responseHeaders.setCookie,
       close: () => upstream.close(),
     };
-    return { loaded, joins: built.joins };
+    return { loaded, joins: built.joins, refusedHeaders };
   } catch (error) {
     await upstream.close();
     throw error;

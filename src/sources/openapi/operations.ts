@@ -21,11 +21,17 @@ import type { BodyKind, CompiledOperation, CompiledParam, ResponseKind } from '.
 import type { SchemaMapper } from './mapping.js';
 import { fieldName, NameRegistry, operationName, uniqueFieldNames, upperFirst } from './names.js';
 import { serializerFor, type Location } from './params.js';
+import { argumentHeaderRefusal, type HeaderRules } from '../../transport/headers.js';
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 const SAFE = new Set(['GET']);
-/** Parameters the OpenAPI spec says to ignore (section 4.8.12.1): they are set by the transport. */
-const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+/**
+ * Header parameters the OpenAPI spec says to ignore (section 4.8.12.1), left
+ * out without a word: the source sets them from the operation's media types.
+ * Authorization, also on the spec's list, goes through the header rule, so
+ * `tessera check` tells the author that headers.authorization decides it.
+ */
+const SPEC_IGNORED_HEADERS = new Set(['accept', 'content-type']);
 
 export interface Operation {
   /** `operationId` when there is one. */
@@ -41,6 +47,12 @@ export interface Operation {
   argOf: Map<string, string>;
   /** Raw parameter objects (resolved), by document name. */
   parameters: Map<string, JsonObject>;
+  /**
+   * Header parameters offered as no argument because the header rule
+   * (transport/headers.ts) would never send them: an identity header, a
+   * credential, a header the gateway owns. For the load report.
+   */
+  refusedHeaders: Array<{ name: string; required: boolean; reason: string }>;
   type: GraphQLOutputType;
   /** The success response's schema (undefined when it has none). */
   responseSchema?: Json;
@@ -102,8 +114,8 @@ export function selects(selectors: string[], id: string | undefined, method: str
   return selectors.some((s) => s === id || s.toUpperCase() === `${method} ${path}`.toUpperCase());
 }
 
-/** Every operation of the document as a compiled root field, in document order. */
-export function buildOperations(root: JsonObject, mapper: SchemaMapper, filter: OperationFilter): Operation[] {
+/** Every operation of the document as a compiled root field, in document order; `headers` are the descriptor's header rules. */
+export function buildOperations(root: JsonObject, mapper: SchemaMapper, filter: OperationFilter, headers: HeaderRules): Operation[] {
   const out: Operation[] = [];
   const names = { Query: new NameRegistry(), Mutation: new NameRegistry() };
   const paths = (root.paths ?? {}) as Record<string, Json>;
@@ -119,7 +131,7 @@ export function buildOperations(root: JsonObject, mapper: SchemaMapper, filter: 
       if (selects(filter.exclude, id, method, path)) continue;
       const rootName = SAFE.has(method) ? 'Query' : 'Mutation';
       const field = names[rootName].claim(id ? fieldName(id) : operationName(method, path));
-      out.push(buildOperation(root, mapper, { path, method, id, object, item, rootName, field }));
+      out.push(buildOperation(root, mapper, { path, method, id, object, item, rootName, field, headers }));
     }
   }
   return out;
@@ -133,10 +145,11 @@ interface OperationInput {
   item: JsonObject;
   rootName: 'Query' | 'Mutation';
   field: string;
+  headers: HeaderRules;
 }
 
 function buildOperation(root: JsonObject, mapper: SchemaMapper, input: OperationInput): Operation {
-  const { path, method, id, object, item, rootName, field } = input;
+  const { path, method, id, object, item, rootName, field, headers } = input;
   const label = id ?? `${method} ${path}`;
   const hint = upperFirst(field);
 
@@ -148,9 +161,17 @@ function buildOperation(root: JsonObject, mapper: SchemaMapper, input: Operation
       const param = deref(root, p);
       if (!param || typeof param.name !== 'string' || typeof param.in !== 'string') continue;
       if (!['path', 'query', 'header', 'cookie'].includes(param.in)) continue;
-      if (param.in === 'header' && IGNORED_HEADERS.has(param.name.toLowerCase())) continue;
+      if (param.in === 'header' && SPEC_IGNORED_HEADERS.has(param.name.toLowerCase())) continue;
       byKey.set(`${param.in}:${param.name}`, param);
     }
+  }
+  // An argument for a header that would never be sent is not offered: a caller sees an unknown argument, not a value silently dropped.
+  const refusedHeaders: Operation['refusedHeaders'] = [];
+  for (const [key, param] of byKey) {
+    const reason = param.in === 'header' ? argumentHeaderRefusal(param.name as string, headers) : undefined;
+    if (reason === undefined) continue;
+    byKey.delete(key);
+    refusedHeaders.push({ name: param.name as string, required: param.required === true, reason });
   }
   // Path parameters named in the template but not declared still need an argument.
   for (const match of path.matchAll(/\{([^}]+)\}/g)) {
@@ -249,6 +270,7 @@ function buildOperation(root: JsonObject, mapper: SchemaMapper, input: Operation
     args,
     argOf,
     parameters,
+    refusedHeaders,
     type,
     responseSchema,
     response,

@@ -82,8 +82,8 @@ export function serializerFor(spec: ParameterSpec): Serializer {
       if (Array.isArray(value)) text = value.map(scalarText).join(',');
       else if (typeof value === 'object') text = entries(value).map(([k, v]) => (explode ? `${k}=${v}` : `${k},${v}`)).join(',');
       else text = scalarText(value);
-      // A header value with CR or LF would split the request (docs/reliability.md row 36).
-      return text.replace(/[\r\n]/g, ' ');
+      // Sent only if transport/headers.ts allows the name and the value (no CR, LF or NUL: it would split the request).
+      return text;
     };
   }
 

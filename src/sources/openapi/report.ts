@@ -1,10 +1,12 @@
 /**
- * The join report of an OpenAPI subgraph as lines for `tessera check`: what
+ * The load report of an OpenAPI subgraph as lines for `tessera check`: what
  * the document proposes (entity keys, bulk endpoints, with the descriptor
  * line that turns batching on) and, as warnings, the joins that will cost one
- * upstream call per parent.
+ * upstream call per parent and the header parameters the schema does not
+ * offer because the gateway would never send them.
  */
 import type { OpenapiDescriptor } from '../../config/openapi.js';
+import type { RefusedHeader } from './load.js';
 import type { JoinReport } from './schema.js';
 
 export interface ReportLine {
@@ -36,6 +38,14 @@ export function joinReportLines(descriptor: Pick<OpenapiDescriptor, 'name' | 'en
     );
   }
   return lines;
+}
+
+/** One warning per header parameter left out of the schema: which, in which operation, and why. */
+export function headerReportLines(descriptor: Pick<OpenapiDescriptor, 'name'>, refused: RefusedHeader[]): ReportLine[] {
+  return refused.map((r) => ({
+    warning: true,
+    text: `${descriptor.name} (openapi): header parameter ${r.parameter} of ${r.operation} is not offered as an argument: ${r.reason}${r.required ? ' (the document marks it required: the upstream gets no such header)' : ''}`,
+  }));
 }
 
 /** An English plural good enough for a suggested field name (Category -> Categories, Box -> Boxes). */

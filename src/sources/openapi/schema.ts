@@ -69,7 +69,7 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
     nullability: descriptor.nullability,
     violation: (type, property) => missingProperty(descriptor, type, property),
   });
-  const operations = buildOperations(document.root, mapper, descriptor.operations);
+  const operations = buildOperations(document.root, mapper, descriptor.operations, descriptor.headers);
   const ctx: BuildContext = {
     descriptor,
     document,
