@@ -214,17 +214,25 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
       });
       const charged = charge(args, consumer);
       if (!charged) return started();
-      return charged.then((refused) => {
-        if (!refused) return started();
-        release();
-        setResultAndStopExecution({ errors: [refused] });
-        return undefined;
-      });
+      return charged.then(
+        (refused) => {
+          if (!refused) return started();
+          release();
+          setResultAndStopExecution({ errors: [refused] });
+          return undefined;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
     },
-    onResponse({ request, response }) {
-      const headers = pendingHeaders.get(request);
-      if (!headers) return;
-      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
-    },
+    ...(rules.length > 0 && {
+      onResponse({ request, response }) {
+        const headers = pendingHeaders.get(request);
+        if (!headers) return;
+        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      },
+    }),
   };
 }
