@@ -48,7 +48,7 @@ export const ERRORS = {
   MAX_DIRECTIVES: { status: 400, summary: 'The operation uses more directives than limits.maxDirectives.' },
   MAX_ROOT_FIELDS: { status: 400, summary: 'The operation selects more top-level fields than limits.maxRootFields.' },
   COST_ESTIMATED_TOO_EXPENSIVE: { status: 400, summary: 'The estimated cost (list sizes from size arguments such as first, limit or per_page, the source\'s default page size, or limits.cost.listSize) is over limits.cost.max; no subgraph was called.' },
-  RATE_LIMITED: { status: 429, summary: 'A rateLimit rule is exhausted for this caller; Retry-After and RateLimit-* headers say when to come back.' },
+  RATE_LIMITED: { status: 429, summary: 'A rateLimit rule is exhausted for this caller (queries, mutations and subscriptions; Retry-After and RateLimit-* say when to come back), or the caller already holds the open subscriptions rateLimit.subscriptions allows (the message names the limit and its key); a subscription refused over WebSocket gets an error message for its id.' },
   RATE_LIMIT_STORE_UNAVAILABLE: { status: 503, summary: 'The rate-limit store (Redis) did not answer within its timeout and rateLimit.onStoreError is "closed".' },
   BAD_USER_INPUT: { status: 400, summary: 'An argument the gateway will not send upstream: a REST path parameter that makes a path segment ".", ".." or empty, in any percent-encoding (the upstream would serve another path); that field is null with this error and no upstream call is made.' },
   SUBGRAPH_RATE_LIMITED: { status: 200, summary: 'A rateLimit.subgraphs limit is exhausted: the fields from that subgraph are null with this error; the other fields resolve.' },

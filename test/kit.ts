@@ -109,6 +109,48 @@ export async function startDemo(t: TestContext | undefined, gatewayOverrides: Re
   return { gateway: gw, url, port, demo, calls, resetCalls, query: (q, v, h) => gql(url, q, v, h) };
 }
 
+export interface SseSubscription {
+  status: number;
+  headers: Headers;
+  /** The next `next` payload, or undefined once the server sent `complete` or ended the stream. */
+  next(): Promise<GraphqlResponse['body'] | undefined>;
+  /** Closes the connection: the client goes away. */
+  close(): void;
+}
+
+/** Subscribes over SSE (GraphQL over SSE, distinct connections mode); closed after the test if still open. */
+export async function sse(t: TestContext, url: string, query: string, headers: Record<string, string> = {}): Promise<SseSubscription> {
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ query }),
+    signal: controller.signal,
+  });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let ended = false;
+  const next = async (): Promise<GraphqlResponse['body'] | undefined> => {
+    while (!ended) {
+      const end = buffer.indexOf('\n\n');
+      if (end === -1) {
+        const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+        if (chunk.done) ended = true;
+        else buffer += chunk.value;
+        continue;
+      }
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (/^event: complete$/m.test(block)) ended = true;
+      const data = /^event: next$/m.test(block) ? /^data: (.*)$/m.exec(block)?.[1] : undefined;
+      if (data) return JSON.parse(data) as GraphqlResponse['body'];
+    }
+    return undefined;
+  };
+  return { status: res.status, headers: res.headers, next, close: () => controller.abort() };
+}
+
 /** A promise with its resolve function, for tests that wait on an event instead of sleeping. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;

@@ -1,9 +1,11 @@
 /**
- * `rateLimit:` in gateway.yaml. Rules meter operations per consumer, per
- * operation name, per channel (or all three combined), charging 1 or the
- * operation's computed cost; `subgraphs:` caps the calls made to one backend
- * across every client. With a Redis `store`, every replica counts into the
- * same buckets.
+ * `rateLimit:` in gateway.yaml. Rules meter operations (queries, mutations
+ * and subscriptions) per consumer, per operation name, per channel (or all
+ * three combined), charging 1 or the operation's computed cost; `subgraphs:`
+ * caps the calls made to one backend across every client; `subscriptions:`
+ * caps the subscriptions one consumer holds open at once. With a Redis
+ * `store`, every replica counts rules into the same buckets; the open
+ * subscriptions are counted per gateway process.
  */
 import { z } from 'zod';
 import { storeSchema } from './store.js';
@@ -49,6 +51,25 @@ export const subgraphLimit = z.strictObject({
   window: wholeSeconds.default(1000),
 });
 
+const openSubscriptions = integer.pipe(z.number().min(1, 'at least 1 (a consumer must be able to subscribe)').max(100_000));
+
+/**
+ * Subscriptions one consumer may hold open at once, per channel and per
+ * gateway process: each holds an upstream stream for up to
+ * server.subscriptionDeadline, so without a cap one client could hold any
+ * number of them.
+ */
+export const subscriptionLimit = z.strictObject({
+  /**
+   * Default 10: a page keeps a few live subscriptions and a user has a few tabs
+   * open (one consumer: the same subject or API key), while one consumer can
+   * hold at most 10 upstream streams on one process.
+   */
+  maxPerConsumer: openSubscriptions.default(10),
+  /** maxPerConsumer for one channel, by channel name (default: maxPerConsumer). */
+  channels: z.record(z.string(), openSubscriptions).default({}),
+});
+
 export const rateLimitSchema = z
   .strictObject({
     /** Where the counters live; default: the gateway's `store` (memory unless set). */
@@ -71,6 +92,7 @@ export const rateLimitSchema = z
     rules: z.array(rateLimitRule).default([]),
     /** Per-subgraph limits by subgraph name: over the limit, that subgraph's fields fail with SUBGRAPH_RATE_LIMITED. */
     subgraphs: z.record(z.string(), subgraphLimit).default({}),
+    subscriptions: subscriptionLimit.prefault({}),
   })
   .superRefine((value, ctx) => {
     const seen = new Set<string>();
@@ -82,3 +104,4 @@ export const rateLimitSchema = z
 
 export type RateLimitConfig = z.output<typeof rateLimitSchema>;
 export type RateLimitRule = z.output<typeof rateLimitRule>;
+export type SubscriptionLimit = z.output<typeof subscriptionLimit>;

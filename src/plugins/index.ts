@@ -60,7 +60,7 @@ export interface PluginChainOptions {
 function trafficPlugins({ traffic, channel, schema, gateway }: PluginChainOptions): Plugin[] {
   if (!traffic) return [];
   const plugins: Plugin[] = [];
-  if (traffic.rateLimits) plugins.push(useRateLimit({ limits: traffic.rateLimits, channel: channel.name }));
+  plugins.push(useRateLimit({ limits: traffic.rateLimits, channel: channel.name }));
   // Before the cache in the chain, so it wraps only executions the cache did not answer.
   if (traffic.dedupe) plugins.push(useDedupe({ channel: channel.name, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims }));
   if (traffic.cache) {

@@ -19,6 +19,7 @@ import { memoryResponseCache, redisResponseCache, sharedResponseCache, type Resp
 import { clientAddressResolver } from './client-address.js';
 import type { CostOptions } from './cost.js';
 import { Limiter, type LimitOutcome } from './limiter.js';
+import { SubscriptionSlots } from './subscription-slots.js';
 
 export interface CompiledRule {
   rule: RateLimitRule;
@@ -28,7 +29,10 @@ export interface CompiledRule {
 }
 
 export interface RateLimits {
+  /** Empty when no rule is configured (the open-subscription limit still applies). */
   rules: CompiledRule[];
+  /** Open subscriptions per consumer and channel, in this process (rateLimit.subscriptions). */
+  subscriptions: SubscriptionSlots;
   /** The client address of a request context (trusted proxies applied). */
   clientAddress: (context: unknown) => string;
   headers: boolean;
@@ -45,8 +49,8 @@ export interface CacheRuntime {
 
 export interface Traffic {
   readonly stores: Stores;
-  /** Absent when no rule is configured (the plugin is then left out). */
-  readonly rateLimits?: RateLimits;
+  /** Always there: without rules, the open-subscription limit still applies. */
+  readonly rateLimits: RateLimits;
   /** Absent when caching is off or nothing has a TTL. */
   readonly cache?: CacheRuntime;
   readonly dedupe: boolean;
@@ -128,25 +132,27 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
   for (const name of Object.keys(rateLimit.subgraphs)) {
     if (!names.has(name)) problems.push(`${where}: rateLimit.subgraphs.${name}: there is no subgraph named "${name}" (known: ${[...names].join(', ')})`);
   }
+  const channels = new Set(['default', ...Object.keys(config.channels)]);
+  for (const name of Object.keys(rateLimit.subscriptions.channels)) {
+    if (!channels.has(name)) problems.push(`${where}: rateLimit.subscriptions.channels.${name}: there is no channel named "${name}" (known: ${[...channels].join(', ')})`);
+  }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
 
   const limiterFor = (name: string, limit: number, windowMs: number): Limiter =>
     new Limiter({ name, limit, windowMs, store: limiterStore, stores, onStoreError: rateLimit.onStoreError, failOpenRatio: rateLimit.failOpenRatio });
 
-  const rateLimits: RateLimits | undefined =
-    rateLimit.rules.length === 0
-      ? undefined
-      : {
-          rules: rateLimit.rules.map((rule) => ({
-            rule,
-            limiter: limiterFor(`rule:${rule.name}`, rule.limit, rule.window),
-            channels: rule.channels ? new Set(rule.channels) : undefined,
-            operations: rule.operations ? new Set(rule.operations) : undefined,
-          })),
-          clientAddress: clientAddressResolver(rateLimit.trustedProxies, `${where}: rateLimit.trustedProxies`),
-          headers: rateLimit.headers,
-          cost: config.security.limits.cost,
-        };
+  const rateLimits: RateLimits = {
+    rules: rateLimit.rules.map((rule) => ({
+      rule,
+      limiter: limiterFor(`rule:${rule.name}`, rule.limit, rule.window),
+      channels: rule.channels ? new Set(rule.channels) : undefined,
+      operations: rule.operations ? new Set(rule.operations) : undefined,
+    })),
+    subscriptions: new SubscriptionSlots(rateLimit.subscriptions),
+    clientAddress: clientAddressResolver(rateLimit.trustedProxies, `${where}: rateLimit.trustedProxies`),
+    headers: rateLimit.headers,
+    cost: config.security.limits.cost,
+  };
 
   const subgraphLimiters = new Map(Object.entries(rateLimit.subgraphs).map(([name, l]) => [name, limiterFor(`subgraph:${name}`, l.limit, l.window)]));
 

@@ -1,23 +1,32 @@
 /**
  * Rate limits per consumer, operation name and channel, charged per operation
  * (1, or its computed cost for `cost: true` rules). Runs when an operation is
- * about to execute: after authentication (the consumer is known) and after
- * validation (a malformed request never costs a point); before the response
- * cache, so cached answers are metered too.
+ * about to execute, or a subscription to start (over SSE or WebSocket): after
+ * authentication (the consumer is known) and after validation (a malformed
+ * request never costs a point); before the response cache, so cached answers
+ * are metered too.
+ *
+ * A subscription also holds one of its consumer's open-subscription slots
+ * (rateLimit.subscriptions, per channel and process) from its start until its
+ * stream ends: completed, failed, cancelled by the client, or cut at
+ * server.subscriptionDeadline.
  *
  * Over a limit: HTTP 429, code RATE_LIMITED, with Retry-After and
  * RateLimit-Limit / -Remaining / -Reset / -Policy of the exhausted rule. Under
  * it, the RateLimit-* headers of the rule closest to its limit (when
  * `rateLimit.headers`). With the store down and onStoreError "closed": 503,
- * RATE_LIMIT_STORE_UNAVAILABLE.
+ * RATE_LIMIT_STORE_UNAVAILABLE. One subscription more than the consumer may
+ * hold open: 429, RATE_LIMITED, naming the limit and its key.
  */
+import { isAsyncIterable, type OnSubscribeHookResult } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
-import { getOperationAST, Kind, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { TesseraError } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
 import { estimateCost } from './cost.js';
 import type { LimitOutcome } from './limiter.js';
 import { refusal } from './refusal.js';
+import type { SubscriptionSlots } from './subscription-slots.js';
 import type { CompiledRule, RateLimits } from './traffic.js';
 
 export interface RateLimitOptions {
@@ -64,6 +73,16 @@ function rateLimitHeaders({ rule, outcome }: Applied): Record<string, string> {
   };
 }
 
+/** One more subscription than the consumer may hold open: refused like an exhausted rule, without a window to wait for. */
+function tooManySubscriptions(slots: SubscriptionSlots, channel: string): TesseraError {
+  const { max, configKey } = slots.limitFor(channel);
+  return refusal(
+    'RATE_LIMITED',
+    `Too many subscriptions: this consumer already holds ${max} open on channel "${channel}" (the limit, ${configKey}). End one before starting another.`,
+    { extensions: { rateLimit: { subscriptions: max, configKey } } },
+  );
+}
+
 function refusalFor(applied: Applied): TesseraError {
   const { rule, outcome } = applied;
   if (outcome.storeDown) {
@@ -77,52 +96,143 @@ function refusalFor(applied: Applied): TesseraError {
   });
 }
 
+/**
+ * A subscription's result with its slot given back when the stream ends:
+ * completed, failed, or returned (the client completed it or went away).
+ */
+function releasingOnEnd<T>(stream: AsyncIterable<T>, release: () => void): AsyncIterableIterator<T> {
+  const iterator = stream[Symbol.asyncIterator]();
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () =>
+      iterator.next().then(
+        (step) => {
+          if (step.done) release();
+          return step;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      ),
+    return: (value?: unknown) => {
+      release();
+      return iterator.return ? iterator.return(value) : Promise.resolve({ done: true, value: undefined as T });
+    },
+    throw: (error?: unknown) => {
+      release();
+      return iterator.throw ? iterator.throw(error) : Promise.reject(error);
+    },
+  };
+}
+
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const { limits, channel } = options;
   const rules = limits.rules.filter((r) => !r.channels || r.channels.has(channel));
-  if (rules.length === 0) return {};
+  const slots = limits.subscriptions;
   const byOperation = rules.some((r) => r.operations || r.rule.by.includes('operation'));
   const byConsumer = rules.some((r) => r.rule.by.includes('consumer'));
   const byCost = rules.some((r) => r.rule.cost);
   const pendingHeaders = new WeakMap<Request, Record<string, string>>();
 
-  return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const name = byOperation ? operationName(args.document, args.operationName) : '';
-      const consumer = byConsumer ? consumerOf(args.contextValue, limits) : '';
-      const cost = byCost ? costOf(args.schema, args.document, args.operationName, args.variableValues, limits) : 1;
-      const charged: Array<Promise<Applied>> = [];
-      for (const rule of rules) {
-        if (rule.operations && !rule.operations.has(name)) continue;
-        let key = 'all';
-        for (const part of rule.rule.by) key += part === 'consumer' ? `|c=${consumer}` : part === 'operation' ? `|o=${name}` : `|ch=${channel}`;
-        const points = rule.rule.cost ? cost : 1;
-        charged.push(rule.limiter.consume(key, points).then((outcome) => ({ rule, key, points, outcome })));
+  /**
+   * Charges an operation to every rule that meters it: the refusal when one is
+   * exhausted (the others' points are given back first), else nothing, with the
+   * RateLimit-* headers of the closest rule noted for the response.
+   */
+  const charge = (args: ExecutionArgs, consumer: string): Promise<TesseraError | undefined> | undefined => {
+    const name = byOperation ? operationName(args.document, args.operationName) : '';
+    const cost = byCost ? costOf(args.schema, args.document, args.operationName, args.variableValues, limits) : 1;
+    const charged: Array<Promise<Applied>> = [];
+    for (const rule of rules) {
+      if (rule.operations && !rule.operations.has(name)) continue;
+      let key = 'all';
+      for (const part of rule.rule.by) key += part === 'consumer' ? `|c=${consumer}` : part === 'operation' ? `|o=${name}` : `|ch=${channel}`;
+      const points = rule.rule.cost ? cost : 1;
+      charged.push(rule.limiter.consume(key, points).then((outcome) => ({ rule, key, points, outcome })));
+    }
+    if (charged.length === 0) return undefined;
+    return Promise.all(charged).then(async (applied) => {
+      let refused: Applied | undefined;
+      let closest: Applied | undefined;
+      for (const a of applied) {
+        if (!a.outcome.allowed) {
+          if (!refused || a.outcome.storeDown || a.outcome.resetMs > refused.outcome.resetMs) refused = a;
+        } else if (!closest || a.outcome.remaining / a.outcome.limit < closest.outcome.remaining / closest.outcome.limit) closest = a;
       }
-      if (charged.length === 0) return;
-      return Promise.all(charged).then((applied) => {
-        let refused: Applied | undefined;
-        let closest: Applied | undefined;
-        for (const a of applied) {
-          if (!a.outcome.allowed) {
-            if (!refused || a.outcome.storeDown || a.outcome.resetMs > refused.outcome.resetMs) refused = a;
-          } else if (!closest || a.outcome.remaining / a.outcome.limit < closest.outcome.remaining / closest.outcome.limit) closest = a;
+      if (refused) {
+        // Refused by one rule: the others give their points back (the operation does not run).
+        await Promise.all(applied.filter((a) => a.outcome.allowed).map((a) => a.rule.limiter.refund(a.key, a.points)));
+        return refusalFor(refused);
+      }
+      // Set on the HTTP response, not in the result, so a cached result never carries another request's counts.
+      const request = (args.contextValue as { request?: Request }).request;
+      if (limits.headers && closest && request) pendingHeaders.set(request, rateLimitHeaders(closest));
+      return undefined;
+    });
+  };
+
+  return {
+    ...(rules.length > 0 && {
+      onExecute({ args, setResultAndStopExecution }) {
+        const charged = charge(args, byConsumer ? consumerOf(args.contextValue, limits) : '');
+        return charged?.then((refused) => {
+          if (refused) setResultAndStopExecution({ errors: [refused] });
+        });
+      },
+    }),
+    /**
+     * A subscription is charged by the rules as a query is, when it starts, and
+     * takes one of its consumer's open-subscription slots until its stream ends.
+     */
+    onSubscribe({ args, subscribeFn, setSubscribeFn, setResultAndStopExecution }) {
+      const consumer = consumerOf(args.contextValue, limits);
+      const release = slots.take(channel, consumer);
+      if (!release) {
+        setResultAndStopExecution({ errors: [tooManySubscriptions(slots, channel)] });
+        return;
+      }
+      // Every way a subscription ends gives the slot back (release runs once): a client that goes away (its
+      // scope aborts: HTTP connection closed, WebSocket operation completed or socket closed), even before
+      // a stream started; a subscribe function that throws; a refusal after this plugin; the stream's end.
+      (args.contextValue as { tessera?: RequestScope }).tessera?.onAbort(release);
+      setSubscribeFn(async (subscribeArgs) => {
+        try {
+          return await subscribeFn(subscribeArgs);
+        } catch (error) {
+          release();
+          throw error;
         }
-        if (refused) {
-          // Refused by one rule: the others give their points back (the operation does not run).
-          const refunds = applied.filter((a) => a.outcome.allowed).map((a) => a.rule.limiter.refund(a.key, a.points));
-          setResultAndStopExecution({ errors: [refusalFor(refused)] });
-          return refunds.length > 0 ? Promise.all(refunds).then(() => undefined) : undefined;
-        }
-        // Set on the HTTP response, not in the result, so a cached result never carries another request's counts.
-        const request = (args.contextValue as { request?: Request }).request;
-        if (limits.headers && closest && request) pendingHeaders.set(request, rateLimitHeaders(closest));
       });
+      const started = (): OnSubscribeHookResult<unknown> => ({
+        onSubscribeResult({ result, setResult }) {
+          if (isAsyncIterable(result)) setResult(releasingOnEnd(result, release));
+          else release();
+        },
+      });
+      const charged = charge(args, consumer);
+      if (!charged) return started();
+      return charged.then(
+        (refused) => {
+          if (!refused) return started();
+          release();
+          setResultAndStopExecution({ errors: [refused] });
+          return undefined;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
     },
-    onResponse({ request, response }) {
-      const headers = pendingHeaders.get(request);
-      if (!headers) return;
-      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
-    },
+    ...(rules.length > 0 && {
+      onResponse({ request, response }) {
+        const headers = pendingHeaders.get(request);
+        if (!headers) return;
+        for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      },
+    }),
   };
 }

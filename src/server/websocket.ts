@@ -19,7 +19,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { isAsyncIterable } from '@envelop/core';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -76,6 +77,14 @@ function headersOf(request: IncomingMessage): Headers {
     }
   }
   return headers;
+}
+
+/** An error as a WebSocket client receives it: without extensions.http. */
+function forSocket(error: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
+  const formatted = error instanceof GraphQLError ? error.toJSON() : error;
+  if (!formatted.extensions || !('http' in formatted.extensions)) return formatted;
+  const { http: _http, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
 }
 
 const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -244,15 +253,26 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const identity = (contextValue.tessera as RequestScope | undefined)?.identity;
         contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers }), identity && { identity });
         stateOf(ctx.extra).operations.set(id, controller);
-        return {
-          schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
+        const args = { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
+        if (operation.operation !== 'subscription') return { ...args, rootValue: { execute, subscribe } };
+        // A subscription is started here, not by graphql-ws once this hook returns, so that a refusal before its
+        // stream starts (rate limit, open-subscription limit, authorization) answers this id with an `error`
+        // message, as a validation error does, rather than `next` and `complete`; the socket stays open.
+        const result: AsyncIterable<ExecutionResult> | ExecutionResult = await subscribe({ ...args, rootValue: { execute, subscribe } });
+        if (!isAsyncIterable(result) && result.errors?.length) {
+          stateOf(ctx.extra).operations.delete(id);
+          controller.abort();
+          // graphql-ws sends an `error` message only for GraphQLError instances.
+          return result.errors.map((error: GraphQLError | GraphQLFormattedError) =>
+            error instanceof GraphQLError ? error : new GraphQLError(error.message, { extensions: error.extensions }),
+          );
+        }
+        return { ...args, rootValue: { execute, subscribe: () => result } };
       },
+      // extensions.http sets an HTTP answer's status and headers (plugins/refusal.ts); Yoga drops it from HTTP
+      // bodies, and it means nothing on a socket, so it is dropped here too.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? { ...result, errors: result.errors.map(forSocket) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map(forSocket),
       onComplete: (ctx, id) => {
         const state = stateOf(ctx.extra);
         state.operations.get(id)?.abort();

@@ -1,4 +1,4 @@
-/** The products subgraph both rate-limit test files use, and the cost the rate limiter charges for a query on it. */
+/** The products subgraph the rate-limit test files use, and the cost the rate limiter charges for an operation. */
 import { buildSchema, getOperationAST, parse } from 'graphql';
 import { COST_DEFAULTS } from '../../src/config/security.js';
 import { estimateCost } from '../../src/plugins/cost.js';
@@ -12,8 +12,8 @@ export const productsResolvers = {
   },
 };
 
-/** The estimated cost of a query with the default cost model (security.limits.cost): what a cost rule charges for it. */
-export function costOf(query: string): number {
+/** The estimated cost of an operation with the default cost model (security.limits.cost): what a cost rule charges for it. */
+export function costOf(query: string, sdl = PRODUCTS): number {
   const document = parse(query);
-  return estimateCost(buildSchema(PRODUCTS), document, getOperationAST(document)!, {}, COST_DEFAULTS);
+  return estimateCost(buildSchema(sdl), document, getOperationAST(document)!, {}, COST_DEFAULTS);
 }

@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseGatewayConfig } from '../../src/config/load.js';
 import { descriptorCache } from '../../src/config/cache.js';
 import { clientAddressResolver } from '../../src/plugins/client-address.js';
+import { SubscriptionSlots } from '../../src/plugins/subscription-slots.js';
 import { createStores } from '../../src/store/index.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -20,6 +21,7 @@ test('defaults: memory store, no rules, cache on with a default TTL of 0 and ded
   assert.equal(config.rateLimit.onStoreError, 'open');
   assert.equal(config.rateLimit.failOpenRatio, 0.1);
   assert.deepEqual(config.rateLimit.rules, []);
+  assert.deepEqual(config.rateLimit.subscriptions, { maxPerConsumer: 10, channels: {} });
   assert.equal(config.cache.enabled, true);
   assert.equal(config.cache.defaultTtl, 0);
   assert.equal(config.cache.dedupe, true);
@@ -49,9 +51,39 @@ test('mistakes stop start-up with the path of the value', () => {
     [{ rateLimit: { rules: [{ name: 'a', limit: 1, by: 'user' }] } }, /rateLimit\.rules\[0\]\.by/],
     [{ rateLimit: { onStoreError: 'maybe' } }, /rateLimit\.onStoreError/],
     [{ rateLimit: { rulez: [] } }, /rulez/],
+    [{ rateLimit: { subscriptions: { maxPerConsumer: 0 } } }, /rateLimit\.subscriptions\.maxPerConsumer.*at least 1/s],
+    [{ rateLimit: { subscriptions: { channels: { mobile: 'ten' } } } }, /rateLimit\.subscriptions\.channels\.mobile/],
+    [{ rateLimit: { subscriptions: { maxConcurrent: 5 } } }, /rateLimit\.subscriptions.*maxConcurrent/s],
     [{ cache: { ttl: '1m' } }, /cache.*ttl/s],
   ];
   for (const [input, message] of cases) assert.throws(() => parse(input), message, JSON.stringify(input));
+});
+
+test('rateLimit.subscriptions: a limit for every channel, overridden per channel', () => {
+  const config = parse({ rateLimit: { subscriptions: { maxPerConsumer: '25', channels: { partners: 200 } } } });
+  assert.deepEqual(config.rateLimit.subscriptions, { maxPerConsumer: 25, channels: { partners: 200 } });
+  const slots = new SubscriptionSlots(config.rateLimit.subscriptions);
+  assert.deepEqual(slots.limitFor('default'), { max: 25, configKey: 'rateLimit.subscriptions.maxPerConsumer' });
+  assert.deepEqual(slots.limitFor('partners'), { max: 200, configKey: 'rateLimit.subscriptions.channels.partners' });
+});
+
+test('open-subscription slots: per consumer and channel, refused at the limit, each given back once', () => {
+  const slots = new SubscriptionSlots({ maxPerConsumer: 2, channels: { mobile: 1 } });
+  const first = slots.take('default', 'jwt:alice');
+  const second = slots.take('default', 'jwt:alice');
+  assert.ok(first && second);
+  assert.equal(slots.take('default', 'jwt:alice'), undefined, 'a third is refused');
+  assert.ok(slots.take('default', 'jwt:bob'), 'another consumer counts apart');
+  const mobile = slots.take('mobile', 'jwt:alice');
+  assert.ok(mobile, 'another channel counts apart');
+  assert.equal(slots.take('mobile', 'jwt:alice'), undefined, 'at the channel\'s own limit');
+  first();
+  first();
+  assert.equal(slots.held('default', 'jwt:alice'), 1, 'releasing twice gives back one slot');
+  assert.ok(slots.take('default', 'jwt:alice'));
+  assert.equal(slots.take('default', 'jwt:alice'), undefined);
+  mobile();
+  assert.equal(slots.held('mobile', 'jwt:alice'), 0);
 });
 
 test('descriptor cache: hints by type or field, a duration or { ttl, private }', () => {
