@@ -5,8 +5,8 @@
  * from real answers, edited, swapped between connections, or forged), every
  * request a REST upstream receives is one its OpenAPI document declares, with
  * only the headers its descriptor allows (test/fixtures/openapi/declared.ts),
- * a connection never asks for a page larger than its maxPageSize, and the
- * gateway never answers 5xx.
+ * a connection only ever fetches its own operation, in pages no larger than
+ * its maxPageSize, and the gateway never answers 5xx.
  *
  * Two gateways: the demo (gateway.yaml and every service in subgraphs/, the
  * catalog REST service watched), and a "desk" REST service whose document
@@ -358,8 +358,8 @@ test(`a seeded run of ${RUNS} random operations: every upstream request is decla
     }
   };
 
-  /** Violations of the declared requests, and of maxPageSize (a rule of this run), with the generator that caused them. */
-  const found: Array<Omit<Violation, 'rule'> & { rule: Violation['rule'] | 'max-page-size'; kind: string }> = [];
+  /** Violations of the declared requests, and of this run's connection rules, with the generator that caused them. */
+  const found: Array<Omit<Violation, 'rule'> & { rule: Violation['rule'] | 'max-page-size' | 'connection-path'; kind: string }> = [];
   const serverErrors: string[] = [];
   let upstreamRequests = 0;
   /** Upstream requests per generator (the field, whatever the cursor): a generator whose queries never reach an upstream tests nothing. */
@@ -381,10 +381,15 @@ test(`a seeded run of ${RUNS} random operations: every upstream request is decla
       const data = res.body?.data?.[op.connection.field] as { edges?: Array<{ cursor: string }>; pageInfo?: { endCursor: string | null } } | null | undefined;
       const pool = cursors.get(op.connection.field as ConnectionField)!;
       for (const edge of data?.edges ?? []) if (pool.length < 200) pool.push(edge.cursor);
-      // A connection asks its upstream for pages of at most maxPageSize, whatever the cursor says.
+      // A connection asks only its own operation (the selection joins nothing), for pages of at
+      // most maxPageSize, whatever the cursor says. A path no operation declares is reported above.
+      const undeclared = new Set(found.filter((v) => v.rule === 'operation').map((v) => v.url));
       for (const call of watch.requests(before, received)) {
         const target = new URL(call.url, 'http://upstream');
-        if (target.pathname !== op.connection.path) continue;
+        if (target.pathname !== op.connection.path) {
+          if (!undeclared.has(call.url)) found.push({ rule: 'connection-path', method: call.method, url: call.url, message: `${op.connection.field} fetched another operation's path (its own: ${op.connection.path})`, kind: op.kind });
+          continue;
+        }
         const size = Number(target.searchParams.get(op.connection.sizeParam) ?? 0);
         if (size > op.connection.maxPageSize) {
           found.push({ rule: 'max-page-size', method: call.method, url: call.url, message: `${op.connection.field} asked for a page of ${size} (maxPageSize ${op.connection.maxPageSize})`, kind: op.kind });
