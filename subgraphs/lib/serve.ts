@@ -3,7 +3,7 @@
  * (tests assert how many calls the gateway made), and a close that ends
  * keep-alive connections too.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface DemoService {
@@ -11,6 +11,8 @@ export interface DemoService {
   port: number;
   /** Requests received since start (or since the last reset). */
   stats: { requests: number };
+  /** The node:http server, so a test can also listen to its 'request' events (see test/fixtures/openapi/declared.ts). */
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function serve(port: number, handler: (req: IncomingMessage, res: S
     url: `http://127.0.0.1:${actual}${path}`,
     port: actual,
     stats,
+    server,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

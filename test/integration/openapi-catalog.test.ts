@@ -5,13 +5,14 @@
  * of REST calls each query costs.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { loadDescriptorFile } from '../../src/config/load.js';
 import { loadSource, type LoadedSource } from '../../src/sources/index.js';
 import type { DemoService } from '../../subgraphs/lib/serve.js';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
 import { start as startReviews } from '../../subgraphs/reviews/server.js';
+import { watchServer, type UpstreamWatch } from '../fixtures/openapi/declared.js';
 import { plain, run } from '../fixtures/openapi/kit.js';
 
 const logger = pino({ level: 'silent' });
@@ -21,14 +22,18 @@ describe('catalog demo through the OpenAPI source', () => {
   let reviews: DemoService;
   let catalogSource: LoadedSource;
   let reviewsSource: LoadedSource;
+  let declared: UpstreamWatch;
 
   before(async () => {
     catalog = await startCatalog(0);
     reviews = await startReviews(0);
     const env = { ...process.env, CATALOG_PORT: String(catalog.port), REVIEWS_PORT: String(reviews.port) };
-    catalogSource = await loadSource(loadDescriptorFile('subgraphs/catalog/subgraph.yaml', env), { mode: 'development', logger });
+    const catalogDescriptor = loadDescriptorFile('subgraphs/catalog/subgraph.yaml', env);
+    catalogSource = await loadSource(catalogDescriptor, { mode: 'development', logger });
+    declared = await watchServer(catalog, catalogDescriptor);
     reviewsSource = await loadSource(loadDescriptorFile('subgraphs/reviews/subgraph.yaml', env), { mode: 'development', logger });
   });
+  afterEach(() => declared.assertDeclared());
   after(async () => {
     await catalogSource.close();
     await reviewsSource.close();

@@ -11,8 +11,9 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
+import { watchServer, type UpstreamWatch } from '../fixtures/openapi/declared.js';
 import { json, startRest } from '../fixtures/openapi/kit.js';
 import { gql, startDemo, startGateway, type RunningDemo } from '../kit.js';
 
@@ -27,9 +28,12 @@ function documentDir(spec: object): string {
 
 describe('the demo gateway: catalog (REST) with reviews and accounts (GraphQL)', () => {
   let demo: RunningDemo;
+  let declared: UpstreamWatch;
   before(async () => {
     demo = await startDemo(undefined);
+    declared = await watchServer(demo.demo.services.get('catalog')!, demo.gateway.descriptors.find((d) => d.name === 'catalog')!);
   });
+  afterEach(() => declared.assertDeclared());
   after(async () => {
     await demo.gateway.close();
     await demo.demo.close();
@@ -91,14 +95,17 @@ describe('files: a multipart upload, and a binary response as Base64 and as a si
   let gw: Awaited<ReturnType<typeof startGateway>>;
   let url: string;
   let origin: string;
+  let declared: UpstreamWatch;
   before(async () => {
     catalog = await startCatalog(0);
     gw = await startGateway(undefined, [
       { name: 'catalog', kind: 'openapi', source: './openapi.yaml', dir: join(root, 'subgraphs/catalog'), url: catalog.url, binary: { url: true, secret } },
     ]);
+    declared = await watchServer(catalog, gw.gateway.descriptors[0]!);
     url = gw.url;
     origin = new URL(gw.url).origin;
   });
+  afterEach(() => declared.assertDeclared());
   after(async () => {
     await gw.gateway.close();
     await catalog.close();
@@ -221,10 +228,14 @@ describe('REST errors, response headers and int64 through the gateway', () => {
       json(res, 404, {});
     });
   });
+  afterEach(() => rest.watch.assertDeclared());
   after(() => rest.close());
 
-  const gateway = (t: TestContext, keys: Record<string, unknown> = {}, mode: 'production' | 'development' = 'production') =>
-    startGateway(t, [{ name: 'shop', kind: 'openapi', source: './openapi.json', dir, url: rest.url, retry: { attempts: 1 }, ...keys }], { mode });
+  const gateway = async (t: TestContext, keys: Record<string, unknown> = {}, mode: 'production' | 'development' = 'production') => {
+    const gw = await startGateway(t, [{ name: 'shop', kind: 'openapi', source: './openapi.json', dir, url: rest.url, retry: { attempts: 1 }, ...keys }], { mode });
+    await rest.watch.declare(gw.gateway.descriptors[0]!);
+    return gw;
+  };
 
   test('a non-JSON error response (HTML 503 from a proxy) is a located field error; HTTP 200, the HTML is never echoed in production', async (t) => {
     const gw = await gateway(t);

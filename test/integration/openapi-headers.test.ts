@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
 import { json, ok, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import { sha256 } from '../fixtures/security/kit.js';
 import { startGateway } from '../kit.js';
@@ -52,13 +52,18 @@ describe('OpenAPI header parameters and the one header rule', () => {
     writeFileSync(join(dir, 'openapi.json'), JSON.stringify(spec));
     rest = await startRest((_req, res) => json(res, 200, { ok: true }));
   });
+  afterEach(() => rest.watch.assertDeclared());
   after(() => rest.close());
 
   /** A gateway where anonymous callers are allowed and an API key identifies `alice`. */
-  const gateway = (t: TestContext) =>
-    startGateway(t, [{ name: 'profiles', kind: 'openapi', source: './openapi.json', dir, url: rest.url, retry: { attempts: 1 }, headers: { identity: { 'x-user-id': 'subject' } } }], {
+  const gateway = async (t: TestContext) => {
+    const gw = await startGateway(t, [{ name: 'profiles', kind: 'openapi', source: './openapi.json', dir, url: rest.url, retry: { attempts: 1 }, headers: { identity: { 'x-user-id': 'subject' } } }], {
       security: { auth: { apiKeys: { keys: [{ id: 'k1', subject: 'alice', sha256: sha256(API_KEY) }] }, anonymous: true } },
     });
+    // Every request the upstream receives is also checked against the document and these header rules.
+    await rest.watch.declare(gw.gateway.descriptors[0]!);
+    return gw;
+  };
 
   const received = () => rest.calls.at(-1)!.headers;
 
@@ -80,6 +85,7 @@ describe('OpenAPI header parameters and the one header rule', () => {
       assert.equal(rest.calls.length, before, `${caller}: the upstream was not called`);
 
       // The client's own header of the identity header's name is dropped too.
+      rest.watch.identity = identity ? { 'x-user-id': identity } : undefined;
       const res = await gw.query('{ getProfile(xRequestTag: "tag-1", acceptLanguage: "fr-CH", theme: "dark; session=stolen") { ok } }', undefined, {
         ...credentials,
         'x-user-id': 'admin',

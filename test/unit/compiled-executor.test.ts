@@ -9,7 +9,7 @@
  * general executor), and documents the fast path does not take.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { buildSchema, parse, type ExecutionResult } from 'graphql';
 import { createCompiledExecutor, propertyResolver } from '../../src/sources/compiled-executor.js';
@@ -93,6 +93,7 @@ describe('compiled executor on an OpenAPI source: the fast path answers as the g
     });
     source = await loadOpenapi(spec, server.url, {}, 'production');
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await server.close();

@@ -6,7 +6,7 @@
  * loopback records what arrived.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { createScope, RESPONSE_HEADERS_KEY } from '../../src/request-scope.js';
 import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
@@ -113,6 +113,7 @@ describe('OpenAPI source over HTTP', () => {
     source = await loadOpenapi(spec, server.url, keys);
     prodSource = await loadOpenapi(spec, server.url, keys, 'production');
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await prodSource.close();

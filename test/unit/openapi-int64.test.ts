@@ -6,7 +6,7 @@
  * and reads raw JSON text, so nothing on its side rounds either.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { quoteUnsafeIntegers, stringifyJson } from '../../src/sources/openapi/int64.js';
 import { ok, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
@@ -80,6 +80,7 @@ describe('int64 through the OpenAPI source', () => {
     });
     source = await loadOpenapi(spec, server.url);
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await server.close();

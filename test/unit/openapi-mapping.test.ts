@@ -4,7 +4,7 @@
  * real REST server on loopback.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { isConfigError } from '../../src/errors.js';
 import { json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import { printType, type GraphQLNamedType } from 'graphql';
@@ -43,6 +43,7 @@ describe('OpenAPI 3.0 mapping (zoo.yaml)', () => {
     });
     source = await loadOpenapi('zoo.yaml', server.url);
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await server.close();
@@ -113,6 +114,7 @@ describe('Swagger 2.0 (swagger.yaml)', () => {
     });
     source = await loadOpenapi('swagger.yaml', server.url);
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await server.close();
@@ -174,7 +176,9 @@ describe('where documents come from', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('pong');
     });
+    server.watch.exempt('GET', '/openapi.json', 'the server also serves the document itself, fetched at load (not an upstream call)');
     const source = await loadOpenapi(`${server.url}/openapi.json`, server.url);
+    await server.watch.declare(source.descriptor, spec);
     try {
       assert.deepEqual(plain(await run(source, '{ ping }')).data, { ping: 'pong' });
       assert.deepEqual(server.calls.map((c) => c.url), ['/openapi.json', '/ping']);

@@ -5,7 +5,7 @@
  * REST server on loopback serves 23 items and records every page asked for.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
@@ -77,6 +77,7 @@ describe('OpenAPI connections: cursor, next URL and page numbers', () => {
       },
     });
   });
+  afterEach(() => server.watch.assertDeclared());
   after(async () => {
     await source.close();
     await server.close();

@@ -117,6 +117,7 @@ test('row 38: path and query arguments cannot change the path or host of a REST 
     }),
   );
   const gw = await startGateway(t, [{ name: 'users', kind: 'openapi', source: './openapi.json', dir, url: rest.url, retry: { attempts: 1 } }]);
+  await rest.watch.declare(gw.gateway.descriptors[0]!);
   for (const [id, path] of [
     ['../admin', '/users/..%2Fadmin'],
     ['@evil.com', '/users/%40evil.com'],
