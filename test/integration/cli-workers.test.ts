@@ -18,6 +18,7 @@ import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:ht
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { json, ok, startRest } from '../fixtures/openapi/kit.js';
+import { loadDescriptorFile } from '../../src/config/load.js';
 import { serveTessera, startGraphqlUpstream, tempProject } from '../kit.js';
 
 const SDL = `
@@ -180,6 +181,8 @@ test('tessera serve --workers 2 without security.cursors.secret: a cursor one wo
     'subgraphs/subgraph.yaml': 'name: items\nkind: openapi\nsource: ./openapi.json\nurl: ${ITEMS_URL}\npagination: { listItems: auto }\n',
     'subgraphs/openapi.json': JSON.stringify(spec),
   });
+  // What the workers may send the upstream: the same descriptor, read as they read it.
+  await upstream.watch.declare(loadDescriptorFile(join(dir, 'subgraphs/subgraph.yaml'), { ITEMS_URL: upstream.url }));
   const serve = serveTessera(t, ['-c', join(dir, 'gateway.yaml'), '--workers', '2'], { ITEMS_URL: upstream.url });
   const url = await serve.url;
   // Consecutive requests alternate between the workers, so each cursor is opened by the worker that did not seal it.

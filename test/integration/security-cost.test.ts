@@ -80,9 +80,11 @@ describe('an OpenAPI source: BigInt and string sizes, a size by any name, the de
   });
   after(() => rest.close());
 
-  const gateway = (t: TestContext, keys: Record<string, unknown> = {}) => {
+  const gateway = async (t: TestContext, keys: Record<string, unknown> = {}) => {
     const dir = tempProject(t, { 'openapi.json': JSON.stringify(spec) });
-    return startGateway(t, [{ name: 'shop', kind: 'openapi', source: './openapi.json', dir, url: rest.url, ...keys }], { security: { limits: { cost: { max: 1000 } } } });
+    const gw = await startGateway(t, [{ name: 'shop', kind: 'openapi', source: './openapi.json', dir, url: rest.url, ...keys }], { security: { limits: { cost: { max: 1000 } } } });
+    await rest.watch.declare(gw.gateway.descriptors[0]!);
+    return gw;
   };
 
   test('a BigInt size as a string literal, as a variable, and a numeric-string $top are counted; no upstream call', async (t) => {

@@ -95,6 +95,8 @@ describe('REST pagination and path values against a hostile client', () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-rest-paging-'));
     writeFileSync(join(dir, 'openapi.json'), JSON.stringify(spec));
     gw = await startGateway(undefined, [descriptor()], { security: { cursors: { secret: CURSOR_SECRET } } });
+    // Every request the upstream receives is checked against the document; the other host must receive none.
+    await upstream.watch.declare(gw.gateway.descriptors[0]!);
   });
   after(async () => {
     await gw?.gateway.close();
