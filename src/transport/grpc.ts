@@ -1,21 +1,23 @@
 /**
  * One gRPC upstream (all instances of one subgraph): a @grpc/grpc-js client
- * (one HTTP/2 channel) per instance, created once and reused by every call;
- * weighted choice among the instances; a deadline on every call, capped by
- * what is left of the request's own deadline; `call.cancel()` when the request
- * scope aborts; retries only for read-only methods and only on UNAVAILABLE.
- * Identical read-only calls within one request (same method, metadata and
- * encoded request bytes) are sent once: the answer is kept in the request
- * scope's memo. Every failure leaves here as a TesseraError with a catalog
- * code and `extensions.grpc.code`, never as a raw ServiceError.
+ * (one HTTP/2 channel) per instance, created once and reused by every call,
+ * and the upstream-call pipeline (pipeline.ts: memo, retries, weighted
+ * choice, breakers, events, deadline) in front of the attempt written here.
+ * A deadline on every call, capped by what is left of the request's own
+ * deadline; `call.cancel()` when the request scope aborts; retries only for
+ * read-only methods and only on UNAVAILABLE. Identical read-only calls within
+ * one request (same method, metadata and encoded request bytes) are sent
+ * once (the memo stage). Every failure leaves here as a TesseraError with a
+ * catalog code and `extensions.grpc.code`, never as a raw ServiceError.
  */
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
-import { WeightedBalancer } from './balancer.js';
-import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
-import { upstreamChannel, type Instance, type UpstreamEvent } from './http.js';
-import { backoffDelay, RetryBudget, sleep } from './retry.js';
+import { instanceBreaker, type BreakerOptions } from './breaker.js';
+import type { Instance, Member as PipelineMember, Protocol, UpstreamCall } from './call.js';
+import { createPipeline, type Pipeline } from './pipeline.js';
 import type { RequestScope } from '../request-scope.js';
+import { recordFailure } from './stages/breaker.js';
+import { publishUpstream, upstreamEvent } from './stages/observe.js';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;
@@ -58,9 +60,8 @@ export interface GrpcCall<Req> {
   scope: RequestScope;
 }
 
-interface Member extends Instance {
+interface Member extends PipelineMember {
   client: grpc.Client;
-  breaker?: CircuitBreaker;
 }
 
 /**
@@ -73,6 +74,16 @@ interface Answer {
   value: unknown;
   deserialize: (bytes: Buffer) => unknown;
   member: Member;
+}
+
+/** A unary call in the pipeline (call.ts): every field present, so that each call has the same shape. */
+interface PipelineCall extends UpstreamCall<Member> {
+  readonly method: GrpcMethod<never, unknown>;
+  /** The request, encoded once before any attempt: a retry re-sends the same bytes. */
+  readonly bytes: Buffer;
+  readonly headers: Record<string, string> | undefined;
+  /** Built from `headers` by the first attempt (a memo hit never needs it), reused by retries. */
+  metadata: grpc.Metadata | undefined;
 }
 
 /**
@@ -100,15 +111,18 @@ function credentialsFor(secure: boolean, tls: GrpcTlsMaterial | undefined): grpc
   return grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null);
 }
 
+/** A gRPC failure that says nothing against the instance: NOT_FOUND, INVALID_ARGUMENT... are answers about the request. */
+function healthyFailure(error: TesseraError): boolean {
+  const grpcCode = (error.extensions.grpc as { code?: string } | undefined)?.code;
+  const status = grpcCode ? (grpc.status as unknown as Record<string, number>)[grpcCode] : undefined;
+  return status === undefined || !UNHEALTHY.has(status);
+}
+
 export class GrpcUpstream {
   private readonly members: Member[];
-  private readonly balancer: WeightedBalancer<Member>;
-  private readonly budget = new RetryBudget();
-  /** Where this upstream keeps a request's answers in `scope.memo`: one map per subgraph, keyed by method, metadata and request bytes. */
-  private readonly memoKey: string;
+  private readonly pipeline: Pipeline<Member, PipelineCall, Answer>;
 
   constructor(readonly options: GrpcUpstreamOptions) {
-    this.memoKey = `grpc:calls:${options.subgraph}`;
     this.members = options.instances.map((instance) => {
       const { target, secure } = targetOf(instance.url);
       const channelOptions: grpc.ChannelOptions = {
@@ -125,7 +139,13 @@ export class GrpcUpstream {
       const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
       return { ...instance, client, breaker };
     });
-    this.balancer = new WeightedBalancer(this.members);
+    this.pipeline = createPipeline<Member, PipelineCall, Answer>({
+      subgraph: options.subgraph,
+      members: this.members,
+      timeout: options.timeout,
+      retry: options.retry,
+      protocol: this.protocol(),
+    });
   }
 
   get subgraph(): string {
@@ -133,40 +153,36 @@ export class GrpcUpstream {
   }
 
   /**
-   * One unary call, retried on UNAVAILABLE for read-only methods while the
-   * deadline and the retry budget allow.
+   * One unary call through the pipeline (pipeline.ts): retried on UNAVAILABLE
+   * for read-only methods while the deadline and the retry budget allow.
    *
    * A read-only call is made once per request: a second identical call (an
    * alias, or another path to the same data) gets the first one's answer or
-   * failure from `scope.memo`. A call with side effects is never shared, and
+   * failure (the memo stage). A call with side effects is never shared, and
    * when it ends it empties this upstream's memo, so that what is read after
    * a write in the same request is read again.
    */
   async unary<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): Promise<Res> {
     // Encoded once, before any attempt: a request that cannot be encoded fails here with its own error, and a retry re-sends the same bytes.
     const bytes = method.serialize(call.request);
-    const { memo } = call.scope;
-    if (!method.readOnly) {
-      try {
-        return (await this.send(method, bytes, call)).value as Res;
-      } finally {
-        memo.delete(this.memoKey);
-      }
-    }
-    let answers = memo.get(this.memoKey) as Map<string, Promise<Answer>> | undefined;
-    if (!answers) {
-      answers = new Map();
-      memo.set(this.memoKey, answers);
-    }
-    // latin1 maps each byte to one character: a compact key, equal only for equal bytes.
-    const key = `${method.path}\u0000${call.metadata ? JSON.stringify(call.metadata) : ''}\u0000${bytes.toString('latin1')}`;
-    let pending = answers.get(key);
-    if (!pending) {
-      pending = this.send(method, bytes, call);
-      answers.set(key, pending);
-    }
-    const answer = await pending;
+    const headers = call.metadata;
+    const answer = await this.pipeline.send({
+      scope: call.scope,
+      idempotent: method.readOnly,
+      // latin1 maps each byte to one character: a compact key, equal only for equal bytes.
+      memoKey: method.readOnly ? `${method.path}\u0000${headers ? JSON.stringify(headers) : ''}\u0000${bytes.toString('latin1')}` : undefined,
+      operation: method.path,
+      method: method as GrpcMethod<never, unknown>,
+      bytes,
+      headers,
+      metadata: undefined,
+      attempt: 0,
+      tried: undefined,
+      member: undefined,
+      timeoutMs: 0,
+    });
     if (answer.deserialize === method.deserialize) return answer.value as Res;
+    // A shared answer asked for by another method object of the same RPC: decoded its own way.
     try {
       return method.deserialize(answer.bytes);
     } catch (error) {
@@ -176,29 +192,18 @@ export class GrpcUpstream {
     }
   }
 
-  /** The attempts of one unary call: the first, then retries (read-only methods, UNAVAILABLE only). */
-  private async send<Req, Res>(method: GrpcMethod<Req, Res>, bytes: Buffer, call: GrpcCall<Req>): Promise<Answer> {
-    const { retry } = this.options;
-    const attempts = method.readOnly ? retry.attempts : 1;
-    const tried = new Set<Member>();
-    const metadata = this.metadataOf(call.metadata);
-    this.budget.recordCall();
-    for (let attempt = 0; ; attempt++) {
-      const member = this.choose(tried);
-      tried.add(member);
-      try {
-        const response = await this.attempt(member, method, bytes, call.scope, metadata, attempt);
-        member.breaker?.record(true);
-        return { ...response, deserialize: method.deserialize, member };
-      } catch (error) {
-        const code = (error as TesseraError).code;
-        this.recordFailure(member, error as TesseraError, call.scope);
-        if (attempt + 1 >= attempts || code !== 'SOURCE_UNAVAILABLE') throw error;
-        const wait = backoffDelay(attempt, retry.backoff);
-        if (!this.canRetry(call.scope, wait)) throw error;
-        await sleep(wait, call.scope.signal).catch(() => undefined);
-      }
-    }
+  /** How gRPC outcomes read for the pipeline's stages, and its attempt. */
+  private protocol(): Protocol<PipelineCall, Answer> {
+    return {
+      attempt: (call) => this.attempt(call),
+      // A status is a failure (below); an answer always says the instance is well.
+      healthy: () => true,
+      healthyFailure,
+      // Only failures (UNAVAILABLE) are retried, never an answer.
+      retryWait: () => undefined,
+      refused: (call) => this.scopeError(call.scope, call.member!, call.timeoutMs),
+      status: () => undefined,
+    };
   }
 
   /**
@@ -207,15 +212,15 @@ export class GrpcUpstream {
    */
   async *serverStream<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): AsyncGenerator<Res, void, undefined> {
     const bytes = method.serialize(call.request);
-    const member = this.choose(new Set());
+    const member = this.pipeline.choose();
     const { scope } = call;
     const started = performance.now();
-    const event = this.event(member, method.path, 0);
+    const event = upstreamEvent(this.options.subgraph, member, method.path, 0);
     const remaining = scope.deadline - Date.now();
     const limit = this.options.streamTimeout > 0 ? Math.min(this.options.streamTimeout, remaining) : remaining;
     if (limit <= 0 || scope.signal.aborted) {
       const error = this.scopeError(scope, member, limit);
-      this.publish(event, started, error.code);
+      publishUpstream(event, started, error.code);
       throw error;
     }
     const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, this.metadataOf(call.metadata), {
@@ -231,13 +236,13 @@ export class GrpcUpstream {
     } catch (error) {
       const mapped = this.mapError(error, member, scope, limit, started);
       code = mapped.code;
-      this.recordFailure(member, mapped, scope);
+      recordFailure(member, mapped, scope, healthyFailure);
       throw mapped;
     } finally {
       scope.offAbort(onAbort);
       // A no-op when the stream already ended; otherwise the consumer left early (return()).
       if (!finished) stream.cancel();
-      this.publish(event, started, code);
+      publishUpstream(event, started, code);
     }
   }
 
@@ -250,64 +255,28 @@ export class GrpcUpstream {
   }
 
   /**
-   * An instance for the next attempt: one not tried yet by this call when
-   * there is one, never one behind an open breaker. When every breaker is
-   * open the call fails at once.
+   * The attempt stage: one call to `call.member` within `call.timeoutMs` (set by the deadline stage);
+   * the answer keeps its bytes beside the decoded value (see Answer).
    */
-  private choose(tried: ReadonlySet<Member>): Member {
-    const member = chooseInstance(this.balancer, tried);
-    if (member) return member;
-    throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${this.options.subgraph}" is unavailable`, {
-      extensions: { subgraph: this.options.subgraph },
-      cause: new Error('circuit breaker open for every instance'),
-    });
-  }
-
-  /** Failures the client caused (it went away) say nothing of the instance. */
-  private recordFailure(member: Member, error: TesseraError, scope: RequestScope): void {
-    if (!member.breaker || error.code === 'REQUEST_ABORTED' || scope.signal.aborted) return;
-    const grpcCode = (error.extensions.grpc as { code?: string } | undefined)?.code;
-    const status = grpcCode ? (grpc.status as unknown as Record<string, number>)[grpcCode] : undefined;
-    member.breaker.record(status === undefined || !UNHEALTHY.has(status));
-  }
-
-  /** A retry must fit in what is left of the deadline and in the retry budget. */
-  private canRetry(scope: RequestScope, waitMs: number): boolean {
-    if (scope.signal.aborted) return false;
-    if (Date.now() + waitMs >= scope.deadline - 10) return false;
-    return this.budget.tryRetry();
-  }
-
-  /** One attempt on one instance; the answer keeps its bytes beside the decoded value (see Answer). */
-  private attempt(member: Member, method: GrpcMethod<never, unknown>, bytes: Buffer, scope: RequestScope, metadata: grpc.Metadata, attempt: number): Promise<{ bytes: Buffer; value: unknown }> {
+  private attempt(call: PipelineCall): Promise<Answer> {
+    const member = call.member!;
+    const { method, scope, timeoutMs } = call;
     const started = performance.now();
-    const event = this.event(member, method.path, attempt);
-    const timeoutMs = Math.min(this.options.timeout, scope.deadline - Date.now());
-    if (timeoutMs <= 0 || scope.signal.aborted) {
-      const error = this.scopeError(scope, member, timeoutMs);
-      this.publish(event, started, error.code);
-      return Promise.reject(error);
-    }
+    const metadata = (call.metadata ??= this.metadataOf(call.headers));
     return new Promise((resolve, reject) => {
       const onAbort = (): void => unaryCall.cancel();
       const unaryCall = member.client.makeUnaryRequest(
         method.path,
         passBytes,
         // Decoded inside grpc-js, so that a message that cannot be decoded fails the call as INTERNAL (and counts against the instance).
-        (response: Buffer) => ({ bytes: response, value: method.deserialize(response) }),
-        bytes,
+        (response: Buffer): Answer => ({ bytes: response, value: method.deserialize(response), deserialize: method.deserialize, member }),
+        call.bytes,
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           scope.offAbort(onAbort);
-          if (error) {
-            const mapped = this.mapError(error, member, scope, timeoutMs, started);
-            this.publish(event, started, mapped.code);
-            reject(mapped);
-          } else {
-            this.publish(event, started, undefined);
-            resolve(response!);
-          }
+          if (error) reject(this.mapError(error, member, scope, timeoutMs, started));
+          else resolve(response!);
         },
       );
       scope.onAbort(onAbort);
@@ -324,17 +293,6 @@ export class GrpcUpstream {
       else metadata.set(key, value);
     }
     return metadata;
-  }
-
-  private event(member: Member, path: string, attempt: number): UpstreamEvent {
-    return { subgraph: this.options.subgraph, instance: member.url, version: member.version, method: path, durationMs: 0, attempt };
-  }
-
-  private publish(event: UpstreamEvent, started: number, code: string | undefined): void {
-    if (!upstreamChannel.hasSubscribers) return;
-    event.durationMs = performance.now() - started;
-    if (code) event.code = code;
-    upstreamChannel.publish(event);
   }
 
   /** The error for a call that cannot start or was stopped by the request scope (client gone or deadline passed). */

@@ -1,27 +1,25 @@
 /**
  * One HTTP upstream (all instances of one subgraph): an undici Pool per
- * instance with keep-alive and explicit limits, weighted choice among the
- * instances, a per-call timeout capped by the request's remaining deadline,
- * and retries for idempotent calls. Every failure leaves here as a
- * TesseraError with a catalog code and the subgraph's name, never as a raw
- * socket error.
+ * instance with keep-alive and explicit limits, and the upstream-call
+ * pipeline (pipeline.ts: memo, shared cache, retries, weighted choice,
+ * breakers, events, deadline) in front of the attempt written here. Every
+ * failure leaves here as a TesseraError with a catalog code and the
+ * subgraph's name, never as a raw socket error.
  */
-import { channel } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
-import { WeightedBalancer } from './balancer.js';
-import { chooseInstance, instanceBreaker, type BreakerOptions, type CircuitBreaker } from './breaker.js';
+import { instanceBreaker, type BreakerOptions } from './breaker.js';
+import type { Instance, Member as PipelineMember, Protocol, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
-import { backoffDelay, RetryBudget, retryAfterMs, sleep } from './retry.js';
+import { createPipeline, type Pipeline } from './pipeline.js';
+import { backoffDelay, retryAfterMs } from './retry.js';
 import type { RequestScope } from '../request-scope.js';
+import { recordFailure } from './stages/breaker.js';
+import { httpCacheStage } from './stages/http-cache.js';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
-export interface Instance {
-  url: string;
-  version?: string;
-  weight: number;
-}
+export type { Instance } from './call.js';
 
 export interface HttpUpstreamOptions {
   subgraph: string;
@@ -49,6 +47,8 @@ export interface HttpCall {
   body?: string | Buffer;
   /** Safe to send twice (queries, GET). Only idempotent calls are retried. */
   idempotent: boolean;
+  /** Identical calls of one request with this key share one answer (an idempotent call only; see stages/memo.ts). */
+  memoKey?: string;
   scope: RequestScope;
 }
 
@@ -69,28 +69,22 @@ export interface HttpResult {
   instance: Instance;
 }
 
-/** Published once per attempt on `tessera:upstream` (for metrics and tracing; free when nobody listens). */
-export interface UpstreamEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  method: string;
-  status?: number;
-  code?: string;
-  durationMs: number;
-  attempt: number;
-}
-
-export const upstreamChannel = channel('tessera:upstream');
-
+export { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 export { breakerChannel, type BreakerEvent } from './breaker.js';
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-interface Member extends Instance {
+interface Member extends PipelineMember {
   pool: Pool;
   basePath: string;
-  breaker?: CircuitBreaker;
+}
+
+/** An HttpCall in the pipeline (call.ts): every field present, so that each call has the same shape. */
+interface PipelineCall extends UpstreamCall<Member> {
+  readonly method: string;
+  readonly path: string;
+  headers: Record<string, string> | undefined;
+  readonly body: string | Buffer | undefined;
 }
 
 /**
@@ -154,9 +148,7 @@ class BufferedResponse implements Dispatcher.DispatchHandler {
 
 export class HttpUpstream {
   private readonly members: Member[];
-  private readonly balancer: WeightedBalancer<Member>;
-  private readonly budget = new RetryBudget();
-  private readonly cache?: HttpCache;
+  private readonly pipeline: Pipeline<Member, PipelineCall, HttpResult>;
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.members = options.instances.map((instance) => {
@@ -175,67 +167,55 @@ export class HttpUpstream {
       const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
       return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker };
     });
-    this.balancer = new WeightedBalancer(this.members);
-    if (options.httpCache) this.cache = new HttpCache(options.httpCache);
+    this.pipeline = createPipeline<Member, PipelineCall, HttpResult>({
+      subgraph: options.subgraph,
+      members: this.members,
+      timeout: options.timeout,
+      retry: options.retry,
+      protocol: this.protocol(),
+      cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
+    });
   }
 
   get subgraph(): string {
     return this.options.subgraph;
   }
 
+  /** One call through the pipeline (pipeline.ts). */
   request(call: HttpCall): Promise<HttpResult> {
-    // Not async itself: most calls skip the cache, and an async frame here would cost them a promise.
-    if (!this.cache || call.method !== 'GET') return this.send(call);
-    return this.cached(call, this.cache);
-  }
-
-  private async cached(call: HttpCall, cache: HttpCache): Promise<HttpResult> {
-    const headers = call.headers ?? {};
-    const found = cache.lookup(call.path, headers);
-    if (found.fresh) return { ...found.fresh, instance: this.members[0]! };
-    const result = await this.send(found.conditional ? { ...call, headers: { ...headers, ...found.conditional } } : call);
-    return { ...cache.update(call.path, headers, result, found.stale), instance: result.instance };
-  }
-
-  private async send(call: HttpCall): Promise<HttpResult> {
-    const { retry } = this.options;
-    const attempts = call.idempotent ? retry.attempts : 1;
-    const tried = new Set<Member>();
-    this.budget.recordCall();
-    for (let attempt = 0; ; attempt++) {
-      const member = this.choose(tried);
-      tried.add(member);
-      const last = attempt + 1 >= attempts;
-      try {
-        const result = await this.attempt(member, call, attempt);
-        member.breaker?.record(result.status < 500);
-        if (last || !RETRYABLE_STATUS.has(result.status)) return result;
-        const wait = retryAfterMs(result.headers['retry-after']) ?? backoffDelay(attempt, retry.backoff);
-        if (!this.canRetry(call, wait)) return result;
-        await sleep(wait, call.scope.signal).catch(() => undefined);
-      } catch (error) {
-        const code = (error as TesseraError).code;
-        if (code !== 'REQUEST_ABORTED' && !(code === 'GATEWAY_TIMEOUT' && call.scope.signal.aborted)) member.breaker?.record(false);
-        if (last || code !== 'SOURCE_UNAVAILABLE') throw error;
-        const wait = backoffDelay(attempt, retry.backoff);
-        if (!this.canRetry(call, wait)) throw error;
-        await sleep(wait, call.scope.signal).catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * An instance for the next attempt: one not tried yet by this call when
-   * there is one, never one behind an open breaker. When every breaker is
-   * open the call fails at once.
-   */
-  private choose(tried: ReadonlySet<Member>): Member {
-    const member = chooseInstance(this.balancer, tried);
-    if (member) return member;
-    throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${this.options.subgraph}" is unavailable`, {
-      extensions: { subgraph: this.options.subgraph },
-      cause: new Error('circuit breaker open for every instance'),
+    return this.pipeline.send({
+      scope: call.scope,
+      idempotent: call.idempotent,
+      memoKey: call.memoKey,
+      operation: call.method,
+      method: call.method,
+      path: call.path,
+      headers: call.headers,
+      body: call.body,
+      attempt: 0,
+      tried: undefined,
+      member: undefined,
+      timeoutMs: 0,
     });
+  }
+
+  /** How HTTP answers read for the pipeline's stages, and its attempt. */
+  private protocol(): Protocol<PipelineCall, HttpResult> {
+    return {
+      attempt: (call) => this.attempt(call),
+      healthy: (result) => result.status < 500,
+      healthyFailure: () => false,
+      retryWait: (result, attempt, backoffMs) =>
+        RETRYABLE_STATUS.has(result.status) ? (retryAfterMs(result.headers['retry-after']) ?? backoffDelay(attempt, backoffMs)) : undefined,
+      refused: (call) => {
+        const { scope } = call;
+        const member = call.member!;
+        return scope.signal.aborted && Date.now() < scope.deadline - 1
+          ? this.error('REQUEST_ABORTED', 'call cancelled: the client went away', member, scope.signal.reason, 'client gone')
+          : this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
+      },
+      status: (result) => result.status,
+    };
   }
 
   /**
@@ -245,7 +225,7 @@ export class HttpUpstream {
    * when the scope aborts or `cancel()` is called. Never retried.
    */
   async stream(call: HttpCall): Promise<HttpStream> {
-    const member = this.choose(new Set());
+    const member = this.pipeline.choose();
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     call.scope.onAbort(onAbort);
@@ -283,41 +263,15 @@ export class HttpUpstream {
     } catch (error) {
       release();
       const mapped = this.mapError(error, member, false, call.scope, this.options.timeout);
-      if (mapped.code !== 'REQUEST_ABORTED') member.breaker?.record(false);
+      recordFailure(member, mapped, call.scope, () => false);
       throw mapped;
     }
   }
 
-  /** A retry must fit in what is left of the deadline and in the retry budget. */
-  private canRetry(call: HttpCall, waitMs: number): boolean {
-    if (call.scope.signal.aborted) return false;
-    if (Date.now() + waitMs >= call.scope.deadline - 10) return false;
-    return this.budget.tryRetry();
-  }
-
-  private async attempt(member: Member, call: HttpCall, attempt: number): Promise<HttpResult> {
-    const started = performance.now();
-    const remaining = call.scope.deadline - Date.now();
-    const timeoutMs = Math.min(this.options.timeout, remaining);
-    const event: UpstreamEvent = {
-      subgraph: this.options.subgraph,
-      instance: member.url,
-      version: member.version,
-      method: call.method,
-      durationMs: 0,
-      attempt,
-    };
-    const publish = (): void => {
-      if (upstreamChannel.hasSubscribers) {
-        event.durationMs = performance.now() - started;
-        upstreamChannel.publish(event);
-      }
-    };
-    if (timeoutMs <= 0) {
-      event.code = 'GATEWAY_TIMEOUT';
-      publish();
-      throw this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
-    }
+  /** The attempt stage: one request to `call.member` within `call.timeoutMs` (set by the deadline stage). */
+  private async attempt(call: PipelineCall): Promise<HttpResult> {
+    const member = call.member!;
+    const { timeoutMs, scope } = call;
     // One timer per attempt, no listener of its own (the scope's, RequestScope.onAbort) and no
     // AbortSignal: the timer and the scope abort the call through undici's own controller
     // (BufferedResponse). AbortSignal.timeout() plus
@@ -331,7 +285,7 @@ export class HttpUpstream {
       response.abort(new DOMException(`upstream call timed out after ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
     const onScopeAbort = (reason: unknown): void => response.abort(reason);
-    call.scope.onAbort(onScopeAbort);
+    scope.onAbort(onScopeAbort);
     try {
       member.pool.dispatch(
         {
@@ -343,17 +297,12 @@ export class HttpUpstream {
         response,
       );
       const { status, headers, body } = await response.done;
-      event.status = status;
-      publish();
       return { status, headers, body, instance: member };
     } catch (error) {
-      const mapped = this.mapError(error, member, timedOut, call.scope, timeoutMs);
-      event.code = mapped.code;
-      publish();
-      throw mapped;
+      throw this.mapError(error, member, timedOut, scope, timeoutMs);
     } finally {
       clearTimeout(timer);
-      call.scope.offAbort(onScopeAbort);
+      scope.offAbort(onScopeAbort);
     }
   }
 

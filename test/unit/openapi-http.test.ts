@@ -168,6 +168,22 @@ describe('OpenAPI source over HTTP', () => {
     assert.equal(server.calls.length - before, 2);
   });
 
+  test('a write empties the memo: the same GET after it, in the same request, is sent again', async () => {
+    // One scope is one client request; its operations share the memo.
+    const scope = createScope({ deadlineMs: 5000 });
+    const before = server.calls.length;
+    await run(source, '{ getItem(id: "w") { id } }', { scope });
+    await run(source, '{ getItem(id: "w") { name } }', { scope });
+    assert.equal(server.calls.length - before, 1, 'the second read is shared');
+    await run(source, 'mutation { createItem(input: { id: "w", name: "W" }) { id } }', { scope });
+    const result = plain(await run(source, '{ getItem(id: "w") { id } }', { scope }));
+    assert.deepEqual(result.data, { getItem: { id: 'w' } });
+    assert.deepEqual(
+      server.calls.slice(before).map((c) => `${c.method} ${c.url}`),
+      ['GET /items/w', 'POST /items', 'GET /items/w'],
+    );
+  });
+
   test('allowlisted client headers are forwarded; selected response headers and Set-Cookie are collected for the client', async () => {
     const scope = createScope({ deadlineMs: 5000, headers: new Headers({ authorization: 'Bearer abc', cookie: 'client=1', 'x-other': 'no' }) });
     await run(source, '{ getItem(id: "h") { id } }', { scope });

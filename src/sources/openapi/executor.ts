@@ -5,9 +5,9 @@
  * response) was compiled at load time into a CompiledOperation; a call only
  * runs those functions.
  *
- * Identical GETs within one GraphQL request are sent once: the in-flight
- * promise is kept in the request scope's memo, keyed by method, path and
- * query, and the header parameters that vary per call.
+ * Identical GETs within one GraphQL request are sent once: each carries a
+ * memo key (method, path and query, and the header parameters that vary per
+ * call) for the transport's per-request memo (transport/stages/memo.ts).
  */
 import type { Descriptor } from '../../config/descriptor.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
@@ -66,8 +66,6 @@ export interface RestResult {
   value: unknown;
 }
 
-const MEMO_KEY = 'openapi:calls:';
-
 function valueOf(param: CompiledParam, args: Record<string, unknown>): unknown {
   const value = args[param.arg];
   return param.convert && value !== undefined && value !== null ? param.convert(value) : value;
@@ -86,7 +84,6 @@ const ACCEPT: Record<ResponseKind, string> = {
 };
 
 export class RestClient {
-  private readonly memoKey: string;
   private readonly forwardResponse: string[];
   /** Origin and base path of each instance, for next-page URLs (parsed once, not per page). */
   private readonly instanceBases: Array<{ origin: string; path: string }>;
@@ -98,7 +95,6 @@ export class RestClient {
     readonly upstream: HttpUpstream,
     readonly mode: Mode,
   ) {
-    this.memoKey = MEMO_KEY + descriptor.name;
     this.forwardResponse = descriptor.responseHeaders.forward.filter((h) => h !== 'set-cookie');
     this.instanceBases = descriptor.upstreams.map((instance) => {
       const base = new URL(instance.url);
@@ -168,24 +164,9 @@ export class RestClient {
     if (body) base['content-type'] = body.contentType;
     const headers = upstreamHeaders(scope, this.descriptor.headers, base, paramHeaders);
 
-    let pending: Promise<HttpResult>;
-    if (op.safe && !body) {
-      let calls = scope.memo.get(this.memoKey) as Map<string, Promise<HttpResult>> | undefined;
-      if (!calls) {
-        calls = new Map();
-        scope.memo.set(this.memoKey, calls);
-      }
-      const key = `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}`;
-      let found = calls.get(key);
-      if (!found) {
-        found = this.upstream.request({ method: op.method, path, headers, idempotent: true, scope });
-        calls.set(key, found);
-      }
-      pending = found;
-    } else {
-      pending = this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, scope });
-    }
-    const result = await pending;
+    // A safe call without a body is shared by the identical calls of one request.
+    const memoKey = op.safe && !body ? `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}` : undefined;
+    const result = await this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, memoKey, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }

@@ -1,0 +1,66 @@
+/**
+ * What travels through the upstream-call pipeline (pipeline.ts): one call
+ * descriptor per upstream call, the shape of a stage, and what a protocol
+ * (HTTP, gRPC) tells the stages about its own answers and failures.
+ */
+import type { TesseraError } from '../errors.js';
+import type { CircuitBreaker } from './breaker.js';
+import type { RequestScope } from '../request-scope.js';
+
+/** One instance of an upstream, as a descriptor lists it. */
+export interface Instance {
+  url: string;
+  version?: string;
+  weight: number;
+}
+
+/** An instance as the pipeline holds it: with its breaker, when breakers are on. */
+export interface Member extends Instance {
+  breaker?: CircuitBreaker;
+}
+
+/**
+ * One upstream call, made once per call by the protocol's front (HttpUpstream.request,
+ * GrpcUpstream.unary) with every field present, so that each call has the same shape.
+ * The fields under "per attempt" are written by the stage named beside each, for the
+ * stages inside it; nothing outside the pipeline reads them.
+ */
+export interface UpstreamCall<M extends Member = Member> {
+  readonly scope: RequestScope;
+  /** Safe to send twice: only idempotent calls are retried; a call that is not empties the request's memo when it ends. */
+  readonly idempotent: boolean;
+  /** Identical calls of one request (same key) share one outcome (memo stage); undefined: never shared. */
+  readonly memoKey: string | undefined;
+  /** What the `tessera:upstream` event calls `method`: the HTTP method, or the gRPC method path. */
+  readonly operation: string;
+  /** Per attempt (retry stage): 0 for the first. */
+  attempt: number;
+  /** Per call (retry stage): the instances already tried, so that a retry goes elsewhere; undefined before any retry. */
+  tried: Set<M> | undefined;
+  /** Per attempt (balance stage): the instance chosen; undefined when none could be. */
+  member: M | undefined;
+  /** Per attempt (deadline stage): the attempt's time limit, ms. */
+  timeoutMs: number;
+}
+
+/** The rest of the pipeline, from a stage's point of view. */
+export type Send<C, R> = (call: C) => Promise<R>;
+
+/** One step of the pipeline: given what comes after it, what to do with a call. Applied once per upstream, not per call. */
+export type Stage<C, R> = (next: Send<C, R>) => Send<C, R>;
+
+/** What differs between HTTP and gRPC, for the stages: the attempt itself, and how to read its outcome. */
+export interface Protocol<C extends UpstreamCall<any>, R> {
+  /** One attempt on `call.member`, within `call.timeoutMs`; fails only with a TesseraError. */
+  attempt: Send<C, R>;
+  /** Does this answer say the instance is well (breaker)? HTTP: any status below 500. */
+  healthy(result: R): boolean;
+  /** Does this failure say the instance is well (breaker)? gRPC: NOT_FOUND and the like are answers about the request. */
+  healthyFailure(error: TesseraError): boolean;
+  /** How long to wait before retrying an answer that asks for it (HTTP 503, Retry-After), or undefined: the answer stands. */
+  retryWait(result: R, attempt: number, backoffMs: number): number | undefined;
+  /** The failure of an attempt that cannot start: no time left in the request deadline, or the client went away. */
+  refused(call: C): TesseraError;
+  /** The `status` of the `tessera:upstream` event for this answer, if the protocol has one. */
+  status(result: R): number | undefined;
+}

@@ -1,0 +1,86 @@
+/**
+ * The upstream-call pipeline: every unary call to an upstream, HTTP or gRPC,
+ * passes through these stages, outermost first. Each stage is
+ * `next => call => result` in its own file under stages/; the chain is built
+ * once per upstream, never per call. HTTP and gRPC differ only in their
+ * Protocol (the attempt, and how its outcome reads) and in HTTP's optional
+ * shared cache.
+ *
+ * The order, and why each stage stands where it does:
+ *
+ * 1. memo: identical calls of one request share one outcome. Outermost, so
+ *    that a shared call costs nothing below it: no cache lookup, no retry
+ *    budget, no instance choice, no attempt, no event.
+ * 2. cache (HTTP, when configured): the shared cache across requests. Before
+ *    the retries, because a fresh entry needs no attempt at all, and a
+ *    revalidation is one call that may be retried like any other.
+ * 3. retry: a failed attempt of an idempotent call is tried again, within
+ *    the retry budget and the request deadline. Outside the instance choice,
+ *    so that every retry chooses again and goes to an instance not tried yet.
+ * 4. balance: instance choice, weighted, skipping instances behind an open
+ *    breaker (it takes a half-open breaker's one probe). A call that finds no
+ *    instance fails here, and the retry stage does not retry it.
+ * 5. breaker: records the outcome of each attempt on the instance chosen for
+ *    it. Right inside the choice, so that it hears every attempt the choice
+ *    let through, also those refused below for lack of time: a half-open
+ *    probe left unrecorded would keep its instance half-open for good.
+ * 6. observe: one `tessera:upstream` event per attempt. Inside the breaker,
+ *    so the event of an attempt comes before the `tessera:breaker` event it
+ *    causes; outside the deadline, so an attempt refused for lack of time is
+ *    reported too, with its instance.
+ * 7. deadline: the attempt's timeout, the descriptor's capped by what is left
+ *    of the request deadline; no time left, or the client gone: not sent.
+ *    Per attempt (innermost but one), because the backoff waits between
+ *    attempts use up the deadline.
+ * 8. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC).
+ *
+ * Streams (SSE subscriptions, gRPC server streams) do not pass through it:
+ * their outcome arrives while they are read, not as one answer. They use
+ * the same instance choice and the same breaker rule (stages/balance.ts,
+ * stages/breaker.ts).
+ */
+import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
+import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
+import { breakerStage } from './stages/breaker.js';
+import { deadlineStage } from './stages/deadline.js';
+import { memoStage } from './stages/memo.js';
+import { observeStage } from './stages/observe.js';
+import { retryStage, type RetryOptions } from './stages/retry.js';
+
+export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R> {
+  subgraph: string;
+  members: readonly M[];
+  /** Longest one attempt may take, ms (capped by the request deadline). */
+  timeout: number;
+  retry: RetryOptions;
+  protocol: Protocol<C, R>;
+  /** HTTP's shared cache (stages/http-cache.ts), when the descriptor turns it on. */
+  cache?: Stage<C, R>;
+}
+
+export interface Pipeline<M extends Member, C, R> {
+  /** Sends one call through every stage. */
+  send: Send<C, R>;
+  /** The instance choice the pipeline uses, for streams (which do not pass through it). */
+  choose: Choose<M>;
+}
+
+/** Runs `last` behind `stages`, the first stage outermost. */
+export function compose<C, R>(stages: ReadonlyArray<Stage<C, R>>, last: Send<C, R>): Send<C, R> {
+  return stages.reduceRight((next, stage) => stage(next), last);
+}
+
+export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(options: PipelineOptions<M, C, R>): Pipeline<M, C, R> {
+  const { subgraph, protocol } = options;
+  const choose = instanceChooser(subgraph, options.members);
+  const stages: Array<Stage<C, R>> = [
+    memoStage(subgraph),
+    ...(options.cache ? [options.cache] : []),
+    retryStage(options.retry, protocol),
+    balanceStage(choose),
+    breakerStage(protocol),
+    observeStage(subgraph, protocol),
+    deadlineStage(options.timeout, protocol),
+  ];
+  return { send: compose(stages, protocol.attempt), choose };
+}
