@@ -15,7 +15,7 @@ import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelView, unknownCoordinates } from './compose/channels.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
-import { channelCors } from './config/security.js';
+import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';

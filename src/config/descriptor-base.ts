@@ -6,8 +6,10 @@
  */
 import { z } from 'zod';
 import { descriptorCache } from './cache.js';
-import { authRulesSchema, checkUpstreamCredentials, upstreamCredentialKeys, upstreamTlsSchema } from './security.js';
-import { duration, integer, size } from './units.js';
+import { authRulesSchema } from './auth.js';
+import { upstreamTlsSchema } from './tls.js';
+import { checkUpstreamCredentials, upstreamCredentialKeys } from './upstreams.js';
+import { duration, headerName, integer, size } from './units.js';
 
 const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
@@ -60,7 +62,6 @@ export const transforms = z.strictObject({
   hide: z.array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"')).default([]),
 });
 
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name').transform((h) => h.toLowerCase());
 
 export const headers = z.strictObject({
   /** Client request headers copied to every upstream call (after hop-by-hop headers are removed). */

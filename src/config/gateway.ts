@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
 import { rateLimitSchema } from './rate-limit.js';
-import { listenerTlsSchema, securitySchema } from './security.js';
+import { securitySchema } from './security.js';
+import { listenerTlsSchema } from './tls.js';
 import { storeSchema } from './store.js';
 import { boolean, duration, integer, port, size } from './units.js';
 

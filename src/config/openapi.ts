@@ -9,13 +9,9 @@
  */
 import { z } from 'zod';
 import { baseDescriptor } from './descriptor-base.js';
-import { duration, integer, size } from './units.js';
+import { duration, headerName, integer, size } from './units.js';
 
 const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
-const headerName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')
-  .transform((h) => h.toLowerCase());
 
 /** Response headers the gateway writes itself (plugins/use-upstream-response-headers.ts skips them too). */
 const GATEWAY_OWNED = new Set(['connection', 'content-encoding', 'content-length', 'content-type', 'date', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'server', 'te', 'trailer', 'transfer-encoding', 'upgrade']);

@@ -18,7 +18,7 @@ import { createHash, createPublicKey, createSecretKey, type KeyObject } from 'no
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { AuthConfig, JwtAlgorithm, JwtProviderConfig } from '../config/security.js';
+import type { AuthConfig, JwtAlgorithm, JwtProviderConfig } from '../config/auth.js';
 import { ConfigError, TesseraError } from '../errors.js';
 import type { Identity } from '../request-scope.js';
 import { refusal } from './refusal.js';

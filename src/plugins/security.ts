@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { AuthRules } from '../compose/auth-rules.js';
 import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
-import type { PersistedOperationsConfig } from '../config/security.js';
+import type { PersistedOperationsConfig } from '../config/persisted.js';
 import { ConfigError } from '../errors.js';
 import { authenticatorFor, useAuth } from './use-auth.js';
 import { useAuthz } from './use-authz.js';

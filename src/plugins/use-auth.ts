@@ -11,7 +11,7 @@
  * fetched with no keys cached ends it with 503.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { AuthConfig } from '../config/security.js';
+import type { AuthConfig } from '../config/auth.js';
 import type { RequestScope } from '../request-scope.js';
 import { createAuthenticator, type Authenticator } from './authenticator.js';
 

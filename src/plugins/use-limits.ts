@@ -34,7 +34,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import type { LimitsConfig } from '../config/security.js';
+import type { LimitsConfig } from '../config/limits.js';
 import { TesseraError, type ErrorCode } from '../errors.js';
 import { estimateCost, type CostOptions } from './cost.js';
 

@@ -5,7 +5,7 @@
  * (server/websocket.ts).
  */
 import type { Plugin } from 'graphql-yoga';
-import type { CorsPolicy } from '../config/security.js';
+import type { CorsPolicy } from '../config/cors.js';
 
 /**
  * CORS (Fetch standard, "CORS protocol") for the origins a channel allows,

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
-import type { ListenerTlsConfig } from '../config/security.js';
+import type { ListenerTlsConfig } from '../config/tls.js';
 import { ConfigError } from '../errors.js';
 
 export interface ListenerTls {

@@ -18,7 +18,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import type { UpstreamPolicy } from '../config/security.js';
+import type { UpstreamPolicy } from '../config/upstreams.js';
 import { ConfigError } from '../errors.js';
 
 type Family = 'ipv4' | 'ipv6';

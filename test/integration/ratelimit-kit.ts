@@ -1,6 +1,6 @@
 /** The products subgraph the rate-limit test files use, and the cost the rate limiter charges for an operation. */
 import { buildSchema, getOperationAST, parse } from 'graphql';
-import { COST_DEFAULTS } from '../../src/config/security.js';
+import { COST_DEFAULTS } from '../../src/config/limits.js';
 import { estimateCost } from '../../src/plugins/cost.js';
 
 export const PRODUCTS = `type Product { id: ID! name: String! } type Query { products(first: Int): [Product!]! product(id: ID!): Product }`;
