@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { schemaSnapshot } from '../../src/cli/main.js';
+import { schemaSnapshot } from '../../src/cli/compose.js';
 import { defaultWorkerCount } from '../../src/cli/cores.js';
 import { runTessera as tessera, serveTessera as serveProcess, startDemo, startGraphqlUpstream, tempProject as folder } from '../kit.js';
 

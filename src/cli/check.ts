@@ -1,0 +1,26 @@
+/**
+ * `tessera check`: loads and composes the configuration, prints every
+ * problem (exit 1) or a summary, and for REST subgraphs the proposed entity
+ * keys, the N+1 joins and the header parameters the gateway never sends.
+ */
+import { createLogger } from '../logger.js';
+import { print, withGateway, type CliResult } from './command.js';
+
+export async function check(configFile: string): Promise<CliResult> {
+  return withGateway(configFile, async (gateway) => {
+    const types = Object.keys(gateway.schema.getTypeMap()).filter((t) => !t.startsWith('__')).length;
+    print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
+    if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
+    // REST subgraphs: proposed entity keys and bulk endpoints, the joins that cost one call per parent (N+1),
+    // and header parameters left out of the schema because the gateway would never send them.
+    for (const descriptor of gateway.descriptors) {
+      if (descriptor.kind !== 'openapi' || gateway.missing.includes(descriptor.name)) continue;
+      const { inspectOpenapiSource } = await import('../sources/openapi/load.js');
+      const { headerReportLines, joinReportLines } = await import('../sources/openapi/report.js');
+      const report = await inspectOpenapiSource(descriptor, { mode: gateway.config.mode, logger: createLogger('silent') });
+      const lines = [...joinReportLines(descriptor, report.joins), ...headerReportLines(descriptor, report.refusedHeaders)];
+      for (const line of lines) print(`tessera: ${line.warning ? 'warning: ' : ''}${line.text}`);
+    }
+    return { code: 0 };
+  });
+}
