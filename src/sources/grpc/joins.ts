@@ -17,7 +17,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { GrpcDescriptor, GrpcJoin } from '../../config/grpc.js';
 import { displayPath } from '../../config/load.js';
 import type { GrpcMethod } from '../../transport/grpc.js';
-import type { Caller } from './executor.js';
+import type { Caller } from './client.js';
 import { keyText, mapKeyReader } from './codecs.js';
 import type { BuiltSchema, MethodInfo } from './schema.js';
 

@@ -15,7 +15,8 @@ import { ConfigError, isConfigError } from '../../errors.js';
 import { GrpcUpstream, type GrpcTlsMaterial } from '../../transport/grpc.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { loadFailed } from './errors.js';
-import { createCaller, createGrpcExecutor } from './executor.js';
+import { createCompiledExecutor } from '../compiled-executor.js';
+import { createCaller } from './client.js';
 import { buildJoins } from './joins.js';
 import { loadProtoFiles, protobufMessage } from './protos.js';
 import { loadFromReflection } from './reflection.js';
@@ -119,7 +120,10 @@ export async function loadGrpcSource(descriptor: GrpcSourceDescriptor, options: 
     return {
       descriptor,
       schema,
-      executor: createGrpcExecutor(schema),
+      // The root resolvers (methods, entity joins) make the calls; below the root a gRPC answer is already a
+      // plain object keyed by GraphQL field names, so queries and mutations take the compiled executor, and
+      // subscriptions (server streams) the general one, which the compiled one hands them to.
+      executor: createCompiledExecutor(schema),
       close: () => upstream.close(),
     };
   } catch (error) {

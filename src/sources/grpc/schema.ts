@@ -23,7 +23,7 @@ import {
 } from 'graphql';
 import protobuf from 'protobufjs';
 import type { GrpcMethod } from '../../transport/grpc.js';
-import type { Caller } from './executor.js';
+import type { Caller } from './client.js';
 import { SCALAR_NAMES } from './codecs.js';
 import { ProtoMapping, type MappingOptions } from './mapping.js';
 import { Naming, pascal, type ProtoType } from './naming.js';

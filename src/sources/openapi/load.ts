@@ -14,7 +14,7 @@ import type { LoadedSource, SourceOptions } from '../types.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
 import { CursorSeal, cursorKey } from './cursors.js';
 import { DocumentError, readOpenapiDocument } from './document.js';
-import { RestClient } from './executor.js';
+import { RestClient } from './client.js';
 import { buildOpenapiSchema, type JoinReport } from './schema.js';
 
 /** A header parameter the schema does not offer: the header rule (transport/headers.ts) would never send it. */

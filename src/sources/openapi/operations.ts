@@ -17,7 +17,7 @@ import {
   type GraphQLOutputType,
 } from 'graphql';
 import { resolvePointer, type Json, type JsonObject } from './document.js';
-import type { BodyKind, CompiledOperation, CompiledParam, ResponseKind } from './executor.js';
+import type { BodyKind, CompiledOperation, CompiledParam, ResponseKind } from './client.js';
 import type { SchemaMapper } from './mapping.js';
 import { fieldName, NameRegistry, operationName, uniqueFieldNames, upperFirst } from './names.js';
 import { serializerFor, type Location } from './params.js';

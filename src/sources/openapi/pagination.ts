@@ -31,7 +31,7 @@ import { LIST_SIZE_KEY, type ListSize } from '../../list-size.js';
 import { scopeOf, type RequestScope } from '../../request-scope.js';
 import { canonicalArguments, type PageRef, type Position } from './cursors.js';
 import { pointerReader, type Json } from './document.js';
-import type { RestResult } from './executor.js';
+import type { RestResult } from './client.js';
 import { listShape } from './bulk.js';
 import { upperFirst } from './names.js';
 import type { Operation } from './operations.js';

@@ -24,7 +24,7 @@ import type { MergedTypeConfig } from '@graphql-tools/delegate';
 import type { OpenapiDocument } from './document.js';
 import { addDownloadFields, type Downloads } from './downloads.js';
 import { missingProperty } from './errors.js';
-import type { RestClient } from './executor.js';
+import type { RestClient } from './client.js';
 import { analyzeOperations } from './bulk.js';
 import { addEntityFields } from './entities.js';
 import { addJoins } from './joins.js';

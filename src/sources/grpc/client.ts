@@ -1,17 +1,15 @@
 /**
- * Resolvers that call the upstream, and the executor that runs delegated
- * operations against the generated schema. A resolver does little per call:
+ * The resolvers that call the upstream: one per unary method, server stream
+ * and entity join. A resolver does little per call:
  * the message codecs and the method descriptions are built with the schema;
  * here only the request scope, the metadata and the call itself remain.
  */
-import type { Executor } from '@graphql-tools/utils';
-import type { GraphQLFieldResolver, GraphQLSchema } from 'graphql';
+import type { GraphQLFieldResolver } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { GrpcDescriptor } from '../../config/grpc.js';
 import type { GrpcMethod, GrpcUpstream } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import { scopeOf, type RequestScope } from '../../request-scope.js';
-import { createCompiledExecutor } from '../compiled-executor.js';
 import type { Mode } from '../types.js';
 import { clientError } from './errors.js';
 
@@ -72,15 +70,4 @@ export function createCaller(upstream: GrpcUpstream, descriptor: GrpcDescriptor 
       };
     },
   };
-}
-
-/**
- * Runs delegated operations on the generated schema, whose root resolvers
- * (methods and entity joins) make the calls: queries and mutations through
- * the compiled executor, as below the root a gRPC answer is already a plain
- * object keyed by GraphQL field names (mapping.ts); subscriptions (server
- * streams) through the general executor, which the compiled one hands them to.
- */
-export function createGrpcExecutor(schema: GraphQLSchema): Executor {
-  return createCompiledExecutor(schema);
 }
