@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createGateway, type Gateway } from '../src/index.js';
 import type { GatewayFileInput } from '../src/config/gateway.js';
-import { REDIS_URL, redisReachable } from '../test/integration/redis-kit.js';
+import { REDIS_URL, redisReachable } from '../test/kit/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { deferred, startGateway, startGraphqlUpstream } from '../kit.js';
+import { deferred, startGateway, startGraphqlUpstream } from '../kit/index.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { dedupeChannel } from '../../src/plugins/use-dedupe.js';
 

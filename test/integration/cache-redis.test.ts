@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startGateway, startGraphqlUpstream, type RunningGateway } from '../kit.js';
+import { startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { storeChannel, type StoreEvent } from '../../src/store/index.js';
-import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from './redis-kit.js';
+import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 
 const SDL = `
   type Product { id: ID! name: String! }

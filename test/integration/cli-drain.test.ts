@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serveTessera, startGraphqlUpstream, tempProject } from '../kit.js';
+import { serveTessera, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 /** Far longer than an answer or a refusal takes on loopback, however loaded the machine: only a hang lasts this long. */
 const HANG_MS = 1_000;

@@ -17,9 +17,9 @@ import { createHash } from 'node:crypto';
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { json, ok, startRest } from '../fixtures/openapi/kit.js';
+import { json, ok, startRest } from '../kit/openapi.js';
 import { loadDescriptorFile } from '../../src/config/load.js';
-import { serveTessera, startGraphqlUpstream, tempProject } from '../kit.js';
+import { serveTessera, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! name: String! }

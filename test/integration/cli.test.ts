@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { schemaSnapshot } from '../../src/cli/compose.js';
 import { defaultWorkerCount } from '../../src/cli/cores.js';
-import { runTessera as tessera, serveTessera as serveProcess, startDemo, startGraphqlUpstream, tempProject as folder } from '../kit.js';
+import { runTessera as tessera, serveTessera as serveProcess, startDemo, startGraphqlUpstream, tempProject as folder } from '../kit/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startDemo } from '../kit.js';
+import { startDemo } from '../kit/index.js';
 
 test('a list of 50 entities with a field from a second subgraph costs one request per subgraph', async (t) => {
   const demo = await startDemo(t);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { deferred, startGateway, startGraphqlUpstream } from '../kit.js';
+import { deferred, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const USERS = `type User { id: ID! name: String! } type Query { users(ids: [ID!]!): [User]! user(id: ID!): User me: User }`;
 const usersResolvers = {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { serverAudits } from 'graphql-http';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const SDL = `type Query { hello(name: String): String  list(n: [Int!]): [Int!] } type Mutation { bump: Int }`;
 

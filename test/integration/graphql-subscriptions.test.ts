@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { deferred, startGateway, startGraphqlUpstream } from '../kit.js';
+import { deferred, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const SDL = `type Query { ok: Boolean } type Subscription { countdown(from: Int!): Int! ticks: Int! }`;
 
@@ -114,7 +114,7 @@ test('the same subscription over WebSocket (graphql-ws), and completing it cance
 });
 
 test('a proxied subscription carries the caller identity headers, as queries do', async (t) => {
-  const { sha256 } = await import('../fixtures/security/kit.js');
+  const { sha256 } = await import('../kit/security.js');
   const seen: Array<string | null> = [];
   const upstream = await startGraphqlUpstream(t, SDL, {
     Query: { ok: () => true },

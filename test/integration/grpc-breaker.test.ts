@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kitchenDescriptor, loadGrpc } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 const UNAVAILABLE = '{ getFailure(code: 14, message: "down") }';

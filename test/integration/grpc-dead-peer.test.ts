@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
 import { createScope } from '../../src/request-scope.js';
-import { FIXTURES, kitchenDescriptor, loadGrpc } from '../fixtures/grpc/harness.js';
+import { FIXTURES, kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
 import { startPausablePeer, startSilentPeer } from '../fixtures/grpc/peers.js';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const NEXT_DAY = '{ getNextDay(input: "2024-01-01T00:00:00Z") }';
 

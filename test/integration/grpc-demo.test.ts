@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startDemo } from '../kit.js';
+import { startDemo } from '../kit/index.js';
 
 test('50 products with stock (gRPC) and reviews (GraphQL): one call to each backend', async (t) => {
   const demo = await startDemo(t);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { productsWithStock } from '../fixtures/grpc/harness.js';
+import { productsWithStock } from '../kit/grpc.js';
 
 test('stock for 50 products costs one gRPC call, in the order asked', async (t) => {
   // 50 catalog products, and one the inventory does not know ("p999").

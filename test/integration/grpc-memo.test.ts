@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createScope } from '../../src/request-scope.js';
-import { kitchenDescriptor, loadGrpc, productsWithStock, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, productsWithStock, type GrpcHarness } from '../kit/grpc.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 
 

@@ -11,7 +11,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildYoga } from '../../src/server/yoga.js';
 import { attachWebSocket, type AttachedWebSocket } from '../../src/server/websocket.js';
-import { kitchenDescriptor, loadGrpc, waitFor } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, waitFor } from '../kit/grpc.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 
 let upstream: KitchenServer;

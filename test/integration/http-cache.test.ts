@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { startGateway } from '../kit.js';
+import { startGateway } from '../kit/index.js';
 import { HttpCache } from '../../src/transport/http-cache.js';
 
 const SPEC = `openapi: 3.0.3

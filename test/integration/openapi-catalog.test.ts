@@ -12,8 +12,8 @@ import { loadSource, type LoadedSource } from '../../src/sources/index.js';
 import type { DemoService } from '../../subgraphs/lib/serve.js';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
 import { start as startReviews } from '../../subgraphs/reviews/server.js';
-import { watchServer, type UpstreamWatch } from '../fixtures/openapi/declared.js';
-import { plain, run } from '../fixtures/openapi/kit.js';
+import { watchServer, type UpstreamWatch } from '../kit/openapi-declared.js';
+import { plain, run } from '../kit/openapi.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ok } from '../fixtures/openapi/kit.js';
-import { runTessera as tessera, tempProject as folder } from '../kit.js';
+import { ok } from '../kit/openapi.js';
+import { runTessera as tessera, tempProject as folder } from '../kit/index.js';
 
 const byId = (operationId: string, ref: string) => ({
   get: { operationId, parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: ok({ $ref: `#/components/schemas/${ref}` }) },

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
-import { watchServer, type UpstreamWatch } from '../fixtures/openapi/declared.js';
-import { json, startRest } from '../fixtures/openapi/kit.js';
-import { gql, startDemo, startGateway, type RunningDemo } from '../kit.js';
+import { watchServer, type UpstreamWatch } from '../kit/openapi-declared.js';
+import { json, startRest } from '../kit/openapi.js';
+import { gql, startDemo, startGateway, type RunningDemo } from '../kit/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 

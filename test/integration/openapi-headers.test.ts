@@ -12,9 +12,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test, type TestContext } from 'node:test';
-import { json, ok, startRest, type RestServer } from '../fixtures/openapi/kit.js';
-import { sha256 } from '../fixtures/security/kit.js';
-import { startGateway } from '../kit.js';
+import { json, ok, startRest, type RestServer } from '../kit/openapi.js';
+import { sha256 } from '../kit/security.js';
+import { startGateway } from '../kit/index.js';
 
 const API_KEY = 'key-0123456789abcdef';
 

@@ -24,9 +24,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ok, json, startRest } from '../fixtures/openapi/kit.js';
-import { watchServer, type UpstreamWatch, type Violation } from '../fixtures/openapi/declared.js';
-import { startDemo, startGateway } from '../kit.js';
+import { ok, json, startRest } from '../kit/openapi.js';
+import { watchServer, type UpstreamWatch, type Violation } from '../kit/openapi-declared.js';
+import { startDemo, startGateway } from '../kit/index.js';
 
 const RUNS = 300;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse } from 'graphql';
 import { planDocument } from '../../src/plugins/use-query-plan.js';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const USERS = `type User { id: ID! name: String! } interface Node { id: ID! } type Query { users(ids: [ID!]!): [User]! me: User! }`;
 const POSTS = `type Post { id: ID! title: String! author: User } type User { id: ID! posts: [Post!]! } type Query { posts: [Post!]! _usersByIds(ids: [ID!]!): [User]! } type Mutation { addPost(title: String!): Post! }`;

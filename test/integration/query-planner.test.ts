@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { buildSchema, parse, print } from 'graphql';
 import { planGraph, planOperation, entityEntry, Unplannable, type PlanSubgraph } from '../../src/compose/plan.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
-import { startGateway, startGraphqlUpstream, type DemoService } from '../kit.js';
+import { startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
 
 const USERS = /* GraphQL */ `
   enum Role { ADMIN MEMBER }

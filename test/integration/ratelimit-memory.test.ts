@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { costOf, PRODUCTS, productsResolvers } from './ratelimit-kit.js';
+import { costOf, PRODUCTS, productsResolvers } from '../kit/rate-limit.js';
 
 const STOCK = `type Query { stock(sku: ID!): Int }`;
 const stockResolvers = { Query: { stock: () => 7 } };
@@ -105,7 +105,7 @@ test('a channel rule limits only its channel', async (t) => {
     rateLimit: { rules: [{ name: 'mobile', by: 'channel', channels: ['mobile'], limit: 1 }] },
   });
   const mobile = gw.url.replace(/\/graphql$/, '/mobile/graphql');
-  const { gql } = await import('../kit.js');
+  const { gql } = await import('../kit/index.js');
   assert.equal((await gql(mobile, '{ product(id: "1") { id } }')).status, 200);
   assert.equal((await gql(mobile, '{ product(id: "1") { id } }')).status, 429);
   assert.equal((await gw.query('{ product(id: "1") { id } }')).status, 200, 'the default channel is not limited');

@@ -7,11 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { startGateway, startGraphqlUpstream, type RunningGateway } from '../kit.js';
+import { startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { costOf, PRODUCTS, productsResolvers } from './ratelimit-kit.js';
+import { costOf, PRODUCTS, productsResolvers } from '../kit/rate-limit.js';
 import { storeChannel, type StoreEvent } from '../../src/store/index.js';
-import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from './redis-kit.js';
+import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 
 const STOCK = `type Query { stock(sku: ID!): Int }`;
 

@@ -10,8 +10,8 @@ import { test, type TestContext } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { deferred, gql, sse, startGateway, startGraphqlUpstream } from '../kit.js';
-import { costOf } from './ratelimit-kit.js';
+import { deferred, gql, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { costOf } from '../kit/rate-limit.js';
 
 const SDL = `type Query { ok: Boolean } type Tick { n: Int! }
   type Subscription { ticks: Tick! countdown(from: Int!): Int! failing: Int! }`;

@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse, validate } from 'graphql';
-import { startGateway } from '../kit.js';
-import { recordingUpstream, sha256, type RecordingUpstream } from '../fixtures/security/kit.js';
+import { startGateway } from '../kit/index.js';
+import { recordingUpstream, sha256, type RecordingUpstream } from '../kit/security.js';
 
 const ACCOUNTS = `
   type Query { me: User }

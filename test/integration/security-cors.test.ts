@@ -20,8 +20,8 @@ import { test, type TestContext } from 'node:test';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { isConfigError } from '../../src/errors.js';
 import { createGateway } from '../../src/index.js';
-import { recordingUpstream } from '../fixtures/security/kit.js';
-import { deferred, startGateway } from '../kit.js';
+import { recordingUpstream } from '../kit/security.js';
+import { deferred, startGateway } from '../kit/index.js';
 
 const APP = 'https://app.example.com';
 const EVIL = 'https://evil.example';

@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { json, ok, startRest, type RestServer } from '../fixtures/openapi/kit.js';
-import { recordingUpstream } from '../fixtures/security/kit.js';
-import { startDemo, startGateway, tempProject, type GraphqlResponse, type RunningDemo } from '../kit.js';
+import { json, ok, startRest, type RestServer } from '../kit/openapi.js';
+import { recordingUpstream } from '../kit/security.js';
+import { startDemo, startGateway, tempProject, type GraphqlResponse, type RunningDemo } from '../kit/index.js';
 
 function assertTooExpensive(res: GraphqlResponse): void {
   assert.equal(res.status, 400, res.text.slice(0, 300));

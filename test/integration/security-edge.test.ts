@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { deferred, gql, startGateway } from '../kit.js';
-import { recordingUpstream, sha256 } from '../fixtures/security/kit.js';
+import { deferred, gql, startGateway } from '../kit/index.js';
+import { recordingUpstream, sha256 } from '../kit/security.js';
 
 async function setup(t: TestContext, gateway: GatewayFileInput = {}) {
   const upstream = await recordingUpstream(t, 'type Query { hello: String } type Mutation { bump: Int }', { Query: { hello: () => 'hello' }, Mutation: { bump: () => 1 } });

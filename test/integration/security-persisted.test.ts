@@ -13,8 +13,8 @@ import { test, type TestContext } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { deferred, gql, startGateway } from '../kit.js';
-import { recordingUpstream, sha256 } from '../fixtures/security/kit.js';
+import { deferred, gql, startGateway } from '../kit/index.js';
+import { recordingUpstream, sha256 } from '../kit/security.js';
 
 const HELLO = 'query Hello { hello }';
 const GREET = 'query Greet($name: String) { greet(name: $name) }';
@@ -133,7 +133,7 @@ test("Apollo's manifest format is read; a manifest that cannot be read, or only 
 });
 
 test('APQ with a Redis store: a document registered on one replica is found by another', async (t) => {
-  const { needRedis, uniquePrefix, REDIS_URL } = await import('./redis-kit.js');
+  const { needRedis, uniquePrefix, REDIS_URL } = await import('../kit/redis.js');
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
   const config: GatewayFileInput = { store: { url: REDIS_URL, prefix }, channels: { web: { persistedOperations: { apq: true } } } };

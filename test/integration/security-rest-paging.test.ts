@@ -11,9 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { json, ok, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { json, ok, startRest, type RestServer } from '../kit/openapi.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
-import { startDemo, startGateway, type RunningGateway } from '../kit.js';
+import { startDemo, startGateway, type RunningGateway } from '../kit/index.js';
 
 const SERVICE_SECRET = 'Bearer svc-0123456789abcdef';
 const CURSOR_SECRET = 'cursor-secret-shared-by-replicas-0123456789';

@@ -15,8 +15,8 @@ import { test, type TestContext } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { createSchema, createYoga } from 'graphql-yoga';
 import pino from 'pino';
-import { deferred, startGateway, startGraphqlUpstream } from '../kit.js';
-import { TLS_DIR } from '../fixtures/security/kit.js';
+import { deferred, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { TLS_DIR } from '../kit/security.js';
 
 const tlsFile = (name: string): string => join(TLS_DIR, name);
 const CA = readFileSync(tlsFile('ca.pem'));

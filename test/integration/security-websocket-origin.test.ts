@@ -14,8 +14,8 @@ import { createClient } from 'graphql-ws';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { recordingUpstream } from '../fixtures/security/kit.js';
-import { deferred, startGateway } from '../kit.js';
+import { recordingUpstream } from '../kit/security.js';
+import { deferred, startGateway } from '../kit/index.js';
 
 const APP = 'https://app.example.com';
 const WEB = 'https://web.example.com';

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { deferred, startGateway } from '../kit.js';
-import { recordingUpstream, sha256 } from '../fixtures/security/kit.js';
+import { deferred, startGateway } from '../kit/index.js';
+import { recordingUpstream, sha256 } from '../kit/security.js';
 
 const KEY = 'ws-key-0123456789abcdef';
 

@@ -1,7 +1,7 @@
 /** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, startGateway, startGraphqlUpstream } from '../kit.js';
+import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! title: String! price: Int! category: Category secret: Secret }

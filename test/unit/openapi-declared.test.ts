@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDescriptor } from '../../src/config/load.js';
-import { declaredRequests, type UpstreamRequest } from '../fixtures/openapi/declared.js';
-import { FIXTURES, ok } from '../fixtures/openapi/kit.js';
+import { declaredRequests, type UpstreamRequest } from '../kit/openapi-declared.js';
+import { FIXTURES, ok } from '../kit/openapi.js';
 
 const spec = {
   openapi: '3.1.0',

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { quoteUnsafeIntegers, stringifyJson } from '../../src/sources/openapi/int64.js';
-import { ok, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, loadOpenapi, plain, run, startRest, type RestServer } from '../kit/openapi.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const BIG = '9007199254740993';

@@ -14,8 +14,8 @@ import { test } from 'node:test';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import { isConfigError } from '../../src/errors.js';
 import { checkUpstreamUrl, compilePolicy } from '../../src/transport/upstream-guard.js';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
-import { startRest, json } from '../fixtures/openapi/kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { startRest, json } from '../kit/openapi.js';
 
 async function refused(descriptors: Array<DescriptorInput & { dir?: string }>, gateway: Record<string, unknown> = {}): Promise<string[]> {
   try {

@@ -9,8 +9,8 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { argumentHeaderRefusal, upstreamHeaders } from '../../src/transport/headers.js';
 import type { RequestScope } from '../../src/request-scope.js';
-import { deferred, startGateway } from '../kit.js';
-import { recordingUpstream } from '../fixtures/security/kit.js';
+import { deferred, startGateway } from '../kit/index.js';
+import { recordingUpstream } from '../kit/security.js';
 
 const SDL = (field: string) => `type Query { ${field}: String }`;
 

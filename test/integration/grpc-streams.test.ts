@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
 import { createScope } from '../../src/request-scope.js';
-import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../kit/grpc.js';
 
 const suite = useKitchen();
 

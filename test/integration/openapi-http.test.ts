@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createScope, RESPONSE_HEADERS_KEY } from '../../src/request-scope.js';
-import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../kit/openapi.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const item = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, name: { type: 'string' } } };

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isConfigError } from '../../src/errors.js';
 import { createScope } from '../../src/request-scope.js';
-import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../kit/grpc.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 const suite = useKitchen({ retry: { attempts: 3, backoff: 1 }, headers: { forward: ['authorization', 'x-tenant'], set: { 'x-gateway': 'tessera' } } });

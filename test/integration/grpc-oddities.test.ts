@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { printType, type GraphQLNamedType } from 'graphql';
-import { FIXTURES, loadGrpc, located, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { FIXTURES, loadGrpc, located, type GrpcHarness } from '../kit/grpc.js';
 import { ODD_ENUMS, startOddities, unrepresentable, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
-import { startGateway, startGraphqlUpstream } from '../kit.js';
+import { startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const READING = 'id ratio score samples maybeRatio mood moods moodByName { key value } weights { key value } extra probe { level } maybeMood verdict';
 const DESCRIPTOR = { name: 'oddities', source: './oddities.proto', readOnly: ['Get*'] };

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
-import { createGateway, type Gateway, type GatewayOptions } from '../src/index.js';
-import { serve, type DemoService } from '../subgraphs/lib/serve.js';
-import { demoEnv, startDemoServices, type StartedDemo } from '../subgraphs/demo.js';
-import type { DescriptorInput } from '../src/config/descriptor.js';
-import type { GatewayFileInput } from '../src/config/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
+import { serve, type DemoService } from '../../subgraphs/lib/serve.js';
+import { demoEnv, startDemoServices, type StartedDemo } from '../../subgraphs/demo.js';
+import type { DescriptorInput } from '../../src/config/descriptor.js';
+import type { GatewayFileInput } from '../../src/config/gateway.js';
 
 export type { DemoService };
 
@@ -97,7 +97,7 @@ export async function startDemo(t: TestContext | undefined, gatewayOverrides: Re
   const demo = await startDemoServices(ports);
   t?.after(() => demo.close());
   const gw = await createGateway({
-    configFile: new URL('../gateway.yaml', import.meta.url).pathname,
+    configFile: new URL('../../gateway.yaml', import.meta.url).pathname,
     env: { ...demoEnv(demo), LOG_LEVEL: 'silent', ...gatewayOverrides },
   });
   const { url, port } = await gw.listen(0, '127.0.0.1');
@@ -171,7 +171,7 @@ export function tempProject(t: TestContext, files: Record<string, string>): stri
   return dir;
 }
 
-const repositoryRoot = new URL('..', import.meta.url).pathname;
+const repositoryRoot = new URL('../..', import.meta.url).pathname;
 
 /** Runs the `tessera` command (from the sources) as a process; resolves with its exit code and output. */
 export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

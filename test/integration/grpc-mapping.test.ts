@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assertValidSchema, printType, type GraphQLNamedType, type GraphQLObjectType } from 'graphql';
-import { kitchenDescriptor, loadGrpc, useKitchen } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, useKitchen } from '../kit/grpc.js';
 
 const EVERYTHING = `
   big ubig sbig fbig u32 ratio flag text blob maybe plain color

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, json, loadOpenapi, plain, run, startRest, type RestServer } from '../kit/openapi.js';
 import type { LoadedSource } from '../../src/sources/index.js';
 
 const ITEMS = Array.from({ length: 23 }, (_, i) => ({ id: `i${i + 1}`, n: i + 1 }));

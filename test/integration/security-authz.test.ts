@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, startGateway, startGraphqlUpstream } from '../kit.js';
-import { recordingUpstream, sha256 } from '../fixtures/security/kit.js';
+import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { recordingUpstream, sha256 } from '../kit/security.js';
 
 const ACCOUNTS = `
   type Query { me: User users(ids: [ID!]!): [User]! }

@@ -21,11 +21,11 @@ import { parseDescriptor } from '../../src/config/load.js';
 import { loadSource, type LoadedSource } from '../../src/sources/index.js';
 import { createScope } from '../../src/request-scope.js';
 import { start as startInventory, type InventoryService } from '../../subgraphs/inventory/server.js';
-import { kitchenDescriptor, loadGrpc, located, type GrpcHarness } from '../fixtures/grpc/harness.js';
+import { kitchenDescriptor, loadGrpc, located, type GrpcHarness } from '../kit/grpc.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 import { ODD_ENUMS, startOddities, unrepresentable, type OdditiesServer } from '../fixtures/grpc/oddities-server.js';
-import { plain } from '../fixtures/openapi/kit.js';
-import { startGraphqlUpstream } from '../kit.js';
+import { plain } from '../kit/openapi.js';
+import { startGraphqlUpstream } from '../kit/index.js';
 
 const INVENTORY_DIR = fileURLToPath(new URL('../../subgraphs/inventory/', import.meta.url));
 const INVENTORY = {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { createGateway } from '../../src/index.js';
 import { loadGatewayFile } from '../../src/config/load.js';
 import { isConfigError, type ConfigError } from '../../src/errors.js';
-import { startGraphqlUpstream, tempProject as project } from '../kit.js';
+import { startGraphqlUpstream, tempProject as project } from '../kit/index.js';
 
 
 async function problemsOf(promise: Promise<unknown> | (() => unknown)): Promise<ConfigError> {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { isConfigError } from '../../src/errors.js';
-import { json, loadOpenapi, plain, run, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { json, loadOpenapi, plain, run, startRest, type RestServer } from '../kit/openapi.js';
 import { printType, type GraphQLNamedType } from 'graphql';
 import type { LoadedSource } from '../../src/sources/index.js';
 

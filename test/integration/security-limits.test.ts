@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { gql, startGateway } from '../kit.js';
-import { recordingUpstream } from '../fixtures/security/kit.js';
+import { gql, startGateway } from '../kit/index.js';
+import { recordingUpstream } from '../kit/security.js';
 
 const SDL = `
   type Query { hello: String node: Node users(first: Int, limit: Int): [User!]! status(is: Status): String }

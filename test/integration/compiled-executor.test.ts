@@ -15,7 +15,7 @@ import { buildSchema, parse, type ExecutionResult } from 'graphql';
 import { createCompiledExecutor, propertyResolver } from '../../src/sources/compiled-executor.js';
 import { createScope } from '../../src/request-scope.js';
 import type { LoadedSource } from '../../src/sources/index.js';
-import { ok, loadOpenapi, plain, startRest, type RestServer } from '../fixtures/openapi/kit.js';
+import { ok, loadOpenapi, plain, startRest, type RestServer } from '../kit/openapi.js';
 
 const spec = {
   openapi: '3.0.3',

@@ -13,7 +13,7 @@ import { inspectOpenapiSource } from '../../src/sources/openapi/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ok, FIXTURES, json, loadOpenapi, plain, run, startRest } from '../fixtures/openapi/kit.js';
+import { ok, FIXTURES, json, loadOpenapi, plain, run, startRest } from '../kit/openapi.js';
 
 const user = { type: 'object', required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' }, teamId: { type: 'string' } } };
 const team = { type: 'object', required: ['id'], properties: { id: { type: 'string' }, title: { type: 'string' } } };

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { SignJWT } from 'jose';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { gql, startGateway } from '../kit.js';
-import { AUDIENCE, b64url, ISSUER, recordingUpstream, sha256, signingKey, startJwks, token, type SigningKey } from '../fixtures/security/kit.js';
+import { gql, startGateway } from '../kit/index.js';
+import { AUDIENCE, b64url, ISSUER, recordingUpstream, sha256, signingKey, startJwks, token, type SigningKey } from '../kit/security.js';
 
 const SDL = 'type Query { me: String hello: String }';
 const resolvers = { Query: { me: () => 'me', hello: () => 'hello' } };
