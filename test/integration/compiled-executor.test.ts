@@ -99,6 +99,9 @@ describe('compiled executor on an OpenAPI source: the fast path answers as the g
     await server.close();
   });
 
+  /** The upstream calls the last `both()` made through the fast path. */
+  let lastCalls: string[] = [];
+
   /** Runs the document through both executors (each with its own request scope) and checks they agree, calls included. */
   async function both(query: string, variables?: Record<string, unknown>): Promise<ExecutionResult> {
     const document = parse(query);
@@ -111,6 +114,7 @@ describe('compiled executor on an OpenAPI source: the fast path answers as the g
     const generalCalls = server.calls.slice(middle).map((c) => `${c.method} ${c.url}`);
     assert.deepEqual(plain(fast), plain(general));
     assert.deepEqual(fastCalls, generalCalls, 'the same upstream calls');
+    lastCalls = fastCalls;
     return fast;
   }
 
@@ -148,24 +152,48 @@ describe('compiled executor on an OpenAPI source: the fast path answers as the g
 
   test('bad arguments and variables are refused before any call', async () => {
     answers = { 'GET /orders/o1': { status: 200, body: order('o1') } };
-    await both('query($id: String!) { getOrder(id: $id) { id } }', {});
-    await both('query($n: Int) { listOrders(limit: $n) { id } a: getOrder(id: "o1") { id } }', { n: 'many' });
+    const missing = await both('query($id: String!) { getOrder(id: $id) { id } }', {});
+    assert.match(missing.errors?.[0]?.message ?? '', /Variable "\$id" of required type "String!" was not provided/);
+    assert.deepEqual(lastCalls, [], 'a missing variable: no call');
+    const wrong = await both('query($n: Int) { listOrders(limit: $n) { id } a: getOrder(id: "o1") { id } }', { n: 'many' });
+    assert.match(wrong.errors?.[0]?.message ?? '', /Variable "\$n" got invalid value "many"/);
+    assert.equal(wrong.data, undefined);
+    assert.deepEqual(lastCalls, [], 'a variable of the wrong type: no call, not even for the field that does not use it');
     // Not validated first (as a stitched call is not): an argument literal of the wrong type fails that field only.
-    await both('{ a: getOrder(id: "o1") { id } b: getOrder(id: 5) { id } }');
+    const literal = await both('{ a: getOrder(id: "o1") { id } b: getOrder(id: 5) { id } }');
+    assert.deepEqual(plain(literal).data, { a: { id: 'o1' }, b: null });
+    assert.deepEqual(lastCalls, ['GET /orders/o1']);
   });
 
-  test('mutations run in order, and one after a failed one only if the general executor runs it', async () => {
+  test('mutations run one after another, in document order, also after one that fails', async () => {
+    const input = (id: string) => `{ id: "${id}", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }`;
+    const twice = `mutation { a: createOrder(input: ${input('o9')}) { id } b: createOrder(input: ${input('o10')}) { number } }`;
     answers = { 'POST /orders': { status: 201, body: order('o9') } };
-    await both('mutation { a: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { id } b: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { number } }');
+    let start = server.calls.length;
+    const ok = await both(twice);
+    assert.deepEqual(plain(ok).data, { a: { id: 'o9' }, b: { number: 7 } });
+    // Both runs (fast, then general) sent o9 before o10.
+    assert.deepEqual(server.calls.slice(start).map((c) => (JSON.parse(c.body.toString()) as { id: string }).id), ['o9', 'o10', 'o9', 'o10']);
     answers = { 'POST /orders': { status: 201, body: order('o9', { id: null }) } };
-    await both('mutation { a: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { id } b: createOrder(input: { id: "o9", number: 1, status: pending, total: { amount: 1, currency: "EUR" }, items: [] }) { number } }');
+    start = server.calls.length;
+    const failed = await both(twice);
+    assert.equal(plain(failed).data.a, null);
+    assert.deepEqual(plain(failed).data.b, { number: 7 }, 'the mutation after a failed one still runs');
+    assert.deepEqual(server.calls.slice(start).map((c) => (JSON.parse(c.body.toString()) as { id: string }).id), ['o9', 'o10', 'o9', 'o10']);
   });
 
   test('documents the fast path leaves to the general executor: directives, unions, introspection', async () => {
     answers = { 'GET /orders': { status: 200, body: [order('o1')] }, 'GET /pets': { status: 200, body: [{ kind: 'Cat', meows: true }, { kind: 'Dog', barks: false }] } };
-    await both('query($all: Boolean!) { listOrders { id number @include(if: $all) } }', { all: false });
-    await both('{ listPets { __typename ... on Cat { meows } ... on Dog { barks } } }');
-    await both('{ __schema { queryType { name } } listOrders { id } }');
+    for (const [query, variables] of [
+      ['query($all: Boolean!) { listOrders { id number @include(if: $all) } }', { all: false }],
+      ['{ listPets { __typename ... on Cat { meows } ... on Dog { barks } } }', undefined],
+      ['{ __schema { queryType { name } } listOrders { id } }', undefined],
+    ] as const) {
+      const result = await both(query, variables);
+      assert.equal(result.errors, undefined, query);
+      // The general executor builds prototype-less objects, the fast path plain ones: this answer came from the former.
+      assert.equal(Object.getPrototypeOf(result.data), null, `left to the general executor: ${query}`);
+    }
   });
 });
 
