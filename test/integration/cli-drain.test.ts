@@ -94,18 +94,22 @@ test('tessera serve --workers 2: from SIGTERM on, new connections (readiness pro
   let probing = true;
   let answered!: () => void;
   const answeredBefore = new Promise<void>((r) => (answered = r));
+  let refusedPlenty!: () => void;
+  const plentyRefused = new Promise<void>((r) => (refusedPlenty = r));
   const probes = Array.from({ length: CONCURRENT_PROBES }, async () => {
     while (probing) {
       const outcome = await probe(port, '/readyz');
       outcomes.push(outcome);
-      if (isRefusal(outcome)) refusals++;
-      else if (outcome !== 'no answer' && outcome.status === 200) answered();
+      if (isRefusal(outcome)) {
+        if (++refusals === 20 * CONCURRENT_PROBES) refusedPlenty();
+      } else if (outcome !== 'no answer' && outcome.status === 200) answered();
     }
   });
   // The signal comes while probes are being answered, and the probing goes on until the port has refused plenty.
   await answeredBefore;
   serve.child.kill('SIGTERM');
-  for (let i = 0; i < 500 && refusals < 20 * CONCURRENT_PROBES; i++) await new Promise((r) => setTimeout(r, 10));
+  // Until the port has refused plenty, or the process has exited (whatever the probes saw is judged below).
+  await Promise.race([plentyRefused, serve.exited]);
   probing = false;
   await Promise.all(probes);
 

@@ -115,15 +115,8 @@ test('tessera serve --workers 2 serves from two processes on one port', async (t
   const port = await new Promise<number>((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as { port: number }).port)));
   await new Promise<void>((r) => probe.close(() => r()));
   const serve = serveProcess(t, ['-c', join(dir, 'gateway.yaml'), '--workers', '2', '--port', String(port)], { S_URL: up.url });
-  await new Promise<void>((resolve) => {
-    const poll = (): void => {
-      fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => (r.status === 200 ? resolve() : setTimeout(poll, 50)),
-        () => setTimeout(poll, 50),
-      );
-    };
-    poll();
-  });
+  // The primary prints the URL once every worker listens.
+  assert.equal(await serve.url, `http://127.0.0.1:${port}/graphql`);
   for (let i = 0; i < 4; i++) {
     const res = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ pid }"}' });
     assert.deepEqual(await res.json(), { data: { pid: 'x' } });

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { isConfigError } from '../../src/errors.js';
 import { createScope } from '../../src/request-scope.js';
-import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../kit/grpc.js';
+import { kitchenDescriptor, loadGrpc, useKitchen } from '../kit/grpc.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 const suite = useKitchen({ retry: { attempts: 3, backoff: 1 }, headers: { forward: ['authorization', 'x-tenant'], set: { 'x-gateway': 'tessera' } } });
@@ -66,7 +66,7 @@ describe('gRPC deadlines and cancellation', () => {
     assert.equal(result.data?.getSlow, null);
     assert.equal(result.errors?.[0]?.extensions?.code, 'GATEWAY_TIMEOUT');
     assert.deepEqual(result.errors?.[0]?.extensions?.grpc, { code: 'DEADLINE_EXCEEDED' });
-    await waitFor(() => (suite.server.cancelled.GetSlow ?? 0) > cancelledBefore);
+    await suite.server.reached('cancelled', 'GetSlow', cancelledBefore);
   });
 
   test('the request deadline caps the call when it is shorter than the timeout', async () => {
@@ -79,11 +79,11 @@ describe('gRPC deadlines and cancellation', () => {
     const cancelledBefore = suite.server.cancelled.GetSlow ?? 0;
     const callsBefore = suite.server.calls.GetSlow ?? 0;
     const pending = suite.kitchen.run('{ getSlow(delayMs: 5000) }', undefined, createScope({ deadlineMs: 5000, signal: controller.signal }));
-    await waitFor(() => (suite.server.calls.GetSlow ?? 0) > callsBefore);
+    await suite.server.reached('calls', 'GetSlow', callsBefore);
     controller.abort();
     const result = await pending;
     assert.equal(result.errors?.[0]?.extensions?.code, 'REQUEST_ABORTED');
-    await waitFor(() => (suite.server.cancelled.GetSlow ?? 0) > cancelledBefore);
+    await suite.server.reached('cancelled', 'GetSlow', cancelledBefore);
   });
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExecutionResult } from 'graphql';
 import { createScope } from '../../src/request-scope.js';
-import { kitchenDescriptor, loadGrpc, useKitchen, waitFor } from '../kit/grpc.js';
+import { kitchenDescriptor, loadGrpc, useKitchen } from '../kit/grpc.js';
 
 const suite = useKitchen();
 
@@ -27,7 +27,7 @@ describe('gRPC server streams as subscriptions', () => {
     const second = await stream.next();
     assert.deepEqual([plain(first.value as ExecutionResult), plain(second.value as ExecutionResult)], [{ data: { count: { n: '1' } } }, { data: { count: { n: '2' } } }]);
     await stream.return(undefined);
-    await waitFor(() => (suite.server.cancelled.Count ?? 0) > before);
+    await suite.server.reached('cancelled', 'Count', before);
   });
 
   test('an aborted request scope (client disconnected) cancels the stream upstream', async () => {
@@ -36,7 +36,7 @@ describe('gRPC server streams as subscriptions', () => {
     const stream = await suite.kitchen.subscribe('subscription { count(count: 1000, intervalMs: 20) { n } }', undefined, createScope({ deadlineMs: 60_000, signal: controller.signal }));
     await stream.next();
     controller.abort();
-    await waitFor(() => (suite.server.cancelled.Count ?? 0) > before);
+    await suite.server.reached('cancelled', 'Count', before);
     // What is left of the stream ends quickly: at most one event saying the request was aborted.
     const rest = [];
     for await (const event of stream) rest.push(plain(event));

@@ -11,7 +11,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildYoga } from '../../src/server/yoga.js';
 import { attachWebSocket, type AttachedWebSocket } from '../../src/server/websocket.js';
-import { kitchenDescriptor, loadGrpc, waitFor } from '../kit/grpc.js';
+import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
 import { startKitchen, type KitchenServer } from '../fixtures/grpc/kitchen-server.js';
 
 let upstream: KitchenServer;
@@ -86,7 +86,7 @@ describe('subscriptions from a gRPC stream', () => {
     const events = await readSse(response, (e) => e.length >= 2);
     assert.deepEqual(events.slice(0, 2), [{ data: { count: { n: '1' } } }, { data: { count: { n: '2' } } }]);
     controller.abort();
-    await waitFor(() => (upstream.cancelled.Count ?? 0) > before);
+    await upstream.reached('cancelled', 'Count', before);
   });
 
   test('over WebSocket (graphql-ws): ticks arrive and the subscription completes', async (t) => {
@@ -103,11 +103,13 @@ describe('subscriptions from a gRPC stream', () => {
     const client = wsClient();
     t.after(() => client.dispose());
     const before = upstream.cancelled.Count ?? 0;
-    const events: unknown[] = [];
-    const unsubscribe = client.subscribe({ query: 'subscription { count(count: 1000, intervalMs: 20) { n } }' }, { next: (e) => void events.push(e), error: () => undefined, complete: () => undefined });
-    await waitFor(() => events.length >= 2);
+    let second!: () => void;
+    const twoEvents = new Promise<void>((resolve) => (second = resolve));
+    let events = 0;
+    const unsubscribe = client.subscribe({ query: 'subscription { count(count: 1000, intervalMs: 20) { n } }' }, { next: () => void (++events === 2 && second()), error: () => undefined, complete: () => undefined });
+    await twoEvents;
     unsubscribe();
-    await waitFor(() => (upstream.cancelled.Count ?? 0) > before);
+    await upstream.reached('cancelled', 'Count', before);
     const answer = await new Promise<unknown>((resolve, reject) => {
       client.subscribe({ query: '{ getNextDay(input: "2024-01-01T00:00:00Z") }' }, { next: resolve, error: reject, complete: () => undefined });
     });
@@ -117,11 +119,11 @@ describe('subscriptions from a gRPC stream', () => {
   test('over WebSocket: closing the socket cancels the gRPC stream', async () => {
     const client = wsClient();
     const before = upstream.cancelled.Count ?? 0;
-    const events: unknown[] = [];
-    client.subscribe({ query: 'subscription { count(count: 1000, intervalMs: 20) { n } }' }, { next: (e) => void events.push(e), error: () => undefined, complete: () => undefined });
-    await waitFor(() => events.length >= 1);
+    await new Promise<void>((first) => {
+      client.subscribe({ query: 'subscription { count(count: 1000, intervalMs: 20) { n } }' }, { next: () => first(), error: () => undefined, complete: () => undefined });
+    });
     await client.dispose();
-    await waitFor(() => (upstream.cancelled.Count ?? 0) > before);
+    await upstream.reached('cancelled', 'Count', before);
   });
 
   test('over WebSocket: an invalid operation gets validation errors, and no upstream call', async (t) => {

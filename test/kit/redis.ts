@@ -91,9 +91,23 @@ export async function startOwnRedis(t: TestContext): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !(await accepting(port)); i++) await new Promise((r) => setTimeout(r, 25));
-    if (!(await accepting(port))) throw new Error(`redis-server did not start on port ${port}`);
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child = server;
+    // redis-server says so on stdout once it accepts connections; an exit first (the port taken, say) is a failure.
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        log += chunk.toString();
+        if (!log.includes('Ready to accept connections')) return;
+        server.stdout.off('data', onData);
+        server.stdout.resume();
+        resolve();
+      };
+      server.stdout.on('data', onData);
+      server.once('exit', (code) => reject(new Error(`redis-server exited (${code}) before it accepted connections on port ${port}:\n${log}`)));
+    });
   };
   const stop = async (): Promise<void> => {
     const running = child;
