@@ -185,7 +185,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads, responseHeaders }),
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
   });

@@ -5,13 +5,12 @@
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { filterSchema, type Executor } from '@graphql-tools/utils';
-import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
+import { getNamedType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type TypeNode } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
-import { entityEntry, planGraph, type EntityEntry, type PlanGraph, type PlanSubgraph } from './plan.js';
 import { namingFor, type Naming } from './transforms.js';
 
 export interface ComposedGraph {
@@ -19,20 +18,20 @@ export interface ComposedGraph {
   /** Subschemas by subgraph name, as stitched. */
   subschemas: Map<string, Subschema>;
   /**
-   * Subgraphs whose part of the unified graph is their own schema unchanged
-   * (no prefix or rename; hiding is fine, hidden things never reach a
-   * validated document). An operation that only touches one of them can be
-   * sent to it as it is, without stitching (see plugins/use-query-plan.ts).
+   * Every subgraph as the router (execution/router.ts) sees it: what it
+   * needs to send an operation to one subgraph as it is, or to plan it over
+   * several, without stitching.
    */
-  direct: DirectRoute[];
-  /** The same subgraphs as the query planner sees them (compose/plan.ts). */
-  plan: PlanGraph;
+  subgraphs: ComposedSubgraph[];
 }
 
-export interface DirectRoute {
+/** One subgraph, for the router and the query planner. */
+export interface ComposedSubgraph {
   name: string;
   /** The subgraph's own schema, to check that every field of an operation is there. */
   schema: GraphQLSchema;
+  /** Its part of the unified graph: its schema as transformed (renamed, without the fields it hides). */
+  visible: GraphQLSchema;
   /** The executor stitching uses for this subgraph (policy wrappers included). */
   executor: Executor;
   /**
@@ -41,6 +40,30 @@ export interface DirectRoute {
    * results are checked against it by the gateway.
    */
   trusted: boolean;
+  /** Its types or fields have other names in the unified graph (`transforms.prefix`/`rename`); hiding is not renaming. */
+  renamed: boolean;
+  /** Entities it resolves by key (`entities:`), by type name. */
+  entities: ReadonlyMap<string, EntityEntry>;
+}
+
+/** An entity a subgraph resolves by key. */
+export interface EntityEntry {
+  /** Key fields, read on the objects the entity is joined to. */
+  keys: readonly string[];
+  /** The root field that resolves it. */
+  field: string;
+  argument: string;
+  /** The argument's type as the subgraph declares it (the variable's type). */
+  argumentType: TypeNode;
+  /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
+  batch: boolean;
+}
+
+/** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
+export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string, batch = true): EntityEntry | undefined {
+  const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
+  if (!arg) return undefined;
+  return { keys, field, argument, argumentType: parseType(String(arg.type)), batch };
 }
 
 /** Problems with `entities:` in one descriptor, checked against the subgraph's own schema. */
@@ -145,8 +168,7 @@ export interface ComposeOptions {
 export function composeSources(sources: LoadedSource[], options: ComposeOptions = {}): ComposedGraph {
   const problems: string[] = [];
   const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
-  const direct: DirectRoute[] = [];
-  const plannable: PlanSubgraph[] = [];
+  const subgraphs: ComposedSubgraph[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
@@ -169,7 +191,6 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
     const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
-    if (!renames) direct.push({ name: descriptor.name, schema: source.schema, executor, trusted: descriptor.kind !== 'graphql' });
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,
@@ -188,7 +209,15 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         entities: new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
         subschema,
       });
-      if (!renames) plannable.push({ name: descriptor.name, executor, visible: subschema.transformedSchema, entities: plannedEntities(source) });
+      subgraphs.push({
+        name: descriptor.name,
+        schema: source.schema,
+        visible: subschema.transformedSchema,
+        executor,
+        trusted: descriptor.kind !== 'graphql',
+        renamed: Boolean(renames),
+        entities: plannedEntities(source),
+      });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
@@ -212,5 +241,5 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }
-  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), direct, plan: planGraph(plannable) };
+  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), subgraphs };
 }

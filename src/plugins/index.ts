@@ -17,9 +17,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import type { Logger } from 'pino';
-import type { DirectRoute } from '../compose/index.js';
-import type { PlanGraph } from '../compose/plan.js';
-import { useQueryPlan } from './use-query-plan.js';
+import type { ComposedSubgraph } from '../compose/index.js';
+import { planGraph } from '../execution/planner.js';
+import { useQueryPlan } from '../execution/router.js';
 import { securityPlugins } from './security.js';
 import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
@@ -40,10 +40,8 @@ export interface PluginChainOptions {
   logger: Logger;
   /** Gateway-wide rate limiters, cache store and hints (plugins/traffic.ts); built once per gateway. */
   traffic?: Traffic;
-  /** Subgraphs an operation can be sent to as it is (compose/ decides which). */
-  routes?: readonly DirectRoute[];
-  /** The same subgraphs for the query planner; absent: operations over several subgraphs are stitched. */
-  plan?: PlanGraph;
+  /** The subgraphs, for the router (direct and planned routes); absent: every operation is stitched. */
+  subgraphs?: readonly ComposedSubgraph[];
   /** Scopes required per unified-graph coordinate, from descriptors' `auth:` (compose/auth-rules.ts). */
   authRules?: AuthRules;
   /** Folder of gateway.yaml, for relative paths in it (manifests, key files). */
@@ -84,6 +82,7 @@ function operationStore({ traffic, gateway, channel }: PluginChainOptions) {
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
   const security = securityPlugins({ ...options, operationStore: operationStore(options) });
+  const plannable = (options.subgraphs ?? []).filter((s) => !s.renamed);
   return [
     // Stops resolvers from running once the client has gone (row 10 of docs/reliability.md).
     useExecutionCancellation(),
@@ -101,7 +100,7 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     ...security.access,
     // Replaces the execute function for single-subgraph and planned operations; placed before the
     // traffic plugins so dedupe wraps it and a cached answer skips it.
-    useQueryPlan({ schema: options.schema, routes: options.routes ?? [], graph: options.gateway.execution.planner ? options.plan : undefined, logger: options.logger }),
+    useQueryPlan({ schema: options.schema, routes: plannable, graph: options.gateway.execution.planner ? planGraph(plannable) : undefined, logger: options.logger }),
     // After authentication/authorization (the consumer is known; a refused request costs no point),
     // right before execution: the rate limit meters cached answers too, the cache answers only allowed requests.
     ...trafficPlugins(options),

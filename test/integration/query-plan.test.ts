@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse } from 'graphql';
-import { planDocument } from '../../src/plugins/use-query-plan.js';
+import { planDocument } from '../../src/execution/router.js';
 import { startGateway, startGraphqlUpstream } from '../kit.js';
 
 const USERS = `type User { id: ID! name: String! } interface Node { id: ID! } type Query { users(ids: [ID!]!): [User]! me: User! }`;

@@ -1,5 +1,5 @@
 /**
- * The query planner (compose/plan.ts, plugins/plan-execution.ts) against
+ * The query planner (execution/planner.ts, execution/run-plan.ts) against
  * stitching: every query here is sent to two gateways over the same real
  * upstreams, one planning (the default) and one with `execution.planner:
  * false`, and the two answers must be the same JSON. The planner's own
@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse, print } from 'graphql';
-import { planGraph, planOperation, entityEntry, Unplannable, type PlanSubgraph } from '../../src/compose/plan.js';
+import { planGraph, planOperation, Unplannable, type PlanSubgraph } from '../../src/execution/planner.js';
+import { entityEntry } from '../../src/compose/index.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import { startGateway, startGraphqlUpstream, type DemoService } from '../kit.js';
 

@@ -2,7 +2,7 @@
  * Field collection (GraphQL spec 6.3.2, CollectFields) for the code that
  * completes values without graphql-js's executor: the compiled executor of
  * the OpenAPI and gRPC sources (sources/compiled-executor.ts) and the result
- * check (plugins/result-check.ts). Both compile per document, so the answer must
+ * check (result-check.ts). Both compile per document, so the answer must
  * not depend on the request: a @skip/@include on a variable, or any other
  * directive, makes it undefined and the caller uses graphql-js instead.
  */

@@ -1,5 +1,5 @@
 /**
- * Runs a query plan (compose/plan.ts): each wave's calls go out together,
+ * Runs a query plan (planner.ts): each wave's calls go out together,
  * each entity fetch with the deduplicated keys of the objects it joins to;
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
@@ -7,7 +7,7 @@
  */
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
-import type { Call, Fetch, QueryPlan } from '../compose/plan.js';
+import type { Call, Fetch, QueryPlan } from './planner.js';
 import { TesseraError } from '../errors.js';
 
 type Data = Record<string, unknown>;

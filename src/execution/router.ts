@@ -13,7 +13,7 @@
  *    variable type and directive in the document exists in that subgraph's
  *    schema (`__typename` anywhere, but no introspection, which the gateway
  *    answers itself).
- * 2. The query planner (compose/plan.ts): an operation over several such
+ * 2. The query planner (planner.ts): an operation over several such
  *    subgraphs runs as a fixed list of upstream calls, planned once per
  *    document and operation, answers merged as plain objects.
  * 3. Anything else is stitched (@graphql-tools/stitch), which gives the
@@ -47,10 +47,13 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Logger } from 'pino';
-import type { DirectRoute } from '../compose/index.js';
-import { planOperation, Unplannable, type PlanGraph, type QueryPlan } from '../compose/plan.js';
-import { executePlan } from './plan-execution.js';
+import type { ComposedSubgraph } from '../compose/index.js';
+import { planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import { executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker } from './result-check.js';
+
+/** A subgraph an operation can be sent to as it is (one that is not renamed). */
+export type DirectRoute = Pick<ComposedSubgraph, 'name' | 'schema' | 'executor' | 'trusted'>;
 
 /** What is known about a document: its single route, if it has one; else its plans by operation name (null: stitched). */
 interface DocumentRoutes {

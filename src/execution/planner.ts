@@ -34,7 +34,6 @@ import {
   isLeafType,
   isObjectType,
   Kind,
-  parseType,
   visit,
   type DirectiveNode,
   type DocumentNode,
@@ -50,20 +49,8 @@ import {
   type VariableDefinitionNode,
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
-import { applies } from '../collect-fields.js';
-
-/** An entity a subgraph resolves by key. */
-export interface EntityEntry {
-  /** Key fields, read on the objects the entity is joined to. */
-  keys: readonly string[];
-  /** The root field that resolves it. */
-  field: string;
-  argument: string;
-  /** The argument's type as the subgraph declares it (the variable's type). */
-  argumentType: TypeNode;
-  /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
-  batch: boolean;
-}
+import type { EntityEntry } from '../compose/index.js';
+import { applies } from './collect-fields.js';
 
 /** A subgraph the planner can route to: its names are the unified graph's. */
 export interface PlanSubgraph {
@@ -502,11 +489,4 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
   return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
-}
-
-/** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
-export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string, batch = true): EntityEntry | undefined {
-  const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
-  if (!arg) return undefined;
-  return { keys, field, argument, argumentType: parseType(String(arg.type)), batch };
 }

@@ -8,7 +8,7 @@
  * query planner for every planned operation.
  */
 import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
-import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
+import { collectFields, fragmentsOf, type Fragments } from './collect-fields.js';
 import {
   execute,
   GraphQLEnumType,
