@@ -26,6 +26,7 @@ import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
+import type { RouteName } from './execution/router.js';
 import { loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 
@@ -39,6 +40,12 @@ export interface GatewayOptions {
   /** Environment for ${VAR} interpolation; process.env by default. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /**
+   * Tests only: the routes the router may take ('direct', 'planned',
+   * 'stitched'); an operation whose route is left out takes the next one.
+   * The test that runs one operation through every route uses it.
+   */
+  routes?: readonly RouteName[];
 }
 
 export interface Gateway {
@@ -161,11 +168,13 @@ interface ServingOptions {
   responseHeaders?: boolean;
   /** CORS of each channel by path (see channelOrigins). */
   cors?: ReadonlyMap<string, ChannelOrigins>;
+  /** Tests only: GatewayOptions.routes. */
+  routes?: readonly RouteName[];
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -185,7 +194,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, file, ...security, downloads, responseHeaders }),
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
   });
@@ -246,6 +255,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       downloads,
       responseHeaders: sources.some((s) => s.passesResponseHeaders),
       cors: origins,
+      routes: options.routes,
     });
   } catch (error) {
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);

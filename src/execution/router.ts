@@ -1,32 +1,31 @@
 /**
- * How an operation reaches the subgraphs, decided once per parsed document
- * (Yoga caches parsing, so once per distinct query text) and kept in a
- * WeakMap:
+ * The router: how an operation reaches the subgraphs, decided once per
+ * parsed document and operation (Yoga caches parsing, so once per distinct
+ * query text) and kept in a WeakMap. One of three routes, each with a reason
+ * (README "How an operation runs"):
  *
- * 1. The single-subgraph route: an operation whose every field belongs to
- *    one subgraph's own schema is sent to that subgraph as it is, and its
- *    answer returned as it came. For a proxied query that removes most of
- *    the gateway's CPU (see the README's Performance section). Taken when,
- *    for one subgraph whose part of the graph is its schema unchanged
- *    (ComposedGraph.direct), the operation is a query or mutation whose root
- *    selections are plain fields, and every field, fragment type condition,
- *    variable type and directive in the document exists in that subgraph's
- *    schema (`__typename` anywhere, but no introspection, which the gateway
- *    answers itself).
- * 2. The query planner (planner.ts): an operation over several such
- *    subgraphs runs as a fixed list of upstream calls, planned once per
- *    document and operation, answers merged as plain objects.
- * 3. Anything else is stitched (@graphql-tools/stitch), which gives the
- *    same answer.
+ * 1. `direct`: an operation whose every field belongs to one subgraph's own
+ *    schema is sent to that subgraph as it is, and its answer returned as it
+ *    came. For a proxied query that removes most of the gateway's CPU (see
+ *    the README's Performance section). Taken when, for one subgraph whose
+ *    part of the graph is its schema unchanged (not renamed), the operation
+ *    is a query or mutation whose root selections are plain fields, and
+ *    every field, fragment type condition, variable type and directive in
+ *    the document exists in that subgraph's schema (`__typename` anywhere,
+ *    but no introspection, which the gateway answers itself).
+ * 2. `planned`: the query planner (planner.ts) turns the operation into a
+ *    fixed list of upstream calls, run by run-plan.ts, answers merged as
+ *    plain objects.
+ * 3. `stitched`: what the planner declines runs through
+ *    @graphql-tools/stitch (the execute function the router is given).
  *
- * No answer is passed on blindly: a remote subgraph's single-route answer
- * and every planned answer are checked by executing the client's operation
- * over them against the gateway's schema (result-check.ts), which checks
- * every value's type, applies null bubbling, and puts upstream errors at
- * their paths, as stitching would. For that, `__typename` is added to the
- * forwarded document under interfaces and unions.
+ * No answer is passed on blindly: a remote subgraph's direct answer and
+ * every planned answer are checked by executing the client's operation over
+ * them against the gateway's schema (result-check.ts), which checks every
+ * value's type, applies null bubbling, and puts upstream errors at their
+ * paths. For that, `__typename` is added to the forwarded document under
+ * interfaces and unions.
  */
-import type { Plugin } from 'graphql-yoga';
 import type { ExecutionResult } from '@graphql-tools/utils';
 import {
   getVariableValues,
@@ -48,17 +47,24 @@ import {
 } from 'graphql';
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
-import { planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
 import { executePlan } from './run-plan.js';
-import { checkingSchema, ResultChecker } from './result-check.js';
+import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
 
-/** A subgraph an operation can be sent to as it is (one that is not renamed). */
+/** The subgraph a `direct` operation is sent to (a subgraph that is not renamed). */
 export type DirectRoute = Pick<ComposedSubgraph, 'name' | 'schema' | 'executor' | 'trusted'>;
 
-/** What is known about a document: its single route, if it has one; else its plans by operation name (null: stitched). */
-interface DocumentRoutes {
-  direct: DirectRoute | undefined;
-  plans: Map<string, QueryPlan | null>;
+export type RouteName = 'direct' | 'planned' | 'stitched';
+
+/** The route taken by one operation of one document, and why. */
+export type Decision =
+  | { route: 'direct'; reason: string; subgraph: DirectRoute }
+  | { route: 'planned'; reason: string; plan: QueryPlan }
+  | { route: 'stitched'; reason: string };
+
+/** What the router is given for one execution: graphql-js's execute arguments. */
+export interface RouteArgs extends CheckArgs {
+  rootValue?: unknown;
 }
 
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
@@ -171,97 +177,138 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
   return { data: nonNull ? null : data, errors };
 }
 
-export interface QueryPlanOptions {
+/** The subgraphs a plan calls, in the order of their first call. */
+function subgraphsOf(plan: QueryPlan): Set<string> {
+  const names = new Set<string>();
+  for (const step of plan.steps) for (const wave of step.waves) for (const call of wave) names.add(call.subgraph.name);
+  return names;
+}
+
+export interface RouterOptions {
   /** The channel's schema. */
   schema: GraphQLSchema;
-  routes: readonly DirectRoute[];
-  /** The subgraphs the planner may use; absent: operations over several subgraphs are stitched. */
-  graph?: PlanGraph;
+  subgraphs: readonly ComposedSubgraph[];
+  /** execution.planner: false sends what cannot go direct to stitching. */
+  planner: boolean;
+  /** Tests only: the routes that may be taken (the others are passed over, as if they declined); all when absent. */
+  routes?: readonly RouteName[];
   logger?: Logger;
 }
 
-export function useQueryPlan(options: QueryPlanOptions): Plugin {
-  const { schema, routes, graph, logger } = options;
-  if (routes.length === 0) return {};
-  const checker = new ResultChecker(checkingSchema(schema));
-  const known = new WeakMap<DocumentNode, DocumentRoutes>();
-  const rewritten = new WeakMap<DocumentNode, DocumentNode>();
-  const routesOf = (document: DocumentNode): DocumentRoutes => {
-    let entry = known.get(document);
-    if (!entry) known.set(document, (entry = { direct: planDocument(document, schema, routes), plans: new Map() }));
-    return entry;
-  };
-  const planFor = (document: DocumentNode, operation: OperationDefinitionNode): QueryPlan | null => {
-    const entry = routesOf(document);
-    const name = operation.name?.value ?? '';
-    let plan = entry.plans.get(name);
-    if (plan === undefined) {
-      try {
-        plan = planOperation(document, operation, schema, graph!);
-      } catch (error) {
-        // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
-        if (error instanceof Unplannable) logger?.debug({ operation: name || undefined, reason: error.message }, 'operation stitched: the planner declined it');
-        else logger?.error({ operation: name || undefined, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
-        plan = null;
-      }
-      entry.plans.set(name, plan);
+const ALL_ROUTES: readonly RouteName[] = ['direct', 'planned', 'stitched'];
+
+export class Router {
+  private readonly schema: GraphQLSchema;
+  private readonly direct: DirectRoute[];
+  private readonly graph: PlanGraph | undefined;
+  private readonly allowed: ReadonlySet<RouteName>;
+  private readonly logger: Logger | undefined;
+  private readonly checker: ResultChecker;
+  /** Per document: its direct subgraph (null: none), and each operation's decision by name. */
+  private readonly known = new WeakMap<DocumentNode, { direct: DirectRoute | null; decisions: Map<string, Decision> }>();
+  private readonly rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  /** Operations found, per document and name; a name that finds none is not kept (it comes from the client). */
+  private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
+
+  constructor(options: RouterOptions) {
+    this.schema = options.schema;
+    this.allowed = new Set(options.routes ?? ALL_ROUTES);
+    this.direct = this.allowed.has('direct') ? options.subgraphs.filter((s) => !s.renamed) : [];
+    this.graph = options.planner && this.allowed.has('planned') ? planGraph(options.subgraphs.filter((s) => !s.renamed)) : undefined;
+    this.logger = options.logger;
+    this.checker = new ResultChecker(checkingSchema(options.schema));
+  }
+
+  /** Whether any operation could take another route than stitching (else the router need not be asked). */
+  get routes(): boolean {
+    return this.direct.length > 0 || this.graph !== undefined;
+  }
+
+  /** The route of one operation of a document, decided on first use. */
+  decide(document: DocumentNode, operation: OperationDefinitionNode): Decision {
+    let entry = this.known.get(document);
+    if (!entry) {
+      const direct = this.direct.length > 0 ? planDocument(document, this.schema, this.direct) : undefined;
+      this.known.set(document, (entry = { direct: direct ?? null, decisions: new Map() }));
     }
-    return plan;
-  };
-  const forwardedFor = (document: DocumentNode, route: DirectRoute): DocumentNode => {
-    if (route.trusted) return document;
-    let forwarded = rewritten.get(document);
-    if (!forwarded) rewritten.set(document, (forwarded = withAbstractTypenames(document, schema)));
-    return forwarded;
-  };
-  // Operations found, per document and name; a name that finds none is not kept (it comes from the client).
-  const operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
-  const operationOf = (document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | GraphQLError => {
-    let byName = operations.get(document);
-    if (!byName) operations.set(document, (byName = new Map()));
+    const name = operation.name?.value ?? '';
+    let decision = entry.decisions.get(name);
+    if (!decision) {
+      decision = this.decideOnce(document, operation, entry.direct);
+      entry.decisions.set(name, decision);
+      this.logger?.debug({ operation: name || undefined, route: decision.route, reason: decision.reason }, `operation routed: ${decision.route}`);
+    }
+    return decision;
+  }
+
+  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode, direct: DirectRoute | null): Decision {
+    if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"`, subgraph: direct };
+    if (!this.graph) return { route: 'stitched', reason: this.allowed.has('planned') ? 'the query planner is off (execution.planner: false)' : 'the planned route is not allowed' };
+    try {
+      const plan = planOperation(document, operation, this.schema, this.graph);
+      return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}`, plan };
+    } catch (error) {
+      // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
+      if (error instanceof Unplannable) return { route: 'stitched', reason: error.message };
+      this.logger?.error({ operation: operation.name?.value, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
+      return { route: 'stitched', reason: `the planner failed: ${(error as Error).message}` };
+    }
+  }
+
+  /** The operation to run, or the request error graphql-js would give. */
+  operation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | GraphQLError {
+    let byName = this.operations.get(document);
+    if (!byName) this.operations.set(document, (byName = new Map()));
     const found = byName.get(name ?? '');
     if (found) return found;
     const operation = selectedOperation(document, name);
     if (!(operation instanceof GraphQLError)) byName.set(name ?? '', operation);
     return operation;
-  };
-  return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      const route = routesOf(args.document).direct;
-      if (!route && !graph) return;
-      setExecuteFn(async (execArgs) => {
-        const operation = operationOf(execArgs.document, execArgs.operationName);
-        if (operation instanceof GraphQLError) return { errors: [requestError(operation)] };
-        const plan = route ? undefined : planFor(execArgs.document, operation);
-        if (!route && !plan) return executeFn(execArgs);
-        // Variables are checked here as graphql-js's execute would (spec 6.1.2, at most 50
-        // errors): a request error, and no subgraph is called. Without definitions there is nothing to check.
-        if (operation.variableDefinitions?.length) {
-          const coerced = getVariableValues(schema, operation.variableDefinitions, (execArgs.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
-          if (coerced.errors) return { errors: coerced.errors.map(requestError) };
-        }
-        if (plan) {
-          const assembled = await executePlan(plan, { variables: execArgs.variableValues as Record<string, unknown> | undefined, context: execArgs.contextValue });
-          return checker.check(assembled, execArgs);
-        }
-        // A plugin after this one (the response cache) may execute a rewritten document (with
-        // __typename and id aliases, fields of the same subgraph): that one is what is sent.
-        const direct = route!;
-        let result: ExecutionResult;
-        try {
-          result = (await direct.executor({
-            document: forwardedFor(execArgs.document, direct),
-            variables: execArgs.variableValues ?? undefined,
-            operationName: execArgs.operationName ?? undefined,
-            operationType: operation.operation,
-            context: execArgs.contextValue,
-            rootValue: execArgs.rootValue,
-          })) as ExecutionResult;
-        } catch (error) {
-          return failedResult(error, operation, schema);
-        }
-        return direct.trusted ? result : checker.check(result, execArgs);
-      });
-    },
-  };
+  }
+
+  /**
+   * Runs a direct or planned operation. Variables are checked first, as
+   * graphql-js's execute would (spec 6.1.2, at most 50 errors): a request
+   * error, and no subgraph is called.
+   */
+  async run(decision: Exclude<Decision, { route: 'stitched' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult> {
+    // Without definitions there is nothing to check.
+    if (operation.variableDefinitions?.length) {
+      const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+      if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+    }
+    if (decision.route === 'planned') {
+      const assembled = await executePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
+      return this.checker.check(assembled, args);
+    }
+    // A plugin after the router (the response cache) may execute a rewritten document (with
+    // __typename and id aliases, fields of the same subgraph): that one is what is sent.
+    const direct = decision.subgraph;
+    let result: ExecutionResult;
+    try {
+      result = (await direct.executor({
+        document: this.forwarded(args.document, direct),
+        variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+        operationName: args.operationName ?? undefined,
+        operationType: operation.operation,
+        context: args.contextValue as Record<string, unknown> | undefined,
+        rootValue: args.rootValue,
+      })) as ExecutionResult;
+    } catch (error) {
+      return failedResult(error, operation, this.schema);
+    }
+    return direct.trusted ? result : this.checker.check(result, args);
+  }
+
+  private forwarded(document: DocumentNode, route: DirectRoute): DocumentNode {
+    if (route.trusted) return document;
+    let forwarded = this.rewritten.get(document);
+    if (!forwarded) this.rewritten.set(document, (forwarded = withAbstractTypenames(document, this.schema)));
+    return forwarded;
+  }
+}
+
+/** A request error for a document with no operation to run (GraphQL-over-HTTP: 400 with the graphql-response media type). */
+export function operationError(error: GraphQLError): ExecutionResult {
+  return { errors: [requestError(error)] };
 }

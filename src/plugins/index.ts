@@ -5,7 +5,7 @@
  *
  *   request hygiene (413/415/403 CSRF) ─► persisted operations ─► document
  *   limits and introspection policy (parse/validate) ─► authentication ─►
- *   authorization ─► query plan ─► rate limit ─► dedupe ─► response cache
+ *   authorization ─► router ─► rate limit ─► dedupe ─► response cache
  *   ─► execute; each entry below says why it is where it is (security ones:
  *   security.ts and docs/security.md).
  *
@@ -18,8 +18,8 @@ import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
-import { planGraph } from '../execution/planner.js';
-import { useQueryPlan } from '../execution/router.js';
+import type { RouteName } from '../execution/router.js';
+import { useRouter } from './use-router.js';
 import { securityPlugins } from './security.js';
 import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
@@ -42,6 +42,8 @@ export interface PluginChainOptions {
   traffic?: Traffic;
   /** The subgraphs, for the router (direct and planned routes); absent: every operation is stitched. */
   subgraphs?: readonly ComposedSubgraph[];
+  /** Tests only: the routes the router may take (GatewayOptions.routes). */
+  routes?: readonly RouteName[];
   /** Scopes required per unified-graph coordinate, from descriptors' `auth:` (compose/auth-rules.ts). */
   authRules?: AuthRules;
   /** Folder of gateway.yaml, for relative paths in it (manifests, key files). */
@@ -82,7 +84,6 @@ function operationStore({ traffic, gateway, channel }: PluginChainOptions) {
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {
   const security = securityPlugins({ ...options, operationStore: operationStore(options) });
-  const plannable = (options.subgraphs ?? []).filter((s) => !s.renamed);
   return [
     // Stops resolvers from running once the client has gone (row 10 of docs/reliability.md).
     useExecutionCancellation(),
@@ -98,9 +99,16 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     // one without the fields the caller may not read: before direct routing and the traffic plugins,
     // so whatever executes, meters or caches sees only what the caller may read.
     ...security.access,
-    // Replaces the execute function for single-subgraph and planned operations; placed before the
+    // The router replaces the execute function (direct, planned or stitched); placed before the
     // traffic plugins so dedupe wraps it and a cached answer skips it.
-    useQueryPlan({ schema: options.schema, routes: plannable, graph: options.gateway.execution.planner ? planGraph(plannable) : undefined, logger: options.logger }),
+    useRouter({
+      schema: options.schema,
+      subgraphs: options.subgraphs ?? [],
+      planner: options.gateway.execution.planner,
+      routes: options.routes,
+      logger: options.logger,
+      header: options.gateway.mode === 'development',
+    }),
     // After authentication/authorization (the consumer is known; a refused request costs no point),
     // right before execution: the rate limit meters cached answers too, the cache answers only allowed requests.
     ...trafficPlugins(options),

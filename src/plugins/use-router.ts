@@ -1,0 +1,56 @@
+/**
+ * Hands each operation to the router (execution/router.ts), which runs it
+ * direct, planned or stitched, and makes the route taken visible: on the
+ * request scope (`route`, read by the error log lines and by telemetry), and,
+ * in development mode, in a `tessera-route` response header (the routes of a
+ * batched request, comma-separated, in order).
+ *
+ * Subscriptions never reach onExecute: they are stitched, and noted as such
+ * in onSubscribe.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { Router, operationError, type RouterOptions, type RouteName } from '../execution/router.js';
+import type { RequestScope } from '../request-scope.js';
+
+export interface UseRouterOptions extends RouterOptions {
+  /** Adds the `tessera-route` header to every response (mode: development). */
+  header: boolean;
+}
+
+export const ROUTE_HEADER = 'tessera-route';
+
+type Context = { request?: Request; tessera?: RequestScope } | undefined;
+
+export function useRouter(options: UseRouterOptions): Plugin {
+  const router = new Router(options);
+  // Routes by request, for the header; only kept in development mode.
+  const taken = options.header ? new WeakMap<Request, RouteName[]>() : undefined;
+  const note = (context: Context, route: RouteName, reason: string): void => {
+    if (context?.tessera) context.tessera.route = { name: route, reason };
+    if (taken && context?.request) {
+      const list = taken.get(context.request);
+      if (list) list.push(route);
+      else taken.set(context.request, [route]);
+    }
+  };
+  return {
+    onSubscribe({ args }) {
+      note(args.contextValue as Context, 'stitched', 'subscriptions are stitched');
+    },
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn(async (args) => {
+        const operation = router.operation(args.document, args.operationName);
+        if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
+        const decision = router.decide(args.document, operation);
+        note(args.contextValue as Context, decision.route, decision.reason);
+        return decision.route === 'stitched' ? executeFn(args) : router.run(decision, operation, args);
+      });
+    },
+    ...(taken && {
+      onResponse({ request, response }) {
+        const routes = taken.get(request);
+        if (routes) response.headers.set(ROUTE_HEADER, routes.join(', '));
+      },
+    }),
+  };
+}
