@@ -27,6 +27,7 @@ import { attachWebSocket } from './server/websocket.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
 import type { RouteName } from './execution/router.js';
+import { checkedExecutor } from './execution/result-check.js';
 import { loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 
@@ -243,7 +244,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
-    composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor });
+    composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
       config,

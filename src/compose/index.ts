@@ -159,6 +159,14 @@ export interface ComposeOptions {
    * rate limit). Supplied by the caller, so compose/ itself stays free of I/O.
    */
   wrapExecutor?: (descriptor: Descriptor, executor: Executor) => Executor;
+  /**
+   * Wraps the executor stitching uses for a subgraph whose answers are not
+   * trusted (see ComposedSubgraph.trusted) with a check against its schema;
+   * the router checks the answers of its own routes. Supplied by the caller
+   * (execution/result-check.ts checkedExecutor), so compose/ does not depend
+   * on execution/.
+   */
+  checkStitched?: (schema: GraphQLSchema, executor: Executor) => Executor;
 }
 
 /**
@@ -191,10 +199,11 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
     const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
+    const trusted = descriptor.kind !== 'graphql';
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,
-      executor,
+      executor: !trusted && options.checkStitched ? options.checkStitched(source.schema, executor) : executor,
       transforms: naming.transforms,
       merge,
       // Delegations to this subgraph made in the same tick go out as one request.
@@ -214,7 +223,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         schema: source.schema,
         visible: subschema.transformedSchema,
         executor,
-        trusted: descriptor.kind !== 'graphql',
+        trusted,
         renamed: Boolean(renames),
         entities: plannedEntities(source),
       });

@@ -35,7 +35,6 @@ import {
   isObjectType,
   Kind,
   visit,
-  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -50,7 +49,7 @@ import {
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
 import type { EntityEntry } from '../compose/index.js';
-import { applies } from './collect-fields.js';
+import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
 
 /** A subgraph the planner can route to: its names are the unified graph's. */
 export interface PlanSubgraph {
@@ -142,7 +141,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
 interface Entry {
   field: FieldNode;
-  wraps: ReadonlyArray<readonly DirectiveNode[]>;
+  wraps: Wraps;
 }
 
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
@@ -165,16 +164,14 @@ function wrapped(selection: SelectionNode, wraps: Entry['wraps']): SelectionNode
 }
 
 class Planner {
-  private readonly fragments = new Map<string, FragmentDefinitionNode>();
+  private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly graph: PlanGraph,
     document: DocumentNode,
   ) {
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(definition.name.value, definition);
-    }
+    this.fragments = fragmentsOf(document);
   }
 
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
@@ -186,17 +183,10 @@ class Planner {
   }
 
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
-  collect(type: GraphQLObjectType, set: SelectionSetNode, wraps: Entry['wraps'] = [], out: Entry[] = []): Entry[] {
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        out.push({ field: selection, wraps });
-        continue;
-      }
-      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
-      if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
-      if (!applies(this.schema, fragment.typeCondition?.name.value, type)) continue;
-      const directives = selection.directives ?? [];
-      this.collect(type, fragment.selectionSet, directives.length > 0 ? [...wraps, directives] : wraps, out);
+  collect(type: GraphQLObjectType, set: SelectionSetNode): Entry[] {
+    const out: Entry[] = [];
+    if (!walkFields(this.schema, type, [set], this.fragments, forwardedInclusion, (field, wraps) => out.push({ field, wraps }))) {
+      throw new Unplannable(`a fragment under ${type.name} is unknown or has directives of its own`);
     }
     return out;
   }

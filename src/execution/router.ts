@@ -39,7 +39,9 @@ import {
   visit,
   visitWithTypeInfo,
   BREAK,
+  type ASTNode,
   type DocumentNode,
+  type FragmentDefinitionNode,
   type FieldNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -50,6 +52,7 @@ import type { ComposedSubgraph } from '../compose/index.js';
 import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
 import { executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
+import { fieldNodesAt, fragmentsOf, type Fragments } from './collect-fields.js';
 
 /** The subgraph a `direct` operation is sent to (a subgraph that is not renamed). */
 export type DirectRoute = Pick<ComposedSubgraph, 'name' | 'schema' | 'executor' | 'trusted'>;
@@ -93,8 +96,29 @@ function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): b
   return type !== undefined && 'getFields' in type && fieldName in (type.getFields() as Record<string, unknown>);
 }
 
-/** The one route that can serve every part of the document, if there is one. */
-export function planDocument(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[]): DirectRoute | undefined {
+/** The operation and the fragments it uses, as a document (what the direct route must serve). */
+function operationDocument(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
+  const fragments = fragmentsOf(document);
+  if (document.definitions.length === 1 + fragments.size) return document;
+  const used = new Map<string, FragmentDefinitionNode>();
+  const pending: ASTNode[] = [operation];
+  while (pending.length > 0) {
+    visit(pending.pop()!, {
+      FragmentSpread(node) {
+        const fragment = fragments.get(node.name.value);
+        if (fragment && !used.has(node.name.value)) {
+          used.set(node.name.value, fragment);
+          pending.push(fragment);
+        }
+      },
+    });
+  }
+  return { kind: Kind.DOCUMENT, definitions: [operation, ...used.values()] };
+}
+
+/** The one subgraph that can serve every part of the operation (all of the document's without one), if there is one. */
+export function planDocument(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[], operation?: OperationDefinitionNode): DirectRoute | undefined {
+  if (operation) document = operationDocument(document, operation);
   let candidates = routes.slice();
   const keep = (test: (route: DirectRoute) => boolean): void => {
     candidates = candidates.filter(test);
@@ -177,6 +201,36 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
   return { data: nonNull ? null : data, errors };
 }
 
+/** Whether a path walks the data as it is: a number at each list, a name at each object, until its end or a null. */
+function fits(data: unknown, path: ReadonlyArray<string | number>): boolean {
+  let value = data;
+  for (const key of path) {
+    if (value == null) return true;
+    if (Array.isArray(value) !== (typeof key === 'number')) return false;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return true;
+}
+
+/** The full paths, list indices included, at which a path without them reaches a null (or stops at one), in document order. */
+function nullsAt(data: unknown, path: ReadonlyArray<string | number>): Array<Array<string | number>> {
+  const out: Array<Array<string | number>> = [];
+  const walk = (value: unknown, at: Array<string | number>, rest: ReadonlyArray<string | number>): void => {
+    if (value == null) {
+      out.push([...at, ...rest]);
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, [...at, i], rest[0] === i ? rest.slice(1) : rest));
+      return;
+    }
+    if (rest.length === 0 || typeof rest[0] === 'number') return;
+    walk((value as Record<string, unknown>)[rest[0]!], [...at, rest[0]!], rest.slice(1));
+  };
+  walk(data, [], path);
+  return out;
+}
+
 /** The subgraphs a plan calls, in the order of their first call. */
 function subgraphsOf(plan: QueryPlan): Set<string> {
   const names = new Set<string>();
@@ -204,9 +258,10 @@ export class Router {
   private readonly allowed: ReadonlySet<RouteName>;
   private readonly logger: Logger | undefined;
   private readonly checker: ResultChecker;
-  /** Per document: its direct subgraph (null: none), and each operation's decision by name. */
-  private readonly known = new WeakMap<DocumentNode, { direct: DirectRoute | null; decisions: Map<string, Decision> }>();
-  private readonly rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  /** Per document: each operation's decision, by operation name. */
+  private readonly known = new WeakMap<DocumentNode, Map<string, Decision>>();
+  private readonly fragments = new WeakMap<DocumentNode, Fragments>();
+  private readonly rewritten = new WeakMap<DocumentNode, Map<string, DocumentNode>>();
   /** Operations found, per document and name; a name that finds none is not kept (it comes from the client). */
   private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
 
@@ -227,21 +282,19 @@ export class Router {
   /** The route of one operation of a document, decided on first use. */
   decide(document: DocumentNode, operation: OperationDefinitionNode): Decision {
     let entry = this.known.get(document);
-    if (!entry) {
-      const direct = this.direct.length > 0 ? planDocument(document, this.schema, this.direct) : undefined;
-      this.known.set(document, (entry = { direct: direct ?? null, decisions: new Map() }));
-    }
+    if (!entry) this.known.set(document, (entry = new Map()));
     const name = operation.name?.value ?? '';
-    let decision = entry.decisions.get(name);
+    let decision = entry.get(name);
     if (!decision) {
-      decision = this.decideOnce(document, operation, entry.direct);
-      entry.decisions.set(name, decision);
+      decision = this.decideOnce(document, operation);
+      entry.set(name, decision);
       this.logger?.debug({ operation: name || undefined, route: decision.route, reason: decision.reason }, `operation routed: ${decision.route}`);
     }
     return decision;
   }
 
-  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode, direct: DirectRoute | null): Decision {
+  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode): Decision {
+    const direct = this.direct.length > 0 ? planDocument(document, this.schema, this.direct, operation) : undefined;
     if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"`, subgraph: direct };
     if (!this.graph) return { route: 'stitched', reason: this.allowed.has('planned') ? 'the query planner is off (execution.planner: false)' : 'the planned route is not allowed' };
     try {
@@ -287,7 +340,7 @@ export class Router {
     let result: ExecutionResult;
     try {
       result = (await direct.executor({
-        document: this.forwarded(args.document, direct),
+        document: this.forwarded(args.document, direct, operation),
         variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
         operationName: args.operationName ?? undefined,
         operationType: operation.operation,
@@ -300,10 +353,72 @@ export class Router {
     return direct.trusted ? result : this.checker.check(result, args);
   }
 
-  private forwarded(document: DocumentNode, route: DirectRoute): DocumentNode {
-    if (route.trusted) return document;
-    let forwarded = this.rewritten.get(document);
-    if (!forwarded) this.rewritten.set(document, (forwarded = withAbstractTypenames(document, this.schema)));
+  /**
+   * A stitched answer with the list indices its error paths lack filled in:
+   * @graphql-tools/batch-delegate reports an error inside a batched join at
+   * the path without the indices of the lists above it (`items.owner.age`
+   * for `items.1.owner.age`), where the other routes, like graphql-js, give
+   * the index. Such an error belongs to a null at that path in the data; the
+   * errors with one such path are given the nulls there in document order,
+   * which is the order stitching reports them in.
+   */
+  stitchedPaths(result: ExecutionResult): ExecutionResult {
+    if (!result.errors || result.data == null) return result;
+    const data = result.data;
+    const used = new Map<string, number>();
+    let changed = false;
+    const errors = result.errors.map((error) => {
+      if (!error.path || fits(data, error.path)) return error;
+      const key = error.path.join('\u0000');
+      const candidates = nullsAt(data, error.path);
+      const n = used.get(key) ?? 0;
+      used.set(key, n + 1);
+      const path = candidates[n];
+      if (!path) return error;
+      changed = true;
+      return new GraphQLError(error.message, { nodes: error.nodes, path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+    });
+    return changed ? { ...result, errors } : result;
+  }
+
+  /**
+   * The result with every error that has a path located at the client's
+   * field, whichever route answered: a subgraph's own locations are in the
+   * terms of the document it was sent (rewritten by the planner or by
+   * stitching, which drops them), so the same failure would otherwise be
+   * located differently, or not at all, depending on the route.
+   */
+  locateErrors(result: ExecutionResult, document: DocumentNode, operation: OperationDefinitionNode): ExecutionResult {
+    if (!result.errors?.some((e) => e.path)) return result;
+    let fragments = this.fragments.get(document);
+    if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
+    const errors = result.errors.map((error) => {
+      if (!error.path) return error;
+      const nodes = fieldNodesAt(this.schema, operation, fragments, error.path);
+      if (!nodes) return error;
+      return new GraphQLError(error.message, { nodes, path: error.path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+    });
+    return { ...result, errors };
+  }
+
+  /**
+   * The document sent on the direct route: the client's, without the other
+   * operations of the document (the subgraph validates all it is sent, and
+   * they may need other subgraphs), with `__typename` under abstract types
+   * for a subgraph whose answer is checked.
+   */
+  private forwarded(document: DocumentNode, route: DirectRoute, operation: OperationDefinitionNode): DocumentNode {
+    const alone = document.definitions.every((d) => d === operation || d.kind !== Kind.OPERATION_DEFINITION);
+    if (route.trusted && alone) return document;
+    let byOperation = this.rewritten.get(document);
+    if (!byOperation) this.rewritten.set(document, (byOperation = new Map()));
+    const name = operation.name?.value ?? '';
+    let forwarded = byOperation.get(name);
+    if (!forwarded) {
+      forwarded = alone ? document : operationDocument(document, operation);
+      if (!route.trusted) forwarded = withAbstractTypenames(forwarded, this.schema);
+      byOperation.set(name, forwarded);
+    }
     return forwarded;
   }
 }

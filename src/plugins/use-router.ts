@@ -43,7 +43,10 @@ export function useRouter(options: UseRouterOptions): Plugin {
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
         const decision = router.decide(args.document, operation);
         note(args.contextValue as Context, decision.route, decision.reason);
-        return decision.route === 'stitched' ? executeFn(args) : router.run(decision, operation, args);
+        const result = decision.route === 'stitched' ? await executeFn(args) : await router.run(decision, operation, args);
+        // Errors located at the client's fields whatever the route (a stream, from @defer or @stream, is left as it is).
+        if (Symbol.asyncIterator in result) return result;
+        return router.locateErrors(decision.route === 'stitched' ? router.stitchedPaths(result) : result, args.document, operation);
       });
     },
     ...(taken && {

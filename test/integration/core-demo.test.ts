@@ -99,6 +99,8 @@ test('the README tour: with accounts down, reviews still come back, authors null
   assert.deepEqual(res.body.data, { reviews: [{ body: 'Would buy again.', author: null }, { body: 'Sturdy and well made.', author: null }] });
   assert.deepEqual(res.body.errors![0], {
     message: 'Subgraph "accounts" is unavailable',
+    // The client's field, whichever route ran the operation.
+    locations: [{ line: 1, column: 37 }],
     path: ['reviews', 0, 'author', 'name'],
     extensions: { code: 'SOURCE_UNAVAILABLE', subgraph: 'accounts' },
   });
