@@ -5,7 +5,7 @@
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { filterSchema, type Executor } from '@graphql-tools/utils';
-import { getNamedType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type TypeNode } from 'graphql';
+import { getNamedType, isInputObjectType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type TypeNode } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
@@ -42,8 +42,48 @@ export interface ComposedSubgraph {
   trusted: boolean;
   /** Its types or fields have other names in the unified graph (`transforms.prefix`/`rename`); hiding is not renaming. */
   renamed: boolean;
-  /** Entities it resolves by key (`entities:`), by type name. */
+  /** How to speak to it in its own names, when it is renamed. */
+  renames?: Renames;
+  /** Entities it resolves by key (`entities:`), by the unified graph's type name; in the unified graph's names. */
   entities: ReadonlyMap<string, EntityEntry>;
+}
+
+/** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
+export interface Renames {
+  /** The subgraph's name for a type of the unified graph (a type it does not rename: the same name). */
+  type(unified: string): string;
+  /** The subgraph's name for a field, both given in the unified graph's names. */
+  field(unifiedType: string, unifiedField: string): string;
+  /** The unified graph's name for one of the subgraph's types (its `__typename` answers); only types it renames differ. */
+  unifiedType(name: string): string;
+  /** Some type has another name in the unified graph (so `__typename` answers need translating). */
+  typesRenamed: boolean;
+}
+
+/** The names of a renamed subgraph both ways, read off its schema and its naming (transforms.ts). */
+function renamesOf(schema: GraphQLSchema, naming: Naming): Renames {
+  const types = new Map<string, string>();
+  const unified = new Map<string, string>();
+  const fields = new Map<string, string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    const name = naming.type(type.name);
+    if (name !== type.name) {
+      types.set(name, type.name);
+      unified.set(type.name, name);
+    }
+    if (!('getFields' in type) || isInputObjectType(type)) continue;
+    for (const field of Object.keys(type.getFields())) {
+      const renamed = naming.field(type.name, field);
+      if (renamed !== field) fields.set(`${name}.${renamed}`, field);
+    }
+  }
+  return {
+    type: (name) => types.get(name) ?? name,
+    field: (type, field) => fields.get(`${type}.${field}`) ?? field,
+    unifiedType: (name) => unified.get(name) ?? name,
+    typesRenamed: types.size > 0,
+  };
 }
 
 /** An entity a subgraph resolves by key. */
@@ -137,18 +177,23 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
   return merge;
 }
 
-/** Entities the planner can join through (`entities:`), unless the source merges the type its own way. */
-function plannedEntities(source: LoadedSource): Map<string, EntityEntry> {
+/**
+ * Entities the planner can join through (`entities:`), unless the source
+ * merges the type its own way; in the unified graph's names (`visible` is the
+ * subgraph's schema as renamed), which the planner works in.
+ */
+function plannedEntities(source: LoadedSource, naming: Naming, visible: GraphQLSchema): Map<string, EntityEntry> {
   const entries = new Map<string, EntityEntry>();
+  const queryName = source.schema.getQueryType()?.name ?? 'Query';
   for (const [typeName, entity] of Object.entries(source.descriptor.entities)) {
     if (!entity.resolvable || source.merge?.[typeName]) continue;
-    const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
+    const keys = (Array.isArray(entity.key) ? entity.key : [entity.key]).map((key) => naming.field(typeName, key));
     const entry = entity.batch
-      ? entityEntry(source.schema, keys, entity.batch.field, entity.batch.argument)
+      ? entityEntry(visible, keys, naming.field(queryName, entity.batch.field), entity.batch.argument)
       : entity.field && entity.argument
-        ? entityEntry(source.schema, keys, entity.field, entity.argument, false)
+        ? entityEntry(visible, keys, naming.field(queryName, entity.field), entity.argument, false)
         : undefined;
-    if (entry) entries.set(typeName, entry);
+    if (entry) entries.set(naming.type(typeName), entry);
   }
   return entries;
 }
@@ -225,7 +270,8 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         executor,
         trusted,
         renamed: Boolean(renames),
-        entities: plannedEntities(source),
+        ...(renames && { renames: renamesOf(source.schema, naming) }),
+        entities: plannedEntities(source, naming, subschema.transformedSchema),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);

@@ -14,10 +14,15 @@
  *    the document exists in that subgraph's schema (`__typename` anywhere,
  *    but no introspection, which the gateway answers itself).
  * 2. `planned`: the query planner (planner.ts) turns the operation into a
- *    fixed list of upstream calls, run by run-plan.ts, answers merged as
- *    plain objects.
+ *    fixed list of upstream calls over any subgraphs, renamed ones included,
+ *    run by run-plan.ts, answers merged as plain objects.
  * 3. `stitched`: what the planner declines runs through
  *    @graphql-tools/stitch (the execute function the router is given).
+ *
+ * Whatever the route, the answer's errors are located at the client's
+ * fields (locateErrors), and a stitched answer's error paths get back the
+ * list indices stitching drops (stitchedPaths), so that the routes agree
+ * (test/integration/routes-agree.test.ts).
  *
  * No answer is passed on blindly: a remote subgraph's direct answer and
  * every planned answer are checked by executing the client's operation over
@@ -269,7 +274,7 @@ export class Router {
     this.schema = options.schema;
     this.allowed = new Set(options.routes ?? ALL_ROUTES);
     this.direct = this.allowed.has('direct') ? options.subgraphs.filter((s) => !s.renamed) : [];
-    this.graph = options.planner && this.allowed.has('planned') ? planGraph(options.subgraphs.filter((s) => !s.renamed)) : undefined;
+    this.graph = options.planner && this.allowed.has('planned') ? planGraph(options.subgraphs) : undefined;
     this.logger = options.logger;
     this.checker = new ResultChecker(checkingSchema(options.schema));
   }

@@ -17,8 +17,9 @@ import type { GatewayFileInput } from '../../src/config/gateway.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import { demoEnv, startDemoServices } from '../../subgraphs/demo.js';
 import type { GraphqlResponse } from '../kit.js';
-import { DEMO, FAULTS, type CorpusOperation, type RouteName } from '../fixtures/routes/corpus.js';
+import { DEMO, FAULTS, RENAMED, type CorpusOperation, type RouteName } from '../fixtures/routes/corpus.js';
 import { startFaults } from '../fixtures/routes/faults.js';
+import { startRenamed } from '../fixtures/routes/renamed.js';
 
 const LIMITS: ReadonlyArray<readonly RouteName[]> = [['direct', 'planned', 'stitched'], ['planned', 'stitched'], ['stitched']];
 
@@ -109,6 +110,21 @@ test('broken, slow and dead subgraphs: every route gives the same answer, errors
   assert.ok(world.held() > 0, 'the slow subgraph was called');
 });
 
+test('renamed subgraphs (prefix, renamed types and fields) are planned, with the same answers as stitching', async (t) => {
+  const world = await startRenamed(t);
+  const gateways = await threeGateways(t, { gateway: { mode: 'development', logging: { level: 'silent' } }, descriptors: world.descriptors });
+  const { served, differences } = await agree(gateways, RENAMED);
+  assert.deepEqual(differences, []);
+  assert.ok((served.get('planned+stitched') ?? 0) >= 10, JSON.stringify([...served]));
+  // A planned operation on one renamed subgraph is one call, in the subgraph's own names.
+  const before = world.shop.stats.requests;
+  const res = await fetch(gateways[0]!.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ allProducts { name } }' }) });
+  assert.equal(res.headers.get('tessera-route'), 'planned');
+  assert.deepEqual(await res.json(), { data: { allProducts: [{ name: 'Hammer' }, { name: 'Saw' }] } });
+  assert.equal(world.shop.stats.requests - before, 1);
+  assert.match(world.shopQueries.at(-1)!.replace(/\s+/g, ' '), /\{ allProducts: products \{ name: title \} \}/, 'sent in the shop\'s own names, aliased to the client\'s keys');
+});
+
 test('the corpus holds at least 100 operations', () => {
-  assert.ok(Object.keys(DEMO).length + Object.keys(FAULTS).length >= 100);
+  assert.ok(Object.keys(DEMO).length + Object.keys(FAULTS).length + Object.keys(RENAMED).length >= 100);
 });
