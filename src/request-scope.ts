@@ -29,7 +29,7 @@ export interface RequestScope {
    * before it runs: `direct` (sent to one subgraph as written), `planned`
    * (the query planner) or `stitched`, with the reason.
    */
-  route?: { name: 'direct' | 'planned' | 'stitched'; reason: string };
+  route?: { route: 'direct' | 'planned' | 'stitched'; reason: string };
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
   /**

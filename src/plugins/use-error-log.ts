@@ -29,8 +29,8 @@ export function useErrorLog(options: { logger: Logger; channel: string }): Plugi
     onExecuteDone({ args, result }) {
       if (!('errors' in result) || !result.errors) return;
       const taken = (args.contextValue as { tessera?: RequestScope } | undefined)?.tessera?.route;
-      const route = taken?.name;
-      const routeReason = taken?.name === 'stitched' ? taken.reason : undefined;
+      const route = taken?.route;
+      const routeReason = taken?.route === 'stitched' ? taken.reason : undefined;
       for (const error of result.errors) {
         const code = error.extensions?.code;
         if (typeof code === 'string' && UPSTREAM_CODES.has(code)) {

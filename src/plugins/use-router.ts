@@ -21,28 +21,31 @@ export const ROUTE_HEADER = 'tessera-route';
 
 type Context = { request?: Request; tessera?: RequestScope } | undefined;
 
+const SUBSCRIPTION = { route: 'stitched', reason: 'subscriptions are stitched' } as const;
+
 export function useRouter(options: UseRouterOptions): Plugin {
   const router = new Router(options);
   // Routes by request, for the header; only kept in development mode.
   const taken = options.header ? new WeakMap<Request, RouteName[]>() : undefined;
-  const note = (context: Context, route: RouteName, reason: string): void => {
-    if (context?.tessera) context.tessera.route = { name: route, reason };
+  // The decision itself goes on the scope (made once per document and operation: no allocation per request).
+  const note = (context: Context, decision: { route: RouteName; reason: string }): void => {
+    if (context?.tessera) context.tessera.route = decision;
     if (taken && context?.request) {
       const list = taken.get(context.request);
-      if (list) list.push(route);
-      else taken.set(context.request, [route]);
+      if (list) list.push(decision.route);
+      else taken.set(context.request, [decision.route]);
     }
   };
   return {
     onSubscribe({ args }) {
-      note(args.contextValue as Context, 'stitched', 'subscriptions are stitched');
+      note(args.contextValue as Context, SUBSCRIPTION);
     },
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
         const operation = router.operation(args.document, args.operationName);
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
         const decision = router.decide(args.document, operation);
-        note(args.contextValue as Context, decision.route, decision.reason);
+        note(args.contextValue as Context, decision);
         const result = decision.route === 'stitched' ? await executeFn(args) : await router.run(decision, operation, args);
         // Errors located at the client's fields whatever the route (a stream, from @defer or @stream, is left as it is).
         if (Symbol.asyncIterator in result) return result;
