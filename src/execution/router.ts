@@ -325,9 +325,10 @@ export class Router {
   }
 
   /**
-   * Runs a direct or planned operation. Variables are checked first, as
-   * graphql-js's execute would (spec 6.1.2, at most 50 errors): a request
-   * error, and no subgraph is called.
+   * Runs a direct or planned operation; its errors located at the client's
+   * fields (locateErrors). Variables are checked first, as graphql-js's
+   * execute would (spec 6.1.2, at most 50 errors): a request error, and no
+   * subgraph is called.
    */
   async run(decision: Exclude<Decision, { route: 'stitched' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult> {
     // Without definitions there is nothing to check.
@@ -337,7 +338,7 @@ export class Router {
     }
     if (decision.route === 'planned') {
       const assembled = await executePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
-      return this.checker.check(assembled, args);
+      return this.locateErrors(this.checker.check(assembled, args), args.document, operation);
     }
     // A plugin after the router (the response cache) may execute a rewritten document (with
     // __typename and id aliases, fields of the same subgraph): that one is what is sent.
@@ -353,9 +354,9 @@ export class Router {
         rootValue: args.rootValue,
       })) as ExecutionResult;
     } catch (error) {
-      return failedResult(error, operation, this.schema);
+      return this.locateErrors(failedResult(error, operation, this.schema), args.document, operation);
     }
-    return direct.trusted ? result : this.checker.check(result, args);
+    return this.locateErrors(direct.trusted ? result : this.checker.check(result, args), args.document, operation);
   }
 
   /**

@@ -9,6 +9,7 @@
  * in onSubscribe.
  */
 import type { Plugin } from 'graphql-yoga';
+import { mapMaybePromise } from '@graphql-tools/utils';
 import { Router, operationError, type RouterOptions, type RouteName } from '../execution/router.js';
 import type { RequestScope } from '../request-scope.js';
 
@@ -41,15 +42,17 @@ export function useRouter(options: UseRouterOptions): Plugin {
       note(args.contextValue as Context, SUBSCRIPTION);
     },
     onExecute({ executeFn, setExecuteFn }) {
-      setExecuteFn(async (args) => {
+      setExecuteFn((args) => {
         const operation = router.operation(args.document, args.operationName);
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
         const decision = router.decide(args.document, operation);
         note(args.contextValue as Context, decision);
-        const result = decision.route === 'stitched' ? await executeFn(args) : await router.run(decision, operation, args);
-        // Errors located at the client's fields whatever the route (a stream, from @defer or @stream, is left as it is).
-        if (Symbol.asyncIterator in result) return result;
-        return router.locateErrors(decision.route === 'stitched' ? router.stitchedPaths(result) : result, args.document, operation);
+        if (decision.route !== 'stitched') return router.run(decision, operation, args);
+        // As the router does for its own routes: errors at the client's fields, with their list indices
+        // (a stream, from @defer or @stream, is left as it is).
+        return mapMaybePromise(executeFn(args), (result) =>
+          Symbol.asyncIterator in result ? result : router.locateErrors(router.stitchedPaths(result), args.document, operation),
+        );
       });
     },
     ...(taken && {
