@@ -129,3 +129,13 @@ export class ConfigError extends Error {
 export function isConfigError(error: unknown): error is ConfigError {
   return error instanceof Error && error.name === 'ConfigError' && Array.isArray((error as ConfigError).problems);
 }
+
+/**
+ * A request error graphql-js would give (no operation, bad variables), with
+ * its message and locations as they are: 400 for
+ * application/graphql-response+json, 200 for application/json, as the
+ * GraphQL-over-HTTP spec says; Yoga reads `extensions.http` to decide.
+ */
+export function requestError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400, spec: true } } });
+}

@@ -26,6 +26,8 @@ import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
+import type { RouteName } from './execution/router.js';
+import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 
@@ -45,6 +47,12 @@ export interface GatewayOptions {
    * without either, a random key for this gateway.
    */
   cursorSecret?: string;
+  /**
+   * Tests only: the routes the router may take ('direct', 'planned',
+   * 'stitched'); an operation whose route is left out takes the next one.
+   * The test that runs one operation through every route uses it.
+   */
+  routes?: readonly RouteName[];
 }
 
 export interface Gateway {
@@ -169,11 +177,13 @@ interface ServingOptions {
   responseHeaders?: boolean;
   /** CORS of each channel by path (see channelOrigins). */
   cors?: ReadonlyMap<string, ChannelOrigins>;
+  /** Tests only: GatewayOptions.routes. */
+  routes?: readonly RouteName[];
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -193,7 +203,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, routes: composed.direct, plan: composed.plan, file, ...security, downloads, responseHeaders }),
+      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
   });
@@ -242,7 +252,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
-    composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor });
+    composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
       config,
@@ -254,6 +264,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       downloads,
       responseHeaders: sources.some((s) => s.passesResponseHeaders),
       cors: origins,
+      routes: options.routes,
     });
   } catch (error) {
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);

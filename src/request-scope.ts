@@ -24,6 +24,12 @@ export interface RequestScope {
    * call), and `RESPONSE_HEADERS_KEY`.
    */
   memo: Map<string, unknown>;
+  /**
+   * How the last operation of this request runs (execution/router.ts), set
+   * before it runs: `direct` (sent to one subgraph as written), `planned`
+   * (the query planner) or `stitched`, with the reason.
+   */
+  route?: { route: 'direct' | 'planned' | 'stitched'; reason: string };
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
   /**

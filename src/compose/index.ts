@@ -5,13 +5,12 @@
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { filterSchema, type Executor } from '@graphql-tools/utils';
-import { getNamedType, isListType, isNonNullType, isObjectType, type GraphQLSchema } from 'graphql';
+import { getNamedType, isInputObjectType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type TypeNode } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
-import { entityEntry, planGraph, type EntityEntry, type PlanGraph, type PlanSubgraph } from './plan.js';
 import { namingFor, type Naming } from './transforms.js';
 
 export interface ComposedGraph {
@@ -19,20 +18,20 @@ export interface ComposedGraph {
   /** Subschemas by subgraph name, as stitched. */
   subschemas: Map<string, Subschema>;
   /**
-   * Subgraphs whose part of the unified graph is their own schema unchanged
-   * (no prefix or rename; hiding is fine, hidden things never reach a
-   * validated document). An operation that only touches one of them can be
-   * sent to it as it is, without stitching (see plugins/use-query-plan.ts).
+   * Every subgraph as the router (execution/router.ts) sees it: what it
+   * needs to send an operation to one subgraph as it is, or to plan it over
+   * several, without stitching.
    */
-  direct: DirectRoute[];
-  /** The same subgraphs as the query planner sees them (compose/plan.ts). */
-  plan: PlanGraph;
+  subgraphs: ComposedSubgraph[];
 }
 
-export interface DirectRoute {
+/** One subgraph, for the router and the query planner. */
+export interface ComposedSubgraph {
   name: string;
   /** The subgraph's own schema, to check that every field of an operation is there. */
   schema: GraphQLSchema;
+  /** Its part of the unified graph: its schema as transformed (renamed, without the fields it hides). */
+  visible: GraphQLSchema;
   /** The executor stitching uses for this subgraph (policy wrappers included). */
   executor: Executor;
   /**
@@ -41,6 +40,70 @@ export interface DirectRoute {
    * results are checked against it by the gateway.
    */
   trusted: boolean;
+  /** Its types or fields have other names in the unified graph (`transforms.prefix`/`rename`); hiding is not renaming. */
+  renamed: boolean;
+  /** How to speak to it in its own names, when it is renamed. */
+  renames?: Renames;
+  /** Entities it resolves by key (`entities:`), by the unified graph's type name; in the unified graph's names. */
+  entities: ReadonlyMap<string, EntityEntry>;
+}
+
+/** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
+export interface Renames {
+  /** The subgraph's name for a type of the unified graph (a type it does not rename: the same name). */
+  type(unified: string): string;
+  /** The subgraph's name for a field, both given in the unified graph's names. */
+  field(unifiedType: string, unifiedField: string): string;
+  /** The unified graph's name for one of the subgraph's types (its `__typename` answers); only types it renames differ. */
+  unifiedType(name: string): string;
+  /** Some type has another name in the unified graph (so `__typename` answers need translating). */
+  typesRenamed: boolean;
+}
+
+/** The names of a renamed subgraph both ways, read off its schema and its naming (transforms.ts). */
+function renamesOf(schema: GraphQLSchema, naming: Naming): Renames {
+  const types = new Map<string, string>();
+  const unified = new Map<string, string>();
+  const fields = new Map<string, string>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    const name = naming.type(type.name);
+    if (name !== type.name) {
+      types.set(name, type.name);
+      unified.set(type.name, name);
+    }
+    if (!('getFields' in type) || isInputObjectType(type)) continue;
+    for (const field of Object.keys(type.getFields())) {
+      const renamed = naming.field(type.name, field);
+      if (renamed !== field) fields.set(`${name}.${renamed}`, field);
+    }
+  }
+  return {
+    type: (name) => types.get(name) ?? name,
+    field: (type, field) => fields.get(`${type}.${field}`) ?? field,
+    unifiedType: (name) => unified.get(name) ?? name,
+    typesRenamed: types.size > 0,
+  };
+}
+
+/** An entity a subgraph resolves by key. */
+export interface EntityEntry {
+  /** Key fields, read on the objects the entity is joined to. */
+  keys: readonly string[];
+  /** The root field that resolves it. */
+  field: string;
+  argument: string;
+  /** The argument's type as the subgraph declares it (the variable's type). */
+  argumentType: TypeNode;
+  /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
+  batch: boolean;
+}
+
+/** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
+export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string, batch = true): EntityEntry | undefined {
+  const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
+  if (!arg) return undefined;
+  return { keys, field, argument, argumentType: parseType(String(arg.type)), batch };
 }
 
 /** Problems with `entities:` in one descriptor, checked against the subgraph's own schema. */
@@ -114,18 +177,23 @@ function mergeConfigFor(descriptor: Descriptor, naming: Naming, queryName: strin
   return merge;
 }
 
-/** Entities the planner can join through (`entities:`), unless the source merges the type its own way. */
-function plannedEntities(source: LoadedSource): Map<string, EntityEntry> {
+/**
+ * Entities the planner can join through (`entities:`), unless the source
+ * merges the type its own way; in the unified graph's names (`visible` is the
+ * subgraph's schema as renamed), which the planner works in.
+ */
+function plannedEntities(source: LoadedSource, naming: Naming, visible: GraphQLSchema): Map<string, EntityEntry> {
   const entries = new Map<string, EntityEntry>();
+  const queryName = source.schema.getQueryType()?.name ?? 'Query';
   for (const [typeName, entity] of Object.entries(source.descriptor.entities)) {
     if (!entity.resolvable || source.merge?.[typeName]) continue;
-    const keys = Array.isArray(entity.key) ? entity.key : [entity.key];
+    const keys = (Array.isArray(entity.key) ? entity.key : [entity.key]).map((key) => naming.field(typeName, key));
     const entry = entity.batch
-      ? entityEntry(source.schema, keys, entity.batch.field, entity.batch.argument)
+      ? entityEntry(visible, keys, naming.field(queryName, entity.batch.field), entity.batch.argument)
       : entity.field && entity.argument
-        ? entityEntry(source.schema, keys, entity.field, entity.argument, false)
+        ? entityEntry(visible, keys, naming.field(queryName, entity.field), entity.argument, false)
         : undefined;
-    if (entry) entries.set(typeName, entry);
+    if (entry) entries.set(naming.type(typeName), entry);
   }
   return entries;
 }
@@ -136,6 +204,14 @@ export interface ComposeOptions {
    * rate limit). Supplied by the caller, so compose/ itself stays free of I/O.
    */
   wrapExecutor?: (descriptor: Descriptor, executor: Executor) => Executor;
+  /**
+   * Wraps the executor stitching uses for a subgraph whose answers are not
+   * trusted (see ComposedSubgraph.trusted) with a check against its schema;
+   * the router checks the answers of its own routes. Supplied by the caller
+   * (execution/result-check.ts checkedExecutor), so compose/ does not depend
+   * on execution/.
+   */
+  checkStitched?: (schema: GraphQLSchema, executor: Executor) => Executor;
 }
 
 /**
@@ -145,8 +221,7 @@ export interface ComposeOptions {
 export function composeSources(sources: LoadedSource[], options: ComposeOptions = {}): ComposedGraph {
   const problems: string[] = [];
   const inputs: Array<ComposeInput & { subschema: Subschema }> = [];
-  const direct: DirectRoute[] = [];
-  const plannable: PlanSubgraph[] = [];
+  const subgraphs: ComposedSubgraph[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
@@ -169,11 +244,11 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
     const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
-    if (!renames) direct.push({ name: descriptor.name, schema: source.schema, executor, trusted: descriptor.kind !== 'graphql' });
+    const trusted = descriptor.kind !== 'graphql';
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,
-      executor,
+      executor: !trusted && options.checkStitched ? options.checkStitched(source.schema, executor) : executor,
       transforms: naming.transforms,
       merge,
       // Delegations to this subgraph made in the same tick go out as one request.
@@ -188,7 +263,16 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         entities: new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
         subschema,
       });
-      if (!renames) plannable.push({ name: descriptor.name, executor, visible: subschema.transformedSchema, entities: plannedEntities(source) });
+      subgraphs.push({
+        name: descriptor.name,
+        schema: source.schema,
+        visible: subschema.transformedSchema,
+        executor,
+        trusted,
+        renamed: Boolean(renames),
+        ...(renames && { renames: renamesOf(source.schema, naming) }),
+        entities: plannedEntities(source, naming, subschema.transformedSchema),
+      });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
@@ -212,5 +296,5 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }
-  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), direct, plan: planGraph(plannable) };
+  return { schema, subschemas: new Map(inputs.map((i) => [i.descriptor.name, i.subschema])), subgraphs };
 }

@@ -5,7 +5,7 @@
  *
  *   request hygiene (413/415/403 CSRF) ─► persisted operations ─► document
  *   limits and introspection policy (parse/validate) ─► authentication ─►
- *   authorization ─► query plan ─► rate limit ─► dedupe ─► response cache
+ *   authorization ─► router ─► rate limit ─► dedupe ─► response cache
  *   ─► execute; each entry below says why it is where it is (security ones:
  *   security.ts and docs/security.md).
  *
@@ -17,9 +17,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { ResolvedChannel } from '../config/channel.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import type { Logger } from 'pino';
-import type { DirectRoute } from '../compose/index.js';
-import type { PlanGraph } from '../compose/plan.js';
-import { useQueryPlan } from './use-query-plan.js';
+import type { ComposedSubgraph } from '../compose/index.js';
+import type { RouteName } from '../execution/router.js';
+import { useRouter } from './use-router.js';
 import { securityPlugins } from './security.js';
 import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
@@ -40,10 +40,10 @@ export interface PluginChainOptions {
   logger: Logger;
   /** Gateway-wide rate limiters, cache store and hints (plugins/traffic.ts); built once per gateway. */
   traffic?: Traffic;
-  /** Subgraphs an operation can be sent to as it is (compose/ decides which). */
-  routes?: readonly DirectRoute[];
-  /** The same subgraphs for the query planner; absent: operations over several subgraphs are stitched. */
-  plan?: PlanGraph;
+  /** The subgraphs, for the router (direct and planned routes); absent: every operation is stitched. */
+  subgraphs?: readonly ComposedSubgraph[];
+  /** Tests only: the routes the router may take (GatewayOptions.routes). */
+  routes?: readonly RouteName[];
   /** Scopes required per unified-graph coordinate, from descriptors' `auth:` (compose/auth-rules.ts). */
   authRules?: AuthRules;
   /** Folder of gateway.yaml, for relative paths in it (manifests, key files). */
@@ -99,9 +99,16 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     // one without the fields the caller may not read: before direct routing and the traffic plugins,
     // so whatever executes, meters or caches sees only what the caller may read.
     ...security.access,
-    // Replaces the execute function for single-subgraph and planned operations; placed before the
+    // The router replaces the execute function (direct, planned or stitched); placed before the
     // traffic plugins so dedupe wraps it and a cached answer skips it.
-    useQueryPlan({ schema: options.schema, routes: options.routes ?? [], graph: options.gateway.execution.planner ? options.plan : undefined, logger: options.logger }),
+    useRouter({
+      schema: options.schema,
+      subgraphs: options.subgraphs ?? [],
+      planner: options.gateway.execution.planner,
+      routes: options.routes,
+      logger: options.logger,
+      header: options.gateway.mode === 'development',
+    }),
     // After authentication/authorization (the consumer is known; a refused request costs no point),
     // right before execution: the rate limit meters cached answers too, the cache answers only allowed requests.
     ...trafficPlugins(options),

@@ -4,7 +4,6 @@
  * `extensions.http`, which Yoga turns into the response status and headers
  * and never shows to the client.
  */
-import { GraphQLError } from 'graphql';
 import { ERRORS, TesseraError, type ErrorCode } from '../errors.js';
 
 export function refusal(
@@ -15,14 +14,4 @@ export function refusal(
   const http: { status: number; headers?: Record<string, string> } = { status: options.status ?? ERRORS[code].status };
   if (options.headers) http.headers = options.headers;
   return new TesseraError(code, message, { extensions: { ...options.extensions, http } });
-}
-
-/**
- * A request error graphql-js would give (no operation, bad variables), with
- * its message and locations as they are: 400 for
- * application/graphql-response+json, 200 for application/json, as the
- * GraphQL-over-HTTP spec says; Yoga reads `extensions.http` to decide.
- */
-export function requestError(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400, spec: true } } });
 }

@@ -61,8 +61,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { AuthRules, Requirement } from '../compose/auth-rules.js';
-import { ERRORS, TesseraError } from '../errors.js';
-import { requestError } from './refusal.js';
+import { ERRORS, requestError, TesseraError } from '../errors.js';
 import type { Identity, RequestScope } from '../request-scope.js';
 
 export interface AuthzOptions {

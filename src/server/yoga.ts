@@ -30,12 +30,12 @@ export interface YogaOptions {
 
 /**
  * graphql-js reports data that breaks the schema (a null for a non-null
- * field, "Int cannot represent ...") as plain Errors, which the default mask
+ * field, "Int cannot represent ...", 'Enum "Kind" cannot represent ...') as plain Errors, which the default mask
  * would turn into "Unexpected error". Their text names only schema elements,
  * and it tells the client which subgraph field is broken, so it is kept, with
  * its own code.
  */
-const RESULT_COERCION = /^(Cannot return null for non-nullable field|\w+ cannot represent)/;
+const RESULT_COERCION = /^(Cannot return null for non-nullable field|\w+ cannot represent|Enum "\w+" cannot represent)/;
 
 function maskGatewayError(error: unknown, message: string, isDev?: boolean): Error {
   // Result coercion happens at a field, so the error has a path; variable coercion errors have none.

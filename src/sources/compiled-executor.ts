@@ -41,7 +41,7 @@ import {
   type GraphQLResolveInfo,
   type OperationDefinitionNode,
 } from 'graphql';
-import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
+import { collectFields, fragmentsOf, type Fragments } from '../execution/collect-fields.js';
 
 /** What a completion returns when the value needs the general executor (an error somewhere below). */
 const FAIL: unique symbol = Symbol('needs the general executor');

@@ -45,6 +45,14 @@ test('mutations are delegated to the owning subgraph', async (t) => {
   assert.equal(res.body.errors, undefined);
   assert.equal(res.body.data.addReview.rating, 4);
   assert.equal(res.body.data.addReview.author.name, 'Alan Allen');
+  // The mutation goes to reviews, its author's name is one call to accounts; the other subgraphs are not asked.
+  assert.equal(res.headers.get('tessera-route'), 'planned');
+  assert.deepEqual(demo.calls(), { accounts: 1, catalog: 0, inventory: 0, reviews: 1 });
+  demo.resetCalls();
+  const own = await demo.query('mutation { addReview(productId: "p2", authorId: "u3", body: "Again.", rating: 5) { id rating } }');
+  assert.equal(own.body.data.addReview.rating, 5);
+  assert.equal(own.headers.get('tessera-route'), 'direct', 'every field is in reviews: sent as written');
+  assert.deepEqual(demo.calls(), { accounts: 0, catalog: 0, inventory: 0, reviews: 1 });
 });
 
 test('/healthz and /readyz answer, and unknown paths get a JSON 404 naming the GraphQL paths', async (t) => {
@@ -91,6 +99,8 @@ test('the README tour: with accounts down, reviews still come back, authors null
   assert.deepEqual(res.body.data, { reviews: [{ body: 'Would buy again.', author: null }, { body: 'Sturdy and well made.', author: null }] });
   assert.deepEqual(res.body.errors![0], {
     message: 'Subgraph "accounts" is unavailable',
+    // The client's field, whichever route ran the operation.
+    locations: [{ line: 1, column: 37 }],
     path: ['reviews', 0, 'author', 'name'],
     extensions: { code: 'SOURCE_UNAVAILABLE', subgraph: 'accounts' },
   });

@@ -1,5 +1,5 @@
 /**
- * The query planner (compose/plan.ts, plugins/plan-execution.ts) against
+ * The query planner (execution/planner.ts, execution/run-plan.ts) against
  * stitching: every query here is sent to two gateways over the same real
  * upstreams, one planning (the default) and one with `execution.planner:
  * false`, and the two answers must be the same JSON. The planner's own
@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse, print } from 'graphql';
-import { planGraph, planOperation, entityEntry, Unplannable, type PlanSubgraph } from '../../src/compose/plan.js';
+import { planGraph, planOperation, Unplannable, type PlanSubgraph } from '../../src/execution/planner.js';
+import { entityEntry } from '../../src/compose/index.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import { startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
 
@@ -139,10 +140,11 @@ function descriptors(world: World, options: { oneKeyProducts?: boolean } = {}): 
 
 async function setup(t: TestContext) {
   const world = await upstreams(t);
-  const planned = await startGateway(t, descriptors(world));
-  const stitched = await startGateway(t, descriptors(world), { execution: { planner: false } });
+  // Development mode: every answer names its route (tessera-route).
+  const planned = await startGateway(t, descriptors(world), { mode: 'development' });
+  const stitched = await startGateway(t, descriptors(world), { mode: 'development', execution: { planner: false } });
   const calls = () => ({ users: world.users.stats.requests, posts: world.posts.stats.requests, catalog: world.catalog.stats.requests, shipping: world.shipping.stats.requests });
-  /** The planned answer, after checking it equals the stitched one; with the planned request's upstream calls. */
+  /** The planned gateway's answer and route, after checking it equals the stitched one; with its upstream calls. */
   const both = async (query: string, variables?: Record<string, unknown>) => {
     const before = calls();
     const mine = await planned.query(query, variables);
@@ -150,8 +152,9 @@ async function setup(t: TestContext) {
     const theirs = await stitched.query(query, variables);
     assert.deepEqual(mine.body, theirs.body, `planned and stitched answers differ for ${query}`);
     assert.equal(mine.status, theirs.status);
+    assert.equal(theirs.headers.get('tessera-route'), 'stitched');
     const used = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof typeof before]]).filter(([, v]) => v !== 0));
-    return { body: mine.body, calls: used };
+    return { body: mine.body, calls: used, route: mine.headers.get('tessera-route') };
   };
   return { world, planned, stitched, both };
 }
@@ -164,6 +167,7 @@ test('entity joins: one call per subgraph per level, the same answer as stitchin
   assert.equal(res.body.data.posts[3].author, null, 'a null reference stays null and asks nobody');
   // posts serves author.id and author.posts itself; users is asked once, for every author's name and role
   assert.deepEqual(res.calls, { posts: 1, users: 1 });
+  assert.equal(res.route, 'planned');
 });
 
 test('a key the current subgraph lacks is fetched first: posts → catalog → shipping', async (t) => {
@@ -178,6 +182,7 @@ test('a key the current subgraph lacks is fetched first: posts → catalog → s
   ]);
   // wave 0: posts and catalog (topProducts); wave 1: catalog (posts' products) and shipping (topProducts); wave 2: shipping
   assert.deepEqual(res.calls, { posts: 1, catalog: 2, shipping: 2 });
+  assert.equal(res.route, 'planned');
 });
 
 test('aliases, fragments, variables, @include and @skip are kept', async (t) => {
@@ -195,6 +200,7 @@ test('aliases, fragments, variables, @include and @skip are kept', async (t) => 
     assert.equal('role' in author, on);
     assert.equal('skipped' in author, !on);
     assert.equal('b' in res.body.data, false);
+    assert.equal(res.route, 'planned');
   }
 });
 
@@ -203,8 +209,10 @@ test('interfaces and unions served by one subgraph are planned; needing a second
   const planned = await both('{ search(text: "x") { __typename ... on Post { id tags } ... on Comment { text } } me { name } }');
   assert.deepEqual(planned.body.data.search, [{ __typename: 'Post', id: 'p1', tags: ['t1'] }, { __typename: 'Comment', text: 'first!' }]);
   assert.deepEqual(planned.calls, { posts: 1, users: 1 });
+  assert.equal(planned.route, 'planned');
   const stitched = await both('{ node(id: "p3") { id ... on Post { author { name } } } }');
   assert.deepEqual(stitched.body.data, { node: { id: 'p3', author: { name: 'Ada' } } });
+  assert.equal(stitched.route, 'stitched', 'Node.author needs users under an interface: the planner declines it');
 });
 
 test('an upstream error lands at the client path; non-null bubbling as stitching does', async (t) => {
@@ -218,6 +226,7 @@ test('an upstream error lands at the client path; non-null bubbling as stitching
   assert.equal(errors.length, 1);
   assert.deepEqual(errors[0]!.path, ['posts', 1, 'author', 'name']);
   assert.deepEqual(errors[0]!.extensions, { code: 'SUBGRAPH_ERROR', subgraph: 'users' });
+  assert.equal(res.route, 'planned');
 });
 
 test('a dead subgraph in a join: partial data, the error at every path it was to fill', async (t) => {
@@ -226,6 +235,7 @@ test('a dead subgraph in a join: partial data, the error at every path it was to
   const query = '{ posts { id author { id address { city } } } }';
   const [mine, theirs] = await Promise.all([planned.query(query), stitched.query(query)]);
   assert.equal(mine.status, 200);
+  assert.deepEqual([mine.headers.get('tessera-route'), theirs.headers.get('tessera-route')], ['planned', 'stitched']);
   assert.deepEqual(mine.body.data, theirs.body.data);
   assert.deepEqual(mine.body.data.posts[0], { id: 'p1', author: { id: 'u2', address: null } });
   const errors = mine.body.errors ?? [];
@@ -239,6 +249,7 @@ test('a mutation over several subgraphs runs its root fields in order, each with
   const mutation = 'mutation { a: addPost(title: "x") { id author { name } } r: rename(id: "u2", name: "Grace H") { name } b: addPost(title: "y") { title author { name } } }';
   const mine = await planned.query(mutation);
   assert.equal(mine.body.errors, undefined);
+  assert.equal(mine.headers.get('tessera-route'), 'planned');
   assert.deepEqual(world.log.splice(0), ['addPost x', 'rename u2', 'addPost y']);
   // p10's author is u2: read before the rename
   assert.deepEqual(mine.body.data.a, { id: 'p10', author: { name: 'Grace' } });
@@ -254,6 +265,7 @@ test('variables are checked before any subgraph is called', async (t) => {
   assert.equal(res.body.data, undefined);
   assert.match(res.body.errors?.[0]?.message ?? '', /\$first/);
   assert.deepEqual(res.calls, {});
+  assert.equal(res.route, 'planned');
 });
 
 test('the plan: calls per wave and the documents sent', () => {
@@ -313,9 +325,10 @@ test('a batch field that answers the wrong number of entities: the fields it was
     Query: { users: (_: unknown, { ids }: { ids: string[] }) => ids.slice(1).map((id) => ({ id, role: 'MEMBER' })) },
     User: { name: (u: { id: string }) => `name of ${u.id}` },
   });
-  const planned = await startGateway(t, descriptors({ ...world, users: short }));
+  const planned = await startGateway(t, descriptors({ ...world, users: short }), { mode: 'development' });
   const res = await planned.query('{ posts { id author { id name } } }');
   assert.equal(res.status, 200);
+  assert.equal(res.headers.get('tessera-route'), 'planned');
   // name is non-null: each author with an unmatched answer becomes null; posts keep their own fields
   assert.deepEqual(res.body.data?.posts[0], { id: 'p1', author: null });
   assert.deepEqual(res.body.data?.posts[3], { id: 'p4', author: null });
@@ -329,13 +342,16 @@ test('a batch field that answers the wrong number of entities: the fields it was
 
 test('an entity resolved one key at a time: one call per level all the same, one aliased field per key', async (t) => {
   const world = await upstreams(t);
-  const planned = await startGateway(t, descriptors(world, { oneKeyProducts: true }));
-  const stitched = await startGateway(t, descriptors(world, { oneKeyProducts: true }), { execution: { planner: false } });
+  const planned = await startGateway(t, descriptors(world, { oneKeyProducts: true }), { mode: 'development' });
+  const stitched = await startGateway(t, descriptors(world, { oneKeyProducts: true }), { mode: 'development', execution: { planner: false } });
   const query = '{ posts { id product { sku name shippingCost } } }';
   const before = world.catalog.stats.requests;
   const mine = await planned.query(query);
   assert.equal(world.catalog.stats.requests - before, 1, 'two products, one request');
-  assert.deepEqual(mine.body, (await stitched.query(query)).body);
+  assert.equal(mine.headers.get('tessera-route'), 'planned');
+  const theirs = await stitched.query(query);
+  assert.equal(theirs.headers.get('tessera-route'), 'stitched');
+  assert.deepEqual(mine.body, theirs.body);
   assert.deepEqual(mine.body.data?.posts[2], { id: 'p3', product: { sku: 's1', name: 'Lamp', shippingCost: 3 } });
   world.breakProducts();
   const failing = await planned.query(query);
@@ -355,13 +371,14 @@ test('with the response cache on, planned answers are the same and a repeat cost
   // The cache rewrites documents (`__responseCacheTypeName: __typename`, `__responseCacheId: id`): the planner takes those too.
   const lifetimes: Record<string, Record<string, string>> = { users: { User: '60s' }, posts: { Post: '60s' }, catalog: { Product: '60s' }, shipping: { Product: '60s' } };
   const cached = descriptors(world).map((d) => ({ ...d, cache: lifetimes[d.name] }));
-  const planned = await startGateway(t, cached, { cache: { debugHeader: true } });
+  const planned = await startGateway(t, cached, { mode: 'development', cache: { debugHeader: true } });
   const stitched = await startGateway(t, descriptors(world), { execution: { planner: false } });
   const query = '{ posts { id title author { name role } product { name shippingCost } } }';
   const expected = (await stitched.query(query)).body;
   const calls = () => world.users.stats.requests + world.posts.stats.requests + world.catalog.stats.requests + world.shipping.stats.requests;
   const first = await planned.query(query);
   assert.deepEqual(first.body, expected);
+  assert.equal(first.headers.get('tessera-route'), 'planned');
   const before = calls();
   const second = await planned.query(query);
   assert.deepEqual(second.body, expected);

@@ -37,7 +37,7 @@ async function catalog(t: TestContext, gateway = {}) {
 }
 
 test('prefix, renames and hides shape the unified graph, and requests still reach the right upstream fields', async (t) => {
-  const gw = await catalog(t);
+  const gw = await catalog(t, { mode: 'development' });
   const schema = gw.gateway.schema;
   const query = schema.getQueryType()!.getFields();
   assert.ok(query.allProducts, 'explicit field rename wins over the prefix');
@@ -49,6 +49,8 @@ test('prefix, renames and hides shape the unified graph, and requests still reac
   assert.equal(schema.getType('Secret'), undefined);
   assert.equal(schema.getType('CatSecret'), undefined);
   const res = await gw.query('{ allProducts { id name price category { __typename label } } }');
+  // A renamed subgraph is planned: sent its own names (products, title, Category), answered in the graph's.
+  assert.equal(res.headers.get('tessera-route'), 'planned');
   assert.deepEqual(res.body, {
     data: {
       allProducts: [

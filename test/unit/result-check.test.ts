@@ -1,5 +1,5 @@
 /**
- * The compiled result check (plugins/result-check.ts) must answer exactly as
+ * The compiled result check (execution/result-check.ts) must answer exactly as
  * graphql-js's execute does over the same data: same values, same errors
  * (message, locations, path), same order. Each case runs both and compares
  * the JSON a client would receive.
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildSchema, GraphQLError, parse } from 'graphql';
 import type { ExecutionResult } from '@graphql-tools/utils';
-import { checkingSchema, executedCheck, ResultChecker } from '../../src/plugins/result-check.js';
+import { checkingSchema, executedCheck, ResultChecker } from '../../src/execution/result-check.js';
 
 const schema = checkingSchema(
   buildSchema(/* GraphQL */ `

@@ -19,10 +19,15 @@
  * consecutive fields of one subgraph with everything under it before the
  * next (GraphQL spec 6.2.2).
  *
+ * Plans are made in the unified graph's names; each call's document is then
+ * translated into its subgraph's own names when the subgraph is renamed
+ * (`transforms.prefix`/`rename`): a renamed field is sent aliased to the
+ * client's response key, type conditions and variable types get the
+ * subgraph's type names (and run-plan.ts turns `__typename` answers back).
+ *
  * The planner takes what it can do exactly and declines the rest (the caller
- * then uses stitching, which gives the same answer): subgraphs with renamed
- * types or fields, subscriptions, introspection, directives other than
- * @skip/@include, an interface or union
+ * then uses stitching, which gives the same answer): subscriptions,
+ * introspection, directives other than @skip/@include, an interface or union
  * whose selections need a second subgraph, aliases starting with "__key_"
  * (the planner's own, for key fields).
  *
@@ -34,9 +39,9 @@ import {
   isLeafType,
   isObjectType,
   Kind,
-  parseType,
+  TypeInfo,
   visit,
-  type DirectiveNode,
+  visitWithTypeInfo,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -50,30 +55,20 @@ import {
   type VariableDefinitionNode,
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
-import { applies } from '../collect-fields.js';
+import type { EntityEntry, Renames } from '../compose/index.js';
+import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
 
-/** An entity a subgraph resolves by key. */
-export interface EntityEntry {
-  /** Key fields, read on the objects the entity is joined to. */
-  keys: readonly string[];
-  /** The root field that resolves it. */
-  field: string;
-  argument: string;
-  /** The argument's type as the subgraph declares it (the variable's type). */
-  argumentType: TypeNode;
-  /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
-  batch: boolean;
-}
-
-/** A subgraph the planner can route to: its names are the unified graph's. */
+/** A subgraph the planner can route to, described in the unified graph's names. */
 export interface PlanSubgraph {
   name: string;
   /** The executor stitching uses for this subgraph (policy wrappers included). */
   executor: Executor;
-  /** Its part of the unified graph: its schema without the fields it hides. */
+  /** Its part of the unified graph: its schema as renamed, without the fields it hides. */
   visible: GraphQLSchema;
   /** Entities it resolves by key, by type name. */
   entities: ReadonlyMap<string, EntityEntry>;
+  /** Its own names, when it is renamed: the documents it is sent are translated into them (inSubgraphTerms). */
+  renames?: Renames;
 }
 
 export interface PlanGraph {
@@ -155,7 +150,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
 interface Entry {
   field: FieldNode;
-  wraps: ReadonlyArray<readonly DirectiveNode[]>;
+  wraps: Wraps;
 }
 
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
@@ -178,16 +173,14 @@ function wrapped(selection: SelectionNode, wraps: Entry['wraps']): SelectionNode
 }
 
 class Planner {
-  private readonly fragments = new Map<string, FragmentDefinitionNode>();
+  private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly graph: PlanGraph,
     document: DocumentNode,
   ) {
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(definition.name.value, definition);
-    }
+    this.fragments = fragmentsOf(document);
   }
 
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
@@ -199,17 +192,10 @@ class Planner {
   }
 
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
-  collect(type: GraphQLObjectType, set: SelectionSetNode, wraps: Entry['wraps'] = [], out: Entry[] = []): Entry[] {
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) {
-        out.push({ field: selection, wraps });
-        continue;
-      }
-      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
-      if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
-      if (!applies(this.schema, fragment.typeCondition?.name.value, type)) continue;
-      const directives = selection.directives ?? [];
-      this.collect(type, fragment.selectionSet, directives.length > 0 ? [...wraps, directives] : wraps, out);
+  collect(type: GraphQLObjectType, set: SelectionSetNode): Entry[] {
+    const out: Entry[] = [];
+    if (!walkFields(this.schema, type, [set], this.fragments, forwardedInclusion, (field, wraps) => out.push({ field, wraps }))) {
+      throw new Unplannable(`a fragment under ${type.name} is unknown or has directives of its own`);
     }
     return out;
   }
@@ -377,6 +363,52 @@ function operationDocument(operation: 'query' | 'mutation', variables: readonly 
   };
 }
 
+/** A named type (in a variable's type) in the subgraph's names. */
+function typeInSubgraphTerms(type: TypeNode, renames: Renames): TypeNode {
+  if (type.kind !== Kind.NAMED_TYPE) return { ...type, type: typeInSubgraphTerms(type.type, renames) as never };
+  const name = renames.type(type.name.value);
+  return name === type.name.value ? type : { ...type, name: { ...type.name, value: name } };
+}
+
+/**
+ * A call's document, planned in the unified graph's names, in the names of
+ * a renamed subgraph: each renamed field under its own name, aliased to the
+ * response key the plan expects; type conditions and variable types renamed.
+ * Rewritten on leaving each node, so the type information (over the
+ * subgraph's renamed schema) is read while the names are still the unified ones.
+ */
+function inSubgraphTerms(document: DocumentNode, subgraph: PlanSubgraph): DocumentNode {
+  const renames = subgraph.renames;
+  if (!renames) return document;
+  const typeInfo = new TypeInfo(subgraph.visible);
+  return visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        leave(node) {
+          const parent = typeInfo.getParentType();
+          if (!parent || node.name.value === '__typename') return undefined;
+          const name = renames.field(parent.name, node.name.value);
+          if (name === node.name.value) return undefined;
+          return { ...node, alias: node.alias ?? { kind: Kind.NAME, value: node.name.value }, name: { ...node.name, value: name } };
+        },
+      },
+      InlineFragment: {
+        leave(node) {
+          if (!node.typeCondition) return undefined;
+          const name = renames.type(node.typeCondition.name.value);
+          return name === node.typeCondition.name.value ? undefined : { ...node, typeCondition: { ...node.typeCondition, name: { ...node.typeCondition.name, value: name } } };
+        },
+      },
+      VariableDefinition: {
+        leave(node) {
+          return { ...node, type: typeInSubgraphTerms(node.type, renames) };
+        },
+      },
+    }),
+  );
+}
+
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
 function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): Call[][] {
   const byDepth: Fetch[][] = [];
@@ -404,7 +436,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        const document = operationDocument(operationType, variables, selections);
+        const document = inSubgraphTerms(operationDocument(operationType, variables, selections), subgraph);
         return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value) };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
@@ -425,7 +457,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
           if (entry.batch) add('');
           else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
         });
-        return operationDocument('query', [...keyVariables, ...variables], fields);
+        return inSubgraphTerms(operationDocument('query', [...keyVariables, ...variables], fields), subgraph);
       };
       const names = variables.map((d) => d.variable.name.value);
       if (group.every((f) => f.entity!.entry.batch)) {
@@ -502,11 +534,4 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
   return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
-}
-
-/** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
-export function entityEntry(schema: GraphQLSchema, keys: readonly string[], field: string, argument: string, batch = true): EntityEntry | undefined {
-  const arg = schema.getQueryType()?.getFields()[field]?.args.find((a) => a.name === argument);
-  if (!arg) return undefined;
-  return { keys, field, argument, argumentType: parseType(String(arg.type)), batch };
 }

@@ -1,5 +1,5 @@
 /**
- * Runs a query plan (compose/plan.ts): each wave's calls go out together,
+ * Runs a query plan (planner.ts): each wave's calls go out together,
  * each entity fetch with the deduplicated keys of the objects it joins to;
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
@@ -7,7 +7,8 @@
  */
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
-import type { Call, Fetch, QueryPlan } from '../compose/plan.js';
+import type { Renames } from '../compose/index.js';
+import type { Call, Fetch, QueryPlan } from './planner.js';
 import { TesseraError } from '../errors.js';
 
 type Data = Record<string, unknown>;
@@ -51,6 +52,25 @@ function mergeInto(target: Data, source: Data): void {
         else if (a == null) existing[i] = b;
       }
     }
+  }
+}
+
+/**
+ * Turns the `__typename` answers of a renamed subgraph (in its own type
+ * names) into the unified graph's names, in place: the result check resolves
+ * interfaces and unions by them. Only `__typename` keys are read; the plan
+ * never aliases them.
+ */
+function unifyTypenames(value: unknown, renames: Renames): void {
+  if (Array.isArray(value)) {
+    for (const item of value) unifyTypenames(item, renames);
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const key in value) {
+    const field = value[key];
+    if (key === '__typename' && typeof field === 'string') value[key] = renames.unifiedType(field);
+    else if (field !== null && typeof field === 'object') unifyTypenames(field, renames);
   }
 }
 
@@ -111,6 +131,8 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       fail(fetch, root, asGraphqlError(error));
       return;
     }
+    const renames = call.subgraph.renames;
+    if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     if (isObject(result.data)) mergeInto(data, result.data);
     const upstreamErrors = (result.errors ?? []) as GraphQLError[];
     if (!isObject(result.data) && upstreamErrors.length > 0) {
@@ -174,6 +196,8 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       for (const { fetch, objects } of prepared) fail(fetch, objects.filter((o) => o.keyIndex >= 0), failure);
       return;
     }
+    const renames = call.subgraph.renames;
+    if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     const upstreamErrors = (result.errors ?? []) as GraphQLError[];
     const answered = isObject(result.data) ? result.data : undefined;
     /** Errors already placed as the reason a whole fetch failed. */

@@ -7,8 +7,8 @@
  * path. Used by the single-subgraph route for remote subgraphs and by the
  * query planner for every planned operation.
  */
-import { MapperKind, mapSchema, type ExecutionResult } from '@graphql-tools/utils';
-import { collectFields, fragmentsOf, type Fragments } from '../collect-fields.js';
+import { isAsyncIterable, mapMaybePromise, MapperKind, mapSchema, type ExecutionResult, type Executor } from '@graphql-tools/utils';
+import { collectFields, fragmentsOf, type Fragments } from './collect-fields.js';
 import {
   execute,
   GraphQLEnumType,
@@ -377,4 +377,24 @@ class CheckRun {
     if (!schema.isSubType(type, runtime)) return new GraphQLError(`Runtime Object type "${runtime.name}" is not a possible type for "${type.name}".`, { nodes });
     return runtime;
   }
+}
+
+/**
+ * The executor stitching uses for a subgraph whose answers are not trusted
+ * (a remote GraphQL service), with each answer checked against the
+ * subgraph's own schema before stitching reads it. @graphql-tools/delegate
+ * turns a leaf value it cannot parse into null without an error; checked
+ * first, a wrong-typed value is null with the same located error the direct
+ * and planned routes give (RESPONSE_VALIDATION_FAILED once masked), and
+ * stitching moves the error to the client's path.
+ */
+export function checkedExecutor(schema: GraphQLSchema, executor: Executor): Executor {
+  const checker = new ResultChecker(checkingSchema(schema));
+  const checked: Executor = (request) =>
+    mapMaybePromise(executor(request), (result) =>
+      isAsyncIterable(result)
+        ? result
+        : checker.check(result as ExecutionResult, { document: request.document, variableValues: request.variables, operationName: request.operationName, contextValue: request.context }),
+    ) as never;
+  return checked;
 }

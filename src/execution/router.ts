@@ -1,0 +1,427 @@
+/**
+ * The router: how an operation reaches the subgraphs, decided once per
+ * parsed document and operation (Yoga caches parsing, so once per distinct
+ * query text) and kept in a WeakMap. One of three routes, each with a reason
+ * (README "How an operation runs"):
+ *
+ * 1. `direct`: an operation whose every field belongs to one subgraph's own
+ *    schema is sent to that subgraph as it is, and its answer returned as it
+ *    came. For a proxied query that removes most of the gateway's CPU (see
+ *    the README's Performance section). Taken when, for one subgraph whose
+ *    part of the graph is its schema unchanged (not renamed), the operation
+ *    is a query or mutation whose root selections are plain fields, and
+ *    every field, fragment type condition, variable type and directive in
+ *    the document exists in that subgraph's schema (`__typename` anywhere,
+ *    but no introspection, which the gateway answers itself).
+ * 2. `planned`: the query planner (planner.ts) turns the operation into a
+ *    fixed list of upstream calls over any subgraphs, renamed ones included,
+ *    run by run-plan.ts, answers merged as plain objects.
+ * 3. `stitched`: what the planner declines runs through
+ *    @graphql-tools/stitch (the execute function the router is given).
+ *
+ * Whatever the route, the answer's errors are located at the client's
+ * fields (locateErrors), and a stitched answer's error paths get back the
+ * list indices stitching drops (stitchedPaths), so that the routes agree
+ * (test/integration/routes-agree.test.ts).
+ *
+ * No answer is passed on blindly: a remote subgraph's direct answer and
+ * every planned answer are checked by executing the client's operation over
+ * them against the gateway's schema (result-check.ts), which checks every
+ * value's type, applies null bubbling, and puts upstream errors at their
+ * paths. For that, `__typename` is added to the forwarded document under
+ * interfaces and unions.
+ */
+import type { ExecutionResult } from '@graphql-tools/utils';
+import {
+  getVariableValues,
+  GraphQLError,
+  isAbstractType,
+  Kind,
+  TypeInfo,
+  getNamedType,
+  isNonNullType,
+  typeFromAST,
+  visit,
+  visitWithTypeInfo,
+  BREAK,
+  type ASTNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import type { Logger } from 'pino';
+import type { ComposedSubgraph } from '../compose/index.js';
+import { requestError } from '../errors.js';
+import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import { executePlan } from './run-plan.js';
+import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
+import { fieldNodesAt, fragmentsOf, type Fragments } from './collect-fields.js';
+
+/** The subgraph a `direct` operation is sent to (a subgraph that is not renamed). */
+export type DirectRoute = Pick<ComposedSubgraph, 'name' | 'schema' | 'executor' | 'trusted'>;
+
+export type RouteName = 'direct' | 'planned' | 'stitched';
+
+/** The route taken by one operation of one document, and why. */
+export type Decision =
+  | { route: 'direct'; reason: string; subgraph: DirectRoute }
+  | { route: 'planned'; reason: string; plan: QueryPlan }
+  | { route: 'stitched'; reason: string };
+
+/** What the router is given for one execution: graphql-js's execute arguments. */
+export interface RouteArgs extends CheckArgs {
+  rootValue?: unknown;
+}
+
+const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+
+/** The document with `__typename` selected in every selection set whose type is an interface or union. */
+export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSchema): DocumentNode {
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      SelectionSet: {
+        leave(node: SelectionSetNode) {
+          const type = typeInfo.getType();
+          const named = type ? getNamedType(type) : undefined;
+          if (!named || !isAbstractType(named)) return undefined;
+          if (node.selections.some((s) => s.kind === Kind.FIELD && s.name.value === '__typename' && !s.alias)) return undefined;
+          return { ...node, selections: [...node.selections, TYPENAME] };
+        },
+      },
+    }),
+  );
+}
+
+function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): boolean {
+  const type = schema.getType(typeName);
+  return type !== undefined && 'getFields' in type && fieldName in (type.getFields() as Record<string, unknown>);
+}
+
+/** The operation and the fragments it uses, as a document (what the direct route must serve). */
+function operationDocument(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
+  const fragments = fragmentsOf(document);
+  if (document.definitions.length === 1 + fragments.size) return document;
+  const used = new Map<string, FragmentDefinitionNode>();
+  const pending: ASTNode[] = [operation];
+  while (pending.length > 0) {
+    visit(pending.pop()!, {
+      FragmentSpread(node) {
+        const fragment = fragments.get(node.name.value);
+        if (fragment && !used.has(node.name.value)) {
+          used.set(node.name.value, fragment);
+          pending.push(fragment);
+        }
+      },
+    });
+  }
+  return { kind: Kind.DOCUMENT, definitions: [operation, ...used.values()] };
+}
+
+/** The one subgraph that can serve every part of the operation (all of the document's without one), if there is one. */
+export function planDocument(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[], operation?: OperationDefinitionNode): DirectRoute | undefined {
+  if (operation) document = operationDocument(document, operation);
+  let candidates = routes.slice();
+  const keep = (test: (route: DirectRoute) => boolean): void => {
+    candidates = candidates.filter(test);
+  };
+  const typeInfo = new TypeInfo(schema);
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      OperationDefinition(node) {
+        if (node.operation === 'subscription' || node.selectionSet.selections.some((s) => s.kind !== Kind.FIELD)) candidates = [];
+      },
+      VariableDefinition(node) {
+        const type = typeFromAST(schema, node.type as never);
+        const name = type ? getNamedType(type).name : undefined;
+        keep((r) => name !== undefined && r.schema.getType(name) !== undefined);
+      },
+      Field(node) {
+        const name = node.name.value;
+        if (name === '__typename') return;
+        if (name.startsWith('__')) {
+          candidates = [];
+          return;
+        }
+        const parentName = typeInfo.getParentType()?.name;
+        keep((r) => parentName !== undefined && hasField(r.schema, parentName, name));
+      },
+      InlineFragment(node) {
+        if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);
+      },
+      FragmentDefinition(node) {
+        keep((r) => r.schema.getType(node.typeCondition.name.value) !== undefined);
+      },
+      Directive(node) {
+        keep((r) => r.schema.getDirective(node.name.value) !== undefined);
+      },
+      enter() {
+        if (candidates.length === 0) return BREAK;
+        return undefined;
+      },
+    }),
+  );
+  return candidates[0];
+}
+
+/** The operation to run (GraphQL spec 6.1, GetOperation), or the request error graphql-js would give. */
+function selectedOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | GraphQLError {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (operationName) return operations.find((o) => o.name?.value === operationName) ?? new GraphQLError(`Unknown operation named "${operationName}".`);
+  if (operations.length === 1) return operations[0]!;
+  return new GraphQLError('Must provide operation name if query contains multiple operations.');
+}
+
+/**
+ * What stitching would answer when the subgraph call itself fails: every
+ * root field null with the error at its path (or data null when a root field
+ * is non-null).
+ */
+function failedResult(error: unknown, operation: OperationDefinitionNode, schema: GraphQLSchema): ExecutionResult {
+  const root = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  const data: Record<string, null> = {};
+  let nonNull = false;
+  const errors = operation.selectionSet.selections.map((selection) => {
+    const field = selection as FieldNode;
+    const key = field.alias?.value ?? field.name.value;
+    data[key] = null;
+    const definition = root?.getFields()[field.name.value];
+    if (definition && isNonNullType(definition.type)) nonNull = true;
+    const base = error instanceof GraphQLError ? error : new GraphQLError((error as Error).message ?? String(error));
+    return new GraphQLError(base.message, { nodes: [field], path: [key], extensions: base.extensions, originalError: base.originalError ?? undefined });
+  });
+  return { data: nonNull ? null : data, errors };
+}
+
+/** Whether a path walks the data as it is: a number at each list, a name at each object, until its end or a null. */
+function fits(data: unknown, path: ReadonlyArray<string | number>): boolean {
+  let value = data;
+  for (const key of path) {
+    if (value == null) return true;
+    if (Array.isArray(value) !== (typeof key === 'number')) return false;
+    value = (value as Record<string | number, unknown>)[key];
+  }
+  return true;
+}
+
+/** The full paths, list indices included, at which a path without them reaches a null (or stops at one), in document order. */
+function nullsAt(data: unknown, path: ReadonlyArray<string | number>): Array<Array<string | number>> {
+  const out: Array<Array<string | number>> = [];
+  const walk = (value: unknown, at: Array<string | number>, rest: ReadonlyArray<string | number>): void => {
+    if (value == null) {
+      out.push([...at, ...rest]);
+      return;
+    }
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, [...at, i], rest[0] === i ? rest.slice(1) : rest));
+      return;
+    }
+    if (rest.length === 0 || typeof rest[0] === 'number') return;
+    walk((value as Record<string, unknown>)[rest[0]!], [...at, rest[0]!], rest.slice(1));
+  };
+  walk(data, [], path);
+  return out;
+}
+
+/** The subgraphs a plan calls, in the order of their first call. */
+function subgraphsOf(plan: QueryPlan): Set<string> {
+  const names = new Set<string>();
+  for (const step of plan.steps) for (const wave of step.waves) for (const call of wave) names.add(call.subgraph.name);
+  return names;
+}
+
+export interface RouterOptions {
+  /** The channel's schema. */
+  schema: GraphQLSchema;
+  subgraphs: readonly ComposedSubgraph[];
+  /** execution.planner: false sends what cannot go direct to stitching. */
+  planner: boolean;
+  /** Tests only: the routes that may be taken (the others are passed over, as if they declined); all when absent. */
+  routes?: readonly RouteName[];
+  logger?: Logger;
+}
+
+const ALL_ROUTES: readonly RouteName[] = ['direct', 'planned', 'stitched'];
+
+export class Router {
+  private readonly schema: GraphQLSchema;
+  private readonly direct: DirectRoute[];
+  private readonly graph: PlanGraph | undefined;
+  private readonly allowed: ReadonlySet<RouteName>;
+  private readonly logger: Logger | undefined;
+  private readonly checker: ResultChecker;
+  /** Per document: each operation's decision, by operation name. */
+  private readonly known = new WeakMap<DocumentNode, Map<string, Decision>>();
+  private readonly fragments = new WeakMap<DocumentNode, Fragments>();
+  private readonly rewritten = new WeakMap<DocumentNode, Map<string, DocumentNode>>();
+  /** Operations found, per document and name; a name that finds none is not kept (it comes from the client). */
+  private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
+
+  constructor(options: RouterOptions) {
+    this.schema = options.schema;
+    this.allowed = new Set(options.routes ?? ALL_ROUTES);
+    this.direct = this.allowed.has('direct') ? options.subgraphs.filter((s) => !s.renamed) : [];
+    this.graph = options.planner && this.allowed.has('planned') ? planGraph(options.subgraphs) : undefined;
+    this.logger = options.logger;
+    this.checker = new ResultChecker(checkingSchema(options.schema));
+  }
+
+  /** Whether any operation could take another route than stitching (else the router need not be asked). */
+  get routes(): boolean {
+    return this.direct.length > 0 || this.graph !== undefined;
+  }
+
+  /** The route of one operation of a document, decided on first use. */
+  decide(document: DocumentNode, operation: OperationDefinitionNode): Decision {
+    let entry = this.known.get(document);
+    if (!entry) this.known.set(document, (entry = new Map()));
+    const name = operation.name?.value ?? '';
+    let decision = entry.get(name);
+    if (!decision) {
+      decision = this.decideOnce(document, operation);
+      entry.set(name, decision);
+      this.logger?.debug({ operation: name || undefined, route: decision.route, reason: decision.reason }, `operation routed: ${decision.route}`);
+    }
+    return decision;
+  }
+
+  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode): Decision {
+    const direct = this.direct.length > 0 ? planDocument(document, this.schema, this.direct, operation) : undefined;
+    if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"`, subgraph: direct };
+    if (!this.graph) return { route: 'stitched', reason: this.allowed.has('planned') ? 'the query planner is off (execution.planner: false)' : 'the planned route is not allowed' };
+    try {
+      const plan = planOperation(document, operation, this.schema, this.graph);
+      return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}`, plan };
+    } catch (error) {
+      // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
+      if (error instanceof Unplannable) return { route: 'stitched', reason: error.message };
+      this.logger?.error({ operation: operation.name?.value, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
+      return { route: 'stitched', reason: `the planner failed: ${(error as Error).message}` };
+    }
+  }
+
+  /** The operation to run, or the request error graphql-js would give. */
+  operation(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | GraphQLError {
+    let byName = this.operations.get(document);
+    if (!byName) this.operations.set(document, (byName = new Map()));
+    const found = byName.get(name ?? '');
+    if (found) return found;
+    const operation = selectedOperation(document, name);
+    if (!(operation instanceof GraphQLError)) byName.set(name ?? '', operation);
+    return operation;
+  }
+
+  /**
+   * Runs a direct or planned operation; its errors located at the client's
+   * fields (locateErrors). Variables are checked first, as graphql-js's
+   * execute would (spec 6.1.2, at most 50 errors): a request error, and no
+   * subgraph is called.
+   */
+  async run(decision: Exclude<Decision, { route: 'stitched' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult> {
+    // Without definitions there is nothing to check.
+    if (operation.variableDefinitions?.length) {
+      const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+      if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+    }
+    if (decision.route === 'planned') {
+      const assembled = await executePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
+      return this.locateErrors(this.checker.check(assembled, args), args.document, operation);
+    }
+    // A plugin after the router (the response cache) may execute a rewritten document (with
+    // __typename and id aliases, fields of the same subgraph): that one is what is sent.
+    const direct = decision.subgraph;
+    let result: ExecutionResult;
+    try {
+      result = (await direct.executor({
+        document: this.forwarded(args.document, direct, operation),
+        variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+        operationName: args.operationName ?? undefined,
+        operationType: operation.operation,
+        context: args.contextValue as Record<string, unknown> | undefined,
+        rootValue: args.rootValue,
+      })) as ExecutionResult;
+    } catch (error) {
+      return this.locateErrors(failedResult(error, operation, this.schema), args.document, operation);
+    }
+    return this.locateErrors(direct.trusted ? result : this.checker.check(result, args), args.document, operation);
+  }
+
+  /**
+   * A stitched answer with the list indices its error paths lack filled in:
+   * @graphql-tools/batch-delegate reports an error inside a batched join at
+   * the path without the indices of the lists above it (`items.owner.age`
+   * for `items.1.owner.age`), where the other routes, like graphql-js, give
+   * the index. Such an error belongs to a null at that path in the data; the
+   * errors with one such path are given the nulls there in document order,
+   * which is the order stitching reports them in.
+   */
+  stitchedPaths(result: ExecutionResult): ExecutionResult {
+    if (!result.errors || result.data == null) return result;
+    const data = result.data;
+    const used = new Map<string, number>();
+    let changed = false;
+    const errors = result.errors.map((error) => {
+      if (!error.path || fits(data, error.path)) return error;
+      const key = error.path.join('\u0000');
+      const candidates = nullsAt(data, error.path);
+      const n = used.get(key) ?? 0;
+      used.set(key, n + 1);
+      const path = candidates[n];
+      if (!path) return error;
+      changed = true;
+      return new GraphQLError(error.message, { nodes: error.nodes, path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+    });
+    return changed ? { ...result, errors } : result;
+  }
+
+  /**
+   * The result with every error that has a path located at the client's
+   * field, whichever route answered: a subgraph's own locations are in the
+   * terms of the document it was sent (rewritten by the planner or by
+   * stitching, which drops them), so the same failure would otherwise be
+   * located differently, or not at all, depending on the route.
+   */
+  locateErrors(result: ExecutionResult, document: DocumentNode, operation: OperationDefinitionNode): ExecutionResult {
+    if (!result.errors?.some((e) => e.path)) return result;
+    let fragments = this.fragments.get(document);
+    if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
+    const errors = result.errors.map((error) => {
+      if (!error.path) return error;
+      const nodes = fieldNodesAt(this.schema, operation, fragments, error.path);
+      if (!nodes) return error;
+      return new GraphQLError(error.message, { nodes, path: error.path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+    });
+    return { ...result, errors };
+  }
+
+  /**
+   * The document sent on the direct route: the client's, without the other
+   * operations of the document (the subgraph validates all it is sent, and
+   * they may need other subgraphs), with `__typename` under abstract types
+   * for a subgraph whose answer is checked.
+   */
+  private forwarded(document: DocumentNode, route: DirectRoute, operation: OperationDefinitionNode): DocumentNode {
+    const alone = document.definitions.every((d) => d === operation || d.kind !== Kind.OPERATION_DEFINITION);
+    if (route.trusted && alone) return document;
+    let byOperation = this.rewritten.get(document);
+    if (!byOperation) this.rewritten.set(document, (byOperation = new Map()));
+    const name = operation.name?.value ?? '';
+    let forwarded = byOperation.get(name);
+    if (!forwarded) {
+      forwarded = alone ? document : operationDocument(document, operation);
+      if (!route.trusted) forwarded = withAbstractTypenames(forwarded, this.schema);
+      byOperation.set(name, forwarded);
+    }
+    return forwarded;
+  }
+}
+
+/** A request error for a document with no operation to run (GraphQL-over-HTTP: 400 with the graphql-response media type). */
+export function operationError(error: GraphQLError): ExecutionResult {
+  return { errors: [requestError(error)] };
+}

@@ -1,0 +1,65 @@
+/**
+ * Hands each operation to the router (execution/router.ts), which runs it
+ * direct, planned or stitched, and makes the route taken visible: on the
+ * request scope (`route`, read by the error log lines and by telemetry), and,
+ * in development mode, in a `tessera-route` response header (the routes of a
+ * batched request, comma-separated, in order).
+ *
+ * Subscriptions never reach onExecute: they are stitched, and noted as such
+ * in onSubscribe.
+ */
+import type { Plugin } from 'graphql-yoga';
+import { mapMaybePromise } from '@graphql-tools/utils';
+import { Router, operationError, type RouterOptions, type RouteName } from '../execution/router.js';
+import type { RequestScope } from '../request-scope.js';
+
+export interface UseRouterOptions extends RouterOptions {
+  /** Adds the `tessera-route` header to every response (mode: development). */
+  header: boolean;
+}
+
+export const ROUTE_HEADER = 'tessera-route';
+
+type Context = { request?: Request; tessera?: RequestScope } | undefined;
+
+const SUBSCRIPTION = { route: 'stitched', reason: 'subscriptions are stitched' } as const;
+
+export function useRouter(options: UseRouterOptions): Plugin {
+  const router = new Router(options);
+  // Routes by request, for the header; only kept in development mode.
+  const taken = options.header ? new WeakMap<Request, RouteName[]>() : undefined;
+  // The decision itself goes on the scope (made once per document and operation: no allocation per request).
+  const note = (context: Context, decision: { route: RouteName; reason: string }): void => {
+    if (context?.tessera) context.tessera.route = decision;
+    if (taken && context?.request) {
+      const list = taken.get(context.request);
+      if (list) list.push(decision.route);
+      else taken.set(context.request, [decision.route]);
+    }
+  };
+  return {
+    onSubscribe({ args }) {
+      note(args.contextValue as Context, SUBSCRIPTION);
+    },
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => {
+        const operation = router.operation(args.document, args.operationName);
+        if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
+        const decision = router.decide(args.document, operation);
+        note(args.contextValue as Context, decision);
+        if (decision.route !== 'stitched') return router.run(decision, operation, args);
+        // As the router does for its own routes: errors at the client's fields, with their list indices
+        // (a stream, from @defer or @stream, is left as it is).
+        return mapMaybePromise(executeFn(args), (result) =>
+          Symbol.asyncIterator in result ? result : router.locateErrors(router.stitchedPaths(result), args.document, operation),
+        );
+      });
+    },
+    ...(taken && {
+      onResponse({ request, response }) {
+        const routes = taken.get(request);
+        if (routes) response.headers.set(ROUTE_HEADER, routes.join(', '));
+      },
+    }),
+  };
+}
