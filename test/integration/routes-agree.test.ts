@@ -81,7 +81,8 @@ async function agree(gateways: readonly Started[], corpus: Record<string, Corpus
 
 async function threeGateways(t: TestContext, config: { configFile?: string; env?: NodeJS.ProcessEnv; gateway?: GatewayFileInput; descriptors?: Array<DescriptorInput & { dir?: string }> }): Promise<Started[]> {
   const started: Started[] = [];
-  for (const routes of LIMITS) started.push(await listen(t, await createGateway({ ...config, routes })));
+  // One cursor key for the three, as for replicas: a connection's cursors are then the same whichever route answered.
+  for (const routes of LIMITS) started.push(await listen(t, await createGateway({ ...config, routes, cursorSecret: 'routes-agree: one key for the three gateways' })));
   return started;
 }
 
