@@ -8,7 +8,7 @@
  *   npm run bench -- --check           start everything, compare the answers, no load
  *   npm run bench -- --profile         CPU profiles of Tessera under load (bench/results/profiles/)
  */
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,9 +50,24 @@ const { values: args } = parseArgs({
     'tessera-node-flags': { type: 'string' },
     'tessera-b-node-flags': { type: 'string' },
     render: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
   strict: true,
 });
+
+/**
+ * --pin: the like-for-like layout on a 2-core machine. This process (the load
+ * generator) and everything it starts run on CPU 0; each gateway under test is
+ * moved to CPU 1 alone once it is ready (all its threads; threads it starts
+ * later inherit that). Children inherit the affinity of this process, so it
+ * is set before anything starts.
+ */
+const PIN = { runner: '0', gateway: '1' };
+const pinTo = (pid: number, cpusList: string): void => void execFileSync('taskset', ['-a', '-p', '-c', cpusList, String(pid)], { stdio: 'ignore' });
+if (args.pin) {
+  if (cpus().length < 2) throw new Error('--pin needs at least 2 CPUs');
+  pinTo(process.pid, PIN.runner);
+}
 
 const settings = {
   // autocannon counts time in whole seconds: shorter runs last 1 s anyway. --quick has no warm-up (a smoke
@@ -232,6 +247,8 @@ async function runScenario(
     try {
       if (target.start) {
         const child = await target.start({ nodeFlags: nodeFlags(target) });
+        // Each process under test (a gateway, the raw proxy, a hand-written server) gets CPU 1 to itself; the upstreams stay on CPU 0.
+        if (args.pin) pinTo(child.pid, PIN.gateway);
         target.process = child;
         target.url = `http://127.0.0.1:${child.port}${target.path}`;
         await firstAnswer(target.url, body);
