@@ -123,7 +123,7 @@ function operationDocument(document: DocumentNode, operation: OperationDefinitio
 }
 
 /** The one subgraph that can serve every part of the operation (all of the document's without one), if there is one. */
-export function planDocument(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[], operation?: OperationDefinitionNode): DirectRoute | undefined {
+export function directRouteOf(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[], operation?: OperationDefinitionNode): DirectRoute | undefined {
   if (operation) document = operationDocument(document, operation);
   let candidates = routes.slice();
   const keep = (test: (route: DirectRoute) => boolean): void => {
@@ -291,7 +291,7 @@ export class Router {
   }
 
   private decideOnce(document: DocumentNode, operation: OperationDefinitionNode): Decision {
-    const direct = this.direct.length > 0 ? planDocument(document, this.schema, this.direct, operation) : undefined;
+    const direct = this.direct.length > 0 ? directRouteOf(document, this.schema, this.direct, operation) : undefined;
     if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"`, subgraph: direct };
     if (!this.graph) return { route: 'stitched', reason: this.allowed.has('planned') ? 'the query planner is off (execution.planner: false)' : 'the planned route is not allowed' };
     try {

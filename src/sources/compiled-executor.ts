@@ -56,7 +56,7 @@ interface RootField {
   nodes: FieldNode[];
 }
 
-interface Plan {
+interface CompiledDocument {
   operation: OperationDefinitionNode;
   rootType: GraphQLObjectType;
   fields: RootField[];
@@ -167,8 +167,8 @@ function compileValue(schema: GraphQLSchema, type: GraphQLOutputType, nodes: rea
   };
 }
 
-/** The operation's plan, or undefined when the general executor must run it. */
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Plan | undefined {
+/** The operation compiled, or undefined when the general executor must run it. */
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledDocument | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName === undefined ? (operations.length === 1 ? operations[0] : undefined) : operations.find((o) => o.name?.value === operationName);
   if (!operation || operation.operation === 'subscription' || operation.directives?.length) return undefined;
@@ -241,18 +241,18 @@ function replayFrom(schema: GraphQLSchema): void {
 export function createCompiledExecutor(schema: GraphQLSchema): Executor {
   replayFrom(schema);
   const general = createDefaultExecutor(schema) as Executor;
-  const plans = new WeakMap<DocumentNode, Map<string | undefined, Plan | null>>();
-  const planFor = (request: ExecutionRequest): Plan | undefined => {
-    let byName = plans.get(request.document);
-    if (!byName) plans.set(request.document, (byName = new Map()));
+  const compiled = new WeakMap<DocumentNode, Map<string | undefined, CompiledDocument | null>>();
+  const compiledFor = (request: ExecutionRequest): CompiledDocument | undefined => {
+    let byName = compiled.get(request.document);
+    if (!byName) compiled.set(request.document, (byName = new Map()));
     const name = request.operationName ?? undefined;
-    let plan = byName.get(name);
-    if (plan === undefined) byName.set(name, (plan = compile(schema, request.document, name) ?? null));
-    return plan ?? undefined;
+    let doc = byName.get(name);
+    if (doc === undefined) byName.set(name, (doc = compile(schema, request.document, name) ?? null));
+    return doc ?? undefined;
   };
 
   /** Runs a root field's resolver as the executor would; undefined when its arguments are invalid (the resolver is not called). */
-  const resolveRoot = async (plan: Plan, root: RootField, request: ExecutionRequest, variables: Record<string, unknown>): Promise<Outcome | undefined> => {
+  const resolveRoot = async (doc: CompiledDocument, root: RootField, request: ExecutionRequest, variables: Record<string, unknown>): Promise<Outcome | undefined> => {
     const field = root.field!;
     let args: Record<string, unknown>;
     try {
@@ -264,12 +264,12 @@ export function createCompiledExecutor(schema: GraphQLSchema): Executor {
       fieldName: field.name,
       fieldNodes: root.nodes,
       returnType: field.type,
-      parentType: plan.rootType,
-      path: { prev: undefined, key: root.key, typename: plan.rootType.name },
+      parentType: doc.rootType,
+      path: { prev: undefined, key: root.key, typename: doc.rootType.name },
       schema,
-      fragments: plan.fragments,
+      fragments: doc.fragments,
       rootValue: request.rootValue,
-      operation: plan.operation,
+      operation: doc.operation,
       variableValues: variables,
     };
     try {
@@ -287,20 +287,20 @@ export function createCompiledExecutor(schema: GraphQLSchema): Executor {
     return root.complete(outcome.value);
   };
 
-  const run = async (plan: Plan, request: ExecutionRequest): Promise<Awaited<ReturnType<Executor>>> => {
-    const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (request.variables ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+  const run = async (doc: CompiledDocument, request: ExecutionRequest): Promise<Awaited<ReturnType<Executor>>> => {
+    const variables = getVariableValues(schema, doc.operation.variableDefinitions ?? [], (request.variables ?? {}) as Record<string, unknown>, { maxErrors: 50 });
     if (variables.errors) return general(request);
     const outcomes = new Map<string, Outcome>();
     const data: Record<string, unknown> = {};
     let failed = false;
-    if (plan.operation.operation === 'query') {
+    if (doc.operation.operation === 'query') {
       // Every root field starts at once, as in the general executor.
-      const settled = await Promise.all(plan.fields.map((root) => root.resolve && resolveRoot(plan, root, request, variables.coerced)));
-      for (const [i, root] of plan.fields.entries()) {
+      const settled = await Promise.all(doc.fields.map((root) => root.resolve && resolveRoot(doc, root, request, variables.coerced)));
+      for (const [i, root] of doc.fields.entries()) {
         const outcome = settled[i];
         if (outcome) outcomes.set(root.key, outcome);
       }
-      for (const root of plan.fields) {
+      for (const root of doc.fields) {
         const completed = completeRoot(root, outcomes.get(root.key));
         if (completed === FAIL) {
           failed = true;
@@ -310,8 +310,8 @@ export function createCompiledExecutor(schema: GraphQLSchema): Executor {
       }
     } else {
       // Mutations run one after the other (spec 6.3.1); after a failed one, the replay runs the rest if the spec says so.
-      for (const root of plan.fields) {
-        const outcome = root.resolve && (await resolveRoot(plan, root, request, variables.coerced));
+      for (const root of doc.fields) {
+        const outcome = root.resolve && (await resolveRoot(doc, root, request, variables.coerced));
         if (outcome) outcomes.set(root.key, outcome);
         const completed = completeRoot(root, outcome);
         if (completed === FAIL) {
@@ -327,8 +327,8 @@ export function createCompiledExecutor(schema: GraphQLSchema): Executor {
 
   const executor = (request: ExecutionRequest): ReturnType<Executor> => {
     // With a signal the general executor stops between fields when it aborts; the fast path has no such points.
-    const plan = request.signal || request.info?.signal ? undefined : planFor(request);
-    return plan ? run(plan, request) : general(request);
+    const doc = request.signal || request.info?.signal ? undefined : compiledFor(request);
+    return doc ? run(doc, request) : general(request);
   };
   return executor as Executor;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, parse } from 'graphql';
-import { planDocument } from '../../src/execution/router.js';
+import { directRouteOf } from '../../src/execution/router.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startGateway, startGraphqlUpstream } from '../kit/index.js';
@@ -101,7 +101,7 @@ test('the planner: one subgraph for everything, or none', () => {
     { name: 'users', schema: users, executor: () => ({}), trusted: false },
     { name: 'posts', schema: posts, executor: () => ({}), trusted: false },
   ];
-  const plan = (q: string) => planDocument(parse(q), gateway, routes)?.name;
+  const plan = (q: string) => directRouteOf(parse(q), gateway, routes)?.name;
   assert.equal(plan('{ me { id name } }'), 'users');
   assert.equal(plan('{ posts { author { id posts { title } } } }'), 'posts');
   assert.equal(plan('{ posts { author { name } } }'), undefined, 'User.name lives in users');
