@@ -181,7 +181,7 @@ export function useEndpointHelp(options: EndpointHelpOptions & { graphiql: boole
     },
     onResponse({ response, setResponse, fetchAPI }) {
       if (response.status !== 406 || response.body !== null) return;
-      const served = response.headers.get('accept') ?? 'application/graphql-response+json, application/json';
+      const served = (response.headers.get('accept') ?? 'application/graphql-response+json, application/json').replace(/;\s*charset=[^,]*/g, '');
       const graphiql = options.graphiql ? 'GraphiQL is on: open this URL in a browser.' : `GraphiQL is off here (${options.configKey}: true in gateway.yaml turns it on).`;
       const message = `This GraphQL endpoint answers ${served}, which the request's Accept header does not allow. GraphQL is served at ${options.path}: POST a JSON body {"query": "..."} with content-type: application/json. ${graphiql}`;
       const headers = new fetchAPI.Headers(response.headers);
