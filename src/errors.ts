@@ -30,6 +30,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, summary: 'The HTTP request is not a valid GraphQL-over-HTTP request.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is larger than server.bodyLimit.' },
   NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
+  NOT_ACCEPTABLE: { status: 406, summary: 'A request whose Accept header allows neither application/graphql-response+json nor application/json (a browser where GraphiQL is off gets a short HTML page instead); the message says where GraphQL is served and which key turns GraphiQL on.' },
   SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
   DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'A POST body that is neither application/json nor a multipart upload: a form, text/plain, application/graphql.' },

@@ -26,6 +26,7 @@ import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
+import { loadGraphiqlAssets, type GraphiqlAssets } from './server/graphiql.js';
 import type { RouteName } from './execution/router.js';
 import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
@@ -150,7 +151,11 @@ export function resolveChannels(config: GatewayFileConfig, file = 'gateway.yaml'
       ...channel,
       path,
       introspection: channel?.introspection ?? config.introspection ?? development,
-      graphiql: channel?.graphiql ?? config.graphiql ?? development,
+      graphiql: {
+        enabled: channel?.graphiql?.enabled ?? config.graphiql?.enabled ?? development,
+        defaultQuery: channel?.graphiql?.defaultQuery ?? config.graphiql?.defaultQuery,
+        configKey: channel?.graphiql?.enabled !== undefined ? `channels.${name}.graphiql` : 'graphiql',
+      },
     } satisfies ResolvedChannel;
   });
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
@@ -179,11 +184,13 @@ interface ServingOptions {
   cors?: ReadonlyMap<string, ChannelOrigins>;
   /** Tests only: GatewayOptions.routes. */
   routes?: readonly RouteName[];
+  /** GraphiQL's files, when some channel has GraphiQL on. */
+  graphiqlAssets?: GraphiqlAssets;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -198,7 +205,8 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       schema: view,
       mode: config.mode,
       graphqlPath: channel.path,
-      graphiql: channel.graphiql,
+      graphiql: channel.graphiql.enabled && graphiqlAssets ? { assets: graphiqlAssets, defaultQuery: channel.graphiql.defaultQuery } : false,
+      graphiqlKey: channel.graphiql.configKey,
       requestDeadline: config.server.requestDeadline,
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
@@ -265,6 +273,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       responseHeaders: sources.some((s) => s.passesResponseHeaders),
       cors: origins,
       routes: options.routes,
+      // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
+      graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
     });
   } catch (error) {
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);

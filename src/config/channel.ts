@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { channelSecurityKeys } from './security.js';
 import { boolean } from './units.js';
+import { graphiqlSchema, type ResolvedGraphiql } from './graphiql.js';
 
 export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
 
@@ -17,8 +18,8 @@ export const channelSchema = z.strictObject({
   hide: z.array(coordinate).default([]),
   /** Overrides the gateway-wide `introspection` for this channel. */
   introspection: boolean.optional(),
-  /** Overrides the gateway-wide `graphiql` for this channel. */
-  graphiql: boolean.optional(),
+  /** Overrides the gateway-wide `graphiql` for this channel, key by key (`enabled`, `defaultQuery`). */
+  graphiql: graphiqlSchema.optional(),
   /** anonymous, onForbidden, limits, persistedOperations, batching, csrf: see docs/security.md. */
   ...channelSecurityKeys,
 });
@@ -30,5 +31,5 @@ export interface ResolvedChannel extends ChannelConfig {
   name: string;
   path: string;
   introspection: boolean;
-  graphiql: boolean;
+  graphiql: ResolvedGraphiql;
 }

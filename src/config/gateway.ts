@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
+import { graphiqlSchema } from './graphiql.js';
 import { rateLimitSchema } from './rate-limit.js';
 import { securitySchema } from './security.js';
 import { listenerTlsSchema } from './tls.js';
@@ -41,8 +42,8 @@ export const gatewaySchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Folders (searched for `subgraph.yaml` / `*.subgraph.yaml`) or descriptor files, relative to this file. */
   descriptors: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('./subgraphs'),
-  /** GraphiQL on GET requests from browsers; default: on in development only. */
-  graphiql: boolean.optional(),
+  /** GraphiQL for browsers opening a GraphQL path (`true`, `false` or `{ enabled, defaultQuery }`); default: on in development only. */
+  graphiql: graphiqlSchema.optional(),
   /** __schema / __type queries; default: allowed in development only. */
   introspection: boolean.optional(),
   /** Client channels (BFF views). `default` is served at server.graphqlPath. */

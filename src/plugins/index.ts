@@ -93,7 +93,10 @@ export function buildPlugins(options: PluginChainOptions): Plugin[] {
     // Request hygiene (media type, CSRF, body size), persisted operations, document limits (depth,
     // aliases, tokens, cost…): the cheapest refusals, before any GraphQL work and without an identity.
     ...security.edge,
-    useIntrospectionPolicy({ allowed: options.channel.introspection }),
+    useIntrospectionPolicy({
+      allowed: options.channel.introspection,
+      configKey: options.gateway.channels[options.channel.name]?.introspection !== undefined ? `channels.${options.channel.name}.introspection` : 'introspection',
+    }),
     useSubscriptionScope({ deadlineMs: options.gateway.server.subscriptionDeadline }),
     // Authentication (sets context.tessera.identity), then authorization, which swaps the document for
     // one without the fields the caller may not read: before direct routing and the traffic plugins,

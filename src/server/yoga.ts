@@ -2,12 +2,13 @@
  * One Yoga instance per channel, built once at start over the composed
  * schema: its plugin chain and document cache are made once, not per request.
  */
-import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Mode } from '../sources/types.js';
 import { createScope, type RequestScope } from '../request-scope.js';
 import { useDocumentCache } from '../plugins/use-document-cache.js';
 import { useCors, type Cors } from './cors.js';
+import { graphiqlPage, useEndpointHelp, useGraphiqlAssets, type GraphiqlAssets } from './graphiql.js';
 
 export interface GatewayContext {
   tessera: RequestScope;
@@ -17,7 +18,10 @@ export interface YogaOptions {
   schema: GraphQLSchema;
   mode: Mode;
   graphqlPath: string;
-  graphiql: boolean;
+  /** GraphiQL on this path, served from the gateway's own copy of its files (loadGraphiqlAssets), or false: off. */
+  graphiql: false | { assets: GraphiqlAssets; defaultQuery?: string };
+  /** The gateway.yaml key that turns GraphiQL on here, named on the page a browser gets when it is off; default `graphiql`. */
+  graphiqlKey?: string;
   requestDeadline: number;
   plugins: Plugin[];
   /** Largest request body, bytes (server.bodyLimit); Yoga's own default (25 MB) when not given. */
@@ -105,10 +109,13 @@ function countedRequest(request: Request, limit: number, fetchAPI: FetchApi): Re
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
 export function buildYoga(options: YogaOptions): GatewayYoga {
+  const { graphiql } = options;
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: options.graphqlPath,
-    graphiql: options.graphiql ? { title: 'Tessera' } : false,
+    graphiql: graphiql ? { title: 'Tessera', ...(graphiql.defaultQuery !== undefined && { defaultQuery: graphiql.defaultQuery }) } : false,
+    // Yoga's own page loads GraphiQL from a CDN; this one from the gateway (see graphiql.ts).
+    ...(graphiql && { renderGraphiQL: (opts?: GraphiQLOptions) => graphiqlPage(graphiql.assets, opts) }),
     landingPage: false,
     // Our own /healthz and /readyz answer health; Yoga's would be a second way.
     healthCheckEndpoint: '/__yoga_health_unused',
@@ -128,6 +135,14 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
     }),
     // useCors last: its onResponse runs after every other, so the CORS headers are its own.
-    plugins: [...options.plugins, useDocumentCache(), useBodyLimit(options.bodyLimit ?? 25_000_000), ...(options.cors ? [useCors(options.cors)] : [])],
+    plugins: [
+      // First: an asset or the help page is answered before any GraphQL policy runs (they are not GraphQL requests).
+      ...(graphiql ? [useGraphiqlAssets(graphiql.assets)] : []),
+      useEndpointHelp({ graphiql: Boolean(graphiql), path: options.graphqlPath, configKey: options.graphiqlKey ?? 'graphiql' }),
+      ...options.plugins,
+      useDocumentCache(),
+      useBodyLimit(options.bodyLimit ?? 25_000_000),
+      ...(options.cors ? [useCors(options.cors)] : []),
+    ],
   });
 }
