@@ -8,6 +8,7 @@ import type { Mode } from '../sources/types.js';
 import { createScope, type RequestScope } from '../request-scope.js';
 import { useDocumentCache } from '../plugins/use-document-cache.js';
 import { useCors, type Cors } from './cors.js';
+import { useRequestParams } from './request-params.js';
 
 export interface GatewayContext {
   tessera: RequestScope;
@@ -127,7 +128,8 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     context: ({ request }) => ({
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
     }),
-    // useCors last: its onResponse runs after every other, so the CORS headers are its own.
-    plugins: [...options.plugins, useDocumentCache(), useBodyLimit(options.bodyLimit ?? 25_000_000), ...(options.cors ? [useCors(options.cors)] : [])],
+    // useRequestParams first: malformed GET parameters and multipart fields are 400 (request-params.ts), and later
+    // plugins wrap its parsers. useCors last: its onResponse runs after every other, so the CORS headers are its own.
+    plugins: [useRequestParams(), ...options.plugins, useDocumentCache(), useBodyLimit(options.bodyLimit ?? 25_000_000), ...(options.cors ? [useCors(options.cors)] : [])],
   });
 }
