@@ -41,7 +41,7 @@ function problem(answer: FuzzAnswer): string | undefined {
 }
 
 function describe(req: FuzzRequest, answer: FuzzAnswer | undefined, why: string): string {
-  const body = req.body ? req.body.toString('latin1').slice(0, 400) : '(none)';
+  const body = req.body === undefined ? '(none)' : req.body.slice(0, 400);
   return `${why} for a ${req.kind} request: ${req.method} ${req.path.slice(0, 300)}\n headers ${JSON.stringify(req.headers).slice(0, 400)}\n body ${body}\n answer ${answer?.status} ${answer?.text.slice(0, 600)}`;
 }
 
