@@ -35,7 +35,8 @@ const schema = buildSchema(readFileSync(new URL('../../schema/unified.graphql', 
 function problem(answer: FuzzAnswer): string | undefined {
   if (answer.status >= 500) return `status ${answer.status}`;
   if (/Unexpected error\.|INTERNAL_SERVER_ERROR|"code":"INTERNAL"/.test(answer.text)) return 'a masked internal error';
-  if (/\n\s+at \S|\bat \S+ \([^)]*:\d+:\d+\)/.test(answer.text)) return 'a stack trace';
+  // A stack inside JSON has its line breaks escaped (`\n    at`); a frame names a file, line and column.
+  if (/"stack"|(\n|\\n)\s+at \S|\bat \S+ \([^)]*:\d+:\d+\)/.test(answer.text)) return 'a stack trace';
   if (answer.text.includes(repository) || /node_modules|file:\/\//.test(answer.text)) return 'a filesystem path';
   return undefined;
 }
@@ -134,6 +135,18 @@ test('a multipart upload with a malformed operations or map field is 400 BAD_REQ
     assert.match(body.errors[0]!.message, message);
     assert.equal(body.errors[0]!.extensions.code, 'BAD_REQUEST');
   }
+  // Chunked (no Content-Length) and over server.bodyLimit: the body limit's 413, not a 400 for "invalid multipart".
+  const head = '--b\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{"query":"{ __typename }"}\r\n--b\r\nContent-Disposition: form-data; name="0"; filename="a"\r\n\r\n';
+  const chunked = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(head));
+      controller.enqueue(new Uint8Array(2 * 1024 * 1024).fill(97));
+      controller.close();
+    },
+  });
+  const large = await fetch(demo.url, { method: 'POST', body: chunked, duplex: 'half', headers: { 'content-type': 'multipart/form-data; boundary=b', 'x-tessera-csrf': '1' } } as RequestInit);
+  assert.equal(large.status, 413);
+  assert.equal(((await large.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code, 'PAYLOAD_TOO_LARGE');
   // A well-formed upload still reaches the catalog service.
   const form = new FormData();
   form.set('operations', upload);
