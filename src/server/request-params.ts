@@ -13,6 +13,7 @@
  */
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { refusal } from '../plugins/refusal.js';
+import { mediaType } from '../plugins/use-request-hygiene.js';
 
 const GET_PARAMETERS = ['query', 'operationName', 'variables', 'extensions'] as const;
 const MULTIPART = 'multipart/form-data';
@@ -110,12 +111,9 @@ export async function parseMultipart(request: Request): Promise<GraphQLParams | 
   return operations as GraphQLParams | GraphQLParams[];
 }
 
-function mediaType(request: Request): string {
-  return (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
 /**
- * Replaces Yoga's GET and multipart parsers with the ones above. Placed
+ * Replaces Yoga's GET and multipart parsers with the ones above; a POST is
+ * multipart by the same media-type test request hygiene applies. Placed
  * before every other plugin, so that request hygiene's and the body limit's
  * wrappers wrap these parsers as they wrapped Yoga's.
  */
@@ -123,7 +121,7 @@ export function useRequestParams(): Plugin {
   return {
     onRequestParse({ request, setRequestParser }) {
       if (request.method === 'GET') setRequestParser((req) => parseGetParams(req.url));
-      else if (request.method === 'POST' && mediaType(request) === MULTIPART) setRequestParser(parseMultipart);
+      else if (request.method === 'POST' && mediaType(request.headers.get('content-type')) === MULTIPART) setRequestParser(parseMultipart);
     },
   };
 }
