@@ -27,7 +27,7 @@ export const ERRORS = {
   UPSTREAM_NOT_ALLOWED: { status: 500, summary: 'A descriptor URL (upstream or source) names a host outside security.upstreams.allow, or a link-local, metadata or unspecified address.' },
 
   // request-level
-  BAD_REQUEST: { status: 400, summary: 'The HTTP request is not a valid GraphQL-over-HTTP request.' },
+  BAD_REQUEST: { status: 400, summary: 'The HTTP request is not a valid GraphQL-over-HTTP request: malformed JSON in the body, in a GET parameter (variables, extensions) or a multipart field (operations, map), or a GET parameter given twice; the message names it.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is larger than server.bodyLimit.' },
   NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
   NOT_ACCEPTABLE: { status: 406, summary: 'A request whose Accept header allows neither application/graphql-response+json nor application/json (a browser where GraphiQL is off gets a short HTML page instead); the message says where GraphQL is served and which key turns GraphiQL on.' },

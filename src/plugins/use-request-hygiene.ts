@@ -27,7 +27,7 @@ const JSON_MEDIA_TYPE = 'application/json';
 const MULTIPART = 'multipart/form-data';
 
 /** The media type of a Content-Type value, lower-cased, without parameters. */
-function mediaType(contentType: string | null): string {
+export function mediaType(contentType: string | null): string {
   if (!contentType) return '';
   const semicolon = contentType.indexOf(';');
   return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();

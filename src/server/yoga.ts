@@ -9,6 +9,7 @@ import { createScope, type RequestScope } from '../request-scope.js';
 import { useDocumentCache } from '../plugins/use-document-cache.js';
 import { useCors, type Cors } from './cors.js';
 import { graphiqlPage, useEndpointHelp, useGraphiqlAssets, type GraphiqlAssets } from './graphiql.js';
+import { useRequestParams } from './request-params.js';
 
 export interface GatewayContext {
   tessera: RequestScope;
@@ -134,11 +135,14 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     context: ({ request }) => ({
       tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers }),
     }),
-    // useCors last: its onResponse runs after every other, so the CORS headers are its own.
+    // useRequestParams before the policy plugins: malformed GET parameters and multipart fields are 400
+    // (request-params.ts), and later plugins wrap its parsers. useCors last: its onResponse runs after every other,
+    // so the CORS headers are its own.
     plugins: [
       // First: an asset or the help page is answered before any GraphQL policy runs (they are not GraphQL requests).
       ...(graphiql ? [useGraphiqlAssets(graphiql.assets)] : []),
       useEndpointHelp({ graphiql: Boolean(graphiql), path: options.graphqlPath, configKey: options.graphiqlKey ?? 'graphiql' }),
+      useRequestParams(),
       ...options.plugins,
       useDocumentCache(),
       useBodyLimit(options.bodyLimit ?? 25_000_000),
