@@ -6,7 +6,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createGateway } from '../gateway.js';
-import { loadGatewayFile } from '../config/load.js';
+import { displayPath, loadGatewayFile } from '../config/load.js';
+import { listenError } from '../errors.js';
 import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { defaultWorkerCount } from './cores.js';
@@ -79,7 +80,17 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
 
   const gateway = await createGateway({ configFile, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
-  const { url } = await gateway.listen(port, values.host);
+  let url: string;
+  try {
+    ({ url } = await gateway.listen(port, values.host));
+  } catch (error) {
+    await gateway.close();
+    const file = displayPath(configFile);
+    throw listenError(error, {
+      port: values.port === undefined ? `choose another port with --port N (or server.port in ${file})` : 'choose another port with --port N',
+      host: values.host === undefined ? `choose another address with --host H (or server.host in ${file})` : 'choose another address with --host H',
+    });
+  }
   if (cluster.isWorker) {
     process.send?.({ tessera: 'serving', url } satisfies WorkerMessage);
     await drainOrdered();
