@@ -71,7 +71,7 @@ test('a YAML syntax error: file, line and column, and the lines there with a car
   const config = project(t, 'server:\n  port: 4000\n  host: [127.0.0.1\nmode: development\n');
   const { code, stderr } = await tessera(['check', '-c', config]);
   assert.equal(code, 1);
-  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n  - \S*gateway\.yaml:4:1: cannot parse: Flow sequence in block collection must be sufficiently indented and end with a \]\n/);
+  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n {2}- \S*gateway\.yaml:4:1: cannot parse: Flow sequence in block collection must be sufficiently indented and end with a \]\n/);
   assert.match(stderr, /\n {6}3 \| {3}host: \[127\.0\.0\.1\n {6}4 \| mode: development\n {8}\| \^\n/);
 });
 
@@ -79,7 +79,7 @@ test('a descriptor that does not parse has the code gateway.yaml would have (CON
   const config = project(t, 'server: { port: 0 }\n', { 'subgraphs/s/subgraph.yaml': 'name: s\nkind: graphql\n  url: http://127.0.0.1:1\n' });
   const { code, stderr } = await tessera(['check', '-c', config]);
   assert.equal(code, 1);
-  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n  - \S*subgraphs\/s\/subgraph\.yaml:2:7: cannot parse: Nested mappings are not allowed in compact mappings\n/);
+  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n {2}- \S*subgraphs\/s\/subgraph\.yaml:2:7: cannot parse: Nested mappings are not allowed in compact mappings\n/);
 });
 
 test('an SDL syntax error: the schema file, line and column', async (t) => {
