@@ -11,7 +11,7 @@
  * printed), 2 wrong usage, 3 stale schema snapshot (compose --check), 70 a
  * bug in Tessera (bin.ts prints the stack).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isConfigError } from '../errors.js';
@@ -241,6 +241,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
   const configFile = resolve((values.config as string | undefined) ?? process.env.TESSERA_CONFIG ?? 'gateway.yaml');
   try {
     if (!existsSync(configFile)) throw new UsageError(`no configuration file at ${configFile} (use --config)`);
+    if (statSync(configFile).isDirectory()) throw new UsageError(`${configFile} is a folder; give --config the gateway.yaml in it`);
     return await spec.run(configFile, values);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message, short);
