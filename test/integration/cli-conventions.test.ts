@@ -117,6 +117,10 @@ test("help lists the commands; a command's --help has its own flags, environment
   assert.match(serve.stdout, /Exit codes:\n {2}0 +[^\n]+\n {2}1 +[^\n]+LISTEN_FAILED[\s\S]*\n {2}2 +wrong usage[\s\S]*\n {2}70 +a bug/);
   assert.match(serve.stdout, /Signals:[\s\S]*SIGHUP +Ignored, with a warning in the log/);
 
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`$ tessera help\n${help.stdout}\`\`\``), "README's CLI section shows tessera help as it prints");
+  assert.ok(readme.includes(`$ tessera serve --help\n${serve.stdout}\`\`\``), "README's CLI section shows tessera serve --help as it prints");
+
   const check = await tessera(['check', '-h']);
   assert.equal(check.code, 0);
   assert.doesNotMatch(check.stdout, /--port|--out/, 'only its own flags');
