@@ -24,6 +24,7 @@ export const ERRORS = {
   SOURCE_LOAD_FAILED: { status: 500, summary: 'A subgraph schema could not be loaded (file, URL or introspection).' },
   COMPOSE_CONFLICT: { status: 500, summary: 'Two subgraphs define the same type or field differently.' },
   COMPOSE_FAILED: { status: 500, summary: 'The subgraph schemas could not be stitched into one graph.' },
+  LISTEN_FAILED: { status: 500, summary: 'The gateway (or a demo service) could not listen: the address is in use by another process, the port needs privileges, or the host is not an address of this machine; the message names the address and the setting or flag that changes it.' },
   UPSTREAM_NOT_ALLOWED: { status: 500, summary: 'A descriptor URL (upstream or source) names a host outside security.upstreams.allow, or a link-local, metadata or unspecified address.' },
 
   // request-level
@@ -129,6 +130,27 @@ export class ConfigError extends Error {
 
 export function isConfigError(error: unknown): error is ConfigError {
   return error instanceof Error && error.name === 'ConfigError' && Array.isArray((error as ConfigError).problems);
+}
+
+/** Why a listener could not bind, by Node's error code: the ones an operator fixes by choosing another address. */
+const LISTEN_REASONS: Record<string, { reason: string; knob: 'port' | 'host' }> = {
+  EADDRINUSE: { reason: 'the address is already in use (another process listens on it)', knob: 'port' },
+  EACCES: { reason: 'permission denied (ports below 1024 need privileges)', knob: 'port' },
+  EADDRNOTAVAIL: { reason: 'no network interface of this machine has that address', knob: 'host' },
+};
+
+/**
+ * A listen() failure the operator can fix, as a configuration problem
+ * (LISTEN_FAILED): the address and what to change, in the words of the
+ * caller that knows its settings (`tessera serve`: --port or server.port;
+ * `npm start`: an environment variable). Any other error is returned as is.
+ */
+export function listenError(error: unknown, change: { port: string; host: string }): unknown {
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const known = code ? LISTEN_REASONS[code] : undefined;
+  if (!known || address === undefined) return error;
+  const where = `${address.includes(':') ? `[${address}]` : address}${port === undefined ? '' : `:${port}`}`;
+  return new ConfigError('LISTEN_FAILED', [`cannot listen on ${where}: ${known.reason}; ${change[known.knob]}`]);
 }
 
 /**

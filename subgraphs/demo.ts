@@ -4,13 +4,14 @@
  * prints where to send a query. Ctrl-C stops everything.
  *
  * Ports: ACCOUNTS_PORT (4101), REVIEWS_PORT (4102), CATALOG_PORT (4103),
- * INVENTORY_PORT (4104), PORT (4000, the gateway).
+ * INVENTORY_PORT (4104), PORT (4000, the gateway). A port already taken stops
+ * the start with the address and the variable that changes it (exit 1).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createGateway } from '../src/index.js';
-import { isConfigError } from '../src/errors.js';
+import { createGateway, type Gateway } from '../src/index.js';
+import { isConfigError, listenError } from '../src/errors.js';
 import type { DemoService } from './lib/serve.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,9 +32,15 @@ export async function startDemoServices(ports: Record<string, number> = {}): Pro
   try {
     for (const name of names) {
       const mod = (await import(pathToFileURL(join(here, name, 'server.ts')).href)) as { start(port: number): Promise<DemoService> };
-      const envPort = process.env[`${name.toUpperCase()}_PORT`];
+      const variable = `${name.toUpperCase()}_PORT`;
+      const envPort = process.env[variable];
       const port = ports[name] ?? (envPort ? Number(envPort) : (DEFAULT_PORTS[name] ?? 0));
-      services.set(name, await mod.start(port));
+      try {
+        services.set(name, await mod.start(port));
+      } catch (error) {
+        const change = `it is the ${name} demo service's port; choose another with ${variable}=N npm start`;
+        throw listenError(error, { port: change, host: change });
+      }
     }
   } catch (error) {
     await Promise.all([...services.values()].map((s) => s.close()));
@@ -66,18 +73,18 @@ const SAMPLE_QUERY = `{
 async function main(): Promise<void> {
   const demo = await startDemoServices();
   for (const [name, service] of demo.services) console.log(`demo service ${name.padEnd(10)} ${service.url}`);
-  let gateway;
+  let gateway: Gateway | undefined;
+  let url: string;
   try {
     gateway = await createGateway({ configFile: join(here, '..', 'gateway.yaml'), env: demoEnv(demo) });
+    ({ url } = await gateway.listen());
   } catch (error) {
+    await gateway?.close();
     await demo.close();
-    if (isConfigError(error)) {
-      console.error(`tessera: cannot start:\n  - ${error.problems.join('\n  - ')}`);
-      process.exit(1);
-    }
-    throw error;
+    // gateway.yaml listens on ${HOST:-127.0.0.1}:${PORT:-4000}.
+    throw listenError(error, { port: "it is the gateway's port; choose another with PORT=N npm start", host: "it is the gateway's address; choose another with HOST=H npm start" });
   }
-  const { url } = await gateway.listen();
+  const served = gateway;
   console.log(`\nTessera is serving the demo graph at ${url} (GraphiQL: open it in a browser)\n`);
   console.log(`Try:\n\ncurl -s ${url} -H 'content-type: application/json' \\\n  -d '${JSON.stringify({ query: SAMPLE_QUERY.replace(/\s+/g, ' ') })}'\n`);
   let stopping = false;
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: draining...`);
-    await gateway.close();
+    await served.close();
     await demo.close();
     process.exit(0);
   };
@@ -95,7 +102,8 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((error: unknown) => {
-    console.error(error);
+    if (isConfigError(error)) console.error(`tessera: cannot start (${error.code}):\n  - ${error.problems.join('\n  - ')}`);
+    else console.error(error);
     process.exit(1);
   });
 }

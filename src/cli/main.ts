@@ -1,41 +1,188 @@
 /**
  * The `tessera` command: parses the arguments and runs one command, each in
- * its own file (serve.ts, compose.ts, check.ts).
+ * its own file (serve.ts, compose.ts, check.ts). Every command's flags,
+ * environment variables and exit codes are written down once, in COMMANDS
+ * below: its --help text is made from them, and its arguments are parsed
+ * against them (a flag of another command is wrong usage).
  *
- *   tessera serve   [--config gateway.yaml] [--port N] [--host H] [--workers N|auto]
- *   tessera compose [--config gateway.yaml] [--out schema/unified.graphql] [--check]
- *   tessera check   [--config gateway.yaml]
+ *   tessera <command> [options]     tessera help [command]     tessera --version
  *
  * Exit codes: 0 ok, 1 configuration or composition problems (every one is
- * printed), 2 wrong usage, 3 stale schema snapshot (compose --check).
+ * printed), 2 wrong usage, 3 stale schema snapshot (compose --check), 70 a
+ * bug in Tessera (bin.ts prints the stack).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isConfigError } from '../errors.js';
 import { check } from './check.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { compose } from './compose.js';
 import { serve } from './serve.js';
 
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** What the value looks like in the help text (`N`, `FILE`). */
+  value?: string;
+  doc: string;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+interface CommandSpec {
+  summary: string;
+  options: Record<string, OptionSpec>;
+  environment: Array<[string, string]>;
+  exitCodes: Array<[number, string]>;
+  /** Signals the command handles, for a long-running one. */
+  signals?: Array<[string, string]>;
+  run(configFile: string, values: Values): Promise<CliResult>;
+}
+
+/** Flags every command takes. */
+const COMMON: Record<string, OptionSpec> = {
+  config: { type: 'string', short: 'c', value: 'FILE', doc: 'gateway.yaml to use (default: $TESSERA_CONFIG, else ./gateway.yaml)' },
+  help: { type: 'boolean', short: 'h', doc: "Show this command's help." },
+};
+
+/** Variables every command reads (src/ reads no other; a config file may name any with ${VAR}). */
+const ENVIRONMENT: Array<[string, string]> = [
+  ['TESSERA_CONFIG', 'The configuration file when --config is not given.'],
+  ['${VAR}', 'Any variable a configuration file names as ${VAR} or ${VAR:-default}; the demo gateway.yaml reads PORT, HOST, LOG_LEVEL and TESSERA_MODE.'],
+  ['NODE_ENV', 'Defaults to production (graphql-js then skips its development-time checks).'],
+];
+
+const USAGE_EXIT: Array<[number, string]> = [
+  [2, 'wrong usage (unknown command or flag, a bad flag value, no configuration file)'],
+  [70, 'a bug in Tessera: the stack is printed'],
+];
+
+const COMMANDS: Record<string, CommandSpec> = {
+  serve: {
+    summary: 'Start the gateway.',
+    options: {
+      port: { type: 'string', short: 'p', value: 'N', doc: 'Listen on this port (overrides server.port).' },
+      host: { type: 'string', value: 'H', doc: 'Listen on this address (overrides server.host).' },
+      workers: {
+        type: 'string',
+        value: 'N|auto',
+        doc: 'Worker processes sharing the port (default auto: one per core, within the cgroup CPU quota; 1: one process, no cluster).',
+      },
+    },
+    environment: [
+      ...ENVIRONMENT,
+      ['NODE_OPTIONS', 'A --heap-growing-percent here (or on node\'s own command line) replaces the 150 that serve sets.'],
+    ],
+    exitCodes: [
+      [0, 'stopped by SIGTERM or SIGINT, after draining'],
+      [1, 'configuration problems, the address is taken (LISTEN_FAILED), or a worker could not start'],
+      ...USAGE_EXIT,
+    ],
+    signals: [
+      ['SIGTERM, SIGINT', 'Drain (readiness fails, in-flight requests finish within server.shutdownTimeout), then exit 0.'],
+      ['SIGHUP', 'Ignored, with a warning in the log: the configuration is not reloaded; restart to apply a change.'],
+    ],
+    run: (configFile, values) => serve(configFile, values as { port?: string; host?: string; workers?: string }),
+  },
+  compose: {
+    summary: "Compose the unified schema and write it (and each channel's) as sorted SDL.",
+    options: {
+      out: { type: 'string', value: 'FILE', doc: 'Where to write the unified schema (default: schema.snapshot in gateway.yaml).' },
+      check: { type: 'boolean', doc: 'Write nothing; exit 3 if the snapshot differs from the composed schema.' },
+    },
+    environment: ENVIRONMENT,
+    exitCodes: [
+      [0, 'written, or (--check) up to date'],
+      [1, 'configuration or composition problems, every one printed'],
+      ...USAGE_EXIT,
+      [3, '--check: the snapshot is stale (run tessera compose and commit)'],
+    ],
+    run: (configFile, values) => compose(configFile, values as { out?: string; check?: boolean }),
+  },
+  check: {
+    summary: 'Validate the configuration and the composition; print every problem, and for REST subgraphs the proposed entity keys and the N+1 joins.',
+    options: {},
+    environment: ENVIRONMENT,
+    exitCodes: [[0, 'no problems (warnings are printed)'], [1, 'configuration or composition problems, every one printed'], ...USAGE_EXIT],
+    run: (configFile) => check(configFile),
+  },
+};
+
+/** Words joined into lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
+/** Two columns, the second wrapped at 80 characters. */
+function table(rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}${wrap(right, 78 - width).join(`\n  ${' '.repeat(width)}`)}`).join('\n');
+}
+
+function flag(name: string, spec: OptionSpec): string {
+  return `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
+}
+
 const USAGE = `Usage: tessera <command> [options]
 
 Commands:
-  serve     Start the gateway.
-  compose   Compose the unified schema and write it (and each channel's) as SDL.
-  check     Validate the configuration and the composition; print every problem,
-            and for REST subgraphs the proposed entity keys and the N+1 joins.
+${table([...Object.entries(COMMANDS).map(([name, spec]): [string, string] => [name, spec.summary]), ['help', 'Show the help of a command: tessera help <command>.']])}
 
 Options:
-  --config, -c FILE   gateway.yaml to use (default: ./gateway.yaml, or $TESSERA_CONFIG)
-  --port, -p N        serve: listen on this port (overrides server.port)
-  --host H            serve: listen on this address (overrides server.host)
-  --workers N|auto    serve: worker processes sharing the port (default auto: one per core,
-                      within the CPU quota of the cgroup; 1: one process, no cluster)
-  --out FILE          compose: where to write the unified schema (default: schema.snapshot in gateway.yaml)
-  --check             compose: do not write; exit 3 if the snapshot differs from the composed schema
-  --help, -h          Show this help.
-`;
+${table([
+  ['-h, --help', 'Show this help.'],
+  ['    --version', 'Print the version.'],
+])}
+
+Each command's flags, environment variables and exit codes: tessera <command> --help.`;
+
+/** A command's options in help order: --config first, --help last. */
+function optionsOf(name: string): Record<string, OptionSpec> {
+  const { config, help } = COMMON;
+  return { config: config!, ...COMMANDS[name]!.options, help: help! };
+}
+
+function synopsis(name: string): string {
+  const flags = Object.entries(optionsOf(name))
+    .filter(([option]) => option !== 'help')
+    .map(([option, o]) => `[--${option}${o.value ? ` ${o.value}` : ''}]`);
+  return `Usage: tessera ${name} ${flags.join(' ')}`;
+}
+
+function commandHelp(name: string): string {
+  const spec = COMMANDS[name]!;
+  const sections = [
+    synopsis(name),
+    wrap(spec.summary, 80).join('\n'),
+    `Options:\n${table(Object.entries(optionsOf(name)).map(([option, o]) => [flag(option, o), o.doc]))}`,
+    `Environment:\n${table(spec.environment)}`,
+    `Exit codes:\n${table([...spec.exitCodes].sort(([a], [b]) => a - b).map(([code, doc]) => [String(code), doc]))}`,
+  ];
+  if (spec.signals) sections.push(`Signals:\n${table(spec.signals)}`);
+  return sections.join('\n\n');
+}
+
+/** The version in the package.json of the package this module belongs to (two folders up from src/cli/ and dist/cli/ alike). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+function parseOptions(options: Record<string, OptionSpec>): ParseArgsConfig['options'] {
+  return Object.fromEntries(Object.entries(options).map(([name, { type, short }]) => [name, short ? { type, short } : { type }]));
+}
+
+/** Every flag of every command: enough to find the command word however the flags are placed. */
+const ALL_OPTIONS = parseOptions(Object.assign({}, COMMON, ...Object.values(COMMANDS).map((c) => c.options)) as Record<string, OptionSpec>);
 
 function reportProblems(error: unknown): number {
   if (isConfigError(error)) {
@@ -46,50 +193,58 @@ function reportProblems(error: unknown): number {
   throw error;
 }
 
+function usageError(message: string, help: string): CliResult {
+  fail(`tessera: ${message}\n\n${help}`);
+  return { code: 2 };
+}
+
 export async function runCli(argv: string[]): Promise<CliResult> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        workers: { type: 'string' },
-        out: { type: 'string' },
-        check: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    fail(`tessera: ${(error as Error).message}\n\n${USAGE}`);
+  // First pass, lenient: which command (the first word), and the flags that need none.
+  const first = parseArgs({ args: argv, options: { ...ALL_OPTIONS, version: { type: 'boolean' } }, allowPositionals: true, strict: false });
+  const [command, ...rest] = first.positionals;
+  if (command === undefined) {
+    if (first.values.version) {
+      print(version());
+      return { code: 0 };
+    }
+    if (first.values.help) {
+      print(USAGE);
+      return { code: 0 };
+    }
+    fail(USAGE);
     return { code: 2 };
   }
-  const { values, positionals } = parsed;
-  const command = positionals[0];
-  if (values.help || !command) {
-    (command || values.help ? print : fail)(USAGE);
-    return { code: values.help ? 0 : 2 };
+  if (command === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) print(USAGE);
+    else if (COMMANDS[topic]) print(commandHelp(topic));
+    else return usageError(`no command "${topic}"`, USAGE);
+    return { code: 0 };
   }
-  const configFile = resolve(values.config ?? process.env.TESSERA_CONFIG ?? 'gateway.yaml');
+  const spec = COMMANDS[command];
+  if (!spec) return usageError(`unknown command "${command}"`, USAGE);
+  // A usage error shows the command's synopsis and where its full help is, not the whole help.
+  const short = `${synopsis(command)}\nRun \`tessera ${command} --help\` for its flags, environment variables and exit codes.`;
+  let values: Values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: parseOptions(optionsOf(command)), allowPositionals: true, strict: true }));
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'([^']+)'/.exec(message)?.[1];
+    return usageError(code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option ? `unknown flag ${option} for tessera ${command}` : message, short);
+  }
+  if (values.help) {
+    print(commandHelp(command));
+    return { code: 0 };
+  }
+  if (rest.length > 0) return usageError(`unexpected argument "${rest[0]}"`, short);
+  const configFile = resolve((values.config as string | undefined) ?? process.env.TESSERA_CONFIG ?? 'gateway.yaml');
   try {
     if (!existsSync(configFile)) throw new UsageError(`no configuration file at ${configFile} (use --config)`);
-    switch (command) {
-      case 'serve':
-        return await serve(configFile, values);
-      case 'compose':
-        return await compose(configFile, values);
-      case 'check':
-        return await check(configFile);
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    if (statSync(configFile).isDirectory()) throw new UsageError(`${configFile} is a folder; give --config the gateway.yaml in it`);
+    return await spec.run(configFile, values);
   } catch (error) {
-    if (error instanceof UsageError) {
-      fail(`tessera: ${error.message}\n\n${USAGE}`);
-      return { code: 2 };
-    }
+    if (error instanceof UsageError) return usageError(error.message, short);
     return { code: reportProblems(error) };
   }
 }

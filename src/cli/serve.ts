@@ -6,7 +6,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createGateway } from '../gateway.js';
-import { loadGatewayFile } from '../config/load.js';
+import { createLogger, type Logger } from '../logger.js';
+import { displayPath, loadGatewayFile } from '../config/load.js';
+import { listenError } from '../errors.js';
 import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { defaultWorkerCount } from './cores.js';
@@ -29,6 +31,22 @@ function isMessage<K extends WorkerMessage['tessera']>(message: unknown, kind: K
 
 function ignoreSendError(): void {
   // The other end has gone; its exit (or its primary's) is handled where it is seen.
+}
+
+/**
+ * SIGHUP, which Node's default answers by exiting at once (no drain, no
+ * log line), is ignored with a warning: the gateway does not reload its
+ * configuration yet, and a process that dies on `systemctl reload` or a
+ * closed terminal looks like a crash. Every process that receives it says
+ * so (the cluster primary, and each worker when the signal reaches them).
+ */
+function ignoreHangup(logger: Logger): void {
+  process.on('SIGHUP', () => {
+    logger.warn(
+      { signal: 'SIGHUP', pid: process.pid },
+      'SIGHUP ignored: tessera does not reload its configuration; to apply a change, restart it (SIGTERM drains, then start again; several replicas: a rolling restart)',
+    );
+  });
 }
 
 /** Resolves on SIGTERM or SIGINT: when one process drains. */
@@ -76,10 +94,23 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   const workers = workerCount(values.workers);
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
+  // Loaded here too (createGateway loads it again) for the log level: the process's one logger, needed before start-up ends.
+  const logger = createLogger(loadGatewayFile(configFile).gateway.logging.level);
+  ignoreHangup(logger);
   if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
 
-  const gateway = await createGateway({ configFile, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
-  const { url } = await gateway.listen(port, values.host);
+  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
+  let url: string;
+  try {
+    ({ url } = await gateway.listen(port, values.host));
+  } catch (error) {
+    await gateway.close();
+    const file = displayPath(configFile);
+    throw listenError(error, {
+      port: values.port === undefined ? `choose another port with --port N (or server.port in ${file})` : 'choose another port with --port N',
+      host: values.host === undefined ? `choose another address with --host H (or server.host in ${file})` : 'choose another address with --host H',
+    });
+  }
   if (cluster.isWorker) {
     process.send?.({ tessera: 'serving', url } satisfies WorkerMessage);
     await drainOrdered();
@@ -118,8 +149,7 @@ export async function serve(configFile: string, values: { port?: string; host?: 
  * unanswered, until the primary exits at the end of the drain: a probe hangs.
  */
 async function servePrimary(configFile: string, workers: number): Promise<CliResult> {
-  // Validate once in the primary so a broken config fails fast with one report, not N.
-  loadGatewayFile(configFile);
+  // The configuration was validated once in the primary (serve loads it first), so a broken one fails fast with one report, not N.
   print(`tessera: starting ${workers} workers`);
   // One cursor key for every worker (gateway.yaml's security.cursors.secret wins when set), so a cursor opens on any of them.
   const env = { ...serveSharedState().env, [CURSOR_SECRET_ENV]: randomBytes(32).toString('base64url') };

@@ -6,10 +6,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type ErrorCode } from '../errors.js';
 import { descriptorSchema, type Descriptor } from './descriptor.js';
 import { gatewaySchema, type GatewayFileConfig } from './gateway.js';
 import { interpolate, type MissingVariable } from './interpolate.js';
+import { closestKey, knownKeys } from './suggest.js';
 
 export interface LoadedGatewayConfig {
   gateway: GatewayFileConfig;
@@ -37,17 +38,62 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out || '(top level)';
 }
 
-export function formatIssues(file: string, issues: ReadonlyArray<z.core.$ZodIssue>): string[] {
+/**
+ * One line per problem. An unknown key names the closest known key of that
+ * object when one is a likely misspelling ("did you mean `timeout`?"), found
+ * in `schema` at the key's place (`data` narrows a union to what the file gave).
+ */
+export function formatIssues(file: string, issues: ReadonlyArray<z.core.$ZodIssue>, schema?: z.ZodType, data?: unknown): string[] {
   const where = displayPath(file);
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => `${where}: ${formatPath([...issue.path, key])}: unknown key (check its spelling against the configuration reference)`);
+      const known = schema ? knownKeys(schema, data, issue.path) : [];
+      return issue.keys.map((key) => {
+        const suggestion = closestKey(key, known);
+        const hint = suggestion ? `did you mean \`${suggestion}\`?` : 'check its spelling against the configuration reference';
+        return `${where}: ${formatPath([...issue.path, key])}: unknown key (${hint})`;
+      });
     }
     return [`${where}: ${formatPath(issue.path)}: ${issue.message}`];
   });
 }
 
-/** Reads a YAML or JSON file into plain data; a syntax error names the line. */
+/** Widest part of a line an excerpt shows: a minified JSON file is one line. */
+const EXCERPT_WIDTH = 100;
+
+/**
+ * The line at `line`:`column` (1-based) and the one before it, numbered, with
+ * a caret under the column; indented to sit under a problem's bullet.
+ */
+export function excerpt(text: string, line: number, column: number): string {
+  const lines = text.split(/\r?\n/);
+  const width = String(line).length;
+  const start = column > EXCERPT_WIDTH ? column - EXCERPT_WIDTH / 2 : 0;
+  const shown = (n: number): string => {
+    const full = (lines[n - 1] ?? '').replace(/\t/g, ' ');
+    return `${start > 0 ? '…' : ''}${full.slice(start, start + EXCERPT_WIDTH)}${full.length > start + EXCERPT_WIDTH ? '…' : ''}`;
+  };
+  const out: string[] = [];
+  for (let n = Math.max(1, line - 1); n <= line; n++) out.push(`${String(n).padStart(width)} | ${shown(n)}`);
+  out.push(`${' '.repeat(width)} | ${' '.repeat(Math.max(0, column - 1 - start + (start > 0 ? 1 : 0)))}^`);
+  return out.map((l) => `\n      ${l.trimEnd()}`).join('');
+}
+
+/** Line and column (1-based) of a character offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split(/\r?\n/);
+  return { line: before.length, column: before.at(-1)!.length + 1 };
+}
+
+/** Where a YAML or JSON syntax error is: the yaml library gives its line and column, JSON.parse an offset ("at position 12"). */
+function parseErrorPosition(error: Error, text: string): { line: number; column: number } | undefined {
+  const linePos = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+  if (linePos) return { line: linePos.line, column: linePos.col };
+  const offset = /at position (\d+)/.exec(error.message)?.[1];
+  return offset === undefined ? undefined : lineColumn(text, Number(offset));
+}
+
+/** Reads a YAML or JSON file into plain data; a syntax error names the line and column and shows them. */
 export function readDataFile(file: string): unknown {
   if (!existsSync(file)) {
     throw new ConfigError('CONFIG_FILE_NOT_FOUND', [`${displayPath(file)}: file not found`]);
@@ -57,8 +103,11 @@ export function readDataFile(file: string): unknown {
     if (extname(file) === '.json') return JSON.parse(text);
     return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0];
-    throw new ConfigError('CONFIG_PARSE_ERROR', [`${displayPath(file)}: cannot parse: ${message}`]);
+    // The yaml library's first line ends with its own " at line 4, column 1:"; the position is given once, up front.
+    const message = (error as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const at = parseErrorPosition(error as Error, text);
+    const where = at ? `${displayPath(file)}:${at.line}:${at.column}` : displayPath(file);
+    throw new ConfigError('CONFIG_PARSE_ERROR', [`${where}: cannot parse: ${message}${at ? excerpt(text, at.line, at.column) : ''}`]);
   }
 }
 
@@ -75,14 +124,16 @@ function interpolated(file: string, data: unknown, env: NodeJS.ProcessEnv): unkn
 }
 
 export function parseGatewayConfig(data: unknown, file: string, env: NodeJS.ProcessEnv = process.env): GatewayFileConfig {
-  const result = gatewaySchema.safeParse(interpolated(file, data ?? {}, env));
-  if (!result.success) throw new ConfigError('CONFIG_INVALID', formatIssues(file, result.error.issues));
+  const input = interpolated(file, data ?? {}, env);
+  const result = gatewaySchema.safeParse(input);
+  if (!result.success) throw new ConfigError('CONFIG_INVALID', formatIssues(file, result.error.issues, gatewaySchema, input));
   return result.data;
 }
 
 export function parseDescriptor(data: unknown, file: string, dir: string, env: NodeJS.ProcessEnv = process.env): Descriptor {
-  const result = descriptorSchema.safeParse(interpolated(file, data, env));
-  if (!result.success) throw new ConfigError('CONFIG_INVALID', formatIssues(file, result.error.issues));
+  const input = interpolated(file, data, env);
+  const result = descriptorSchema.safeParse(input);
+  if (!result.success) throw new ConfigError('CONFIG_INVALID', formatIssues(file, result.error.issues, descriptorSchema, input));
   const d = result.data;
   const where = displayPath(file);
   const problems: string[] = [];
@@ -127,28 +178,35 @@ export function loadDescriptorFile(file: string, env: NodeJS.ProcessEnv = proces
 export function loadDescriptors(locations: string | string[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv = process.env): Descriptor[] {
   const list = Array.isArray(locations) ? locations : [locations];
   const problems: string[] = [];
+  // The error's code is its first problem's: a descriptor that does not parse is CONFIG_PARSE_ERROR, as gateway.yaml is.
+  let code: ErrorCode | undefined;
+  const report = (kind: ErrorCode, found: string[]): void => {
+    if (found.length === 0) return;
+    code ??= kind;
+    problems.push(...found);
+  };
   const descriptors: Descriptor[] = [];
   for (const [i, location] of list.entries()) {
     const path = resolve(baseDir, location);
     if (!existsSync(path)) {
-      problems.push(`${displayPath(configFile)}: descriptors${Array.isArray(locations) ? `[${i}]` : ''}: ${displayPath(path)} does not exist`);
+      report('CONFIG_INVALID', [`${displayPath(configFile)}: descriptors${Array.isArray(locations) ? `[${i}]` : ''}: ${displayPath(path)} does not exist`]);
       continue;
     }
     const files = statSync(path).isDirectory() ? findDescriptorFiles(path) : [path];
     if (files.length === 0) {
-      problems.push(`${displayPath(configFile)}: descriptors: no descriptor files (subgraph.yaml or *.subgraph.yaml) under ${displayPath(path)}`);
+      report('CONFIG_INVALID', [`${displayPath(configFile)}: descriptors: no descriptor files (subgraph.yaml or *.subgraph.yaml) under ${displayPath(path)}`]);
     }
     for (const file of files) {
       try {
         descriptors.push(loadDescriptorFile(file, env));
       } catch (error) {
-        if (error instanceof ConfigError) problems.push(...error.problems);
+        if (error instanceof ConfigError) report(error.code, error.problems);
         else throw error;
       }
     }
   }
-  problems.push(...duplicateNames(descriptors));
-  if (problems.length > 0) throw new ConfigError(problems.every((p) => p.includes('is also used by')) ? 'DUPLICATE_SUBGRAPH' : 'CONFIG_INVALID', problems);
+  report('DUPLICATE_SUBGRAPH', duplicateNames(descriptors));
+  if (code) throw new ConfigError(code, problems);
   return descriptors;
 }
 

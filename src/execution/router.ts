@@ -193,7 +193,8 @@ function failedResult(error: unknown, operation: OperationDefinitionNode, schema
     const definition = root?.getFields()[field.name.value];
     if (definition && isNonNullType(definition.type)) nonNull = true;
     const base = error instanceof GraphQLError ? error : new GraphQLError((error as Error).message ?? String(error));
-    return new GraphQLError(base.message, { nodes: [field], path: [key], extensions: base.extensions, originalError: base.originalError ?? undefined });
+    // Every field's copy keeps the one failure as its original: the error log tells one call from many, and finds its cause.
+    return new GraphQLError(base.message, { nodes: [field], path: [key], extensions: base.extensions, originalError: base.originalError ?? base });
   });
   return { data: nonNull ? null : data, errors };
 }

@@ -104,11 +104,14 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
   const targets = new Map<Fetch, Target[]>();
   const root: Target[] = [{ object: data, at: undefined, keyIndex: 0 }];
 
-  /** The fetch failed: every field it was to fill, on every object, is null with the error. */
+  /**
+   * The fetch failed: every field it was to fill, on every object, is null with the error, whose
+   * original is the one failure (the error log tells one call from many, and finds its cause).
+   */
   const fail = (fetch: Fetch, objects: readonly Target[], error: GraphQLError): void => {
     for (const target of objects) {
       for (const field of fetch.fields) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, [field]), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
       }
     }
   };

@@ -2,12 +2,17 @@
  * Logs, for the person on call, what the client sees only in masked form:
  * upstream failures with their socket-level cause (ECONNREFUSED and the
  * instance address), and unexpected errors with their stack. One line per
- * error, at warn (upstream) or error (a bug in Tessera), with the route the
- * operation took (`route`: direct, planned or stitched; `routeReason` when
- * stitched, which is what the planner declined).
+ * failed upstream call, at warn, with `nulledFields`, the number of fields
+ * it left null (the client gets one error per field, all of them copies of
+ * that one failure); one line per unexpected error, at error (a bug in
+ * Tessera). Each line carries the route the operation took (`route`:
+ * direct, planned or stitched; `routeReason` when stitched, which is what
+ * the planner declined), the channel and the operation name: the gateway
+ * gives requests no id of their own yet, so these are what tell one
+ * request's lines apart.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { GraphQLError } from 'graphql';
+import { getOperationAST, type GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { RequestScope } from '../request-scope.js';
 
@@ -31,16 +36,29 @@ export function useErrorLog(options: { logger: Logger; channel: string }): Plugi
       const taken = (args.contextValue as { tessera?: RequestScope } | undefined)?.tessera?.route;
       const route = taken?.route;
       const routeReason = taken?.route === 'stitched' ? taken.reason : undefined;
+      const operation = getOperationAST(args.document, args.operationName)?.name?.value;
+      // One failed call: the errors that share its original error (copies made per field by execution/).
+      const calls = new Map<unknown, { error: GraphQLError; code: string; nulledFields: number }>();
       for (const error of result.errors) {
         const code = error.extensions?.code;
         if (typeof code === 'string' && UPSTREAM_CODES.has(code)) {
-          const cause = causeOf(error);
-          logger.warn({ channel, route, routeReason, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), cause: cause instanceof Error ? cause.message : cause }, error.message);
+          const failure = error.originalError ?? error;
+          const call = calls.get(failure) ?? { error, code, nulledFields: 0 };
+          if (error.path) call.nulledFields++;
+          calls.set(failure, call);
         } else if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
           const original = error.originalError ?? error;
           if (original.constructor?.name === 'GraphQLError' && !error.originalError) continue;
-          logger.error({ channel, route, routeReason, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
+          logger.error({ channel, route, routeReason, operation, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
         }
+      }
+      for (const { error, code, nulledFields } of calls.values()) {
+        const found = causeOf(error);
+        const cause = found instanceof Error ? found.message : found;
+        logger.warn(
+          { channel, route, routeReason, operation, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), nulledFields, cause: cause === error.message ? undefined : cause },
+          error.message,
+        );
       }
     },
   };

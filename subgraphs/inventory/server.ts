@@ -69,6 +69,16 @@ export interface InventoryService {
   close(): Promise<void>;
 }
 
+/**
+ * grpc-js reports a failed bind as one message with the socket errors in its
+ * text ("... errors: [listen EADDRINUSE: ...]"); the code and address are put
+ * back, as node:net gives them, so `npm start` says which port is taken.
+ */
+function bindError(error: Error, port: number): Error {
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(error.message)?.[1];
+  return code ? Object.assign(new Error(error.message), { code, address: '127.0.0.1', port }) : error;
+}
+
 export async function start(port: number): Promise<InventoryService> {
   const definition = protoLoader.loadSync(PROTO_FILE, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const proto = grpc.loadPackageDefinition(definition) as unknown as {
@@ -170,7 +180,7 @@ export async function start(port: number): Promise<InventoryService> {
   server.addService(proto.tessera.inventory.v1.InventoryService.service, handlers);
   new ReflectionService(definition).addToServer(server);
   const actual = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(bindError(error, port)) : resolve(bound)));
   });
   return {
     url: `grpc://127.0.0.1:${actual}`,

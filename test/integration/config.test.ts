@@ -29,7 +29,7 @@ test('a misspelled key is refused with the file and the path', async (t) => {
   const dir = project(t, { 'gateway.yaml': 'descriptors: ./subgraphs\n', 'subgraphs/hello/subgraph.yaml': descriptor('timout: 2s\n'), 'subgraphs/hello/schema.graphql': SDL });
   const error = await problemsOf(() => loadGatewayFile(join(dir, 'gateway.yaml')));
   assert.equal(error.code, 'CONFIG_INVALID');
-  assert.match(error.message, /subgraphs\/hello\/subgraph\.yaml: timout: unknown key/);
+  assert.match(error.message, /subgraphs\/hello\/subgraph\.yaml: timout: unknown key \(did you mean `timeout`\?\)/);
 });
 
 test('a value of the wrong type says what was expected', async (t) => {
@@ -63,11 +63,11 @@ test('a missing gateway file, descriptor folder or schema file is named', async 
   assert.match(error.message, /subgraph\.yaml: source: subgraph "hello": schema file .*schema\.graphql not found/);
 });
 
-test('broken YAML names the file and the line', async (t) => {
+test('broken YAML names the file, the line and the column, and shows them', async (t) => {
   const dir = project(t, { 'gateway.yaml': 'server:\n  port: 1\n   host: x\n' });
   const error = await problemsOf(() => loadGatewayFile(join(dir, 'gateway.yaml')));
   assert.equal(error.code, 'CONFIG_PARSE_ERROR');
-  assert.match(error.message, /gateway\.yaml: cannot parse: .*at line \d+/);
+  assert.match(error.message, /gateway\.yaml:2:9: cannot parse: Nested mappings are not allowed in compact mappings\n {6}1 \| server:\n {6}2 \| {3}port: 1\n {8}\| {9}\^$/);
 });
 
 test('duplicate subgraph names name both files', async (t) => {

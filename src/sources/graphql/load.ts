@@ -6,15 +6,18 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
+  buildASTSchema,
   buildClientSchema,
-  buildSchema,
   getIntrospectionQuery,
+  parse,
+  type DocumentNode,
+  type GraphQLError,
   type GraphQLSchema,
   type IntrospectionQuery,
 } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
 import type { GraphqlDescriptor } from '../../config/graphql.js';
-import { displayPath } from '../../config/load.js';
+import { displayPath, excerpt } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
@@ -32,20 +35,31 @@ function loadFailed(descriptor: Descriptor, detail: string): ConfigError {
 
 async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<GraphQLSchema> {
   let sdl: string;
+  let where = source;
   if (/^https?:\/\//.test(source)) {
     sdl = await fetchText(source).catch((error: Error) => {
       throw loadFailed(descriptor, `cannot fetch ${source}: ${error.message}`);
     });
   } else {
     const path = resolve(descriptor.dir, source);
+    where = displayPath(path);
     sdl = await readFile(path, 'utf8').catch(() => {
-      throw loadFailed(descriptor, `schema file ${displayPath(path)} not found`);
+      throw loadFailed(descriptor, `schema file ${where} not found`);
     });
   }
+  let document: DocumentNode;
   try {
-    return buildSchema(sdl);
+    document = parse(sdl);
   } catch (error) {
-    throw loadFailed(descriptor, `invalid SDL in ${source}: ${(error as Error).message}`);
+    // A syntax error has one location: the file's line and column, and the excerpt there.
+    const at = (error as GraphQLError).locations?.[0];
+    if (!at) throw loadFailed(descriptor, `invalid SDL in ${where}: ${(error as Error).message}`);
+    throw loadFailed(descriptor, `invalid SDL in ${where}:${at.line}:${at.column}: ${(error as Error).message}${excerpt(sdl, at.line, at.column)}`);
+  }
+  try {
+    return buildASTSchema(document);
+  } catch (error) {
+    throw loadFailed(descriptor, `invalid SDL in ${where}: ${(error as Error).message}`);
   }
 }
 

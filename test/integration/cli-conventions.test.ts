@@ -1,0 +1,166 @@
+/**
+ * The `tessera` command as the person on call meets it, run as a process:
+ * errors that say what and where (a taken port, a YAML or SDL syntax error,
+ * a misspelled key) without a stack, --version, help, and SIGHUP.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { runTessera as tessera, serveTessera, tempProject as folder } from '../kit/index.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+/** A port some other process holds, for the length of the test. */
+async function takenPort(t: TestContext): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A project whose one subgraph's schema is a file: it loads without an upstream. */
+function project(t: TestContext, gatewayYaml: string, extra: Record<string, string> = {}): string {
+  return join(
+    folder(t, {
+      'gateway.yaml': gatewayYaml,
+      'subgraphs/s/subgraph.yaml': 'name: s\nkind: graphql\nsource: ./s.graphql\nurl: http://127.0.0.1:1/graphql\n',
+      'subgraphs/s/s.graphql': 'type Query { hello: String }\n',
+      ...extra,
+    }),
+    'gateway.yaml',
+  );
+}
+
+const NO_STACK = /internal error|\n\s+at /;
+
+test('a port already in use: exit 1, the address and the flag or setting that changes it, no stack', async (t) => {
+  const port = await takenPort(t);
+  const config = project(t, `server: { port: ${port} }\n`);
+  const fromConfig = await tessera(['serve', '-c', config, '--workers', '1']);
+  assert.equal(fromConfig.code, 1, fromConfig.stderr);
+  assert.match(fromConfig.stderr, new RegExp(`one problem \\(LISTEN_FAILED\\):\\n  - cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
+  assert.match(fromConfig.stderr, /choose another port with --port N \(or server\.port in \S*gateway\.yaml\)/);
+  assert.doesNotMatch(fromConfig.stderr, NO_STACK);
+
+  const fromFlag = await tessera(['serve', '-c', project(t, 'server: { port: 0 }\n'), '--port', String(port), '--workers', '2']);
+  assert.equal(fromFlag.code, 1, fromFlag.stderr);
+  assert.match(fromFlag.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*; choose another port with --port N\\n`));
+  assert.match(fromFlag.stderr, /before it could serve; stopping/, 'the cluster primary stops the start');
+  assert.doesNotMatch(fromFlag.stderr, NO_STACK);
+});
+
+test("npm start: a demo service's port in use names the service and the variable that moves it", async (t) => {
+  const port = await takenPort(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'subgraphs/demo.ts')], {
+    env: { ...process.env, ACCOUNTS_PORT: String(port), LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, new RegExp(`LISTEN_FAILED[\\s\\S]*cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use .*; it is the accounts demo service's port; choose another with ACCOUNTS_PORT=N npm start`));
+  assert.doesNotMatch(stderr, NO_STACK);
+});
+
+test('a YAML syntax error: file, line and column, and the lines there with a caret', async (t) => {
+  const config = project(t, 'server:\n  port: 4000\n  host: [127.0.0.1\nmode: development\n');
+  const { code, stderr } = await tessera(['check', '-c', config]);
+  assert.equal(code, 1);
+  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n {2}- \S*gateway\.yaml:4:1: cannot parse: Flow sequence in block collection must be sufficiently indented and end with a \]\n/);
+  assert.match(stderr, /\n {6}3 \| {3}host: \[127\.0\.0\.1\n {6}4 \| mode: development\n {8}\| \^\n/);
+});
+
+test('a descriptor that does not parse has the code gateway.yaml would have (CONFIG_PARSE_ERROR)', async (t) => {
+  const config = project(t, 'server: { port: 0 }\n', { 'subgraphs/s/subgraph.yaml': 'name: s\nkind: graphql\n  url: http://127.0.0.1:1\n' });
+  const { code, stderr } = await tessera(['check', '-c', config]);
+  assert.equal(code, 1);
+  assert.match(stderr, /one problem \(CONFIG_PARSE_ERROR\):\n {2}- \S*subgraphs\/s\/subgraph\.yaml:2:7: cannot parse: Nested mappings are not allowed in compact mappings\n/);
+});
+
+test('an SDL syntax error: the schema file, line and column', async (t) => {
+  const config = project(t, 'server: { port: 0 }\n', { 'subgraphs/s/s.graphql': 'type Query {\n  hello: String\n  greet(: String\n}\n' });
+  const { code, stderr } = await tessera(['check', '-c', config]);
+  assert.equal(code, 1);
+  assert.match(stderr, /SOURCE_LOAD_FAILED[\s\S]*invalid SDL in \S*subgraphs\/s\/s\.graphql:3:9: Syntax Error: Expected Name, found ":"\.\n {6}2 \| {3}hello: String\n {6}3 \| {3}greet\(: String\n {8}\| {9}\^/);
+});
+
+test('a misspelled key: did you mean the closest known key', async (t) => {
+  const config = project(t, 'server: { port: 0 }\n', { 'subgraphs/s/subgraph.yaml': 'name: s\nkind: graphql\nsource: ./s.graphql\nurl: http://127.0.0.1:1/graphql\ntimout: 2s\n' });
+  const { code, stderr } = await tessera(['check', '-c', config]);
+  assert.equal(code, 1);
+  assert.match(stderr, /subgraphs\/s\/subgraph\.yaml: timout: unknown key \(did you mean `timeout`\?\)/);
+});
+
+test('tessera --version prints the version of its package.json', async () => {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const { code, stdout } = await tessera(['--version']);
+  assert.equal(code, 0);
+  assert.equal(stdout, `${version}\n`);
+});
+
+test("help lists the commands; a command's --help has its own flags, environment variables, exit codes", async () => {
+  const help = await tessera(['help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: tessera <command> \[options\]\n\nCommands:\n {2}serve +Start the gateway\.\n {2}compose +[\s\S]*\n {2}check +[\s\S]*\n {2}help +/);
+
+  const serve = await tessera(['serve', '--help']);
+  assert.equal(serve.code, 0);
+  assert.equal((await tessera(['help', 'serve'])).stdout, serve.stdout, 'tessera help serve is tessera serve --help');
+  assert.match(serve.stdout, /^Usage: tessera serve \[--config FILE\] \[--port N\] \[--host H\] \[--workers N\|auto\]\n/);
+  assert.match(serve.stdout, /Options:\n {2}-c, --config FILE[\s\S]*-p, --port N +Listen on this port \(overrides server\.port\)\./);
+  assert.match(serve.stdout, /Environment:\n {2}TESSERA_CONFIG +The configuration file when --config is not given\./);
+  assert.match(serve.stdout, /Exit codes:\n {2}0 +[^\n]+\n {2}1 +[^\n]+LISTEN_FAILED[\s\S]*\n {2}2 +wrong usage[\s\S]*\n {2}70 +a bug/);
+  assert.match(serve.stdout, /Signals:[\s\S]*SIGHUP +Ignored, with a warning in the log/);
+
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`$ tessera help\n${help.stdout}\`\`\``), "README's CLI section shows tessera help as it prints");
+  assert.ok(readme.includes(`$ tessera serve --help\n${serve.stdout}\`\`\``), "README's CLI section shows tessera serve --help as it prints");
+
+  const check = await tessera(['check', '-h']);
+  assert.equal(check.code, 0);
+  assert.doesNotMatch(check.stdout, /--port|--out/, 'only its own flags');
+  const compose = await tessera(['compose', '--help']);
+  assert.match(compose.stdout, /--check +Write nothing; exit 3[\s\S]*Exit codes:[\s\S]*\n {2}3 +--check: the snapshot is stale/);
+
+  const wrong = await tessera(['check', '--port', '1', '-c', join(root, 'gateway.yaml')]);
+  assert.equal(wrong.code, 2, "another command's flag is wrong usage");
+  assert.match(wrong.stderr, /unknown flag --port for tessera check\n\nUsage: tessera check \[--config FILE\]\nRun `tessera check --help`/);
+  const folderGiven = await tessera(['check', '-c', root]);
+  assert.equal(folderGiven.code, 2, 'a folder for --config is wrong usage, not an internal error');
+  assert.match(folderGiven.stderr, /is a folder; give --config the gateway\.yaml in it/);
+  assert.doesNotMatch(folderGiven.stderr, NO_STACK);
+  const unknown = await tessera(['help', 'frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no command "frobnicate"/);
+});
+
+test('SIGHUP does not stop the gateway: it keeps serving and logs that the signal is ignored and how to reload', async (t) => {
+  for (const workers of ['1', '2']) {
+    const config = project(t, 'server: { port: 0 }\nlogging: { level: warn }\n');
+    const served = serveTessera(t, ['-c', config, '--workers', workers]);
+    const url = await served.url;
+    const logged = new Promise<string>((resolve) => {
+      const look = (): void => {
+        const line = served.output().split('\n').find((l) => l.includes('"signal":"SIGHUP"'));
+        if (line) resolve(line);
+      };
+      served.child.stdout!.on('data', look);
+      look();
+    });
+    served.child.kill('SIGHUP');
+    const line = JSON.parse(await logged) as Record<string, unknown>;
+    assert.equal(line.level, 40);
+    assert.equal(line.pid, served.child.pid, `the process signalled logs it (--workers ${workers})`);
+    assert.match(String(line.msg), /^SIGHUP ignored: tessera does not reload its configuration; to apply a change, restart it .*rolling restart/);
+    const health = await fetch(new URL('/healthz', url));
+    assert.equal(health.status, 200, `still serving after SIGHUP (--workers ${workers})`);
+    assert.equal(served.child.exitCode, null);
+    served.child.kill('SIGTERM');
+    assert.equal(await served.exited, 0);
+  }
+});
