@@ -12,7 +12,8 @@ import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
-import { channelView, unknownCoordinates } from './compose/channels.js';
+import { channelView } from './compose/channels.js';
+import { missingCoordinate } from './compose/coordinates.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
@@ -187,8 +188,9 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
-    for (const coordinate of unknownCoordinates(schema, channel.hide)) {
-      problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph`);
+    for (const coordinate of channel.hide) {
+      const missing = missingCoordinate(schema, coordinate);
+      if (missing) problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph${missing.hint}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
