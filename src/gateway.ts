@@ -20,6 +20,7 @@ import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
+import { watchAnswers } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
@@ -131,6 +132,24 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
     throw new ConfigError('SOURCE_LOAD_FAILED', problems);
   }
   return { sources, missing };
+}
+
+/** Longest wait for one readiness probe (a TCP connection to an upstream instance), and the time between rounds. */
+const PROBE_TIMEOUT_MS = 1_000;
+const PROBE_INTERVAL_MS = 2_000;
+
+/**
+ * The required subgraphs whose upstream has not answered yet, with their
+ * instance URLs: every one except a GraphQL subgraph read by introspection,
+ * which answered while loading.
+ */
+function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
+  const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+  return new Map(
+    sources
+      .filter((s) => s.descriptor.required && !introspected(s.descriptor))
+      .map((s) => [s.descriptor.name, s.descriptor.upstreams.map((u) => u.url)]),
+  );
 }
 
 /** The channels of a configuration, the default one first, with every default filled in. */
@@ -248,6 +267,22 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
+  // Only a subgraph that was waited for is worth a log line when it answers.
+  let probedOnce = false;
+  const answers = watchAnswers({
+    subgraphs: config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map(),
+    timeoutMs: PROBE_TIMEOUT_MS,
+    intervalMs: PROBE_INTERVAL_MS,
+    onAnswer: (subgraph) => {
+      if (probedOnce) logger.info({ subgraph }, 'subgraph answered; /readyz no longer waits for it');
+    },
+  });
+  // Known before the gateway listens: a live upstream makes /readyz pass from the first probe.
+  await answers.firstRound;
+  probedOnce = true;
+  if (answers.waiting().length > 0) {
+    logger.warn({ subgraphs: answers.waiting() }, `/readyz reports not ready until these required subgraphs answer (probed every ${PROBE_INTERVAL_MS / 1000} s; server.readiness: loaded turns this off)`);
+  }
   let traffic: Traffic | undefined;
   let composed;
   let serving: Serving;
@@ -269,6 +304,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       routes: options.routes,
     });
   } catch (error) {
+    answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
   }
@@ -289,6 +325,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     paths: () => [...serving.byPath.keys()],
     cors: (path) => origins.get(path)?.cors,
     baseDir,
+    waitingFor: () => answers.waiting(),
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -337,6 +374,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);
+        answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();
       })();
