@@ -13,7 +13,7 @@ import type { Json, JsonObject } from './document.js';
 const TYPES = ['string', 'number', 'integer', 'boolean', 'array', 'object', 'null'];
 /** Keys whose value is one schema, or a map or list of schemas, inside a schema. */
 const SUBSCHEMA = new Set(['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else', 'propertyNames', 'unevaluatedItems', 'unevaluatedProperties']);
-const SUBSCHEMA_MAP = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const SUBSCHEMA_MAP = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
 const SUBSCHEMA_LIST = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
 /** Keys whose value is data, not document structure: a `$ref` key in an example is an example. */
 const DATA = new Set(['example', 'examples', 'default', 'enum', 'const', 'value']);
