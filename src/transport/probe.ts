@@ -12,30 +12,42 @@
 import { connect } from 'node:net';
 import { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 
-/** Where a TCP probe of an instance URL connects: its port, or the scheme's default. */
-function address(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
+type Target = { host: string; port: number; shown: string } | { path: string; shown: string };
+
+/**
+ * Where a probe of an instance URL connects: host and port (the scheme's
+ * default port when none is given), the host:port of a gRPC `dns:` target,
+ * or the socket of a `unix:` one.
+ */
+function target(url: string): Target {
+  if (url.startsWith('unix:')) {
+    const path = url.slice('unix:'.length).replace(/^\/\//, '');
+    return { path, shown: path };
+  }
+  const parsed = new URL(url.startsWith('dns:') ? `tcp://${url.replace(/^dns:(\/\/[^/]*\/)?/, '')}` : url);
   const secure = parsed.protocol === 'https:' || parsed.protocol === 'grpcs:';
-  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) || (secure ? 443 : 80) };
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(parsed.port) || (secure ? 443 : 80);
+  return { host, port, shown: `${host}:${port}` };
 }
 
 /** Connects once to the instance: undefined when it accepted, else why not (`ECONNREFUSED 127.0.0.1:9`). */
 export function probeInstance(url: string, timeoutMs: number): Promise<string | undefined> {
-  let target: { host: string; port: number };
+  let to: Target;
   try {
-    target = address(url);
+    to = target(url);
   } catch {
     return Promise.resolve(`${url} is not a URL`);
   }
   return new Promise((resolve) => {
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = 'path' in to ? connect({ path: to.path }) : connect({ host: to.host, port: to.port });
     const done = (reason: string | undefined): void => {
       socket.destroy();
       resolve(reason);
     };
-    socket.setTimeout(timeoutMs, () => done(`no connection within ${timeoutMs} ms to ${target.host}:${target.port}`));
+    socket.setTimeout(timeoutMs, () => done(`no connection within ${timeoutMs} ms to ${to.shown}`));
     socket.once('connect', () => done(undefined));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(`${error.code ?? error.message} ${target.host}:${target.port}`));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(`${error.code ?? error.message} ${to.shown}`));
   });
 }
 
