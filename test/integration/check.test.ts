@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { GraphQLObjectType } from 'graphql';
 import { test, type TestContext } from 'node:test';
 import { startDemoServices, demoEnv } from '../../subgraphs/demo.js';
 import { ok } from '../kit/openapi.js';
@@ -69,16 +70,19 @@ test('a $ref to a schema that does not exist and an invalid type stop check (exi
 });
 
 test('with nullability: lenient the same mistakes are warnings, the values map to JSON, and check exits 0', async (t) => {
-  const document = shopDocument({ schemas: { Refund: { type: 'object', properties: { amount: { type: 'numbr' } } } } });
+  const document = shopDocument({ schemas: { Order: { type: 'object', properties: { id: { type: 'string' }, total: { type: 'numbr' } } } } });
   const config = shop(t, document, ['nullability: lenient']);
   const { code, stdout, stderr } = await tessera(['check', '-c', config]);
   assert.equal(code, 0, stderr);
   assert.ok(
     said(stdout).includes(
-      `tessera: warning: shop (openapi): ${join(config, '../subgraphs/shop/subgraph.yaml')}: source: ${join(config, '../subgraphs/shop/openapi.json')}#/components/schemas/Refund/properties/amount/type: type "numbr" is not a JSON Schema type (expected one of string, number, integer, boolean, array, object, null) (did you mean "number"?)`,
+      `tessera: warning: shop (openapi): ${join(config, '../subgraphs/shop/subgraph.yaml')}: source: ${join(config, '../subgraphs/shop/openapi.json')}#/components/schemas/Order/properties/total/type: type "numbr" is not a JSON Schema type (expected one of string, number, integer, boolean, array, object, null) (did you mean "number"?)`,
     ),
     stdout,
   );
+  const gw = await startGateway(t, [{ name: 'shop', kind: 'openapi', source: join(config, '../subgraphs/shop/openapi.json'), url: DEAD, nullability: 'lenient' }]);
+  const total = (gw.gateway.schema.getType('Order') as GraphQLObjectType).getFields().total!;
+  assert.equal(String(total.type), 'JSON');
 });
 
 test('two operations with one operationId: a warning naming both and the fields they got', async (t) => {
