@@ -12,13 +12,15 @@ import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
-import { channelView, unknownCoordinates } from './compose/channels.js';
+import { channelView } from './compose/channels.js';
+import { missingCoordinate } from './compose/coordinates.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
+import { watchAnswers } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
@@ -133,6 +135,24 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
   return { sources, missing };
 }
 
+/** Longest wait for one readiness probe (a TCP connection to an upstream instance), and the time between rounds. */
+const PROBE_TIMEOUT_MS = 1_000;
+const PROBE_INTERVAL_MS = 2_000;
+
+/**
+ * The required subgraphs whose upstream has not answered yet, with their
+ * instance URLs: every one except a GraphQL subgraph read by introspection,
+ * which answered while loading.
+ */
+function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
+  const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+  return new Map(
+    sources
+      .filter((s) => s.descriptor.required && !introspected(s.descriptor))
+      .map((s) => [s.descriptor.name, s.descriptor.upstreams.map((u) => u.url)]),
+  );
+}
+
 /** The channels of a configuration, the default one first, with every default filled in. */
 export function resolveChannels(config: GatewayFileConfig, file = 'gateway.yaml'): ResolvedChannel[] {
   const development = config.mode === 'development';
@@ -194,8 +214,9 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
-    for (const coordinate of unknownCoordinates(schema, channel.hide)) {
-      problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph`);
+    for (const coordinate of channel.hide) {
+      const missing = missingCoordinate(schema, coordinate);
+      if (missing) problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph${missing.hint}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
@@ -254,6 +275,22 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
+  // Only a subgraph that was waited for is worth a log line when it answers.
+  let probedOnce = false;
+  const answers = watchAnswers({
+    subgraphs: config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map(),
+    timeoutMs: PROBE_TIMEOUT_MS,
+    intervalMs: PROBE_INTERVAL_MS,
+    onAnswer: (subgraph) => {
+      if (probedOnce) logger.info({ subgraph }, 'subgraph answered; /readyz no longer waits for it');
+    },
+  });
+  // Known before the gateway listens: a live upstream makes /readyz pass from the first probe.
+  await answers.firstRound;
+  probedOnce = true;
+  if (answers.waiting().length > 0) {
+    logger.warn({ subgraphs: answers.waiting() }, `/readyz reports not ready until these required subgraphs answer (probed every ${PROBE_INTERVAL_MS / 1000} s; server.readiness: loaded turns this off)`);
+  }
   let traffic: Traffic | undefined;
   let composed;
   let serving: Serving;
@@ -277,6 +314,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
     });
   } catch (error) {
+    answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
   }
@@ -297,6 +335,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     paths: () => [...serving.byPath.keys()],
     cors: (path) => origins.get(path)?.cors,
     baseDir,
+    waitingFor: () => answers.waiting(),
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -345,6 +384,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);
+        answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();
       })();

@@ -9,6 +9,7 @@ import { isInterfaceType, isObjectType } from 'graphql';
 import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
+import { missingCoordinate } from './coordinates.js';
 import { namingFor } from './transforms.js';
 
 /** One rule: satisfied when the caller has every scope of at least one group (`[[]]`: any authenticated caller). */
@@ -28,12 +29,9 @@ export function authRulesFor(sources: readonly LoadedSource[]): AuthRules {
       const [typeName, fieldName] = coordinate.split('.') as [string, string | undefined];
       const type = schema.getType(typeName);
       const at = `${displayPath(descriptor.file)}: auth."${coordinate}"`;
-      if (!type) {
-        problems.push(`${at}: subgraph "${descriptor.name}" has no type ${typeName}`);
-        continue;
-      }
-      if (fieldName !== undefined && !((isObjectType(type) || isInterfaceType(type)) && type.getFields()[fieldName])) {
-        problems.push(`${at}: subgraph "${descriptor.name}" has no field ${coordinate}`);
+      const missing = missingCoordinate(schema, coordinate);
+      if (missing || (fieldName !== undefined && !(isObjectType(type) || isInterfaceType(type)))) {
+        problems.push(`${at}: subgraph "${descriptor.name}" has no ${missing?.missing ?? `field ${coordinate}`}${missing?.hint ?? ''}`);
         continue;
       }
       const unified = fieldName === undefined ? naming.type(typeName) : `${naming.type(typeName)}.${naming.field(typeName, fieldName)}`;

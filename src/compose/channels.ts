@@ -23,14 +23,3 @@ export function channelView(schema: GraphQLSchema, hide: readonly string[]): Gra
     }),
   );
 }
-
-/** Coordinates in `hide` that name nothing in the schema (reported as config errors). */
-export function unknownCoordinates(schema: GraphQLSchema, hide: readonly string[]): string[] {
-  return hide.filter((coordinate) => {
-    const [typeName, fieldName] = coordinate.split('.');
-    const type = schema.getType(typeName!);
-    if (!type) return true;
-    if (fieldName === undefined) return false;
-    return !('getFields' in type) || !(fieldName in (type.getFields() as Record<string, unknown>));
-  });
-}

@@ -11,7 +11,7 @@ import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
-import { namingFor, type Naming } from './transforms.js';
+import { namingFor, transformProblems, type Naming } from './transforms.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -226,7 +226,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   const hiddenAfterStitching = new Set<string>();
   for (const source of sources) {
     const { descriptor } = source;
-    problems.push(...entityProblems(descriptor, source.schema));
+    problems.push(...entityProblems(descriptor, source.schema), ...transformProblems(descriptor, source.schema));
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
     const entryPoints = new Set(
       Object.values(descriptor.entities)

@@ -18,7 +18,9 @@ import type { Transform } from '@graphql-tools/delegate';
 import { MapperKind, mapSchema } from '@graphql-tools/utils';
 import { getNamedType, isSpecifiedScalarType, type GraphQLNamedType, type GraphQLSchema } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
+import { displayPath } from '../config/load.js';
 import { LIST_SIZE_KEY, withListSize, type ListSize } from '../list-size.js';
+import { missingCoordinate } from './coordinates.js';
 
 export interface Naming {
   /** The unified graph's name for one of the subgraph's types. */
@@ -72,6 +74,28 @@ export function namingFor(descriptor: Descriptor, schema: GraphQLSchema, keep: R
     transforms.push(new RenameTypes((name) => type(name)));
   }
   return { type, field, transforms };
+}
+
+/**
+ * Names in `transforms.hide` and `transforms.rename` that the subgraph's
+ * schema does not have: a typo would otherwise leave a field visible that
+ * was meant to be hidden, or a name unchanged, without a word.
+ */
+export function transformProblems(descriptor: Descriptor, schema: GraphQLSchema): string[] {
+  const spec = descriptor.transforms;
+  if (!spec) return [];
+  const where = displayPath(descriptor.file);
+  const named: Array<[at: string, coordinate: string]> = [
+    ...spec.hide.map((c): [string, string] => ['transforms.hide', c]),
+    ...Object.keys(spec.rename?.types ?? {}).map((c): [string, string] => [`transforms.rename.types.${c}`, c]),
+    ...Object.keys(spec.rename?.fields ?? {}).map((c): [string, string] => [`transforms.rename.fields."${c}"`, c]),
+  ];
+  const problems: string[] = [];
+  for (const [at, coordinate] of named) {
+    const missing = missingCoordinate(schema, coordinate);
+    if (missing) problems.push(`${where}: ${at}: subgraph "${descriptor.name}" has no ${missing.missing}${missing.hint}`);
+  }
+  return problems;
 }
 
 /**

@@ -34,6 +34,12 @@ export const serverSchema = z.strictObject({
   maxHeaders: integer.pipe(z.number().min(1)).default(100),
   /** HTTPS for the listener (files reloaded when they change); see docs/security.md. */
   tls: listenerTlsSchema.optional(),
+  /**
+   * When /readyz reports ready. `answered`: once every required subgraph is
+   * loaded and has answered at least once (an accepted TCP connection or any
+   * call answered); `loaded`: as soon as every required subgraph is loaded.
+   */
+  readiness: z.enum(['answered', 'loaded']).default('answered'),
 });
 
 export const gatewaySchema = z.strictObject({

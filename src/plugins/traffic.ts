@@ -11,6 +11,7 @@ import type { Descriptor } from '../config/descriptor.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import { displayPath } from '../config/load.js';
 import type { RateLimitRule } from '../config/rate-limit.js';
+import { missingCoordinate } from '../compose/coordinates.js';
 import { namingFor } from '../compose/transforms.js';
 import { ConfigError, TesseraError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
@@ -83,10 +84,9 @@ export function cacheHintsFor(sources: readonly Pick<LoadedSource, 'descriptor' 
     const naming = namingFor(descriptor, schema);
     for (const [coordinate, hint] of Object.entries(descriptor.cache)) {
       const [typeName, fieldName] = coordinate.split('.') as [string, string | undefined];
-      const type = schema.getType(typeName);
-      const fields = type && 'getFields' in type ? type.getFields() : undefined;
-      if (!type || (fieldName !== undefined && !fields?.[fieldName])) {
-        problems.push(`${displayPath(descriptor.file)}: cache.${coordinate}: subgraph "${descriptor.name}" has no ${fieldName === undefined ? 'type' : 'field'} ${coordinate}`);
+      const missing = missingCoordinate(schema, coordinate);
+      if (missing) {
+        problems.push(`${displayPath(descriptor.file)}: cache.${coordinate}: subgraph "${descriptor.name}" has no ${missing.missing}${missing.hint}`);
         continue;
       }
       const unified = fieldName === undefined ? naming.type(typeName) : `${naming.type(typeName)}.${naming.field(typeName, fieldName)}`;

@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   cors?: (path: string) => Cors | undefined;
   /** Folder relative TLS file paths are resolved against (gateway.yaml's). */
   baseDir?: string;
+  /** Required subgraphs that have never answered (server.readiness: answered); /readyz is not ready while there are any. */
+  waitingFor?: () => readonly string[];
 }
 
 export interface GatewayHttpServer {
@@ -77,8 +79,12 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      // The server is created once every required subgraph is loaded and composed, so only draining makes it unready.
-      return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' });
+      // The server is created once every required subgraph is loaded and composed; then a subgraph that never
+      // answered (a load balancer would send traffic that can only fail) or draining makes it unready.
+      if (draining) return sendJson(res, 503, { status: 'draining' });
+      const waiting = options.waitingFor?.() ?? [];
+      if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
+      return sendJson(res, 200, { status: 'ready' });
     }
     // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
     if (req.rawHeaders.length > config.maxHeaders * 2) {

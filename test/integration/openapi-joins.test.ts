@@ -114,7 +114,7 @@ test('a join naming an unknown operation or field is a located configuration err
 test('inspection proposes entity keys and bulk endpoints, and names the N+1 joins', async () => {
   const descriptor = parseDescriptor({ name: 'rest', kind: 'openapi', source: 'zoo.yaml', url: 'http://127.0.0.1:9' }, '<test>', FIXTURES, {});
   const { joins: zoo } = await inspectOpenapiSource(descriptor as never, { mode: 'production', logger: pino({ level: 'silent' }) });
-  assert.deepEqual(zoo, { entities: [{ type: 'Category', key: 'id', operation: 'getCategory' }], bulk: [], nPlusOne: ['Category'], unbatched: [] });
+  assert.deepEqual(zoo, { entities: [{ type: 'Category', key: 'id', operation: 'getCategory' }], bulk: [], nPlusOne: ['Category'], unbatched: [], batched: [] });
 
   const catalog = parseDescriptor({ name: 'c', kind: 'openapi', source: '../../../subgraphs/catalog/openapi.yaml', url: 'http://127.0.0.1:9' }, '<test>', FIXTURES, {});
   const { joins: report } = await inspectOpenapiSource(catalog as never, { mode: 'production', logger: pino({ level: 'silent' }) });

@@ -30,16 +30,16 @@ export interface RefusedHeader {
 /**
  * What `tessera check` reports for an OpenAPI descriptor: the entity keys the
  * document proposes, its bulk endpoints, the joins that would cost one
- * call per parent (no bulk endpoint), and the header parameters left out of
- * the schema. Makes no upstream call.
+ * call per parent (no bulk endpoint), the header parameters left out of
+ * the schema, and the load's warnings. Makes no upstream call.
  */
 export async function inspectOpenapiSource(
   descriptor: OpenapiDescriptor & Descriptor,
   options: SourceOptions,
-): Promise<{ joins: JoinReport; refusedHeaders: RefusedHeader[] }> {
+): Promise<{ joins: JoinReport; refusedHeaders: RefusedHeader[]; warnings: string[] }> {
   const source = await loadOpenapiSourceWith(descriptor, options);
   await source.loaded.close();
-  return { joins: source.joins(), refusedHeaders: source.refusedHeaders };
+  return { joins: source.joins(), refusedHeaders: source.refusedHeaders, warnings: source.warnings };
 }
 
 export async function loadOpenapiSource(descriptor: OpenapiDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
@@ -49,7 +49,7 @@ export async function loadOpenapiSource(descriptor: OpenapiDescriptor & Descript
 async function loadOpenapiSourceWith(
   descriptor: OpenapiDescriptor & Descriptor,
   options: SourceOptions,
-): Promise<{ loaded: LoadedSource; joins: () => JoinReport; refusedHeaders: RefusedHeader[] }> {
+): Promise<{ loaded: LoadedSource; joins: () => JoinReport; refusedHeaders: RefusedHeader[]; warnings: string[] }> {
   const where = displayPath(descriptor.file);
   let document;
   try {
@@ -79,6 +79,7 @@ async function loadOpenapiSourceWith(
       const list = refusedHeaders.map((r) => `${r.parameter} of ${r.operation} (${r.reason})`).join('; ');
       options.logger.warn({ parameters: refusedHeaders.length }, `OpenAPI header parameters not offered as arguments, the gateway would never send them (tessera check lists them): ${list}`);
     }
+    for (const warning of built.warnings) options.logger.warn(`${where}: ${warning}`);
     const loaded: LoadedSource = {
       descriptor,
       schema: built.schema,
@@ -88,7 +89,7 @@ async function loadOpenapiSourceWith(
       passesResponseHeaders: descriptor.responseHeaders.forward.length > 0 || descriptor.responseHeaders.setCookie,
       close: () => upstream.close(),
     };
-    return { loaded, joins: built.joins, refusedHeaders };
+    return { loaded, joins: built.joins, refusedHeaders, warnings: built.warnings.map((w) => `${where}: ${w}`) };
   } catch (error) {
     await upstream.close();
     throw error;

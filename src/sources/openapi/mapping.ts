@@ -5,7 +5,8 @@
  * through field thunks.
  *
  * Rules (docs/openapi.md, "Mapping rules"):
- * - object with properties → object type (input type `<Name>Input`); without → JSON
+ * - object with properties → object type (input type `<Name>Input`); without
+ *   (or with only writeOnly ones, as output; readOnly ones, as input) → JSON
  * - array → list; items are non-null unless the item schema is nullable
  * - string enum → enum (names sanitised, the original value is what goes on the wire)
  * - allOf → one object with the members' properties merged
@@ -121,6 +122,8 @@ export class SchemaMapper {
   readonly objectTypes = new Map<string, { type: GraphQLObjectType; schema: Schema }>();
   readonly inputWire = new Map<GraphQLInputObjectType, Map<string, InputFieldWire>>();
   private readonly needsWire = new Map<GraphQLInputObjectType, boolean>();
+  /** What the mapping changed from the document and the user should hear about (`tessera check`, the load's log). */
+  readonly warnings: string[] = [];
 
   constructor(
     private readonly root: JsonObject,
@@ -321,6 +324,13 @@ export class SchemaMapper {
     let type: GraphQLOutputType;
     switch (kind.kind) {
       case 'object':
+        if (this.outputFieldNames(eff.schema).size === 0) {
+          // Every property is writeOnly: an object type without fields would make the whole schema invalid.
+          const where = eff.name ? `#/components/schemas/${eff.name}` : `the schema of ${hint}`;
+          this.warnings.push(`${where}: an object with no properties left for responses (all writeOnly) is mapped to the JSON scalar`);
+          type = this.scalar('JSON');
+          break;
+        }
         type = this.objectType(eff, hint);
         break;
       case 'array': {

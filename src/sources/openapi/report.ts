@@ -22,7 +22,8 @@ export function joinReportLines(descriptor: Pick<OpenapiDescriptor, 'name' | 'en
   if (report.entities.length > 0) info(`entity keys proposed: ${report.entities.map((e) => `${e.type} by ${e.key} (${e.operation})`).join(', ')}`);
   if (report.bulk.length > 0) info(`bulk endpoints: ${report.bulk.map((b) => `${b.type} by ${b.key} (${b.operation}, parameter ${b.parameter})`).join(', ')}`);
   for (const b of report.bulk) {
-    if (descriptor.entities[b.type]) continue;
+    // An entity makes the type joinable by key from other subgraphs; joins of this one that already batch need no advice.
+    if (descriptor.entities[b.type] || report.batched.includes(b.type)) continue;
     const field = `${descriptor.name}${plural(b.type)}ByIds`.replace(/^./, (c) => c.toLowerCase());
     info(`to batch ${b.type} joins, add: entities: { ${b.type}: { key: ${b.key}, batch: { field: ${field}, argument: ids } } }`);
   }

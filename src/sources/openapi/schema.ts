@@ -17,6 +17,7 @@ import {
   type GraphQLOutputType,
 } from 'graphql';
 import type { Descriptor } from '../../config/descriptor.js';
+import { displayPath } from '../../config/load.js';
 import type { OpenapiDescriptor } from '../../config/openapi.js';
 import { withListSize } from '../../list-size.js';
 import { scopeOf } from '../../request-scope.js';
@@ -26,6 +27,7 @@ import { addDownloadFields, type Downloads } from './downloads.js';
 import { missingProperty } from './errors.js';
 import type { RestClient } from './client.js';
 import { analyzeOperations } from './bulk.js';
+import { documentMistakes } from './document-check.js';
 import { addEntityFields } from './entities.js';
 import { addJoins } from './joins.js';
 import { addLinks, rememberRequest } from './links.js';
@@ -34,6 +36,8 @@ import { SchemaMapper } from './mapping.js';
 import { buildOperations, operationField, selects, type Operation } from './operations.js';
 import type { CursorSeal } from './cursors.js';
 import { addConnections } from './pagination.js';
+
+const isUrl = (s: string): boolean => /^https?:\/\//i.test(s);
 
 export type OpenapiSourceDescriptor = OpenapiDescriptor & Descriptor;
 
@@ -60,6 +64,8 @@ export interface BuiltSchema {
   operations: Operation[];
   merge: Record<string, MergedTypeConfig>;
   problems: string[];
+  /** What the user should hear about but that does not stop the load (`tessera check` prints them, the load logs them). */
+  warnings: string[];
   /** The signed links of `<field>Url` fields (binary.url), when there are any. */
   downloads?: Downloads;
 }
@@ -69,7 +75,11 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
     nullability: descriptor.nullability,
     violation: (type, property) => missingProperty(descriptor, type, property),
   });
+  // Broken $refs and invalid types stop the load, unless the descriptor asked for leniency (they then map to JSON).
+  const shown = isUrl(document.location) ? document.location : displayPath(document.location);
+  const mistakes = documentMistakes(document.root, document.version).map((m) => `source: ${shown}${m}`);
   const operations = buildOperations(document.root, mapper, descriptor.operations, descriptor.headers);
+  const warnings = [...(descriptor.nullability === 'lenient' ? mistakes : []), ...sharedOperationIds(operations)];
   const ctx: BuildContext = {
     descriptor,
     document,
@@ -79,7 +89,7 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
     cursors,
     query: {},
     mutation: {},
-    problems: [],
+    problems: descriptor.nullability === 'lenient' ? [] : mistakes,
     find: (selector) => operations.find((op) => selects([selector], op.id, op.method, op.path)),
   };
   const linked = addLinks(ctx);
@@ -111,7 +121,24 @@ export function buildOpenapiSchema(document: OpenapiDocument, descriptor: Openap
     const reaches = int64Reach(schema);
     for (const op of operations) if (op.compiled.response.kind === 'json') op.compiled.response.int64 = reaches(op.type);
   }
-  return { schema, operations, merge, problems: ctx.problems, joins: () => joinReport(ctx), downloads };
+  warnings.push(...mapper.warnings.map((w) => `source: ${shown}${w.startsWith('#') ? '' : ': '}${w}`));
+  return { schema, operations, merge, problems: ctx.problems, warnings, joins: () => joinReport(ctx), downloads };
+}
+
+/**
+ * Operations that share an operationId: each still gets a field (the later
+ * ones numbered), but descriptor keys that name the operationId select the
+ * first one only.
+ */
+function sharedOperationIds(operations: Operation[]): string[] {
+  const byId = new Map<string, Operation[]>();
+  for (const op of operations) if (op.id !== undefined) byId.set(op.id, [...(byId.get(op.id) ?? []), op]);
+  return [...byId]
+    .filter(([, ops]) => ops.length > 1)
+    .map(([id, ops]) => {
+      const list = ops.map((op) => `${op.method} ${op.path} (field ${op.root}.${op.fieldName})`).join(', ');
+      return `operationId "${id}" is used by ${ops.length} operations: ${list}; descriptor keys naming "${id}" select the first`;
+    });
 }
 
 /**
@@ -150,6 +177,8 @@ export interface JoinReport {
    * with the bulk endpoint that could batch them when the document has one.
    */
   unbatched: Array<{ join: string; operation: string; bulk?: { operation: string; parameter: string } }>;
+  /** Types the descriptor's `joins` already fetch through a bulk endpoint (`batch:`): no batching advice for them. */
+  batched: string[];
 }
 
 function joinReport(ctx: BuildContext): JoinReport {
@@ -160,9 +189,12 @@ function joinReport(ctx: BuildContext): JoinReport {
     return b ? { operation: label(b.operation), parameter: b.parameter } : undefined;
   };
   const unbatched: JoinReport['unbatched'] = [];
+  const batched = new Set<string>();
   for (const [coordinate, join] of Object.entries(ctx.descriptor.joins)) {
-    const target = join.batch ? undefined : ctx.find(join.operation);
-    if (target) unbatched.push({ join: coordinate, operation: label(target), bulk: bulkOf(getNamedType(target.type).name) });
+    const target = ctx.find(join.operation);
+    if (!target) continue;
+    if (join.batch) batched.add(getNamedType(target.type).name);
+    else unbatched.push({ join: coordinate, operation: label(target), bulk: bulkOf(getNamedType(target.type).name) });
   }
   for (const [typeName, entity] of Object.entries(ctx.descriptor.entities)) {
     const single = analysis.singles.get(typeName);
@@ -176,5 +208,6 @@ function joinReport(ctx: BuildContext): JoinReport {
     bulk: [...analysis.bulks].map(([type, b]) => ({ type, operation: label(b.operation), parameter: b.parameter, key: b.key })),
     nPlusOne: analysis.nPlusOne,
     unbatched,
+    batched: [...batched].sort(),
   };
 }
