@@ -9,7 +9,7 @@
  * Exit codes: 0 ok, 1 configuration or composition problems (every one is
  * printed), 2 wrong usage, 3 stale schema snapshot (compose --check).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isConfigError } from '../errors.js';
@@ -35,7 +35,14 @@ Options:
   --out FILE          compose: where to write the unified schema (default: schema.snapshot in gateway.yaml)
   --check             compose: do not write; exit 3 if the snapshot differs from the composed schema
   --help, -h          Show this help.
+  --version           Print the version of Tessera.
 `;
+
+/** The version in package.json, read at run time: one level above cli/ in src/ and in dist/ alike. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function reportProblems(error: unknown): number {
   if (isConfigError(error)) {
@@ -60,6 +67,7 @@ export async function runCli(argv: string[]): Promise<CliResult> {
         out: { type: 'string' },
         check: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -67,6 +75,10 @@ export async function runCli(argv: string[]): Promise<CliResult> {
     return { code: 2 };
   }
   const { values, positionals } = parsed;
+  if (values.version) {
+    print(`tessera ${packageVersion()}`);
+    return { code: 0 };
+  }
   const command = positionals[0];
   if (values.help || !command) {
     (command || values.help ? print : fail)(USAGE);
