@@ -80,7 +80,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       // The server is created once every required subgraph is loaded and composed, so only draining makes it unready.
       return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' });
     }
-    // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
+    // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
       return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...corsOf(req, path), connection: 'close' });
     }
@@ -123,7 +123,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
   const server: Server = tls ? createHttpsServer({ ...httpOptions, ...tls.options }, handler) : createServer(httpOptions, handler);
   // Certificate files are watched while listening only (from listen() to drain()).
   let stopTlsReload = (): void => undefined;
-  server.maxHeadersCount = config.maxHeaders + 1;
+  // No count limit in node:http itself: past maxHeadersCount, Node 20 drops the extra headers and Node 24 refuses the
+  // request in its parser (a bare 431 from 'clientError', no error body, no CORS headers). The handler counts instead;
+  // the header block's bytes stay bounded by maxHeaderSize.
+  server.maxHeadersCount = 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
