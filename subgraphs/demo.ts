@@ -3,6 +3,14 @@
  * server.ts exporting `start(port)`), then the gateway on gateway.yaml, and
  * prints where to send a query. Ctrl-C stops everything.
  *
+ *   npm start -- --without accounts   every service but accounts, and the gateway
+ *   npm start -- --only accounts      the accounts service alone, no gateway
+ *
+ * The two together run one service in a process of its own, so it can be
+ * stopped while the gateway keeps serving (the README's tour). A service
+ * left out is still where its descriptor says (its port variable), since the
+ * gateway reads its schema from it at start-up (accounts is introspected).
+ *
  * Ports: ACCOUNTS_PORT (4101), REVIEWS_PORT (4102), CATALOG_PORT (4103),
  * INVENTORY_PORT (4104), PORT (4000, the gateway). A port already taken stops
  * the start with the address and the variable that changes it (exit 1).
@@ -10,6 +18,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { createGateway, type Gateway } from '../src/index.js';
 import { isConfigError, listenError } from '../src/errors.js';
 import type { DemoService } from './lib/serve.js';
@@ -22,13 +31,20 @@ export interface StartedDemo {
   close(): Promise<void>;
 }
 
-/** Starts the demo services; `ports` maps a service to a port (0 for any free one). */
-export async function startDemoServices(ports: Record<string, number> = {}): Promise<StartedDemo> {
-  const services = new Map<string, DemoService>();
-  const names = readdirSync(here, { withFileTypes: true })
+/** The demo services: the folders of subgraphs/ with a server.ts, sorted. */
+export function demoServiceNames(): string[] {
+  return readdirSync(here, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(here, e.name, 'server.ts')))
     .map((e) => e.name)
     .sort();
+}
+
+/**
+ * Starts the demo services (`names`, default all); `ports` maps a service to
+ * a port (0 for any free one).
+ */
+export async function startDemoServices(ports: Record<string, number> = {}, names: string[] = demoServiceNames()): Promise<StartedDemo> {
+  const services = new Map<string, DemoService>();
   try {
     for (const name of names) {
       const mod = (await import(pathToFileURL(join(here, name, 'server.ts')).href)) as { start(port: number): Promise<DemoService> };
@@ -70,9 +86,49 @@ const SAMPLE_QUERY = `{
   }
 }`;
 
+const USAGE = `Usage: npm start [-- --without NAME ... | --only NAME ...]
+
+  --without NAME   start every demo service but NAME (repeatable), and the gateway
+  --only NAME      start only NAME (repeatable), without the gateway`;
+
+/** Which services to start and whether to start the gateway, from the arguments; a usage problem is printed, exit 2. */
+function plan(argv: string[]): { names: string[]; without: string[]; gateway: boolean } {
+  const all = demoServiceNames();
+  const usage = (problem: string): never => {
+    console.error(`demo: ${problem}\n\n${USAGE}`);
+    process.exit(2);
+  };
+  let values: { without?: string[]; only?: string[] } = {};
+  try {
+    ({ values } = parseArgs({ args: argv, options: { without: { type: 'string', multiple: true }, only: { type: 'string', multiple: true } } }));
+  } catch (error) {
+    usage((error as Error).message);
+  }
+  const without = values.without ?? [];
+  const only = values.only ?? [];
+  for (const name of [...without, ...only]) {
+    if (!all.includes(name)) usage(`no demo service "${name}" (there are: ${all.join(', ')})`);
+  }
+  if (without.length > 0 && only.length > 0) usage('--without and --only do not go together: run one process with each');
+  if (only.length > 0) return { names: only, without: all.filter((n) => !only.includes(n)), gateway: false };
+  return { names: all.filter((n) => !without.includes(n)), without, gateway: true };
+}
+
 async function main(): Promise<void> {
-  const demo = await startDemoServices();
+  const { names, without, gateway: withGateway } = plan(process.argv.slice(2));
+  const demo = await startDemoServices({}, names);
   for (const [name, service] of demo.services) console.log(`demo service ${name.padEnd(10)} ${service.url}`);
+  if (!withGateway) {
+    console.log(`\nOnly ${names.join(', ')}: no gateway in this process (start it with \`npm start -- --without ${names.join(' --without ')}\`). Ctrl-C stops.`);
+    const stop = async (signal: string): Promise<void> => {
+      console.log(`\n${signal}: stopping ${names.join(', ')}`);
+      await demo.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    return;
+  }
   let gateway: Gateway | undefined;
   let url: string;
   try {
@@ -82,7 +138,14 @@ async function main(): Promise<void> {
     await gateway?.close();
     await demo.close();
     // gateway.yaml listens on ${HOST:-127.0.0.1}:${PORT:-4000}.
-    throw listenError(error, { port: "it is the gateway's port; choose another with PORT=N npm start", host: "it is the gateway's address; choose another with HOST=H npm start" });
+    const problem = listenError(error, { port: "it is the gateway's port; choose another with PORT=N npm start", host: "it is the gateway's address; choose another with HOST=H npm start" });
+    if (isConfigError(problem)) {
+      console.error(`tessera: cannot start (${problem.code}):\n  - ${problem.problems.join('\n  - ')}`);
+      // A service left out must run elsewhere before the gateway starts: its schema is read from it.
+      if (without.length > 0) console.error(`\nNot started here (--without): ${without.join(', ')}. Start it first, in another terminal: npm start -- --only ${without.join(' --only ')}`);
+      process.exit(1);
+    }
+    throw problem;
   }
   const served = gateway;
   console.log(`\nTessera is serving the demo graph at ${url} (GraphiQL: open it in a browser)\n`);

@@ -86,7 +86,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
       return sendJson(res, 200, { status: 'ready' });
     }
-    // node:http drops headers past maxHeadersCount silently; one more is allowed through so a count over the limit shows.
+    // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
       return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...corsOf(req, path), connection: 'close' });
     }
@@ -129,7 +129,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
   const server: Server = tls ? createHttpsServer({ ...httpOptions, ...tls.options }, handler) : createServer(httpOptions, handler);
   // Certificate files are watched while listening only (from listen() to drain()).
   let stopTlsReload = (): void => undefined;
-  server.maxHeadersCount = config.maxHeaders + 1;
+  // No count limit in node:http itself: past maxHeadersCount, Node 20 drops the extra headers and Node 24 refuses the
+  // request in its parser (a bare 431 from 'clientError', no error body, no CORS headers). The handler counts instead;
+  // the header block's bytes stay bounded by maxHeaderSize.
+  server.maxHeadersCount = 0;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
