@@ -11,6 +11,13 @@ import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { storeChannel, type StoreEvent } from '../../src/store/index.js';
 import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 
+/**
+ * These tests are about sharing state through Redis, not about Redis being slow (the outage tests below
+ * keep the 50 ms default): a test machine under load may take longer than 50 ms to answer, which would
+ * make a replica fall back to its local cap.
+ */
+const SHARING_TIMEOUT = '1s';
+
 const SDL = `
   type Product { id: ID! name: String! }
   type Account { id: ID! email: String! }
@@ -51,7 +58,7 @@ async function replicas(t: TestContext, config: GatewayFileInput, count = 2) {
 test('two replicas share one cache through Redis: a response cached by one is a hit on the other', async (t) => {
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
-  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix } });
+  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT } });
   const first = await a!.query('{ product(id: "1") { id name } }');
   assert.equal(first.headers.get('x-tessera-cache'), 'MISS');
   const second = await b!.query('{ product(id: "1") { id name } }');
@@ -64,7 +71,7 @@ test('two replicas share one cache through Redis: a response cached by one is a 
 test('row 32 across replicas: a private response cached for one user is never served to another', async (t) => {
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
-  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix } });
+  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT } });
   assert.equal((await a!.query('{ me { email } }', undefined, { authorization: 'Bearer alice' })).body.data?.me.email, 'alice@example.com');
   const bob = await b!.query('{ me { email } }', undefined, { authorization: 'Bearer bob' });
   assert.equal(bob.body.data?.me.email, 'bob@example.com');
@@ -78,7 +85,7 @@ test('row 32 across replicas: a private response cached for one user is never se
 test('a mutation on one replica invalidates the entity\'s responses cached by another', async (t) => {
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
-  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix } });
+  const { gateways: [a, b], calls } = await replicas(t, { store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT } });
   await a!.query('{ product(id: "1") { name } }');
   await a!.query('{ product(id: "2") { name } }');
   assert.equal((await b!.query('{ product(id: "1") { name } }')).headers.get('x-tessera-cache'), 'HIT');

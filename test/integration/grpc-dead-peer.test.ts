@@ -37,7 +37,9 @@ describe('a peer that accepts the connection and never answers', () => {
     assert.equal(grpcCode(result), 'DEADLINE_EXCEEDED');
     assert.equal(result.errors?.[0]?.extensions?.subgraph, 'silent');
     assert.match(result.errors![0]!.message, /No answer in time from subgraph "silent": timed out after \d+ ms/);
-    assert.ok(peer.accepted >= 1, 'the gateway connected (this is not "connection refused")');
+    // The gateway connects (this is not "connection refused"), on a loaded machine maybe only after the deadline.
+    await peer.firstConnection;
+    assert.ok(peer.accepted >= 1);
   });
 
   test('what is left of the request budget caps the deadline when it is shorter than the timeout', async (t) => {

@@ -13,6 +13,13 @@ import { costOf, PRODUCTS, productsResolvers } from '../kit/rate-limit.js';
 import { storeChannel, type StoreEvent } from '../../src/store/index.js';
 import { eventually, needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 
+/**
+ * These tests are about sharing state through Redis, not about Redis being slow (the outage tests below
+ * keep the 50 ms default): a test machine under load may take longer than 50 ms to answer, which would
+ * make a replica fall back to its local cap.
+ */
+const SHARING_TIMEOUT = '1s';
+
 const STOCK = `type Query { stock(sku: ID!): Int }`;
 
 async function replicas(t: TestContext, config: GatewayFileInput, count = 2) {
@@ -43,7 +50,7 @@ test('two replicas share one per-consumer limit through Redis', async (t) => {
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
   const { gateways: [a, b] } = await replicas(t, {
-    store: { url: REDIS_URL, prefix },
+    store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT },
     rateLimit: { trustedProxies: ['127.0.0.1'], rules: [{ name: 'per-client', limit: 4, window: '1m' }] },
   });
   const query = '{ product(id: "1") { name } }';
@@ -67,7 +74,7 @@ test('two replicas share per-operation and cost limits through Redis', async (t)
   // Two searches, two big ones and one cheap one fit; a refused operation gives its points back.
   const limit = 2 * costOf(search) + 2 * costOf(big) + costOf(cheap);
   const { gateways: [a, b] } = await replicas(t, {
-    store: { url: REDIS_URL, prefix },
+    store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT },
     rateLimit: {
       rules: [
         { name: 'search', by: 'operation', operations: ['Search'], limit: 2 },
@@ -99,7 +106,7 @@ test('two replicas share one per-subgraph limit through Redis: over it, a locate
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
   const { gateways: [a, b], inventory } = await replicas(t, {
-    store: { url: REDIS_URL, prefix },
+    store: { url: REDIS_URL, prefix, timeout: SHARING_TIMEOUT },
     rateLimit: { subgraphs: { inventory: { limit: 3, window: '1m' } } },
   });
   const before = inventory.stats.requests;
