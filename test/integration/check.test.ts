@@ -15,7 +15,7 @@ import type { GraphQLObjectType } from 'graphql';
 import { test, type TestContext } from 'node:test';
 import { startDemoServices, demoEnv } from '../../subgraphs/demo.js';
 import { ok } from '../kit/openapi.js';
-import { runTessera as tessera, startGateway, tempProject as folder } from '../kit/index.js';
+import { freePort, runTessera as tessera, startGateway, tempProject as folder } from '../kit/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const DEAD = 'http://127.0.0.1:9';
@@ -162,15 +162,6 @@ test('check warns about each subgraph whose upstream does not answer: REST, gRPC
     `tessera: warning: ${join(dir, 'subgraphs/slow/subgraph.yaml')}: subgraph "slow": no upstream answered (http://127.0.0.1:9/graphql: ECONNREFUSED 127.0.0.1:9); /readyz would not report ready until it does`,
   ]);
 });
-
-/** A port nothing listens on (for now): taken from a server that is then closed. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('/readyz is not ready while a required subgraph has never answered, and is once a call to it is answered', async (t) => {
   const port = await freePort();

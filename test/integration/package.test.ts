@@ -16,32 +16,14 @@
  * the build.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { startGraphqlUpstream, tempProject } from '../kit/index.js';
+import { runProcess, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string; engines: { node: string } };
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Whether this Node is one package.json's `engines.node` claims (`^22.15.0 || >=24`). */
 function supportedNode(version: string): boolean {
@@ -59,7 +41,7 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
   symlinkSync(realpathSync(join(root, 'node_modules')), join(stage, 'node_modules'));
   const out = tempProject(t, {});
 
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', out], { cwd: stage });
+  const packed = await runProcess('npm', ['pack', '--json', '--pack-destination', out], { cwd: stage });
   assert.equal(packed.code, 0, `npm pack failed:\n${packed.stderr}`);
   const [tarball] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = tarball!.files.map((f) => f.path);
@@ -72,7 +54,7 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
   );
 
   const prefix = tempProject(t, {});
-  const installed = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(out, tarball!.filename)], { cwd: prefix });
+  const installed = await runProcess('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(out, tarball!.filename)], { cwd: prefix });
   assert.equal(installed.code, 0, `npm install -g failed:\n${installed.stderr}`);
   if (supportedNode(process.versions.node)) {
     assert.doesNotMatch(installed.stderr, /EBADENGINE/, `a supported Node (${process.version}) installs without an engine warning`);
@@ -84,7 +66,7 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
 
   // `tessera` found on the PATH, run by the Node running this test, from a folder outside the checkout.
   const env = { ...process.env, PATH: [join(prefix, 'bin'), dirname(process.execPath), process.env.PATH].join(delimiter), LOG_LEVEL: 'silent' };
-  const version = await run('tessera', ['--version'], { cwd: prefix, env });
+  const version = await runProcess('tessera', ['--version'], { cwd: prefix, env });
   assert.equal(version.code, 0, version.stderr);
   assert.equal(version.stdout.trim(), manifest.version);
 
@@ -96,7 +78,7 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
     'subgraphs/products/subgraph.yaml': 'name: products\nkind: graphql\nsource: ./schema.graphql\nurl: ${PRODUCTS_URL}\n',
     'subgraphs/products/schema.graphql': 'type Query { product(id: ID!): Product }\ntype Product { id: ID! name: String }\n',
   });
-  const checked = await run('tessera', ['check', '-c', join(config, 'gateway.yaml')], { cwd: config, env: { ...env, PRODUCTS_URL: upstream.url } });
+  const checked = await runProcess('tessera', ['check', '-c', join(config, 'gateway.yaml')], { cwd: config, env: { ...env, PRODUCTS_URL: upstream.url } });
   assert.equal(checked.code, 0, checked.stderr);
   assert.match(checked.stdout, /^tessera: ok: 1 subgraphs \(products\)/m);
 
@@ -105,7 +87,7 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
     'subgraphs/products/subgraph.yaml': 'name: products\nkind: graphql\nsource: ./schema.graphql\nurl: http://127.0.0.1:1/graphql\ntimout: 2s\n',
     'subgraphs/products/schema.graphql': 'type Query { product(id: ID!): String }\n',
   });
-  const problems = await run('tessera', ['check', '-c', join(broken, 'gateway.yaml')], { cwd: broken, env });
+  const problems = await runProcess('tessera', ['check', '-c', join(broken, 'gateway.yaml')], { cwd: broken, env });
   assert.equal(problems.code, 1, problems.stdout);
   assert.match(problems.stderr, /subgraphs\/products\/subgraph\.yaml: .*timout/);
 });

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -174,12 +175,17 @@ export function tempProject(t: TestContext, files: Record<string, string>): stri
 const repositoryRoot = new URL('../..', import.meta.url).pathname;
 
 /** Runs the `tessera` command (from the sources) as a process; resolves with its exit code and output. */
-export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** What a finished process printed, and its exit code. */
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end, collecting its output (never throws on an exit code). */
+export function runProcess(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -187,6 +193,20 @@ export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs the `tessera` CLI from the sources to its end. */
+export function runTessera(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  return runProcess(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+}
+
+/** A port nothing listens on (for now): taken from a server on 127.0.0.1 that is then closed. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export interface ServedTessera {
