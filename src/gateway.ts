@@ -232,6 +232,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
+      ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
       plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
