@@ -8,7 +8,8 @@
  * echoed as `x-request-id` on every response, refusals included.
  *
  * When `logging.requests` is on, one info line per request, written once the
- * response is ready: request id, channel, operation name, route, consumer
+ * response is ready (server/websocket.ts writes one per operation when it
+ * ends, with writeRequestLine): request id, channel, operation name, route, consumer
  * (the identity's subject, never a credential), status, duration, the
  * subgraph calls it caused with their durations and error codes, and the
  * error codes of the answer. The subgraph calls come from `tessera:upstream`
@@ -18,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import type { Plugin } from 'graphql-yoga';
-import { getOperationAST, type ExecutionArgs, type GraphQLError } from 'graphql';
+import { getOperationAST, type ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import type { RequestScope } from '../request-scope.js';
 
@@ -52,6 +53,7 @@ interface RequestState {
   operations: string[];
   codes: Set<string>;
   calls: SubgraphCall[];
+  written?: boolean;
 }
 
 const requests = new WeakMap<Request, RequestState>();
@@ -90,15 +92,51 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-function collectCodes(errors: readonly GraphQLError[] | undefined, into: Set<string>): void {
+/** `log` absent: the id only (logging.requests: false). */
+/** Where a channel's request lines go. */
+export interface RequestLog {
+  logger: Logger;
+  channel: string;
+}
+
+/** Notes the error codes of a result of the request (each code once). */
+export function noteErrors(request: Request, errors: ReadonlyArray<{ extensions?: Record<string, unknown> }> | undefined): void {
+  const { codes } = stateOf(request);
   for (const error of errors ?? []) {
     const code = error.extensions?.code;
-    if (typeof code === 'string') into.add(code);
+    if (typeof code === 'string') codes.add(code);
   }
 }
 
+/**
+ * Writes the request's line, once (later calls write nothing). `status`: the
+ * HTTP status; absent for an operation over WebSocket, which has none.
+ */
+export function writeRequestLine(request: Request, log: RequestLog, status?: number): void {
+  const state = stateOf(request);
+  if (state.written) return;
+  state.written = true;
+  const scope = state.scope;
+  const taken = scope?.route;
+  log.logger.info(
+    {
+      requestId: state.id,
+      channel: log.channel,
+      operation: state.operations.length > 0 ? state.operations.join(',') : undefined,
+      route: taken?.route,
+      routeReason: taken?.route === 'stitched' ? taken.reason : undefined,
+      consumer: scope?.identity?.subject,
+      status,
+      durationMs: round(performance.now() - state.started),
+      subgraphs: state.calls,
+      errors: state.codes.size > 0 ? [...state.codes] : undefined,
+    },
+    'request',
+  );
+}
+
 /** `log` absent: the id only (logging.requests: false). */
-export function useRequestLog(options: { log?: { logger: Logger; channel: string } }): Plugin {
+export function useRequestLog(options: { log?: RequestLog }): Plugin {
   const { log } = options;
   if (log) listen();
   const noteOperation = (args: ExecutionArgs): void => {
@@ -124,34 +162,14 @@ export function useRequestLog(options: { log?: { logger: Logger; channel: string
         noteOperation(args);
       },
       onResultProcess({ request, result }) {
-        const state = stateOf(request);
         for (const one of Array.isArray(result) ? result : [result]) {
-          if (Symbol.asyncIterator in one) continue;
-          collectCodes(one.errors as readonly GraphQLError[] | undefined, state.codes);
+          if (!(Symbol.asyncIterator in one)) noteErrors(request, one.errors);
         }
       },
     }),
     onResponse({ request, response }) {
-      const state = stateOf(request);
-      response.headers.set('x-request-id', state.id);
-      if (!log) return;
-      const scope = state.scope;
-      const taken = scope?.route;
-      log.logger.info(
-        {
-          requestId: state.id,
-          channel: log.channel,
-          operation: state.operations.length > 0 ? state.operations.join(',') : undefined,
-          route: taken?.route,
-          routeReason: taken?.route === 'stitched' ? taken.reason : undefined,
-          consumer: scope?.identity?.subject,
-          status: response.status,
-          durationMs: round(performance.now() - state.started),
-          subgraphs: state.calls,
-          errors: state.codes.size > 0 ? [...state.codes] : undefined,
-        },
-        'request',
-      );
+      response.headers.set('x-request-id', stateOf(request).id);
+      if (log) writeRequestLine(request, log, response.status);
     },
   };
 }

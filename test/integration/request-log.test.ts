@@ -6,9 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { deferred, gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
 import { AUDIENCE, ISSUER, sha256, signingKey, startJwks, token } from '../kit/security.js';
 
 type Line = Record<string, unknown>;
@@ -33,7 +35,7 @@ function capture(level: string): { lines: Line[]; raw: string[]; logger: Logger 
 
 const requestLines = (lines: Line[]): Line[] => lines.filter((l) => l.msg === 'request');
 
-async function twoSubgraphs(t: Parameters<typeof startGraphqlUpstream>[0], level: string, gateway: Record<string, unknown> = {}) {
+async function twoSubgraphs(t: TestContext, level: string, gateway: Record<string, unknown> = {}) {
   const { lines, raw, logger } = capture(level);
   const items = await startGraphqlUpstream(t, 'type Query { a: String }', { Query: { a: () => 'a' } });
   const other = await startGraphqlUpstream(t, 'type Query { d: String }', { Query: { d: () => 'd' } });
@@ -89,7 +91,7 @@ test('one info line per request: id, channel, operation, route, status, duration
 });
 
 test('the request id: a safe one is kept, an unsafe one replaced, none generated; echoed on refusals too', async (t) => {
-  const { lines, gw } = await twoSubgraphs(t, 'info');
+  const { lines, gw } = await twoSubgraphs(t, 'info', { server: { bodyLimit: '1kb' } });
   lines.length = 0;
   const given = await gw.query('{ a }', undefined, { 'x-request-id': 'req-42:retry.1_A' });
   assert.equal(given.headers.get('x-request-id'), 'req-42:retry.1_A');
@@ -110,6 +112,44 @@ test('the request id: a safe one is kept, an unsafe one replaced, none generated
   assert.equal(refused.headers.get('x-request-id'), 'refused-1');
   const line = requestLines(lines).find((l) => l.requestId === 'refused-1');
   assert.equal(line?.status, 415);
+  const tooLarge = await fetch(gw.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'refused-2' }, body: JSON.stringify({ query: `{ a }${' '.repeat(2000)}` }) });
+  assert.equal(tooLarge.status, 413);
+  assert.equal(tooLarge.headers.get('x-request-id'), 'refused-2', 'a refusal before Yoga (Content-Length over server.bodyLimit) echoes it too');
+});
+
+/** One operation over a new WebSocket, `headers` on the upgrade request; resolves when it ends. */
+function overWebSocket(t: TestContext, url: string, query: string, headers: Record<string, string> = {}): Promise<unknown> {
+  class WithHeaders extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  }
+  const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WithHeaders, retryAttempts: 0, lazy: true });
+  t.after(() => client.dispose());
+  const done = deferred<unknown>();
+  let last: unknown;
+  client.subscribe({ query }, { next: (value) => (last = value), error: (error) => done.resolve(error), complete: () => done.resolve(last) });
+  return done.promise;
+}
+
+test('over WebSocket: one line per operation, with its subgraph calls and error codes', async (t) => {
+  const { lines, gw } = await twoSubgraphs(t, 'info');
+  lines.length = 0;
+  assert.deepEqual(await overWebSocket(t, gw.url, 'query Both { a d }', { 'x-request-id': 'ws-1' }), { data: { a: 'a', d: 'd' } });
+  const [line, ...more] = requestLines(lines);
+  assert.equal(more.length, 0, JSON.stringify(lines));
+  assert.equal(line!.requestId, 'ws-1');
+  assert.equal(line!.operation, 'Both');
+  assert.equal(line!.route, 'planned');
+  assert.equal(line!.status, undefined, 'no HTTP status for an operation on a socket');
+  assert.deepEqual((line!.subgraphs as Array<{ subgraph: string }>).map((c) => c.subgraph).sort(), ['items', 'other']);
+
+  lines.length = 0;
+  await overWebSocket(t, gw.url, 'query Nope { nope }');
+  const [refused] = requestLines(lines);
+  assert.match(String(refused!.requestId), UUID);
+  assert.deepEqual(refused!.errors, ['GRAPHQL_VALIDATION_FAILED']);
+  assert.deepEqual(refused!.subgraphs, []);
 });
 
 test('logging.requests: false: no request line, the id still echoed', async (t) => {
@@ -118,6 +158,7 @@ test('logging.requests: false: no request line, the id still echoed', async (t) 
   const res = await gw.query('query Both { a d }', undefined, { 'x-request-id': 'quiet-1' });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-request-id'), 'quiet-1');
+  await overWebSocket(t, gw.url, 'query Both { a d }');
   assert.deepEqual(requestLines(lines), []);
 });
 
@@ -161,10 +202,12 @@ test('a bearer token, an API key and a cookie never appear in any log line at an
   assert.equal(badToken.status, 401);
   const upstreamDown = await gql(gw.url, 'query Gone { gone }', undefined, sent({ authorization: `Bearer ${jwt}` }));
   assert.equal(upstreamDown.body.errors?.[0]?.extensions?.code, 'SOURCE_UNAVAILABLE');
+  assert.deepEqual(await overWebSocket(t, gw.url, 'query Me { me }', sent({ authorization: `Bearer ${jwt}` })), { data: { me: 'me' } });
 
   // Every path was logged: success (with its consumer), refusals and the upstream failure.
   const requests = requestLines(lines);
-  assert.deepEqual(requests.map((l) => l.status), [200, 200, 401, 401, 200]);
+  assert.deepEqual(requests.map((l) => l.status), [200, 200, 401, 401, 200, undefined]);
+  assert.equal(requests[5]!.consumer, 'alice');
   assert.equal(requests[0]!.consumer, 'alice');
   assert.equal(requests[1]!.consumer, 'partner');
   assert.ok(lines.some((l) => l.level === 40 && l.subgraph === 'dead'));
