@@ -5,12 +5,14 @@
  * it; and no credential (bearer token, API key, cookie) in any line at any level.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { deferred, gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { loadGatewayFile } from '../../src/config/load.js';
+import { deferred, gql, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { AUDIENCE, ISSUER, sha256, signingKey, startJwks, token } from '../kit/security.js';
 
 type Line = Record<string, unknown>;
@@ -227,4 +229,12 @@ test('a bearer token, an API key and a cookie never appear in any log line at an
     'x-api-key': '[redacted]',
   });
   for (const secret of secrets) assert.ok(!raw[0]!.includes(secret));
+});
+
+test('logging.requests is validated: a value other than true or false, or a misspelled key, is refused naming it', async (t) => {
+  const dir = tempProject(t, { 'gateway.yaml': 'descriptors: ./subgraphs\nlogging:\n  requests: yes-please\n  request: false\n', 'subgraphs/.keep': '' });
+  assert.throws(
+    () => loadGatewayFile(join(dir, 'gateway.yaml')),
+    (error: Error) => /gateway\.yaml: logging\.requests: expected true or false/.test(error.message) && /gateway\.yaml: logging\.request: unknown key \(did you mean `requests`\?\)/.test(error.message),
+  );
 });
