@@ -26,6 +26,7 @@ import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
+import type { RequestLog } from './plugins/use-request-log.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
 import { loadGraphiqlAssets, type GraphiqlAssets } from './server/graphiql.js';
@@ -232,6 +233,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
+      ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
       plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
     });
     return { channel, schema: view, yoga };
@@ -251,6 +253,12 @@ interface ChannelOrigins {
  * Yoga's CORS plugin, node:http's own refusals and WebSocket upgrades all ask
  * the same object.
  */
+/** Where the request lines of the channel at `path` go, for operations over WebSocket (logging.requests). */
+function requestLogAt(serving: Serving, path: string, logger: Logger): RequestLog | undefined {
+  const channel = serving.channels.find((c) => c.channel.path === path)?.channel;
+  return channel && { logger, channel: channel.name };
+}
+
 function channelOrigins(config: GatewayFileConfig, channels: ResolvedChannel[]): Map<string, ChannelOrigins> {
   return new Map(
     channels.map((channel) => {
@@ -342,6 +350,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     getYoga: (path) => serving.byPath.get(path),
     corsFor: (path) => origins.get(path),
     logger,
+    ...(config.logging.requests && { requestLog: (path: string) => requestLogAt(serving, path, logger) }),
     requestDeadline: config.server.requestDeadline,
     subscriptionDeadline: config.server.subscriptionDeadline,
     maxPayload: config.server.bodyLimit,

@@ -1,8 +1,28 @@
 /** The gateway's logger: JSON lines (pino) on stdout; one per process. */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'tessera' }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * Field names whose values are credentials: never written by any logger the
+ * gateway creates, at any level. The one list (docs/security.md, "Logs"):
+ * header names as they appear in a header map (lower case) and the names the
+ * gateway's own code uses for secrets.
+ */
+export const SECRET_FIELDS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'apiKey', 'token', 'password', 'secret'] as const;
+
+/**
+ * Where pino looks for them: at the top of a line, one object down (`{ headers: { cookie } }`),
+ * and in the header maps of a request or response (`req.headers.cookie`).
+ */
+export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => {
+  const key = /^[A-Za-z_$][\w$]*$/.test(field) ? `.${field}` : `["${field}"]`;
+  return [key.slice(key.startsWith('.') ? 1 : 0), `*${key}`, `*.headers${key}`];
+});
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    { level, base: { service: 'tessera' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    destination,
+  );
 }
 
 export type { Logger };

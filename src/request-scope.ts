@@ -15,6 +15,12 @@ export interface RequestScope {
    * ends by then without a timer of its own.
    */
   deadline: number;
+  /**
+   * The request's id: the client's `x-request-id` when it is safe to log
+   * (plugins/use-request-log.ts), else one generated; on every log line of
+   * the request and echoed in the response.
+   */
+  requestId?: string;
   /** Aborts when the client disconnects. */
   signal: AbortSignal;
   /** The client's request headers (lower-case names). */
@@ -70,6 +76,7 @@ export const RESPONSE_HEADERS_KEY = 'tessera:responseHeaders';
 class Scope implements RequestScope {
   readonly memo = new Map<string, unknown>();
   identity?: Identity;
+  requestId?: string;
   /** What follows the signal; created with the first onAbort(), with the one listener. */
   private aborts?: Set<(reason: unknown) => void>;
   /** Set when the signal aborts, so later calls need not ask the signal. */
@@ -106,16 +113,18 @@ class Scope implements RequestScope {
   }
 }
 
-export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers }): RequestScope {
+export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers; requestId?: string }): RequestScope {
   // No per-request timer or AbortSignal.any here: both cost a measurable share
   // of a proxied request (profiled), and the deadline is enforced per call.
-  return new Scope(
+  const scope = new Scope(
     Date.now() + options.deadlineMs,
     // Calls made outside a client request (introspection at start-up) get a signal of their own: one
     // shared by all would hold an abort listener per concurrent call (Node warns past 10).
     options.signal ?? new AbortController().signal,
     options.headers ?? new Headers(),
   );
+  if (options.requestId !== undefined) scope.requestId = options.requestId;
+  return scope;
 }
 
 /** The scope of a GraphQL context, or a fresh one (for calls made outside a client request, such as introspection). */

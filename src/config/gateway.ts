@@ -57,8 +57,10 @@ export const gatewaySchema = z.strictObject({
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** One info line per GraphQL request (plugins/use-request-log.ts); false: none (the request id is still echoed). */
+      requests: boolean.default(true),
     })
-    .default({ level: 'info' }),
+    .default({ level: 'info', requests: true }),
   /** Shared state (rate limits, response cache, persisted operations): memory, or redis:// for several replicas. */
   store: storeSchema.prefault('memory'),
   rateLimit: rateLimitSchema.prefault({}),

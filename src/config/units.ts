@@ -41,7 +41,8 @@ export const integer = z.union([z.number(), z.string().regex(/^\d+$/, 'expected 
 
 export const port = integer.pipe(z.number().min(0).max(65535));
 
-export const boolean = z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true');
+/** true or false, or "true"/"false" (after ${ENV} interpolation). */
+export const boolean = z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'expected true or false' }).transform((v) => v === true || v === 'true');
 
 /** An HTTP header name (RFC 9110 token), lower-cased. */
 export const headerName = z

@@ -7,9 +7,8 @@
  * that one failure); one line per unexpected error, at error (a bug in
  * Tessera). Each line carries the route the operation took (`route`:
  * direct, planned or stitched; `routeReason` when stitched, which is what
- * the planner declined), the channel and the operation name: the gateway
- * gives requests no id of their own yet, so these are what tell one
- * request's lines apart.
+ * the planner declined), the channel, the operation name and the request id
+ * (`requestId`, the one the request log line and the response carry).
  */
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, type GraphQLError } from 'graphql';
@@ -33,7 +32,9 @@ export function useErrorLog(options: { logger: Logger; channel: string }): Plugi
   const hooks: OnExecuteHooks = {
     onExecuteDone({ args, result }) {
       if (!('errors' in result) || !result.errors) return;
-      const taken = (args.contextValue as { tessera?: RequestScope } | undefined)?.tessera?.route;
+      const scope = (args.contextValue as { tessera?: RequestScope } | undefined)?.tessera;
+      const taken = scope?.route;
+      const requestId = scope?.requestId;
       const route = taken?.route;
       const routeReason = taken?.route === 'stitched' ? taken.reason : undefined;
       const operation = getOperationAST(args.document, args.operationName)?.name?.value;
@@ -49,14 +50,14 @@ export function useErrorLog(options: { logger: Logger; channel: string }): Plugi
         } else if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
           const original = error.originalError ?? error;
           if (original.constructor?.name === 'GraphQLError' && !error.originalError) continue;
-          logger.error({ channel, route, routeReason, operation, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
+          logger.error({ requestId, channel, route, routeReason, operation, path: error.path?.join('.'), err: original }, 'unexpected error while executing');
         }
       }
       for (const { error, code, nulledFields } of calls.values()) {
         const found = causeOf(error);
         const cause = found instanceof Error ? found.message : found;
         logger.warn(
-          { channel, route, routeReason, operation, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), nulledFields, cause: cause === error.message ? undefined : cause },
+          { requestId, channel, route, routeReason, operation, code, subgraph: error.extensions?.subgraph, path: error.path?.join('.'), nulledFields, cause: cause === error.message ? undefined : cause },
           error.message,
         );
       }

@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
+import { acceptRequestId } from '../plugins/use-request-log.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
@@ -74,6 +75,11 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
 
   // Only refusals look this up; an answer from Yoga gets its headers from the CORS plugin.
   const corsOf = (req: IncomingMessage, path: string): Readonly<Record<string, string>> => options.cors?.(path)?.answerHeaders(req.headers.origin ?? null, req.method ?? 'GET') ?? {};
+  // A refusal given here, before Yoga, echoes the request id as Yoga's answers do (plugins/use-request-log.ts).
+  const refusalHeaders = (req: IncomingMessage, path: string): Record<string, string> => {
+    const given = req.headers['x-request-id'];
+    return { ...corsOf(req, path), 'x-request-id': acceptRequestId(typeof given === 'string' ? given : null) };
+  };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
@@ -88,10 +94,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     }
     // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
-      return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...corsOf(req, path), connection: 'close' });
+      return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...refusalHeaders(req, path), connection: 'close' });
     }
     if (draining) {
-      return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { ...corsOf(req, path), connection: 'close', 'retry-after': '1' });
+      return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { ...refusalHeaders(req, path), connection: 'close', 'retry-after': '1' });
     }
     const yoga = options.route(path);
     // No channel here, so no CORS policy: the 404 says nothing to other origins.
@@ -99,7 +105,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > config.bodyLimit) {
       // Refused before a byte of the body is read; the connection is closed so the rest is not read either.
-      return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes; the limit is ${config.bodyLimit}.`, { ...corsOf(req, path), connection: 'close' });
+      return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes; the limit is ${config.bodyLimit}.`, { ...refusalHeaders(req, path), connection: 'close' });
     }
     inFlight++;
     // A response emits 'close' once, after 'finish' or when its connection is lost first.

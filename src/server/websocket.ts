@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { errorBody, type ErrorCode } from '../errors.js';
 import { createScope, type RequestScope } from '../request-scope.js';
+import { noteErrors, requestIdOf, writeRequestLine, type RequestLog } from '../plugins/use-request-log.js';
 import type { Cors } from './cors.js';
 
 export interface WebSocketOptions {
@@ -52,6 +53,8 @@ export interface WebSocketOptions {
   corsFor?: (path: string) => { cors: Cors | undefined; configKey: string } | undefined;
   /** Refused upgrades are logged here (warn). */
   logger?: Logger;
+  /** Where the request line of each operation at a path goes (logging.requests); undefined: no line. */
+  requestLog?: (path: string) => RequestLog | undefined;
 }
 
 export interface AttachedWebSocket {
@@ -61,6 +64,8 @@ export interface AttachedWebSocket {
 
 interface SocketState {
   operations: Map<string, AbortController>;
+  /** The operations whose request line is still to be written, by id. */
+  lines: Map<string, { request: Request; log: RequestLog }>;
 }
 
 function headersOf(request: IncomingMessage): Headers {
@@ -173,12 +178,19 @@ function refuseUpgrade(socket: Duplex, status: string, error?: { code: ErrorCode
 export function attachWebSocket(server: Server, options: WebSocketOptions): AttachedWebSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 1024 * 1024 });
   const states = new WeakMap<object, SocketState>();
+  const endLine = (state: SocketState, id: string, errors?: readonly GraphQLError[]): void => {
+    const line = state.lines.get(id);
+    if (!line) return;
+    state.lines.delete(id);
+    if (errors) noteErrors(line.request, errors);
+    writeRequestLine(line.request, line.log);
+  };
   // Upgrade requests (one per socket) whose cookies and Authorization operations must not see.
   const withoutCredentials = new WeakSet<IncomingMessage>();
   const stateOf = (extra: object): SocketState => {
     let state = states.get(extra);
     if (!state) {
-      state = { operations: new Map() };
+      state = { operations: new Map(), lines: new Map() };
       states.set(extra, state);
     }
     return state;
@@ -224,6 +236,9 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         withConnectionParams(headers, ctx.connectionParams);
         const controller = new AbortController();
         const request = new Request(`http://localhost${path}`, { method: 'POST', headers, signal: controller.signal });
+        // One request line per operation, written when it ends (onError, onComplete or the socket's close).
+        const log = options.requestLog?.(path);
+        if (log) stateOf(ctx.extra).lines.set(id, { request, log });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           request,
           req: ctx.extra.request,
@@ -251,7 +266,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         // The scope is this operation's own: it ends when the operation does, whatever the HTTP context function made.
         // The caller's identity (set by authentication on the first scope) comes along.
         const identity = (contextValue.tessera as RequestScope | undefined)?.identity;
-        contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers }), identity && { identity });
+        contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers, requestId: requestIdOf(request) }), identity && { identity });
         stateOf(ctx.extra).operations.set(id, controller);
         const args = { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
         if (operation.operation !== 'subscription') return { ...args, rootValue: { execute, subscribe } };
@@ -271,17 +286,27 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
       },
       // extensions.http sets an HTTP answer's status and headers (plugins/refusal.ts); Yoga drops it from HTTP
       // bodies, and it means nothing on a socket, so it is dropped here too.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? { ...result, errors: result.errors.map(forSocket) } : undefined),
-      onError: (_ctx, _id, _payload, errors) => errors.map(forSocket),
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors?.length) return undefined;
+        const line = stateOf(ctx.extra).lines.get(id);
+        if (line) noteErrors(line.request, result.errors);
+        return { ...result, errors: result.errors.map(forSocket) };
+      },
+      onError: (ctx, id, _payload, errors) => {
+        endLine(stateOf(ctx.extra), id, errors);
+        return errors.map(forSocket);
+      },
       onComplete: (ctx, id) => {
         const state = stateOf(ctx.extra);
         state.operations.get(id)?.abort();
         state.operations.delete(id);
+        endLine(state, id);
       },
       onClose: (ctx) => {
         const state = stateOf(ctx.extra);
         for (const controller of state.operations.values()) controller.abort();
         state.operations.clear();
+        for (const id of [...state.lines.keys()]) endLine(state, id);
       },
     },
     wss,

@@ -5,6 +5,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { TesseraError } from '../../errors.js';
+import type { RequestScope } from '../../request-scope.js';
 import type { Member, Protocol, Send, Stage, UpstreamCall } from '../call.js';
 
 /** Published once per attempt on `tessera:upstream` (for metrics and tracing; free when nobody listens). */
@@ -17,6 +18,8 @@ export interface UpstreamEvent {
   code?: string;
   durationMs: number;
   attempt: number;
+  /** The client request that caused the call (absent for a stream): the request log sums its calls per request. */
+  scope?: RequestScope;
 }
 
 export const upstreamChannel = channel('tessera:upstream');
@@ -40,6 +43,7 @@ export function observeStage<C extends UpstreamCall<any>, R>(subgraph: string, p
     if (!upstreamChannel.hasSubscribers) return next(call);
     const started = performance.now();
     const event = upstreamEvent(subgraph, call.member as Member, call.operation, call.attempt);
+    event.scope = call.scope;
     return next(call).then(
       (result) => {
         publishUpstream(event, started, undefined, protocol.status(result));
