@@ -92,7 +92,6 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-/** `log` absent: the id only (logging.requests: false). */
 /** Where a channel's request lines go. */
 export interface RequestLog {
   logger: Logger;
@@ -135,7 +134,7 @@ export function writeRequestLine(request: Request, log: RequestLog, status?: num
   );
 }
 
-/** `log` absent: the id only (logging.requests: false). */
+/** Reads or makes each request's id and echoes it; with `log`, also writes one line per request (absent: logging.requests: false). */
 export function useRequestLog(options: { log?: RequestLog }): Plugin {
   const { log } = options;
   if (log) listen();
