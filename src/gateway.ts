@@ -236,9 +236,9 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
       plugins: [
-        ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
-        // Observes only: counts and times what the chain answered (telemetry/metrics.ts).
+        // Observes only (telemetry/metrics.ts); first, so it sees the operation before a later plugin refuses it.
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
+        ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
     });
     return { channel, schema: view, yoga };

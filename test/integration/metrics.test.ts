@@ -116,6 +116,20 @@ test('operation names past telemetry.metrics.maxOperations count as __overflow; 
   assert.equal(sample(text, 'tessera_requests_total', labels('Made', 'GRAPHQL_VALIDATION_FAILED', 'none')), undefined);
 });
 
+test('a rate-limit refusal is counted under its operation with code RATE_LIMITED, and never reaches the upstream', async (t) => {
+  const upstream = await scriptedUpstream(t);
+  const gw = await metricsGateway(t, upstream.url, { mode: 'development', rateLimit: { rules: [{ name: 'tiny', by: 'channel', limit: 1, window: '1m' }] } });
+  assert.equal((await gw.query('query Fine { slowField }')).status, 200);
+  const refused = await gw.query('query Fine { slowField }');
+  assert.equal(refused.status, 429);
+  assert.equal(refused.body.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+  assert.equal(upstream.requests(), 1);
+  const { text } = await scrape(gw.metricsUrl);
+  assert.equal(sample(text, 'tessera_requests_total', { operation: 'Fine', channel: 'default', route: 'direct', code: 'OK' }), 1);
+  assert.equal(sample(text, 'tessera_requests_total', { operation: 'Fine', channel: 'default', route: 'none', code: 'RATE_LIMITED' }), 1, 'refused before the router chose a route');
+  assert.equal(sample(text, 'tessera_upstream_calls_total', { subgraph: 'flaky', instance: upstream.url, version: '', code: 'OK' }), 1);
+});
+
 test('/metrics is off in production unless telemetry.metrics.enabled, and may move to another path', async (t) => {
   const upstream = await scriptedUpstream(t);
   const production = await metricsGateway(t, upstream.url, {});
