@@ -88,6 +88,14 @@ module.exports = {
       to: { path: ['^src/(transport|cli)/'] },
     },
     {
+      name: 'telemetry-only-observes',
+      comment:
+        'telemetry/ counts what happens through diagnostics channels (subscribed by name) and plugin hooks; it reads config and never imports transport/, sources/ or other layers\' internals, so metrics cannot change how a call is made.',
+      severity: 'error',
+      from: { path: layer('telemetry') },
+      to: { path: ['^src/(transport|sources|compose|execution|plugins|server|cli|store|registry)/', '^src/(gateway|index)\\.ts$'] },
+    },
+    {
       name: 'nobody-imports-the-cli',
       comment: 'cli/ is the outermost layer: it parses arguments and exits processes. Nothing in src/ may depend on it.',
       severity: 'error',

@@ -34,6 +34,7 @@ import type { RouteName } from './execution/router.js';
 import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
+import { GatewayMetrics } from './telemetry/metrics.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -207,11 +208,13 @@ interface ServingOptions {
   routes?: readonly RouteName[];
   /** GraphiQL's files, when some channel has GraphiQL on. */
   graphiqlAssets?: GraphiqlAssets;
+  /** Request metrics are counted by a plugin of each channel (telemetry.metrics on). */
+  metrics?: GatewayMetrics;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -234,7 +237,11 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
       ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
-      plugins: buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
+      plugins: [
+        // Observes only (telemetry/metrics.ts); first, so it sees the operation before a later plugin refuses it.
+        ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
+        ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
+      ],
     });
     return { channel, schema: view, yoga };
   });
@@ -269,6 +276,20 @@ function channelOrigins(config: GatewayFileConfig, channels: ResolvedChannel[]):
   );
 }
 
+/**
+ * The gateway's metrics when telemetry.metrics is on (default: development only), refused at start-up when
+ * its path is also a GraphQL or health path (one of the two would never be reachable).
+ */
+function gatewayMetrics(config: GatewayFileConfig, channels: readonly ResolvedChannel[], subgraphs: readonly string[], file: string): GatewayMetrics | undefined {
+  const { enabled, path, maxOperations } = config.telemetry.metrics;
+  if (!(enabled ?? config.mode === 'development')) return undefined;
+  const taken = [...channels.map((c) => c.path), '/healthz', '/readyz'];
+  if (taken.includes(path)) {
+    throw new ConfigError('CONFIG_INVALID', [`${file}: telemetry.metrics.path: ${path} is already served (GraphQL and health paths: ${taken.join(', ')}); choose another path`]);
+  }
+  return new GatewayMetrics({ subgraphs, maxOperations });
+}
+
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const { gateway: config, descriptors } = resolveConfig(options);
   const configFile = options.configFile ?? '<inline gateway>';
@@ -301,10 +322,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   let traffic: Traffic | undefined;
   let composed;
+  let metrics: GatewayMetrics | undefined;
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
+    metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
@@ -320,8 +343,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       routes: options.routes,
       // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
       graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
+      metrics,
     });
   } catch (error) {
+    metrics?.close();
     answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
@@ -344,6 +369,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cors: (path) => origins.get(path)?.cors,
     baseDir,
     waitingFor: () => answers.waiting(),
+    metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => metrics.scrape() },
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -393,6 +419,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);
+        metrics?.close();
         answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();

@@ -11,6 +11,7 @@ import { rateLimitSchema } from './rate-limit.js';
 import { securitySchema } from './security.js';
 import { listenerTlsSchema } from './tls.js';
 import { storeSchema } from './store.js';
+import { telemetrySchema } from './telemetry.js';
 import { boolean, duration, integer, port, size } from './units.js';
 
 export const serverSchema = z.strictObject({
@@ -73,6 +74,8 @@ export const gatewaySchema = z.strictObject({
       planner: boolean.default(true),
     })
     .default({ planner: true }),
+  /** Metrics at /metrics (Prometheus text); see README "Metrics". */
+  telemetry: telemetrySchema.prefault({}),
   schema: z
     .strictObject({
       /** Where `tessera compose` writes the unified schema, relative to this file. */

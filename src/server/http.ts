@@ -32,6 +32,8 @@ export interface HttpServerOptions {
   baseDir?: string;
   /** Required subgraphs that have never answered (server.readiness: answered); /readyz is not ready while there are any. */
   waitingFor?: () => readonly string[];
+  /** Prometheus metrics served at `path` (telemetry.metrics); absent: that path is a 404 like any other. */
+  metrics?: { path: string; contentType: string; scrape(): Promise<string> };
 }
 
 export interface GatewayHttpServer {
@@ -64,6 +66,19 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
   res.end(body);
 }
 
+function sendMetrics(res: ServerResponse, metrics: NonNullable<HttpServerOptions['metrics']>, logger: Logger): void {
+  metrics.scrape().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+      res.end(text);
+    },
+    (error: unknown) => {
+      logger.error({ err: error, path: metrics.path }, 'metrics scrape failed');
+      sendError(res, 'INTERNAL', `Metrics at ${metrics.path} could not be collected`);
+    },
+  );
+}
+
 export function createHttpServer(options: HttpServerOptions): GatewayHttpServer {
   const { config, logger } = options;
   let draining = false;
@@ -92,6 +107,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
       return sendJson(res, 200, { status: 'ready' });
     }
+    if (options.metrics && path === options.metrics.path) return sendMetrics(res, options.metrics, logger);
     // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
       return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...refusalHeaders(req, path), connection: 'close' });
