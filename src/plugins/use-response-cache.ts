@@ -19,6 +19,7 @@
  *   ETag; a request with a matching If-None-Match gets 304 with no body.
  *   `x-tessera-cache: HIT|MISS` when cache.debugHeader (default: development).
  */
+import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { useResponseCache as useEnvelopResponseCache, defaultBuildResponseCacheKey } from '@envelop/response-cache';
 import type { Plugin } from 'graphql-yoga';
 import {
@@ -38,6 +39,13 @@ import {
 import type { RequestScope } from '../request-scope.js';
 import type { CacheRuntime } from './traffic.js';
 import { callerScope, scopesKey } from './use-dedupe.js';
+
+/** One event per query the cache looked up (`tessera:cache`), for metrics; free when nobody listens. */
+export interface CacheEvent {
+  channel: string;
+  result: 'hit' | 'miss';
+}
+export const cacheChannel = diagnosticsChannel('tessera:cache');
 
 export interface ResponseCacheOptions {
   cache: CacheRuntime;
@@ -177,6 +185,9 @@ export function useResponseCache(options: ResponseCacheOptions): Plugin {
           if (operation !== 'query' || Symbol.asyncIterator in result) return;
           const plain = result as ExecutionResult;
           const meta = store.meta(plain);
+          if (cacheChannel.hasSubscribers && !uncached.has(args.contextValue as object)) {
+            cacheChannel.publish({ channel, result: meta?.hit ? 'hit' : 'miss' } satisfies CacheEvent);
+          }
           const added: Record<string, string> = {};
           if (debugHeader) added['x-tessera-cache'] = meta?.hit ? 'HIT' : 'MISS';
           if (meta) {

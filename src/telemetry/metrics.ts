@@ -4,9 +4,9 @@
  * global one, so several gateways in one process (the tests) keep their own
  * counts.
  *
- * Metrics observe, they change nothing: upstream calls, breaker changes and
- * dedupe joins arrive on diagnostics channels (by name: telemetry/ does not
- * import transport/ or plugins/), requests through the Yoga plugin of
+ * Metrics observe, they change nothing: upstream calls, breaker changes,
+ * dedupe joins and response-cache lookups arrive on diagnostics channels (by
+ * name: telemetry/ does not import transport/ or plugins/), requests through the Yoga plugin of
  * `requestPlugin()`. Label values are bounded: operation names past
  * `maxOperations` distinct ones count as `__overflow`, unnamed operations as
  * `__anonymous`, requests refused before an operation was chosen as
@@ -74,6 +74,7 @@ export class GatewayMetrics {
   private readonly breakerState: Gauge<'subgraph' | 'instance'>;
   private readonly breakerTransitions: Counter<'subgraph' | 'instance' | 'state'>;
   private readonly dedupeHits: Counter<'channel'>;
+  private readonly cacheLookups: Counter<'channel' | 'result'>;
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: MetricsOptions) {
@@ -129,11 +130,21 @@ export class GatewayMetrics {
       labelNames: ['channel'],
       registers,
     });
+    this.cacheLookups = new Counter({
+      name: 'tessera_response_cache_total',
+      help: 'Queries the response cache looked up, by result: hit (answered from the cache) or miss.',
+      labelNames: ['channel', 'result'],
+      registers,
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen('tessera:upstream', (message) => this.onUpstream(message as UpstreamEvent));
     this.listen('tessera:breaker', (message) => this.onBreaker(message as BreakerEvent));
     this.listen('tessera:dedupe', (message) => this.dedupeHits.labels((message as { channel: string }).channel).inc());
+    this.listen('tessera:cache', (message) => {
+      const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
+      this.cacheLookups.labels(channel, result).inc();
+    });
   }
 
   private listen(name: string, listener: (message: unknown) => void): void {

@@ -130,6 +130,20 @@ test('a rate-limit refusal is counted under its operation with code RATE_LIMITED
   assert.equal(sample(text, 'tessera_upstream_calls_total', { subgraph: 'flaky', instance: upstream.url, version: '', code: 'OK' }), 1);
 });
 
+test('response-cache lookups are counted as hit or miss, per channel; the upstream is called once', async (t) => {
+  const upstream = await scriptedUpstream(t);
+  const gw = await startGateway(t, [{ name: 'cached', kind: 'graphql', url: upstream.url, source: 'schema.graphql', dir, cache: { 'Query.slowField': '60s' } }], {
+    mode: 'development',
+    cache: { debugHeader: true },
+  });
+  const answers = [await gw.query('query Cached { slowField }'), await gw.query('query Cached { slowField }'), await gw.query('query Cached { slowField }')];
+  assert.deepEqual(answers.map((a) => a.headers.get('x-tessera-cache')), ['MISS', 'HIT', 'HIT']);
+  assert.equal(upstream.requests(), 1);
+  const { text } = await scrape(new URL('/metrics', gw.url).href);
+  assert.equal(sample(text, 'tessera_response_cache_total', { channel: 'default', result: 'miss' }), 1);
+  assert.equal(sample(text, 'tessera_response_cache_total', { channel: 'default', result: 'hit' }), 2);
+});
+
 test('/metrics is off in production unless telemetry.metrics.enabled, and may move to another path', async (t) => {
   const upstream = await scriptedUpstream(t);
   const production = await metricsGateway(t, upstream.url, {});
