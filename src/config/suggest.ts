@@ -6,6 +6,7 @@
  * descriptor's keys are those of its own `kind` (the discriminated union is
  * narrowed by the value the file gives), not those of every kind.
  */
+import { suggestionList } from 'graphql/jsutils/suggestionList.js';
 import type { z } from 'zod';
 
 type Def = { type: string } & Record<string, unknown>;
@@ -72,31 +73,12 @@ export function knownKeys(schema: z.ZodType, data: unknown, path: ReadonlyArray<
   return [...new Set(keys)];
 }
 
-/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
-function distance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = best;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
-
 /**
- * The known key closest to `key`: at most 2 edits away (case ignored), and
- * fewer edits than `key` has letters, so a short key is not "corrected" into
- * an unrelated one. Undefined when none is that close.
+ * The known key closest to `key`, by the same distance graphql-js uses for its
+ * own "Did you mean" (edits, swapped neighbours and case counted, at most
+ * about 40% of the key's length), so a short key is not "corrected" into an
+ * unrelated one. Undefined when none is that close.
  */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: { key: string; edits: number } | undefined;
-  for (const candidate of known) {
-    const edits = distance(key.toLowerCase(), candidate.toLowerCase());
-    if (edits <= 2 && edits < key.length && (!best || edits < best.edits)) best = { key: candidate, edits };
-  }
-  return best?.key;
+  return suggestionList(key, known)[0];
 }
