@@ -92,6 +92,14 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
     await Promise.all([kitchenServer.close(), odditiesServer.close(), inventoryServer.close()]);
   });
 
+  /** Every field of kitchen.v1.Everything, as a fragment S. */
+  const EVERYTHING = `fragment S on Everything {
+    big ubig sbig fbig u32 ratio flag text blob maybe plain color
+    counts { key value } itemsById { key value { id qty } } ids nested { id qty } list { id qty }
+    at took maybeBig maybeText maybeFlag maybeBlob meta anyJson tags extra mask nothing
+    sharedItem { sku } inner { note } byFlag { key value } colors
+  }`;
+
   test('a clean message: int64s, a oneof case, maps, enums, well-known types, aliases, fragments, variables', async () => {
     const { result, compiled } = await both(
       kitchen.source,
@@ -103,12 +111,7 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
         skipped: getSample @skip(if: false) { text }
         flag: getSample { flag @skip(if: $twice) }
       }
-      fragment S on Everything {
-        big ubig sbig fbig u32 ratio flag text blob maybe plain color
-        counts { key value } itemsById { key value { id qty } } ids nested { id qty } list { id qty }
-        at took maybeBig maybeText maybeFlag maybeBlob meta anyJson tags extra mask nothing
-        sharedItem { sku } inner { note } byFlag { key value } colors
-      }`,
+      ${EVERYTHING}`,
       { twice: false },
     );
     assert.equal(result.errors, undefined, JSON.stringify(result.errors));
@@ -123,12 +126,7 @@ describe('gRPC executor: the compiled path answers as the general executor', () 
         again: getSample { big ratio @include(if: true) ... on Everything { colors } }
         echoed: kitchenEcho(big: "-5", name: "n") { big choice name }
       }
-      fragment S on Everything {
-        big ubig sbig fbig u32 ratio flag text blob maybe plain color
-        counts { key value } itemsById { key value { id qty } } ids nested { id qty } list { id qty }
-        at took maybeBig maybeText maybeFlag maybeBlob meta anyJson tags extra mask nothing
-        sharedItem { sku } inner { note } byFlag { key value } colors
-      }`,
+      ${EVERYTHING}`,
     );
     assert.equal(again.result.errors, undefined, JSON.stringify(again.result.errors));
     assert.equal(again.compiled, true, 'the compiled path answered');
