@@ -27,6 +27,7 @@ import { proxyScenario } from './lib/scenarios/proxy.js';
 import { shopScenario } from './lib/scenarios/shop.js';
 import { requestsServed, type Scenario, type ScenarioSetup, type Target } from './lib/scenarios/types.js';
 import { measureSchemaBuilds } from './lib/schema-build.js';
+import { startCollectorStub } from './lib/collector.js';
 
 const SCENARIOS: Scenario[] = [proxyScenario, openapiScenario, federationScenario, shopScenario];
 const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     'tessera-b-node-flags': { type: 'string' },
     render: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    telemetry: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -109,6 +111,15 @@ if (args['tessera-b']) {
   process.env.TESSERA_BENCH_ENTRY_B = entry;
 }
 const wantedTargets = args.targets?.split(',');
+/**
+ * --telemetry: two more Tessera targets, dedupe off like the judged one: metrics on
+ * (`tessera-metrics`), and metrics with tracing on at 100% sampling
+ * (`tessera-tracing`), exporting over OTLP/HTTP to a collector stub of this
+ * process that reads and drops every batch. The gateway's cost of observing is
+ * the difference to `tessera-nodedupe` (production mode: metrics and tracing off).
+ */
+const collector = args.telemetry ? await startCollectorStub() : undefined;
+if (collector) process.env.TESSERA_BENCH_OTLP = collector.url;
 
 const median = (values: number[]): number => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
@@ -498,6 +509,7 @@ async function main(): Promise<void> {
   result.finishedAt = new Date().toISOString();
   result.machine.loadEnd = loadavg()[0]!;
   result.notes = notesFor(result);
+  if (collector) result.notes.push(`--telemetry: the OTLP collector stub received ${collector.batches} span batches (${(collector.bytes / 2 ** 20).toFixed(1)} MB) from tessera-tracing.`);
 
   const table = consoleTables(result);
   await new Promise<void>((resolve) => process.stdout.write(table, () => resolve()));

@@ -51,6 +51,19 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     const worst = Math.min(...peers.map((p) => p.p99));
     out.push({ target: `${s.name}: p99 at 50 connections no worse than any peer's`, measured: `${off.p99.toFixed(1)} ms vs best peer ${worst.toFixed(1)} ms`, met: off.p99 <= worst });
   }
+  // --telemetry: what observing costs, against the same gateway with it off (tessera-nodedupe: production, both off).
+  for (const [target, most, what] of [
+    ['tessera-metrics', 0.05, 'metrics on'],
+    ['tessera-tracing', 0.15, 'metrics and tracing on (100% sampled, exported)'],
+  ] as const) {
+    for (const s of result.scenarios) {
+      const off = find(result, s.name, 'tessera-nodedupe');
+      const on = find(result, s.name, target);
+      if (!off || !on) continue;
+      const cost = 1 - on.rps / off.rps;
+      out.push({ target: `${s.name}: ${what} costs ≤ ${most * 100}% of req/s`, measured: `${(cost * 100).toFixed(1)}% (${on.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s)`, met: cost <= most });
+    }
+  }
   const rss = result.scenarios.flatMap((s) => (s.summary ?? []).filter((x) => x.role === 'tessera').map((x) => ({ s: s.name, rss: x.peakRssMB })));
   if (rss.length) {
     const top = rss.reduce((a, b) => (b.rss > a.rss ? b : a));

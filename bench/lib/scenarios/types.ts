@@ -102,6 +102,16 @@ export function tesseraTargets(spec: TesseraSpec['start'] | TesseraSpec, keep?: 
       start: () => keep(spawnTesseraCli('tessera serve --workers', { workers, path: '/graphql', gateway: { ...cli.gateway, cache: { dedupe: false } }, descriptors: cli.descriptors, env: cli.env })),
     });
   }
+  const otlp = process.env.TESSERA_BENCH_OTLP;
+  if (otlp) {
+    // --telemetry (bench/run.ts): what observing costs, beside tessera-nodedupe which has it off.
+    const metrics = { metrics: { enabled: true } };
+    const tracing = { ...metrics, tracing: { enabled: true, sampling: 1, exporter: { endpoint: otlp } } };
+    targets.push(
+      { name: 'tessera-metrics', label: 'Tessera, dedupe off, metrics on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: metrics }, nodeFlags) },
+      { name: 'tessera-tracing', label: 'Tessera, dedupe off, metrics and tracing on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: tracing }, nodeFlags) },
+    );
+  }
   const b = process.env.TESSERA_BENCH_ENTRY_B;
   if (b) {
     targets.push({ name: 'tessera-b', label: 'Tessera B, dedupe off', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false } }, nodeFlags, b) });
