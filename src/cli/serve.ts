@@ -95,11 +95,11 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
   // Loaded here too (createGateway loads it again) for the log level: the process's one logger, needed before start-up ends.
-  const file = loadGatewayFile(configFile).gateway;
-  const logger = createLogger(file.logging.level);
+  const gatewayFile = loadGatewayFile(configFile).gateway;
+  const logger = createLogger(gatewayFile.logging.level);
   ignoreHangup(logger);
   if (workers > 1 && cluster.isPrimary) {
-    if (file.admin) {
+    if (gatewayFile.admin) {
       logger.warn(
         { workers },
         'admin listener not opened: with --workers above 1 each admin request would reach one worker only; run --workers 1 to use admin:',
