@@ -255,3 +255,18 @@ test('gateway.close() closes the admin listener: its port refuses afterwards', a
   await upstream.close();
   await assert.rejects(fetch(`${gw.adminUrl}/metrics`), (error: Error) => /ECONNREFUSED/.test(String((error.cause as Error | undefined)?.message ?? error.message)));
 });
+
+test('a sampled body longer than 4 KiB is cut, with its full size in the line', async (t) => {
+  const log = capture('info');
+  const upstream = await startGraphqlUpstream(t, 'type Query { big: String }', { Query: { big: () => 'x'.repeat(10_000) } });
+  const gw = await startGateway(t, [{ name: 'items', kind: 'graphql', url: upstream.url }], { admin: { port: 0 } }, { logger: log.logger });
+  assert.equal((await post(`${gw.adminUrl}/admin/sample`, { subgraph: 'items', maxBodies: 1 })).status, 200);
+  const stopped = log.next(starts('body sampling stopped'));
+  assert.equal((await gw.query('{ big }')).body.data?.big.length, 10_000);
+  await stopped;
+  const sample = log.lines.find(starts('upstream body sample'));
+  assert.equal(sample?.response.body.truncated, true);
+  assert.equal(sample?.response.body.text.length, 4096);
+  assert.equal(sample?.response.body.bytes, JSON.stringify({ data: { big: 'x'.repeat(10_000) } }).length);
+  assert.equal(sample?.request.body.truncated, undefined);
+});
