@@ -17,7 +17,7 @@ import { missingCoordinate } from './compose/coordinates.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
-import { ConfigError, isConfigError } from './errors.js';
+import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { watchAnswers } from './transport/probe.js';
@@ -35,6 +35,10 @@ import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { LogLevelControl } from './telemetry/log-level.js';
+import { BodySampler } from './telemetry/sampling.js';
+import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
+import { adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -58,6 +62,11 @@ export interface GatewayOptions {
    * The test that runs one operation through every route uses it.
    */
   routes?: readonly RouteName[];
+  /**
+   * false: do not open gateway.yaml's admin listener (`tessera serve --workers N`, whose workers would
+   * otherwise share its port and answer admin requests one worker at a time). Default true.
+   */
+  adminListener?: boolean;
 }
 
 export interface Gateway {
@@ -73,8 +82,11 @@ export interface Gateway {
   handler(req: IncomingMessage, res: ServerResponse): void;
   /** Fetch-API entry point (serverless hosts, tests). */
   fetch(request: Request): Promise<Response>;
-  /** Starts listening (defaults from `server.port` / `server.host`); resolves with the URL of the GraphQL endpoint. */
-  listen(port?: number, host?: string): Promise<{ url: string; port: number; address: AddressInfo }>;
+  /**
+   * Starts listening (defaults from `server.port` / `server.host`), and on the admin listener when gateway.yaml
+   * has `admin:`; resolves with the URL of the GraphQL endpoint and the admin listener's base URL.
+   */
+  listen(port?: number, host?: string): Promise<{ url: string; port: number; address: AddressInfo; admin?: { url: string; port: number } }>;
   /** Drains in-flight requests (within `server.shutdownTimeout`), then closes upstream connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -282,12 +294,25 @@ function channelOrigins(config: GatewayFileConfig, channels: ResolvedChannel[]):
  */
 function gatewayMetrics(config: GatewayFileConfig, channels: readonly ResolvedChannel[], subgraphs: readonly string[], file: string): GatewayMetrics | undefined {
   const { enabled, path, maxOperations } = config.telemetry.metrics;
-  if (!(enabled ?? config.mode === 'development')) return undefined;
+  if (!(enabled ?? adminDefault(config))) return undefined;
   const taken = [...channels.map((c) => c.path), '/healthz', '/readyz'];
   if (taken.includes(path)) {
     throw new ConfigError('CONFIG_INVALID', [`${file}: telemetry.metrics.path: ${path} is already served (GraphQL and health paths: ${taken.join(', ')}); choose another path`]);
   }
   return new GatewayMetrics({ subgraphs, maxOperations });
+}
+
+/**
+ * The one rule for admin endpoints (/metrics, the admin API): on by default where an admin listener serves
+ * them, or in development; off on the main port in production unless their key turns them on.
+ */
+function adminDefault(config: GatewayFileConfig): boolean {
+  return config.admin !== undefined || config.mode === 'development';
+}
+
+function hostUrl(address: AddressInfo, secure: boolean): string {
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${secure ? 'https' : 'http'}://${shownHost}:${address.port}`;
 }
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -353,13 +378,47 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const openTraffic = traffic;
 
-  // Breaker changes are rare and matter to the person on call: one log line each.
+  // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
+  // instance is kept for GET /admin/status (an instance with no change seen is closed).
+  const breakerStates = new Map<string, BreakerEvent['state']>();
   const onBreaker = (message: unknown): void => {
     const event = message as BreakerEvent;
     if (!descriptors.some((d) => d.name === event.subgraph)) return;
+    breakerStates.set(`${event.subgraph} ${event.instance}`, event.state);
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
+
+  // Admin endpoints: one table, served by the admin listener when configured, else by the main one.
+  const schemaLoadedAt = new Date().toISOString();
+  const logLevel = new LogLevelControl(logger);
+  const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
+  const loaded = sources.map((s) => s.descriptor.name);
+  const adminEndpoints = new Map<string, AdminHandler>();
+  if (metrics) adminEndpoints.set(config.telemetry.metrics.path, metricsEndpoint(metrics));
+  if (config.admin ? config.admin.enabled.api : config.mode === 'development') {
+    const status = () => ({
+      subgraphs: descriptors.map((d) => ({
+        name: d.name,
+        kind: d.kind,
+        loaded: loaded.includes(d.name),
+        instances: d.upstreams.map((u) => ({
+          url: u.url,
+          version: u.version ?? null,
+          weight: u.weight,
+          breaker: d.breaker === false ? 'off' : (breakerStates.get(`${d.name} ${u.url}`) ?? 'closed'),
+        })),
+      })),
+      schema: { loadedAt: schemaLoadedAt },
+      channels: serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
+      logLevel: logLevel.state(),
+      sampling: sampler.current(),
+    });
+    for (const [path, handler] of adminApiEndpoints({ status, subgraphs: () => loaded, logLevel, sampler })) adminEndpoints.set(path, handler);
+  }
+  const adminServer: AdminServer | undefined =
+    config.admin && options.adminListener !== false ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
+  const mainAdmin: AdminEndpoints | undefined = config.admin ? undefined : adminEndpoints;
 
   const http: GatewayHttpServer = createHttpServer({
     config: config.server,
@@ -369,7 +428,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cors: (path) => origins.get(path)?.cors,
     baseDir,
     waitingFor: () => answers.waiting(),
-    metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => metrics.scrape() },
+    admin: mainAdmin,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -383,6 +442,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   });
   let closing: Promise<void> | undefined;
   let listening = false;
+  let adminListening = false;
 
   const gatewayApi: Gateway = {
     config,
@@ -403,21 +463,34 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     async listen(port = config.server.port, host = config.server.host) {
       const address = await http.listen(port, host);
       listening = true;
-      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      const url = `${http.secure ? 'https' : 'http'}://${shownHost}:${address.port}${channels[0]!.path}`;
-      logger.info({ url, subgraphs: sources.map((s) => s.descriptor.name), missing }, 'gateway listening');
-      return { url, port: address.port, address };
+      const url = `${hostUrl(address, http.secure)}${channels[0]!.path}`;
+      let admin: { url: string; port: number } | undefined;
+      if (adminServer) {
+        const adminAddress = await adminServer.listen().catch(async (error: unknown) => {
+          await http.drain(0);
+          listening = false;
+          throw listenError(error, { port: 'choose another admin.port in gateway.yaml', host: 'choose another admin.host in gateway.yaml' });
+        });
+        adminListening = true;
+        admin = { url: hostUrl(adminAddress, false), port: adminAddress.port };
+      }
+      logger.info({ url, ...(admin && { admin: admin.url }), subgraphs: sources.map((s) => s.descriptor.name), missing }, 'gateway listening');
+      return { url, port: address.port, address, ...(admin && { admin }) };
     },
     close() {
       closing ??= (async () => {
         // Draining starts at once (readiness fails, the listener closes); subscriptions, which do not
         // finish by themselves, are ended meanwhile (their upstream streams cancelled).
         const drained = listening ? http.drain(config.server.shutdownTimeout) : undefined;
+        const adminDrained = adminListening ? adminServer?.drain(config.server.shutdownTimeout) : undefined;
         await webSocket.close();
         if (drained) {
           const { completed, cut } = await drained;
           logger.info({ completed, cut }, 'gateway drained');
         }
+        await adminDrained;
+        sampler.close();
+        logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
         metrics?.close();
         answers.close();

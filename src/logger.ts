@@ -18,6 +18,19 @@ export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => {
   return [key.slice(key.startsWith('.') ? 1 : 0), `*${key}`, `*.headers${key}`];
 });
 
+const SECRET_HEADERS: ReadonlySet<string> = new Set(SECRET_FIELDS.map((field) => field.toLowerCase()));
+
+/**
+ * A copy of a header map with the values of SECRET_FIELDS replaced, for code
+ * that logs headers through a logger it did not create (pino's redaction
+ * applies only to loggers made by createLogger).
+ */
+export function redactHeaders(headers: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? '[redacted]' : value;
+  return out;
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     { level, base: { service: 'tessera' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },

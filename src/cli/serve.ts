@@ -95,11 +95,21 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
   // Loaded here too (createGateway loads it again) for the log level: the process's one logger, needed before start-up ends.
-  const logger = createLogger(loadGatewayFile(configFile).gateway.logging.level);
+  const gatewayFile = loadGatewayFile(configFile).gateway;
+  const logger = createLogger(gatewayFile.logging.level);
   ignoreHangup(logger);
-  if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
+  if (workers > 1 && cluster.isPrimary) {
+    if (gatewayFile.admin) {
+      logger.warn(
+        { workers },
+        'admin listener not opened: with --workers above 1 each admin request would reach one worker only; run --workers 1 to use admin:',
+      );
+    }
+    return servePrimary(configFile, workers);
+  }
 
-  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
+  // Workers leave the admin listener closed (see the warning above).
+  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined, adminListener: !cluster.isWorker });
   let url: string;
   try {
     ({ url } = await gateway.listen(port, values.host));

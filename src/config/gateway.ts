@@ -4,6 +4,7 @@
  * no library default is left to decide.
  */
 import { z } from 'zod';
+import { adminProblem, adminSchema } from './admin.js';
 import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
 import { graphiqlSchema } from './graphiql.js';
@@ -76,12 +77,17 @@ export const gatewaySchema = z.strictObject({
     .default({ planner: true }),
   /** Metrics at /metrics (Prometheus text); see README "Metrics". */
   telemetry: telemetrySchema.prefault({}),
+  /** A second listener for /metrics and the admin API; see README "Admin listener and API". */
+  admin: adminSchema.optional(),
   schema: z
     .strictObject({
       /** Where `tessera compose` writes the unified schema, relative to this file. */
       snapshot: z.string().default('./schema/unified.graphql'),
     })
     .default({ snapshot: './schema/unified.graphql' }),
+}).superRefine((config, ctx) => {
+  const problem = adminProblem(config.mode, config.admin);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['admin', 'credential'], message: problem });
 });
 
 export type GatewayFileInput = z.input<typeof gatewaySchema>;

@@ -1,6 +1,7 @@
 /**
- * `telemetry:` in gateway.yaml. `metrics`: Prometheus text at `path` on the
- * main listener; default on in development, off in production unless
+ * `telemetry:` in gateway.yaml. `metrics`: Prometheus text at `path`, on the
+ * admin listener when `admin:` is configured (on there by default), else on
+ * the main listener: default on in development, off in production unless
  * `enabled: true` (it names subgraphs, instances and operations).
  */
 import { z } from 'zod';

@@ -9,8 +9,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
-import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { acceptRequestId } from '../plugins/use-request-log.js';
+import { adminEndpointAt, serveAdmin, type AdminEndpoints } from './admin.js';
+import { sendError, sendJson } from './answer.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
@@ -32,8 +33,11 @@ export interface HttpServerOptions {
   baseDir?: string;
   /** Required subgraphs that have never answered (server.readiness: answered); /readyz is not ready while there are any. */
   waitingFor?: () => readonly string[];
-  /** Prometheus metrics served at `path` (telemetry.metrics); absent: that path is a 404 like any other. */
-  metrics?: { path: string; contentType: string; scrape(): Promise<string> };
+  /**
+   * Admin endpoints (/metrics, /admin/...) served here when no admin listener
+   * is configured (server/admin.ts); absent: their paths are 404s like any other.
+   */
+  admin?: AdminEndpoints;
 }
 
 export interface GatewayHttpServer {
@@ -47,36 +51,6 @@ export interface GatewayHttpServer {
   readonly inFlight: number;
   /** Listening with TLS (server.tls). */
   readonly secure: boolean;
-}
-
-function sendError(res: ServerResponse, code: ErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): void {
-  if (res.headersSent) return;
-  const body = errorBody(code, message);
-  res.writeHead(ERRORS[code].status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    ...headers,
-  });
-  res.end(body);
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-function sendMetrics(res: ServerResponse, metrics: NonNullable<HttpServerOptions['metrics']>, logger: Logger): void {
-  metrics.scrape().then(
-    (text) => {
-      res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-      res.end(text);
-    },
-    (error: unknown) => {
-      logger.error({ err: error, path: metrics.path }, 'metrics scrape failed');
-      sendError(res, 'INTERNAL', `Metrics at ${metrics.path} could not be collected`);
-    },
-  );
 }
 
 export function createHttpServer(options: HttpServerOptions): GatewayHttpServer {
@@ -107,7 +81,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
       return sendJson(res, 200, { status: 'ready' });
     }
-    if (options.metrics && path === options.metrics.path) return sendMetrics(res, options.metrics, logger);
+    const adminEndpoint = options.admin && adminEndpointAt(options.admin, path);
+    if (adminEndpoint) return serveAdmin(adminEndpoint, req, res, path, logger);
     // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
       return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...refusalHeaders(req, path), connection: 'close' });

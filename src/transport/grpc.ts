@@ -18,6 +18,8 @@ import { createPipeline, type Pipeline } from './pipeline.js';
 import type { RequestScope } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { publishUpstream, upstreamEvent } from './stages/observe.js';
+import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
+import type { Channel } from 'node:diagnostics_channel';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;
@@ -82,6 +84,8 @@ interface PipelineCall extends UpstreamCall<Member> {
   /** The request, encoded once before any attempt: a retry re-sends the same bytes. */
   readonly bytes: Buffer;
   readonly headers: Record<string, string> | undefined;
+  /** The request message before encoding, for the admin API's body sampling (sample.ts). */
+  readonly request: unknown;
   /** Built from `headers` by the first attempt (a memo hit never needs it), reused by retries. */
   metadata: grpc.Metadata | undefined;
 }
@@ -121,8 +125,11 @@ function healthyFailure(error: TesseraError): boolean {
 export class GrpcUpstream {
   private readonly members: Member[];
   private readonly pipeline: Pipeline<Member, PipelineCall, Answer>;
+  /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
+  private readonly bodies: Channel;
 
   constructor(readonly options: GrpcUpstreamOptions) {
+    this.bodies = upstreamBodyChannel(options.subgraph);
     this.members = options.instances.map((instance) => {
       const { target, secure } = targetOf(instance.url);
       const channelOptions: grpc.ChannelOptions = {
@@ -175,6 +182,7 @@ export class GrpcUpstream {
       method: method as GrpcMethod<never, unknown>,
       bytes,
       headers,
+      request: call.request,
       metadata: undefined,
       attempt: 0,
       tried: undefined,
@@ -275,7 +283,18 @@ export class GrpcUpstream {
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
           scope.offAbort(onAbort);
-          if (error) reject(this.mapError(error, member, scope, timeoutMs, started));
+          const failure = error ? this.mapError(error, member, scope, timeoutMs, started) : undefined;
+          if (this.bodies.hasSubscribers) {
+            this.bodies.publish({
+              subgraph: this.options.subgraph,
+              instance: member.url,
+              method: method.path,
+              requestHeaders: call.headers,
+              requestBody: call.request,
+              ...(failure ? { code: failure.code } : { responseBody: response!.value }),
+            } satisfies UpstreamBodyEvent);
+          }
+          if (failure) reject(failure);
           else resolve(response!);
         },
       );

@@ -17,6 +17,8 @@ import { backoffDelay, retryAfterMs } from './retry.js';
 import type { RequestScope } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { httpCacheStage } from './stages/http-cache.js';
+import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
+import type { Channel } from 'node:diagnostics_channel';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
 
 export type { Instance } from './call.js';
@@ -149,8 +151,11 @@ class BufferedResponse implements Dispatcher.DispatchHandler {
 export class HttpUpstream {
   private readonly members: Member[];
   private readonly pipeline: Pipeline<Member, PipelineCall, HttpResult>;
+  /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
+  private readonly bodies: Channel;
 
   constructor(readonly options: HttpUpstreamOptions) {
+    this.bodies = upstreamBodyChannel(options.subgraph);
     this.members = options.instances.map((instance) => {
       const url = new URL(instance.url);
       const pool = new Pool(url.origin, {
@@ -297,13 +302,28 @@ export class HttpUpstream {
         response,
       );
       const { status, headers, body } = await response.done;
+      if (this.bodies.hasSubscribers) this.publishBodies(call, member, { status, responseHeaders: headers, responseBody: body });
       return { status, headers, body, instance: member };
     } catch (error) {
-      throw this.mapError(error, member, timedOut, scope, timeoutMs);
+      const mapped = this.mapError(error, member, timedOut, scope, timeoutMs);
+      if (this.bodies.hasSubscribers) this.publishBodies(call, member, { code: mapped.code });
+      throw mapped;
     } finally {
       clearTimeout(timer);
       scope.offAbort(onScopeAbort);
     }
+  }
+
+  private publishBodies(call: PipelineCall, member: Member, outcome: { status?: number; responseHeaders?: IncomingHttpHeaders; responseBody?: Buffer; code?: string }): void {
+    this.bodies.publish({
+      subgraph: this.options.subgraph,
+      instance: member.url,
+      method: call.method,
+      path: call.path,
+      requestHeaders: call.headers,
+      requestBody: call.body,
+      ...outcome,
+    } satisfies UpstreamBodyEvent);
   }
 
   /**

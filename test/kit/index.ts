@@ -65,6 +65,8 @@ export interface RunningGateway {
   gateway: Gateway;
   url: string;
   port: number;
+  /** Base URL of the admin listener, when the gateway config has `admin:`. */
+  adminUrl?: string;
   query(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphqlResponse>;
 }
 
@@ -80,9 +82,9 @@ export async function startGateway(
     descriptors,
     ...options,
   });
-  const { url, port } = await gw.listen(0, '127.0.0.1');
+  const { url, port, admin } = await gw.listen(0, '127.0.0.1');
   t?.after(() => gw.close());
-  return { gateway: gw, url, port, query: (q, v, h) => gql(url, q, v, h) };
+  return { gateway: gw, url, port, adminUrl: admin?.url, query: (q, v, h) => gql(url, q, v, h) };
 }
 
 export interface RunningDemo extends RunningGateway {

@@ -1,0 +1,255 @@
+/**
+ * Admin endpoints: /metrics, the admin API under /admin/ and whatever else
+ * the person on call uses (the status page mounts here the same way). One
+ * table, path → handler (`AdminEndpoints`), served by the admin listener
+ * when gateway.yaml has `admin:`, otherwise by the main listener (http.ts),
+ * never by both.
+ *
+ * The admin listener is its own node:http server: every request needs the
+ * admin credential when one is configured (`authorization: Bearer ...`,
+ * compared in constant time), refusals are logged at warn, actions at info,
+ * each with the request's id (x-request-id, echoed).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { z } from 'zod';
+import type { AdminConfig } from '../config/admin.js';
+import { isTesseraError, TesseraError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { acceptRequestId } from '../plugins/use-request-log.js';
+import { LOG_LEVELS, type LogLevelControl } from '../telemetry/log-level.js';
+import type { BodySampler } from '../telemetry/sampling.js';
+import { sendError, sendJson } from './answer.js';
+
+export interface AdminContext {
+  /** The request's id (x-request-id when safe, else generated), echoed in the answer. */
+  requestId: string;
+  logger: Logger;
+}
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, context: AdminContext) => void | Promise<void>;
+
+/** Path → handler. A path ending in `/` serves every path under it (a page and its files). */
+export type AdminEndpoints = ReadonlyMap<string, AdminHandler>;
+
+/** The handler for `path`: its own entry, else the entry of the longest folder (`/x/`) holding it. */
+export function adminEndpointAt(endpoints: AdminEndpoints, path: string): AdminHandler | undefined {
+  const exact = endpoints.get(path);
+  if (exact) return exact;
+  let found: { prefix: string; handler: AdminHandler } | undefined;
+  for (const [prefix, handler] of endpoints) {
+    if (prefix.endsWith('/') && path.startsWith(prefix) && (!found || prefix.length > found.prefix.length)) found = { prefix, handler };
+  }
+  return found?.handler;
+}
+
+/** Runs one admin handler: the request id echoed, a thrown TesseraError answered with its code, anything else INTERNAL. */
+export function serveAdmin(handler: AdminHandler, req: IncomingMessage, res: ServerResponse, path: string, logger: Logger): void {
+  const given = req.headers['x-request-id'];
+  const requestId = acceptRequestId(typeof given === 'string' ? given : null);
+  res.setHeader('x-request-id', requestId);
+  const failed = (error: unknown): void => {
+    if (isTesseraError(error)) {
+      logger.warn({ requestId, path, method: req.method, code: error.code, reason: error.message }, 'admin request refused');
+      return sendError(res, error.code, error.message);
+    }
+    logger.error({ err: error, requestId, path }, 'admin endpoint failed');
+    sendError(res, 'INTERNAL', `The admin endpoint ${path} failed; see the gateway's log for request ${requestId}`);
+  };
+  try {
+    Promise.resolve(handler(req, res, { requestId, logger })).catch(failed);
+  } catch (error) {
+    failed(error);
+  }
+}
+
+/** Prometheus text from `scrape()` (telemetry/metrics.ts). */
+export function metricsEndpoint(metrics: { contentType: string; scrape(): Promise<string> }): AdminHandler {
+  return async (_req, res) => {
+    const text = await metrics.scrape();
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  };
+}
+
+/** Largest admin API request body. */
+const ADMIN_BODY_LIMIT = 16 * 1024;
+/** Longest a raised log level or a sampling window lasts. */
+export const ADMIN_MAX_SECONDS = 3600;
+
+const seconds = z.number().int('expected a whole number of seconds').min(1).max(ADMIN_MAX_SECONDS);
+const logLevelRequest = z.strictObject({ level: z.enum(LOG_LEVELS), durationSeconds: seconds });
+const sampleRequest = z.strictObject({
+  subgraph: z.string().min(1),
+  durationSeconds: seconds.default(60),
+  maxBodies: z.number().int('expected a whole number').min(1).max(1000).default(50),
+});
+
+function badRequest(message: string): TesseraError {
+  return new TesseraError('BAD_REQUEST', message);
+}
+
+/** The JSON body of an admin request, checked against `schema`; every problem names its field. */
+async function readBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.output<T>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > ADMIN_BODY_LIMIT) throw new TesseraError('PAYLOAD_TOO_LARGE', `Admin request body is over ${ADMIN_BODY_LIMIT} bytes`);
+    chunks.push(chunk);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw badRequest(`The body is not JSON (${(error as Error).message}); send e.g. {"level":"debug","durationSeconds":300}`);
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: unknown field`;
+    return `${issue.path.join('.') || 'body'}: ${issue.message}`;
+  });
+  throw badRequest(problems.join('; '));
+}
+
+function onlyMethods(req: IncomingMessage, methods: readonly string[], path: string): void {
+  if (!methods.includes(req.method ?? 'GET')) throw badRequest(`${path} answers ${methods.join(' and ')}, not ${req.method}`);
+}
+
+export interface AdminApiOptions {
+  /** What GET /admin/status answers (the gateway's subgraphs, instances, schema, channels). */
+  status(): unknown;
+  /** The subgraphs that can be sampled. */
+  subgraphs(): readonly string[];
+  logLevel: LogLevelControl;
+  sampler: BodySampler;
+}
+
+/** The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample. */
+export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
+  const { logLevel, sampler } = options;
+  return [
+    [
+      '/admin/status',
+      (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['GET'], '/admin/status');
+        logger.info({ requestId }, 'admin: status read');
+        sendJson(res, 200, options.status());
+      },
+    ],
+    [
+      '/admin/log-level',
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['GET', 'POST'], '/admin/log-level');
+        if (req.method === 'GET') {
+          logger.info({ requestId }, 'admin: log level read');
+          return sendJson(res, 200, logLevel.state());
+        }
+        const { level, durationSeconds } = await readBody(req, logLevelRequest);
+        if (!logLevel.isRaise(level)) throw badRequest(`level: "${level}" is not more verbose than the configured level "${logLevel.configuredLevel}"; choose one of ${LOG_LEVELS.filter((l) => logLevel.isRaise(l)).join(', ') || 'none'}`);
+        sendJson(res, 200, logLevel.raise(level, durationSeconds * 1000, requestId));
+      },
+    ],
+    [
+      '/admin/sample',
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['GET', 'POST'], '/admin/sample');
+        if (req.method === 'GET') {
+          logger.info({ requestId }, 'admin: body sampling read');
+          return sendJson(res, 200, { sampling: sampler.current() });
+        }
+        const { subgraph, durationSeconds, maxBodies } = await readBody(req, sampleRequest);
+        const known = options.subgraphs();
+        if (!known.includes(subgraph)) throw badRequest(`subgraph: no subgraph "${subgraph}"; known: ${known.join(', ')}`);
+        sendJson(res, 200, sampler.open(subgraph, durationSeconds * 1000, maxBodies, requestId));
+      },
+    ],
+  ];
+}
+
+/** The credential check: SHA-256 of both sides, so timingSafeEqual compares equal lengths whatever was sent. */
+function credentialCheck(credential: string | undefined): (req: IncomingMessage) => boolean {
+  if (credential === undefined) return () => true;
+  const expected = createHash('sha256').update(`Bearer ${credential}`).digest();
+  return (req) => {
+    const given = req.headers.authorization;
+    if (typeof given !== 'string') return false;
+    return timingSafeEqual(createHash('sha256').update(given).digest(), expected);
+  };
+}
+
+export interface AdminServerOptions {
+  config: AdminConfig;
+  endpoints: AdminEndpoints;
+  logger: Logger;
+}
+
+export interface AdminServer {
+  server: Server;
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight admin requests finish within the timeout, then closes every connection. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export function createAdminServer(options: AdminServerOptions): AdminServer {
+  const { config, endpoints, logger } = options;
+  const authorized = credentialCheck(config.credential);
+  const sockets = new Set<Socket>();
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) idle?.();
+    });
+    if (!authorized(req)) {
+      const given = req.headers['x-request-id'];
+      const requestId = acceptRequestId(typeof given === 'string' ? given : null);
+      logger.warn({ requestId, path, method: req.method, reason: req.headers.authorization ? 'wrong credential' : 'no credential' }, 'admin request refused: not authenticated');
+      return sendError(res, 'UNAUTHENTICATED', 'The admin listener needs `authorization: Bearer <admin.credential>`', {
+        'www-authenticate': 'Bearer realm="tessera-admin"',
+        'x-request-id': requestId,
+      });
+    }
+    const handler = adminEndpointAt(endpoints, path);
+    if (!handler) return sendError(res, 'NOT_FOUND', `No admin endpoint at ${path}; served here: ${[...endpoints.keys()].join(', ')}`);
+    serveAdmin(handler, req, res, path, logger);
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  return {
+    server,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async drain(timeoutMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
