@@ -63,7 +63,7 @@ export interface GatewayOptions {
   /**
    * Where spans go when telemetry.tracing is enabled, instead of the OTLP/HTTP
    * exporter of `telemetry.tracing.exporter` (any OpenTelemetry SpanExporter;
-   * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes.
+   * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes it but leaves it open (it is yours).
    */
   spanExporter?: SpanExporter;
 }

@@ -45,7 +45,7 @@ export type { SpanExporter };
 
 export interface TracingOptions {
   config: TracingConfig;
-  /** Where spans go instead of the OTLP/HTTP exporter (createGateway's `spanExporter`). */
+  /** Where spans go instead of the OTLP/HTTP exporter (createGateway's `spanExporter`); flushed on close, never shut down (its owner does that). */
   exporter?: SpanExporter;
   logger: Logger;
 }
@@ -147,6 +147,8 @@ class WatchedExporter implements SpanExporter {
     private readonly inner: SpanExporter,
     private readonly logger: Logger,
     private readonly endpoint: string,
+    /** Shut down with the gateway (the OTLP exporter made here), or only flushed (an embedder's, which it owns). */
+    private readonly owned: boolean,
   ) {}
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
@@ -168,7 +170,7 @@ class WatchedExporter implements SpanExporter {
   }
 
   shutdown(): Promise<void> {
-    return this.inner.shutdown();
+    return this.owned ? this.inner.shutdown() : this.forceFlush();
   }
 
   forceFlush(): Promise<void> {
@@ -191,7 +193,7 @@ function operationOf(document: { definitions: readonly { kind: string; operation
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
   const { config, logger } = options;
   const exporter = options.exporter ?? (await otlpExporter(config));
-  const processor = new BatchSpanProcessor(new WatchedExporter(exporter, logger, config.exporter.endpoint ?? 'spanExporter'), {
+  const processor = new BatchSpanProcessor(new WatchedExporter(exporter, logger, config.exporter.endpoint ?? 'spanExporter', !options.exporter), {
     maxQueueSize: MAX_QUEUE,
     maxExportBatchSize: MAX_BATCH,
     scheduledDelayMillis: EXPORT_DELAY_MS,
