@@ -284,10 +284,11 @@ export class HttpUpstream {
           endSpan(failure);
         }
       }
-      return { status: response.statusCode, headers: response.headers, body: chunks(), instance, cancel: () => {
+      const cancel = (): void => {
         controller.abort();
         endSpan();
-      } };
+      };
+      return { status: response.statusCode, headers: response.headers, body: chunks(), instance, cancel };
     } catch (error) {
       release();
       const mapped = this.mapError(error, member, false, call.scope, this.options.timeout);
