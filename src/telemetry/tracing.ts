@@ -201,7 +201,8 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
   });
   // Not registered globally: this gateway's spans only, several gateways in one process apart.
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': config.serviceName }),
+    // process.pid tells the workers of `tessera serve --workers N` apart: each exports its own spans.
+    resource: resourceFromAttributes({ 'service.name': config.serviceName, 'process.pid': process.pid }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling) }),
     spanProcessors: [processor],
   });

@@ -18,7 +18,8 @@ import { createGateway } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
-import { freePort, gql, sse, startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
+import { join } from 'node:path';
+import { freePort, gql, serveTessera, sse, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 import { FIXTURES as GRPC_FIXTURES, kitchenDescriptor } from '../kit/grpc.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
@@ -353,7 +354,7 @@ test('OTLP/HTTP export: the collector receives the spans of the trace, with the 
   for (const text of ['edge-gateway', 'query Hello', 'POST /graphql', 'graphql.parse', 'tessera.subgraph']) assert.ok(body.includes(text), `the export carries "${text}"`);
 });
 
-test('a dead collector fails no request and is one warn line, not one per span or request (docs/reliability.md row: trace collector down)', async (t) => {
+test('a dead collector fails no request and is one warn line, not one per span or request (docs/reliability.md row 42)', async (t) => {
   const dead = `http://127.0.0.1:${await freePort()}/v1/traces`;
   const upstream = await helloUpstream(t);
   const { lines, sink } = logLines();
@@ -375,4 +376,29 @@ test('a dead collector fails no request and is one warn line, not one per span o
   assert.equal(warnings.length, 1, JSON.stringify(lines.map((l) => l.msg)));
   assert.equal(warnings[0]!.level, 40);
   assert.equal(warnings[0]!.endpoint, dead);
+});
+
+test('tessera serve --workers 2: each worker exports its own spans to the collector', async (t) => {
+  const stub = await collector(t);
+  const upstream = await helloUpstream(t);
+  const dir = tempProject(t, {
+    'gateway.yaml': `server: { host: 127.0.0.1, port: 0 }\ndescriptors: ./subgraphs\ntelemetry: { tracing: { enabled: true, exporter: { endpoint: "${stub.url}" } } }\n`,
+    'subgraphs/subgraph.yaml': 'name: users\nkind: graphql\nurl: ${USERS_URL}\nsource: ./users.graphql\n',
+    'subgraphs/users.graphql': 'type Query { hello: String }',
+  });
+  const serve = serveTessera(t, ['-c', join(dir, 'gateway.yaml'), '--workers', '2'], { USERS_URL: upstream.url });
+  const url = await serve.url;
+  // A connection of its own per request: the cluster primary hands each new connection to the next worker in turn.
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ query: '{ hello }' }) });
+    assert.equal(res.status, 200);
+    await res.text();
+  }
+  serve.child.kill('SIGTERM');
+  assert.equal(await serve.exited, 0);
+  const body = stub.posts.map((p) => p.body).join('\n');
+  // JSON or protobuf, the process.pid values are readable: two different workers exported.
+  const pids = new Set(stub.posts.flatMap((p) => [...p.body.matchAll(/process\.pid[^0-9]{1,40}?(\d{2,})/g)].map((m) => m[1])));
+  assert.ok(body.includes('POST /graphql') || body.includes('query'), 'request spans were exported');
+  assert.equal(pids.size, 2, `spans from two worker processes: ${[...pids].join(', ')}`);
 });
