@@ -140,7 +140,7 @@ class TracedRequest implements RequestTrace {
  * for the person on call (where to, why, what it means), the first success
  * after it one info line. The spans of a failed export are dropped.
  */
-class WatchedExporter implements SpanExporter {
+export class WatchedExporter implements SpanExporter {
   private failing = false;
 
   constructor(

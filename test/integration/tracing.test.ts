@@ -21,7 +21,9 @@ import type { GatewayFileInput } from '../../src/config/gateway.js';
 import { join } from 'node:path';
 import { freePort, gql, serveTessera, sse, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 import { FIXTURES as GRPC_FIXTURES, kitchenDescriptor } from '../kit/grpc.js';
-import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
+import { KITCHEN_INCLUDE, KITCHEN_PROTO, startKitchen } from '../fixtures/grpc/kitchen-server.js';
+import * as grpcJs from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { start as startCatalog } from '../../subgraphs/catalog/server.js';
 import { demoEnv, startDemoServices } from '../../subgraphs/demo.js';
 
@@ -218,6 +220,43 @@ test('a subscription over SSE to a GraphQL upstream carries the trace to the ups
   assert.ok(stream, 'the span of the upstream stream, parent of what the upstream saw, was exported');
   assert.equal(stream.kind, SpanKind.CLIENT);
   assert.equal(stream.attributes['tessera.subgraph'], 'events');
+  assert.equal(stream.parentSpanContext?.spanId, serverSpan(spans).spanContext().spanId);
+});
+
+/** A gRPC server of the kitchen service whose Count stream records the traceparent metadata it was called with. */
+async function countingKitchen(t: TestContext): Promise<{ url: string; seen: Array<string | undefined> }> {
+  const definition = protoLoader.loadSync(KITCHEN_PROTO, { keepCase: true, longs: String, includeDirs: [KITCHEN_INCLUDE] });
+  const pkg = grpcJs.loadPackageDefinition(definition) as unknown as { kitchen: { v1: { Kitchen: grpcJs.ServiceClientConstructor } } };
+  const seen: Array<string | undefined> = [];
+  const server = new grpcJs.Server();
+  server.addService(pkg.kitchen.v1.Kitchen.service, {
+    Count(call: grpcJs.ServerWritableStream<{ count: number }, unknown>) {
+      seen.push(call.metadata.get('traceparent')[0] as string | undefined);
+      for (let n = 0; n < call.request.count; n++) call.write({ n: String(n) });
+      call.end();
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpcJs.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  t.after(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+  return { url: `grpc://127.0.0.1:${port}`, seen };
+}
+
+test('a subscription over a gRPC server stream carries the trace in the stream call metadata', async (t) => {
+  const kitchen = await countingKitchen(t);
+  const gw = await tracedGateway(t, [{ ...kitchenDescriptor(kitchen.url), kind: 'grpc', dir: GRPC_FIXTURES } as DescriptorInput & { dir: string }]);
+  const subscription = await sse(t, gw.url, 'subscription { count(count: 2, intervalMs: 1) { n } }', CLIENT);
+  assert.equal(subscription.status, 200);
+  assert.deepEqual(await subscription.next(), { data: { count: { n: '0' } } });
+  while ((await subscription.next()) !== undefined);
+  const upstreamSeen = parsed(kitchen.seen[0]);
+  assert.equal(upstreamSeen.traceId, TRACE_ID);
+
+  const spans = await gw.spans();
+  const stream = byId(spans, upstreamSeen.parent);
+  assert.ok(stream, 'the span of the gRPC stream, parent of what the upstream saw, was exported');
+  assert.equal(stream.kind, SpanKind.CLIENT);
+  assert.equal(stream.name, 'kitchen.v1.Kitchen/Count');
+  assert.equal(stream.attributes['rpc.grpc.status_code'], 0);
   assert.equal(stream.parentSpanContext?.spanId, serverSpan(spans).spanContext().spanId);
 });
 
