@@ -39,6 +39,8 @@ import { LogLevelControl } from './telemetry/log-level.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
 import { adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
+// Types only: the tracing module and the OpenTelemetry SDK are loaded by import() when tracing is on (gatewayTracing).
+import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -67,6 +69,12 @@ export interface GatewayOptions {
    * otherwise share its port and answer admin requests one worker at a time). Default true.
    */
   adminListener?: boolean;
+  /**
+   * Where spans go when telemetry.tracing is enabled, instead of the OTLP/HTTP
+   * exporter of `telemetry.tracing.exporter` (any OpenTelemetry SpanExporter;
+   * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes it but leaves it open (it is yours).
+   */
+  spanExporter?: SpanExporter;
 }
 
 export interface Gateway {
@@ -222,11 +230,13 @@ interface ServingOptions {
   graphiqlAssets?: GraphiqlAssets;
   /** Request metrics are counted by a plugin of each channel (telemetry.metrics on). */
   metrics?: GatewayMetrics;
+  /** Requests are traced by a plugin of each channel (telemetry.tracing on). */
+  tracing?: Tracing;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -250,7 +260,8 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       cors: cors?.get(channel.path)?.cors,
       ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
       plugins: [
-        // Observes only (telemetry/metrics.ts); first, so it sees the operation before a later plugin refuses it.
+        // Observe only (telemetry/tracing.ts, metrics.ts); first, so they see every request, and the operation before a later plugin refuses it.
+        ...(tracing ? [tracing.plugin(channel.name)] : []),
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
         ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
@@ -315,10 +326,33 @@ function hostUrl(address: AddressInfo, secure: boolean): string {
   return `${secure ? 'https' : 'http'}://${shownHost}:${address.port}`;
 }
 
+/**
+ * The gateway's tracing when telemetry.tracing is enabled: the tracing module and the OpenTelemetry SDK
+ * are imported here, only then (off, none of it is loaded). checkTracing refuses, before anything starts,
+ * enabled without an exporter endpoint unless the embedder passed a spanExporter.
+ */
+function checkTracing(config: GatewayFileConfig, options: GatewayOptions, file: string): void {
+  const tracing = config.telemetry.tracing;
+  if (tracing.enabled && !tracing.exporter.endpoint && !options.spanExporter) {
+    throw new ConfigError('CONFIG_INVALID', [
+      `${file}: telemetry.tracing.exporter.endpoint: required when telemetry.tracing.enabled is true (the OTLP/HTTP traces URL of your collector, e.g. http://127.0.0.1:4318/v1/traces)`,
+    ]);
+  }
+}
+
+async function gatewayTracing(config: GatewayFileConfig, options: GatewayOptions, logger: Logger): Promise<Tracing | undefined> {
+  const tracing = config.telemetry.tracing;
+  if (!tracing.enabled) return undefined;
+  const { createTracing } = await import('./telemetry/tracing.js');
+  return createTracing({ config: tracing, exporter: options.spanExporter, logger });
+}
+
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const { gateway: config, descriptors } = resolveConfig(options);
   const configFile = options.configFile ?? '<inline gateway>';
   const channels = resolveChannels(config, configFile);
+  // Before any source is loaded: nothing starts half-configured.
+  checkTracing(config, options, configFile);
   const logger = options.logger ?? createLogger(config.logging.level);
   // Relative paths in gateway.yaml (TLS files, manifests, keys) are relative to it.
   const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
@@ -348,11 +382,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let traffic: Traffic | undefined;
   let composed;
   let metrics: GatewayMetrics | undefined;
+  let tracing: Tracing | undefined;
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
     metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
+    tracing = await gatewayTracing(config, options, logger);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
@@ -369,14 +405,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
       graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
       metrics,
+      tracing,
     });
   } catch (error) {
     metrics?.close();
+    await tracing?.close();
     answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
   }
   const openTraffic = traffic;
+  const openTracing = tracing;
 
   // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
   // instance is kept for GET /admin/status (an instance with no change seen is closed).
@@ -496,6 +535,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();
+        // Last: the spans of the requests drained above are exported before close() resolves.
+        await openTracing?.close();
       })();
       return closing;
     },

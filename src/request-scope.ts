@@ -39,6 +39,11 @@ export interface RequestScope {
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
   /**
+   * The request's trace (telemetry/tracing.ts), set when telemetry.tracing is
+   * on; absent otherwise, and then every layer skips tracing with one check.
+   */
+  trace?: RequestTrace;
+  /**
    * Calls `abort` with the signal's reason when the request is aborted (at
    * once if it already is), until `offAbort(abort)`. The way an upstream call
    * follows the client: one listener on the signal per request however many
@@ -63,6 +68,29 @@ export interface Identity {
   issuer?: string;
   /** JWT: the verified claims (for identity headers such as `claim:tenant`). */
   claims?: Readonly<Record<string, unknown>>;
+}
+
+/** Span attribute values (OpenTelemetry's: undefined ones are left out). */
+export type TraceAttributes = Record<string, string | number | boolean | undefined>;
+
+/** One span of the request's trace, open until `end`. */
+export interface TraceSpan {
+  /** Ends the span with more attributes; an error code sets its status to ERROR. */
+  end(attributes?: TraceAttributes, errorCode?: string): void;
+}
+
+/** The CLIENT span of one upstream attempt (or stream), with what carries it to the upstream. */
+export interface UpstreamSpan extends TraceSpan {
+  /** W3C `traceparent` (and `tracestate` when there is one) naming this span as the parent: sent as HTTP headers or gRPC metadata. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The trace of one client request: its spans are children of the request's SERVER span. */
+export interface RequestTrace {
+  /** A step of the request (parse, validate, route). */
+  span(name: string, attributes?: TraceAttributes): TraceSpan;
+  /** An upstream attempt or stream: `name` as OpenTelemetry names client spans (`GET /products/{id}`, `pkg.Service/Method`). */
+  startUpstream(name: string, attributes: TraceAttributes): UpstreamSpan;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Hands each operation to the router (execution/router.ts), which runs it
  * direct, planned or stitched, and makes the route taken visible: on the
- * request scope (`route`, read by the error log lines and by telemetry), and,
+ * request scope (`route`, read by the error log lines and by telemetry; a
+ * `tessera.route` span when the request is traced), and,
  * in development mode, in a `tessera-route` response header (the routes of a
  * batched request, comma-separated, in order).
  *
@@ -45,7 +46,10 @@ export function useRouter(options: UseRouterOptions): Plugin {
       setExecuteFn((args) => {
         const operation = router.operation(args.document, args.operationName);
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
+        // The route decision is a span of the request's trace when it is traced (decided once per document, planned then).
+        const span = (args.contextValue as Context)?.tessera?.trace?.span('tessera.route');
         const decision = router.decide(args.document, operation);
+        span?.end({ 'tessera.route': decision.route, 'tessera.route_reason': decision.reason });
         note(args.contextValue as Context, decision);
         if (decision.route !== 'stitched') return router.run(decision, operation, args);
         // As the router does for its own routes: errors at the client's fields, with their list indices

@@ -5,7 +5,7 @@
  */
 import type { TesseraError } from '../errors.js';
 import type { CircuitBreaker } from './breaker.js';
-import type { RequestScope } from '../request-scope.js';
+import type { RequestScope, TraceAttributes } from '../request-scope.js';
 
 /** One instance of an upstream, as a descriptor lists it. */
 export interface Instance {
@@ -41,6 +41,15 @@ export interface UpstreamCall<M extends Member = Member> {
   member: M | undefined;
   /** Per attempt (deadline stage): the attempt's time limit, ms. */
   timeoutMs: number;
+  /** Per attempt (trace stage, when the request is traced): `traceparent`/`tracestate` naming the attempt's span, for the attempt to send. */
+  traceHeaders: Readonly<Record<string, string>> | undefined;
+}
+
+/** What a protocol tells the trace stage about one attempt's span. */
+export interface SpanShape {
+  /** The span's name: `GET /products/{id}`, `tessera.inventory.v1.InventoryService/GetStockLevels`. */
+  name: string;
+  attributes: TraceAttributes;
 }
 
 /** The rest of the pipeline, from a stage's point of view. */
@@ -63,4 +72,8 @@ export interface Protocol<C extends UpstreamCall<any>, R> {
   refused(call: C): TesseraError;
   /** The `status` of the `tessera:upstream` event for this answer, if the protocol has one. */
   status(result: R): number | undefined;
+  /** Tracing: the name and attributes of the span of an attempt on `call.member`. */
+  span(call: C): SpanShape;
+  /** Tracing: what an outcome adds to the span (HTTP status, gRPC status code), and the error code that marks it ERROR. */
+  spanOutcome(result: R | undefined, error: TesseraError | undefined): { attributes: TraceAttributes; errorCode?: string };
 }

@@ -15,11 +15,12 @@ import { TesseraError, type ErrorCode } from '../errors.js';
 import { instanceBreaker, type BreakerOptions } from './breaker.js';
 import type { Instance, Member as PipelineMember, Protocol, UpstreamCall } from './call.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
-import type { RequestScope } from '../request-scope.js';
+import type { RequestScope, TraceAttributes, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { publishUpstream, upstreamEvent } from './stages/observe.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
+import { instanceAttributes } from './stages/trace.js';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;
@@ -188,6 +189,7 @@ export class GrpcUpstream {
       tried: undefined,
       member: undefined,
       timeoutMs: 0,
+      traceHeaders: undefined,
     });
     if (answer.deserialize === method.deserialize) return answer.value as Res;
     // A shared answer asked for by another method object of the same RPC: decoded its own way.
@@ -211,6 +213,8 @@ export class GrpcUpstream {
       retryWait: () => undefined,
       refused: (call) => this.scopeError(call.scope, call.member!, call.timeoutMs),
       status: () => undefined,
+      span: (call) => grpcSpan(call.method.path),
+      spanOutcome: (_result, error) => ({ attributes: { 'rpc.grpc.status_code': error ? grpcStatusOf(error) : grpc.status.OK } }),
     };
   }
 
@@ -231,12 +235,19 @@ export class GrpcUpstream {
       publishUpstream(event, started, error.code);
       throw error;
     }
-    const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, this.metadataOf(call.metadata), {
+    let span: UpstreamSpan | undefined;
+    if (scope.trace) {
+      const shape = grpcSpan(method.path);
+      span = scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
+    }
+    const metadata = span ? withHeaders(this.metadataOf(call.metadata), span.headers) : this.metadataOf(call.metadata);
+    const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, metadata, {
       deadline: Date.now() + limit,
     });
     const onAbort = (): void => stream.cancel();
     scope.onAbort(onAbort);
     let code: string | undefined;
+    let grpcStatus: number = grpc.status.OK;
     let finished = false;
     try {
       for await (const message of stream as AsyncIterable<Res>) yield message;
@@ -244,6 +255,7 @@ export class GrpcUpstream {
     } catch (error) {
       const mapped = this.mapError(error, member, scope, limit, started);
       code = mapped.code;
+      grpcStatus = grpcStatusOf(mapped);
       recordFailure(member, mapped, scope, healthyFailure);
       throw mapped;
     } finally {
@@ -251,6 +263,7 @@ export class GrpcUpstream {
       // A no-op when the stream already ended; otherwise the consumer left early (return()).
       if (!finished) stream.cancel();
       publishUpstream(event, started, code);
+      span?.end({ 'rpc.grpc.status_code': grpcStatus }, code);
     }
   }
 
@@ -270,7 +283,9 @@ export class GrpcUpstream {
     const member = call.member!;
     const { method, scope, timeoutMs } = call;
     const started = performance.now();
-    const metadata = (call.metadata ??= this.metadataOf(call.headers));
+    const shared = (call.metadata ??= this.metadataOf(call.headers));
+    // The trace context names this attempt's span: a copy per traced attempt, the shared metadata otherwise.
+    const metadata = call.traceHeaders ? withHeaders(shared.clone(), call.traceHeaders) : shared;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => unaryCall.cancel();
       const unaryCall = member.client.makeUnaryRequest(
@@ -370,6 +385,25 @@ export class GrpcUpstream {
     for (const member of this.members) member.client.close();
     return Promise.resolve();
   }
+}
+
+/** The span of a gRPC call (OpenTelemetry's RPC conventions): `package.Service/Method`. */
+function grpcSpan(path: string): { name: string; attributes: TraceAttributes } {
+  const name = path.startsWith('/') ? path.slice(1) : path;
+  const slash = name.lastIndexOf('/');
+  return { name, attributes: { 'rpc.system': 'grpc', 'rpc.service': name.slice(0, slash), 'rpc.method': name.slice(slash + 1) } };
+}
+
+/** The numeric gRPC status of a failure raised here (extensions.grpc.code names it); UNKNOWN when it has none. */
+function grpcStatusOf(error: TesseraError): number {
+  const name = (error.extensions.grpc as { code?: string } | undefined)?.code;
+  const status = name ? (grpc.status as unknown as Record<string, number>)[name] : undefined;
+  return status ?? grpc.status.UNKNOWN;
+}
+
+function withHeaders(metadata: grpc.Metadata, headers: Readonly<Record<string, string>>): grpc.Metadata {
+  for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
+  return metadata;
 }
 
 /** A TesseraError raised here carries the upstream's status message, for the source to expose or mask. */

@@ -14,8 +14,9 @@ import type { Instance, Member as PipelineMember, Protocol, UpstreamCall } from 
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { backoffDelay, retryAfterMs } from './retry.js';
-import type { RequestScope } from '../request-scope.js';
+import type { RequestScope, TraceAttributes, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
+import { instanceAttributes } from './stages/trace.js';
 import { httpCacheStage } from './stages/http-cache.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
@@ -45,6 +46,8 @@ export interface HttpCall {
   method: string;
   /** Path and query, appended to the instance URL's own path. */
   path: string;
+  /** The path as the upstream's document writes it (`/products/{id}`), for span names; absent: the method alone names the span, unless the path is empty (the instance URL itself). */
+  template?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Safe to send twice (queries, GET). Only idempotent calls are retried. */
@@ -85,6 +88,7 @@ interface Member extends PipelineMember {
 interface PipelineCall extends UpstreamCall<Member> {
   readonly method: string;
   readonly path: string;
+  readonly template: string | undefined;
   headers: Record<string, string> | undefined;
   readonly body: string | Buffer | undefined;
 }
@@ -195,12 +199,14 @@ export class HttpUpstream {
       operation: call.method,
       method: call.method,
       path: call.path,
+      template: call.template,
       headers: call.headers,
       body: call.body,
       attempt: 0,
       tried: undefined,
       member: undefined,
       timeoutMs: 0,
+      traceHeaders: undefined,
     });
   }
 
@@ -220,6 +226,8 @@ export class HttpUpstream {
           : this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
       },
       status: (result) => result.status,
+      span: (call) => httpSpan(call.member!, call.method, call.path, call.template),
+      spanOutcome: (result) => statusOutcome(result?.status),
     };
   }
 
@@ -231,6 +239,11 @@ export class HttpUpstream {
    */
   async stream(call: HttpCall): Promise<HttpStream> {
     const member = this.pipeline.choose();
+    let span: UpstreamSpan | undefined;
+    if (call.scope.trace) {
+      const shape = httpSpan(member, call.method, call.path, call.template);
+      span = call.scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
+    }
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();
     call.scope.onAbort(onAbort);
@@ -244,7 +257,7 @@ export class HttpUpstream {
       const response = await member.pool.request({
         method: call.method as 'GET',
         path: member.basePath + call.path || '/',
-        headers: call.headers,
+        headers: span ? { ...call.headers, ...span.headers } : call.headers,
         body: call.body,
         signal: controller.signal,
         headersTimeout: Math.min(this.options.timeout, Math.max(1, remaining)),
@@ -253,22 +266,39 @@ export class HttpUpstream {
       member.breaker?.record(response.statusCode < 500);
       const body = response.body as AsyncIterable<Buffer>;
       const instance = member;
+      const outcome = statusOutcome(response.statusCode);
+      // Ended once: by the end of the body, or by cancel() (a body never read never reaches its finally).
+      let traced = span;
+      const endSpan = (failure?: string): void => {
+        traced?.end(outcome.attributes, failure ?? outcome.errorCode);
+        traced = undefined;
+      };
       async function* chunks(): AsyncGenerator<Buffer> {
+        let failure: string | undefined;
         try {
           for await (const chunk of body) yield chunk;
         } catch (error) {
           // The call ended because it was cancelled or its scope ended: a normal end of stream.
-          if (!controller.signal.aborted) throw error;
+          if (!controller.signal.aborted) {
+            failure = 'SOURCE_UNAVAILABLE';
+            throw error;
+          }
         } finally {
           release();
           if (!controller.signal.aborted) controller.abort();
+          endSpan(failure);
         }
       }
-      return { status: response.statusCode, headers: response.headers, body: chunks(), instance, cancel: () => controller.abort() };
+      const cancel = (): void => {
+        controller.abort();
+        endSpan();
+      };
+      return { status: response.statusCode, headers: response.headers, body: chunks(), instance, cancel };
     } catch (error) {
       release();
       const mapped = this.mapError(error, member, false, call.scope, this.options.timeout);
       recordFailure(member, mapped, call.scope, () => false);
+      span?.end(undefined, mapped.code);
       throw mapped;
     }
   }
@@ -296,7 +326,7 @@ export class HttpUpstream {
         {
           method: call.method as 'GET',
           path: member.basePath + call.path || '/',
-          headers: call.headers,
+          headers: call.traceHeaders ? { ...call.headers, ...call.traceHeaders } : call.headers,
           body: call.body,
         },
         response,
@@ -357,4 +387,25 @@ export class HttpUpstream {
   async close(): Promise<void> {
     await Promise.all(this.members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
   }
+}
+
+/** The span of an HTTP attempt or stream (OpenTelemetry's HTTP client conventions); the query string is left out of `url.full` (it may carry keys). */
+function httpSpan(member: Member, method: string, path: string, template: string | undefined): { name: string; attributes: TraceAttributes } {
+  const query = path.indexOf('?');
+  const bare = query === -1 ? path : path.slice(0, query);
+  const route = template ?? (bare === '' ? '' : undefined);
+  return {
+    name: route === undefined ? method : `${method} ${member.basePath + route || '/'}`,
+    attributes: {
+      'http.request.method': method,
+      'url.full': member.url.replace(/\/$/, '') + bare,
+      'url.template': route === undefined ? undefined : member.basePath + route || '/',
+    },
+  };
+}
+
+/** An HTTP status on a span: 4xx and 5xx mark it ERROR (HTTP_4xx, HTTP_5xx, as the metrics count them). */
+function statusOutcome(status: number | undefined): { attributes: TraceAttributes; errorCode?: string } {
+  if (status === undefined) return { attributes: {} };
+  return { attributes: { 'http.response.status_code': status }, errorCode: status >= 400 ? `HTTP_${Math.floor(status / 100)}xx` : undefined };
 }

@@ -28,16 +28,21 @@
  *    so the event of an attempt comes before the `tessera:breaker` event it
  *    causes; outside the deadline, so an attempt refused for lack of time is
  *    reported too, with its instance.
- * 7. deadline: the attempt's timeout, the descriptor's capped by what is left
+ * 7. trace: one CLIENT span per attempt when the request is traced, and the
+ *    W3C context naming it for the attempt to send. Beside observe and for
+ *    the same reasons: per attempt, the instance known, an attempt refused
+ *    for lack of time still a span; one check when the request is untraced.
+ * 8. deadline: the attempt's timeout, the descriptor's capped by what is left
  *    of the request deadline; no time left, or the client gone: not sent.
  *    Per attempt (innermost but one), because the backoff waits between
  *    attempts use up the deadline.
- * 8. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC).
+ * 9. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC),
+ *    with the trace stage's headers when there are some.
  *
  * Streams (SSE subscriptions, gRPC server streams) do not pass through it:
  * their outcome arrives while they are read, not as one answer. They use
  * the same instance choice and the same breaker rule (stages/balance.ts,
- * stages/breaker.ts).
+ * stages/breaker.ts), and open their own span (stages/trace.ts's attributes).
  */
 import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
 import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
@@ -46,6 +51,7 @@ import { deadlineStage } from './stages/deadline.js';
 import { memoStage } from './stages/memo.js';
 import { observeStage } from './stages/observe.js';
 import { retryStage, type RetryOptions } from './stages/retry.js';
+import { traceStage } from './stages/trace.js';
 
 export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R> {
   subgraph: string;
@@ -80,6 +86,7 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
     balanceStage(choose),
     breakerStage(protocol),
     observeStage(subgraph, protocol),
+    traceStage(subgraph, protocol),
     deadlineStage(options.timeout, protocol),
   ];
   return { send: compose(stages, protocol.attempt), choose };

@@ -61,10 +61,12 @@ function pipelineOf(t: TestContext, members: Fake[], attempts = 2) {
     retryWait: (answer) => (answer.status === 503 ? 0 : undefined),
     refused: () => new TesseraError('GATEWAY_TIMEOUT', 'Subgraph "fake" was not called: no time left in the request deadline', { extensions: { subgraph: 'fake' } }),
     status: (answer) => answer.status,
+    span: () => ({ name: 'GET', attributes: {} }),
+    spanOutcome: () => ({ attributes: {} }),
   };
   const { send } = createPipeline<Fake, Call, Answer>({ subgraph: 'fake', members, timeout: 1_000, retry: { attempts, backoff: 1 }, protocol });
   const call = (scope: RequestScope, options: { memoKey?: string; idempotent?: boolean } = {}): Promise<Answer> =>
-    send({ scope, idempotent: options.idempotent ?? true, memoKey: options.memoKey, operation: 'GET', attempt: 0, tried: undefined, member: undefined, timeoutMs: 0 });
+    send({ scope, idempotent: options.idempotent ?? true, memoKey: options.memoKey, operation: 'GET', attempt: 0, tried: undefined, member: undefined, timeoutMs: 0, traceHeaders: undefined });
   return { call, sent, events };
 }
 

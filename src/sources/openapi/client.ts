@@ -166,7 +166,7 @@ export class RestClient {
 
     // A safe call without a body is shared by the identical calls of one request.
     const memoKey = op.safe && !body ? `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}` : undefined;
-    const result = await this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, memoKey, scope });
+    const result = await this.upstream.request({ method: op.method, path, template: scope.trace && templateOf(op), headers, body: body?.data, idempotent: op.safe, memoKey, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
@@ -208,7 +208,7 @@ export class RestClient {
       throw invalidResponse(this.descriptor, op.label, `the next-page URL is not a GET of this operation's path in the OpenAPI document`);
     }
     const headers = upstreamHeaders(scope, this.descriptor.headers, { accept: ACCEPT[op.response.kind] });
-    const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, scope });
+    const result = await this.upstream.request({ method: 'GET', path, template: scope.trace && templateOf(op), headers, idempotent: true, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
@@ -363,4 +363,16 @@ async function multipart(fields: Record<string, unknown>): Promise<{ data: Buffe
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { data: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+const templates = new WeakMap<CompiledOperation, string>();
+
+/** The operation's path as its document writes it (`/products/{id}`), for span names; made once per operation. */
+function templateOf(op: CompiledOperation): string {
+  let template = templates.get(op);
+  if (template === undefined) {
+    template = op.pathParts.map((part) => (typeof part === 'string' ? part : `{${part.name}}`)).join('');
+    templates.set(op, template);
+  }
+  return template;
 }
