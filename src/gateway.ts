@@ -35,6 +35,8 @@ import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { StatusBoard, type Health } from './telemetry/status.js';
+import { statusPageHandler } from './server/status-page.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -210,11 +212,13 @@ interface ServingOptions {
   graphiqlAssets?: GraphiqlAssets;
   /** Request metrics are counted by a plugin of each channel (telemetry.metrics on). */
   metrics?: GatewayMetrics;
+  /** The status page's request rings are fed by a plugin of each channel (telemetry.status on). */
+  status?: StatusBoard;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, status } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -240,6 +244,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       plugins: [
         // Observes only (telemetry/metrics.ts); first, so it sees the operation before a later plugin refuses it.
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
+        ...(status ? [status.requestPlugin(channel.name)] : []),
         ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
     });
@@ -290,6 +295,34 @@ function gatewayMetrics(config: GatewayFileConfig, channels: readonly ResolvedCh
   return new GatewayMetrics({ subgraphs, maxOperations });
 }
 
+/**
+ * Whether telemetry.status is on (default: development only); refused at start-up when its path, or a path
+ * below it, is also a GraphQL, health or metrics path (the page would hide it).
+ */
+function statusEnabled(config: GatewayFileConfig, channels: readonly ResolvedChannel[], file: string): boolean {
+  const { enabled, path } = config.telemetry.status;
+  if (!(enabled ?? config.mode === 'development')) return false;
+  const metricsOn = config.telemetry.metrics.enabled ?? config.mode === 'development';
+  const taken = [...channels.map((c) => c.path), '/healthz', '/readyz', ...(metricsOn ? [config.telemetry.metrics.path] : [])];
+  const clash = taken.filter((p) => p === path || p.startsWith(`${path}/`));
+  if (clash.length > 0) {
+    throw new ConfigError('CONFIG_INVALID', [
+      `${file}: telemetry.status.path: ${path} would serve ${clash.join(', ')}, already served (GraphQL, health and metrics paths: ${taken.join(', ')}); choose another path`,
+    ]);
+  }
+  return true;
+}
+
+/**
+ * A subgraph's health for the status page, from what /readyz knows: the readiness watch for the subgraphs it
+ * waits for, loading for the ones read by introspection, and nothing (not probed) for the others.
+ */
+function subgraphHealth(name: string, missing: readonly string[], watched: ReadonlyMap<string, unknown>, waiting: () => readonly string[], introspected: ReadonlySet<string>): Health {
+  if (missing.includes(name)) return 'not loaded';
+  if (watched.has(name)) return waiting().includes(name) ? 'waiting' : 'answered';
+  return introspected.has(name) ? 'answered' : 'not probed';
+}
+
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const { gateway: config, descriptors } = resolveConfig(options);
   const configFile = options.configFile ?? '<inline gateway>';
@@ -306,8 +339,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
+  const watched = config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
   const answers = watchAnswers({
-    subgraphs: config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map(),
+    subgraphs: watched,
     timeoutMs: PROBE_TIMEOUT_MS,
     intervalMs: PROBE_INTERVAL_MS,
     onAnswer: (subgraph) => {
@@ -323,12 +357,23 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let traffic: Traffic | undefined;
   let composed;
   let metrics: GatewayMetrics | undefined;
+  let status: StatusBoard | undefined;
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
     metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
+    if (statusEnabled(config, channels, configFile)) {
+      const introspected = new Set(descriptors.filter((d) => d.kind === 'graphql' && !d.source).map((d) => d.name));
+      status = new StatusBoard({
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams })),
+        channels: channels.map((c) => ({ name: c.name, path: c.path })),
+        schema: composed.schema,
+        loadedAt: new Date(),
+        health: (name) => subgraphHealth(name, missing, watched, () => answers.waiting(), introspected),
+      });
+    }
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
       config,
@@ -344,9 +389,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
       graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
       metrics,
+      status,
     });
   } catch (error) {
     metrics?.close();
+    status?.close();
     answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
@@ -370,6 +417,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     baseDir,
     waitingFor: () => answers.waiting(),
     metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => metrics.scrape() },
+    status: status && { path: config.telemetry.status.path, handle: statusPageHandler({ path: config.telemetry.status.path, snapshot: () => status.snapshot() }) },
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -420,6 +468,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         }
         breakerChannel.unsubscribe(onBreaker);
         metrics?.close();
+        status?.close();
         answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();

@@ -1,7 +1,9 @@
 /**
  * `telemetry:` in gateway.yaml. `metrics`: Prometheus text at `path` on the
  * main listener; default on in development, off in production unless
- * `enabled: true` (it names subgraphs, instances and operations).
+ * `enabled: true` (it names subgraphs, instances and operations). `status`:
+ * the live status page at `path` and below it (its JSON and its files), with
+ * the same default for the same reason.
  */
 import { z } from 'zod';
 import { boolean, integer } from './units.js';
@@ -14,8 +16,20 @@ export const metricsSchema = z.strictObject({
   maxOperations: integer.pipe(z.number().min(1).max(10_000)).default(200),
 });
 
+export const statusSchema = z.strictObject({
+  /** Default: on in development only. */
+  enabled: boolean.optional(),
+  /** The page; its JSON is at `<path>/api`, its files under `<path>/assets/`. */
+  path: z
+    .string()
+    .regex(/^\/[^?#]*[^/?#]$/, 'expected a path such as /_tessera (no trailing slash, no ? or #)')
+    .default('/_tessera'),
+});
+
 export const telemetrySchema = z.strictObject({
   metrics: metricsSchema.prefault({}),
+  status: statusSchema.prefault({}),
 });
 
 export type MetricsConfig = z.output<typeof metricsSchema>;
+export type StatusConfig = z.output<typeof statusSchema>;

@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   waitingFor?: () => readonly string[];
   /** Prometheus metrics served at `path` (telemetry.metrics); absent: that path is a 404 like any other. */
   metrics?: { path: string; contentType: string; scrape(): Promise<string> };
+  /** The status page (telemetry.status): `handle` answers `path` and every path below it; absent: those are 404s. */
+  status?: { path: string; handle(req: IncomingMessage, res: ServerResponse): void };
 }
 
 export interface GatewayHttpServer {
@@ -108,6 +110,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       return sendJson(res, 200, { status: 'ready' });
     }
     if (options.metrics && path === options.metrics.path) return sendMetrics(res, options.metrics, logger);
+    if (options.status && (path === options.status.path || path.startsWith(`${options.status.path}/`))) return options.status.handle(req, res);
     // The header count is checked here, not by node:http (maxHeadersCount below), so the 431 is the catalog's, with CORS headers.
     if (req.rawHeaders.length > config.maxHeaders * 2) {
       return sendError(res, 'HEADERS_TOO_LARGE', `More than ${config.maxHeaders} request headers.`, { ...refusalHeaders(req, path), connection: 'close' });
