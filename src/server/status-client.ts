@@ -28,28 +28,15 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     return total;
   }
 
-  /** The last minute of a series, for the figures above the charts. */
-  function lastMinute(series, bucketSeconds) {
-    var n = Math.max(1, Math.round(60 / bucketSeconds));
-    var count = sum(series.count.slice(-n));
-    var errors = sum(series.errors.slice(-n));
-    var p50 = series.p50.slice(-n).filter(function (v) { return v !== null; });
-    var p99 = series.p99.slice(-n).filter(function (v) { return v !== null; });
-    return {
-      rate: count / (n * bucketSeconds),
-      errorRatio: count > 0 ? errors / count : 0,
-      p50: p50.length ? Math.max.apply(null, p50) : null,
-      p99: p99.length ? Math.max.apply(null, p99) : null,
-    };
-  }
-
   function fixed(n, digits) {
     return n === null ? '–' : n.toFixed(digits);
   }
 
-  function summaryText(series, bucketSeconds) {
-    var m = lastMinute(series, bucketSeconds);
-    return 'last minute: ' + fixed(m.rate, 1) + ' req/s · ' + fixed(m.errorRatio * 100, 1) + '% errors · p50 ' + fixed(m.p50, 1) + ' ms · p99 ' + fixed(m.p99, 1) + ' ms';
+  /** The figures of the last minute (series.recent, summed by the gateway). */
+  function summaryText(series) {
+    var r = series.recent;
+    var errors = r.count > 0 ? (100 * r.errors) / r.count : 0;
+    return 'last minute: ' + fixed(r.rate, 1) + ' req/s · ' + fixed(errors, 1) + '% errors · p50 ' + fixed(r.p50, 1) + ' ms · p99 ' + fixed(r.p99, 1) + ' ms';
   }
 
   var PALETTE = ['#2563eb', '#9333ea', '#0891b2', '#ca8a04', '#db2777', '#4d7c0f'];
@@ -88,15 +75,15 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     chart(parts.latency, title + ': latency', ['p50 ms', 'p99 ms'], ['#2563eb', '#ea580c'], [timeline, series.p50, series.p99], 'ms');
     // What the test (and a curious reader) can check: the requests this chart plots.
     parts.traffic.dataset.total = String(sum(series.count));
-    parts.summary.textContent = summaryText(series, parts.bucketSeconds);
+    parts.summary.textContent = summaryText(series);
   }
 
   /** green: healthy; amber: a breaker not closed, errors over 5%, or not probed; red: waiting, not loaded, or every breaker open. */
-  function dotClass(subgraph, bucketSeconds) {
+  function dotClass(subgraph) {
     var open = subgraph.instances.filter(function (i) { return i.breaker === 'open'; }).length;
     if (subgraph.health === 'waiting' || subgraph.health === 'not loaded' || (open > 0 && open === subgraph.instances.length)) return 'dot bad';
     var notClosed = subgraph.instances.some(function (i) { return i.breaker !== 'closed'; });
-    if (notClosed || subgraph.health === 'not probed' || lastMinute(subgraph.series, bucketSeconds).errorRatio > 0.05) return 'dot warn';
+    if (notClosed || subgraph.health === 'not probed' || subgraph.series.recent.errors > 0.05 * subgraph.series.recent.count) return 'dot warn';
     return 'dot ok';
   }
 
@@ -130,8 +117,7 @@ export const STATUS_SCRIPT = String.raw`'use strict';
   }
 
   function renderSubgraph(parts, subgraph, snapshot) {
-    parts.bucketSeconds = snapshot.bucketSeconds;
-    parts.dot.className = dotClass(subgraph, snapshot.bucketSeconds);
+    parts.dot.className = dotClass(subgraph);
     parts.dot.title = subgraph.health;
     parts.health.textContent = subgraph.health;
     parts.health.className = 'health ' + subgraph.health.replace(' ', '-');
@@ -180,7 +166,6 @@ export const STATUS_SCRIPT = String.raw`'use strict';
         channelCards.set(channel.name, parts);
         channels.append(parts.card);
       }
-      parts.bucketSeconds = snapshot.bucketSeconds;
       drawSeries(parts, snapshot.timeline, channel.series, 'channel ' + channel.name);
     });
     var list = document.getElementById('subgraphs');

@@ -70,10 +70,10 @@ function page(path: string, names: { uplotScript: string; uplotStyle: string; sc
     </header>
     <noscript>This page draws its charts with JavaScript; the same data is at ${escapeHtml(`${path}/api`)} as JSON.</noscript>
     <main>
-      <h2>Gateway requests by channel</h2>
-      <div id="channels" class="grid"></div>
       <h2>Subgraphs</h2>
       <div id="subgraphs" class="grid"></div>
+      <h2>Gateway requests by channel</h2>
+      <div id="channels" class="grid"></div>
     </main>
     <script src="${asset(names.uplotScript)}"></script>
     <script src="${asset(names.script)}"></script>

@@ -40,7 +40,12 @@ export interface Series {
   /** Estimated from the bucket's histogram, ms; null in a bucket with no request. */
   p50: Array<number | null>;
   p99: Array<number | null>;
+  /** The last RECENT_BUCKETS buckets together (the current one as far as it went), for the figures beside the charts. */
+  recent: { seconds: number; count: number; errors: number; rate: number; p50: number | null; p99: number | null };
 }
+
+/** The buckets `Series.recent` sums: the last minute. */
+export const RECENT_BUCKETS = 60_000 / BUCKET_MS;
 
 /**
  * The latency at quantile q (0..1) of a histogram over LATENCY_BOUNDS_MS,
@@ -104,7 +109,8 @@ export class Ring {
     const current = Math.floor(now / BUCKET_MS);
     // The current bucket is partly elapsed: its rate is over the elapsed part (at least 1 s, so one request is not a spike).
     const elapsedSeconds = Math.max(1, (now - current * BUCKET_MS) / 1000);
-    const out: Series = { count: [], errors: [], rate: [], errorRate: [], p50: [], p99: [] };
+    const out: Series = { count: [], errors: [], rate: [], errorRate: [], p50: [], p99: [], recent: { seconds: 0, count: 0, errors: 0, rate: 0, p50: null, p99: null } };
+    const recentBins = new Array<number>(BINS).fill(0);
     for (let epoch = current - BUCKETS + 1; epoch <= current; epoch++) {
       const slot = ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
       const live = this.epochs[slot] === epoch;
@@ -118,6 +124,19 @@ export class Ring {
       out.errorRate.push(round(errors / seconds));
       out.p50.push(count > 0 ? round(histogramQuantile(bins, 0.5)!) : null);
       out.p99.push(count > 0 ? round(histogramQuantile(bins, 0.99)!) : null);
+      if (epoch > current - RECENT_BUCKETS) {
+        out.recent.seconds += seconds;
+        out.recent.count += count;
+        out.recent.errors += errors;
+        if (count > 0) bins.forEach((n, i) => (recentBins[i]! += n));
+      }
+    }
+    const { recent } = out;
+    recent.seconds = round(recent.seconds);
+    recent.rate = round(recent.count / recent.seconds);
+    if (recent.count > 0) {
+      recent.p50 = round(histogramQuantile(recentBins, 0.5)!);
+      recent.p99 = round(histogramQuantile(recentBins, 0.99)!);
     }
     return out;
   }

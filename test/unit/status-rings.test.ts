@@ -40,6 +40,7 @@ function board(t: TestContext, health: Health = 'answered') {
 }
 
 const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+const round = (n: number): number => Math.round(n * 100) / 100;
 
 test('percentiles from a bucket histogram interpolate inside the bucket holding the rank', () => {
   const bins = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
@@ -78,6 +79,14 @@ test('a ring keeps 15 minutes of buckets, rotates with the clock and forgets wha
   assert.deepEqual(series.count.slice(-2), [2, 1], 'the previous bucket moved one to the left');
   assert.equal(series.rate.at(-2), 2 / (BUCKET_MS / 1000), 'a complete bucket: its count over its width');
   assert.equal(series.p50.at(-3), null, 'a bucket without requests has no percentile');
+
+  // The last minute: the 12 buckets ending with the current one, their histograms merged.
+  // Sorted: 3 ms in (2.5, 5], 7 ms in (5, 10], 30 ms in (25, 50]; rank 1.5 is half-way through (5, 10], rank 2.97 at 97% of (25, 50].
+  assert.deepEqual(series.recent, { seconds: 55 + 1, count: 3, errors: 1, rate: round(3 / 56), p50: 7.5, p99: round(25 + 25 * (0.99 * 3 - 2)) });
+  now += 11 * BUCKET_MS;
+  assert.equal(ring.series(now).recent.count, 1, 'the first bucket left the last minute; the second is its oldest');
+  now += BUCKET_MS;
+  assert.deepEqual(ring.series(now).recent, { seconds: 56, count: 0, errors: 0, rate: 0, p50: null, p99: null });
 
   // Just inside the window the first bucket is still there; one bucket later it is gone.
   now = 500 * BUCKET_MS + (BUCKETS - 1) * BUCKET_MS;
@@ -119,7 +128,7 @@ test('memory is fixed: unknown subgraphs, versions and instances get no ring, wh
   // Every key and array length of the snapshot, series values and the time left out.
   const shape = (): string =>
     JSON.stringify(status.snapshot(), (key, value: unknown) => {
-      if (key === 'now') return undefined;
+      if (key === 'now' || key === 'recent') return undefined;
       return Array.isArray(value) && (value[0] === null || typeof value[0] !== 'object') ? value.length : value;
     });
   const before = shape();
