@@ -78,12 +78,12 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     parts.summary.textContent = summaryText(series);
   }
 
-  /** green: healthy; amber: a breaker not closed, errors over 5%, or not probed; red: waiting, not loaded, or every breaker open. */
+  /** green: healthy; amber: a breaker not closed, or errors over 5% of the last minute's calls; red: waiting, not loaded, or every breaker open. */
   function dotClass(subgraph) {
     var open = subgraph.instances.filter(function (i) { return i.breaker === 'open'; }).length;
     if (subgraph.health === 'waiting' || subgraph.health === 'not loaded' || (open > 0 && open === subgraph.instances.length)) return 'dot bad';
     var notClosed = subgraph.instances.some(function (i) { return i.breaker !== 'closed'; });
-    if (notClosed || subgraph.health === 'not probed' || subgraph.series.recent.errors > 0.05 * subgraph.series.recent.count) return 'dot warn';
+    if (notClosed || subgraph.series.recent.errors > 0.05 * subgraph.series.recent.count) return 'dot warn';
     return 'dot ok';
   }
 
