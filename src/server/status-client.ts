@@ -82,7 +82,7 @@ export const STATUS_SCRIPT = String.raw`'use strict';
   function dotClass(subgraph) {
     var open = subgraph.instances.filter(function (i) { return i.breaker === 'open'; }).length;
     if (subgraph.health === 'waiting' || subgraph.health === 'not loaded' || (open > 0 && open === subgraph.instances.length)) return 'dot bad';
-    var notClosed = subgraph.instances.some(function (i) { return i.breaker !== 'closed'; });
+    var notClosed = subgraph.instances.some(function (i) { return i.breaker === 'open' || i.breaker === 'half-open'; });
     if (notClosed || subgraph.series.recent.errors > 0.05 * subgraph.series.recent.count) return 'dot warn';
     return 'dot ok';
   }

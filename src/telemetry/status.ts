@@ -176,6 +176,8 @@ export interface StatusSubgraph {
   name: string;
   kind: string;
   instances: ReadonlyArray<{ url: string; version?: string; weight: number }>;
+  /** The descriptor's `breaker` is not false: each instance has a circuit breaker. */
+  breakers: boolean;
 }
 
 export interface StatusBoardOptions {
@@ -202,7 +204,8 @@ export interface StatusSnapshot {
     name: string;
     kind: string;
     health: Health;
-    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState }>;
+    /** `breaker` is `off` where the descriptor turned breakers off. */
+    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off' }>;
     series: Series;
     versions: Array<{ version: string; series: Series }>;
   }>;
@@ -298,7 +301,7 @@ export class StatusBoard {
         name: s.name,
         kind: s.kind,
         health: this.options.health(s.name),
-        instances: s.instances.map((i) => ({ url: i.url, version: i.version ?? null, weight: i.weight, breaker: this.breakers.get(s.name)?.get(i.url) ?? 'closed' })),
+        instances: s.instances.map((i) => ({ url: i.url, version: i.version ?? null, weight: i.weight, breaker: s.breakers ? (this.breakers.get(s.name)?.get(i.url) ?? 'closed') : 'off' })),
         series: this.subgraphRings.get(s.name)!.series(now),
         versions: [...this.versionRings.get(s.name)!].map(([version, ring]) => ({ version, series: ring.series(now) })),
       })),

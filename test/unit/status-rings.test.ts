@@ -27,7 +27,9 @@ function board(t: TestContext, health: Health = 'answered') {
           { url: 'http://a:1', version: 'v1', weight: 90 },
           { url: 'http://b:1', version: 'v2', weight: 10 },
         ],
+        breakers: true,
       },
+      { name: 'unguarded', kind: 'grpc', instances: [{ url: 'dns:c:1', weight: 1 }], breakers: false },
     ],
     channels: [{ name: 'default', path: '/graphql' }],
     schema,
@@ -167,6 +169,7 @@ test('the snapshot: kinds, instances with their breaker state, health, channels 
     { url: 'http://b:1', version: 'v2', weight: 10, breaker: 'open' },
   ]);
   assert.equal(snapshot.subgraphs[0]!.kind, 'openapi');
+  assert.deepEqual(snapshot.subgraphs[1]!.instances, [{ url: 'dns:c:1', version: null, weight: 1, breaker: 'off' }], 'breaker: false in the descriptor');
   assert.equal(snapshot.subgraphs[0]!.health, 'waiting');
   breaker.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'half-open' });
   assert.equal(status.snapshot().subgraphs[0]!.instances[1]!.breaker, 'half-open');
