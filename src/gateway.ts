@@ -24,7 +24,7 @@ import { watchAnswers } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
-import { createHttpServer, type GatewayHttpServer } from './server/http.js';
+import { createHttpServer, type GatewayHttpServer, type HttpServerOptions } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import type { RequestLog } from './plugins/use-request-log.js';
 import { createCors, type Cors } from './server/cors.js';
@@ -143,13 +143,15 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 2_000;
 
+/** A GraphQL subgraph whose schema was read from its upstream (introspection): it answered while loading. */
+const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+
 /**
  * The required subgraphs whose upstream has not answered yet, with their
  * instance URLs: every one except a GraphQL subgraph read by introspection,
  * which answered while loading.
  */
 function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
-  const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
   return new Map(
     sources
       .filter((s) => s.descriptor.required && !introspected(s.descriptor))
@@ -317,10 +319,11 @@ function statusEnabled(config: GatewayFileConfig, channels: readonly ResolvedCha
  * A subgraph's health for the status page, from what /readyz knows: the readiness watch for the subgraphs it
  * waits for, loading for the ones read by introspection, and nothing (not probed) for the others.
  */
-function subgraphHealth(name: string, missing: readonly string[], watched: ReadonlyMap<string, unknown>, waiting: () => readonly string[], introspected: ReadonlySet<string>): Health {
+function subgraphHealth(descriptor: Descriptor, missing: readonly string[], watched: ReadonlyMap<string, unknown>, waiting: () => readonly string[]): Health {
+  const { name } = descriptor;
   if (missing.includes(name)) return 'not loaded';
   if (watched.has(name)) return waiting().includes(name) ? 'waiting' : 'answered';
-  return introspected.has(name) ? 'answered' : 'not probed';
+  return introspected(descriptor) ? 'answered' : 'not probed';
 }
 
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -358,6 +361,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let composed;
   let metrics: GatewayMetrics | undefined;
   let status: StatusBoard | undefined;
+  let statusPage: HttpServerOptions['status'];
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
@@ -365,14 +369,16 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     if (statusEnabled(config, channels, configFile)) {
-      const introspected = new Set(descriptors.filter((d) => d.kind === 'graphql' && !d.source).map((d) => d.name));
-      status = new StatusBoard({
+      const byName = new Map(descriptors.map((d) => [d.name, d]));
+      const board = new StatusBoard({
         subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
-        health: (name) => subgraphHealth(name, missing, watched, () => answers.waiting(), introspected),
+        health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
       });
+      status = board;
+      statusPage = { path: config.telemetry.status.path, handle: statusPageHandler({ path: config.telemetry.status.path, snapshot: () => board.snapshot() }) };
     }
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
@@ -417,7 +423,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     baseDir,
     waitingFor: () => answers.waiting(),
     metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => metrics.scrape() },
-    status: status && { path: config.telemetry.status.path, handle: statusPageHandler({ path: config.telemetry.status.path, snapshot: () => status.snapshot() }) },
+    status: statusPage,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {

@@ -151,3 +151,19 @@ test('a status path that would hide a GraphQL, health or metrics path, a trailin
   const off = await statusGateway(t, { telemetry: { status: { path: '/graphql' } } });
   assert.equal((await off.query('{ hello }')).status, 200);
 });
+
+test('health and breaker state as the gateway knows them: waiting for a dead upstream, its breaker open, not probed with readiness: loaded', async (t) => {
+  const dir = new URL('../fixtures/graphql/slow', import.meta.url).pathname;
+  const dead = { name: 'dead', kind: 'graphql' as const, url: 'http://127.0.0.1:1/graphql', source: 'schema.graphql', dir, retry: { attempts: 1 }, breaker: { minCalls: 2, openFor: '1h' } };
+  const waiting = await startGateway(t, [dead], { mode: 'development' });
+  const snapshot = async (url: string): Promise<StatusSnapshot> => (await (await fetch(new URL('/_tessera/api', url))).json()) as StatusSnapshot;
+  assert.equal((await snapshot(waiting.url)).subgraphs[0]!.health, 'waiting', 'required, never answered: /readyz is 503');
+  assert.equal((await fetch(new URL('/readyz', waiting.url))).status, 503);
+  for (let i = 0; i < 2; i++) assert.equal((await waiting.query('{ slowField }')).body.errors?.[0]?.extensions?.code, 'SOURCE_UNAVAILABLE');
+  const after = (await snapshot(waiting.url)).subgraphs[0]!;
+  assert.deepEqual(after.instances, [{ url: dead.url, version: null, weight: 1, breaker: 'open' }]);
+  assert.equal(sum(after.series.errors), 2, 'two refused connections');
+
+  const unprobed = await startGateway(t, [dead], { mode: 'development', server: { readiness: 'loaded' } });
+  assert.equal((await snapshot(unprobed.url)).subgraphs[0]!.health, 'not probed');
+});
