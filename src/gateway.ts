@@ -38,9 +38,11 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
-import { adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
+import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
 // Types only: the tracing module and the OpenTelemetry SDK are loaded by import() when tracing is on (gatewayTracing).
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
+import { StatusBoard, type Health } from './telemetry/status.js';
+import { statusPageHandler } from './server/status-page.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -161,13 +163,15 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 2_000;
 
+/** A GraphQL subgraph whose schema was read from its upstream (introspection): it answered while loading. */
+const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+
 /**
  * The required subgraphs whose upstream has not answered yet, with their
  * instance URLs: every one except a GraphQL subgraph read by introspection,
  * which answered while loading.
  */
 function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
-  const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
   return new Map(
     sources
       .filter((s) => s.descriptor.required && !introspected(s.descriptor))
@@ -232,11 +236,13 @@ interface ServingOptions {
   metrics?: GatewayMetrics;
   /** Requests are traced by a plugin of each channel (telemetry.tracing on). */
   tracing?: Tracing;
+  /** The status page's request rings are fed by a plugin of each channel (telemetry.status on). */
+  status?: StatusBoard;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -263,6 +269,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
         // Observe only (telemetry/tracing.ts, metrics.ts); first, so they see every request, and the operation before a later plugin refuses it.
         ...(tracing ? [tracing.plugin(channel.name)] : []),
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
+        ...(status ? [status.requestPlugin(channel.name)] : []),
         ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
     });
@@ -347,6 +354,40 @@ async function gatewayTracing(config: GatewayFileConfig, options: GatewayOptions
   return createTracing({ config: tracing, exporter: options.spanExporter, logger });
 }
 
+/**
+ * Whether telemetry.status is on (default: development only); refused at start-up when its path, or a path
+ * below it, is also a GraphQL, health or metrics path (the page would hide it).
+ */
+function statusEnabled(config: GatewayFileConfig, channels: readonly ResolvedChannel[], file: string): boolean {
+  const { enabled, path } = config.telemetry.status;
+  if (!(enabled ?? adminDefault(config))) return false;
+  const metricsOn = config.telemetry.metrics.enabled ?? adminDefault(config);
+  // What the listener serving the page serves besides: the admin endpoints, and on the main one GraphQL and health too.
+  const taken = [
+    ...(config.admin ? [] : [...channels.map((c) => c.path), '/healthz', '/readyz']),
+    ...(metricsOn ? [config.telemetry.metrics.path] : []),
+    ...ADMIN_API_PATHS,
+  ];
+  const clash = taken.filter((p) => p === path || p.startsWith(`${path}/`));
+  if (clash.length > 0) {
+    throw new ConfigError('CONFIG_INVALID', [
+      `${file}: telemetry.status.path: ${path} would serve ${clash.join(', ')}, already served (${config.admin ? 'admin' : 'GraphQL, health and admin'} paths: ${taken.join(', ')}); choose another path`,
+    ]);
+  }
+  return true;
+}
+
+/**
+ * A subgraph's health for the status page, from what /readyz knows: the readiness watch for the subgraphs it
+ * waits for, loading for the ones read by introspection, and nothing (not probed) for the others.
+ */
+function subgraphHealth(descriptor: Descriptor, missing: readonly string[], watched: ReadonlyMap<string, unknown>, waiting: () => readonly string[]): Health {
+  const { name } = descriptor;
+  if (missing.includes(name)) return 'not loaded';
+  if (watched.has(name)) return waiting().includes(name) ? 'waiting' : 'answered';
+  return introspected(descriptor) ? 'answered' : 'not probed';
+}
+
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const { gateway: config, descriptors } = resolveConfig(options);
   const configFile = options.configFile ?? '<inline gateway>';
@@ -365,8 +406,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
+  const watched = config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
   const answers = watchAnswers({
-    subgraphs: config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map(),
+    subgraphs: watched,
     timeoutMs: PROBE_TIMEOUT_MS,
     intervalMs: PROBE_INTERVAL_MS,
     onAnswer: (subgraph) => {
@@ -383,6 +425,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let composed;
   let metrics: GatewayMetrics | undefined;
   let tracing: Tracing | undefined;
+  let status: StatusBoard | undefined;
+  let statusPage: AdminHandler | undefined;
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
@@ -390,6 +434,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
     tracing = await gatewayTracing(config, options, logger);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
+    if (statusEnabled(config, channels, configFile)) {
+      const byName = new Map(descriptors.map((d) => [d.name, d]));
+      const board = new StatusBoard({
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false })),
+        channels: channels.map((c) => ({ name: c.name, path: c.path })),
+        schema: composed.schema,
+        loadedAt: new Date(),
+        health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
+      });
+      status = board;
+      statusPage = statusPageHandler({ path: config.telemetry.status.path, snapshot: () => board.snapshot() });
+    }
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
       config,
@@ -406,9 +462,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
       metrics,
       tracing,
+      status,
     });
   } catch (error) {
     metrics?.close();
+    status?.close();
     await tracing?.close();
     answers.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
@@ -435,6 +493,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const loaded = sources.map((s) => s.descriptor.name);
   const adminEndpoints = new Map<string, AdminHandler>();
   if (metrics) adminEndpoints.set(config.telemetry.metrics.path, metricsEndpoint(metrics));
+  if (statusPage) {
+    // The page at its path, its JSON and files below it.
+    adminEndpoints.set(config.telemetry.status.path, statusPage);
+    adminEndpoints.set(`${config.telemetry.status.path}/`, statusPage);
+  }
   if (config.admin ? config.admin.enabled.api : config.mode === 'development') {
     const status = () => ({
       subgraphs: descriptors.map((d) => ({
@@ -532,6 +595,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
         metrics?.close();
+        status?.close();
         answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
         await openTraffic.close();

@@ -75,7 +75,7 @@ export const gatewaySchema = z.strictObject({
       planner: boolean.default(true),
     })
     .default({ planner: true }),
-  /** Metrics at /metrics (Prometheus text); see README "Metrics". */
+  /** Metrics at /metrics (Prometheus text) and the status page at /_tessera; see README "Metrics" and "Status page". */
   telemetry: telemetrySchema.prefault({}),
   /** A second listener for /metrics and the admin API; see README "Admin listener and API". */
   admin: adminSchema.optional(),

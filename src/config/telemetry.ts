@@ -5,6 +5,8 @@
  * `enabled: true` (it names subgraphs, instances and operations).
  * `tracing`: OpenTelemetry spans exported over OTLP/HTTP; off by default, and
  * then no tracing code is loaded at all (telemetry/tracing.ts).
+ * `status`: the live status page at `path` and below it (its JSON and its
+ * files), served where /metrics is, with the same default.
  */
 import { z } from 'zod';
 import { boolean, duration, headerName, integer } from './units.js';
@@ -42,10 +44,22 @@ export const tracingSchema = z.strictObject({
   exporter: traceExporterSchema.prefault({}),
 });
 
+export const statusSchema = z.strictObject({
+  /** Default: on in development only. */
+  enabled: boolean.optional(),
+  /** The page; its JSON is at `<path>/api`, its files under `<path>/assets/`. */
+  path: z
+    .string()
+    .regex(/^\/[^?#]*[^/?#]$/, 'expected a path such as /_tessera (no trailing slash, no ? or #)')
+    .default('/_tessera'),
+});
+
 export const telemetrySchema = z.strictObject({
   metrics: metricsSchema.prefault({}),
   tracing: tracingSchema.prefault({}),
+  status: statusSchema.prefault({}),
 });
 
 export type MetricsConfig = z.output<typeof metricsSchema>;
 export type TracingConfig = z.output<typeof tracingSchema>;
+export type StatusConfig = z.output<typeof statusSchema>;

@@ -127,12 +127,15 @@ export interface AdminApiOptions {
   sampler: BodySampler;
 }
 
+/** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample'] as const;
+
 /** The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample. */
 export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
   const { logLevel, sampler } = options;
   return [
     [
-      '/admin/status',
+      ADMIN_API_PATHS[0],
       (req, res, { requestId, logger }) => {
         onlyMethods(req, ['GET'], '/admin/status');
         logger.info({ requestId }, 'admin: status read');
@@ -140,7 +143,7 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
       },
     ],
     [
-      '/admin/log-level',
+      ADMIN_API_PATHS[1],
       async (req, res, { requestId, logger }) => {
         onlyMethods(req, ['GET', 'POST'], '/admin/log-level');
         if (req.method === 'GET') {
@@ -153,7 +156,7 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
       },
     ],
     [
-      '/admin/sample',
+      ADMIN_API_PATHS[2],
       async (req, res, { requestId, logger }) => {
         onlyMethods(req, ['GET', 'POST'], '/admin/sample');
         if (req.method === 'GET') {

@@ -31,7 +31,7 @@ function supportedNode(version: string): boolean {
   return major >= 24 || (major === 22 && minor >= 15);
 }
 
-test('npm pack builds a package that npm install -g puts on the PATH as `tessera`, and it checks a config folder', { timeout: 300_000 }, async (t) => {
+test('npm pack builds a package that npm install -g puts on the PATH as `tessera`, and it checks a config folder and has the status page files', { timeout: 300_000 }, async (t) => {
   assert.equal(manifest.engines.node, '^22.15.0 || >=24', 'supportedNode() below mirrors engines.node: change both together');
   // What the package is built from, copied; node_modules is the checkout's (tsc and the types for the build).
   const stage = tempProject(t, {});
@@ -90,4 +90,18 @@ test('npm pack builds a package that npm install -g puts on the PATH as `tessera
   const problems = await runProcess('tessera', ['check', '-c', join(broken, 'gateway.yaml')], { cwd: broken, env });
   assert.equal(problems.code, 1, problems.stdout);
   assert.match(problems.stderr, /subgraphs\/products\/subgraph\.yaml: .*timout/);
+
+  // The status page's files come from the installed package: its own script and uPlot from the `uplot` dependency.
+  const probe = [
+    `import { statusPageHandler } from ${JSON.stringify(join(home, 'dist/server/status-page.js'))};`,
+    "const handle = statusPageHandler({ path: '/_tessera', snapshot: () => ({}) });",
+    'const get = (url) => new Promise((resolve) => handle({ url, method: "GET", headers: {} }, { writeHead(status, headers) { this.status = status; this.type = headers["content-type"]; }, end(body) { resolve(`${this.status} ${this.type} ${String(body).length}`); } }));',
+    "const html = await new Promise((resolve) => handle({ url: '/_tessera', method: 'GET', headers: {} }, { writeHead() {}, end: (body) => resolve(String(body)) }));",
+    'for (const [, url] of html.matchAll(/(?:src|href)="([^"]+)"/g)) console.log(url, await get(url));',
+  ].join('\n');
+  const served = await runProcess(process.execPath, ['--input-type=module', '-e', probe], { cwd: prefix, env });
+  assert.equal(served.code, 0, served.stderr);
+  const lines = served.stdout.trim().split('\n');
+  assert.equal(lines.length, 4, served.stdout);
+  for (const line of lines) assert.match(line, /^\/_tessera\/assets\/(uPlot|status)\.[0-9a-f]{16}\.(js|css) 200 text\/(javascript|css); charset=utf-8 [1-9]\d*$/, line);
 });
