@@ -52,7 +52,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
-test('with admin: /metrics and the admin API are served on the admin port only, never on the main port', async (t) => {
+test('with admin: /metrics, the status page and the admin API are served on the admin port only, never on the main port', async (t) => {
   const gw = await oneSubgraph(t, { admin: { port: 0 } });
   assert.ok(gw.adminUrl, 'listen() reports the admin listener');
   assert.deepEqual((await gw.query('{ a }')).body, { data: { a: 'A' } });
@@ -68,14 +68,21 @@ test('with admin: /metrics and the admin API are served on the admin port only, 
   assert.deepEqual(body.channels, [{ name: 'default', path: '/graphql' }]);
   assert.equal(typeof body.schema.loadedAt, 'string');
 
-  for (const path of ['/metrics', '/admin/status', '/admin/log-level']) {
+  const page = await fetch(`${gw.adminUrl}/_tessera`);
+  assert.equal(page.status, 200, 'the status page is on by default on the admin listener, in production too');
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+  await page.body?.cancel();
+  const pageData = await fetch(`${gw.adminUrl}/_tessera/api`);
+  assert.equal(((await pageData.json()) as Line).subgraphs[0].name, 'items', 'the files and JSON below the page are served there too');
+
+  for (const path of ['/metrics', '/admin/status', '/admin/log-level', '/_tessera', '/_tessera/api']) {
     const onMain = await fetch(new URL(path, gw.url));
     assert.equal(onMain.status, 404, `${path} is not on the main port`);
     await onMain.body?.cancel();
   }
   const graphqlOnAdmin = await fetch(`${gw.adminUrl}/graphql`);
   assert.equal(graphqlOnAdmin.status, 404, 'the admin listener serves no GraphQL');
-  assert.match(((await graphqlOnAdmin.json()) as Line).errors[0].message, /served here: \/metrics, \/admin\/status/);
+  assert.match(((await graphqlOnAdmin.json()) as Line).errors[0].message, /served here: \/metrics, \/_tessera, \/_tessera\/, \/admin\/status/);
 });
 
 test('without admin: /metrics and the admin API on the main port in development, off in production', async (t) => {
