@@ -20,9 +20,13 @@ export function fail(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** A gateway built (loaded, composed, not listening) for the length of `run`, closed after it. */
-export async function withGateway<T>(configFile: string, run: (gateway: Gateway) => Promise<T>): Promise<T> {
-  const gateway = await createGateway({ configFile, logger: undefined });
+/**
+ * A gateway built (loaded, composed, not listening) for the length of `run`,
+ * closed after it; `descriptorFiles` replace or add to the configured
+ * descriptors by subgraph name.
+ */
+export async function withGateway<T>(configFile: string, run: (gateway: Gateway) => Promise<T>, descriptorFiles: readonly string[] = []): Promise<T> {
+  const gateway = await createGateway({ configFile, logger: undefined, descriptorFiles });
   try {
     return await run(gateway);
   } finally {
