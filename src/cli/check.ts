@@ -188,7 +188,8 @@ export async function check(configFile: string, options: CheckOptions, descripto
         else printReport(report, served?.description);
         return { code: report.ok ? 0 : 1 };
       },
-      descriptorFiles,
+      // With --json, stdout holds the report alone: the gateway's warnings go to stderr.
+      { descriptorFiles, ...(options.json && { logger: createLogger('warn', process.stderr) }) },
     );
   } catch (error) {
     if (!options.json || !isConfigError(error)) throw error;
