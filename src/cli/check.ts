@@ -74,8 +74,12 @@ function parseHeaders(given: readonly string[]): Record<string, string> {
   return headers;
 }
 
-/** What `--against` names, checked before anything is loaded: a URL or a folder (or the unified snapshot file in it). */
-function againstTarget(against: string | undefined, headers: Record<string, string>): { version: CurrentVersion; folder?: string; file?: string } | undefined {
+/**
+ * What `--against` names, checked before anything is loaded: a URL, or a
+ * folder (its unified graph's file is named as in `schema.snapshot`, known
+ * once gateway.yaml is read) or the unified snapshot file in one.
+ */
+function againstTarget(against: string | undefined, headers: Record<string, string>): ((unifiedFile: string) => CurrentVersion) | undefined {
   if (against === undefined) {
     if (Object.keys(headers).length > 0) throw new UsageError('--header goes with --against URL (the headers of its introspection requests)');
     return undefined;
@@ -87,13 +91,13 @@ function againstTarget(against: string | undefined, headers: Record<string, stri
     } catch {
       throw new UsageError(`--against ${against}: not a valid URL`);
     }
-    return { version: gatewayVersion(url, headers) };
+    return () => gatewayVersion(url, headers);
   }
   if (Object.keys(headers).length > 0) throw new UsageError('--header goes with --against URL, not a snapshot folder');
   const path = resolve(against);
   if (!existsSync(path)) throw new UsageError(`--against ${against}: no such folder (give a running gateway's URL, http://…, or a snapshot folder)`);
   // A file is the unified graph's snapshot, with the channels' files beside it.
-  return statSync(path).isDirectory() ? { version: snapshotVersion(path, 'unified.graphql'), folder: path } : { version: snapshotVersion(dirname(path), basename(path)), file: path };
+  return statSync(path).isDirectory() ? (unifiedFile) => snapshotVersion(path, unifiedFile) : () => snapshotVersion(dirname(path), basename(path));
 }
 
 /** "unified graph and channels default, web", or "every schema compared". */
@@ -158,7 +162,7 @@ export async function check(configFile: string, options: CheckOptions, descripto
       async (gateway) => {
         if (!options.json) await sourceAdvice(gateway);
         const channels = gateway.channels.map((c) => c.channel);
-        let version = target?.version;
+        let version = target?.(basename(gateway.config.schema.snapshot));
         let notes: string[] = [];
         if (!version) {
           const snapshot = resolve(dirname(configFile), gateway.config.schema.snapshot);

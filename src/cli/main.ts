@@ -106,7 +106,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   },
   check: {
     summary:
-      'Validate the configuration and the composition, with the given descriptor files replacing those of the same subgraph name; compare the unified graph and each channel with what runs (breaking, dangerous, safe changes) and name the client operations that would break.',
+      'Validate the configuration and the composition; compare the candidate with what runs (breaking, dangerous, safe changes) and name the client operations that would break.',
     positionals: '[DESCRIPTOR...]',
     options: {
       against: {
