@@ -145,6 +145,8 @@ function printReport(report: CheckReport, description: string | undefined): void
   for (const note of report.notes) print(`tessera: note: ${note}`);
   const { breaking, dangerous, safe, brokenOperations } = report.summary;
   const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+  // Nothing compared and no operation checked: the note above said what to pass, and there is nothing to sum up.
+  if (!description && checked === 0) return;
   const against = description ? ` (compared with ${description})` : '';
   if (report.ok) print(`tessera: nothing breaks: ${count(dangerous, 'dangerous change')}, ${count(safe, 'safe change')}${checked > 0 ? `, ${checked} operations valid` : ''}${against}`);
   else print(`tessera: breaking: ${count(breaking, 'breaking change')}, ${count(brokenOperations, 'operation')} that would break${against}`);

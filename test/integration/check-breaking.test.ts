@@ -200,3 +200,27 @@ test('bad input: an unreachable --against URL, a folder without unified.graphql,
   assert.equal(json.code, 1);
   assert.equal((JSON.parse(json.stdout) as { problems: { code: string } }).problems.code, 'CHECK_AGAINST_UNAVAILABLE');
 });
+
+test("the persisted-operation manifests gateway.yaml configures are checked against their channel's candidate: a removed field used by one is named", async (t) => {
+  const { dir, config: small } = project(t, {
+    'gateway.yaml': 'descriptors: ./subgraphs\nchannels:\n  web:\n    persistedOperations: { manifest: ./web-operations.json }\n',
+    'web-operations.json': JSON.stringify({ h1: 'query Hello { hello }', g1: 'query Greeting { greeting }' }),
+    'candidate/s.subgraph.yaml': 'name: s\nkind: graphql\nsource: ./s.graphql\nurl: http://127.0.0.1:1/graphql\n',
+    'candidate/s.graphql': 'type Query { greeting: String }\n',
+  });
+  await tessera(['compose', '-c', small]);
+  const { code, stdout, stderr } = await tessera(['check', '-c', small, join(dir, 'candidate/s.subgraph.yaml')]);
+  assert.equal(code, 1, stderr + stdout);
+  const lines = said(stdout);
+  assert.deepEqual(lines.slice(lines.indexOf('tessera: operations: 1 of 2 would break')), [
+    'tessera: operations: 1 of 2 would break',
+    `  - ${join(dir, 'web-operations.json')}: Hello (id h1): Cannot query field "hello" on type "Query".`,
+    'tessera: breaking: 1 breaking change, 1 operation that would break (compared with schema/ (snapshot folder))'.replace('schema/', `${join(dir, 'schema')}/`),
+  ]);
+
+  // A candidate with nothing to compare with (no snapshot, no --against) is wrong usage: the message says what to pass.
+  const { config: bare } = project(t);
+  const nothing = await tessera(['check', '-c', bare, join(dir, 'candidate/s.subgraph.yaml')]);
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /tessera: nothing to compare with: no schema snapshot at \S+schema\/unified\.graphql \(schema\.snapshot\); pass --against URL \(a running gateway\) or --against DIR \(a snapshot folder\), or write one with `tessera compose`/);
+});
