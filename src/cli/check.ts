@@ -100,9 +100,9 @@ function againstTarget(against: string | undefined, headers: Record<string, stri
   return statSync(path).isDirectory() ? (unifiedFile) => snapshotVersion(path, unifiedFile) : () => snapshotVersion(dirname(path), basename(path));
 }
 
-/** "unified graph and channels default, web", or "every schema compared". */
-function where(names: readonly string[], compared: readonly string[]): string {
-  if (names.length === compared.length && names.length > 1) return 'the unified graph and every channel';
+/** "the unified graph and channels default, web", or "the unified graph and every channel" when `names` are all the schemas. */
+function where(names: readonly string[], all: readonly string[]): string {
+  if (names.length === all.length && names.length > 1) return 'the unified graph and every channel';
   const channels = names.filter((n) => n !== 'unified');
   const parts = [...(names.includes('unified') ? ['the unified graph'] : []), ...(channels.length > 0 ? [`channel${channels.length > 1 ? 's' : ''} ${channels.join(', ')}`] : [])];
   return parts.join(' and ');
@@ -111,9 +111,10 @@ function where(names: readonly string[], compared: readonly string[]): string {
 /** The report for people: grouped by level, breaking first, each change once with the schemas it is in; a summary line last. */
 function printReport(report: CheckReport, description: string | undefined): void {
   for (const s of report.subgraphs) print(`tessera: candidate: ${displayPath(s.file)} ${s.change === 'replaced' ? 'replaces' : 'adds'} subgraph "${s.name}"`);
+  const all = report.schemas.map((s) => s.name);
   const compared = report.schemas.filter((s) => s.compared).map((s) => s.name);
   if (description) {
-    print(`tessera: compared with ${description}: ${where(compared, compared)}`);
+    print(`tessera: compared with ${description}: ${where(compared, all)}`);
     const changes = new Map<string, { change: SchemaChange; in: string[] }>();
     for (const schema of report.schemas) {
       for (const change of schema.changes) {
@@ -127,7 +128,7 @@ function printReport(report: CheckReport, description: string | undefined): void
       const found = [...changes.values()].filter((c) => c.change.level === level);
       if (found.length === 0) continue;
       print(`tessera: ${level} changes (${found.length}):`);
-      for (const { change, in: names } of found) print(`  - ${level}: ${change.path ?? change.type}: ${change.message} (in ${where(names, compared)})`);
+      for (const { change, in: names } of found) print(`  - ${level}: ${change.path ?? change.type}: ${change.message} (in ${where(names, all)})`);
     }
     if (changes.size === 0) print('tessera: no change from what runs');
   }
