@@ -149,7 +149,7 @@ function printReport(report: CheckReport, description: string | undefined): void
   // Nothing compared and no operation checked: the note above said what to pass, and there is nothing to sum up.
   if (!description && checked === 0) return;
   const against = description ? ` (compared with ${description})` : '';
-  if (report.ok) print(`tessera: nothing breaks: ${count(dangerous, 'dangerous change')}, ${count(safe, 'safe change')}${checked > 0 ? `, ${checked} operations valid` : ''}${against}`);
+  if (report.ok) print(`tessera: nothing breaks: ${count(dangerous, 'dangerous change')}, ${count(safe, 'safe change')}${checked > 0 ? `, ${count(checked, 'operation')} checked` : ''}${against}`);
   else print(`tessera: breaking: ${count(breaking, 'breaking change')}, ${count(brokenOperations, 'operation')} that would break${against}`);
 }
 
