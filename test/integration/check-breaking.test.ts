@@ -14,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { demoEnv, startDemoServices, type StartedDemo } from '../../subgraphs/demo.js';
+import { createHash } from 'node:crypto';
+import { createGateway } from '../../src/index.js';
 import { runTessera as tessera, startDemo, tempProject } from '../kit/index.js';
 import type { CheckReport } from '../../src/checks/report.js';
 
@@ -223,4 +225,36 @@ test("the persisted-operation manifests gateway.yaml configures are checked agai
   const nothing = await tessera(['check', '-c', bare, join(dir, 'candidate/s.subgraph.yaml')]);
   assert.equal(nothing.code, 2);
   assert.match(nothing.stderr, /tessera: nothing to compare with: no schema snapshot at \S+schema\/unified\.graphql \(schema\.snapshot\); pass --against URL \(a running gateway\) or --against DIR \(a snapshot folder\), or write one with `tessera compose`/);
+});
+
+test('--against a gateway whose channels refuse anonymous callers: 401 says to pass a credential; --header passes it', async (t) => {
+  const sha256 = createHash('sha256').update('ci-key').digest('hex');
+  const { config: small } = project(t, {
+    'gateway.yaml': [
+      'mode: development',
+      'logging: { level: silent }',
+      'descriptors: ./subgraphs',
+      'security:',
+      '  auth:',
+      `    apiKeys: { keys: [{ id: ci, sha256: ${sha256} }] }`,
+      '    anonymous: false',
+      '',
+    ].join('\n'),
+  });
+  const gateway = await createGateway({ configFile: small });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+
+  const anonymous = await tessera(['check', '-c', small, '--against', url]);
+  assert.equal(anonymous.code, 1, anonymous.stdout);
+  assert.match(anonymous.stderr, /CHECK_AGAINST_UNAVAILABLE[\s\S]*channel default at \S+\/graphql: HTTP 401: the channel refuses this caller; pass the credential one of its clients uses, e\.g\. --header 'authorization: Bearer …'/);
+  assert.doesNotMatch(anonymous.stderr, NO_STACK);
+
+  const withKey = await tessera(['check', '-c', small, '--against', url, '--header', 'x-api-key: ci-key']);
+  assert.equal(withKey.code, 0, withKey.stderr + withKey.stdout);
+  assert.deepEqual(said(withKey.stdout).slice(-2), ['tessera: no change from what runs', `tessera: nothing breaks: 0 dangerous changes, 0 safe changes (compared with ${new URL(url).origin} (running gateway))`]);
+
+  const malformed = await tessera(['check', '-c', small, '--against', url, '--header', 'x-api-key']);
+  assert.equal(malformed.code, 2);
+  assert.match(malformed.stderr, /--header "x-api-key": expected 'NAME: VALUE'/);
 });
