@@ -96,6 +96,21 @@ module.exports = {
       to: { path: ['^src/(transport|sources|compose|execution|plugins|server|cli|store|registry)/', '^src/(gateway|index)\\.ts$'] },
     },
     {
+      name: 'checks-read-what-runs-and-serve-nothing',
+      comment:
+        'checks/ reads the schemas that run (snapshot files, a running gateway over GraphQL) and client operations for `tessera check`; the comparison itself is pure, in compose/. It serves nothing and calls no upstream, so it never imports server/, transport/, execution/, store/ or the gateway, and only cli/ imports it.',
+      severity: 'error',
+      from: { path: layer('checks') },
+      to: { path: ['^src/(transport|execution|server|cli|store|telemetry|sources)/', '^src/(gateway|index)\\.ts$'] },
+    },
+    {
+      name: 'only-the-cli-runs-checks',
+      comment: 'checks/ is `tessera check`\'s: the gateway that serves requests never compares schemas.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/cli/', '^src/checks/'] },
+      to: { path: layer('checks') },
+    },
+    {
       name: 'nobody-imports-the-cli',
       comment: 'cli/ is the outermost layer: it parses arguments and exits processes. Nothing in src/ may depend on it.',
       severity: 'error',

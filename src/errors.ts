@@ -18,13 +18,14 @@ export const ERRORS = {
   // configuration and start-up: these stop the gateway before it listens
   CONFIG_INVALID: { status: 500, summary: 'A gateway or descriptor file does not match its schema.' },
   CONFIG_FILE_NOT_FOUND: { status: 500, summary: 'A file named by the configuration does not exist.' },
-  CONFIG_PARSE_ERROR: { status: 500, summary: 'A YAML or JSON file could not be parsed.' },
+  CONFIG_PARSE_ERROR: { status: 500, summary: 'A YAML or JSON file could not be parsed, or (tessera check --operations) a client operation file or manifest entry.' },
   CONFIG_ENV_MISSING: { status: 500, summary: 'A ${VAR} in a config file names an unset environment variable.' },
   DUPLICATE_SUBGRAPH: { status: 500, summary: 'Two descriptors use the same subgraph name.' },
   SOURCE_LOAD_FAILED: { status: 500, summary: 'A subgraph schema could not be loaded (file, URL or introspection).' },
   COMPOSE_CONFLICT: { status: 500, summary: 'Two subgraphs define the same type or field differently.' },
   COMPOSE_FAILED: { status: 500, summary: 'The subgraph schemas could not be stitched into one graph.' },
   LISTEN_FAILED: { status: 500, summary: 'The gateway (or a demo service) could not listen: the address is in use by another process, the port needs privileges, or the host is not an address of this machine; the message names the address and the setting or flag that changes it.' },
+  CHECK_AGAINST_UNAVAILABLE: { status: 500, summary: 'tessera check could not read the schemas that run: the --against gateway did not answer, refused introspection (the message says how to allow it or what to compare with instead), or the snapshot folder has no unified.graphql or an invalid snapshot.' },
   UPSTREAM_NOT_ALLOWED: { status: 500, summary: 'A descriptor URL (upstream or source) names a host outside security.upstreams.allow, or a link-local, metadata or unspecified address.' },
 
   // request-level

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { Descriptor, DescriptorInput } from './config/descriptor.js';
 import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
-import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig } from './config/load.js';
+import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelView } from './compose/channels.js';
@@ -51,6 +51,12 @@ export interface GatewayOptions {
   gateway?: GatewayFileInput;
   /** Descriptors given in code (same keys as a descriptor file); `dir` resolves their relative paths. */
   descriptors?: Array<DescriptorInput & { dir?: string }>;
+  /**
+   * With `configFile`: descriptor files that replace the configured
+   * descriptor of the same subgraph name, or are added (`tessera check`'s
+   * candidate).
+   */
+  descriptorFiles?: readonly string[];
   /** Environment for ${VAR} interpolation; process.env by default. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
@@ -110,7 +116,8 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
   const env = options.env ?? process.env;
   if (options.configFile) {
     const loaded = loadGatewayFile(options.configFile, env);
-    return { gateway: loaded.gateway, descriptors: loaded.descriptors };
+    const descriptors = options.descriptorFiles?.length ? withDescriptorFiles(loaded.descriptors, options.descriptorFiles, env) : loaded.descriptors;
+    return { gateway: loaded.gateway, descriptors };
   }
   const gateway = parseGatewayConfig(options.gateway ?? {}, '<inline gateway>', env);
   let descriptors: Descriptor[];

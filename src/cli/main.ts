@@ -25,19 +25,23 @@ interface OptionSpec {
   short?: string;
   /** What the value looks like in the help text (`N`, `FILE`). */
   value?: string;
+  /** May be given several times; the values are collected in a list. */
+  multiple?: boolean;
   doc: string;
 }
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 interface CommandSpec {
   summary: string;
+  /** The arguments after the flags, as the synopsis shows them (`[DESCRIPTOR...]`); none when absent. */
+  positionals?: string;
   options: Record<string, OptionSpec>;
   environment: Array<[string, string]>;
   exitCodes: Array<[number, string]>;
   /** Signals the command handles, for a long-running one. */
   signals?: Array<[string, string]>;
-  run(configFile: string, values: Values): Promise<CliResult>;
+  run(configFile: string, values: Values, positionals: string[]): Promise<CliResult>;
 }
 
 /** Flags every command takes. */
@@ -101,11 +105,30 @@ const COMMANDS: Record<string, CommandSpec> = {
     run: (configFile, values) => compose(configFile, values as { out?: string; check?: boolean }),
   },
   check: {
-    summary: 'Validate the configuration and the composition; print every problem, and for REST subgraphs the proposed entity keys and the N+1 joins.',
-    options: {},
+    summary:
+      'Validate the configuration and the composition; compare the candidate with what runs (breaking, dangerous, safe changes) and name the client operations that would break.',
+    positionals: '[DESCRIPTOR...]',
+    options: {
+      against: {
+        type: 'string',
+        value: 'URL|DIR',
+        doc: "What runs: a running gateway (each channel's path introspected on the URL's origin) or a snapshot folder as tessera compose writes it (default: the folder of schema.snapshot, when it has the unified graph).",
+      },
+      header: { type: 'string', multiple: true, value: "'NAME: VALUE'", doc: 'A header sent with each introspection of --against URL (a credential); repeatable.' },
+      operations: {
+        type: 'string',
+        value: 'DIR',
+        doc: "Client operations: .graphql files and persisted-operation manifests (.json); a file in a folder named after a channel runs on that channel, any other on the unified graph. The manifests gateway.yaml configures are always checked.",
+      },
+      json: { type: 'boolean', doc: 'Print the report as one JSON object (its shape: README, "tessera check").' },
+    },
     environment: ENVIRONMENT,
-    exitCodes: [[0, 'no problems (warnings are printed)'], [1, 'configuration or composition problems, every one printed'], ...USAGE_EXIT],
-    run: (configFile) => check(configFile),
+    exitCodes: [
+      [0, 'no problems and nothing breaking (warnings, dangerous and safe changes are printed)'],
+      [1, 'breaking changes, operations that would break, configuration or composition problems, or what runs could not be read (every one printed)'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => check(configFile, values as { against?: string; header?: string[]; operations?: string; json?: boolean }, positionals),
   },
 };
 
@@ -155,7 +178,8 @@ function synopsis(name: string): string {
   const flags = Object.entries(optionsOf(name))
     .filter(([option]) => option !== 'help')
     .map(([option, o]) => `[--${option}${o.value ? ` ${o.value}` : ''}]`);
-  return `Usage: tessera ${name} ${flags.join(' ')}`;
+  const positionals = COMMANDS[name]!.positionals;
+  return `Usage: tessera ${name} ${flags.join(' ')}${positionals ? ` ${positionals}` : ''}`;
 }
 
 function commandHelp(name: string): string {
@@ -178,7 +202,7 @@ function version(): string {
 }
 
 function parseOptions(options: Record<string, OptionSpec>): ParseArgsConfig['options'] {
-  return Object.fromEntries(Object.entries(options).map(([name, { type, short }]) => [name, short ? { type, short } : { type }]));
+  return Object.fromEntries(Object.entries(options).map(([name, { type, short, multiple }]) => [name, { type, ...(short && { short }), ...(multiple && { multiple }) }]));
 }
 
 /** Every flag of every command: enough to find the command word however the flags are placed. */
@@ -237,12 +261,12 @@ export async function runCli(argv: string[]): Promise<CliResult> {
     print(commandHelp(command));
     return { code: 0 };
   }
-  if (rest.length > 0) return usageError(`unexpected argument "${rest[0]}"`, short);
+  if (rest.length > 0 && !spec.positionals) return usageError(`unexpected argument "${rest[0]}"`, short);
   const configFile = resolve((values.config as string | undefined) ?? process.env.TESSERA_CONFIG ?? 'gateway.yaml');
   try {
     if (!existsSync(configFile)) throw new UsageError(`no configuration file at ${configFile} (use --config)`);
     if (statSync(configFile).isDirectory()) throw new UsageError(`${configFile} is a folder; give --config the gateway.yaml in it`);
-    return await spec.run(configFile, values);
+    return await spec.run(configFile, values, rest);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message, short);
     return { code: reportProblems(error) };

@@ -210,6 +210,32 @@ export function loadDescriptors(locations: string | string[], baseDir: string, c
   return descriptors;
 }
 
+/**
+ * `descriptors` with the descriptor files `files` put in: each replaces the
+ * descriptor of the same subgraph name, or is added (`tessera check`'s
+ * candidate). Every problem of every file is reported together.
+ */
+export function withDescriptorFiles(descriptors: readonly Descriptor[], files: readonly string[], env: NodeJS.ProcessEnv = process.env): Descriptor[] {
+  const problems: string[] = [];
+  let code: ErrorCode | undefined;
+  const given: Descriptor[] = [];
+  for (const file of files) {
+    try {
+      given.push(loadDescriptorFile(resolve(file), env));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      code ??= error.code;
+      problems.push(...error.problems);
+    }
+  }
+  const duplicates = duplicateNames(given);
+  if (duplicates.length > 0) code ??= 'DUPLICATE_SUBGRAPH';
+  problems.push(...duplicates);
+  if (code) throw new ConfigError(code, problems);
+  const names = new Set(given.map((d) => d.name));
+  return [...descriptors.filter((d) => !names.has(d.name)), ...given];
+}
+
 export function duplicateNames(descriptors: Descriptor[]): string[] {
   const seen = new Map<string, Descriptor>();
   const problems: string[] = [];

@@ -129,7 +129,7 @@ test("help lists the commands; a command's --help has its own flags, environment
 
   const wrong = await tessera(['check', '--port', '1', '-c', join(root, 'gateway.yaml')]);
   assert.equal(wrong.code, 2, "another command's flag is wrong usage");
-  assert.match(wrong.stderr, /unknown flag --port for tessera check\n\nUsage: tessera check \[--config FILE\]\nRun `tessera check --help`/);
+  assert.match(wrong.stderr, /unknown flag --port for tessera check\n\nUsage: tessera check \[--config FILE\] \[--against URL\|DIR\] \[--header 'NAME: VALUE'\] \[--operations DIR\] \[--json\] \[DESCRIPTOR\.\.\.\]\nRun `tessera check --help`/);
   const folderGiven = await tessera(['check', '-c', root]);
   assert.equal(folderGiven.code, 2, 'a folder for --config is wrong usage, not an internal error');
   assert.match(folderGiven.stderr, /is a folder; give --config the gateway\.yaml in it/);

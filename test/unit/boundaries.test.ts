@@ -30,11 +30,13 @@ test('src/ keeps every import boundary', async () => {
 test('each boundary rule fires on a tree that breaks it', async () => {
   const found = await violations(fileURLToPath(new URL('../fixtures/boundaries', import.meta.url)));
   assert.deepEqual(found, [
+    'checks-read-what-runs-and-serve-nothing: src/checks/current.ts → src/transport/http.ts',
     'compose-does-no-io: src/compose/index.ts → fs',
     'compose-is-pure: src/compose/index.ts → src/transport/http.ts',
     'config-is-data: src/config/load.ts → src/compose/index.ts',
     'neutral-modules-stay-neutral: src/request-scope.ts → src/store/index.ts',
     'nobody-imports-the-cli: src/server/http.ts → src/cli/main.ts',
+    'only-the-cli-runs-checks: src/plugins/use-check.ts → src/checks/current.ts',
     'plugins-reach-upstreams-through-executors: src/plugins/use-policy.ts → src/transport/http.ts',
     'server-calls-no-upstream: src/server/http.ts → src/cli/main.ts',
     'server-calls-no-upstream: src/server/http.ts → src/transport/http.ts',
