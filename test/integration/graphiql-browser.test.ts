@@ -5,53 +5,22 @@
  * tour's query in the editor, runs it and reads its result. A page that needs
  * a CDN is blank in the networks gateways live in.
  *
- * Without /usr/bin/chromium the test skips with a reason, except under
- * CI=true, where it fails (.ci/run installs chromium).
+ * The browser and the offline network are test/kit/browser.ts's.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Request as BrowserRequest } from 'playwright-core';
+import { offlinePage, outside, skipReason } from '../kit/browser.js';
 import { startDemo } from '../kit/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const SCREENSHOT = resolve('test-results/graphiql.png');
 
-/** A host the test lets through: the loopback only (data: and blob: URLs have none and stay in the page). */
-function outside(url: string): boolean {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'data:' || protocol === 'blob:') return false;
-  return !LOOPBACK.has(hostname);
-}
-
-const chromiumMissing = !existsSync(CHROMIUM) && process.env.CI !== 'true';
-
-test('GraphiQL opens offline with the tour query, runs it and shows its result', { skip: chromiumMissing && `${CHROMIUM} is not installed (apt-get install chromium)` }, async (t) => {
+test('GraphiQL opens offline with the tour query, runs it and shows its result', { skip: skipReason }, async (t) => {
   const demo = await startDemo(t, { TESSERA_MODE: 'development' });
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
-  t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const attempted: string[] = [];
-  const loaded: string[] = [];
-  // On the context, so the page's own requests and its workers' are all seen.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (outside(url)) {
-      attempted.push(url);
-      return route.abort('blockedbyclient');
-    }
-    loaded.push(url);
-    return route.continue();
-  });
+  const { page, attempted, loaded, pageErrors, failed } = await offlinePage(t);
   const sockets: string[] = [];
-  const pageErrors: string[] = [];
-  const failed: string[] = [];
-  const page = await context.newPage();
   page.on('websocket', (ws) => sockets.push(ws.url()));
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('requestfailed', (request: BrowserRequest) => failed.push(`${request.url()}: ${request.failure()?.errorText ?? '?'}`));
 
   demo.resetCalls();
   try {

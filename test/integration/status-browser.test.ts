@@ -7,19 +7,16 @@
  * The screenshot is a test artifact (test-results/status-page.png) and, with
  * TESSERA_UPDATE_SCREENSHOT=1, the README's docs/status-page.png.
  *
- * Launch options and the blocking of non-loopback hosts are those of
- * graphiql-browser.test.ts. Without /usr/bin/chromium the tests skip with a
- * reason, except under CI=true, where they fail.
+ * The browser and the offline network are test/kit/browser.ts's.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import { chromium, type Page, type Request as BrowserRequest } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { offlinePage, skipReason } from '../kit/browser.js';
 import { startDemo, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const SCREENSHOT = resolve('test-results/status-page.png');
 const README_SCREENSHOT = resolve('docs/status-page.png');
 const DEMO_SUBGRAPHS = ['accounts', 'catalog', 'inventory', 'reviews'];
@@ -30,58 +27,12 @@ const SHOP = '{ topProducts(first: 5) { id averageRating name price { amount cur
 const UNKNOWN = '{ getProduct(id: "no-such-product") { id } getStockLevel(productId: "no-such-product") { available } }';
 const TRAFFIC = [TOUR, SHOP, TOUR, SHOP, UNKNOWN];
 
-/** A host the test lets through: the loopback only (data: and blob: URLs have none and stay in the page). */
-function outside(url: string): boolean {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === 'data:' || protocol === 'blob:') return false;
-  return !LOOPBACK.has(hostname);
-}
-
-const chromiumMissing = !existsSync(CHROMIUM) && process.env.CI !== 'true';
-const skip = chromiumMissing && `${CHROMIUM} is not installed (apt-get install chromium)`;
-
-/** A page in a fresh context where only the loopback is reachable; what it attempted, failed or threw is recorded. */
-async function offlinePage(t: TestContext) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM });
-  t.after(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const attempted: string[] = [];
-  const loaded: string[] = [];
-  // On the context, so the page's own requests are all seen.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (outside(url)) {
-      attempted.push(url);
-      return route.abort('blockedbyclient');
-    }
-    loaded.push(url);
-    return route.continue();
-  });
-  const page = await context.newPage();
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
-  const failed: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  // A CSP violation is reported here.
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('requestfailed', (request: BrowserRequest) => failed.push(`${request.url()}: ${request.failure()?.errorText ?? '?'}`));
-  const clean = (): void => {
-    assert.deepEqual(attempted, [], 'no request may even be attempted to a host outside the loopback');
-    assert.deepEqual(pageErrors, []);
-    assert.deepEqual(consoleErrors, [], 'no console error (a CSP violation would be one)');
-    assert.deepEqual(failed, []);
-  };
-  return { page, loaded, clean };
-}
-
 /** The requests the traffic chart of a card plots (data-total, written by the page at each poll). */
 function plotted(page: Page, subgraph: string): Promise<number> {
   return page.locator(`article[data-subgraph="${subgraph}"] [data-chart="traffic"]`).evaluate((node) => Number((node as HTMLElement).dataset.total ?? 'NaN'));
 }
 
-test('the status page shows every demo subgraph with its health, and its charts move while traffic flows', { skip }, async (t) => {
+test('the status page shows every demo subgraph with its health, and its charts move while traffic flows', { skip: skipReason }, async (t) => {
   const demo = await startDemo(t, { TESSERA_MODE: 'development' });
   let sending = true;
   let sent = 0;
@@ -140,7 +91,7 @@ test('the status page shows every demo subgraph with its health, and its charts 
   assert.ok(loaded.some((url) => url.startsWith(new URL('/_tessera/assets/uPlot.', demo.url).href) && url.endsWith('.js')), loaded.join('\n'));
 });
 
-test('text from descriptors is shown as text: a version written as HTML is not markup', { skip }, async (t) => {
+test('text from descriptors is shown as text: a version written as HTML is not markup', { skip: skipReason }, async (t) => {
   const sdl = 'type Query { hello: String }';
   const upstream = await startGraphqlUpstream(t, sdl, { Query: { hello: () => 'hi' } });
   const hostile = '<img src=x onerror="window.pwned=1">';
