@@ -49,6 +49,8 @@ export interface HttpCall {
   idempotent: boolean;
   /** Identical calls of one request with this key share one answer (an idempotent call only; see stages/memo.ts). */
   memoKey?: string;
+  /** The REST operation it performs, method and path template (`GET /products/{id}`), for per-operation metrics; absent for GraphQL upstreams. */
+  endpoint?: string;
   scope: RequestScope;
 }
 
@@ -188,6 +190,7 @@ export class HttpUpstream {
       idempotent: call.idempotent,
       memoKey: call.memoKey,
       operation: call.method,
+      endpoint: call.endpoint,
       method: call.method,
       path: call.path,
       headers: call.headers,

@@ -1,7 +1,11 @@
 /**
  * Runs GraphQL operations against a GraphQL upstream over HTTP (POST,
  * GraphQL-over-HTTP), through the shared HttpUpstream (pool, timeout, retry).
+ * An answer carrying `errors` is published on `tessera:upstream:graphql-errors`
+ * (free when nobody listens): the call succeeded as HTTP, so the upstream's
+ * own `tessera:upstream` event says OK, and metrics count these apart.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
 import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import type { GraphqlDescriptor } from '../../config/graphql.js';
@@ -33,6 +37,14 @@ function printOnce(document: DocumentNode): string {
 }
 
 type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
+
+/** One upstream answer (a query or mutation, not a subscription event) that carried GraphQL errors. */
+export interface GraphqlErrorsEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+}
+export const graphqlErrorsChannel = channel('tessera:upstream:graphql-errors');
 
 export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
@@ -100,6 +112,9 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
     }
     if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
       throw badResponse(`HTTP ${result.status}`);
+    }
+    if (graphqlErrorsChannel.hasSubscribers && Array.isArray(payload.errors) && payload.errors.length > 0) {
+      graphqlErrorsChannel.publish({ subgraph: name, instance: result.instance.url, version: result.instance.version } satisfies GraphqlErrorsEvent);
     }
     return resultOf(payload);
   };

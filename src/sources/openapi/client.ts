@@ -40,6 +40,8 @@ export interface CompiledParam {
 export interface CompiledOperation {
   /** `getProduct` or `GET /products/{id}`, for messages. */
   label: string;
+  /** Method and path template as the document writes it (`GET /products/{id}`): the `operation` of per-operation metrics. */
+  endpoint: string;
   method: string;
   /** The path template split into literal text and parameters, in order. */
   pathParts: Array<string | CompiledParam>;
@@ -166,7 +168,7 @@ export class RestClient {
 
     // A safe call without a body is shared by the identical calls of one request.
     const memoKey = op.safe && !body ? `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}` : undefined;
-    const result = await this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, memoKey, scope });
+    const result = await this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, memoKey, endpoint: op.endpoint, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
@@ -208,7 +210,7 @@ export class RestClient {
       throw invalidResponse(this.descriptor, op.label, `the next-page URL is not a GET of this operation's path in the OpenAPI document`);
     }
     const headers = upstreamHeaders(scope, this.descriptor.headers, { accept: ACCEPT[op.response.kind] });
-    const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, scope });
+    const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, endpoint: op.endpoint, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
