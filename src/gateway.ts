@@ -35,6 +35,7 @@ import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { workerMetrics } from './store/index.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -352,6 +353,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     throw error;
   }
   const openTraffic = traffic;
+  metrics?.schemaLoaded('success');
+  // A worker of `tessera serve --workers N` answers a scrape with every worker's metrics, through the primary.
+  const clusterMetrics = metrics && workerMetrics(metrics.registry, logger);
 
   // Breaker changes are rare and matter to the person on call: one log line each.
   const onBreaker = (message: unknown): void => {
@@ -369,7 +373,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cors: (path) => origins.get(path)?.cors,
     baseDir,
     waitingFor: () => answers.waiting(),
-    metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => metrics.scrape() },
+    metrics: metrics && { path: config.telemetry.metrics.path, contentType: metrics.contentType, scrape: () => (clusterMetrics ?? metrics).scrape() },
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
@@ -419,6 +423,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           logger.info({ completed, cut }, 'gateway drained');
         }
         breakerChannel.unsubscribe(onBreaker);
+        clusterMetrics?.close();
         metrics?.close();
         answers.close();
         await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
