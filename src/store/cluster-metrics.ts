@@ -39,6 +39,9 @@ export interface ClusterScrape {
   missing: number;
 }
 
+/** The metrics only an aggregated scrape has (no labels), beside every worker's own. */
+export const CLUSTER_METRIC_NAMES = ['tessera_metrics_workers', 'tessera_metrics_workers_missing'] as const;
+
 /** What the primary asks a worker. */
 export type WorkerOps = { 'metrics.snapshot': { args: []; value: MetricsSnapshot } };
 
@@ -63,12 +66,13 @@ export class ClusterMetrics {
     const snapshots = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const registry = AggregatorRegistry.aggregate(snapshots);
     const missing = asked.length - snapshots.length;
+    const [answered, missed] = CLUSTER_METRIC_NAMES;
     new Gauge({
-      name: 'tessera_metrics_workers_missing',
+      name: missed,
       help: `Workers whose metrics this scrape lacks: they did not answer the cluster primary within ${WORKER_METRICS_TIMEOUT_MS} ms (stuck, starting or draining).`,
       registers: [registry],
     }).set(missing);
-    new Gauge({ name: 'tessera_metrics_workers', help: 'Workers whose metrics this scrape aggregates.', registers: [registry] }).set(snapshots.length);
+    new Gauge({ name: answered, help: 'Workers whose metrics this scrape aggregates.', registers: [registry] }).set(snapshots.length);
     return { text: await registry.metrics(), workers: snapshots.length, missing };
   };
 }

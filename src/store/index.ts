@@ -19,7 +19,7 @@ import { RedisConnection } from './redis.js';
 
 export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
 export { PRIMARY_TIMEOUT_MS, PrimaryLink } from './cluster.js';
-export { workerMetrics, type WorkerMetrics } from './cluster-metrics.js';
+export { CLUSTER_METRIC_NAMES, workerMetrics, type WorkerMetrics } from './cluster-metrics.js';
 
 /**
  * Starts, in the cluster primary of `tessera serve` and before the first
