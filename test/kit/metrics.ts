@@ -45,6 +45,18 @@ const repository = new URL('../../', import.meta.url);
 export const DASHBOARD = new URL('deploy/grafana/tessera-dashboard.json', repository).pathname;
 export const ALERTS = new URL('deploy/prometheus/tessera-alerts.yaml', repository).pathname;
 
+/** The metric families of an exposition with their type and the labels of their samples ('unknown' for a family with no sample yet). */
+export function exposedFamilies(text: string): Map<string, { type: string; labels: ReadonlySet<string> | 'unknown' }> {
+  const { samples, types } = parseExposition(text);
+  const families = new Map<string, { type: string; labels: ReadonlySet<string> | 'unknown' }>();
+  for (const [name, type] of types) {
+    const series = type === 'histogram' ? `${name}_count` : name;
+    const seen = samples.filter((s) => s.name === series);
+    families.set(name, { type, labels: seen.length === 0 ? 'unknown' : new Set(seen.flatMap((s) => Object.keys(s.labels))) });
+  }
+  return families;
+}
+
 /** Every PromQL expression of the dashboard (panel targets, variable queries) and of the alert rules, with where it is. */
 export function deployExpressions(): Array<{ where: string; expr: string }> {
   const out: Array<{ where: string; expr: string }> = [];
@@ -72,21 +84,25 @@ const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'];
 
 /**
  * What is wrong with deploy/'s expressions given the metrics a gateway
- * exports (`known`: family name → its label names, histograms by their family
- * name): a tessera_* name it does not export, a label in a matcher the metric
+ * exports (`known`: family name → its label names, or 'unknown' when they
+ * cannot be told; histograms by their family name): a tessera_* name it does not export, a label in a matcher the metric
  * lacks, a `by (…)` / `without (…)` label none of the expression's metrics
  * has, a `label_values` label the metric lacks. Empty when all is well.
  */
-export function deployProblems(known: ReadonlyMap<string, { type: string; labels: ReadonlySet<string> }>): string[] {
+export function deployProblems(known: ReadonlyMap<string, { type: string; labels: ReadonlySet<string> | 'unknown' }>): string[] {
   const problems: string[] = [];
+  /** Stands for the labels of a family whose labels cannot be told (an exposition with no sample of it): any label passes. */
+  const anyLabel: ReadonlySet<string> = { has: () => true, size: 0, [Symbol.iterator]: () => [][Symbol.iterator]() } as unknown as ReadonlySet<string>;
   /** The family of a series name, and the labels a series of it may carry. */
   const lookup = (series: string): ReadonlySet<string> | undefined => {
+    const labelsOf = (family: { labels: ReadonlySet<string> | 'unknown' }, extra: string[] = []): ReadonlySet<string> =>
+      family.labels === 'unknown' ? anyLabel : new Set([...family.labels, ...extra]);
     const direct = known.get(series);
-    if (direct && direct.type !== 'histogram') return direct.labels;
+    if (direct && direct.type !== 'histogram') return labelsOf(direct);
     for (const suffix of HISTOGRAM_SUFFIXES) {
       if (!series.endsWith(suffix)) continue;
       const family = known.get(series.slice(0, -suffix.length));
-      if (family?.type === 'histogram') return suffix === '_bucket' ? new Set([...family.labels, 'le']) : family.labels;
+      if (family?.type === 'histogram') return labelsOf(family, suffix === '_bucket' ? ['le'] : []);
     }
     return undefined;
   };
