@@ -24,7 +24,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
-import { answer, IpcClient, PRIMARY_TIMEOUT_MS, primaryClient, sendReply, type Handlers } from './cluster.js';
+import { answer, IpcClient, PRIMARY_TIMEOUT_MS, primaryClient, sendReply, type Handlers, type IpcEndpoint } from './cluster.js';
 
 /** Longest wait of the primary for one worker's metrics. */
 export const WORKER_METRICS_TIMEOUT_MS = PRIMARY_TIMEOUT_MS / 2;
@@ -47,22 +47,30 @@ export type WorkerOps = { 'metrics.snapshot': { args: []; value: MetricsSnapshot
 
 /** In the cluster primary: every worker's metrics, aggregated on request. */
 export class ClusterMetrics {
-  private readonly clients = new Map<Worker, IpcClient<WorkerOps>>();
+  private readonly workers = new Map<object, { client: IpcClient<WorkerOps>; connected: () => boolean }>();
 
-  constructor() {
-    cluster.on('fork', (worker) => {
-      this.clients.set(worker, new IpcClient<WorkerOps>(worker, { name: `cluster worker ${worker.process.pid}`, timeoutMs: WORKER_METRICS_TIMEOUT_MS }));
-    });
-    cluster.on('exit', (worker) => {
-      this.clients.get(worker)?.close();
-      this.clients.delete(worker);
-    });
+  /** Follows the workers node:cluster forks, from their fork to their exit (the primary of `tessera serve`). */
+  static ofCluster(): ClusterMetrics {
+    const metrics = new ClusterMetrics();
+    cluster.on('fork', (worker: Worker) => metrics.add(worker, worker, `cluster worker ${worker.process.pid}`, () => worker.isConnected()));
+    cluster.on('exit', (worker: Worker) => metrics.remove(worker));
+    return metrics;
+  }
+
+  /** Asks `endpoint` (a worker's channel) at each scrape while `connected()` says it can be asked. */
+  add(key: object, endpoint: IpcEndpoint, name: string, connected: () => boolean): void {
+    this.workers.set(key, { client: new IpcClient<WorkerOps>(endpoint, { name, timeoutMs: WORKER_METRICS_TIMEOUT_MS }), connected });
+  }
+
+  remove(key: object): void {
+    this.workers.get(key)?.client.close();
+    this.workers.delete(key);
   }
 
   /** Asks every connected worker for its metrics and aggregates those that answer in time. */
   readonly scrape = async (): Promise<ClusterScrape> => {
-    const asked = [...this.clients].filter(([worker]) => worker.isConnected());
-    const answers = await Promise.allSettled(asked.map(([, client]) => client.request('metrics.snapshot')));
+    const asked = [...this.workers.values()].filter((worker) => worker.connected());
+    const answers = await Promise.allSettled(asked.map(({ client }) => client.request('metrics.snapshot')));
     const snapshots = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     const registry = AggregatorRegistry.aggregate(snapshots);
     const missing = asked.length - snapshots.length;

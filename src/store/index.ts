@@ -28,7 +28,7 @@ export { CLUSTER_METRIC_NAMES, workerMetrics, type WorkerMetrics } from './clust
  * environment to fork the workers with.
  */
 export function serveSharedState(): { env: Record<string, string> } {
-  return serveStores(new ClusterMetrics().scrape);
+  return serveStores(ClusterMetrics.ofCluster().scrape);
 }
 export { StoreUnavailableError } from './errors.js';
 
