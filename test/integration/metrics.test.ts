@@ -15,7 +15,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { Writable } from 'node:stream';
 import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { createLogger } from '../../src/logger.js';
 import { deployProblems, exposedFamilies, sample, total } from '../kit/metrics.js';
 import { startDemoServices } from '../../subgraphs/demo.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
@@ -166,16 +168,20 @@ const subgraphsDir = new URL('../../subgraphs/', import.meta.url).pathname;
 const graphqlErrors = (res: ServerResponse): void =>
   void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { slowField: null }, errors: [{ message: 'no slow field today' }] }));
 
-/** Bytes that are not HTTP, on a connection of their own: node:http answers 400 itself (server 'clientError'). */
-async function sendGarbage(port: number): Promise<string> {
+/** Sends `bytes` on a connection of its own and reads the answer until the server closes it. */
+async function sendRaw(port: number, bytes: string): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   let answer = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => (answer += chunk));
-  socket.write('NOT HTTP AT ALL\r\n\r\n');
+  socket.on('error', () => undefined);
+  socket.write(bytes);
   await new Promise<void>((resolve) => socket.on('close', () => resolve()));
   return answer;
 }
+
+/** Bytes that are not HTTP: node:http answers 400 itself (server 'clientError'). */
+const sendGarbage = (port: number): Promise<string> => sendRaw(port, 'NOT HTTP AT ALL\r\n\r\n');
 
 test('must show: real traffic (success, cache hit, retry, upstream errors of each kind, rate-limit refusal, REST and gRPC operations), then one scrape with the exact values', async (t) => {
   const upstream = await scriptedUpstream(t);
@@ -304,4 +310,26 @@ test('gateway overhead: the request time minus its upstream wait, parallel calls
   assert.equal(two.upstreamCalls - one.upstreamCalls, 2);
   assert.ok(upstream > request, `the calls overlapped: ${upstream} s of calls in a ${request} s request`);
   assert.ok(overhead > 0 && overhead < request, `overhead ${overhead} is within (0, ${request}): overlapping calls are not counted twice`);
+});
+
+test("node:http's own refusals are counted by reason and logged as one warning per 10 s, with how many there were", async (t) => {
+  const upstream = await scriptedUpstream(t);
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const gw = await startGateway(t, [{ name: 'flaky', kind: 'graphql', url: upstream.url, source: 'schema.graphql', dir }], { mode: 'development' }, { logger: createLogger('warn', sink) });
+  for (let i = 0; i < 3; i++) assert.match(await sendGarbage(gw.port), /^HTTP\/1\.1 400 /);
+  assert.match(await sendRaw(gw.port, `GET /graphql HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
+  const { text } = await scrape(new URL('/metrics', gw.url).href);
+  assert.equal(sample(text, 'tessera_http_refusals_total', { reason: 'bad_request' }), 3);
+  assert.equal(sample(text, 'tessera_http_refusals_total', { reason: 'headers_too_large' }), 1);
+  const warnings = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('node:http refused'));
+  assert.equal(warnings.length, 1, 'four refusals within 10 s: one line');
+  assert.equal(warnings[0]?.refused, 1);
+  assert.equal(warnings[0]?.status, 400);
+  assert.equal(warnings[0]?.level, 40);
 });
