@@ -16,7 +16,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Writable } from 'node:stream';
-import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { deferred, gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
 import { createLogger } from '../../src/logger.js';
 import { deployProblems, exposedFamilies, sample, total } from '../kit/metrics.js';
 import { startDemoServices } from '../../subgraphs/demo.js';
@@ -332,4 +332,18 @@ test("node:http's own refusals are counted by reason and logged as one warning p
   assert.equal(warnings[0]?.refused, 1);
   assert.equal(warnings[0]?.status, 400);
   assert.equal(warnings[0]?.level, 40);
+});
+
+test('in-flight upstream calls: counted while the upstream holds its answer, and no longer once it answers', async (t) => {
+  const upstream = await scriptedUpstream(t);
+  const gw = await metricsGateway(t, upstream.url);
+  const held = deferred<ServerResponse>();
+  upstream.answerNext((res) => held.resolve(res));
+  const pending = gw.query('query Held { slowField }');
+  const res = await held.promise;
+  const instance = { subgraph: 'flaky', instance: upstream.url, version: '' };
+  assert.equal(sample((await scrape(gw.metricsUrl)).text, 'tessera_upstream_in_flight', instance), 1, 'the call is under way');
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { slowField: 'late' } }));
+  assert.deepEqual((await pending).body, { data: { slowField: 'late' } });
+  assert.equal(sample((await scrape(gw.metricsUrl)).text, 'tessera_upstream_in_flight', instance), 0);
 });
