@@ -6,7 +6,7 @@
  *
  * Metrics observe, they change nothing: upstream attempts (their start and
  * their end), breaker changes, retries the budget refused, GraphQL errors
- * from upstreams, dedupe joins, response-cache lookups, rate-limit refusals
+ * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests through the Yoga plugin of `requestPlugin()`, schema loads from
@@ -51,11 +51,12 @@ interface UpstreamEvent {
   scope?: RequestScope;
 }
 
-/** `tessera:upstream:graphql-errors` (sources/graphql/executor.ts): an upstream answer that carried GraphQL errors. */
-interface GraphqlErrorsEvent {
+/** `tessera:upstream:answer-error` (sources/errors.ts): an answer the transport saw succeed that carried GraphQL errors or could not be used. */
+interface AnswerErrorEvent {
   subgraph: string;
   instance: string;
   version?: string;
+  kind: 'graphql' | 'other';
 }
 
 /** The fields of a `tessera:breaker` event read here (transport/breaker.ts). */
@@ -86,7 +87,8 @@ export type UpstreamErrorKind = 'timeout' | 'connection' | 'http_4xx' | 'http_5x
  * (GATEWAY_TIMEOUT, gRPC DEADLINE_EXCEEDED included), connection
  * (SOURCE_UNAVAILABLE: refused, reset, DNS, gRPC UNAVAILABLE), an HTTP status
  * class, `grpc_<STATUS>` for any other gRPC status, other for the rest (an
- * answer too large, not HTTP). `graphql` comes from its own event.
+ * answer too large, not HTTP). `graphql`, and `other` for a 2xx answer a
+ * source could not use, come from `tessera:upstream:answer-error`.
  */
 export function upstreamErrorKind(event: Pick<UpstreamEvent, 'code' | 'status' | 'grpcCode'>): UpstreamErrorKind | undefined {
   switch (event.code) {
@@ -222,7 +224,7 @@ export class GatewayMetrics {
     });
     this.upstreamErrors = new Counter({
       name: 'tessera_upstream_errors_total',
-      help: 'Failed upstream attempts by kind: timeout, connection, http_4xx, http_5xx, grpc_<STATUS>, graphql (an answer with GraphQL errors), other.',
+      help: 'Failed upstream attempts by kind: timeout, connection, http_4xx, http_5xx, grpc_<STATUS>, graphql (an answer with GraphQL errors), other (e.g. too large, or a 2xx body that is not what the source expects).',
       labelNames: ['subgraph', 'instance', 'version', 'kind'],
       registers,
     });
@@ -273,9 +275,9 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.listen('tessera:upstream:start', (message) => this.onUpstreamStart(message as UpstreamEvent));
     this.listen('tessera:upstream', (message) => this.onUpstream(message as UpstreamEvent));
-    this.listen('tessera:upstream:graphql-errors', (message) => {
-      const event = message as GraphqlErrorsEvent;
-      if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.labels(event.subgraph, event.instance, event.version ?? '', 'graphql').inc();
+    this.listen('tessera:upstream:answer-error', (message) => {
+      const event = message as AnswerErrorEvent;
+      if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.labels(event.subgraph, event.instance, event.version ?? '', event.kind).inc();
     });
     this.listen('tessera:retry-budget', (message) => {
       const { subgraph } = message as { subgraph: string };

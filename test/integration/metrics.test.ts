@@ -210,10 +210,13 @@ test('must show: real traffic (success, cache hit, retry, upstream errors of eac
   assert.equal((await gw.query('query Broken { slowField }')).body.errors?.[0]?.extensions?.code, 'SOURCE_BAD_RESPONSE');
   upstream.answerNext(graphqlErrors);
   assert.equal((await gw.query('query Partial { slowField }')).body.errors?.length, 1);
+  // A 200 the source cannot use: HTML where GraphQL JSON belongs.
+  upstream.answerNext((res) => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>maintenance</html>'));
+  assert.equal((await gw.query('query Html { slowField }')).body.errors?.[0]?.extensions?.code, 'SOURCE_BAD_RESPONSE');
   // A rate-limit refusal by the rule "limited-once".
   assert.equal((await gw.query('query Limited { slowField }')).status, 200);
   assert.equal((await gw.query('query Limited { slowField }')).status, 429);
-  assert.equal(upstream.requests(), 7);
+  assert.equal(upstream.requests(), 8);
   // A REST operation answered and one answered 404; a gRPC method answered and one answered NOT_FOUND.
   assert.equal((await gw.query('{ getProduct(id: "p1") { id } }')).body.data?.getProduct?.id, 'p1');
   await gw.query('{ getProduct(id: "no-such-product") { id } }');
@@ -234,11 +237,12 @@ test('must show: real traffic (success, cache hit, retry, upstream errors of eac
   assert.equal(sample(text, 'tessera_requests_total', request('Limited', 'RATE_LIMITED', 'none')), 1);
   assert.equal(sample(text, 'tessera_response_cache_total', { channel: 'default', result: 'hit' }), 1);
   assert.equal(sample(text, 'tessera_rate_limit_refusals_total', { channel: 'default', rule: 'limited-once' }), 1);
-  assert.equal(sample(text, 'tessera_upstream_calls_total', { ...flaky, code: 'OK' }), 4, 'Fine, Retried (its retry), Partial, Limited');
+  assert.equal(sample(text, 'tessera_upstream_calls_total', { ...flaky, code: 'OK' }), 5, 'Fine, Retried (its retry), Partial, Html, Limited');
   assert.equal(sample(text, 'tessera_upstream_calls_total', { ...flaky, code: 'HTTP_5xx' }), 3);
   assert.equal(sample(text, 'tessera_upstream_retries_total', flaky), 2);
   assert.equal(sample(text, 'tessera_upstream_errors_total', { ...flaky, kind: 'http_5xx' }), 3);
   assert.equal(sample(text, 'tessera_upstream_errors_total', { ...flaky, kind: 'graphql' }), 1);
+  assert.equal(sample(text, 'tessera_upstream_errors_total', { ...flaky, kind: 'other' }), 1, 'the HTML answer');
   assert.equal(sample(text, 'tessera_upstream_in_flight', flaky), 0, 'every attempt started has ended');
   const catalogInstance = { subgraph: 'catalog', instance: catalog.url, version: '' };
   assert.equal(sample(text, 'tessera_upstream_errors_total', { ...catalogInstance, kind: 'http_4xx' }), 1);

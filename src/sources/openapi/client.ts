@@ -18,6 +18,7 @@ import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../request-scope.js'
 import { parseUpstreamJson } from '../json.js';
 import type { Mode } from '../types.js';
 import { httpError, invalidResponse } from './errors.js';
+import { publishAnswerError } from '../errors.js';
 import { parseInt64Json, stringifyJson } from './int64.js';
 import { appendQuery, type Serializer } from './params.js';
 import { isUploadValue } from './scalars.js';
@@ -266,6 +267,16 @@ export class RestClient {
   }
 
   private decode(op: CompiledOperation, result: HttpResult): unknown {
+    try {
+      return this.decodeBody(op, result);
+    } catch (error) {
+      // A non-2xx status is counted by its status already (tessera:upstream); a 2xx with a body that cannot be used is not.
+      if (result.status >= 200 && result.status < 300) publishAnswerError(this.descriptor.name, result.instance, 'other');
+      throw error;
+    }
+  }
+
+  private decodeBody(op: CompiledOperation, result: HttpResult): unknown {
     const contentType = String(result.headers['content-type'] ?? '');
     if (result.status < 200 || result.status >= 300) {
       throw httpError(this.descriptor, this.mode, op.label, result.status, contentType, result.body, this.descriptor.errorBodyLimit);
