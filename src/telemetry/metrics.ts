@@ -112,6 +112,22 @@ export const ANONYMOUS = '__anonymous';
 export const UNKNOWN = '__unknown';
 export const OVERFLOW = '__overflow';
 
+/** The series of one upstream instance, looked up once: an attempt then costs no label lookup (prom-client hashes labels on each). */
+interface InstanceSeries {
+  inFlight: Gauge.Internal<'subgraph' | 'instance' | 'version'>;
+  seconds: Histogram.Internal<'subgraph' | 'instance' | 'version'>;
+  retries: Counter.Internal;
+  /** By outcome code. */
+  calls: Map<string, Counter.Internal>;
+}
+
+/** The series of one REST operation or gRPC method of a subgraph, looked up once. */
+interface OperationSeries {
+  seconds: Histogram.Internal<'subgraph' | 'operation'>;
+  /** By outcome code. */
+  calls: Map<string, Counter.Internal>;
+}
+
 /** What a request carries from its first hook to onResponse. */
 interface RequestState {
   started: number;
@@ -143,6 +159,10 @@ export class GatewayMetrics {
   private readonly schemaLoads: Counter<'result'>;
   private readonly schemaLoadedAt: Gauge;
   private readonly httpRefusals: Counter<'reason'>;
+  /** By subgraph, instance and version (joined with NUL). */
+  private readonly instances = new Map<string, InstanceSeries>();
+  /** By subgraph and operation (joined with NUL). */
+  private readonly operationSeries = new Map<string, OperationSeries>();
   /** Attempts counted in tessera_upstream_in_flight: only these are taken off it when they end. */
   private readonly started = new WeakSet<object>();
   /** Per request being timed: its upstream attempts' intervals, flat start/end pairs (performance.now()). */
@@ -301,10 +321,27 @@ export class GatewayMetrics {
     this.listeners.push([name, listener]);
   }
 
+  private series(event: UpstreamEvent): InstanceSeries {
+    const version = event.version ?? '';
+    const key = `${event.subgraph}\u0000${event.instance}\u0000${version}`;
+    let series = this.instances.get(key);
+    if (!series) {
+      const labels = [event.subgraph, event.instance, version];
+      series = {
+        inFlight: this.inFlight.labels(...labels),
+        seconds: this.upstreamSeconds.labels(...labels),
+        retries: this.retries.labels(...labels),
+        calls: new Map(),
+      };
+      this.instances.set(key, series);
+    }
+    return series;
+  }
+
   private onUpstreamStart(event: UpstreamEvent): void {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.started.add(event);
-    this.inFlight.labels(event.subgraph, event.instance, event.version ?? '').inc();
+    this.series(event).inFlight.inc();
   }
 
   private onUpstream(event: UpstreamEvent): void {
@@ -312,15 +349,23 @@ export class GatewayMetrics {
     const version = event.version ?? '';
     const code = event.code ?? (event.status !== undefined && event.status >= 400 ? `HTTP_${Math.floor(event.status / 100)}xx` : 'OK');
     const seconds = event.durationMs / 1000;
-    if (this.started.delete(event)) this.inFlight.labels(event.subgraph, event.instance, version).dec();
-    this.upstreamCalls.labels(event.subgraph, event.instance, version, code).inc();
-    this.upstreamSeconds.labels(event.subgraph, event.instance, version).observe(seconds);
-    if (event.attempt > 0) this.retries.labels(event.subgraph, event.instance, version).inc();
+    const series = this.series(event);
+    if (this.started.delete(event)) series.inFlight.dec();
+    let calls = series.calls.get(code);
+    if (!calls) series.calls.set(code, (calls = this.upstreamCalls.labels(event.subgraph, event.instance, version, code)));
+    calls.inc();
+    series.seconds.observe(seconds);
+    if (event.attempt > 0) series.retries.inc();
     const kind = upstreamErrorKind(event);
     if (kind) this.upstreamErrors.labels(event.subgraph, event.instance, version, kind).inc();
     if (event.operation) {
-      this.operationCalls.labels(event.subgraph, event.operation, code).inc();
-      this.operationSeconds.labels(event.subgraph, event.operation).observe(seconds);
+      const key = `${event.subgraph}\u0000${event.operation}`;
+      let operation = this.operationSeries.get(key);
+      if (!operation) this.operationSeries.set(key, (operation = { seconds: this.operationSeconds.labels(event.subgraph, event.operation), calls: new Map() }));
+      let operationCalls = operation.calls.get(code);
+      if (!operationCalls) operation.calls.set(code, (operationCalls = this.operationCalls.labels(event.subgraph, event.operation, code)));
+      operationCalls.inc();
+      operation.seconds.observe(seconds);
     }
     const waits = event.scope && this.waits.get(event.scope);
     if (waits) waits.push(event.started, event.started + event.durationMs);
@@ -400,6 +445,8 @@ export class GatewayMetrics {
   /** Stops listening to the diagnostics channels (the gateway closed). */
   close(): void {
     for (const [name, listener] of this.listeners.splice(0)) unsubscribe(name, listener);
+    this.instances.clear();
+    this.operationSeries.clear();
     this.registry.clear();
   }
 }
