@@ -3,8 +3,8 @@
  * use only metrics the gateway exports, with labels those metrics have: the
  * names and labels are read from GatewayMetrics' own registry (and the two
  * gauges only an aggregated `--workers N` scrape adds), not from a list kept
- * by hand. test/integration/metrics-signals.test.ts checks the same against a
- * live gateway's exposition.
+ * by hand. test/integration/metrics.test.ts and metrics-workers.test.ts check
+ * the same against a live gateway's exposition.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
