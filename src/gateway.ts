@@ -43,6 +43,7 @@ import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint,
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 import { StatusBoard, type Health } from './telemetry/status.js';
 import { statusPageHandler } from './server/status-page.js';
+import { workerMetrics } from './store/index.js';
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -481,6 +482,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const openTraffic = traffic;
   const openTracing = tracing;
+  metrics?.schemaLoaded('success');
+  // A worker of `tessera serve --workers N` answers a scrape with every worker's metrics, through the primary.
+  const clusterMetrics = metrics && workerMetrics(metrics.registry, logger);
 
   // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
   // instance is kept for GET /admin/status (an instance with no change seen is closed).
@@ -499,7 +503,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
   const loaded = sources.map((s) => s.descriptor.name);
   const adminEndpoints = new Map<string, AdminHandler>();
-  if (metrics) adminEndpoints.set(config.telemetry.metrics.path, metricsEndpoint(metrics));
+  if (metrics) adminEndpoints.set(config.telemetry.metrics.path, metricsEndpoint({ contentType: metrics.contentType, scrape: () => (clusterMetrics ?? metrics).scrape() }));
   if (statusPage) {
     // The page at its path, its JSON and files below it.
     adminEndpoints.set(config.telemetry.status.path, statusPage);
@@ -601,6 +605,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
+        clusterMetrics?.close();
         metrics?.close();
         status?.close();
         answers.close();

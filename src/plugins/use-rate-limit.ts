@@ -17,7 +17,13 @@
  * `rateLimit.headers`). With the store down and onStoreError "closed": 503,
  * RATE_LIMIT_STORE_UNAVAILABLE. One subscription more than the consumer may
  * hold open: 429, RATE_LIMITED, naming the limit and its key.
+ *
+ * Every refusal is published on `tessera:rate-limit` (free when nobody
+ * listens) with the rule that refused: its name, `__subscriptions` for the
+ * open-subscription limit, `__store_unavailable` when the store could not be
+ * asked and onStoreError is "closed".
  */
+import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { isAsyncIterable, type OnSubscribeHookResult } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, Kind, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
@@ -33,6 +39,19 @@ export interface RateLimitOptions {
   limits: RateLimits;
   /** The channel this chain serves. */
   channel: string;
+}
+
+/** One refusal (`tessera:rate-limit`), for metrics. */
+export interface RateLimitEvent {
+  channel: string;
+  rule: string;
+}
+export const rateLimitChannel = diagnosticsChannel('tessera:rate-limit');
+export const SUBSCRIPTIONS_RULE = '__subscriptions';
+export const STORE_UNAVAILABLE_RULE = '__store_unavailable';
+
+function publishRefusal(channel: string, rule: string): void {
+  if (rateLimitChannel.hasSubscribers) rateLimitChannel.publish({ channel, rule } satisfies RateLimitEvent);
 }
 
 interface Applied {
@@ -165,6 +184,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
       if (refused) {
         // Refused by one rule: the others give their points back (the operation does not run).
         await Promise.all(applied.filter((a) => a.outcome.allowed).map((a) => a.rule.limiter.refund(a.key, a.points)));
+        publishRefusal(channel, refused.outcome.storeDown ? STORE_UNAVAILABLE_RULE : refused.rule.rule.name);
         return refusalFor(refused);
       }
       // Set on the HTTP response, not in the result, so a cached result never carries another request's counts.
@@ -191,6 +211,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin {
       const consumer = consumerOf(args.contextValue, limits);
       const release = slots.take(channel, consumer);
       if (!release) {
+        publishRefusal(channel, SUBSCRIPTIONS_RULE);
         setResultAndStopExecution({ errors: [tooManySubscriptions(slots, channel)] });
         return;
       }

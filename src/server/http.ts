@@ -4,6 +4,7 @@
  * endpoints, and draining on shutdown. GraphQL requests go to the Yoga
  * instance of the channel their path names.
  */
+import { channel } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -52,6 +53,29 @@ export interface GatewayHttpServer {
   /** Listening with TLS (server.tls). */
   readonly secure: boolean;
 }
+
+/**
+ * A request node:http refused itself before the handler saw it (`clientError`:
+ * a header block over server.maxHeaderSize, a request past its timeout, bytes
+ * that are not HTTP), published on `tessera:http-refusal` for metrics; free
+ * when nobody listens.
+ */
+export interface HttpRefusalEvent {
+  reason: 'headers_too_large' | 'request_timeout' | 'bad_request';
+  status: 400 | 408 | 431;
+}
+export const httpRefusalChannel = channel('tessera:http-refusal');
+
+/** At most one log line per this many ms for node:http's own refusals; the line counts those not logged. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+function refusalOf(error: NodeJS.ErrnoException): HttpRefusalEvent {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { reason: 'headers_too_large', status: 431 };
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { reason: 'request_timeout', status: 408 };
+  return { reason: 'bad_request', status: 400 };
+}
+
+const STATUS_LINE = { 400: '400 Bad Request', 408: '408 Request Timeout', 431: '431 Request Header Fields Too Large' } as const;
 
 export function createHttpServer(options: HttpServerOptions): GatewayHttpServer {
   const { config, logger } = options;
@@ -134,10 +158,23 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // node:http's own refusals: one warning per REFUSAL_LOG_INTERVAL_MS at most, with how many there were since the last.
+  let refusalsUnlogged = 0;
+  let refusalLoggedAt = -Infinity;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const refusal = refusalOf(error);
+    socket.end(`HTTP/1.1 ${STATUS_LINE[refusal.status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    if (httpRefusalChannel.hasSubscribers) httpRefusalChannel.publish(refusal);
+    refusalsUnlogged++;
+    const now = performance.now();
+    if (now - refusalLoggedAt < REFUSAL_LOG_INTERVAL_MS) return;
+    logger.warn(
+      { status: refusal.status, reason: refusal.reason, error: error.code, refused: refusalsUnlogged, remoteAddress: socket.remoteAddress },
+      `node:http refused ${refusalsUnlogged} request(s) before the gateway saw them (latest: ${refusal.status}, ${refusal.reason}); at most one such line per ${REFUSAL_LOG_INTERVAL_MS / 1000} s. Oversized headers: server.maxHeaderSize; timeouts: server.headersTimeout / server.requestTimeout; bad_request: a client that does not speak HTTP/1.1`,
+    );
+    refusalsUnlogged = 0;
+    refusalLoggedAt = now;
   });
 
   return {

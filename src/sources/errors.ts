@@ -5,6 +5,7 @@
  * docs/reliability.md); in development everything passes, labelled with the
  * subgraph.
  */
+import { channel } from 'node:diagnostics_channel';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import type { Mode } from './types.js';
@@ -24,4 +25,23 @@ export function upstreamError(error: GraphQLFormattedError, descriptor: Descript
     path: error.path,
     extensions: { code: allowed ? upstreamCode : 'SUBGRAPH_ERROR', subgraph },
   });
+}
+
+/**
+ * An upstream answer the transport saw succeed (its `tessera:upstream` event
+ * says OK) that the source found wrong: `graphql` when a GraphQL upstream
+ * answered with `errors`, `other` when the content cannot be used (HTML or
+ * invalid JSON with a 2xx status). Published on `tessera:upstream:answer-error`
+ * for metrics, free when nobody listens.
+ */
+export interface AnswerErrorEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+  kind: 'graphql' | 'other';
+}
+export const answerErrorChannel = channel('tessera:upstream:answer-error');
+
+export function publishAnswerError(subgraph: string, instance: { url: string; version?: string }, kind: AnswerErrorEvent['kind']): void {
+  if (answerErrorChannel.hasSubscribers) answerErrorChannel.publish({ subgraph, instance: instance.url, version: instance.version, kind } satisfies AnswerErrorEvent);
 }

@@ -34,6 +34,7 @@ import type { ExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
+import type { ClusterScrape } from './cluster-metrics.js';
 import { StoreUnavailableError } from './errors.js';
 import { StoreHealth } from './redis.js';
 import type { Entry } from './response-cache.js';
@@ -52,6 +53,8 @@ const TAG = 'tessera:state';
 
 /** Every operation with its arguments and answer; both cross the channel as JSON. */
 export type SharedStateOps = {
+  /** The Prometheus text of every worker's metrics, aggregated by the primary (cluster-metrics.ts). */
+  'metrics.scrape': { args: []; value: ClusterScrape };
   'kv.get': { args: [namespace: string, maxEntries: number, key: string]; value: string | null };
   /** ttlMs 0: kept until evicted. */
   'kv.set': { args: [namespace: string, maxEntries: number, key: string, value: string, ttlMs: number]; value: null };
@@ -63,8 +66,8 @@ export type SharedStateOps = {
 
 type OpMap = Record<string, { args: unknown[]; value: unknown }>;
 
-/** What answers each operation, in the primary. */
-export type Handlers<Ops extends OpMap> = { [O in keyof Ops]: (...args: Ops[O]['args']) => Ops[O]['value'] };
+/** What answers each operation, in the primary (or, for the primary's own requests, in a worker). */
+export type Handlers<Ops extends OpMap> = { [O in keyof Ops]: (...args: Ops[O]['args']) => Ops[O]['value'] | Promise<Ops[O]['value']> };
 
 interface Request {
   tessera: typeof TAG;
@@ -177,17 +180,34 @@ export class IpcClient<Ops extends OpMap> {
   }
 }
 
-/** The reply to one message; undefined when the message is not a request of this channel (not for these handlers to answer). */
-export function answer(handlers: Readonly<Record<string, (...args: never[]) => unknown>>, message: unknown): Reply | undefined {
+/**
+ * The reply to one message; undefined when the message is not a request of
+ * this channel (not for these handlers to answer). A handler that returns a
+ * promise (the primary's metrics scrape, which asks every worker) gets a
+ * promise of its reply; every other reply is given at once.
+ */
+export function answer(handlers: Readonly<Record<string, (...args: never[]) => unknown>>, message: unknown): Reply | Promise<Reply> | undefined {
   if (!isTagged(message) || 'value' in message || 'error' in message) return undefined;
   const { id, op, args } = message as Request;
   const handler = Object.hasOwn(handlers, op) ? (handlers[op] as (...a: unknown[]) => unknown) : undefined;
+  const failed = (error: unknown): Reply => ({ tessera: TAG, id, error: error instanceof Error ? error.message : String(error) });
   try {
     if (!handler || !Array.isArray(args)) throw new Error(`no operation "${String(op)}"`);
-    return { tessera: TAG, id, value: handler(...args) ?? null };
+    const value = handler(...args);
+    if (value instanceof Promise) return value.then((settled: unknown): Reply => ({ tessera: TAG, id, value: settled ?? null }), failed);
+    return { tessera: TAG, id, value: value ?? null };
   } catch (error) {
-    return { tessera: TAG, id, error: error instanceof Error ? error.message : String(error) };
+    return failed(error);
   }
+}
+
+/** Sends `reply` (once settled) on `endpoint` while it is connected; a closed channel drops it (its requests were rejected when it closed). */
+export function sendReply(reply: Reply | Promise<Reply>, endpoint: { isConnected(): boolean; send(message: Reply, callback: (error: Error | null) => void): unknown }): void {
+  if (reply instanceof Promise) {
+    void reply.then((settled) => sendReply(settled, endpoint));
+    return;
+  }
+  if (endpoint.isConnected()) endpoint.send(reply, ignoreSendError);
 }
 
 /**
@@ -195,7 +215,7 @@ export function answer(handlers: Readonly<Record<string, (...args: never[]) => u
  * cache per name, made by the first request that names it (with the size it
  * asks for: every worker runs the same configuration).
  */
-export function sharedStateHandlers(): Handlers<SharedStateOps> {
+export function sharedStateHandlers(): Omit<Handlers<SharedStateOps>, 'metrics.scrape'> {
   const namespaces = new Map<string, LRUCache<string, string>>();
   const caches = new Map<string, ReturnType<typeof createInMemoryCache>>();
   const kv = (name: string, max: number): LRUCache<string, string> => {
@@ -234,18 +254,19 @@ export function sharedStateHandlers(): Handlers<SharedStateOps> {
 /**
  * Starts the shared state in the cluster primary, before the first fork: it
  * answers the workers' memory-store requests and keeps their rate-limit
- * counters. Returns the environment to fork the workers with, which tells
- * them to use it.
+ * counters, and answers a worker's metrics scrape with `scrapeMetrics`
+ * (every worker's metrics aggregated: cluster-metrics.ts). Returns the
+ * environment to fork the workers with, which tells them to use it.
  */
-export function serveSharedState(): { env: Record<string, string> } {
+export function serveSharedState(scrapeMetrics: Handlers<SharedStateOps>['metrics.scrape']): { env: Record<string, string> } {
   if (!cluster.isPrimary) throw new Error('serveSharedState() runs in the cluster primary');
   // One RateLimiterMemory per key prefix, made when a worker's RateLimiterCluster first announces itself.
   new RateLimiterClusterMaster();
-  const handlers = sharedStateHandlers();
+  const handlers: Handlers<SharedStateOps> = { ...sharedStateHandlers(), 'metrics.scrape': scrapeMetrics };
   cluster.on('message', (worker, message) => {
     const reply = answer(handlers, message);
     // A worker that has gone gets no answer: its requests were rejected when its channel closed.
-    if (reply && worker.isConnected()) worker.send(reply, ignoreSendError);
+    if (reply) sendReply(reply, worker);
   });
   return { env: { [SHARED_STATE_ENV]: '1' } };
 }
@@ -272,9 +293,14 @@ export class PrimaryLink extends StoreHealth {
 /** One client per worker process: one listener on its channel, whatever the number of gateways. */
 let workerClient: IpcClient<SharedStateOps> | undefined;
 
+/** The IPC client to the primary when this process is a worker it forked with serveSharedState's environment; undefined in every other process. */
+export function primaryClient(): IpcClient<SharedStateOps> | undefined {
+  if (!cluster.isWorker || process.env[SHARED_STATE_ENV] !== '1') return undefined;
+  return (workerClient ??= new IpcClient<SharedStateOps>(process, { name: PRIMARY_NAME, timeoutMs: PRIMARY_TIMEOUT_MS }));
+}
+
 /** The link to the primary's stores when this process is a worker it forked; undefined in every other process. */
 export function primaryLink(logger: Logger): PrimaryLink | undefined {
-  if (!cluster.isWorker || process.env[SHARED_STATE_ENV] !== '1') return undefined;
-  workerClient ??= new IpcClient<SharedStateOps>(process, { name: PRIMARY_NAME, timeoutMs: PRIMARY_TIMEOUT_MS });
-  return new PrimaryLink(workerClient, logger);
+  const client = primaryClient();
+  return client && new PrimaryLink(client, logger);
 }

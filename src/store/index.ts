@@ -12,12 +12,24 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config/store.js';
-import { primaryLink, type PrimaryLink } from './cluster.js';
+import { primaryLink, serveSharedState as serveStores, type PrimaryLink } from './cluster.js';
+import { ClusterMetrics } from './cluster-metrics.js';
 import { StoreUnavailableError } from './errors.js';
 import { RedisConnection } from './redis.js';
 
 export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
-export { PRIMARY_TIMEOUT_MS, PrimaryLink, serveSharedState } from './cluster.js';
+export { PRIMARY_TIMEOUT_MS, PrimaryLink } from './cluster.js';
+export { CLUSTER_METRIC_NAMES, workerMetrics, type WorkerMetrics } from './cluster-metrics.js';
+
+/**
+ * Starts, in the cluster primary of `tessera serve` and before the first
+ * fork, what the workers share through it: their memory stores (cluster.ts)
+ * and one metrics scrape for all of them (cluster-metrics.ts). Returns the
+ * environment to fork the workers with.
+ */
+export function serveSharedState(): { env: Record<string, string> } {
+  return serveStores(ClusterMetrics.ofCluster().scrape);
+}
 export { StoreUnavailableError } from './errors.js';
 
 /**

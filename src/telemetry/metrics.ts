@@ -4,10 +4,18 @@
  * global one, so several gateways in one process (the tests) keep their own
  * counts.
  *
- * Metrics observe, they change nothing: upstream calls, breaker changes,
- * dedupe joins and response-cache lookups arrive on diagnostics channels (by
- * name: telemetry/ does not import transport/ or plugins/), requests through the Yoga plugin of
- * `requestPlugin()`. Label values are bounded: operation names past
+ * Metrics observe, they change nothing: upstream attempts (their start and
+ * their end), breaker changes, retries the budget refused, GraphQL errors
+ * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
+ * and node:http's own refusals arrive on diagnostics channels (by name:
+ * telemetry/ does not import transport/, sources/, plugins/ or server/),
+ * requests through the Yoga plugin of `requestPlugin()`, schema loads from
+ * the gateway (`schemaLoaded()`).
+ *
+ * Gateway overhead: per request, its total time minus the time it waited on
+ * upstreams, that is the union of its upstream attempts' intervals (calls in
+ * parallel overlap; intervals.ts counts each instant once). A request's
+ * attempts are told apart by the RequestScope on their events. Label values are bounded: operation names past
  * `maxOperations` distinct ones count as `__overflow`, unnamed operations as
  * `__anonymous`, requests refused before an operation was chosen as
  * `__unknown`; no identity ever becomes a label.
@@ -21,16 +29,34 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
+import { unionLength } from './intervals.js';
 
-/** The fields of a `tessera:upstream` event read here (transport/stages/observe.ts publishes one per attempt). */
+/**
+ * The fields of a `tessera:upstream` event read here (transport/stages/observe.ts
+ * publishes one per attempt, the same object first on `tessera:upstream:start`).
+ */
 interface UpstreamEvent {
   subgraph: string;
   instance: string;
   version?: string;
+  /** REST: method and path template; gRPC: method path; absent for GraphQL upstreams. */
+  operation?: string;
   status?: number;
   code?: string;
+  grpcCode?: string;
+  /** performance.now() when the attempt started. */
+  started: number;
   durationMs: number;
   attempt: number;
+  scope?: RequestScope;
+}
+
+/** `tessera:upstream:answer-error` (sources/errors.ts): an answer the transport saw succeed that carried GraphQL errors or could not be used. */
+interface AnswerErrorEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+  kind: 'graphql' | 'other';
 }
 
 /** The fields of a `tessera:breaker` event read here (transport/breaker.ts). */
@@ -49,10 +75,58 @@ export interface MetricsOptions {
 
 const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** The gateway's own time per request is far below its requests' (a fraction of a millisecond to tens of them). */
+const OVERHEAD_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/** The `kind` label of tessera_upstream_errors_total. */
+export type UpstreamErrorKind = 'timeout' | 'connection' | 'http_4xx' | 'http_5xx' | `grpc_${string}` | 'graphql' | 'other';
+
+/**
+ * The error kind of one attempt, or undefined when it succeeded (or the
+ * client went away, which says nothing of the upstream): timeout
+ * (GATEWAY_TIMEOUT, gRPC DEADLINE_EXCEEDED included), connection
+ * (SOURCE_UNAVAILABLE: refused, reset, DNS, gRPC UNAVAILABLE), an HTTP status
+ * class, `grpc_<STATUS>` for any other gRPC status, other for the rest (an
+ * answer too large, not HTTP). `graphql`, and `other` for a 2xx answer a
+ * source could not use, come from `tessera:upstream:answer-error`.
+ */
+export function upstreamErrorKind(event: Pick<UpstreamEvent, 'code' | 'status' | 'grpcCode'>): UpstreamErrorKind | undefined {
+  switch (event.code) {
+    case undefined:
+      if (event.status === undefined || event.status < 400) return undefined;
+      return event.status >= 500 ? 'http_5xx' : 'http_4xx';
+    case 'REQUEST_ABORTED':
+      return undefined;
+    case 'GATEWAY_TIMEOUT':
+      return 'timeout';
+    case 'SOURCE_UNAVAILABLE':
+      return 'connection';
+    case 'GRPC_STATUS':
+      return event.grpcCode ? `grpc_${event.grpcCode}` : 'other';
+    default:
+      return 'other';
+  }
+}
 
 export const ANONYMOUS = '__anonymous';
 export const UNKNOWN = '__unknown';
 export const OVERFLOW = '__overflow';
+
+/** The series of one upstream instance, looked up once: an attempt then costs no label lookup (prom-client hashes labels on each). */
+interface InstanceSeries {
+  inFlight: Gauge.Internal<'subgraph' | 'instance' | 'version'>;
+  seconds: Histogram.Internal<'subgraph' | 'instance' | 'version'>;
+  retries: Counter.Internal;
+  /** By outcome code. */
+  calls: Map<string, Counter.Internal>;
+}
+
+/** The series of one REST operation or gRPC method of a subgraph, looked up once. */
+interface OperationSeries {
+  seconds: Histogram.Internal<'subgraph' | 'operation'>;
+  /** By outcome code. */
+  calls: Map<string, Counter.Internal>;
+}
 
 /** What a request carries from its first hook to onResponse. */
 interface RequestState {
@@ -75,6 +149,24 @@ export class GatewayMetrics {
   private readonly breakerTransitions: Counter<'subgraph' | 'instance' | 'state'>;
   private readonly dedupeHits: Counter<'channel'>;
   private readonly cacheLookups: Counter<'channel' | 'result'>;
+  private readonly overhead: Histogram<'channel' | 'route'>;
+  private readonly inFlight: Gauge<'subgraph' | 'instance' | 'version'>;
+  private readonly upstreamErrors: Counter<'subgraph' | 'instance' | 'version' | 'kind'>;
+  private readonly operationCalls: Counter<'subgraph' | 'operation' | 'code'>;
+  private readonly operationSeconds: Histogram<'subgraph' | 'operation'>;
+  private readonly budgetExhausted: Counter<'subgraph'>;
+  private readonly rateLimitRefusals: Counter<'channel' | 'rule'>;
+  private readonly schemaLoads: Counter<'result'>;
+  private readonly schemaLoadedAt: Gauge;
+  private readonly httpRefusals: Counter<'reason'>;
+  /** By subgraph, instance and version (joined with NUL). */
+  private readonly instances = new Map<string, InstanceSeries>();
+  /** By subgraph and operation (joined with NUL). */
+  private readonly operationSeries = new Map<string, OperationSeries>();
+  /** Attempts counted in tessera_upstream_in_flight: only these are taken off it when they end. */
+  private readonly started = new WeakSet<object>();
+  /** Per request being timed: its upstream attempts' intervals, flat start/end pairs (performance.now()). */
+  private readonly waits = new WeakMap<RequestScope, number[]>();
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: MetricsOptions) {
@@ -114,8 +206,9 @@ export class GatewayMetrics {
     });
     this.breakerState = new Gauge({
       name: 'tessera_breaker_state',
-      help: 'Circuit breaker state of an upstream instance: 0 closed, 1 half-open, 2 open (absent until its first change).',
+      help: 'Circuit breaker state of an upstream instance: 0 closed, 1 half-open, 2 open (absent until its first change). Across workers: the most open.',
       labelNames: ['subgraph', 'instance'],
+      aggregator: 'max',
       registers,
     });
     this.breakerTransitions = new Counter({
@@ -136,9 +229,85 @@ export class GatewayMetrics {
       labelNames: ['channel', 'result'],
       registers,
     });
+    this.overhead = new Histogram({
+      name: 'tessera_gateway_overhead_seconds',
+      help: "Time each request spent in the gateway itself: its total time minus the time it waited on upstreams (the union of its upstream attempts, overlaps counted once), by channel and route.",
+      labelNames: ['channel', 'route'],
+      buckets: OVERHEAD_SECONDS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: 'tessera_upstream_in_flight',
+      help: 'Upstream call attempts started and not ended yet, by subgraph, instance and version.',
+      labelNames: ['subgraph', 'instance', 'version'],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'tessera_upstream_errors_total',
+      help: 'Failed upstream attempts by kind: timeout, connection, http_4xx, http_5xx, grpc_<STATUS>, graphql (an answer with GraphQL errors), other (e.g. too large, or a 2xx body that is not what the source expects).',
+      labelNames: ['subgraph', 'instance', 'version', 'kind'],
+      registers,
+    });
+    this.operationCalls = new Counter({
+      name: 'tessera_upstream_operation_calls_total',
+      help: 'Upstream attempts per REST operation (method and path template) or gRPC method (/pkg.Service/Method), by outcome code as in tessera_upstream_calls_total.',
+      labelNames: ['subgraph', 'operation', 'code'],
+      registers,
+    });
+    this.operationSeconds = new Histogram({
+      name: 'tessera_upstream_operation_duration_seconds',
+      help: 'Duration of upstream attempts per REST operation (method and path template) or gRPC method.',
+      labelNames: ['subgraph', 'operation'],
+      buckets: SECONDS,
+      registers,
+    });
+    this.budgetExhausted = new Counter({
+      name: 'tessera_upstream_retry_budget_exhausted_total',
+      help: "Retries not made because the subgraph's retry budget (20% of its calls, at least 3 per 10 s) was spent.",
+      labelNames: ['subgraph'],
+      registers,
+    });
+    this.rateLimitRefusals = new Counter({
+      name: 'tessera_rate_limit_refusals_total',
+      help: 'Operations refused by a rate limit, by channel and rule (its name; __subscriptions: too many open subscriptions; __store_unavailable: store down, onStoreError closed).',
+      labelNames: ['channel', 'rule'],
+      registers,
+    });
+    this.schemaLoads = new Counter({
+      name: 'tessera_schema_loads_total',
+      help: 'Unified schema loads (composition of every subgraph), by result: success or failure.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.schemaLoadedAt = new Gauge({
+      name: 'tessera_schema_loaded_timestamp_seconds',
+      help: 'When the schema served now was loaded, Unix time in seconds. Across workers: the latest.',
+      aggregator: 'max',
+      registers,
+    });
+    this.httpRefusals = new Counter({
+      name: 'tessera_http_refusals_total',
+      help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
+      labelNames: ['reason'],
+      registers,
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
+    this.listen('tessera:upstream:start', (message) => this.onUpstreamStart(message as UpstreamEvent));
     this.listen('tessera:upstream', (message) => this.onUpstream(message as UpstreamEvent));
+    this.listen('tessera:upstream:answer-error', (message) => {
+      const event = message as AnswerErrorEvent;
+      if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.labels(event.subgraph, event.instance, event.version ?? '', event.kind).inc();
+    });
+    this.listen('tessera:retry-budget', (message) => {
+      const { subgraph } = message as { subgraph: string };
+      if (this.subgraphs.has(subgraph)) this.budgetExhausted.labels(subgraph).inc();
+    });
+    this.listen('tessera:rate-limit', (message) => {
+      const { channel, rule } = message as { channel: string; rule: string };
+      this.rateLimitRefusals.labels(channel, rule).inc();
+    });
+    this.listen('tessera:http-refusal', (message) => this.httpRefusals.labels((message as { reason: string }).reason).inc());
     this.listen('tessera:breaker', (message) => this.onBreaker(message as BreakerEvent));
     this.listen('tessera:dedupe', (message) => this.dedupeHits.labels((message as { channel: string }).channel).inc());
     this.listen('tessera:cache', (message) => {
@@ -152,13 +321,60 @@ export class GatewayMetrics {
     this.listeners.push([name, listener]);
   }
 
+  private series(event: UpstreamEvent): InstanceSeries {
+    const version = event.version ?? '';
+    const key = `${event.subgraph}\u0000${event.instance}\u0000${version}`;
+    let series = this.instances.get(key);
+    if (!series) {
+      const labels = [event.subgraph, event.instance, version];
+      series = {
+        inFlight: this.inFlight.labels(...labels),
+        seconds: this.upstreamSeconds.labels(...labels),
+        retries: this.retries.labels(...labels),
+        calls: new Map(),
+      };
+      this.instances.set(key, series);
+    }
+    return series;
+  }
+
+  private onUpstreamStart(event: UpstreamEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    this.started.add(event);
+    this.series(event).inFlight.inc();
+  }
+
   private onUpstream(event: UpstreamEvent): void {
     if (!this.subgraphs.has(event.subgraph)) return;
     const version = event.version ?? '';
     const code = event.code ?? (event.status !== undefined && event.status >= 400 ? `HTTP_${Math.floor(event.status / 100)}xx` : 'OK');
-    this.upstreamCalls.labels(event.subgraph, event.instance, version, code).inc();
-    this.upstreamSeconds.labels(event.subgraph, event.instance, version).observe(event.durationMs / 1000);
-    if (event.attempt > 0) this.retries.labels(event.subgraph, event.instance, version).inc();
+    const seconds = event.durationMs / 1000;
+    const series = this.series(event);
+    if (this.started.delete(event)) series.inFlight.dec();
+    let calls = series.calls.get(code);
+    if (!calls) series.calls.set(code, (calls = this.upstreamCalls.labels(event.subgraph, event.instance, version, code)));
+    calls.inc();
+    series.seconds.observe(seconds);
+    if (event.attempt > 0) series.retries.inc();
+    const kind = upstreamErrorKind(event);
+    if (kind) this.upstreamErrors.labels(event.subgraph, event.instance, version, kind).inc();
+    if (event.operation) {
+      const key = `${event.subgraph}\u0000${event.operation}`;
+      let operation = this.operationSeries.get(key);
+      if (!operation) this.operationSeries.set(key, (operation = { seconds: this.operationSeconds.labels(event.subgraph, event.operation), calls: new Map() }));
+      let operationCalls = operation.calls.get(code);
+      if (!operationCalls) operation.calls.set(code, (operationCalls = this.operationCalls.labels(event.subgraph, event.operation, code)));
+      operationCalls.inc();
+      operation.seconds.observe(seconds);
+    }
+    const waits = event.scope && this.waits.get(event.scope);
+    if (waits) waits.push(event.started, event.started + event.durationMs);
+  }
+
+  /** Counts a load of the unified schema; a success also sets tessera_schema_loaded_timestamp_seconds. */
+  schemaLoaded(result: 'success' | 'failure'): void {
+    this.schemaLoads.labels(result).inc();
+    if (result === 'success') this.schemaLoadedAt.set(Date.now() / 1000);
   }
 
   private onBreaker(event: BreakerEvent): void {
@@ -193,6 +409,8 @@ export class GatewayMetrics {
         if (!state) return;
         state.operation = this.operationLabel(args.operationName ?? operationNameOf(args.document));
         state.scope = args.contextValue.tessera;
+        // A batch executes several operations in one request: one list of waits for all of them.
+        if (state.scope && !this.waits.has(state.scope)) this.waits.set(state.scope, []);
       },
       onResultProcess: ({ request, result }) => {
         const state = states.get(request);
@@ -204,8 +422,13 @@ export class GatewayMetrics {
         const state = states.get(request);
         if (!state) return;
         const route = state.scope?.route?.route ?? 'none';
+        const ended = performance.now();
+        const waits = state.scope && this.waits.get(state.scope);
+        const waited = waits ? unionLength(waits, state.started, ended) : 0;
+        if (state.scope) this.waits.delete(state.scope);
         this.requests.labels(state.operation, channel, route, state.code).inc();
-        this.requestSeconds.labels(state.operation, channel, route).observe((performance.now() - state.started) / 1000);
+        this.requestSeconds.labels(state.operation, channel, route).observe((ended - state.started) / 1000);
+        this.overhead.labels(channel, route).observe((ended - state.started - waited) / 1000);
       },
     };
   }
@@ -222,6 +445,8 @@ export class GatewayMetrics {
   /** Stops listening to the diagnostics channels (the gateway closed). */
   close(): void {
     for (const [name, listener] of this.listeners.splice(0)) unsubscribe(name, listener);
+    this.instances.clear();
+    this.operationSeries.clear();
     this.registry.clear();
   }
 }

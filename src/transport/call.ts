@@ -33,6 +33,12 @@ export interface UpstreamCall<M extends Member = Member> {
   readonly memoKey: string | undefined;
   /** What the `tessera:upstream` event calls `method`: the HTTP method, or the gRPC method path. */
   readonly operation: string;
+  /**
+   * What the `tessera:upstream` event calls `operation`, for per-operation
+   * metrics: a REST operation's method and path template (`GET /products/{id}`),
+   * the gRPC method path; undefined when the caller names none (GraphQL).
+   */
+  readonly endpoint: string | undefined;
   /** Per attempt (retry stage): 0 for the first. */
   attempt: number;
   /** Per call (retry stage): the instances already tried, so that a retry goes elsewhere; undefined before any retry. */

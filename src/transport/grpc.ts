@@ -180,6 +180,7 @@ export class GrpcUpstream {
       // latin1 maps each byte to one character: a compact key, equal only for equal bytes.
       memoKey: method.readOnly ? `${method.path}\u0000${headers ? JSON.stringify(headers) : ''}\u0000${bytes.toString('latin1')}` : undefined,
       operation: method.path,
+      endpoint: method.path,
       method: method as GrpcMethod<never, unknown>,
       bytes,
       headers,
@@ -227,7 +228,7 @@ export class GrpcUpstream {
     const member = this.pipeline.choose();
     const { scope } = call;
     const started = performance.now();
-    const event = upstreamEvent(this.options.subgraph, member, method.path, 0);
+    const event = upstreamEvent(this.options.subgraph, member, method.path, 0, method.path);
     const remaining = scope.deadline - Date.now();
     const limit = this.options.streamTimeout > 0 ? Math.min(this.options.streamTimeout, remaining) : remaining;
     if (limit <= 0 || scope.signal.aborted) {

@@ -46,14 +46,17 @@ export interface HttpCall {
   method: string;
   /** Path and query, appended to the instance URL's own path. */
   path: string;
-  /** The path as the upstream's document writes it (`/products/{id}`), for span names; absent: the method alone names the span, unless the path is empty (the instance URL itself). */
-  template?: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
   /** Safe to send twice (queries, GET). Only idempotent calls are retried. */
   idempotent: boolean;
   /** Identical calls of one request with this key share one answer (an idempotent call only; see stages/memo.ts). */
   memoKey?: string;
+  /**
+   * The REST operation it performs, method and path template (`GET /products/{id}`), for per-operation metrics
+   * and span names; absent for GraphQL upstreams (the method alone names the span, unless the path is empty).
+   */
+  endpoint?: string;
   scope: RequestScope;
 }
 
@@ -88,7 +91,6 @@ interface Member extends PipelineMember {
 interface PipelineCall extends UpstreamCall<Member> {
   readonly method: string;
   readonly path: string;
-  readonly template: string | undefined;
   headers: Record<string, string> | undefined;
   readonly body: string | Buffer | undefined;
 }
@@ -197,9 +199,9 @@ export class HttpUpstream {
       idempotent: call.idempotent,
       memoKey: call.memoKey,
       operation: call.method,
+      endpoint: call.endpoint,
       method: call.method,
       path: call.path,
-      template: call.template,
       headers: call.headers,
       body: call.body,
       attempt: 0,
@@ -226,7 +228,7 @@ export class HttpUpstream {
           : this.error('GATEWAY_TIMEOUT', 'was not called: no time left in the request deadline', member, undefined, 'deadline');
       },
       status: (result) => result.status,
-      span: (call) => httpSpan(call.member!, call.method, call.path, call.template),
+      span: (call) => httpSpan(call.member!, call.method, call.path, call.endpoint),
       spanOutcome: (result) => statusOutcome(result?.status),
     };
   }
@@ -241,7 +243,7 @@ export class HttpUpstream {
     const member = this.pipeline.choose();
     let span: UpstreamSpan | undefined;
     if (call.scope.trace) {
-      const shape = httpSpan(member, call.method, call.path, call.template);
+      const shape = httpSpan(member, call.method, call.path, call.endpoint);
       span = call.scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
     }
     const controller = new AbortController();
@@ -390,10 +392,11 @@ export class HttpUpstream {
 }
 
 /** The span of an HTTP attempt or stream (OpenTelemetry's HTTP client conventions); the query string is left out of `url.full` (it may carry keys). */
-function httpSpan(member: Member, method: string, path: string, template: string | undefined): { name: string; attributes: TraceAttributes } {
+function httpSpan(member: Member, method: string, path: string, endpoint: string | undefined): { name: string; attributes: TraceAttributes } {
   const query = path.indexOf('?');
   const bare = query === -1 ? path : path.slice(0, query);
-  const route = template ?? (bare === '' ? '' : undefined);
+  // The path template of the REST operation (`GET /products/{id}` → `/products/{id}`).
+  const route = endpoint !== undefined ? endpoint.slice(endpoint.indexOf(' ') + 1) : bare === '' ? '' : undefined;
   return {
     name: route === undefined ? method : `${method} ${member.basePath + route || '/'}`,
     attributes: {

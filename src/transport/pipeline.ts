@@ -82,7 +82,7 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
     ...(options.cache ? [options.cache] : []),
-    retryStage(options.retry, protocol),
+    retryStage(subgraph, options.retry, protocol),
     balanceStage(choose),
     breakerStage(protocol),
     observeStage(subgraph, protocol),

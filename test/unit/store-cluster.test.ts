@@ -3,13 +3,16 @@
  * (src/store/cluster.ts), over a real IPC channel to a child process playing
  * the primary: values survive the channel's JSON, and a primary that does
  * not answer, or a channel that closes, is a StoreUnavailableError, as a
- * Redis outage is.
+ * Redis outage is. And the other direction, the primary asking workers for
+ * their metrics (src/store/cluster-metrics.ts): a worker that does not answer
+ * is left out of the scrape and counted as missing.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { IpcClient, type SharedStateOps } from '../../src/store/cluster.js';
+import { ClusterMetrics } from '../../src/store/cluster-metrics.js';
 import type { Entry } from '../../src/store/response-cache.js';
 
 const PRIMARY = new URL('../fixtures/store/primary-process.ts', import.meta.url).pathname;
@@ -83,4 +86,29 @@ test("answered from the primary's memory: key-value namespaces, and response-cac
 
   const unknown = client as unknown as IpcClient<{ nope: { args: []; value: null } }>;
   assert.equal(await unavailable(unknown.request('nope')), 'store cluster primary did not answer: no operation "nope"');
+});
+
+const METRICS_WORKER = new URL('../fixtures/store/metrics-worker-process.ts', import.meta.url).pathname;
+
+async function startMetricsWorker(t: TestContext, ...args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', METRICS_WORKER, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const [message] = (await once(child, 'message')) as [unknown];
+  assert.equal(message, 'ready');
+  return child;
+}
+
+test('the primary aggregates the workers that answer a metrics scrape, and counts the one that does not as missing', async (t) => {
+  const workers = [await startMetricsWorker(t, 'answering', '3'), await startMetricsWorker(t, 'answering', '4'), await startMetricsWorker(t, 'silent')];
+  const metrics = new ClusterMetrics();
+  workers.forEach((worker, i) => metrics.add(worker, worker, `worker ${i}`, () => worker.connected));
+  t.after(() => workers.forEach((worker) => metrics.remove(worker)));
+  const { text, workers: answered, missing } = await metrics.scrape();
+  assert.equal(answered, 2);
+  assert.equal(missing, 1);
+  assert.match(text, /^tessera_dedupe_hits_total\{channel="web"\} 7$/m, 'the counters of the two that answered, summed');
+  assert.match(text, /^tessera_metrics_workers_missing 1$/m);
+  assert.match(text, /^tessera_metrics_workers 2$/m);
 });

@@ -1,6 +1,10 @@
 /**
  * Runs GraphQL operations against a GraphQL upstream over HTTP (POST,
  * GraphQL-over-HTTP), through the shared HttpUpstream (pool, timeout, retry).
+ * An answer carrying `errors`, or one with a success status that is not a
+ * GraphQL response, is published on `tessera:upstream:answer-error` (free
+ * when nobody listens): the call succeeded as HTTP, so its own
+ * `tessera:upstream` event says OK, and metrics count these apart.
  */
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
 import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
@@ -10,7 +14,7 @@ import { TesseraError } from '../../errors.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { scopeOf } from '../../request-scope.js';
-import { upstreamError } from '../errors.js';
+import { publishAnswerError, upstreamError } from '../errors.js';
 import { parseUpstreamJson } from '../json.js';
 import { parseSse } from './sse.js';
 import type { Mode } from '../types.js';
@@ -90,17 +94,24 @@ export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor
       idempotent: request.operationType !== 'mutation',
       scope,
     });
-    const contentType = String(result.headers['content-type'] ?? '');
-    if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
-      throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
+    try {
+      const contentType = String(result.headers['content-type'] ?? '');
+      if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
+        throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
+      }
+      const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
+      if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
+        throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
+      }
+      if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
+        throw badResponse(`HTTP ${result.status}`);
+      }
+      if (Array.isArray(payload.errors) && payload.errors.length > 0) publishAnswerError(name, result.instance, 'graphql');
+      return resultOf(payload);
+    } catch (error) {
+      // A 4xx/5xx is counted by its status already (tessera:upstream); a success status with a useless body is not.
+      if (result.status < 400) publishAnswerError(name, result.instance, 'other');
+      throw error;
     }
-    const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
-    if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
-      throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
-    }
-    if (result.status >= 300 && payload.data == null && !Array.isArray(payload.errors)) {
-      throw badResponse(`HTTP ${result.status}`);
-    }
-    return resultOf(payload);
   };
 }

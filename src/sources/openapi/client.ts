@@ -18,6 +18,7 @@ import { RESPONSE_HEADERS_KEY, type RequestScope } from '../../request-scope.js'
 import { parseUpstreamJson } from '../json.js';
 import type { Mode } from '../types.js';
 import { httpError, invalidResponse } from './errors.js';
+import { publishAnswerError } from '../errors.js';
 import { parseInt64Json, stringifyJson } from './int64.js';
 import { appendQuery, type Serializer } from './params.js';
 import { isUploadValue } from './scalars.js';
@@ -40,6 +41,8 @@ export interface CompiledParam {
 export interface CompiledOperation {
   /** `getProduct` or `GET /products/{id}`, for messages. */
   label: string;
+  /** Method and path template as the document writes it (`GET /products/{id}`): the `operation` of per-operation metrics. */
+  endpoint: string;
   method: string;
   /** The path template split into literal text and parameters, in order. */
   pathParts: Array<string | CompiledParam>;
@@ -166,7 +169,7 @@ export class RestClient {
 
     // A safe call without a body is shared by the identical calls of one request.
     const memoKey = op.safe && !body ? `${op.method} ${path}${cookie || Object.keys(paramHeaders).length ? ` ${JSON.stringify([paramHeaders, cookie])}` : ''}` : undefined;
-    const result = await this.upstream.request({ method: op.method, path, template: scope.trace && templateOf(op), headers, body: body?.data, idempotent: op.safe, memoKey, scope });
+    const result = await this.upstream.request({ method: op.method, path, headers, body: body?.data, idempotent: op.safe, memoKey, endpoint: op.endpoint, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
@@ -208,7 +211,7 @@ export class RestClient {
       throw invalidResponse(this.descriptor, op.label, `the next-page URL is not a GET of this operation's path in the OpenAPI document`);
     }
     const headers = upstreamHeaders(scope, this.descriptor.headers, { accept: ACCEPT[op.response.kind] });
-    const result = await this.upstream.request({ method: 'GET', path, template: scope.trace && templateOf(op), headers, idempotent: true, scope });
+    const result = await this.upstream.request({ method: 'GET', path, headers, idempotent: true, endpoint: op.endpoint, scope });
     this.collectHeaders(result, scope);
     return { status: result.status, headers: result.headers, value: this.decode(op, result) };
   }
@@ -264,6 +267,16 @@ export class RestClient {
   }
 
   private decode(op: CompiledOperation, result: HttpResult): unknown {
+    try {
+      return this.decodeBody(op, result);
+    } catch (error) {
+      // A non-2xx status is counted by its status already (tessera:upstream); a 2xx with a body that cannot be used is not.
+      if (result.status >= 200 && result.status < 300) publishAnswerError(this.descriptor.name, result.instance, 'other');
+      throw error;
+    }
+  }
+
+  private decodeBody(op: CompiledOperation, result: HttpResult): unknown {
     const contentType = String(result.headers['content-type'] ?? '');
     if (result.status < 200 || result.status >= 300) {
       throw httpError(this.descriptor, this.mode, op.label, result.status, contentType, result.body, this.descriptor.errorBodyLimit);
@@ -363,16 +376,4 @@ async function multipart(fields: Record<string, unknown>): Promise<{ data: Buffe
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { data: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-const templates = new WeakMap<CompiledOperation, string>();
-
-/** The operation's path as its document writes it (`/products/{id}`), for span names; made once per operation. */
-function templateOf(op: CompiledOperation): string {
-  let template = templates.get(op);
-  if (template === undefined) {
-    template = op.pathParts.map((part) => (typeof part === 'string' ? part : `{${part.name}}`)).join('');
-    templates.set(op, template);
-  }
-  return template;
 }

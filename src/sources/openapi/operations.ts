@@ -266,7 +266,7 @@ function buildOperation(root: JsonObject, mapper: SchemaMapper, input: Operation
     object,
     root: rootName,
     fieldName: field,
-    compiled: { label, method, pathParts, params: compiledParams, body, response: { kind, mediaType }, safe: SAFE.has(method) },
+    compiled: { label, endpoint: `${method.toUpperCase()} ${path}`, method, pathParts, params: compiledParams, body, response: { kind, mediaType }, safe: SAFE.has(method) },
     args,
     argOf,
     parameters,

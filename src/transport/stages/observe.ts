@@ -1,7 +1,9 @@
 /**
  * One event per attempt on `tessera:upstream` (diagnostics_channel), for
  * metrics, logs and tracing: which instance, how long, and the status or the
- * error code. Costs nothing when nobody listens.
+ * error code. The same event object is published first on
+ * `tessera:upstream:start` when the attempt starts (in-flight gauges). Costs
+ * nothing when nobody listens to either.
  */
 import { channel } from 'node:diagnostics_channel';
 import type { TesseraError } from '../../errors.js';
@@ -14,8 +16,19 @@ export interface UpstreamEvent {
   instance: string;
   version?: string;
   method: string;
+  /**
+   * The upstream operation, for per-operation metrics: a REST operation's
+   * method and path template (`GET /products/{id}`), a gRPC method path
+   * (`/pkg.Service/Method`); absent for calls with no operation of their own
+   * (GraphQL upstreams).
+   */
+  operation?: string;
   status?: number;
   code?: string;
+  /** gRPC: the status name of a failed attempt (`NOT_FOUND`, `UNAVAILABLE`), from the error's `extensions.grpc.code`. */
+  grpcCode?: string;
+  /** When the attempt started, on the `performance.now()` clock (the gateway overhead subtracts the attempts' intervals). */
+  started: number;
   durationMs: number;
   attempt: number;
   /** The client request that caused the call (absent for a stream): the request log sums its calls per request. */
@@ -23,10 +36,12 @@ export interface UpstreamEvent {
 }
 
 export const upstreamChannel = channel('tessera:upstream');
+/** The event of an attempt as it starts (its outcome not known yet); `tessera:upstream` follows with the same object. */
+export const upstreamStartChannel = channel('tessera:upstream:start');
 
 /** The event of one attempt (or stream) on `member`, before its outcome is known. */
-export function upstreamEvent(subgraph: string, member: Member, method: string, attempt: number): UpstreamEvent {
-  return { subgraph, instance: member.url, version: member.version, method, durationMs: 0, attempt };
+export function upstreamEvent(subgraph: string, member: Member, method: string, attempt: number, operation?: string): UpstreamEvent {
+  return { subgraph, instance: member.url, version: member.version, method, operation, started: performance.now(), durationMs: 0, attempt };
 }
 
 /** Publishes the event with its outcome, if anyone listens. */
@@ -40,17 +55,19 @@ export function publishUpstream(event: UpstreamEvent, started: number, code: str
 
 export function observeStage<C extends UpstreamCall<any>, R>(subgraph: string, protocol: Protocol<C, R>): Stage<C, R> {
   return (next: Send<C, R>) => (call) => {
-    if (!upstreamChannel.hasSubscribers) return next(call);
-    const started = performance.now();
-    const event = upstreamEvent(subgraph, call.member as Member, call.operation, call.attempt);
+    if (!upstreamChannel.hasSubscribers && !upstreamStartChannel.hasSubscribers) return next(call);
+    const event = upstreamEvent(subgraph, call.member as Member, call.operation, call.attempt, call.endpoint);
     event.scope = call.scope;
+    if (upstreamStartChannel.hasSubscribers) upstreamStartChannel.publish(event);
     return next(call).then(
       (result) => {
-        publishUpstream(event, started, undefined, protocol.status(result));
+        publishUpstream(event, event.started, undefined, protocol.status(result));
         return result;
       },
       (error: TesseraError) => {
-        publishUpstream(event, started, error.code);
+        const grpc = error.extensions?.grpc as { code?: unknown } | undefined;
+        if (typeof grpc?.code === 'string') event.grpcCode = grpc.code;
+        publishUpstream(event, event.started, error.code);
         throw error;
       },
     );

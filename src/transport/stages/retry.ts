@@ -5,7 +5,12 @@
  * full-jitter backoff (or the upstream's Retry-After), while the attempts, the
  * request deadline and the upstream's retry budget allow (retry.ts). A call
  * that found no instance at all (every breaker open) is not retried.
+ *
+ * A retry skipped because the budget is spent is published on
+ * `tessera:retry-budget` (free when nobody listens): a budget exhausted is
+ * an upstream failing more than retries can hide.
  */
+import { channel } from 'node:diagnostics_channel';
 import type { TesseraError } from '../../errors.js';
 import type { Protocol, Send, Stage, UpstreamCall } from '../call.js';
 import { backoffDelay, RetryBudget, sleep } from '../retry.js';
@@ -18,14 +23,22 @@ export interface RetryOptions {
   backoff: number;
 }
 
-export function retryStage<C extends UpstreamCall<any>, R>(options: RetryOptions, protocol: Protocol<C, R>): Stage<C, R> {
+/** Published when a retry the call could have had is skipped because the upstream's retry budget is spent. */
+export interface RetryBudgetEvent {
+  subgraph: string;
+}
+export const retryBudgetChannel = channel('tessera:retry-budget');
+
+export function retryStage<C extends UpstreamCall<any>, R>(subgraph: string, options: RetryOptions, protocol: Protocol<C, R>): Stage<C, R> {
   /** One budget per upstream: retries may add at most 20% to its calls. */
   const budget = new RetryBudget();
   /** A retry must fit in what is left of the deadline and in the retry budget. */
   const canRetry = (scope: RequestScope, waitMs: number): boolean => {
     if (scope.signal.aborted) return false;
     if (Date.now() + waitMs >= scope.deadline - 10) return false;
-    return budget.tryRetry();
+    if (budget.tryRetry()) return true;
+    if (retryBudgetChannel.hasSubscribers) retryBudgetChannel.publish({ subgraph } satisfies RetryBudgetEvent);
+    return false;
   };
   return (next: Send<C, R>) => async (call) => {
     const attempts = call.idempotent ? options.attempts : 1;
