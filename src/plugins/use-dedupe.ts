@@ -15,6 +15,7 @@ import { getDocumentString } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, print, type ExecutionResult } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
+import { EVENTS, type DedupeEvent } from '../events.js';
 
 export interface DedupeOptions {
   channel: string;
@@ -24,13 +25,7 @@ export interface DedupeOptions {
   scopeClaims?: readonly string[];
 }
 
-/** Published when a query joins an identical one in flight (for metrics; free when nobody listens). */
-export interface DedupeEvent {
-  channel: string;
-  operationName?: string | null;
-}
-
-export const dedupeChannel = diagnosticsChannel('tessera:dedupe');
+export const dedupeChannel = diagnosticsChannel(EVENTS.dedupe);
 
 interface Leader {
   result: Promise<unknown>;

@@ -34,6 +34,7 @@ import type { LimitOutcome } from './limiter.js';
 import { refusal } from './refusal.js';
 import type { SubscriptionSlots } from './subscription-slots.js';
 import type { CompiledRule, RateLimits } from './traffic.js';
+import { EVENTS, type RateLimitEvent } from '../events.js';
 
 export interface RateLimitOptions {
   limits: RateLimits;
@@ -41,12 +42,7 @@ export interface RateLimitOptions {
   channel: string;
 }
 
-/** One refusal (`tessera:rate-limit`), for metrics. */
-export interface RateLimitEvent {
-  channel: string;
-  rule: string;
-}
-export const rateLimitChannel = diagnosticsChannel('tessera:rate-limit');
+export const rateLimitChannel = diagnosticsChannel(EVENTS.rateLimit);
 export const SUBSCRIPTIONS_RULE = '__subscriptions';
 export const STORE_UNAVAILABLE_RULE = '__store_unavailable';
 

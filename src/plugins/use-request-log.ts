@@ -22,6 +22,7 @@ import type { Plugin } from 'graphql-yoga';
 import { getOperationAST, type ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
 import type { RequestScope } from '../request-scope.js';
+import { EVENTS } from '../events.js';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -80,7 +81,7 @@ let listening = false;
 function listen(): void {
   if (listening) return;
   listening = true;
-  subscribe('tessera:upstream', (message) => {
+  subscribe(EVENTS.upstream, (message) => {
     const attempt = message as UpstreamAttempt;
     const state = attempt.scope && byScope.get(attempt.scope);
     if (!state) return;

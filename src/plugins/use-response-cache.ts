@@ -39,13 +39,9 @@ import {
 import type { RequestScope } from '../request-scope.js';
 import type { CacheRuntime } from './traffic.js';
 import { callerScope, scopesKey } from './use-dedupe.js';
+import { EVENTS, type CacheEvent } from '../events.js';
 
-/** One event per query the cache looked up (`tessera:cache`), for metrics; free when nobody listens. */
-export interface CacheEvent {
-  channel: string;
-  result: 'hit' | 'miss';
-}
-export const cacheChannel = diagnosticsChannel('tessera:cache');
+export const cacheChannel = diagnosticsChannel(EVENTS.cache);
 
 export interface ResponseCacheOptions {
   cache: CacheRuntime;

@@ -16,6 +16,7 @@ import { sendError, sendJson } from './answer.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
+import { EVENTS, type HttpRefusalEvent } from '../events.js';
 
 export interface HttpServerOptions {
   config: ServerConfig;
@@ -54,17 +55,7 @@ export interface GatewayHttpServer {
   readonly secure: boolean;
 }
 
-/**
- * A request node:http refused itself before the handler saw it (`clientError`:
- * a header block over server.maxHeaderSize, a request past its timeout, bytes
- * that are not HTTP), published on `tessera:http-refusal` for metrics; free
- * when nobody listens.
- */
-export interface HttpRefusalEvent {
-  reason: 'headers_too_large' | 'request_timeout' | 'bad_request';
-  status: 400 | 408 | 431;
-}
-export const httpRefusalChannel = channel('tessera:http-refusal');
+export const httpRefusalChannel = channel(EVENTS.httpRefusal);
 
 /** At most one log line per this many ms for node:http's own refusals; the line counts those not logged. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;

@@ -9,6 +9,7 @@ import { channel } from 'node:diagnostics_channel';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import type { Mode } from './types.js';
+import { EVENTS, type AnswerErrorEvent } from '../events.js';
 
 export function upstreamError(error: GraphQLFormattedError, descriptor: Descriptor, mode: Mode): GraphQLError {
   const upstreamCode = typeof error.extensions?.code === 'string' ? error.extensions.code : undefined;
@@ -27,20 +28,7 @@ export function upstreamError(error: GraphQLFormattedError, descriptor: Descript
   });
 }
 
-/**
- * An upstream answer the transport saw succeed (its `tessera:upstream` event
- * says OK) that the source found wrong: `graphql` when a GraphQL upstream
- * answered with `errors`, `other` when the content cannot be used (HTML or
- * invalid JSON with a 2xx status). Published on `tessera:upstream:answer-error`
- * for metrics, free when nobody listens.
- */
-export interface AnswerErrorEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  kind: 'graphql' | 'other';
-}
-export const answerErrorChannel = channel('tessera:upstream:answer-error');
+export const answerErrorChannel = channel(EVENTS.answerError);
 
 export function publishAnswerError(subgraph: string, instance: { url: string; version?: string }, kind: AnswerErrorEvent['kind']): void {
   if (answerErrorChannel.hasSubscribers) answerErrorChannel.publish({ subgraph, instance: instance.url, version: instance.version, kind } satisfies AnswerErrorEvent);

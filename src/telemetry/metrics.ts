@@ -30,41 +30,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-
-/**
- * The fields of a `tessera:upstream` event read here (transport/stages/observe.ts
- * publishes one per attempt, the same object first on `tessera:upstream:start`).
- */
-interface UpstreamEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  /** REST: method and path template; gRPC: method path; absent for GraphQL upstreams. */
-  operation?: string;
-  status?: number;
-  code?: string;
-  grpcCode?: string;
-  /** performance.now() when the attempt started. */
-  started: number;
-  durationMs: number;
-  attempt: number;
-  scope?: RequestScope;
-}
-
-/** `tessera:upstream:answer-error` (sources/errors.ts): an answer the transport saw succeed that carried GraphQL errors or could not be used. */
-interface AnswerErrorEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  kind: 'graphql' | 'other';
-}
-
-/** The fields of a `tessera:breaker` event read here (transport/breaker.ts). */
-interface BreakerEvent {
-  subgraph: string;
-  instance: string;
-  state: 'closed' | 'open' | 'half-open';
-}
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -293,24 +259,24 @@ export class GatewayMetrics {
     });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
-    this.listen('tessera:upstream:start', (message) => this.onUpstreamStart(message as UpstreamEvent));
-    this.listen('tessera:upstream', (message) => this.onUpstream(message as UpstreamEvent));
-    this.listen('tessera:upstream:answer-error', (message) => {
+    this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
+    this.listen(EVENTS.upstream, (message) => this.onUpstream(message as UpstreamEvent));
+    this.listen(EVENTS.answerError, (message) => {
       const event = message as AnswerErrorEvent;
       if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.labels(event.subgraph, event.instance, event.version ?? '', event.kind).inc();
     });
-    this.listen('tessera:retry-budget', (message) => {
+    this.listen(EVENTS.retryBudget, (message) => {
       const { subgraph } = message as { subgraph: string };
       if (this.subgraphs.has(subgraph)) this.budgetExhausted.labels(subgraph).inc();
     });
-    this.listen('tessera:rate-limit', (message) => {
+    this.listen(EVENTS.rateLimit, (message) => {
       const { channel, rule } = message as { channel: string; rule: string };
       this.rateLimitRefusals.labels(channel, rule).inc();
     });
-    this.listen('tessera:http-refusal', (message) => this.httpRefusals.labels((message as { reason: string }).reason).inc());
-    this.listen('tessera:breaker', (message) => this.onBreaker(message as BreakerEvent));
-    this.listen('tessera:dedupe', (message) => this.dedupeHits.labels((message as { channel: string }).channel).inc());
-    this.listen('tessera:cache', (message) => {
+    this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.labels((message as { reason: string }).reason).inc());
+    this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.dedupe, (message) => this.dedupeHits.labels((message as { channel: string }).channel).inc());
+    this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
       this.cacheLookups.labels(channel, result).inc();
     });

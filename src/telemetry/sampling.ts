@@ -11,23 +11,10 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { redactHeaders, type Logger } from '../logger.js';
+import { type UpstreamBodyEvent } from '../events.js';
 
 /** Longest part of one body written to a log line. */
 export const SAMPLE_BODY_BYTES = 4096;
-
-/** The fields of a `tessera:upstream-body:<subgraph>` event read here (transport/sample.ts). */
-interface BodyEvent {
-  subgraph: string;
-  instance: string;
-  method: string;
-  path?: string;
-  requestHeaders?: Readonly<Record<string, unknown>>;
-  requestBody?: unknown;
-  status?: number;
-  responseHeaders?: Readonly<Record<string, unknown>>;
-  responseBody?: unknown;
-  code?: string;
-}
 
 /** A body as a log line holds it: text cut at SAMPLE_BODY_BYTES, with its full size when cut. */
 interface LoggedBody {
@@ -96,7 +83,7 @@ export class BodySampler {
       openedBy: requestId,
       channel,
       timer: setTimeout(() => this.stop(window, 'its duration elapsed'), durationMs).unref(),
-      listener: (message) => this.onBodies(window, message as BodyEvent),
+      listener: (message) => this.onBodies(window, message as UpstreamBodyEvent),
     };
     this.windows.set(subgraph, window);
     subscribe(channel, window.listener);
@@ -118,7 +105,7 @@ export class BodySampler {
     return { subgraph, maxBodies, logged: count, until, openedBy };
   }
 
-  private onBodies(window: OpenWindow, event: BodyEvent): void {
+  private onBodies(window: OpenWindow, event: UpstreamBodyEvent): void {
     // The channel is process-wide: a window that was closed meanwhile logs nothing more.
     if (this.windows.get(window.subgraph) !== window) return;
     window.logged++;

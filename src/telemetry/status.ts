@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { EVENTS, type BreakerEvent, type BreakerState, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -144,24 +145,7 @@ export class Ring {
 
 const round = (n: number): number => Math.round(n * 100) / 100;
 
-/** The fields of a `tessera:upstream` event read here (transport/stages/observe.ts publishes one per attempt). */
-interface UpstreamEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  status?: number;
-  code?: string;
-  durationMs: number;
-}
-
-/** The fields of a `tessera:breaker` event read here (transport/breaker.ts publishes one per change). */
-interface BreakerEvent {
-  subgraph: string;
-  instance: string;
-  state: BreakerState;
-}
-
-export type BreakerState = 'closed' | 'half-open' | 'open';
+export type { BreakerState };
 
 /**
  * A subgraph's health as /readyz sees it: `answered` (an instance accepted a
@@ -234,8 +218,8 @@ export class StatusBoard {
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
     this.schemaHash = createHash('sha256').update(`${printSchema(lexicographicSortSchema(options.schema))}\n`).digest('hex').slice(0, 12);
-    this.listen('tessera:upstream', (message) => this.onUpstream(message as UpstreamEvent));
-    this.listen('tessera:breaker', (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.upstream, (message) => this.onUpstream(message as UpstreamEvent));
+    this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
   }
 
   private listen(name: string, listener: (message: unknown) => void): void {

@@ -11,6 +11,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { Weighted, WeightedBalancer } from './balancer.js';
+import { EVENTS, type BreakerEvent, type BreakerState } from '../events.js';
 export interface BreakerOptions {
   errorRate: number;
   minCalls: number;
@@ -20,16 +21,7 @@ export interface BreakerOptions {
 
 export const DEFAULT_BREAKER: BreakerOptions = { errorRate: 0.5, minCalls: 20, windowMs: 10_000, openForMs: 30_000 };
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
-
-/** Published when an instance's breaker changes state (the gateway logs it). */
-export interface BreakerEvent {
-  subgraph: string;
-  instance: string;
-  state: BreakerState;
-}
-
-export const breakerChannel = channel('tessera:breaker');
+export const breakerChannel = channel(EVENTS.breaker);
 
 /** The breaker of one upstream instance (none when turned off), publishing its state changes on `tessera:breaker`. */
 export function instanceBreaker(options: BreakerOptions | false | undefined, subgraph: string, instance: string): CircuitBreaker | undefined {
@@ -149,3 +141,5 @@ export class CircuitBreaker {
     this.bucketStart += steps * width;
   }
 }
+
+export type { BreakerEvent, BreakerState };

@@ -7,37 +7,12 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { TesseraError } from '../../errors.js';
-import type { RequestScope } from '../../request-scope.js';
 import type { Member, Protocol, Send, Stage, UpstreamCall } from '../call.js';
+import { EVENTS, type UpstreamEvent } from '../../events.js';
 
-/** Published once per attempt on `tessera:upstream` (for metrics and tracing; free when nobody listens). */
-export interface UpstreamEvent {
-  subgraph: string;
-  instance: string;
-  version?: string;
-  method: string;
-  /**
-   * The upstream operation, for per-operation metrics: a REST operation's
-   * method and path template (`GET /products/{id}`), a gRPC method path
-   * (`/pkg.Service/Method`); absent for calls with no operation of their own
-   * (GraphQL upstreams).
-   */
-  operation?: string;
-  status?: number;
-  code?: string;
-  /** gRPC: the status name of a failed attempt (`NOT_FOUND`, `UNAVAILABLE`), from the error's `extensions.grpc.code`. */
-  grpcCode?: string;
-  /** When the attempt started, on the `performance.now()` clock (the gateway overhead subtracts the attempts' intervals). */
-  started: number;
-  durationMs: number;
-  attempt: number;
-  /** The client request that caused the call (absent for a stream): the request log sums its calls per request. */
-  scope?: RequestScope;
-}
-
-export const upstreamChannel = channel('tessera:upstream');
+export const upstreamChannel = channel(EVENTS.upstream);
 /** The event of an attempt as it starts (its outcome not known yet); `tessera:upstream` follows with the same object. */
-export const upstreamStartChannel = channel('tessera:upstream:start');
+export const upstreamStartChannel = channel(EVENTS.upstreamStart);
 
 /** The event of one attempt (or stream) on `member`, before its outcome is known. */
 export function upstreamEvent(subgraph: string, member: Member, method: string, attempt: number, operation?: string): UpstreamEvent {
@@ -73,3 +48,5 @@ export function observeStage<C extends UpstreamCall<any>, R>(subgraph: string, p
     );
   };
 }
+
+export type { UpstreamEvent };

@@ -15,6 +15,7 @@ import type { TesseraError } from '../../errors.js';
 import type { Protocol, Send, Stage, UpstreamCall } from '../call.js';
 import { backoffDelay, RetryBudget, sleep } from '../retry.js';
 import type { RequestScope } from '../../request-scope.js';
+import { EVENTS, type RetryBudgetEvent } from '../../events.js';
 
 export interface RetryOptions {
   /** Attempts in all for an idempotent call (1: no retry). */
@@ -23,11 +24,7 @@ export interface RetryOptions {
   backoff: number;
 }
 
-/** Published when a retry the call could have had is skipped because the upstream's retry budget is spent. */
-export interface RetryBudgetEvent {
-  subgraph: string;
-}
-export const retryBudgetChannel = channel('tessera:retry-budget');
+export const retryBudgetChannel = channel(EVENTS.retryBudget);
 
 export function retryStage<C extends UpstreamCall<any>, R>(subgraph: string, options: RetryOptions, protocol: Protocol<C, R>): Stage<C, R> {
   /** One budget per upstream: retries may add at most 20% to its calls. */

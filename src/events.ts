@@ -1,0 +1,129 @@
+/**
+ * The gateway's diagnostics channels (node:diagnostics_channel): their names
+ * and the shape of each message, written once. The layer that knows a fact
+ * publishes it (transport/, sources/, plugins/, server/); telemetry/ and the
+ * gateway subscribe by name, so observing needs no import of the layer
+ * observed (.dependency-cruiser.cjs, telemetry-only-observes). Every publisher
+ * checks `hasSubscribers` first: an event nobody listens to costs one check.
+ *
+ * Neutral like request-scope.ts: types and names only, importing no layer.
+ */
+import type { RequestScope } from './request-scope.js';
+
+export const EVENTS = {
+  /** Each upstream attempt as it starts (UpstreamEvent, its outcome not known yet); `upstream` follows with the same object. */
+  upstreamStart: 'tessera:upstream:start',
+  /** Each upstream attempt or stream as it ends (UpstreamEvent): transport/stages/observe.ts. */
+  upstream: 'tessera:upstream',
+  /** An answer the transport saw succeed that the source found wrong (AnswerErrorEvent): sources/errors.ts. */
+  answerError: 'tessera:upstream:answer-error',
+  /** An instance's circuit breaker changed state (BreakerEvent): transport/breaker.ts. */
+  breaker: 'tessera:breaker',
+  /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
+  retryBudget: 'tessera:retry-budget',
+  /** A query joined an identical one in flight (DedupeEvent): plugins/use-dedupe.ts. */
+  dedupe: 'tessera:dedupe',
+  /** A query the response cache looked up (CacheEvent): plugins/use-response-cache.ts. */
+  cache: 'tessera:cache',
+  /** A request refused by a rate limit (RateLimitEvent): plugins/use-rate-limit.ts. */
+  rateLimit: 'tessera:rate-limit',
+  /** A request node:http refused before the gateway saw it (HttpRefusalEvent): server/http.ts. */
+  httpRefusal: 'tessera:http-refusal',
+  /** Followed by a subgraph's name: its upstream bodies while a sampling window is open (UpstreamBodyEvent): transport/sample.ts. */
+  upstreamBodyPrefix: 'tessera:upstream-body:',
+} as const;
+
+/** One upstream attempt (or stream), published at its start and again, completed, at its end. */
+export interface UpstreamEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+  /** The HTTP method, or the gRPC method path. */
+  method: string;
+  /**
+   * The upstream operation, for per-operation metrics: a REST operation's
+   * method and path template (`GET /products/{id}`), a gRPC method path
+   * (`/pkg.Service/Method`); absent for calls with no operation of their own
+   * (GraphQL upstreams).
+   */
+  operation?: string;
+  status?: number;
+  code?: string;
+  /** gRPC: the status name of a failed attempt (`NOT_FOUND`, `UNAVAILABLE`), from the error's `extensions.grpc.code`. */
+  grpcCode?: string;
+  /** When the attempt started, on the `performance.now()` clock (the gateway overhead subtracts the attempts' intervals). */
+  started: number;
+  durationMs: number;
+  /** 0 for the first attempt of a call, then 1, 2 … for its retries. */
+  attempt: number;
+  /** The client request that caused the call (absent for a stream): the request log sums its calls per request. */
+  scope?: RequestScope;
+}
+
+/**
+ * An upstream answer the transport saw succeed (its `upstream` event says OK)
+ * that the source found wrong: `graphql` when a GraphQL upstream answered with
+ * `errors`, `other` when the content cannot be used (HTML or invalid JSON with
+ * a 2xx status).
+ */
+export interface AnswerErrorEvent {
+  subgraph: string;
+  instance: string;
+  version?: string;
+  kind: 'graphql' | 'other';
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerEvent {
+  subgraph: string;
+  instance: string;
+  state: BreakerState;
+}
+
+export interface RetryBudgetEvent {
+  subgraph: string;
+}
+
+export interface DedupeEvent {
+  channel: string;
+  operationName?: string | null;
+}
+
+export interface CacheEvent {
+  channel: string;
+  result: 'hit' | 'miss';
+}
+
+export interface RateLimitEvent {
+  channel: string;
+  /** The rule's name, or `__subscriptions` / `__store_unavailable` for the refusals that are no named rule. */
+  rule: string;
+}
+
+/** `clientError`: a header block over server.maxHeaderSize, a request past its timeout, bytes that are not HTTP. */
+export interface HttpRefusalEvent {
+  reason: 'headers_too_large' | 'request_timeout' | 'bad_request';
+  status: 400 | 408 | 431;
+}
+
+/** One attempt's bodies, as the attempt saw them (not truncated, not redacted: the subscriber does both). */
+export interface UpstreamBodyEvent {
+  subgraph: string;
+  instance: string;
+  /** The HTTP method, or the gRPC method path. */
+  method: string;
+  /** HTTP: path and query sent. */
+  path?: string;
+  /** HTTP headers or gRPC metadata sent. */
+  requestHeaders?: Readonly<Record<string, unknown>>;
+  /** HTTP: the bytes sent; gRPC: the request message before encoding. */
+  requestBody?: unknown;
+  /** HTTP status, when an answer came. */
+  status?: number;
+  responseHeaders?: Readonly<Record<string, unknown>>;
+  /** HTTP: the bytes received; gRPC: the decoded response message. */
+  responseBody?: unknown;
+  /** The catalog code of a failed attempt. */
+  code?: string;
+}
