@@ -52,6 +52,8 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     out.push({ target: `${s.name}: p99 at 50 connections no worse than any peer's`, measured: `${off.p99.toFixed(1)} ms vs best peer ${worst.toFixed(1)} ms`, met: off.p99 <= worst });
   }
   // --telemetry: what observing costs, against the same gateway with it off (tessera-nodedupe: production, both off).
+  // Judged on the gateway's CPU time per request (req/s on its one core is the inverse of it while the gateway is
+  // the bottleneck, and it moves less when other processes share the machine); the req/s ratio is shown beside it.
   for (const [target, most, what] of [
     ['tessera-metrics', 0.05, 'metrics on'],
     ['tessera-tracing', 0.15, 'metrics and tracing on (100% sampled, exported)'],
@@ -60,8 +62,13 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
       const off = find(result, s.name, 'tessera-nodedupe');
       const on = find(result, s.name, target);
       if (!off || !on) continue;
-      const cost = 1 - on.rps / off.rps;
-      out.push({ target: `${s.name}: ${what} costs ≤ ${most * 100}% of req/s`, measured: `${(cost * 100).toFixed(1)}% (${on.rps.toFixed(0)} vs ${off.rps.toFixed(0)} req/s)`, met: cost <= most });
+      const cost = 1 - off.cpuMsPerRequest / on.cpuMsPerRequest;
+      const rpsCost = 1 - on.rps / off.rps;
+      out.push({
+        target: `${s.name}: ${what} costs ≤ ${most * 100}% of req/s`,
+        measured: `${(cost * 100).toFixed(1)}% by CPU per request (${on.cpuMsPerRequest.toFixed(3)} vs ${off.cpuMsPerRequest.toFixed(3)} ms); ${(rpsCost * 100).toFixed(1)}% by req/s (${on.rps.toFixed(0)} vs ${off.rps.toFixed(0)})`,
+        met: cost <= most,
+      });
     }
   }
   const rss = result.scenarios.flatMap((s) => (s.summary ?? []).filter((x) => x.role === 'tessera').map((x) => ({ s: s.name, rss: x.peakRssMB })));
