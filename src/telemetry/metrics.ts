@@ -25,7 +25,8 @@
  * Events of subgraphs this gateway does not serve are ignored.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
@@ -78,20 +79,20 @@ export const ANONYMOUS = '__anonymous';
 export const UNKNOWN = '__unknown';
 export const OVERFLOW = '__overflow';
 
-/** The series of one upstream instance, looked up once: an attempt then costs no label lookup (prom-client hashes labels on each). */
+/** The series of one upstream instance, looked up once: an attempt then costs no label lookup. */
 interface InstanceSeries {
-  inFlight: Gauge.Internal<'subgraph' | 'instance' | 'version'>;
-  seconds: Histogram.Internal<'subgraph' | 'instance' | 'version'>;
-  retries: Counter.Internal;
+  inFlight: ValueSeries;
+  seconds: HistogramSeries;
+  retries: ValueSeries;
   /** By outcome code. */
-  calls: Map<string, Counter.Internal>;
+  calls: Map<string, ValueSeries>;
 }
 
 /** The series of one REST operation or gRPC method of a subgraph, looked up once. */
 interface OperationSeries {
-  seconds: Histogram.Internal<'subgraph' | 'operation'>;
+  seconds: HistogramSeries;
   /** By outcome code. */
-  calls: Map<string, Counter.Internal>;
+  calls: Map<string, ValueSeries>;
 }
 
 /** What a request carries from its first hook to onResponse. */
@@ -106,25 +107,25 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly operations = new Set<string>();
   private readonly subgraphs: ReadonlySet<string>;
-  private readonly requests: Counter<'operation' | 'channel' | 'route' | 'code'>;
-  private readonly requestSeconds: Histogram<'operation' | 'channel' | 'route'>;
-  private readonly upstreamCalls: Counter<'subgraph' | 'instance' | 'version' | 'code'>;
-  private readonly upstreamSeconds: Histogram<'subgraph' | 'instance' | 'version'>;
-  private readonly retries: Counter<'subgraph' | 'instance' | 'version'>;
-  private readonly breakerState: Gauge<'subgraph' | 'instance'>;
-  private readonly breakerTransitions: Counter<'subgraph' | 'instance' | 'state'>;
-  private readonly dedupeHits: Counter<'channel'>;
-  private readonly cacheLookups: Counter<'channel' | 'result'>;
-  private readonly overhead: Histogram<'channel' | 'route'>;
-  private readonly inFlight: Gauge<'subgraph' | 'instance' | 'version'>;
-  private readonly upstreamErrors: Counter<'subgraph' | 'instance' | 'version' | 'kind'>;
-  private readonly operationCalls: Counter<'subgraph' | 'operation' | 'code'>;
-  private readonly operationSeconds: Histogram<'subgraph' | 'operation'>;
-  private readonly budgetExhausted: Counter<'subgraph'>;
-  private readonly rateLimitRefusals: Counter<'channel' | 'rule'>;
-  private readonly schemaLoads: Counter<'result'>;
-  private readonly schemaLoadedAt: Gauge;
-  private readonly httpRefusals: Counter<'reason'>;
+  private readonly requests: CounterFamily;
+  private readonly requestSeconds: HistogramFamily;
+  private readonly upstreamCalls: CounterFamily;
+  private readonly upstreamSeconds: HistogramFamily;
+  private readonly retries: CounterFamily;
+  private readonly breakerState: GaugeFamily;
+  private readonly breakerTransitions: CounterFamily;
+  private readonly dedupeHits: CounterFamily;
+  private readonly cacheLookups: CounterFamily;
+  private readonly overhead: HistogramFamily;
+  private readonly inFlight: GaugeFamily;
+  private readonly upstreamErrors: CounterFamily;
+  private readonly operationCalls: CounterFamily;
+  private readonly operationSeconds: HistogramFamily;
+  private readonly budgetExhausted: CounterFamily;
+  private readonly rateLimitRefusals: CounterFamily;
+  private readonly schemaLoads: CounterFamily;
+  private readonly schemaLoadedAt: GaugeFamily;
+  private readonly httpRefusals: CounterFamily;
   /** By subgraph, instance and version (joined with NUL). */
   private readonly instances = new Map<string, InstanceSeries>();
   /** By subgraph and operation (joined with NUL). */
@@ -136,126 +137,106 @@ export class GatewayMetrics {
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: MetricsOptions) {
-    const registers = [this.registry];
     this.subgraphs = new Set(options.subgraphs);
-    this.requests = new Counter({
+    this.requests = new CounterFamily(this.registry, {
       name: 'tessera_requests_total',
       help: 'GraphQL requests answered, by operation name, channel, route (direct, planned, stitched, none) and first error code (OK without errors).',
       labelNames: ['operation', 'channel', 'route', 'code'],
-      registers,
     });
-    this.requestSeconds = new Histogram({
+    this.requestSeconds = new HistogramFamily(this.registry, {
       name: 'tessera_request_duration_seconds',
       help: 'Time from the request reaching Yoga to its response, by operation name, channel and route.',
       labelNames: ['operation', 'channel', 'route'],
       buckets: SECONDS,
-      registers,
     });
-    this.upstreamCalls = new Counter({
+    this.upstreamCalls = new CounterFamily(this.registry, {
       name: 'tessera_upstream_calls_total',
       help: 'Upstream call attempts, by subgraph, instance, version and outcome code (OK, HTTP_4xx, HTTP_5xx, or the gateway error code such as UPSTREAM_TIMEOUT).',
       labelNames: ['subgraph', 'instance', 'version', 'code'],
-      registers,
     });
-    this.upstreamSeconds = new Histogram({
+    this.upstreamSeconds = new HistogramFamily(this.registry, {
       name: 'tessera_upstream_duration_seconds',
       help: 'Duration of upstream call attempts, by subgraph, instance and version.',
       labelNames: ['subgraph', 'instance', 'version'],
       buckets: SECONDS,
-      registers,
     });
-    this.retries = new Counter({
+    this.retries = new CounterFamily(this.registry, {
       name: 'tessera_upstream_retries_total',
       help: 'Upstream attempts that were retries of an earlier attempt of the same call.',
       labelNames: ['subgraph', 'instance', 'version'],
-      registers,
     });
-    this.breakerState = new Gauge({
+    this.breakerState = new GaugeFamily(this.registry, {
       name: 'tessera_breaker_state',
       help: 'Circuit breaker state of an upstream instance: 0 closed, 1 half-open, 2 open (absent until its first change). Across workers: the most open.',
       labelNames: ['subgraph', 'instance'],
       aggregator: 'max',
-      registers,
     });
-    this.breakerTransitions = new Counter({
+    this.breakerTransitions = new CounterFamily(this.registry, {
       name: 'tessera_breaker_transitions_total',
       help: 'Circuit breaker changes of an upstream instance, by the state entered.',
       labelNames: ['subgraph', 'instance', 'state'],
-      registers,
     });
-    this.dedupeHits = new Counter({
+    this.dedupeHits = new CounterFamily(this.registry, {
       name: 'tessera_dedupe_hits_total',
       help: 'Executions that joined an identical one in flight instead of calling upstreams.',
       labelNames: ['channel'],
-      registers,
     });
-    this.cacheLookups = new Counter({
+    this.cacheLookups = new CounterFamily(this.registry, {
       name: 'tessera_response_cache_total',
       help: 'Queries the response cache looked up, by result: hit (answered from the cache) or miss.',
       labelNames: ['channel', 'result'],
-      registers,
     });
-    this.overhead = new Histogram({
+    this.overhead = new HistogramFamily(this.registry, {
       name: 'tessera_gateway_overhead_seconds',
       help: "Time each request spent in the gateway itself: its total time minus the time it waited on upstreams (the union of its upstream attempts, overlaps counted once), by channel and route.",
       labelNames: ['channel', 'route'],
       buckets: OVERHEAD_SECONDS,
-      registers,
     });
-    this.inFlight = new Gauge({
+    this.inFlight = new GaugeFamily(this.registry, {
       name: 'tessera_upstream_in_flight',
       help: 'Upstream call attempts started and not ended yet, by subgraph, instance and version.',
       labelNames: ['subgraph', 'instance', 'version'],
-      registers,
     });
-    this.upstreamErrors = new Counter({
+    this.upstreamErrors = new CounterFamily(this.registry, {
       name: 'tessera_upstream_errors_total',
       help: 'Failed upstream attempts by kind: timeout, connection, http_4xx, http_5xx, grpc_<STATUS>, graphql (an answer with GraphQL errors), other (e.g. too large, or a 2xx body that is not what the source expects).',
       labelNames: ['subgraph', 'instance', 'version', 'kind'],
-      registers,
     });
-    this.operationCalls = new Counter({
+    this.operationCalls = new CounterFamily(this.registry, {
       name: 'tessera_upstream_operation_calls_total',
       help: 'Upstream attempts per REST operation (method and path template) or gRPC method (/pkg.Service/Method), by outcome code as in tessera_upstream_calls_total.',
       labelNames: ['subgraph', 'operation', 'code'],
-      registers,
     });
-    this.operationSeconds = new Histogram({
+    this.operationSeconds = new HistogramFamily(this.registry, {
       name: 'tessera_upstream_operation_duration_seconds',
       help: 'Duration of upstream attempts per REST operation (method and path template) or gRPC method.',
       labelNames: ['subgraph', 'operation'],
       buckets: SECONDS,
-      registers,
     });
-    this.budgetExhausted = new Counter({
+    this.budgetExhausted = new CounterFamily(this.registry, {
       name: 'tessera_upstream_retry_budget_exhausted_total',
       help: "Retries not made because the subgraph's retry budget (20% of its calls, at least 3 per 10 s) was spent.",
       labelNames: ['subgraph'],
-      registers,
     });
-    this.rateLimitRefusals = new Counter({
+    this.rateLimitRefusals = new CounterFamily(this.registry, {
       name: 'tessera_rate_limit_refusals_total',
       help: 'Operations refused by a rate limit, by channel and rule (its name; __subscriptions: too many open subscriptions; __store_unavailable: store down, onStoreError closed).',
       labelNames: ['channel', 'rule'],
-      registers,
     });
-    this.schemaLoads = new Counter({
+    this.schemaLoads = new CounterFamily(this.registry, {
       name: 'tessera_schema_loads_total',
       help: 'Unified schema loads (composition of every subgraph), by result: success or failure.',
       labelNames: ['result'],
-      registers,
     });
-    this.schemaLoadedAt = new Gauge({
+    this.schemaLoadedAt = new GaugeFamily(this.registry, {
       name: 'tessera_schema_loaded_timestamp_seconds',
       help: 'When the schema served now was loaded, Unix time in seconds. Across workers: the latest.',
       aggregator: 'max',
-      registers,
     });
-    this.httpRefusals = new Counter({
+    this.httpRefusals = new CounterFamily(this.registry, {
       name: 'tessera_http_refusals_total',
       help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
       labelNames: ['reason'],
-      registers,
     });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
@@ -263,22 +244,22 @@ export class GatewayMetrics {
     this.listen(EVENTS.upstream, (message) => this.onUpstream(message as UpstreamEvent));
     this.listen(EVENTS.answerError, (message) => {
       const event = message as AnswerErrorEvent;
-      if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.labels(event.subgraph, event.instance, event.version ?? '', event.kind).inc();
+      if (this.subgraphs.has(event.subgraph)) this.upstreamErrors.of(event.subgraph, event.instance, event.version ?? '', event.kind).value++;
     });
     this.listen(EVENTS.retryBudget, (message) => {
       const { subgraph } = message as { subgraph: string };
-      if (this.subgraphs.has(subgraph)) this.budgetExhausted.labels(subgraph).inc();
+      if (this.subgraphs.has(subgraph)) this.budgetExhausted.of(subgraph).value++;
     });
     this.listen(EVENTS.rateLimit, (message) => {
       const { channel, rule } = message as { channel: string; rule: string };
-      this.rateLimitRefusals.labels(channel, rule).inc();
+      this.rateLimitRefusals.of(channel, rule).value++;
     });
-    this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.labels((message as { reason: string }).reason).inc());
+    this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
-    this.listen(EVENTS.dedupe, (message) => this.dedupeHits.labels((message as { channel: string }).channel).inc());
+    this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
-      this.cacheLookups.labels(channel, result).inc();
+      this.cacheLookups.of(channel, result).value++;
     });
   }
 
@@ -294,9 +275,9 @@ export class GatewayMetrics {
     if (!series) {
       const labels = [event.subgraph, event.instance, version];
       series = {
-        inFlight: this.inFlight.labels(...labels),
-        seconds: this.upstreamSeconds.labels(...labels),
-        retries: this.retries.labels(...labels),
+        inFlight: this.inFlight.of(...labels),
+        seconds: this.upstreamSeconds.of(...labels),
+        retries: this.retries.of(...labels),
         calls: new Map(),
       };
       this.instances.set(key, series);
@@ -307,7 +288,7 @@ export class GatewayMetrics {
   private onUpstreamStart(event: UpstreamEvent): void {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.started.add(event);
-    this.series(event).inFlight.inc();
+    this.series(event).inFlight.value++;
   }
 
   private onUpstream(event: UpstreamEvent): void {
@@ -316,22 +297,22 @@ export class GatewayMetrics {
     const code = event.code ?? (event.status !== undefined && event.status >= 400 ? `HTTP_${Math.floor(event.status / 100)}xx` : 'OK');
     const seconds = event.durationMs / 1000;
     const series = this.series(event);
-    if (this.started.delete(event)) series.inFlight.dec();
+    if (this.started.delete(event)) series.inFlight.value--;
     let calls = series.calls.get(code);
-    if (!calls) series.calls.set(code, (calls = this.upstreamCalls.labels(event.subgraph, event.instance, version, code)));
-    calls.inc();
-    series.seconds.observe(seconds);
-    if (event.attempt > 0) series.retries.inc();
+    if (!calls) series.calls.set(code, (calls = this.upstreamCalls.of(event.subgraph, event.instance, version, code)));
+    calls.value++;
+    this.upstreamSeconds.observe(series.seconds, seconds);
+    if (event.attempt > 0) series.retries.value++;
     const kind = upstreamErrorKind(event);
-    if (kind) this.upstreamErrors.labels(event.subgraph, event.instance, version, kind).inc();
+    if (kind) this.upstreamErrors.of(event.subgraph, event.instance, version, kind).value++;
     if (event.operation) {
       const key = `${event.subgraph}\u0000${event.operation}`;
       let operation = this.operationSeries.get(key);
-      if (!operation) this.operationSeries.set(key, (operation = { seconds: this.operationSeconds.labels(event.subgraph, event.operation), calls: new Map() }));
+      if (!operation) this.operationSeries.set(key, (operation = { seconds: this.operationSeconds.of(event.subgraph, event.operation), calls: new Map() }));
       let operationCalls = operation.calls.get(code);
-      if (!operationCalls) operation.calls.set(code, (operationCalls = this.operationCalls.labels(event.subgraph, event.operation, code)));
-      operationCalls.inc();
-      operation.seconds.observe(seconds);
+      if (!operationCalls) operation.calls.set(code, (operationCalls = this.operationCalls.of(event.subgraph, event.operation, code)));
+      operationCalls.value++;
+      this.operationSeconds.observe(operation.seconds, seconds);
     }
     const waits = event.scope && this.waits.get(event.scope);
     if (waits) waits.push(event.started, event.started + event.durationMs);
@@ -339,14 +320,14 @@ export class GatewayMetrics {
 
   /** Counts a load of the unified schema; a success also sets tessera_schema_loaded_timestamp_seconds. */
   schemaLoaded(result: 'success' | 'failure'): void {
-    this.schemaLoads.labels(result).inc();
-    if (result === 'success') this.schemaLoadedAt.set(Date.now() / 1000);
+    this.schemaLoads.of(result).value++;
+    if (result === 'success') this.schemaLoadedAt.of().value = Date.now() / 1000;
   }
 
   private onBreaker(event: BreakerEvent): void {
     if (!this.subgraphs.has(event.subgraph)) return;
-    this.breakerState.labels(event.subgraph, event.instance).set(BREAKER_STATE[event.state]);
-    this.breakerTransitions.labels(event.subgraph, event.instance, event.state).inc();
+    this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
+    this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
   }
 
   /** The label of an operation name: the name while fewer than maxOperations are known, else `__overflow`. */
@@ -392,9 +373,9 @@ export class GatewayMetrics {
         const waits = state.scope && this.waits.get(state.scope);
         const waited = waits ? unionLength(waits, state.started, ended) : 0;
         if (state.scope) this.waits.delete(state.scope);
-        this.requests.labels(state.operation, channel, route, state.code).inc();
-        this.requestSeconds.labels(state.operation, channel, route).observe((ended - state.started) / 1000);
-        this.overhead.labels(channel, route).observe((ended - state.started - waited) / 1000);
+        this.requests.of(state.operation, channel, route, state.code).value++;
+        this.requestSeconds.observe(this.requestSeconds.of(state.operation, channel, route), (ended - state.started) / 1000);
+        this.overhead.observe(this.overhead.of(channel, route), (ended - state.started - waited) / 1000);
       },
     };
   }
