@@ -59,7 +59,10 @@ function lines(serve: ServedTessera): Line[] {
     .map((line) => JSON.parse(line) as Line);
 }
 
-/** Resolves once the workers' log lines satisfy `done` (checked now and at each output), with the lines that do. */
+/**
+ * Resolves once the workers' log lines satisfy `done` (checked now and at each output), with the lines that do.
+ * Lines that never come leave it waiting: the test's `timeout` turns that into a failure.
+ */
 function logged(serve: ServedTessera, done: (lines: Line[]) => boolean): Promise<Line[]> {
   return new Promise((resolve) => {
     const check = (): void => {
@@ -95,12 +98,10 @@ admin: { port: ${adminPort} }
 }
 
 test('tessera serve --workers 2: one request to /_tessera/api on the admin port shows the traffic of both workers', async (t) => {
-  const { url, admin, sockets, serve } = await start(t);
+  const { url, admin, sockets } = await start(t);
   const hello = 8;
   for (let i = 0; i < hello; i++) assert.equal((await once(url, { query: 'query Hello { hello }' })).status, 200);
   assert.ok(sockets.size >= 2, `the upstream calls came over ${sockets.size} socket(s): both workers should have served`);
-  // Both workers answer the group (each wrote its `gateway listening` line, with its pid).
-  await logged(serve, (found) => pids(found.filter((l) => l.msg === 'gateway listening')).size === 2);
 
   const { status, json: snapshot } = await once(`${admin}/_tessera/api`);
   assert.equal(status, 200);
@@ -122,9 +123,11 @@ test('tessera serve --workers 2: one request to /_tessera/api on the admin port 
   assert.equal(read.json.subgraphs[0].instances[0].breaker, 'closed');
 });
 
-test('tessera serve --workers 2: a log-level POST makes both workers log at debug, a sample POST samples the calls of both', async (t) => {
+/** A guard against a wait for log lines that never come, not a measure: the test takes a few seconds. */
+const NEVER = { timeout: 120_000 };
+
+test('tessera serve --workers 2: a log-level POST makes both workers log at debug, a sample POST samples the calls of both', NEVER, async (t) => {
   const { url, admin, serve } = await start(t);
-  await logged(serve, (found) => pids(found.filter((l) => l.msg === 'gateway listening')).size === 2);
 
   const raised = await once(`${admin}/admin/log-level`, { level: 'debug', durationSeconds: 300 });
   assert.equal(raised.status, 200);
