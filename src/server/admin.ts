@@ -136,7 +136,7 @@ export interface AdminApiOptions {
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
 export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample'] as const;
 
-/** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts), without the `own` field. */
+/** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
   const { pid, workers, missing, groupError } = view;
   return { ...own, pid, workers, missing, ...(groupError !== undefined && { groupError }) };
@@ -156,7 +156,7 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
           const { breakers } = options.state();
           return sendJson(res, 200, options.status((subgraph, instance) => breakers[key(subgraph, instance)] ?? 'closed'));
         }
-        const { own: _own, ...view } = await group.ask('admin.state', [], options.state);
+        const view = await group.ask('admin.state', [], options.state);
         const status = options.status((subgraph, instance) => worstBreaker(view.workers.map((w) => w.breakers[key(subgraph, instance)])));
         sendJson(res, 200, groupAnswer(status, { ...view, workers: view.workers.map(({ pid, logLevel: level, sampling }) => ({ pid, logLevel: level, sampling })) }));
       },
