@@ -12,6 +12,11 @@
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
  * a ring of its own.
+ *
+ * The rings are per process. With `tessera serve --workers N` the worker
+ * that answers the page merges every worker's `part()` (raw buckets and
+ * histograms, breakers) in `snapshot()`: counts and histograms summed per
+ * bucket, percentiles computed from the sums (server/admin-group.ts asks).
  */
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';

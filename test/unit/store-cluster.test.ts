@@ -117,6 +117,7 @@ test('the primary aggregates the workers that answer a metrics scrape, and count
   assert.match(text, /^tessera_metrics_workers 2$/m);
 });
 
+// docs/reliability.md row 43
 test('a question to every worker: each answer with its pid, the worker that does not answer listed as missing, the others not held up by it', async (t) => {
   const [a, b, silent] = [await startMetricsWorker(t, 'answering', '1'), await startMetricsWorker(t, 'answering', '2'), await startMetricsWorker(t, 'silent')];
   const group = new ClusterWorkers();
