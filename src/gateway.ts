@@ -514,7 +514,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         name: d.name,
         kind: d.kind,
         loaded: loaded.includes(d.name),
-        instances: d.upstreams.map((u) => ({ url: u.url, version: u.version ?? null, weight: u.weight, breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url) })),
+        instances: d.upstreams.map((u) => ({
+          url: u.url,
+          version: u.version ?? null,
+          weight: u.weight,
+          breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
+        })),
       })),
       schema: { loadedAt: schemaLoadedAt },
       channels: serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
