@@ -21,7 +21,7 @@ import { RedisConnection } from './redis.js';
 export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
 export { PRIMARY_TIMEOUT_MS, PrimaryLink } from './cluster.js';
 export { CLUSTER_METRIC_NAMES, workerMetrics, type WorkerMetrics } from './cluster-metrics.js';
-export { processGroup, WORKER_TIMEOUT_MS, type GroupAnswers, type ProcessGroup } from './cluster-group.js';
+export { processGroup, type GroupAnswers, type ProcessGroup } from './cluster-group.js';
 
 /**
  * Starts, in the cluster primary of `tessera serve` and before the first
