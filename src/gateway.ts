@@ -43,6 +43,7 @@ import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint,
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 import { StatusBoard, type Health } from './telemetry/status.js';
 import { statusPageHandler } from './server/status-page.js';
+import { adminGroup, workerAdminState } from './server/admin-group.js';
 import { workerMetrics } from './store/index.js';
 
 export interface GatewayOptions {
@@ -73,11 +74,6 @@ export interface GatewayOptions {
    * The test that runs one operation through every route uses it.
    */
   routes?: readonly RouteName[];
-  /**
-   * false: do not open gateway.yaml's admin listener (`tessera serve --workers N`, whose workers would
-   * otherwise share its port and answer admin requests one worker at a time). Default true.
-   */
-  adminListener?: boolean;
   /**
    * Where spans go when telemetry.tracing is enabled, instead of the OTLP/HTTP
    * exporter of `telemetry.tracing.exporter` (any OpenTelemetry SpanExporter;
@@ -434,7 +430,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let metrics: GatewayMetrics | undefined;
   let tracing: Tracing | undefined;
   let status: StatusBoard | undefined;
-  let statusPage: AdminHandler | undefined;
   let serving: Serving;
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
@@ -452,7 +447,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
       });
       status = board;
-      statusPage = statusPageHandler({ path: config.telemetry.status.path, snapshot: () => board.snapshot() });
     }
     const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
     serving = buildServing(composed, {
@@ -502,15 +496,20 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const logLevel = new LogLevelControl(logger);
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
   const loaded = sources.map((s) => s.descriptor.name);
+  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates) };
+  // A worker of `tessera serve --workers N`: the status page and the admin API answer for every worker (server/admin-group.ts).
+  const group = adminGroup(adminState);
   const adminEndpoints = new Map<string, AdminHandler>();
   if (metrics) adminEndpoints.set(config.telemetry.metrics.path, metricsEndpoint({ contentType: metrics.contentType, scrape: () => (clusterMetrics ?? metrics).scrape() }));
-  if (statusPage) {
+  if (status) {
+    const board = status;
+    const statusPage = statusPageHandler({ path: config.telemetry.status.path, snapshot: () => (group ? group.statusSnapshot() : board.snapshot()) });
     // The page at its path, its JSON and files below it.
     adminEndpoints.set(config.telemetry.status.path, statusPage);
     adminEndpoints.set(`${config.telemetry.status.path}/`, statusPage);
   }
   if (config.admin ? config.admin.enabled.api : config.mode === 'development') {
-    const status = () => ({
+    const status = (breakerOf: (subgraph: string, instance: string) => BreakerEvent['state']) => ({
       subgraphs: descriptors.map((d) => ({
         name: d.name,
         kind: d.kind,
@@ -519,7 +518,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           url: u.url,
           version: u.version ?? null,
           weight: u.weight,
-          breaker: d.breaker === false ? 'off' : (breakerStates.get(`${d.name} ${u.url}`) ?? 'closed'),
+          breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
         })),
       })),
       schema: { loadedAt: schemaLoadedAt },
@@ -527,10 +526,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       logLevel: logLevel.state(),
       sampling: sampler.current(),
     });
-    for (const [path, handler] of adminApiEndpoints({ status, subgraphs: () => loaded, logLevel, sampler })) adminEndpoints.set(path, handler);
+    const endpoints = adminApiEndpoints({ status, state: () => workerAdminState(adminState), subgraphs: () => loaded, logLevel, sampler, group });
+    for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
   }
   const adminServer: AdminServer | undefined =
-    config.admin && options.adminListener !== false ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
+    config.admin ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
   const mainAdmin: AdminEndpoints | undefined = config.admin ? undefined : adminEndpoints;
 
   const http: GatewayHttpServer = createHttpServer({
@@ -602,6 +602,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           logger.info({ completed, cut }, 'gateway drained');
         }
         await adminDrained;
+        group?.close();
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);

@@ -31,9 +31,10 @@ export function redactHeaders(headers: Readonly<Record<string, unknown>> | undef
   return out;
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** `base`: fields every line carries, beside `service` (a cluster worker's `pid`). */
+export function createLogger(level: string, destination?: DestinationStream, base: Readonly<Record<string, unknown>> = {}): Logger {
   return pino(
-    { level, base: { service: 'tessera' }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    { level, base: { service: 'tessera', ...base }, timestamp: pino.stdTimeFunctions.isoTime, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     destination,
   );
 }

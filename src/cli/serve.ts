@@ -96,20 +96,14 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port expects a port number, got ${values.port}`);
   // Loaded here too (createGateway loads it again) for the log level: the process's one logger, needed before start-up ends.
   const gatewayFile = loadGatewayFile(configFile).gateway;
-  const logger = createLogger(gatewayFile.logging.level);
+  // A worker's lines carry its pid: with --workers N, the person on call sees which process wrote each.
+  const logger = createLogger(gatewayFile.logging.level, undefined, cluster.isWorker ? { pid: process.pid } : undefined);
   ignoreHangup(logger);
-  if (workers > 1 && cluster.isPrimary) {
-    if (gatewayFile.admin) {
-      logger.warn(
-        { workers },
-        'admin listener not opened: with --workers above 1 each admin request would reach one worker only; run --workers 1 to use admin:',
-      );
-    }
-    return servePrimary(configFile, workers);
-  }
+  if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
 
-  // Workers leave the admin listener closed (see the warning above).
-  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined, adminListener: !cluster.isWorker });
+  // Every worker opens the main and the admin listener: node:cluster shares each port between them, and the
+  // admin endpoints answer for the whole process group (server/admin-group.ts).
+  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
   let url: string;
   try {
     ({ url } = await gateway.listen(port, values.host));

@@ -20,6 +20,8 @@ import type { Logger } from '../logger.js';
 import { acceptRequestId } from '../plugins/use-request-log.js';
 import { LOG_LEVELS, type LogLevelControl } from '../telemetry/log-level.js';
 import type { BodySampler } from '../telemetry/sampling.js';
+import { worstBreaker, type BreakerState } from '../telemetry/status.js';
+import type { AdminGroup, GroupView, WorkerAdminState } from './admin-group.js';
 import { sendError, sendJson } from './answer.js';
 
 export interface AdminContext {
@@ -119,27 +121,44 @@ function onlyMethods(req: IncomingMessage, methods: readonly string[], path: str
 }
 
 export interface AdminApiOptions {
-  /** What GET /admin/status answers (the gateway's subgraphs, instances, schema, channels). */
-  status(): unknown;
+  /** What GET /admin/status answers (the gateway's subgraphs, instances, schema, channels), with each instance's breaker state from `breakerOf`. */
+  status(breakerOf: (subgraph: string, instance: string) => BreakerState): Record<string, unknown>;
+  /** This process's breakers, log level and sampling windows. */
+  state(): WorkerAdminState;
   /** The subgraphs that can be sampled. */
   subgraphs(): readonly string[];
   logLevel: LogLevelControl;
   sampler: BodySampler;
+  /** The process group of `tessera serve --workers N`: every endpoint then answers for all its workers (admin-group.ts). */
+  group?: AdminGroup;
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
 export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample'] as const;
 
+/** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
+function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
+  const { pid, workers, missing, groupError } = view;
+  return { ...own, pid, workers, missing, ...(groupError !== undefined && { groupError }) };
+}
+
 /** The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample. */
 export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
-  const { logLevel, sampler } = options;
+  const { logLevel, sampler, group } = options;
+  const key = (subgraph: string, instance: string): string => `${subgraph} ${instance}`;
   return [
     [
       ADMIN_API_PATHS[0],
-      (req, res, { requestId, logger }) => {
+      async (req, res, { requestId, logger }) => {
         onlyMethods(req, ['GET'], '/admin/status');
         logger.info({ requestId }, 'admin: status read');
-        sendJson(res, 200, options.status());
+        if (!group) {
+          const { breakers } = options.state();
+          return sendJson(res, 200, options.status((subgraph, instance) => breakers[key(subgraph, instance)] ?? 'closed'));
+        }
+        const view = await group.ask('admin.state', [], options.state);
+        const status = options.status((subgraph, instance) => worstBreaker(view.workers.map((w) => w.breakers[key(subgraph, instance)])));
+        sendJson(res, 200, groupAnswer(status, { ...view, workers: view.workers.map(({ pid, logLevel: level, sampling }) => ({ pid, logLevel: level, sampling })) }));
       },
     ],
     [
@@ -148,11 +167,16 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         onlyMethods(req, ['GET', 'POST'], '/admin/log-level');
         if (req.method === 'GET') {
           logger.info({ requestId }, 'admin: log level read');
-          return sendJson(res, 200, logLevel.state());
+          if (!group) return sendJson(res, 200, logLevel.state());
+          const { own, ...view } = await group.ask('admin.state', [], options.state);
+          return sendJson(res, 200, groupAnswer(own.logLevel, { ...view, workers: view.workers.map(({ pid, logLevel: level }) => ({ pid, ...level })) }));
         }
         const { level, durationSeconds } = await readBody(req, logLevelRequest);
         if (!logLevel.isRaise(level)) throw badRequest(`level: "${level}" is not more verbose than the configured level "${logLevel.configuredLevel}"; choose one of ${LOG_LEVELS.filter((l) => logLevel.isRaise(l)).join(', ') || 'none'}`);
-        sendJson(res, 200, logLevel.raise(level, durationSeconds * 1000, requestId));
+        const durationMs = durationSeconds * 1000;
+        if (!group) return sendJson(res, 200, logLevel.raise(level, durationMs, requestId));
+        const { own, ...view } = await group.ask('admin.raise-log-level', [level, durationMs, requestId], () => logLevel.raise(level, durationMs, requestId));
+        sendJson(res, 200, groupAnswer(own, view));
       },
     ],
     [
@@ -161,12 +185,17 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         onlyMethods(req, ['GET', 'POST'], '/admin/sample');
         if (req.method === 'GET') {
           logger.info({ requestId }, 'admin: body sampling read');
-          return sendJson(res, 200, { sampling: sampler.current() });
+          if (!group) return sendJson(res, 200, { sampling: sampler.current() });
+          const { own, ...view } = await group.ask('admin.state', [], options.state);
+          return sendJson(res, 200, groupAnswer({ sampling: own.sampling }, { ...view, workers: view.workers.map(({ pid, sampling }) => ({ pid, sampling })) }));
         }
         const { subgraph, durationSeconds, maxBodies } = await readBody(req, sampleRequest);
         const known = options.subgraphs();
         if (!known.includes(subgraph)) throw badRequest(`subgraph: no subgraph "${subgraph}"; known: ${known.join(', ')}`);
-        sendJson(res, 200, sampler.open(subgraph, durationSeconds * 1000, maxBodies, requestId));
+        const durationMs = durationSeconds * 1000;
+        if (!group) return sendJson(res, 200, sampler.open(subgraph, durationMs, maxBodies, requestId));
+        const { own, ...view } = await group.ask('admin.open-sampling', [subgraph, durationMs, maxBodies, requestId], () => sampler.open(subgraph, durationMs, maxBodies, requestId));
+        sendJson(res, 200, groupAnswer(own, view));
       },
     ],
   ];

@@ -156,8 +156,18 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     return { card: card, summary: summary, traffic: traffic, latency: latency };
   }
 
+  /** With tessera serve --workers N: how many workers the figures add up, and how many did not answer (left out). */
+  function workersText(snapshot) {
+    if (snapshot.groupError) return 'this worker only: ' + snapshot.groupError;
+    if (snapshot.workers <= 1 && !snapshot.missing) return '';
+    return snapshot.workers + ' workers' + (snapshot.missing ? ', ' + snapshot.missing + ' missing (did not answer in time; left out)' : '');
+  }
+
   function render(snapshot) {
     document.getElementById('schema').textContent = 'schema ' + snapshot.schema.hash + ', loaded ' + new Date(snapshot.schema.loadedAt).toLocaleString();
+    var workers = document.getElementById('workers');
+    workers.textContent = workersText(snapshot);
+    workers.className = snapshot.missing || snapshot.groupError ? 'workers bad' : 'workers';
     var channels = document.getElementById('channels');
     snapshot.channels.forEach(function (channel) {
       var parts = channelCards.get(channel.name);
@@ -215,7 +225,7 @@ body { margin: 0; }
 header { display: flex; flex-wrap: wrap; gap: 1rem; align-items: baseline; padding: .75rem 1.25rem; background: #111827; color: #f9fafb; }
 header h1 { font-size: 1.1rem; margin: 0; }
 header span { color: #d1d5db; }
-.state.bad { color: #fca5a5; font-weight: 600; }
+.state.bad, .workers.bad { color: #fca5a5; font-weight: 600; }
 main { padding: 0 1.25rem 1.25rem; }
 h2 { font-size: 1rem; margin: 1.25rem 0 .5rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: .75rem; }

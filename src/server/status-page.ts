@@ -19,7 +19,7 @@ import { STATUS_SCRIPT, STATUS_STYLE } from './status-client.js';
 export interface StatusPageOptions {
   /** The page's path (telemetry.status.path), without a trailing slash. */
   path: string;
-  /** The JSON `<path>/api` answers (telemetry/status.ts `StatusBoard.snapshot`). */
+  /** The JSON `<path>/api` answers (telemetry/status.ts `StatusBoard.snapshot`; with `--workers N`, every worker's merged: admin-group.ts). */
   snapshot: () => unknown;
 }
 
@@ -66,6 +66,7 @@ function page(path: string, names: { uplotScript: string; uplotStyle: string; sc
     <header>
       <h1>Tessera status</h1>
       <span id="schema">schema: loading</span>
+      <span id="workers" class="workers"></span>
       <span id="state" class="state">loading ${escapeHtml(`${path}/api`)}</span>
     </header>
     <noscript>This page draws its charts with JavaScript; the same data is at ${escapeHtml(`${path}/api`)} as JSON.</noscript>
@@ -92,7 +93,7 @@ function sendError(res: ServerResponse, code: ErrorCode, message: string, head: 
 }
 
 /** The request listener of every path under `options.path`; built once, its files loaded now. */
-export function statusPageHandler(options: StatusPageOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function statusPageHandler(options: StatusPageOptions): (req: IncomingMessage, res: ServerResponse) => void | Promise<void> {
   const { path } = options;
   const assets = new Map<string, Asset>();
   const add = (stem: string, ext: string, type: string, body: Buffer): string => {
@@ -110,7 +111,7 @@ export function statusPageHandler(options: StatusPageOptions): (req: IncomingMes
   const html = Buffer.from(page(path, names));
   const assetPrefix = `${path}/assets/`;
 
-  return (req, res) => {
+  return async (req, res) => {
     const at = (req.url ?? '/').split('?', 1)[0] ?? '/';
     // Read-only, like /metrics: every method gets what GET gets, HEAD without the body.
     const head = req.method === 'HEAD';
@@ -118,7 +119,7 @@ export function statusPageHandler(options: StatusPageOptions): (req: IncomingMes
       return send(res, 200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': STATUS_CSP }, html, head);
     }
     if (at === `${path}/api`) {
-      return send(res, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, JSON.stringify(options.snapshot()), head);
+      return send(res, 200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, JSON.stringify(await options.snapshot()), head);
     }
     const asset = at.startsWith(assetPrefix) ? assets.get(at.slice(assetPrefix.length)) : undefined;
     if (asset) return send(res, 200, { 'content-type': asset.type, 'cache-control': 'public, max-age=31536000, immutable' }, asset.body, head);

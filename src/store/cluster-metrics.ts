@@ -18,16 +18,17 @@
  * worker never makes the whole scrape fail; a primary that does not answer
  * makes the scraped worker answer with its own metrics alone, and log it.
  *
- * Both requests travel as store/cluster.ts's other requests do (IpcClient,
- * answer): the worker's to the primary, the primary's to each worker.
+ * The primary asks the workers as it does any question of the process group
+ * (cluster-group.ts: ClusterWorkers.gather), and each worker answers through
+ * the group's one listener (answerPrimary).
  */
-import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, Gauge, type Registry } from 'prom-client';
-import { answer, IpcClient, PRIMARY_TIMEOUT_MS, primaryClient, sendReply, type Handlers, type IpcEndpoint } from './cluster.js';
+import { primaryClient } from './cluster.js';
+import { answerPrimary, WORKER_TIMEOUT_MS, type ClusterWorkers } from './cluster-group.js';
 
 /** Longest wait of the primary for one worker's metrics. */
-export const WORKER_METRICS_TIMEOUT_MS = PRIMARY_TIMEOUT_MS / 2;
+export const WORKER_METRICS_TIMEOUT_MS = WORKER_TIMEOUT_MS;
 
 /** One registry's metrics as prom-client gives them for aggregation. */
 export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
@@ -45,43 +46,19 @@ export const CLUSTER_METRIC_NAMES = ['tessera_metrics_workers', 'tessera_metrics
 /** What the primary asks a worker. */
 export type WorkerOps = { 'metrics.snapshot': { args: []; value: MetricsSnapshot } };
 
-/** In the cluster primary: every worker's metrics, aggregated on request. */
-export class ClusterMetrics {
-  private readonly workers = new Map<object, { client: IpcClient<WorkerOps>; connected: () => boolean }>();
-
-  /** Follows the workers node:cluster forks, from their fork to their exit (the primary of `tessera serve`). */
-  static ofCluster(): ClusterMetrics {
-    const metrics = new ClusterMetrics();
-    cluster.on('fork', (worker: Worker) => metrics.add(worker, worker, `cluster worker ${worker.process.pid}`, () => worker.isConnected()));
-    cluster.on('exit', (worker: Worker) => metrics.remove(worker));
-    return metrics;
-  }
-
-  /** Asks `endpoint` (a worker's channel) at each scrape while `connected()` says it can be asked. */
-  add(key: object, endpoint: IpcEndpoint, name: string, connected: () => boolean): void {
-    this.workers.set(key, { client: new IpcClient<WorkerOps>(endpoint, { name, timeoutMs: WORKER_METRICS_TIMEOUT_MS }), connected });
-  }
-
-  remove(key: object): void {
-    this.workers.get(key)?.client.close();
-    this.workers.delete(key);
-  }
-
-  /** Asks every connected worker for its metrics and aggregates those that answer in time. */
-  readonly scrape = async (): Promise<ClusterScrape> => {
-    const asked = [...this.workers.values()].filter((worker) => worker.connected());
-    const answers = await Promise.allSettled(asked.map(({ client }) => client.request('metrics.snapshot')));
-    const snapshots = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-    const registry = AggregatorRegistry.aggregate(snapshots);
-    const missing = asked.length - snapshots.length;
+/** In the cluster primary: asks every worker of `workers` for its metrics and aggregates those that answer in time. */
+export function clusterScrape(workers: ClusterWorkers): () => Promise<ClusterScrape> {
+  return async () => {
+    const { answers, missing } = await workers.gather('metrics.snapshot', []);
+    const registry = AggregatorRegistry.aggregate(answers.map(({ value }) => value as MetricsSnapshot));
     const [answered, missed] = CLUSTER_METRIC_NAMES;
     new Gauge({
       name: missed,
       help: `Workers whose metrics this scrape lacks: they did not answer the cluster primary within ${WORKER_METRICS_TIMEOUT_MS} ms (stuck, starting or draining).`,
       registers: [registry],
-    }).set(missing);
-    new Gauge({ name: answered, help: 'Workers whose metrics this scrape aggregates.', registers: [registry] }).set(snapshots.length);
-    return { text: await registry.metrics(), workers: snapshots.length, missing };
+    }).set(missing.length);
+    new Gauge({ name: answered, help: 'Workers whose metrics this scrape aggregates.', registers: [registry] }).set(answers.length);
+    return { text: await registry.metrics(), workers: answers.length, missing: missing.length };
   };
 }
 
@@ -101,12 +78,7 @@ export interface WorkerMetrics {
 export function workerMetrics(registry: Registry, logger: Logger): WorkerMetrics | undefined {
   const client = primaryClient();
   if (!client) return undefined;
-  const handlers: Handlers<WorkerOps> = { 'metrics.snapshot': () => registry.getMetricsAsJSON() };
-  const onMessage = (message: unknown): void => {
-    const reply = answer(handlers, message);
-    if (reply) sendReply(reply, { isConnected: () => process.connected, send: (m, callback) => process.send?.(m, undefined, undefined, callback) });
-  };
-  process.on('message', onMessage);
+  const stopAnswering = answerPrimary({ 'metrics.snapshot': (): Promise<WorkerOps['metrics.snapshot']['value']> => registry.getMetricsAsJSON() });
   return {
     async scrape() {
       try {
@@ -123,8 +95,6 @@ export function workerMetrics(registry: Registry, logger: Logger): WorkerMetrics
         return registry.metrics();
       }
     },
-    close() {
-      process.off('message', onMessage);
-    },
+    close: stopAnswering,
   };
 }

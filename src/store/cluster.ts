@@ -34,6 +34,7 @@ import type { ExecutionResult } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
+import type { GroupAnswers } from './cluster-group.js';
 import type { ClusterScrape } from './cluster-metrics.js';
 import { StoreUnavailableError } from './errors.js';
 import { StoreHealth } from './redis.js';
@@ -48,13 +49,15 @@ const PRIMARY_NAME = 'cluster primary';
 /** In the environment of the workers the primary forks: their memory stores are the primary's. */
 const SHARED_STATE_ENV = 'TESSERA_SHARED_STATE';
 
-/** Marks this file's messages among the others on the channel (rate-limiter-flexible's, the CLI's). */
+/** Marks this file's messages among the others on the channel (rate-limiter-flexible's, the CLI's); cluster-group.ts's go with the same tag. */
 const TAG = 'tessera:state';
 
 /** Every operation with its arguments and answer; both cross the channel as JSON. */
 export type SharedStateOps = {
   /** The Prometheus text of every worker's metrics, aggregated by the primary (cluster-metrics.ts). */
   'metrics.scrape': { args: []; value: ClusterScrape };
+  /** One question put to every worker, their answers with their pids (cluster-group.ts). */
+  'group.gather': { args: [op: string, args: unknown[]]; value: GroupAnswers };
   'kv.get': { args: [namespace: string, maxEntries: number, key: string]; value: string | null };
   /** ttlMs 0: kept until evicted. */
   'kv.set': { args: [namespace: string, maxEntries: number, key: string, value: string, ttlMs: number]; value: null };
@@ -215,7 +218,7 @@ export function sendReply(reply: Reply | Promise<Reply>, endpoint: { isConnected
  * cache per name, made by the first request that names it (with the size it
  * asks for: every worker runs the same configuration).
  */
-export function sharedStateHandlers(): Omit<Handlers<SharedStateOps>, 'metrics.scrape'> {
+export function sharedStateHandlers(): Omit<Handlers<SharedStateOps>, 'metrics.scrape' | 'group.gather'> {
   const namespaces = new Map<string, LRUCache<string, string>>();
   const caches = new Map<string, ReturnType<typeof createInMemoryCache>>();
   const kv = (name: string, max: number): LRUCache<string, string> => {
@@ -254,15 +257,15 @@ export function sharedStateHandlers(): Omit<Handlers<SharedStateOps>, 'metrics.s
 /**
  * Starts the shared state in the cluster primary, before the first fork: it
  * answers the workers' memory-store requests and keeps their rate-limit
- * counters, and answers a worker's metrics scrape with `scrapeMetrics`
- * (every worker's metrics aggregated: cluster-metrics.ts). Returns the
- * environment to fork the workers with, which tells them to use it.
+ * counters, and answers the requests that ask every worker with `group`
+ * (a metrics scrape: cluster-metrics.ts; any other question: cluster-group.ts).
+ * Returns the environment to fork the workers with, which tells them to use it.
  */
-export function serveSharedState(scrapeMetrics: Handlers<SharedStateOps>['metrics.scrape']): { env: Record<string, string> } {
+export function serveSharedState(group: Pick<Handlers<SharedStateOps>, 'metrics.scrape' | 'group.gather'>): { env: Record<string, string> } {
   if (!cluster.isPrimary) throw new Error('serveSharedState() runs in the cluster primary');
   // One RateLimiterMemory per key prefix, made when a worker's RateLimiterCluster first announces itself.
   new RateLimiterClusterMaster();
-  const handlers: Handlers<SharedStateOps> = { ...sharedStateHandlers(), 'metrics.scrape': scrapeMetrics };
+  const handlers: Handlers<SharedStateOps> = { ...sharedStateHandlers(), ...group };
   cluster.on('message', (worker, message) => {
     const reply = answer(handlers, message);
     // A worker that has gone gets no answer: its requests were rejected when its channel closed.

@@ -13,22 +13,26 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { StoreConfig } from '../config/store.js';
 import { primaryLink, serveSharedState as serveStores, type PrimaryLink } from './cluster.js';
-import { ClusterMetrics } from './cluster-metrics.js';
+import { ClusterWorkers } from './cluster-group.js';
+import { clusterScrape } from './cluster-metrics.js';
 import { StoreUnavailableError } from './errors.js';
 import { RedisConnection } from './redis.js';
 
 export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
 export { PRIMARY_TIMEOUT_MS, PrimaryLink } from './cluster.js';
 export { CLUSTER_METRIC_NAMES, workerMetrics, type WorkerMetrics } from './cluster-metrics.js';
+export { processGroup, type GroupAnswers, type ProcessGroup } from './cluster-group.js';
 
 /**
  * Starts, in the cluster primary of `tessera serve` and before the first
- * fork, what the workers share through it: their memory stores (cluster.ts)
- * and one metrics scrape for all of them (cluster-metrics.ts). Returns the
- * environment to fork the workers with.
+ * fork, what the workers share through it: their memory stores (cluster.ts),
+ * one metrics scrape for all of them (cluster-metrics.ts) and the questions
+ * a worker puts to all of them (cluster-group.ts: the status page, the admin
+ * API). Returns the environment to fork the workers with.
  */
 export function serveSharedState(): { env: Record<string, string> } {
-  return serveStores(ClusterMetrics.ofCluster().scrape);
+  const workers = ClusterWorkers.ofCluster();
+  return serveStores({ 'metrics.scrape': clusterScrape(workers), 'group.gather': workers.gather });
 }
 export { StoreUnavailableError } from './errors.js';
 

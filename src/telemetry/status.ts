@@ -12,6 +12,11 @@
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
  * a ring of its own.
+ *
+ * The rings are per process. With `tessera serve --workers N` the worker
+ * that answers the page merges every worker's `part()` (raw buckets and
+ * histograms, breakers) in `snapshot()`: counts and histograms summed per
+ * bucket, percentiles computed from the sums (server/admin-group.ts asks).
  */
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
@@ -80,6 +85,75 @@ function binOf(durationMs: number): number {
 }
 
 /**
+ * One ring's window as data, for merging the rings of several processes
+ * (`tessera serve --workers N`): the buckets that saw a request, by position
+ * in the window (0 the oldest), each with its count, errors and latency
+ * histogram. Plain JSON, so it crosses the cluster's IPC channel.
+ */
+export interface RingWindow {
+  buckets: Array<{ at: number; count: number; errors: number; bins: number[] }>;
+}
+
+/** The windows of several rings over the same `now` as one: per bucket, counts, errors and histograms summed. */
+export function mergeWindows(windows: readonly RingWindow[]): RingWindow {
+  const byPosition = new Map<number, { at: number; count: number; errors: number; bins: number[] }>();
+  for (const window of windows) {
+    for (const bucket of window.buckets) {
+      const merged = byPosition.get(bucket.at);
+      if (!merged) {
+        byPosition.set(bucket.at, { at: bucket.at, count: bucket.count, errors: bucket.errors, bins: [...bucket.bins] });
+        continue;
+      }
+      merged.count += bucket.count;
+      merged.errors += bucket.errors;
+      bucket.bins.forEach((n, i) => (merged.bins[i] = (merged.bins[i] ?? 0) + n));
+    }
+  }
+  return { buckets: [...byPosition.values()].sort((a, b) => a.at - b.at) };
+}
+
+/**
+ * The series of a window ending with the bucket of `now`, oldest first;
+ * percentiles from each bucket's histogram (after merging, from the summed
+ * histograms: a percentile of several processes is never an average of
+ * theirs).
+ */
+export function seriesOf(window: RingWindow, now: number): Series {
+  const current = Math.floor(now / BUCKET_MS);
+  // The current bucket is partly elapsed: its rate is over the elapsed part (at least 1 s, so one request is not a spike).
+  const elapsedSeconds = Math.max(1, (now - current * BUCKET_MS) / 1000);
+  const out: Series = { count: [], errors: [], rate: [], errorRate: [], p50: [], p99: [], recent: { seconds: 0, count: 0, errors: 0, rate: 0, p50: null, p99: null } };
+  const recentBins = new Array<number>(BINS).fill(0);
+  const byPosition = new Map(window.buckets.map((b) => [b.at, b]));
+  for (let at = 0; at < BUCKETS; at++) {
+    const bucket = byPosition.get(at);
+    const count = bucket?.count ?? 0;
+    const errors = bucket?.errors ?? 0;
+    const seconds = at === BUCKETS - 1 ? elapsedSeconds : BUCKET_MS / 1000;
+    out.count.push(count);
+    out.errors.push(errors);
+    out.rate.push(round(count / seconds));
+    out.errorRate.push(round(errors / seconds));
+    out.p50.push(bucket && count > 0 ? round(histogramQuantile(bucket.bins, 0.5)!) : null);
+    out.p99.push(bucket && count > 0 ? round(histogramQuantile(bucket.bins, 0.99)!) : null);
+    if (at >= BUCKETS - RECENT_BUCKETS) {
+      out.recent.seconds += seconds;
+      out.recent.count += count;
+      out.recent.errors += errors;
+      if (bucket && count > 0) bucket.bins.forEach((n, i) => (recentBins[i]! += n));
+    }
+  }
+  const { recent } = out;
+  recent.seconds = round(recent.seconds);
+  recent.rate = round(recent.count / recent.seconds);
+  if (recent.count > 0) {
+    recent.p50 = round(histogramQuantile(recentBins, 0.5)!);
+    recent.p99 = round(histogramQuantile(recentBins, 0.99)!);
+  }
+  return out;
+}
+
+/**
  * Counts, errors and a latency histogram for each of the last BUCKETS
  * buckets. A slot holds the bucket whose number it last recorded; a slot
  * whose number is older than the window reads as empty and is reset on its
@@ -105,41 +179,22 @@ export class Ring {
     this.bins[slot * BINS + binOf(durationMs)]!++;
   }
 
+  /** The window ending with the bucket of `now`: its buckets that saw a request, with their raw histograms. */
+  window(now: number): RingWindow {
+    const current = Math.floor(now / BUCKET_MS);
+    const buckets: RingWindow['buckets'] = [];
+    for (let at = 0; at < BUCKETS; at++) {
+      const epoch = current - BUCKETS + 1 + at;
+      const slot = ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
+      if (this.epochs[slot] !== epoch || this.counts[slot] === 0) continue;
+      buckets.push({ at, count: this.counts[slot]!, errors: this.errorCounts[slot]!, bins: Array.from(this.bins.subarray(slot * BINS, (slot + 1) * BINS)) });
+    }
+    return { buckets };
+  }
+
   /** The window ending with the bucket of `now`, oldest first. */
   series(now: number): Series {
-    const current = Math.floor(now / BUCKET_MS);
-    // The current bucket is partly elapsed: its rate is over the elapsed part (at least 1 s, so one request is not a spike).
-    const elapsedSeconds = Math.max(1, (now - current * BUCKET_MS) / 1000);
-    const out: Series = { count: [], errors: [], rate: [], errorRate: [], p50: [], p99: [], recent: { seconds: 0, count: 0, errors: 0, rate: 0, p50: null, p99: null } };
-    const recentBins = new Array<number>(BINS).fill(0);
-    for (let epoch = current - BUCKETS + 1; epoch <= current; epoch++) {
-      const slot = ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
-      const live = this.epochs[slot] === epoch;
-      const count = live ? this.counts[slot]! : 0;
-      const errors = live ? this.errorCounts[slot]! : 0;
-      const seconds = epoch === current ? elapsedSeconds : BUCKET_MS / 1000;
-      const bins = this.bins.subarray(slot * BINS, (slot + 1) * BINS);
-      out.count.push(count);
-      out.errors.push(errors);
-      out.rate.push(round(count / seconds));
-      out.errorRate.push(round(errors / seconds));
-      out.p50.push(count > 0 ? round(histogramQuantile(bins, 0.5)!) : null);
-      out.p99.push(count > 0 ? round(histogramQuantile(bins, 0.99)!) : null);
-      if (epoch > current - RECENT_BUCKETS) {
-        out.recent.seconds += seconds;
-        out.recent.count += count;
-        out.recent.errors += errors;
-        if (count > 0) bins.forEach((n, i) => (recentBins[i]! += n));
-      }
-    }
-    const { recent } = out;
-    recent.seconds = round(recent.seconds);
-    recent.rate = round(recent.count / recent.seconds);
-    if (recent.count > 0) {
-      recent.p50 = round(histogramQuantile(recentBins, 0.5)!);
-      recent.p99 = round(histogramQuantile(recentBins, 0.99)!);
-    }
-    return out;
+    return seriesOf(this.window(now), now);
   }
 }
 
@@ -176,9 +231,37 @@ export interface StatusBoardOptions {
   now?: () => number;
 }
 
+/**
+ * One process's share of the status page (`tessera serve --workers N`: each
+ * worker's, merged by the one that answers the page): its rings' windows
+ * ending at the given time, and its breakers' last states. Plain JSON.
+ */
+export interface StatusPart {
+  subgraphs: Record<string, RingWindow>;
+  versions: Record<string, Record<string, RingWindow>>;
+  channels: Record<string, RingWindow>;
+  breakers: Record<string, Record<string, BreakerState>>;
+}
+
+/** Breaker states from the most open: merged, an instance shows the worst any process saw. */
+const BREAKER_ORDER: readonly BreakerState[] = ['open', 'half-open', 'closed'];
+
+/** The worst of breaker states (open, then half-open, then closed); closed when none. */
+export function worstBreaker(states: Iterable<BreakerState | undefined>): BreakerState {
+  let worst = BREAKER_ORDER.length - 1;
+  for (const state of states) if (state !== undefined) worst = Math.min(worst, BREAKER_ORDER.indexOf(state));
+  return BREAKER_ORDER[worst]!;
+}
+
 /** What `<path>/api` answers. */
 export interface StatusSnapshot {
   now: string;
+  /** Processes whose rings and breakers the snapshot merges (1 but with `tessera serve --workers N`). */
+  workers: number;
+  /** Workers of the process group that did not answer in time: left out of the figures. */
+  missing: number;
+  /** Set when the process group could not be asked (the cluster primary did not answer): the figures are this worker's alone. */
+  groupError?: string;
   bucketSeconds: number;
   /** Start of each bucket, seconds since the epoch, oldest first (uPlot's x values). */
   timeline: number[];
@@ -271,23 +354,52 @@ export class StatusBoard {
     };
   }
 
-  snapshot(): StatusSnapshot {
-    const now = this.now();
+  /** This process's rings over the window ending with the bucket of `now`, and its breakers (for merging several processes). */
+  part(now: number = this.now()): StatusPart {
+    const windows = (rings: ReadonlyMap<string, Ring>): Record<string, RingWindow> => Object.fromEntries([...rings].map(([name, ring]) => [name, ring.window(now)]));
+    return {
+      subgraphs: windows(this.subgraphRings),
+      versions: Object.fromEntries([...this.versionRings].map(([name, rings]) => [name, windows(rings)])),
+      channels: windows(this.channelRings),
+      breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
+    };
+  }
+
+  /**
+   * The page's data: this process's alone, or, given `group`, the parts of
+   * every process that answered (taken at `group.now`) merged: per bucket,
+   * counts, errors and histograms summed, percentiles from the sums; each
+   * breaker the worst state any process saw; health, schema and the
+   * configuration from this process (every worker runs the same).
+   */
+  snapshot(group?: { now: number; parts: readonly StatusPart[]; missing: number; error?: string }): StatusSnapshot {
+    const now = group?.now ?? this.now();
+    const parts = group?.parts.length ? group.parts : [this.part(now)];
+    const series = (pick: (part: StatusPart) => RingWindow | undefined): Series =>
+      seriesOf(mergeWindows(parts.flatMap((part) => pick(part) ?? [])), now);
     const first = Math.floor(now / BUCKET_MS) - BUCKETS + 1;
     const timeline = Array.from({ length: BUCKETS }, (_, i) => ((first + i) * BUCKET_MS) / 1000);
     return {
       now: new Date(now).toISOString(),
+      workers: parts.length,
+      missing: group?.missing ?? 0,
+      ...(group?.error !== undefined && { groupError: group.error }),
       bucketSeconds: BUCKET_MS / 1000,
       timeline,
       schema: { hash: this.schemaHash, loadedAt: this.options.loadedAt.toISOString() },
-      channels: this.options.channels.map((c) => ({ name: c.name, path: c.path, series: this.channelRings.get(c.name)!.series(now) })),
+      channels: this.options.channels.map((c) => ({ name: c.name, path: c.path, series: series((part) => part.channels[c.name]) })),
       subgraphs: this.options.subgraphs.map((s) => ({
         name: s.name,
         kind: s.kind,
         health: this.options.health(s.name),
-        instances: s.instances.map((i) => ({ url: i.url, version: i.version ?? null, weight: i.weight, breaker: s.breakers ? (this.breakers.get(s.name)?.get(i.url) ?? 'closed') : 'off' })),
-        series: this.subgraphRings.get(s.name)!.series(now),
-        versions: [...this.versionRings.get(s.name)!].map(([version, ring]) => ({ version, series: ring.series(now) })),
+        instances: s.instances.map((i) => ({
+          url: i.url,
+          version: i.version ?? null,
+          weight: i.weight,
+          breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
+        })),
+        series: series((part) => part.subgraphs[s.name]),
+        versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
       })),
     };
   }

@@ -2,7 +2,9 @@
  * The status page's rings (telemetry/status.ts) with an injected clock:
  * buckets rotate and expire with time, memory stays the same whatever the
  * traffic and the label values, and p50/p99 come out of the bucket histogram
- * as computed by hand. Events arrive on the real diagnostics channels.
+ * as computed by hand. Events arrive on the real diagnostics channels. The
+ * parts of several processes (`tessera serve --workers N`) merge from their
+ * raw histograms.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -189,4 +191,50 @@ test('a closed board no longer listens', (t) => {
   upstream.publish({ subgraph: 'orders', instance: 'http://a:1', version: 'v1', status: 200, durationMs: 7 });
   clock.now += 1;
   assert.equal(sum(status.snapshot().subgraphs[0]!.series.count), 0);
+});
+
+test('the parts of two workers merge: counts summed per bucket, percentiles from the summed histograms, each breaker the worst seen', (t) => {
+  // Worker A: 99 fast calls, and a breaker that opened; its part crosses the IPC channel as JSON.
+  const a = board(t);
+  for (let i = 0; i < 99; i++) upstream.publish({ subgraph: 'orders', instance: 'http://a:1', version: 'v1', status: 200, durationMs: 7 });
+  breaker.publish({ subgraph: 'orders', instance: 'http://a:1', state: 'open' });
+  a.status.recordRequest('default', 12, false);
+  a.clock.now += 2_000;
+  const now = a.clock.now;
+  const partA = JSON.parse(JSON.stringify(a.status.part(now))) as ReturnType<StatusBoard['part']>;
+  a.status.close();
+
+  // Worker B: one slow failed call, a breaker half-open on the other instance.
+  const b = board(t);
+  upstream.publish({ subgraph: 'orders', instance: 'http://b:1', version: 'v2', status: 503, durationMs: 400 });
+  breaker.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'half-open' });
+  b.status.recordRequest('default', 12, true);
+  b.clock.now = now;
+  const alone = b.status.snapshot().subgraphs[0]!.series;
+  assert.equal(alone.count.at(-1), 1, 'B alone');
+
+  const merged = b.status.snapshot({ now, parts: [partA, b.status.part(now)], missing: 1 });
+  assert.equal(merged.workers, 2);
+  assert.equal(merged.missing, 1);
+  const orders = merged.subgraphs[0]!;
+  assert.equal(orders.series.count.at(-1), 100);
+  assert.equal(orders.series.errors.at(-1), 1);
+  assert.equal(orders.series.recent.count, 100);
+  // 99 in (5, 10] and one in (250, 500]: rank 99 of 100 is the last of (5, 10] (A alone: 9.95, B alone: 497.5; never their mean).
+  assert.equal(orders.series.p99.at(-1), 10);
+  assert.equal(orders.series.p50.at(-1), round(5 + (5 * 50) / 99));
+  assert.equal(orders.series.recent.p99, 10);
+  assert.deepEqual(
+    orders.versions.map((v) => [v.version, v.series.count.at(-1)]),
+    [
+      ['v1', 99],
+      ['v2', 1],
+    ],
+  );
+  assert.deepEqual(
+    orders.instances.map((i) => i.breaker),
+    ['open', 'half-open'],
+  );
+  assert.equal(merged.subgraphs[1]!.instances[0]!.breaker, 'off');
+  assert.deepEqual([merged.channels[0]!.series.count.at(-1), merged.channels[0]!.series.errors.at(-1)], [2, 1]);
 });

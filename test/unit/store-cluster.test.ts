@@ -5,14 +5,18 @@
  * not answer, or a channel that closes, is a StoreUnavailableError, as a
  * Redis outage is. And the other direction, the primary asking workers for
  * their metrics (src/store/cluster-metrics.ts): a worker that does not answer
- * is left out of the scrape and counted as missing.
+ * is left out of the scrape and counted as missing; and any question put to
+ * every worker (src/store/cluster-group.ts, the admin endpoints' way): each
+ * answer comes with its worker's pid, and a worker that does not answer in
+ * time is listed as missing by its pid.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { IpcClient, type SharedStateOps } from '../../src/store/cluster.js';
-import { ClusterMetrics } from '../../src/store/cluster-metrics.js';
+import { ClusterWorkers } from '../../src/store/cluster-group.js';
+import { clusterScrape } from '../../src/store/cluster-metrics.js';
 import type { Entry } from '../../src/store/response-cache.js';
 
 const PRIMARY = new URL('../fixtures/store/primary-process.ts', import.meta.url).pathname;
@@ -102,13 +106,37 @@ async function startMetricsWorker(t: TestContext, ...args: string[]): Promise<Ch
 
 test('the primary aggregates the workers that answer a metrics scrape, and counts the one that does not as missing', async (t) => {
   const workers = [await startMetricsWorker(t, 'answering', '3'), await startMetricsWorker(t, 'answering', '4'), await startMetricsWorker(t, 'silent')];
-  const metrics = new ClusterMetrics();
-  workers.forEach((worker, i) => metrics.add(worker, worker, `worker ${i}`, () => worker.connected));
-  t.after(() => workers.forEach((worker) => metrics.remove(worker)));
-  const { text, workers: answered, missing } = await metrics.scrape();
+  const group = new ClusterWorkers();
+  workers.forEach((worker) => group.add(worker, worker, worker.pid!, () => worker.connected));
+  t.after(() => workers.forEach((worker) => group.remove(worker)));
+  const { text, workers: answered, missing } = await clusterScrape(group)();
   assert.equal(answered, 2);
   assert.equal(missing, 1);
   assert.match(text, /^tessera_dedupe_hits_total\{channel="web"\} 7$/m, 'the counters of the two that answered, summed');
   assert.match(text, /^tessera_metrics_workers_missing 1$/m);
   assert.match(text, /^tessera_metrics_workers 2$/m);
+});
+
+// docs/reliability.md row 43
+test('a question to every worker: each answer with its pid, the worker that does not answer listed as missing, the others not held up by it', async (t) => {
+  const [a, b, silent] = [await startMetricsWorker(t, 'answering', '1'), await startMetricsWorker(t, 'answering', '2'), await startMetricsWorker(t, 'silent')];
+  const group = new ClusterWorkers();
+  for (const worker of [a!, b!, silent!]) group.add(worker, worker, worker.pid!, () => worker.connected);
+  t.after(() => [a!, b!, silent!].forEach((worker) => group.remove(worker)));
+  const { answers, missing } = await group.gather('echo', ['status.part', 42]);
+  assert.deepEqual(
+    answers.map(({ pid, value }) => [pid, value]).sort(),
+    [
+      [a!.pid, { pid: a!.pid, args: ['status.part', 42] }],
+      [b!.pid, { pid: b!.pid, args: ['status.part', 42] }],
+    ].sort(),
+  );
+  assert.deepEqual(missing, [silent!.pid]);
+
+  // A worker that has gone (its channel closed) is not asked at all; the next question has one answer less.
+  b!.kill('SIGKILL');
+  await once(b!, 'exit');
+  const after = await group.gather('echo', []);
+  assert.deepEqual(after.answers.map(({ pid }) => pid), [a!.pid]);
+  assert.deepEqual(after.missing, [silent!.pid]);
 });
