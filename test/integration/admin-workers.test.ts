@@ -14,10 +14,10 @@
  * the log lines, which carry the pid of the worker that wrote them.
  */
 import assert from 'node:assert/strict';
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, serveTessera, startGraphqlUpstream, tempProject, type ServedTessera } from '../kit/index.js';
+import { freePort, requestOnce, serveTessera, startGraphqlUpstream, tempProject, type ServedTessera } from '../kit/index.js';
 
 const SDL = 'type Query { hello: String }';
 
@@ -28,19 +28,10 @@ url: \${SHOP_URL}
 source: ./shop.graphql
 `;
 
-/** A request on a connection of its own (no agent, `Connection: close`): the next worker answers it. */
-function once(url: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', connection: 'close' };
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/** A request on a connection of its own (the kit's requestOnce), its body read as JSON. */
+async function once(url: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const { status, text } = await requestOnce(url, body);
+  return { status, json: JSON.parse(text) };
 }
 
 interface Line {

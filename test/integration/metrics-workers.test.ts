@@ -11,11 +11,11 @@
  * sees its calls arrive over one socket per worker.
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { serveTessera, tempProject } from '../kit/index.js';
+import { requestOnce, serveTessera, tempProject } from '../kit/index.js';
 import { deployProblems, exposedFamilies, sample } from '../kit/metrics.js';
 
 const GATEWAY = `
@@ -73,20 +73,7 @@ async function shopUpstream(t: TestContext) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, sockets };
 }
 
-/** A request on a connection of its own (no agent, `Connection: close`): the next worker answers it. */
-function once(url: string, body?: unknown): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', connection: 'close' };
-    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const once = requestOnce;
 
 test('tessera serve --workers 2: traffic served by both workers, then one scrape shows the totals of the whole process group', async (t) => {
   const upstream = await shopUpstream(t);

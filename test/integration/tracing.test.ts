@@ -260,7 +260,8 @@ test('a subscription over a gRPC server stream carries the trace in the stream c
   assert.equal(stream.parentSpanContext?.spanId, serverSpan(spans).spanContext().spanId);
 });
 
-test('a malformed traceparent starts a new trace; with acceptClientContext: false the client context is ignored', async (t) => {
+/** A GraphQL upstream answering `{ hello }`, recording the traceparent of each request it gets. */
+async function helloUpstream(t: TestContext): Promise<DemoService & { seen: Array<string | null> }> {
   const seen: Array<string | null> = [];
   const upstream = await startGraphqlUpstream(t, 'type Query { hello: String }', {
     Query: {
@@ -270,6 +271,12 @@ test('a malformed traceparent starts a new trace; with acceptClientContext: fals
       },
     },
   });
+  return Object.assign(upstream, { seen });
+}
+
+test('a malformed traceparent starts a new trace; with acceptClientContext: false the client context is ignored', async (t) => {
+  const upstream = await helloUpstream(t);
+  const { seen } = upstream;
   const descriptors = [{ name: 'users', kind: 'graphql' as const, url: upstream.url }];
   const accepting = await tracedGateway(t, descriptors);
   for (const malformed of [`00-${TRACE_ID}-0000000000000000-01`, `zz-${TRACE_ID}-${CLIENT_SPAN}-01`, 'not a traceparent', `00-${TRACE_ID.toUpperCase()}-${CLIENT_SPAN}-01`]) {
@@ -292,15 +299,8 @@ test('a malformed traceparent starts a new trace; with acceptClientContext: fals
 });
 
 test("the client's sampled flag decides (parent-based); sampling decides new traces; unsampled context still propagates", async (t) => {
-  const seen: Array<string | null> = [];
-  const upstream = await startGraphqlUpstream(t, 'type Query { hello: String }', {
-    Query: {
-      hello: (_: unknown, __: unknown, context: { request: Request }) => {
-        seen.push(context.request.headers.get('traceparent'));
-        return 'hi';
-      },
-    },
-  });
+  const upstream = await helloUpstream(t);
+  const { seen } = upstream;
   const gw = await tracedGateway(t, [{ name: 'users', kind: 'graphql', url: upstream.url }], { sampling: 0 });
   await gw.query('{ hello }', undefined, { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-00` });
   await gw.query('{ hello }');
@@ -362,10 +362,6 @@ function logLines(): { lines: Array<Record<string, unknown>>; sink: Writable } {
     },
   });
   return { lines, sink };
-}
-
-async function helloUpstream(t: TestContext): Promise<DemoService> {
-  return startGraphqlUpstream(t, 'type Query { hello: String }', { Query: { hello: () => 'hi' } });
 }
 
 test('OTLP/HTTP export: the collector receives the spans of the trace, with the configured headers (${ENV} interpolated)', async (t) => {

@@ -4,6 +4,7 @@
  * 127.0.0.1 on port 0 and is closed by the test's cleanup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -243,4 +244,23 @@ export function serveTessera(t: TestContext, args: string[], env: NodeJS.Process
   url.catch(() => undefined); // awaited by the test; an exit after the test is not an error
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, url, exited, output: () => output };
+}
+
+/**
+ * One HTTP request on a connection of its own (no agent, `Connection: close`): with `tessera serve
+ * --workers N` each such request is handed to the next worker, so a few of them reach every worker.
+ * GET without a body, else a JSON POST.
+ */
+export function requestOnce(url: string, body?: unknown): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', connection: 'close' };
+    const req = request(url, { method: body === undefined ? 'GET' : 'POST', agent: false, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }
