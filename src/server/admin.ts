@@ -125,12 +125,17 @@ export interface AdminApiOptions {
   subgraphs(): readonly string[];
   logLevel: LogLevelControl;
   sampler: BodySampler;
+  /** Reloads the descriptors (hot reload); resolves with the attempt's outcome, `result` loaded, unchanged or failed. */
+  reload(): Promise<{ result: string }>;
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload'] as const;
 
-/** The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample. */
+/**
+ * The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample,
+ * POST /admin/reload.
+ */
 export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
   const { logLevel, sampler } = options;
   return [
@@ -167,6 +172,16 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         const known = options.subgraphs();
         if (!known.includes(subgraph)) throw badRequest(`subgraph: no subgraph "${subgraph}"; known: ${known.join(', ')}`);
         sendJson(res, 200, sampler.open(subgraph, durationSeconds * 1000, maxBodies, requestId));
+      },
+    ],
+    [
+      ADMIN_API_PATHS[3],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/reload');
+        logger.info({ requestId }, 'admin: reload requested');
+        // 200: a new version serves, or nothing changed; 409: the reload failed and the running version still serves (`problems` says why).
+        const outcome = await options.reload();
+        sendJson(res, outcome.result === 'failed' ? 409 : 200, outcome);
       },
     ],
   ];
