@@ -631,6 +631,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return full;
     };
     try {
+      if (closing) throw new ConfigError('SOURCE_LOAD_FAILED', ['the gateway is closing or closed; nothing was reloaded']);
       const next = await registry.load();
       await guardUpstreams(next, config.security.upstreams, displayPath);
       const fingerprints = new Map(next.map((d) => [d.name, descriptorFingerprint(d)]));

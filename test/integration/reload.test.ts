@@ -129,9 +129,12 @@ test('editing a descriptor file while the gateway runs serves the new field with
   assert.equal(status.schema.version, event.version);
   assert.equal(status.reload.lastResult, 'loaded');
   assert.equal(status.reload.lastError, null);
+  const page = (await (await fetch(new URL('/_tessera/api', url))).json()) as { schema: { hash: string }; reload: { lastResult: string } };
+  assert.equal(page.schema.hash, event.version, "the status page's JSON shows the new version");
+  assert.equal(page.reload.lastResult, 'loaded');
 });
 
-test('a broken edit keeps the running schema (readiness too), logs the problem with file and path, shows it in /admin/status; fixing it reloads', async (t) => {
+test('a broken edit keeps the running schema (readiness too), logs the problem with file and path, shows it in /admin/status; fixing it reloads (docs/reliability.md row 43)', async (t) => {
   const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
   const dir = project(t, upstream.url);
   const { gateway, url, log } = await start(t, dir);
@@ -155,6 +158,9 @@ test('a broken edit keeps the running schema (readiness too), logs the problem w
   assert.equal(status.reload.lastResult, 'failed');
   assert.match(status.reload.lastError?.join('\n') ?? '', /subgraph\.yaml: timout: unknown key/);
   assert.equal(status.schema.version, before);
+  const page = (await (await fetch(new URL('/_tessera/api', url))).json()) as { schema: { hash: string }; reload: { lastResult: string; lastError: string[] } };
+  assert.equal(page.schema.hash, before, "the status page's JSON still shows the running version");
+  assert.match(page.reload.lastError.join('\n'), /timout: unknown key/);
 
   // POST /admin/reload reads the folder again: still broken, so 409 with the problems.
   const again = await fetch(new URL('/admin/reload', url), { method: 'POST' });
@@ -169,7 +175,48 @@ test('a broken edit keeps the running schema (readiness too), logs the problem w
   assert.equal((await adminStatus(url)).reload.lastError, null);
 });
 
-test('no dropped request across several reloads: a steady stream all answers, a slow request in flight finishes on its version, and the removed subgraph closes its connections only after it (docs/reliability.md)', async (t) => {
+test('a schema file that does not parse, or a required subgraph that cannot be loaded, fails the reload with the reason; the running version stays', async (t) => {
+  const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
+  const dir = project(t, upstream.url, {}, { watch: false });
+  const { gateway, url } = await start(t, dir);
+  const before = gateway.version;
+
+  writeFileSync(join(dir, 'subgraphs/products/products.graphql'), 'type Query { products: [Product!]! } type Product { id: ID! name: String! \n');
+  const unparsable = await gateway.reload();
+  assert.equal(unparsable.result, 'failed');
+  assert.match(unparsable.error ?? '', /products\.graphql/);
+  writeFileSync(join(dir, 'subgraphs/products/products.graphql'), 'type Query { products: [Product!]! } type Product { id: ID! name: String! }\n');
+
+  writeFileSync(join(dir, 'subgraphs/dead.subgraph.yaml'), 'name: dead\nkind: graphql\nurl: http://127.0.0.1:1/graphql\n');
+  const unreachable = await gateway.reload();
+  assert.equal(unreachable.result, 'failed');
+  assert.match(unreachable.error ?? '', /subgraph "dead"/);
+  assert.equal(gateway.version, before);
+  assert.deepEqual((await gql(url, '{ products { name } }')).body, { data: { products: [{ name: 'Lamp' }] } });
+});
+
+test('persisted operations are parsed and validated against a new version before it serves; those it breaks are named in a warn line', async (t) => {
+  const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
+  const dir = project(
+    t,
+    upstream.url,
+    { 'manifest.json': JSON.stringify({ names: '{ products { name } }', ids: '{ products { id } }' }) },
+    { yaml: 'channels: { mobile: { persistedOperations: { manifest: ./manifest.json } } }\n', watch: false },
+  );
+  const { gateway, log } = await start(t, dir);
+  writeFileSync(join(dir, 'subgraphs/products/products.graphql'), 'type Query { products: [Product!]! } type Product { name: String! }\n');
+  assert.equal((await gateway.reload()).result, 'loaded');
+  const warned = log.lines.find((l) => l.msg.startsWith('schema reload: persisted operations that do not validate'));
+  assert.ok(warned, 'a warn line');
+  assert.equal(warned.level, 40);
+  assert.deepEqual(
+    (warned.invalid as Array<{ channel: string; id: string }>).map((o) => `${o.channel} ${o.id}`),
+    ['mobile ids'],
+  );
+  assert.equal(log.lines.find((l) => l.msg === 'schema reloaded')?.warmed, 2);
+});
+
+test('no dropped request across several reloads: a steady stream all answers, a slow request in flight finishes on its version, and the removed subgraph closes its connections only after it (docs/reliability.md row 40)', async (t) => {
   const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
   const gate = deferred();
   const arrived = deferred();
