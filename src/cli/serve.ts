@@ -36,7 +36,8 @@ function ignoreSendError(): void {
 
 /**
  * SIGHUP reloads the descriptors (hot reload, README "Publishing and hot
- * reload"): `reload` is the gateway's once it is built. Node's default answer
+ * reload"): `reload` (which logs what it does) is the gateway's once it is
+ * built, or the cluster primary's, which asks its workers. Node's default answer
  * (exiting at once, no drain, no log line) is replaced from the start: a
  * SIGHUP that comes while the gateway is still starting is logged and
  * dropped, since start-up reads the descriptors anyway.
@@ -47,10 +48,7 @@ function reloadOnHangup(logger: Logger): (reload: () => Promise<unknown>) => voi
   };
   process.on('SIGHUP', () => onHangup());
   return (reload) => {
-    onHangup = () => {
-      logger.info({ signal: 'SIGHUP', pid: process.pid }, 'SIGHUP: reloading the descriptors');
-      void reload();
-    };
+    onHangup = () => void reload();
   };
 }
 
@@ -116,7 +114,10 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   // Workers leave the admin listener closed (see the warning above).
   const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined, adminListener: !cluster.isWorker });
   const reload = (): Promise<unknown> => gateway.reload('signal');
-  onHangup(reload);
+  onHangup(() => {
+    logger.info({ signal: 'SIGHUP', pid: process.pid }, 'SIGHUP: reloading the descriptors');
+    return reload();
+  });
   // A worker reloads when its primary got SIGHUP too.
   if (cluster.isWorker) {
     process.on('message', (message) => {
