@@ -14,13 +14,15 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { createGateway, SCHEMA_CHANNEL, type Gateway, type SchemaEvent } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
 import { deferred, gql, serveTessera, sse, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
-/** A logger whose JSON lines are kept, and a wait for the first line matching. */
+/** A logger whose JSON lines are kept, and a wait for the first line matching (already written, or to come). */
 function logSink(): { logger: ReturnType<typeof createLogger>; lines: LogLine[]; next(match: (line: LogLine) => boolean): Promise<LogLine> } {
   const lines: LogLine[] = [];
   const waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
@@ -40,7 +42,10 @@ function logSink(): { logger: ReturnType<typeof createLogger>; lines: LogLine[];
   return {
     logger: createLogger('info', stream),
     lines,
-    next: (match) => new Promise((resolve) => waiters.push({ match, resolve })),
+    next: (match) => {
+      const written = lines.find(match);
+      return written ? Promise.resolve(written) : new Promise((resolve) => waiters.push({ match, resolve }));
+    },
   };
 }
 
@@ -347,6 +352,81 @@ test('an SSE subscription open across a swap keeps its events, then completes wi
   assert.equal(last?.errors?.[0]?.extensions?.code, 'SCHEMA_RELOADED');
   assert.match(last?.errors?.[0]?.message ?? '', /subscribe again/);
   await drained;
+});
+
+/** Runs one operation over a graphql-ws client; resolves with every payload once it completes. */
+function wsRun(client: Client, query: string, onNext?: (payload: unknown) => void): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const payloads: unknown[] = [];
+    client.subscribe({ query }, {
+      next: (payload) => {
+        payloads.push(payload);
+        onNext?.(payload);
+      },
+      error: reject,
+      complete: () => resolve(payloads),
+    });
+  });
+}
+
+test('over one WebSocket across a swap: a mutation in flight completes once on its version, a new operation gets the new one, the subscription ends at the grace', async (t) => {
+  const gate = deferred();
+  const arrived = deferred();
+  let purchases = 0;
+  const upstream = await startGraphqlUpstream(t, 'type Query { ok: Boolean } type Mutation { buy: String! } type Subscription { ticks: Int! }', {
+    Query: { ok: () => true },
+    Mutation: {
+      buy: async () => {
+        purchases++;
+        arrived.resolve();
+        await gate.promise;
+        return 'bought';
+      },
+    },
+    Subscription: {
+      ticks: {
+        subscribe: async function* () {
+          for (let i = 0; ; i++) {
+            yield { ticks: i };
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        },
+      },
+    },
+  });
+  const dir = tempProject(t, {
+    'gateway.yaml': 'mode: development\nregistry: { watch: false, subscriptionGrace: 300ms }\n',
+    'subgraphs/events/subgraph.yaml': `name: events\nkind: graphql\nurl: ${upstream.url}\n`,
+    'subgraphs/other/subgraph.yaml': 'name: other\nkind: graphql\nsource: ./other.graphql\nurl: http://127.0.0.1:1/graphql\n',
+    'subgraphs/other/other.graphql': 'type Query { other: String }\n',
+  });
+  const { gateway, url, log } = await start(t, dir);
+  const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  t.after(() => client.dispose());
+
+  const firstTick = deferred();
+  const subscription = wsRun(client, 'subscription { ticks }', () => firstTick.resolve());
+  await firstTick.promise;
+  const mutation = wsRun(client, 'mutation { buy }');
+  await arrived.promise;
+
+  writeFileSync(join(dir, 'subgraphs/other/other.graphql'), 'type Query { other: String more: String }\n');
+  assert.equal((await gateway.reload()).result, 'loaded');
+  const introspected = await wsRun(client, '{ __type(name: "Query") { fields { name } } }');
+  assert.deepEqual(
+    (introspected[0] as { data: { __type: { fields: Array<{ name: string }> } } }).data.__type.fields.map((f) => f.name).sort(),
+    ['more', 'ok', 'other'],
+    'an operation sent after the swap, on the same socket, gets the new version',
+  );
+  assert.equal(log.lines.filter((l) => l.msg.startsWith('schema version drained')).length, 0, 'the old version serves the mutation and the subscription');
+
+  gate.resolve();
+  assert.deepEqual(await mutation, [{ data: { buy: 'bought' } }]);
+  assert.equal(purchases, 1, 'the mutation ran once');
+  const events = (await subscription) as Array<{ data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> }>;
+  assert.ok(events.filter((e) => e.data).length > 1, 'events kept coming after the swap');
+  assert.equal(events.at(-1)?.errors?.[0]?.extensions?.code, 'SCHEMA_RELOADED');
+  await log.next((l) => l.msg.startsWith('schema version drained'));
 });
 
 test('SIGHUP to `tessera serve` reloads every process (one process and --workers 2)', async (t) => {
