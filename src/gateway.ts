@@ -751,7 +751,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     paths: () => [...versions.current.serving.byPath.keys()],
     cors: (path) => origins.get(path)?.cors,
     baseDir,
-    waitingFor: () => answers.waiting(),
+    // A subgraph a reload removed is not waited for any more.
+    waitingFor: () => answers.waiting().filter((name) => versions.current.descriptors.some((d) => d.name === name)),
     admin: mainAdmin,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
@@ -844,6 +845,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         metrics?.close();
         status?.close();
         answers.close();
+        // Clears the subscription grace timers (the drain above already ended every subscription).
         for (const version of versions.live) version.expiry.abort();
         await Promise.all(draining);
         await versions.closeAll();

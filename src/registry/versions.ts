@@ -62,11 +62,6 @@ export class ServedVersions<V extends object, R extends Closable> {
     return this.entries.get(version)?.inFlight ?? 0;
   }
 
-  /** Whether a resource is held by some version still served (a reload reuses only those). */
-  holds(resource: R): boolean {
-    return (this.holders.get(resource) ?? 0) > 0;
-  }
-
   /**
    * Counts one request on the current version until the returned function is
    * called (once; later calls do nothing). The request keeps that version,
