@@ -793,11 +793,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       let release: (() => void) | undefined;
       const yoga = routeHeld(new URL(request.url).pathname, (r) => (release = r));
       if (!yoga) return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      let response: Response;
       try {
-        return await yoga.fetch(request);
-      } finally {
+        response = await yoga.fetch(request);
+      } catch (error) {
         release?.();
+        throw error;
       }
+      return releasedAtEnd(response, () => release?.());
     },
     reload: (trigger = 'api') => reload(trigger),
     async listen(port = config.server.port, host = config.server.host) {
@@ -857,6 +860,37 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
   };
   return gatewayApi;
+}
+
+/**
+ * `response`, with `release` called once its body has been read to the end, has failed or was cancelled (at
+ * once when it has none): a streamed answer (a subscription over SSE) keeps its schema version until it ends.
+ */
+function releasedAtEnd(response: Response, release: () => void): Response {
+  if (!response.body) {
+    release();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /** Publishes one schema load attempt on `tessera:schema` (metrics and the status page subscribe by name). */

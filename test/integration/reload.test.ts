@@ -275,6 +275,34 @@ test('no dropped request across several reloads: a steady stream all answers, a 
   }
 });
 
+test('gateway.fetch() holds its version too: the removed subgraph closes only after a request in flight through it answers', async (t) => {
+  const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
+  const gate = deferred();
+  const arrived = deferred();
+  const slow = await startGraphqlUpstream(t, 'type Query { slow: String! }', {
+    Query: {
+      slow: async () => {
+        arrived.resolve();
+        await gate.promise;
+        return 'done';
+      },
+    },
+  });
+  const slowConnections = connections(slow);
+  const dir = project(t, upstream.url, { 'subgraphs/slow/subgraph.yaml': `name: slow\nkind: graphql\nurl: ${slow.url}\n` }, { watch: false });
+  const { gateway, log } = await start(t, dir);
+  const answer = gateway.fetch(new Request('http://gateway/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ slow }' }) }));
+  await arrived.promise;
+  rmSync(join(dir, 'subgraphs/slow'), { recursive: true });
+  assert.equal((await gateway.reload()).result, 'loaded');
+  assert.ok(slowConnections.open() > 0);
+  assert.equal(log.lines.filter((l) => l.msg.startsWith('schema version drained')).length, 0, 'not drained while the fetch() request is in flight');
+  gate.resolve();
+  assert.deepEqual(await (await answer).json(), { data: { slow: 'done' } });
+  await log.next((l) => l.msg.startsWith('schema version drained'));
+  await slowConnections.allClosed();
+});
+
 test('a removed subgraph with nothing in flight: its pool closes at the swap and /admin/status no longer lists it', async (t) => {
   const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
   const other = await startGraphqlUpstream(t, 'type Query { other: String! }', { Query: { other: () => 'yes' } });
