@@ -585,7 +585,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const openTraffic = traffic;
   const openTracing = tracing;
-  publishSchema({ gateway: gatewayId, result: 'loaded', version: first.id, durationMs: performance.now() - started, trigger: 'start', at: new Date().toISOString() });
+  publishSchema({ gateway: gatewayId, result: 'loaded', version: first.id, durationMs: Math.round((performance.now() - started) * 10) / 10, trigger: 'start', at: new Date().toISOString() });
 
   // Closes of drained versions still running, awaited by close().
   const draining = new Set<Promise<void>>();
