@@ -81,6 +81,14 @@ module.exports = {
       to: { path: ['^src/(transport|sources|compose|execution|plugins|server|cli|registry|telemetry)/', '^src/(gateway|index)\\.ts$'] },
     },
     {
+      name: 'registry-only-finds-descriptors',
+      comment:
+        'registry/ says where descriptors live (a folder, later Redis), when they change, and which schema versions are still served and what they hold. It reads descriptors through config/ and never loads, composes or serves them itself (the gateway does), so a second registry cannot change how a request is served.',
+      severity: 'error',
+      from: { path: layer('registry') },
+      to: { path: ['^src/(transport|sources|compose|execution|plugins|server|cli|store|telemetry|checks)/', '^src/(gateway|index)\\.ts$'] },
+    },
+    {
       name: 'server-calls-no-upstream',
       comment: 'server/ wires node:http and Yoga; upstream calls happen below the plugins, never from here.',
       severity: 'error',

@@ -29,6 +29,8 @@ export const EVENTS = {
   rateLimit: 'tessera:rate-limit',
   /** A request node:http refused before the gateway saw it (HttpRefusalEvent): server/http.ts. */
   httpRefusal: 'tessera:http-refusal',
+  /** Each load of the unified schema, start-up and every reload attempt (SchemaEvent): gateway.ts. */
+  schema: 'tessera:schema',
   /** Followed by a subgraph's name: its upstream bodies while a sampling window is open (UpstreamBodyEvent): transport/sample.ts. */
   upstreamBodyPrefix: 'tessera:upstream-body:',
 } as const;
@@ -126,4 +128,28 @@ export interface UpstreamBodyEvent {
   responseBody?: unknown;
   /** The catalog code of a failed attempt. */
   code?: string;
+}
+
+/** What started a load: the gateway starting, the folder watch, SIGHUP, POST /admin/reload or gateway.reload(). */
+export type ReloadTrigger = 'start' | 'watch' | 'signal' | 'admin' | 'api';
+
+/** One schema load attempt, as published on `tessera:schema`. */
+export interface SchemaEvent {
+  /** Which gateway of the process loaded (tests and embedders run several): a random id per createGateway. */
+  gateway: string;
+  /** loaded: a new version serves; unchanged: no descriptor changed, nothing swapped; failed: the running version stays. */
+  result: 'loaded' | 'unchanged' | 'failed';
+  /** The version serving after the attempt (after a failure: the one still running); undefined when start-up failed. */
+  version: string | undefined;
+  /** Time from the start of the attempt to its outcome. */
+  durationMs: number;
+  trigger: ReloadTrigger;
+  /** When the attempt ended (ISO 8601). */
+  at: string;
+  /** failed: every problem, each with its file and path (what `tessera check` prints). */
+  problems?: string[];
+  /** failed: the problems in one line. */
+  error?: string;
+  /** loaded: subgraph names by what happened to them. */
+  subgraphs?: { added: string[]; changed: string[]; removed: string[] };
 }

@@ -3,6 +3,7 @@
  * graph, serves it, and lets go of everything on close. This is the one place
  * where config, sources, compose, plugins and server meet.
  */
+import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,6 +25,7 @@ import { watchAnswers } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
+import { useSchemaExpiry } from './plugins/use-schema-expiry.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
 import type { RequestLog } from './plugins/use-request-log.js';
@@ -33,6 +35,11 @@ import { loadGraphiqlAssets, type GraphiqlAssets } from './server/graphiql.js';
 import type { RouteName } from './execution/router.js';
 import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
+import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
+import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
+import { folderRegistry } from './registry/folder.js';
+import { ServedVersions } from './registry/versions.js';
+import { readManifest } from './plugins/use-persisted-operations.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
@@ -45,6 +52,8 @@ import { StatusBoard, type Health } from './telemetry/status.js';
 import { statusPageHandler } from './server/status-page.js';
 import { adminGroup, workerAdminState } from './server/admin-group.js';
 import { workerMetrics } from './store/index.js';
+
+const schemaChannel = diagnosticsChannel(SCHEMA_CHANNEL);
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -100,6 +109,15 @@ export interface Gateway {
    * has `admin:`; resolves with the URL of the GraphQL endpoint and the admin listener's base URL.
    */
   listen(port?: number, host?: string): Promise<{ url: string; port: number; address: AddressInfo; admin?: { url: string; port: number } }>;
+  /** The schema version served: the first 12 hex digits of the SHA-256 of the unified SDL (`sha256sum schema/unified.graphql`). */
+  readonly version: string;
+  /**
+   * Reads the registry again (the descriptors folder, or the descriptors given in code) and, if anything changed,
+   * loads and composes the new set off the request path and swaps it in; on any problem the running version stays.
+   * Resolves with the attempt's outcome (also logged and published on `tessera:schema`); never rejects.
+   * `trigger` names what asked, for the log line and the event ('api' by default; `tessera serve` passes 'signal').
+   */
+  reload(trigger?: ReloadTrigger): Promise<SchemaEvent>;
   /** Drains in-flight requests (within `server.shutdownTimeout`), then closes upstream connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -138,11 +156,32 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
   return { gateway, descriptors };
 }
 
-/** Loads every source; required ones that fail stop start-up, with every reason at once. */
-async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, logger: Logger, cursorSecret?: string): Promise<{ sources: LoadedSource[]; missing: string[] }> {
-  // One key for every source, so a cursor stays valid as long as this gateway runs.
-  const key = cursorKey(gateway.security.cursors.secret ?? cursorSecret);
-  const results = await Promise.allSettled(descriptors.map((d) => loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key })));
+/** What loadAll loaded: every source served, the optional subgraphs left out, and the sources it loaded itself (not reused). */
+interface LoadedSet {
+  sources: LoadedSource[];
+  missing: string[];
+  fresh: LoadedSource[];
+}
+
+/**
+ * Loads every source, or reuses the one `reusable` gives (a reload keeps an unchanged subgraph's source); required
+ * ones that fail stop the load, with every reason at once, and what it loaded itself is closed again.
+ */
+async function loadAll(
+  descriptors: Descriptor[],
+  gateway: GatewayFileConfig,
+  logger: Logger,
+  key: Buffer,
+  reusable: (descriptor: Descriptor) => LoadedSource | undefined = () => undefined,
+): Promise<LoadedSet> {
+  const reused = new Set<LoadedSource>();
+  const results = await Promise.allSettled(
+    descriptors.map((d) => {
+      const kept = reusable(d);
+      if (kept) reused.add(kept);
+      return kept ?? loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key });
+    }),
+  );
   const sources: LoadedSource[] = [];
   const missing: string[] = [];
   const problems: string[] = [];
@@ -156,11 +195,12 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
       logger.warn({ subgraph: descriptor.name, reasons }, 'optional subgraph not loaded; serving without it');
     }
   });
+  const fresh = sources.filter((s) => !reused.has(s));
   if (problems.length > 0) {
-    await Promise.all(sources.map((s) => s.close()));
+    await Promise.all(fresh.map((s) => s.close()));
     throw new ConfigError('SOURCE_LOAD_FAILED', problems);
   }
-  return { sources, missing };
+  return { sources, missing, fresh };
 }
 
 /** Longest wait for one readiness probe (a TCP connection to an upstream instance), and the time between rounds. */
@@ -242,11 +282,13 @@ interface ServingOptions {
   tracing?: Tracing;
   /** The status page's request rings are fed by a plugin of each channel (telemetry.status on). */
   status?: StatusBoard;
+  /** Aborted registry.subscriptionGrace after a reload replaced this version: its open subscriptions end (plugins/use-schema-expiry.ts). */
+  expiry?: AbortSignal;
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry } = options;
   const { schema } = composed;
   const problems: string[] = [];
   for (const channel of channels) {
@@ -274,6 +316,7 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
         ...(tracing ? [tracing.plugin(channel.name)] : []),
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
         ...(status ? [status.requestPlugin(channel.name)] : []),
+        ...(expiry ? [useSchemaExpiry(expiry)] : []),
         ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
     });
@@ -314,14 +357,14 @@ function channelOrigins(config: GatewayFileConfig, channels: ResolvedChannel[]):
  * The gateway's metrics when telemetry.metrics is on (default: development only), refused at start-up when
  * its path is also a GraphQL or health path (one of the two would never be reachable).
  */
-function gatewayMetrics(config: GatewayFileConfig, channels: readonly ResolvedChannel[], subgraphs: readonly string[], file: string): GatewayMetrics | undefined {
+function gatewayMetrics(config: GatewayFileConfig, channels: readonly ResolvedChannel[], subgraphs: readonly string[], file: string, gatewayId: string): GatewayMetrics | undefined {
   const { enabled, path, maxOperations } = config.telemetry.metrics;
   if (!(enabled ?? adminDefault(config))) return undefined;
   const taken = [...channels.map((c) => c.path), '/healthz', '/readyz'];
   if (taken.includes(path)) {
     throw new ConfigError('CONFIG_INVALID', [`${file}: telemetry.metrics.path: ${path} is already served (GraphQL and health paths: ${taken.join(', ')}); choose another path`]);
   }
-  return new GatewayMetrics({ subgraphs, maxOperations });
+  return new GatewayMetrics({ subgraphs, maxOperations, gatewayId });
 }
 
 /**
@@ -392,7 +435,49 @@ function subgraphHealth(descriptor: Descriptor, missing: readonly string[], watc
   return introspected(descriptor) ? 'answered' : 'not probed';
 }
 
+/** One schema version: what it serves, and from which descriptors and sources. */
+interface SchemaVersion {
+  /** schemaVersion(): the hash of its unified SDL. */
+  id: string;
+  serving: Serving;
+  descriptors: Descriptor[];
+  sources: LoadedSource[];
+  /** Optional subgraphs that failed to load. */
+  missing: string[];
+  /** descriptorFingerprint() by subgraph name. */
+  fingerprints: Map<string, string>;
+  loadedAt: Date;
+  /** Aborted when this version was replaced `registry.subscriptionGrace` ago: its open subscriptions end. */
+  expiry: AbortController;
+}
+
+/** What GET /admin/status shows under `reload`. */
+interface ReloadState {
+  /** When the last reload attempt ended (ISO 8601); null before the first. */
+  lastAttempt: string | null;
+  lastResult: SchemaEvent['result'] | null;
+  /** The problems of the last attempt, when it failed; null otherwise. */
+  lastError: string[] | null;
+  /** The version serving. */
+  version: string;
+}
+
+/** The registry of a gateway: the descriptors folder gateway.yaml names, or the descriptors given in code. */
+function gatewayRegistry(options: GatewayOptions, config: GatewayFileConfig, configFile: string, logger: Logger): Registry {
+  const env = options.env ?? process.env;
+  if (options.configFile) {
+    const folder = folderRegistry({ locations: config.descriptors, baseDir: dirname(resolve(options.configFile)), configFile: resolve(options.configFile), env, debounceMs: config.registry.debounce, logger });
+    if (!options.descriptorFiles?.length) return folder;
+    // `tessera check`'s candidate: the given files stay in every set read.
+    return { ...folder, load: async () => withDescriptorFiles(await folder.load(), options.descriptorFiles!, env) };
+  }
+  return fixedRegistry(options.descriptors ? 'descriptors given in code' : configFile, () => resolveConfig(options).descriptors);
+}
+
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const started = performance.now();
+  // Names this gateway's `tessera:schema` events.
+  const gatewayId = randomUUID();
   const { gateway: config, descriptors } = resolveConfig(options);
   const configFile = options.configFile ?? '<inline gateway>';
   const channels = resolveChannels(config, configFile);
@@ -401,10 +486,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const logger = options.logger ?? createLogger(config.logging.level);
   // Relative paths in gateway.yaml (TLS files, manifests, keys) are relative to it.
   const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
+  const registry = gatewayRegistry(options, config, configFile, logger);
   // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
   await guardUpstreams(descriptors, config.security.upstreams, displayPath);
   const origins = channelOrigins(config, channels);
-  const { sources, missing } = await loadAll(descriptors, config, logger, options.cursorSecret);
+  // One key for every source and version, so a cursor stays valid as long as this gateway runs.
+  const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
+  const { sources, missing } = await loadAll(descriptors, config, logger, key);
   if (sources.length === 0) {
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
@@ -430,11 +518,31 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let metrics: GatewayMetrics | undefined;
   let tracing: Tracing | undefined;
   let status: StatusBoard | undefined;
-  let serving: Serving;
+  let statusPage: AdminHandler | undefined;
+  let graphiqlAssets: GraphiqlAssets | undefined;
+  let first: SchemaVersion;
+  // What every version's serving shares; its sources and traffic view are its own.
+  const servingFor = (versionSources: readonly LoadedSource[], versionTraffic: Traffic, expiry: AbortSignal): ServingOptions => ({
+    config,
+    channels,
+    file: configFile,
+    logger,
+    traffic: versionTraffic,
+    security: { authRules: authRulesFor([...versionSources]), baseDir },
+    downloads: new Map(versionSources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : []))),
+    responseHeaders: versionSources.some((s) => s.passesResponseHeaders),
+    cors: origins,
+    routes: options.routes,
+    graphiqlAssets,
+    metrics,
+    tracing,
+    status,
+    expiry,
+  });
   try {
     // Rate limiters and cache store: once per gateway, shared by every channel and schema version.
     traffic = await createTraffic({ config, descriptors, sources, logger, file: configFile });
-    metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile);
+    metrics = gatewayMetrics(config, channels, descriptors.map((d) => d.name), configFile, gatewayId);
     tracing = await gatewayTracing(config, options, logger);
     composed = composeSources(sources, { wrapExecutor: traffic.wrapExecutor, checkStitched: checkedExecutor });
     if (statusEnabled(config, channels, configFile)) {
@@ -445,27 +553,24 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         schema: composed.schema,
         loadedAt: new Date(),
         health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
+        gatewayId,
       });
       status = board;
     }
-    const downloads = new Map(sources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : [])));
-    serving = buildServing(composed, {
-      config,
-      channels,
-      file: configFile,
-      logger,
-      traffic,
-      security: { authRules: authRulesFor(sources), baseDir },
-      downloads,
-      responseHeaders: sources.some((s) => s.passesResponseHeaders),
-      cors: origins,
-      routes: options.routes,
-      // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
-      graphiqlAssets: channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined,
-      metrics,
-      tracing,
-      status,
-    });
+    // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
+    graphiqlAssets = channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined;
+    const expiry = new AbortController();
+    const serving = buildServing(composed, servingFor(sources, traffic, expiry.signal));
+    first = {
+      id: schemaVersion(composed.schema),
+      serving,
+      descriptors,
+      sources,
+      missing,
+      fingerprints: new Map(descriptors.map((d) => [d.name, descriptorFingerprint(d)])),
+      loadedAt: new Date(),
+      expiry,
+    };
   } catch (error) {
     metrics?.close();
     status?.close();
@@ -476,27 +581,125 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   }
   const openTraffic = traffic;
   const openTracing = tracing;
-  metrics?.schemaLoaded('success');
   // A worker of `tessera serve --workers N` answers a scrape with every worker's metrics, through the primary.
   const clusterMetrics = metrics && workerMetrics(metrics.registry, logger);
+  publishSchema({ gateway: gatewayId, result: 'loaded', version: first.id, durationMs: Math.round((performance.now() - started) * 10) / 10, trigger: 'start', at: new Date().toISOString() });
+
+  // Closes of drained versions still running, awaited by close().
+  const draining = new Set<Promise<void>>();
+  const versions = new ServedVersions<SchemaVersion, LoadedSource>(first, sources, {
+    onDrained: ({ version, closed, done }) => {
+      version.expiry.abort();
+      draining.add(done);
+      void done.then(() => {
+        draining.delete(done);
+        logger.info({ version: version.id, closed: closed.map((s) => s.descriptor.name) }, 'schema version drained: its last request ended; the sources no later version uses are closed');
+      });
+    },
+    onCloseError: (source, error) => logger.warn({ err: error, subgraph: source.descriptor.name }, 'error closing subgraph'),
+  });
+  const reloadState: ReloadState = { lastAttempt: null, lastResult: null, lastError: null, version: first.id };
 
   // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
   // instance is kept for GET /admin/status (an instance with no change seen is closed).
   const breakerStates = new Map<string, BreakerEvent['state']>();
   const onBreaker = (message: unknown): void => {
     const event = message as BreakerEvent;
-    if (!descriptors.some((d) => d.name === event.subgraph)) return;
+    if (!versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
     breakerStates.set(`${event.subgraph} ${event.instance}`, event.state);
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
 
+  let closing: Promise<void> | undefined;
+
+  /**
+   * One reload attempt, off the request path: read the registry, load the changed subgraphs (reusing the
+   * unchanged ones' sources), compose, build the serving, warm the persisted operations, then swap. Any failure
+   * leaves the running version in place.
+   */
+  const attempt = async (trigger: ReloadTrigger): Promise<SchemaEvent> => {
+    const began = performance.now();
+    const previous = versions.current;
+    let fresh: LoadedSource[] = [];
+    const outcome = (event: Omit<SchemaEvent, 'gateway' | 'durationMs' | 'at' | 'trigger'>): SchemaEvent => {
+      const full: SchemaEvent = { gateway: gatewayId, ...event, trigger, durationMs: Math.round((performance.now() - began) * 10) / 10, at: new Date().toISOString() };
+      Object.assign(reloadState, { lastAttempt: full.at, lastResult: full.result, lastError: full.problems ?? null, version: versions.current.id });
+      publishSchema(full);
+      return full;
+    };
+    try {
+      if (closing) throw new ConfigError('SOURCE_LOAD_FAILED', ['the gateway is closing or closed; nothing was reloaded']);
+      const next = await registry.load();
+      await guardUpstreams(next, config.security.upstreams, displayPath);
+      const fingerprints = new Map(next.map((d) => [d.name, descriptorFingerprint(d)]));
+      const before = new Set(previous.descriptors.map((d) => d.name));
+      const added = next.filter((d) => !before.has(d.name)).map((d) => d.name);
+      const changed = next.filter((d) => before.has(d.name) && previous.fingerprints.get(d.name) !== fingerprints.get(d.name)).map((d) => d.name);
+      const removed = [...before].filter((name) => !fingerprints.has(name));
+      if (added.length + changed.length + removed.length === 0 && previous.missing.length === 0) {
+        logger.info({ version: previous.id, trigger, registry: registry.description }, 'schema reload: no descriptor changed; the running version stays');
+        return outcome({ result: 'unchanged', version: previous.id });
+      }
+      const kept = new Map(previous.sources.map((s) => [s.descriptor.name, s]));
+      const loaded = await loadAll(next, config, logger, key, (d) => (previous.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
+      fresh = loaded.fresh;
+      if (loaded.sources.length === 0) throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
+      const versionTraffic = openTraffic.forVersion({ descriptors: next, sources: loaded.sources });
+      const nextComposed = composeSources(loaded.sources, { wrapExecutor: versionTraffic.wrapExecutor, checkStitched: checkedExecutor });
+      const expiry = new AbortController();
+      const serving = buildServing(nextComposed, servingFor(loaded.sources, versionTraffic, expiry.signal));
+      const warmed = warmPersisted(serving, baseDir, configFile);
+      if (warmed.invalid.length > 0) {
+        logger.warn({ invalid: warmed.invalid }, 'schema reload: persisted operations that do not validate on the new version (clients sending them get errors); run `tessera check --operations` before publishing');
+      }
+      if (closing) throw new ConfigError('SOURCE_LOAD_FAILED', ['the gateway is closing; the reload was abandoned']);
+      const version: SchemaVersion = { id: schemaVersion(nextComposed.schema), serving, descriptors: next, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
+      versions.swap(version, loaded.sources);
+      fresh = [];
+      if (versions.live.includes(previous)) {
+        // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
+        const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
+        timer.unref();
+        previous.expiry.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+      }
+      const subgraphs = { added, changed, removed };
+      const event = outcome({ result: 'loaded', version: version.id, subgraphs });
+      logger.info(
+        { version: version.id, previous: previous.id, durationMs: event.durationMs, trigger, ...subgraphs, ...(loaded.missing.length > 0 && { missing: loaded.missing }), warmed: warmed.count },
+        'schema reloaded',
+      );
+      return event;
+    } catch (error) {
+      await Promise.all(fresh.map((s) => s.close().catch((e: unknown) => logger.warn({ err: e, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+      const problems = isConfigError(error) ? error.problems : [(error as Error).message];
+      logger.error(
+        { version: previous.id, trigger, registry: registry.description, problems },
+        `schema reload failed; version ${previous.id} keeps serving. Fix these problems (\`tessera check\` shows them too) and save again:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      );
+      return outcome({ result: 'failed', version: previous.id, problems, error: problems.join('; ') });
+    }
+  };
+  // One attempt at a time; a request during one is served by one more attempt after it (requests meanwhile share it).
+  let running: Promise<SchemaEvent> | undefined;
+  let queued: Promise<SchemaEvent> | undefined;
+  const reload = (trigger: ReloadTrigger): Promise<SchemaEvent> => {
+    if (!running) {
+      running = attempt(trigger).finally(() => (running = undefined));
+      return running;
+    }
+    queued ??= running.then(() => {
+      queued = undefined;
+      return reload(trigger);
+    });
+    return queued;
+  };
+  let stopWatch: (() => void) | undefined;
+
   // Admin endpoints: one table, served by the admin listener when configured, else by the main one.
-  const schemaLoadedAt = new Date().toISOString();
   const logLevel = new LogLevelControl(logger);
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
-  const loaded = sources.map((s) => s.descriptor.name);
-  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates) };
+  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }) };
   // A worker of `tessera serve --workers N`: the status page and the admin API answer for every worker (server/admin-group.ts).
   const group = adminGroup(adminState);
   const adminEndpoints = new Map<string, AdminHandler>();
@@ -508,71 +711,102 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     adminEndpoints.set(config.telemetry.status.path, statusPage);
     adminEndpoints.set(`${config.telemetry.status.path}/`, statusPage);
   }
+  const loadedNames = (): string[] => versions.current.sources.map((s) => s.descriptor.name);
   if (config.admin ? config.admin.enabled.api : config.mode === 'development') {
-    const status = (breakerOf: (subgraph: string, instance: string) => BreakerEvent['state']) => ({
-      subgraphs: descriptors.map((d) => ({
-        name: d.name,
-        kind: d.kind,
-        loaded: loaded.includes(d.name),
-        instances: d.upstreams.map((u) => ({
-          url: u.url,
-          version: u.version ?? null,
-          weight: u.weight,
-          breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
+    const adminStatus = (breakerOf: (subgraph: string, instance: string) => BreakerEvent['state']) => {
+      const { current } = versions;
+      const loaded = loadedNames();
+      return {
+        subgraphs: current.descriptors.map((d) => ({
+          name: d.name,
+          kind: d.kind,
+          loaded: loaded.includes(d.name),
+          instances: d.upstreams.map((u) => ({
+            url: u.url,
+            version: u.version ?? null,
+            weight: u.weight,
+            breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
+          })),
         })),
-      })),
-      schema: { loadedAt: schemaLoadedAt },
-      channels: serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
-      logLevel: logLevel.state(),
-      sampling: sampler.current(),
-    });
-    const endpoints = adminApiEndpoints({ status, state: () => workerAdminState(adminState), subgraphs: () => loaded, logLevel, sampler, group });
+        schema: { loadedAt: current.loadedAt.toISOString(), version: current.id },
+        reload: { ...reloadState, registry: registry.description, draining: versions.live.filter((v) => v !== current).map((v) => ({ version: v.id, inFlight: versions.inFlight(v) })) },
+        channels: current.serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
+        logLevel: logLevel.state(),
+        sampling: sampler.current(),
+      };
+    };
+    const endpoints = adminApiEndpoints({ status: adminStatus, state: () => workerAdminState(adminState), subgraphs: loadedNames, logLevel, sampler, group, reload: () => reload('admin') });
     for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
   }
   const adminServer: AdminServer | undefined =
     config.admin ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
   const mainAdmin: AdminEndpoints | undefined = config.admin ? undefined : adminEndpoints;
 
+  /** The Yoga of the current version at `path`, held for the request until `done` (server/http.ts, websocket.ts). */
+  const routeHeld = (path: string, done: (release: () => void) => void): GatewayYoga | undefined => {
+    const yoga = versions.current.serving.byPath.get(path);
+    if (yoga) done(versions.hold().release);
+    return yoga;
+  };
   const http: GatewayHttpServer = createHttpServer({
     config: config.server,
     logger,
-    route: (path) => serving.byPath.get(path),
-    paths: () => [...serving.byPath.keys()],
+    route: (path, res) => routeHeld(path, (release) => res.once('close', release)),
+    paths: () => [...versions.current.serving.byPath.keys()],
     cors: (path) => origins.get(path)?.cors,
     baseDir,
-    waitingFor: () => answers.waiting(),
+    // A subgraph a reload removed is not waited for any more.
+    waitingFor: () => answers.waiting().filter((name) => versions.current.descriptors.some((d) => d.name === name)),
     admin: mainAdmin,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {
-    getYoga: (path) => serving.byPath.get(path),
+    getYoga: (path, until) => {
+      if (!until) return versions.current.serving.byPath.get(path);
+      return routeHeld(path, (release) => (until.aborted ? release() : until.addEventListener('abort', release, { once: true })));
+    },
     corsFor: (path) => origins.get(path),
     logger,
-    ...(config.logging.requests && { requestLog: (path: string) => requestLogAt(serving, path, logger) }),
+    ...(config.logging.requests && { requestLog: (path: string) => requestLogAt(versions.current.serving, path, logger) }),
     requestDeadline: config.server.requestDeadline,
     subscriptionDeadline: config.server.subscriptionDeadline,
     maxPayload: config.server.bodyLimit,
   });
-  let closing: Promise<void> | undefined;
   let listening = false;
   let adminListening = false;
 
   const gatewayApi: Gateway = {
     config,
-    descriptors,
-    missing,
+    get descriptors() {
+      return versions.current.descriptors;
+    },
+    get missing() {
+      return versions.current.missing;
+    },
     get schema() {
-      return serving.schema;
+      return versions.current.serving.schema;
+    },
+    get version() {
+      return versions.current.id;
     },
     get channels() {
-      return serving.channels.map(({ channel, schema }) => ({ channel, schema }));
+      return versions.current.serving.channels.map(({ channel, schema }) => ({ channel, schema }));
     },
     handler: http.handler,
     async fetch(request) {
-      const yoga = serving.byPath.get(new URL(request.url).pathname);
+      let release: (() => void) | undefined;
+      const yoga = routeHeld(new URL(request.url).pathname, (r) => (release = r));
       if (!yoga) return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
-      return yoga.fetch(request);
+      let response: Response;
+      try {
+        response = await yoga.fetch(request);
+      } catch (error) {
+        release?.();
+        throw error;
+      }
+      return releasedAtEnd(response, () => release?.());
     },
+    reload: (trigger = 'api') => reload(trigger),
     async listen(port = config.server.port, host = config.server.host) {
       const address = await http.listen(port, host);
       listening = true;
@@ -587,11 +821,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         adminListening = true;
         admin = { url: hostUrl(adminAddress, false), port: adminAddress.port };
       }
-      logger.info({ url, ...(admin && { admin: admin.url }), subgraphs: sources.map((s) => s.descriptor.name), missing }, 'gateway listening');
+      if (config.registry.watch && !stopWatch) {
+        stopWatch = registry.watch((reason) => {
+          logger.info({ registry: registry.description, reason }, 'descriptors changed; reloading');
+          void reload('watch');
+        });
+      }
+      logger.info({ url, ...(admin && { admin: admin.url }), subgraphs: loadedNames(), missing: versions.current.missing, version: versions.current.id }, 'gateway listening');
       return { url, port: address.port, address, ...(admin && { admin }) };
     },
     close() {
       closing ??= (async () => {
+        stopWatch?.();
         // Draining starts at once (readiness fails, the listener closes); subscriptions, which do not
         // finish by themselves, are ended meanwhile (their upstream streams cancelled).
         const drained = listening ? http.drain(config.server.shutdownTimeout) : undefined;
@@ -603,6 +844,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         }
         await adminDrained;
         group?.close();
+        // A reload under way finishes (and, seeing the gateway close, keeps nothing) before the sources close.
+        await running?.catch(() => undefined);
+        await queued?.catch(() => undefined);
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
@@ -610,7 +854,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         metrics?.close();
         status?.close();
         answers.close();
-        await Promise.all(sources.map((s) => s.close().catch((error: unknown) => logger.warn({ err: error, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+        // Clears the subscription grace timers (the drain above already ended every subscription).
+        for (const version of versions.live) version.expiry.abort();
+        await Promise.all(draining);
+        await versions.closeAll();
         await openTraffic.close();
         // Last: the spans of the requests drained above are exported before close() resolves.
         await openTracing?.close();
@@ -621,3 +868,65 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   return gatewayApi;
 }
 
+/**
+ * `response`, with `release` called once its body has been read to the end, has failed or was cancelled (at
+ * once when it has none): a streamed answer (a subscription over SSE) keeps its schema version until it ends.
+ */
+function releasedAtEnd(response: Response, release: () => void): Response {
+  if (!response.body) {
+    release();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        release();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** Publishes one schema load attempt on `tessera:schema` (metrics and the status page subscribe by name). */
+function publishSchema(event: SchemaEvent): void {
+  if (schemaChannel.hasSubscribers) schemaChannel.publish(event);
+}
+
+/**
+ * Parses and validates every persisted operation of every channel with a manifest against a new version's
+ * schema, through its Yoga (so its document cache holds them before the first request); returns how many
+ * were warmed and the ones that do not validate.
+ */
+function warmPersisted(serving: Serving, baseDir: string, configFile: string): { count: number; invalid: Array<{ channel: string; id: string; errors: string[] }> } {
+  let count = 0;
+  const invalid: Array<{ channel: string; id: string; errors: string[] }> = [];
+  for (const { channel, yoga } of serving.channels) {
+    const manifest = channel.persistedOperations?.manifest;
+    if (!manifest) continue;
+    const documents = readManifest(resolve(baseDir, manifest), `${displayPath(configFile)}: channels.${channel.name}.persistedOperations.manifest`);
+    for (const [id, text] of documents) {
+      const request = new Request(`http://localhost${channel.path}`, { method: 'POST' });
+      const { parse, validate, schema } = yoga.getEnveloped({ request, params: { query: text } });
+      try {
+        const errors = validate(schema, parse(text));
+        if (errors.length > 0) invalid.push({ channel: channel.name, id, errors: errors.map((e: { message: string }) => e.message) });
+        count++;
+      } catch (error) {
+        invalid.push({ channel: channel.name, id, errors: [(error as Error).message] });
+      }
+    }
+  }
+  return { count, invalid };
+}

@@ -16,3 +16,4 @@ export type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 export { ERRORS, TesseraError, ConfigError, isTesseraError, isConfigError, type ErrorCode } from './errors.js';
 export type { RequestScope } from './request-scope.js';
 export type { GatewayContext } from './server/yoga.js';
+export { SCHEMA_CHANNEL, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';

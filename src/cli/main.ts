@@ -85,7 +85,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     ],
     signals: [
       ['SIGTERM, SIGINT', 'Drain (readiness fails, in-flight requests finish within server.shutdownTimeout), then exit 0.'],
-      ['SIGHUP', 'Ignored, with a warning in the log: the configuration is not reloaded; restart to apply a change.'],
+      ['SIGHUP', 'Reload the descriptors (hot reload): the new set serves once it loads and composes, else the running one stays; every worker reloads.'],
     ],
     run: (configFile, values) => serve(configFile, values as { port?: string; host?: string; workers?: string }),
   },

@@ -22,8 +22,9 @@ const CURSOR_SECRET_ENV = 'TESSERA_CURSOR_SECRET';
  *   worker ── serving ──► primary   it listens (the primary prints the URL when every worker does)
  *   worker ── retire ───► primary   it was signalled itself: take it off the port, then say drain
  *   worker ◄── drain ──── primary   it is off the port: drain and exit (see servePrimary's retire)
+ *   worker ◄── reload ─── primary   the primary got SIGHUP: reload the descriptors
  */
-type WorkerMessage = { tessera: 'serving'; url: string } | { tessera: 'retire' } | { tessera: 'drain' };
+type WorkerMessage = { tessera: 'serving'; url: string } | { tessera: 'retire' } | { tessera: 'drain' } | { tessera: 'reload' };
 
 function isMessage<K extends WorkerMessage['tessera']>(message: unknown, kind: K): message is Extract<WorkerMessage, { tessera: K }> {
   return typeof message === 'object' && message !== null && (message as { tessera?: unknown }).tessera === kind;
@@ -34,19 +35,21 @@ function ignoreSendError(): void {
 }
 
 /**
- * SIGHUP, which Node's default answers by exiting at once (no drain, no
- * log line), is ignored with a warning: the gateway does not reload its
- * configuration yet, and a process that dies on `systemctl reload` or a
- * closed terminal looks like a crash. Every process that receives it says
- * so (the cluster primary, and each worker when the signal reaches them).
+ * SIGHUP reloads the descriptors (hot reload, README "Publishing and hot
+ * reload"): `reload` (which logs what it does) is the gateway's once it is
+ * built, or the cluster primary's, which asks its workers. Node's default answer
+ * (exiting at once, no drain, no log line) is replaced from the start: a
+ * SIGHUP that comes while the gateway is still starting is logged and
+ * dropped, since start-up reads the descriptors anyway.
  */
-function ignoreHangup(logger: Logger): void {
-  process.on('SIGHUP', () => {
-    logger.warn(
-      { signal: 'SIGHUP', pid: process.pid },
-      'SIGHUP ignored: tessera does not reload its configuration; to apply a change, restart it (SIGTERM drains, then start again; several replicas: a rolling restart)',
-    );
-  });
+function reloadOnHangup(logger: Logger): (reload: () => Promise<unknown>) => void {
+  let onHangup = (): void => {
+    logger.warn({ signal: 'SIGHUP', pid: process.pid }, 'SIGHUP during start-up: nothing to reload yet (start-up reads the descriptors now)');
+  };
+  process.on('SIGHUP', () => onHangup());
+  return (reload) => {
+    onHangup = () => void reload();
+  };
 }
 
 /** Resolves on SIGTERM or SIGINT: when one process drains. */
@@ -98,12 +101,23 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   const gatewayFile = loadGatewayFile(configFile).gateway;
   // A worker's lines carry its pid: with --workers N, the person on call sees which process wrote each.
   const logger = createLogger(gatewayFile.logging.level, undefined, cluster.isWorker ? { pid: process.pid } : undefined);
-  ignoreHangup(logger);
-  if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers);
+  const onHangup = reloadOnHangup(logger);
+  if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers, logger, onHangup);
 
   // Every worker opens the main and the admin listener: node:cluster shares each port between them, and the
   // admin endpoints answer for the whole process group (server/admin-group.ts).
   const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
+  const reload = (): Promise<unknown> => gateway.reload('signal');
+  onHangup(() => {
+    logger.info({ signal: 'SIGHUP', pid: process.pid }, 'SIGHUP: reloading the descriptors');
+    return reload();
+  });
+  // A worker reloads when its primary got SIGHUP too.
+  if (cluster.isWorker) {
+    process.on('message', (message) => {
+      if (isMessage(message, 'reload')) void reload();
+    });
+  }
   let url: string;
   try {
     ({ url } = await gateway.listen(port, values.host));
@@ -152,7 +166,7 @@ export async function serve(configFile: string, values: { port?: string; host?: 
  * primary, and when no worker is left by then node:cluster keeps it, open and
  * unanswered, until the primary exits at the end of the drain: a probe hangs.
  */
-async function servePrimary(configFile: string, workers: number): Promise<CliResult> {
+async function servePrimary(configFile: string, workers: number, logger: Logger, onHangup: (reload: () => Promise<unknown>) => void): Promise<CliResult> {
   // The configuration was validated once in the primary (serve loads it first), so a broken one fails fast with one report, not N.
   print(`tessera: starting ${workers} workers`);
   // One cursor key for every worker (gateway.yaml's security.cursors.secret wins when set), so a cursor opens on any of them.
@@ -211,6 +225,13 @@ async function servePrimary(configFile: string, workers: number): Promise<CliRes
   });
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // SIGHUP: every worker serving reloads its own gateway (the primary serves no schema).
+  onHangup(async () => {
+    // Serving and not retired: a worker still starting reads the descriptors anyway.
+    const targets = [...alive.values()].filter((w) => serving.has(w.id) && !retired.has(w.id));
+    logger.info({ signal: 'SIGHUP', pid: process.pid, workers: targets.map((w) => w.process.pid) }, 'SIGHUP: asking every worker to reload the descriptors');
+    for (const worker of targets) worker.send({ tessera: 'reload' } satisfies WorkerMessage, ignoreSendError);
+  });
   for (let i = 0; i < workers; i++) fork();
   await done;
   return { code: failure ?? 0 };

@@ -9,6 +9,7 @@ import { cacheSchema } from './cache.js';
 import { channelSchema } from './channel.js';
 import { graphiqlSchema } from './graphiql.js';
 import { rateLimitSchema } from './rate-limit.js';
+import { registrySchema } from './registry.js';
 import { securitySchema } from './security.js';
 import { listenerTlsSchema } from './tls.js';
 import { storeSchema } from './store.js';
@@ -50,6 +51,8 @@ export const gatewaySchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   /** Folders (searched for `subgraph.yaml` / `*.subgraph.yaml`) or descriptor files, relative to this file. */
   descriptors: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('./subgraphs'),
+  /** Watching the descriptors and hot reload: see README "Publishing and hot reload". */
+  registry: registrySchema.prefault({}),
   /** GraphiQL for browsers opening a GraphQL path (`true`, `false` or `{ enabled, defaultQuery }`); default: on in development only. */
   graphiql: graphiqlSchema.optional(),
   /** __schema / __type queries; default: allowed in development only. */

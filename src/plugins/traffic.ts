@@ -1,7 +1,9 @@
 /**
  * The gateway-wide state behind the rate-limit, dedupe and response-cache
  * plugins: stores, limiters and cache hints. Built once per gateway (counters
- * and cached responses are shared by every channel), closed with it. The
+ * and cached responses are shared by every channel and schema version),
+ * closed with it; `forVersion` gives a hot reload's version the same stores
+ * and limiters with its own descriptors' cache hints and scope headers. The
  * plugins built per channel only read it.
  */
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
@@ -64,6 +66,12 @@ export interface Traffic {
   readonly scopeClaims: readonly string[];
   /** For composeSources: applies the subgraph's rate limit to its upstream calls. */
   wrapExecutor(descriptor: Descriptor, executor: Executor): Executor;
+  /**
+   * The same stores, limiters and rules for another descriptor set (a hot reload's new version): its cache hints,
+   * scope headers and claims. Throws a ConfigError when gateway.yaml's rateLimit.subgraphs names a subgraph the set
+   * lacks, as at start-up.
+   */
+  forVersion(version: { descriptors: readonly Descriptor[]; sources: readonly LoadedSource[] }): Traffic;
   close(): Promise<void>;
 }
 
@@ -127,11 +135,7 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
   const { rateLimit } = config;
   const limiterStore = rateLimit.store ?? config.store;
 
-  const problems: string[] = [];
-  const names = new Set(options.descriptors.map((d) => d.name));
-  for (const name of Object.keys(rateLimit.subgraphs)) {
-    if (!names.has(name)) problems.push(`${where}: rateLimit.subgraphs.${name}: there is no subgraph named "${name}" (known: ${[...names].join(', ')})`);
-  }
+  const problems = unknownSubgraphs(config, options.descriptors, where);
   const channels = new Set(['default', ...Object.keys(config.channels)]);
   for (const name of Object.keys(rateLimit.subscriptions.channels)) {
     if (!channels.has(name)) problems.push(`${where}: rateLimit.subscriptions.channels.${name}: there is no channel named "${name}" (known: ${[...channels].join(', ')})`);
@@ -156,34 +160,24 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
 
   const subgraphLimiters = new Map(Object.entries(rateLimit.subgraphs).map(([name, l]) => [name, limiterFor(`subgraph:${name}`, l.limit, l.window)]));
 
-  let cache: CacheRuntime | undefined;
-  if (config.cache.enabled) {
-    const hints = cacheHintsFor(options.sources);
+  // The response cache's store, made once (by the first version whose descriptors give a TTL) and shared by later ones.
+  let cacheStore: ResponseCacheStore | undefined;
+  const cacheFor = (sources: readonly LoadedSource[]): CacheRuntime | undefined => {
+    if (!config.cache.enabled) return undefined;
+    const hints = cacheHintsFor(sources);
     const anyTtl = config.cache.defaultTtl > 0 || [...hints.values()].some((h) => (h.ttl ?? 0) > 0);
-    if (anyTtl) {
-      cache = { config: config.cache, store: responseCacheStore(config, stores), hints };
-    }
-  }
+    if (!anyTtl) return undefined;
+    cacheStore ??= responseCacheStore(config, stores);
+    return { config: config.cache, store: cacheStore, hints };
+  };
+  const cache = cacheFor(options.sources);
 
   await stores.connected();
 
-  return {
+  const shared: Omit<Traffic, 'cache' | 'scopeHeaders' | 'scopeClaims' | 'forVersion'> = {
     stores,
     rateLimits,
-    cache,
     dedupe: config.cache.dedupe,
-    scopeHeaders: [
-      ...new Set(options.descriptors.flatMap((d) => (d.headers.authorization === 'forward' ? [...d.headers.forward, 'authorization'] : d.headers.forward))),
-    ].sort(),
-    scopeClaims: [
-      ...new Set(
-        options.descriptors.flatMap((d) =>
-          Object.values(d.headers.identity)
-            .filter((field) => field.startsWith('claim:'))
-            .map((field) => field.slice('claim:'.length)),
-        ),
-      ),
-    ].sort(),
     wrapExecutor(descriptor, executor) {
       const limiter = subgraphLimiters.get(descriptor.name);
       if (!limiter) return executor;
@@ -195,5 +189,40 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
       };
     },
     close: () => stores.close(),
+  };
+  const build = (descriptors: readonly Descriptor[], versionCache: CacheRuntime | undefined): Traffic => ({
+    ...shared,
+    cache: versionCache,
+    ...scopeOf(descriptors),
+    forVersion(version) {
+      const unknown = unknownSubgraphs(config, version.descriptors, where);
+      if (unknown.length > 0) throw new ConfigError('CONFIG_INVALID', unknown);
+      return build(version.descriptors, cacheFor(version.sources));
+    },
+  });
+  return build(options.descriptors, cache);
+}
+
+/** gateway.yaml's rateLimit.subgraphs entries that name no subgraph of the set. */
+function unknownSubgraphs(config: GatewayFileConfig, descriptors: readonly Descriptor[], where: string): string[] {
+  const names = new Set(descriptors.map((d) => d.name));
+  return Object.keys(config.rateLimit.subgraphs)
+    .filter((name) => !names.has(name))
+    .map((name) => `${where}: rateLimit.subgraphs.${name}: there is no subgraph named "${name}" (known: ${[...names].join(', ')})`);
+}
+
+/** The client headers and identity claims some subgraph of the set receives (Traffic.scopeHeaders, scopeClaims). */
+function scopeOf(descriptors: readonly Descriptor[]): { scopeHeaders: string[]; scopeClaims: string[] } {
+  return {
+    scopeHeaders: [...new Set(descriptors.flatMap((d) => (d.headers.authorization === 'forward' ? [...d.headers.forward, 'authorization'] : d.headers.forward)))].sort(),
+    scopeClaims: [
+      ...new Set(
+        descriptors.flatMap((d) =>
+          Object.values(d.headers.identity)
+            .filter((field) => field.startsWith('claim:'))
+            .map((field) => field.slice('claim:'.length)),
+        ),
+      ),
+    ].sort(),
   };
 }

@@ -31,6 +31,8 @@ export interface WorkerAdminState {
   breakers: Record<string, BreakerState>;
   logLevel: LogLevelState;
   sampling: SamplingWindow[];
+  /** This worker's last reload attempt (GET /admin/status `reload`). */
+  reload: Record<string, unknown>;
 }
 
 /** The questions a worker answers for the group's admin endpoints. */
@@ -39,6 +41,7 @@ export type AdminGroupOps = {
   'admin.state': { args: []; value: WorkerAdminState };
   'admin.raise-log-level': { args: [level: LogLevel, durationMs: number, requestId: string]; value: LogLevelState };
   'admin.open-sampling': { args: [subgraph: string, durationMs: number, maxBodies: number, requestId: string]; value: SamplingWindow };
+  'admin.start-reload': { args: [requestId: string]; value: { started: boolean } };
 };
 
 /** What the group's answer adds to an admin answer: the receiving worker's pid, every worker's own answer, and who did not answer. */
@@ -70,11 +73,15 @@ export interface AdminGroupOptions {
   board?: StatusBoard;
   /** The last state of each breaker change this worker saw, `"<subgraph> <instance url>"` → state. */
   breakers(): Record<string, BreakerState>;
+  /** Starts a reload of this worker's descriptors (its outcome is logged and kept for GET /admin/status). */
+  reload(): Promise<unknown>;
+  /** This worker's last reload attempt. */
+  reloadState(): Record<string, unknown>;
 }
 
 /** What this worker answers when the group asks it. */
 export function workerAdminState(options: AdminGroupOptions): WorkerAdminState {
-  return { breakers: options.breakers(), logLevel: options.logLevel.state(), sampling: options.sampler.current() };
+  return { breakers: options.breakers(), logLevel: options.logLevel.state(), sampling: options.sampler.current(), reload: options.reloadState() };
 }
 
 /**
@@ -92,6 +99,11 @@ export function adminGroup(options: AdminGroupOptions): AdminGroup | undefined {
     'admin.state': () => workerAdminState(options),
     'admin.raise-log-level': (level, durationMs, requestId) => logLevel.raise(level, durationMs, requestId),
     'admin.open-sampling': (subgraph, durationMs, maxBodies, requestId) => sampler.open(subgraph, durationMs, maxBodies, requestId),
+    'admin.start-reload': (requestId) => {
+      logger.info({ requestId }, 'admin: reload requested through the cluster primary');
+      void options.reload().catch((error: unknown) => logger.error({ err: error, requestId }, 'admin: reload attempt threw'));
+      return { started: true };
+    },
   });
   if (!group) return undefined;
 

@@ -131,10 +131,12 @@ export interface AdminApiOptions {
   sampler: BodySampler;
   /** The process group of `tessera serve --workers N`: every endpoint then answers for all its workers (admin-group.ts). */
   group?: AdminGroup;
+  /** Reloads the descriptors (hot reload); resolves with the attempt's outcome, `result` loaded, unchanged or failed. */
+  reload(): Promise<{ result: string }>;
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload'] as const;
 
 /** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
@@ -142,7 +144,10 @@ function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & Gr
   return { ...own, pid, workers, missing, ...(groupError !== undefined && { groupError }) };
 }
 
-/** The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample. */
+/**
+ * The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample,
+ * POST /admin/reload.
+ */
 export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
   const { logLevel, sampler, group } = options;
   const key = (subgraph: string, instance: string): string => `${subgraph} ${instance}`;
@@ -196,6 +201,26 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         if (!group) return sendJson(res, 200, sampler.open(subgraph, durationMs, maxBodies, requestId));
         const { own, ...view } = await group.ask('admin.open-sampling', [subgraph, durationMs, maxBodies, requestId], () => sampler.open(subgraph, durationMs, maxBodies, requestId));
         sendJson(res, 200, groupAnswer(own, view));
+      },
+    ],
+    [
+      ADMIN_API_PATHS[3],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/reload');
+        logger.info({ requestId }, 'admin: reload requested');
+        if (!group) {
+          // 200: a new version serves, or nothing changed; 409: the reload failed and the running version still serves (`problems` says why).
+          const outcome = await options.reload();
+          return sendJson(res, outcome.result === 'failed' ? 409 : 200, outcome);
+        }
+        // Every worker starts its own reload (each loads, composes and swaps by itself); 202, since their outcomes
+        // come later: in each worker's log lines and in GET /admin/status's `reload`.
+        const started = () => {
+          void options.reload();
+          return { started: true };
+        };
+        const { own, ...view } = await group.ask('admin.start-reload', [requestId], started);
+        sendJson(res, 202, groupAnswer(own, view));
       },
     ],
   ];

@@ -21,8 +21,13 @@ import { EVENTS, type HttpRefusalEvent } from '../events.js';
 export interface HttpServerOptions {
   config: ServerConfig;
   logger: Logger;
-  /** The Yoga instance serving a path (one per channel). */
-  route: (path: string) => GatewayYoga | undefined;
+  /**
+   * The Yoga instance serving a path (one per channel). `res` is the
+   * response it is for: the caller may hold what serves it (its schema
+   * version) until `res` emits 'close', which it always does, whatever the
+   * answer.
+   */
+  route: (path: string, res: ServerResponse) => GatewayYoga | undefined;
   /** Every GraphQL path served (for the 404 message). */
   paths: () => string[];
   /**
@@ -105,7 +110,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     if (draining) {
       return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { ...refusalHeaders(req, path), connection: 'close', 'retry-after': '1' });
     }
-    const yoga = options.route(path);
+    const yoga = options.route(path, res);
     // No channel here, so no CORS policy: the 404 says nothing to other origins.
     if (!yoga) return sendError(res, 'NOT_FOUND', `No endpoint at ${path}; GraphQL is served at ${options.paths().join(', ')}`);
     const declared = Number(req.headers['content-length'] ?? 0);

@@ -33,9 +33,11 @@ import type { Cors } from './cors.js';
 export interface WebSocketOptions {
   /**
    * The Yoga instance serving a path (one per channel), or undefined when
-   * no GraphQL endpoint is there.
+   * no GraphQL endpoint is there. With `until`, for one operation: the caller
+   * may hold what serves it (its schema version) until `until` aborts, which
+   * it does when the operation ends, however it ends.
    */
-  getYoga: (path: string) => YogaServerInstance<any, any> | undefined;
+  getYoga: (path: string, until?: AbortSignal) => YogaServerInstance<any, any> | undefined;
   /** Deadline of a query or mutation sent over the socket, ms. */
   requestDeadline: number;
   /** Longest a subscription lives, ms; its upstream streams are cancelled then. Default 1 hour. */
@@ -228,13 +230,18 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
       execute: (args: ExecutionArgs) => (args.rootValue as { execute(a: ExecutionArgs): unknown }).execute(args) as never,
       subscribe: (args: ExecutionArgs) => (args.rootValue as { subscribe(a: ExecutionArgs): unknown }).subscribe(args) as never,
       onSubscribe: async (ctx, id, payload) => {
+        // Aborted when the operation ends: onComplete, the socket's close, or here when it is refused before it runs.
+        const controller = new AbortController();
+        const refused = (errors: readonly GraphQLError[]): readonly GraphQLError[] => {
+          controller.abort();
+          return errors;
+        };
         const path = new URL(ctx.extra.request.url ?? '/', 'http://localhost').pathname;
-        const yoga = options.getYoga(path);
-        if (!yoga) return [new GraphQLError(`No GraphQL endpoint at ${path}`)];
+        const yoga = options.getYoga(path, controller.signal);
+        if (!yoga) return refused([new GraphQLError(`No GraphQL endpoint at ${path}`)]);
         const headers = headersOf(ctx.extra.request);
         if (withoutCredentials.has(ctx.extra.request)) for (const name of AMBIENT_CREDENTIALS) headers.delete(name);
         withConnectionParams(headers, ctx.connectionParams);
-        const controller = new AbortController();
         const request = new Request(`http://localhost${path}`, { method: 'POST', headers, signal: controller.signal });
         // One request line per operation, written when it ends (onError, onComplete or the socket's close).
         const log = options.requestLog?.(path);
@@ -249,19 +256,19 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)];
+          return refused([error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)]);
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return refused(errors);
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('Could not determine the operation to run (check operationName)')];
+        if (!operation) return refused([new GraphQLError('Could not determine the operation to run (check operationName)')]);
         const deadlineMs = operation.operation === 'subscription' ? (options.subscriptionDeadline ?? 3_600_000) : options.requestDeadline;
         let contextValue: Record<string, unknown>;
         try {
           // Authentication runs here (plugins/use-auth.ts): a bad credential is this operation's error.
           contextValue = (await contextFactory()) as Record<string, unknown>;
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)];
+          return refused([error instanceof GraphQLError ? error : new GraphQLError((error as Error).message)]);
         }
         // The scope is this operation's own: it ends when the operation does, whatever the HTTP context function made.
         // The caller's identity (set by authentication on the first scope) comes along.

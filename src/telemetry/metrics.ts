@@ -9,8 +9,8 @@
  * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
- * requests through the Yoga plugin of `requestPlugin()`, schema loads from
- * the gateway (`schemaLoaded()`).
+ * requests through the Yoga plugin of `requestPlugin()`, schema loads on
+ * `tessera:schema` (this gateway's, by its id).
  *
  * Gateway overhead: per request, its total time minus the time it waited on
  * upstreams, that is the union of its upstream attempts' intervals (calls in
@@ -31,13 +31,15 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
   subgraphs: readonly string[];
   /** Distinct operation names kept as labels; later ones count as `__overflow`. */
   maxOperations: number;
+  /** This gateway's id on `tessera:schema` events (several gateways may share a process). */
+  gatewayId: string;
 }
 
 const BREAKER_STATE = { closed: 0, 'half-open': 1, open: 2 } as const;
@@ -256,6 +258,7 @@ export class GatewayMetrics {
     });
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -318,10 +321,11 @@ export class GatewayMetrics {
     if (waits) waits.push(event.started, event.started + event.durationMs);
   }
 
-  /** Counts a load of the unified schema; a success also sets tessera_schema_loaded_timestamp_seconds. */
-  schemaLoaded(result: 'success' | 'failure'): void {
-    this.schemaLoads.of(result).value++;
-    if (result === 'success') this.schemaLoadedAt.of().value = Date.now() / 1000;
+  /** A schema load of this gateway (start-up or a reload): a new version counts as success and sets the timestamp; one that changed nothing is not a load. */
+  private onSchema(event: SchemaEvent): void {
+    if (event.gateway !== this.options.gatewayId || event.result === 'unchanged') return;
+    this.schemaLoads.of(event.result === 'loaded' ? 'success' : 'failure').value++;
+    if (event.result === 'loaded') this.schemaLoadedAt.of().value = Date.parse(event.at) / 1000;
   }
 
   private onBreaker(event: BreakerEvent): void {

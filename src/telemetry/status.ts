@@ -5,9 +5,10 @@
  * instance's last breaker state; and the description the gateway hands over
  * (kinds, instances, weights, health, schema, channels).
  *
- * Like metrics.ts it only observes: upstream attempts and breaker changes
- * arrive on the `tessera:upstream` and `tessera:breaker` diagnostics channels
- * (by name), gateway requests through the Yoga plugin of `requestPlugin()`.
+ * Like metrics.ts it only observes: upstream attempts, breaker changes and
+ * schema loads arrive on the `tessera:upstream`, `tessera:breaker` and
+ * `tessera:schema` diagnostics channels (by name), gateway requests through
+ * the Yoga plugin of `requestPlugin()`.
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
@@ -22,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { EVENTS, type BreakerEvent, type BreakerState, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -227,6 +228,8 @@ export interface StatusBoardOptions {
   loadedAt: Date;
   /** The health of a subgraph now (the gateway's readiness watch). */
   health: (subgraph: string) => Health;
+  /** The gateway's id in `tessera:schema` events: events of other gateways in the process are ignored. */
+  gatewayId?: string;
   /** Injected by tests; Date.now otherwise. */
   now?: () => number;
 }
@@ -266,6 +269,8 @@ export interface StatusSnapshot {
   /** Start of each bucket, seconds since the epoch, oldest first (uPlot's x values). */
   timeline: number[];
   schema: { hash: string; loadedAt: string };
+  /** The last hot reload attempt (`tessera:schema`); all null before the first. */
+  reload: { lastAttempt: string | null; lastResult: string | null; lastError: string[] | null; version: string };
   channels: Array<{ name: string; path: string; series: Series }>;
   subgraphs: Array<{
     name: string;
@@ -278,6 +283,7 @@ export interface StatusSnapshot {
   }>;
 }
 
+
 /** The version key of an instance: instances without `version` share the unnamed one. */
 const versionKey = (version: string | undefined): string => version ?? '';
 
@@ -288,7 +294,9 @@ export class StatusBoard {
   private readonly channelRings = new Map<string, Ring>();
   /** Last breaker state by subgraph, then instance URL; an instance with no event yet is closed. */
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
-  private readonly schemaHash: string;
+  private schemaHash: string;
+  private loadedAt: Date;
+  private reload: StatusSnapshot['reload'];
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: StatusBoardOptions) {
@@ -301,8 +309,21 @@ export class StatusBoard {
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
     this.schemaHash = createHash('sha256').update(`${printSchema(lexicographicSortSchema(options.schema))}\n`).digest('hex').slice(0, 12);
+    this.loadedAt = options.loadedAt;
+    this.reload = { lastAttempt: null, lastResult: null, lastError: null, version: this.schemaHash };
     this.listen(EVENTS.upstream, (message) => this.onUpstream(message as UpstreamEvent));
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
+  }
+
+  /** A reload attempt (start-up's own load is already in the options): a loaded version becomes the schema shown. */
+  private onSchema(event: SchemaEvent): void {
+    if (event.trigger === 'start' || (this.options.gatewayId !== undefined && event.gateway !== this.options.gatewayId)) return;
+    if (event.result === 'loaded' && event.version) {
+      this.schemaHash = event.version;
+      this.loadedAt = new Date(event.at);
+    }
+    this.reload = { lastAttempt: event.at, lastResult: event.result, lastError: event.problems ?? null, version: this.schemaHash };
   }
 
   private listen(name: string, listener: (message: unknown) => void): void {
@@ -386,7 +407,8 @@ export class StatusBoard {
       ...(group?.error !== undefined && { groupError: group.error }),
       bucketSeconds: BUCKET_MS / 1000,
       timeline,
-      schema: { hash: this.schemaHash, loadedAt: this.options.loadedAt.toISOString() },
+      schema: { hash: this.schemaHash, loadedAt: this.loadedAt.toISOString() },
+      reload: this.reload,
       channels: this.options.channels.map((c) => ({ name: c.name, path: c.path, series: series((part) => part.channels[c.name]) })),
       subgraphs: this.options.subgraphs.map((s) => ({
         name: s.name,

@@ -1,7 +1,7 @@
 /**
  * The `tessera` command as the person on call meets it, run as a process:
  * errors that say what and where (a taken port, a YAML or SDL syntax error,
- * a misspelled key) without a stack, --version, help, and SIGHUP.
+ * a misspelled key) without a stack, --version, help, and SIGHUP (which reloads, see reload.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -115,7 +115,7 @@ test("help lists the commands; a command's --help has its own flags, environment
   assert.match(serve.stdout, /Options:\n {2}-c, --config FILE[\s\S]*-p, --port N +Listen on this port \(overrides server\.port\)\./);
   assert.match(serve.stdout, /Environment:\n {2}TESSERA_CONFIG +The configuration file when --config is not given\./);
   assert.match(serve.stdout, /Exit codes:\n {2}0 +[^\n]+\n {2}1 +[^\n]+LISTEN_FAILED[\s\S]*\n {2}2 +wrong usage[\s\S]*\n {2}70 +a bug/);
-  assert.match(serve.stdout, /Signals:[\s\S]*SIGHUP +Ignored, with a warning in the log/);
+  assert.match(serve.stdout, /Signals:[\s\S]*SIGHUP +Reload the descriptors \(hot reload\)/);
 
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   assert.ok(readme.includes(`$ tessera help\n${help.stdout}\`\`\``), "README's CLI section shows tessera help as it prints");
@@ -139,9 +139,9 @@ test("help lists the commands; a command's --help has its own flags, environment
   assert.match(unknown.stderr, /no command "frobnicate"/);
 });
 
-test('SIGHUP does not stop the gateway: it keeps serving and logs that the signal is ignored and how to reload', async (t) => {
+test('SIGHUP does not stop the gateway: it keeps serving and logs that it reloads the descriptors', async (t) => {
   for (const workers of ['1', '2']) {
-    const config = project(t, 'server: { port: 0 }\nlogging: { level: warn }\n');
+    const config = project(t, 'server: { port: 0 }\nlogging: { level: info }\n');
     const served = serveTessera(t, ['-c', config, '--workers', workers]);
     const url = await served.url;
     const logged = new Promise<string>((resolve) => {
@@ -154,9 +154,9 @@ test('SIGHUP does not stop the gateway: it keeps serving and logs that the signa
     });
     served.child.kill('SIGHUP');
     const line = JSON.parse(await logged) as Record<string, unknown>;
-    assert.equal(line.level, 40);
+    assert.equal(line.level, 30);
     assert.equal(line.pid, served.child.pid, `the process signalled logs it (--workers ${workers})`);
-    assert.match(String(line.msg), /^SIGHUP ignored: tessera does not reload its configuration; to apply a change, restart it .*rolling restart/);
+    assert.match(String(line.msg), workers === '1' ? /^SIGHUP: reloading the descriptors/ : /^SIGHUP: asking every worker to reload the descriptors/);
     const health = await fetch(new URL('/healthz', url));
     assert.equal(health.status, 200, `still serving after SIGHUP (--workers ${workers})`);
     assert.equal(served.child.exitCode, null);

@@ -38,6 +38,7 @@ test('each boundary rule fires on a tree that breaks it', async () => {
     'nobody-imports-the-cli: src/server/http.ts → src/cli/main.ts',
     'only-the-cli-runs-checks: src/plugins/use-check.ts → src/checks/current.ts',
     'plugins-reach-upstreams-through-executors: src/plugins/use-policy.ts → src/transport/http.ts',
+    'registry-only-finds-descriptors: src/registry/folder.ts → src/server/http.ts',
     'server-calls-no-upstream: src/server/http.ts → src/cli/main.ts',
     'server-calls-no-upstream: src/server/http.ts → src/transport/http.ts',
     'sources-know-nothing-of-serving-or-policy: src/sources/load.ts → src/plugins/use-policy.ts',

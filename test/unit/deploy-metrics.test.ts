@@ -13,7 +13,7 @@ import { CLUSTER_METRIC_NAMES } from '../../src/store/cluster-metrics.js';
 import { alertRules, deployExpressions, deployProblems } from '../kit/metrics.js';
 
 function exported(): Map<string, { type: string; labels: ReadonlySet<string> }> {
-  const metrics = new GatewayMetrics({ subgraphs: [], maxOperations: 10 });
+  const metrics = new GatewayMetrics({ subgraphs: [], maxOperations: 10, gatewayId: 'test' });
   try {
     const known = new Map<string, { type: string; labels: ReadonlySet<string> }>();
     for (const metric of metrics.registry.getMetricsAsArray()) {
