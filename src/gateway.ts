@@ -518,7 +518,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let metrics: GatewayMetrics | undefined;
   let tracing: Tracing | undefined;
   let status: StatusBoard | undefined;
-  let statusPage: AdminHandler | undefined;
   let graphiqlAssets: GraphiqlAssets | undefined;
   let first: SchemaVersion;
   // What every version's serving shares; its sources and traffic view are its own.
