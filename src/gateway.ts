@@ -171,8 +171,8 @@ async function loadAll(descriptors: Descriptor[], gateway: GatewayFileConfig, lo
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 2_000;
 
-/** A GraphQL subgraph whose schema was read from its upstream (introspection): it answered while loading. */
-const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+/** A subgraph whose schema was read from its upstream (GraphQL introspection, federation `_service`): it answered while loading. */
+const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.source) || (d.kind === 'federation' && !d.sdl);
 
 /**
  * The required subgraphs whose upstream has not answered yet, with their

@@ -38,7 +38,7 @@ async function sourceAdvice(gateway: Gateway): Promise<void> {
   print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
   if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
   // Upstreams whose schema comes from a file were not contacted while loading: probe them (introspected ones answered).
-  const probed = gateway.descriptors.filter((d) => !gateway.missing.includes(d.name) && !(d.kind === 'graphql' && !d.source));
+  const probed = gateway.descriptors.filter((d) => !gateway.missing.includes(d.name) && !(d.kind === 'graphql' && !d.source) && !(d.kind === 'federation' && !d.sdl));
   const silent = await Promise.all(probed.map((d) => probeSubgraph(d.upstreams.map((u) => u.url), 1_000)));
   probed.forEach((descriptor, i) => {
     const reasons = silent[i];

@@ -154,7 +154,8 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       const entity = fetch.entity!;
       const keys: unknown[] = [];
       const seen = new Map<string, number>();
-      const single = entity.keyAliases.length === 1;
+      const typename = entity.entry.federation?.typename;
+      const single = entity.keyAliases.length === 1 && !typename;
       for (const target of objects) {
         let key: unknown;
         let id: string;
@@ -163,13 +164,14 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           if (key == null) continue;
           id = typeof key === 'string' ? key : JSON.stringify(key);
         } else {
-          const composite: Data = {};
-          const names = entity.entry.keys;
+          // A composite key, or a federation representation: `__typename`, key fields (never null), then @requires fields.
+          const composite: Data = typename ? { __typename: typename } : {};
+          const names = entity.keyNames;
           let complete = true;
           id = '';
           for (let i = 0; i < names.length && complete; i++) {
             const value = target.object[entity.keyAliases[i]!];
-            complete = value !== undefined;
+            complete = value !== undefined && !(typename && value === null && i < entity.keyCount);
             composite[names[i]!] = value;
             id += typeof value === 'string' ? `${value}\u0000` : `${JSON.stringify(value)}\u0000`;
           }

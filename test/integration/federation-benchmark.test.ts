@@ -1,0 +1,86 @@
+/**
+ * Federation subgraphs as a source, on the four-subgraph shape of the public
+ * gateways benchmark (bench/services/federation: accounts, inventory,
+ * products, reviews, built with @apollo/subgraph): `kind: federation`
+ * descriptors read each subgraph's `_service { sdl }`, composition, and the
+ * benchmark's TestQuery answered exactly as the one-server monolith of the
+ * same data answers it, with one `_entities` call per subgraph per hop and
+ * every representation sent once.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { execute, parse, type GraphQLSchema } from 'graphql';
+import { FEDERATION_QUERY } from '../../bench/services/federation/data.js';
+import { monolith, SUBGRAPHS, subgraphSchema, type SubgraphName } from '../../bench/services/federation/subgraphs.js';
+import { startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
+
+const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
+
+interface Received {
+  query: string;
+  variables: Record<string, unknown> | undefined;
+}
+
+/** The four subgraphs on loopback, each logging the operations it is sent. */
+async function startSubgraphs(t: TestContext): Promise<{ services: Record<SubgraphName, DemoService>; received: Record<SubgraphName, Received[]> }> {
+  const received = Object.fromEntries(NAMES.map((n) => [n, [] as Received[]])) as Record<SubgraphName, Received[]>;
+  const services = {} as Record<SubgraphName, DemoService>;
+  for (const name of NAMES) {
+    services[name] = await startGraphqlUpstream(t, subgraphSchema(SUBGRAPHS[name]()), {}, {
+      plugins: [
+        {
+          onParams({ params }: { params: { query?: string; variables?: Record<string, unknown> } }) {
+            received[name].push({ query: params.query ?? '', variables: params.variables });
+          },
+        },
+      ],
+    });
+  }
+  return { services, received };
+}
+
+async function expected(schema: GraphQLSchema, query: string): Promise<unknown> {
+  const result = await execute({ schema, document: parse(query), operationName: 'TestQuery' });
+  assert.equal(result.errors, undefined);
+  return JSON.parse(JSON.stringify(result.data)) as unknown;
+}
+
+test('the public benchmark TestQuery over four federation subgraphs: the monolith\'s answer, one _entities call per subgraph per hop, representations deduplicated', async (t) => {
+  const { services, received } = await startSubgraphs(t);
+  const gateway = await startGateway(
+    t,
+    NAMES.map((name) => ({ name, kind: 'federation' as const, url: services[name].url })),
+    { security: { limits: { cost: { mode: 'measure' } } } },
+  );
+  for (const name of NAMES) received[name].length = 0;
+
+  const response = await gateway.query(FEDERATION_QUERY);
+  assert.equal(response.status, 200);
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, await expected(monolith(), FEDERATION_QUERY));
+
+  // Hop 0: users (accounts) and topProducts with price and weight (products). Hop 1: one reviews call with two
+  // _entities fetches (the users' and the top products' reviews, with everything under them: reviews serves
+  // Review.product, Product.reviews, Review.author, User.reviews and, by @provides, the authors' username), and
+  // inventory for the top products (@requires price and weight, already fetched). Hop 2: products for the
+  // reviewed products, accounts for the authors' names. Hop 3: inventory for the reviewed products.
+  const calls = Object.fromEntries(NAMES.map((n) => [n, received[n].length]));
+  assert.deepEqual(calls, { accounts: 2, inventory: 2, products: 2, reviews: 1 });
+  assert.equal(received.reviews[0]!.query.match(/_entities\(/g)?.length, 2);
+  for (const name of NAMES) {
+    for (const call of received[name]) {
+      for (const value of Object.values(call.variables ?? {})) {
+        if (!Array.isArray(value)) continue;
+        const texts = value.map((v) => JSON.stringify(v));
+        assert.equal(new Set(texts).size, texts.length, `${name}: every representation is sent once: ${texts.join(' ')}`);
+      }
+    }
+  }
+  // @requires: inventory receives price and weight in each representation, fetched from products first.
+  const inventoryRepresentations = received.inventory.flatMap((c) => Object.values(c.variables ?? {}).flat()) as Array<Record<string, unknown>>;
+  assert.ok(inventoryRepresentations.length > 0);
+  for (const representation of inventoryRepresentations) {
+    assert.deepEqual(Object.keys(representation).sort(), ['__typename', 'price', 'upc', 'weight']);
+    assert.equal(representation.__typename, 'Product');
+  }
+});
