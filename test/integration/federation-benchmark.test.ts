@@ -76,6 +76,9 @@ test('the public benchmark TestQuery over four federation subgraphs: the monolit
       }
     }
   }
+  // @provides: reviews answers the authors' username, so accounts is asked for their names only.
+  assert.doesNotMatch(received.accounts[1]!.query, /username/);
+  assert.match(received.accounts[1]!.query, /_entities/);
   // @requires: inventory receives price and weight in each representation, fetched from products first.
   const inventoryRepresentations = received.inventory.flatMap((c) => Object.values(c.variables ?? {}).flat()) as Array<Record<string, unknown>>;
   assert.ok(inventoryRepresentations.length > 0);
