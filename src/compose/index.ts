@@ -314,9 +314,13 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   } catch (error) {
     throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
   }
+  // Federation's entry point and its types are stitching's alone (sources/federation/merge.ts), never the client's.
+  const federated = sources.some((s) => s.federation);
+  if (federated) hiddenAfterStitching.add('Query._entities');
   if (hiddenAfterStitching.size > 0) {
     schema = filterSchema({
       schema,
+      ...(federated && { typeFilter: (name: string) => name !== '_Any' && name !== '_Entity' }),
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }

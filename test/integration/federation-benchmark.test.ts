@@ -87,3 +87,18 @@ test('the public benchmark TestQuery over four federation subgraphs: the monolit
     assert.equal(representation.__typename, 'Product');
   }
 });
+
+test('with the planner off (execution.planner: false), stitching joins the federation entities through _entities too: the same answer', async (t) => {
+  const { services } = await startSubgraphs(t);
+  const gateway = await startGateway(
+    t,
+    NAMES.map((name) => ({ name, kind: 'federation' as const, url: services[name].url })),
+    { security: { limits: { cost: { mode: 'measure' } } }, execution: { planner: false } },
+  );
+  const response = await gateway.query(FEDERATION_QUERY);
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, await expected(monolith(), FEDERATION_QUERY));
+  // The entry point stays stitching's: not in the unified graph.
+  const entities = await gateway.query('{ _entities(representations: []) { __typename } }');
+  assert.match(entities.body.errors?.[0]?.message ?? '', /Cannot query field "_entities" on type "Query"/);
+});

@@ -320,3 +320,29 @@ test('a federation descriptor names its wrong key; a composition error names the
   assert.notEqual(ran.code, 0);
   assert.match(ran.stderr + ran.stdout, /shipping\.subgraph\.yaml: federation composition: \[shipping\] On field "Product\.shippingCost", for @requires\(fields: "dimensions \{ volume \}"\)/);
 });
+
+test('aliases, fragments, variables and @include inside entity fetches; the same field twice with different arguments', async (t) => {
+  const { services, received, reset } = await startSubgraphs(t);
+  const gw = await startGateway(t, descriptorsOf(services));
+  reset();
+  const query = /* GraphQL */ `
+    query Costs($express: Boolean!, $withSize: Boolean!) {
+      products {
+        ...Cost
+        slow: shippingCost
+        fast: shippingCost(express: $express)
+        __typename
+      }
+    }
+    fragment Cost on Product {
+      sku
+      dimensions @include(if: $withSize) { size }
+    }
+  `;
+  const response = await gw.query(query, { express: true, withSize: false });
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data?.products[1], { sku: 's2', slow: 30, fast: 90, __typename: 'Product' });
+  assert.deepEqual([count(received.catalog!), count(received.shipping!)], [1, 1]);
+  const withSize = await gw.query(query, { express: false, withSize: true });
+  assert.deepEqual(withSize.body.data?.products[0], { sku: 's1', dimensions: { size: 2 }, slow: 1.5, fast: 1.5, __typename: 'Product' });
+});

@@ -13,6 +13,7 @@ import { askWhileStarting, loadFailed, parseSdl, readSdl } from '../graphql/load
 import { createGraphqlExecutor } from '../graphql/executor.js';
 import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
+import { stitchingMerge } from './merge.js';
 import { readFederationSdl } from './sdl.js';
 
 const SERVICE_QUERY = 'query __ApolloGetServiceDefinition__ { _service { sdl } }';
@@ -44,6 +45,7 @@ export async function loadFederationSource(descriptor: FederationDescriptor & De
       descriptor,
       schema: read.schema,
       federation: read.info,
+      merge: stitchingMerge(read.info),
       executor: createGraphqlExecutor(descriptor, upstream, options.mode),
       close: () => upstream.close(),
     };

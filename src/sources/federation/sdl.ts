@@ -2,9 +2,10 @@
  * A federation subgraph's SDL read two ways: its federation directives
  * (@key, @requires, @provides, @external) as FederationInfo, and the schema
  * the gateway sees of it: the SDL without the federation machinery
- * (`_service`, `_entities`, `_Any`, `_Entity`, `@link` and directive
- * definitions), without the @external fields it does not resolve (those in
- * none of the type's keys: @provides answers them only where it says), and
+ * (`_service`, `@link`, directive definitions; `_entities` with `_Any` and
+ * `_Entity` over its resolvable entities, written anew, for stitching),
+ * without the @external fields it does not resolve (those in none of the
+ * type's keys: @provides answers them only where it says), and
  * with every directive use other than @deprecated, @specifiedBy and @oneOf
  * removed. Federation 1 `extend type` without a definition becomes the
  * definition.
@@ -137,11 +138,11 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
     }
   }
   const info: FederationInfo = { sdl, entities, keyed, requires, provides };
-  return { info, schema: gatewaySchema(document, external, keyFields) };
+  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()]) };
 }
 
 /** The schema the gateway sees (the file's comment): federation machinery, unresolved @external fields and directive uses removed. */
-function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, keyFields: ReadonlyMap<string, ReadonlySet<string>>): GraphQLSchema {
+function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, keyFields: ReadonlyMap<string, ReadonlySet<string>>, resolvable: readonly string[]): GraphQLSchema {
   const defined = new Set(document.definitions.flatMap((d) => (d.kind === Kind.OBJECT_TYPE_DEFINITION ? [d.name.value] : [])));
   const keepField = (typeName: string, field: FieldDefinitionNode): boolean =>
     !FEDERATION_FIELDS.has(field.name.value) && (!external.has(`${typeName}.${field.name.value}`) || Boolean(keyFields.get(typeName)?.has(field.name.value)));
@@ -181,6 +182,12 @@ function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, ke
         if ('name' in definition && definition.name && FEDERATION_TYPES.has(definition.name.value)) continue;
         definitions.push(definition);
     }
+  }
+  // The entry point stitching joins entities through (the planner's fallback); compose/ hides it from the unified graph.
+  if (resolvable.length > 0) {
+    const hasQuery = definitions.some((d) => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === 'Query');
+    const entry = parse(`scalar _Any\nunion _Entity = ${resolvable.join(' | ')}\n${hasQuery ? 'extend type' : 'type'} Query { _entities(representations: [_Any!]!): [_Entity]! }`);
+    definitions.push(...entry.definitions);
   }
   return buildASTSchema({ kind: Kind.DOCUMENT, definitions }, { assumeValidSDL: false });
 }
