@@ -13,6 +13,7 @@ import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { createGateway } from '../../src/index.js';
+import { total } from '../kit/metrics.js';
 import { runTessera, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires", "@provides"])';
@@ -290,9 +291,9 @@ test('mixed graph: a plain GraphQL source extends the federation Product, and it
   });
 });
 
-test('policy: a per-subgraph rate limit applies to a federation subgraph\'s _entities calls', async (t) => {
+test('policy: a per-subgraph rate limit applies to a federation subgraph\'s _entities calls, counted in the metrics under its name', async (t) => {
   const { services, received, reset } = await startSubgraphs(t);
-  const gw = await startGateway(t, descriptorsOf(services), { rateLimit: { subgraphs: { shipping: { limit: 1, window: '1m' } } } });
+  const gw = await startGateway(t, descriptorsOf(services), { rateLimit: { subgraphs: { shipping: { limit: 1, window: '1m' } } }, telemetry: { metrics: { enabled: true } } });
   reset();
   const ok = await gw.query('{ products { sku shippingCost } }');
   assert.equal(ok.body.data?.products[0].shippingCost, 1.5);
@@ -302,6 +303,10 @@ test('policy: a per-subgraph rate limit applies to a federation subgraph\'s _ent
   assert.equal(limited.body.errors?.[0]?.extensions?.code, 'SUBGRAPH_RATE_LIMITED');
   assert.deepEqual(limited.body.errors?.[0]?.path, ['products', 0, 'shippingCost']);
   assert.equal(count(received.shipping!), 1, 'the refused call was not made');
+  const metrics = await (await fetch(new URL('/metrics', gw.url))).text();
+  assert.equal(total(metrics, 'tessera_upstream_calls_total', { subgraph: 'shipping', code: 'OK' }), 1);
+  assert.equal(total(metrics, 'tessera_upstream_calls_total', { subgraph: 'catalog', code: 'OK' }), 2);
+  assert.equal(total(metrics, 'tessera_requests_total', { route: 'planned' }), 2);
 });
 
 test('a federation descriptor names its wrong key; a composition error names the subgraph, field and directive, also in tessera check', async (t) => {
