@@ -54,3 +54,39 @@ export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): Gr
   if (info.requires.size === 0) return schema;
   return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
 }
+
+/** The fields each federation subgraph has been overridden on (@override(from:) in another subgraph): subgraph name → "Type.field". */
+export function overriddenFields(sources: readonly LoadedSource[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const source of sources) {
+    for (const [coordinate, { from }] of source.federation?.overrides ?? []) {
+      const set = out.get(from) ?? new Set<string>();
+      set.add(coordinate);
+      out.set(from, set);
+    }
+  }
+  return out;
+}
+
+/**
+ * A federation source without the fields another subgraph took over (@override): never asked of it, by any
+ * route. A field in one of its keys stays (it still identifies the entity there).
+ */
+export function withoutOverridden(source: LoadedSource, coordinates: ReadonlySet<string> | undefined): LoadedSource {
+  const info = source.federation;
+  if (!info || !coordinates || coordinates.size === 0) return source;
+  const keyFields = new Set<string>();
+  for (const [typename, keys] of info.entities) {
+    for (const set of keys) for (const s of set.selections) if (s.kind === Kind.FIELD) keyFields.add(`${typename}.${s.name.value}`);
+  }
+  const dropped = (type: string, field: string): boolean => coordinates.has(`${type}.${field}`) && !keyFields.has(`${type}.${field}`);
+  const schema = filterSchema({ schema: source.schema, rootFieldFilter: (_operation, field) => !dropped('Query', field) && !dropped('Mutation', field), objectFieldFilter: (type, field) => !dropped(type, field) });
+  return { ...source, schema };
+}
+
+/** Every "Type" and "Type.field" a federation subgraph marks @inaccessible: left out of the unified graph. */
+export function inaccessibleOf(sources: readonly LoadedSource[]): Set<string> {
+  const out = new Set<string>();
+  for (const source of sources) for (const coordinate of source.federation?.inaccessible ?? []) out.add(coordinate);
+  return out;
+}

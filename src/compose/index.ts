@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
-import { composeFederation, federationEntities, withoutRequires } from './federation.js';
+import { composeFederation, federationEntities, inaccessibleOf, overriddenFields, withoutOverridden, withoutRequires } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -242,7 +242,9 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   const subgraphs: ComposedSubgraph[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
-  for (const source of sources) {
+  const overridden = overriddenFields(sources);
+  for (const loaded of sources) {
+    const source = withoutOverridden(loaded, overridden.get(loaded.descriptor.name));
     const { descriptor } = source;
     problems.push(...entityProblems(descriptor, source.schema), ...transformProblems(descriptor, source.schema));
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
@@ -314,13 +316,20 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   } catch (error) {
     throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
   }
-  // Federation's entry point and its types are stitching's alone (sources/federation/merge.ts), never the client's.
+  // Federation's entry point and its types are stitching's alone (sources/federation/merge.ts), never the client's;
+  // neither is what a federation subgraph marks @inaccessible (still used for joins: keys, @requires).
   const federated = sources.some((s) => s.federation);
+  const inaccessible = inaccessibleOf(sources);
   if (federated) hiddenAfterStitching.add('Query._entities');
-  if (hiddenAfterStitching.size > 0) {
+  for (const coordinate of inaccessible) if (/^(Query|Mutation)\./.test(coordinate)) hiddenAfterStitching.add(coordinate);
+  if (hiddenAfterStitching.size > 0 || inaccessible.size > 0) {
+    const visibleField = (type: string, field: string): boolean => !inaccessible.has(`${type}.${field}`);
     schema = filterSchema({
       schema,
-      ...(federated && { typeFilter: (name: string) => name !== '_Any' && name !== '_Entity' }),
+      ...(federated && { typeFilter: (name: string) => name !== '_Any' && name !== '_Entity' && !inaccessible.has(name) }),
+      objectFieldFilter: visibleField,
+      interfaceFieldFilter: visibleField,
+      inputObjectFieldFilter: visibleField,
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }

@@ -5,8 +5,9 @@
  * arguments, @provides, @external, @shareable (the subgraph already asked,
  * else the first by name), an error of one `_entities` item at that item's
  * path, a federation entity extended by a plain GraphQL source and the
- * other way round, a per-subgraph rate limit, descriptor validation and
- * composition errors (also through `tessera check`).
+ * other way round, a per-subgraph rate limit and metrics, descriptor
+ * validation and composition errors (also through `tessera check`),
+ * @override, @inaccessible, and Federation 1 subgraphs.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -350,4 +351,80 @@ test('aliases, fragments, variables and @include inside entity fetches; the same
   assert.deepEqual([count(received.catalog!), count(received.shipping!)], [1, 1]);
   const withSize = await gw.query(query, { express: false, withSize: true });
   assert.deepEqual(withSize.body.data?.products[0], { sku: 's1', dimensions: { size: 2 }, slow: 1.5, fast: 1.5, __typename: 'Product' });
+});
+
+test('@override: the field is asked of the overriding subgraph only; @inaccessible: out of the unified graph, still a key', async (t) => {
+  const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@override", "@inaccessible"])';
+  const people = [
+    { id: '1', internalId: 'i-1', name: 'ada' },
+    { id: '2', internalId: 'i-2', name: 'alan' },
+  ];
+  const usersLog: Received[] = [];
+  const profilesLog: Received[] = [];
+  const users = await startSubgraph(
+    t,
+    `${link}
+type Query { users: [User!]! }
+type User @key(fields: "id") @key(fields: "internalId") { id: ID! internalId: ID! @inaccessible name: String }`,
+    { Query: { users: () => people }, User: { __resolveReference: (r: { id: string }) => people.find((p) => p.id === r.id), name: () => 'stale name from users' } },
+    usersLog,
+  );
+  const profiles = await startSubgraph(
+    t,
+    `${link}
+type User @key(fields: "internalId") { internalId: ID! @inaccessible name: String @override(from: "users") bio: String }`,
+    {
+      User: {
+        __resolveReference: (r: { internalId: string }) => ({ internalId: r.internalId }),
+        name: (u: { internalId: string }) => people.find((p) => p.internalId === u.internalId)!.name.toUpperCase(),
+        bio: (u: { internalId: string }) => `bio of ${u.internalId}`,
+      },
+    },
+    profilesLog,
+  );
+  const gw = await startGateway(t, [
+    { name: 'users', kind: 'federation', url: users.url },
+    { name: 'profiles', kind: 'federation', url: profiles.url },
+  ]);
+  usersLog.length = 0;
+  const response = await gw.query('{ users { id name bio } }');
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, {
+    users: [
+      { id: '1', name: 'ADA', bio: 'bio of i-1' },
+      { id: '2', name: 'ALAN', bio: 'bio of i-2' },
+    ],
+  });
+  assert.doesNotMatch(usersLog[0]!.query, /\bname\b/);
+  assert.deepEqual(Object.values(profilesLog.at(-1)!.variables ?? {}).flat(), [
+    { __typename: 'User', internalId: 'i-1' },
+    { __typename: 'User', internalId: 'i-2' },
+  ]);
+  const hidden = await gw.query('{ users { internalId } }');
+  assert.match(hidden.body.errors?.[0]?.message ?? '', /Cannot query field "internalId" on type "User"/);
+});
+
+test('Federation 1 subgraphs (no @link): `extend type` with @key and @external key fields', async (t) => {
+  const productsLog: Received[] = [];
+  const reviewsLog: Received[] = [];
+  const products = await startSubgraph(
+    t,
+    `type Query { topProducts: [Product] }
+type Product @key(fields: "upc") { upc: String! name: String }`,
+    { Query: { topProducts: () => [{ upc: '1', name: 'Table' }, { upc: '2', name: 'Couch' }] }, Product: { __resolveReference: (r: { upc: string }) => ({ upc: r.upc, name: r.upc === '1' ? 'Table' : 'Couch' }) } },
+    productsLog,
+  );
+  const reviews = await startSubgraph(
+    t,
+    `extend type Product @key(fields: "upc") { upc: String! @external stars: Int }`,
+    { Product: { stars: (p: { upc: string }) => Number(p.upc) + 3 } },
+    reviewsLog,
+  );
+  const gw = await startGateway(t, [
+    { name: 'products', kind: 'federation', url: products.url },
+    { name: 'reviews', kind: 'federation', url: reviews.url },
+  ]);
+  const response = await gw.query('{ topProducts { name stars } }');
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, { topProducts: [{ name: 'Table', stars: 4 }, { name: 'Couch', stars: 5 }] });
 });

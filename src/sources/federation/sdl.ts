@@ -19,6 +19,8 @@
  */
 import {
   buildASTSchema,
+  isTypeDefinitionNode,
+  isTypeExtensionNode,
   Kind,
   parse,
   visit,
@@ -42,7 +44,7 @@ const SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+$/;
 /** The local name of each federation directive this subgraph may use: canonical name → name in its SDL. */
 function directiveNames(document: DocumentNode): Map<string, string> {
   const names = new Map<string, string>();
-  const canonical = ['key', 'requires', 'provides', 'external', 'shareable'];
+  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible'];
   let linked = false;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
@@ -107,6 +109,18 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   const requires = new Map<string, SelectionSetNode>();
   const provides = new Map<string, SelectionSetNode>();
   const external = new Set<string>();
+  const overrides = new Map<string, { from: string; label?: string }>();
+  const inaccessible = new Set<string>();
+  // @inaccessible on any named type, field, input field or enum value (types and fields are what compose/ hides).
+  for (const definition of document.definitions) {
+    if (!isTypeDefinitionNode(definition) && !isTypeExtensionNode(definition)) continue;
+    const typeName = definition.name.value;
+    if ((definition.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(typeName);
+    const members = 'fields' in definition ? (definition.fields ?? []) : 'values' in definition ? (definition.values ?? []) : [];
+    for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }>) {
+      if ((member.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(`${typeName}.${member.name.value}`);
+    }
+  }
   const objects = document.definitions.filter((d): d is ObjectNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION);
   for (const type of objects) {
     const typeName = type.name.value;
@@ -134,10 +148,15 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
         if (is(directive, 'external')) external.add(coordinate);
         else if (is(directive, 'requires') && fields?.kind === Kind.STRING) requires.set(coordinate, fieldSet(fields.value, `${coordinate} @requires`));
         else if (is(directive, 'provides') && fields?.kind === Kind.STRING) provides.set(coordinate, fieldSet(fields.value, `${coordinate} @provides`));
+        else if (is(directive, 'override')) {
+          const from = argument(directive, 'from');
+          const label = argument(directive, 'label');
+          if (from?.kind === Kind.STRING) overrides.set(coordinate, { from: from.value, ...(label?.kind === Kind.STRING && { label: label.value }) });
+        }
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides };
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible };
   return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()]) };
 }
 
