@@ -96,4 +96,9 @@ export interface FederationInfo {
   overrides: ReadonlyMap<string, { from: string; label?: string }>;
   /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
+  /**
+   * "Type" and "Type.field" → what @authenticated (`[[]]`) and @requiresScopes (its groups) require, in the
+   * terms of a descriptor's `auth:` rule: the caller needs every scope of at least one group.
+   */
+  auth: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<readonly string[]>>>;
 }

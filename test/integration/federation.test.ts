@@ -7,7 +7,8 @@
  * path, a federation entity extended by a plain GraphQL source and the
  * other way round, a per-subgraph rate limit and metrics, descriptor
  * validation and composition errors (also through `tessera check`),
- * @override, @inaccessible, and Federation 1 subgraphs.
+ * @override, @inaccessible, @authenticated and @requiresScopes, and
+ * Federation 1 subgraphs.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -427,4 +428,32 @@ type Product @key(fields: "upc") { upc: String! name: String }`,
   const response = await gw.query('{ topProducts { name stars } }');
   assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
   assert.deepEqual(response.body.data, { topProducts: [{ name: 'Table', stars: 4 }, { name: 'Couch', stars: 5 }] });
+});
+
+test('@authenticated and @requiresScopes become the gateway\'s authorization rules: a forbidden field is null with FORBIDDEN and never asked', async (t) => {
+  const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@authenticated", "@requiresScopes"])';
+  const log: Received[] = [];
+  const accounts = await startSubgraph(
+    t,
+    `${link}
+type Query { me: User @authenticated }
+type User @key(fields: "id") { id: ID! name: String email: String @requiresScopes(scopes: [["pii"], ["admin"]]) }`,
+    { Query: { me: () => USERS.u1 }, User: { __resolveReference: (r: { id: string }) => USERS[r.id] } },
+    log,
+  );
+  const { sha256 } = await import('../kit/security.js');
+  const gw = await startGateway(t, [{ name: 'accounts', kind: 'federation', url: accounts.url }], {
+    security: { auth: { anonymous: true, apiKeys: { keys: [{ id: 'reader', sha256: sha256('reader-key'), scopes: [] }, { id: 'pii', sha256: sha256('pii-key'), scopes: ['pii'] }] } } },
+  });
+  log.length = 0;
+  const anonymous = await gw.query('{ me { name } }');
+  assert.equal(anonymous.body.data?.me ?? null, null);
+  assert.equal(anonymous.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  assert.match(anonymous.body.errors?.[0]?.message ?? '', /Sign in to access Query\.me/);
+  const reader = await gw.query('{ me { name email } }', undefined, { 'x-api-key': 'reader-key' });
+  assert.deepEqual(reader.body.data, { me: { name: 'Ada', email: null } });
+  assert.equal(reader.body.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  assert.ok(log.every((call) => !/\bemail\b/.test(call.query)), 'email was never asked');
+  const allowed = await gw.query('{ me { name email } }', undefined, { 'x-api-key': 'pii-key' });
+  assert.deepEqual(allowed.body.data, { me: { name: 'Ada', email: 'ada@example.com' } });
 });

@@ -44,7 +44,7 @@ const SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+$/;
 /** The local name of each federation directive this subgraph may use: canonical name → name in its SDL. */
 function directiveNames(document: DocumentNode): Map<string, string> {
   const names = new Map<string, string>();
-  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible'];
+  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes'];
   let linked = false;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
@@ -111,14 +111,27 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   const external = new Set<string>();
   const overrides = new Map<string, { from: string; label?: string }>();
   const inaccessible = new Set<string>();
-  // @inaccessible on any named type, field, input field or enum value (types and fields are what compose/ hides).
+  const auth = new Map<string, Array<ReadonlyArray<readonly string[]>>>();
+  /** @inaccessible, @authenticated and @requiresScopes on one type or member. */
+  const readAccess = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined): void => {
+    for (const directive of directives ?? []) {
+      if (is(directive, 'inaccessible')) inaccessible.add(coordinate);
+      let requirement: Array<readonly string[]> | undefined;
+      if (is(directive, 'authenticated')) requirement = [[]];
+      if (is(directive, 'requiresScopes')) {
+        const scopes = argument(directive, 'scopes');
+        requirement = scopes?.kind === Kind.LIST ? scopes.values.map((group) => (group.kind === Kind.LIST ? group.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [])) : [];
+      }
+      if (requirement) auth.set(coordinate, [...(auth.get(coordinate) ?? []), requirement]);
+    }
+  };
   for (const definition of document.definitions) {
     if (!isTypeDefinitionNode(definition) && !isTypeExtensionNode(definition)) continue;
     const typeName = definition.name.value;
-    if ((definition.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(typeName);
+    readAccess(typeName, definition.directives);
     const members = 'fields' in definition ? (definition.fields ?? []) : 'values' in definition ? (definition.values ?? []) : [];
     for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }>) {
-      if ((member.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(`${typeName}.${member.name.value}`);
+      readAccess(`${typeName}.${member.name.value}`, member.directives);
     }
   }
   const objects = document.definitions.filter((d): d is ObjectNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION);
@@ -156,7 +169,7 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible };
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth };
   return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()]) };
 }
 
