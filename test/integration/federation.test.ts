@@ -216,7 +216,7 @@ test('several keys, a compound nested key, @requires with a nested selection, re
   assert.equal(Object.values(received.shipping![0]!.variables ?? {}).flat().length, 2);
 });
 
-test('an error of one _entities item is located at that item; the other items resolve', async (t) => {
+test('an error of one _entities item is located at that item; the other items resolve (docs/reliability.md row 43)', async (t) => {
   const { services } = await startSubgraphs(t);
   const gw = await startGateway(t, descriptorsOf(services), { mode: 'development' });
   const response = await gw.query('{ reviews { id product { sku dimensions { size } } } }');
