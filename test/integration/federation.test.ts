@@ -229,6 +229,12 @@ test('an error of one _entities item is located at that item; the other items re
   assert.equal(response.body.errors?.length, 1);
   assert.deepEqual(response.body.errors?.[0]?.path, ['reviews', 3, 'product', 'dimensions']);
   assert.match(response.body.errors?.[0]?.message ?? '', /catalog cannot read product "broken"/);
+  // The whole call fails (catalog is gone): every item's fields are null, each with the error at its own path.
+  await services.catalog!.close();
+  const gone = await gw.query('{ reviews { id product { sku dimensions { size } } } }');
+  assert.deepEqual(gone.body.data?.reviews.map((r: { product: unknown }) => r.product), [null, null, null, null]);
+  assert.deepEqual(gone.body.errors?.map((e) => e.path), [0, 1, 2, 3].map((i) => ['reviews', i, 'product', 'dimensions']));
+  assert.ok(gone.body.errors?.every((e) => e.extensions?.subgraph === 'catalog'));
 });
 
 test('@shareable: the subgraph already asked answers; else the first by name. @provides: no call for a provided field', async (t) => {
