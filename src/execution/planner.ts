@@ -296,11 +296,14 @@ class Planner {
     return local;
   }
 
-  /** Whether `subgraph` answers a key or required field at this place, with all of its nested selection. */
-  private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined): boolean {
+  /**
+   * Whether `subgraph` answers a key or required field at this place, with all of its nested selection;
+   * `asEntity`: asked through `_entities`, where a field it @requires is answered too (its representation carries the rest).
+   */
+  private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
     const name = field.name.value;
     const here = provided?.get(name);
-    if (!here && (!this.serves(subgraph, type.name, name) || subgraph.requires?.has(coordinate(type.name, name)))) return false;
+    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && subgraph.requires?.has(coordinate(type.name, name))))) return false;
     if (!field.selectionSet) return true;
     const definition = type.getFields()[name];
     const inner = definition ? getNamedType(definition.type) : undefined;
@@ -368,7 +371,8 @@ class Planner {
           addKey(localKeys, field);
           continue;
         }
-        const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name) && this.answers(s, type, field, undefined));
+        // A provider is asked through `_entities`: a field it @requires comes with its own representation (@requires on @requires).
+        const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name) && this.answers(s, type, field, undefined, true));
         const provider = providers.find((s) => groups.has(s)) ?? providers[0];
         if (!provider) throw new Unplannable(`${type.name}.${key}: no subgraph provides this key for ${target.name}`);
         if (dependency && dependency !== provider) throw new Unplannable(`${type.name}: keys for ${target.name} come from two subgraphs`);

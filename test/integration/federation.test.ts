@@ -463,3 +463,47 @@ type User @key(fields: "id") { id: ID! name: String email: String @requiresScope
   const allowed = await gw.query('{ me { name email } }', undefined, { 'x-api-key': 'pii-key' });
   assert.deepEqual(allowed.body.data, { me: { name: 'Ada', email: 'ada@example.com' } });
 });
+
+test('@requires of a field that itself @requires (a chain over three subgraphs) is planned: one call each; an interface needing a second subgraph is stitched, same answer', async (t) => {
+  const logs: Record<string, Received[]> = { a: [], b: [], c: [] };
+  const a = await startSubgraph(
+    t,
+    `${LINK}
+type Query { product: Product node: Node }
+interface Node { id: ID! }
+type Product implements Node @key(fields: "id") { id: ID! price: Int }`,
+    {
+      Query: { product: () => ({ id: 'p1', price: 10 }), node: () => ({ __typename: 'Product', id: 'p1', price: 10 }) },
+      Product: { __resolveReference: (r: { id: string }) => ({ id: r.id, price: 10 }) },
+    },
+    logs.a!,
+  );
+  const b = await startSubgraph(
+    t,
+    `${LINK}
+type Product @key(fields: "id") { id: ID! price: Int @external tax: Int @requires(fields: "price") }`,
+    { Product: { __resolveReference: (r: unknown) => r, tax: (p: { price: number }) => p.price / 10 } },
+    logs.b!,
+  );
+  const c = await startSubgraph(
+    t,
+    `${LINK}
+type Product @key(fields: "id") { id: ID! tax: Int @external total: Int @requires(fields: "tax") }`,
+    { Product: { __resolveReference: (r: unknown) => r, total: (p: { tax: number }) => 10 + p.tax } },
+    logs.c!,
+  );
+  const gw = await startGateway(
+    t,
+    Object.entries({ a, b, c }).map(([name, service]) => ({ name, kind: 'federation' as const, url: service.url })),
+    { mode: 'development' },
+  );
+  for (const log of Object.values(logs)) log.length = 0;
+  const chained = await gw.query('{ product { id total } }');
+  assert.deepEqual(chained.body, { data: { product: { id: 'p1', total: 11 } } });
+  assert.equal(chained.headers.get('tessera-route'), 'planned');
+  assert.deepEqual(Object.values(logs).map((log) => log.length), [1, 1, 1]);
+  assert.deepEqual(Object.values(logs.c![0]!.variables ?? {}).flat(), [{ __typename: 'Product', id: 'p1', tax: 1 }]);
+  const abstract = await gw.query('{ node { id ... on Product { total } } }');
+  assert.deepEqual(abstract.body, { data: { node: { id: 'p1', total: 11 } } });
+  assert.equal(abstract.headers.get('tessera-route'), 'stitched');
+});
