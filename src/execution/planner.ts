@@ -12,6 +12,15 @@
  * field the current subgraph lacks (inventory's `[upc, price, weight]` under
  * a product from reviews) comes from one more entity fetch first.
  *
+ * A federation subgraph's entity (compose/federation.ts) is fetched through
+ * `_entities(representations:)`: its selections go in `... on <Type>`, and
+ * each object's representation carries `__typename`, the fields of the first
+ * @key the current subgraph can give (else the first @key, fetched first),
+ * and the fields the selected fields @require; a field a subgraph @requires
+ * is only asked of it that way. @provides makes @external fields local at
+ * the place it names; where several subgraphs serve a field (@shareable), the
+ * one already asked at that place answers, else the first by name.
+ *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
  * fetch, or one aliased field per key), so the number of upstream calls is

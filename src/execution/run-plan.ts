@@ -1,6 +1,8 @@
 /**
  * Runs a query plan (planner.ts): each wave's calls go out together,
- * each entity fetch with the deduplicated keys of the objects it joins to;
+ * each entity fetch with the deduplicated keys of the objects it joins to
+ * (for a federation entity, its deduplicated representations, answered by
+ * `_entities` in the same order);
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
  * (result-check.ts), which also removes the key fields the plan added.
