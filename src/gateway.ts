@@ -3,6 +3,7 @@
  * graph, serves it, and lets go of everything on close. This is the one place
  * where config, sources, compose, plugins and server meet.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +34,7 @@ import { loadGraphiqlAssets, type GraphiqlAssets } from './server/graphiql.js';
 import type { RouteName } from './execution/router.js';
 import { checkedExecutor } from './execution/result-check.js';
 import { cursorKey, loadSource } from './sources/index.js';
+import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
@@ -113,12 +115,32 @@ interface ResolvedConfig {
   descriptors: Descriptor[];
 }
 
+/**
+ * The subgraphs of gateway.yaml's `supergraph:` file as `kind: federation` descriptors, their SDL taken from the
+ * file (sources/federation/supergraph.ts), added to the others; a name used twice is reported with both files.
+ */
+function withSupergraph(gateway: GatewayFileConfig, descriptors: Descriptor[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv): Descriptor[] {
+  if (!gateway.supergraph) return descriptors;
+  const path = resolve(baseDir, gateway.supergraph);
+  let subgraphs;
+  try {
+    subgraphs = subgraphsOfSupergraph(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${displayPath(path)} does not exist` : `${displayPath(path)}: ${(error as Error).message}`;
+    throw new ConfigError('CONFIG_INVALID', [`${displayPath(configFile)}: supergraph: ${reason}`]);
+  }
+  const all = [...descriptors, ...subgraphs.map((s) => withKnownSdl(parseDescriptor({ name: s.name, kind: 'federation', url: s.url }, path, dirname(path), env), s.sdl))];
+  const problems = duplicateNames(all);
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  return all;
+}
+
 function resolveConfig(options: GatewayOptions): ResolvedConfig {
   const env = options.env ?? process.env;
   if (options.configFile) {
     const loaded = loadGatewayFile(options.configFile, env);
     const descriptors = options.descriptorFiles?.length ? withDescriptorFiles(loaded.descriptors, options.descriptorFiles, env) : loaded.descriptors;
-    return { gateway: loaded.gateway, descriptors };
+    return { gateway: loaded.gateway, descriptors: withSupergraph(loaded.gateway, descriptors, loaded.dir, loaded.file, env) };
   }
   const gateway = parseGatewayConfig(options.gateway ?? {}, '<inline gateway>', env);
   let descriptors: Descriptor[];
@@ -136,10 +158,12 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
     }
     problems.push(...duplicateNames(descriptors));
     if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  } else {
+  } else if (!gateway.supergraph) {
     descriptors = loadDescriptors(gateway.descriptors, process.cwd(), '<inline gateway>', env);
+  } else {
+    descriptors = [];
   }
-  return { gateway, descriptors };
+  return { gateway, descriptors: withSupergraph(gateway, descriptors, process.cwd(), '<inline gateway>', env) };
 }
 
 /** Loads every source; required ones that fail stop start-up, with every reason at once. */
@@ -172,7 +196,7 @@ const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 2_000;
 
 /** A subgraph whose schema was read from its upstream (GraphQL introspection, federation `_service`): it answered while loading. */
-const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.source) || (d.kind === 'federation' && !d.sdl);
+const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.source) || (d.kind === 'federation' && !d.sdl && knownSdlOf(d) === undefined);
 
 /**
  * The required subgraphs whose upstream has not answered yet, with their

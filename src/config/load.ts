@@ -251,7 +251,9 @@ export function loadGatewayFile(file: string, env: NodeJS.ProcessEnv = process.e
   const absolute = resolve(file);
   const gateway = parseGatewayConfig(readDataFile(absolute), absolute, env);
   const dir = dirname(absolute);
-  return { gateway, file: absolute, dir, descriptors: loadDescriptors(gateway.descriptors, dir, absolute, env) };
+  // With a supergraph, the default descriptor folder may be absent (every subgraph can come from the supergraph).
+  const none = gateway.supergraph !== undefined && gateway.descriptors === './subgraphs' && !existsSync(resolve(dir, gateway.descriptors));
+  return { gateway, file: absolute, dir, descriptors: none ? [] : loadDescriptors(gateway.descriptors, dir, absolute, env) };
 }
 
 export { displayPath };

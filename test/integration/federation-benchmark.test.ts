@@ -12,7 +12,9 @@ import { test, type TestContext } from 'node:test';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { FEDERATION_QUERY } from '../../bench/services/federation/data.js';
 import { monolith, SUBGRAPHS, subgraphSchema, type SubgraphName } from '../../bench/services/federation/subgraphs.js';
-import { startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
+import { composeServices } from '@theguild/federation-composition';
+import { createGateway } from '../../src/index.js';
+import { gql, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 
 const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
 
@@ -101,4 +103,36 @@ test('with the planner off (execution.planner: false), stitching joins the feder
   // The entry point stays stitching's: not in the unified graph.
   const entities = await gateway.query('{ _entities(representations: []) { __typename } }');
   assert.match(entities.body.errors?.[0]?.message ?? '', /Cannot query field "_entities" on type "Query"/);
+});
+
+test('a supergraph file (supergraph: in gateway.yaml) is served as its subgraphs: the same answer, the same calls', async (t) => {
+  const { services, received } = await startSubgraphs(t);
+  // The supergraph another tool would have made, with the subgraphs' URLs in @join__graph.
+  const composed = composeServices(NAMES.map((name) => ({ name, typeDefs: parse(SUBGRAPHS[name]().sdl), url: services[name].url })));
+  assert.equal(composed.errors, undefined);
+  const dir = tempProject(t, {
+    'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\nsecurity: { limits: { cost: { mode: measure } } }\n',
+    'supergraph.graphql': composed.supergraphSdl!,
+  });
+  const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  assert.deepEqual(gateway.descriptors.map((d) => [d.name, d.kind]), NAMES.map((n) => [n, 'federation']));
+  for (const name of NAMES) received[name].length = 0;
+  const response = await gql(url, FEDERATION_QUERY);
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, await expected(monolith(), FEDERATION_QUERY));
+  assert.deepEqual(Object.fromEntries(NAMES.map((n) => [n, received[n].length])), { accounts: 2, inventory: 2, products: 2, reviews: 1 });
+  // The SDL came from the supergraph: no subgraph was asked for `_service`.
+  assert.ok(NAMES.every((n) => received[n].every((call) => !call.query.includes('_service'))));
+});
+
+test('a supergraph file that is missing or is not a supergraph stops start-up, naming gateway.yaml and the file', async (t) => {
+  const dir = tempProject(t, {
+    'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\n',
+    'other.yaml': 'supergraph: ./plain.graphql\nlogging: { level: silent }\n',
+    'plain.graphql': 'type Query { hello: String }',
+  });
+  await assert.rejects(createGateway({ configFile: `${dir}/gateway.yaml` }), /gateway\.yaml: supergraph: .*supergraph\.graphql does not exist/);
+  await assert.rejects(createGateway({ configFile: `${dir}/other.yaml` }), /other\.yaml: supergraph: .*plain\.graphql: no `enum join__Graph`: this is not a supergraph/);
 });

@@ -3,7 +3,8 @@
  * names as its @link imports them (renamed with `as`, or `@federation__*`
  * when not imported), the schema the gateway sees (no federation machinery,
  * no unresolved @external field, `_entities` over the resolvable entities),
- * and a Federation 1 `extend type` read as the definition.
+ * a Federation 1 `extend type` read as the definition, and a supergraph
+ * split back into its subgraphs (sources/federation/supergraph.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -56,4 +57,41 @@ test('without a federation @link (Federation 1) the bare names count, and `exten
 
 test('a field set that cannot be parsed names the type and directive', () => {
   assert.throws(() => read('type Product @key(fields: "id {") { id: ID! }'), /type Product @key: field set "id \{" is not valid/);
+});
+
+test('a supergraph made by composition is split back into subgraphs that compose again: keys, @requires, @override, @inaccessible, unions, enums, interfaces', async () => {
+  const { composeServices } = await import('@theguild/federation-composition');
+  const { subgraphsOfSupergraph } = await import('../../src/sources/federation/supergraph.js');
+  const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@override", "@inaccessible"])';
+  const services = [
+    {
+      name: 'a',
+      url: 'http://127.0.0.1:1/a',
+      sdl: `${link}
+type Query { search: [Result!]! node(id: ID!): Node }
+interface Node { id: ID! }
+union Result = Book | Film
+enum Genre { DRAMA COMEDY }
+type Book implements Node @key(fields: "id") { id: ID! title: String genre: Genre secret: String @inaccessible }
+type Film @key(fields: "id") { id: ID! name: String @shareable }`,
+    },
+    {
+      name: 'b',
+      url: 'http://127.0.0.1:1/b',
+      sdl: `${link}
+type Book @key(fields: "id") { id: ID! title: String @external pages: Int @requires(fields: "title") }
+type Film @key(fields: "id") { id: ID! name: String @shareable rating: Int @override(from: "a") }`,
+    },
+  ];
+  const composed = composeServices(services.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
+  assert.equal(composed.errors, undefined);
+  const split = subgraphsOfSupergraph(composed.supergraphSdl!);
+  assert.deepEqual(split.map((s) => [s.name, s.url]), services.map((s) => [s.name, s.url]));
+  const again = composeServices(split.map((s) => ({ name: s.name, url: s.url, typeDefs: parse(s.sdl) })));
+  assert.equal(again.errors, undefined, again.errors?.map((e) => e.message).join('\n'));
+  assert.equal(again.publicSdl, composed.publicSdl);
+  const b = read(split[1]!.sdl).info;
+  assert.deepEqual([...b.requires.keys()], ['Book.pages']);
+  assert.deepEqual([...b.overrides], [['Film.rating', { from: 'a' }]]);
+  assert.ok(read(split[0]!.sdl).info.inaccessible.has('Book.secret'));
 });

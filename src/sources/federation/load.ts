@@ -1,7 +1,7 @@
 /**
  * `kind: federation`: an Apollo Federation v2 subgraph. Its SDL comes from
- * `sdl:` (a file or URL) or, when there is none, from its own
- * `_service { sdl }`, asked while it comes up as introspection is for
+ * `sdl:` (a file or URL), from the supergraph file it was read from
+ * (supergraph.ts), or else from its own `_service { sdl }`, asked while it comes up as introspection is for
  * `kind: graphql`. Operations go to it over GraphQL-over-HTTP through the
  * same executor and HttpUpstream as a GraphQL source (so every upstream
  * policy applies); entity fetches are `_entities(representations:)` calls the
@@ -15,6 +15,7 @@ import { httpUpstreamFor } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { stitchingMerge } from './merge.js';
 import { readFederationSdl } from './sdl.js';
+import { knownSdlOf } from './supergraph.js';
 
 const SERVICE_QUERY = 'query __ApolloGetServiceDefinition__ { _service { sdl } }';
 
@@ -23,7 +24,11 @@ export async function loadFederationSource(descriptor: FederationDescriptor & De
   try {
     let sdl: string;
     let where: string;
-    if (descriptor.sdl) {
+    const known = knownSdlOf(descriptor);
+    if (known !== undefined) {
+      sdl = known;
+      where = `the supergraph's subgraph "${descriptor.name}"`;
+    } else if (descriptor.sdl) {
       const read = await readSdl(descriptor, descriptor.sdl);
       sdl = read.sdl;
       where = read.where;
