@@ -117,7 +117,9 @@ interface ResolvedConfig {
 
 /**
  * The subgraphs of gateway.yaml's `supergraph:` file as `kind: federation` descriptors, their SDL taken from the
- * file (sources/federation/supergraph.ts), added to the others; a name used twice is reported with both files.
+ * file (sources/federation/supergraph.ts), added to the others. A `kind: federation` descriptor without `sdl:`
+ * named like one of them gives that subgraph its settings (url, timeout, headers...); any other name used twice
+ * is reported with both files.
  */
 function withSupergraph(gateway: GatewayFileConfig, descriptors: Descriptor[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv): Descriptor[] {
   if (!gateway.supergraph) return descriptors;
@@ -129,7 +131,16 @@ function withSupergraph(gateway: GatewayFileConfig, descriptors: Descriptor[], b
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${displayPath(path)} does not exist` : `${displayPath(path)}: ${(error as Error).message}`;
     throw new ConfigError('CONFIG_INVALID', [`${displayPath(configFile)}: supergraph: ${reason}`]);
   }
-  const all = [...descriptors, ...subgraphs.map((s) => withKnownSdl(parseDescriptor({ name: s.name, kind: 'federation', url: s.url }, path, dirname(path), env), s.sdl))];
+  const own = new Map(descriptors.filter((d) => d.kind === 'federation' && !d.sdl).map((d) => [d.name, d]));
+  const added = subgraphs.flatMap((s) => {
+    const described = own.get(s.name);
+    if (described) {
+      withKnownSdl(described, s.sdl);
+      return [];
+    }
+    return [withKnownSdl(parseDescriptor({ name: s.name, kind: 'federation', url: s.url }, path, dirname(path), env), s.sdl)];
+  });
+  const all = [...descriptors, ...added];
   const problems = duplicateNames(all);
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   return all;

@@ -127,6 +127,24 @@ test('a supergraph file (supergraph: in gateway.yaml) is served as its subgraphs
   assert.ok(NAMES.every((n) => received[n].every((call) => !call.query.includes('_service'))));
 });
 
+test('a kind: federation descriptor named like a supergraph subgraph gives it its settings; the SDL still comes from the supergraph', async (t) => {
+  const { services, received } = await startSubgraphs(t);
+  const composed = composeServices(NAMES.map((name) => ({ name, typeDefs: parse(SUBGRAPHS[name]().sdl), url: 'http://127.0.0.1:1/unused' })));
+  const dir = tempProject(t, {
+    'gateway.yaml': 'supergraph: ./supergraph.graphql\ndescriptors: ./subgraphs\nlogging: { level: silent }\nsecurity: { limits: { cost: { mode: measure } } }\n',
+    'supergraph.graphql': composed.supergraphSdl!,
+    ...Object.fromEntries(NAMES.map((name) => [`subgraphs/${name}.subgraph.yaml`, `name: ${name}\nkind: federation\nurl: ${services[name].url}\ntimeout: 3s\n`])),
+  });
+  const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  assert.deepEqual(gateway.descriptors.map((d) => [d.name, d.timeout]), NAMES.map((n) => [n, 3000]));
+  const response = await gql(url, FEDERATION_QUERY);
+  assert.equal(response.body.errors, undefined, JSON.stringify(response.body.errors));
+  assert.deepEqual(response.body.data, await expected(monolith(), FEDERATION_QUERY));
+  assert.ok(NAMES.every((n) => received[n].every((call) => !call.query.includes('_service'))));
+});
+
 test('a supergraph file that is missing or is not a supergraph stops start-up, naming gateway.yaml and the file', async (t) => {
   const dir = tempProject(t, {
     'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\n',
