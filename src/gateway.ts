@@ -4,13 +4,14 @@
  * where config, sources, compose, plugins and server meet.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { Descriptor, DescriptorInput } from './config/descriptor.js';
 import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
-import { displayPath, duplicateNames, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
+import { displayPath, duplicateNames, loadConfiguredDescriptors, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelView } from './compose/channels.js';
@@ -40,6 +41,7 @@ import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, ty
 import { folderRegistry } from './registry/folder.js';
 import { ServedVersions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
+import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
@@ -127,12 +129,43 @@ interface ResolvedConfig {
   descriptors: Descriptor[];
 }
 
+/**
+ * The subgraphs of gateway.yaml's `supergraph:` file as `kind: federation` descriptors, their SDL taken from the
+ * file (sources/federation/supergraph.ts), added to the others. A `kind: federation` descriptor without `sdl:`
+ * named like one of them gives that subgraph its settings (url, timeout, headers...); any other name used twice
+ * is reported with both files.
+ */
+function withSupergraph(gateway: GatewayFileConfig, descriptors: Descriptor[], baseDir: string, configFile: string, env: NodeJS.ProcessEnv): Descriptor[] {
+  if (!gateway.supergraph) return descriptors;
+  const path = resolve(baseDir, gateway.supergraph);
+  let subgraphs;
+  try {
+    subgraphs = subgraphsOfSupergraph(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${displayPath(path)} does not exist` : `${displayPath(path)}: ${(error as Error).message}`;
+    throw new ConfigError('CONFIG_INVALID', [`${displayPath(configFile)}: supergraph: ${reason}`]);
+  }
+  const own = new Map(descriptors.filter((d) => d.kind === 'federation' && !d.sdl).map((d) => [d.name, d]));
+  const added = subgraphs.flatMap((s) => {
+    const described = own.get(s.name);
+    if (described) {
+      withKnownSdl(described, s.sdl);
+      return [];
+    }
+    return [withKnownSdl(parseDescriptor({ name: s.name, kind: 'federation', url: s.url }, path, dirname(path), env), s.sdl)];
+  });
+  const all = [...descriptors, ...added];
+  const problems = duplicateNames(all);
+  if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  return all;
+}
+
 function resolveConfig(options: GatewayOptions): ResolvedConfig {
   const env = options.env ?? process.env;
   if (options.configFile) {
     const loaded = loadGatewayFile(options.configFile, env);
     const descriptors = options.descriptorFiles?.length ? withDescriptorFiles(loaded.descriptors, options.descriptorFiles, env) : loaded.descriptors;
-    return { gateway: loaded.gateway, descriptors };
+    return { gateway: loaded.gateway, descriptors: withSupergraph(loaded.gateway, descriptors, loaded.dir, loaded.file, env) };
   }
   const gateway = parseGatewayConfig(options.gateway ?? {}, '<inline gateway>', env);
   let descriptors: Descriptor[];
@@ -150,10 +183,12 @@ function resolveConfig(options: GatewayOptions): ResolvedConfig {
     }
     problems.push(...duplicateNames(descriptors));
     if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  } else {
+  } else if (!gateway.supergraph) {
     descriptors = loadDescriptors(gateway.descriptors, process.cwd(), '<inline gateway>', env);
+  } else {
+    descriptors = [];
   }
-  return { gateway, descriptors };
+  return { gateway, descriptors: withSupergraph(gateway, descriptors, process.cwd(), '<inline gateway>', env) };
 }
 
 /** What loadAll loaded: every source served, the optional subgraphs left out, and the sources it loaded itself (not reused). */
@@ -207,8 +242,8 @@ async function loadAll(
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 2_000;
 
-/** A GraphQL subgraph whose schema was read from its upstream (introspection): it answered while loading. */
-const introspected = (d: Descriptor): boolean => d.kind === 'graphql' && !d.source;
+/** A subgraph whose schema was read from its upstream (GraphQL introspection, federation `_service`): it answered while loading. */
+const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.source) || (d.kind === 'federation' && !d.sdl && knownSdlOf(d) === undefined);
 
 /**
  * The required subgraphs whose upstream has not answered yet, with their
@@ -466,10 +501,18 @@ interface ReloadState {
 function gatewayRegistry(options: GatewayOptions, config: GatewayFileConfig, configFile: string, logger: Logger): Registry {
   const env = options.env ?? process.env;
   if (options.configFile) {
-    const folder = folderRegistry({ locations: config.descriptors, baseDir: dirname(resolve(options.configFile)), configFile: resolve(options.configFile), env, debounceMs: config.registry.debounce, logger });
-    if (!options.descriptorFiles?.length) return folder;
-    // `tessera check`'s candidate: the given files stay in every set read.
-    return { ...folder, load: async () => withDescriptorFiles(await folder.load(), options.descriptorFiles!, env) };
+    const baseDir = dirname(resolve(options.configFile));
+    const file = resolve(options.configFile);
+    // The supergraph file is watched beside the descriptors.
+    const watched = [config.descriptors, config.supergraph ?? []].flat();
+    const folder = folderRegistry({ locations: watched, baseDir, configFile: file, env, debounceMs: config.registry.debounce, logger });
+    // Read as at start-up: `tessera check`'s candidate files stay in every set read, and the supergraph's subgraphs join it.
+    const load = async (): Promise<Descriptor[]> => {
+      const configured = loadConfiguredDescriptors(config, baseDir, file, env);
+      const candidate = options.descriptorFiles?.length ? withDescriptorFiles(configured, options.descriptorFiles, env) : configured;
+      return withSupergraph(config, candidate, baseDir, file, env);
+    };
+    return { ...folder, load };
   }
   return fixedRegistry(options.descriptors ? 'descriptors given in code' : configFile, () => resolveConfig(options).descriptors);
 }

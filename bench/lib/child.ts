@@ -31,10 +31,10 @@ async function start(spec: ChildRole): Promise<Started> {
         const { plain, federation } = proxySchemas();
         return serveRoutes({ port: spec.port, routes: { '/graphql': graphqlHandler(plain), '/federation': graphqlHandler(federation) } });
       }
-      const { SUBGRAPHS, monolith } = await import('../services/federation/subgraphs.js');
+      const { SUBGRAPHS, monolith, subgraphSchema } = await import('../services/federation/subgraphs.js');
       if (spec.service === 'monolith') return serveRoutes({ port: spec.port, routes: { '/graphql': graphqlHandler(monolith()) } });
-      const { plain, federation } = SUBGRAPHS[spec.service]();
-      return serveRoutes({ port: spec.port, routes: { '/graphql': graphqlHandler(plain), '/federation': graphqlHandler(federation) } });
+      // One face: the federation subgraph, which Tessera and the peers all compose.
+      return serveRoutes({ port: spec.port, routes: { '/federation': graphqlHandler(subgraphSchema(SUBGRAPHS[spec.service]())) } });
     }
     case 'shop-services': {
       const { startShopServices } = await import('../services/shop.js');

@@ -23,6 +23,7 @@ import { isConfigError } from '../errors.js';
 import type { Gateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import { probeSubgraph } from '../transport/probe.js';
+import { knownSdlOf } from '../sources/federation/supergraph.js';
 import { print, UsageError, withGateway, type CliResult } from './command.js';
 
 export interface CheckOptions {
@@ -38,7 +39,7 @@ async function sourceAdvice(gateway: Gateway): Promise<void> {
   print(`tessera: ok: ${gateway.descriptors.length} subgraphs (${gateway.descriptors.map((d) => d.name).join(', ')}), ${types} types, channels: ${gateway.channels.map((c) => `${c.channel.name} ${c.channel.path}`).join(', ')}`);
   if (gateway.missing.length > 0) print(`tessera: warning: optional subgraphs not loaded: ${gateway.missing.join(', ')}`);
   // Upstreams whose schema comes from a file were not contacted while loading: probe them (introspected ones answered).
-  const probed = gateway.descriptors.filter((d) => !gateway.missing.includes(d.name) && !(d.kind === 'graphql' && !d.source));
+  const probed = gateway.descriptors.filter((d) => !gateway.missing.includes(d.name) && !(d.kind === 'graphql' && !d.source) && !(d.kind === 'federation' && !d.sdl && knownSdlOf(d) === undefined));
   const silent = await Promise.all(probed.map((d) => probeSubgraph(d.upstreams.map((u) => u.url), 1_000)));
   probed.forEach((descriptor, i) => {
     const reasons = silent[i];

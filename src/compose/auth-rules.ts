@@ -21,7 +21,9 @@ export type AuthRules = ReadonlyMap<string, readonly Requirement[]>;
 export function authRulesFor(sources: readonly LoadedSource[]): AuthRules {
   const rules = new Map<string, Requirement[]>();
   const problems: string[] = [];
-  for (const { descriptor, schema } of sources) {
+  for (const { descriptor, schema, federation } of sources) {
+    // A federation subgraph's @authenticated and @requiresScopes (its names are the unified graph's: it is never renamed).
+    for (const [coordinate, requirements] of federation?.auth ?? []) rules.set(coordinate, [...(rules.get(coordinate) ?? []), ...requirements]);
     const entries = Object.entries(descriptor.auth ?? {});
     if (entries.length === 0) continue;
     const naming = namingFor(descriptor, schema);

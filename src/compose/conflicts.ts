@@ -10,6 +10,8 @@
  * - an object type with different fields in different subgraphs must be an
  *   entity, declared in every subgraph that defines it;
  * - a root field (Query.x, Mutation.x) may come from one subgraph only.
+ * Two federation subgraphs are not checked against each other here:
+ * federation composition did (@shareable fields and value types, @key).
  */
 import {
   isEnumType,
@@ -33,6 +35,8 @@ export interface ComposeInput {
   schema: GraphQLSchema;
   /** Entity type names declared by this subgraph (after transforms). */
   entities: Set<string>;
+  /** A federation subgraph: two of them were checked against each other by federation composition (compose/federation.ts). */
+  federated?: boolean;
 }
 
 function kindOf(type: GraphQLNamedType): string {
@@ -79,6 +83,7 @@ export function findConflicts(inputs: ComposeInput[]): string[] {
         if (!isObjectType(type)) continue;
         for (const fieldName of Object.keys(type.getFields())) {
           const first = owner.get(fieldName);
+          if (first?.federated && input.federated) continue;
           if (first) problems.push(`${type.name}.${fieldName} is defined by both ${label(first)} and ${label(input)}; hide or rename it in one of them (transforms.hide / transforms.rename.fields)`);
           else owner.set(fieldName, input);
         }
@@ -87,6 +92,7 @@ export function findConflicts(inputs: ComposeInput[]): string[] {
     }
     const [first, ...rest] = defs;
     for (const other of rest) {
+      if (first!.input.federated && other.input.federated) continue;
       const a = first!.type;
       const b = other.type;
       const where = `${label(first!.input)} and ${label(other.input)}`;

@@ -5,13 +5,14 @@
 import { Subschema, type MergedTypeConfig, type SubschemaConfig } from '@graphql-tools/delegate';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { filterSchema, type Executor } from '@graphql-tools/utils';
-import { getNamedType, isInputObjectType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type TypeNode } from 'graphql';
+import { getNamedType, isInputObjectType, isListType, isNonNullType, isObjectType, parseType, type GraphQLSchema, type SelectionSetNode, type TypeNode } from 'graphql';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
+import { composeFederation, federationEntities, inaccessibleOf, overriddenFields, withoutOverridden, withoutRequires } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -46,6 +47,10 @@ export interface ComposedSubgraph {
   renames?: Renames;
   /** Entities it resolves by key (`entities:`), by the unified graph's type name; in the unified graph's names. */
   entities: ReadonlyMap<string, EntityEntry>;
+  /** A federation subgraph's @provides: "Type.field" → the fields of its type it answers there (else @external). */
+  provides?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's @requires: "Type.field" → the fields it needs in the representation. */
+  requires?: ReadonlyMap<string, SelectionSetNode>;
 }
 
 /** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
@@ -97,6 +102,19 @@ export interface EntityEntry {
   argumentType: TypeNode;
   /** true: `field` takes every key and answers one entity per key, in order; false: one key, one entity. */
   batch: boolean;
+  /**
+   * A federation subgraph's entity: resolved by `_entities(representations:)`
+   * (`field`, `argument`), one representation per object: `__typename`, the
+   * fields of one of its keys, and the fields the selected fields @require.
+   */
+  federation?: FederationEntity;
+}
+
+/** A federation entity as the planner joins it (EntityEntry.federation). */
+export interface FederationEntity {
+  typename: string;
+  /** Its resolvable @key field sets, in the SDL's order (`keys` of the entry holds the first's top-level names). */
+  keys: readonly SelectionSetNode[];
 }
 
 /** An entity entry from a descriptor's `entities:`, with the argument's type read off the subgraph's schema. */
@@ -224,7 +242,9 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   const subgraphs: ComposedSubgraph[] = [];
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
-  for (const source of sources) {
+  const overridden = overriddenFields(sources);
+  for (const loaded of sources) {
+    const source = withoutOverridden(loaded, overridden.get(loaded.descriptor.name));
     const { descriptor } = source;
     problems.push(...entityProblems(descriptor, source.schema), ...transformProblems(descriptor, source.schema));
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
@@ -244,7 +264,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     for (const [typeName, config] of Object.entries(source.merge ?? {})) merge[naming.type(typeName)] = config;
     const executor = options.wrapExecutor ? options.wrapExecutor(descriptor, source.executor) : source.executor;
     const renames = descriptor.transforms?.prefix || Object.keys(descriptor.transforms?.rename?.types ?? {}).length > 0 || Object.keys(descriptor.transforms?.rename?.fields ?? {}).length > 0;
-    const trusted = descriptor.kind !== 'graphql';
+    const trusted = descriptor.kind !== 'graphql' && descriptor.kind !== 'federation';
     const config: SubschemaConfig = {
       name: descriptor.name,
       schema: source.schema,
@@ -257,27 +277,33 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     let subschema: Subschema;
     try {
       subschema = new Subschema(config);
+      const federation = source.federation;
       inputs.push({
         descriptor,
         schema: subschema.transformedSchema,
-        entities: new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
+        entities: federation ? new Set(federation.keyed) : new Set(Object.keys(descriptor.entities).map((t) => naming.type(t))),
+        federated: Boolean(federation),
         subschema,
       });
       subgraphs.push({
         name: descriptor.name,
-        schema: source.schema,
+        // A federation field with @requires answers only through `_entities`: the direct route never sends it.
+        schema: federation ? withoutRequires(source.schema, federation) : source.schema,
         visible: subschema.transformedSchema,
         executor,
         trusted,
         renamed: Boolean(renames),
         ...(renames && { renames: renamesOf(source.schema, naming) }),
-        entities: plannedEntities(source, naming, subschema.transformedSchema),
+        entities: federation ? federationEntities(federation) : plannedEntities(source, naming, subschema.transformedSchema),
+        ...(federation && { provides: federation.provides, requires: federation.requires }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+  const federationProblems = composeFederation(sources);
+  if (federationProblems.length > 0) throw new ConfigError('COMPOSE_CONFLICT', federationProblems);
   const conflicts = findConflicts(inputs);
   if (conflicts.length > 0) throw new ConfigError('COMPOSE_CONFLICT', conflicts);
 
@@ -290,9 +316,20 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   } catch (error) {
     throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
   }
-  if (hiddenAfterStitching.size > 0) {
+  // Federation's entry point and its types are stitching's alone (sources/federation/merge.ts), never the client's;
+  // neither is what a federation subgraph marks @inaccessible (still used for joins: keys, @requires).
+  const federated = sources.some((s) => s.federation);
+  const inaccessible = inaccessibleOf(sources);
+  if (federated) hiddenAfterStitching.add('Query._entities');
+  for (const coordinate of inaccessible) if (/^(Query|Mutation)\./.test(coordinate)) hiddenAfterStitching.add(coordinate);
+  if (hiddenAfterStitching.size > 0 || inaccessible.size > 0) {
+    const visibleField = (type: string, field: string): boolean => !inaccessible.has(`${type}.${field}`);
     schema = filterSchema({
       schema,
+      ...(federated && { typeFilter: (name: string) => name !== '_Any' && name !== '_Entity' && !inaccessible.has(name) }),
+      objectFieldFilter: visibleField,
+      interfaceFieldFilter: visibleField,
+      inputObjectFieldFilter: visibleField,
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }

@@ -4,11 +4,12 @@
  */
 import { z } from 'zod';
 import { graphqlDescriptor } from './graphql.js';
+import { federationDescriptor } from './federation.js';
 import { grpcDescriptor } from './grpc.js';
 import { openapiDescriptor } from './openapi.js';
 
-export const descriptorSchema = z.discriminatedUnion('kind', [graphqlDescriptor, openapiDescriptor, grpcDescriptor], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'expected `kind` to be one of: graphql, openapi, grpc' : undefined),
+export const descriptorSchema = z.discriminatedUnion('kind', [graphqlDescriptor, openapiDescriptor, grpcDescriptor, federationDescriptor], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'expected `kind` to be one of: graphql, openapi, grpc, federation' : undefined),
 });
 
 export type DescriptorInput = z.input<typeof descriptorSchema>;

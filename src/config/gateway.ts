@@ -53,6 +53,12 @@ export const gatewaySchema = z.strictObject({
   descriptors: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).default('./subgraphs'),
   /** Watching the descriptors and hot reload: see README "Publishing and hot reload". */
   registry: registrySchema.prefault({}),
+  /**
+   * A supergraph file (`@join__*` directives, made by rover, Hive or federation-composition), relative to this
+   * file: each of its subgraphs is served as a `kind: federation` descriptor (name and URL from `@join__graph`).
+   * With it, the default `./subgraphs` folder may be absent.
+   */
+  supergraph: z.string().min(1).optional(),
   /** GraphiQL for browsers opening a GraphQL path (`true`, `false` or `{ enabled, defaultQuery }`); default: on in development only. */
   graphiql: graphiqlSchema.optional(),
   /** __schema / __type queries; default: allowed in development only. */

@@ -251,7 +251,14 @@ export function loadGatewayFile(file: string, env: NodeJS.ProcessEnv = process.e
   const absolute = resolve(file);
   const gateway = parseGatewayConfig(readDataFile(absolute), absolute, env);
   const dir = dirname(absolute);
-  return { gateway, file: absolute, dir, descriptors: loadDescriptors(gateway.descriptors, dir, absolute, env) };
+  return { gateway, file: absolute, dir, descriptors: loadConfiguredDescriptors(gateway, dir, absolute, env) };
+}
+
+/** The descriptors gateway.yaml's `descriptors:` names (read again at each reload). */
+export function loadConfiguredDescriptors(gateway: GatewayFileConfig, dir: string, file: string, env: NodeJS.ProcessEnv = process.env): Descriptor[] {
+  // With a supergraph, the default descriptor folder may be absent (every subgraph can come from the supergraph).
+  const none = gateway.supergraph !== undefined && gateway.descriptors === './subgraphs' && !existsSync(resolve(dir, gateway.descriptors));
+  return none ? [] : loadDescriptors(gateway.descriptors, dir, file, env);
 }
 
 export { displayPath };

@@ -12,6 +12,15 @@
  * field the current subgraph lacks (inventory's `[upc, price, weight]` under
  * a product from reviews) comes from one more entity fetch first.
  *
+ * A federation subgraph's entity (compose/federation.ts) is fetched through
+ * `_entities(representations:)`: its selections go in `... on <Type>`, and
+ * each object's representation carries `__typename`, the fields of the first
+ * @key the current subgraph can give (else the first @key, fetched first),
+ * and the fields the selected fields @require; a field a subgraph @requires
+ * is only asked of it that way. @provides makes @external fields local at
+ * the place it names; where several subgraphs serve a field (@shareable), the
+ * one already asked at that place answers, else the first by name.
+ *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
  * fetch, or one aliased field per key), so the number of upstream calls is
@@ -69,6 +78,10 @@ export interface PlanSubgraph {
   entities: ReadonlyMap<string, EntityEntry>;
   /** Its own names, when it is renamed: the documents it is sent are translated into them (inSubgraphTerms). */
   renames?: Renames;
+  /** A federation subgraph's @provides: "Type.field" → fields of its type it answers there though @external. */
+  provides?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
+  requires?: ReadonlyMap<string, SelectionSetNode>;
 }
 
 export interface PlanGraph {
@@ -88,7 +101,16 @@ export interface Fetch {
    * For an entity fetch: where the keys are read, and the field's alias and variable in the call (a one-key
    * field is sent once per key, as `<alias>_<n>` with `$<variable>_<n>`).
    */
-  entity?: { entry: EntityEntry; keyAliases: readonly string[]; alias: string; variable: string };
+  entity?: {
+    entry: EntityEntry;
+    /** The fields read on each object for its key (a federation representation's fields: key fields first, then required ones). */
+    keyNames: readonly string[];
+    keyAliases: readonly string[];
+    /** How many of keyNames are key fields (a null one: the object has no key); the rest are @requires fields (null allowed). */
+    keyCount: number;
+    alias: string;
+    variable: string;
+  };
   /** What the subgraph is asked for on each object, in the subgraph's terms. */
   selections: readonly SelectionNode[];
   /** The client's response keys this fetch fills on its objects: where its errors go when it fails. */
@@ -131,7 +153,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
     if (list) list.push(subgraph);
     else owners.set(key, [subgraph]);
   };
-  for (const subgraph of subgraphs) {
+  for (const subgraph of [...subgraphs].sort(byName)) {
     const schema = subgraph.visible;
     // Root types under the unified graph's names (subscriptions are never planned).
     const roots = new Map([
@@ -144,6 +166,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
       for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
     }
   }
+  // Each coordinate's subgraphs in name order: where several serve a field (@shareable), the first by name is asked unless one is already being called.
   return { subgraphs, owners };
 }
 
@@ -155,8 +178,50 @@ interface Entry {
 
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
 
-function keyField(key: string): FieldNode {
-  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: KEY_PREFIX + key }, name: { kind: Kind.NAME, value: key } };
+/** A key field as the planner asks for it: aliased `__key_<name>`, with its own selection when it is a nested key. */
+function keyField(key: string, selection?: SelectionSetNode): FieldNode {
+  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: KEY_PREFIX + key }, name: { kind: Kind.NAME, value: key }, ...(selection && { selectionSet: selection }) };
+}
+
+/** The fields of a federation field set (@key, @requires, @provides) by name, nested sets merged; fragments are not part of field sets. */
+type Provided = ReadonlyMap<string, Provided>;
+
+function providedOf(set: SelectionSetNode | undefined, into = new Map<string, Provided>()): Map<string, Provided> {
+  for (const selection of set?.selections ?? []) {
+    if (selection.kind !== Kind.FIELD) continue;
+    const name = selection.name.value;
+    const inner = (into.get(name) as Map<string, Provided> | undefined) ?? new Map<string, Provided>();
+    into.set(name, providedOf(selection.selectionSet, inner));
+  }
+  return into;
+}
+
+function mergeProvided(a: Provided | undefined, b: Provided | undefined): Provided | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  const out = new Map(a);
+  for (const [name, inner] of b) out.set(name, mergeProvided(out.get(name), inner)!);
+  return out;
+}
+
+const byName = (a: PlanSubgraph, b: PlanSubgraph): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** A field set's fields merged by name (a nested field's selections joined), as key fields to ask for. */
+function mergeFieldSets(sets: ReadonlyArray<SelectionSetNode | undefined>): FieldNode[] {
+  const byField = new Map<string, FieldNode>();
+  for (const set of sets) {
+    for (const selection of set?.selections ?? []) {
+      if (selection.kind !== Kind.FIELD) continue;
+      const name = selection.name.value;
+      const existing = byField.get(name);
+      if (!existing) byField.set(name, selection);
+      else if (selection.selectionSet) {
+        const inner = [...(existing.selectionSet?.selections ?? []), ...selection.selectionSet.selections];
+        byField.set(name, { ...existing, selectionSet: selectionSet(inner) });
+      }
+    }
+  }
+  return [...byField.values()];
 }
 
 function selectionSet(selections: readonly SelectionNode[]): SelectionSetNode {
@@ -205,27 +270,77 @@ class Planner {
    * (relative to `owner`'s objects); fields it does not serve become entity
    * fetches under `owner`.
    */
-  planEntries(type: GraphQLObjectType, entries: readonly Entry[], subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): SelectionNode[] {
+  planEntries(
+    type: GraphQLObjectType,
+    entries: readonly Entry[],
+    subgraph: PlanSubgraph,
+    path: readonly string[],
+    owner: Fetch,
+    provided?: Provided,
+    representation = false,
+  ): SelectionNode[] {
     const local: SelectionNode[] = [];
     const remote = new Map<PlanSubgraph, Entry[]>();
     for (const entry of entries) {
       const name = entry.field.name.value;
+      const at = coordinate(type.name, name);
       if (name === '__typename') {
         local.push(wrapped(entry.field, entry.wraps));
-      } else if (this.serves(subgraph, type.name, name)) {
-        local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner), entry.wraps));
+      } else if ((this.serves(subgraph, type.name, name) && (representation || !subgraph.requires?.has(at))) || provided?.has(name)) {
+        // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
+        const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
+        local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
       } else {
         const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
-        const chosen = candidates.find((s) => remote.has(s)) ?? candidates[0];
+        // @shareable: the subgraph already asked at this place, else the first by name (owners are in name order).
+        const chosen = candidates.find((s) => s === subgraph) ?? candidates.find((s) => remote.has(s)) ?? candidates[0];
         if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key`);
         let list = remote.get(chosen);
         if (!list) remote.set(chosen, (list = []));
         list.push(entry);
       }
     }
-    if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local);
+    if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local, provided);
     if (local.length === 0) local.push(TYPENAME);
     return local;
+  }
+
+  /**
+   * Whether `subgraph` answers a key or required field at this place, with all of its nested selection;
+   * `asEntity`: asked through `_entities`, where a field it @requires is answered too (its representation carries the rest).
+   */
+  private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
+    const name = field.name.value;
+    const here = provided?.get(name);
+    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && subgraph.requires?.has(coordinate(type.name, name))))) return false;
+    if (!field.selectionSet) return true;
+    const definition = type.getFields()[name];
+    const inner = definition ? getNamedType(definition.type) : undefined;
+    if (!inner || !isObjectType(inner)) return false;
+    return field.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === '__typename' || this.answers(subgraph, inner, s, here)));
+  }
+
+  /**
+   * The fields an entity fetch from `target` needs on each object, key fields first: the declared key
+   * (`entities:`), or for a federation entity the first @key the current subgraph answers (else the first @key)
+   * and then the fields the selected fields @require.
+   */
+  private representationFields(type: GraphQLObjectType, target: PlanSubgraph, entries: readonly Entry[], subgraph: PlanSubgraph, provided: Provided | undefined): { fields: FieldNode[]; keyCount: number } {
+    const entity = target.entities.get(type.name)!;
+    const federation = entity.federation;
+    if (!federation) {
+      for (const key of entity.keys) {
+        const definition = type.getFields()[key];
+        if (!definition || !isLeafType(getNamedType(definition.type))) throw new Unplannable(`${type.name}.${key}: keys must be leaf fields`);
+      }
+      return { fields: entity.keys.map((k) => ({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: k } })), keyCount: entity.keys.length };
+    }
+    const answerable = (set: SelectionSetNode): boolean => set.selections.every((f) => f.kind === Kind.FIELD && this.answers(subgraph, type, f, provided));
+    const key = federation.keys.find(answerable) ?? federation.keys[0]!;
+    const keyFields = mergeFieldSets([key]);
+    const required = mergeFieldSets(entries.map((e) => target.requires?.get(coordinate(type.name, e.field.name.value))));
+    const extra = required.filter((f) => !keyFields.some((k) => k.name.value === f.name.value));
+    return { fields: [...keyFields, ...extra], keyCount: keyFields.length };
   }
 
   private entityFetches(
@@ -235,23 +350,38 @@ class Planner {
     path: readonly string[],
     owner: Fetch,
     local: SelectionNode[],
+    provided: Provided | undefined,
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
-    const localKeys = new Set<string>();
+    const representation = new Map<PlanSubgraph, { names: string[]; keyCount: number }>();
+    const localKeys = new Map<string, FieldNode>();
+    const addKey = (list: Entry[] | Map<string, FieldNode>, field: FieldNode): void => {
+      const name = field.name.value;
+      if (list instanceof Map) {
+        const existing = list.get(name);
+        list.set(name, existing ? mergeFieldSets([selectionSet([existing, field])])[0]! : field);
+        return;
+      }
+      const at = list.findIndex((e) => e.field.alias?.value === KEY_PREFIX + name);
+      const key = keyField(name, field.selectionSet);
+      if (at === -1) list.push({ field: key, wraps: [] });
+      else if (field.selectionSet) list[at] = { field: keyField(name, mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet), wraps: [] };
+    };
     const pending = [...groups.keys()];
     while (pending.length > 0) {
       const target = pending.shift()!;
-      const entity = target.entities.get(type.name)!;
+      const { fields, keyCount } = this.representationFields(type, target, groups.get(target)!, subgraph, provided);
+      representation.set(target, { names: fields.map((f) => f.name.value), keyCount });
       let dependency: PlanSubgraph | undefined;
-      for (const key of entity.keys) {
-        const definition = type.getFields()[key];
-        if (!definition || !isLeafType(getNamedType(definition.type))) throw new Unplannable(`${type.name}.${key}: keys must be leaf fields`);
-        if (this.serves(subgraph, type.name, key)) {
-          localKeys.add(key);
+      for (const field of fields) {
+        const key = field.name.value;
+        if (this.answers(subgraph, type, field, provided)) {
+          addKey(localKeys, field);
           continue;
         }
-        const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name));
+        // A provider is asked through `_entities`: a field it @requires comes with its own representation (@requires on @requires).
+        const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name) && this.answers(s, type, field, undefined, true));
         const provider = providers.find((s) => groups.has(s)) ?? providers[0];
         if (!provider) throw new Unplannable(`${type.name}.${key}: no subgraph provides this key for ${target.name}`);
         if (dependency && dependency !== provider) throw new Unplannable(`${type.name}: keys for ${target.name} come from two subgraphs`);
@@ -261,11 +391,11 @@ class Planner {
           groups.set(provider, (list = []));
           pending.push(provider);
         }
-        if (!list.some((e) => e.field.alias?.value === KEY_PREFIX + key)) list.push({ field: keyField(key), wraps: [] });
+        addKey(list, field);
       }
       dependsOn.set(target, dependency);
     }
-    for (const key of localKeys) local.push(keyField(key));
+    for (const field of localKeys.values()) local.push(keyField(field.name.value, field.selectionSet));
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -276,32 +406,33 @@ class Planner {
       const parent = dependency ? create(dependency, new Set([...seen, target])) : owner;
       const entry = target.entities.get(type.name)!;
       const entries = groups.get(target)!;
+      const { names, keyCount } = representation.get(target)!;
       const fetch: Fetch = {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyAliases: entry.keys.map((k) => KEY_PREFIX + k), alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount, alias: '', variable: '' },
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
         children: [],
       };
       created.set(target, fetch);
       parent.children.push(fetch);
-      fetch.selections = this.planEntries(type, entries, target, [], fetch);
+      fetch.selections = this.planEntries(type, entries, target, [], fetch, undefined, true);
       return fetch;
     };
     for (const target of groups.keys()) create(target, new Set());
   }
 
   /** A field `subgraph` serves, with its selection planned in turn. */
-  planField(parentType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): FieldNode {
+  planField(parentType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided?: Provided): FieldNode {
     if (!field.selectionSet) return field;
     const definition = parentType.getFields()[field.name.value];
     if (!definition) throw new Unplannable(`${parentType.name}.${field.name.value} is not in the schema`);
     const type = getNamedType(definition.type) as GraphQLCompositeType;
     const inner = [...path, responseKey(field)];
     if (isObjectType(type)) {
-      return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner)) };
+      return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
     return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
   }
@@ -480,13 +611,17 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
   });
 }
 
+/** The root field of one entity fetch; `_entities` answers the union `_Entity`, so a federation fetch's selections go in `... on <Type>`. */
 function entityField(entry: EntityEntry, alias: string, variable: string, selections: readonly SelectionNode[]): FieldNode {
+  const typename = entry.federation?.typename;
   return {
     kind: Kind.FIELD,
     alias: { kind: Kind.NAME, value: alias },
     name: { kind: Kind.NAME, value: entry.field },
     arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: entry.argument }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } } }],
-    selectionSet: selectionSet(selections),
+    selectionSet: typename
+      ? selectionSet([{ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: typename } }, selectionSet: selectionSet(selections) }])
+      : selectionSet(selections),
   };
 }
 
@@ -519,7 +654,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
   for (const entry of planner.collect(rootType, operation.selectionSet)) {
     if (entry.field.name.value === '__typename') continue;
-    const subgraph = graph.owners.get(coordinate(rootName, entry.field.name.value))?.[0];
+    const owners = graph.owners.get(coordinate(rootName, entry.field.name.value));
+    // @shareable root fields: a subgraph this query already asks, else the first by name.
+    const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];
     if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
     const last = groups.at(-1);
     // A query asks each subgraph once for all its root fields; a mutation keeps the client's order.

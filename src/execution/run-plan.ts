@@ -1,6 +1,8 @@
 /**
  * Runs a query plan (planner.ts): each wave's calls go out together,
- * each entity fetch with the deduplicated keys of the objects it joins to;
+ * each entity fetch with the deduplicated keys of the objects it joins to
+ * (for a federation entity, its deduplicated representations, answered by
+ * `_entities` in the same order);
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
  * (result-check.ts), which also removes the key fields the plan added.
@@ -154,7 +156,8 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       const entity = fetch.entity!;
       const keys: unknown[] = [];
       const seen = new Map<string, number>();
-      const single = entity.keyAliases.length === 1;
+      const typename = entity.entry.federation?.typename;
+      const single = entity.keyAliases.length === 1 && !typename;
       for (const target of objects) {
         let key: unknown;
         let id: string;
@@ -163,13 +166,14 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           if (key == null) continue;
           id = typeof key === 'string' ? key : JSON.stringify(key);
         } else {
-          const composite: Data = {};
-          const names = entity.entry.keys;
+          // A composite key, or a federation representation: `__typename`, key fields (never null), then @requires fields.
+          const composite: Data = typename ? { __typename: typename } : {};
+          const names = entity.keyNames;
           let complete = true;
           id = '';
           for (let i = 0; i < names.length && complete; i++) {
             const value = target.object[entity.keyAliases[i]!];
-            complete = value !== undefined;
+            complete = value !== undefined && !(typename && value === null && i < entity.keyCount);
             composite[names[i]!] = value;
             id += typeof value === 'string' ? `${value}\u0000` : `${JSON.stringify(value)}\u0000`;
           }

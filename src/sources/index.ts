@@ -14,6 +14,8 @@ export async function loadSource(descriptor: Descriptor, options: SourceOptions)
       return (await import('./grpc/load.js')).loadGrpcSource(descriptor, options);
     case 'openapi':
       return (await import('./openapi/load.js')).loadOpenapiSource(descriptor, options);
+    case 'federation':
+      return (await import('./federation/load.js')).loadFederationSource(descriptor, options);
   }
 }
 

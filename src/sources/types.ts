@@ -6,7 +6,7 @@
  */
 import type { MergedTypeConfig } from '@graphql-tools/delegate';
 import type { Executor } from '@graphql-tools/utils';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLSchema, SelectionSetNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { Descriptor } from '../config/descriptor.js';
 
@@ -51,6 +51,12 @@ export interface LoadedSource {
    * copies them is left out of the chain when no source does.
    */
   passesResponseHeaders?: boolean;
+  /**
+   * A federation subgraph's directives (`kind: federation`), read off its
+   * SDL: compose/ composes every federation subgraph's SDL and turns these
+   * into entity joins the planner makes through `_entities`.
+   */
+  federation?: FederationInfo;
   /** Releases pools, channels and timers. */
   close(): Promise<void>;
 }
@@ -69,3 +75,30 @@ export interface DownloadResponse {
 }
 
 export type SourceLoader<D extends Descriptor = Descriptor> = (descriptor: D, options: SourceOptions) => Promise<LoadedSource>;
+
+/**
+ * What a federation subgraph's SDL declares, in its own type names. Field
+ * sets (@key, @requires, @provides) are parsed as selection sets: a nested
+ * key or required field is a field with a selection of its own.
+ */
+export interface FederationInfo {
+  /** The SDL as the subgraph publishes it (what composition reads). */
+  sdl: string;
+  /** Entities this subgraph resolves through `_entities`: their resolvable @key field sets, in the SDL's order. */
+  entities: ReadonlyMap<string, readonly SelectionSetNode[]>;
+  /** Every type with a @key, resolvable or not (the types it shares as entities). */
+  keyed: ReadonlySet<string>;
+  /** "Type.field" → the fields its @requires needs in the representation. */
+  requires: ReadonlyMap<string, SelectionSetNode>;
+  /** "Type.field" → the fields of its type it also answers (@provides), @external elsewhere in this subgraph. */
+  provides: ReadonlyMap<string, SelectionSetNode>;
+  /** "Type.field" → the subgraph it takes the field over from (@override(from:)); a progressive `label` is read but not applied. */
+  overrides: ReadonlyMap<string, { from: string; label?: string }>;
+  /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
+  inaccessible: ReadonlySet<string>;
+  /**
+   * "Type" and "Type.field" → what @authenticated (`[[]]`) and @requiresScopes (its groups) require, in the
+   * terms of a descriptor's `auth:` rule: the caller needs every scope of at least one group.
+   */
+  auth: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<readonly string[]>>>;
+}

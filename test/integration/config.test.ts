@@ -50,7 +50,7 @@ test('a value of the wrong type says what was expected', async (t) => {
 test('an unknown kind lists the kinds', async (t) => {
   const dir = project(t, { 'gateway.yaml': '', 'subgraphs/subgraph.yaml': 'name: x\nkind: soap\nurl: http://127.0.0.1:1\n' });
   const error = await problemsOf(() => loadGatewayFile(join(dir, 'gateway.yaml')));
-  assert.match(error.message, /subgraph\.yaml: kind: expected `kind` to be one of: graphql, openapi, grpc/);
+  assert.match(error.message, /subgraph\.yaml: kind: expected `kind` to be one of: graphql, openapi, grpc, federation/);
 });
 
 test('a missing gateway file, descriptor folder or schema file is named', async (t) => {

@@ -10,6 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
 import { serve, type DemoService } from '../../subgraphs/lib/serve.js';
@@ -19,15 +20,15 @@ import type { GatewayFileInput } from '../../src/config/gateway.js';
 
 export type { DemoService };
 
-/** A GraphQL upstream from SDL and resolvers, served by Yoga on 127.0.0.1:0. */
+/** A GraphQL upstream from SDL and resolvers (or a built schema, e.g. an @apollo/subgraph one), served by Yoga on 127.0.0.1:0. */
 export async function startGraphqlUpstream(
   t: TestContext | undefined,
-  typeDefs: string,
-  resolvers: Record<string, unknown>,
+  typeDefs: string | GraphQLSchema,
+  resolvers: Record<string, unknown> = {},
   extra: Partial<YogaServerOptions<Record<string, unknown>, Record<string, unknown>>> = {},
 ): Promise<DemoService> {
   const yoga = createYoga({
-    schema: createSchema({ typeDefs, resolvers: resolvers as never }),
+    schema: typeof typeDefs === 'string' ? createSchema({ typeDefs, resolvers: resolvers as never }) : typeDefs,
     logging: false,
     graphiql: false,
     maskedErrors: false,

@@ -1,16 +1,14 @@
 /**
- * The four subgraphs of the federation scenario, each with two faces over the
- * same data and resolvers:
- * - `federation`: an Apollo Federation 2 subgraph (`_service`, `_entities`),
- *   what Hive Gateway and Apollo Gateway compose;
- * - `plain`: a plain GraphQL schema with batch root fields (`_usersByIds`, ...)
- *   that Tessera joins as GraphQL sources with entity declarations (see
- *   `federationDescriptors` in bench/lib/scenarios/federation.ts).
- * And `monolith`: the whole graph in one schema, the direct call (the limit).
+ * The four subgraphs of the federation scenario: Apollo Federation 2
+ * subgraphs built with @apollo/subgraph (`_service`, `_entities`), what
+ * Tessera (`kind: federation` descriptors), Hive Gateway and Apollo Gateway
+ * all compose; and `monolith`: the whole graph in one schema, the direct
+ * call (the limit). The tests serve the same subgraphs
+ * (test/integration/federation-benchmark.test.ts).
  */
+import { buildSubgraphSchema } from '@apollo/subgraph';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import type { GraphQLSchema } from 'graphql';
-import { federatedSchema, type Representation } from '../lib/federation.js';
+import { parse, type GraphQLSchema } from 'graphql';
 import {
   inStock,
   productByUpc,
@@ -25,22 +23,19 @@ import {
   type Review,
 } from './data.js';
 
-export interface Subgraph {
-  plain: GraphQLSchema;
-  federation: GraphQLSchema;
-}
-
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable", "@external", "@requires", "@provides"])';
 
-function accounts(): Subgraph {
-  const query = {
-    me: () => users[0],
-    user: (_: unknown, { id }: { id: string }) => userById.get(id) ?? null,
-    users: () => users,
-  };
+/** One subgraph: its SDL as published and its resolvers (`__resolveReference` per entity). */
+export interface SubgraphDefinition {
+  sdl: string;
+  resolvers: Record<string, Record<string, unknown>>;
+}
+
+type Representation = Record<string, unknown>;
+
+function accounts(): SubgraphDefinition {
   return {
-    federation: federatedSchema({
-      sdl: `${LINK}
+    sdl: `${LINK}
 type Query {
   me: User
   user(id: ID!): User
@@ -52,36 +47,20 @@ type User @key(fields: "id") {
   username: String @shareable
   birthday: Int
 }`,
-      entities: ['User'],
-      resolvers: { Query: query },
-      resolveReference: { User: (r) => userById.get(String(r.id)) as unknown as Record<string, unknown> },
-    }),
-    plain: makeExecutableSchema({
-      typeDefs: /* GraphQL */ `
-        type Query {
-          me: User
-          user(id: ID!): User
-          users: [User]
-          "Entity entry point: one user per id, in order."
-          _usersByIds(ids: [ID!]!): [User]!
-        }
-        type User {
-          id: ID!
-          name: String
-          username: String
-          birthday: Int
-        }
-      `,
-      resolvers: { Query: { ...query, _usersByIds: (_: unknown, { ids }: { ids: string[] }) => ids.map((id) => userById.get(id) ?? null) } },
-    }),
+    resolvers: {
+      Query: {
+        me: () => users[0],
+        user: (_: unknown, { id }: { id: string }) => userById.get(id) ?? null,
+        users: () => users,
+      },
+      User: { __resolveReference: (r: Representation) => userById.get(String(r.id)) ?? null },
+    },
   };
 }
 
-function products(): Subgraph {
-  const query = { topProducts: (_: unknown, { first }: { first: number }) => topProducts(first) };
+function products(): SubgraphDefinition {
   return {
-    federation: federatedSchema({
-      sdl: `${LINK}
+    sdl: `${LINK}
 type Query {
   topProducts(first: Int = 5): [Product]
 }
@@ -91,36 +70,17 @@ type Product @key(fields: "upc") {
   price: Int
   weight: Int
 }`,
-      entities: ['Product'],
-      resolvers: { Query: query },
-      resolveReference: { Product: (r) => productByUpc.get(String(r.upc)) as unknown as Record<string, unknown> },
-    }),
-    plain: makeExecutableSchema({
-      typeDefs: /* GraphQL */ `
-        type Query {
-          topProducts(first: Int = 5): [Product]
-          "Entity entry point: one product per upc, in order."
-          _productsByUpcs(upcs: [String!]!): [Product]!
-        }
-        type Product {
-          upc: String!
-          name: String
-          price: Int
-          weight: Int
-        }
-      `,
-      resolvers: { Query: { ...query, _productsByUpcs: (_: unknown, { upcs }: { upcs: string[] }) => upcs.map((upc) => productByUpc.get(upc) ?? null) } },
-    }),
+    resolvers: {
+      Query: { topProducts: (_: unknown, { first }: { first: number }) => topProducts(first) },
+      Product: { __resolveReference: (r: Representation) => productByUpc.get(String(r.upc)) ?? null },
+    },
   };
 }
 
 /** inventory: `shippingEstimate` needs the product's price and weight, which products owns (@requires). */
-function inventory(): Subgraph {
-  const stock = (key: { upc: string; price?: number | null; weight?: number | null }) =>
-    key.upc in inStock ? { upc: key.upc, price: key.price ?? null, weight: key.weight ?? null, inStock: inStock[key.upc], shippingEstimate: shippingEstimate(key.price, key.weight) } : null;
+function inventory(): SubgraphDefinition {
   return {
-    federation: federatedSchema({
-      sdl: `${LINK}
+    sdl: `${LINK}
 type Product @key(fields: "upc") {
   upc: String!
   weight: Int @external
@@ -128,48 +88,19 @@ type Product @key(fields: "upc") {
   inStock: Boolean
   shippingEstimate: Int @requires(fields: "price weight")
 }`,
-      entities: ['Product'],
-      resolvers: {},
-      resolveReference: { Product: (r: Representation) => stock(r as unknown as { upc: string; price?: number; weight?: number }) },
-    }),
-    // Tessera's equivalent of @requires: the entity key includes price and weight, so the
-    // gateway fetches them (from products) before it calls inventory.
-    plain: makeExecutableSchema({
-      typeDefs: /* GraphQL */ `
-        input ProductKey {
-          upc: String!
-          price: Int
-          weight: Int
-        }
-        type Query {
-          "Entity entry point: one product per key, in order."
-          _productsByKeys(keys: [ProductKey!]!): [Product]!
-        }
-        type Product {
-          upc: String!
-          price: Int
-          weight: Int
-          inStock: Boolean
-          shippingEstimate: Int
-        }
-      `,
-      resolvers: { Query: { _productsByKeys: (_: unknown, { keys }: { keys: Array<{ upc: string; price?: number; weight?: number }> }) => keys.map(stock) } },
-    }),
+    resolvers: {
+      Product: {
+        __resolveReference: (r: { upc: string; price?: number | null; weight?: number | null }) =>
+          r.upc in inStock ? { upc: r.upc, price: r.price ?? null, weight: r.weight ?? null, inStock: inStock[r.upc] } : null,
+        shippingEstimate: (p: { price: number | null; weight: number | null }) => shippingEstimate(p.price, p.weight),
+      },
+    },
   };
 }
 
-function reviews(): Subgraph {
-  const typeResolvers = {
-    Review: {
-      author: (r: Review) => ({ id: r.authorId, username: userById.get(r.authorId)?.username ?? null }),
-      product: (r: Review) => ({ upc: r.productUpc }),
-    },
-    User: { reviews: (u: { id: string }) => reviewsByAuthor(u.id) },
-    Product: { reviews: (p: { upc: string }) => reviewsOfProduct(p.upc) },
-  };
+function reviews(): SubgraphDefinition {
   return {
-    federation: federatedSchema({
-      sdl: `${LINK}
+    sdl: `${LINK}
 type Review @key(fields: "id") {
   id: ID!
   body: String
@@ -185,49 +116,25 @@ type Product @key(fields: "upc") {
   upc: String!
   reviews: [Review]
 }`,
-      entities: ['Review', 'User', 'Product'],
-      resolvers: typeResolvers,
-      resolveReference: {
-        Review: (r) => (reviewById.get(String(r.id)) as unknown as Record<string, unknown>) ?? null,
-        User: (r) => ({ id: r.id }),
-        Product: (r) => ({ upc: r.upc }),
+    resolvers: {
+      Review: {
+        __resolveReference: (r: Representation) => reviewById.get(String(r.id)) ?? null,
+        author: (r: Review) => ({ id: r.authorId, username: userById.get(r.authorId)?.username ?? null }),
+        product: (r: Review) => ({ upc: r.productUpc }),
       },
-    }),
-    plain: makeExecutableSchema({
-      typeDefs: /* GraphQL */ `
-        type Review {
-          id: ID!
-          body: String
-          author: User
-          product: Product
-        }
-        type User {
-          id: ID!
-          reviews: [Review]
-        }
-        type Product {
-          upc: String!
-          reviews: [Review]
-        }
-        type Query {
-          "Entity entry points: one result per key, in order (named apart from accounts' and products' own)."
-          _reviewUsersByIds(ids: [ID!]!): [User]!
-          _reviewProductsByUpcs(upcs: [String!]!): [Product]!
-        }
-      `,
-      resolvers: {
-        ...typeResolvers,
-        Query: {
-          _reviewUsersByIds: (_: unknown, { ids }: { ids: string[] }) => ids.map((id) => ({ id })),
-          _reviewProductsByUpcs: (_: unknown, { upcs }: { upcs: string[] }) => upcs.map((upc) => ({ upc })),
-        },
-      },
-    }),
+      User: { __resolveReference: (r: Representation) => ({ id: r.id }), reviews: (u: { id: string }) => reviewsByAuthor(u.id) },
+      Product: { __resolveReference: (r: Representation) => ({ upc: r.upc }), reviews: (p: { upc: string }) => reviewsOfProduct(p.upc) },
+    },
   };
 }
 
 export const SUBGRAPHS = { accounts, inventory, products, reviews } as const;
 export type SubgraphName = keyof typeof SUBGRAPHS;
+
+/** A subgraph's executable schema, built by @apollo/subgraph. */
+export function subgraphSchema(definition: SubgraphDefinition): GraphQLSchema {
+  return buildSubgraphSchema({ typeDefs: parse(definition.sdl), resolvers: definition.resolvers as never });
+}
 
 /** The direct call: the same graph served by one hand-written server, no gateway. */
 export function monolith(): GraphQLSchema {

@@ -8,7 +8,6 @@
  */
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
 import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
-import type { GraphqlDescriptor } from '../../config/graphql.js';
 import type { Descriptor } from '../../config/descriptor.js';
 import { TesseraError } from '../../errors.js';
 import { upstreamHeaders } from '../../transport/headers.js';
@@ -38,7 +37,7 @@ function printOnce(document: DocumentNode): string {
 
 type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
 
-export function createGraphqlExecutor(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
+export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
   const badResponse = (detail: string): TesseraError =>
     new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });

@@ -29,11 +29,12 @@ import { createGraphqlExecutor } from './executor.js';
 import { fetchText } from '../fetch-text.js';
 import { httpUpstreamFor } from '../upstream.js';
 
-function loadFailed(descriptor: Descriptor, detail: string): ConfigError {
+export function loadFailed(descriptor: Descriptor, detail: string): ConfigError {
   return new ConfigError('SOURCE_LOAD_FAILED', [`${displayPath(descriptor.file)}: source: subgraph "${descriptor.name}": ${detail}`]);
 }
 
-async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<GraphQLSchema> {
+/** An SDL file (relative to the descriptor) or URL, read and parsed; a syntax error names the file, line and column. */
+export async function readSdl(descriptor: Descriptor, source: string): Promise<{ sdl: string; document: DocumentNode; where: string }> {
   let sdl: string;
   let where = source;
   if (/^https?:\/\//.test(source)) {
@@ -47,15 +48,23 @@ async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<Gr
       throw loadFailed(descriptor, `schema file ${where} not found`);
     });
   }
-  let document: DocumentNode;
+  return { sdl, document: parseSdl(descriptor, sdl, where), where };
+}
+
+/** SDL parsed; a syntax error names where it came from, its line and column, and shows the excerpt there. */
+export function parseSdl(descriptor: Descriptor, sdl: string, where: string): DocumentNode {
   try {
-    document = parse(sdl);
+    return parse(sdl);
   } catch (error) {
     // A syntax error has one location: the file's line and column, and the excerpt there.
     const at = (error as GraphQLError).locations?.[0];
     if (!at) throw loadFailed(descriptor, `invalid SDL in ${where}: ${(error as Error).message}`);
     throw loadFailed(descriptor, `invalid SDL in ${where}:${at.line}:${at.column}: ${(error as Error).message}${excerpt(sdl, at.line, at.column)}`);
   }
+}
+
+async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<GraphQLSchema> {
+  const { document, where } = await readSdl(descriptor, source);
   try {
     return buildASTSchema(document);
   } catch (error) {
@@ -63,9 +72,20 @@ async function schemaFromSdl(descriptor: Descriptor, source: string): Promise<Gr
   }
 }
 
-async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream): Promise<GraphQLSchema> {
+/**
+ * Asks the first upstream one query while it comes up (`introspection.attempts`, backoff doubling), and
+ * returns what `pick` finds in the answer's data. An answer without it is a ConfigError at once (`what`
+ * names the query): a GraphQL error will not go away by retrying.
+ */
+export async function askWhileStarting<T>(
+  descriptor: Descriptor & { introspection: { attempts: number; backoff: number } },
+  upstream: HttpUpstream,
+  query: string,
+  what: string,
+  pick: (data: Record<string, unknown> | undefined) => T | undefined,
+): Promise<T> {
   const { attempts, backoff } = descriptor.introspection;
-  const body = JSON.stringify({ query: getIntrospectionQuery({ descriptions: true }) });
+  const body = JSON.stringify({ query });
   let lastProblem = '';
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await sleep(backoff * 2 ** (attempt - 1));
@@ -81,21 +101,26 @@ async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descripto
         scope,
       });
       if (result.status !== 200) {
-        lastProblem = `introspection answered HTTP ${result.status}`;
+        lastProblem = `${what} answered HTTP ${result.status}`;
         continue;
       }
-      const payload = parseUpstreamJson(result.body.toString('utf8')) as { data?: IntrospectionQuery; errors?: Array<{ message: string }> };
-      if (!payload.data?.__schema) {
-        // A GraphQL error (introspection disabled) will not go away by retrying.
-        throw loadFailed(descriptor, `introspection returned no schema${payload.errors ? `: ${payload.errors.map((e) => e.message).join('; ')}` : ''}`);
+      const payload = parseUpstreamJson(result.body.toString('utf8')) as { data?: Record<string, unknown>; errors?: Array<{ message: string }> };
+      const found = pick(payload.data ?? undefined);
+      if (found === undefined) {
+        throw loadFailed(descriptor, `${what} returned no schema${payload.errors ? `: ${payload.errors.map((e) => e.message).join('; ')}` : ''}`);
       }
-      return buildClientSchema(payload.data);
+      return found;
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       lastProblem = (error as Error).message;
     }
   }
-  throw loadFailed(descriptor, `introspection of ${descriptor.upstreams[0]!.url} failed after ${attempts} attempts: ${lastProblem}`);
+  throw loadFailed(descriptor, `${what} of ${descriptor.upstreams[0]!.url} failed after ${attempts} attempts: ${lastProblem}`);
+}
+
+async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descriptor, upstream: HttpUpstream): Promise<GraphQLSchema> {
+  const data = await askWhileStarting(descriptor, upstream, getIntrospectionQuery({ descriptions: true }), 'introspection', (d) => (d?.__schema ? (d as unknown as IntrospectionQuery) : undefined));
+  return buildClientSchema(data);
 }
 
 export async function loadGraphqlSource(descriptor: GraphqlDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {

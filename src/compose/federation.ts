@@ -1,0 +1,92 @@
+/**
+ * Federation subgraphs in the unified graph: every `kind: federation`
+ * source's SDL composed with @theguild/federation-composition (its errors
+ * name the subgraph, the type or field and the directive, and stop the
+ * gateway and `tessera check` like any composition problem), and each
+ * subgraph's @key entities as the planner's entity joins through
+ * `_entities(representations:)`. Pure: no I/O.
+ */
+import { composeServices } from '@theguild/federation-composition';
+import { filterSchema } from '@graphql-tools/utils';
+import { Kind, parse, parseType, type GraphQLSchema } from 'graphql';
+import { displayPath } from '../config/load.js';
+import type { FederationInfo, LoadedSource } from '../sources/types.js';
+import type { EntityEntry } from './index.js';
+
+/** Every composition error of the federation sources, each prefixed with the descriptor file of the subgraph it names. */
+export function composeFederation(sources: readonly LoadedSource[]): string[] {
+  const federated = sources.filter((s) => s.federation);
+  if (federated.length === 0) return [];
+  const files = new Map(federated.map((s) => [s.descriptor.name, displayPath(s.descriptor.file)]));
+  const result = composeServices(
+    federated.map((s) => ({ name: s.descriptor.name, typeDefs: parse(s.federation!.sdl, { noLocation: true }), url: s.descriptor.upstreams[0]?.url })),
+  );
+  return (result.errors ?? []).map((error) => {
+    const subgraph = typeof error.extensions?.subgraphName === 'string' ? error.extensions.subgraphName : /^\[([^\]]+)\]/.exec(error.message)?.[1];
+    const code = typeof error.extensions?.code === 'string' ? ` (${error.extensions.code})` : '';
+    const where = subgraph && files.get(subgraph) ? `${files.get(subgraph)}: ` : '';
+    return `${where}federation composition: ${error.message}${code}`;
+  });
+}
+
+const REPRESENTATIONS = parseType('[_Any!]!');
+
+/** A federation subgraph's resolvable entities as entity joins through `_entities(representations:)`. */
+export function federationEntities(info: FederationInfo): Map<string, EntityEntry> {
+  const entries = new Map<string, EntityEntry>();
+  for (const [typename, keys] of info.entities) {
+    if (keys.length === 0) continue;
+    const first = keys[0]!.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+    entries.set(typename, {
+      keys: first,
+      field: '_entities',
+      argument: 'representations',
+      argumentType: REPRESENTATIONS,
+      batch: true,
+      federation: { typename, keys },
+    });
+  }
+  return entries;
+}
+
+/** The subgraph's schema without its @requires fields: what may be sent to it outside `_entities` (the direct route). */
+export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): GraphQLSchema {
+  if (info.requires.size === 0) return schema;
+  return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
+}
+
+/** The fields each federation subgraph has been overridden on (@override(from:) in another subgraph): subgraph name → "Type.field". */
+export function overriddenFields(sources: readonly LoadedSource[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const source of sources) {
+    for (const [coordinate, { from }] of source.federation?.overrides ?? []) {
+      const set = out.get(from) ?? new Set<string>();
+      set.add(coordinate);
+      out.set(from, set);
+    }
+  }
+  return out;
+}
+
+/**
+ * A federation source without the fields another subgraph took over (@override): never asked of it, by any
+ * route. A field in one of its keys stays (it still identifies the entity there).
+ */
+export function withoutOverridden(source: LoadedSource, coordinates: ReadonlySet<string> | undefined): LoadedSource {
+  const info = source.federation;
+  if (!info || !coordinates || coordinates.size === 0) return source;
+  const keyFields = new Set<string>();
+  for (const [typename, keys] of info.entities) {
+    for (const set of keys) for (const s of set.selections) if (s.kind === Kind.FIELD) keyFields.add(`${typename}.${s.name.value}`);
+  }
+  const dropped = (type: string, field: string): boolean => coordinates.has(`${type}.${field}`) && !keyFields.has(`${type}.${field}`);
+  const schema = filterSchema({ schema: source.schema, rootFieldFilter: (_operation, field) => !dropped('Query', field) && !dropped('Mutation', field), objectFieldFilter: (type, field) => !dropped(type, field) });
+  return { ...source, schema };
+}
+
+/** Every "Type" and "Type.field" a federation subgraph marks @inaccessible: left out of the unified graph. */
+export function inaccessibleOf(sources: readonly LoadedSource[]): Set<string> {
+  const out = new Set<string>();
+  for (const source of sources) for (const coordinate of source.federation?.inaccessible ?? []) out.add(coordinate);
+  return out;
+}
