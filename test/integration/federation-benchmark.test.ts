@@ -8,6 +8,7 @@
  * every representation sent once.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { FEDERATION_QUERY } from '../../bench/services/federation/data.js';
@@ -125,6 +126,25 @@ test('a supergraph file (supergraph: in gateway.yaml) is served as its subgraphs
   assert.deepEqual(Object.fromEntries(NAMES.map((n) => [n, received[n].length])), { accounts: 2, inventory: 2, products: 2, reviews: 1 });
   // The SDL came from the supergraph: no subgraph was asked for `_service`.
   assert.ok(NAMES.every((n) => received[n].every((call) => !call.query.includes('_service'))));
+});
+
+test('a reload reads the supergraph file again: its subgraphs stay served, and a subgraph it drops is no longer', async (t) => {
+  const { services } = await startSubgraphs(t);
+  const compose = (names: ReadonlyArray<(typeof NAMES)[number]>) => composeServices(names.map((name) => ({ name, typeDefs: parse(SUBGRAPHS[name]().sdl), url: services[name].url }))).supergraphSdl!;
+  const dir = tempProject(t, {
+    'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\nregistry: { watch: false }\nsecurity: { limits: { cost: { mode: measure } } }\n',
+    'supergraph.graphql': compose(NAMES),
+  });
+  const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
+  t.after(() => gateway.close());
+  const unchanged = await gateway.reload();
+  assert.equal(unchanged.result, 'unchanged', 'the same supergraph read again is the same set of subgraphs');
+  assert.deepEqual(gateway.descriptors.map((d) => d.name), [...NAMES]);
+  writeFileSync(`${dir}/supergraph.graphql`, compose(NAMES.filter((n) => n !== 'reviews')));
+  const loaded = await gateway.reload();
+  assert.equal(loaded.result, 'loaded', JSON.stringify(loaded.problems));
+  assert.deepEqual(loaded.subgraphs?.removed, ['reviews']);
+  assert.deepEqual(gateway.descriptors.map((d) => d.name), NAMES.filter((n) => n !== 'reviews'));
 });
 
 test('a kind: federation descriptor named like a supergraph subgraph gives it its settings; the SDL still comes from the supergraph', async (t) => {
