@@ -239,7 +239,7 @@ export class GrpcUpstream {
     let span: UpstreamSpan | undefined;
     if (scope.trace) {
       const shape = grpcSpan(method.path);
-      span = scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
+      span = scope.trace.startUpstream(shape.name, instanceAttributes(this.options.subgraph, member), shape.attributes, 0);
     }
     const metadata = span ? withHeaders(this.metadataOf(call.metadata), span.headers) : this.metadataOf(call.metadata);
     const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, metadata, {

@@ -244,7 +244,7 @@ export class HttpUpstream {
     let span: UpstreamSpan | undefined;
     if (call.scope.trace) {
       const shape = httpSpan(member, call.method, call.path, call.endpoint);
-      span = call.scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
+      span = call.scope.trace.startUpstream(shape.name, instanceAttributes(this.options.subgraph, member), shape.attributes, 0);
     }
     const controller = new AbortController();
     const onAbort = (): void => controller.abort();

@@ -1,0 +1,99 @@
+/**
+ * A batch of spans as an OTLP/HTTP JSON export request
+ * (opentelemetry-proto's ExportTraceServiceRequest in the protobuf JSON
+ * mapping: resourceSpans / scopeSpans / spans; trace and span ids as hex,
+ * times as unix-nanosecond strings, attributes as key and typed value), built
+ * as one string: no intermediate objects per span, no JSON.stringify of the
+ * batch. The fields are those @opentelemetry/otlp-transformer writes for the
+ * same spans (test/unit/tracing-otlp-json.test.ts compares them field by
+ * field), so a collector reads ours as it reads the SDK's.
+ */
+import type { TraceAttributes } from '../request-scope.js';
+import { KIND_INTERNAL, unixNanos, type LeanSpan } from './trace-span.js';
+
+/** OTLP span flags: the W3C flags (sampled, 0x01) with HAS_IS_REMOTE (0x100), and IS_REMOTE (0x200) when the parent is the client's. */
+const FLAGS_LOCAL_PARENT = 0x101;
+const FLAGS_REMOTE_PARENT = 0x301;
+
+/** `"key":` fragments by attribute key: attribute keys are a small fixed set, each escaped once. */
+const keyPrefixes = new Map<string, string>();
+const MAX_KEY_PREFIXES = 1000;
+
+/** Encoded attribute lists of frozen attribute objects (an instance's, shared by its spans): encoded once each. */
+const frozenEncodings = new WeakMap<TraceAttributes, string>();
+
+function keyPrefix(key: string): string {
+  let prefix = keyPrefixes.get(key);
+  if (prefix === undefined) {
+    prefix = `{"key":${JSON.stringify(key)},"value":`;
+    if (keyPrefixes.size < MAX_KEY_PREFIXES) keyPrefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/** One attribute value as OTLP's AnyValue: strings, integers (intValue), other numbers (doubleValue), booleans. */
+function anyValue(value: string | number | boolean): string {
+  switch (typeof value) {
+    case 'string':
+      return `{"stringValue":${JSON.stringify(value)}}`;
+    case 'number':
+      // intValue is an int64: integers beyond 2^53 are not exact in JSON numbers, so they go as doubles.
+      return Number.isSafeInteger(value) ? `{"intValue":${value}}` : Number.isFinite(value) ? `{"doubleValue":${value}}` : `{"doubleValue":"${value}"}`;
+    default:
+      return `{"boolValue":${value}}`;
+  }
+}
+
+/** The key/value entries of `attributes` (undefined values left out), each followed by a comma. */
+function entries(attributes: TraceAttributes): string {
+  let out = '';
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value !== undefined) out += `${keyPrefix(key)}${anyValue(value)}},`;
+  }
+  return out;
+}
+
+function cachedEntries(attributes: TraceAttributes): string {
+  if (!Object.isFrozen(attributes)) return entries(attributes);
+  let encoded = frozenEncodings.get(attributes);
+  if (encoded === undefined) frozenEncodings.set(attributes, (encoded = entries(attributes)));
+  return encoded;
+}
+
+function spanJson(span: LeanSpan): string {
+  let attributes = '';
+  if (span.shared) attributes += cachedEntries(span.shared);
+  if (span.attributes) attributes += cachedEntries(span.attributes);
+  if (span.attempt !== undefined) attributes += `${keyPrefix('tessera.attempt')}${anyValue(span.attempt)}},`;
+  if (span.ended) attributes += cachedEntries(span.ended);
+  const { errorCode } = span;
+  if (errorCode !== undefined) attributes += `${keyPrefix('error.type')}${anyValue(errorCode)}},`;
+  if (attributes !== '') attributes = attributes.slice(0, -1);
+  return (
+    `{"traceId":"${span.traceId}","spanId":"${span.spanId}"` +
+    (span.parentSpanId === undefined ? '' : `,"parentSpanId":"${span.parentSpanId}"`) +
+    (span.traceState === undefined ? '' : `,"traceState":${JSON.stringify(span.traceState)}`) +
+    `,"name":${JSON.stringify(span.name)},"kind":${span.kind ?? KIND_INTERNAL}` +
+    `,"startTimeUnixNano":"${unixNanos(span.startAt)}","endTimeUnixNano":"${unixNanos(span.endAt)}"` +
+    `,"attributes":[${attributes}],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
+    (errorCode === undefined ? ',"status":{"code":0}' : `,"status":{"code":2,"message":${JSON.stringify(errorCode)}}`) +
+    `,"links":[],"droppedLinksCount":0,"flags":${span.remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL_PARENT}}`
+  );
+}
+
+/**
+ * The encoder of one gateway: its resource (service.name, process.pid) and
+ * instrumentation scope encoded once; `encode` writes one export request.
+ */
+export function otlpJsonEncoder(resource: TraceAttributes, scopeName: string): (spans: readonly LeanSpan[]) => string {
+  const head =
+    `{"resourceSpans":[{"resource":{"attributes":[${entries(resource).slice(0, -1)}],"droppedAttributesCount":0}` +
+    `,"scopeSpans":[{"scope":{"name":${JSON.stringify(scopeName)}},"spans":[`;
+  const tail = ']}]}]}';
+  return (spans) => {
+    let body = head;
+    for (let i = 0; i < spans.length; i++) body += (i === 0 ? '' : ',') + spanJson(spans[i]!);
+    return body + tail;
+  };
+}
