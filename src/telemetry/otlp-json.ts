@@ -5,11 +5,11 @@
  * times as unix-nanosecond strings, attributes as key and typed value), built
  * as one string: no intermediate objects per span, no JSON.stringify of the
  * batch. The fields are those @opentelemetry/otlp-transformer writes for the
- * same spans (test/unit/tracing-otlp-json.test.ts compares them field by
- * field), so a collector reads ours as it reads the SDK's.
+ * same spans, less those at their protobuf default (test/unit/tracing-otlp-json.test.ts
+ * compares them field by field), so a collector reads ours as it reads the SDK's.
  */
 import type { TraceAttributes } from '../request-scope.js';
-import { KIND_INTERNAL, unixNanos, type LeanSpan } from './trace-span.js';
+import { unixNanos, type LeanSpan } from './trace-span.js';
 
 /** OTLP span flags: the W3C flags (sampled, 0x01) with HAS_IS_REMOTE (0x100), and IS_REMOTE (0x200) when the parent is the client's. */
 const FLAGS_LOCAL_PARENT = 0x101;
@@ -70,15 +70,16 @@ function spanJson(span: LeanSpan): string {
   const { errorCode } = span;
   if (errorCode !== undefined) attributes += `${keyPrefix('error.type')}${anyValue(errorCode)}},`;
   if (attributes !== '') attributes = attributes.slice(0, -1);
+  // Fields at their protobuf default (no events, no links, nothing dropped, status UNSET) are left out, as the
+  // protobuf JSON mapping allows: a collector reads them as those defaults.
   return (
     `{"traceId":"${span.traceId}","spanId":"${span.spanId}"` +
     (span.parentSpanId === undefined ? '' : `,"parentSpanId":"${span.parentSpanId}"`) +
     (span.traceState === undefined ? '' : `,"traceState":${JSON.stringify(span.traceState)}`) +
-    `,"name":${JSON.stringify(span.name)},"kind":${span.kind ?? KIND_INTERNAL}` +
-    `,"startTimeUnixNano":"${unixNanos(span.startAt)}","endTimeUnixNano":"${unixNanos(span.endAt)}"` +
-    `,"attributes":[${attributes}],"droppedAttributesCount":0,"events":[],"droppedEventsCount":0` +
-    (errorCode === undefined ? ',"status":{"code":0}' : `,"status":{"code":2,"message":${JSON.stringify(errorCode)}}`) +
-    `,"links":[],"droppedLinksCount":0,"flags":${span.remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL_PARENT}}`
+    `,"name":${JSON.stringify(span.name)},"kind":${span.kind}` +
+    `,"startTimeUnixNano":"${unixNanos(span.startAt)}","endTimeUnixNano":"${unixNanos(span.endAt)}","attributes":[${attributes}]` +
+    (errorCode === undefined ? '' : `,"status":{"code":2,"message":${JSON.stringify(errorCode)}}`) +
+    `,"flags":${span.remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL_PARENT}}`
   );
 }
 
@@ -88,7 +89,7 @@ function spanJson(span: LeanSpan): string {
  */
 export function otlpJsonEncoder(resource: TraceAttributes, scopeName: string): (spans: readonly LeanSpan[]) => string {
   const head =
-    `{"resourceSpans":[{"resource":{"attributes":[${entries(resource).slice(0, -1)}],"droppedAttributesCount":0}` +
+    `{"resourceSpans":[{"resource":{"attributes":[${entries(resource).slice(0, -1)}]}` +
     `,"scopeSpans":[{"scope":{"name":${JSON.stringify(scopeName)}},"spans":[`;
   const tail = ']}]}]}';
   return (spans) => {

@@ -21,24 +21,28 @@ export interface SpanSinkQueue {
   add(span: LeanSpan): void;
 }
 
-/** Random bytes for ids, refilled 512 span ids at a time: one crypto call per few hundred spans. */
-const POOL = Buffer.allocUnsafe(4096);
-let offset = POOL.length;
+/**
+ * Random ids as hex, drawn from a pooled buffer: one crypto call and one hex
+ * conversion per 256 span ids; each id is then a slice of that text.
+ */
+const POOL = Buffer.allocUnsafe(2048);
+let pool = '';
+let offset = 0;
 
-function randomHex(bytes: 8 | 16): string {
-  if (offset + bytes > POOL.length) {
-    randomFillSync(POOL);
+function randomHex(chars: 16 | 32): string {
+  if (offset + chars > pool.length) {
+    pool = randomFillSync(POOL).toString('hex');
     offset = 0;
   }
-  const hex = POOL.toString('hex', offset, (offset += bytes));
+  const hex = pool.slice(offset, (offset += chars));
   // An all-zero id is invalid in W3C Trace Context; one in 2^64 draws, drawn again.
-  return hex === ZERO_SPAN || hex === ZERO_TRACE ? randomHex(bytes) : hex;
+  return hex === ZERO_SPAN || hex === ZERO_TRACE ? randomHex(chars) : hex;
 }
 const ZERO_SPAN = '0'.repeat(16);
 const ZERO_TRACE = '0'.repeat(32);
 
-export const newTraceId = (): string => randomHex(16);
-export const newSpanId = (): string => randomHex(8);
+export const newTraceId = (): string => randomHex(32);
+export const newSpanId = (): string => randomHex(16);
 
 /** performance.timeOrigin split once into whole and fractional milliseconds, so that unix time keeps sub-microsecond digits. */
 const ORIGIN_MS = Math.floor(performance.timeOrigin);

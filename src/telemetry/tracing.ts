@@ -53,6 +53,8 @@ export interface Tracing {
 const MAX_QUEUE = 2048;
 const MAX_BATCH = 512;
 const EXPORT_DELAY_MS = 2_000;
+/** Request span names and attributes kept per channel (method and path pairs). */
+const MAX_STARTS = 64;
 /** The instrumentation scope of every span. */
 const SCOPE = 'tessera';
 
@@ -183,6 +185,18 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
 
   const plugin = (channel: string): Plugin<{ tessera?: RequestScope }> => {
     const requests = new WeakMap<Request, RequestState>();
+    // The request span's name and first attributes by method and path, made once each (frozen: encoded once).
+    const starts = new Map<string, { name: string; attributes: TraceAttributes }>();
+    const startOf = (method: string, path: string): { name: string; attributes: TraceAttributes } => {
+      const name = `${method} ${path}`;
+      let start = starts.get(name);
+      if (!start) {
+        start = { name, attributes: Object.freeze({ 'http.request.method': method, 'url.path': path, 'tessera.channel': channel }) };
+        // Yoga answers a channel's GraphQL path (and its GraphiQL page): a handful of entries; a bound all the same.
+        if (starts.size < MAX_STARTS) starts.set(name, start);
+      }
+      return start;
+    };
     const of = (context: unknown): RequestState | undefined => {
       const request = (context as { request?: Request } | undefined)?.request;
       return request && requests.get(request);
@@ -207,12 +221,8 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
           requests.set(request, new UnsampledRequest(traceId, traceState));
           return;
         }
-        const { pathname } = url;
-        const root = new LeanSpan(queue, `${request.method} ${pathname}`, KIND_SERVER, traceId, client?.spanId, client !== undefined, traceState, undefined, {
-          'http.request.method': request.method,
-          'url.path': pathname,
-          'tessera.channel': channel,
-        }, undefined);
+        const start = startOf(request.method, url.pathname);
+        const root = new LeanSpan(queue, start.name, KIND_SERVER, traceId, client?.spanId, client !== undefined, traceState, undefined, start.attributes, undefined);
         requests.set(request, new SampledRequest(queue, root));
       },
       onParse({ context }) {
