@@ -22,10 +22,34 @@ const MAX_KEY_PREFIXES = 1000;
 /** Encoded attribute lists of frozen attribute objects (an instance's, shared by its spans): encoded once each. */
 const frozenEncodings = new WeakMap<TraceAttributes, string>();
 
+/** A JSON string literal: as it is when nothing in it needs escaping (the common case, checked in one pass), else JSON.stringify's. */
+export function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Control characters, '"', '\\' and surrogates (a lone one is escaped by JSON.stringify).
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
+/** `"name":…,"kind":…` fragments by span kind, then name: span names repeat (`graphql.parse`, `POST /graphql`). */
+const heads: Array<Map<string, string>> = [new Map(), new Map(), new Map(), new Map()];
+const MAX_HEADS = 1000;
+
+function head(name: string, kind: number): string {
+  const byName = heads[kind]!;
+  let fragment = byName.get(name);
+  if (fragment === undefined) {
+    fragment = `,"name":${quote(name)},"kind":${kind}`;
+    if (byName.size < MAX_HEADS) byName.set(name, fragment);
+  }
+  return fragment;
+}
+
 function keyPrefix(key: string): string {
   let prefix = keyPrefixes.get(key);
   if (prefix === undefined) {
-    prefix = `{"key":${JSON.stringify(key)},"value":`;
+    prefix = `{"key":${quote(key)},"value":`;
     if (keyPrefixes.size < MAX_KEY_PREFIXES) keyPrefixes.set(key, prefix);
   }
   return prefix;
@@ -35,7 +59,7 @@ function keyPrefix(key: string): string {
 function anyValue(value: string | number | boolean): string {
   switch (typeof value) {
     case 'string':
-      return `{"stringValue":${JSON.stringify(value)}}`;
+      return `{"stringValue":${quote(value)}}`;
     case 'number':
       // intValue is an int64: integers beyond 2^53 are not exact in JSON numbers, so they go as doubles.
       return Number.isSafeInteger(value) ? `{"intValue":${value}}` : Number.isFinite(value) ? `{"doubleValue":${value}}` : `{"doubleValue":"${value}"}`;
@@ -44,12 +68,12 @@ function anyValue(value: string | number | boolean): string {
   }
 }
 
-/** The key/value entries of `attributes` (undefined values left out), each followed by a comma. */
+/** The key/value entries of `attributes` (undefined values left out), comma-separated. */
 function entries(attributes: TraceAttributes): string {
   let out = '';
   for (const key in attributes) {
     const value = attributes[key];
-    if (value !== undefined) out += `${keyPrefix(key)}${anyValue(value)}},`;
+    if (value !== undefined) out += `${out === '' ? '' : ','}${keyPrefix(key)}${anyValue(value)}}`;
   }
   return out;
 }
@@ -61,24 +85,25 @@ function cachedEntries(attributes: TraceAttributes): string {
   return encoded;
 }
 
+/** Two comma-separated lists as one (no slicing: a slice of a string built by concatenation would copy it). */
+const join = (a: string, b: string): string => (a === '' ? b : b === '' ? a : `${a},${b}`);
+
 function spanJson(span: LeanSpan): string {
-  let attributes = '';
-  if (span.shared) attributes += cachedEntries(span.shared);
-  if (span.attributes) attributes += cachedEntries(span.attributes);
-  if (span.attempt !== undefined) attributes += `${keyPrefix('tessera.attempt')}${anyValue(span.attempt)}},`;
-  if (span.ended) attributes += cachedEntries(span.ended);
+  let attributes = span.shared ? cachedEntries(span.shared) : '';
+  if (span.attributes) attributes = join(attributes, cachedEntries(span.attributes));
+  if (span.attempt !== undefined) attributes = join(attributes, `${keyPrefix('tessera.attempt')}${anyValue(span.attempt)}}`);
+  if (span.ended) attributes = join(attributes, cachedEntries(span.ended));
   const { errorCode } = span;
-  if (errorCode !== undefined) attributes += `${keyPrefix('error.type')}${anyValue(errorCode)}},`;
-  if (attributes !== '') attributes = attributes.slice(0, -1);
+  if (errorCode !== undefined) attributes = join(attributes, `${keyPrefix('error.type')}${anyValue(errorCode)}}`);
   // Fields at their protobuf default (no events, no links, nothing dropped, status UNSET) are left out, as the
   // protobuf JSON mapping allows: a collector reads them as those defaults.
   return (
     `{"traceId":"${span.traceId}","spanId":"${span.spanId}"` +
     (span.parentSpanId === undefined ? '' : `,"parentSpanId":"${span.parentSpanId}"`) +
-    (span.traceState === undefined ? '' : `,"traceState":${JSON.stringify(span.traceState)}`) +
-    `,"name":${JSON.stringify(span.name)},"kind":${span.kind}` +
+    (span.traceState === undefined ? '' : `,"traceState":${quote(span.traceState)}`) +
+    head(span.name, span.kind) +
     `,"startTimeUnixNano":"${unixNanos(span.startAt)}","endTimeUnixNano":"${unixNanos(span.endAt)}","attributes":[${attributes}]` +
-    (errorCode === undefined ? '' : `,"status":{"code":2,"message":${JSON.stringify(errorCode)}}`) +
+    (errorCode === undefined ? '' : `,"status":{"code":2,"message":${quote(errorCode)}}`) +
     `,"flags":${span.remoteParent ? FLAGS_REMOTE_PARENT : FLAGS_LOCAL_PARENT}}`
   );
 }
@@ -89,8 +114,8 @@ function spanJson(span: LeanSpan): string {
  */
 export function otlpJsonEncoder(resource: TraceAttributes, scopeName: string): (spans: readonly LeanSpan[]) => string {
   const head =
-    `{"resourceSpans":[{"resource":{"attributes":[${entries(resource).slice(0, -1)}]}` +
-    `,"scopeSpans":[{"scope":{"name":${JSON.stringify(scopeName)}},"spans":[`;
+    `{"resourceSpans":[{"resource":{"attributes":[${entries(resource)}]}` +
+    `,"scopeSpans":[{"scope":{"name":${quote(scopeName)}},"spans":[`;
   const tail = ']}]}]}';
   return (spans) => {
     let body = head;
