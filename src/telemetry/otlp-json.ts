@@ -15,6 +15,8 @@ import { unixNanos, type LeanSpan } from './trace-span.js';
 const FLAGS_LOCAL_PARENT = 0x101;
 const FLAGS_REMOTE_PARENT = 0x301;
 
+const INT64_LIMIT = 2 ** 63;
+
 /** `"key":` fragments by attribute key: attribute keys are a small fixed set, each escaped once. */
 const keyPrefixes = new Map<string, string>();
 const MAX_KEY_PREFIXES = 1000;
@@ -61,8 +63,9 @@ function anyValue(value: string | number | boolean): string {
     case 'string':
       return `{"stringValue":${quote(value)}}`;
     case 'number':
-      // intValue is an int64: integers beyond 2^53 are not exact in JSON numbers, so they go as doubles.
-      return Number.isSafeInteger(value) ? `{"intValue":${value}}` : Number.isFinite(value) ? `{"doubleValue":${value}}` : `{"doubleValue":"${value}"}`;
+      // As OpenTelemetry's serializer: an integer is an intValue (an int64: within ±2^63), any other number a doubleValue
+      // (NaN and the infinities as the protobuf JSON mapping spells them).
+      return Number.isInteger(value) && Math.abs(value) < INT64_LIMIT ? `{"intValue":${value}}` : Number.isFinite(value) ? `{"doubleValue":${value}}` : `{"doubleValue":"${value}"}`;
     default:
       return `{"boolValue":${value}}`;
   }

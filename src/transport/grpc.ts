@@ -15,7 +15,7 @@ import { TesseraError, type ErrorCode } from '../errors.js';
 import { instanceBreaker, type BreakerOptions } from './breaker.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
-import type { RequestScope, TraceAttributes, UpstreamSpan } from '../request-scope.js';
+import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { publishUpstream, upstreamEvent } from './stages/observe.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';

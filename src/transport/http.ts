@@ -14,7 +14,7 @@ import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanSha
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { backoffDelay, retryAfterMs } from './retry.js';
-import type { RequestScope, TraceAttributes, UpstreamSpan } from '../request-scope.js';
+import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { instanceAttributes } from './stages/trace.js';
 import { httpCacheStage } from './stages/http-cache.js';
