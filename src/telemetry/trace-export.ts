@@ -141,7 +141,7 @@ export interface OtlpHttpOptions {
   headers: Readonly<Record<string, string>>;
   /** Longest one export may take, then it fails. */
   timeoutMs: number;
-  encode(spans: readonly LeanSpan[]): string;
+  encode(spans: readonly LeanSpan[]): Buffer;
 }
 
 /** OTLP/HTTP with JSON bodies: one POST per batch over one connection (batches go one at a time). */
@@ -162,6 +162,7 @@ export class OtlpHttpSink implements SpanSink {
       method: 'POST',
       path: this.path,
       headers: this.headers,
+      // A Buffer, not a string: undici writes a large string body at about twice the CPU of the same bytes as a Buffer.
       body: this.options.encode(spans),
       signal: AbortSignal.timeout(this.options.timeoutMs),
     });

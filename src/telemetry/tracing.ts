@@ -102,7 +102,7 @@ export function clientContext(headers: Headers): ClientContext | undefined {
 
 /** What every traced request keeps, recorded or not: its hooks' findings for the request span. */
 interface RequestState extends RequestTrace {
-  operation?: { name?: string; type: string };
+  operation?: Operation;
   scope?: RequestScope;
   /** The first error code of each result, in order. */
   readonly codes: string[];
@@ -114,7 +114,7 @@ const NO_SPAN: TraceSpan = { end() {} };
 
 /** A request that is not recorded: no span is kept, its context still goes upstream with flag 00 (a new span id per call, as OpenTelemetry's non-recording spans have). */
 class UnsampledRequest implements RequestState {
-  operation?: { name?: string; type: string };
+  operation?: Operation;
   scope?: RequestScope;
   readonly codes: string[] = [];
   readonly root = undefined;
@@ -135,7 +135,7 @@ class UnsampledRequest implements RequestState {
 
 /** A recorded request: its SERVER span, the parent of every other span of the request. */
 class SampledRequest implements RequestState {
-  operation?: { name?: string; type: string };
+  operation?: Operation;
   scope?: RequestScope;
   readonly codes: string[] = [];
 
@@ -155,17 +155,43 @@ class SampledRequest implements RequestState {
   }
 }
 
+/** The operation a request runs, with the request span's name for it (`query Name`, or the type alone). */
+interface Operation {
+  name?: string;
+  type: string;
+  spanName: string;
+}
+
+type Document = { definitions: readonly { kind: string; operation?: string; name?: { value: string } }[] };
+
+/** Operations by document (documents are cached and shared by requests: useDocumentCache) and operation name: found once each. */
+const operations = new WeakMap<Document, Map<string, Operation | null>>();
+
 /** The operation a request runs: the one named, or the only one of the document (undefined when it cannot be told). */
-function operationOf(document: { definitions: readonly { kind: string; operation?: string; name?: { value: string } }[] }, name: string | null | undefined): { name?: string; type: string } | undefined {
-  let chosen: (typeof document.definitions)[number] | undefined;
+function operationOf(document: Document, name: string | null | undefined): Operation | undefined {
+  let byName = operations.get(document);
+  if (!byName) operations.set(document, (byName = new Map()));
+  const key = name ?? '';
+  let found = byName.get(key);
+  if (found === undefined) {
+    found = findOperation(document, name) ?? null;
+    // Names a client sends for a document: a few; a bound all the same.
+    if (byName.size < 64) byName.set(key, found);
+  }
+  return found ?? undefined;
+}
+
+function findOperation(document: Document, name: string | null | undefined): Operation | undefined {
+  let chosen: Document['definitions'][number] | undefined;
   let count = 0;
   for (const definition of document.definitions) {
     if (definition.kind !== 'OperationDefinition') continue;
     count++;
     if (name ? definition.name?.value === name : count === 1) chosen = definition;
   }
-  if (!name && count !== 1) return undefined;
-  return chosen?.operation ? { name: chosen.name?.value, type: chosen.operation } : undefined;
+  if ((!name && count !== 1) || !chosen?.operation) return undefined;
+  const operationName = chosen.name?.value;
+  return { name: operationName, type: chosen.operation, spanName: operationName ? `${chosen.operation} ${operationName}` : chosen.operation };
 }
 
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
@@ -255,7 +281,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
         requests.delete(request);
         const { root, operation, scope, codes } = traced;
         if (!root) return;
-        if (operation) root.name = operation.name ? `${operation.type} ${operation.name}` : operation.type;
+        if (operation) root.name = operation.spanName;
         const failed = codes[0] ?? (response.status >= 500 ? `HTTP_${response.status}` : undefined);
         root.end(
           {

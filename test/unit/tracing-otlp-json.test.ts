@@ -56,7 +56,7 @@ function withoutDefaults(value: unknown): unknown {
 
 test("our OTLP JSON decodes to what OpenTelemetry's JsonTraceSerializer writes for the same spans, field by field", () => {
   const spans = requestSpans();
-  const ours: unknown = JSON.parse(otlpJsonEncoder(RESOURCE, 'tessera')(spans));
+  const ours: unknown = JSON.parse(otlpJsonEncoder(RESOURCE, 'tessera')(spans).toString());
   const resource = resourceFromAttributes(RESOURCE);
   const readable = spans.map((span) => toReadableSpan(span, resource, 'tessera', (text) => new TraceState(text)));
   const theirs: unknown = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest(readable)));
@@ -127,4 +127,15 @@ test("a client's traceparent is read as W3C Trace Context says; tracestate keeps
   assert.equal(cleanTraceState(`a=${'x'.repeat(255)},b=${'y'.repeat(255)},c=z`), `a=${'x'.repeat(255)}`, 'at most 512 characters');
   assert.equal(cleanTraceState(null), undefined);
   assert.equal(cleanTraceState('=,,'), undefined);
+});
+
+test('a batch larger than its first size estimate (long, non-ASCII values) is written whole', () => {
+  const ended: LeanSpan[] = [];
+  const queue = { add: (span: LeanSpan) => void ended.push(span) };
+  const long = '\u00e9\u{1f600}'.repeat(3000);
+  for (let i = 0; i < 20; i++) new LeanSpan(queue, `span ${i}`, KIND_INTERNAL, newTraceId(), undefined, false, undefined, undefined, { long }, undefined).end();
+  const decoded = JSON.parse(otlpJsonEncoder(RESOURCE, 'tessera')(ended).toString()) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ name: string; attributes: Array<{ value: { stringValue: string } }> }> }> }> };
+  const spans = decoded.resourceSpans[0]!.scopeSpans[0]!.spans;
+  assert.deepEqual(spans.map((s) => s.name), ended.map((s) => s.name));
+  for (const span of spans) assert.equal(span.attributes[0]!.value.stringValue, long);
 });
