@@ -211,15 +211,20 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
 
   const plugin = (channel: string): Plugin<{ tessera?: RequestScope }> => {
     const requests = new WeakMap<Request, RequestState>();
-    // The request span's name and first attributes by method and path, made once each (frozen: encoded once).
-    const starts = new Map<string, { name: string; attributes: TraceAttributes }>();
+    // The request span's name and first attributes by method, then path, made once each (frozen: encoded once).
+    const starts = new Map<string, Map<string, { name: string; attributes: TraceAttributes }>>();
+    let startCount = 0;
     const startOf = (method: string, path: string): { name: string; attributes: TraceAttributes } => {
-      const name = `${method} ${path}`;
-      let start = starts.get(name);
+      let byPath = starts.get(method);
+      if (!byPath) starts.set(method, (byPath = new Map()));
+      let start = byPath.get(path);
       if (!start) {
-        start = { name, attributes: Object.freeze({ 'http.request.method': method, 'url.path': path, 'tessera.channel': channel }) };
+        start = { name: `${method} ${path}`, attributes: Object.freeze({ 'http.request.method': method, 'url.path': path, 'tessera.channel': channel }) };
         // Yoga answers a channel's GraphQL path (and its GraphiQL page): a handful of entries; a bound all the same.
-        if (starts.size < MAX_STARTS) starts.set(name, start);
+        if (startCount < MAX_STARTS) {
+          byPath.set(path, start);
+          startCount++;
+        }
       }
       return start;
     };
