@@ -36,6 +36,7 @@ export class SpanQueue implements SpanSinkQueue {
   private sending: Promise<void> | undefined;
   private failing = false;
   private overflowing = false;
+  private closed = false;
   /** Spans dropped because the queue was full, since the last log line that told. */
   private dropped = 0;
 
@@ -46,6 +47,8 @@ export class SpanQueue implements SpanSinkQueue {
   ) {}
 
   add(span: LeanSpan): void {
+    // A span ending after close() (a stream outliving the gateway) has nowhere to go.
+    if (this.closed) return;
     const { queue } = this;
     if (queue.length >= this.options.maxQueue) {
       this.dropped++;
@@ -72,9 +75,10 @@ export class SpanQueue implements SpanSinkQueue {
     }
   }
 
-  /** Flushes, then closes the sink. */
+  /** Flushes, then closes the sink; spans ended afterwards are dropped. */
   async close(): Promise<void> {
     await this.flush();
+    this.closed = true;
     await this.sink.close();
   }
 

@@ -62,8 +62,12 @@ export function unixNanos(at: number): string {
 export function hrTime(at: number): [number, number] {
   const sinceOrigin = ORIGIN_FRACTION + at;
   const whole = Math.floor(sinceOrigin);
-  const ms = ORIGIN_MS + whole;
-  const nanos = Math.round((sinceOrigin - whole) * 1e6);
+  let ms = ORIGIN_MS + whole;
+  let nanos = Math.round((sinceOrigin - whole) * 1e6);
+  if (nanos >= 1e6) {
+    ms++;
+    nanos = 0;
+  }
   return [Math.floor(ms / 1000), (ms % 1000) * 1e6 + nanos];
 }
 

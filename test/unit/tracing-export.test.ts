@@ -117,3 +117,15 @@ test('a span ended twice is exported once', async () => {
   assert.deepEqual(sent, ['once']);
   assert.equal(span.errorCode, undefined);
 });
+
+test('a span that ends after close() is dropped quietly: no export, no log line', async () => {
+  const { messages, logger } = logLines();
+  let sends = 0;
+  const queue = new SpanQueue({ send: async () => void sends++, close: async () => {} }, logger, OPTIONS);
+  await queue.close();
+  endSpans(queue, 3);
+  // Nothing was queued: a flush has nothing to send.
+  await queue.flush();
+  assert.equal(sends, 0);
+  assert.deepEqual(messages, []);
+});
