@@ -48,7 +48,7 @@ import { LogLevelControl } from './telemetry/log-level.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
 import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
-// Types only: the tracing module and the OpenTelemetry SDK are loaded by import() when tracing is on (gatewayTracing).
+// Types only: the tracing module is loaded by import() when tracing is on (gatewayTracing); no OpenTelemetry SDK module is, unless a spanExporter is passed.
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 import { StatusBoard, type Health } from './telemetry/status.js';
 import { statusPageHandler } from './server/status-page.js';
@@ -416,8 +416,9 @@ function hostUrl(address: AddressInfo, secure: boolean): string {
 }
 
 /**
- * The gateway's tracing when telemetry.tracing is enabled: the tracing module and the OpenTelemetry SDK
- * are imported here, only then (off, none of it is loaded). checkTracing refuses, before anything starts,
+ * The gateway's tracing when telemetry.tracing is enabled: the tracing module is imported here, only then
+ * (off, none of it is loaded; on, its own spans and OTLP encoder, and OpenTelemetry modules only to hand
+ * spans to an embedder's spanExporter). checkTracing refuses, before anything starts,
  * enabled without an exporter endpoint unless the embedder passed a spanExporter.
  */
 function checkTracing(config: GatewayFileConfig, options: GatewayOptions, file: string): void {

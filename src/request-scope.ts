@@ -89,8 +89,13 @@ export interface UpstreamSpan extends TraceSpan {
 export interface RequestTrace {
   /** A step of the request (parse, validate, route). */
   span(name: string, attributes?: TraceAttributes): TraceSpan;
-  /** An upstream attempt or stream: `name` as OpenTelemetry names client spans (`GET /products/{id}`, `pkg.Service/Method`). */
-  startUpstream(name: string, attributes: TraceAttributes): UpstreamSpan;
+  /**
+   * An upstream attempt or stream: `name` as OpenTelemetry names client spans (`GET /products/{id}`,
+   * `pkg.Service/Method`); `instance` the attributes of the instance called (one object per instance, shared
+   * by its spans), `attributes` those of the call, `attempt` its number (`tessera.attempt`, 0 first). The
+   * objects are kept as given, not copied: neither may change afterwards.
+   */
+  startUpstream(name: string, instance: TraceAttributes, attributes: TraceAttributes, attempt: number): UpstreamSpan;
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { mapMaybePromise } from '@graphql-tools/utils';
 import { Router, operationError, type RouterOptions, type RouteName } from '../execution/router.js';
-import type { RequestScope } from '../request-scope.js';
+import type { RequestScope, TraceAttributes } from '../request-scope.js';
 
 export interface UseRouterOptions extends RouterOptions {
   /** Adds the `tessera-route` header to every response (mode: development). */
@@ -24,6 +24,15 @@ export const ROUTE_HEADER = 'tessera-route';
 type Context = { request?: Request; tessera?: RequestScope } | undefined;
 
 const SUBSCRIPTION = { route: 'stitched', reason: 'subscriptions are stitched' } as const;
+
+/** The route span's attributes of each decision (decisions are made once per document): made once, frozen, so the trace exporter encodes them once. */
+const routeSpans = new WeakMap<object, TraceAttributes>();
+
+function routeAttributes(decision: { route: RouteName; reason: string }): TraceAttributes {
+  let attributes = routeSpans.get(decision);
+  if (!attributes) routeSpans.set(decision, (attributes = Object.freeze({ 'tessera.route': decision.route, 'tessera.route_reason': decision.reason })));
+  return attributes;
+}
 
 export function useRouter(options: UseRouterOptions): Plugin {
   const router = new Router(options);
@@ -49,7 +58,7 @@ export function useRouter(options: UseRouterOptions): Plugin {
         // The route decision is a span of the request's trace when it is traced (decided once per document, planned then).
         const span = (args.contextValue as Context)?.tessera?.trace?.span('tessera.route');
         const decision = router.decide(args.document, operation);
-        span?.end({ 'tessera.route': decision.route, 'tessera.route_reason': decision.reason });
+        span?.end(routeAttributes(decision));
         note(args.contextValue as Context, decision);
         if (decision.route !== 'stitched') return router.run(decision, operation, args);
         // As the router does for its own routes: errors at the client's fields, with their list indices

@@ -1,45 +1,37 @@
 /**
- * OpenTelemetry tracing of client requests (telemetry.tracing). This module
- * loads the OpenTelemetry SDK; gateway.ts imports it with `import()` only
- * when tracing is on, so a gateway without tracing loads none of it.
+ * Tracing of client requests (telemetry.tracing), with spans of our own
+ * (trace-span.ts) exported over OTLP/HTTP JSON (otlp-json.ts,
+ * trace-export.ts): no OpenTelemetry module is loaded for it, only for an
+ * embedder's SpanExporter (trace-sdk.ts). gateway.ts imports this module with
+ * `import()` only when tracing is on, so a gateway without tracing loads none
+ * of it.
  *
  * One SERVER span per HTTP request, children for parse, validate and the
  * route decision (plugins/use-router.ts), and one CLIENT span per upstream
  * attempt or stream (transport/stages/trace.ts, and the streams of
  * transport/http.ts and grpc.ts). The request's trace travels on the request
- * scope (`scope.trace`, a RequestTrace): layers below ask for spans through it
- * and never import OpenTelemetry.
+ * scope (`scope.trace`, a RequestTrace): layers below ask for spans through it.
  *
  * A client's W3C `traceparent`/`tracestate` is continued when
  * `acceptClientContext` is on (a malformed one is ignored: a new trace
  * starts); its sampled flag decides for its trace (parent-based sampling),
- * `sampling` decides for new traces. An unsampled request still propagates
- * its context (flag 00), so the upstreams agree not to record it.
+ * `sampling` decides for new traces, once per request at the request span.
+ * An unsampled request records nothing and still propagates its context
+ * (flag 00), so the upstreams agree not to record it.
  *
- * Export is batched (BatchSpanProcessor: a bounded queue, spans beyond it are
+ * Export is batched (trace-export.ts: a bounded queue, spans beyond it are
  * dropped): a slow or dead collector never slows or fails a request; its
- * failures are logged once per burst (one warn line when exports start
- * failing, one info line when they work again).
+ * failures are logged once per burst.
  */
-import {
-  defaultTextMapSetter,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Context,
-  type Span,
-  type TextMapGetter,
-  type Tracer,
-} from '@opentelemetry/api';
-import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { TracingConfig } from '../config/telemetry.js';
 import type { Logger } from '../logger.js';
 import type { RequestScope, RequestTrace, TraceAttributes, TraceSpan, UpstreamSpan } from '../request-scope.js';
+import { otlpJsonEncoder } from './otlp-json.js';
+import { OtlpHttpSink, SpanQueue, type SpanSink } from './trace-export.js';
+import { KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, LeanSpan, newSpanId, newTraceId, upstreamHeaders } from './trace-span.js';
 
 export type { SpanExporter };
 
@@ -61,158 +53,182 @@ export interface Tracing {
 const MAX_QUEUE = 2048;
 const MAX_BATCH = 512;
 const EXPORT_DELAY_MS = 2_000;
+/** Request span names and attributes kept per channel (method and path pairs). */
+const MAX_STARTS = 64;
+/** The instrumentation scope of every span. */
+const SCOPE = 'tessera';
 
-const headersGetter: TextMapGetter<Headers> = {
-  get: (carrier, key) => carrier.get(key) ?? undefined,
-  keys: (carrier) => [...carrier.keys()],
-};
+/** W3C traceparent, as OpenTelemetry's propagator reads it: version ff and all-zero ids refused, nothing after the flags in version 00. */
+const TRACEPARENT = /^\s?((?!ff)[\da-f]{2})-((?![0]{32})[\da-f]{32})-((?![0]{16})[\da-f]{16})-([\da-f]{2})(-.*)?\s?$/;
+/** W3C tracestate list members (https://www.w3.org/TR/trace-context/#key), as OpenTelemetry's TraceState keeps them. */
+const TRACESTATE_KEY = /^(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})$/;
+const TRACESTATE_VALUE = /^[ -~]{0,255}[!-~]$/;
+const MAX_TRACESTATE = 512;
+const MAX_TRACESTATE_MEMBERS = 32;
 
-/** Values OpenTelemetry accepts: undefined ones left out. */
-function defined(attributes: TraceAttributes | undefined): Record<string, string | number | boolean> | undefined {
-  if (!attributes) return undefined;
-  const out: Record<string, string | number | boolean> = {};
-  for (const key in attributes) {
-    const value = attributes[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
+/** The client's trace context, when it sent a valid one. */
+interface ClientContext {
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+  traceState: string | undefined;
 }
 
-function finish(span: Span, attributes: TraceAttributes | undefined, errorCode: string | undefined): void {
-  const values = defined(attributes);
-  if (values) span.setAttributes(values);
-  if (errorCode) {
-    span.setAttribute('error.type', errorCode);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: errorCode });
+/** The valid members of a client's tracestate, in order, within W3C's limits (32 members, 512 characters); undefined when none is. */
+export function cleanTraceState(header: string | null): string | undefined {
+  if (!header) return undefined;
+  let out = '';
+  let members = 0;
+  for (const raw of header.split(',')) {
+    const member = raw.trim();
+    const eq = member.indexOf('=');
+    if (eq === -1) continue;
+    const value = member.slice(eq + 1);
+    if (!TRACESTATE_KEY.test(member.slice(0, eq)) || !TRACESTATE_VALUE.test(value) || value.includes('=')) continue;
+    if (out.length + member.length + (members > 0 ? 1 : 0) > MAX_TRACESTATE || members === MAX_TRACESTATE_MEMBERS) break;
+    out += (members++ > 0 ? ',' : '') + member;
   }
-  span.end();
+  return out === '' ? undefined : out;
 }
 
-class Step implements TraceSpan {
-  constructor(protected readonly span: Span) {}
-
-  end(attributes?: TraceAttributes, errorCode?: string): void {
-    finish(this.span, attributes, errorCode);
-  }
+export function clientContext(headers: Headers): ClientContext | undefined {
+  const header = headers.get('traceparent');
+  if (!header) return undefined;
+  const match = TRACEPARENT.exec(header);
+  // Future versions may add fields after the flags; version 00 may not.
+  if (!match || (match[1] === '00' && match[5])) return undefined;
+  return { traceId: match[2]!, spanId: match[3]!, sampled: (parseInt(match[4]!, 16) & 1) === 1, traceState: cleanTraceState(headers.get('tracestate')) };
 }
 
-class Upstream extends Step implements UpstreamSpan {
-  constructor(
-    span: Span,
-    readonly headers: Readonly<Record<string, string>>,
-  ) {
-    super(span);
-  }
-}
-
-/** One traced request: its SERVER span, and what its hooks gathered for it. */
-class TracedRequest implements RequestTrace {
-  /** The context whose active span is the request's: the parent of every other span of the request. */
-  readonly context: Context;
-  operation?: { name?: string; type: string };
+/** What every traced request keeps, recorded or not: its hooks' findings for the request span. */
+interface RequestState extends RequestTrace {
+  operation?: Operation;
   scope?: RequestScope;
   /** The first error code of each result, in order. */
+  readonly codes: string[];
+  /** The request span, when recorded. */
+  readonly root: LeanSpan | undefined;
+}
+
+const NO_SPAN: TraceSpan = { end() {} };
+
+/** A request that is not recorded: no span is kept, its context still goes upstream with flag 00 (a new span id per call, as OpenTelemetry's non-recording spans have). */
+class UnsampledRequest implements RequestState {
+  operation?: Operation;
+  scope?: RequestScope;
+  readonly codes: string[] = [];
+  readonly root = undefined;
+
+  constructor(
+    private readonly traceId: string,
+    private readonly traceState: string | undefined,
+  ) {}
+
+  span(): TraceSpan {
+    return NO_SPAN;
+  }
+
+  startUpstream(): UpstreamSpan {
+    return { headers: upstreamHeaders(this.traceId, newSpanId(), false, this.traceState), end() {} };
+  }
+}
+
+/** A recorded request: its SERVER span, the parent of every other span of the request. */
+class SampledRequest implements RequestState {
+  operation?: Operation;
+  scope?: RequestScope;
   readonly codes: string[] = [];
 
   constructor(
-    readonly root: Span,
-    parent: Context,
-    private readonly tracer: Tracer,
-    private readonly propagator: W3CTraceContextPropagator,
-  ) {
-    this.context = trace.setSpan(parent, root);
-  }
-
-  span(name: string, attributes?: TraceAttributes): TraceSpan {
-    return new Step(this.tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes: defined(attributes) }, this.context));
-  }
-
-  startUpstream(name: string, attributes: TraceAttributes): UpstreamSpan {
-    const span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: defined(attributes) }, this.context);
-    const headers: Record<string, string> = {};
-    this.propagator.inject(trace.setSpan(this.context, span), headers, defaultTextMapSetter);
-    return new Upstream(span, headers);
-  }
-}
-
-/**
- * The exporter, watched: the first failed export of a burst is one warn line
- * for the person on call (where to, why, what it means), the first success
- * after it one info line. The spans of a failed export are dropped.
- */
-export class WatchedExporter implements SpanExporter {
-  private failing = false;
-
-  constructor(
-    private readonly inner: SpanExporter,
-    private readonly logger: Logger,
-    private readonly endpoint: string,
-    /** Shut down with the gateway (the OTLP exporter made here), or only flushed (an embedder's, which it owns). */
-    private readonly owned: boolean,
+    private readonly queue: SpanQueue,
+    readonly root: LeanSpan,
   ) {}
 
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.inner.export(spans, (result) => {
-      if (result.code !== ExportResultCode.SUCCESS) {
-        if (!this.failing) {
-          this.failing = true;
-          this.logger.warn(
-            { endpoint: this.endpoint, err: result.error, dropped: spans.length },
-            'trace export failed: spans are dropped until the collector answers again (requests are not affected); check telemetry.tracing.exporter.endpoint and that the collector is up',
-          );
-        }
-      } else if (this.failing) {
-        this.failing = false;
-        this.logger.info({ endpoint: this.endpoint }, 'trace export works again');
-      }
-      done(result);
-    });
+  span(name: string, attributes?: TraceAttributes): TraceSpan {
+    const { root } = this;
+    return new LeanSpan(this.queue, name, KIND_INTERNAL, root.traceId, root.spanId, false, root.traceState, undefined, attributes, undefined);
   }
 
-  shutdown(): Promise<void> {
-    return this.owned ? this.inner.shutdown() : this.forceFlush();
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush?.() ?? Promise.resolve();
+  startUpstream(name: string, instance: TraceAttributes, attributes: TraceAttributes, attempt: number): UpstreamSpan {
+    const { root } = this;
+    return new LeanSpan(this.queue, name, KIND_CLIENT, root.traceId, root.spanId, false, root.traceState, instance, attributes, attempt);
   }
 }
 
-async function otlpExporter(config: TracingConfig): Promise<SpanExporter> {
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  return new OTLPTraceExporter({ url: config.exporter.endpoint, headers: config.exporter.headers, timeoutMillis: config.exporter.timeout });
+/** The operation a request runs, with the request span's name for it (`query Name`, or the type alone). */
+interface Operation {
+  name?: string;
+  type: string;
+  spanName: string;
 }
+
+type Document = { definitions: readonly { kind: string; operation?: string; name?: { value: string } }[] };
+
+/** Operations by document (documents are cached and shared by requests: useDocumentCache) and operation name: found once each. */
+const operations = new WeakMap<Document, Map<string, Operation | null>>();
 
 /** The operation a request runs: the one named, or the only one of the document (undefined when it cannot be told). */
-function operationOf(document: { definitions: readonly { kind: string; operation?: string; name?: { value: string } }[] }, name: string | null | undefined): { name?: string; type: string } | undefined {
-  const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
-  const chosen = name ? operations.find((d) => d.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
-  return chosen?.operation ? { name: chosen.name?.value, type: chosen.operation } : undefined;
+function operationOf(document: Document, name: string | null | undefined): Operation | undefined {
+  let byName = operations.get(document);
+  if (!byName) operations.set(document, (byName = new Map()));
+  const key = name ?? '';
+  let found = byName.get(key);
+  if (found === undefined) {
+    found = findOperation(document, name) ?? null;
+    // Names a client sends for a document: a few; a bound all the same.
+    if (byName.size < 64) byName.set(key, found);
+  }
+  return found ?? undefined;
+}
+
+function findOperation(document: Document, name: string | null | undefined): Operation | undefined {
+  let chosen: Document['definitions'][number] | undefined;
+  let count = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind !== 'OperationDefinition') continue;
+    count++;
+    if (name ? definition.name?.value === name : count === 1) chosen = definition;
+  }
+  if ((!name && count !== 1) || !chosen?.operation) return undefined;
+  const operationName = chosen.name?.value;
+  return { name: operationName, type: chosen.operation, spanName: operationName ? `${chosen.operation} ${operationName}` : chosen.operation };
 }
 
 export async function createTracing(options: TracingOptions): Promise<Tracing> {
   const { config, logger } = options;
-  const exporter = options.exporter ?? (await otlpExporter(config));
-  const processor = new BatchSpanProcessor(new WatchedExporter(exporter, logger, config.exporter.endpoint ?? 'spanExporter', !options.exporter), {
-    maxQueueSize: MAX_QUEUE,
-    maxExportBatchSize: MAX_BATCH,
-    scheduledDelayMillis: EXPORT_DELAY_MS,
-    exportTimeoutMillis: config.exporter.timeout,
-  });
-  // Not registered globally: this gateway's spans only, several gateways in one process apart.
-  const provider = new BasicTracerProvider({
-    // process.pid tells the workers of `tessera serve --workers N` apart: each exports its own spans.
-    resource: resourceFromAttributes({ 'service.name': config.serviceName, 'process.pid': process.pid }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.sampling) }),
-    spanProcessors: [processor],
-  });
-  const tracer = provider.getTracer('tessera');
-  const propagator = new W3CTraceContextPropagator();
+  // process.pid tells the workers of `tessera serve --workers N` apart: each exports its own spans.
+  const resource = Object.freeze({ 'service.name': config.serviceName, 'process.pid': process.pid });
+  let sink: SpanSink;
+  if (options.exporter) {
+    const { exporterSink } = await import('./trace-sdk.js');
+    sink = await exporterSink(options.exporter, resource, SCOPE);
+  } else {
+    sink = new OtlpHttpSink({ endpoint: config.exporter.endpoint!, headers: config.exporter.headers, timeoutMs: config.exporter.timeout, encode: otlpJsonEncoder(resource, SCOPE) });
+  }
+  const queue = new SpanQueue(sink, logger, { maxQueue: MAX_QUEUE, maxBatch: MAX_BATCH, delayMs: EXPORT_DELAY_MS, endpoint: config.exporter.endpoint ?? 'spanExporter' });
+  const ratio = config.sampling;
   const accept = config.acceptClientContext;
 
   const plugin = (channel: string): Plugin<{ tessera?: RequestScope }> => {
-    const requests = new WeakMap<Request, TracedRequest>();
-    const of = (context: unknown): TracedRequest | undefined => {
+    const requests = new WeakMap<Request, RequestState>();
+    // The request span's name and first attributes by method, then path, made once each (frozen: encoded once).
+    const starts = new Map<string, Map<string, { name: string; attributes: TraceAttributes }>>();
+    let startCount = 0;
+    const startOf = (method: string, path: string): { name: string; attributes: TraceAttributes } => {
+      let byPath = starts.get(method);
+      if (!byPath) starts.set(method, (byPath = new Map()));
+      let start = byPath.get(path);
+      if (!start) {
+        start = { name: `${method} ${path}`, attributes: Object.freeze({ 'http.request.method': method, 'url.path': path, 'tessera.channel': channel }) };
+        // Yoga answers a channel's GraphQL path (and its GraphiQL page): a handful of entries; a bound all the same.
+        if (startCount < MAX_STARTS) {
+          byPath.set(path, start);
+          startCount++;
+        }
+      }
+      return start;
+    };
+    const of = (context: unknown): RequestState | undefined => {
       const request = (context as { request?: Request } | undefined)?.request;
       return request && requests.get(request);
     };
@@ -227,24 +243,28 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     };
     return {
       onRequest({ request, url }) {
-        // A malformed traceparent extracts nothing: the request starts a trace of its own.
-        const parent = accept ? propagator.extract(ROOT_CONTEXT, request.headers, headersGetter) : ROOT_CONTEXT;
-        const root = tracer.startSpan(
-          `${request.method} ${url.pathname}`,
-          { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'url.path': url.pathname, 'tessera.channel': channel } },
-          parent,
-        );
-        requests.set(request, new TracedRequest(root, parent, tracer, propagator));
+        // A malformed traceparent is no context: the request starts a trace of its own.
+        const client = accept ? clientContext(request.headers) : undefined;
+        const sampled = client ? client.sampled : ratio >= 1 || (ratio > 0 && Math.random() < ratio);
+        const traceId = client ? client.traceId : newTraceId();
+        const traceState = client?.traceState;
+        if (!sampled) {
+          requests.set(request, new UnsampledRequest(traceId, traceState));
+          return;
+        }
+        const start = startOf(request.method, url.pathname);
+        const root = new LeanSpan(queue, start.name, KIND_SERVER, traceId, client?.spanId, client !== undefined, traceState, undefined, start.attributes, undefined);
+        requests.set(request, new SampledRequest(queue, root));
       },
       onParse({ context }) {
         const traced = of(context);
-        if (!traced) return;
+        if (!traced?.root) return;
         const span = traced.span('graphql.parse');
         return ({ result }) => span.end(undefined, result instanceof Error ? 'GRAPHQL_PARSE_FAILED' : undefined);
       },
       onValidate({ context }) {
         const traced = of(context);
-        if (!traced) return;
+        if (!traced?.root) return;
         const span = traced.span('graphql.validate');
         return ({ valid }) => span.end(undefined, valid ? undefined : 'GRAPHQL_VALIDATION_FAILED');
       },
@@ -256,22 +276,19 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       },
       onResultProcess({ request, result }) {
         const traced = requests.get(request);
-        if (!traced) return;
-        for (const each of Array.isArray(result) ? result : [result]) {
-          const errors = (each as { errors?: readonly GraphQLError[] } | undefined)?.errors;
-          const code = errors?.[0]?.extensions?.code;
-          if (errors?.length) traced.codes.push(typeof code === 'string' ? code : 'ERROR');
-        }
+        if (!traced?.root) return;
+        if (Array.isArray(result)) for (const each of result) noteErrors(traced, each);
+        else noteErrors(traced, result);
       },
       onResponse({ request, response }) {
         const traced = requests.get(request);
         if (!traced) return;
         requests.delete(request);
         const { root, operation, scope, codes } = traced;
-        if (operation) root.updateName(operation.name ? `${operation.type} ${operation.name}` : operation.type);
+        if (!root) return;
+        if (operation) root.name = operation.spanName;
         const failed = codes[0] ?? (response.status >= 500 ? `HTTP_${response.status}` : undefined);
-        finish(
-          root,
+        root.end(
           {
             'graphql.operation.name': operation?.name,
             'graphql.operation.type': operation?.type,
@@ -290,10 +307,18 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
     plugin,
     async close() {
       try {
-        await provider.shutdown();
+        await queue.close();
       } catch (error) {
         logger.warn({ err: error }, 'trace export at shutdown failed: the last spans are lost');
       }
     },
   };
+}
+
+/** The first error code of a result, when it has errors. */
+function noteErrors(traced: RequestState, result: unknown): void {
+  const errors = (result as { errors?: readonly GraphQLError[] } | undefined)?.errors;
+  if (!errors?.length) return;
+  const code = errors[0]?.extensions?.code;
+  traced.codes.push(typeof code === 'string' ? code : 'ERROR');
 }

@@ -51,11 +51,21 @@ export interface UpstreamCall<M extends Member = Member> {
   traceHeaders: Readonly<Record<string, string>> | undefined;
 }
 
-/** What a protocol tells the trace stage about one attempt's span. */
+/**
+ * What a protocol tells the trace stage about one attempt's span. Kept by the
+ * span as it is (not copied), so never changed once returned; the protocols
+ * return frozen ones made once per kind of call, which the exporter encodes once.
+ */
 export interface SpanShape {
   /** The span's name: `GET /products/{id}`, `tessera.inventory.v1.InventoryService/GetStockLevels`. */
-  name: string;
-  attributes: TraceAttributes;
+  readonly name: string;
+  readonly attributes: TraceAttributes;
+}
+
+/** What an outcome adds to an attempt's span, and the error code that marks it ERROR; never changed once returned (as SpanShape). */
+export interface SpanOutcome {
+  readonly attributes: TraceAttributes;
+  readonly errorCode?: string;
 }
 
 /** The rest of the pipeline, from a stage's point of view. */
@@ -81,5 +91,5 @@ export interface Protocol<C extends UpstreamCall<any>, R> {
   /** Tracing: the name and attributes of the span of an attempt on `call.member`. */
   span(call: C): SpanShape;
   /** Tracing: what an outcome adds to the span (HTTP status, gRPC status code), and the error code that marks it ERROR. */
-  spanOutcome(result: R | undefined, error: TesseraError | undefined): { attributes: TraceAttributes; errorCode?: string };
+  spanOutcome(result: R | undefined, error: TesseraError | undefined): SpanOutcome;
 }

@@ -13,9 +13,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
 import { instanceBreaker, type BreakerOptions } from './breaker.js';
-import type { Instance, Member as PipelineMember, Protocol, UpstreamCall } from './call.js';
+import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
-import type { RequestScope, TraceAttributes, UpstreamSpan } from '../request-scope.js';
+import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { publishUpstream, upstreamEvent } from './stages/observe.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
@@ -215,7 +215,7 @@ export class GrpcUpstream {
       refused: (call) => this.scopeError(call.scope, call.member!, call.timeoutMs),
       status: () => undefined,
       span: (call) => grpcSpan(call.method.path),
-      spanOutcome: (_result, error) => ({ attributes: { 'rpc.grpc.status_code': error ? grpcStatusOf(error) : grpc.status.OK } }),
+      spanOutcome: (_result, error) => grpcOutcome(error ? grpcStatusOf(error) : grpc.status.OK),
     };
   }
 
@@ -239,7 +239,7 @@ export class GrpcUpstream {
     let span: UpstreamSpan | undefined;
     if (scope.trace) {
       const shape = grpcSpan(method.path);
-      span = scope.trace.startUpstream(shape.name, { ...instanceAttributes(this.options.subgraph, member), ...shape.attributes, 'tessera.attempt': 0 });
+      span = scope.trace.startUpstream(shape.name, instanceAttributes(this.options.subgraph, member), shape.attributes, 0);
     }
     const metadata = span ? withHeaders(this.metadataOf(call.metadata), span.headers) : this.metadataOf(call.metadata);
     const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, metadata, {
@@ -389,10 +389,24 @@ export class GrpcUpstream {
 }
 
 /** The span of a gRPC call (OpenTelemetry's RPC conventions): `package.Service/Method`. */
-function grpcSpan(path: string): { name: string; attributes: TraceAttributes } {
+/** Span shapes by method path, and outcomes by status code: made once each, frozen (the exporter encodes each once). */
+const grpcShapes = new Map<string, SpanShape>();
+const MAX_GRPC_SHAPES = 1000;
+const grpcOutcomes: SpanOutcome[] = [];
+
+function grpcSpan(path: string): SpanShape {
+  let shape = grpcShapes.get(path);
+  if (shape) return shape;
   const name = path.startsWith('/') ? path.slice(1) : path;
   const slash = name.lastIndexOf('/');
-  return { name, attributes: { 'rpc.system': 'grpc', 'rpc.service': name.slice(0, slash), 'rpc.method': name.slice(slash + 1) } };
+  shape = Object.freeze({ name, attributes: Object.freeze({ 'rpc.system': 'grpc', 'rpc.service': name.slice(0, slash), 'rpc.method': name.slice(slash + 1) }) });
+  if (grpcShapes.size < MAX_GRPC_SHAPES) grpcShapes.set(path, shape);
+  return shape;
+}
+
+/** The outcome of a gRPC status code (0 to 16) on a span. */
+function grpcOutcome(status: number): SpanOutcome {
+  return (grpcOutcomes[status] ??= Object.freeze({ attributes: Object.freeze({ 'rpc.grpc.status_code': status }) }));
 }
 
 /** The numeric gRPC status of a failure raised here (extensions.grpc.code names it); UNKNOWN when it has none. */

@@ -1,9 +1,13 @@
 /**
- * telemetry.tracing off costs nothing: no OpenTelemetry SDK or exporter file
- * is loaded at all (gateway.ts imports telemetry/tracing.ts with import() only
- * when tracing is on). Checked in a process of its own, since this one may
- * have loaded them for another test; the same process with tracing on shows
- * that the check sees the SDK when it is there.
+ * Tracing costs no OpenTelemetry module of its own: off (the default),
+ * neither the tracing code nor any OpenTelemetry SDK or exporter file is
+ * loaded (gateway.ts imports telemetry/tracing.ts with import() only when
+ * tracing is on); on with the OTLP/HTTP exporter, the gateway's own spans and
+ * encoder run and still no @opentelemetry/sdk-*, exporter, transformer, core
+ * or resources file is loaded. Only an embedder's SpanExporter loads some
+ * (its spans are adapted to the SDK's shape), which also shows that the check
+ * sees such files when they are there. Checked in processes of their own,
+ * since this one may have loaded them for another test.
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +16,19 @@ import { runProcess } from '../kit/index.js';
 
 const script = fileURLToPath(new URL('../fixtures/tracing/loaded-modules.ts', import.meta.url));
 
-async function loadedWith(tracing: 'on' | 'off'): Promise<string[]> {
-  const ran = await runProcess(process.execPath, ['--import', 'tsx', script, tracing]);
+async function loadedWith(mode: 'off' | 'otlp' | 'exporter'): Promise<string[]> {
+  const ran = await runProcess(process.execPath, ['--import', 'tsx', script, mode]);
   assert.equal(ran.code, 0, ran.stderr);
   return JSON.parse(ran.stdout) as string[];
 }
 
-const sdk = (files: string[]): string[] => files.filter((f) => /\/@opentelemetry\/(sdk-trace-base|sdk-trace|exporter-trace-otlp-http|otlp-exporter-base)\//.test(f));
+/** OpenTelemetry files other than @opentelemetry/api (which prom-client loads whatever tracing does). */
+const sdk = (files: string[]): string[] => files.filter((f) => /\/@opentelemetry\/(?!api\/)[^/]+\//.test(f));
 
-test('with tracing off no OpenTelemetry SDK or exporter module is loaded; with it on, they are', async () => {
-  const [off, on] = await Promise.all([loadedWith('off'), loadedWith('on')]);
-  assert.deepEqual(sdk(off), [], 'tracing off loads no SDK file');
-  assert.ok(sdk(on).some((f) => f.includes('/@opentelemetry/sdk-trace-base/')), `tracing on loads the SDK (the check can see it): ${sdk(on).length} files`);
-  assert.ok(sdk(on).some((f) => f.includes('/@opentelemetry/exporter-trace-otlp-http/')), 'and the OTLP exporter');
+test('no OpenTelemetry SDK or exporter module is loaded with tracing off, nor with it on and exporting over OTLP/HTTP; only for an embedder\'s SpanExporter', async () => {
+  const [off, otlp, exporter] = await Promise.all([loadedWith('off'), loadedWith('otlp'), loadedWith('exporter')]);
+  assert.deepEqual(sdk(off), [], 'tracing off loads no OpenTelemetry file');
+  assert.deepEqual(sdk(otlp), [], 'tracing over OTLP/HTTP loads none either: the spans and their encoding are the gateway\'s own');
+  assert.ok(sdk(exporter).some((f) => f.includes('/@opentelemetry/resources/')), `an embedder's SpanExporter gets a real Resource (the check can see what is loaded): ${sdk(exporter).length} files`);
+  assert.ok(!sdk(exporter).some((f) => /\/@opentelemetry\/(sdk-trace-base|sdk-trace|exporter-trace-otlp-http)\//.test(f)), 'and still no tracer, processor or exporter of the SDK');
 });

@@ -26,7 +26,8 @@ export function instanceAttributes(subgraph: string, member: Member): TraceAttri
     } catch {
       // A gRPC target that is not a URL (dns:, unix:): the instance attribute still names it.
     }
-    attributes = { 'tessera.subgraph': subgraph, 'tessera.instance': member.url, 'tessera.version': member.version, 'server.address': address, 'server.port': port };
+    // Frozen: shared by every span to this instance, whose encoding the exporter then keeps (telemetry/otlp-json.ts).
+    attributes = Object.freeze({ 'tessera.subgraph': subgraph, 'tessera.instance': member.url, 'tessera.version': member.version, 'server.address': address, 'server.port': port });
     instances.set(member, attributes);
   }
   return attributes;
@@ -37,7 +38,7 @@ export function traceStage<C extends UpstreamCall<any>, R>(subgraph: string, pro
     const trace = call.scope.trace;
     if (!trace) return next(call);
     const shape = protocol.span(call);
-    const span = trace.startUpstream(shape.name, { ...instanceAttributes(subgraph, call.member as Member), ...shape.attributes, 'tessera.attempt': call.attempt });
+    const span = trace.startUpstream(shape.name, instanceAttributes(subgraph, call.member as Member), shape.attributes, call.attempt);
     call.traceHeaders = span.headers;
     return next(call).then(
       (result) => {
