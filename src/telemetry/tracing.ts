@@ -108,6 +108,8 @@ interface RequestState extends RequestTrace {
   readonly codes: string[];
   /** The request span, when recorded. */
   readonly root: LeanSpan | undefined;
+  /** An operation over WebSocket: no HTTP response ends it, the end of its execution or stream does. */
+  socket?: boolean;
 }
 
 const NO_SPAN: TraceSpan = { end() {} };
@@ -116,6 +118,7 @@ const NO_SPAN: TraceSpan = { end() {} };
 class UnsampledRequest implements RequestState {
   operation?: Operation;
   scope?: RequestScope;
+  socket?: boolean;
   readonly codes: string[] = [];
   readonly root = undefined;
 
@@ -137,6 +140,7 @@ class UnsampledRequest implements RequestState {
 class SampledRequest implements RequestState {
   operation?: Operation;
   scope?: RequestScope;
+  socket?: boolean;
   readonly codes: string[] = [];
 
   constructor(
@@ -228,9 +232,34 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       }
       return start;
     };
-    const of = (context: unknown): RequestState | undefined => {
+    /** A request's trace, begun from its headers (a client's W3C context, when accepted) and sampled once. */
+    const begin = (request: Request, path: string): RequestState => {
+      // A malformed traceparent is no context: the request starts a trace of its own.
+      const client = accept ? clientContext(request.headers) : undefined;
+      const sampled = client ? client.sampled : ratio >= 1 || (ratio > 0 && Math.random() < ratio);
+      const traceId = client ? client.traceId : newTraceId();
+      const traceState = client?.traceState;
+      let traced: RequestState;
+      if (!sampled) traced = new UnsampledRequest(traceId, traceState);
+      else {
+        const start = startOf(request.method, path);
+        traced = new SampledRequest(queue, new LeanSpan(queue, start.name, KIND_SERVER, traceId, client?.spanId, client !== undefined, traceState, undefined, start.attributes, undefined));
+      }
+      requests.set(request, traced);
+      return traced;
+    };
+    /**
+     * The trace of the request in `context`. An operation over WebSocket (server/websocket.ts) never passes
+     * onRequest: its request (one per operation, carrying the upgrade's headers) is begun here, at its parse.
+     */
+    const of = (context: unknown, orBegin = false): RequestState | undefined => {
       const request = (context as { request?: Request } | undefined)?.request;
-      return request && requests.get(request);
+      if (!request) return undefined;
+      const traced = requests.get(request);
+      if (traced || !orBegin) return traced;
+      const socket = begin(request, new URL(request.url).pathname);
+      socket.socket = true;
+      return socket;
     };
     const attach = (context: { tessera?: RequestScope }, document: Parameters<typeof operationOf>[0], name: string | null | undefined): void => {
       const traced = of(context);
@@ -241,23 +270,44 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
         traced.scope = context.tessera;
       }
     };
+    /** Ends the request span: the operation, route, request id and error codes as attributes; status ERROR on an error code or a 5xx. */
+    const finish = (request: Request, traced: RequestState, status: number | undefined, requestId: string | undefined): void => {
+      requests.delete(request);
+      const { root, operation, scope, codes } = traced;
+      if (!root) return;
+      if (operation) root.name = operation.spanName;
+      const failed = codes[0] ?? (status !== undefined && status >= 500 ? `HTTP_${status}` : undefined);
+      root.end(
+        {
+          'graphql.operation.name': operation?.name,
+          'graphql.operation.type': operation?.type,
+          'tessera.route': scope?.route?.route,
+          'tessera.request_id': scope?.requestId ?? requestId,
+          'tessera.error_codes': codes.length > 0 ? codes.join(',') : undefined,
+          'http.response.status_code': status,
+        },
+        failed,
+      );
+    };
+    /** Over WebSocket: the span of an operation ends with its result, or with its stream (a subscription, @defer). */
+    const socketEnd = (context: unknown): ((options: { result: unknown }) => { onNext(options: { result: unknown }): void; onEnd(): void } | void) | undefined => {
+      const request = (context as { request?: Request } | undefined)?.request;
+      const traced = request && requests.get(request);
+      if (!request || !traced?.socket) return undefined;
+      return ({ result }) => {
+        if (!isAsyncIterable(result)) {
+          noteErrors(traced, result);
+          return finish(request, traced, undefined, undefined);
+        }
+        return { onNext: ({ result: next }) => noteErrors(traced, next), onEnd: () => finish(request, traced, undefined, undefined) };
+      };
+    };
     return {
       onRequest({ request, url }) {
-        // A malformed traceparent is no context: the request starts a trace of its own.
-        const client = accept ? clientContext(request.headers) : undefined;
-        const sampled = client ? client.sampled : ratio >= 1 || (ratio > 0 && Math.random() < ratio);
-        const traceId = client ? client.traceId : newTraceId();
-        const traceState = client?.traceState;
-        if (!sampled) {
-          requests.set(request, new UnsampledRequest(traceId, traceState));
-          return;
-        }
-        const start = startOf(request.method, url.pathname);
-        const root = new LeanSpan(queue, start.name, KIND_SERVER, traceId, client?.spanId, client !== undefined, traceState, undefined, start.attributes, undefined);
-        requests.set(request, new SampledRequest(queue, root));
+        begin(request, url.pathname);
       },
       onParse({ context }) {
-        const traced = of(context);
+        const traced = of(context, true);
         if (!traced?.root) return;
         const span = traced.span('graphql.parse');
         return ({ result }) => span.end(undefined, result instanceof Error ? 'GRAPHQL_PARSE_FAILED' : undefined);
@@ -270,9 +320,13 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       },
       onExecute({ args }) {
         attach(args.contextValue, args.document, args.operationName);
+        const end = socketEnd(args.contextValue);
+        if (end) return { onExecuteDone: end };
       },
       onSubscribe({ args }) {
         attach(args.contextValue, args.document, args.operationName);
+        const end = socketEnd(args.contextValue);
+        if (end) return { onSubscribeResult: end, onSubscribeError: () => end({ result: undefined }) };
       },
       onResultProcess({ request, result }) {
         const traced = requests.get(request);
@@ -282,23 +336,7 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
       },
       onResponse({ request, response }) {
         const traced = requests.get(request);
-        if (!traced) return;
-        requests.delete(request);
-        const { root, operation, scope, codes } = traced;
-        if (!root) return;
-        if (operation) root.name = operation.spanName;
-        const failed = codes[0] ?? (response.status >= 500 ? `HTTP_${response.status}` : undefined);
-        root.end(
-          {
-            'graphql.operation.name': operation?.name,
-            'graphql.operation.type': operation?.type,
-            'tessera.route': scope?.route?.route,
-            'tessera.request_id': scope?.requestId ?? response.headers.get('x-request-id') ?? undefined,
-            'tessera.error_codes': codes.length > 0 ? codes.join(',') : undefined,
-            'http.response.status_code': response.status,
-          },
-          failed,
-        );
+        if (traced) finish(request, traced, response.status, response.headers.get('x-request-id') ?? undefined);
       },
     };
   };
@@ -321,4 +359,8 @@ function noteErrors(traced: RequestState, result: unknown): void {
   if (!errors?.length) return;
   const code = errors[0]?.extensions?.code;
   traced.codes.push(typeof code === 'string' ? code : 'ERROR');
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
 }

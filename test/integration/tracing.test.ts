@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { createClient } from 'graphql-ws';
+import { WebSocket } from 'ws';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createGateway } from '../../src/index.js';
@@ -258,6 +260,58 @@ test('a subscription over a gRPC server stream carries the trace in the stream c
   assert.equal(stream.name, 'kitchen.v1.Kitchen/Count');
   assert.equal(stream.attributes['rpc.grpc.status_code'], 0);
   assert.equal(stream.parentSpanContext?.spanId, serverSpan(spans).spanContext().spanId);
+});
+
+test('operations over WebSocket (graphql-ws) are traced: the upgrade request\'s traceparent continues, a query and a subscription reach the upstream in the trace', async (t) => {
+  const seen: Array<string | null> = [];
+  const upstream = await startGraphqlUpstream(t, 'type Query { hello: String } type Subscription { ticks: Int! }', {
+    Query: {
+      hello: (_: unknown, __: unknown, context: { request: Request }) => {
+        seen.push(context.request.headers.get('traceparent'));
+        return 'hi';
+      },
+    },
+    Subscription: {
+      ticks: {
+        subscribe: async function* (_: unknown, __: unknown, context: { request: Request }) {
+          seen.push(context.request.headers.get('traceparent'));
+          for (let i = 0; i < 2; i++) yield { ticks: i };
+        },
+      },
+    },
+  });
+  const gw = await tracedGateway(t, [{ name: 'events', kind: 'graphql', url: upstream.url }]);
+  // The client's context on the upgrade request, as a browser's instrumentation or a proxy would set it.
+  class TracedSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers: CLIENT });
+    }
+  }
+  const client = createClient({ url: gw.url.replace('http', 'ws'), webSocketImpl: TracedSocket, retryAttempts: 0 });
+  t.after(() => client.dispose());
+  const run = (query: string): Promise<unknown[]> =>
+    new Promise((resolve, reject) => {
+      const results: unknown[] = [];
+      client.subscribe({ query }, { next: (value) => results.push(value), error: reject, complete: () => resolve(results) });
+    });
+  assert.deepEqual(await run('query Hello { hello }'), [{ data: { hello: 'hi' } }]);
+  assert.deepEqual(await run('subscription Ticks { ticks }'), [{ data: { ticks: 0 } }, { data: { ticks: 1 } }]);
+  await client.dispose();
+  assert.equal(seen.length, 2);
+  const spans = await gw.spans();
+  const servers = spans.filter((s) => s.kind === SpanKind.SERVER);
+  assert.deepEqual(servers.map((s) => s.name).sort(), ['query Hello', 'subscription Ticks'], 'one request span per operation, ended');
+  for (const server of servers) {
+    assert.equal(server.spanContext().traceId, TRACE_ID, 'the upgrade request\'s trace continues');
+    assert.equal(server.parentSpanContext?.spanId, CLIENT_SPAN);
+  }
+  for (const header of seen) {
+    const got = parsed(header ?? undefined);
+    assert.equal(got.traceId, TRACE_ID);
+    const parent = byId(spans, got.parent);
+    assert.ok(parent, 'what the upstream saw as its parent is an exported span');
+    assert.equal(parent.kind, SpanKind.CLIENT);
+  }
 });
 
 /** A GraphQL upstream answering `{ hello }`, recording the traceparent of each request it gets. */
