@@ -14,8 +14,7 @@ import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 import { displayPath, duplicateNames, loadConfiguredDescriptors, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
-import { channelView } from './compose/channels.js';
-import { missingCoordinate } from './compose/coordinates.js';
+import { channelProblems, channelView, subgraphRoots } from './compose/channels.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
@@ -325,16 +324,11 @@ interface ServingOptions {
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
   const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry } = options;
   const { schema } = composed;
-  const problems: string[] = [];
-  for (const channel of channels) {
-    for (const coordinate of channel.hide) {
-      const missing = missingCoordinate(schema, coordinate);
-      if (missing) problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph${missing.hint}`);
-    }
-  }
+  const roots = subgraphRoots(composed.subgraphs);
+  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots));
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   const built = channels.map((channel) => {
-    const view = channelView(schema, channel.hide);
+    const view = channelView(schema, channel, roots);
     const yoga = buildYoga({
       schema: view,
       mode: config.mode,

@@ -50,7 +50,7 @@ export function snapshotVersion(folder: string, unifiedFile: string): CurrentVer
       for (const channel of channels) {
         if (channel.name === 'default') {
           // tessera compose writes no file for the default channel: its view is the unified graph less what it hides.
-          served.channels.set(channel.name, channelView(unified, channel.hide));
+          served.channels.set(channel.name, channelView(unified, channel));
           continue;
         }
         const file = join(folder, `${channel.name}.graphql`);
