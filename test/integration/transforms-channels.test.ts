@@ -77,6 +77,24 @@ test('a channel is a view with its own hidden fields; the default channel keeps 
   assert.deepEqual(channels, ['default:/graphql', 'mobile:/mobile/graphql']);
 });
 
+test('a channel with an include list serves only what it lists, and what that needs, from the real upstream', async (t) => {
+  const gw = await catalog(t, { channels: { mobile: { include: ['Query.allProducts', 'Product.name', 'Product.category'], hide: ['CatCategory.id'] } } });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const ok = await gql(mobileUrl, '{ allProducts { name category { label } } }');
+  assert.deepEqual(ok.body.data.allProducts[0], { name: 'Product 1', category: { label: 'Tools' } });
+  const notListed = await gql(mobileUrl, '{ allProducts { price } }');
+  assert.equal(notListed.status, 400, 'Product is narrowed to the fields the list names');
+  const hiddenAfter = await gql(mobileUrl, '{ allProducts { category { id } } }');
+  assert.equal(hiddenAfter.status, 400, 'hide applies after include');
+  const full = await gw.query('{ allProducts { price category { id } } }');
+  assert.equal(full.body.data.allProducts[1].price, 200, 'the default channel keeps the whole graph');
+});
+
+test('an include entry naming no type, field or subgraph stops start-up with the closest name', async (t) => {
+  await assert.rejects(catalog(t, { channels: { web: { include: ['Product.nmae'] } } }), /channels\.web\.include: "Product\.nmae" is not in the unified graph: no field Product\.nmae \(did you mean "Product\.name"\?\)/);
+  await assert.rejects(catalog(t, { channels: { web: { include: ['subgraph:catalgo'] } } }), /channels\.web\.include: "subgraph:catalgo": there is no subgraph named "catalgo" \(did you mean "subgraph:catalog"\?\)/);
+});
+
 test('a channel hiding something that is not in the graph stops start-up', async (t) => {
   await assert.rejects(catalog(t, { channels: { web: { hide: ['Product.nope'] } } }), /channels\.web\.hide: "Product\.nope" is not in the unified graph/);
 });
