@@ -34,6 +34,8 @@ export interface ChannelShape {
   include?: readonly string[];
   /** Types and fields this channel does not see (applied after include). */
   hide: readonly string[];
+  /** Response-cache hints by unified-graph coordinate (checked here only: plugins/traffic.ts applies them). */
+  cache?: { ttl: Readonly<Record<string, unknown>> };
 }
 
 /** The unified graph's root-field coordinates ("Query.product") each subgraph serves, by subgraph name. */
@@ -74,6 +76,10 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
   for (const coordinate of channel.hide) {
     const missing = missingCoordinate(schema, coordinate);
     if (missing) problems.push(`${file}: ${key}.hide: "${coordinate}" is not in the unified graph${missing.hint}`);
+  }
+  for (const coordinate of Object.keys(channel.cache?.ttl ?? {})) {
+    const missing = missingCoordinate(schema, coordinate);
+    if (missing) problems.push(`${file}: ${key}.cache.ttl."${coordinate}": the unified graph has no ${missing.missing}${missing.hint}`);
   }
   return problems;
 }

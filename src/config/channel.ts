@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { channelSecurityKeys } from './security.js';
 import { boolean } from './units.js';
 import { graphiqlSchema, type ResolvedGraphiql } from './graphiql.js';
+import { descriptorCache } from './cache.js';
+import { rateLimitRule } from './rate-limit.js';
+import { duration } from './units.js';
 
 export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
 
@@ -26,6 +29,34 @@ export const channelSchema = z.strictObject({
   include: z.array(includeEntry).min(1, 'an include list names at least one type, field or subgraph (leave it out to serve the whole graph)').optional(),
   /** Types and fields of the unified graph this channel does not see. */
   hide: z.array(coordinate).default([]),
+  /**
+   * Response-cache lifetimes on this channel only: `defaultTtl` replaces
+   * `cache.defaultTtl`; `ttl` ("Type" or "Type.field" in the unified graph's
+   * names → a TTL or { ttl, private }) replaces the descriptors' `cache:` hint
+   * of that coordinate. Other channels keep the gateway's.
+   */
+  cache: z
+    .strictObject({
+      defaultTtl: duration.optional(),
+      ttl: descriptorCache.default({}),
+    })
+    .optional(),
+  /**
+   * Rate-limit rules of this channel: they replace `rateLimit.rules` on it
+   * (the gateway's rules meter the other channels). The same keys as a
+   * gateway rule, without `channels`.
+   */
+  rateLimit: z
+    .strictObject({
+      rules: z.array(rateLimitRule.omit({ channels: true })).superRefine((rules, ctx) => {
+        const seen = new Set<string>();
+        rules.forEach((rule, i) => {
+          if (seen.has(rule.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `rule name "${rule.name}" is used twice` });
+          seen.add(rule.name);
+        });
+      }),
+    })
+    .optional(),
   /** Overrides the gateway-wide `introspection` for this channel. */
   introspection: boolean.optional(),
   /** Overrides the gateway-wide `graphiql` for this channel, key by key (`enabled`, `defaultQuery`). */
