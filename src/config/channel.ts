@@ -30,6 +30,35 @@ export const channelSchema = z.strictObject({
   /** Types and fields of the unified graph this channel does not see. */
   hide: z.array(coordinate).default([]),
   /**
+   * Other names on this channel, keyed by the unified graph's names: object,
+   * interface, union, enum, input and scalar types (`types: { Product: Item }`)
+   * and fields of object and interface types (`fields: { "Product.name": title }`).
+   */
+  rename: z
+    .strictObject({
+      types: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a type name'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
+      fields: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Type.field"'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
+    })
+    .optional(),
+  /**
+   * Fields only this channel has, built from other fields of their type
+   * (compose/channel-fields.ts): `"Product.card": { from: [name, "price { amount }"], template: "{name}: {price.amount}" }`.
+   */
+  fields: z
+    .record(
+      z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Type.field"'),
+      z.strictObject({
+        /** The field's type: a String built from the template (the one type there is today). */
+        type: z.literal('String').default('String'),
+        /** Selections of the type the template reads, in GraphQL syntax: `name`, `price { amount currency }`. */
+        from: z.array(z.string().min(1)).min(1),
+        /** Text with `{path}` placeholders (`{name}`, `{price.amount}`), each a leaf selected by `from`. */
+        template: z.string(),
+        description: z.string().optional(),
+      }),
+    )
+    .optional(),
+  /**
    * Response-cache lifetimes on this channel only: `defaultTtl` replaces
    * `cache.defaultTtl`; `ttl` ("Type" or "Type.field" in the unified graph's
    * names → a TTL or { ttl, private }) replaces the descriptors' `cache:` hint

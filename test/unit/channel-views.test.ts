@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, parse, print, printSchema, type GraphQLSchema } from 'graphql';
 import { channelProblems, channelView } from '../../src/compose/channels.js';
+import { channelFieldProblems, channelFields } from '../../src/compose/channel-fields.js';
 
 const unified = buildSchema(`
   type Query { product(id: ID!, filter: ProductFilter): Product  me: User  node(id: ID!): Node  reviews: [Review] }
@@ -57,5 +58,45 @@ test('an include entry naming nothing is refused with the key and the closest na
     'gateway.yaml: channels.mobile.include: "Prodct" is not in the unified graph: no type Prodct (did you mean "Product"?)',
     'gateway.yaml: channels.mobile.include: "Product.nme" is not in the unified graph: no field Product.nme (did you mean "Product.name"?)',
     'gateway.yaml: channels.mobile.include: "subgraph:reveiws": there is no subgraph named "reveiws" (did you mean "subgraph:reviews"?)',
+  ]);
+});
+
+test('renames and composed fields: the channel schema has the new names, operations are translated back and answers forward', () => {
+  const view = channelView(unified, { hide: [] });
+  const naming = {
+    rename: { types: { Product: 'Item', Money: 'Amount' }, fields: { 'Product.name': 'title', 'Query.product': 'item' } },
+    fields: { 'Product.card': { from: ['name', 'price { amount currency }'], template: '{name} – {price.amount} {price.currency}' } },
+  };
+  assert.deepEqual(channelFieldProblems(view, naming, 'channels.mobile', 'gateway.yaml'), []);
+  const fields = channelFields(view, naming)!;
+  assert.deepEqual(fieldsOf(fields.schema, 'Item'), ['card', 'dimensions', 'id', 'owner', 'price', 'title']);
+  assert.equal(fields.schema.getType('Product'), undefined);
+  assert.equal(String(fields.schema.getQueryType()!.getFields().item!.type), 'Item');
+  const document = parse('query($f: ProductFilter) { item(id: "1", filter: $f) { title label: card kind: __typename ... on Item { t2: title } } }');
+  const translation = fields.translate(document)!;
+  assert.equal(
+    print(translation.document),
+    print(parse('query($f: ProductFilter) { item: product(id: "1", filter: $f) { title: name tessera__c0__name: name tessera__c0__price: price { amount currency } tessera__t0: __typename ... on Product { t2: name } } }')),
+  );
+  const answer = fields.answer(
+    { data: { item: { title: 'lamp', tessera__c0__name: 'lamp', tessera__c0__price: { amount: 9.5, currency: 'EUR' }, tessera__t0: 'Product', t2: 'lamp' } } },
+    translation,
+  );
+  assert.deepEqual(answer, { data: { item: { title: 'lamp', label: 'lamp – 9.5 EUR', kind: 'Item', t2: 'lamp' } } });
+  assert.equal(fields.translate(parse('{ me { id } }')), undefined, 'nothing renamed or composed: run as it is');
+});
+
+test('a composed field whose from or template reads nothing is refused, naming the key', () => {
+  const view = channelView(unified, { hide: [] });
+  const problems = channelFieldProblems(
+    view,
+    { rename: { types: { Prodcut: 'Item' }, fields: {} }, fields: { 'Product.card': { from: ['nmae'], template: '{name}' }, 'Product.tag': { from: ['name'], template: '{price.amount}' } } },
+    'channels.mobile',
+    'gateway.yaml',
+  );
+  assert.deepEqual(problems, [
+    `gateway.yaml: channels.mobile.rename.types.Prodcut: this channel's view has no type Prodcut (did you mean "Product"?)`,
+    'gateway.yaml: channels.mobile.fields."Product.card".from: Cannot query field "nmae" on type "Product". Did you mean "name"?',
+    'gateway.yaml: channels.mobile.fields."Product.tag".template: "{price.amount}" reads no leaf that `from` selects (from: name)',
   ]);
 });
