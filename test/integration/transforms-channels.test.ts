@@ -90,6 +90,41 @@ test('a channel with an include list serves only what it lists, and what that ne
   assert.equal(full.body.data.allProducts[1].price, 200, 'the default channel keeps the whole graph');
 });
 
+test('a channel renames types and fields and composes a field from others; requests reach the right upstream fields', async (t) => {
+  const gw = await catalog(t, {
+    channels: {
+      mobile: {
+        rename: { types: { Product: 'Item' }, fields: { 'Product.name': 'title', 'Query.allProducts': 'items' } },
+        fields: { 'Product.card': { from: ['name', 'price', 'category { label }'], template: '{name} ({category.label}): {price}' } },
+      },
+    },
+  });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const res = await gql(mobileUrl, 'query Cards { items { title card kind: __typename ... on Item { id } } }');
+  assert.deepEqual(res.body, {
+    data: {
+      items: [
+        { title: 'Product 1', card: 'Product 1 (Tools): 100', kind: 'Item', id: 'p1' },
+        { title: 'Product 2', card: 'Product 2 (Tools): 200', kind: 'Item', id: 'p2' },
+      ],
+    },
+  });
+  const mobileSchema = gw.gateway.channels.find((c) => c.channel.name === 'mobile')!.schema;
+  assert.ok(mobileSchema.getType('Item'), "the channel's schema (introspection, snapshot) has the channel's names");
+  assert.equal(mobileSchema.getType('Product'), undefined);
+  const old = await gql(mobileUrl, '{ allProducts { name } }');
+  assert.equal(old.status, 400, "the graph's names are not the channel's");
+  const full = await gw.query('{ allProducts { name __typename } }');
+  assert.deepEqual(full.body.data.allProducts[0], { name: 'Product 1', __typename: 'Product' }, 'the default channel keeps the graph names');
+});
+
+test('a composed field reading a field the type does not have stops start-up, naming the key', async (t) => {
+  await assert.rejects(
+    catalog(t, { channels: { mobile: { fields: { 'Product.card': { from: ['nmae'], template: '{nmae}' } } } } }),
+    /channels\.mobile\.fields\."Product\.card"\.from: Cannot query field "nmae" on type "Product"\. Did you mean "name"\?/,
+  );
+});
+
 test('an include entry naming no type, field or subgraph stops start-up with the closest name', async (t) => {
   await assert.rejects(catalog(t, { channels: { web: { include: ['Product.nmae'] } } }), /channels\.web\.include: "Product\.nmae" is not in the unified graph: no field Product\.nmae \(did you mean "Product\.name"\?\)/);
   await assert.rejects(catalog(t, { channels: { web: { include: ['subgraph:catalgo'] } } }), /channels\.web\.include: "subgraph:catalgo": there is no subgraph named "catalgo" \(did you mean "subgraph:catalog"\?\)/);
