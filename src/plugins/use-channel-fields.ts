@@ -10,6 +10,7 @@
  * asking for introspection, runs as it is.
  */
 import type { Plugin } from 'graphql-yoga';
+import type { ExecutionResult } from '@graphql-tools/utils';
 import { handleStreamOrSingleExecutionResult } from '@envelop/core';
 import { BREAK, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { ChannelFields, Translation } from '../compose/channel-fields.js';
@@ -48,19 +49,23 @@ export function useChannelFields({ fields, view }: UseChannelFieldsOptions): Plu
     args.schema = view;
     return translation;
   };
+  // The result object itself is changed, not replaced: later plugins (the response cache) know a result by its identity.
+  const answerInPlace = (result: ExecutionResult, translation: Translation): void => {
+    Object.assign(result, fields.answer(result, translation));
+  };
   return {
     onExecute({ args }) {
       const translation = swap(args);
       if (!translation) return undefined;
       return {
-        onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => setResult(fields.answer(result, translation))),
+        onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, ({ result }) => answerInPlace(result, translation)),
       };
     },
     onSubscribe({ args }) {
       const translation = swap(args);
       if (!translation) return undefined;
       return {
-        onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => setResult(fields.answer(result, translation))),
+        onSubscribeResult: (payload) => handleStreamOrSingleExecutionResult(payload, ({ result }) => answerInPlace(result, translation)),
       };
     },
   };

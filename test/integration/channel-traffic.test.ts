@@ -65,3 +65,19 @@ test('a channel cache TTL naming nothing in the unified graph stops start-up wit
     /channels\.mobile\.cache\.ttl\."Product\.nmae": the unified graph has no field Product\.nmae \(did you mean "Product\.name"\?\)/,
   );
 });
+
+test('a renamed field and a composed field on a channel: routed direct to an unrenamed subgraph, cached, and answered in the channel names on a hit', async (t) => {
+  const { gw, mobile, calls } = await setup(t, {
+    mode: 'development',
+    channels: { mobile: { rename: { fields: { 'Product.name': 'title' } }, fields: { 'Product.card': { from: ['id', 'name'], template: '#{id} {name}' } } } },
+  });
+  const query = '{ product(id: "1") { title card } }';
+  const first = await gql(mobile, query);
+  assert.deepEqual(first.body, { data: { product: { title: 'product 1', card: '#1 product 1' } } });
+  assert.equal(first.headers.get('tessera-route'), 'direct', 'the translated operation is the subgraph’s own: sent as it is');
+  const second = await gql(mobile, query);
+  assert.equal(second.headers.get('x-tessera-cache'), 'HIT');
+  assert.deepEqual(second.body, first.body);
+  assert.equal(calls(), 1);
+  assert.deepEqual((await gw.query('{ product(id: "1") { name } }')).body, { data: { product: { name: 'product 1' } } });
+});
