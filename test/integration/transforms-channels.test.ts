@@ -1,7 +1,7 @@
 /** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { gql, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! title: String! price: Int! category: Category secret: Secret }
@@ -141,4 +141,30 @@ test('introspection is off in production and on in development unless configured
   assert.match(refused.body.errors![0]!.message, /introspection/i);
   const dev = await catalog(t, { mode: 'development' });
   assert.equal((await dev.query('{ __schema { queryType { name } } }')).body.data.__schema.queryType.name, 'Query');
+});
+
+test('a subscription on a channel with renames and a composed field: each event in the channel names', async (t) => {
+  const upstream = await startGraphqlUpstream(t, 'type Level { sku: String! count: Int! } type Query { ok: Boolean } type Subscription { stock: Level! }', {
+    Query: { ok: () => true },
+    Subscription: {
+      stock: {
+        subscribe: async function* () {
+          for (let count = 2; count >= 1; count--) yield { stock: { sku: 'lamp', count } };
+        },
+      },
+    },
+  });
+  const gw = await startGateway(t, [{ name: 'events', kind: 'graphql', url: upstream.url }], {
+    channels: {
+      mobile: {
+        rename: { types: { Level: 'StockLevel' }, fields: { 'Level.count': 'units' } },
+        fields: { 'Level.label': { from: ['sku', 'count'], template: '{sku}: {count} left' } },
+      },
+    },
+  });
+  const events = await sse(t, gw.url.replace('/graphql', '/mobile/graphql'), 'subscription { stock { units label __typename } }');
+  assert.equal(events.status, 200);
+  assert.deepEqual(await events.next(), { data: { stock: { units: 2, label: 'lamp: 2 left', __typename: 'StockLevel' } } });
+  assert.deepEqual(await events.next(), { data: { stock: { units: 1, label: 'lamp: 1 left', __typename: 'StockLevel' } } });
+  assert.equal(await events.next(), undefined);
 });
