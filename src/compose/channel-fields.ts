@@ -23,6 +23,7 @@
  */
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import {
+  GraphQLError,
   GraphQLObjectType,
   GraphQLString,
   Kind,
@@ -37,7 +38,6 @@ import {
   visitWithTypeInfo,
   type DocumentNode,
   type FieldNode,
-  type GraphQLError,
   type GraphQLSchema,
   type NamedTypeNode,
   type SelectionNode,
@@ -258,7 +258,16 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
     translate,
     answer(result, translation) {
       const errors = result.errors?.map((error) =>
-        error.path ? Object.assign(Object.create(Object.getPrototypeOf(error) as object) as GraphQLError, error, { path: answerPath(error.path, translation) }) : error,
+        error.path
+          ? new GraphQLError(error.message, {
+              nodes: error.nodes,
+              source: error.source,
+              positions: error.positions,
+              path: answerPath(error.path, translation),
+              originalError: error.originalError,
+              extensions: error.extensions,
+            })
+          : error,
       );
       return { ...result, ...(result.data !== undefined && { data: answerValue(result.data, translation) }), ...(errors && { errors }) };
     },

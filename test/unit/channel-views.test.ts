@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSchema, parse, print, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema, GraphQLError, parse, print, printSchema, type GraphQLSchema } from 'graphql';
 import { channelProblems, channelView } from '../../src/compose/channels.js';
 import { channelFieldProblems, channelFields } from '../../src/compose/channel-fields.js';
 
@@ -84,6 +84,8 @@ test('renames and composed fields: the channel schema has the new names, operati
   );
   assert.deepEqual(answer, { data: { item: { title: 'lamp', label: 'lamp – 9.5 EUR', kind: 'Item', t2: 'lamp' } } });
   assert.equal(fields.translate(parse('{ me { id } }')), undefined, 'nothing renamed or composed: run as it is');
+  const failed = fields.answer({ data: { item: null }, errors: [new GraphQLError('price service down', { path: ['item', 'tessera__c0__price'] })] }, translation);
+  assert.deepEqual(failed.errors!.map((e) => [e.message, e.path]), [['price service down', ['item', 'label']]], "an error's path names the client's field");
 });
 
 test('a composed field whose from or template reads nothing is refused, naming the key', () => {
