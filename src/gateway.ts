@@ -14,8 +14,9 @@ import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 import { displayPath, duplicateNames, loadConfiguredDescriptors, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
-import { channelView } from './compose/channels.js';
-import { missingCoordinate } from './compose/coordinates.js';
+import { channelProblems, channelView, subgraphRoots } from './compose/channels.js';
+import { channelFieldProblems, channelFields } from './compose/channel-fields.js';
+import { useChannelFields } from './plugins/use-channel-fields.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
@@ -325,18 +326,18 @@ interface ServingOptions {
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
   const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry } = options;
   const { schema } = composed;
-  const problems: string[] = [];
-  for (const channel of channels) {
-    for (const coordinate of channel.hide) {
-      const missing = missingCoordinate(schema, coordinate);
-      if (missing) problems.push(`${file}: channels.${channel.name}.hide: "${coordinate}" is not in the unified graph${missing.hint}`);
-    }
-  }
+  const roots = subgraphRoots(composed.subgraphs);
+  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots));
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const built = channels.map((channel) => {
-    const view = channelView(schema, channel.hide);
+  const views = channels.map((channel) => channelView(schema, channel, roots));
+  const fieldProblems = channels.flatMap((channel, i) => channelFieldProblems(views[i]!, channel, `channels.${channel.name}`, file));
+  if (fieldProblems.length > 0) throw new ConfigError('CONFIG_INVALID', fieldProblems);
+  const built = channels.map((channel, i) => {
+    const view = views[i]!;
+    // The channel's own names and composed fields, when it has some: its clients see that schema.
+    const own = channelFields(view, channel);
     const yoga = buildYoga({
-      schema: view,
+      schema: own?.schema ?? view,
       mode: config.mode,
       graphqlPath: channel.path,
       graphiql: channel.graphiql.enabled && graphiqlAssets ? { assets: graphiqlAssets, defaultQuery: channel.graphiql.defaultQuery } : false,
@@ -352,10 +353,12 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
         ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
         ...(status ? [status.requestPlugin(channel.name)] : []),
         ...(expiry ? [useSchemaExpiry(expiry)] : []),
+        // Before every other plugin's onExecute: they see the operation in the unified graph's names.
+        ...(own ? [useChannelFields({ fields: own, view })] : []),
         ...buildPlugins({ gateway: config, channel, schema: view, logger, traffic, subgraphs: composed.subgraphs, routes, file, ...security, downloads, responseHeaders }),
       ],
     });
-    return { channel, schema: view, yoga };
+    return { channel, schema: own?.schema ?? view, yoga };
   });
   return { schema, channels: built, byPath: new Map(built.map((b) => [b.channel.path, b.yoga])) };
 }

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import { channelView } from '../compose/channels.js';
+import { channelFields } from '../compose/channel-fields.js';
 import { displayPath, excerpt } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { CurrentVersion, ServedSchemas } from './current.js';
@@ -50,7 +51,8 @@ export function snapshotVersion(folder: string, unifiedFile: string): CurrentVer
       for (const channel of channels) {
         if (channel.name === 'default') {
           // tessera compose writes no file for the default channel: its view is the unified graph less what it hides.
-          served.channels.set(channel.name, channelView(unified, channel.hide));
+          const view = channelView(unified, channel);
+          served.channels.set(channel.name, channelFields(view, channel)?.schema ?? view);
           continue;
         }
         const file = join(folder, `${channel.name}.graphql`);

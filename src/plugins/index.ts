@@ -25,7 +25,7 @@ import type { AuthRules } from '../compose/auth-rules.js';
 import { useErrorLog } from './use-error-log.js';
 import { useSubscriptionScope } from './use-subscription-scope.js';
 import { useIntrospectionPolicy } from './use-introspection-policy.js';
-import type { Traffic } from './traffic.js';
+import { channelCache, type Traffic } from './traffic.js';
 import { useDedupe } from './use-dedupe.js';
 import { useRateLimit } from './use-rate-limit.js';
 import { useResponseCache } from './use-response-cache.js';
@@ -65,7 +65,7 @@ function trafficPlugins({ traffic, channel, schema, gateway }: PluginChainOption
   if (traffic.dedupe) plugins.push(useDedupe({ channel: channel.name, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims }));
   if (traffic.cache) {
     const debugHeader = gateway.cache.debugHeader ?? gateway.mode === 'development';
-    plugins.push(useResponseCache({ cache: traffic.cache, channel: channel.name, schema, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims, debugHeader }));
+    plugins.push(useResponseCache({ cache: channelCache(traffic.cache, channel), channel: channel.name, schema, scopeHeaders: traffic.scopeHeaders, scopeClaims: traffic.scopeClaims, debugHeader }));
   }
   return plugins;
 }

@@ -9,6 +9,7 @@
 import type { ExecutionRequest, ExecutionResult, Executor } from '@graphql-tools/utils';
 import type { Logger } from 'pino';
 import type { CacheConfig, CacheHint } from '../config/cache.js';
+import type { ResolvedChannel } from '../config/channel.js';
 import type { Descriptor } from '../config/descriptor.js';
 import type { GatewayFileConfig } from '../config/gateway.js';
 import { displayPath } from '../config/load.js';
@@ -34,6 +35,8 @@ export interface CompiledRule {
 export interface RateLimits {
   /** Empty when no rule is configured (the open-subscription limit still applies). */
   rules: CompiledRule[];
+  /** The rules of channels with their own `channels.<name>.rateLimit`, by channel: on those channels they replace `rules`. */
+  byChannel: ReadonlyMap<string, CompiledRule[]>;
   /** Open subscriptions per consumer and channel, in this process (rateLimit.subscriptions). */
   subscriptions: SubscriptionSlots;
   /** The client address of a request context (trusted proxies applied). */
@@ -82,6 +85,19 @@ export interface TrafficOptions {
   logger: Logger;
   /** The gateway file, for error messages. */
   file?: string;
+}
+
+/**
+ * The cache of one channel: its `channels.<name>.cache` (defaultTtl, and hints by
+ * unified-graph coordinate replacing the descriptors' ones) over the gateway's.
+ */
+export function channelCache(cache: CacheRuntime, channel: Pick<ResolvedChannel, 'cache'>): CacheRuntime {
+  if (!channel.cache) return cache;
+  return {
+    ...cache,
+    config: { ...cache.config, defaultTtl: channel.cache.defaultTtl ?? cache.config.defaultTtl },
+    hints: new Map([...cache.hints, ...Object.entries(channel.cache.ttl)]),
+  };
 }
 
 /** `cache:` of every descriptor in unified-graph names; where two subgraphs hint one type, the shorter TTL and `private` win. */
@@ -152,6 +168,14 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
       channels: rule.channels ? new Set(rule.channels) : undefined,
       operations: rule.operations ? new Set(rule.operations) : undefined,
     })),
+    // Limiter names carry the channel, so a channel's rule never shares buckets with a gateway rule of the same name.
+    byChannel: new Map(
+      Object.entries(config.channels).flatMap(([channel, c]) =>
+        c.rateLimit
+          ? [[channel, c.rateLimit.rules.map((rule) => ({ rule, limiter: limiterFor(`channel:${channel}:rule:${rule.name}`, rule.limit, rule.window), operations: rule.operations ? new Set(rule.operations) : undefined }))]]
+          : [],
+      ),
+    ),
     subscriptions: new SubscriptionSlots(rateLimit.subscriptions),
     clientAddress: clientAddressResolver(rateLimit.trustedProxies, `${where}: rateLimit.trustedProxies`),
     headers: rateLimit.headers,
@@ -165,7 +189,10 @@ export async function createTraffic(options: TrafficOptions): Promise<Traffic> {
   const cacheFor = (sources: readonly LoadedSource[]): CacheRuntime | undefined => {
     if (!config.cache.enabled) return undefined;
     const hints = cacheHintsFor(sources);
-    const anyTtl = config.cache.defaultTtl > 0 || [...hints.values()].some((h) => (h.ttl ?? 0) > 0);
+    const channelTtl = Object.values(config.channels).some(
+      (c) => c.cache && ((c.cache.defaultTtl ?? 0) > 0 || Object.values(c.cache.ttl).some((h) => (h.ttl ?? 0) > 0)),
+    );
+    const anyTtl = config.cache.defaultTtl > 0 || channelTtl || [...hints.values()].some((h) => (h.ttl ?? 0) > 0);
     if (!anyTtl) return undefined;
     cacheStore ??= responseCacheStore(config, stores);
     return { config: config.cache, store: cacheStore, hints };

@@ -145,7 +145,8 @@ function releasingOnEnd<T>(stream: AsyncIterable<T>, release: () => void): Async
 
 export function useRateLimit(options: RateLimitOptions): Plugin {
   const { limits, channel } = options;
-  const rules = limits.rules.filter((r) => !r.channels || r.channels.has(channel));
+  // A channel with its own rules (channels.<name>.rateLimit) is metered by those alone.
+  const rules = limits.byChannel.get(channel) ?? limits.rules.filter((r) => !r.channels || r.channels.has(channel));
   const slots = limits.subscriptions;
   const byOperation = rules.some((r) => r.operations || r.rule.by.includes('operation'));
   const byConsumer = rules.some((r) => r.rule.by.includes('consumer'));

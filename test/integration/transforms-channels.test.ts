@@ -1,7 +1,7 @@
 /** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { gql, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! title: String! price: Int! category: Category secret: Secret }
@@ -77,6 +77,59 @@ test('a channel is a view with its own hidden fields; the default channel keeps 
   assert.deepEqual(channels, ['default:/graphql', 'mobile:/mobile/graphql']);
 });
 
+test('a channel with an include list serves only what it lists, and what that needs, from the real upstream', async (t) => {
+  const gw = await catalog(t, { channels: { mobile: { include: ['Query.allProducts', 'Product.name', 'Product.category'], hide: ['CatCategory.id'] } } });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const ok = await gql(mobileUrl, '{ allProducts { name category { label } } }');
+  assert.deepEqual(ok.body.data.allProducts[0], { name: 'Product 1', category: { label: 'Tools' } });
+  const notListed = await gql(mobileUrl, '{ allProducts { price } }');
+  assert.equal(notListed.status, 400, 'Product is narrowed to the fields the list names');
+  const hiddenAfter = await gql(mobileUrl, '{ allProducts { category { id } } }');
+  assert.equal(hiddenAfter.status, 400, 'hide applies after include');
+  const full = await gw.query('{ allProducts { price category { id } } }');
+  assert.equal(full.body.data.allProducts[1].price, 200, 'the default channel keeps the whole graph');
+});
+
+test('a channel renames types and fields and composes a field from others; requests reach the right upstream fields', async (t) => {
+  const gw = await catalog(t, {
+    channels: {
+      mobile: {
+        rename: { types: { Product: 'Item' }, fields: { 'Product.name': 'title', 'Query.allProducts': 'items' } },
+        fields: { 'Product.card': { from: ['name', 'price', 'category { label }'], template: '{name} ({category.label}): {price}' } },
+      },
+    },
+  });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const res = await gql(mobileUrl, 'query Cards { items { title card kind: __typename ... on Item { id } } }');
+  assert.deepEqual(res.body, {
+    data: {
+      items: [
+        { title: 'Product 1', card: 'Product 1 (Tools): 100', kind: 'Item', id: 'p1' },
+        { title: 'Product 2', card: 'Product 2 (Tools): 200', kind: 'Item', id: 'p2' },
+      ],
+    },
+  });
+  const mobileSchema = gw.gateway.channels.find((c) => c.channel.name === 'mobile')!.schema;
+  assert.ok(mobileSchema.getType('Item'), "the channel's schema (introspection, snapshot) has the channel's names");
+  assert.equal(mobileSchema.getType('Product'), undefined);
+  const old = await gql(mobileUrl, '{ allProducts { name } }');
+  assert.equal(old.status, 400, "the graph's names are not the channel's");
+  const full = await gw.query('{ allProducts { name __typename } }');
+  assert.deepEqual(full.body.data.allProducts[0], { name: 'Product 1', __typename: 'Product' }, 'the default channel keeps the graph names');
+});
+
+test('a composed field reading a field the type does not have stops start-up, naming the key', async (t) => {
+  await assert.rejects(
+    catalog(t, { channels: { mobile: { fields: { 'Product.card': { from: ['nmae'], template: '{nmae}' } } } } }),
+    /channels\.mobile\.fields\."Product\.card"\.from: Cannot query field "nmae" on type "Product"\. Did you mean "name"\?/,
+  );
+});
+
+test('an include entry naming no type, field or subgraph stops start-up with the closest name', async (t) => {
+  await assert.rejects(catalog(t, { channels: { web: { include: ['Product.nmae'] } } }), /channels\.web\.include: "Product\.nmae" is not in the unified graph: no field Product\.nmae \(did you mean "Product\.name"\?\)/);
+  await assert.rejects(catalog(t, { channels: { web: { include: ['subgraph:catalgo'] } } }), /channels\.web\.include: "subgraph:catalgo": there is no subgraph named "catalgo" \(did you mean "subgraph:catalog"\?\)/);
+});
+
 test('a channel hiding something that is not in the graph stops start-up', async (t) => {
   await assert.rejects(catalog(t, { channels: { web: { hide: ['Product.nope'] } } }), /channels\.web\.hide: "Product\.nope" is not in the unified graph/);
 });
@@ -88,4 +141,30 @@ test('introspection is off in production and on in development unless configured
   assert.match(refused.body.errors![0]!.message, /introspection/i);
   const dev = await catalog(t, { mode: 'development' });
   assert.equal((await dev.query('{ __schema { queryType { name } } }')).body.data.__schema.queryType.name, 'Query');
+});
+
+test('a subscription on a channel with renames and a composed field: each event in the channel names', async (t) => {
+  const upstream = await startGraphqlUpstream(t, 'type Level { sku: String! count: Int! } type Query { ok: Boolean } type Subscription { stock: Level! }', {
+    Query: { ok: () => true },
+    Subscription: {
+      stock: {
+        subscribe: async function* () {
+          for (let count = 2; count >= 1; count--) yield { stock: { sku: 'lamp', count } };
+        },
+      },
+    },
+  });
+  const gw = await startGateway(t, [{ name: 'events', kind: 'graphql', url: upstream.url }], {
+    channels: {
+      mobile: {
+        rename: { types: { Level: 'StockLevel' }, fields: { 'Level.count': 'units' } },
+        fields: { 'Level.label': { from: ['sku', 'count'], template: '{sku}: {count} left' } },
+      },
+    },
+  });
+  const events = await sse(t, gw.url.replace('/graphql', '/mobile/graphql'), 'subscription { stock { units label __typename } }');
+  assert.equal(events.status, 200);
+  assert.deepEqual(await events.next(), { data: { stock: { units: 2, label: 'lamp: 2 left', __typename: 'StockLevel' } } });
+  assert.deepEqual(await events.next(), { data: { stock: { units: 1, label: 'lamp: 1 left', __typename: 'StockLevel' } } });
+  assert.equal(await events.next(), undefined);
 });

@@ -1,0 +1,338 @@
+/**
+ * A channel's own names and fields over its view of the unified graph
+ * (`channels.<name>.rename` and `channels.<name>.fields`). The channel's
+ * schema is what its clients validate and introspect; an operation on it is
+ * translated to the unified graph's names before it runs (so every route and
+ * plugin sees the graph's names), and its answer back to the channel's:
+ *
+ * - a renamed field is asked by its graph name under the client's response
+ *   key (`title` → `title: name`);
+ * - a renamed type in a fragment condition or a variable's type gets its
+ *   graph name; `__typename` is asked under a `tessera__t<n>` alias and its
+ *   value renamed in the answer;
+ * - a composed field (`Product.card`) is replaced by its `from` selections,
+ *   each under a `tessera__c<n>__` alias, and the answer's value built from
+ *   them with the template.
+ *
+ * Template grammar: text with `{path}` placeholders, `path` a dot-separated
+ * list of response keys of `from` ending at a leaf (`{price.amount}`). A
+ * placeholder whose value is null or missing renders as the empty string; a
+ * list on the way renders its items joined with ", ". No other syntax: no
+ * expressions, conditions or escapes. Renamed input fields and enum values
+ * are not supported (their graph names stay).
+ */
+import { mapSchema, MapperKind } from '@graphql-tools/utils';
+import {
+  GraphQLError,
+  GraphQLObjectType,
+  GraphQLString,
+  Kind,
+  TypeInfo,
+  getNamedType,
+  isObjectType,
+  parse,
+  specifiedRules,
+  NoUnusedFragmentsRule,
+  validate,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type NamedTypeNode,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { missingCoordinate } from './coordinates.js';
+
+export interface ComposedFieldSpec {
+  from: readonly string[];
+  template: string;
+  description?: string;
+}
+
+export interface ChannelNaming {
+  rename?: { types: Readonly<Record<string, string>>; fields: Readonly<Record<string, string>> };
+  fields?: Readonly<Record<string, ComposedFieldSpec>>;
+}
+
+const TYPENAME_PREFIX = 'tessera__t';
+const COMPOSED_PREFIX = 'tessera__c';
+const PLACEHOLDER = /\{([_A-Za-z][_0-9A-Za-z]*(?:\.[_A-Za-z][_0-9A-Za-z]*)*)\}/g;
+
+/** A translated operation: its document in the graph's names and how to turn its answer back. */
+export interface Translation {
+  document: DocumentNode;
+  /** `tessera__t<n>` → the client's response key of that `__typename`. */
+  typenames: string[];
+  /** `tessera__c<n>` → the client's response key and the template of that composed field. */
+  composed: Array<{ key: string; template: string }>;
+}
+
+export interface ChannelFields {
+  /** The channel's schema: the view renamed, with its composed fields. */
+  schema: GraphQLSchema;
+  /** The operation in the unified graph's names, or undefined when it names nothing renamed or composed. */
+  translate(document: DocumentNode): Translation | undefined;
+  /** An answer of a translated operation in the channel's names (data and error paths). */
+  answer<T extends { data?: unknown; errors?: readonly GraphQLError[] }>(result: T, translation: Translation): T;
+}
+
+/**
+ * Entries of `rename` and `fields` that do not fit the view: unknown types and
+ * fields, a `from` that does not validate, a placeholder that reads no leaf.
+ */
+export function channelFieldProblems(view: GraphQLSchema, naming: ChannelNaming, key: string, file: string): string[] {
+  const problems: string[] = [];
+  for (const coordinate of [...Object.keys(naming.rename?.types ?? {}), ...Object.keys(naming.rename?.fields ?? {})]) {
+    const missing = missingCoordinate(view, coordinate);
+    const at = coordinate.includes('.') ? `rename.fields."${coordinate}"` : `rename.types.${coordinate}`;
+    if (missing) problems.push(`${file}: ${key}.${at}: this channel's view has no ${missing.missing}${missing.hint}`);
+  }
+  for (const [coordinate, spec] of Object.entries(naming.fields ?? {})) {
+    const [typeName, fieldName] = coordinate.split('.') as [string, string];
+    const type = view.getType(typeName);
+    const at = `${file}: ${key}.fields."${coordinate}"`;
+    if (!isObjectType(type)) {
+      const missing = missingCoordinate(view, typeName);
+      problems.push(`${at}: a composed field belongs to an object type of this channel's view; ${missing ? `there is no ${missing.missing}${missing.hint}` : `${typeName} is not an object type`}`);
+      continue;
+    }
+    if (type.getFields()[fieldName]) problems.push(`${at}: ${typeName} already has a field "${fieldName}"; pick another name`);
+    let selections: SelectionSetNode;
+    try {
+      selections = fromSelections(spec.from);
+    } catch (error) {
+      problems.push(`${at}.from: not GraphQL selections: ${(error as Error).message}`);
+      continue;
+    }
+    const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [{ kind: Kind.FRAGMENT_DEFINITION, name: { kind: Kind.NAME, value: 'From' }, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: typeName } }, selectionSet: selections }] };
+    const errors = validate(view, document, specifiedRules.filter((rule) => rule !== NoUnusedFragmentsRule));
+    for (const error of errors) problems.push(`${at}.from: ${error.message}`);
+    if (errors.length > 0) continue;
+    for (const match of spec.template.matchAll(PLACEHOLDER)) {
+      if (!readsLeaf(selections, match[1]!.split('.'))) problems.push(`${at}.template: "{${match[1]}}" reads no leaf that \`from\` selects (from: ${spec.from.join(', ')})`);
+    }
+  }
+  return problems;
+}
+
+function fromSelections(from: readonly string[]): SelectionSetNode {
+  const document = parse(`{ ${from.join(' ')} }`, { noLocation: true });
+  return (document.definitions[0] as { selectionSet: SelectionSetNode }).selectionSet;
+}
+
+function readsLeaf(selections: SelectionSetNode, path: readonly string[]): boolean {
+  const [head, ...rest] = path;
+  const field = selections.selections.find((s): s is FieldNode => s.kind === Kind.FIELD && (s.alias ?? s.name).value === head);
+  if (!field) return false;
+  if (rest.length === 0) return !field.selectionSet;
+  return field.selectionSet !== undefined && readsLeaf(field.selectionSet, rest);
+}
+
+export function channelFields(view: GraphQLSchema, naming: ChannelNaming): ChannelFields | undefined {
+  const typeRenames = naming.rename?.types ?? {};
+  const fieldRenames = naming.rename?.fields ?? {};
+  const composedSpecs = naming.fields ?? {};
+  if (Object.keys(typeRenames).length + Object.keys(fieldRenames).length + Object.keys(composedSpecs).length === 0) return undefined;
+  const graphType = new Map(Object.entries(typeRenames).map(([graph, channel]) => [channel, graph]));
+  // "ChannelType.channelField" → the graph's field name.
+  const graphField = new Map<string, string>();
+  for (const [coordinate, name] of Object.entries(fieldRenames)) {
+    const [typeName, fieldName] = coordinate.split('.') as [string, string];
+    graphField.set(`${typeRenames[typeName] ?? typeName}.${name}`, fieldName);
+  }
+  // "ChannelType.field" → the composed field's spec and parsed selections.
+  const composedOn = new Map(
+    Object.entries(composedSpecs).map(([coordinate, spec]) => {
+      const [typeName, fieldName] = coordinate.split('.') as [string, string];
+      return [`${typeRenames[typeName] ?? typeName}.${fieldName}`, { spec, selections: fromSelections(spec.from) }] as [string, { spec: ComposedFieldSpec; selections: SelectionSetNode }];
+    }),
+  );
+
+  const schema = renamed(withComposedFields(view, composedSpecs), typeRenames, fieldRenames);
+
+  const translate = (document: DocumentNode): Translation | undefined => {
+    // Pass 1, on the channel's schema: the channel type each selection set selects from.
+    const parentOf = new Map<SelectionSetNode, string>();
+    const typeInfo = new TypeInfo(schema);
+    let touched = false;
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        SelectionSet(node) {
+          const type = typeInfo.getType();
+          if (type) parentOf.set(node, getNamedType(type).name);
+        },
+        Field(node) {
+          const parent = typeInfo.getParentType();
+          if (!parent) return;
+          const coordinate = `${parent.name}.${node.name.value}`;
+          if (graphField.has(coordinate) || composedOn.has(coordinate) || (node.name.value === '__typename' && graphType.size > 0)) touched = true;
+        },
+        NamedType(node) {
+          if (graphType.has(node.name.value)) touched = true;
+        },
+      }),
+    );
+    if (!touched) return undefined;
+    const typenames: string[] = [];
+    const composed: Translation['composed'] = [];
+    // Pass 2: each selection set's fields in the graph's names (nested sets keep their identity, so pass 1's types still apply).
+    const translated = visit(document, {
+      SelectionSet(node) {
+        const parent = parentOf.get(node);
+        if (parent === undefined) return undefined;
+        const selections: SelectionNode[] = [];
+        for (const selection of node.selections) {
+          if (selection.kind !== Kind.FIELD) {
+            selections.push(selection);
+            continue;
+          }
+          const key = (selection.alias ?? selection.name).value;
+          const coordinate = `${parent}.${selection.name.value}`;
+          const composedField = composedOn.get(coordinate);
+          if (composedField) {
+            const n = composed.push({ key, template: composedField.spec.template }) - 1;
+            for (const from of composedField.selections.selections) {
+              const field = from as FieldNode;
+              selections.push({ ...field, alias: { kind: Kind.NAME, value: `${COMPOSED_PREFIX}${n}__${(field.alias ?? field.name).value}` } });
+            }
+            continue;
+          }
+          if (selection.name.value === '__typename' && graphType.size > 0) {
+            const n = typenames.push(key) - 1;
+            selections.push({ ...selection, alias: { kind: Kind.NAME, value: `${TYPENAME_PREFIX}${n}` } });
+            continue;
+          }
+          const graphName = graphField.get(coordinate);
+          selections.push(graphName ? { ...selection, alias: { kind: Kind.NAME, value: key }, name: { kind: Kind.NAME, value: graphName } } : selection);
+        }
+        return { ...node, selections };
+      },
+      NamedType(node: NamedTypeNode) {
+        const graph = graphType.get(node.name.value);
+        return graph ? { ...node, name: { kind: Kind.NAME, value: graph } } : undefined;
+      },
+    });
+    return { document: translated, typenames, composed };
+  };
+
+  const channelTypeName = new Map(Object.entries(typeRenames));
+  const answerValue = (value: unknown, translation: Translation): unknown => {
+    if (Array.isArray(value)) return value.map((item) => answerValue(item, translation));
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    const parts = new Map<number, Record<string, unknown>>();
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      if (key.startsWith(TYPENAME_PREFIX)) {
+        const client = translation.typenames[Number(key.slice(TYPENAME_PREFIX.length))] ?? key;
+        out[client] = typeof inner === 'string' ? (channelTypeName.get(inner) ?? inner) : inner;
+      } else if (key.startsWith(COMPOSED_PREFIX)) {
+        const [n, from] = key.slice(COMPOSED_PREFIX.length).split('__') as [string, string];
+        const index = Number(n);
+        let part = parts.get(index);
+        if (!part) {
+          parts.set(index, (part = {}));
+          out[translation.composed[index]?.key ?? key] = null; // its place among the keys; filled below
+        }
+        part[from] = inner;
+      } else out[key] = answerValue(inner, translation);
+    }
+    for (const [index, part] of parts) {
+      const spec = translation.composed[index];
+      if (spec) out[spec.key] = render(spec.template, part);
+    }
+    return out;
+  };
+  const answerPath = (path: ReadonlyArray<string | number>, translation: Translation): Array<string | number> =>
+    path.map((segment) => {
+      if (typeof segment !== 'string') return segment;
+      if (segment.startsWith(TYPENAME_PREFIX)) return translation.typenames[Number(segment.slice(TYPENAME_PREFIX.length))] ?? segment;
+      if (segment.startsWith(COMPOSED_PREFIX)) return translation.composed[Number(segment.slice(COMPOSED_PREFIX.length).split('__')[0])]?.key ?? segment;
+      return segment;
+    });
+
+  return {
+    schema,
+    translate,
+    answer(result, translation) {
+      const errors = result.errors?.map((error) =>
+        error.path
+          ? new GraphQLError(error.message, {
+              nodes: error.nodes,
+              source: error.source,
+              positions: error.positions,
+              path: answerPath(error.path, translation),
+              originalError: error.originalError,
+              extensions: error.extensions,
+            })
+          : error,
+      );
+      return { ...result, ...(result.data !== undefined && { data: answerValue(result.data, translation) }), ...(errors && { errors }) };
+    },
+  };
+}
+
+function render(template: string, values: Record<string, unknown>): string {
+  return template.replace(PLACEHOLDER, (_, path: string) => text(read(values, path.split('.'))));
+}
+
+function read(value: unknown, path: readonly string[]): unknown {
+  if (path.length === 0) return value;
+  if (Array.isArray(value)) return value.map((item) => read(item, path));
+  if (value === null || typeof value !== 'object') return undefined;
+  return read((value as Record<string, unknown>)[path[0]!], path.slice(1));
+}
+
+function text(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.map(text).join(', ');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean);
+}
+
+function withComposedFields(view: GraphQLSchema, specs: Readonly<Record<string, ComposedFieldSpec>>): GraphQLSchema {
+  if (Object.keys(specs).length === 0) return view;
+  return mapSchema(view, {
+    [MapperKind.OBJECT_TYPE]: (type) => {
+      const added = Object.entries(specs).filter(([coordinate]) => coordinate.split('.')[0] === type.name);
+      if (added.length === 0) return type;
+      const config = type.toConfig();
+      return new GraphQLObjectType({
+        ...config,
+        fields: {
+          ...config.fields,
+          ...Object.fromEntries(
+            added.map(([coordinate, spec]) => [
+              coordinate.split('.')[1]!,
+              { type: GraphQLString, description: spec.description ?? `Built by the gateway from ${spec.from.join(', ')} (channels.<name>.fields).` },
+            ]),
+          ),
+        },
+      });
+    },
+  });
+}
+
+function renamed(schema: GraphQLSchema, types: Readonly<Record<string, string>>, fields: Readonly<Record<string, string>>): GraphQLSchema {
+  if (Object.keys(types).length + Object.keys(fields).length === 0) return schema;
+  const withFields =
+    Object.keys(fields).length === 0
+      ? schema
+      : mapSchema(schema, {
+          [MapperKind.COMPOSITE_FIELD]: (config, fieldName, typeName) => {
+            const name = fields[`${typeName}.${fieldName}`];
+            return name ? [name, config] : config;
+          },
+        });
+  if (Object.keys(types).length === 0) return withFields;
+  return mapSchema(withFields, {
+    [MapperKind.TYPE]: (type) => {
+      const name = types[type.name];
+      if (!name) return type;
+      // Every named type class takes its own config back with another name.
+      const Ctor = type.constructor as new (config: unknown) => typeof type;
+      return new Ctor({ ...type.toConfig(), name });
+    },
+  });
+}
