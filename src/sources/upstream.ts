@@ -15,6 +15,9 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     retry: descriptor.retry,
     httpCache: descriptor.httpCache,
     breaker: descriptor.breaker,
+    outliers: descriptor.outliers,
+    health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql' },
+    balance: descriptor.balance,
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
   });
 }

@@ -52,6 +52,9 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     keepalive: descriptor.keepalive,
     retry: descriptor.retry,
     breaker: descriptor.breaker,
+    outliers: descriptor.outliers,
+    health: descriptor.health,
+    balance: descriptor.balance,
     tls: tlsMaterial(descriptor),
   });
 }
