@@ -211,6 +211,47 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** An upstream running as a process of its own (a test fixture script), on a fixed port so it can come back on it. */
+export interface UpstreamProcess {
+  url: string;
+  port: number;
+  /** Ends it with SIGKILL (no clean close: open connections are reset), and waits for its exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port; resolves once it prints `listening`. */
+  start(): Promise<void>;
+}
+
+/**
+ * Runs `script` (under test/fixtures, through tsx) with the port and `args`; it must print `listening`
+ * once it listens. Killed after the test if still running.
+ */
+export async function startUpstreamProcess(t: TestContext, script: string, args: string[] = [], path = ''): Promise<UpstreamProcess> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const started = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'test/fixtures', script), String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = started;
+      let output = '';
+      started.stdout!.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (output.includes('listening')) resolve();
+      });
+      started.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+      started.once('exit', (code) => reject(new Error(`${script} exited ${code} before listening: ${output}`)));
+    });
+  const kill = async (): Promise<void> => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  t.after(kill);
+  await start();
+  return { url: `http://127.0.0.1:${port}${path}`, port, kill, start };
+}
+
 export interface ServedTessera {
   child: ChildProcess;
   /** The URL `tessera serve` prints once it serves (every worker listening); rejects if it exits first. */
