@@ -8,8 +8,14 @@
  * was). A connection refused, reset or not accepted within the probe's
  * timeout is no answer. Subgraphs whose schema was read from the upstream
  * itself (introspection) answered while loading and are not probed.
+ *
+ * With `server.readiness: healthy`, a required subgraph with active health
+ * checks (`health:`, health.ts) is ready only while one of its instances is
+ * checked up: `watchHealth` follows their verdicts on `tessera:instance-health`.
  */
 import { connect } from 'node:net';
+import type { InstanceHealthEvent } from '../events.js';
+import { instanceHealthChannel } from './health.js';
 import { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 
 type Target = { host: string; port: number; shown: string } | { path: string; shown: string };
@@ -115,5 +121,35 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
       closed = true;
       stop();
     },
+  };
+}
+
+/** The health-checked subgraphs with no instance checked up, each with why its instances are not (instance URL → reason). */
+export interface HealthWatch {
+  unhealthy(): Record<string, Record<string, string>>;
+  close(): void;
+}
+
+/**
+ * Follows the health-check verdicts of these subgraphs' instances (subgraph
+ * name → instance URLs). Subscribes at once: call it before the upstreams
+ * are made, so that their first verdicts are heard.
+ */
+export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
+  const verdicts = new Map([...subgraphs].map(([name, urls]) => [name, new Map(urls.map((url) => [url, 'not checked yet']))]));
+  const onEvent = (message: unknown): void => {
+    const event = message as InstanceHealthEvent;
+    const instances = verdicts.get(event.subgraph);
+    if (!instances?.has(event.instance)) return;
+    instances.set(event.instance, event.state === 'up' ? '' : (event.reason ?? 'check failed'));
+    onChange?.(event);
+  };
+  instanceHealthChannel.subscribe(onEvent);
+  return {
+    unhealthy: () =>
+      Object.fromEntries(
+        [...verdicts].filter(([, instances]) => ![...instances.values()].includes('')).map(([name, instances]) => [name, Object.fromEntries(instances)]),
+      ),
+    close: () => instanceHealthChannel.unsubscribe(onEvent),
   };
 }
