@@ -5,8 +5,10 @@
  * - `round-robin`: smooth weighted round-robin (as in nginx): over any window
  *   of sum(weights) picks, each instance gets exactly its share, so a 95/5
  *   canary is 95/5 even at low traffic.
- * - `least-outstanding`: the instance with the fewest calls in flight per
- *   unit of weight ((outstanding + 1) / weight); ties go round-robin.
+ * - `least-outstanding`: the instances with the fewest calls in flight per
+ *   unit of weight (outstanding / weight); among those tied, smooth weighted
+ *   round-robin, so that light or sequential traffic (nothing in flight)
+ *   still follows the weights.
  * - `p2c` (power of two choices): two instances drawn at random in proportion
  *   to their weights, the one with fewer calls in flight per unit of weight
  *   wins. Close to least-outstanding's spread without looking at every
@@ -70,9 +72,9 @@ abstract class CountingBalancer<T extends Weighted> implements Balancer<T> {
     return this.inFlight[this.index.get(item) ?? -1] ?? 0;
   }
 
-  /** Calls in flight per unit of weight, counting the one about to be sent. */
+  /** Calls in flight per unit of weight. */
   protected load(i: number): number {
-    return (this.inFlight[i]! + 1) / this.items[i]!.weight;
+    return this.inFlight[i]! / this.items[i]!.weight;
   }
 }
 
@@ -102,22 +104,27 @@ export class WeightedBalancer<T extends Weighted> extends CountingBalancer<T> {
 }
 
 export class LeastOutstandingBalancer<T extends Weighted> extends CountingBalancer<T> {
-  /** Where the scan starts: moves on each pick, so that ties go round-robin. */
-  private start = 0;
+  /** Breaks ties between the least loaded, by weight. */
+  private readonly ties: WeightedBalancer<T>;
   readonly counts = true;
 
+  constructor(items: readonly T[]) {
+    super(items);
+    this.ties = new WeightedBalancer(items);
+  }
+
   pick(skip?: (item: T) => boolean): T | undefined {
-    const n = this.items.length;
-    let best = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.start + k) % n;
+    let least = Infinity;
+    const loads = new Map<T, number>();
+    for (let i = 0; i < this.items.length; i++) {
       const item = this.items[i]!;
       if (item.weight === 0 || skip?.(item)) continue;
-      if (best === -1 || this.load(i) < this.load(best)) best = i;
+      const load = this.load(i);
+      loads.set(item, load);
+      least = Math.min(least, load);
     }
-    if (best === -1) return undefined;
-    this.start = (best + 1) % n;
-    return this.items[best];
+    if (loads.size === 0) return undefined;
+    return this.ties.pick((item) => loads.get(item) !== least);
   }
 }
 
