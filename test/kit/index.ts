@@ -223,9 +223,9 @@ export interface UpstreamProcess {
 
 /**
  * Runs `script` (under test/fixtures, through tsx) with the port and `args`; it must print `listening`
- * once it listens. Killed after the test if still running.
+ * once it listens. Killed after the test if still running (without a test: by `kill()`).
  */
-export async function startUpstreamProcess(t: TestContext, script: string, args: string[] = [], path = ''): Promise<UpstreamProcess> {
+export async function startUpstreamProcess(t: TestContext | undefined, script: string, args: string[] = [], path = ''): Promise<UpstreamProcess> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = (): Promise<void> =>
@@ -247,7 +247,7 @@ export async function startUpstreamProcess(t: TestContext, script: string, args:
     running.kill('SIGKILL');
     await exited;
   };
-  t.after(kill);
+  t?.after(kill);
   await start();
   return { url: `http://127.0.0.1:${port}${path}`, port, kill, start };
 }
