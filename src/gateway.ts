@@ -545,7 +545,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           url: u.url,
           version: u.version ?? null,
           weight: u.weight,
-          breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
+          breaker: d.breaker === false && d.outliers === false ? 'off' : breakerOf(d.name, u.url),
         })),
       })),
       schema: { loadedAt: schemaLoadedAt },

@@ -41,7 +41,7 @@ function verdicts(t: TestContext, subgraph: string) {
 
 const HEALTH = { service: '', intervalMs: 100, timeoutMs: 500, unhealthyAfter: 2, healthyAfter: 2 };
 
-test('REST: an instance whose health path fails is marked down and gets no traffic, then up again when it passes', async (t) => {
+test('REST: an instance whose health path fails is marked down and gets no traffic, then up again when it passes (docs/reliability.md row 45)', async (t) => {
   let failing = false;
   // Plain node:http servers (the OpenAPI kit's servers refuse requests no document declares, and /health is the operator's path).
   const rest = async (sick: () => boolean) => {
