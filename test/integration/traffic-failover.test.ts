@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { upstreamChannel, type UpstreamEvent } from '../../src/transport/stages/observe.js';
 import { breakerChannel, type BreakerEvent } from '../../src/transport/breaker.js';
-import { startGateway, startUpstreamProcess } from '../kit/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { createScope } from '../../src/request-scope.js';
+import { GrpcUpstream } from '../../src/transport/grpc.js';
+import { HttpUpstream } from '../../src/transport/http.js';
+import { serve } from '../../subgraphs/lib/serve.js';
+import { freePort, startGateway, startUpstreamProcess } from '../kit/index.js';
 
 const CLIENTS = 10;
 
@@ -83,3 +88,70 @@ test('one of two instances killed with SIGKILL under load, then restarted: no qu
   assert.equal(breaker.filter((e) => e.instance === a.url).at(-1)?.state, 'closed');
   assert.ok(!breaker.some((e) => e.instance === b.url && e.state === 'open'), 'the healthy instance was never ejected');
 });
+
+test('a read refused at the connection moves to the other instance, even with retry.attempts: 1, HTTP and gRPC alike; a write is not moved', async (t) => {
+  const dead = await freePort();
+  // HTTP: one live instance, one port nothing listens on.
+  const live = await serve(0, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  t.after(() => live.close());
+  const http = new HttpUpstream({
+    subgraph: 'refused-http',
+    instances: [
+      { url: `http://127.0.0.1:${dead}`, weight: 1 },
+      { url: live.url, weight: 1 },
+    ],
+    timeout: 2000,
+    connectTimeout: 1000,
+    maxResponseSize: 1 << 20,
+    connections: 4,
+    retry: { attempts: 1, backoff: 10 },
+    // Never ejected within the test: every call meets the dead instance in turn.
+    outliers: false,
+    breaker: false,
+  });
+  t.after(() => http.close());
+  const call = (idempotent: boolean) => http.request({ method: idempotent ? 'GET' : 'POST', path: '/', idempotent, scope: createScope({ deadlineMs: 5000 }) });
+  const reads = await Promise.allSettled(Array.from({ length: 20 }, () => call(true)));
+  assert.deepEqual(
+    reads.map((r) => r.status),
+    Array(20).fill('fulfilled'),
+  );
+  const writes = await Promise.allSettled(Array.from({ length: 4 }, () => call(false)));
+  assert.deepEqual(
+    writes.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok')),
+    ['SOURCE_UNAVAILABLE', 'ok', 'SOURCE_UNAVAILABLE', 'ok'],
+  );
+
+  // gRPC: the standard health method as the read, on a live server and a dead port.
+  const server = new grpc.Server();
+  server.addService(
+    { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass } },
+    { Check: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from([0x08, 0x01])) },
+  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))));
+  t.after(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+  const rpc = new GrpcUpstream({
+    subgraph: 'refused-grpc',
+    instances: [
+      { url: `grpc://127.0.0.1:${dead}`, weight: 1 },
+      { url: `grpc://127.0.0.1:${port}`, weight: 1 },
+    ],
+    timeout: 2000,
+    streamTimeout: 0,
+    maxReceiveMessageSize: 1 << 20,
+    maxSendMessageSize: 1 << 20,
+    keepalive: { time: 60_000, timeout: 5_000 },
+    retry: { attempts: 1, backoff: 10 },
+    outliers: false,
+    breaker: false,
+  });
+  t.after(() => rpc.close());
+  const check = { path: '/grpc.health.v1.Health/Check', serialize: pass, deserialize: pass, readOnly: true };
+  const answers = await Promise.allSettled(Array.from({ length: 10 }, () => rpc.unary(check, { request: Buffer.alloc(0), scope: createScope({ deadlineMs: 5000 }) })));
+  assert.deepEqual(
+    answers.map((r) => (r.status === 'fulfilled' ? r.value.toString('hex') : (r.reason as Error).message)),
+    Array(10).fill('0801'),
+  );
+});
+
+const pass = (bytes: Buffer): Buffer => bytes;
