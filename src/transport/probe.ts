@@ -4,8 +4,8 @@
  * A subgraph has answered once one of its instances accepted a TCP
  * connection (the probe: the cheapest check that works the same for REST,
  * gRPC and GraphQL, and sends no request a service could count or refuse),
- * or once any call to it got an answer (an HTTP or gRPC status, whatever it
- * was). A connection refused, reset or not accepted within the probe's
+ * once any call to it got an answer (an HTTP or gRPC status, whatever it
+ * was), or once a health check of one of its instances passed. A connection refused, reset or not accepted within the probe's
  * timeout is no answer. Subgraphs whose schema was read from the upstream
  * itself (introspection) answered while loading and are not probed.
  *
@@ -97,9 +97,15 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
     const event = message as UpstreamEvent;
     if (event.status !== undefined) answered(event.subgraph);
   };
+  // So did an instance whose health check passed (health.ts).
+  const onHealth = (message: unknown): void => {
+    const event = message as InstanceHealthEvent;
+    if (event.state === 'up') answered(event.subgraph);
+  };
   const stop = (): void => {
     clearTimeout(timer);
     upstreamChannel.unsubscribe(onEvent);
+    instanceHealthChannel.unsubscribe(onHealth);
   };
   const round = async (): Promise<void> => {
     await Promise.all(
@@ -112,7 +118,10 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
     // The probes never keep a process alive on their own.
     timer.unref();
   };
-  if (waiting.size > 0) upstreamChannel.subscribe(onEvent);
+  if (waiting.size > 0) {
+    upstreamChannel.subscribe(onEvent);
+    instanceHealthChannel.subscribe(onHealth);
+  }
   const firstRound = waiting.size > 0 ? round() : Promise.resolve();
   return {
     waiting: () => [...waiting.keys()],
