@@ -12,7 +12,8 @@ import { createScope } from '../../src/request-scope.js';
 import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { serve } from '../../subgraphs/lib/serve.js';
-import { freePort, startGateway, startUpstreamProcess } from '../kit/index.js';
+import { captureLogs, freePort, startGateway, startUpstreamProcess } from '../kit/index.js';
+import { sample } from '../kit/metrics.js';
 
 const CLIENTS = 10;
 
@@ -45,10 +46,16 @@ test('one of two instances killed with SIGKILL under load, then restarted: no qu
   };
   breakerChannel.subscribe(onBreaker);
   t.after(() => breakerChannel.unsubscribe(onBreaker));
-  const gateway = await startGateway(t, [
-    // The default retry budget and attempts; a short ejection so that the restarted instance is probed within the test.
-    { kind: 'graphql', name: 'failover', upstreams: [{ url: a.url }, { url: b.url }], outliers: { consecutiveFailures: 3, baseEjection: '300ms' } },
-  ]);
+  const { lines, logger } = captureLogs();
+  const gateway = await startGateway(
+    t,
+    [
+      // The default retry budget and attempts; a short ejection so that the restarted instance is probed within the test.
+      { kind: 'graphql', name: 'failover', upstreams: [{ url: a.url }, { url: b.url }], outliers: { consecutiveFailures: 3, baseEjection: '300ms' } },
+    ],
+    { telemetry: { metrics: { enabled: true } } },
+    { logger },
+  );
 
   let answered = 0;
   const failures: string[] = [];
@@ -87,6 +94,14 @@ test('one of two instances killed with SIGKILL under load, then restarted: no qu
   assert.ok(breaker.some((e) => e.instance === a.url && e.state === 'open' && e.cause === 'consecutive-failures'), JSON.stringify(breaker));
   assert.equal(breaker.filter((e) => e.instance === a.url).at(-1)?.state, 'closed');
   assert.ok(!breaker.some((e) => e.instance === b.url && e.state === 'open'), 'the healthy instance was never ejected');
+  // For the person on call: a warning naming the instance, the cause and how long it is out.
+  const ejected = lines.find((l) => l.subgraph === 'failover' && l.cause === 'consecutive-failures');
+  assert.equal(ejected?.level, 40);
+  assert.equal(ejected?.instance, a.url);
+  assert.match(String(ejected?.msg), /^instance ejected after consecutive failures: no calls for 0\.3 s, then one probe/);
+  const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+  assert.ok((sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: a.url }) ?? 0) >= 1);
+  assert.equal(sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: b.url }), undefined);
 });
 
 test('a read refused at the connection moves to the other instance, even with retry.attempts: 1, HTTP and gRPC alike; a write is not moved', async (t) => {

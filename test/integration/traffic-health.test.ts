@@ -14,7 +14,8 @@ import { HttpUpstream } from '../../src/transport/http.js';
 import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
 import type { InstanceHealthEvent } from '../../src/events.js';
-import { startGateway, startUpstreamProcess } from '../kit/index.js';
+import { captureLogs, startGateway, startUpstreamProcess } from '../kit/index.js';
+import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 
 /** Health verdicts of one subgraph as they come, and a wait for the next one matching. */
@@ -135,13 +136,15 @@ test('gRPC: grpc.health.v1.Health/Check for the configured service; NOT_SERVING 
   assert.ok(server.asked.every((s) => s === 'tessera.inventory.v1.InventoryService'));
 });
 
-test('GraphQL: { __typename } checks; /readyz with server.readiness: healthy is 503 with the reason while no instance is up, 200 once one is', async (t) => {
+test('GraphQL: { __typename } checks; /readyz with server.readiness: healthy is 503 with the reason while no instance is up, 200 once one is; each change logged', async (t) => {
   const instance = await startUpstreamProcess(t, 'graphql/instance.ts', ['only'], '/graphql');
   const events = verdicts(t, 'gql-health');
+  const { lines, logger } = captureLogs();
   const gateway = await startGateway(
     t,
     [{ kind: 'graphql', name: 'gql-health', url: instance.url, health: { interval: '100ms', timeout: '500ms', unhealthyAfter: 2, healthyAfter: 1 } }],
-    { server: { readiness: 'healthy' } },
+    { server: { readiness: 'healthy' }, telemetry: { metrics: { enabled: true } } },
+    { logger },
   );
   const readyz = async (): Promise<{ status: number; body: any }> => {
     const res = await fetch(new URL('/readyz', gateway.url));
@@ -161,4 +164,22 @@ test('GraphQL: { __typename } checks; /readyz with server.readiness: healthy is 
   await instance.start();
   await events.next(instance.url, 'up');
   assert.deepEqual(await readyz(), { status: 200, body: { status: 'ready' } });
+  // For the person on call: a warning with the reason when it went down, info when it came back.
+  const changes = lines.filter((l) => l.subgraph === 'gql-health' && typeof l.msg === 'string' && l.msg.startsWith('instance health check'));
+  assert.deepEqual(
+    changes.map((l) => [l.level, l.state, l.instance]),
+    [
+      [30, 'up', instance.url],
+      [40, 'down', instance.url],
+      [30, 'up', instance.url],
+    ],
+  );
+  assert.equal(changes[1]!.reason, down.reason);
+  // Counted, and the verdict as a gauge.
+  const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
+  const labels = { subgraph: 'gql-health', instance: instance.url };
+  assert.equal(sample(metrics, 'tessera_instance_healthy', labels), 1);
+  assert.equal(sample(metrics, 'tessera_instance_health_transitions_total', { ...labels, state: 'down' }), 1);
+  assert.equal(sample(metrics, 'tessera_instance_health_transitions_total', { ...labels, state: 'up' }), 2);
+  assert.match(String(changes[1]!.msg), /failing \(ECONNREFUSED.*\): no traffic to it until it passes again/);
 });

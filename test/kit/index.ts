@@ -8,6 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { TestContext } from 'node:test';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
@@ -209,6 +211,18 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A pino logger whose lines are kept, parsed, for a test to read (what the person on call would see). */
+export function captureLogs(level: pino.Level = 'info'): { lines: Array<Record<string, unknown>>; logger: pino.Logger } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: pino({ level }, sink) };
 }
 
 /** An upstream running as a process of its own (a test fixture script), on a fixed port so it can come back on it. */
