@@ -442,7 +442,8 @@ export class GrpcUpstream {
   private check(member: Member, timeoutMs: number): Promise<string | undefined> {
     const pass = (bytes: Buffer): Buffer => bytes;
     return new Promise((resolve) => {
-      member.client.makeUnaryRequest(HEALTH_CHECK, pass, pass, healthRequest(this.options.health!.service), new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+      const health = this.options.health!;
+      member.client.makeUnaryRequest(HEALTH_CHECK, pass, pass, healthRequest(health.service), this.metadataOf(health.headers), { deadline: Date.now() + timeoutMs }, (error, response) => {
         if (error) {
           resolve(error.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${timeoutMs} ms` : `${grpc.status[error.code] ?? error.code}: ${error.details}`);
           return;

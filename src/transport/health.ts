@@ -21,6 +21,8 @@ export interface HealthOptions {
   path?: string;
   /** gRPC: the service asked about ("" for the server). */
   service: string;
+  /** Sent with every check (HTTP headers, gRPC metadata): the descriptor's static `headers.set`, as calls send them (a service credential the upstream asks of every request). */
+  headers?: Record<string, string>;
   intervalMs: number;
   timeoutMs: number;
   unhealthyAfter: number;

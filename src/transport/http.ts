@@ -425,7 +425,7 @@ export class HttpUpstream {
       const response = await member.pool.request({
         method: query ? 'POST' : 'GET',
         path,
-        headers: query ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: '*/*' },
+        headers: { ...health.headers, ...(query ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: '*/*' }) },
         body: query ? TYPENAME_QUERY : undefined,
         signal: AbortSignal.timeout(timeoutMs),
         headersTimeout: timeoutMs,

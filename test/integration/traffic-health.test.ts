@@ -46,9 +46,9 @@ test('REST: an instance whose health path fails is marked down and gets no traff
   let failing = false;
   // Plain node:http servers (the OpenAPI kit's servers refuse requests no document declares, and /health is the operator's path).
   const rest = async (sick: () => boolean) => {
-    const calls: Array<{ method: string; url: string }> = [];
+    const calls: Array<{ method: string; url: string; key?: string }> = [];
     const service = await serve(0, (req, res) => {
-      calls.push({ method: req.method!, url: req.url! });
+      calls.push({ method: req.method!, url: req.url!, key: req.headers['x-api-key'] as string | undefined });
       res.writeHead(req.url === '/health' && sick() ? 503 : 200, { 'content-type': 'application/json' }).end('{}');
     });
     t.after(() => service.close());
@@ -68,7 +68,7 @@ test('REST: an instance whose health path fails is marked down and gets no traff
     maxResponseSize: 1 << 20,
     connections: 4,
     retry: { attempts: 1, backoff: 10 },
-    health: { ...HEALTH, path: '/health' },
+    health: { ...HEALTH, path: '/health', headers: { 'x-api-key': 'service-key' } },
   });
   t.after(() => upstream.close());
   const callsTo = (server: { calls: Array<{ url: string }> }): number => server.calls.filter((c) => c.url === '/items').length;
@@ -89,8 +89,8 @@ test('REST: an instance whose health path fails is marked down and gets no traff
   await events.next(a.url, 'up');
   await send(20);
   assert.equal(callsTo(a), before + 10, 'back in the rotation, its share again');
-  // The checks are GETs of the path, and only those reach /health.
-  assert.ok(a.calls.filter((c) => c.url === '/health').every((c) => c.method === 'GET'));
+  // The checks are GETs of the path, with the static headers calls send (a service credential), and only those reach /health.
+  assert.ok(a.calls.filter((c) => c.url === '/health').every((c) => c.method === 'GET' && c.key === 'service-key'));
 });
 
 const HEALTH_PROTO = fileURLToPath(new URL('../fixtures/grpc/health.proto', import.meta.url));
