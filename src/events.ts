@@ -19,6 +19,8 @@ export const EVENTS = {
   answerError: 'tessera:upstream:answer-error',
   /** An instance's circuit breaker changed state (BreakerEvent): transport/breaker.ts. */
   breaker: 'tessera:breaker',
+  /** An instance's active health check marked it down or up (InstanceHealthEvent): transport/health.ts. */
+  instanceHealth: 'tessera:instance-health',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A query joined an identical one in flight (DedupeEvent): plugins/use-dedupe.ts. */
@@ -77,10 +79,30 @@ export interface AnswerErrorEvent {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/**
+ * What moved a breaker: `error-rate` (the window's failure share opened it),
+ * `consecutive-failures` (outlier detection ejected the instance), `probe`
+ * (half-open to let one call through, or closed after it succeeded).
+ */
+export type BreakerCause = 'error-rate' | 'consecutive-failures' | 'probe';
+
 export interface BreakerEvent {
   subgraph: string;
   instance: string;
   state: BreakerState;
+  /** Why it opened (on `open` only). */
+  cause?: BreakerCause;
+  /** How long it stays open before its probe (on `open` only). */
+  openForMs?: number;
+}
+
+/** An instance's active health check changed its verdict. */
+export interface InstanceHealthEvent {
+  subgraph: string;
+  instance: string;
+  state: 'up' | 'down';
+  /** Why the last check failed (on `down`): `HTTP 503`, `ECONNREFUSED`, `NOT_SERVING`, `no answer within 1000 ms`. */
+  reason?: string;
 }
 
 export interface RetryBudgetEvent {

@@ -22,8 +22,9 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import type { InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
-import { watchAnswers } from './transport/probe.js';
+import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
@@ -257,6 +258,18 @@ function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, stri
       .filter((s) => s.descriptor.required && !introspected(s.descriptor))
       .map((s) => [s.descriptor.name, s.descriptor.upstreams.map((u) => u.url)]),
   );
+}
+
+/** A health-check verdict that changed: a warning when an instance goes down (with why), info when it is up again. */
+function logInstanceHealth(logger: Logger, event: InstanceHealthEvent): void {
+  const fields = { subgraph: event.subgraph, instance: event.instance, state: event.state, reason: event.reason };
+  if (event.state === 'down') logger.warn(fields, `instance health check failing (${event.reason}): no traffic to it until it passes again (health: in its descriptor)`);
+  else logger.info(fields, 'instance health check passing: it gets traffic');
+}
+
+/** The unhealthy subgraphs that are required (an optional one never holds /readyz back). */
+function requiredOnly(unhealthy: Record<string, Record<string, string>>, descriptors: readonly Descriptor[]): Record<string, Record<string, string>> {
+  return Object.fromEntries(Object.entries(unhealthy).filter(([name]) => descriptors.some((d) => d.name === name && d.required)));
 }
 
 /** The channels of a configuration, the default one first, with every default filled in. */
@@ -539,13 +552,19 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const origins = channelOrigins(config, channels);
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
-  const { sources, missing } = await loadAll(descriptors, config, logger, key);
+  // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
+  const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
+  const { sources, missing } = await loadAll(descriptors, config, logger, key).catch((error: unknown) => {
+    health.close();
+    throw error;
+  });
   if (sources.length === 0) {
+    health.close();
     throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
-  const watched = config.server.readiness === 'answered' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
+  const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
   const answers = watchAnswers({
     subgraphs: watched,
     timeoutMs: PROBE_TIMEOUT_MS,
@@ -594,7 +613,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -622,6 +641,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     status?.close();
     await tracing?.close();
     answers.close();
+    health.close();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
     throw error;
   }
@@ -653,7 +673,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const event = message as BreakerEvent;
     if (!versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
     breakerStates.set(`${event.subgraph} ${event.instance}`, event.state);
-    logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state }, `circuit breaker ${event.state}`);
+    if (event.cause === 'consecutive-failures') {
+      logger.warn(
+        { subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause, openForMs: event.openForMs },
+        `instance ejected after consecutive failures: no calls for ${(event.openForMs ?? 0) / 1000} s, then one probe (outliers: in its descriptor)`,
+      );
+      return;
+    }
+    logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
 
@@ -771,7 +798,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
             url: u.url,
             version: u.version ?? null,
             weight: u.weight,
-            breaker: d.breaker === false ? 'off' : breakerOf(d.name, u.url),
+            breaker: d.breaker === false && d.outliers === false ? 'off' : breakerOf(d.name, u.url),
           })),
         })),
         schema: { loadedAt: current.loadedAt.toISOString(), version: current.id },
@@ -803,6 +830,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     baseDir,
     // A subgraph a reload removed is not waited for any more.
     waitingFor: () => answers.waiting().filter((name) => versions.current.descriptors.some((d) => d.name === name)),
+    // server.readiness: healthy: a required subgraph with health checks and no instance up.
+    unhealthy: () => (config.server.readiness === 'healthy' ? requiredOnly(health.unhealthy(), versions.current.descriptors) : {}),
     admin: mainAdmin,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
@@ -900,6 +929,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         metrics?.close();
         status?.close();
         answers.close();
+        health.close();
         // Clears the subscription grace timers (the drain above already ended every subscription).
         for (const version of versions.live) version.expiry.abort();
         await Promise.all(draining);

@@ -44,7 +44,7 @@ async function sourceAdvice(gateway: Gateway): Promise<void> {
   probed.forEach((descriptor, i) => {
     const reasons = silent[i];
     if (!reasons) return;
-    const consequence = descriptor.required && gateway.config.server.readiness === 'answered' ? '; /readyz would not report ready until it does' : '';
+    const consequence = descriptor.required && gateway.config.server.readiness !== 'loaded' ? '; /readyz would not report ready until it does' : '';
     print(`tessera: warning: ${displayPath(descriptor.file)}: subgraph "${descriptor.name}": no upstream answered (${reasons.join('; ')})${consequence}`);
   });
   // REST subgraphs: proposed entity keys and bulk endpoints, the joins that cost one call per parent (N+1),

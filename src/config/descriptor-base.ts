@@ -99,6 +99,53 @@ const breakerOptions = breaker
   .default(BREAKER_DEFAULT)
   .transform((b) => (b === false ? (false as const) : { errorRate: b.errorRate, minCalls: b.minCalls, windowMs: b.window, openForMs: b.openFor }));
 
+/**
+ * Passive outlier detection: an instance that fails `consecutiveFailures`
+ * calls in a row is ejected (its breaker opens) for `baseEjection` × the
+ * times it was ejected in a row, never more than `maxEjectedPercent` of the
+ * subgraph's instances at once. `false` turns it off.
+ */
+export const outliers = z.union([
+  z.literal(false),
+  z.strictObject({
+    consecutiveFailures: integer.pipe(z.number().min(1).max(1000)).default(5),
+    baseEjection: duration.pipe(z.number().min(1)).default(30_000),
+    maxEjectedPercent: integer.pipe(z.number().min(0).max(100)).default(50),
+  }),
+]);
+
+const OUTLIERS_DEFAULT = { consecutiveFailures: 5, baseEjection: 30_000, maxEjectedPercent: 50 };
+
+/** Outlier detection as the transport takes it (transport/breaker.ts OutlierOptions), or false. */
+const outlierOptions = outliers
+  .default(OUTLIERS_DEFAULT)
+  .transform((o) => (o === false ? (false as const) : { consecutiveFailures: o.consecutiveFailures, baseEjectionMs: o.baseEjection, maxEjectedPercent: o.maxEjectedPercent }));
+
+/**
+ * Active health checks of every instance: REST `GET path` (2xx: healthy),
+ * GraphQL `{ __typename }` (or `GET path` when given), gRPC
+ * `grpc.health.v1.Health/Check` for `service` (SERVING: healthy).
+ */
+export const health = z.strictObject({
+  /** REST: the path to GET (default `/`); GraphQL: a path to GET instead of the `{ __typename }` query. */
+  path: z.string().regex(/^\/[^\s]*$/, 'expected a path starting with "/"').optional(),
+  /** gRPC: the service name asked about (default "": the server as a whole). */
+  service: z.string().default(''),
+  /** Time between two checks of one instance (each wait jittered by ±10%). */
+  interval: duration.pipe(z.number().min(100)).default(5_000),
+  /** Longest wait for one check's answer. */
+  timeout: duration.pipe(z.number().min(1)).default(1_000),
+  /** Failed checks in a row that mark an instance down. */
+  unhealthyAfter: integer.pipe(z.number().min(1).max(100)).default(2),
+  /** Passed checks in a row that mark a down instance up again. */
+  healthyAfter: integer.pipe(z.number().min(1).max(100)).default(2),
+});
+
+/** Health checks as the transport takes them (transport/health.ts HealthOptions), or undefined: off. */
+const healthOptions = health
+  .optional()
+  .transform((h) => h && { path: h.path, service: h.service, intervalMs: h.interval, timeoutMs: h.timeout, unhealthyAfter: h.unhealthyAfter, healthyAfter: h.healthyAfter });
+
 export const baseDescriptor = z.strictObject({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'expected a name of letters, digits, "-" and "_", starting with a letter'),
   /** Schema file (SDL, OpenAPI, .proto) relative to the descriptor, or an http(s) URL. */
@@ -127,6 +174,12 @@ export const baseDescriptor = z.strictObject({
     .transform((c) => (c === false ? undefined : c === true ? { maxEntries: 1000, maxEntrySize: 1024 * 1024 } : c)),
   /** Per-instance circuit breaker; `false` turns it off. */
   breaker: breakerOptions,
+  /** Passive outlier detection (consecutive failures eject an instance); `false` turns it off. */
+  outliers: outlierOptions,
+  /** Active health checks per instance; off when absent. */
+  health: healthOptions,
+  /** How an attempt's instance is chosen among the available ones, by weight. */
+  balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */

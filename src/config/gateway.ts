@@ -40,9 +40,11 @@ export const serverSchema = z.strictObject({
   /**
    * When /readyz reports ready. `answered`: once every required subgraph is
    * loaded and has answered at least once (an accepted TCP connection or any
-   * call answered); `loaded`: as soon as every required subgraph is loaded.
+   * call answered); `loaded`: as soon as every required subgraph is loaded;
+   * `healthy`: as `answered`, and while every required subgraph with
+   * `health:` checks has an instance checked up.
    */
-  readiness: z.enum(['answered', 'loaded']).default('answered'),
+  readiness: z.enum(['answered', 'loaded', 'healthy']).default('answered'),
 });
 
 export const gatewaySchema = z.strictObject({

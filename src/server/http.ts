@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   baseDir?: string;
   /** Required subgraphs that have never answered (server.readiness: answered); /readyz is not ready while there are any. */
   waitingFor?: () => readonly string[];
+  /** Required health-checked subgraphs with no instance up, with each instance's reason (server.readiness: healthy); /readyz is not ready while there are any. */
+  unhealthy?: () => Record<string, Record<string, string>>;
   /**
    * Admin endpoints (/metrics, /admin/...) served here when no admin listener
    * is configured (server/admin.ts); absent: their paths are 404s like any other.
@@ -99,6 +101,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       if (draining) return sendJson(res, 503, { status: 'draining' });
       const waiting = options.waitingFor?.() ?? [];
       if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
+      const unhealthy = options.unhealthy?.() ?? {};
+      if (Object.keys(unhealthy).length > 0) return sendJson(res, 503, { status: 'unhealthy', subgraphs: unhealthy });
       return sendJson(res, 200, { status: 'ready' });
     }
     const adminEndpoint = options.admin && adminEndpointAt(options.admin, path);

@@ -1,6 +1,7 @@
 /** The HTTP upstream of a descriptor: what every HTTP-based source kind (graphql, openapi) calls through. */
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
+import { upstreamHeaders } from '../transport/headers.js';
 import { HttpUpstream } from '../transport/http.js';
 import { readUpstreamTls } from '../transport/upstream-tls.js';
 
@@ -15,6 +16,10 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     retry: descriptor.retry,
     httpCache: descriptor.httpCache,
     breaker: descriptor.breaker,
+    outliers: descriptor.outliers,
+    // A check sends the static headers every call sends (a service credential), never a client's.
+    health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql', headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
+    balance: descriptor.balance,
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
   });
 }

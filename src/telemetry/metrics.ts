@@ -31,7 +31,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -116,6 +116,9 @@ export class GatewayMetrics {
   private readonly retries: CounterFamily;
   private readonly breakerState: GaugeFamily;
   private readonly breakerTransitions: CounterFamily;
+  private readonly ejections: CounterFamily;
+  private readonly instanceHealthy: GaugeFamily;
+  private readonly healthTransitions: CounterFamily;
   private readonly dedupeHits: CounterFamily;
   private readonly cacheLookups: CounterFamily;
   private readonly overhead: HistogramFamily;
@@ -176,6 +179,22 @@ export class GatewayMetrics {
     this.breakerTransitions = new CounterFamily(this.registry, {
       name: 'tessera_breaker_transitions_total',
       help: 'Circuit breaker changes of an upstream instance, by the state entered.',
+      labelNames: ['subgraph', 'instance', 'state'],
+    });
+    this.ejections = new CounterFamily(this.registry, {
+      name: 'tessera_outlier_ejections_total',
+      help: 'Upstream instances ejected by outlier detection (consecutive failures): their breaker opened for base ejection x times ejected in a row.',
+      labelNames: ['subgraph', 'instance'],
+    });
+    this.instanceHealthy = new GaugeFamily(this.registry, {
+      name: 'tessera_instance_healthy',
+      help: 'Health-check verdict of an upstream instance: 1 up, 0 down (absent until its first check). Across workers: the lowest.',
+      labelNames: ['subgraph', 'instance'],
+      aggregator: 'min',
+    });
+    this.healthTransitions = new CounterFamily(this.registry, {
+      name: 'tessera_instance_health_transitions_total',
+      help: 'Health-check verdict changes of an upstream instance, by the state entered (up, down); the first check counts as a change.',
       labelNames: ['subgraph', 'instance', 'state'],
     });
     this.dedupeHits = new CounterFamily(this.registry, {
@@ -259,6 +278,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
+    this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -332,6 +352,13 @@ export class GatewayMetrics {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
+    if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+  }
+
+  private onInstanceHealth(event: InstanceHealthEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    this.instanceHealthy.of(event.subgraph, event.instance).value = event.state === 'up' ? 1 : 0;
+    this.healthTransitions.of(event.subgraph, event.instance, event.state).value++;
   }
 
   /** The label of an operation name: the name while fewer than maxOperations are known, else `__overflow`. */

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { EVENTS, type BreakerEvent, type BreakerState, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -216,9 +216,17 @@ export interface StatusSubgraph {
   name: string;
   kind: string;
   instances: ReadonlyArray<{ url: string; version?: string; weight: number }>;
-  /** The descriptor's `breaker` is not false: each instance has a circuit breaker. */
+  /** The descriptor's `breaker` or `outliers` is not false: each instance has a circuit breaker. */
   breakers: boolean;
+  /** The descriptor has `health:`: each instance is health-checked. */
+  checks?: boolean;
 }
+
+/** An instance's health-check verdict: `unchecked` before its first check, `off` without `health:`. */
+export type CheckState = 'up' | 'down' | 'unchecked';
+
+/** Check verdicts from the worst: merged, an instance shows the worst any process saw. */
+const CHECK_ORDER: readonly CheckState[] = ['down', 'unchecked', 'up'];
 
 export interface StatusBoardOptions {
   subgraphs: readonly StatusSubgraph[];
@@ -244,6 +252,8 @@ export interface StatusPart {
   versions: Record<string, Record<string, RingWindow>>;
   channels: Record<string, RingWindow>;
   breakers: Record<string, Record<string, BreakerState>>;
+  /** Health-check verdicts, for the subgraphs with `health:` (absent from a worker of an older version). */
+  checks?: Record<string, Record<string, CheckState>>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -254,6 +264,18 @@ export function worstBreaker(states: Iterable<BreakerState | undefined>): Breake
   let worst = BREAKER_ORDER.length - 1;
   for (const state of states) if (state !== undefined) worst = Math.min(worst, BREAKER_ORDER.indexOf(state));
   return BREAKER_ORDER[worst]!;
+}
+
+/** The worst of health-check verdicts (down, then unchecked, then up); unchecked when none. */
+export function worstCheck(states: Iterable<CheckState | undefined>): CheckState {
+  let worst = CHECK_ORDER.length - 1;
+  let seen = false;
+  for (const state of states) {
+    if (state === undefined) continue;
+    seen = true;
+    worst = Math.min(worst, CHECK_ORDER.indexOf(state));
+  }
+  return seen ? CHECK_ORDER[worst]! : 'unchecked';
 }
 
 /** What `<path>/api` answers. */
@@ -276,8 +298,8 @@ export interface StatusSnapshot {
     name: string;
     kind: string;
     health: Health;
-    /** `breaker` is `off` where the descriptor turned breakers off. */
-    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off' }>;
+    /** `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`. */
+    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
     series: Series;
     versions: Array<{ version: string; series: Series }>;
   }>;
@@ -294,6 +316,8 @@ export class StatusBoard {
   private readonly channelRings = new Map<string, Ring>();
   /** Last breaker state by subgraph, then instance URL; an instance with no event yet is closed. */
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
+  /** Last health-check verdict by subgraph, then instance URL, for the subgraphs with `health:`. */
+  private readonly checks = new Map<string, Map<string, CheckState>>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -305,6 +329,7 @@ export class StatusBoard {
       this.subgraphRings.set(subgraph.name, new Ring());
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
+      if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
@@ -313,6 +338,11 @@ export class StatusBoard {
     this.reload = { lastAttempt: null, lastResult: null, lastError: null, version: this.schemaHash };
     this.listen(EVENTS.upstream, (message) => this.onUpstream(message as UpstreamEvent));
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.instanceHealth, (message) => {
+      const event = message as InstanceHealthEvent;
+      const instances = this.checks.get(event.subgraph);
+      if (instances?.has(event.instance)) instances.set(event.instance, event.state);
+    });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
   }
 
@@ -383,6 +413,7 @@ export class StatusBoard {
       versions: Object.fromEntries([...this.versionRings].map(([name, rings]) => [name, windows(rings)])),
       channels: windows(this.channelRings),
       breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
+      checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
     };
   }
 
@@ -419,6 +450,7 @@ export class StatusBoard {
           version: i.version ?? null,
           weight: i.weight,
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
+          check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
         })),
         series: series((part) => part.subgraphs[s.name]),
         versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),

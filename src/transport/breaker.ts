@@ -8,10 +8,20 @@
  *
  * Defaults follow docs/reliability.md: 50% errors over >= 20 calls in 10 s,
  * 30 s open, one probe.
+ *
+ * The same breaker is the passive outlier detection (`outliers:`): an
+ * instance whose last `consecutiveFailures` calls all failed is ejected (the
+ * breaker opens, cause `consecutive-failures`) for `baseEjection` × the times
+ * it was ejected in a row, unless that would put more than
+ * `maxEjectedPercent` of the upstream's instances out at once (an
+ * `EjectionGroup` per upstream counts them; at least one always stays). The
+ * error-rate trip is not capped: every instance failing half its calls is an
+ * upstream down, and failing fast is then the point.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { Weighted, WeightedBalancer } from './balancer.js';
-import { EVENTS, type BreakerEvent, type BreakerState } from '../events.js';
+import type { Balancer, Weighted } from './balancer.js';
+import type { InstanceHealth } from './health.js';
+import { EVENTS, type BreakerCause, type BreakerEvent, type BreakerState } from '../events.js';
 export interface BreakerOptions {
   errorRate: number;
   minCalls: number;
@@ -21,14 +31,82 @@ export interface BreakerOptions {
 
 export const DEFAULT_BREAKER: BreakerOptions = { errorRate: 0.5, minCalls: 20, windowMs: 10_000, openForMs: 30_000 };
 
+/** Passive outlier detection (descriptor `outliers:`). */
+export interface OutlierOptions {
+  consecutiveFailures: number;
+  baseEjectionMs: number;
+  maxEjectedPercent: number;
+}
+
+export const DEFAULT_OUTLIERS: OutlierOptions = { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectedPercent: 50 };
+
+/** An ejection count goes back to 0 once the instance has stayed in this many base ejections. */
+const EJECTION_MEMORY = 10;
+
+/**
+ * The instances of one upstream, for the ejection cap: how many are out
+ * (breaker not closed, whatever opened it) and how many may be.
+ */
+export class EjectionGroup {
+  private readonly out = new Set<CircuitBreaker>();
+
+  constructor(
+    private readonly size: number,
+    private readonly maxPercent: number,
+  ) {}
+
+  /** May one more instance be ejected now? Never more than maxPercent of them, and one always stays. */
+  mayEject(): boolean {
+    const allowed = Math.min(this.size - 1, Math.floor((this.size * this.maxPercent) / 100));
+    return this.out.size + 1 <= allowed;
+  }
+
+  /** Called by a breaker on each state change. */
+  changed(breaker: CircuitBreaker, state: BreakerState): void {
+    if (state === 'closed') this.out.delete(breaker);
+    else this.out.add(breaker);
+  }
+}
+
 export const breakerChannel = channel(EVENTS.breaker);
 
-/** The breaker of one upstream instance (none when turned off), publishing its state changes on `tessera:breaker`. */
-export function instanceBreaker(options: BreakerOptions | false | undefined, subgraph: string, instance: string): CircuitBreaker | undefined {
-  if (options === false) return undefined;
-  return new CircuitBreaker(options ?? DEFAULT_BREAKER, Date.now, (state) => {
-    if (breakerChannel.hasSubscribers) breakerChannel.publish({ subgraph, instance, state } satisfies BreakerEvent);
-  });
+/** The breakers of one upstream's instances, sharing one ejection cap: call it once per instance. */
+export function upstreamBreakers(breaker: BreakerOptions | false | undefined, outliers: OutlierOptions | false | undefined, subgraph: string, size: number): (instance: string) => CircuitBreaker | undefined {
+  const outlierOptions = outliers === false ? undefined : (outliers ?? DEFAULT_OUTLIERS);
+  const group = outlierOptions && new EjectionGroup(size, outlierOptions.maxEjectedPercent);
+  return (instance) => instanceBreaker(breaker, subgraph, instance, outlierOptions && group && { options: outlierOptions, group });
+}
+
+/**
+ * The breaker of one upstream instance (none when both the breaker and
+ * outlier detection are off), publishing its state changes on `tessera:breaker`.
+ */
+export function instanceBreaker(
+  options: BreakerOptions | false | undefined,
+  subgraph: string,
+  instance: string,
+  outliers?: { options: OutlierOptions; group: EjectionGroup },
+): CircuitBreaker | undefined {
+  if (options === false && !outliers) return undefined;
+  // Outlier detection alone: a breaker whose error rate never trips it.
+  const own = options === false ? { ...DEFAULT_BREAKER, errorRate: Infinity } : (options ?? DEFAULT_BREAKER);
+  const breaker: CircuitBreaker = new CircuitBreaker(
+    own,
+    Date.now,
+    (state, cause) => {
+      outliers?.group.changed(breaker, state);
+      if (breakerChannel.hasSubscribers) {
+        const event: BreakerEvent = { subgraph, instance, state };
+        if (state === 'open') {
+          event.cause = cause;
+          event.openForMs = breaker.openForMs;
+        }
+        breakerChannel.publish(event);
+      }
+    },
+    outliers,
+  );
+  return breaker;
 }
 
 /**
@@ -37,15 +115,25 @@ export function instanceBreaker(options: BreakerOptions | false | undefined, sub
  * breaker is open. `allow()` is asked only of the instance picked: it takes
  * the one half-open probe, which an instance merely looked at must not keep.
  */
-export function chooseInstance<T extends Weighted & { breaker?: CircuitBreaker }>(balancer: WeightedBalancer<T>, tried: ReadonlySet<T>): T | undefined {
+export function chooseInstance<T extends Weighted & { breaker?: CircuitBreaker; health?: InstanceHealth }>(balancer: Balancer<T>, tried: ReadonlySet<T>): T | undefined {
   const refused = new Set<T>();
   const blocked = (m: T): boolean => refused.has(m) || (m.breaker !== undefined && !m.breaker.available());
+  // Instances a health check marked down get no traffic, unless every instance is down (a check that is
+  // wrong everywhere must not take the whole upstream out; /readyz reports it).
+  const down = (m: T): boolean => m.health?.down === true;
+  const anyUp = balancer.items.some((m) => !down(m));
+  const unwell = anyUp ? (m: T): boolean => down(m) || blocked(m) : blocked;
   for (;;) {
-    const member = balancer.pick((m) => tried.has(m) || blocked(m)) ?? balancer.pick(blocked);
+    const member = balancer.pick((m) => tried.has(m) || unwell(m)) ?? balancer.pick(unwell);
     if (!member) return undefined;
     if (!member.breaker || member.breaker.allow()) return member;
     refused.add(member);
   }
+}
+
+/** Is there an instance this call has not tried that would be chosen now (breaker and health allowing)? */
+export function spareInstance<T extends Weighted & { breaker?: CircuitBreaker; health?: InstanceHealth }>(items: readonly T[], tried: ReadonlySet<T>): boolean {
+  return items.some((m) => m.weight > 0 && !tried.has(m) && m.health?.down !== true && (m.breaker === undefined || m.breaker.available()));
 }
 
 const BUCKETS = 10;
@@ -58,15 +146,28 @@ export class CircuitBreaker {
   private readonly failures = new Array<number>(BUCKETS).fill(0);
   private bucketStart: number | undefined;
   private bucket = 0;
+  /** Failures in a row (outlier detection). */
+  private consecutive = 0;
+  /** Outlier ejections in a row: the next one lasts base × (this + 1). */
+  private ejections = 0;
+  /** When the instance last came back (closed after a probe). */
+  private closedAt = 0;
+  /** What opened it last. */
+  private openedBy: BreakerCause = 'error-rate';
+  /** How long the breaker stays open this time: openFor after an error-rate trip, base × ejections after an ejection. */
+  openForMs: number;
 
   constructor(
     private readonly options: BreakerOptions = DEFAULT_BREAKER,
     private readonly now: () => number = Date.now,
-    private readonly onChange?: (state: BreakerState) => void,
-  ) {}
+    private readonly onChange?: (state: BreakerState, cause: BreakerCause) => void,
+    private readonly outliers?: { options: OutlierOptions; group: EjectionGroup },
+  ) {
+    this.openForMs = options.openForMs;
+  }
 
   get current(): BreakerState {
-    if (this.state === 'open' && this.now() - this.openedAt >= this.options.openForMs) return 'half-open';
+    if (this.state === 'open' && this.now() - this.openedAt >= this.openForMs) return 'half-open';
     return this.state;
   }
 
@@ -83,7 +184,7 @@ export class CircuitBreaker {
     if (state === 'open') return false;
     if (this.probing) return false;
     this.probing = true;
-    this.set('half-open');
+    this.set('half-open', 'probe');
     return true;
   }
 
@@ -93,32 +194,56 @@ export class CircuitBreaker {
       this.probing = false;
       if (success) {
         this.reset();
-        this.set('closed');
+        this.closedAt = this.now();
+        this.set('closed', 'probe');
+      } else if (this.openedBy === 'consecutive-failures') {
+        // The probe of an ejected instance failed: ejected again, for longer.
+        this.eject();
       } else {
-        this.open();
+        this.open(this.options.openForMs, 'error-rate');
       }
       return;
     }
     if (this.state === 'open') return;
+    this.consecutive = success ? 0 : this.consecutive + 1;
     this.rotate();
     this.calls[this.bucket]!++;
     if (!success) this.failures[this.bucket]!++;
+    const outliers = this.outliers;
+    if (outliers && this.consecutive >= outliers.options.consecutiveFailures && outliers.group.mayEject()) {
+      if (this.now() - this.closedAt >= EJECTION_MEMORY * outliers.options.baseEjectionMs) this.ejections = 0;
+      this.eject();
+      return;
+    }
     const calls = this.calls.reduce((a, b) => a + b, 0);
     if (calls < this.options.minCalls) return;
     const failures = this.failures.reduce((a, b) => a + b, 0);
-    if (failures / calls >= this.options.errorRate) this.open();
+    if (failures / calls >= this.options.errorRate) this.open(this.options.openForMs, 'error-rate');
   }
 
-  private open(): void {
+  /** Times this instance was ejected in a row (outlier detection). */
+  get ejected(): number {
+    return this.ejections;
+  }
+
+  private eject(): void {
+    this.ejections++;
+    this.open(this.outliers!.options.baseEjectionMs * this.ejections, 'consecutive-failures');
+  }
+
+  private open(forMs: number, cause: BreakerCause): void {
     this.openedAt = this.now();
+    this.openForMs = forMs;
+    this.openedBy = cause;
+    this.consecutive = 0;
     this.reset();
-    this.set('open');
+    this.set('open', cause);
   }
 
-  private set(state: BreakerState): void {
+  private set(state: BreakerState, cause: BreakerCause): void {
     if (this.state === state) return;
     this.state = state;
-    this.onChange?.(state);
+    this.onChange?.(state, cause);
   }
 
   private reset(): void {

@@ -5,6 +5,7 @@
  */
 import type { TesseraError } from '../errors.js';
 import type { CircuitBreaker } from './breaker.js';
+import type { InstanceHealth } from './health.js';
 import type { RequestScope, TraceAttributes } from '../request-scope.js';
 
 /** One instance of an upstream, as a descriptor lists it. */
@@ -14,9 +15,10 @@ export interface Instance {
   weight: number;
 }
 
-/** An instance as the pipeline holds it: with its breaker, when breakers are on. */
+/** An instance as the pipeline holds it: with its breaker (breaker or outlier detection on) and its health (health checks on). */
 export interface Member extends Instance {
   breaker?: CircuitBreaker;
+  health?: InstanceHealth;
 }
 
 /**
@@ -82,6 +84,12 @@ export interface Protocol<C extends UpstreamCall<any>, R> {
   healthy(result: R): boolean;
   /** Does this failure say the instance is well (breaker)? gRPC: NOT_FOUND and the like are answers about the request. */
   healthyFailure(error: TesseraError): boolean;
+  /**
+   * Did this failure happen at the connection, before any byte of an answer
+   * (refused, reset, closed)? Such an idempotent call may move to another
+   * instance outside the retry budget (stages/retry.ts).
+   */
+  unanswered(error: TesseraError): boolean;
   /** How long to wait before retrying an answer that asks for it (HTTP 503, Retry-After), or undefined: the answer stands. */
   retryWait(result: R, attempt: number, backoffMs: number): number | undefined;
   /** The failure of an attempt that cannot start: no time left in the request deadline, or the client went away. */

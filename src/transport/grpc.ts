@@ -12,7 +12,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
-import { instanceBreaker, type BreakerOptions } from './breaker.js';
+import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
+import type { BalanceStrategy } from './balancer.js';
+import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import type { RequestScope, UpstreamSpan } from '../request-scope.js';
@@ -44,6 +46,53 @@ export interface GrpcUpstreamOptions {
   tls?: GrpcTlsMaterial;
   /** Circuit breaker per instance; false turns it off. */
   breaker?: BreakerOptions | false;
+  /** Passive outlier detection (consecutive failures eject an instance); false turns it off; absent: the defaults. */
+  outliers?: OutlierOptions | false;
+  /** Active health checks per instance: grpc.health.v1.Health/Check for `service`. */
+  health?: HealthOptions;
+  /** How each attempt's instance is chosen (default round-robin). */
+  balance?: BalanceStrategy;
+}
+
+/** An UNAVAILABLE that happened at the connection, before any answer (Protocol.unanswered). */
+const UNANSWERED = /ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|EHOSTUNREACH|No connection established|Connection dropped|Failed to connect/i;
+
+const HEALTH_CHECK = '/grpc.health.v1.Health/Check';
+/** HealthCheckResponse.ServingStatus, by number. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/** HealthCheckRequest { string service = 1; } as protobuf bytes. */
+function healthRequest(service: string): Buffer {
+  const name = Buffer.from(service);
+  if (name.length === 0) return Buffer.alloc(0);
+  const length: number[] = [];
+  let n = name.length;
+  while (n > 0x7f) {
+    length.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  length.push(n);
+  return Buffer.concat([Buffer.from([0x0a, ...length]), name]);
+}
+
+/** HealthCheckResponse { ServingStatus status = 1; }: the status's number (0 when absent). */
+function servingStatus(bytes: Buffer): number {
+  let status = 0;
+  for (let i = 0; i < bytes.length; ) {
+    const tag = bytes[i++]!;
+    let value = 0;
+    let shift = 0;
+    let byte: number;
+    // Only varint fields are expected here; an unknown wire type ends the read.
+    if ((tag & 7) !== 0) break;
+    do {
+      byte = bytes[i++] ?? 0;
+      value |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80 && i < bytes.length);
+    if (tag >>> 3 === 1) status = value;
+  }
+  return status;
 }
 
 /** How to call one method: its path and how its messages become bytes. Built once per method. */
@@ -128,9 +177,12 @@ export class GrpcUpstream {
   private readonly pipeline: Pipeline<Member, PipelineCall, Answer>;
   /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
   private readonly bodies: Channel;
+  /** Stops the health checks (undefined when off). */
+  private readonly stopChecks: (() => void) | undefined;
 
   constructor(readonly options: GrpcUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
+    const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
     this.members = options.instances.map((instance) => {
       const { target, secure } = targetOf(instance.url);
       const channelOptions: grpc.ChannelOptions = {
@@ -144,14 +196,17 @@ export class GrpcUpstream {
       };
       if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
       const client = new grpc.Client(target, credentialsFor(secure, options.tls), channelOptions);
-      const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
-      return { ...instance, client, breaker };
+      const breaker = breakerOf(instance.url);
+      const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
+      return { ...instance, client, breaker, health };
     });
+    this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
     this.pipeline = createPipeline<Member, PipelineCall, Answer>({
       subgraph: options.subgraph,
       members: this.members,
       timeout: options.timeout,
       retry: options.retry,
+      balance: options.balance,
       protocol: this.protocol(),
     });
   }
@@ -210,6 +265,7 @@ export class GrpcUpstream {
       // A status is a failure (below); an answer always says the instance is well.
       healthy: () => true,
       healthyFailure,
+      unanswered: (error) => (error.extensions.grpc as { code?: string } | undefined)?.code === 'UNAVAILABLE' && UNANSWERED.test((error as GrpcTransportError).grpcMessage ?? ''),
       // Only failures (UNAVAILABLE) are retried, never an answer.
       retryWait: () => undefined,
       refused: (call) => this.scopeError(call.scope, call.member!, call.timeoutMs),
@@ -382,7 +438,24 @@ export class GrpcUpstream {
     return error;
   }
 
+  /** One health check of `member` (health.ts): grpc.health.v1.Health/Check; healthy when SERVING. */
+  private check(member: Member, timeoutMs: number): Promise<string | undefined> {
+    const pass = (bytes: Buffer): Buffer => bytes;
+    return new Promise((resolve) => {
+      const health = this.options.health!;
+      member.client.makeUnaryRequest(HEALTH_CHECK, pass, pass, healthRequest(health.service), this.metadataOf(health.headers), { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error) {
+          resolve(error.code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${timeoutMs} ms` : `${grpc.status[error.code] ?? error.code}: ${error.details}`);
+          return;
+        }
+        const status = servingStatus(response!);
+        resolve(status === 1 ? undefined : (SERVING_STATUS[status] ?? `status ${status}`));
+      });
+    });
+  }
+
   close(): Promise<void> {
+    this.stopChecks?.();
     for (const member of this.members) member.client.close();
     return Promise.resolve();
   }

@@ -9,7 +9,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
-import { instanceBreaker, type BreakerOptions } from './breaker.js';
+import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
+import type { BalanceStrategy } from './balancer.js';
+import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
@@ -35,6 +37,12 @@ export interface HttpUpstreamOptions {
   retry: { attempts: number; backoff: number };
   /** Circuit breaker per instance; false turns it off. */
   breaker?: BreakerOptions | false;
+  /** Passive outlier detection (consecutive failures eject an instance); false turns it off; absent: the defaults. */
+  outliers?: OutlierOptions | false;
+  /** Active health checks per instance: a GET of `path`, or with `graphql` (and no path) the query `{ __typename }`. */
+  health?: HealthOptions & { graphql?: boolean };
+  /** How each attempt's instance is chosen (default round-robin). */
+  balance?: BalanceStrategy;
   /** Shared HTTP cache for GETs (Cache-Control, ETag); off when absent. */
   httpCache?: HttpCacheOptions;
   keepAliveTimeout?: number;
@@ -82,6 +90,15 @@ export { breakerChannel, type BreakerEvent } from './breaker.js';
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
+/** Socket failures that happen before any byte of an answer: refused, reset, closed, unreachable, not resolved. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** The failures of attempts that got no byte of an answer (Protocol.unanswered). */
+const unansweredFailures = new WeakSet<TesseraError>();
+
+/** GraphQL's health check: the cheapest query every GraphQL server answers. */
+const TYPENAME_QUERY = JSON.stringify({ query: '{ __typename }' });
+
 interface Member extends PipelineMember {
   pool: Pool;
   basePath: string;
@@ -109,7 +126,8 @@ class BufferedResponse implements Dispatcher.DispatchHandler {
   private controller?: Dispatcher.DispatchController;
   /** An abort asked for before undici handed over its controller. */
   private aborted?: { reason: unknown };
-  private status = 0;
+  /** The answer's status; 0 until its headers arrive. */
+  status = 0;
   private headers: IncomingHttpHeaders = {};
   private readonly chunks: Buffer[] = [];
   private size = 0;
@@ -159,9 +177,12 @@ export class HttpUpstream {
   private readonly pipeline: Pipeline<Member, PipelineCall, HttpResult>;
   /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
   private readonly bodies: Channel;
+  /** Stops the health checks (undefined when off). */
+  private readonly stopChecks: (() => void) | undefined;
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
+    const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
     this.members = options.instances.map((instance) => {
       const url = new URL(instance.url);
       const pool = new Pool(url.origin, {
@@ -175,14 +196,17 @@ export class HttpUpstream {
         maxResponseSize: options.maxResponseSize,
         ...(options.tls && url.protocol === 'https:' && { connect: { ...options.tls } }),
       });
-      const breaker = instanceBreaker(options.breaker, options.subgraph, instance.url);
-      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker };
+      const breaker = breakerOf(instance.url);
+      const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
+      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker, health };
     });
+    this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
     this.pipeline = createPipeline<Member, PipelineCall, HttpResult>({
       subgraph: options.subgraph,
       members: this.members,
       timeout: options.timeout,
       retry: options.retry,
+      balance: options.balance,
       protocol: this.protocol(),
       cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
     });
@@ -218,6 +242,7 @@ export class HttpUpstream {
       attempt: (call) => this.attempt(call),
       healthy: (result) => result.status < 500,
       healthyFailure: () => false,
+      unanswered: (error) => unansweredFailures.has(error),
       retryWait: (result, attempt, backoffMs) =>
         RETRYABLE_STATUS.has(result.status) ? (retryAfterMs(result.headers['retry-after']) ?? backoffDelay(attempt, backoffMs)) : undefined,
       refused: (call) => {
@@ -339,6 +364,7 @@ export class HttpUpstream {
       return { status, headers, body, instance: member };
     } catch (error) {
       const mapped = this.mapError(error, member, timedOut, scope, timeoutMs);
+      if (mapped.code === 'SOURCE_UNAVAILABLE' && response.status === 0 && CONNECTION_CODES.has((error as { code?: string }).code ?? '')) unansweredFailures.add(mapped);
       if (this.bodies.hasSubscribers) this.publishBodies(call, member, { code: mapped.code });
       throw mapped;
     } finally {
@@ -387,7 +413,37 @@ export class HttpUpstream {
     return this.error('SOURCE_UNAVAILABLE', 'is unavailable', member, error, detail);
   }
 
+  /**
+   * One health check of `member` (health.ts): a GET of the configured path,
+   * or GraphQL's `{ __typename }` query; healthy on a 2xx answer (with data,
+   * for the query). Undefined when healthy, else why not.
+   */
+  private async check(member: Member, timeoutMs: number): Promise<string | undefined> {
+    const health = this.options.health!;
+    const query = health.graphql === true && health.path === undefined;
+    const path = member.basePath + (query ? '' : (health.path ?? '')) || '/';
+    try {
+      const response = await member.pool.request({
+        method: query ? 'POST' : 'GET',
+        path,
+        headers: { ...health.headers, ...(query ? { 'content-type': 'application/json', accept: 'application/json' } : { accept: '*/*' }) },
+        body: query ? TYPENAME_QUERY : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await response.body.text();
+      if (response.statusCode < 200 || response.statusCode >= 300) return `HTTP ${response.statusCode} from ${query ? 'POST { __typename }' : `GET ${path}`}`;
+      if (query && !(JSON.parse(text) as { data?: { __typename?: unknown } }).data?.__typename) return 'the { __typename } query got no data';
+      return undefined;
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError' || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') return `no answer within ${timeoutMs} ms`;
+      return (error as { code?: string }).code ?? (error as Error).message;
+    }
+  }
+
   async close(): Promise<void> {
+    this.stopChecks?.();
     await Promise.all(this.members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
   }
 }

@@ -15,11 +15,15 @@
  *    the retries, because a fresh entry needs no attempt at all, and a
  *    revalidation is one call that may be retried like any other.
  * 3. retry: a failed attempt of an idempotent call is tried again, within
- *    the retry budget and the request deadline. Outside the instance choice,
- *    so that every retry chooses again and goes to an instance not tried yet.
- * 4. balance: instance choice, weighted, skipping instances behind an open
- *    breaker (it takes a half-open breaker's one probe). A call that finds no
- *    instance fails here, and the retry stage does not retry it.
+ *    the retry budget and the request deadline; one that failed at the
+ *    connection moves to a spare instance outside the budget (failover).
+ *    Outside the instance choice, so that every retry chooses again and goes
+ *    to an instance not tried yet.
+ * 4. balance: instance choice, weighted by the descriptor's strategy,
+ *    skipping instances behind an open breaker (it takes a half-open
+ *    breaker's one probe) or marked down by a health check; counts calls in
+ *    flight per instance for the strategies that use them. A call that finds
+ *    no instance fails here, and the retry stage does not retry it.
  * 5. breaker: records the outcome of each attempt on the instance chosen for
  *    it. Right inside the choice, so that it hears every attempt the choice
  *    let through, also those refused below for lack of time: a half-open
@@ -45,6 +49,8 @@
  * stages/breaker.ts), and open their own span (stages/trace.ts's attributes).
  */
 import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
+import { createBalancer, type BalanceStrategy } from './balancer.js';
+import { spareInstance } from './breaker.js';
 import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
 import { breakerStage } from './stages/breaker.js';
 import { deadlineStage } from './stages/deadline.js';
@@ -59,6 +65,8 @@ export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R>
   /** Longest one attempt may take, ms (capped by the request deadline). */
   timeout: number;
   retry: RetryOptions;
+  /** How each attempt's instance is chosen (default round-robin). */
+  balance?: BalanceStrategy;
   protocol: Protocol<C, R>;
   /** HTTP's shared cache (stages/http-cache.ts), when the descriptor turns it on. */
   cache?: Stage<C, R>;
@@ -78,12 +86,14 @@ export function compose<C, R>(stages: ReadonlyArray<Stage<C, R>>, last: Send<C, 
 
 export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(options: PipelineOptions<M, C, R>): Pipeline<M, C, R> {
   const { subgraph, protocol } = options;
-  const choose = instanceChooser(subgraph, options.members);
+  const balancer = createBalancer(options.balance ?? 'round-robin', options.members);
+  const choose = instanceChooser(subgraph, balancer);
+  const spare = (tried: ReadonlySet<M>): boolean => spareInstance(options.members, tried);
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
     ...(options.cache ? [options.cache] : []),
-    retryStage(subgraph, options.retry, protocol),
-    balanceStage(choose),
+    retryStage(subgraph, options.retry, protocol, spare),
+    balanceStage(choose, balancer),
     breakerStage(protocol),
     observeStage(subgraph, protocol),
     traceStage(subgraph, protocol),

@@ -4,12 +4,18 @@
  * A subgraph has answered once one of its instances accepted a TCP
  * connection (the probe: the cheapest check that works the same for REST,
  * gRPC and GraphQL, and sends no request a service could count or refuse),
- * or once any call to it got an answer (an HTTP or gRPC status, whatever it
- * was). A connection refused, reset or not accepted within the probe's
+ * once any call to it got an answer (an HTTP or gRPC status, whatever it
+ * was), or once a health check of one of its instances passed. A connection refused, reset or not accepted within the probe's
  * timeout is no answer. Subgraphs whose schema was read from the upstream
  * itself (introspection) answered while loading and are not probed.
+ *
+ * With `server.readiness: healthy`, a required subgraph with active health
+ * checks (`health:`, health.ts) is ready only while one of its instances is
+ * checked up: `watchHealth` follows their verdicts on `tessera:instance-health`.
  */
 import { connect } from 'node:net';
+import type { InstanceHealthEvent } from '../events.js';
+import { instanceHealthChannel } from './health.js';
 import { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 
 type Target = { host: string; port: number; shown: string } | { path: string; shown: string };
@@ -91,9 +97,15 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
     const event = message as UpstreamEvent;
     if (event.status !== undefined) answered(event.subgraph);
   };
+  // So did an instance whose health check passed (health.ts).
+  const onHealth = (message: unknown): void => {
+    const event = message as InstanceHealthEvent;
+    if (event.state === 'up') answered(event.subgraph);
+  };
   const stop = (): void => {
     clearTimeout(timer);
     upstreamChannel.unsubscribe(onEvent);
+    instanceHealthChannel.unsubscribe(onHealth);
   };
   const round = async (): Promise<void> => {
     await Promise.all(
@@ -106,7 +118,10 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
     // The probes never keep a process alive on their own.
     timer.unref();
   };
-  if (waiting.size > 0) upstreamChannel.subscribe(onEvent);
+  if (waiting.size > 0) {
+    upstreamChannel.subscribe(onEvent);
+    instanceHealthChannel.subscribe(onHealth);
+  }
   const firstRound = waiting.size > 0 ? round() : Promise.resolve();
   return {
     waiting: () => [...waiting.keys()],
@@ -115,5 +130,35 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
       closed = true;
       stop();
     },
+  };
+}
+
+/** The health-checked subgraphs with no instance checked up, each with why its instances are not (instance URL → reason). */
+export interface HealthWatch {
+  unhealthy(): Record<string, Record<string, string>>;
+  close(): void;
+}
+
+/**
+ * Follows the health-check verdicts of these subgraphs' instances (subgraph
+ * name → instance URLs). Subscribes at once: call it before the upstreams
+ * are made, so that their first verdicts are heard.
+ */
+export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
+  const verdicts = new Map([...subgraphs].map(([name, urls]) => [name, new Map(urls.map((url) => [url, 'not checked yet']))]));
+  const onEvent = (message: unknown): void => {
+    const event = message as InstanceHealthEvent;
+    const instances = verdicts.get(event.subgraph);
+    if (!instances?.has(event.instance)) return;
+    instances.set(event.instance, event.state === 'up' ? '' : (event.reason ?? 'check failed'));
+    onChange?.(event);
+  };
+  instanceHealthChannel.subscribe(onEvent);
+  return {
+    unhealthy: () =>
+      Object.fromEntries(
+        [...verdicts].filter(([, instances]) => ![...instances.values()].includes('')).map(([name, instances]) => [name, Object.fromEntries(instances)]),
+      ),
+    close: () => instanceHealthChannel.unsubscribe(onEvent),
   };
 }

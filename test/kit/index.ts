@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { TestContext } from 'node:test';
 import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
@@ -211,6 +213,59 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A pino logger whose lines are kept, parsed, for a test to read (what the person on call would see). */
+export function captureLogs(level: pino.Level = 'info'): { lines: Array<Record<string, unknown>>; logger: pino.Logger } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: pino({ level }, sink) };
+}
+
+/** An upstream running as a process of its own (a test fixture script), on a fixed port so it can come back on it. */
+export interface UpstreamProcess {
+  url: string;
+  port: number;
+  /** Ends it with SIGKILL (no clean close: open connections are reset), and waits for its exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port; resolves once it prints `listening`. */
+  start(): Promise<void>;
+}
+
+/**
+ * Runs `script` (under test/fixtures, through tsx) with the port and `args`; it must print `listening`
+ * once it listens. Killed after the test if still running (without a test: by `kill()`).
+ */
+export async function startUpstreamProcess(t: TestContext | undefined, script: string, args: string[] = [], path = ''): Promise<UpstreamProcess> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const started = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'test/fixtures', script), String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = started;
+      let output = '';
+      started.stdout!.on('data', (c: Buffer) => {
+        output += c.toString();
+        if (output.includes('listening')) resolve();
+      });
+      started.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+      started.once('exit', (code) => reject(new Error(`${script} exited ${code} before listening: ${output}`)));
+    });
+  const kill = async (): Promise<void> => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    running.kill('SIGKILL');
+    await exited;
+  };
+  t?.after(kill);
+  await start();
+  return { url: `http://127.0.0.1:${port}${path}`, port, kill, start };
 }
 
 export interface ServedTessera {

@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { test, type TestContext } from 'node:test';
 import { buildSchema, lexicographicSortSchema, printSchema } from 'graphql';
-import { BUCKET_MS, BUCKETS, histogramQuantile, LATENCY_BOUNDS_MS, Ring, StatusBoard, type Health } from '../../src/telemetry/status.js';
+import { BUCKET_MS, BUCKETS, histogramQuantile, LATENCY_BOUNDS_MS, Ring, StatusBoard, worstCheck, type Health } from '../../src/telemetry/status.js';
 
 const upstream = channel('tessera:upstream');
 const breaker = channel('tessera:breaker');
+const instanceHealth = channel('tessera:instance-health');
 const schema = buildSchema('type Query { hello: String }');
 
 /** A board over one subgraph with two versions, on a clock the test moves. */
@@ -30,6 +31,7 @@ function board(t: TestContext, health: Health = 'answered') {
           { url: 'http://b:1', version: 'v2', weight: 10 },
         ],
         breakers: true,
+        checks: true,
       },
       { name: 'unguarded', kind: 'grpc', instances: [{ url: 'dns:c:1', weight: 1 }], breakers: false },
     ],
@@ -162,16 +164,22 @@ test('memory is fixed: unknown subgraphs, versions and instances get no ring, wh
 test('the snapshot: kinds, instances with their breaker state, health, channels and the schema hash of `tessera compose`', (t) => {
   const { status, clock } = board(t, 'waiting');
   breaker.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'open' });
+  instanceHealth.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'down', reason: 'HTTP 503 from GET /health' });
   status.recordRequest('default', 12, false);
   status.recordRequest('default', 12, true);
   clock.now += 1_000;
   const snapshot = status.snapshot();
   assert.deepEqual(snapshot.subgraphs[0]!.instances, [
-    { url: 'http://a:1', version: 'v1', weight: 90, breaker: 'closed' },
-    { url: 'http://b:1', version: 'v2', weight: 10, breaker: 'open' },
+    { url: 'http://a:1', version: 'v1', weight: 90, breaker: 'closed', check: 'unchecked' },
+    { url: 'http://b:1', version: 'v2', weight: 10, breaker: 'open', check: 'down' },
   ]);
   assert.equal(snapshot.subgraphs[0]!.kind, 'openapi');
-  assert.deepEqual(snapshot.subgraphs[1]!.instances, [{ url: 'dns:c:1', version: null, weight: 1, breaker: 'off' }], 'breaker: false in the descriptor');
+  assert.deepEqual(snapshot.subgraphs[1]!.instances, [{ url: 'dns:c:1', version: null, weight: 1, breaker: 'off', check: 'off' }], 'breaker: false and no health: in the descriptor');
+  instanceHealth.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'up' });
+  assert.equal(status.snapshot().subgraphs[0]!.instances[1]!.check, 'up');
+  // Merged across workers: the worst verdict any process saw.
+  assert.equal(worstCheck(['up', 'down', 'unchecked']), 'down');
+  assert.equal(worstCheck(['up', undefined]), 'up');
   assert.equal(snapshot.subgraphs[0]!.health, 'waiting');
   breaker.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'half-open' });
   assert.equal(status.snapshot().subgraphs[0]!.instances[1]!.breaker, 'half-open');

@@ -58,6 +58,7 @@ function pipelineOf(t: TestContext, members: Fake[], attempts = 2) {
     },
     healthy: (answer) => answer.status < 500,
     healthyFailure: () => false,
+    unanswered: () => false,
     retryWait: (answer) => (answer.status === 503 ? 0 : undefined),
     refused: () => new TesseraError('GATEWAY_TIMEOUT', 'Subgraph "fake" was not called: no time left in the request deadline', { extensions: { subgraph: 'fake' } }),
     status: (answer) => answer.status,

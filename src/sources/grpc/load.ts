@@ -13,6 +13,7 @@ import type { GrpcDescriptor } from '../../config/grpc.js';
 import { displayPath } from '../../config/load.js';
 import { ConfigError, isConfigError } from '../../errors.js';
 import { GrpcUpstream, type GrpcTlsMaterial } from '../../transport/grpc.js';
+import { upstreamHeaders } from '../../transport/headers.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { loadFailed } from './errors.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
@@ -52,6 +53,10 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     keepalive: descriptor.keepalive,
     retry: descriptor.retry,
     breaker: descriptor.breaker,
+    outliers: descriptor.outliers,
+    // A check sends the static metadata every call sends (a service credential), never a client's.
+    health: descriptor.health && { ...descriptor.health, headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
+    balance: descriptor.balance,
     tls: tlsMaterial(descriptor),
   });
 }

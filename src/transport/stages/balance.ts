@@ -1,11 +1,14 @@
 /**
- * Instance choice: weighted round-robin (balancer.ts) among the instances
- * whose breaker lets calls through, preferring one this call has not tried.
- * When every breaker is open the call fails at once, with no attempt: that
- * is what the breaker is for.
+ * Instance choice: weighted, by the descriptor's strategy (balancer.ts:
+ * round-robin, least-outstanding, p2c), among the instances whose breaker
+ * lets calls through and that no health check marked down, preferring one
+ * this call has not tried. When every breaker is open the call fails at
+ * once, with no attempt: that is what the breaker is for. With a strategy
+ * that looks at calls in flight, each attempt is counted on its instance
+ * until it ends.
  */
 import { TesseraError } from '../../errors.js';
-import { WeightedBalancer } from '../balancer.js';
+import type { Balancer } from '../balancer.js';
 import { chooseInstance } from '../breaker.js';
 import type { Member, Send, Stage, UpstreamCall } from '../call.js';
 
@@ -15,8 +18,7 @@ export type Choose<M extends Member> = (tried?: ReadonlySet<M>) => M;
 const NONE_TRIED: ReadonlySet<never> = new Set();
 
 /** One balancer per upstream, shared by its calls and its streams. */
-export function instanceChooser<M extends Member>(subgraph: string, members: readonly M[]): Choose<M> {
-  const balancer = new WeightedBalancer(members);
+export function instanceChooser<M extends Member>(subgraph: string, balancer: Balancer<M>): Choose<M> {
   return (tried = NONE_TRIED) => {
     const member = chooseInstance(balancer, tried);
     if (member) return member;
@@ -27,7 +29,7 @@ export function instanceChooser<M extends Member>(subgraph: string, members: rea
   };
 }
 
-export function balanceStage<M extends Member, C extends UpstreamCall<M>, R>(choose: Choose<M>): Stage<C, R> {
+export function balanceStage<M extends Member, C extends UpstreamCall<M>, R>(choose: Choose<M>, balancer: Balancer<M>): Stage<C, R> {
   return (next: Send<C, R>) => (call) => {
     let member: M;
     try {
@@ -37,6 +39,8 @@ export function balanceStage<M extends Member, C extends UpstreamCall<M>, R>(cho
       return Promise.reject(error as Error);
     }
     call.member = member;
-    return next(call);
+    if (!balancer.counts) return next(call);
+    balancer.acquire(member);
+    return next(call).finally(() => balancer.release(member));
   };
 }

@@ -6,6 +6,19 @@
  * request deadline and the upstream's retry budget allow (retry.ts). A call
  * that found no instance at all (every breaker open) is not retried.
  *
+ * Failover: an idempotent call whose attempt failed at the connection, before
+ * any byte of an answer (refused, reset, closed: the protocol's `unanswered`),
+ * moves at once to an instance it has not tried, when one is available
+ * (breaker closed, not marked down), without a wait and outside the retry
+ * budget and `attempts` (once per call). It cannot amplify load on the
+ * healthy instances: the failed attempt did no work on a live upstream (a
+ * refused connection reached none; a reset one is an instance that died or
+ * dropped it), each call moves at most once, so the instances that answer see
+ * at most one attempt per call from it, and every such failure counts against
+ * the failing instance's breaker, whose outlier detection ejects it after
+ * `outliers.consecutiveFailures` in a row: from then on no call goes there
+ * and nothing is moved. Any other failure is retried only within the budget.
+ *
  * A retry skipped because the budget is spent is published on
  * `tessera:retry-budget` (free when nobody listens): a budget exhausted is
  * an upstream failing more than retries can hide.
@@ -26,7 +39,13 @@ export interface RetryOptions {
 
 export const retryBudgetChannel = channel(EVENTS.retryBudget);
 
-export function retryStage<C extends UpstreamCall<any>, R>(subgraph: string, options: RetryOptions, protocol: Protocol<C, R>): Stage<C, R> {
+/** `spare`: is there an instance the call has not tried that would be chosen now (the pipeline's)? */
+export function retryStage<C extends UpstreamCall<any>, R>(
+  subgraph: string,
+  options: RetryOptions,
+  protocol: Protocol<C, R>,
+  spare: (tried: ReadonlySet<NonNullable<C['member']>>) => boolean,
+): Stage<C, R> {
   /** One budget per upstream: retries may add at most 20% to its calls. */
   const budget = new RetryBudget();
   /** A retry must fit in what is left of the deadline and in the retry budget. */
@@ -37,24 +56,36 @@ export function retryStage<C extends UpstreamCall<any>, R>(subgraph: string, opt
     if (retryBudgetChannel.hasSubscribers) retryBudgetChannel.publish({ subgraph } satisfies RetryBudgetEvent);
     return false;
   };
+  /** A failover needs time left, a client still there and a spare instance. */
+  const canFailOver = (call: C): boolean => !call.scope.signal.aborted && Date.now() < call.scope.deadline - 10 && spare(call.tried!);
   return (next: Send<C, R>) => async (call) => {
     const attempts = call.idempotent ? options.attempts : 1;
     budget.recordCall();
+    let failedOver = false;
+    // Attempts that count against `attempts` and the backoff; a failover does not.
+    let counted = 0;
     for (let attempt = 0; ; attempt++) {
       call.attempt = attempt;
-      const last = attempt + 1 >= attempts;
+      const last = counted + 1 >= attempts;
       let wait: number | undefined;
       try {
         const result = await next(call);
         if (last) return result;
-        wait = protocol.retryWait(result, attempt, options.backoff);
+        wait = protocol.retryWait(result, counted, options.backoff);
         if (wait === undefined || !canRetry(call.scope, wait)) return result;
       } catch (error) {
-        if (last || call.member === undefined || (error as TesseraError).code !== 'SOURCE_UNAVAILABLE') throw error;
-        wait = backoffDelay(attempt, options.backoff);
+        if (call.member === undefined || (error as TesseraError).code !== 'SOURCE_UNAVAILABLE') throw error;
+        (call.tried ??= new Set()).add(call.member);
+        if (call.idempotent && !failedOver && protocol.unanswered(error as TesseraError) && canFailOver(call)) {
+          failedOver = true;
+          continue;
+        }
+        if (last) throw error;
+        wait = backoffDelay(counted, options.backoff);
         if (!canRetry(call.scope, wait)) throw error;
       }
-      (call.tried ??= new Set()).add(call.member);
+      counted++;
+      (call.tried ??= new Set()).add(call.member!);
       await sleep(wait, call.scope.signal).catch(() => undefined);
     }
   };
