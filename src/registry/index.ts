@@ -27,6 +27,8 @@ export interface Registry {
    * the function that stops it.
    */
   watch(onChange: (reason: string) => void): () => void;
+  /** Lets go of what the registry holds open (the Redis registry's connections); the gateway's close() calls it. */
+  close?(): Promise<void>;
 }
 
 /** The diagnostics channel every schema load attempt is published on (events.ts). */
