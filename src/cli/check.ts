@@ -110,7 +110,7 @@ function where(names: readonly string[], all: readonly string[]): string {
 }
 
 /** The report for people: grouped by level, breaking first, each change once with the schemas it is in; a summary line last. */
-function printReport(report: CheckReport, description: string | undefined): void {
+export function printReport(report: CheckReport, description: string | undefined): void {
   for (const s of report.subgraphs) print(`tessera: candidate: ${displayPath(s.file)} ${s.change === 'replaced' ? 'replaces' : 'adds'} subgraph "${s.name}"`);
   const all = report.schemas.map((s) => s.name);
   const compared = report.schemas.filter((s) => s.compared).map((s) => s.name);
