@@ -554,9 +554,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const logger = options.logger ?? createLogger(config.logging.level);
   // Relative paths in gateway.yaml (TLS files, manifests, keys) are relative to it.
   const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
-  let versionsServed: ServedVersions<SchemaVersion, LoadedSource> | undefined;
+  // Set once the first version serves; the Redis registry's heartbeat reads it.
+  const served: { versions?: ServedVersions<SchemaVersion, LoadedSource> } = {};
   const registry = gatewayRegistry(options, config, configFile, logger, () =>
-    versionsServed && { id: gatewayId, version: versionsServed.current.id, descriptors: versionsServed.current.descriptors },
+    served.versions && { id: gatewayId, version: served.versions.current.id, descriptors: served.versions.current.descriptors },
   );
   // The Redis registry holds the descriptors: the first set is read from it.
   if (config.registry.url !== undefined) {
@@ -684,7 +685,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
     onCloseError: (source, error) => logger.warn({ err: error, subgraph: source.descriptor.name }, 'error closing subgraph'),
   });
-  versionsServed = versions;
+  served.versions = versions;
   const reloadState: ReloadState = { lastAttempt: null, lastResult: null, lastError: null, version: first.id };
 
   // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
@@ -713,6 +714,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const full: SchemaEvent = { gateway: gatewayId, ...event, trigger, durationMs: Math.round((performance.now() - began) * 10) / 10, at: new Date().toISOString() };
       Object.assign(reloadState, { lastAttempt: full.at, lastResult: full.result, lastError: full.problems ?? null, version: versions.current.id });
       publishSchema(full);
+      registry.reloaded?.();
       return full;
     };
     try {

@@ -226,6 +226,22 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
     return revision;
   };
 
+    const heartbeat = async (): Promise<void> => {
+      const serving = options.serving?.();
+      if (!serving) return;
+      const subgraphs: Record<string, string> = {};
+      let revision = 0;
+      for (const d of serving.descriptors) {
+        const origin = origins.get(d);
+        if (!origin) continue;
+        subgraphs[d.name] = origin.version;
+        revision = origin.revision;
+      }
+      const report: ReplicaReport = { id: serving.id, host: hostname(), pid: process.pid, version: serving.version, revision, subgraphs, at: new Date().toISOString() };
+      await redis().set(key(`replica:${serving.id}`), JSON.stringify(report), 'PX', Math.max(pollMs * 3, 1000));
+    };
+  let watching = false;
+
   const registry: RedisRegistry = {
     description: where,
     async load() {
@@ -261,6 +277,7 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
       return descriptors;
     },
     watch(onChange) {
+      watching = true;
       const subscriber = redis().duplicate();
       subscriber.on('error', (error: Error) => logger.debug({ err: error, registry: where }, 'registry pub/sub connection error'));
       subscriber.on('message', (_channel: string, message: string) => {
@@ -280,29 +297,19 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
           warned = true;
         }
       };
-      const heartbeat = async (): Promise<void> => {
-        const serving = options.serving?.();
-        if (!serving) return;
-        const subgraphs: Record<string, string> = {};
-        let revision = 0;
-        for (const d of serving.descriptors) {
-          const origin = origins.get(d);
-          if (!origin) continue;
-          subgraphs[d.name] = origin.version;
-          revision = origin.revision;
-        }
-        const report: ReplicaReport = { id: serving.id, host: hostname(), pid: process.pid, version: serving.version, revision, subgraphs, at: new Date().toISOString() };
-        await redis().set(key(`replica:${serving.id}`), JSON.stringify(report), 'PX', Math.max(pollMs * 3, 1000));
-      };
       void tick();
       const timer = setInterval(() => void tick(), pollMs);
       timer.unref();
       return () => {
+        watching = false;
         clearInterval(timer);
         subscriber.disconnect();
         const serving = options.serving?.();
         if (serving) void redis().del(key(`replica:${serving.id}`)).catch(() => undefined);
       };
+    },
+    reloaded() {
+      if (watching) heartbeat().catch((error: unknown) => logger.debug({ err: error, registry: where }, 'registry heartbeat not written'));
     },
     async revision() {
       return Number((await redis().get(key('rev'))) ?? 0);
