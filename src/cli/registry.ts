@@ -11,14 +11,12 @@ import { existsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { readOperations } from '../checks/operations.js';
-import { registryVersion } from '../checks/registry.js';
-import { buildReport, type CheckReport } from '../checks/report.js';
+import { buildReport } from '../checks/report.js';
 import { loadGatewayFile } from '../config/load.js';
 import { ConfigError, isConfigError } from '../errors.js';
-import { createGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
 import { bundleDescriptor, redisRegistry, type PublishedVersion, type RedisRegistry } from '../registry/redis.js';
-import { printReport } from './check.js';
+import { printReport, registryCurrent } from './check.js';
 import { print, UsageError, withGateway, type CliResult } from './command.js';
 
 /** The registry gateway.yaml configures; a configuration without `registry.url` has none to publish to. */
@@ -74,36 +72,29 @@ export async function publish(configFile: string, options: PublishOptions, files
     const bundles = files.map((file) => bundleDescriptor(file, env));
     const logger = createLogger('warn', process.stderr);
     const revision = await registry.revision();
-    // What runs: the registry's current set, built as a gateway would build it.
-    let current: Awaited<ReturnType<typeof createGateway>> | undefined;
-    const notes: string[] = [];
-    if (revision > 0) current = await createGateway({ configFile, logger });
-    else notes.push('the registry is empty: this is the first publish, nothing to compare with');
-    let report: CheckReport;
-    try {
-      report = await withGateway(
-        configFile,
-        async (candidate) => {
-          const channels = candidate.channels.map((c) => c.channel);
-          const published = new Set(Object.keys(await registry.current()));
-          return buildReport({
-            candidate: { unified: candidate.schema, channels: candidate.channels.map(({ channel, schema }) => ({ name: channel.name, path: channel.path, schema })) },
-            served: current && (await registryVersion(current, registry.description, revision).read(channels)),
-            operations: readOperations(undefined, channels, dirname(configFile)),
-            subgraphs: bundles.map((b, i) => ({ name: b.subgraph, file: resolve(files[i]!), change: published.has(b.subgraph) ? ('replaced' as const) : ('added' as const) })),
-            notes,
-          });
-        },
-        { descriptorFiles: files, logger },
-      );
-    } finally {
-      await current?.close();
-    }
+    const report = await withGateway(
+      configFile,
+      async (candidate) => {
+        const channels = candidate.channels.map((c) => c.channel);
+        const published = new Set(Object.keys(await registry.current()));
+        // What runs: the registry's current set, built as a gateway would build it.
+        const { served, notes } = await registryCurrent(configFile, registry, channels, logger);
+        return buildReport({
+          candidate: { unified: candidate.schema, channels: candidate.channels.map(({ channel, schema }) => ({ name: channel.name, path: channel.path, schema })) },
+          served,
+          operations: readOperations(undefined, channels, dirname(configFile)),
+          subgraphs: bundles.map((b, i) => ({ name: b.subgraph, file: resolve(files[i]!), change: published.has(b.subgraph) ? ('replaced' as const) : ('added' as const) })),
+          notes,
+        });
+      },
+      { descriptorFiles: files, logger },
+    );
+    const against = revision > 0 ? `${registry.description} revision ${revision}` : undefined;
     const allowBreaking = options['allow-breaking'];
     if (!report.ok && allowBreaking === undefined) {
       if (options.json) print(JSON.stringify({ version: 1, ok: false, published: [], check: report }, null, 2));
       else {
-        printReport(report, current && `${registry.description} revision ${revision}`);
+        printReport(report, against);
         print('tessera: not published: the candidate breaks what runs (listed above); fix it, or publish with --allow-breaking REASON (recorded with the version)');
       }
       return { code: 1 };
@@ -116,7 +107,7 @@ export async function publish(configFile: string, options: PublishOptions, files
     });
     if (options.json) print(JSON.stringify({ version: 1, ok: true, revision: next, published: versions.map(summary), check: report }, null, 2));
     else {
-      printReport(report, current && `${registry.description} revision ${revision}`);
+      printReport(report, against);
       if (!report.ok) print(`tessera: breaking changes allowed: ${allowBreaking}`);
       print(`tessera: published revision ${next}: ${versions.map((v) => `${v.subgraph} ${v.id}`).join(', ')}`);
     }
