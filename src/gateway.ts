@@ -39,7 +39,7 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
-import { redisRegistry, type RedisRegistry } from './registry/redis.js';
+import { redisRegistry, versionSummary, type RedisRegistry } from './registry/redis.js';
 import { ServedVersions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
@@ -824,7 +824,30 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampling: sampler.current(),
       };
     };
-    const endpoints = adminApiEndpoints({ status: adminStatus, state: () => workerAdminState(adminState), subgraphs: loadedNames, logLevel, sampler, group, reload: () => reload('admin') });
+    // The Redis registry's view and rollback (GET /admin/registry, POST /admin/registry/rollback); a publish runs its check in `tessera publish`.
+    const redis = 'rollback' in registry ? registry : undefined;
+    const registryApi = redis && {
+      list: async () => ({
+        registry: redis.description,
+        revision: await redis.revision(),
+        subgraphs: (await redis.list()).map((s) => ({ ...s, versions: s.versions.map(versionSummary) })),
+        replicas: await redis.replicas(),
+      }),
+      rollback: async (subgraph: string, by: string, to?: string) => {
+        const { revision, version } = await redis.rollback(subgraph, by, to);
+        return { revision, rolledBack: versionSummary(version) };
+      },
+    };
+    const endpoints = adminApiEndpoints({
+      status: adminStatus,
+      state: () => workerAdminState(adminState),
+      subgraphs: loadedNames,
+      logLevel,
+      sampler,
+      group,
+      reload: () => reload('admin'),
+      ...(registryApi && { registry: registryApi }),
+    });
     for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
   }
   const adminServer: AdminServer | undefined =

@@ -15,7 +15,7 @@ import { buildReport } from '../checks/report.js';
 import { loadGatewayFile } from '../config/load.js';
 import { ConfigError, isConfigError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { bundleDescriptor, redisRegistry, type PublishedVersion, type RedisRegistry } from '../registry/redis.js';
+import { bundleDescriptor, redisRegistry, versionSummary, type RedisRegistry } from '../registry/redis.js';
 import { printReport, registryCurrent } from './check.js';
 import { print, UsageError, withGateway, type CliResult } from './command.js';
 
@@ -49,12 +49,6 @@ async function withRegistry(configFile: string, command: string, run: (registry:
 function who(by: string | undefined): string {
   if (by !== undefined && by.trim() !== '') return by.trim();
   return process.env.USER ?? userInfo().username;
-}
-
-/** A version without its stored texts, for --json and listings. */
-function summary(v: PublishedVersion): Omit<PublishedVersion, 'descriptor' | 'files'> & { descriptorFile: string; files: string[] } {
-  const { descriptor, files, ...rest } = v;
-  return { ...rest, descriptorFile: descriptor.file, files: Object.keys(files) };
 }
 
 export interface PublishOptions {
@@ -105,7 +99,7 @@ export async function publish(configFile: string, options: PublishOptions, files
       check: report.summary,
       ...(allowBreaking !== undefined && { allowBreaking }),
     });
-    if (options.json) print(JSON.stringify({ version: 1, ok: true, revision: next, published: versions.map(summary), check: report }, null, 2));
+    if (options.json) print(JSON.stringify({ version: 1, ok: true, revision: next, published: versions.map(versionSummary), check: report }, null, 2));
     else {
       printReport(report, against);
       if (!report.ok) print(`tessera: breaking changes allowed: ${allowBreaking}`);
@@ -121,7 +115,7 @@ export async function rollback(configFile: string, options: { to?: string; by?: 
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (one subgraph at a time)`);
   return withRegistry(configFile, 'rollback', async (registry) => {
     const { revision, version } = await registry.rollback(subgraph, who(options.by), options.to);
-    if (options.json) print(JSON.stringify({ version: 1, ok: true, revision, rolledBack: summary(version) }, null, 2));
+    if (options.json) print(JSON.stringify({ version: 1, ok: true, revision, rolledBack: versionSummary(version) }, null, 2));
     else print(`tessera: ${subgraph} rolled back to ${version.rollbackOf} (recorded as ${version.id}), revision ${revision}`);
     return { code: 0 };
   });
@@ -136,7 +130,7 @@ export async function list(configFile: string, options: { json?: boolean }, posi
       throw new ConfigError('CONFIG_INVALID', [`${registry.description}: no subgraph "${subgraph}" was ever published; \`tessera list\` shows the subgraphs`]);
     }
     if (options.json) {
-      print(JSON.stringify({ version: 1, revision: await registry.revision(), subgraphs: subgraphs.map((s) => ({ ...s, versions: s.versions.map(summary) })) }, null, 2));
+      print(JSON.stringify({ version: 1, revision: await registry.revision(), subgraphs: subgraphs.map((s) => ({ ...s, versions: s.versions.map(versionSummary) })) }, null, 2));
       return { code: 0 };
     }
     if (subgraphs.length === 0) print(`tessera: ${registry.description}: nothing published yet`);

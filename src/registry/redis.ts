@@ -112,6 +112,12 @@ export interface RedisRegistry extends Registry {
   close(): Promise<void>;
 }
 
+/** A version without its stored texts (the file names only), for listings and --json. */
+export function versionSummary(v: PublishedVersion): Omit<PublishedVersion, 'descriptor' | 'files'> & { descriptorFile: string; files: string[] } {
+  const { descriptor, files, ...rest } = v;
+  return { ...rest, descriptorFile: descriptor.file, files: Object.keys(files) };
+}
+
 /** The text of the local files a descriptor names, by path relative to its folder; .proto files beside a named one come too (imports). */
 export function bundleDescriptor(file: string, env: NodeJS.ProcessEnv): DescriptorBundle {
   const descriptor = loadDescriptorFile(resolve(file), env);
@@ -283,7 +289,6 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
       subscriber.on('message', (_channel: string, message: string) => {
         if (Number(message) !== loadedRevision) onChange(`published: revision ${message}`);
       });
-      subscriber.subscribe(channel).catch((error: unknown) => logger.warn({ err: error, registry: where }, `registry pub/sub not subscribed; publishes are picked up by the poll (every ${pollMs} ms) only`));
       let warned = false;
       const tick = async (): Promise<void> => {
         try {
@@ -297,7 +302,14 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
           warned = true;
         }
       };
-      void tick();
+      // The first comparison once subscribed: a publish between the last load and the subscription is caught there.
+      subscriber.subscribe(channel).then(
+        () => void tick(),
+        (error: unknown) => {
+          logger.warn({ err: error, registry: where }, `registry pub/sub not subscribed; publishes are picked up by the poll (every ${pollMs} ms) only`);
+          void tick();
+        },
+      );
       const timer = setInterval(() => void tick(), pollMs);
       timer.unref();
       return () => {

@@ -19,9 +19,9 @@ import { runTessera, tempProject } from '../kit/index.js';
 import { eventually, needRedis, REDIS_URL, uniquePrefix } from '../kit/redis.js';
 
 /** A project whose one subgraph's schema is a file (no upstream needed to load it), sharing the registry at `prefix`. */
-function project(t: TestContext, prefix: string, poll: string): { config: string; descriptor: string; sdl: string } {
+function project(t: TestContext, prefix: string, poll: string, extra = ''): { config: string; descriptor: string; sdl: string } {
   const dir = tempProject(t, {
-    'gateway.yaml': `server: { port: 0, readiness: loaded }\nlogging: { level: silent }\nregistry:\n  url: ${REDIS_URL}\n  prefix: "${prefix}"\n  poll: ${poll}\n`,
+    'gateway.yaml': `server: { port: 0, readiness: loaded }\nlogging: { level: silent }\nregistry:\n  url: ${REDIS_URL}\n  prefix: "${prefix}"\n  poll: ${poll}\n${extra}`,
     'subgraphs/products/subgraph.yaml': 'name: products\nkind: graphql\nsource: ./products.graphql\nurl: http://127.0.0.1:1/graphql\n',
     'subgraphs/products/products.graphql': 'type Query { name: String, price: Int }\n',
   });
@@ -29,11 +29,11 @@ function project(t: TestContext, prefix: string, poll: string): { config: string
 }
 
 /** Starts a gateway on the project (listening: it watches the registry and writes its heartbeat); closed after the test. */
-async function replica(t: TestContext, config: string): Promise<Gateway> {
+async function replica(t: TestContext, config: string): Promise<Gateway & { adminUrl?: string }> {
   const gateway = await createGateway({ configFile: config, logger: createLogger('silent') });
   t.after(() => gateway.close());
-  await gateway.listen(0, '127.0.0.1');
-  return gateway;
+  const { admin } = await gateway.listen(0, '127.0.0.1');
+  return Object.assign(gateway, { adminUrl: admin?.url });
 }
 
 /** The next `count` reload events with result `result`, each from a different gateway. */
@@ -176,4 +176,50 @@ test('a broken published descriptor never replaces the working schema; the next 
   await loaded;
   assert.deepEqual(fields(gateway), ['name', 'price', 'stock']);
   assert.equal(readFileSync(sdl, 'utf8').includes('stock'), true);
+});
+
+test('the admin API mirrors the registry: GET /admin/registry lists, POST /admin/registry/rollback rolls back, behind the admin credential; 404 naming registry.url without it', async (t) => {
+  if (!(await needRedis(t))) return;
+  const prefix = uniquePrefix(t);
+  const { config, descriptor, sdl } = project(t, prefix, '1h', 'admin: { port: 0, credential: registry-test-credential-0123456789abcdef }\n');
+  const registry = redisRegistry({ url: REDIS_URL, prefix, history: 20, pollMs: 3_600_000, env: process.env, logger: createLogger('silent') });
+  t.after(() => registry.close());
+  await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'alice', reason: 'first' });
+  writeFileSync(sdl, 'type Query { name: String, price: Int, stock: Int }\n');
+  await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'alice', reason: 'stock' });
+  const gateway = await replica(t, config);
+  const auth = { authorization: 'Bearer registry-test-credential-0123456789abcdef' };
+
+  assert.equal((await fetch(`${gateway.adminUrl}/admin/registry`)).status, 401);
+  const listed = (await (await fetch(`${gateway.adminUrl}/admin/registry`, { headers: auth })).json()) as {
+    revision: number;
+    subgraphs: Array<{ subgraph: string; current: string; versions: Array<{ id: string; by: string; reason: string; files: string[] }> }>;
+  };
+  assert.equal(listed.revision, 2);
+  assert.deepEqual(listed.subgraphs.map((s) => [s.subgraph, s.current, s.versions.map((v) => `${v.id} ${v.by} ${v.reason} ${v.files.join()}`)]), [
+    ['products', 'v2', ['v2 alice stock products.graphql', 'v1 alice first products.graphql']],
+  ]);
+
+  const heard = reloads(t, 1, 'loaded');
+  const rollback = (body: unknown): Promise<Response> => fetch(`${gateway.adminUrl}/admin/registry/rollback`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const rolled = await rollback({ subgraph: 'products', by: 'ops' });
+  assert.equal(rolled.status, 200);
+  const { rolledBack } = (await rolled.json()) as { rolledBack: { id: string; rollbackOf: string; reason: string } };
+  assert.deepEqual([rolledBack.id, rolledBack.rollbackOf, rolledBack.reason], ['v3', 'v1', 'rollback to v1 by ops']);
+  await heard;
+  assert.deepEqual(fields(gateway), ['name', 'price']);
+  const unknown = await rollback({ subgraph: 'products', to: 'v9' });
+  assert.equal(unknown.status, 400);
+  assert.match(await unknown.text(), /no version v9 in its history/);
+
+  // A gateway on the descriptors folder has no registry to show.
+  const folder = tempProject(t, {
+    'gateway.yaml': 'server: { port: 0, readiness: loaded }\nlogging: { level: silent }\nadmin: { port: 0 }\n',
+    'subgraphs/products/subgraph.yaml': 'name: products\nkind: graphql\nsource: ./products.graphql\nurl: http://127.0.0.1:1/graphql\n',
+    'subgraphs/products/products.graphql': 'type Query { name: String }\n',
+  });
+  const plain = await replica(t, join(folder, 'gateway.yaml'));
+  const missing = await fetch(`${plain.adminUrl}/admin/registry`);
+  assert.equal(missing.status, 404);
+  assert.match(await missing.text(), /registry\.url in gateway\.yaml/);
 });
