@@ -133,7 +133,7 @@ test('tessera publish reaches every gateway sharing the registry through pub/sub
   assert.match(text.stdout, /revision 4: products v4\ntessera: replicas that reported \(2\):\n {2}- \S+ on \S+ pid \d+: schema [0-9a-f]{12}, revision 4, up to date; products v4\n/);
 });
 
-test("a publish whose pub/sub message is missed is caught up by the poll (docs/reliability.md row 46)", async (t) => {
+test('a publish whose pub/sub message is missed is caught up by the poll (docs/reliability.md row 46)', async (t) => {
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
   const { config, descriptor, sdl } = project(t, prefix, '100ms');
