@@ -141,6 +141,8 @@ test('a publish whose pub/sub message is missed is caught up by the poll (docs/r
   t.after(() => registry.close());
   await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'test' });
   const gateway = await replica(t, config);
+  // Its first comparison (once subscribed) has run when its heartbeat is there: only a later poll can find the publish below.
+  assert.ok(await eventually(async () => (await registry.replicas()).length === 1));
   writeFileSync(sdl, 'type Query { name: String, price: Int, stock: Int }\n');
   const heard = reloads(t, 1, 'loaded');
   // Not announced on the channel: only the poll can find it.
