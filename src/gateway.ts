@@ -41,6 +41,7 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
+import { redisRegistry, versionSummary, type RedisRegistry } from './registry/redis.js';
 import { ServedVersions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
@@ -514,9 +515,32 @@ interface ReloadState {
   version: string;
 }
 
-/** The registry of a gateway: the descriptors folder gateway.yaml names, or the descriptors given in code. */
-function gatewayRegistry(options: GatewayOptions, config: GatewayFileConfig, configFile: string, logger: Logger): Registry {
+/**
+ * The registry of a gateway: the Redis registry with `registry.url`, else the descriptors folder gateway.yaml
+ * names, or the descriptors given in code. `serving` says what this gateway serves (the Redis registry's heartbeat).
+ */
+function gatewayRegistry(
+  options: GatewayOptions,
+  config: GatewayFileConfig,
+  configFile: string,
+  logger: Logger,
+  serving: () => { id: string; version: string; descriptors: readonly Descriptor[] } | undefined,
+): Registry | RedisRegistry {
   const env = options.env ?? process.env;
+  if (config.registry.url !== undefined) {
+    const { url, prefix, history, poll } = config.registry;
+    const redis = redisRegistry({ url, prefix, history, pollMs: poll, env, logger, serving });
+    // `tessera check` and `tessera publish`: the candidate files replace the published descriptor of their subgraph, or are added.
+    const load = async (): Promise<Descriptor[]> => {
+      const published = await redis.load().catch((error: unknown) => {
+        // Nothing published yet: a first publish's candidate is all there is.
+        if (options.descriptorFiles?.length && isConfigError(error) && error.code === 'SOURCE_LOAD_FAILED' && error.problems.some((p) => p.includes('nothing is published yet'))) return [];
+        throw error;
+      });
+      return options.descriptorFiles?.length ? withDescriptorFiles(published, options.descriptorFiles, env) : published;
+    };
+    return { ...redis, load };
+  }
   if (options.configFile) {
     const baseDir = dirname(resolve(options.configFile));
     const file = resolve(options.configFile);
@@ -538,7 +562,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const started = performance.now();
   // Names this gateway's `tessera:schema` events.
   const gatewayId = randomUUID();
-  const { gateway: config, descriptors } = resolveConfig(options);
+  const { gateway: config, descriptors: configured } = resolveConfig(options);
+  let descriptors = configured;
   const configFile = options.configFile ?? '<inline gateway>';
   const channels = resolveChannels(config, configFile);
   // Before any source is loaded: nothing starts half-configured.
@@ -546,22 +571,39 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const logger = options.logger ?? createLogger(config.logging.level);
   // Relative paths in gateway.yaml (TLS files, manifests, keys) are relative to it.
   const baseDir = options.configFile ? dirname(resolve(options.configFile)) : process.cwd();
-  const registry = gatewayRegistry(options, config, configFile, logger);
-  // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
-  await guardUpstreams(descriptors, config.security.upstreams, displayPath);
+  // Set once the first version serves; the Redis registry's heartbeat reads it.
+  const served: { versions?: ServedVersions<SchemaVersion, LoadedSource> } = {};
+  const registry = gatewayRegistry(options, config, configFile, logger, () =>
+    served.versions && { id: gatewayId, version: served.versions.current.id, descriptors: served.versions.current.descriptors },
+  );
+  // The Redis registry holds the descriptors: the first set is read from it.
+  if (config.registry.url !== undefined) {
+    try {
+      descriptors = await registry.load();
+    } catch (error) {
+      await registry.close?.();
+      throw error;
+    }
+  }
   const origins = channelOrigins(config, channels);
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
   const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
-  const { sources, missing } = await loadAll(descriptors, config, logger, key).catch((error: unknown) => {
+  let loadedFirst: LoadedSet;
+  try {
+    // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
+    await guardUpstreams(descriptors, config.security.upstreams, displayPath);
+    loadedFirst = await loadAll(descriptors, config, logger, key);
+    if (loadedFirst.sources.length === 0) {
+      throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
+    }
+  } catch (error) {
     health.close();
+    await registry.close?.();
     throw error;
-  });
-  if (sources.length === 0) {
-    health.close();
-    throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
   }
+  const { sources, missing } = loadedFirst;
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
   const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
@@ -642,7 +684,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     await tracing?.close();
     answers.close();
     health.close();
-    await Promise.all([...sources.map((s) => s.close()), traffic?.close()]);
+    await Promise.all([...sources.map((s) => s.close()), traffic?.close(), registry.close?.()]);
     throw error;
   }
   const openTraffic = traffic;
@@ -664,6 +706,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
     onCloseError: (source, error) => logger.warn({ err: error, subgraph: source.descriptor.name }, 'error closing subgraph'),
   });
+  served.versions = versions;
   const reloadState: ReloadState = { lastAttempt: null, lastResult: null, lastError: null, version: first.id };
 
   // Breaker changes are rare and matter to the person on call: one log line each. The last state of each
@@ -699,6 +742,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const full: SchemaEvent = { gateway: gatewayId, ...event, trigger, durationMs: Math.round((performance.now() - began) * 10) / 10, at: new Date().toISOString() };
       Object.assign(reloadState, { lastAttempt: full.at, lastResult: full.result, lastError: full.problems ?? null, version: versions.current.id });
       publishSchema(full);
+      registry.reloaded?.();
       return full;
     };
     try {
@@ -808,7 +852,30 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampling: sampler.current(),
       };
     };
-    const endpoints = adminApiEndpoints({ status: adminStatus, state: () => workerAdminState(adminState), subgraphs: loadedNames, logLevel, sampler, group, reload: () => reload('admin') });
+    // The Redis registry's view and rollback (GET /admin/registry, POST /admin/registry/rollback); a publish runs its check in `tessera publish`.
+    const redis = 'rollback' in registry ? registry : undefined;
+    const registryApi = redis && {
+      list: async () => ({
+        registry: redis.description,
+        revision: await redis.revision(),
+        subgraphs: (await redis.list()).map((s) => ({ ...s, versions: s.versions.map(versionSummary) })),
+        replicas: await redis.replicas(),
+      }),
+      rollback: async (subgraph: string, by: string, to?: string) => {
+        const { revision, version } = await redis.rollback(subgraph, by, to);
+        return { revision, rolledBack: versionSummary(version) };
+      },
+    };
+    const endpoints = adminApiEndpoints({
+      status: adminStatus,
+      state: () => workerAdminState(adminState),
+      subgraphs: loadedNames,
+      logLevel,
+      sampler,
+      group,
+      reload: () => reload('admin'),
+      ...(registryApi && { registry: registryApi }),
+    });
     for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
   }
   const adminServer: AdminServer | undefined =
@@ -935,6 +1002,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         await Promise.all(draining);
         await versions.closeAll();
         await openTraffic.close();
+        await registry.close?.();
         // Last: the spans of the requests drained above are exported before close() resolves.
         await openTracing?.close();
       })();

@@ -15,13 +15,17 @@ import { basename, dirname, resolve } from 'node:path';
 import type { CurrentVersion } from '../checks/current.js';
 import { readOperations } from '../checks/operations.js';
 import { buildReport, type CheckReport } from '../checks/report.js';
+import { registryVersion } from '../checks/registry.js';
 import { gatewayVersion } from '../checks/running-gateway.js';
 import { snapshotVersion } from '../checks/snapshot.js';
+import type { ServedSchemas } from '../checks/current.js';
+import type { ResolvedChannel } from '../config/channel.js';
 import type { SchemaChange } from '../compose/schema-diff.js';
 import { displayPath, loadGatewayFile } from '../config/load.js';
 import { isConfigError } from '../errors.js';
-import type { Gateway } from '../gateway.js';
-import { createLogger } from '../logger.js';
+import { createGateway, type Gateway } from '../gateway.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { RedisRegistry } from '../registry/redis.js';
 import { probeSubgraph } from '../transport/probe.js';
 import { knownSdlOf } from '../sources/federation/supergraph.js';
 import { print, UsageError, withGateway, type CliResult } from './command.js';
@@ -110,7 +114,7 @@ function where(names: readonly string[], all: readonly string[]): string {
 }
 
 /** The report for people: grouped by level, breaking first, each change once with the schemas it is in; a summary line last. */
-function printReport(report: CheckReport, description: string | undefined): void {
+export function printReport(report: CheckReport, description: string | undefined): void {
   for (const s of report.subgraphs) print(`tessera: candidate: ${displayPath(s.file)} ${s.change === 'replaced' ? 'replaces' : 'adds'} subgraph "${s.name}"`);
   const all = report.schemas.map((s) => s.name);
   const compared = report.schemas.filter((s) => s.compared).map((s) => s.name);
@@ -154,6 +158,26 @@ function printReport(report: CheckReport, description: string | undefined): void
   else print(`tessera: breaking: ${count(breaking, 'breaking change')}, ${count(brokenOperations, 'operation')} that would break${against}`);
 }
 
+/**
+ * What runs according to the Redis registry: a gateway built (not listening) from the current version of every
+ * published subgraph, read for `channels`; nothing when nothing is published yet (a note says so).
+ */
+export async function registryCurrent(
+  configFile: string,
+  registry: Pick<RedisRegistry, 'revision' | 'description'>,
+  channels: readonly ResolvedChannel[],
+  logger: Logger,
+): Promise<{ served?: ServedSchemas; notes: string[] }> {
+  const revision = await registry.revision();
+  if (revision === 0) return { notes: ['the registry is empty: this is the first publish, nothing to compare with'] };
+  const current = await createGateway({ configFile, logger });
+  try {
+    return { served: await registryVersion(current, registry.description, revision).read(channels), notes: [] };
+  } finally {
+    await current.close();
+  }
+}
+
 export async function check(configFile: string, options: CheckOptions, descriptorFiles: readonly string[] = []): Promise<CliResult> {
   // Wrong usage first, before anything is loaded.
   for (const file of descriptorFiles) if (!existsSync(file) || statSync(file).isDirectory()) throw new UsageError(`${file}: no such descriptor file`);
@@ -168,7 +192,21 @@ export async function check(configFile: string, options: CheckOptions, descripto
         const channels = gateway.channels.map((c) => c.channel);
         let version = target?.(basename(gateway.config.schema.snapshot));
         let notes: string[] = [];
-        if (!version) {
+        let published: string[] | undefined;
+        const { url, prefix, history, poll } = gateway.config.registry;
+        if (!version && url !== undefined) {
+          // With the Redis registry, what runs is its current set.
+          const { redisRegistry } = await import('../registry/redis.js');
+          const registry = redisRegistry({ url, prefix, history, pollMs: poll, env: process.env, logger: createLogger('silent') });
+          try {
+            const current = await registryCurrent(configFile, registry, channels, createLogger('warn', process.stderr));
+            notes = current.notes;
+            published = Object.keys(await registry.current());
+            if (current.served) version = { read: async () => current.served! };
+          } finally {
+            await registry.close();
+          }
+        } else if (!version) {
           const snapshot = resolve(dirname(configFile), gateway.config.schema.snapshot);
           if (existsSync(snapshot)) version = snapshotVersion(dirname(snapshot), basename(snapshot));
           else {
@@ -179,7 +217,7 @@ export async function check(configFile: string, options: CheckOptions, descripto
         }
         const served = await version?.read(channels);
         // The configured set (read again: the gateway holds the candidate) says whether a given file replaced a subgraph or added one.
-        const configured = new Set(descriptorFiles.length > 0 ? loadGatewayFile(configFile).descriptors.map((d) => d.name) : []);
+        const configured = new Set(descriptorFiles.length > 0 ? (published ?? loadGatewayFile(configFile).descriptors.map((d) => d.name)) : []);
         const subgraphs = descriptorFiles.map((file) => {
           const { name } = gateway.descriptors.find((d) => d.file === resolve(file))!;
           return { name, file: resolve(file), change: configured.has(name) ? ('replaced' as const) : ('added' as const) };

@@ -1,6 +1,7 @@
 /**
  * The `tessera` command: parses the arguments and runs one command, each in
- * its own file (serve.ts, compose.ts, check.ts). Every command's flags,
+ * its own file (serve.ts, compose.ts, check.ts; publish, rollback, list and
+ * status in registry.ts). Every command's flags,
  * environment variables and exit codes are written down once, in COMMANDS
  * below: its --help text is made from them, and its arguments are parsed
  * against them (a flag of another command is wrong usage).
@@ -18,6 +19,7 @@ import { isConfigError } from '../errors.js';
 import { check } from './check.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { compose } from './compose.js';
+import { list, publish, rollback, status } from './registry.js';
 import { serve } from './serve.js';
 
 interface OptionSpec {
@@ -129,6 +131,63 @@ const COMMANDS: Record<string, CommandSpec> = {
       ...USAGE_EXIT,
     ],
     run: (configFile, values, positionals) => check(configFile, values as { against?: string; header?: string[]; operations?: string; json?: boolean }, positionals),
+  },
+  publish: {
+    summary:
+      "Publish descriptors to the Redis registry (registry.url): each becomes a new version of its subgraph, with the files it names; refused when it breaks what runs (the registry's current set), unless --allow-breaking.",
+    positionals: 'DESCRIPTOR...',
+    options: {
+      reason: { type: 'string', value: 'TEXT', doc: 'Why, recorded with the version.' },
+      by: { type: 'string', value: 'NAME', doc: 'Who, recorded with the version (default: $USER).' },
+      'allow-breaking': { type: 'string', value: 'REASON', doc: 'Publish even with breaking changes; the reason is recorded with the version.' },
+      json: { type: 'boolean', doc: 'Print the outcome and the check report as one JSON object.' },
+    },
+    environment: [...ENVIRONMENT, ['USER', 'Who publishes, when --by is not given.']],
+    exitCodes: [
+      [0, 'published'],
+      [1, 'not published: breaking changes (without --allow-breaking), configuration or composition problems, no registry.url, or Redis does not answer (every one printed)'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => publish(configFile, values as { reason?: string; by?: string; 'allow-breaking'?: string; json?: boolean }, positionals),
+  },
+  rollback: {
+    summary: 'Make the previous (or the given) version of a subgraph current again in the Redis registry, recorded as a new version.',
+    positionals: 'SUBGRAPH',
+    options: {
+      to: { type: 'string', value: 'VERSION', doc: 'The version to restore (v3; tessera list shows them; default: the one before the current one).' },
+      by: { type: 'string', value: 'NAME', doc: 'Who, recorded with the version (default: $USER).' },
+      json: { type: 'boolean', doc: 'Print the outcome as one JSON object.' },
+    },
+    environment: [...ENVIRONMENT, ['USER', 'Who rolls back, when --by is not given.']],
+    exitCodes: [
+      [0, 'rolled back'],
+      [1, 'no such subgraph or version, no registry.url, or Redis does not answer'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => rollback(configFile, values as { to?: string; by?: string; json?: boolean }, positionals),
+  },
+  list: {
+    summary: "List the Redis registry's versions of every subgraph (or one), newest first, with who, when and why; * marks the current one.",
+    positionals: '[SUBGRAPH]',
+    options: { json: { type: 'boolean', doc: 'Print the versions as one JSON object.' } },
+    environment: ENVIRONMENT,
+    exitCodes: [
+      [0, 'listed'],
+      [1, 'no such subgraph, no registry.url, or Redis does not answer'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => list(configFile, values as { json?: boolean }, positionals),
+  },
+  status: {
+    summary: "Show the Redis registry's current set and revision, and what each gateway that reported (heartbeat) serves.",
+    options: { json: { type: 'boolean', doc: 'Print the status as one JSON object.' } },
+    environment: ENVIRONMENT,
+    exitCodes: [
+      [0, 'shown'],
+      [1, 'no registry.url, or Redis does not answer'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values) => status(configFile, values as { json?: boolean }),
   },
 };
 

@@ -254,8 +254,9 @@ export function loadGatewayFile(file: string, env: NodeJS.ProcessEnv = process.e
   return { gateway, file: absolute, dir, descriptors: loadConfiguredDescriptors(gateway, dir, absolute, env) };
 }
 
-/** The descriptors gateway.yaml's `descriptors:` names (read again at each reload). */
+/** The descriptors gateway.yaml's `descriptors:` names (read again at each reload); none with `registry.url` (they live in Redis). */
 export function loadConfiguredDescriptors(gateway: GatewayFileConfig, dir: string, file: string, env: NodeJS.ProcessEnv = process.env): Descriptor[] {
+  if (gateway.registry.url !== undefined) return [];
   // With a supergraph, the default descriptor folder may be absent (every subgraph can come from the supergraph).
   const none = gateway.supergraph !== undefined && gateway.descriptors === './subgraphs' && !existsSync(resolve(dir, gateway.descriptors));
   return none ? [] : loadDescriptors(gateway.descriptors, dir, file, env);

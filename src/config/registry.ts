@@ -4,7 +4,7 @@
  * "Publishing and hot reload").
  */
 import { z } from 'zod';
-import { boolean, duration } from './units.js';
+import { boolean, duration, integer } from './units.js';
 
 export const registrySchema = z.strictObject({
   /** Reload when a descriptor file under `descriptors:` is created, changed, renamed or deleted (`tessera serve` and listen() only). */
@@ -16,6 +16,17 @@ export const registrySchema = z.strictObject({
    * SCHEMA_RELOADED error and completes (between two events, never inside one).
    */
   subscriptionGrace: duration.default(600_000),
+  /**
+   * The Redis registry (registry/redis.ts): descriptors published with `tessera publish` live in this Redis,
+   * shared by every replica; absent, the descriptors folder (`descriptors:`) is the registry.
+   */
+  url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /** Prefix of every Redis key (and the pub/sub channel) of this registry: gateways sharing it serve the same set. */
+  prefix: z.string().min(1).default('tessera:registry:'),
+  /** Versions kept per subgraph (the current one included); older ones are deleted at the next publish. */
+  history: integer.pipe(z.number().int().min(2).max(1000)).default(20),
+  /** How often a replica compares the registry's set revision with the one it loaded (catches a missed pub/sub message) and writes its heartbeat. */
+  poll: duration.default(10_000),
 });
 
 export type RegistryConfig = z.output<typeof registrySchema>;

@@ -27,6 +27,10 @@ export interface Registry {
    * the function that stops it.
    */
   watch(onChange: (reason: string) => void): () => void;
+  /** Called after each reload attempt: the registry may report what now serves (the Redis registry's heartbeat). */
+  reloaded?(): void;
+  /** Lets go of what the registry holds open (the Redis registry's connections); the gateway's close() calls it. */
+  close?(): Promise<void>;
 }
 
 /** The diagnostics channel every schema load attempt is published on (events.ts). */

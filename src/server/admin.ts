@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import type { AdminConfig } from '../config/admin.js';
-import { isTesseraError, TesseraError } from '../errors.js';
+import { isConfigError, isTesseraError, TesseraError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptRequestId } from '../plugins/use-request-log.js';
 import { LOG_LEVELS, type LogLevelControl } from '../telemetry/log-level.js';
@@ -82,6 +82,7 @@ export const ADMIN_MAX_SECONDS = 3600;
 
 const seconds = z.number().int('expected a whole number of seconds').min(1).max(ADMIN_MAX_SECONDS);
 const logLevelRequest = z.strictObject({ level: z.enum(LOG_LEVELS), durationSeconds: seconds });
+const rollbackRequest = z.strictObject({ subgraph: z.string().min(1), to: z.string().min(1).optional(), by: z.string().min(1).default('admin API') });
 const sampleRequest = z.strictObject({
   subgraph: z.string().min(1),
   durationSeconds: seconds.default(60),
@@ -133,10 +134,17 @@ export interface AdminApiOptions {
   group?: AdminGroup;
   /** Reloads the descriptors (hot reload); resolves with the attempt's outcome, `result` loaded, unchanged or failed. */
   reload(): Promise<{ result: string }>;
+  /** The Redis registry (`registry.url`); absent, /admin/registry answers 404 naming the setting. */
+  registry?: {
+    /** Revision, every subgraph's versions (without their stored texts), and the replicas that reported. */
+    list(): Promise<Record<string, unknown>>;
+    /** As `tessera rollback`; a ConfigError when there is no such subgraph or version. */
+    rollback(subgraph: string, by: string, to?: string): Promise<Record<string, unknown>>;
+  };
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback'] as const;
 
 /** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
@@ -223,7 +231,38 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         sendJson(res, 202, groupAnswer(own, view));
       },
     ],
+    // The registry lives in Redis: any worker answers for all of them.
+    [
+      ADMIN_API_PATHS[4],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['GET'], '/admin/registry');
+        const registry = withRegistry(options);
+        logger.info({ requestId }, 'admin: registry read');
+        sendJson(res, 200, await registry.list());
+      },
+    ],
+    [
+      ADMIN_API_PATHS[5],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/registry/rollback');
+        const registry = withRegistry(options);
+        const { subgraph, to, by } = await readBody(req, rollbackRequest);
+        logger.info({ requestId, subgraph, to, by }, 'admin: registry rollback');
+        try {
+          sendJson(res, 200, await registry.rollback(subgraph, by, to));
+        } catch (error) {
+          if (isConfigError(error)) throw badRequest(error.problems.join('; '));
+          throw error;
+        }
+      },
+    ],
   ];
+}
+
+/** The Redis registry, or a 404 that names the setting. */
+function withRegistry(options: AdminApiOptions): NonNullable<AdminApiOptions['registry']> {
+  if (!options.registry) throw new TesseraError('NOT_FOUND', 'No registry to read: /admin/registry needs the Redis registry (registry.url in gateway.yaml); the descriptors folder is the registry here');
+  return options.registry;
 }
 
 /** The credential check: SHA-256 of both sides, so timingSafeEqual compares equal lengths whatever was sent. */
