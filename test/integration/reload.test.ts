@@ -18,7 +18,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createGateway, SCHEMA_CHANNEL, type Gateway, type SchemaEvent } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
-import { deferred, gql, serveTessera, sse, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
+import { deferred, endlessTicks, gql, serveTessera, sse, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 
 type LogLine = Record<string, unknown> & { level: number; msg: string };
 
@@ -344,14 +344,7 @@ test('an SSE subscription open across a swap keeps its events, then completes wi
   const upstream = await startGraphqlUpstream(t, 'type Query { ok: Boolean } type Subscription { ticks: Int! }', {
     Query: { ok: () => true },
     Subscription: {
-      ticks: {
-        subscribe: async function* () {
-          for (let i = 0; ; i++) {
-            yield { ticks: i };
-            await new Promise((r) => setTimeout(r, 5));
-          }
-        },
-      },
+      ticks: endlessTicks(5),
     },
   });
   const dir = tempProject(t, {
@@ -412,14 +405,7 @@ test('over one WebSocket across a swap: a mutation in flight completes once on i
       },
     },
     Subscription: {
-      ticks: {
-        subscribe: async function* () {
-          for (let i = 0; ; i++) {
-            yield { ticks: i };
-            await new Promise((r) => setTimeout(r, 5));
-          }
-        },
-      },
+      ticks: endlessTicks(5),
     },
   });
   const dir = tempProject(t, {

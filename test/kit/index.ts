@@ -320,3 +320,15 @@ export function requestOnce(url: string, body?: unknown): Promise<{ status: numb
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
+
+/** A `Subscription.ticks` resolver for a test upstream: 0, 1, 2 … every `intervalMs`, until the subscriber stops. */
+export function endlessTicks(intervalMs: number): { subscribe: () => AsyncGenerator<{ ticks: number }> } {
+  return {
+    subscribe: async function* () {
+      for (let i = 0; ; i++) {
+        yield { ticks: i };
+        await new Promise((r) => setTimeout(r, intervalMs));
+      }
+    },
+  };
+}

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { subscribe } from 'node:diagnostics_channel';
 import { createGateway, SCHEMA_CHANNEL, type SchemaEvent } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
-import { gql, startGraphqlUpstream } from '../kit/index.js';
+import { endlessTicks, gql, startGraphqlUpstream } from '../kit/index.js';
 
 const seconds = Number(process.env.RELOAD_SECONDS ?? 30);
 const concurrency = Number(process.env.CONCURRENCY ?? 8);
@@ -51,14 +51,7 @@ const products = await startGraphqlUpstream(undefined, 'type Query { products: [
 const events = await startGraphqlUpstream(undefined, 'type Query { ok: Boolean } type Subscription { ticks: Int! }', {
   Query: { ok: () => true },
   Subscription: {
-    ticks: {
-      subscribe: async function* () {
-        for (let i = 0; ; i++) {
-          yield { ticks: i };
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
-    },
+    ticks: endlessTicks(100),
   },
 });
 
