@@ -6,7 +6,7 @@
  * run in a child process, so none of their CPU is counted.
  *
  *   npx tsx bench/trace-cost.ts [--requests 3000] [--concurrency 16] [--rounds 5] [--scenarios proxy,openapi] [--modes off,metrics,tracing,unsampled]
- *   node --cpu-prof --cpu-prof-dir /tmp/prof --import tsx bench/trace-cost.ts --modes tracing --scenarios proxy
+ *   node --cpu-prof --cpu-prof-dir bench/results/profiles/trace-cost --import tsx bench/trace-cost.ts --modes tracing --scenarios proxy
  *
  * Three gateways per scenario, built side by side in this process and loaded
  * in turn (the order rotates each round): `off` (telemetry off), `metrics`

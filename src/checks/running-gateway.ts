@@ -70,7 +70,7 @@ async function introspect(url: string, headers: Record<string, string>): Promise
 
 /** What to do when introspection is refused, once for every channel. */
 const REFUSED_HELP =
-  'To compare with what runs, either let your CI introspect it (`channels.<name>.introspection: true` in gateway.yaml on a channel your CI reaches, with `anonymous: false` so it takes the credential you pass with --header), or compare with the snapshots of the revision that runs: `git worktree add /tmp/running <deployed revision>` then `--against /tmp/running/schema`.';
+  'To compare with what runs, either let your CI introspect it (`channels.<name>.introspection: true` in gateway.yaml on a channel your CI reaches, with `anonymous: false` so it takes the credential you pass with --header), or compare with the snapshots of the revision that runs: `git worktree add ../running <deployed revision>` then `--against ../running/schema`.';
 
 /** A running gateway at `base` (any URL on its origin: `http://gateway:4000`, or its /graphql), with headers sent on every request. */
 export function gatewayVersion(base: URL, headers: Record<string, string> = {}): CurrentVersion {

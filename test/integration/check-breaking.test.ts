@@ -162,7 +162,7 @@ test('--against a running gateway: each channel introspected on its path; refuse
   assert.equal(refused.code, 1, refused.stdout);
   assert.match(refused.stderr, /one problem|problems \(CHECK_AGAINST_UNAVAILABLE\):/);
   assert.match(refused.stderr, new RegExp(`channel web at ${new URL('/web/graphql', production.url).href}: introspection refused \\(HTTP 400: Introspection is off on this endpoint, .*\`introspection: true\` in gateway\\.yaml turns it on`));
-  assert.match(refused.stderr, /To compare with what runs, either let your CI introspect it .* or compare with the snapshots of the revision that runs: `git worktree add \/tmp\/running <deployed revision>` then `--against \/tmp\/running\/schema`/);
+  assert.match(refused.stderr, /To compare with what runs, either let your CI introspect it .* or compare with the snapshots of the revision that runs: `git worktree add \.\.\/running <deployed revision>` then `--against \.\.\/running\/schema`/);
   assert.doesNotMatch(refused.stderr, NO_STACK);
 });
 
