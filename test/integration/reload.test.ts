@@ -221,8 +221,8 @@ test('persisted operations are parsed and validated against a new version before
   assert.equal(log.lines.find((l) => l.msg === 'schema reloaded')?.warmed, 2);
 });
 
-test('no dropped request across several reloads: a steady stream all answers, a slow request in flight finishes on its version, and the removed subgraph closes its connections only after it (docs/reliability.md row 40)', async (t) => {
-  const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
+/** A GraphQL upstream whose `{ slow }` answers only once `gate` resolves; `arrived` resolves when the call reaches it. */
+async function slowUpstream(t: TestContext): Promise<{ slow: DemoService; gate: ReturnType<typeof deferred<void>>; arrived: ReturnType<typeof deferred<void>> }> {
   const gate = deferred();
   const arrived = deferred();
   const slow = await startGraphqlUpstream(t, 'type Query { slow: String! }', {
@@ -234,6 +234,12 @@ test('no dropped request across several reloads: a steady stream all answers, a 
       },
     },
   });
+  return { slow, gate, arrived };
+}
+
+test('no dropped request across several reloads: a steady stream all answers, a slow request in flight finishes on its version, and the removed subgraph closes its connections only after it (docs/reliability.md row 40)', async (t) => {
+  const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
+  const { slow, gate, arrived } = await slowUpstream(t);
   const slowConnections = connections(slow);
   const dir = project(t, upstream.url, {
     'subgraphs/slow/subgraph.yaml': `name: slow\nkind: graphql\nsource: ./slow.graphql\nurl: ${slow.url}\n`,
@@ -277,17 +283,7 @@ test('no dropped request across several reloads: a steady stream all answers, a 
 
 test('gateway.fetch() holds its version too: the removed subgraph closes only after a request in flight through it answers', async (t) => {
   const upstream = await startGraphqlUpstream(t, PRODUCTS_SDL, products);
-  const gate = deferred();
-  const arrived = deferred();
-  const slow = await startGraphqlUpstream(t, 'type Query { slow: String! }', {
-    Query: {
-      slow: async () => {
-        arrived.resolve();
-        await gate.promise;
-        return 'done';
-      },
-    },
-  });
+  const { slow, gate, arrived } = await slowUpstream(t);
   const slowConnections = connections(slow);
   const dir = project(t, upstream.url, { 'subgraphs/slow/subgraph.yaml': `name: slow\nkind: graphql\nurl: ${slow.url}\n` }, { watch: false });
   const { gateway, log } = await start(t, dir);
