@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Client } from 'undici';
 import { freePort, requestOnce, serveTessera, startGraphqlUpstream, tempProject, type ServedTessera } from '../kit/index.js';
 
 const SDL = 'type Query { hello: String }';
@@ -160,4 +161,40 @@ test('tessera serve --workers 2: a log-level POST makes both workers log at debu
   for (let i = 0; i < 4; i++) assert.equal((await once(url, { query: 'query Sampled { hello }' })).status, 200);
   const sampled = await logged(serve, (found) => pids(found.filter((l) => l.msg === 'upstream body sample')).size === 2);
   assert.deepEqual(pids(sampled.filter((l) => l.msg === 'upstream body sample')), workerPids, 'sampled calls from both workers, each line with its pid');
+});
+
+test('tessera serve --workers 2 with the cluster primary stopped (SIGSTOP): a worker answers an admin request for itself alone, says so in groupError and logs a warning (docs/reliability.md row 43)', NEVER, async (t) => {
+  const { admin, serve } = await start(t);
+  // A kept-alive connection: it stays with the worker the primary handed it to, which a stopped primary cannot do for a new one.
+  const client = new Client(admin, { pipelining: 1 });
+  t.after(() => client.destroy());
+  const get = async (path: string): Promise<{ status: number; json: any }> => {
+    const response = await client.request({ method: 'GET', path });
+    return { status: response.statusCode, json: await response.body.json() };
+  };
+  const before = await get('/admin/log-level');
+  assert.equal(before.json.workers.length, 2, 'the whole group answers while the primary runs');
+
+  const primary = serve.child.pid!;
+  process.kill(primary, 'SIGSTOP');
+  try {
+    const alone = await get('/admin/log-level');
+    assert.equal(alone.status, 200, 'answered all the same');
+    assert.match(alone.json.groupError, /the cluster primary did not answer .*this answer is worker \d+'s alone/);
+    assert.deepEqual(
+      alone.json.workers.map((w: { pid: number }) => w.pid),
+      [alone.json.pid],
+      'the receiving worker alone',
+    );
+    const page = await get('/_tessera/api');
+    assert.equal(page.status, 200);
+    assert.match(page.json.groupError, /the cluster primary did not answer/, 'the status page says whose figures it shows');
+    assert.equal(page.json.workers, 1);
+  } finally {
+    process.kill(primary, 'SIGCONT');
+  }
+  const warned = await logged(serve, (found) => found.some((l) => l.level === 40 && /admin: the cluster primary did not answer/.test(l.msg)));
+  assert.ok(warned.some((l) => /restart tessera serve/.test(l.msg)), 'the warning says what to do');
+  const after = await get('/admin/log-level');
+  assert.equal(after.json.workers.length, 2, 'the group answers again once the primary runs');
 });
