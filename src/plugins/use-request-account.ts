@@ -102,6 +102,8 @@ export function writeRequestLine(request: Request, log: RequestLog, status?: num
   const account = accountOf(request);
   if (account.written) return;
   account.written = true;
+  // The level can change at run time (POST /admin/log-level): asked per line, before the line is built.
+  if (!log.logger.isLevelEnabled('info')) return;
   const scope = account.scope;
   const taken = scope?.route;
   const names = account.operations.filter((name) => name !== undefined);
