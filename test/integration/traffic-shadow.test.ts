@@ -1,0 +1,174 @@
+/**
+ * Shadow traffic (descriptor `shadow:`) with real GraphQL servers on
+ * loopback: read-only calls copied to a shadow target after the primary
+ * answered, compared and counted (scraped from /metrics, read from the
+ * status page's JSON), a mismatch logged; the client only ever sees the
+ * primary's answer, whatever the shadow does (answers differently, hangs,
+ * refuses connections); a mutation is never copied.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { captureLogs, freePort, startGateway, startGraphqlUpstream, tempProject, type RunningGateway } from '../kit/index.js';
+import { sample } from '../kit/metrics.js';
+import type { DescriptorInput } from '../../src/config/descriptor.js';
+import type { StatusSnapshot } from '../../src/telemetry/status.js';
+
+const SDL = /* GraphQL */ `
+  type Query { product(id: ID!): Product }
+  type Mutation { rename(id: ID!, name: String!): Product }
+  type Product { id: ID! name: String! price: Int! updatedAt: String! }
+`;
+
+/** A product catalog as one version of the service answers it: `price` of product 2 and `updatedAt` are what versions may change. */
+async function catalog(t: TestContext, version: { price2: number; updatedAt: string }) {
+  const mutations: string[] = [];
+  const service = await startGraphqlUpstream(t, SDL, {
+    Query: { product: (_: unknown, { id }: { id: string }) => ({ id, name: `product ${id}`, price: id === '2' ? version.price2 : 100, updatedAt: version.updatedAt }) },
+    Mutation: {
+      rename: (_: unknown, { id, name }: { id: string; name: string }) => {
+        mutations.push(id);
+        return { id, name, price: 100, updatedAt: version.updatedAt };
+      },
+    },
+  });
+  return { url: service.url, requests: () => service.stats.requests, mutations };
+}
+
+/** Waits (bounded polling, no fixed sleep) until `check` holds; fails with `what` after `ms`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function scrape(gw: RunningGateway): Promise<string> {
+  return (await fetch(new URL('/metrics', gw.url))).text();
+}
+
+/** tessera_shadow_calls_total of subgraph `shop` for one version and outcome (0 when the series does not exist yet). */
+async function shadowCount(gw: RunningGateway, version: string, outcome: string): Promise<number> {
+  return sample(await scrape(gw), 'tessera_shadow_calls_total', { subgraph: 'shop', version, outcome }) ?? 0;
+}
+
+/** A gateway in front of `primary` with `shadow`; the schema from a file, so no start-up introspection is sent (or copied). */
+async function shopGateway(t: TestContext, descriptor: Partial<DescriptorInput>, logger = captureLogs().logger) {
+  const dir = tempProject(t, { 'schema.graphql': SDL });
+  return startGateway(
+    t,
+    [{ name: 'shop', kind: 'graphql', source: 'schema.graphql', dir, ...descriptor } as DescriptorInput & { dir: string }],
+    { mode: 'development', telemetry: { metrics: { enabled: true } } },
+    { logger },
+  );
+}
+
+const PRODUCT = 'query Product($id: ID!) { product(id: $id) { id name price updatedAt } }';
+
+test('shadow answers are compared and counted while the client sees only the primary\'s; ignored paths honoured; a mismatch logged and counted (docs/reliability.md row 53)', async (t) => {
+  const primary = await catalog(t, { price2: 200, updatedAt: '2026-12-06T06:00:00Z' });
+  const shadow = await catalog(t, { price2: 250, updatedAt: '2026-12-06T07:30:00Z' });
+  const { lines, logger } = captureLogs();
+  const gw = await shopGateway(
+    t,
+    { upstreams: [{ url: primary.url, version: 'v1' }], shadow: { url: shadow.url, version: 'v2', percent: 100, ignore: ['data.product.updatedAt'] } },
+    logger,
+  );
+
+  // Product 1: the versions differ only in updatedAt, which is ignored.
+  for (let i = 0; i < 5; i++) {
+    const res = await gw.query(PRODUCT, { id: '1' });
+    assert.deepEqual(res.body, { data: { product: { id: '1', name: 'product 1', price: 100, updatedAt: '2026-12-06T06:00:00Z' } } }, 'the primary\'s answer, never the shadow\'s');
+  }
+  await until('5 matches counted', async () => (await shadowCount(gw, 'v2', 'match')) === 5);
+  assert.equal(shadow.requests(), 5, 'each query copied once');
+  assert.equal(await shadowCount(gw, 'v2', 'mismatch'), 0, 'updatedAt differs on every answer, and is ignored');
+
+  // Product 2: the shadow's price differs.
+  const res = await gw.query(PRODUCT, { id: '2' });
+  assert.equal(res.body.data?.product?.price, 200, 'the client gets the primary\'s price');
+  await until('a mismatch counted', async () => (await shadowCount(gw, 'v2', 'mismatch')) === 1);
+  const text = await scrape(gw);
+  assert.equal(sample(text, 'tessera_shadow_duration_seconds_count', { subgraph: 'shop', version: 'v2' }), 6);
+  // The shadow's calls are not the primary's: the upstream metrics count only the six primary attempts.
+  assert.equal(sample(text, 'tessera_upstream_calls_total', { subgraph: 'shop', instance: primary.url, version: 'v1', code: 'OK' }), 6);
+  assert.equal(text.includes(shadow.url), false, 'no upstream series for the shadow instance');
+
+  const warn = lines.find((l) => l.msg?.toString().startsWith('shadow answer differs'));
+  assert.ok(warn, 'a warn line for the mismatch');
+  assert.equal(warn.level, 40);
+  assert.deepEqual(
+    { subgraph: warn.subgraph, version: warn.version, primaryVersion: warn.primaryVersion, operation: warn.operation, path: warn.path, primary: warn.primary, shadow: warn.shadow, suppressed: warn.suppressed },
+    { subgraph: 'shop', version: 'v2', primaryVersion: 'v1', operation: 'POST', path: 'data.product.price', primary: '200', shadow: '250', suppressed: 0 },
+  );
+
+  // The status page counts them too.
+  const snapshot = (await (await fetch(new URL('/_tessera/api', gw.url))).json()) as StatusSnapshot;
+  assert.deepEqual(snapshot.subgraphs.find((s) => s.name === 'shop')?.shadow, { version: 'v2', match: 5, mismatch: 1, dropped: 0, failed: 0, timeout: 0 });
+});
+
+test('a shadow that hangs: the client is unaffected, copies beyond shadow.concurrency are dropped and counted, the sent ones time out and are counted (docs/reliability.md row 54)', async (t) => {
+  const primary = await catalog(t, { price2: 200, updatedAt: 'now' });
+  // Receives each copy and never answers it.
+  const held: IncomingMessage[] = [];
+  const hanging = createServer((req: IncomingMessage, _res: ServerResponse) => void held.push(req));
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    hanging.closeAllConnections();
+    return new Promise((resolve) => hanging.close(resolve));
+  });
+  const hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/graphql`;
+  // A timeout long enough for all six queries to be answered before the first two copies end (it is not a figure the test checks).
+  const gw = await shopGateway(t, { url: primary.url, shadow: { url: hangingUrl, percent: 100, concurrency: 2, timeout: '5s' } });
+
+  // Six different queries at once (identical ones in flight would be shared by the gateway's dedupe).
+  const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => gw.query(PRODUCT, { id: `1${i}` })));
+  answers.forEach((res, i) => assert.deepEqual(res.body, { data: { product: { id: `1${i}`, name: `product 1${i}`, price: 100, updatedAt: 'now' } } }));
+  await until('two copies at the hanging shadow', () => held.length === 2);
+  assert.equal(await shadowCount(gw, 'shadow', 'dropped'), 4, 'the copies beyond the bound of 2 are dropped, not queued');
+  await until('both copies timed out', async () => (await shadowCount(gw, 'shadow', 'timeout')) === 2);
+  assert.equal(held.length, 2, 'never more than 2 sent');
+
+  // Their slots are free again: the next query is copied.
+  assert.equal((await gw.query(PRODUCT, { id: '1' })).body.data?.product?.price, 100);
+  await until('a third copy sent', () => held.length === 3);
+});
+
+test('a mutation is never copied (shadow.version: a weight-0 version among the upstreams); queries are (docs/reliability.md row 53)', async (t) => {
+  const primary = await catalog(t, { price2: 200, updatedAt: 'now' });
+  const candidate = await catalog(t, { price2: 200, updatedAt: 'now' });
+  const gw = await shopGateway(t, {
+    upstreams: [
+      { url: primary.url, version: 'v1', weight: 1 },
+      { url: candidate.url, version: 'v2', weight: 0 },
+    ],
+    shadow: { version: 'v2', percent: 100 },
+  });
+  for (let i = 0; i < 3; i++) {
+    const res = await gw.query('mutation { rename(id: "1", name: "renamed") { id name } }');
+    assert.deepEqual(res.body, { data: { rename: { id: '1', name: 'renamed' } } });
+  }
+  assert.deepEqual(primary.mutations, ['1', '1', '1']);
+  assert.equal((await gw.query(PRODUCT, { id: '2' })).body.data?.product?.price, 200);
+  await until('the query copied and matched', async () => (await shadowCount(gw, 'v2', 'match')) === 1);
+  assert.deepEqual(candidate.mutations, [], 'no mutation reached the shadow version');
+  assert.equal(candidate.requests(), 1, 'the weight-0 version got the query copy and nothing else');
+});
+
+test('a shadow that refuses connections: clients never see it, each copy counted as failed (docs/reliability.md row 55)', async (t) => {
+  const primary = await catalog(t, { price2: 200, updatedAt: 'now' });
+  const refused = `http://127.0.0.1:${await freePort()}/graphql`;
+  const gw = await shopGateway(t, { url: primary.url, shadow: { url: refused, version: 'v2', percent: 100 } });
+  for (let i = 0; i < 4; i++) {
+    const res = await gw.query(PRODUCT, { id: '2' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { data: { product: { id: '2', name: 'product 2', price: 200, updatedAt: 'now' } } });
+  }
+  await until('4 failed copies counted', async () => (await shadowCount(gw, 'v2', 'failed')) === 4);
+  const text = await scrape(gw);
+  // The primary's golden signals are untouched by the shadow's failures.
+  assert.equal(sample(text, 'tessera_upstream_calls_total', { subgraph: 'shop', instance: primary.url, version: '', code: 'OK' }), 4);
+  assert.equal(sample(text, 'tessera_upstream_errors_total', { subgraph: 'shop', instance: primary.url, version: '', kind: 'connection' }), undefined);
+});
