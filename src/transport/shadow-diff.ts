@@ -19,7 +19,12 @@ export interface ShadowView {
   document(): unknown;
 }
 
-/** The first difference between two answers: where (`status`, `body`, `data.product.price`), and the value on each side. */
+/**
+ * The first difference between two answers: where (`$status`: the HTTP
+ * status or gRPC status name; `$body`: an answer that is not JSON, as text;
+ * `$`: the whole document; else the path inside it, `data.product.price`),
+ * and the value on each side.
+ */
 export interface Difference {
   path: string;
   primary: unknown;
@@ -57,7 +62,7 @@ function matches(pattern: readonly string[], i: number, path: readonly Segment[]
 
 /** Compares two answers; undefined when they are the same (ignored paths aside). */
 export function compareAnswers(primary: ShadowView, shadow: ShadowView, ignored: IgnoredPaths): Difference | undefined {
-  if (primary.status !== shadow.status) return { path: 'status', primary: primary.status, shadow: shadow.status };
+  if (primary.status !== shadow.status) return { path: '$status', primary: primary.status, shadow: shadow.status };
   if (primary.bytes && shadow.bytes && primary.bytes.equals(shadow.bytes)) return undefined;
   if (!primary.bytes && !shadow.bytes) return undefined;
   const a = primary.document();
@@ -65,7 +70,7 @@ export function compareAnswers(primary: ShadowView, shadow: ShadowView, ignored:
   if (a === undefined || b === undefined) {
     // Not decodable (not JSON): the text is the answer.
     const text = (view: ShadowView, decoded: unknown): unknown => view.bytes?.toString('utf8', 0, Math.min(view.bytes.length, 4 * EXCERPT_CHARS)) ?? decoded;
-    return { path: 'body', primary: text(primary, a), shadow: text(shadow, b) };
+    return { path: '$body', primary: text(primary, a), shadow: text(shadow, b) };
   }
   const path: Segment[] = [];
   return differs(a, b, path, ignored) ? { path: path.length === 0 ? '$' : path.join('.'), primary: valueAt(a, path), shadow: valueAt(b, path) } : undefined;
@@ -116,7 +121,7 @@ function valueAt(root: unknown, path: readonly Segment[]): unknown {
 }
 
 /**
- * One side of a difference as it goes in a log line: JSON, secret fields
+ * One side of a difference as it goes in a log line: JSON (a `$body` as its text), secret fields
  * redacted (the whole value when the path ends in one), cut to EXCERPT_CHARS
  * characters. `(absent)` for a key one side lacks.
  */
@@ -127,7 +132,7 @@ export function excerpt(difference: Difference, side: 'primary' | 'shadow'): str
   if (value === undefined) return '(absent)';
   let text: string;
   try {
-    text = typeof value === 'string' ? value : (JSON.stringify(redactValue(value), (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? String(value));
+    text = difference.path === '$body' && typeof value === 'string' ? value : (JSON.stringify(redactValue(value), (_key, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? String(value));
   } catch {
     text = String(value);
   }

@@ -10,6 +10,15 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createScope } from '../../src/request-scope.js';
+import type { TesseraError } from '../../src/errors.js';
+import type { ShadowEvent } from '../../src/events.js';
+import { GrpcUpstream } from '../../src/transport/grpc.js';
+import { HttpUpstream } from '../../src/transport/http.js';
+import { shadowChannel } from '../../src/transport/stages/shadow.js';
 import { captureLogs, freePort, startGateway, startGraphqlUpstream, tempProject, type RunningGateway } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
@@ -171,4 +180,121 @@ test('a shadow that refuses connections: clients never see it, each copy counted
   // The primary's golden signals are untouched by the shadow's failures.
   assert.equal(sample(text, 'tessera_upstream_calls_total', { subgraph: 'shop', instance: primary.url, version: '', code: 'OK' }), 4);
   assert.equal(sample(text, 'tessera_upstream_errors_total', { subgraph: 'shop', instance: primary.url, version: '', kind: 'connection' }), undefined);
+});
+
+/** The shadow events of one subgraph as they come (transport-level tests, without a gateway), and a wait for a count of them. */
+function shadowEvents(t: TestContext, subgraph: string) {
+  const seen: ShadowEvent[] = [];
+  const onEvent = (message: unknown): void => {
+    if ((message as ShadowEvent).subgraph === subgraph) seen.push(message as ShadowEvent);
+  };
+  shadowChannel.subscribe(onEvent);
+  t.after(() => shadowChannel.unsubscribe(onEvent));
+  return { seen, count: (n: number) => until(`${n} shadow events`, () => seen.length >= n) };
+}
+
+const HEALTH_PROTO = fileURLToPath(new URL('../fixtures/grpc/health.proto', import.meta.url));
+
+test('gRPC: a read-only method is copied and compared, its status codes too (NOT_FOUND on both sides is a match); a method that is not read-only never is', async (t) => {
+  const definition = protoLoader.loadSync(HEALTH_PROTO, { enums: String });
+  const check = (definition['grpc.health.v1.Health'] as Record<string, protoLoader.MethodDefinition<object, object>>).Check!;
+  /** A health server answering `statuses[service]`, NOT_FOUND for a service it does not know; counts its calls. */
+  const server = async (statuses: Record<string, string>) => {
+    const grpcServer = new grpc.Server();
+    let calls = 0;
+    grpcServer.addService((grpc.loadPackageDefinition(definition) as any).grpc.health.v1.Health.service, {
+      Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        calls++;
+        const status = statuses[call.request.service];
+        if (status) callback(null, { status });
+        else callback({ code: grpc.status.NOT_FOUND, details: `no service ${call.request.service}` });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    t.after(() => new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())));
+    return { url: `grpc://127.0.0.1:${port}`, calls: () => calls };
+  };
+  const primary = await server({ a: 'SERVING', b: 'SERVING' });
+  const shadow = await server({ a: 'SERVING', b: 'NOT_SERVING' });
+  const events = shadowEvents(t, 'grpc-shadow');
+  const upstream = new GrpcUpstream({
+    subgraph: 'grpc-shadow',
+    instances: [{ url: primary.url, version: 'v1', weight: 1 }],
+    timeout: 2000,
+    streamTimeout: 0,
+    maxReceiveMessageSize: 1 << 20,
+    maxSendMessageSize: 1 << 20,
+    keepalive: { time: 60_000, timeout: 5_000 },
+    retry: { attempts: 1, backoff: 10 },
+    shadow: { url: shadow.url, version: 'v2', percent: 100, timeoutMs: 2000, concurrency: 4, ignore: [], logPerMinute: 10 },
+  });
+  t.after(() => upstream.close());
+  const method = (readOnly: boolean) => ({
+    path: check.path,
+    serialize: (value: { service: string }) => check.requestSerialize(value),
+    deserialize: (bytes: Buffer) => check.responseDeserialize(bytes) as { status: string },
+    readOnly,
+  });
+  const call = (service: string, readOnly = true) => upstream.unary(method(readOnly), { request: { service }, scope: createScope({ deadlineMs: 5000 }) });
+
+  assert.deepEqual(await call('a'), { status: 'SERVING' });
+  assert.deepEqual(await call('b'), { status: 'SERVING' }, 'the primary\'s answer');
+  await assert.rejects(call('missing'), (error: TesseraError) => (error.extensions.grpc as { code: string }).code === 'NOT_FOUND');
+  await events.count(3);
+  assert.deepEqual(
+    events.seen.map((e) => [e.operation, e.outcome, e.diff?.path, e.diff?.primary, e.diff?.shadow]),
+    [
+      ['/grpc.health.v1.Health/Check', 'match', undefined, undefined, undefined],
+      ['/grpc.health.v1.Health/Check', 'mismatch', 'status', '"SERVING"', '"NOT_SERVING"'],
+      ['/grpc.health.v1.Health/Check', 'match', undefined, undefined, undefined],
+    ],
+  );
+  assert.equal(events.seen[1]!.primaryVersion, 'v1');
+  assert.equal(shadow.calls(), 3);
+
+  assert.deepEqual(await call('a', false), { status: 'SERVING' });
+  assert.equal(primary.calls(), 4);
+  assert.equal(shadow.calls(), 3, 'a method that is not read-only is never copied');
+});
+
+test('REST: a GET is copied and its JSON compared, a POST never is; the shadow gets the headers the primary got', async (t) => {
+  const rest = async (price: number) => {
+    const received: Array<{ method: string; url: string; key: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      received.push({ method: req.method!, url: req.url!, key: req.headers['x-api-key'] as string | undefined });
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 7, price, servedAt: String(Math.random()) }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+  };
+  const primary = await rest(10);
+  const shadow = await rest(12);
+  const events = shadowEvents(t, 'rest-shadow');
+  const upstream = new HttpUpstream({
+    subgraph: 'rest-shadow',
+    instances: [{ url: primary.url, weight: 1 }],
+    timeout: 2000,
+    connectTimeout: 1000,
+    maxResponseSize: 1 << 20,
+    connections: 4,
+    retry: { attempts: 1, backoff: 10 },
+    shadow: { url: shadow.url, percent: 100, timeoutMs: 2000, concurrency: 4, ignore: ['servedAt'], logPerMinute: 10 },
+  });
+  t.after(() => upstream.close());
+  const send = (method: string) =>
+    upstream.request({ method, path: '/products/7', headers: { 'x-api-key': 'k' }, idempotent: method === 'GET', endpoint: `${method} /products/{id}`, scope: createScope({ deadlineMs: 5000 }) });
+
+  const answer = await send('GET');
+  assert.equal((JSON.parse(answer.body.toString()) as { price: number }).price, 10);
+  await events.count(1);
+  assert.deepEqual([events.seen[0]!.operation, events.seen[0]!.outcome, events.seen[0]!.version, events.seen[0]!.diff?.path], ['GET /products/{id}', 'mismatch', 'shadow', 'price']);
+  assert.deepEqual(shadow.received, [{ method: 'GET', url: '/products/7', key: 'k' }]);
+  await send('POST');
+  assert.equal(primary.received.length, 2);
+  assert.equal(shadow.received.length, 1, 'a POST is never copied');
 });

@@ -28,7 +28,7 @@ test('ignored paths: a key, an index, * for one segment, ** for any number', () 
 
 test('the first difference: status first, then the document path by path; ignored paths and equal bytes are matches', () => {
   const none = ignoredPaths([]);
-  assert.deepEqual(compareAnswers(json({ a: 1 }), json({ a: 1 }, '500'), none), { path: 'status', primary: '200', shadow: '500' });
+  assert.deepEqual(compareAnswers(json({ a: 1 }), json({ a: 1 }, '500'), none), { path: '$status', primary: '200', shadow: '500' });
   const decoded: ShadowView = { status: '200', bytes: Buffer.from('{"a":1}'), document: () => assert.fail('equal bytes are never decoded') };
   assert.equal(compareAnswers(decoded, decoded, none), undefined);
   assert.deepEqual(compareAnswers(json({ data: { items: [{ id: 1 }, { id: 2 }] } }), json({ data: { items: [{ id: 1 }, { id: 3 }] } }), none), {
@@ -40,7 +40,7 @@ test('the first difference: status first, then the document path by path; ignore
   assert.equal(compareAnswers(json({ at: 1, v: 'x' }), json({ at: 2, v: 'x' }), ignoredPaths(['at'])), undefined);
   assert.equal(compareAnswers(json({ v: 'x' }), json({ at: 2, v: 'x' }), ignoredPaths(['at'])), undefined, 'a key only one side has, under an ignored path');
   const text = (body: string): ShadowView => ({ status: '200', bytes: Buffer.from(body), document: () => undefined });
-  assert.deepEqual(compareAnswers(text('<html>a'), text('<html>b'), none), { path: 'body', primary: '<html>a', shadow: '<html>b' });
+  assert.deepEqual(compareAnswers(text('<html>a'), text('<html>b'), none), { path: '$body', primary: '<html>a', shadow: '<html>b' });
 });
 
 test('excerpts: JSON, at most EXCERPT_CHARS characters, secret fields redacted at any depth or as the path itself', () => {
