@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { compareAnswers, excerpt, EXCERPT_CHARS, ignoredPaths, type ShadowView } from '../../src/transport/shadow-diff.js';
 import { parseDescriptor } from '../../src/config/load.js';
 import { isConfigError } from '../../src/errors.js';
+import { upstreamPolicySchema } from '../../src/config/upstreams.js';
+import { guardUpstreams } from '../../src/transport/upstream-guard.js';
 
 const json = (value: unknown, status = '200'): ShadowView => {
   const bytes = Buffer.from(JSON.stringify(value));
@@ -68,4 +70,13 @@ test('`shadow:` errors name the file and the key: neither url nor version, a ver
   assert.match(problems({ url: 'http://127.0.0.1:2', ignore: ['data..x'] }), /shop\.yaml: shadow\.ignore\[0\]: expected a path like/);
   assert.match(problems({ url: 'http://127.0.0.1:2', percent: 150 }), /shadow\.percent/);
   assert.equal(problems({ url: 'http://127.0.0.1:2', percent: 5, ignore: ['**.updatedAt'] }), '');
+});
+
+test('shadow.url passes the same security.upstreams check as every upstream URL', async () => {
+  const descriptor = { name: 'shop', file: 'shop.yaml', upstreams: [{ url: 'http://127.0.0.1:1' }], shadow: { url: 'http://169.254.169.254/graphql' } };
+  await assert.rejects(guardUpstreams([descriptor], upstreamPolicySchema.parse({})), (error: unknown) => {
+    assert.ok(isConfigError(error));
+    assert.match(error.problems.join('\n'), /^shop\.yaml: shadow\.url: .*169\.254\.169\.254.*\(subgraph "shop"\)$/m);
+    return true;
+  });
 });
