@@ -184,6 +184,8 @@ export class GrpcUpstream {
   private readonly stopChecks: (() => void) | undefined;
   /** The shadow target when it is an instance of its own (`shadow.url`). */
   private readonly shadowMember: Member | undefined;
+  /** Aborted by close(): shadow copies in flight end with it. */
+  private readonly closing = new AbortController();
 
   constructor(readonly options: GrpcUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
@@ -216,6 +218,7 @@ export class GrpcUpstream {
             concurrency: shadow.concurrency,
             ignore: shadow.ignore,
             logPerMinute: shadow.logPerMinute,
+            closing: this.closing.signal,
           },
           {
             attempt: (call) => this.attempt(call),
@@ -490,6 +493,7 @@ export class GrpcUpstream {
   }
 
   close(): Promise<void> {
+    this.closing.abort();
     this.stopChecks?.();
     for (const member of this.members) member.client.close();
     this.shadowMember?.client.close();

@@ -188,6 +188,8 @@ export class HttpUpstream {
   private readonly stopChecks: (() => void) | undefined;
   /** The shadow target when it is an instance of its own (`shadow.url`). */
   private readonly shadowMember: Member | undefined;
+  /** Aborted by close(): shadow copies in flight end with it. */
+  private readonly closing = new AbortController();
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
@@ -221,6 +223,7 @@ export class HttpUpstream {
             concurrency: shadow.concurrency,
             ignore: shadow.ignore,
             logPerMinute: shadow.logPerMinute,
+            closing: this.closing.signal,
           },
           {
             attempt: (call) => this.attempt(call),
@@ -481,6 +484,7 @@ export class HttpUpstream {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     this.stopChecks?.();
     const members = this.shadowMember ? [...this.members, this.shadowMember] : this.members;
     await Promise.all(members.map((m) => m.pool.close().catch(() => m.pool.destroy())));

@@ -257,7 +257,7 @@ test('gRPC: a read-only method is copied and compared, its status codes too (NOT
   assert.equal(shadow.calls(), 3, 'a method that is not read-only is never copied');
 });
 
-test('REST: a GET is copied and its JSON compared, a POST never is; the shadow gets the headers the primary got', async (t) => {
+test('REST: a GET is copied and its JSON compared, a POST never is; the shadow gets the headers the primary got; mismatches past logPerMinute are counted without a diff', async (t) => {
   const rest = async (price: number) => {
     const received: Array<{ method: string; url: string; key: string | undefined }> = [];
     const server = createServer((req, res) => {
@@ -283,7 +283,7 @@ test('REST: a GET is copied and its JSON compared, a POST never is; the shadow g
     maxResponseSize: 1 << 20,
     connections: 4,
     retry: { attempts: 1, backoff: 10 },
-    shadow: { url: shadow.url, percent: 100, timeoutMs: 2000, concurrency: 4, ignore: ['servedAt'], logPerMinute: 10 },
+    shadow: { url: shadow.url, percent: 100, timeoutMs: 2000, concurrency: 4, ignore: ['servedAt'], logPerMinute: 1 },
   });
   t.after(() => upstream.close());
   const send = (method: string) =>
@@ -297,4 +297,10 @@ test('REST: a GET is copied and its JSON compared, a POST never is; the shadow g
   await send('POST');
   assert.equal(primary.received.length, 2);
   assert.equal(shadow.received.length, 1, 'a POST is never copied');
+
+  // logPerMinute: 1: the next mismatches within the minute carry no diff (no log line), and the count of them waits for the next sampled one.
+  await send('GET');
+  await send('GET');
+  await events.count(3);
+  assert.deepEqual(events.seen.map((e) => [e.outcome, e.diff === undefined]), [['mismatch', false], ['mismatch', true], ['mismatch', true]]);
 });

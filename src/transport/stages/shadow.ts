@@ -47,6 +47,8 @@ export interface ShadowOptions<M extends Member> {
   ignore: readonly string[];
   /** Mismatches sampled for the log per minute. */
   logPerMinute: number;
+  /** Aborted when the upstream closes: copies in flight end at once (and are not reported), no new one starts. */
+  closing: AbortSignal;
 }
 
 /** A descriptor's `shadow:` as the HTTP and gRPC upstreams take it. */
@@ -86,6 +88,16 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
   let windowStart = 0;
   let logged = 0;
   let suppressed = 0;
+  // Each copy's own signal (one listener on `closing` for all, not one per copy).
+  const running = new Set<AbortController>();
+  const { closing } = options;
+  closing.addEventListener(
+    'abort',
+    () => {
+      for (const controller of running) controller.abort(new Error(`shadow of subgraph "${subgraph}" closed`));
+    },
+    { once: true },
+  );
 
   const publish = (event: ShadowEvent): void => {
     if (shadowChannel.hasSubscribers) shadowChannel.publish(event);
@@ -104,16 +116,19 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
 
   /** Sends the copy of `original` and compares its outcome with the primary's (`primary`). Never throws. */
   const copy = (original: C, primaryMember: M | undefined, primary: ShadowView): void => {
+    if (closing.aborted) return;
     const base = { subgraph, version, primaryVersion: primaryMember?.version, operation: original.endpoint ?? original.operation };
     if (inFlight >= concurrency) {
       publish({ ...base, outcome: 'dropped' });
       return;
     }
     inFlight++;
+    const controller = new AbortController();
+    running.add(controller);
     const target = targets[turn++ % targets.length]!;
     const call = {
       ...original,
-      scope: createScope({ deadlineMs: timeoutMs }),
+      scope: createScope({ deadlineMs: timeoutMs, signal: controller.signal }),
       attempt: 0,
       tried: undefined,
       member: target,
@@ -123,6 +138,8 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
     const started = performance.now();
     const settle = (view: ShadowView | undefined, error: TesseraError | undefined): void => {
       inFlight--;
+      running.delete(controller);
+      if (closing.aborted) return;
       const durationMs = performance.now() - started;
       if (!view) {
         const outcome: ShadowOutcome = error?.code === 'GATEWAY_TIMEOUT' ? 'timeout' : 'failed';
