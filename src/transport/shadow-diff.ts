@@ -36,28 +36,77 @@ type Segment = string | number;
 /** Longest excerpt of one side in a log line. */
 export const EXCERPT_CHARS = 200;
 
-/** A compiled `shadow.ignore`: does a path (from the document's root) fall under one of the patterns? */
-export type IgnoredPaths = (path: readonly Segment[]) => boolean;
+/**
+ * A compiled `shadow.ignore`, walked down the documents as they are compared:
+ * a state is the set of places each pattern has reached along the path so
+ * far (pattern index × position), so each node costs a step over a few
+ * numbers, never a match from the root. `**` takes any number of segments
+ * (none included), `*` exactly one, anything else one equal key or index.
+ */
+export class IgnoredPaths {
+  private readonly patterns: ReadonlyArray<readonly string[]>;
+  /** The state at the root of a document; empty when there is no pattern (nothing is ever ignored). */
+  readonly start: readonly number[];
 
-const NOTHING_IGNORED: IgnoredPaths = () => false;
+  constructor(patterns: readonly string[]) {
+    this.patterns = patterns.map((p) => p.split('.'));
+    this.start = this.closure(this.patterns.map((_, i) => i * STRIDE));
+  }
 
-export function ignoredPaths(patterns: readonly string[]): IgnoredPaths {
-  if (patterns.length === 0) return NOTHING_IGNORED;
-  const compiled = patterns.map((p) => p.split('.'));
-  return (path) => compiled.some((pattern) => matches(pattern, 0, path, 0));
-}
+  /** The state after one more segment; empty when no pattern can match below it. */
+  step(state: readonly number[], segment: Segment): readonly number[] {
+    if (state.length === 0) return state;
+    const key = typeof segment === 'string' ? segment : String(segment);
+    let next: number[] | undefined;
+    for (const at of state) {
+      const part = this.part(at);
+      const to = part === '**' ? at : part === '*' || part === key ? at + 1 : -1;
+      if (to === -1) continue;
+      next ??= [];
+      this.add(next, to);
+    }
+    return next ?? NO_STATE;
+  }
 
-/** `**` takes any number of segments (none included), `*` exactly one, anything else one equal key or index. */
-function matches(pattern: readonly string[], i: number, path: readonly Segment[], j: number): boolean {
-  if (i === pattern.length) return j === path.length;
-  const part = pattern[i]!;
-  if (part === '**') {
-    for (let k = j; k <= path.length; k++) if (matches(pattern, i + 1, path, k)) return true;
+  /** Does the path that led to `state` fall under a pattern? */
+  ignored(state: readonly number[]): boolean {
+    for (const at of state) if (this.part(at) === undefined) return true;
     return false;
   }
-  if (j === path.length) return false;
-  if (part !== '*' && part !== String(path[j])) return false;
-  return matches(pattern, i + 1, path, j + 1);
+
+  /** Does this whole path fall under a pattern? */
+  matches(path: readonly Segment[]): boolean {
+    let state = this.start;
+    for (const segment of path) state = this.step(state, segment);
+    return this.ignored(state);
+  }
+
+  /** The pattern part a position stands at (undefined: past its end, the pattern matched). */
+  private part(at: number): string | undefined {
+    return this.patterns[(at / STRIDE) | 0]![at % STRIDE];
+  }
+
+  /** Adds a position and, past a `**` (it may take no segment), the next ones, without duplicates. */
+  private add(state: number[], at: number): void {
+    if (state.includes(at)) return;
+    state.push(at);
+    if (this.part(at) === '**') this.add(state, at + 1);
+  }
+
+  private closure(starts: readonly number[]): readonly number[] {
+    const state: number[] = [];
+    for (const at of starts) this.add(state, at);
+    return state;
+  }
+}
+
+const NO_STATE: readonly number[] = [];
+
+/** Positions per pattern in a state number (a pattern longer than this is refused by the schema's length in practice). */
+const STRIDE = 1024;
+
+export function ignoredPaths(patterns: readonly string[]): IgnoredPaths {
+  return new IgnoredPaths(patterns);
 }
 
 /** Compares two answers; undefined when they are the same (ignored paths aside). */
@@ -73,12 +122,12 @@ export function compareAnswers(primary: ShadowView, shadow: ShadowView, ignored:
     return { path: '$body', primary: text(primary, a), shadow: text(shadow, b) };
   }
   const path: Segment[] = [];
-  return differs(a, b, path, ignored) ? { path: path.length === 0 ? '$' : path.join('.'), primary: valueAt(a, path), shadow: valueAt(b, path) } : undefined;
+  return differs(a, b, path, ignored, ignored.start) ? { path: path.length === 0 ? '$' : path.join('.'), primary: valueAt(a, path), shadow: valueAt(b, path) } : undefined;
 }
 
-/** Deep comparison; on a difference returns true with `path` left at it. */
-function differs(a: unknown, b: unknown, path: Segment[], ignored: IgnoredPaths): boolean {
-  if (ignored(path)) return false;
+/** Deep comparison; on a difference returns true with `path` left at it. `state`: where the ignored paths stand at `path`. */
+function differs(a: unknown, b: unknown, path: Segment[], ignored: IgnoredPaths, state: readonly number[]): boolean {
+  if (state.length > 0 && ignored.ignored(state)) return false;
   if (a === b) return false;
   // Two primitives that are not equal, or a primitive (null included) and an object.
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return true;
@@ -86,28 +135,24 @@ function differs(a: unknown, b: unknown, path: Segment[], ignored: IgnoredPaths)
     return !(ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
   }
   if (Array.isArray(a) !== Array.isArray(b)) return true;
+  /** One child: compared, or, when one side lacks it, a difference unless its path is ignored. */
+  const child = (key: Segment, left: unknown, right: unknown, both: boolean): boolean => {
+    path.push(key);
+    const inner = ignored.step(state, key);
+    if (both ? differs(left, right, path, ignored, inner) : !(inner.length > 0 && ignored.ignored(inner))) return true;
+    path.pop();
+    return false;
+  };
   if (Array.isArray(a)) {
     const other = b as unknown[];
     const length = Math.max(a.length, other.length);
-    for (let i = 0; i < length; i++) {
-      path.push(i);
-      if (i >= a.length || i >= other.length) {
-        if (!ignored(path)) return true;
-      } else if (differs(a[i], other[i], path, ignored)) return true;
-      path.pop();
-    }
+    for (let i = 0; i < length; i++) if (child(i, a[i], other[i], i < a.length && i < other.length)) return true;
     return false;
   }
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
-  for (const key of keys) {
-    path.push(key);
-    if (!(key in left) || !(key in right)) {
-      if (!ignored(path)) return true;
-    } else if (differs(left[key], right[key], path, ignored)) return true;
-    path.pop();
-  }
+  for (const key of Object.keys(left)) if (child(key, left[key], right[key], Object.hasOwn(right, key))) return true;
+  for (const key of Object.keys(right)) if (!Object.hasOwn(left, key) && child(key, undefined, right[key], false)) return true;
   return false;
 }
 
