@@ -23,7 +23,7 @@
  * not copied.
  */
 import { channel } from 'node:diagnostics_channel';
-import type { TesseraError } from '../../errors.js';
+import { ConfigError, type TesseraError } from '../../errors.js';
 import { EVENTS, type ShadowEvent, type ShadowOutcome } from '../../events.js';
 import { createScope } from '../../request-scope.js';
 import type { Member, Send, Stage, UpstreamCall } from '../call.js';
@@ -80,6 +80,8 @@ const MINUTE_MS = 60_000;
 
 export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(options: ShadowOptions<M>, protocol: ShadowProtocol<C, R>): Stage<C, R> {
   const { subgraph, version, targets, percent, timeoutMs, concurrency } = options;
+  // parseDescriptor checks it for descriptors; this is for upstreams built in code.
+  if (targets.length === 0) throw new ConfigError('CONFIG_INVALID', [`shadow.version: no instance of subgraph "${subgraph}" has version "${version}"`]);
   const ignored = ignoredPaths(options.ignore);
   const isTarget = new Set<Member>(targets);
   let inFlight = 0;
