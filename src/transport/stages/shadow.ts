@@ -116,6 +116,9 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
     return true;
   };
 
+  /** A failure that is an answer about the request (gRPC NOT_FOUND...), not the client leaving or time running out. */
+  const answered = (error: TesseraError): boolean => error.code !== 'REQUEST_ABORTED' && error.code !== 'GATEWAY_TIMEOUT' && protocol.healthyFailure(error);
+
   /** Sends the copy of `original` and compares its outcome with the primary's (`primary`). Never throws. */
   const copy = (original: C, primaryMember: M | undefined, primary: ShadowView): void => {
     if (closing.aborted) return;
@@ -178,12 +181,9 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
     }
     sent.then(
       (result) => settle(protocol.view(result), undefined),
-      (error: TesseraError) => settle(protocol.healthyFailure(error) ? protocol.failureView(error) : undefined, error),
+      (error: TesseraError) => settle(answered(error) ? protocol.failureView(error) : undefined, error),
     );
   };
-
-  /** A failure that is an answer about the request (gRPC NOT_FOUND...), not the client leaving or time running out. */
-  const answered = (error: TesseraError): boolean => error.code !== 'REQUEST_ABORTED' && error.code !== 'GATEWAY_TIMEOUT' && protocol.healthyFailure(error);
 
   return (next: Send<C, R>) => (call) => {
     if (!call.idempotent || (percent < 100 && Math.random() * 100 >= percent)) return next(call);
