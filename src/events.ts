@@ -23,6 +23,8 @@ export const EVENTS = {
   instanceHealth: 'tessera:instance-health',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
+  /** A shadow copy of a read-only call ended, or was dropped (ShadowEvent): transport/stages/shadow.ts. */
+  shadow: 'tessera:shadow',
   /** A query joined an identical one in flight (DedupeEvent): plugins/use-dedupe.ts. */
   dedupe: 'tessera:dedupe',
   /** A query the response cache looked up (CacheEvent): plugins/use-response-cache.ts. */
@@ -107,6 +109,36 @@ export interface InstanceHealthEvent {
 
 export interface RetryBudgetEvent {
   subgraph: string;
+}
+
+/**
+ * What became of one shadow copy: `match` (its answer equals the primary's,
+ * ignored paths aside), `mismatch`, `dropped` (not sent: the shadow
+ * concurrency bound was full), `failed` (no answer: connection refused,
+ * reset, too large), `timeout` (no answer within `shadow.timeout`).
+ */
+export type ShadowOutcome = 'match' | 'mismatch' | 'dropped' | 'failed' | 'timeout';
+
+export interface ShadowEvent {
+  subgraph: string;
+  /** The shadow target's version label (`shadow.version`, or `shadow` for a `url` without one). */
+  version: string;
+  /** The version of the instance that answered the client (undefined when it has none). */
+  primaryVersion: string | undefined;
+  /** What was called: a REST operation's method and path template, a gRPC method path, or the HTTP method (GraphQL). */
+  operation: string;
+  outcome: ShadowOutcome;
+  /** The shadow call's duration, ms (absent when dropped). */
+  durationMs?: number;
+  /** failed, timeout: the catalog code of the shadow's failure. */
+  code?: string;
+  /**
+   * mismatch, when this one is sampled for the log (`shadow.logPerMinute`):
+   * the first path that differs and a short excerpt of each side (at most
+   * 200 characters, secret fields redacted), and the mismatches not sampled
+   * since the last sampled one.
+   */
+  diff?: { path: string; primary: string; shadow: string; suppressed: number };
 }
 
 export interface DedupeEvent {

@@ -24,6 +24,7 @@ import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import type { InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
+import { shadowVersion } from './transport/stages/shadow.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
@@ -48,6 +49,7 @@ import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/feder
 import type { LoadedSource } from './sources/types.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
+import { logShadowMismatches } from './telemetry/shadow-log.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
 import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
@@ -655,7 +657,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
+        subgraphs: descriptors.map((d) => ({
+          name: d.name,
+          kind: d.kind,
+          instances: d.upstreams,
+          breakers: d.breaker !== false || d.outliers !== false,
+          checks: d.health !== undefined,
+          shadow: d.shadow && shadowVersion(d.shadow),
+        })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -726,6 +735,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
+  // Shadow traffic: a warn line per sampled mismatch (the stage samples; telemetry/shadow-log.ts).
+  const stopShadowLog = logShadowMismatches(logger, () => versions.current.descriptors.map((d) => d.name));
 
   let closing: Promise<void> | undefined;
 
@@ -992,6 +1003,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
+        stopShadowLog();
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

@@ -31,6 +31,26 @@ export function redactHeaders(headers: Readonly<Record<string, unknown>> | undef
   return out;
 }
 
+/**
+ * A copy of a value (an upstream answer's excerpt) with the values of
+ * SECRET_FIELDS replaced at any depth, for text that is logged as a string
+ * (pino's redaction sees only a line's own fields). Objects below `depth`
+ * levels are left out (`[…]`): an excerpt is short anyway.
+ */
+export function redactValue(value: unknown, depth = 8): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth <= 0) return '[…]';
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth - 1));
+  const out: Record<string, unknown> = {};
+  for (const [name, inner] of Object.entries(value)) out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? '[redacted]' : redactValue(inner, depth - 1);
+  return out;
+}
+
+/** Is this field name one of SECRET_FIELDS (any case)? */
+export function isSecretField(name: string): boolean {
+  return SECRET_HEADERS.has(name.toLowerCase());
+}
+
 /** `base`: fields every line carries, beside `service` (a cluster worker's `pid`). */
 export function createLogger(level: string, destination?: DestinationStream, base: Readonly<Record<string, unknown>> = {}): Logger {
   return pino(

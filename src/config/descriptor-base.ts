@@ -9,6 +9,7 @@ import { descriptorCache } from './cache.js';
 import { authRulesSchema } from './auth.js';
 import { upstreamTlsSchema } from './tls.js';
 import { checkUpstreamCredentials, upstreamCredentialKeys } from './upstreams.js';
+import { shadowSchema } from './shadow.js';
 import { duration, headerName, integer, size } from './units.js';
 
 const graphqlName = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -180,6 +181,8 @@ export const baseDescriptor = z.strictObject({
   health: healthOptions,
   /** How an attempt's instance is chosen among the available ones, by weight. */
   balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
+  /** Read-only calls copied to a shadow target and compared with the primary's answer (shadow.ts); off when absent. */
+  shadow: shadowSchema.optional(),
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */

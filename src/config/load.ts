@@ -151,6 +151,14 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
       problems.push(`${where}: ${d.upstreams ? `upstreams[${i}].url` : 'url'}: not a valid URL: ${JSON.stringify(u.url)}`);
     }
   }
+  if (d.shadow && d.shadow.url === undefined) {
+    const versions = [...new Set(upstreams.flatMap((u) => (u.version === undefined ? [] : [u.version])))];
+    if (!versions.includes(d.shadow.version!)) {
+      problems.push(`${where}: shadow.version: no instance in \`upstreams\` has version ${JSON.stringify(d.shadow.version)} (${versions.length > 0 ? `versions: ${versions.join(', ')}` : 'no instance has a version'}); give one of them, or \`url\` for an instance of its own`);
+    } else if (upstreams.every((u) => u.version === d.shadow!.version)) {
+      problems.push(`${where}: shadow.version: every instance has version ${JSON.stringify(d.shadow.version)}, so there is no primary to compare it with`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   return { ...d, file, dir, upstreams } as Descriptor;
 }

@@ -102,6 +102,8 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     table.append(el('thead'), body);
     table.tHead.append(header);
     var summary = el('p', 'summary');
+    // Shadow traffic (descriptor shadow:): the copies' outcomes since start; hidden without it.
+    var shadow = el('p', 'shadow');
     var traffic = el('div', 'chart');
     traffic.dataset.chart = 'traffic';
     var latency = el('div', 'chart');
@@ -112,8 +114,8 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     versionLatency.dataset.chart = 'version-latency';
     var charts = el('div', 'charts');
     charts.append(traffic, latency, versionTraffic, versionLatency);
-    card.append(head, table, summary, charts);
-    return { card: card, dot: dot, health: health, body: body, summary: summary, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
+    card.append(head, table, shadow, summary, charts);
+    return { card: card, dot: dot, health: health, body: body, shadow: shadow, summary: summary, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
   }
 
   function renderSubgraph(parts, subgraph, snapshot) {
@@ -129,6 +131,12 @@ export const STATUS_SCRIPT = String.raw`'use strict';
       row.append(el('td', 'url', instance.url), el('td', '', instance.version === null ? '–' : instance.version), el('td', '', String(instance.weight)), breaker, check);
       parts.body.append(row);
     });
+    parts.shadow.hidden = !subgraph.shadow;
+    if (subgraph.shadow) {
+      var s = subgraph.shadow;
+      parts.shadow.textContent = 'shadow → ' + s.version + ': ' + s.match + ' match, ' + s.mismatch + ' mismatch, ' + s.dropped + ' dropped, ' + s.failed + ' failed, ' + s.timeout + ' timeout';
+      parts.shadow.className = 'shadow' + (s.mismatch + s.failed + s.timeout > 0 ? ' differs' : '');
+    }
     drawSeries(parts, snapshot.timeline, subgraph.series, subgraph.name);
     var versions = subgraph.versions;
     var named = versions.length > 1 || (versions.length === 1 && versions[0].version !== '');
@@ -240,6 +248,7 @@ h2 { font-size: 1rem; margin: 1.25rem 0 .5rem; }
 table.instances { border-collapse: collapse; width: 100%; font-size: .85rem; }
 .instances th, .instances td { text-align: left; padding: .15rem .4rem; border-bottom: 1px solid #f3f4f6; }
 .instances td.url { font-family: ui-monospace, monospace; word-break: break-all; }
+.shadow { margin: .5rem 0 0; font-size: .85rem; } .shadow.differs { color: #b45309; font-weight: 600; } .shadow[hidden] { display: none; }
 .breaker.open, .check.down { color: #b91c1c; font-weight: 600; } .breaker.half-open { color: #b45309; font-weight: 600; }
 .summary { margin: .5rem 0; color: #374151; font-size: .85rem; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: .5rem; }

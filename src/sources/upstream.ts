@@ -4,6 +4,7 @@ import { displayPath } from '../config/load.js';
 import { upstreamHeaders } from '../transport/headers.js';
 import { HttpUpstream } from '../transport/http.js';
 import { readUpstreamTls } from '../transport/upstream-tls.js';
+import type { ShadowSettings } from '../transport/stages/shadow.js';
 
 export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
   return new HttpUpstream({
@@ -21,5 +22,12 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql', headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
+    shadow: descriptor.shadow && { ...shadowSettings(descriptor.shadow), graphql: descriptor.kind === 'graphql' || descriptor.kind === 'federation' },
   });
+}
+
+/** A descriptor's `shadow:` as the transport takes it (transport/stages/shadow.ts ShadowSettings). */
+export function shadowSettings(shadow: NonNullable<Descriptor['shadow']>): ShadowSettings {
+  const { timeout, ...rest } = shadow;
+  return { ...rest, timeoutMs: timeout };
 }

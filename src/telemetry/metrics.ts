@@ -6,7 +6,7 @@
  *
  * Metrics observe, they change nothing: upstream attempts (their start and
  * their end), breaker changes, retries the budget refused, GraphQL errors
- * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
+ * from upstreams and 2xx answers sources could not use, shadow copies and their comparison, dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests from their accounts (`requestObserver()`, read when each
@@ -30,7 +30,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -129,6 +129,8 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly shadowCalls: CounterFamily;
+  private readonly shadowSeconds: HistogramFamily;
   /** By subgraph, then instance, then version: no key is built per attempt. */
   private readonly instances = new Map<string, Map<string, Map<string, InstanceSeries>>>();
   /** By subgraph, then operation. */
@@ -255,6 +257,17 @@ export class GatewayMetrics {
       help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
       labelNames: ['reason'],
     });
+    this.shadowCalls = new CounterFamily(this.registry, {
+      name: 'tessera_shadow_calls_total',
+      help: "Shadow copies of read-only calls (descriptor shadow:), by subgraph, the shadow target's version and outcome: match, mismatch (the answers differ, ignored paths aside), dropped (shadow concurrency full, not sent), failed (no answer), timeout (no answer within shadow.timeout).",
+      labelNames: ['subgraph', 'version', 'outcome'],
+    });
+    this.shadowSeconds = new HistogramFamily(this.registry, {
+      name: 'tessera_shadow_duration_seconds',
+      help: "Duration of shadow calls (those sent), by subgraph and the shadow target's version: compare with tessera_upstream_duration_seconds of the primary's.",
+      labelNames: ['subgraph', 'version'],
+      buckets: SECONDS,
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
@@ -275,6 +288,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
+    this.listen(EVENTS.shadow, (message) => this.onShadow(message as ShadowEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -341,6 +355,12 @@ export class GatewayMetrics {
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
     if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+  }
+
+  private onShadow(event: ShadowEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    this.shadowCalls.of(event.subgraph, event.version, event.outcome).value++;
+    if (event.durationMs !== undefined) this.shadowSeconds.observe(this.shadowSeconds.of(event.subgraph, event.version), event.durationMs / 1000);
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

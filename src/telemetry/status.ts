@@ -5,10 +5,11 @@
  * instance's last breaker state; and the description the gateway hands over
  * (kinds, instances, weights, health, schema, channels).
  *
- * Like metrics.ts it only observes: upstream attempts, breaker changes and
- * schema loads arrive on the `tessera:upstream`, `tessera:breaker` and
- * `tessera:schema` diagnostics channels (by name), gateway requests through
- * the requests' accounts (`requestObserver()`).
+ * Like metrics.ts it only observes: upstream attempts, breaker changes,
+ * shadow copies and schema loads arrive on the `tessera:upstream`,
+ * `tessera:breaker`, `tessera:shadow` and `tessera:schema` diagnostics
+ * channels (by name), gateway requests through the requests' accounts
+ * (`requestObserver()`).
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
@@ -23,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { RequestObserver } from '../request-scope.js';
-import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -220,7 +221,16 @@ export interface StatusSubgraph {
   breakers: boolean;
   /** The descriptor has `health:`: each instance is health-checked. */
   checks?: boolean;
+  /** The descriptor has `shadow:`: the shadow target's version label, whose copies the page counts. */
+  shadow?: string;
 }
+
+/** What became of the shadow copies of a subgraph since the gateway started, by outcome (ShadowEvent). */
+export type ShadowCounts = Record<ShadowOutcome, number>;
+
+const SHADOW_OUTCOMES: readonly ShadowOutcome[] = ['match', 'mismatch', 'dropped', 'failed', 'timeout'];
+
+const noShadows = (): ShadowCounts => ({ match: 0, mismatch: 0, dropped: 0, failed: 0, timeout: 0 });
 
 /** An instance's health-check verdict: `unchecked` before its first check, `off` without `health:`. */
 export type CheckState = 'up' | 'down' | 'unchecked';
@@ -254,6 +264,8 @@ export interface StatusPart {
   breakers: Record<string, Record<string, BreakerState>>;
   /** Health-check verdicts, for the subgraphs with `health:` (absent from a worker of an older version). */
   checks?: Record<string, Record<string, CheckState>>;
+  /** Shadow copies by outcome, for the subgraphs with `shadow:` (absent from a worker of an older version). */
+  shadows?: Record<string, ShadowCounts>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -302,9 +314,18 @@ export interface StatusSnapshot {
     instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
     series: Series;
     versions: Array<{ version: string; series: Series }>;
+    /** With `shadow:`: the shadow target's version and its copies since start, by outcome (summed over workers); null without. */
+    shadow: ({ version: string } & ShadowCounts) | null;
   }>;
 }
 
+
+/** The shadow counts of several processes, summed. */
+function sumShadows(counts: ReadonlyArray<ShadowCounts | undefined>): ShadowCounts {
+  const sum = noShadows();
+  for (const one of counts) if (one) for (const outcome of SHADOW_OUTCOMES) sum[outcome] += one[outcome] ?? 0;
+  return sum;
+}
 
 /** The version key of an instance: instances without `version` share the unnamed one. */
 const versionKey = (version: string | undefined): string => version ?? '';
@@ -318,6 +339,8 @@ export class StatusBoard {
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
   /** Last health-check verdict by subgraph, then instance URL, for the subgraphs with `health:`. */
   private readonly checks = new Map<string, Map<string, CheckState>>();
+  /** Shadow copies by outcome, for the subgraphs with `shadow:`. */
+  private readonly shadows = new Map<string, ShadowCounts>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -330,6 +353,7 @@ export class StatusBoard {
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
+      if (subgraph.shadow !== undefined) this.shadows.set(subgraph.name, noShadows());
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
@@ -344,6 +368,11 @@ export class StatusBoard {
       if (instances?.has(event.instance)) instances.set(event.instance, event.state);
     });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
+    this.listen(EVENTS.shadow, (message) => {
+      const event = message as ShadowEvent;
+      const counts = this.shadows.get(event.subgraph);
+      if (counts) counts[event.outcome]++;
+    });
   }
 
   /** A reload attempt (start-up's own load is already in the options): a loaded version becomes the schema shown. */
@@ -402,6 +431,7 @@ export class StatusBoard {
       channels: windows(this.channelRings),
       breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
+      shadows: Object.fromEntries([...this.shadows].map(([name, counts]) => [name, { ...counts }])),
     };
   }
 
@@ -442,6 +472,7 @@ export class StatusBoard {
         })),
         series: series((part) => part.subgraphs[s.name]),
         versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
+        shadow: s.shadow === undefined ? null : { version: s.shadow, ...sumShadows(parts.map((part) => part.shadows?.[s.name])) },
       })),
     };
   }

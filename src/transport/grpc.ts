@@ -23,6 +23,7 @@ import { publishUpstream, upstreamEvent } from './stages/observe.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
 import { instanceAttributes } from './stages/trace.js';
+import { shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;
@@ -52,6 +53,8 @@ export interface GrpcUpstreamOptions {
   health?: HealthOptions;
   /** How each attempt's instance is chosen (default round-robin). */
   balance?: BalanceStrategy;
+  /** Shadow traffic for read-only methods (stages/shadow.ts). */
+  shadow?: ShadowSettings;
 }
 
 /** An UNAVAILABLE that happened at the connection, before any answer (Protocol.unanswered). */
@@ -179,28 +182,23 @@ export class GrpcUpstream {
   private readonly bodies: Channel;
   /** Stops the health checks (undefined when off). */
   private readonly stopChecks: (() => void) | undefined;
+  /** The shadow target when it is an instance of its own (`shadow.url`). */
+  private readonly shadowMember: Member | undefined;
+  /** Aborted by close(): shadow copies in flight end with it. */
+  private readonly closing = new AbortController();
 
   constructor(readonly options: GrpcUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
     const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
     this.members = options.instances.map((instance) => {
-      const { target, secure } = targetOf(instance.url);
-      const channelOptions: grpc.ChannelOptions = {
-        'grpc.max_receive_message_length': options.maxReceiveMessageSize,
-        'grpc.max_send_message_length': options.maxSendMessageSize,
-        'grpc.keepalive_time_ms': options.keepalive.time,
-        'grpc.keepalive_timeout_ms': options.keepalive.timeout,
-        'grpc.keepalive_permit_without_calls': 0,
-        // Each upstream instance is its own client: no channel sharing across subgraphs.
-        'grpc.use_local_subchannel_pool': 1,
-      };
-      if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
-      const client = new grpc.Client(target, credentialsFor(secure, options.tls), channelOptions);
       const breaker = breakerOf(instance.url);
       const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
-      return { ...instance, client, breaker, health };
+      return { ...this.connected(instance), breaker, health };
     });
     this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
+    const { shadow } = options;
+    // A shadow instance of its own: a client of its own, with no breaker and no health check (it never serves a client).
+    this.shadowMember = shadow?.url ? this.connected({ url: shadow.url, version: shadowVersion(shadow), weight: 0 }) : undefined;
     this.pipeline = createPipeline<Member, PipelineCall, Answer>({
       subgraph: options.subgraph,
       members: this.members,
@@ -208,7 +206,47 @@ export class GrpcUpstream {
       retry: options.retry,
       balance: options.balance,
       protocol: this.protocol(),
+      shadow:
+        shadow &&
+        shadowStage<Member, PipelineCall, Answer>(
+          {
+            subgraph: options.subgraph,
+            version: shadowVersion(shadow),
+            targets: this.shadowMember ? [this.shadowMember] : this.members.filter((m) => m.version === shadow.version),
+            percent: shadow.percent,
+            timeoutMs: shadow.timeoutMs,
+            concurrency: shadow.concurrency,
+            ignore: shadow.ignore,
+            logPerMinute: shadow.logPerMinute,
+            closing: this.closing.signal,
+          },
+          {
+            attempt: (call) => this.attempt(call),
+            healthyFailure,
+            // The bytes first (equal bytes: a match, nothing compared); the message already decoded by the attempt otherwise.
+            view: (answer) => ({ status: 'OK', bytes: answer.bytes, document: () => answer.value }),
+            failureView: (error) => ({ status: (error.extensions.grpc as { code?: string } | undefined)?.code ?? error.code, bytes: undefined, document: () => undefined }),
+          },
+        ),
     });
+  }
+
+  /** An instance's client (one HTTP/2 channel), with the message size limits, keepalive and TLS. */
+  private connected(instance: Instance): Member {
+    const options = this.options;
+    const { target, secure } = targetOf(instance.url);
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.max_receive_message_length': options.maxReceiveMessageSize,
+      'grpc.max_send_message_length': options.maxSendMessageSize,
+      'grpc.keepalive_time_ms': options.keepalive.time,
+      'grpc.keepalive_timeout_ms': options.keepalive.timeout,
+      'grpc.keepalive_permit_without_calls': 0,
+      // Each upstream instance is its own client: no channel sharing across subgraphs.
+      'grpc.use_local_subchannel_pool': 1,
+    };
+    if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
+    const client = new grpc.Client(target, credentialsFor(secure, options.tls), channelOptions);
+    return { ...instance, client };
   }
 
   get subgraph(): string {
@@ -455,8 +493,10 @@ export class GrpcUpstream {
   }
 
   close(): Promise<void> {
+    this.closing.abort();
     this.stopChecks?.();
     for (const member of this.members) member.client.close();
+    this.shadowMember?.client.close();
     return Promise.resolve();
   }
 }

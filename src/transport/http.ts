@@ -20,6 +20,8 @@ import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { instanceAttributes } from './stages/trace.js';
 import { httpCacheStage } from './stages/http-cache.js';
+import { shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
+import type { ShadowView } from './shadow-diff.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
 import type { UpstreamTlsMaterial } from './upstream-tls.js';
@@ -48,6 +50,11 @@ export interface HttpUpstreamOptions {
   keepAliveTimeout?: number;
   /** For https:// instances: CA to trust, client certificate (mTLS), server name (see upstream-tls.ts). */
   tls?: UpstreamTlsMaterial;
+  /**
+   * Shadow traffic (stages/shadow.ts); with `graphql`, answers compare as
+   * GraphQL responses (`data`, and each error's `extensions.code` and path).
+   */
+  shadow?: ShadowSettings & { graphql?: boolean };
 }
 
 export interface HttpCall {
@@ -179,28 +186,23 @@ export class HttpUpstream {
   private readonly bodies: Channel;
   /** Stops the health checks (undefined when off). */
   private readonly stopChecks: (() => void) | undefined;
+  /** The shadow target when it is an instance of its own (`shadow.url`). */
+  private readonly shadowMember: Member | undefined;
+  /** Aborted by close(): shadow copies in flight end with it. */
+  private readonly closing = new AbortController();
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
     const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
     this.members = options.instances.map((instance) => {
-      const url = new URL(instance.url);
-      const pool = new Pool(url.origin, {
-        connections: options.connections,
-        pipelining: 1,
-        connectTimeout: options.connectTimeout,
-        // The per-call signal enforces the total; these two catch a peer that goes quiet.
-        headersTimeout: options.timeout,
-        bodyTimeout: options.timeout,
-        keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
-        maxResponseSize: options.maxResponseSize,
-        ...(options.tls && url.protocol === 'https:' && { connect: { ...options.tls } }),
-      });
       const breaker = breakerOf(instance.url);
       const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
-      return { ...instance, pool, basePath: url.pathname.replace(/\/$/, ''), breaker, health };
+      return { ...this.pooled(instance, options.connections, options.timeout), breaker, health };
     });
     this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
+    const { shadow } = options;
+    // A shadow instance of its own: a pool of its own, with no breaker and no health check (it never serves a client).
+    this.shadowMember = shadow?.url ? this.pooled({ url: shadow.url, version: shadowVersion(shadow), weight: 0 }, Math.min(options.connections, shadow.concurrency), shadow.timeoutMs) : undefined;
     this.pipeline = createPipeline<Member, PipelineCall, HttpResult>({
       subgraph: options.subgraph,
       members: this.members,
@@ -209,7 +211,46 @@ export class HttpUpstream {
       balance: options.balance,
       protocol: this.protocol(),
       cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
+      shadow:
+        shadow &&
+        shadowStage<Member, PipelineCall, HttpResult>(
+          {
+            subgraph: options.subgraph,
+            version: shadowVersion(shadow),
+            targets: this.shadowMember ? [this.shadowMember] : this.members.filter((m) => m.version === shadow.version),
+            percent: shadow.percent,
+            timeoutMs: shadow.timeoutMs,
+            concurrency: shadow.concurrency,
+            ignore: shadow.ignore,
+            logPerMinute: shadow.logPerMinute,
+            closing: this.closing.signal,
+          },
+          {
+            attempt: (call) => this.attempt(call),
+            healthyFailure: () => false,
+            view: (result) => httpView(result, shadow.graphql === true),
+            failureView: (error) => ({ status: error.code, bytes: undefined, document: () => undefined }),
+          },
+        ),
     });
+  }
+
+  /** An instance's pool: keep-alive, explicit limits, TLS for https://. */
+  private pooled(instance: Instance, connections: number, timeout: number): Member {
+    const options = this.options;
+    const url = new URL(instance.url);
+    const pool = new Pool(url.origin, {
+      connections,
+      pipelining: 1,
+      connectTimeout: options.connectTimeout,
+      // The per-call signal enforces the total; these two catch a peer that goes quiet.
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
+      maxResponseSize: options.maxResponseSize,
+      ...(options.tls && url.protocol === 'https:' && { connect: { ...options.tls } }),
+    });
+    return { ...instance, pool, basePath: url.pathname.replace(/\/$/, '') };
   }
 
   get subgraph(): string {
@@ -443,9 +484,40 @@ export class HttpUpstream {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     this.stopChecks?.();
-    await Promise.all(this.members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
+    const members = this.shadowMember ? [...this.members, this.shadowMember] : this.members;
+    await Promise.all(members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
   }
+}
+
+/**
+ * An HTTP answer as the shadow comparison reads it (shadow-diff.ts): its
+ * status, its bytes, and, decoded only when the bytes differ, its JSON; a
+ * GraphQL response with each error reduced to its `extensions.code` (its
+ * message when it has none) and path, since messages may differ in wording
+ * between versions that behave the same.
+ */
+function httpView(result: HttpResult, graphql: boolean): ShadowView {
+  return {
+    status: String(result.status),
+    bytes: result.body,
+    document: () => {
+      let value: unknown;
+      try {
+        value = JSON.parse(result.body.toString('utf8'));
+      } catch {
+        return undefined;
+      }
+      if (!graphql || value === null || typeof value !== 'object' || !Array.isArray((value as { errors?: unknown }).errors)) return value;
+      const response = value as { errors: unknown[] };
+      const errors = response.errors.map((e) => {
+        const error = (e ?? {}) as { message?: unknown; path?: unknown; extensions?: { code?: unknown } };
+        return { code: error.extensions?.code ?? error.message ?? null, path: Array.isArray(error.path) ? error.path.join('.') : null };
+      });
+      return { ...response, errors };
+    },
+  };
 }
 
 /** Span shapes by instance, then by method, path and endpoint: made once each (at most SHAPES_PER_MEMBER per instance), frozen so the exporter encodes each once. */

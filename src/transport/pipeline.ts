@@ -11,6 +11,14 @@
  * 1. memo: identical calls of one request share one outcome. Outermost, so
  *    that a shared call costs nothing below it: no cache lookup, no retry
  *    budget, no instance choice, no attempt, no event.
+ * 1b. shadow (when the descriptor has `shadow:`): a share of the idempotent
+ *    calls is copied to the shadow target after the primary answered, and
+ *    the answers compared (stages/shadow.ts). Inside the memo, so that calls
+ *    sharing one outcome are copied once; outside the cache, so that it
+ *    compares the answer the client gets and copies the call as the source
+ *    made it (before the cache adds conditional headers); outside the
+ *    retries, so that one call makes one copy whatever its attempts. Absent
+ *    from the chain when the descriptor has no `shadow:`.
  * 2. cache (HTTP, when configured): the shared cache across requests. Before
  *    the retries, because a fresh entry needs no attempt at all, and a
  *    revalidation is one call that may be retried like any other.
@@ -70,6 +78,8 @@ export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R>
   protocol: Protocol<C, R>;
   /** HTTP's shared cache (stages/http-cache.ts), when the descriptor turns it on. */
   cache?: Stage<C, R>;
+  /** Shadow traffic (stages/shadow.ts), when the descriptor has `shadow:`. */
+  shadow?: Stage<C, R>;
 }
 
 export interface Pipeline<M extends Member, C, R> {
@@ -91,6 +101,7 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const spare = (tried: ReadonlySet<M>): boolean => spareInstance(options.members, tried);
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
+    ...(options.shadow ? [options.shadow] : []),
     ...(options.cache ? [options.cache] : []),
     retryStage(subgraph, options.retry, protocol, spare),
     balanceStage(choose, balancer),

@@ -164,7 +164,7 @@ export async function checkUpstreamUrl(url: string, policy: CompiledPolicy): Pro
 
 /** Every upstream and `source` URL of these descriptors, checked together; throws a ConfigError listing each refusal. */
 export async function guardUpstreams(
-  descriptors: ReadonlyArray<{ name: string; file: string; source?: string; upstreams: ReadonlyArray<{ url: string }> }>,
+  descriptors: ReadonlyArray<{ name: string; file: string; source?: string; upstreams: ReadonlyArray<{ url: string }>; shadow?: { url?: string } }>,
   policy: UpstreamPolicy,
   displayPath: (file: string) => string = (f) => f,
 ): Promise<void> {
@@ -175,6 +175,8 @@ export async function guardUpstreams(
     descriptor.upstreams.forEach((upstream, i) => {
       checks.push(checkUpstreamUrl(upstream.url, compiled).then((reason) => reason && `${where}: upstreams[${i}].url: ${reason} (subgraph "${descriptor.name}")`));
     });
+    const shadowUrl = descriptor.shadow?.url;
+    if (shadowUrl) checks.push(checkUpstreamUrl(shadowUrl, compiled).then((reason) => reason && `${where}: shadow.url: ${reason} (subgraph "${descriptor.name}")`));
     if (descriptor.source && /^[a-z][a-z0-9+.-]*:\/\//i.test(descriptor.source)) {
       checks.push(checkUpstreamUrl(descriptor.source, compiled).then((reason) => reason && `${where}: source: ${reason} (subgraph "${descriptor.name}")`));
     }

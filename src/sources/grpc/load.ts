@@ -14,6 +14,7 @@ import { displayPath } from '../../config/load.js';
 import { ConfigError, isConfigError } from '../../errors.js';
 import { GrpcUpstream, type GrpcTlsMaterial } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
+import { shadowSettings } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { loadFailed } from './errors.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
@@ -58,6 +59,7 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     health: descriptor.health && { ...descriptor.health, headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
     tls: tlsMaterial(descriptor),
+    shadow: descriptor.shadow && shadowSettings(descriptor.shadow),
   });
 }
 
