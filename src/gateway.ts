@@ -22,7 +22,7 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import type { InstanceHealthEvent } from './events.js';
+import { EVENTS, type ConcurrencyEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
@@ -59,6 +59,8 @@ import { adminGroup, workerAdminState } from './server/admin-group.js';
 import { workerMetrics } from './store/index.js';
 
 const schemaChannel = diagnosticsChannel(SCHEMA_CHANNEL);
+/** Shed calls of one subgraph are logged at warn at most once in this long (with the count since the last line). */
+const SHED_WARN_MS = 10_000;
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -655,7 +657,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined, adaptive: d.adaptiveConcurrency !== undefined })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -716,16 +718,38 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const event = message as BreakerEvent;
     if (!versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
     breakerStates.set(`${event.subgraph} ${event.instance}`, event.state);
-    if (event.cause === 'consecutive-failures') {
+    if (event.cause === 'consecutive-failures' || event.cause === 'failure-rate') {
+      const why = event.cause === 'failure-rate' ? 'a failure rate above the other instances\'' : 'consecutive failures';
       logger.warn(
         { subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause, openForMs: event.openForMs },
-        `instance ejected after consecutive failures: no calls for ${(event.openForMs ?? 0) / 1000} s, then one probe (outliers: in its descriptor)`,
+        `instance ejected after ${why}: no calls for ${(event.openForMs ?? 0) / 1000} s, then one probe (outliers: in its descriptor)`,
       );
       return;
     }
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
+
+  // Adaptive concurrency: a limit change at debug; shed calls at warn, one line per subgraph per SHED_WARN_MS with the count since the last.
+  const shedWarned = new Map<string, { at: number; shed: number }>();
+  const onConcurrency = (message: unknown): void => {
+    const event = message as ConcurrencyEvent;
+    if (event.change === 'in-flight' || !versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
+    if (event.change === 'limit') {
+      logger.debug({ subgraph: event.subgraph, limit: event.limit, previous: event.previous, inFlight: event.inFlight }, 'adaptive concurrency limit changed');
+      return;
+    }
+    const last = shedWarned.get(event.subgraph);
+    const now = Date.now();
+    if (last && now - last.at < SHED_WARN_MS) return;
+    shedWarned.set(event.subgraph, { at: now, shed: event.shed });
+    logger.warn(
+      { subgraph: event.subgraph, limit: event.limit, inFlight: event.inFlight, shed: event.shed - (last?.shed ?? 0) },
+      `subgraph overloaded: calls shed with SUBGRAPH_OVERLOADED at its adaptive concurrency limit of ${event.limit} (adaptiveConcurrency: in its descriptor); at most one such line per ${SHED_WARN_MS / 1000} s`,
+    );
+  };
+  const concurrencyEvents = diagnosticsChannel(EVENTS.concurrency);
+  concurrencyEvents.subscribe(onConcurrency);
 
   let closing: Promise<void> | undefined;
 
@@ -992,6 +1016,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
+        concurrencyEvents.unsubscribe(onConcurrency);
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

@@ -102,6 +102,7 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     table.append(el('thead'), body);
     table.tHead.append(header);
     var summary = el('p', 'summary');
+    var concurrency = el('p', 'concurrency');
     var traffic = el('div', 'chart');
     traffic.dataset.chart = 'traffic';
     var latency = el('div', 'chart');
@@ -112,8 +113,8 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     versionLatency.dataset.chart = 'version-latency';
     var charts = el('div', 'charts');
     charts.append(traffic, latency, versionTraffic, versionLatency);
-    card.append(head, table, summary, charts);
-    return { card: card, dot: dot, health: health, body: body, summary: summary, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
+    card.append(head, table, concurrency, summary, charts);
+    return { card: card, dot: dot, health: health, body: body, summary: summary, concurrency: concurrency, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
   }
 
   function renderSubgraph(parts, subgraph, snapshot) {
@@ -129,6 +130,11 @@ export const STATUS_SCRIPT = String.raw`'use strict';
       row.append(el('td', 'url', instance.url), el('td', '', instance.version === null ? '–' : instance.version), el('td', '', String(instance.weight)), breaker, check);
       parts.body.append(row);
     });
+    var limit = subgraph.concurrency;
+    parts.concurrency.hidden = !limit || limit === 'off';
+    if (limit && limit !== 'off') {
+      parts.concurrency.textContent = 'adaptive concurrency: limit ' + limit.limit + ', in flight ' + limit.inFlight + ', shed ' + limit.shed;
+    }
     drawSeries(parts, snapshot.timeline, subgraph.series, subgraph.name);
     var versions = subgraph.versions;
     var named = versions.length > 1 || (versions.length === 1 && versions[0].version !== '');

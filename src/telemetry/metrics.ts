@@ -6,7 +6,8 @@
  *
  * Metrics observe, they change nothing: upstream attempts (their start and
  * their end), breaker changes, retries the budget refused, GraphQL errors
- * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
+ * from upstreams and 2xx answers sources could not use, adaptive concurrency
+ * limits (limit, in flight, shed), dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests through the Yoga plugin of `requestPlugin()`, schema loads on
@@ -31,7 +32,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -131,6 +132,9 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly concurrencyLimit: GaugeFamily;
+  private readonly concurrencyInFlight: GaugeFamily;
+  private readonly concurrencyShed: CounterFamily;
   /** By subgraph, instance and version (joined with NUL). */
   private readonly instances = new Map<string, InstanceSeries>();
   /** By subgraph and operation (joined with NUL). */
@@ -183,8 +187,8 @@ export class GatewayMetrics {
     });
     this.ejections = new CounterFamily(this.registry, {
       name: 'tessera_outlier_ejections_total',
-      help: 'Upstream instances ejected by outlier detection (consecutive failures): their breaker opened for base ejection x times ejected in a row.',
-      labelNames: ['subgraph', 'instance'],
+      help: 'Upstream instances ejected by outlier detection, by cause: consecutive-failures, or failure-rate (its failure rate over the window above the other instances\' by outliers.failureRate.margin); their breaker opened for base ejection x times ejected in a row.',
+      labelNames: ['subgraph', 'instance', 'cause'],
     });
     this.instanceHealthy = new GaugeFamily(this.registry, {
       name: 'tessera_instance_healthy',
@@ -259,6 +263,21 @@ export class GatewayMetrics {
       help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
       labelNames: ['reason'],
     });
+    this.concurrencyLimit = new GaugeFamily(this.registry, {
+      name: 'tessera_concurrency_limit',
+      help: "A subgraph's adaptive concurrency limit (adaptiveConcurrency: in its descriptor): upstream attempts allowed in flight at once, all instances together; absent until its first attempt. Across workers: the sum.",
+      labelNames: ['subgraph'],
+    });
+    this.concurrencyInFlight = new GaugeFamily(this.registry, {
+      name: 'tessera_concurrency_in_flight',
+      help: 'Upstream attempts holding a slot of the subgraph\'s adaptive concurrency limit.',
+      labelNames: ['subgraph'],
+    });
+    this.concurrencyShed = new CounterFamily(this.registry, {
+      name: 'tessera_concurrency_shed_total',
+      help: 'Upstream attempts not sent because the subgraph\'s adaptive concurrency limit was full: their fields failed with SUBGRAPH_OVERLOADED.',
+      labelNames: ['subgraph'],
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
@@ -277,6 +296,7 @@ export class GatewayMetrics {
     });
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.concurrency, (message) => this.onConcurrency(message as ConcurrencyEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
@@ -352,7 +372,14 @@ export class GatewayMetrics {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
-    if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+    if (event.cause === 'consecutive-failures' || event.cause === 'failure-rate') this.ejections.of(event.subgraph, event.instance, event.cause).value++;
+  }
+
+  private onConcurrency(event: ConcurrencyEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    this.concurrencyLimit.of(event.subgraph).value = event.limit;
+    this.concurrencyInFlight.of(event.subgraph).value = event.inFlight;
+    if (event.change === 'shed') this.concurrencyShed.of(event.subgraph).value++;
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

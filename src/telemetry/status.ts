@@ -2,7 +2,8 @@
  * The data of the live status page (telemetry.status): the last 15 minutes of
  * requests, errors and p50/p99 latency, in fixed-size rings of 5 s buckets,
  * per subgraph, per (subgraph, version) and per channel; each upstream
- * instance's last breaker state; and the description the gateway hands over
+ * instance's last breaker state; each adaptive concurrency limit (limit,
+ * in flight, shed); and the description the gateway hands over
  * (kinds, instances, weights, health, schema, channels).
  *
  * Like metrics.ts it only observes: upstream attempts, breaker changes and
@@ -23,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -220,6 +221,15 @@ export interface StatusSubgraph {
   breakers: boolean;
   /** The descriptor has `health:`: each instance is health-checked. */
   checks?: boolean;
+  /** The descriptor has `adaptiveConcurrency:`: the subgraph has an adaptive concurrency limit. */
+  adaptive?: boolean;
+}
+
+/** A subgraph's adaptive concurrency limit as last seen: the limit, attempts in flight, attempts shed since start-up. */
+export interface ConcurrencyState {
+  limit: number;
+  inFlight: number;
+  shed: number;
 }
 
 /** An instance's health-check verdict: `unchecked` before its first check, `off` without `health:`. */
@@ -254,6 +264,8 @@ export interface StatusPart {
   breakers: Record<string, Record<string, BreakerState>>;
   /** Health-check verdicts, for the subgraphs with `health:` (absent from a worker of an older version). */
   checks?: Record<string, Record<string, CheckState>>;
+  /** Adaptive concurrency limits, for the subgraphs with `adaptiveConcurrency:` (absent from a worker of an older version). */
+  concurrency?: Record<string, ConcurrencyState>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -264,6 +276,18 @@ export function worstBreaker(states: Iterable<BreakerState | undefined>): Breake
   let worst = BREAKER_ORDER.length - 1;
   for (const state of states) if (state !== undefined) worst = Math.min(worst, BREAKER_ORDER.indexOf(state));
   return BREAKER_ORDER[worst]!;
+}
+
+/** Several workers' limits of one subgraph as one: each figure summed. */
+export function sumConcurrency(states: Iterable<ConcurrencyState | undefined>): ConcurrencyState {
+  const sum: ConcurrencyState = { limit: 0, inFlight: 0, shed: 0 };
+  for (const state of states) {
+    if (!state) continue;
+    sum.limit += state.limit;
+    sum.inFlight += state.inFlight;
+    sum.shed += state.shed;
+  }
+  return sum;
 }
 
 /** The worst of health-check verdicts (down, then unchecked, then up); unchecked when none. */
@@ -300,6 +324,8 @@ export interface StatusSnapshot {
     health: Health;
     /** `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`. */
     instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
+    /** `off` without `adaptiveConcurrency:`; merged over workers, each figure summed (each worker has its own limit). */
+    concurrency: ConcurrencyState | 'off';
     series: Series;
     versions: Array<{ version: string; series: Series }>;
   }>;
@@ -318,6 +344,8 @@ export class StatusBoard {
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
   /** Last health-check verdict by subgraph, then instance URL, for the subgraphs with `health:`. */
   private readonly checks = new Map<string, Map<string, CheckState>>();
+  /** Adaptive concurrency limit by subgraph, for the subgraphs with `adaptiveConcurrency:`. */
+  private readonly concurrency = new Map<string, ConcurrencyState>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -329,6 +357,7 @@ export class StatusBoard {
       this.subgraphRings.set(subgraph.name, new Ring());
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
+      if (subgraph.adaptive) this.concurrency.set(subgraph.name, { limit: 0, inFlight: 0, shed: 0 });
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
@@ -342,6 +371,14 @@ export class StatusBoard {
       const event = message as InstanceHealthEvent;
       const instances = this.checks.get(event.subgraph);
       if (instances?.has(event.instance)) instances.set(event.instance, event.state);
+    });
+    this.listen(EVENTS.concurrency, (message) => {
+      const event = message as ConcurrencyEvent;
+      const state = this.concurrency.get(event.subgraph);
+      if (!state) return;
+      state.limit = event.limit;
+      state.inFlight = event.inFlight;
+      state.shed = event.shed;
     });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
   }
@@ -414,6 +451,7 @@ export class StatusBoard {
       channels: windows(this.channelRings),
       breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
+      concurrency: Object.fromEntries([...this.concurrency].map(([name, state]) => [name, { ...state }])),
     };
   }
 
@@ -452,6 +490,7 @@ export class StatusBoard {
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
           check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
         })),
+        concurrency: s.adaptive ? sumConcurrency(parts.map((part) => part.concurrency?.[s.name])) : 'off',
         series: series((part) => part.subgraphs[s.name]),
         versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
       })),
