@@ -11,7 +11,7 @@ const limit = integer.pipe(z.number().min(1).max(100_000));
 
 export const concurrencySchema = z
   .strictObject({
-    /** Attempts in flight allowed before any answer was seen. */
+    /** Attempts in flight allowed before any answer was seen (brought within minLimit..maxLimit). */
     initialLimit: limit.default(20),
     /** The limit never shrinks below this. */
     minLimit: limit.default(1),
@@ -22,10 +22,9 @@ export const concurrencySchema = z
     /** Factor the limit is multiplied by when it shrinks, at most once per round trip. */
     backoff: z.number().gt(0).lt(1).default(0.75),
   })
-  .refine((c) => c.minLimit <= c.maxLimit, { message: 'minLimit must not be above maxLimit', path: ['minLimit'] })
-  .refine((c) => c.initialLimit >= c.minLimit && c.initialLimit <= c.maxLimit, { message: 'initialLimit must be between minLimit and maxLimit', path: ['initialLimit'] });
+  .refine((c) => c.minLimit <= c.maxLimit, { message: 'minLimit must not be above maxLimit', path: ['minLimit'] });
 
 /** As the transport takes it (transport/concurrency.ts ConcurrencyOptions), or undefined: off. */
 export const concurrencyOptions = concurrencySchema
   .optional()
-  .transform((c) => c && { initialLimit: c.initialLimit, minLimit: c.minLimit, maxLimit: c.maxLimit, latencyMs: c.latency, backoff: c.backoff });
+  .transform((c) => c && { initialLimit: Math.min(c.maxLimit, Math.max(c.minLimit, c.initialLimit)), minLimit: c.minLimit, maxLimit: c.maxLimit, latencyMs: c.latency, backoff: c.backoff });
