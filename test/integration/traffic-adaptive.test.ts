@@ -8,6 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { TesseraError } from '../../src/errors.js';
+import { createScope } from '../../src/request-scope.js';
+import { GrpcUpstream } from '../../src/transport/grpc.js';
+import { HttpUpstream } from '../../src/transport/http.js';
+import { serve } from '../../subgraphs/lib/serve.js';
 import { concurrencyChannel } from '../../src/transport/stages/concurrency.js';
 import type { ConcurrencyEvent } from '../../src/events.js';
 import type { StatusSnapshot } from '../../src/telemetry/status.js';
@@ -111,3 +117,69 @@ test('the adaptive concurrency limit shrinks under a slow upstream, sheds with S
   assert.deepEqual(unexpected, []);
   assert.ok(overloaded.length - shedBefore < 60, 'most calls are answered once the limit has recovered');
 });
+
+test("REST and gRPC upstreams alike: with the limit's slots held by calls in flight, the next call is shed at once with SUBGRAPH_OVERLOADED, and a slot freed is used again (docs/reliability.md row 56)", async (t) => {
+  const options = { initialLimit: 2, minLimit: 1, maxLimit: 2, latencyMs: 60_000, backoff: 0.5 };
+  // HTTP: answers held until released.
+  const held: Array<() => void> = [];
+  const rest = await serve(0, (_req, res) => held.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+  t.after(() => rest.close());
+  const http = new HttpUpstream({
+    subgraph: 'limited-http',
+    instances: [{ url: rest.url, weight: 1 }],
+    timeout: 10_000,
+    connectTimeout: 1000,
+    maxResponseSize: 1 << 20,
+    connections: 4,
+    retry: { attempts: 2, backoff: 10 },
+    adaptiveConcurrency: options,
+  });
+  t.after(() => http.close());
+  const get = () => http.request({ method: 'GET', path: '/', idempotent: true, scope: createScope({ deadlineMs: 20_000 }) });
+  const first = [get(), get()];
+  await waitFor(() => held.length === 2);
+  await assert.rejects(get(), (error: TesseraError) => error.code === 'SUBGRAPH_OVERLOADED' && error.extensions.subgraph === 'limited-http');
+  held.shift()!();
+  await first[0];
+  const third = get();
+  await waitFor(() => held.length === 2);
+  for (const release of held.splice(0)) release();
+  await Promise.all([first[1], third]);
+
+  // gRPC: the standard health method, answered when released.
+  const pending: Array<() => void> = [];
+  const server = new grpc.Server();
+  server.addService(
+    { Check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false, requestSerialize: pass, requestDeserialize: pass, responseSerialize: pass, responseDeserialize: pass } },
+    { Check: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => pending.push(() => callback(null, Buffer.from([0x08, 0x01]))) },
+  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))));
+  t.after(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
+  const rpc = new GrpcUpstream({
+    subgraph: 'limited-grpc',
+    instances: [{ url: `grpc://127.0.0.1:${port}`, weight: 1 }],
+    timeout: 10_000,
+    streamTimeout: 0,
+    maxReceiveMessageSize: 1 << 20,
+    maxSendMessageSize: 1 << 20,
+    keepalive: { time: 60_000, timeout: 5_000 },
+    retry: { attempts: 2, backoff: 10 },
+    adaptiveConcurrency: options,
+  });
+  t.after(() => rpc.close());
+  const check = { path: '/grpc.health.v1.Health/Check', serialize: pass, deserialize: pass, readOnly: true };
+  const call = () => rpc.unary(check, { request: Buffer.alloc(0), scope: createScope({ deadlineMs: 20_000 }) });
+  const calls = [call(), call()];
+  await waitFor(() => pending.length === 2);
+  await assert.rejects(call(), (error: TesseraError) => error.code === 'SUBGRAPH_OVERLOADED' && error.extensions.subgraph === 'limited-grpc');
+  for (const release of pending.splice(0)) release();
+  assert.deepEqual((await Promise.all(calls)).map((b) => b.toString('hex')), ['0801', '0801']);
+});
+
+const pass = (bytes: Buffer): Buffer => bytes;
+
+/** Resolves once `condition` holds, checked every 10 ms (at most 20 s). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(condition(), 'condition not met within 20 s');
+}
