@@ -31,7 +31,7 @@ import { createTraffic, type Traffic } from './plugins/traffic.js';
 import { useSchemaExpiry } from './plugins/use-schema-expiry.js';
 import { createHttpServer, type GatewayHttpServer } from './server/http.js';
 import { attachWebSocket } from './server/websocket.js';
-import type { RequestLog } from './plugins/use-request-log.js';
+import type { RequestLog } from './plugins/use-request-account.js';
 import { createCors, type Cors } from './server/cors.js';
 import { buildYoga, type GatewayYoga } from './server/yoga.js';
 import { loadGraphiqlAssets, type GraphiqlAssets } from './server/graphiql.js';
@@ -363,11 +363,11 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
       ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
+      // Observe only: they read each request's account when its response is ready.
+      observers: [...(metrics ? [metrics.requestObserver(channel.name)] : []), ...(status ? [status.requestObserver(channel.name)] : [])],
       plugins: [
-        // Observe only (telemetry/tracing.ts, metrics.ts); first, so they see every request, and the operation before a later plugin refuses it.
+        // Observe only (telemetry/tracing.ts); first, so it sees every request, and the operation before a later plugin refuses it.
         ...(tracing ? [tracing.plugin(channel.name)] : []),
-        ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
-        ...(status ? [status.requestPlugin(channel.name)] : []),
         ...(expiry ? [useSchemaExpiry(expiry)] : []),
         // Before every other plugin's onExecute: they see the operation in the unified graph's names.
         ...(own ? [useChannelFields({ fields: own, view })] : []),

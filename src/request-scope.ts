@@ -17,7 +17,7 @@ export interface RequestScope {
   deadline: number;
   /**
    * The request's id: the client's `x-request-id` when it is safe to log
-   * (plugins/use-request-log.ts), else one generated; on every log line of
+   * (plugins/use-request-account.ts), else one generated; on every log line of
    * the request and echoed in the response.
    */
   requestId?: string;
@@ -39,6 +39,12 @@ export interface RequestScope {
   /** Who is calling, set by authentication; absent for an anonymous request. */
   identity?: Identity;
   /**
+   * The account of the request this scope serves (plugins/use-request-account.ts),
+   * an HTTP request or an operation over WebSocket; absent for calls made
+   * outside one (introspection at start-up).
+   */
+  account?: RequestAccount;
+  /**
    * The request's trace (telemetry/tracing.ts), set when telemetry.tracing is
    * on; absent otherwise, and then every layer skips tracing with one check.
    */
@@ -53,6 +59,50 @@ export interface RequestScope {
    */
   onAbort(abort: (reason: unknown) => void): void;
   offAbort(abort: (reason: unknown) => void): void;
+}
+
+/** One upstream attempt of a request, as the request's observers read it (the transport's observe stage adds it). */
+export interface AttemptRecord {
+  readonly subgraph: string;
+  /** performance.now() when it started. */
+  readonly started: number;
+  durationMs: number;
+  /** The HTTP status, when it got one. */
+  status?: number;
+  /** The gateway error code of a failed attempt. */
+  code?: string;
+}
+
+/**
+ * What one HTTP request to a GraphQL path did, from its arrival to its
+ * response, kept once for all who read it when it ends: the request log
+ * line, the metrics, the status page (plugins/use-request-account.ts).
+ */
+export interface RequestAccount {
+  /** The request id (echoed as `x-request-id`). */
+  readonly id: string;
+  /** performance.now() when the request arrived. */
+  readonly started: number;
+  /** The operations it executed, by name (undefined: anonymous); a batch executes several. */
+  readonly operations: Array<string | undefined>;
+  /** The `extensions.code` values of its answers' errors, each once, first seen first. */
+  readonly codes: string[];
+  /** Whether any of its answers had errors (with or without a code). */
+  errored: boolean;
+  /** Its upstream attempts, in the order they ended; absent when nobody reads them (no request log, no metrics). */
+  readonly attempts?: AttemptRecord[];
+}
+
+/**
+ * Reads a request's account when its response is ready (telemetry/metrics.ts,
+ * telemetry/status.ts): one per channel, called by the request's account plugin
+ * in the order given.
+ */
+export interface RequestObserver {
+  /** Whether it reads `attempts` (they are then recorded for every request). */
+  readonly readsAttempts: boolean;
+  /** `route`: how the request's last operation ran (RequestScope.route), absent when none ran. */
+  ended(account: RequestAccount, route: 'direct' | 'planned' | 'stitched' | undefined, status: number, now: number): void;
 }
 
 /** The authenticated caller (rate limits meter it; private cache entries belong to it). */
@@ -110,6 +160,7 @@ class Scope implements RequestScope {
   readonly memo = new Map<string, unknown>();
   identity?: Identity;
   requestId?: string;
+  account?: RequestAccount;
   /** What follows the signal; created with the first onAbort(), with the one listener. */
   private aborts?: Set<(reason: unknown) => void>;
   /** Set when the signal aborts, so later calls need not ask the signal. */
@@ -146,7 +197,7 @@ class Scope implements RequestScope {
   }
 }
 
-export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers; requestId?: string }): RequestScope {
+export function createScope(options: { deadlineMs: number; signal?: AbortSignal; headers?: Headers; account?: RequestAccount }): RequestScope {
   // No per-request timer or AbortSignal.any here: both cost a measurable share
   // of a proxied request (profiled), and the deadline is enforced per call.
   const scope = new Scope(
@@ -156,7 +207,10 @@ export function createScope(options: { deadlineMs: number; signal?: AbortSignal;
     options.signal ?? new AbortController().signal,
     options.headers ?? new Headers(),
   );
-  if (options.requestId !== undefined) scope.requestId = options.requestId;
+  if (options.account) {
+    scope.account = options.account;
+    scope.requestId = options.account.id;
+  }
   return scope;
 }
 

@@ -70,7 +70,7 @@ export const gatewaySchema = z.strictObject({
   logging: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      /** One info line per GraphQL request (plugins/use-request-log.ts); false: none (the request id is still echoed). */
+      /** One info line per GraphQL request (plugins/use-request-account.ts); false: none (the request id is still echoed). */
       requests: boolean.default(true),
     })
     .default({ level: 'info', requests: true }),

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { AdminConfig } from '../config/admin.js';
 import { isConfigError, isTesseraError, TesseraError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { acceptRequestId } from '../plugins/use-request-log.js';
+import { acceptRequestId } from '../plugins/use-request-account.js';
 import { LOG_LEVELS, type LogLevelControl } from '../telemetry/log-level.js';
 import type { BodySampler } from '../telemetry/sampling.js';
 import { worstBreaker, type BreakerState } from '../telemetry/status.js';

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '../config/gateway.js';
-import { acceptRequestId } from '../plugins/use-request-log.js';
+import { acceptRequestId } from '../plugins/use-request-account.js';
 import { adminEndpointAt, serveAdmin, type AdminEndpoints } from './admin.js';
 import { sendError, sendJson } from './answer.js';
 import { listenerTls } from './tls.js';
@@ -86,7 +86,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
 
   // Only refusals look this up; an answer from Yoga gets its headers from the CORS plugin.
   const corsOf = (req: IncomingMessage, path: string): Readonly<Record<string, string>> => options.cors?.(path)?.answerHeaders(req.headers.origin ?? null, req.method ?? 'GET') ?? {};
-  // A refusal given here, before Yoga, echoes the request id as Yoga's answers do (plugins/use-request-log.ts).
+  // A refusal given here, before Yoga, echoes the request id as Yoga's answers do (plugins/use-request-account.ts).
   const refusalHeaders = (req: IncomingMessage, path: string): Record<string, string> => {
     const given = req.headers['x-request-id'];
     return { ...corsOf(req, path), 'x-request-id': acceptRequestId(typeof given === 'string' ? given : null) };

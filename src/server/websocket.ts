@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { errorBody, type ErrorCode } from '../errors.js';
 import { createScope, type RequestScope } from '../request-scope.js';
-import { noteErrors, requestIdOf, writeRequestLine, type RequestLog } from '../plugins/use-request-log.js';
+import { noteErrors, requestAccount, writeRequestLine, type RequestLog } from '../plugins/use-request-account.js';
 import type { Cors } from './cors.js';
 
 export interface WebSocketOptions {
@@ -245,6 +245,8 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         const request = new Request(`http://localhost${path}`, { method: 'POST', headers, signal: controller.signal });
         // One request line per operation, written when it ends (onError, onComplete or the socket's close).
         const log = options.requestLog?.(path);
+        // The operation's account, before anything else asks for it: its attempts are recorded for its line.
+        const account = requestAccount(request, log !== undefined);
         if (log) stateOf(ctx.extra).lines.set(id, { request, log });
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           request,
@@ -273,7 +275,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): Atta
         // The scope is this operation's own: it ends when the operation does, whatever the HTTP context function made.
         // The caller's identity (set by authentication on the first scope) comes along.
         const identity = (contextValue.tessera as RequestScope | undefined)?.identity;
-        contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers, requestId: requestIdOf(request) }), identity && { identity });
+        contextValue.tessera = Object.assign(createScope({ deadlineMs, signal: controller.signal, headers, account }), identity && { identity });
         stateOf(ctx.extra).operations.set(id, controller);
         const args = { schema, operationName: payload.operationName, document, variableValues: payload.variables, contextValue };
         if (operation.operation !== 'subscription') return { ...args, rootValue: { execute, subscribe } };

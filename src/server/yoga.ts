@@ -5,10 +5,9 @@
 import { createYoga, maskError, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Mode } from '../sources/types.js';
-import { createScope, type RequestScope } from '../request-scope.js';
+import { createScope, type RequestObserver, type RequestScope } from '../request-scope.js';
 import { useDocumentCache } from '../plugins/use-document-cache.js';
-import { requestIdOf, useRequestLog } from '../plugins/use-request-log.js';
-import type { Logger } from 'pino';
+import { requestAccount, useRequestAccount, type RequestLog } from '../plugins/use-request-account.js';
 import { useCors, type Cors } from './cors.js';
 import { graphiqlPage, useEndpointHelp, useGraphiqlAssets, type GraphiqlAssets } from './graphiql.js';
 import { useRequestParams } from './request-params.js';
@@ -33,8 +32,10 @@ export interface YogaOptions {
   batching?: number;
   /** Browsers on other origins (security.cors, per channel, see createCors); absent: no CORS headers at all. */
   cors?: Cors;
-  /** Where the request log line goes (plugins/use-request-log.ts); absent (logging.requests: false): no line, the request id still echoed. */
-  requestLog?: { logger: Logger; channel: string };
+  /** Where the request log line goes (plugins/use-request-account.ts); absent (logging.requests: false): no line, the request id still echoed. */
+  requestLog?: RequestLog;
+  /** Who reads each request's account when its response is ready (metrics, the status page). */
+  observers?: readonly RequestObserver[];
 }
 
 /**
@@ -137,14 +138,14 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     // useDocumentCache (below) instead: validation results kept by rule identity, texts bounded by size.
     parserAndValidationCache: false,
     context: ({ request }) => ({
-      tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers, requestId: requestIdOf(request) }),
+      tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers, account: requestAccount(request) }),
     }),
     // useRequestParams before the policy plugins: malformed GET parameters and multipart fields are 400
     // (request-params.ts), and later plugins wrap its parsers. useCors last: its onResponse runs after every other,
     // so the CORS headers are its own.
     plugins: [
       // First: its onRequest starts the clock and reads the id; its onResponse echoes the id on every answer.
-      useRequestLog({ log: options.requestLog }),
+      useRequestAccount({ log: options.requestLog, observers: options.observers }),
       // Then: an asset or the help page is answered before any GraphQL policy runs (they are not GraphQL requests).
       ...(graphiql ? [useGraphiqlAssets(graphiql.assets)] : []),
       useEndpointHelp({ graphiql: Boolean(graphiql), path: options.graphqlPath, configKey: options.graphiqlKey ?? 'graphiql' }),

@@ -10,13 +10,14 @@
  * limits (limit, in flight, shed), dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
- * requests through the Yoga plugin of `requestPlugin()`, schema loads on
+ * requests from their accounts (`requestObserver()`, read when each
+ * response is ready: plugins/use-request-account.ts), schema loads on
  * `tessera:schema` (this gateway's, by its id).
  *
  * Gateway overhead: per request, its total time minus the time it waited on
  * upstreams, that is the union of its upstream attempts' intervals (calls in
- * parallel overlap; intervals.ts counts each instant once). A request's
- * attempts are told apart by the RequestScope on their events. Label values are bounded: operation names past
+ * parallel overlap; intervals.ts counts each instant once), read from the
+ * request's account. Label values are bounded: operation names past
  * `maxOperations` distinct ones count as `__overflow`, unnamed operations as
  * `__anonymous`, requests refused before an operation was chosen as
  * `__unknown`; no identity ever becomes a label.
@@ -28,9 +29,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
-import type { Plugin } from 'graphql-yoga';
-import type { GraphQLError } from 'graphql';
-import type { RequestScope } from '../request-scope.js';
+import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
 import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
@@ -98,12 +97,11 @@ interface OperationSeries {
   calls: Map<string, ValueSeries>;
 }
 
-/** What a request carries from its first hook to onResponse. */
-interface RequestState {
-  started: number;
-  operation: string;
-  scope?: RequestScope;
-  code: string;
+/** The series of requests of one channel, operation and route, looked up once. */
+interface RequestSeries {
+  seconds: HistogramSeries;
+  /** By first error code (OK without errors). */
+  requests: Map<string, ValueSeries>;
 }
 
 export class GatewayMetrics {
@@ -135,14 +133,12 @@ export class GatewayMetrics {
   private readonly concurrencyLimit: GaugeFamily;
   private readonly concurrencyInFlight: GaugeFamily;
   private readonly concurrencyShed: CounterFamily;
-  /** By subgraph, instance and version (joined with NUL). */
-  private readonly instances = new Map<string, InstanceSeries>();
-  /** By subgraph and operation (joined with NUL). */
-  private readonly operationSeries = new Map<string, OperationSeries>();
+  /** By subgraph, then instance, then version: no key is built per attempt. */
+  private readonly instances = new Map<string, Map<string, Map<string, InstanceSeries>>>();
+  /** By subgraph, then operation. */
+  private readonly operationSeries = new Map<string, Map<string, OperationSeries>>();
   /** Attempts counted in tessera_upstream_in_flight: only these are taken off it when they end. */
   private readonly started = new WeakSet<object>();
-  /** Per request being timed: its upstream attempts' intervals, flat start/end pairs (performance.now()). */
-  private readonly waits = new WeakMap<RequestScope, number[]>();
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: MetricsOptions) {
@@ -313,19 +309,17 @@ export class GatewayMetrics {
 
   private series(event: UpstreamEvent): InstanceSeries {
     const version = event.version ?? '';
-    const key = `${event.subgraph}\u0000${event.instance}\u0000${version}`;
-    let series = this.instances.get(key);
-    if (!series) {
+    const byInstance = lookup(this.instances, event.subgraph, () => new Map<string, Map<string, InstanceSeries>>());
+    const byVersion = lookup(byInstance, event.instance, () => new Map<string, InstanceSeries>());
+    return lookup(byVersion, version, () => {
       const labels = [event.subgraph, event.instance, version];
-      series = {
+      return {
         inFlight: this.inFlight.of(...labels),
         seconds: this.upstreamSeconds.of(...labels),
         retries: this.retries.of(...labels),
         calls: new Map(),
       };
-      this.instances.set(key, series);
-    }
-    return series;
+    });
   }
 
   private onUpstreamStart(event: UpstreamEvent): void {
@@ -341,24 +335,18 @@ export class GatewayMetrics {
     const seconds = event.durationMs / 1000;
     const series = this.series(event);
     if (this.started.delete(event)) series.inFlight.value--;
-    let calls = series.calls.get(code);
-    if (!calls) series.calls.set(code, (calls = this.upstreamCalls.of(event.subgraph, event.instance, version, code)));
-    calls.value++;
+    lookup(series.calls, code, () => this.upstreamCalls.of(event.subgraph, event.instance, version, code)).value++;
     this.upstreamSeconds.observe(series.seconds, seconds);
     if (event.attempt > 0) series.retries.value++;
     const kind = upstreamErrorKind(event);
     if (kind) this.upstreamErrors.of(event.subgraph, event.instance, version, kind).value++;
-    if (event.operation) {
-      const key = `${event.subgraph}\u0000${event.operation}`;
-      let operation = this.operationSeries.get(key);
-      if (!operation) this.operationSeries.set(key, (operation = { seconds: this.operationSeconds.of(event.subgraph, event.operation), calls: new Map() }));
-      let operationCalls = operation.calls.get(code);
-      if (!operationCalls) operation.calls.set(code, (operationCalls = this.operationCalls.of(event.subgraph, event.operation, code)));
-      operationCalls.value++;
+    const name = event.operation;
+    if (name) {
+      const byName = lookup(this.operationSeries, event.subgraph, () => new Map<string, OperationSeries>());
+      const operation = lookup(byName, name, () => ({ seconds: this.operationSeconds.of(event.subgraph, name), calls: new Map() }));
+      lookup(operation.calls, code, () => this.operationCalls.of(event.subgraph, name, code)).value++;
       this.operationSeconds.observe(operation.seconds, seconds);
     }
-    const waits = event.scope && this.waits.get(event.scope);
-    if (waits) waits.push(event.started, event.started + event.durationMs);
   }
 
   /** A schema load of this gateway (start-up or a reload): a new version counts as success and sets the timestamp; one that changed nothing is not a load. */
@@ -398,42 +386,32 @@ export class GatewayMetrics {
   }
 
   /**
-   * The Yoga plugin that counts and times the requests of one channel. The
-   * operation name is taken at execution (the document is valid and the
-   * operation chosen then), so a refused request's made-up name never takes
-   * a label.
+   * What counts and times the requests of one channel, read from each
+   * request's account when its response is ready: the operation is the
+   * first one it executed (a refused request's made-up name never takes a
+   * label: it executed none), the code its answers' first error code.
    */
-  requestPlugin(channel: string): Plugin<{ tessera?: RequestScope }> {
-    const states = new WeakMap<Request, RequestState>();
+  requestObserver(channel: string): RequestObserver {
+    /** By operation label, then route. */
+    const byOperation = new Map<string, Map<string, RequestSeries>>();
+    /** Overhead by route. */
+    const overheads = new Map<string, HistogramSeries>();
     return {
-      onRequest: ({ request }) => {
-        states.set(request, { started: performance.now(), operation: UNKNOWN, code: 'OK' });
-      },
-      onExecute: ({ args }) => {
-        const state = states.get(args.contextValue.request as Request);
-        if (!state) return;
-        state.operation = this.operationLabel(args.operationName ?? operationNameOf(args.document));
-        state.scope = args.contextValue.tessera;
-        // A batch executes several operations in one request: one list of waits for all of them.
-        if (state.scope && !this.waits.has(state.scope)) this.waits.set(state.scope, []);
-      },
-      onResultProcess: ({ request, result }) => {
-        const state = states.get(request);
-        const first = (Array.isArray(result) ? result[0] : result) as { errors?: readonly GraphQLError[] } | undefined;
-        const code = first?.errors?.[0]?.extensions?.code;
-        if (state && first?.errors?.length) state.code = typeof code === 'string' ? code : 'ERROR';
-      },
-      onResponse: ({ request }) => {
-        const state = states.get(request);
-        if (!state) return;
-        const route = state.scope?.route?.route ?? 'none';
-        const ended = performance.now();
-        const waits = state.scope && this.waits.get(state.scope);
-        const waited = waits ? unionLength(waits, state.started, ended) : 0;
-        if (state.scope) this.waits.delete(state.scope);
-        this.requests.of(state.operation, channel, route, state.code).value++;
-        this.requestSeconds.observe(this.requestSeconds.of(state.operation, channel, route), (ended - state.started) / 1000);
-        this.overhead.observe(this.overhead.of(channel, route), (ended - state.started - waited) / 1000);
+      readsAttempts: true,
+      ended: (account, taken, _status, now) => {
+        const operation = account.operations.length > 0 ? this.operationLabel(account.operations[0]) : UNKNOWN;
+        const route = taken ?? 'none';
+        const code = account.codes[0] ?? (account.errored ? 'ERROR' : 'OK');
+        const byRoute = lookup(byOperation, operation, () => new Map<string, RequestSeries>());
+        const series = lookup(byRoute, route, () => ({ seconds: this.requestSeconds.of(operation, channel, route), requests: new Map() }));
+        lookup(series.requests, code, () => this.requests.of(operation, channel, route, code)).value++;
+        const total = now - account.started;
+        this.requestSeconds.observe(series.seconds, total / 1000);
+        const waited = waitedOn(account.attempts, account.started, now);
+        this.overhead.observe(
+          lookup(overheads, route, () => this.overhead.of(channel, route)),
+          (total - waited) / 1000,
+        );
       },
     };
   }
@@ -456,8 +434,25 @@ export class GatewayMetrics {
   }
 }
 
-/** The name of the only operation of a document without an operationName (undefined when it has none or several). */
-function operationNameOf(document: { definitions: readonly { kind: string; name?: { value: string } }[] }): string | undefined {
-  const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
-  return operations.length === 1 ? operations[0]?.name?.value : undefined;
+/** The value of `key` in `map`, made by `make` and kept at its first lookup. */
+function lookup<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
+/** The time within [from, to] covered by the attempts, overlaps counted once (one attempt, the usual case, without a list). */
+function waitedOn(attempts: readonly AttemptRecord[] | undefined, from: number, to: number): number {
+  if (!attempts?.length) return 0;
+  if (attempts.length === 1) {
+    const { started, durationMs } = attempts[0]!;
+    return Math.max(0, Math.min(to, started + durationMs) - Math.max(from, started));
+  }
+  const flat = new Array<number>(attempts.length * 2);
+  for (let i = 0; i < attempts.length; i++) {
+    const attempt = attempts[i]!;
+    flat[2 * i] = attempt.started;
+    flat[2 * i + 1] = attempt.started + attempt.durationMs;
+  }
+  return unionLength(flat, from, to);
 }

@@ -9,7 +9,7 @@
  * Like metrics.ts it only observes: upstream attempts, breaker changes and
  * schema loads arrive on the `tessera:upstream`, `tessera:breaker` and
  * `tessera:schema` diagnostics channels (by name), gateway requests through
- * the Yoga plugin of `requestPlugin()`.
+ * the requests' accounts (`requestObserver()`).
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
@@ -22,8 +22,8 @@
  */
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import type { RequestObserver } from '../request-scope.js';
 import { EVENTS, type BreakerEvent, type BreakerState, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
@@ -419,26 +419,14 @@ export class StatusBoard {
   }
 
   /**
-   * The Yoga plugin that times the requests of one channel: from the request
-   * reaching Yoga to its response; an error is an answer with `errors` or an
-   * HTTP status of 400 or more.
+   * What times the requests of one channel, from each request's account
+   * when its response is ready: from the request's arrival to its response;
+   * an error is an answer with `errors` or an HTTP status of 400 or more.
    */
-  requestPlugin(channel: string): Plugin {
-    const states = new WeakMap<Request, { started: number; error: boolean }>();
+  requestObserver(channel: string): RequestObserver {
     return {
-      onRequest: ({ request }) => {
-        states.set(request, { started: performance.now(), error: false });
-      },
-      onResultProcess: ({ request, result }) => {
-        const state = states.get(request);
-        const first = (Array.isArray(result) ? result[0] : result) as { errors?: readonly GraphQLError[] } | undefined;
-        if (state && first?.errors?.length) state.error = true;
-      },
-      onResponse: ({ request, response }) => {
-        const state = states.get(request);
-        if (!state) return;
-        this.recordRequest(channel, performance.now() - state.started, state.error || response.status >= 400);
-      },
+      readsAttempts: false,
+      ended: (account, _route, status, now) => this.recordRequest(channel, now - account.started, account.errored || status >= 400),
     };
   }
 

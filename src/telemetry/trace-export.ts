@@ -7,6 +7,14 @@
  * a request; its failures are one warn line per burst (when exports start
  * failing, with the endpoint and the reason) and one info line when they
  * work again (docs/reliability.md row 42).
+ *
+ * A batch the collector could not take for a passing reason (no connection,
+ * a timeout, HTTP 429, 502, 503 or 504, as OTLP/HTTP defines them) is sent
+ * again, up to `retries` times, after a backoff that doubles from
+ * `backoffMs` (with jitter) or the collector's Retry-After when it gives one
+ * (at most 30 s); spans ended meanwhile wait in the bounded queue. A batch
+ * refused for good (any other status) is dropped at once. close() does not
+ * wait out a backoff: it sends what is left once more and stops.
  */
 import { Client } from 'undici';
 import type { Logger } from '../logger.js';
@@ -28,6 +36,31 @@ export interface SpanQueueOptions {
   delayMs: number;
   /** Named in log lines: the collector's URL, or `spanExporter`. */
   endpoint: string;
+  /** Times a batch is sent again after a passing failure; 0: never. */
+  retries: number;
+  /** The first wait before sending again; each next one doubles. */
+  backoffMs: number;
+}
+
+/** The longest wait before sending a batch again, whatever the collector's Retry-After says. */
+const MAX_BACKOFF_MS = 30_000;
+
+/** Why an export failed, as the queue decides whether to send the batch again. */
+export class ExportError extends Error {
+  constructor(
+    message: string,
+    /** Whether sending the same batch again may work (OTLP/HTTP's retryable failures). */
+    readonly retryable: boolean,
+    /** The collector's Retry-After, when it gave one. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure the sink did not classify (no connection, a timeout, an embedder's exporter): worth one more try. */
+function retryable(error: unknown): boolean {
+  return !(error instanceof ExportError) || error.retryable;
 }
 
 export class SpanQueue implements SpanSinkQueue {
@@ -37,8 +70,12 @@ export class SpanQueue implements SpanSinkQueue {
   private failing = false;
   private overflowing = false;
   private closed = false;
-  /** Spans dropped because the queue was full, since the last log line that told. */
+  /** close() was called: no backoff is waited out, no batch sent more than once more. */
+  private closing = false;
+  /** Spans dropped (the queue full, or their batch given up), since the last log line that told. */
   private dropped = 0;
+  /** Ends the backoff being waited out, if any (close() sends at once). */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly sink: SpanSink,
@@ -77,6 +114,8 @@ export class SpanQueue implements SpanSinkQueue {
 
   /** Flushes, then closes the sink; spans ended afterwards are dropped. */
   async close(): Promise<void> {
+    this.closing = true;
+    this.wake?.();
     await this.flush();
     this.closed = true;
     await this.sink.close();
@@ -108,14 +147,43 @@ export class SpanQueue implements SpanSinkQueue {
     } else {
       batch = this.queue.splice(0, maxBatch);
     }
-    this.sending = this.sink.send(batch).then(
-      () => this.succeeded(),
-      (error: unknown) => this.failed(error, batch.length),
-    );
+    this.sending = this.export(batch);
     void this.sending.finally(() => {
       this.sending = undefined;
       if (this.queue.length >= maxBatch) this.send();
       else if (this.queue.length > 0 && this.timer === undefined) this.schedule();
+    });
+  }
+
+  /** Sends one batch, again after a passing failure (up to `retries` times), and tells how it went. */
+  private async export(batch: readonly LeanSpan[]): Promise<void> {
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.sink.send(batch);
+        return this.succeeded();
+      } catch (error) {
+        const again = retryable(error) && retry < this.options.retries && !(this.closing && retry > 0);
+        this.failed(error, again ? 0 : batch.length, again);
+        if (!again) return;
+        if (!this.closing) await this.backoff(retry, error instanceof ExportError ? error.retryAfterMs : undefined);
+      }
+    }
+  }
+
+  /** Waits before sending a batch again: the collector's Retry-After, or the doubling backoff with jitter; close() ends it. */
+  private backoff(retry: number, retryAfterMs: number | undefined): Promise<void> {
+    const doubled = this.options.backoffMs * 2 ** retry;
+    const wait = Math.min(MAX_BACKOFF_MS, retryAfterMs ?? doubled / 2 + Math.random() * (doubled / 2));
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      // A waiting batch never keeps the process alive: close() sends it.
+      timer.unref();
+      this.wake = done;
     });
   }
 
@@ -128,12 +196,18 @@ export class SpanQueue implements SpanSinkQueue {
     }
   }
 
-  private failed(error: unknown, spans: number): void {
-    if (this.failing) return;
+  /** One failed send: `dropped` spans given up (0: the batch is sent again). One warn line per burst of failures. */
+  private failed(error: unknown, dropped: number, retrying: boolean): void {
+    if (this.failing) {
+      this.dropped += dropped;
+      return;
+    }
     this.failing = true;
     this.logger.warn(
-      { endpoint: this.options.endpoint, err: error, dropped: spans },
-      'trace export failed: spans are dropped until the collector answers again (requests are not affected); check telemetry.tracing.exporter.endpoint and that the collector is up',
+      { endpoint: this.options.endpoint, err: error, dropped, retrying },
+      retrying
+        ? 'trace export failed: the batch is sent again after a backoff, new spans wait in the queue (requests are not affected); check telemetry.tracing.exporter.endpoint and that the collector is up'
+        : 'trace export failed: spans are dropped until the collector answers again (requests are not affected); check telemetry.tracing.exporter.endpoint and that the collector is up',
     );
   }
 }
@@ -146,6 +220,16 @@ export interface OtlpHttpOptions {
   /** Longest one export may take, then it fails. */
   timeoutMs: number;
   encode(spans: readonly LeanSpan[]): Buffer;
+}
+
+/** The statuses OTLP/HTTP says are worth sending the same batch again for. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/** Retry-After in seconds (the form collectors send), as milliseconds; undefined when absent or not a number. */
+function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim()) * 1000;
 }
 
 /** OTLP/HTTP with JSON bodies: one POST per batch over one connection (batches go one at a time). */
@@ -172,7 +256,10 @@ export class OtlpHttpSink implements SpanSink {
     });
     // The collector's answer (an ExportTraceServiceResponse) is not needed: read and dropped, so the connection is reused.
     await response.body.dump();
-    if (response.statusCode >= 300) throw new Error(`the collector answered HTTP ${response.statusCode}`);
+    const status = response.statusCode;
+    if (status >= 300) {
+      throw new ExportError(`the collector answered HTTP ${status}`, RETRYABLE_STATUS.has(status), retryAfterMs(response.headers['retry-after']));
+    }
   }
 
   close(): Promise<void> {

@@ -53,6 +53,8 @@ export interface Tracing {
 const MAX_QUEUE = 2048;
 const MAX_BATCH = 512;
 const EXPORT_DELAY_MS = 2_000;
+/** A batch the collector could not take for a passing reason is sent again up to 3 times, after about 1 s, 2 s and 4 s (trace-export.ts). */
+const EXPORT_RETRY = { retries: 3, backoffMs: 1_000 };
 /** Request span names and attributes kept per channel (method and path pairs). */
 const MAX_STARTS = 64;
 /** The instrumentation scope of every span. */
@@ -209,7 +211,14 @@ export async function createTracing(options: TracingOptions): Promise<Tracing> {
   } else {
     sink = new OtlpHttpSink({ endpoint: config.exporter.endpoint!, headers: config.exporter.headers, timeoutMs: config.exporter.timeout, encode: otlpJsonEncoder(resource, SCOPE) });
   }
-  const queue = new SpanQueue(sink, logger, { maxQueue: MAX_QUEUE, maxBatch: MAX_BATCH, delayMs: EXPORT_DELAY_MS, endpoint: config.exporter.endpoint ?? 'spanExporter' });
+  const queue = new SpanQueue(sink, logger, {
+    maxQueue: MAX_QUEUE,
+    maxBatch: MAX_BATCH,
+    delayMs: EXPORT_DELAY_MS,
+    endpoint: config.exporter.endpoint ?? 'spanExporter',
+    // An embedder's SpanExporter retries as it was built to; the queue does not add its own tries.
+    ...(options.exporter ? { retries: 0, backoffMs: 0 } : EXPORT_RETRY),
+  });
   const ratio = config.sampling;
   const accept = config.acceptClientContext;
 

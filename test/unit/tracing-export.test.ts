@@ -4,7 +4,8 @@
  * one info line when exports work again (docs/reliability.md row 42); spans
  * go in batches of at most 512, one export at a time; a full queue drops new
  * spans with a count; close() sends what is queued. The sink here is a
- * stand-in whose outcomes the test decides: no collector, no socket.
+ * stand-in whose outcomes the test decides: no collector, no socket
+ * (test/integration/tracing-export-retry.test.ts sends to one on loopback).
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -31,7 +32,7 @@ function endSpans(queue: SpanQueue, count: number): void {
   for (let i = 0; i < count; i++) new LeanSpan(queue, `step ${i}`, KIND_INTERNAL, traceId, undefined, false, undefined, undefined, undefined, undefined).end();
 }
 
-const OPTIONS = { maxQueue: 2048, maxBatch: 512, delayMs: 60_000, endpoint: 'http://127.0.0.1:4318/v1/traces' };
+const OPTIONS = { maxQueue: 2048, maxBatch: 512, delayMs: 60_000, endpoint: 'http://127.0.0.1:4318/v1/traces', retries: 0, backoffMs: 0 };
 
 test('failed exports log one warn line per burst and one info line when the collector answers again', async () => {
   const { messages, logger } = logLines();
@@ -129,3 +130,4 @@ test('a span that ends after close() is dropped quietly: no export, no log line'
   assert.equal(sends, 0);
   assert.deepEqual(messages, []);
 });
+
