@@ -657,7 +657,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined, adaptive: d.adaptiveConcurrency !== undefined })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined, adaptive: d.adaptiveConcurrency?.initialLimit })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -731,7 +731,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   breakerChannel.subscribe(onBreaker);
 
   // Adaptive concurrency: a limit change at debug; shed calls at warn, one line per subgraph per SHED_WARN_MS with the count since the last.
-  const shedWarned = new Map<string, { at: number; shed: number }>();
+  const shedWarned = new Map<string, { at: number; since: number }>();
   const onConcurrency = (message: unknown): void => {
     const event = message as ConcurrencyEvent;
     if (event.change === 'in-flight' || !versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
@@ -739,12 +739,16 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       logger.debug({ subgraph: event.subgraph, limit: event.limit, previous: event.previous, inFlight: event.inFlight }, 'adaptive concurrency limit changed');
       return;
     }
-    const last = shedWarned.get(event.subgraph);
+    let shed = shedWarned.get(event.subgraph);
+    if (!shed) shedWarned.set(event.subgraph, (shed = { at: -Infinity, since: 0 }));
+    shed.since++;
     const now = Date.now();
-    if (last && now - last.at < SHED_WARN_MS) return;
-    shedWarned.set(event.subgraph, { at: now, shed: event.shed });
+    if (now - shed.at < SHED_WARN_MS) return;
+    const count = shed.since;
+    shed.at = now;
+    shed.since = 0;
     logger.warn(
-      { subgraph: event.subgraph, limit: event.limit, inFlight: event.inFlight, shed: event.shed - (last?.shed ?? 0) },
+      { subgraph: event.subgraph, limit: event.limit, inFlight: event.inFlight, shed: count },
       `subgraph overloaded: calls shed with SUBGRAPH_OVERLOADED at its adaptive concurrency limit of ${event.limit} (adaptiveConcurrency: in its descriptor); at most one such line per ${SHED_WARN_MS / 1000} s`,
     );
   };

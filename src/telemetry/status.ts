@@ -221,8 +221,8 @@ export interface StatusSubgraph {
   breakers: boolean;
   /** The descriptor has `health:`: each instance is health-checked. */
   checks?: boolean;
-  /** The descriptor has `adaptiveConcurrency:`: the subgraph has an adaptive concurrency limit. */
-  adaptive?: boolean;
+  /** With `adaptiveConcurrency:` in the descriptor: its initial limit, shown until the first call. */
+  adaptive?: number;
 }
 
 /** A subgraph's adaptive concurrency limit as last seen: the limit, attempts in flight, attempts shed since start-up. */
@@ -357,7 +357,7 @@ export class StatusBoard {
       this.subgraphRings.set(subgraph.name, new Ring());
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
-      if (subgraph.adaptive) this.concurrency.set(subgraph.name, { limit: 0, inFlight: 0, shed: 0 });
+      if (subgraph.adaptive !== undefined) this.concurrency.set(subgraph.name, { limit: subgraph.adaptive, inFlight: 0, shed: 0 });
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
@@ -478,7 +478,7 @@ export class StatusBoard {
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
           check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
         })),
-        concurrency: s.adaptive ? sumConcurrency(parts.map((part) => part.concurrency?.[s.name])) : 'off',
+        concurrency: s.adaptive !== undefined ? sumConcurrency(parts.map((part) => part.concurrency?.[s.name])) : 'off',
         series: series((part) => part.subgraphs[s.name]),
         versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
       })),

@@ -32,7 +32,7 @@ function board(t: TestContext, health: Health = 'answered') {
         ],
         breakers: true,
         checks: true,
-        adaptive: true,
+        adaptive: 20,
       },
       { name: 'unguarded', kind: 'grpc', instances: [{ url: 'dns:c:1', weight: 1 }], breakers: false },
     ],
@@ -251,6 +251,7 @@ test('the parts of two workers merge: counts summed per bucket, percentiles from
 test('adaptive concurrency limits: the last state each process saw, `off` without the key; merged over workers, each figure summed', (t) => {
   const concurrency = channel('tessera:concurrency');
   const a = board(t);
+  assert.deepEqual(a.status.snapshot().subgraphs[0]!.concurrency, { limit: 20, inFlight: 0, shed: 0 }, 'the initial limit before any call');
   concurrency.publish({ subgraph: 'orders', change: 'shed', limit: 4, previous: 4, inFlight: 4, shed: 3 });
   // Not configured: ignored.
   concurrency.publish({ subgraph: 'unguarded', change: 'limit', limit: 9, previous: 8, inFlight: 1, shed: 0 });
