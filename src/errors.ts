@@ -55,6 +55,7 @@ export const ERRORS = {
   RATE_LIMIT_STORE_UNAVAILABLE: { status: 503, summary: 'The rate-limit store (Redis) did not answer within its timeout and rateLimit.onStoreError is "closed".' },
   BAD_USER_INPUT: { status: 400, summary: 'An argument the gateway will not send upstream: a REST path parameter that makes a path segment ".", ".." or empty, in any percent-encoding (the upstream would serve another path); that field is null with this error and no upstream call is made.' },
   SCHEMA_RELOADED: { status: 200, summary: 'A subscription opened before a hot reload ran registry.subscriptionGrace past it on the replaced schema version: this error is its last event, then it completes; subscribe again to continue on the new version.' },
+  SUBGRAPH_OVERLOADED: { status: 503, summary: "A subgraph's adaptive concurrency limit (its descriptor's adaptiveConcurrency:) was full: the call was not sent, nor queued; that subgraph's fields are null with this error at their path (extensions.limit: the limit then), the other fields resolve. The limit shrinks while the subgraph answers slower than adaptiveConcurrency.latency and grows back when it is fast again." },
   SUBGRAPH_RATE_LIMITED: { status: 200, summary: 'A rateLimit.subgraphs limit is exhausted: the fields from that subgraph are null with this error; the other fields resolve.' },
 
   // upstream (field-level: the other fields still resolve)

@@ -21,6 +21,8 @@ export const EVENTS = {
   breaker: 'tessera:breaker',
   /** An instance's active health check marked it down or up (InstanceHealthEvent): transport/health.ts. */
   instanceHealth: 'tessera:instance-health',
+  /** A subgraph's adaptive concurrency limit: an attempt let in or ended, the limit changed, an attempt shed (ConcurrencyEvent): transport/stages/concurrency.ts. */
+  concurrency: 'tessera:concurrency',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A shadow copy of a read-only call ended, or was dropped (ShadowEvent): transport/stages/shadow.ts. */
@@ -83,10 +85,12 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
  * What moved a breaker: `error-rate` (the window's failure share opened it),
- * `consecutive-failures` (outlier detection ejected the instance), `probe`
- * (half-open to let one call through, or closed after it succeeded).
+ * `consecutive-failures` or `failure-rate` (outlier detection ejected the
+ * instance: failures in a row, or a failure rate over the window above the
+ * other instances'), `probe` (half-open to let one call through, or closed
+ * after it succeeded).
  */
-export type BreakerCause = 'error-rate' | 'consecutive-failures' | 'probe';
+export type BreakerCause = 'error-rate' | 'consecutive-failures' | 'failure-rate' | 'probe';
 
 export interface BreakerEvent {
   subgraph: string;
@@ -105,6 +109,24 @@ export interface InstanceHealthEvent {
   state: 'up' | 'down';
   /** Why the last check failed (on `down`): `HTTP 503`, `ECONNREFUSED`, `NOT_SERVING`, `no answer within 1000 ms`. */
   reason?: string;
+}
+
+/**
+ * The state of one subgraph's adaptive concurrency limit (descriptor
+ * `adaptiveConcurrency:`), after `change`: `in-flight` (an attempt let in or ended),
+ * `limit` (the limit changed; `previous` holds the old one), `shed` (an
+ * attempt refused with SUBGRAPH_OVERLOADED). One object per subgraph and
+ * process, updated in place: read it when it arrives, do not keep it.
+ */
+export interface ConcurrencyEvent {
+  subgraph: string;
+  change: 'in-flight' | 'limit' | 'shed';
+  limit: number;
+  /** On `limit`: the limit before the change. */
+  previous: number;
+  inFlight: number;
+  /** Attempts shed since the limit was made (this process). */
+  shed: number;
 }
 
 export interface RetryBudgetEvent {

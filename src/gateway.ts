@@ -22,7 +22,7 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import type { InstanceHealthEvent } from './events.js';
+import { EVENTS, type ConcurrencyEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { shadowVersion } from './transport/stages/shadow.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
@@ -61,6 +61,8 @@ import { adminGroup, workerAdminState } from './server/admin-group.js';
 import { workerMetrics } from './store/index.js';
 
 const schemaChannel = diagnosticsChannel(SCHEMA_CHANNEL);
+/** Shed calls of one subgraph are logged at warn at most once in this long (with the count since the last line). */
+const SHED_WARN_MS = 10_000;
 
 export interface GatewayOptions {
   /** Path of gateway.yaml. Descriptors are found where it says. */
@@ -664,6 +666,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           breakers: d.breaker !== false || d.outliers !== false,
           checks: d.health !== undefined,
           shadow: d.shadow && shadowVersion(d.shadow),
+          adaptive: d.adaptiveConcurrency?.initialLimit,
         })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
@@ -725,10 +728,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const event = message as BreakerEvent;
     if (!versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
     breakerStates.set(`${event.subgraph} ${event.instance}`, event.state);
-    if (event.cause === 'consecutive-failures') {
+    if (event.cause === 'consecutive-failures' || event.cause === 'failure-rate') {
+      const why = event.cause === 'failure-rate' ? 'a failure rate above the other instances\'' : 'consecutive failures';
       logger.warn(
         { subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause, openForMs: event.openForMs },
-        `instance ejected after consecutive failures: no calls for ${(event.openForMs ?? 0) / 1000} s, then one probe (outliers: in its descriptor)`,
+        `instance ejected after ${why}: no calls for ${(event.openForMs ?? 0) / 1000} s, then one probe (outliers: in its descriptor)`,
       );
       return;
     }
@@ -737,6 +741,31 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   breakerChannel.subscribe(onBreaker);
   // Shadow traffic: a warn line per sampled mismatch (the stage samples; telemetry/shadow-log.ts).
   const stopShadowLog = logShadowMismatches(logger, () => versions.current.descriptors.map((d) => d.name));
+
+  // Adaptive concurrency: a limit change at debug; shed calls at warn, one line per subgraph per SHED_WARN_MS with the count since the last.
+  const shedWarned = new Map<string, { at: number; since: number }>();
+  const onConcurrency = (message: unknown): void => {
+    const event = message as ConcurrencyEvent;
+    if (event.change === 'in-flight' || !versions.current.descriptors.some((d) => d.name === event.subgraph)) return;
+    if (event.change === 'limit') {
+      logger.debug({ subgraph: event.subgraph, limit: event.limit, previous: event.previous, inFlight: event.inFlight }, 'adaptive concurrency limit changed');
+      return;
+    }
+    let shed = shedWarned.get(event.subgraph);
+    if (!shed) shedWarned.set(event.subgraph, (shed = { at: -Infinity, since: 0 }));
+    shed.since++;
+    const now = Date.now();
+    if (now - shed.at < SHED_WARN_MS) return;
+    const count = shed.since;
+    shed.at = now;
+    shed.since = 0;
+    logger.warn(
+      { subgraph: event.subgraph, limit: event.limit, inFlight: event.inFlight, shed: count },
+      `subgraph overloaded: calls shed with SUBGRAPH_OVERLOADED at its adaptive concurrency limit of ${event.limit} (adaptiveConcurrency: in its descriptor); at most one such line per ${SHED_WARN_MS / 1000} s`,
+    );
+  };
+  const concurrencyEvents = diagnosticsChannel(EVENTS.concurrency);
+  concurrencyEvents.subscribe(onConcurrency);
 
   let closing: Promise<void> | undefined;
 
@@ -1004,6 +1033,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
         stopShadowLog();
+        concurrencyEvents.unsubscribe(onConcurrency);
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { descriptorCache } from './cache.js';
+import { concurrencyOptions } from './concurrency.js';
 import { authRulesSchema } from './auth.js';
 import { upstreamTlsSchema } from './tls.js';
 import { checkUpstreamCredentials, upstreamCredentialKeys } from './upstreams.js';
@@ -101,8 +102,21 @@ const breakerOptions = breaker
   .transform((b) => (b === false ? (false as const) : { errorRate: b.errorRate, minCalls: b.minCalls, windowMs: b.window, openForMs: b.openFor }));
 
 /**
+ * Failure-rate outliers (Envoy's failure-percentage idea, relative to the
+ * fleet): an instance with at least `minCalls` calls in the breaker's window
+ * whose failure rate is `margin` or more above that of the other instances
+ * together (at least `minCalls` calls between them) is ejected.
+ */
+export const failureRate = z.strictObject({
+  minCalls: integer.pipe(z.number().min(1).max(100_000)).default(20),
+  /** How far above the others' failure rate (a share, 0.2: 20 points) an instance must be. */
+  margin: z.number().gt(0).max(1).default(0.2),
+});
+
+/**
  * Passive outlier detection: an instance that fails `consecutiveFailures`
- * calls in a row is ejected (its breaker opens) for `baseEjection` × the
+ * calls in a row, or (with `failureRate`) fails a larger share of its calls
+ * than the others, is ejected (its breaker opens) for `baseEjection` × the
  * times it was ejected in a row, never more than `maxEjectedPercent` of the
  * subgraph's instances at once. `false` turns it off.
  */
@@ -112,6 +126,8 @@ export const outliers = z.union([
     consecutiveFailures: integer.pipe(z.number().min(1).max(1000)).default(5),
     baseEjection: duration.pipe(z.number().min(1)).default(30_000),
     maxEjectedPercent: integer.pipe(z.number().min(0).max(100)).default(50),
+    /** Failure-rate ejection; off when absent (`failureRate: {}`: the defaults). */
+    failureRate: failureRate.optional(),
   }),
 ]);
 
@@ -120,7 +136,11 @@ const OUTLIERS_DEFAULT = { consecutiveFailures: 5, baseEjection: 30_000, maxEjec
 /** Outlier detection as the transport takes it (transport/breaker.ts OutlierOptions), or false. */
 const outlierOptions = outliers
   .default(OUTLIERS_DEFAULT)
-  .transform((o) => (o === false ? (false as const) : { consecutiveFailures: o.consecutiveFailures, baseEjectionMs: o.baseEjection, maxEjectedPercent: o.maxEjectedPercent }));
+  .transform((o) =>
+    o === false
+      ? (false as const)
+      : { consecutiveFailures: o.consecutiveFailures, baseEjectionMs: o.baseEjection, maxEjectedPercent: o.maxEjectedPercent, ...(o.failureRate && { failureRate: o.failureRate }) },
+  );
 
 /**
  * Active health checks of every instance: REST `GET path` (2xx: healthy),
@@ -175,10 +195,12 @@ export const baseDescriptor = z.strictObject({
     .transform((c) => (c === false ? undefined : c === true ? { maxEntries: 1000, maxEntrySize: 1024 * 1024 } : c)),
   /** Per-instance circuit breaker; `false` turns it off. */
   breaker: breakerOptions,
-  /** Passive outlier detection (consecutive failures eject an instance); `false` turns it off. */
+  /** Passive outlier detection (consecutive failures, or a failure rate above the others', eject an instance); `false` turns it off. */
   outliers: outlierOptions,
   /** Active health checks per instance; off when absent. */
   health: healthOptions,
+  /** Adaptive concurrency limit of the subgraph, all instances together (AIMD on latency; excess calls fail with SUBGRAPH_OVERLOADED); off when absent. */
+  adaptiveConcurrency: concurrencyOptions,
   /** How an attempt's instance is chosen among the available ones, by weight. */
   balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
   /** Read-only calls copied to a shadow target and compared with the primary's answer (shadow.ts); off when absent. */

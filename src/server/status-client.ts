@@ -104,6 +104,7 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     var summary = el('p', 'summary');
     // Shadow traffic (descriptor shadow:): the copies' outcomes since start; hidden without it.
     var shadow = el('p', 'shadow');
+    var concurrency = el('p', 'concurrency');
     var traffic = el('div', 'chart');
     traffic.dataset.chart = 'traffic';
     var latency = el('div', 'chart');
@@ -114,8 +115,8 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     versionLatency.dataset.chart = 'version-latency';
     var charts = el('div', 'charts');
     charts.append(traffic, latency, versionTraffic, versionLatency);
-    card.append(head, table, shadow, summary, charts);
-    return { card: card, dot: dot, health: health, body: body, shadow: shadow, summary: summary, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
+    card.append(head, table, shadow, concurrency, summary, charts);
+    return { card: card, dot: dot, health: health, body: body, shadow: shadow, concurrency: concurrency, summary: summary, traffic: traffic, latency: latency, versionTraffic: versionTraffic, versionLatency: versionLatency };
   }
 
   function renderSubgraph(parts, subgraph, snapshot) {
@@ -136,6 +137,11 @@ export const STATUS_SCRIPT = String.raw`'use strict';
       var s = subgraph.shadow;
       parts.shadow.textContent = 'shadow → ' + s.version + ': ' + s.match + ' match, ' + s.mismatch + ' mismatch, ' + s.dropped + ' dropped, ' + s.failed + ' failed, ' + s.timeout + ' timeout';
       parts.shadow.className = 'shadow' + (s.mismatch + s.failed + s.timeout > 0 ? ' differs' : '');
+    }
+    var limit = subgraph.concurrency;
+    parts.concurrency.hidden = !limit || limit === 'off';
+    if (limit && limit !== 'off') {
+      parts.concurrency.textContent = 'adaptive concurrency: limit ' + limit.limit + ', in flight ' + limit.inFlight + ', shed ' + limit.shed;
     }
     drawSeries(parts, snapshot.timeline, subgraph.series, subgraph.name);
     var versions = subgraph.versions;

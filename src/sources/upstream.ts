@@ -21,6 +21,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     // A check sends the static headers every call sends (a service credential), never a client's.
     health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql', headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
+    adaptiveConcurrency: descriptor.adaptiveConcurrency,
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
     shadow: descriptor.shadow && { ...shadowSettings(descriptor.shadow), graphql: descriptor.kind === 'graphql' || descriptor.kind === 'federation' },
   });

@@ -6,7 +6,9 @@
  *
  * Metrics observe, they change nothing: upstream attempts (their start and
  * their end), breaker changes, retries the budget refused, GraphQL errors
- * from upstreams and 2xx answers sources could not use, shadow copies and their comparison, dedupe joins, response-cache lookups, rate-limit refusals
+ * from upstreams and 2xx answers sources could not use, shadow copies and
+ * their comparison, adaptive concurrency limits (limit, in flight, shed),
+ * dedupe joins, response-cache lookups, rate-limit refusals
  * and node:http's own refusals arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests from their accounts (`requestObserver()`, read when each
@@ -30,7 +32,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -131,6 +133,9 @@ export class GatewayMetrics {
   private readonly httpRefusals: CounterFamily;
   private readonly shadowCalls: CounterFamily;
   private readonly shadowSeconds: HistogramFamily;
+  private readonly concurrencyLimit: GaugeFamily;
+  private readonly concurrencyInFlight: GaugeFamily;
+  private readonly concurrencyShed: CounterFamily;
   /** By subgraph, then instance, then version: no key is built per attempt. */
   private readonly instances = new Map<string, Map<string, Map<string, InstanceSeries>>>();
   /** By subgraph, then operation. */
@@ -181,8 +186,8 @@ export class GatewayMetrics {
     });
     this.ejections = new CounterFamily(this.registry, {
       name: 'tessera_outlier_ejections_total',
-      help: 'Upstream instances ejected by outlier detection (consecutive failures): their breaker opened for base ejection x times ejected in a row.',
-      labelNames: ['subgraph', 'instance'],
+      help: 'Upstream instances ejected by outlier detection, by cause: consecutive-failures, or failure-rate (its failure rate over the window above the other instances\' by outliers.failureRate.margin); their breaker opened for base ejection x times ejected in a row.',
+      labelNames: ['subgraph', 'instance', 'cause'],
     });
     this.instanceHealthy = new GaugeFamily(this.registry, {
       name: 'tessera_instance_healthy',
@@ -268,6 +273,21 @@ export class GatewayMetrics {
       labelNames: ['subgraph', 'version'],
       buckets: SECONDS,
     });
+    this.concurrencyLimit = new GaugeFamily(this.registry, {
+      name: 'tessera_concurrency_limit',
+      help: "A subgraph's adaptive concurrency limit (adaptiveConcurrency: in its descriptor): upstream attempts allowed in flight at once, all instances together; absent until its first attempt. Across workers: the sum.",
+      labelNames: ['subgraph'],
+    });
+    this.concurrencyInFlight = new GaugeFamily(this.registry, {
+      name: 'tessera_concurrency_in_flight',
+      help: 'Upstream attempts holding a slot of the subgraph\'s adaptive concurrency limit.',
+      labelNames: ['subgraph'],
+    });
+    this.concurrencyShed = new CounterFamily(this.registry, {
+      name: 'tessera_concurrency_shed_total',
+      help: 'Upstream attempts not sent because the subgraph\'s adaptive concurrency limit was full: their fields failed with SUBGRAPH_OVERLOADED.',
+      labelNames: ['subgraph'],
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
@@ -286,6 +306,7 @@ export class GatewayMetrics {
     });
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
+    this.listen(EVENTS.concurrency, (message) => this.onConcurrency(message as ConcurrencyEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
     this.listen(EVENTS.shadow, (message) => this.onShadow(message as ShadowEvent));
@@ -354,7 +375,14 @@ export class GatewayMetrics {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
-    if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+    if (event.cause === 'consecutive-failures' || event.cause === 'failure-rate') this.ejections.of(event.subgraph, event.instance, event.cause).value++;
+  }
+
+  private onConcurrency(event: ConcurrencyEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    this.concurrencyLimit.of(event.subgraph).value = event.limit;
+    this.concurrencyInFlight.of(event.subgraph).value = event.inFlight;
+    if (event.change === 'shed') this.concurrencyShed.of(event.subgraph).value++;
   }
 
   private onShadow(event: ShadowEvent): void {

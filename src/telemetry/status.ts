@@ -2,7 +2,8 @@
  * The data of the live status page (telemetry.status): the last 15 minutes of
  * requests, errors and p50/p99 latency, in fixed-size rings of 5 s buckets,
  * per subgraph, per (subgraph, version) and per channel; each upstream
- * instance's last breaker state; and the description the gateway hands over
+ * instance's last breaker state; each adaptive concurrency limit (limit,
+ * in flight, shed); and the description the gateway hands over
  * (kinds, instances, weights, health, schema, channels).
  *
  * Like metrics.ts it only observes: upstream attempts, breaker changes,
@@ -24,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { RequestObserver } from '../request-scope.js';
-import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -223,6 +224,15 @@ export interface StatusSubgraph {
   checks?: boolean;
   /** The descriptor has `shadow:`: the shadow target's version label, whose copies the page counts. */
   shadow?: string;
+  /** With `adaptiveConcurrency:` in the descriptor: its initial limit, shown until the first call. */
+  adaptive?: number;
+}
+
+/** A subgraph's adaptive concurrency limit as last seen: the limit, attempts in flight, attempts shed since start-up. */
+export interface ConcurrencyState {
+  limit: number;
+  inFlight: number;
+  shed: number;
 }
 
 /** What became of the shadow copies of a subgraph since the gateway started, by outcome (ShadowEvent). */
@@ -266,6 +276,8 @@ export interface StatusPart {
   checks?: Record<string, Record<string, CheckState>>;
   /** Shadow copies by outcome, for the subgraphs with `shadow:` (absent from a worker of an older version). */
   shadows?: Record<string, ShadowCounts>;
+  /** Adaptive concurrency limits, for the subgraphs with `adaptiveConcurrency:` (absent from a worker of an older version). */
+  concurrency?: Record<string, ConcurrencyState>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -276,6 +288,18 @@ export function worstBreaker(states: Iterable<BreakerState | undefined>): Breake
   let worst = BREAKER_ORDER.length - 1;
   for (const state of states) if (state !== undefined) worst = Math.min(worst, BREAKER_ORDER.indexOf(state));
   return BREAKER_ORDER[worst]!;
+}
+
+/** Several workers' limits of one subgraph as one: each figure summed. */
+export function sumConcurrency(states: Iterable<ConcurrencyState | undefined>): ConcurrencyState {
+  const sum: ConcurrencyState = { limit: 0, inFlight: 0, shed: 0 };
+  for (const state of states) {
+    if (!state) continue;
+    sum.limit += state.limit;
+    sum.inFlight += state.inFlight;
+    sum.shed += state.shed;
+  }
+  return sum;
 }
 
 /** The worst of health-check verdicts (down, then unchecked, then up); unchecked when none. */
@@ -312,6 +336,8 @@ export interface StatusSnapshot {
     health: Health;
     /** `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`. */
     instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
+    /** `off` without `adaptiveConcurrency:`; merged over workers, each figure summed (each worker has its own limit). */
+    concurrency: ConcurrencyState | 'off';
     series: Series;
     versions: Array<{ version: string; series: Series }>;
     /** With `shadow:`: the shadow target's version and its copies since start, by outcome (summed over workers); null without. */
@@ -341,6 +367,8 @@ export class StatusBoard {
   private readonly checks = new Map<string, Map<string, CheckState>>();
   /** Shadow copies by outcome, for the subgraphs with `shadow:`. */
   private readonly shadows = new Map<string, ShadowCounts>();
+  /** Adaptive concurrency limit by subgraph, for the subgraphs with `adaptiveConcurrency:`. */
+  private readonly concurrency = new Map<string, ConcurrencyState>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -352,6 +380,7 @@ export class StatusBoard {
       this.subgraphRings.set(subgraph.name, new Ring());
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
+      if (subgraph.adaptive !== undefined) this.concurrency.set(subgraph.name, { limit: subgraph.adaptive, inFlight: 0, shed: 0 });
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
       if (subgraph.shadow !== undefined) this.shadows.set(subgraph.name, noShadows());
     }
@@ -366,6 +395,14 @@ export class StatusBoard {
       const event = message as InstanceHealthEvent;
       const instances = this.checks.get(event.subgraph);
       if (instances?.has(event.instance)) instances.set(event.instance, event.state);
+    });
+    this.listen(EVENTS.concurrency, (message) => {
+      const event = message as ConcurrencyEvent;
+      const state = this.concurrency.get(event.subgraph);
+      if (!state) return;
+      state.limit = event.limit;
+      state.inFlight = event.inFlight;
+      state.shed = event.shed;
     });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.shadow, (message) => {
@@ -432,6 +469,7 @@ export class StatusBoard {
       breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       shadows: Object.fromEntries([...this.shadows].map(([name, counts]) => [name, { ...counts }])),
+      concurrency: Object.fromEntries([...this.concurrency].map(([name, state]) => [name, { ...state }])),
     };
   }
 
@@ -470,6 +508,7 @@ export class StatusBoard {
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
           check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
         })),
+        concurrency: s.adaptive !== undefined ? sumConcurrency(parts.map((part) => part.concurrency?.[s.name])) : 'off',
         series: series((part) => part.subgraphs[s.name]),
         versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
         shadow: s.shadow === undefined ? null : { version: s.shadow, ...sumShadows(parts.map((part) => part.shadows?.[s.name])) },

@@ -11,8 +11,14 @@
  *
  * The same breaker is the passive outlier detection (`outliers:`): an
  * instance whose last `consecutiveFailures` calls all failed is ejected (the
- * breaker opens, cause `consecutive-failures`) for `baseEjection` × the times
- * it was ejected in a row, unless that would put more than
+ * breaker opens, cause `consecutive-failures`), and, with
+ * `outliers.failureRate`, one whose failure rate over the breaker's window
+ * (at least `minCalls` calls) is `margin` or more above the other closed
+ * instances' together (at least `minCalls` calls between them) is ejected
+ * too (cause `failure-rate`): Envoy's failure-percentage idea, relative to
+ * the fleet, so an upstream failing everywhere alike ejects nothing (the
+ * error-rate trip is for that). Either way it is out for `baseEjection` ×
+ * the times it was ejected in a row, unless that would put more than
  * `maxEjectedPercent` of the upstream's instances out at once (an
  * `EjectionGroup` per upstream counts them; at least one always stays). The
  * error-rate trip is not capped: every instance failing half its calls is an
@@ -36,6 +42,14 @@ export interface OutlierOptions {
   consecutiveFailures: number;
   baseEjectionMs: number;
   maxEjectedPercent: number;
+  /** Failure-rate ejection; off when absent. */
+  failureRate?: FailureRateOptions;
+}
+
+/** An instance is a failure-rate outlier when its failure rate is `margin` above the others', each side with `minCalls` calls in the window. */
+export interface FailureRateOptions {
+  minCalls: number;
+  margin: number;
 }
 
 export const DEFAULT_OUTLIERS: OutlierOptions = { consecutiveFailures: 5, baseEjectionMs: 30_000, maxEjectedPercent: 50 };
@@ -49,6 +63,7 @@ const EJECTION_MEMORY = 10;
  */
 export class EjectionGroup {
   private readonly out = new Set<CircuitBreaker>();
+  private readonly members: CircuitBreaker[] = [];
 
   constructor(
     private readonly size: number,
@@ -59,6 +74,23 @@ export class EjectionGroup {
   mayEject(): boolean {
     const allowed = Math.min(this.size - 1, Math.floor((this.size * this.maxPercent) / 100));
     return this.out.size + 1 <= allowed;
+  }
+
+  /** Called once per breaker of the upstream, when it is made. */
+  add(breaker: CircuitBreaker): void {
+    this.members.push(breaker);
+  }
+
+  /** Calls and failures in the window of every closed instance but `self`, together. */
+  others(self: CircuitBreaker): { calls: number; failures: number } {
+    const sum = { calls: 0, failures: 0 };
+    for (const breaker of this.members) {
+      if (breaker === self || this.out.has(breaker)) continue;
+      const window = breaker.window();
+      sum.calls += window.calls;
+      sum.failures += window.failures;
+    }
+    return sum;
   }
 
   /** Called by a breaker on each state change. */
@@ -106,6 +138,7 @@ export function instanceBreaker(
     },
     outliers,
   );
+  outliers?.group.add(breaker);
   return breaker;
 }
 
@@ -196,9 +229,9 @@ export class CircuitBreaker {
         this.reset();
         this.closedAt = this.now();
         this.set('closed', 'probe');
-      } else if (this.openedBy === 'consecutive-failures') {
+      } else if (this.openedBy === 'consecutive-failures' || this.openedBy === 'failure-rate') {
         // The probe of an ejected instance failed: ejected again, for longer.
-        this.eject();
+        this.eject(this.openedBy);
       } else {
         this.open(this.options.openForMs, 'error-rate');
       }
@@ -210,15 +243,44 @@ export class CircuitBreaker {
     this.calls[this.bucket]!++;
     if (!success) this.failures[this.bucket]!++;
     const outliers = this.outliers;
-    if (outliers && this.consecutive >= outliers.options.consecutiveFailures && outliers.group.mayEject()) {
-      if (this.now() - this.closedAt >= EJECTION_MEMORY * outliers.options.baseEjectionMs) this.ejections = 0;
-      this.eject();
-      return;
+    if (outliers && !success) {
+      const cause = this.consecutive >= outliers.options.consecutiveFailures ? 'consecutive-failures' : this.failureRateOutlier(outliers) ? 'failure-rate' : undefined;
+      if (cause && outliers.group.mayEject()) {
+        if (this.now() - this.closedAt >= EJECTION_MEMORY * outliers.options.baseEjectionMs) this.ejections = 0;
+        this.eject(cause);
+        return;
+      }
     }
-    const calls = this.calls.reduce((a, b) => a + b, 0);
+    const { calls, failures } = this.counts();
     if (calls < this.options.minCalls) return;
-    const failures = this.failures.reduce((a, b) => a + b, 0);
     if (failures / calls >= this.options.errorRate) this.open(this.options.openForMs, 'error-rate');
+  }
+
+  /** Calls and failures in the window (moved forward to now). */
+  window(): { calls: number; failures: number } {
+    this.rotate();
+    return this.counts();
+  }
+
+  private counts(): { calls: number; failures: number } {
+    let calls = 0;
+    let failures = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      calls += this.calls[i]!;
+      failures += this.failures[i]!;
+    }
+    return { calls, failures };
+  }
+
+  /** Is this instance's failure rate over the window `margin` above the other instances' together, both with enough calls? */
+  private failureRateOutlier(outliers: { options: OutlierOptions; group: EjectionGroup }): boolean {
+    const rule = outliers.options.failureRate;
+    if (!rule) return false;
+    const own = this.counts();
+    if (own.calls < rule.minCalls) return false;
+    const others = outliers.group.others(this);
+    if (others.calls < rule.minCalls) return false;
+    return own.failures / own.calls >= others.failures / others.calls + rule.margin;
   }
 
   /** Times this instance was ejected in a row (outlier detection). */
@@ -226,9 +288,9 @@ export class CircuitBreaker {
     return this.ejections;
   }
 
-  private eject(): void {
+  private eject(cause: 'consecutive-failures' | 'failure-rate'): void {
     this.ejections++;
-    this.open(this.outliers!.options.baseEjectionMs * this.ejections, 'consecutive-failures');
+    this.open(this.outliers!.options.baseEjectionMs * this.ejections, cause);
   }
 
   private open(forMs: number, cause: BreakerCause): void {

@@ -16,6 +16,7 @@ import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './br
 import type { BalanceStrategy } from './balancer.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
+import type { ConcurrencyOptions } from './concurrency.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
@@ -55,6 +56,8 @@ export interface GrpcUpstreamOptions {
   balance?: BalanceStrategy;
   /** Shadow traffic for read-only methods (stages/shadow.ts). */
   shadow?: ShadowSettings;
+  /** The subgraph's adaptive concurrency limit (concurrency.ts); off when absent. */
+  adaptiveConcurrency?: ConcurrencyOptions;
 }
 
 /** An UNAVAILABLE that happened at the connection, before any answer (Protocol.unanswered). */
@@ -205,6 +208,7 @@ export class GrpcUpstream {
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
+      concurrency: options.adaptiveConcurrency,
       protocol: this.protocol(),
       shadow:
         shadow &&

@@ -14,6 +14,7 @@ import type { BalanceStrategy } from './balancer.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
+import type { ConcurrencyOptions } from './concurrency.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import { backoffDelay, retryAfterMs } from './retry.js';
 import type { RequestScope, UpstreamSpan } from '../request-scope.js';
@@ -45,6 +46,8 @@ export interface HttpUpstreamOptions {
   health?: HealthOptions & { graphql?: boolean };
   /** How each attempt's instance is chosen (default round-robin). */
   balance?: BalanceStrategy;
+  /** The subgraph's adaptive concurrency limit (concurrency.ts); off when absent. */
+  adaptiveConcurrency?: ConcurrencyOptions;
   /** Shared HTTP cache for GETs (Cache-Control, ETag); off when absent. */
   httpCache?: HttpCacheOptions;
   keepAliveTimeout?: number;
@@ -209,6 +212,7 @@ export class HttpUpstream {
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
+      concurrency: options.adaptiveConcurrency,
       protocol: this.protocol(),
       cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
       shadow:

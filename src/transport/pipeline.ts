@@ -27,28 +27,36 @@
  *    connection moves to a spare instance outside the budget (failover).
  *    Outside the instance choice, so that every retry chooses again and goes
  *    to an instance not tried yet.
- * 4. balance: instance choice, weighted by the descriptor's strategy,
+ * 4. concurrency (when the descriptor has `adaptiveConcurrency:`): the subgraph's
+ *    adaptive concurrency limit; an attempt over it fails at once with
+ *    SUBGRAPH_OVERLOADED, not queued. Per attempt, inside the retries, so a
+ *    retry needs a slot like any attempt (retries cannot pile onto an
+ *    overloaded upstream) and the latency it learns from is one attempt's,
+ *    not a call's with its backoff waits; outside the instance choice,
+ *    because the limit is the subgraph's, all instances together, and a
+ *    shed attempt needs no instance, no breaker and no event of its own.
+ * 5. balance: instance choice, weighted by the descriptor's strategy,
  *    skipping instances behind an open breaker (it takes a half-open
  *    breaker's one probe) or marked down by a health check; counts calls in
  *    flight per instance for the strategies that use them. A call that finds
  *    no instance fails here, and the retry stage does not retry it.
- * 5. breaker: records the outcome of each attempt on the instance chosen for
+ * 6. breaker: records the outcome of each attempt on the instance chosen for
  *    it. Right inside the choice, so that it hears every attempt the choice
  *    let through, also those refused below for lack of time: a half-open
  *    probe left unrecorded would keep its instance half-open for good.
- * 6. observe: one `tessera:upstream` event per attempt. Inside the breaker,
+ * 7. observe: one `tessera:upstream` event per attempt. Inside the breaker,
  *    so the event of an attempt comes before the `tessera:breaker` event it
  *    causes; outside the deadline, so an attempt refused for lack of time is
  *    reported too, with its instance.
- * 7. trace: one CLIENT span per attempt when the request is traced, and the
+ * 8. trace: one CLIENT span per attempt when the request is traced, and the
  *    W3C context naming it for the attempt to send. Beside observe and for
  *    the same reasons: per attempt, the instance known, an attempt refused
  *    for lack of time still a span; one check when the request is untraced.
- * 8. deadline: the attempt's timeout, the descriptor's capped by what is left
+ * 9. deadline: the attempt's timeout, the descriptor's capped by what is left
  *    of the request deadline; no time left, or the client gone: not sent.
  *    Per attempt (innermost but one), because the backoff waits between
  *    attempts use up the deadline.
- * 9. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC),
+ * 10. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC),
  *    with the trace stage's headers when there are some.
  *
  * Streams (SSE subscriptions, gRPC server streams) do not pass through it:
@@ -61,6 +69,8 @@ import { createBalancer, type BalanceStrategy } from './balancer.js';
 import { spareInstance } from './breaker.js';
 import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
 import { breakerStage } from './stages/breaker.js';
+import type { ConcurrencyOptions } from './concurrency.js';
+import { concurrencyStage } from './stages/concurrency.js';
 import { deadlineStage } from './stages/deadline.js';
 import { memoStage } from './stages/memo.js';
 import { observeStage } from './stages/observe.js';
@@ -76,6 +86,8 @@ export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R>
   /** How each attempt's instance is chosen (default round-robin). */
   balance?: BalanceStrategy;
   protocol: Protocol<C, R>;
+  /** The subgraph's adaptive concurrency limit (concurrency.ts), when the descriptor has `adaptiveConcurrency:`. */
+  concurrency?: ConcurrencyOptions;
   /** HTTP's shared cache (stages/http-cache.ts), when the descriptor turns it on. */
   cache?: Stage<C, R>;
   /** Shadow traffic (stages/shadow.ts), when the descriptor has `shadow:`. */
@@ -104,6 +116,7 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
     ...(options.shadow ? [options.shadow] : []),
     ...(options.cache ? [options.cache] : []),
     retryStage(subgraph, options.retry, protocol, spare),
+    ...(options.concurrency ? [concurrencyStage<C, R>(subgraph, options.concurrency)] : []),
     balanceStage(choose, balancer),
     breakerStage(protocol),
     observeStage(subgraph, protocol),

@@ -107,3 +107,25 @@ test('text from descriptors is shown as text: a version written as HTML is not m
   assert.match(await card.locator('.uplot .u-legend').first().innerText(), /req\/s/);
   clean();
 });
+
+test('a subgraph with adaptiveConcurrency shows its limit, calls in flight and calls shed; one without shows none (docs/reliability.md row 56)', { skip: skipReason }, async (t) => {
+  const upstream = await startGraphqlUpstream(t, 'type Query { hello: String }', { Query: { hello: () => 'hi' } });
+  const other = await startGraphqlUpstream(t, 'type Query { other: String }', { Query: { other: () => 'there' } });
+  const gw = await startGateway(
+    t,
+    [
+      { name: 'limited', kind: 'graphql', url: upstream.url, adaptiveConcurrency: { initialLimit: 5, maxLimit: 5 } },
+      { name: 'unlimited', kind: 'graphql', url: other.url },
+    ],
+    { mode: 'development' },
+  );
+  assert.equal((await gw.query('{ hello other }')).status, 200);
+  const { page, clean } = await offlinePage(t);
+  await page.goto(new URL('/_tessera', gw.url).href);
+  const limited = page.locator('article[data-subgraph="limited"] p.concurrency');
+  await limited.waitFor();
+  assert.equal(await limited.innerText(), 'adaptive concurrency: limit 5, in flight 0, shed 0');
+  await page.locator('article[data-subgraph="unlimited"] canvas').first().waitFor();
+  assert.equal(await page.locator('article[data-subgraph="unlimited"] p.concurrency').isVisible(), false);
+  clean();
+});

@@ -100,8 +100,8 @@ test('one of two instances killed with SIGKILL under load, then restarted: no qu
   assert.equal(ejected?.instance, a.url);
   assert.match(String(ejected?.msg), /^instance ejected after consecutive failures: no calls for 0\.3 s, then one probe/);
   const metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
-  assert.ok((sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: a.url }) ?? 0) >= 1);
-  assert.equal(sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: b.url }), undefined);
+  assert.ok((sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: a.url, cause: 'consecutive-failures' }) ?? 0) >= 1);
+  assert.equal(sample(metrics, 'tessera_outlier_ejections_total', { subgraph: 'failover', instance: b.url, cause: 'consecutive-failures' }), undefined);
 });
 
 test('a read refused at the connection moves to the other instance, even with retry.attempts: 1, HTTP and gRPC alike; a write is not moved', async (t) => {

@@ -32,6 +32,7 @@ function board(t: TestContext, health: Health = 'answered') {
         ],
         breakers: true,
         checks: true,
+        adaptive: 20,
       },
       { name: 'unguarded', kind: 'grpc', instances: [{ url: 'dns:c:1', weight: 1 }], breakers: false },
     ],
@@ -245,4 +246,22 @@ test('the parts of two workers merge: counts summed per bucket, percentiles from
   );
   assert.equal(merged.subgraphs[1]!.instances[0]!.breaker, 'off');
   assert.deepEqual([merged.channels[0]!.series.count.at(-1), merged.channels[0]!.series.errors.at(-1)], [2, 1]);
+});
+
+test('adaptive concurrency limits: the last state each process saw, `off` without the key; merged over workers, each figure summed', (t) => {
+  const concurrency = channel('tessera:concurrency');
+  const a = board(t);
+  assert.deepEqual(a.status.snapshot().subgraphs[0]!.concurrency, { limit: 20, inFlight: 0, shed: 0 }, 'the initial limit before any call');
+  concurrency.publish({ subgraph: 'orders', change: 'shed', limit: 4, previous: 4, inFlight: 4, shed: 3 });
+  // Not configured: ignored.
+  concurrency.publish({ subgraph: 'unguarded', change: 'limit', limit: 9, previous: 8, inFlight: 1, shed: 0 });
+  const alone = a.status.snapshot();
+  assert.deepEqual(alone.subgraphs[0]!.concurrency, { limit: 4, inFlight: 4, shed: 3 });
+  assert.equal(alone.subgraphs[1]!.concurrency, 'off');
+  const partA = JSON.parse(JSON.stringify(a.status.part())) as ReturnType<StatusBoard['part']>;
+  a.status.close();
+  const b = board(t);
+  concurrency.publish({ subgraph: 'orders', change: 'limit', limit: 6, previous: 5, inFlight: 2, shed: 1 });
+  const merged = b.status.snapshot({ now: b.clock.now, parts: [partA, b.status.part()], missing: 0 });
+  assert.deepEqual(merged.subgraphs[0]!.concurrency, { limit: 10, inFlight: 6, shed: 4 });
 });

@@ -81,6 +81,7 @@ function ejectable(size: number, options = OUTLIERS, now = { t: 0 }) {
       },
       { options, group },
     );
+    group.add(breaker);
     return breaker;
   });
   return { breakers, causes, now };
@@ -151,6 +152,34 @@ test('outliers: never more than maxEjectedPercent of the instances out at once, 
     breakers.map((b) => b.current),
     ['closed', 'open'],
   );
+});
+
+test('outliers.failureRate: a failure rate margin above the others ejects (cause failure-rate), only with minCalls on each side; its failed probe ejects it again for longer', () => {
+  const options: OutlierOptions = { ...OUTLIERS, consecutiveFailures: 100, failureRate: { minCalls: 10, margin: 0.2 } };
+  const pattern = [false, true, false, true, false, true, true, true, true, false];
+  // The others have too few calls to compare with: no ejection.
+  const early = ejectable(3, options);
+  for (const ok of pattern) early.breakers[0]!.record(ok);
+  for (let i = 0; i < 4; i++) early.breakers[1]!.record(true);
+  assert.equal(early.breakers[0]!.current, 'closed');
+  const { breakers, causes, now } = ejectable(3, options);
+  const [a, b, c] = breakers;
+  for (let i = 0; i < 10; i++) {
+    b!.record(true);
+    c!.record(i !== 0);
+  }
+  // 4 failures in 10, never two in a row, against 1 in 20: 40% ≥ 5% + 20%.
+  pattern.forEach((ok, i) => {
+    a!.record(ok);
+    assert.equal(a!.current, i < pattern.length - 1 ? 'closed' : 'open');
+  });
+  assert.deepEqual(causes, ['open:failure-rate']);
+  assert.equal(a!.openForMs, 1000);
+  now.t = 1000;
+  assert.ok(a!.allow());
+  a!.record(false);
+  assert.equal(a!.openForMs, 2000);
+  assert.deepEqual(causes, ['open:failure-rate', 'half-open:probe', 'open:failure-rate']);
 });
 
 test('the error-rate trip is unchanged beside outlier detection, and not capped', () => {

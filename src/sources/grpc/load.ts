@@ -58,6 +58,7 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     // A check sends the static metadata every call sends (a service credential), never a client's.
     health: descriptor.health && { ...descriptor.health, headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
+    adaptiveConcurrency: descriptor.adaptiveConcurrency,
     tls: tlsMaterial(descriptor),
     shadow: descriptor.shadow && shadowSettings(descriptor.shadow),
   });
