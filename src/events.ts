@@ -21,6 +21,8 @@ export const EVENTS = {
   breaker: 'tessera:breaker',
   /** An instance's active health check marked it down or up (InstanceHealthEvent): transport/health.ts. */
   instanceHealth: 'tessera:instance-health',
+  /** A canary version guarded, restored, or a sticky caller moved off its version (CanaryEvent): transport/canary.ts. */
+  canary: 'tessera:canary',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A query joined an identical one in flight (DedupeEvent): plugins/use-dedupe.ts. */
@@ -103,6 +105,39 @@ export interface InstanceHealthEvent {
   state: 'up' | 'down';
   /** Why the last check failed (on `down`): `HTTP 503`, `ECONNREFUSED`, `NOT_SERVING`, `no answer within 1000 ms`. */
   reason?: string;
+}
+
+/** Which calls a canary judgement compares: idempotent calls (queries, GETs, read-only RPCs), or the others (mutations). */
+export type CanaryKind = 'query' | 'mutation';
+
+/** One version's calls of one kind over the guard's window. */
+export interface CanaryMeasure {
+  calls: number;
+  /** Failed calls over calls (0..1): connection failures, timeouts, HTTP 5xx, gRPC statuses that say the instance is unwell. */
+  errorRate: number;
+  /** Over all the calls, ms; 0 when there were none. */
+  p99Ms: number;
+}
+
+/**
+ * `guarded`: the canary guard took the version's weight to 0 (with what it
+ * measured against the stable version); `restored`: its weights are back
+ * (`by`: admin API, CLI, or what else asked); `fallback`: a sticky caller's
+ * version had no instance available and the call went to version `to`.
+ */
+export interface CanaryEvent {
+  subgraph: string;
+  version: string;
+  action: 'guarded' | 'restored' | 'fallback';
+  /** guarded: the kind of calls that tripped it, and on what. */
+  kind?: CanaryKind;
+  reason?: 'error-rate' | 'p99';
+  measured?: CanaryMeasure;
+  stable?: CanaryMeasure & { version: string };
+  /** restored: who asked. */
+  by?: string;
+  /** fallback: the version the call went to instead. */
+  to?: string;
 }
 
 export interface RetryBudgetEvent {

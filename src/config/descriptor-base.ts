@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { descriptorCache } from './cache.js';
+import { canarySchema } from './canary.js';
 import { authRulesSchema } from './auth.js';
 import { upstreamTlsSchema } from './tls.js';
 import { checkUpstreamCredentials, upstreamCredentialKeys } from './upstreams.js';
@@ -180,6 +181,8 @@ export const baseDescriptor = z.strictObject({
   health: healthOptions,
   /** How an attempt's instance is chosen among the available ones, by weight. */
   balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
+  /** Sticky canaries across the upstreams' versions and the automatic canary guard (canary.ts); off when absent. */
+  canary: canarySchema.optional(),
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */

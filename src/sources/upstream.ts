@@ -2,10 +2,12 @@
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { upstreamHeaders } from '../transport/headers.js';
+import type { CanaryBoard } from '../transport/canary.js';
 import { HttpUpstream } from '../transport/http.js';
 import { readUpstreamTls } from '../transport/upstream-tls.js';
 
-export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
+/** `canaries`: the gateway's board, where a descriptor with `canary:` puts its canary for the admin API. */
+export function httpUpstreamFor(descriptor: Descriptor, canaries?: CanaryBoard): HttpUpstream {
   return new HttpUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
@@ -20,6 +22,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     // A check sends the static headers every call sends (a service credential), never a client's.
     health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql', headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
+    canary: descriptor.canary && { options: descriptor.canary, board: canaries },
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
   });
 }

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
 import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
+import type { CanaryBoard, CanaryOptions } from './canary.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
@@ -52,6 +53,8 @@ export interface GrpcUpstreamOptions {
   health?: HealthOptions;
   /** How each attempt's instance is chosen (default round-robin). */
   balance?: BalanceStrategy;
+  /** Sticky canaries and the canary guard across the instances' versions (canary.ts); off when absent. */
+  canary?: { options: CanaryOptions; board?: CanaryBoard | undefined } | undefined;
 }
 
 /** An UNAVAILABLE that happened at the connection, before any answer (Protocol.unanswered). */
@@ -207,6 +210,7 @@ export class GrpcUpstream {
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
+      canary: options.canary,
       protocol: this.protocol(),
     });
   }
@@ -243,6 +247,7 @@ export class GrpcUpstream {
       metadata: undefined,
       attempt: 0,
       tried: undefined,
+      version: undefined,
       member: undefined,
       timeoutMs: 0,
       traceHeaders: undefined,
@@ -456,6 +461,7 @@ export class GrpcUpstream {
 
   close(): Promise<void> {
     this.stopChecks?.();
+    this.pipeline.close();
     for (const member of this.members) member.client.close();
     return Promise.resolve();
   }

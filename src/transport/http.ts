@@ -11,6 +11,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
 import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
+import type { CanaryBoard, CanaryOptions } from './canary.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
@@ -43,6 +44,8 @@ export interface HttpUpstreamOptions {
   health?: HealthOptions & { graphql?: boolean };
   /** How each attempt's instance is chosen (default round-robin). */
   balance?: BalanceStrategy;
+  /** Sticky canaries and the canary guard across the instances' versions (canary.ts); off when absent. */
+  canary?: { options: CanaryOptions; board?: CanaryBoard | undefined } | undefined;
   /** Shared HTTP cache for GETs (Cache-Control, ETag); off when absent. */
   httpCache?: HttpCacheOptions;
   keepAliveTimeout?: number;
@@ -207,6 +210,7 @@ export class HttpUpstream {
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
+      canary: options.canary,
       protocol: this.protocol(),
       cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
     });
@@ -230,6 +234,7 @@ export class HttpUpstream {
       body: call.body,
       attempt: 0,
       tried: undefined,
+      version: undefined,
       member: undefined,
       timeoutMs: 0,
       traceHeaders: undefined,
@@ -444,6 +449,7 @@ export class HttpUpstream {
 
   async close(): Promise<void> {
     this.stopChecks?.();
+    this.pipeline.close();
     await Promise.all(this.members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
   }
 }
