@@ -22,8 +22,9 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import type { InstanceHealthEvent } from './events.js';
+import type { CanaryEvent, InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
+import { CanaryBoard, canaryChannel } from './transport/canary.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
@@ -210,6 +211,7 @@ async function loadAll(
   gateway: GatewayFileConfig,
   logger: Logger,
   key: Buffer,
+  canaries: CanaryBoard,
   reusable: (descriptor: Descriptor) => LoadedSource | undefined = () => undefined,
 ): Promise<LoadedSet> {
   const reused = new Set<LoadedSource>();
@@ -217,7 +219,7 @@ async function loadAll(
     descriptors.map((d) => {
       const kept = reusable(d);
       if (kept) reused.add(kept);
-      return kept ?? loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key });
+      return kept ?? loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key, canaries });
     }),
   );
   const sources: LoadedSource[] = [];
@@ -266,6 +268,51 @@ function logInstanceHealth(logger: Logger, event: InstanceHealthEvent): void {
   const fields = { subgraph: event.subgraph, instance: event.instance, state: event.state, reason: event.reason };
   if (event.state === 'down') logger.warn(fields, `instance health check failing (${event.reason}): no traffic to it until it passes again (health: in its descriptor)`);
   else logger.info(fields, 'instance health check passing: it gets traffic');
+}
+
+/** Sticky callers moved off their version: at most one log line per subgraph and version in this long (with the count since the last). */
+const FALLBACK_LOG_MS = 10_000;
+
+/**
+ * Canary events of this gateway's subgraphs as log lines: a guarded version is
+ * a warning for the person on call (what was measured against the stable
+ * version, and how to restore it); a restore is info; sticky callers falling
+ * back to another version are a warning at most every FALLBACK_LOG_MS per
+ * version, with how many calls fell back.
+ */
+function canaryLog(logger: Logger, ours: (subgraph: string) => boolean): (message: unknown) => void {
+  const fallbacks = new Map<string, { loggedAt: number; count: number }>();
+  const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
+  return (message) => {
+    const event = message as CanaryEvent;
+    if (!ours(event.subgraph)) return;
+    const fields = { subgraph: event.subgraph, version: event.version };
+    if (event.action === 'guarded') {
+      const { measured, stable } = event;
+      const what =
+        event.reason === 'error-rate'
+          ? `error rate ${percent(measured!.errorRate)} against ${percent(stable!.errorRate)} on stable ${stable!.version}`
+          : `p99 ${measured!.p99Ms} ms against ${stable!.p99Ms} ms on stable ${stable!.version}`;
+      logger.warn(
+        { ...fields, kind: event.kind, reason: event.reason, measured, stable },
+        `canary guard: version ${event.version} of subgraph ${event.subgraph} gets no traffic (weight 0): ${event.kind} ${what}, over ${measured!.calls} and ${stable!.calls} calls; restore it with \`tessera canary restore ${event.subgraph} ${event.version}\` or POST /admin/canary/restore once fixed`,
+      );
+      return;
+    }
+    if (event.action === 'restored') {
+      logger.info({ ...fields, by: event.by }, `canary restored: version ${event.version} of subgraph ${event.subgraph} has its configured weights again`);
+      return;
+    }
+    const key = `${event.subgraph}\u0000${event.version}`;
+    const now = Date.now();
+    const seen = fallbacks.get(key) ?? { loggedAt: 0, count: 0 };
+    seen.count++;
+    fallbacks.set(key, seen);
+    if (now - seen.loggedAt < FALLBACK_LOG_MS) return;
+    logger.warn({ ...fields, to: event.to, calls: seen.count }, `sticky callers of version ${event.version} moved to ${event.to}: no instance of ${event.version} available`);
+    seen.loggedAt = now;
+    seen.count = 0;
+  };
 }
 
 /** The unhealthy subgraphs that are required (an optional one never holds /readyz back). */
@@ -588,13 +635,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const origins = channelOrigins(config, channels);
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
+  // The canaries of the descriptors with `canary:`, by subgraph: each upstream adds its own (GET /admin/canary, restore).
+  const canaries = new CanaryBoard();
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
   const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
   let loadedFirst: LoadedSet;
   try {
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
     await guardUpstreams(descriptors, config.security.upstreams, displayPath);
-    loadedFirst = await loadAll(descriptors, config, logger, key);
+    loadedFirst = await loadAll(descriptors, config, logger, key, canaries);
     if (loadedFirst.sources.length === 0) {
       throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
     }
@@ -655,7 +704,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined, canary: d.canary !== undefined })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -726,6 +775,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
+  const onCanary = canaryLog(logger, (subgraph) => versions.current.descriptors.some((d) => d.name === subgraph));
+  canaryChannel.subscribe(onCanary);
 
   let closing: Promise<void> | undefined;
 
@@ -759,7 +810,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         return outcome({ result: 'unchanged', version: previous.id });
       }
       const kept = new Map(previous.sources.map((s) => [s.descriptor.name, s]));
-      const loaded = await loadAll(next, config, logger, key, (d) => (previous.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
+      const loaded = await loadAll(next, config, logger, key, canaries, (d) => (previous.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
       fresh = loaded.fresh;
       if (loaded.sources.length === 0) throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
       const versionTraffic = openTraffic.forVersion({ descriptors: next, sources: loaded.sources });
@@ -816,7 +867,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // Admin endpoints: one table, served by the admin listener when configured, else by the main one.
   const logLevel = new LogLevelControl(logger);
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
-  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }) };
+  const adminCanaries = { states: () => canaries.states() as unknown as Array<Record<string, unknown>>, restore: (subgraph: string, version: string, by: string) => canaries.restore(subgraph, version, by) };
+  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }), canaries: adminCanaries };
   // A worker of `tessera serve --workers N`: the status page and the admin API answer for every worker (server/admin-group.ts).
   const group = adminGroup(adminState);
   const adminEndpoints = new Map<string, AdminHandler>();
@@ -874,6 +926,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       sampler,
       group,
       reload: () => reload('admin'),
+      canaries: adminCanaries,
       ...(registryApi && { registry: registryApi }),
     });
     for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
@@ -992,6 +1045,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampler.close();
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
+        canaryChannel.unsubscribe(onCanary);
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

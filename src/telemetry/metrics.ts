@@ -31,7 +31,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -119,6 +119,9 @@ export class GatewayMetrics {
   private readonly ejections: CounterFamily;
   private readonly instanceHealthy: GaugeFamily;
   private readonly healthTransitions: CounterFamily;
+  private readonly canaryTrips: CounterFamily;
+  private readonly canaryGuarded: GaugeFamily;
+  private readonly canaryFallbacks: CounterFamily;
   private readonly dedupeHits: CounterFamily;
   private readonly cacheLookups: CounterFamily;
   private readonly overhead: HistogramFamily;
@@ -196,6 +199,22 @@ export class GatewayMetrics {
       name: 'tessera_instance_health_transitions_total',
       help: 'Health-check verdict changes of an upstream instance, by the state entered (up, down); the first check counts as a change.',
       labelNames: ['subgraph', 'instance', 'state'],
+    });
+    this.canaryTrips = new CounterFamily(this.registry, {
+      name: 'tessera_canary_guard_trips_total',
+      help: 'Canary versions the canary guard took to weight 0, by subgraph, version, kind of calls judged (query, mutation) and reason (error-rate, p99).',
+      labelNames: ['subgraph', 'version', 'kind', 'reason'],
+    });
+    this.canaryGuarded = new GaugeFamily(this.registry, {
+      name: 'tessera_canary_guarded',
+      help: 'A canary version guarded (weight 0) by the canary guard: 1, or 0 once restored (absent until its first change). Across workers: the highest.',
+      labelNames: ['subgraph', 'version'],
+      aggregator: 'max',
+    });
+    this.canaryFallbacks = new CounterFamily(this.registry, {
+      name: 'tessera_canary_fallbacks_total',
+      help: 'Attempts of sticky callers whose version had no instance available, sent to their next version instead, by subgraph, version and the version taken.',
+      labelNames: ['subgraph', 'version', 'to'],
     });
     this.dedupeHits = new CounterFamily(this.registry, {
       name: 'tessera_dedupe_hits_total',
@@ -279,6 +298,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
+    this.listen(EVENTS.canary, (message) => this.onCanary(message as CanaryEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -353,6 +373,18 @@ export class GatewayMetrics {
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
     if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+  }
+
+  private onCanary(event: CanaryEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    if (event.action === 'guarded') {
+      this.canaryTrips.of(event.subgraph, event.version, event.kind ?? '', event.reason ?? '').value++;
+      this.canaryGuarded.of(event.subgraph, event.version).value = 1;
+    } else if (event.action === 'restored') {
+      this.canaryGuarded.of(event.subgraph, event.version).value = 0;
+    } else {
+      this.canaryFallbacks.of(event.subgraph, event.version, event.to ?? '').value++;
+    }
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

@@ -7,7 +7,8 @@
  *
  * Like metrics.ts it only observes: upstream attempts, breaker changes and
  * schema loads arrive on the `tessera:upstream`, `tessera:breaker` and
- * `tessera:schema` diagnostics channels (by name), gateway requests through
+ * `tessera:schema` diagnostics channels (by name), guarded canary versions on
+ * `tessera:canary`, gateway requests through
  * the Yoga plugin of `requestPlugin()`.
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
@@ -23,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type CanaryEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -218,9 +219,14 @@ export interface StatusSubgraph {
   instances: ReadonlyArray<{ url: string; version?: string; weight: number }>;
   /** The descriptor's `breaker` or `outliers` is not false: each instance has a circuit breaker. */
   breakers: boolean;
+  /** The descriptor has `canary:`: its versions are judged by the canary guard. */
+  canary?: boolean;
   /** The descriptor has `health:`: each instance is health-checked. */
   checks?: boolean;
 }
+
+/** A version the canary guard took to weight 0 (the `guarded` event on `tessera:canary`): what was measured against the stable version. */
+export type GuardedVersion = Pick<CanaryEvent, 'kind' | 'reason' | 'measured' | 'stable'> & { at: string };
 
 /** An instance's health-check verdict: `unchecked` before its first check, `off` without `health:`. */
 export type CheckState = 'up' | 'down' | 'unchecked';
@@ -254,6 +260,8 @@ export interface StatusPart {
   breakers: Record<string, Record<string, BreakerState>>;
   /** Health-check verdicts, for the subgraphs with `health:` (absent from a worker of an older version). */
   checks?: Record<string, Record<string, CheckState>>;
+  /** Canary versions guarded now, for the subgraphs with `canary:` (absent from a worker of an older version). */
+  guarded?: Record<string, Record<string, GuardedVersion>>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -298,13 +306,26 @@ export interface StatusSnapshot {
     name: string;
     kind: string;
     health: Health;
-    /** `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`. */
-    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
+    /**
+     * `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`;
+     * `canary` is `guarded` when the canary guard took the instance's version to weight 0 (in any worker), `off` without `canary:`.
+     */
+    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off'; canary: 'serving' | 'guarded' | 'off' }>;
     series: Series;
-    versions: Array<{ version: string; series: Series }>;
+    /** `guarded`: what the canary guard measured when it took the version to weight 0; null when it serves. */
+    versions: Array<{ version: string; series: Series; guarded: GuardedVersion | null }>;
   }>;
 }
 
+
+/** A version guarded in any of the parts (the first part's account of it), or undefined. */
+function guardedIn(parts: readonly StatusPart[], subgraph: string, version: string): GuardedVersion | undefined {
+  for (const part of parts) {
+    const guarded = part.guarded?.[subgraph]?.[version];
+    if (guarded) return guarded;
+  }
+  return undefined;
+}
 
 /** The version key of an instance: instances without `version` share the unnamed one. */
 const versionKey = (version: string | undefined): string => version ?? '';
@@ -318,6 +339,8 @@ export class StatusBoard {
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
   /** Last health-check verdict by subgraph, then instance URL, for the subgraphs with `health:`. */
   private readonly checks = new Map<string, Map<string, CheckState>>();
+  /** Guarded canary versions by subgraph, then version, for the subgraphs with `canary:`. */
+  private readonly guarded = new Map<string, Map<string, GuardedVersion>>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -330,6 +353,7 @@ export class StatusBoard {
       this.versionRings.set(subgraph.name, new Map(subgraph.instances.map((i) => [versionKey(i.version), new Ring()])));
       this.breakers.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'closed'])));
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
+      if (subgraph.canary) this.guarded.set(subgraph.name, new Map());
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
@@ -344,6 +368,13 @@ export class StatusBoard {
       if (instances?.has(event.instance)) instances.set(event.instance, event.state);
     });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
+    this.listen(EVENTS.canary, (message) => {
+      const event = message as CanaryEvent;
+      const versions = this.guarded.get(event.subgraph);
+      if (!versions || !this.versionRings.get(event.subgraph)?.has(event.version)) return;
+      if (event.action === 'guarded') versions.set(event.version, { kind: event.kind, reason: event.reason, measured: event.measured, stable: event.stable, at: new Date(this.now()).toISOString() });
+      else if (event.action === 'restored') versions.delete(event.version);
+    });
   }
 
   /** A reload attempt (start-up's own load is already in the options): a loaded version becomes the schema shown. */
@@ -414,6 +445,7 @@ export class StatusBoard {
       channels: windows(this.channelRings),
       breakers: Object.fromEntries([...this.breakers].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
+      guarded: Object.fromEntries([...this.guarded].map(([name, versions]) => [name, Object.fromEntries(versions)])),
     };
   }
 
@@ -451,9 +483,14 @@ export class StatusBoard {
           weight: i.weight,
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
           check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
+          canary: s.canary ? (guardedIn(parts, s.name, versionKey(i.version)) ? 'guarded' : 'serving') : 'off',
         })),
         series: series((part) => part.subgraphs[s.name]),
-        versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
+        versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({
+          version,
+          series: series((part) => part.versions[s.name]?.[version]),
+          guarded: guardedIn(parts, s.name, version) ?? null,
+        })),
       })),
     };
   }
