@@ -15,7 +15,7 @@ import { CanaryBoard, canaryChannel, type CanaryOptions } from '../../src/transp
 import type { CanaryEvent } from '../../src/events.js';
 import { parseDescriptor } from '../../src/config/load.js';
 import { isConfigError } from '../../src/errors.js';
-import { captureLogs, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { captureLogs, runTessera, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 
@@ -252,6 +252,12 @@ test('guard: an erroring canary is taken to weight 0 (warn log with what was mea
     ],
   );
 
+  // The command shows it too (the credential from --config's admin.credential).
+  const project = tempProject(t, { 'gateway.yaml': `admin:\n  port: 0\n  credential: ${TOKEN}\n` });
+  const shown = await runTessera(['canary', 'status', '--config', `${project}/gateway.yaml`, '--gateway', gateway.adminUrl!]);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /guarded \(stable v1, sticky: no\)\n  v1  weight 50 of 50\n  v2  weight 0 of 50  GUARDED since .*: query error-rate, error rate 100% p99 [\d.]+ ms against 0% and [\d.]+ ms on v1/);
+
   // Restore: bad requests say what is wrong; a good one gives v2 its weight back, logged and shown.
   const unknown = await admin('/admin/canary/restore', { subgraph: 'guarded', version: 'v9' });
   assert.equal(unknown.status, 400);
@@ -263,6 +269,8 @@ test('guard: an erroring canary is taken to weight 0 (warn log with what was mea
   const restored = await admin('/admin/canary/restore', { subgraph: 'guarded', version: 'v2', by: 'on-call' });
   assert.deepEqual(restored, { status: 200, body: { subgraph: 'guarded', version: 'v2', restored: true } });
   assert.deepEqual(await admin('/admin/canary/restore', { subgraph: 'guarded', version: 'v2' }), { status: 200, body: { subgraph: 'guarded', version: 'v2', restored: false } });
+  const again = await runTessera(['canary', 'restore', 'guarded', 'v2', '--config', `${project}/gateway.yaml`, '--gateway', gateway.adminUrl!]);
+  assert.deepEqual([again.code, again.stdout], [0, 'nothing to restore: version v2 of guarded is not guarded\n']);
   const info = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('canary restored'));
   assert.equal(info?.by, 'on-call');
   for (let i = 0; i < 20; i++) assert.equal((await gateway.query('{ a }')).body.data?.a, 'A');
