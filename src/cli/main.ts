@@ -179,6 +179,17 @@ const COMMANDS: Record<string, CommandSpec> = {
     ],
     run: (configFile, values, positionals) => list(configFile, values as { json?: boolean }, positionals),
   },
+  status: {
+    summary: "Show the Redis registry's current set and revision, and what each gateway that reported (heartbeat) serves.",
+    options: { json: { type: 'boolean', doc: 'Print the status as one JSON object.' } },
+    environment: ENVIRONMENT,
+    exitCodes: [
+      [0, 'shown'],
+      [1, 'no registry.url, or Redis does not answer'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values) => status(configFile, values as { json?: boolean }),
+  },
   canary: {
     summary: "A running gateway's canary guard: `status` shows each version's weight and what guarded it; `restore SUBGRAPH VERSION` gives a guarded version its configured weights back.",
     positionals: 'status | restore SUBGRAPH VERSION',
@@ -194,17 +205,6 @@ const COMMANDS: Record<string, CommandSpec> = {
       ...USAGE_EXIT,
     ],
     run: (configFile, values, positionals) => canary(configFile, values as { gateway?: string; by?: string; json?: boolean }, positionals),
-  },
-  status: {
-    summary: "Show the Redis registry's current set and revision, and what each gateway that reported (heartbeat) serves.",
-    options: { json: { type: 'boolean', doc: 'Print the status as one JSON object.' } },
-    environment: ENVIRONMENT,
-    exitCodes: [
-      [0, 'shown'],
-      [1, 'no registry.url, or Redis does not answer'],
-      ...USAGE_EXIT,
-    ],
-    run: (configFile, values) => status(configFile, values as { json?: boolean }),
   },
 };
 
