@@ -18,6 +18,8 @@ import { isConfigError } from '../../src/errors.js';
 import { captureLogs, runTessera, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
+import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
+import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 interface Version {
   url: string;
@@ -351,4 +353,61 @@ test('canary: configuration mistakes name the file and the key', () => {
   assert.match(problems({}, [{ url: 'http://127.0.0.1:1', version: 'v1' }, { url: 'http://127.0.0.1:2' }]).join('\n'), /upstreams\[1\]\.version: `canary:` needs a `version:` on every upstream/);
   assert.match(problems({ sticky: {} }).join('\n'), /canary\.sticky.*expected `consumer: true` or a `header`/);
   assert.match(problems({ guard: { windw: '1m' } }).join('\n'), /windw/);
+});
+
+test('guard: a canary slower than stable by more than p99Margin and p99MinGap is guarded on its p99 (docs/reliability.md row 51)', async (t) => {
+  const v1 = await version(t);
+  const v2 = await version(t, (_req, res) => setTimeout(() => res.writeHead(200).end('{}'), 300));
+  const events = canaryEvents(t, 'slow');
+  const http = upstream(
+    t,
+    'slow',
+    [
+      { url: v1.url, version: 'v1', weight: 50 },
+      { url: v2.url, version: 'v2', weight: 50 },
+    ],
+    // A gap of 150 ms: scheduling noise on a loaded machine stays far below it, the canary's 300 ms do not.
+    { guard: { windowMs: 60_000, minCalls: 10, errorRateMargin: 0.05, p99Margin: 0.5, p99MinGapMs: 150 } },
+  );
+  for (let i = 0; i < 40; i += 10) await Promise.all(Array.from({ length: 10 }, () => call(http)));
+  const guarded = events.filter((e) => e.action === 'guarded');
+  assert.equal(guarded.length, 1, JSON.stringify(events));
+  assert.equal(guarded[0]!.reason, 'p99');
+  assert.equal(guarded[0]!.kind, 'query');
+  assert.ok(guarded[0]!.measured!.p99Ms >= 250, `canary p99 ${guarded[0]!.measured!.p99Ms} ms`);
+  assert.equal(guarded[0]!.measured!.errorRate, 0);
+  const before = v2.calls;
+  for (let i = 0; i < 10; i++) await call(http);
+  assert.equal(v2.calls, before, 'no call reaches a guarded version');
+});
+
+test('gRPC: the same canary: sticky callers keep their version of a gRPC upstream, and the split follows the weights (docs/reliability.md row 50)', async (t) => {
+  const v1 = await startKitchen();
+  const v2 = await startKitchen();
+  t.after(() => v1.close());
+  t.after(() => v2.close());
+  const { run } = await loadGrpc(
+    t,
+    kitchenDescriptor(v1.url, {
+      url: undefined,
+      upstreams: [
+        { url: v1.url, version: 'v1', weight: 70 },
+        { url: v2.url, version: 'v2', weight: 30 },
+      ],
+      canary: { sticky: { header: 'x-user' }, guard: false },
+    }),
+  );
+  const calls = (server: { calls: Record<string, number> }): number => server.calls.GetNextDay ?? 0;
+  let onV2 = 0;
+  for (let user = 0; user < 100; user++) {
+    const before = [calls(v1), calls(v2)];
+    for (let i = 0; i < 3; i++) {
+      const result = await run('{ getNextDay(input: "2024-01-01T00:00:00Z") }', undefined, createScope({ deadlineMs: 5000, headers: new Headers({ 'x-user': `user-${user}` }) }));
+      assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    }
+    const moved = [calls(v1) - before[0]!, calls(v2) - before[1]!];
+    assert.ok((moved[0] === 3 && moved[1] === 0) || (moved[0] === 0 && moved[1] === 3), `user-${user}: ${moved.join(' on v1, ')} on v2`);
+    if (moved[1] === 3) onV2++;
+  }
+  assert.ok(onV2 >= 15 && onV2 <= 45, `${onV2} of 100 callers on v2 (weight 30)`);
 });
