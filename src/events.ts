@@ -126,6 +126,8 @@ export interface CanaryMeasure {
  * version had no instance available and the call went to version `to`.
  */
 export interface CanaryEvent {
+  /** Which gateway of the process (its id, as in `tessera:schema`): tests and embedders run several; absent for an upstream built outside a gateway. */
+  gateway?: string;
   subgraph: string;
   version: string;
   action: 'guarded' | 'restored' | 'fallback';
@@ -134,7 +136,7 @@ export interface CanaryEvent {
   reason?: 'error-rate' | 'p99';
   measured?: CanaryMeasure;
   stable?: CanaryMeasure & { version: string };
-  /** restored: who asked. */
+  /** restored: who asked; guarded: `shared store` when another gateway process decided it (read from gateway.yaml's `store:`). */
   by?: string;
   /** fallback: the version the call went to instead. */
   to?: string;

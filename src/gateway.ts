@@ -280,12 +280,12 @@ const FALLBACK_LOG_MS = 10_000;
  * back to another version are a warning at most every FALLBACK_LOG_MS per
  * version, with how many calls fell back.
  */
-function canaryLog(logger: Logger, ours: (subgraph: string) => boolean): (message: unknown) => void {
+function canaryLog(logger: Logger, gatewayId: string, ours: (subgraph: string) => boolean): (message: unknown) => void {
   const fallbacks = new Map<string, { loggedAt: number; count: number }>();
   const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
   return (message) => {
     const event = message as CanaryEvent;
-    if (!ours(event.subgraph)) return;
+    if ((event.gateway !== undefined && event.gateway !== gatewayId) || !ours(event.subgraph)) return;
     const fields = { subgraph: event.subgraph, version: event.version };
     if (event.action === 'guarded') {
       const { measured, stable } = event;
@@ -294,8 +294,8 @@ function canaryLog(logger: Logger, ours: (subgraph: string) => boolean): (messag
           ? `error rate ${percent(measured!.errorRate)} against ${percent(stable!.errorRate)} on stable ${stable!.version}`
           : `p99 ${measured!.p99Ms} ms against ${stable!.p99Ms} ms on stable ${stable!.version}`;
       logger.warn(
-        { ...fields, kind: event.kind, reason: event.reason, measured, stable },
-        `canary guard: version ${event.version} of subgraph ${event.subgraph} gets no traffic (weight 0): ${event.kind} ${what}, over ${measured!.calls} and ${stable!.calls} calls; restore it with \`tessera canary restore ${event.subgraph} ${event.version}\` or POST /admin/canary/restore once fixed`,
+        { ...fields, kind: event.kind, reason: event.reason, measured, stable, ...(event.by && { by: event.by }) },
+        `canary guard: version ${event.version} of subgraph ${event.subgraph} gets no traffic (weight 0): ${event.kind} ${what}, over ${measured!.calls} and ${stable!.calls} calls${event.by ? ' (decided by another gateway process, read from the shared store)' : ''}; restore it with \`tessera canary restore ${event.subgraph} ${event.version}\` or POST /admin/canary/restore once fixed`,
       );
       return;
     }
@@ -312,6 +312,20 @@ function canaryLog(logger: Logger, ours: (subgraph: string) => boolean): (messag
     logger.warn({ ...fields, to: event.to, calls: seen.count }, `sticky callers of version ${event.version} moved to ${event.to}: no instance of ${event.version} available`);
     seen.loggedAt = now;
     seen.count = 0;
+  };
+}
+
+/** How often each gateway process reads the canary guard's shared decisions (gateway.yaml `store:`). */
+const CANARY_POLL_MS = 2_000;
+
+/** A shared store that fails while the guard's decisions are read or written: one warning per minute at most. */
+function canaryStoreError(logger: Logger): (error: unknown) => void {
+  let loggedAt = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - loggedAt < 60_000) return;
+    loggedAt = now;
+    logger.warn({ err: error }, "canary guard: the shared store (gateway.yaml store:) did not answer; each gateway process keeps its own decisions until it does");
   };
 }
 
@@ -636,7 +650,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
   // The canaries of the descriptors with `canary:`, by subgraph: each upstream adds its own (GET /admin/canary, restore).
-  const canaries = new CanaryBoard();
+  const canaries = new CanaryBoard(gatewayId);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
   const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
   let loadedFirst: LoadedSet;
@@ -775,8 +789,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger[event.state === 'open' ? 'warn' : 'info']({ subgraph: event.subgraph, instance: event.instance, state: event.state, cause: event.cause }, `circuit breaker ${event.state}`);
   };
   breakerChannel.subscribe(onBreaker);
-  const onCanary = canaryLog(logger, (subgraph) => versions.current.descriptors.some((d) => d.name === subgraph));
+  const onCanary = canaryLog(logger, gatewayId, (subgraph) => versions.current.descriptors.some((d) => d.name === subgraph));
   canaryChannel.subscribe(onCanary);
+  // With a shared store (Redis, or the cluster primary for --workers), every process applies the guard decisions of the others.
+  const stopCanarySharing =
+    config.store.url !== 'memory' || openTraffic.stores.primary ? canaries.share(openTraffic.stores.kv(config.store, 'canary'), CANARY_POLL_MS, canaryStoreError(logger)) : undefined;
 
   let closing: Promise<void> | undefined;
 
@@ -1046,6 +1063,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         logLevel.revert();
         breakerChannel.unsubscribe(onBreaker);
         canaryChannel.unsubscribe(onCanary);
+        stopCanarySharing?.();
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

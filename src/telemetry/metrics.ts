@@ -376,9 +376,10 @@ export class GatewayMetrics {
   }
 
   private onCanary(event: CanaryEvent): void {
-    if (!this.subgraphs.has(event.subgraph)) return;
+    if ((event.gateway !== undefined && event.gateway !== this.options.gatewayId) || !this.subgraphs.has(event.subgraph)) return;
     if (event.action === 'guarded') {
-      this.canaryTrips.of(event.subgraph, event.version, event.kind ?? '', event.reason ?? '').value++;
+      // Counted where it was decided: a trip read from the shared store is another process's, counted there.
+      if (event.by === undefined) this.canaryTrips.of(event.subgraph, event.version, event.kind ?? '', event.reason ?? '').value++;
       this.canaryGuarded.of(event.subgraph, event.version).value = 1;
     } else if (event.action === 'restored') {
       this.canaryGuarded.of(event.subgraph, event.version).value = 0;

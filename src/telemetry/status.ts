@@ -370,6 +370,7 @@ export class StatusBoard {
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.canary, (message) => {
       const event = message as CanaryEvent;
+      if (event.gateway !== undefined && this.options.gatewayId !== undefined && event.gateway !== this.options.gatewayId) return;
       const versions = this.guarded.get(event.subgraph);
       if (!versions || !this.versionRings.get(event.subgraph)?.has(event.version)) return;
       if (event.action === 'guarded') versions.set(event.version, { kind: event.kind, reason: event.reason, measured: event.measured, stable: event.stable, at: new Date(this.now()).toISOString() });

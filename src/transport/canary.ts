@@ -29,8 +29,13 @@
  * weights). The stable version is the descriptor's `canary.stable`, else the
  * version with the highest total weight (the first listed of those tied).
  *
- * The guard's state is per process: replicas (and `--workers`) judge on
- * their own traffic.
+ * Each process judges on its own traffic. With a shared store (`share()`:
+ * gateway.yaml `store:`, Redis for replicas, the cluster primary for the
+ * workers of `tessera serve`), a decision is written there and every process
+ * applies it within a poll: one process guarding a version guards it
+ * everywhere, a restore anywhere restores it everywhere. The key names the
+ * upstream's configuration (instances, versions, weights), so a reload that
+ * changes the descriptor starts afresh, as it does in one process.
  */
 import { channel } from 'node:diagnostics_channel';
 import { EVENTS, type CanaryEvent, type CanaryKind, type CanaryMeasure } from '../events.js';
@@ -205,8 +210,21 @@ function hash32(text: string): number {
   return h >>> 0;
 }
 
+/** Where guard decisions are shared (store/'s KeyValueStore, seen structurally: transport/ imports no store/). */
+export interface SharedDecisions {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
 export class Canary<M extends Member = Member> {
   readonly stable: string;
+  /** Names this upstream's configuration (instances, versions, weights, options) in the shared store's keys. */
+  readonly configuration: string;
+  /** The gateway whose board holds it (CanaryEvent.gateway). */
+  gateway: string | undefined;
+  /** Told of each decision taken here (a trip, a restore), for the shared store; not of those applied from it. */
+  onDecision: ((version: string, trip: CanaryTrip | undefined) => void) | undefined;
   private readonly versions: Array<Version<M>>;
   private readonly byMember = new Map<M, Version<M>>();
   private readonly stableVersion: Version<M>;
@@ -236,6 +254,7 @@ export class Canary<M extends Member = Member> {
     const heaviest = this.versions.reduce((best, v) => (v.configuredWeight > best.configuredWeight ? v : best));
     this.stableVersion = this.versions.find((v) => v.name === options.stable) ?? heaviest;
     this.stable = this.stableVersion.name;
+    this.configuration = hash32(JSON.stringify([members.map((m) => [m.url, m.version, m.weight]), options])).toString(36);
   }
 
   /** Is there a caller identity to stick to (sticky configured, and the call names its caller)? */
@@ -263,7 +282,7 @@ export class Canary<M extends Member = Member> {
     if (!chosen) return undefined;
     const first = ranked[0]!;
     if (chosen !== first && canaryChannel.hasSubscribers) {
-      canaryChannel.publish({ subgraph: this.subgraph, version: first.name, action: 'fallback', to: chosen.name } satisfies CanaryEvent);
+      canaryChannel.publish({ gateway: this.gateway, subgraph: this.subgraph, version: first.name, action: 'fallback', to: chosen.name } satisfies CanaryEvent);
     }
     return chosen.name;
   }
@@ -308,23 +327,52 @@ export class Canary<M extends Member = Member> {
     if (reason) this.trip(version, { kind, reason, at: new Date(now).toISOString(), measured, stable: { version: this.stable, ...stableMeasure } });
   }
 
-  private trip(version: Version<M>, trip: CanaryTrip): void {
+  /** `by`: set when the decision was taken elsewhere and read from the shared store. */
+  private trip(version: Version<M>, trip: CanaryTrip, by?: string): void {
     version.guarded = trip;
     for (const m of version.members) m.weight = 0;
+    if (by === undefined) this.onDecision?.(version.name, trip);
     if (canaryChannel.hasSubscribers) {
-      canaryChannel.publish({ subgraph: this.subgraph, version: version.name, action: 'guarded', kind: trip.kind, reason: trip.reason, measured: trip.measured, stable: trip.stable } satisfies CanaryEvent);
+      canaryChannel.publish({
+        gateway: this.gateway,
+        subgraph: this.subgraph,
+        version: version.name,
+        action: 'guarded',
+        kind: trip.kind,
+        reason: trip.reason,
+        measured: trip.measured,
+        stable: trip.stable,
+        ...(by !== undefined && { by }),
+      } satisfies CanaryEvent);
     }
   }
 
-  /** Gives a guarded version its configured weights back, with a fresh window; false when it was not guarded. */
-  restore(name: string, by: string): boolean {
+  /** Applies a trip decided by another process (read from the shared store); false when the version is already guarded or unknown. */
+  applyShared(name: string, trip: CanaryTrip): boolean {
+    const version = this.versions.find((v) => v.name === name);
+    if (!version || version.guarded || version === this.stableVersion) return false;
+    this.trip(version, trip, 'shared store');
+    return true;
+  }
+
+  /** The guarded versions and their trips. */
+  guardedVersions(): Array<[string, CanaryTrip]> {
+    return this.versions.flatMap((v) => (v.guarded ? [[v.name, v.guarded] as [string, CanaryTrip]] : []));
+  }
+
+  /**
+   * Gives a guarded version its configured weights back, with a fresh window; false when it was not guarded.
+   * `shared`: the restore was read from the shared store (so it is not written back).
+   */
+  restore(name: string, by: string, shared = false): boolean {
     const version = this.versions.find((v) => v.name === name);
     if (!version?.guarded) return false;
     version.members.forEach((m, i) => (m.weight = version.configured[i]!));
     version.guarded = undefined;
     version.windows.query.reset();
     version.windows.mutation.reset();
-    if (canaryChannel.hasSubscribers) canaryChannel.publish({ subgraph: this.subgraph, version: name, action: 'restored', by } satisfies CanaryEvent);
+    if (!shared) this.onDecision?.(name, undefined);
+    if (canaryChannel.hasSubscribers) canaryChannel.publish({ gateway: this.gateway, subgraph: this.subgraph, version: name, action: 'restored', by } satisfies CanaryEvent);
     return true;
   }
 
@@ -359,12 +407,89 @@ export class Canary<M extends Member = Member> {
  * one still draining); a restore reaches both, the state shown is the newest.
  */
 export class CanaryBoard {
+  /** `gateway`: the id its canaries' events carry (CanaryEvent.gateway). */
+  constructor(private readonly gateway?: string) {}
+
   private readonly bySubgraph = new Map<string, Array<Canary<any>>>();
+  private shared: { store: SharedDecisions; onError: (error: unknown) => void } | undefined;
+  /** Shared keys whose decision this process wrote (or read): only those may be restored by their absence from the store. */
+  private readonly written = new Set<string>();
 
   add(canary: Canary<any>): void {
     const list = this.bySubgraph.get(canary.subgraph) ?? [];
     list.push(canary);
     this.bySubgraph.set(canary.subgraph, list);
+    canary.onDecision = (version, trip) => this.write(canary, version, trip);
+    canary.gateway = this.gateway;
+  }
+
+  /**
+   * Shares the guard's decisions through `store` from now on: each one taken
+   * here is written, and every `pollMs` each process reads the decisions of
+   * its canaries' versions and applies them (a trip: guarded; a key gone
+   * that it had seen: restored). A store that fails calls `onError` and is
+   * tried again at the next poll; each process keeps its own decisions
+   * meanwhile. Returns the stop.
+   */
+  share(store: SharedDecisions, pollMs: number, onError: (error: unknown) => void): () => void {
+    this.shared = { store, onError };
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.poll().finally(() => (running = false));
+    }, pollMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      this.shared = undefined;
+    };
+  }
+
+  private key(canary: Canary<any>, version: string): string {
+    return `${canary.subgraph}:${version}:${canary.configuration}`;
+  }
+
+  private write(canary: Canary<any>, version: string, trip: CanaryTrip | undefined): void {
+    const shared = this.shared;
+    if (!shared) return;
+    const key = this.key(canary, version);
+    if (trip) {
+      shared.store.set(key, JSON.stringify(trip)).then(() => this.written.add(key), shared.onError);
+    } else {
+      this.written.delete(key);
+      shared.store.delete(key).catch(shared.onError);
+    }
+  }
+
+  /** One round of reading the shared decisions (exported through share(); tests call it through the interval). */
+  private async poll(): Promise<void> {
+    const shared = this.shared;
+    if (!shared) return;
+    for (const list of this.bySubgraph.values()) {
+      const canary = list[list.length - 1]!;
+      for (const version of canary.versionNames.slice(1)) {
+        const key = this.key(canary, version);
+        let value: string | undefined;
+        try {
+          value = await shared.store.get(key);
+        } catch (error) {
+          shared.onError(error);
+          return;
+        }
+        const guarded = canary.guardedVersions().find(([name]) => name === version);
+        if (value !== undefined) {
+          this.written.add(key);
+          if (!guarded) for (const each of list) each.applyShared(version, JSON.parse(value) as CanaryTrip);
+        } else if (guarded) {
+          // Gone from the store: restored elsewhere if this process had seen it there; else its own write has not landed yet (or failed): write it again.
+          if (this.written.has(key)) {
+            this.written.delete(key);
+            for (const each of list) each.restore(version, 'shared store', true);
+          } else this.write(canary, version, guarded[1]);
+        }
+      }
+    }
   }
 
   remove(canary: Canary<any>): void {
@@ -386,7 +511,15 @@ export class CanaryBoard {
   /** Restores `version` of `subgraph` in each of its canaries; true when one was guarded. */
   restore(subgraph: string, version: string, by: string): boolean {
     let restored = false;
-    for (const canary of this.bySubgraph.get(subgraph) ?? []) restored = canary.restore(version, by) || restored;
+    const list = this.bySubgraph.get(subgraph) ?? [];
+    for (const canary of list) restored = canary.restore(version, by) || restored;
+    // Guarded by another process, not read here yet: its decision goes from the store all the same.
+    const newest = list[list.length - 1];
+    if (!restored && newest && this.shared) {
+      const key = this.key(newest, version);
+      this.written.delete(key);
+      this.shared.store.delete(key).catch(this.shared.onError);
+    }
     return restored;
   }
 }

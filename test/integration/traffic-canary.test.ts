@@ -19,6 +19,7 @@ import { captureLogs, runTessera, startGateway, startGraphqlUpstream, tempProjec
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
+import { needRedis, REDIS_URL, uniquePrefix } from '../kit/redis.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 interface Version {
@@ -167,7 +168,7 @@ async function graphqlVersion(t: TestContext, failing: () => boolean) {
 const TOKEN = 'a-credential-of-at-least-32-characters-canary';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-async function canaryGateway(t: TestContext, name: string, stableUrl: string, canaryUrl: string) {
+async function canaryGateway(t: TestContext, name: string, stableUrl: string, canaryUrl: string, extra: Record<string, unknown> = {}) {
   const { lines, logger } = captureLogs();
   const gateway = await startGateway(
     t,
@@ -187,7 +188,7 @@ async function canaryGateway(t: TestContext, name: string, stableUrl: string, ca
         canary: { guard: { window: '30s', minCalls: 20, errorRateMargin: 0.05, p99Margin: false } },
       } as never,
     ],
-    { admin: { port: 0, credential: TOKEN }, telemetry: { metrics: { enabled: true } } },
+    { admin: { port: 0, credential: TOKEN }, telemetry: { metrics: { enabled: true } }, ...extra },
     { logger },
   );
   const admin = async (path: string, body?: unknown) => {
@@ -410,4 +411,43 @@ test('gRPC: the same canary: sticky callers keep their version of a gRPC upstrea
     if (moved[1] === 3) onV2++;
   }
   assert.ok(onV2 >= 15 && onV2 <= 45, `${onV2} of 100 callers on v2 (weight 30)`);
+});
+
+/** Polls `read` until `done` says yes (generous bound for a loaded machine), and returns the last value. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('guard with a Redis store: one replica guarding a version guards it on the other, and a restore on either restores both (docs/reliability.md row 51)', async (t) => {
+  if (!(await needRedis(t))) return;
+  let failing = true;
+  const stable = await graphqlVersion(t, () => false);
+  const canary = await graphqlVersion(t, () => failing);
+  const store = { store: { url: REDIS_URL, prefix: uniquePrefix(t) } };
+  const a = await canaryGateway(t, 'replicated', stable.url, canary.url, store);
+  const b = await canaryGateway(t, 'replicated', stable.url, canary.url, store);
+  const v2Of = async (gateway: typeof a) => ((await gateway.admin('/admin/canary')).body.canaries[0].versions as Array<{ version: string; weight: number; guarded: unknown }>)[1]!;
+  // Only replica a sees the failing calls.
+  for (let i = 0; i < 60; i++) await a.gateway.query('{ a }');
+  assert.equal((await v2Of(a)).weight, 0);
+  await until(() => v2Of(b), (v) => v.weight === 0, 'replica b guards v2');
+  const shared = b.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('canary guard:'));
+  assert.equal(shared?.by, 'shared store');
+  assert.match(String(shared?.msg), /decided by another gateway process, read from the shared store/);
+  // Counted once, where it was decided; guarded on both.
+  assert.equal(sample(await a.metrics(), 'tessera_canary_guard_trips_total', { subgraph: 'replicated', version: 'v2', kind: 'query', reason: 'error-rate' }), 1);
+  assert.equal(sample(await b.metrics(), 'tessera_canary_guard_trips_total', { subgraph: 'replicated', version: 'v2', kind: 'query', reason: 'error-rate' }), undefined);
+  assert.equal(sample(await b.metrics(), 'tessera_canary_guarded', { subgraph: 'replicated', version: 'v2' }), 1);
+
+  // Restored through replica b's admin API: replica a follows.
+  failing = false;
+  assert.equal((await b.admin('/admin/canary/restore', { subgraph: 'replicated', version: 'v2' })).body.restored, true);
+  await until(() => v2Of(a), (v) => v.weight === 50, 'replica a restores v2');
+  assert.equal((await v2Of(b)).weight, 50);
 });
