@@ -259,7 +259,7 @@ test('guard: an erroring canary is taken to weight 0 (warn log with what was mea
   const project = tempProject(t, { 'gateway.yaml': `admin:\n  port: 0\n  credential: ${TOKEN}\n` });
   const shown = await runTessera(['canary', 'status', '--config', `${project}/gateway.yaml`, '--gateway', gateway.adminUrl!]);
   assert.equal(shown.code, 0, shown.stderr);
-  assert.match(shown.stdout, /guarded \(stable v1, sticky: no\)\n  v1  weight 50 of 50\n  v2  weight 0 of 50  GUARDED since .*: query error-rate, error rate 100% p99 [\d.]+ ms against 0% and [\d.]+ ms on v1/);
+  assert.match(shown.stdout, /guarded \(stable v1, sticky: no\)\n {2}v1 {2}weight 50 of 50\n {2}v2 {2}weight 0 of 50 {2}GUARDED since .*: query error-rate, error rate 100% p99 [\d.]+ ms against 0% and [\d.]+ ms on v1/);
 
   // Restore: bad requests say what is wrong; a good one gives v2 its weight back, logged and shown.
   const unknown = await admin('/admin/canary/restore', { subgraph: 'guarded', version: 'v9' });
