@@ -23,6 +23,8 @@ export const EVENTS = {
   instanceHealth: 'tessera:instance-health',
   /** A subgraph's adaptive concurrency limit: an attempt let in or ended, the limit changed, an attempt shed (ConcurrencyEvent): transport/stages/concurrency.ts. */
   concurrency: 'tessera:concurrency',
+  /** A canary version guarded, restored, or a sticky caller moved off its version (CanaryEvent): transport/canary.ts. */
+  canary: 'tessera:canary',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A shadow copy of a read-only call ended, or was dropped (ShadowEvent): transport/stages/shadow.ts. */
@@ -127,6 +129,41 @@ export interface ConcurrencyEvent {
   inFlight: number;
   /** Attempts shed since the limit was made (this process). */
   shed: number;
+}
+
+/** Which calls a canary judgement compares: idempotent calls (queries, GETs, read-only RPCs), or the others (mutations). */
+export type CanaryKind = 'query' | 'mutation';
+
+/** One version's calls of one kind over the guard's window. */
+export interface CanaryMeasure {
+  calls: number;
+  /** Failed calls over calls (0..1): connection failures, timeouts, HTTP 5xx, gRPC statuses that say the instance is unwell. */
+  errorRate: number;
+  /** Over all the calls, ms; 0 when there were none. */
+  p99Ms: number;
+}
+
+/**
+ * `guarded`: the canary guard took the version's weight to 0 (with what it
+ * measured against the stable version); `restored`: its weights are back
+ * (`by`: admin API, CLI, or what else asked); `fallback`: a sticky caller's
+ * version had no instance available and the call went to version `to`.
+ */
+export interface CanaryEvent {
+  /** Which gateway of the process (its id, as in `tessera:schema`): tests and embedders run several; absent for an upstream built outside a gateway. */
+  gateway?: string;
+  subgraph: string;
+  version: string;
+  action: 'guarded' | 'restored' | 'fallback';
+  /** guarded: the kind of calls that tripped it, and on what. */
+  kind?: CanaryKind;
+  reason?: 'error-rate' | 'p99';
+  measured?: CanaryMeasure;
+  stable?: CanaryMeasure & { version: string };
+  /** restored: who asked; guarded: `shared store` when another gateway process decided it (read from gateway.yaml's `store:`). */
+  by?: string;
+  /** fallback: the version the call went to instead. */
+  to?: string;
 }
 
 export interface RetryBudgetEvent {

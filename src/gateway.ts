@@ -22,9 +22,10 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { EVENTS, type ConcurrencyEvent, type InstanceHealthEvent } from './events.js';
+import { EVENTS, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { shadowVersion } from './transport/stages/shadow.js';
+import { CanaryBoard, canaryChannel } from './transport/canary.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
@@ -214,6 +215,7 @@ async function loadAll(
   gateway: GatewayFileConfig,
   logger: Logger,
   key: Buffer,
+  canaries: CanaryBoard,
   reusable: (descriptor: Descriptor) => LoadedSource | undefined = () => undefined,
 ): Promise<LoadedSet> {
   const reused = new Set<LoadedSource>();
@@ -221,7 +223,7 @@ async function loadAll(
     descriptors.map((d) => {
       const kept = reusable(d);
       if (kept) reused.add(kept);
-      return kept ?? loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key });
+      return kept ?? loadSource(d, { mode: gateway.mode, logger: logger.child({ subgraph: d.name }), cursorKey: key, canaries });
     }),
   );
   const sources: LoadedSource[] = [];
@@ -270,6 +272,65 @@ function logInstanceHealth(logger: Logger, event: InstanceHealthEvent): void {
   const fields = { subgraph: event.subgraph, instance: event.instance, state: event.state, reason: event.reason };
   if (event.state === 'down') logger.warn(fields, `instance health check failing (${event.reason}): no traffic to it until it passes again (health: in its descriptor)`);
   else logger.info(fields, 'instance health check passing: it gets traffic');
+}
+
+/** Sticky callers moved off their version: at most one log line per subgraph and version in this long (with the count since the last). */
+const FALLBACK_LOG_MS = 10_000;
+
+/**
+ * Canary events of this gateway's subgraphs as log lines: a guarded version is
+ * a warning for the person on call (what was measured against the stable
+ * version, and how to restore it); a restore is info; sticky callers falling
+ * back to another version are a warning at most every FALLBACK_LOG_MS per
+ * version, with how many calls fell back.
+ */
+function canaryLog(logger: Logger, gatewayId: string, ours: (subgraph: string) => boolean): (message: unknown) => void {
+  const fallbacks = new Map<string, { loggedAt: number; count: number }>();
+  const percent = (rate: number): string => `${Math.round(rate * 1000) / 10}%`;
+  return (message) => {
+    const event = message as CanaryEvent;
+    if ((event.gateway !== undefined && event.gateway !== gatewayId) || !ours(event.subgraph)) return;
+    const fields = { subgraph: event.subgraph, version: event.version };
+    if (event.action === 'guarded') {
+      const { measured, stable } = event;
+      const what =
+        event.reason === 'error-rate'
+          ? `error rate ${percent(measured!.errorRate)} against ${percent(stable!.errorRate)} on stable ${stable!.version}`
+          : `p99 ${measured!.p99Ms} ms against ${stable!.p99Ms} ms on stable ${stable!.version}`;
+      logger.warn(
+        { ...fields, kind: event.kind, reason: event.reason, measured, stable, ...(event.by && { by: event.by }) },
+        `canary guard: version ${event.version} of subgraph ${event.subgraph} gets no traffic (weight 0): ${event.kind} ${what}, over ${measured!.calls} and ${stable!.calls} calls${event.by ? ' (decided by another gateway process, read from the shared store)' : ''}; restore it with \`tessera canary restore ${event.subgraph} ${event.version}\` or POST /admin/canary/restore once fixed`,
+      );
+      return;
+    }
+    if (event.action === 'restored') {
+      logger.info({ ...fields, by: event.by }, `canary restored: version ${event.version} of subgraph ${event.subgraph} has its configured weights again`);
+      return;
+    }
+    const key = `${event.subgraph}\u0000${event.version}`;
+    const now = Date.now();
+    const seen = fallbacks.get(key) ?? { loggedAt: 0, count: 0 };
+    seen.count++;
+    fallbacks.set(key, seen);
+    if (now - seen.loggedAt < FALLBACK_LOG_MS) return;
+    logger.warn({ ...fields, to: event.to, calls: seen.count }, `sticky callers of version ${event.version} moved to ${event.to}: no instance of ${event.version} available`);
+    seen.loggedAt = now;
+    seen.count = 0;
+  };
+}
+
+/** How often each gateway process reads the canary guard's shared decisions (gateway.yaml `store:`). */
+const CANARY_POLL_MS = 2_000;
+
+/** A shared store that fails while the guard's decisions are read or written: one warning per minute at most. */
+function canaryStoreError(logger: Logger): (error: unknown) => void {
+  let loggedAt = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - loggedAt < 60_000) return;
+    loggedAt = now;
+    logger.warn({ err: error }, "canary guard: the shared store (gateway.yaml store:) did not answer; each gateway process keeps its own decisions until it does");
+  };
 }
 
 /** The unhealthy subgraphs that are required (an optional one never holds /readyz back). */
@@ -592,13 +653,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const origins = channelOrigins(config, channels);
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
+  // The canaries of the descriptors with `canary:`, by subgraph: each upstream adds its own (GET /admin/canary, restore).
+  const canaries = new CanaryBoard(gatewayId);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
   const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
   let loadedFirst: LoadedSet;
   try {
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
     await guardUpstreams(descriptors, config.security.upstreams, displayPath);
-    loadedFirst = await loadAll(descriptors, config, logger, key);
+    loadedFirst = await loadAll(descriptors, config, logger, key, canaries);
     if (loadedFirst.sources.length === 0) {
       throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
     }
@@ -667,6 +730,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           checks: d.health !== undefined,
           shadow: d.shadow && shadowVersion(d.shadow),
           adaptive: d.adaptiveConcurrency?.initialLimit,
+          canary: d.canary !== undefined,
         })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
@@ -766,6 +830,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   };
   const concurrencyEvents = diagnosticsChannel(EVENTS.concurrency);
   concurrencyEvents.subscribe(onConcurrency);
+  const onCanary = canaryLog(logger, gatewayId, (subgraph) => versions.current.descriptors.some((d) => d.name === subgraph));
+  canaryChannel.subscribe(onCanary);
+  // With a shared store (Redis, or the cluster primary for --workers), every process applies the guard decisions of the others.
+  const stopCanarySharing =
+    config.store.url !== 'memory' || openTraffic.stores.primary ? canaries.share(openTraffic.stores.kv(config.store, 'canary'), CANARY_POLL_MS, canaryStoreError(logger)) : undefined;
 
   let closing: Promise<void> | undefined;
 
@@ -799,7 +868,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         return outcome({ result: 'unchanged', version: previous.id });
       }
       const kept = new Map(previous.sources.map((s) => [s.descriptor.name, s]));
-      const loaded = await loadAll(next, config, logger, key, (d) => (previous.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
+      const loaded = await loadAll(next, config, logger, key, canaries, (d) => (previous.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
       fresh = loaded.fresh;
       if (loaded.sources.length === 0) throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
       const versionTraffic = openTraffic.forVersion({ descriptors: next, sources: loaded.sources });
@@ -856,7 +925,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // Admin endpoints: one table, served by the admin listener when configured, else by the main one.
   const logLevel = new LogLevelControl(logger);
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
-  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }) };
+  const adminCanaries = { states: () => canaries.states() as unknown as Array<Record<string, unknown>>, restore: (subgraph: string, version: string, by: string) => canaries.restore(subgraph, version, by) };
+  const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }), canaries: adminCanaries };
   // A worker of `tessera serve --workers N`: the status page and the admin API answer for every worker (server/admin-group.ts).
   const group = adminGroup(adminState);
   const adminEndpoints = new Map<string, AdminHandler>();
@@ -914,6 +984,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       sampler,
       group,
       reload: () => reload('admin'),
+      canaries: adminCanaries,
       ...(registryApi && { registry: registryApi }),
     });
     for (const [path, handler] of endpoints) adminEndpoints.set(path, handler);
@@ -1034,6 +1105,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         breakerChannel.unsubscribe(onBreaker);
         stopShadowLog();
         concurrencyEvents.unsubscribe(onConcurrency);
+        canaryChannel.unsubscribe(onCanary);
+        stopCanarySharing?.();
         clusterMetrics?.close();
         metrics?.close();
         status?.close();

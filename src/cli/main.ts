@@ -16,6 +16,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isConfigError } from '../errors.js';
+import { canary } from './canary.js';
 import { check } from './check.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { compose } from './compose.js';
@@ -188,6 +189,22 @@ const COMMANDS: Record<string, CommandSpec> = {
       ...USAGE_EXIT,
     ],
     run: (configFile, values) => status(configFile, values as { json?: boolean }),
+  },
+  canary: {
+    summary: "A running gateway's canary guard: `status` shows each version's weight and what guarded it; `restore SUBGRAPH VERSION` gives a guarded version its configured weights back.",
+    positionals: 'status | restore SUBGRAPH VERSION',
+    options: {
+      gateway: { type: 'string', value: 'URL', doc: "The running gateway's admin listener (or its main listener when the admin API is served there); the credential is admin.credential of --config." },
+      by: { type: 'string', value: 'NAME', doc: 'Who restores, in the gateway\'s log (default: $USER).' },
+      json: { type: 'boolean', doc: "Print the admin API's answer as JSON." },
+    },
+    environment: [...ENVIRONMENT, ['USER', 'Who restores, when --by is not given.']],
+    exitCodes: [
+      [0, 'shown, restored, or nothing to restore (the version was not guarded)'],
+      [1, 'the gateway did not answer, refused the credential, or has no such subgraph or version'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => canary(configFile, values as { gateway?: string; by?: string; json?: boolean }, positionals),
   },
 };
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { descriptorCache } from './cache.js';
 import { concurrencyOptions } from './concurrency.js';
+import { canarySchema } from './canary.js';
 import { authRulesSchema } from './auth.js';
 import { upstreamTlsSchema } from './tls.js';
 import { checkUpstreamCredentials, upstreamCredentialKeys } from './upstreams.js';
@@ -205,6 +206,8 @@ export const baseDescriptor = z.strictObject({
   balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
   /** Read-only calls copied to a shadow target and compared with the primary's answer (shadow.ts); off when absent. */
   shadow: shadowSchema.optional(),
+  /** Sticky canaries across the upstreams' versions and the automatic canary guard (canary.ts); off when absent. */
+  canary: canarySchema.optional(),
   /** Largest upstream response body accepted. */
   maxResponseSize: size.default(10 * 1024 * 1024),
   /** Connections kept per upstream instance. */

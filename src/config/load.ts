@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ErrorCode } from '../errors.js';
 import { descriptorSchema, type Descriptor } from './descriptor.js';
+import { canaryProblems } from './canary.js';
 import { gatewaySchema, type GatewayFileConfig } from './gateway.js';
 import { interpolate, type MissingVariable } from './interpolate.js';
 import { closestKey, knownKeys } from './suggest.js';
@@ -141,6 +142,7 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
   const upstreams = d.upstreams ?? (d.url ? [{ url: d.url, weight: 1 }] : []);
   if (upstreams.length === 0) problems.push(`${where}: upstreams: expected \`url\` or at least one entry in \`upstreams\``);
   if (upstreams.length > 0 && upstreams.every((u) => u.weight === 0)) problems.push(`${where}: upstreams: every weight is 0, so no instance would get traffic`);
+  problems.push(...canaryProblems(where, d.canary, upstreams));
   for (const [type, entity] of Object.entries(d.entities)) {
     if (entity.field && !entity.argument) problems.push(`${where}: entities.${type}.argument: needed with \`field\` (the argument that takes the key)`);
   }

@@ -42,6 +42,8 @@ export type AdminGroupOps = {
   'admin.raise-log-level': { args: [level: LogLevel, durationMs: number, requestId: string]; value: LogLevelState };
   'admin.open-sampling': { args: [subgraph: string, durationMs: number, maxBodies: number, requestId: string]; value: SamplingWindow };
   'admin.start-reload': { args: [requestId: string]; value: { started: boolean } };
+  'admin.canary': { args: []; value: { canaries: Array<Record<string, unknown>> } };
+  'admin.canary-restore': { args: [subgraph: string, version: string, by: string]; value: { restored: boolean } };
 };
 
 /** What the group's answer adds to an admin answer: the receiving worker's pid, every worker's own answer, and who did not answer. */
@@ -77,6 +79,15 @@ export interface AdminGroupOptions {
   reload(): Promise<unknown>;
   /** This worker's last reload attempt. */
   reloadState(): Record<string, unknown>;
+  /** This worker's canaries (descriptors with `canary:`): their state, and a guarded version's restore. */
+  canaries?: AdminCanaries;
+}
+
+/** The canaries as the admin API sees them (transport/canary.ts CanaryBoard). */
+export interface AdminCanaries {
+  states(): Array<Record<string, unknown>>;
+  /** True when the version was guarded (now restored); false when it was not. */
+  restore(subgraph: string, version: string, by: string): boolean;
 }
 
 /** What this worker answers when the group asks it. */
@@ -99,6 +110,8 @@ export function adminGroup(options: AdminGroupOptions): AdminGroup | undefined {
     'admin.state': () => workerAdminState(options),
     'admin.raise-log-level': (level, durationMs, requestId) => logLevel.raise(level, durationMs, requestId),
     'admin.open-sampling': (subgraph, durationMs, maxBodies, requestId) => sampler.open(subgraph, durationMs, maxBodies, requestId),
+    'admin.canary': () => ({ canaries: options.canaries?.states() ?? [] }),
+    'admin.canary-restore': (subgraph, version, by) => ({ restored: options.canaries?.restore(subgraph, version, by) ?? false }),
     'admin.start-reload': (requestId) => {
       logger.info({ requestId }, 'admin: reload requested through the cluster primary');
       void options.reload().catch((error: unknown) => logger.error({ err: error, requestId }, 'admin: reload attempt threw'));

@@ -21,7 +21,7 @@ import { acceptRequestId } from '../plugins/use-request-account.js';
 import { LOG_LEVELS, type LogLevelControl } from '../telemetry/log-level.js';
 import type { BodySampler } from '../telemetry/sampling.js';
 import { worstBreaker, type BreakerState } from '../telemetry/status.js';
-import type { AdminGroup, GroupView, WorkerAdminState } from './admin-group.js';
+import type { AdminCanaries, AdminGroup, GroupView, WorkerAdminState } from './admin-group.js';
 import { sendError, sendJson } from './answer.js';
 
 export interface AdminContext {
@@ -83,6 +83,7 @@ export const ADMIN_MAX_SECONDS = 3600;
 const seconds = z.number().int('expected a whole number of seconds').min(1).max(ADMIN_MAX_SECONDS);
 const logLevelRequest = z.strictObject({ level: z.enum(LOG_LEVELS), durationSeconds: seconds });
 const rollbackRequest = z.strictObject({ subgraph: z.string().min(1), to: z.string().min(1).optional(), by: z.string().min(1).default('admin API') });
+const canaryRestoreRequest = z.strictObject({ subgraph: z.string().min(1), version: z.string().min(1), by: z.string().min(1).max(200).default('admin API') });
 const sampleRequest = z.strictObject({
   subgraph: z.string().min(1),
   durationSeconds: seconds.default(60),
@@ -134,6 +135,8 @@ export interface AdminApiOptions {
   group?: AdminGroup;
   /** Reloads the descriptors (hot reload); resolves with the attempt's outcome, `result` loaded, unchanged or failed. */
   reload(): Promise<{ result: string }>;
+  /** The canaries of the descriptors with `canary:` (GET /admin/canary, POST /admin/canary/restore). */
+  canaries: AdminCanaries;
   /** The Redis registry (`registry.url`); absent, /admin/registry answers 404 naming the setting. */
   registry?: {
     /** Revision, every subgraph's versions (without their stored texts), and the replicas that reported. */
@@ -144,7 +147,7 @@ export interface AdminApiOptions {
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback', '/admin/canary', '/admin/canary/restore'] as const;
 
 /** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
@@ -154,7 +157,7 @@ function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & Gr
 
 /**
  * The admin API's endpoints, for the table: GET /admin/status, GET|POST /admin/log-level, GET|POST /admin/sample,
- * POST /admin/reload.
+ * POST /admin/reload, GET /admin/registry, POST /admin/registry/rollback, GET /admin/canary, POST /admin/canary/restore.
  */
 export function adminApiEndpoints(options: AdminApiOptions): Array<[string, AdminHandler]> {
   const { logLevel, sampler, group } = options;
@@ -254,6 +257,39 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
           if (isConfigError(error)) throw badRequest(error.problems.join('; '));
           throw error;
         }
+      },
+    ],
+    // The canary guard's state in this process (every worker's with --workers), and a guarded version's restore.
+    [
+      ADMIN_API_PATHS[6],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['GET'], '/admin/canary');
+        logger.info({ requestId }, 'admin: canary read');
+        const own = { canaries: options.canaries.states() };
+        if (!group) return sendJson(res, 200, own);
+        const { own: answered, ...view } = await group.ask('admin.canary', [], () => own);
+        sendJson(res, 200, groupAnswer(answered, view));
+      },
+    ],
+    [
+      ADMIN_API_PATHS[7],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/canary/restore');
+        const { subgraph, version, by } = await readBody(req, canaryRestoreRequest);
+        const states = options.canaries.states();
+        const canary = states.find((c) => c.subgraph === subgraph);
+        if (!canary) {
+          const known = states.map((c) => String(c.subgraph));
+          throw badRequest(`subgraph: "${subgraph}" has no \`canary:\` in its descriptor; subgraphs with one: ${known.join(', ') || 'none'}`);
+        }
+        const versions = (canary.versions as Array<{ version: string }>).map((v) => v.version);
+        if (!versions.includes(version)) throw badRequest(`version: subgraph "${subgraph}" has no version "${version}"; its versions: ${versions.join(', ')}`);
+        logger.info({ requestId, subgraph, version, by }, 'admin: canary restore');
+        const restore = () => ({ restored: options.canaries.restore(subgraph, version, by) });
+        // 200 either way: `restored` false says the version was not guarded (nothing to do).
+        if (!group) return sendJson(res, 200, { subgraph, version, ...restore() });
+        const { own, ...view } = await group.ask('admin.canary-restore', [subgraph, version, by], restore);
+        sendJson(res, 200, groupAnswer({ subgraph, version, ...own }, view));
       },
     ],
   ];

@@ -78,11 +78,11 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     parts.summary.textContent = summaryText(series);
   }
 
-  /** green: healthy; amber: a breaker not closed, an instance checked down, or errors over 5% of the last minute's calls; red: waiting, not loaded, or every instance out (breaker open or checked down). */
+  /** green: healthy; amber: a breaker not closed, an instance checked down, a canary version guarded, or errors over 5% of the last minute's calls; red: waiting, not loaded, or every instance out (breaker open or checked down). */
   function dotClass(subgraph) {
     var out = subgraph.instances.filter(function (i) { return i.breaker === 'open' || i.check === 'down'; }).length;
     if (subgraph.health === 'waiting' || subgraph.health === 'not loaded' || (out > 0 && out === subgraph.instances.length)) return 'dot bad';
-    var notClosed = subgraph.instances.some(function (i) { return i.breaker === 'open' || i.breaker === 'half-open' || i.check === 'down'; });
+    var notClosed = subgraph.instances.some(function (i) { return i.breaker === 'open' || i.breaker === 'half-open' || i.check === 'down' || i.canary === 'guarded'; });
     if (notClosed || subgraph.series.recent.errors > 0.05 * subgraph.series.recent.count) return 'dot warn';
     return 'dot ok';
   }
@@ -97,7 +97,7 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     head.append(health);
     var table = el('table', 'instances');
     var header = el('tr');
-    ['instance', 'version', 'weight', 'breaker', 'check'].forEach(function (h) { header.append(el('th', '', h)); });
+    ['instance', 'version', 'weight', 'breaker', 'check', 'canary'].forEach(function (h) { header.append(el('th', '', h)); });
     var body = el('tbody');
     table.append(el('thead'), body);
     table.tHead.append(header);
@@ -129,7 +129,11 @@ export const STATUS_SCRIPT = String.raw`'use strict';
       var row = el('tr');
       var breaker = el('td', 'breaker ' + instance.breaker, instance.breaker);
       var check = el('td', 'check ' + instance.check, instance.check);
-      row.append(el('td', 'url', instance.url), el('td', '', instance.version === null ? '–' : instance.version), el('td', '', String(instance.weight)), breaker, check);
+      // A version the canary guard took to weight 0: a badge, its reason (measured against the stable version) in the tooltip.
+      var canary = el('td', 'canary ' + instance.canary, instance.canary === 'guarded' ? 'guarded (weight 0)' : instance.canary);
+      var guarded = subgraph.versions.filter(function (v) { return v.version === instance.version && v.guarded; })[0];
+      if (guarded) canary.title = guarded.guarded.kind + ' ' + guarded.guarded.reason + ': ' + JSON.stringify(guarded.guarded.measured) + ' against stable ' + JSON.stringify(guarded.guarded.stable);
+      row.append(el('td', 'url', instance.url), el('td', '', instance.version === null ? '–' : instance.version), el('td', '', String(instance.weight)), breaker, check, canary);
       parts.body.append(row);
     });
     parts.shadow.hidden = !subgraph.shadow;
@@ -255,7 +259,7 @@ table.instances { border-collapse: collapse; width: 100%; font-size: .85rem; }
 .instances th, .instances td { text-align: left; padding: .15rem .4rem; border-bottom: 1px solid #f3f4f6; }
 .instances td.url { font-family: ui-monospace, monospace; word-break: break-all; }
 .shadow { margin: .5rem 0 0; font-size: .85rem; } .shadow.differs { color: #b45309; font-weight: 600; } .shadow[hidden] { display: none; }
-.breaker.open, .check.down { color: #b91c1c; font-weight: 600; } .breaker.half-open { color: #b45309; font-weight: 600; }
+.breaker.open, .check.down { color: #b91c1c; font-weight: 600; } .canary.guarded { color: #fff; background: #b91c1c; border-radius: 3px; padding: 0 4px; font-weight: 600; } .breaker.half-open { color: #b45309; font-weight: 600; }
 .summary { margin: .5rem 0; color: #374151; font-size: .85rem; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: .5rem; }
 .chart { min-width: 0; overflow: hidden; }

@@ -9,6 +9,7 @@ import type { Executor } from '@graphql-tools/utils';
 import type { GraphQLSchema, SelectionSetNode } from 'graphql';
 import type { Logger } from 'pino';
 import type { Descriptor } from '../config/descriptor.js';
+import type { CanaryBoard } from '../transport/canary.js';
 
 export type Mode = 'production' | 'development';
 
@@ -20,6 +21,8 @@ export interface SourceOptions {
    * from `security.cursors.secret`; when absent the source makes a random one.
    */
   cursorKey?: Buffer;
+  /** The gateway's canaries (transport/canary.ts), where a descriptor with `canary:` registers its own for the admin API. */
+  canaries?: CanaryBoard;
 }
 
 export interface LoadedSource {

@@ -2,11 +2,13 @@
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath } from '../config/load.js';
 import { upstreamHeaders } from '../transport/headers.js';
+import type { CanaryBoard } from '../transport/canary.js';
 import { HttpUpstream } from '../transport/http.js';
 import { readUpstreamTls } from '../transport/upstream-tls.js';
 import type { ShadowSettings } from '../transport/stages/shadow.js';
 
-export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
+/** `canaries`: the gateway's board, where a descriptor with `canary:` puts its canary for the admin API. */
+export function httpUpstreamFor(descriptor: Descriptor, canaries?: CanaryBoard): HttpUpstream {
   return new HttpUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
@@ -22,6 +24,7 @@ export function httpUpstreamFor(descriptor: Descriptor): HttpUpstream {
     health: descriptor.health && { ...descriptor.health, graphql: descriptor.kind === 'graphql', headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
     adaptiveConcurrency: descriptor.adaptiveConcurrency,
+    canary: descriptor.canary && { options: descriptor.canary, board: canaries },
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
     shadow: descriptor.shadow && { ...shadowSettings(descriptor.shadow), graphql: descriptor.kind === 'graphql' || descriptor.kind === 'federation' },
   });

@@ -32,7 +32,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -119,6 +119,9 @@ export class GatewayMetrics {
   private readonly ejections: CounterFamily;
   private readonly instanceHealthy: GaugeFamily;
   private readonly healthTransitions: CounterFamily;
+  private readonly canaryTrips: CounterFamily;
+  private readonly canaryGuarded: GaugeFamily;
+  private readonly canaryFallbacks: CounterFamily;
   private readonly dedupeHits: CounterFamily;
   private readonly cacheLookups: CounterFamily;
   private readonly overhead: HistogramFamily;
@@ -199,6 +202,22 @@ export class GatewayMetrics {
       name: 'tessera_instance_health_transitions_total',
       help: 'Health-check verdict changes of an upstream instance, by the state entered (up, down); the first check counts as a change.',
       labelNames: ['subgraph', 'instance', 'state'],
+    });
+    this.canaryTrips = new CounterFamily(this.registry, {
+      name: 'tessera_canary_guard_trips_total',
+      help: 'Canary versions the canary guard took to weight 0, by subgraph, version, kind of calls judged (query, mutation) and reason (error-rate, p99).',
+      labelNames: ['subgraph', 'version', 'kind', 'reason'],
+    });
+    this.canaryGuarded = new GaugeFamily(this.registry, {
+      name: 'tessera_canary_guarded',
+      help: 'A canary version guarded (weight 0) by the canary guard: 1, or 0 once restored (absent until its first change). Across workers: the highest.',
+      labelNames: ['subgraph', 'version'],
+      aggregator: 'max',
+    });
+    this.canaryFallbacks = new CounterFamily(this.registry, {
+      name: 'tessera_canary_fallbacks_total',
+      help: 'Attempts of sticky callers whose version had no instance available, sent to their next version instead, by subgraph, version and the version taken.',
+      labelNames: ['subgraph', 'version', 'to'],
     });
     this.dedupeHits = new CounterFamily(this.registry, {
       name: 'tessera_dedupe_hits_total',
@@ -310,6 +329,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
     this.listen(EVENTS.shadow, (message) => this.onShadow(message as ShadowEvent));
+    this.listen(EVENTS.canary, (message) => this.onCanary(message as CanaryEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -389,6 +409,19 @@ export class GatewayMetrics {
     if (!this.subgraphs.has(event.subgraph)) return;
     this.shadowCalls.of(event.subgraph, event.version, event.outcome).value++;
     if (event.durationMs !== undefined) this.shadowSeconds.observe(this.shadowSeconds.of(event.subgraph, event.version), event.durationMs / 1000);
+  }
+
+  private onCanary(event: CanaryEvent): void {
+    if ((event.gateway !== undefined && event.gateway !== this.options.gatewayId) || !this.subgraphs.has(event.subgraph)) return;
+    if (event.action === 'guarded') {
+      // Counted where it was decided: a trip read from the shared store is another process's, counted there.
+      if (event.by === undefined) this.canaryTrips.of(event.subgraph, event.version, event.kind ?? '', event.reason ?? '').value++;
+      this.canaryGuarded.of(event.subgraph, event.version).value = 1;
+    } else if (event.action === 'restored') {
+      this.canaryGuarded.of(event.subgraph, event.version).value = 0;
+    } else {
+      this.canaryFallbacks.of(event.subgraph, event.version, event.to ?? '').value++;
+    }
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

@@ -9,8 +9,8 @@
  * Like metrics.ts it only observes: upstream attempts, breaker changes,
  * shadow copies and schema loads arrive on the `tessera:upstream`,
  * `tessera:breaker`, `tessera:shadow` and `tessera:schema` diagnostics
- * channels (by name), gateway requests through the requests' accounts
- * (`requestObserver()`).
+ * channels (by name), guarded canary versions on `tessera:canary`, gateway
+ * requests through the requests' accounts (`requestObserver()`).
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { RequestObserver } from '../request-scope.js';
-import { EVENTS, type BreakerEvent, type BreakerState, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -220,6 +220,8 @@ export interface StatusSubgraph {
   instances: ReadonlyArray<{ url: string; version?: string; weight: number }>;
   /** The descriptor's `breaker` or `outliers` is not false: each instance has a circuit breaker. */
   breakers: boolean;
+  /** The descriptor has `canary:`: its versions are judged by the canary guard. */
+  canary?: boolean;
   /** The descriptor has `health:`: each instance is health-checked. */
   checks?: boolean;
   /** The descriptor has `shadow:`: the shadow target's version label, whose copies the page counts. */
@@ -241,6 +243,8 @@ export type ShadowCounts = Record<ShadowOutcome, number>;
 const SHADOW_OUTCOMES: readonly ShadowOutcome[] = ['match', 'mismatch', 'dropped', 'failed', 'timeout'];
 
 const noShadows = (): ShadowCounts => ({ match: 0, mismatch: 0, dropped: 0, failed: 0, timeout: 0 });
+/** A version the canary guard took to weight 0 (the `guarded` event on `tessera:canary`): what was measured against the stable version. */
+export type GuardedVersion = Pick<CanaryEvent, 'kind' | 'reason' | 'measured' | 'stable'> & { at: string };
 
 /** An instance's health-check verdict: `unchecked` before its first check, `off` without `health:`. */
 export type CheckState = 'up' | 'down' | 'unchecked';
@@ -278,6 +282,8 @@ export interface StatusPart {
   shadows?: Record<string, ShadowCounts>;
   /** Adaptive concurrency limits, for the subgraphs with `adaptiveConcurrency:` (absent from a worker of an older version). */
   concurrency?: Record<string, ConcurrencyState>;
+  /** Canary versions guarded now, for the subgraphs with `canary:` (absent from a worker of an older version). */
+  guarded?: Record<string, Record<string, GuardedVersion>>;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -334,12 +340,16 @@ export interface StatusSnapshot {
     name: string;
     kind: string;
     health: Health;
-    /** `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`. */
-    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off' }>;
+    /**
+     * `breaker` is `off` where the descriptor turned breakers and outlier detection off; `check` is `off` without `health:`;
+     * `canary` is `guarded` when the canary guard took the instance's version to weight 0 (in any worker), `off` without `canary:`.
+     */
+    instances: Array<{ url: string; version: string | null; weight: number; breaker: BreakerState | 'off'; check: CheckState | 'off'; canary: 'serving' | 'guarded' | 'off' }>;
     /** `off` without `adaptiveConcurrency:`; merged over workers, each figure summed (each worker has its own limit). */
     concurrency: ConcurrencyState | 'off';
     series: Series;
-    versions: Array<{ version: string; series: Series }>;
+    /** `guarded`: what the canary guard measured when it took the version to weight 0; null when it serves. */
+    versions: Array<{ version: string; series: Series; guarded: GuardedVersion | null }>;
     /** With `shadow:`: the shadow target's version and its copies since start, by outcome (summed over workers); null without. */
     shadow: ({ version: string } & ShadowCounts) | null;
   }>;
@@ -351,6 +361,15 @@ function sumShadows(counts: ReadonlyArray<ShadowCounts | undefined>): ShadowCoun
   const sum = noShadows();
   for (const one of counts) if (one) for (const outcome of SHADOW_OUTCOMES) sum[outcome] += one[outcome] ?? 0;
   return sum;
+}
+
+/** A version guarded in any of the parts (the first part's account of it), or undefined. */
+function guardedIn(parts: readonly StatusPart[], subgraph: string, version: string): GuardedVersion | undefined {
+  for (const part of parts) {
+    const guarded = part.guarded?.[subgraph]?.[version];
+    if (guarded) return guarded;
+  }
+  return undefined;
 }
 
 /** The version key of an instance: instances without `version` share the unnamed one. */
@@ -369,6 +388,8 @@ export class StatusBoard {
   private readonly shadows = new Map<string, ShadowCounts>();
   /** Adaptive concurrency limit by subgraph, for the subgraphs with `adaptiveConcurrency:`. */
   private readonly concurrency = new Map<string, ConcurrencyState>();
+  /** Guarded canary versions by subgraph, then version, for the subgraphs with `canary:`. */
+  private readonly guarded = new Map<string, Map<string, GuardedVersion>>();
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
@@ -383,6 +404,7 @@ export class StatusBoard {
       if (subgraph.adaptive !== undefined) this.concurrency.set(subgraph.name, { limit: subgraph.adaptive, inFlight: 0, shed: 0 });
       if (subgraph.checks) this.checks.set(subgraph.name, new Map(subgraph.instances.map((i) => [i.url, 'unchecked'])));
       if (subgraph.shadow !== undefined) this.shadows.set(subgraph.name, noShadows());
+      if (subgraph.canary) this.guarded.set(subgraph.name, new Map());
     }
     for (const channel of options.channels) this.channelRings.set(channel.name, new Ring());
     // The hash of the SDL `tessera compose` writes (sorted, newline-terminated): `sha256sum schema/unified.graphql` shows the same prefix.
@@ -409,6 +431,14 @@ export class StatusBoard {
       const event = message as ShadowEvent;
       const counts = this.shadows.get(event.subgraph);
       if (counts) counts[event.outcome]++;
+    });
+    this.listen(EVENTS.canary, (message) => {
+      const event = message as CanaryEvent;
+      if (event.gateway !== undefined && this.options.gatewayId !== undefined && event.gateway !== this.options.gatewayId) return;
+      const versions = this.guarded.get(event.subgraph);
+      if (!versions || !this.versionRings.get(event.subgraph)?.has(event.version)) return;
+      if (event.action === 'guarded') versions.set(event.version, { kind: event.kind, reason: event.reason, measured: event.measured, stable: event.stable, at: new Date(this.now()).toISOString() });
+      else if (event.action === 'restored') versions.delete(event.version);
     });
   }
 
@@ -470,6 +500,7 @@ export class StatusBoard {
       checks: Object.fromEntries([...this.checks].map(([name, instances]) => [name, Object.fromEntries(instances)])),
       shadows: Object.fromEntries([...this.shadows].map(([name, counts]) => [name, { ...counts }])),
       concurrency: Object.fromEntries([...this.concurrency].map(([name, state]) => [name, { ...state }])),
+      guarded: Object.fromEntries([...this.guarded].map(([name, versions]) => [name, Object.fromEntries(versions)])),
     };
   }
 
@@ -507,10 +538,15 @@ export class StatusBoard {
           weight: i.weight,
           breaker: s.breakers ? worstBreaker(parts.map((part) => part.breakers[s.name]?.[i.url])) : 'off',
           check: s.checks ? worstCheck(parts.map((part) => part.checks?.[s.name]?.[i.url])) : 'off',
+          canary: s.canary ? (guardedIn(parts, s.name, versionKey(i.version)) ? 'guarded' : 'serving') : 'off',
         })),
         concurrency: s.adaptive !== undefined ? sumConcurrency(parts.map((part) => part.concurrency?.[s.name])) : 'off',
         series: series((part) => part.subgraphs[s.name]),
-        versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({ version, series: series((part) => part.versions[s.name]?.[version]) })),
+        versions: [...this.versionRings.get(s.name)!.keys()].map((version) => ({
+          version,
+          series: series((part) => part.versions[s.name]?.[version]),
+          guarded: guardedIn(parts, s.name, version) ?? null,
+        })),
         shadow: s.shadow === undefined ? null : { version: s.shadow, ...sumShadows(parts.map((part) => part.shadows?.[s.name])) },
       })),
     };

@@ -144,13 +144,18 @@ export function instanceBreaker(
 
 /**
  * The instance for the next attempt of a call: one not tried yet by this call
- * when there is one, never one behind an open breaker; undefined when every
- * breaker is open. `allow()` is asked only of the instance picked: it takes
+ * when there is one, never one behind an open breaker, and of `version` when
+ * one is given; undefined when every breaker is open. `allow()` is asked only of the instance picked: it takes
  * the one half-open probe, which an instance merely looked at must not keep.
  */
-export function chooseInstance<T extends Weighted & { breaker?: CircuitBreaker; health?: InstanceHealth }>(balancer: Balancer<T>, tried: ReadonlySet<T>): T | undefined {
+export function chooseInstance<T extends Weighted & { breaker?: CircuitBreaker; health?: InstanceHealth; version?: string }>(
+  balancer: Balancer<T>,
+  tried: ReadonlySet<T>,
+  version?: string,
+): T | undefined {
   const refused = new Set<T>();
-  const blocked = (m: T): boolean => refused.has(m) || (m.breaker !== undefined && !m.breaker.available());
+  // A sticky canary's call keeps to its version (stages/canary.ts): the other versions' instances count as refused.
+  const blocked = (m: T): boolean => refused.has(m) || (version !== undefined && m.version !== version) || (m.breaker !== undefined && !m.breaker.available());
   // Instances a health check marked down get no traffic, unless every instance is down (a check that is
   // wrong everywhere must not take the whole upstream out; /readyz reports it).
   const down = (m: T): boolean => m.health?.down === true;

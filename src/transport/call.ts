@@ -45,6 +45,8 @@ export interface UpstreamCall<M extends Member = Member> {
   attempt: number;
   /** Per call (retry stage): the instances already tried, so that a retry goes elsewhere; undefined before any retry. */
   tried: Set<M> | undefined;
+  /** Per attempt (canary stage, with `canary:`): the version a sticky caller's attempt keeps to; undefined: any. */
+  version: string | undefined;
   /** Per attempt (balance stage): the instance chosen; undefined when none could be. */
   member: M | undefined;
   /** Per attempt (deadline stage): the attempt's time limit, ms. */

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
 import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
+import type { CanaryBoard, CanaryOptions } from './canary.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import type { ConcurrencyOptions } from './concurrency.js';
@@ -58,6 +59,8 @@ export interface GrpcUpstreamOptions {
   shadow?: ShadowSettings;
   /** The subgraph's adaptive concurrency limit (concurrency.ts); off when absent. */
   adaptiveConcurrency?: ConcurrencyOptions;
+  /** Sticky canaries and the canary guard across the instances' versions (canary.ts); off when absent. */
+  canary?: { options: CanaryOptions; board?: CanaryBoard | undefined } | undefined;
 }
 
 /** An UNAVAILABLE that happened at the connection, before any answer (Protocol.unanswered). */
@@ -209,6 +212,7 @@ export class GrpcUpstream {
       retry: options.retry,
       balance: options.balance,
       concurrency: options.adaptiveConcurrency,
+      canary: options.canary,
       protocol: this.protocol(),
       shadow:
         shadow &&
@@ -285,6 +289,7 @@ export class GrpcUpstream {
       metadata: undefined,
       attempt: 0,
       tried: undefined,
+      version: undefined,
       member: undefined,
       timeoutMs: 0,
       traceHeaders: undefined,
@@ -499,6 +504,7 @@ export class GrpcUpstream {
   close(): Promise<void> {
     this.closing.abort();
     this.stopChecks?.();
+    this.pipeline.close();
     for (const member of this.members) member.client.close();
     this.shadowMember?.client.close();
     return Promise.resolve();

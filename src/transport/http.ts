@@ -11,6 +11,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
 import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
+import type { CanaryBoard, CanaryOptions } from './canary.js';
 import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
@@ -48,6 +49,8 @@ export interface HttpUpstreamOptions {
   balance?: BalanceStrategy;
   /** The subgraph's adaptive concurrency limit (concurrency.ts); off when absent. */
   adaptiveConcurrency?: ConcurrencyOptions;
+  /** Sticky canaries and the canary guard across the instances' versions (canary.ts); off when absent. */
+  canary?: { options: CanaryOptions; board?: CanaryBoard | undefined } | undefined;
   /** Shared HTTP cache for GETs (Cache-Control, ETag); off when absent. */
   httpCache?: HttpCacheOptions;
   keepAliveTimeout?: number;
@@ -213,6 +216,7 @@ export class HttpUpstream {
       retry: options.retry,
       balance: options.balance,
       concurrency: options.adaptiveConcurrency,
+      canary: options.canary,
       protocol: this.protocol(),
       cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
       shadow:
@@ -275,6 +279,7 @@ export class HttpUpstream {
       body: call.body,
       attempt: 0,
       tried: undefined,
+      version: undefined,
       member: undefined,
       timeoutMs: 0,
       traceHeaders: undefined,
@@ -490,6 +495,7 @@ export class HttpUpstream {
   async close(): Promise<void> {
     this.closing.abort();
     this.stopChecks?.();
+    this.pipeline.close();
     const members = this.shadowMember ? [...this.members, this.shadowMember] : this.members;
     await Promise.all(members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
   }

@@ -35,28 +35,35 @@
  *    not a call's with its backoff waits; outside the instance choice,
  *    because the limit is the subgraph's, all instances together, and a
  *    shed attempt needs no instance, no breaker and no event of its own.
- * 5. balance: instance choice, weighted by the descriptor's strategy,
+ * 5. canary (with `canary:`): the version a sticky caller's attempt keeps
+ *    to, and each attempt's outcome recorded on its version for the canary
+ *    guard. Inside the retries, so that a retry whose version has no
+ *    instance left moves to the caller's next version, and so that the guard
+ *    judges attempts as the breaker does; inside the concurrency limit, so
+ *    that an attempt it shed is never held against a version; outside the
+ *    instance choice, which it narrows to the version.
+ * 6. balance: instance choice, weighted by the descriptor's strategy,
  *    skipping instances behind an open breaker (it takes a half-open
  *    breaker's one probe) or marked down by a health check; counts calls in
  *    flight per instance for the strategies that use them. A call that finds
  *    no instance fails here, and the retry stage does not retry it.
- * 6. breaker: records the outcome of each attempt on the instance chosen for
+ * 7. breaker: records the outcome of each attempt on the instance chosen for
  *    it. Right inside the choice, so that it hears every attempt the choice
  *    let through, also those refused below for lack of time: a half-open
  *    probe left unrecorded would keep its instance half-open for good.
- * 7. observe: one `tessera:upstream` event per attempt. Inside the breaker,
+ * 8. observe: one `tessera:upstream` event per attempt. Inside the breaker,
  *    so the event of an attempt comes before the `tessera:breaker` event it
  *    causes; outside the deadline, so an attempt refused for lack of time is
  *    reported too, with its instance.
- * 8. trace: one CLIENT span per attempt when the request is traced, and the
+ * 9. trace: one CLIENT span per attempt when the request is traced, and the
  *    W3C context naming it for the attempt to send. Beside observe and for
  *    the same reasons: per attempt, the instance known, an attempt refused
  *    for lack of time still a span; one check when the request is untraced.
- * 9. deadline: the attempt's timeout, the descriptor's capped by what is left
+ * 10. deadline: the attempt's timeout, the descriptor's capped by what is left
  *    of the request deadline; no time left, or the client gone: not sent.
  *    Per attempt (innermost but one), because the backoff waits between
  *    attempts use up the deadline.
- * 10. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC),
+ * 11. attempt: the protocol's own call (undici for HTTP, grpc-js for gRPC),
  *    with the trace stage's headers when there are some.
  *
  * Streams (SSE subscriptions, gRPC server streams) do not pass through it:
@@ -68,6 +75,8 @@ import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
 import { createBalancer, type BalanceStrategy } from './balancer.js';
 import { spareInstance } from './breaker.js';
 import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
+import { Canary, type CanaryBoard, type CanaryOptions } from './canary.js';
+import { canaryStage } from './stages/canary.js';
 import { breakerStage } from './stages/breaker.js';
 import type { ConcurrencyOptions } from './concurrency.js';
 import { concurrencyStage } from './stages/concurrency.js';
@@ -92,6 +101,8 @@ export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R>
   cache?: Stage<C, R>;
   /** Shadow traffic (stages/shadow.ts), when the descriptor has `shadow:`. */
   shadow?: Stage<C, R>;
+  /** Canary versions (descriptor `canary:`), and the gateway's board the admin API restores them through. */
+  canary?: { options: CanaryOptions; board?: CanaryBoard | undefined } | undefined;
 }
 
 export interface Pipeline<M extends Member, C, R> {
@@ -99,6 +110,10 @@ export interface Pipeline<M extends Member, C, R> {
   send: Send<C, R>;
   /** The instance choice the pipeline uses, for streams (which do not pass through it). */
   choose: Choose<M>;
+  /** The canary versions, with `canary:`. */
+  canary: Canary<M> | undefined;
+  /** Takes the canary off the gateway's board (the upstream closed). */
+  close(): void;
 }
 
 /** Runs `last` behind `stages`, the first stage outermost. */
@@ -111,17 +126,20 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const balancer = createBalancer(options.balance ?? 'round-robin', options.members);
   const choose = instanceChooser(subgraph, balancer);
   const spare = (tried: ReadonlySet<M>): boolean => spareInstance(options.members, tried);
+  const canary = options.canary && new Canary<M>(subgraph, options.members, options.canary.options);
+  if (canary) options.canary?.board?.add(canary);
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
     ...(options.shadow ? [options.shadow] : []),
     ...(options.cache ? [options.cache] : []),
     retryStage(subgraph, options.retry, protocol, spare),
     ...(options.concurrency ? [concurrencyStage<C, R>(subgraph, options.concurrency)] : []),
+    ...(canary ? [canaryStage<M, C, R>(canary, protocol)] : []),
     balanceStage(choose, balancer),
     breakerStage(protocol),
     observeStage(subgraph, protocol),
     traceStage(subgraph, protocol),
     deadlineStage(options.timeout, protocol),
   ];
-  return { send: compose(stages, protocol.attempt), choose };
+  return { send: compose(stages, protocol.attempt), choose, canary, close: () => canary && options.canary?.board?.remove(canary) };
 }

@@ -61,8 +61,8 @@ test('the JSON: the subgraph with its kind, instances, versions, weights, breake
   assert.equal(greetings.kind, 'graphql');
   assert.equal(greetings.health, 'answered', 'read by introspection: it answered while loading');
   assert.deepEqual(greetings.instances, [
-    { url: gw.v1, version: 'v1', weight: 1, breaker: 'closed', check: 'off' },
-    { url: gw.v2, version: 'v2', weight: 1, breaker: 'closed', check: 'off' },
+    { url: gw.v1, version: 'v1', weight: 1, breaker: 'closed', check: 'off', canary: 'off' },
+    { url: gw.v2, version: 'v2', weight: 1, breaker: 'closed', check: 'off', canary: 'off' },
   ]);
   assert.equal(sum(greetings.series.count), 4, 'the invalid document called no upstream');
   assert.equal(sum(greetings.series.errors), 0);
@@ -161,7 +161,7 @@ test('health and breaker state as the gateway knows them: waiting for a dead ups
   assert.equal((await fetch(new URL('/readyz', waiting.url))).status, 503);
   for (let i = 0; i < 2; i++) assert.equal((await waiting.query('{ slowField }')).body.errors?.[0]?.extensions?.code, 'SOURCE_UNAVAILABLE');
   const after = (await snapshot(waiting.url)).subgraphs[0]!;
-  assert.deepEqual(after.instances, [{ url: dead.url, version: null, weight: 1, breaker: 'open', check: 'off' }]);
+  assert.deepEqual(after.instances, [{ url: dead.url, version: null, weight: 1, breaker: 'open', check: 'off', canary: 'off' }]);
   assert.equal(sum(after.series.errors), 2, 'two refused connections');
 
   const unprobed = await startGateway(t, [dead], { mode: 'development', server: { readiness: 'loaded' } });

@@ -171,11 +171,11 @@ test('the snapshot: kinds, instances with their breaker state, health, channels 
   clock.now += 1_000;
   const snapshot = status.snapshot();
   assert.deepEqual(snapshot.subgraphs[0]!.instances, [
-    { url: 'http://a:1', version: 'v1', weight: 90, breaker: 'closed', check: 'unchecked' },
-    { url: 'http://b:1', version: 'v2', weight: 10, breaker: 'open', check: 'down' },
+    { url: 'http://a:1', version: 'v1', weight: 90, breaker: 'closed', check: 'unchecked', canary: 'off' },
+    { url: 'http://b:1', version: 'v2', weight: 10, breaker: 'open', check: 'down', canary: 'off' },
   ]);
   assert.equal(snapshot.subgraphs[0]!.kind, 'openapi');
-  assert.deepEqual(snapshot.subgraphs[1]!.instances, [{ url: 'dns:c:1', version: null, weight: 1, breaker: 'off', check: 'off' }], 'breaker: false and no health: in the descriptor');
+  assert.deepEqual(snapshot.subgraphs[1]!.instances, [{ url: 'dns:c:1', version: null, weight: 1, breaker: 'off', check: 'off', canary: 'off' }], 'breaker: false, no health: and no canary: in the descriptor');
   instanceHealth.publish({ subgraph: 'orders', instance: 'http://b:1', state: 'up' });
   assert.equal(status.snapshot().subgraphs[0]!.instances[1]!.check, 'up');
   // Merged across workers: the worst verdict any process saw.

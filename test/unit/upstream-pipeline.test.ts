@@ -67,7 +67,7 @@ function pipelineOf(t: TestContext, members: Fake[], attempts = 2) {
   };
   const { send } = createPipeline<Fake, Call, Answer>({ subgraph: 'fake', members, timeout: 1_000, retry: { attempts, backoff: 1 }, protocol });
   const call = (scope: RequestScope, options: { memoKey?: string; idempotent?: boolean } = {}): Promise<Answer> =>
-    send({ scope, idempotent: options.idempotent ?? true, memoKey: options.memoKey, operation: 'GET', endpoint: undefined, attempt: 0, tried: undefined, member: undefined, timeoutMs: 0, traceHeaders: undefined });
+    send({ scope, idempotent: options.idempotent ?? true, memoKey: options.memoKey, operation: 'GET', endpoint: undefined, attempt: 0, tried: undefined, version: undefined, member: undefined, timeoutMs: 0, traceHeaders: undefined });
   return { call, sent, events };
 }
 

@@ -20,7 +20,7 @@ import { knownSdlOf } from './supergraph.js';
 const SERVICE_QUERY = 'query __ApolloGetServiceDefinition__ { _service { sdl } }';
 
 export async function loadFederationSource(descriptor: FederationDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
-  const upstream = httpUpstreamFor(descriptor);
+  const upstream = httpUpstreamFor(descriptor, options.canaries);
   try {
     let sdl: string;
     let where: string;

@@ -124,7 +124,7 @@ async function schemaFromIntrospection(descriptor: GraphqlDescriptor & Descripto
 }
 
 export async function loadGraphqlSource(descriptor: GraphqlDescriptor & Descriptor, options: SourceOptions): Promise<LoadedSource> {
-  const upstream = httpUpstreamFor(descriptor);
+  const upstream = httpUpstreamFor(descriptor, options.canaries);
   try {
     const schema = descriptor.source
       ? await schemaFromSdl(descriptor, descriptor.source)

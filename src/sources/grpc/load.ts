@@ -12,6 +12,7 @@ import type { Descriptor } from '../../config/descriptor.js';
 import type { GrpcDescriptor } from '../../config/grpc.js';
 import { displayPath } from '../../config/load.js';
 import { ConfigError, isConfigError } from '../../errors.js';
+import type { CanaryBoard } from '../../transport/canary.js';
 import { GrpcUpstream, type GrpcTlsMaterial } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
 import { shadowSettings } from '../upstream.js';
@@ -43,7 +44,7 @@ function tlsMaterial(descriptor: GrpcSourceDescriptor): GrpcTlsMaterial | undefi
   return { ca: read('ca'), cert: read('cert'), key: read('key'), serverName: tls.serverName };
 }
 
-export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream {
+export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor, canaries?: CanaryBoard): GrpcUpstream {
   return new GrpcUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
@@ -59,6 +60,7 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor): GrpcUpstream 
     health: descriptor.health && { ...descriptor.health, headers: upstreamHeaders({ headers: new Headers(), identity: undefined }, descriptor.headers) },
     balance: descriptor.balance,
     adaptiveConcurrency: descriptor.adaptiveConcurrency,
+    canary: descriptor.canary && { options: descriptor.canary, board: canaries },
     tls: tlsMaterial(descriptor),
     shadow: descriptor.shadow && shadowSettings(descriptor.shadow),
   });
@@ -119,7 +121,7 @@ export function schemaFromRoot(descriptor: GrpcSourceDescriptor, root: protobuf.
 }
 
 export async function loadGrpcSource(descriptor: GrpcSourceDescriptor, options: SourceOptions): Promise<LoadedSource> {
-  const upstream = grpcUpstreamFor(descriptor);
+  const upstream = grpcUpstreamFor(descriptor, options.canaries);
   try {
     const root = await protoRoot(descriptor, upstream);
     const caller = createCaller(upstream, descriptor, options.mode);

@@ -62,7 +62,7 @@ async function loadOpenapiSourceWith(
     if (error instanceof DocumentError) throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: source: subgraph "${descriptor.name}": ${error.message}`]);
     throw error;
   }
-  const upstream = httpUpstreamFor(descriptor);
+  const upstream = httpUpstreamFor(descriptor, options.canaries);
   try {
     const client = new RestClient(descriptor, upstream, options.mode);
     let built;
