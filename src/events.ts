@@ -21,6 +21,8 @@ export const EVENTS = {
   breaker: 'tessera:breaker',
   /** An instance's active health check marked it down or up (InstanceHealthEvent): transport/health.ts. */
   instanceHealth: 'tessera:instance-health',
+  /** A discovered upstream's instance set changed, or its resolution failed (DiscoveryEvent): transport/discovery.ts. */
+  discovery: 'tessera:discovery',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A query joined an identical one in flight (DedupeEvent): plugins/use-dedupe.ts. */
@@ -103,6 +105,25 @@ export interface InstanceHealthEvent {
   state: 'up' | 'down';
   /** Why the last check failed (on `down`): `HTTP 503`, `ECONNREFUSED`, `NOT_SERVING`, `no answer within 1000 ms`. */
   reason?: string;
+}
+
+/**
+ * One resolution of a subgraph's discovered upstreams (`upstreams[].discovery`)
+ * that changed its instance set (`added`/`removed` not both empty), or that
+ * failed (`error`: the last known set stays).
+ */
+export interface DiscoveryEvent {
+  subgraph: string;
+  /** The name resolved (`catalog.shop.svc.cluster.local`, `_http._tcp.catalog...`). */
+  name: string;
+  /** Instance URLs that appeared (they get traffic after their first passed health check, when `health:` is set). */
+  added: string[];
+  /** Instance URLs that vanished: no new calls; their calls in flight finish, then their connections close. */
+  removed: string[];
+  /** Every instance of the subgraph after this resolution, static ones included. */
+  instances: Array<{ url: string; version?: string; weight: number }>;
+  /** Why the resolution failed (ENOTFOUND, ETIMEOUT…); absent when it succeeded. */
+  error?: string;
 }
 
 export interface RetryBudgetEvent {

@@ -22,7 +22,7 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import type { InstanceHealthEvent } from './events.js';
+import { EVENTS, type DiscoveryEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
@@ -253,12 +253,29 @@ const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.sou
  * instance URLs: every one except a GraphQL subgraph read by introspection,
  * which answered while loading.
  */
-function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
-  return new Map(
-    sources
-      .filter((s) => s.descriptor.required && !introspected(s.descriptor))
-      .map((s) => [s.descriptor.name, s.descriptor.upstreams.map((u) => u.url)]),
-  );
+function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[] | undefined> {
+  return new Map(sources.filter((s) => s.descriptor.required && !introspected(s.descriptor)).map((s) => [s.descriptor.name, instanceUrls(s.descriptor)]));
+}
+
+/** A descriptor's instance URLs as written; undefined when some are found by discovery (transport/probe.ts then follows its `tessera:discovery` events). */
+function instanceUrls(descriptor: Descriptor): string[] | undefined {
+  return descriptor.upstreams.some((u) => u.discovery) ? undefined : descriptor.upstreams.map((u) => u.url);
+}
+
+/** The subgraphs whose instances are health-checked (`health:`), for the health watch. */
+function healthChecked(descriptors: readonly Descriptor[]): Map<string, string[] | undefined> {
+  return new Map(descriptors.filter((d) => d.health).map((d) => [d.name, instanceUrls(d)]));
+}
+
+/** A discovered upstream's instance set changed (info, with the addresses), or its resolution failed (warn: the last known set stays). */
+function logDiscovery(logger: Logger, event: DiscoveryEvent): void {
+  const fields = { subgraph: event.subgraph, name: event.name, instances: event.instances.map((i) => i.url) };
+  if (event.error !== undefined) {
+    logger.warn({ ...fields, error: event.error }, `discovery: resolving ${event.name} failed (${event.error}); the last known instances keep serving`);
+    return;
+  }
+  if (event.added.length > 0) logger.info({ ...fields, added: event.added }, `discovery: instances added (${event.added.join(', ')})`);
+  if (event.removed.length > 0) logger.info({ ...fields, removed: event.removed }, `discovery: instances removed (${event.removed.join(', ')}); draining: no new calls, calls in flight finish`);
 }
 
 /** A health-check verdict that changed: a warning when an instance goes down (with why), info when it is up again. */
@@ -589,7 +606,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
-  const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
+  const health = watchHealth(healthChecked(descriptors), (event) => logInstanceHealth(logger, event));
+  // Discovered instance sets (upstreams[].discovery): logged, and kept for GET /admin/status. Before the upstreams exist, to hear their first resolution.
+  const discovered = new Map<string, DiscoveryEvent['instances']>();
+  const onDiscovery = (message: unknown): void => {
+    const event = message as DiscoveryEvent;
+    if (event.error === undefined) discovered.set(event.subgraph, event.instances);
+    logDiscovery(logger, event);
+  };
+  diagnosticsChannel(EVENTS.discovery).subscribe(onDiscovery);
   let loadedFirst: LoadedSet;
   try {
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
@@ -600,13 +625,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     }
   } catch (error) {
     health.close();
+    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
     await registry.close?.();
     throw error;
   }
   const { sources, missing } = loadedFirst;
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
-  const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
+  const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[] | undefined>();
   const answers = watchAnswers({
     subgraphs: watched,
     timeoutMs: PROBE_TIMEOUT_MS,
@@ -655,7 +681,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: d.upstreams, breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: instanceUrls(d) ? d.upstreams : (discovered.get(d.name) ?? []), breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -684,6 +710,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     await tracing?.close();
     answers.close();
     health.close();
+    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
     await Promise.all([...sources.map((s) => s.close()), traffic?.close(), registry.close?.()]);
     throw error;
   }
@@ -774,6 +801,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const version: SchemaVersion = { id: schemaVersion(nextComposed.schema), serving, descriptors: next, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
       versions.swap(version, loaded.sources);
       fresh = [];
+      // The watches follow the version served: its health-checked subgraphs, and its new or changed ones to wait for (a removed one is not probed again).
+      health.update(healthChecked(next));
+      if (config.server.readiness !== 'loaded') {
+        const wait = unansweredSubgraphs(loaded.fresh);
+        for (const name of [...watched.keys()]) if (!fingerprints.has(name)) watched.delete(name);
+        for (const [name, urls] of wait) watched.set(name, urls);
+        answers.update(wait, new Set(fingerprints.keys()));
+      }
       if (versions.live.includes(previous)) {
         // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
         const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
@@ -838,7 +873,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           name: d.name,
           kind: d.kind,
           loaded: loaded.includes(d.name),
-          instances: d.upstreams.map((u) => ({
+          instances: (instanceUrls(d) ? d.upstreams : (discovered.get(d.name) ?? [])).map((u) => ({
             url: u.url,
             version: u.version ?? null,
             weight: u.weight,
@@ -997,6 +1032,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         status?.close();
         answers.close();
         health.close();
+        diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
         // Clears the subscription grace timers (the drain above already ended every subscription).
         for (const version of versions.live) version.expiry.abort();
         await Promise.all(draining);

@@ -31,7 +31,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -131,6 +131,9 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly discoveredInstances: GaugeFamily;
+  private readonly discoveryChanges: CounterFamily;
+  private readonly discoveryFailures: CounterFamily;
   /** By subgraph, instance and version (joined with NUL). */
   private readonly instances = new Map<string, InstanceSeries>();
   /** By subgraph and operation (joined with NUL). */
@@ -196,6 +199,21 @@ export class GatewayMetrics {
       name: 'tessera_instance_health_transitions_total',
       help: 'Health-check verdict changes of an upstream instance, by the state entered (up, down); the first check counts as a change.',
       labelNames: ['subgraph', 'instance', 'state'],
+    });
+    this.discoveredInstances = new GaugeFamily(this.registry, {
+      name: 'tessera_discovery_instances',
+      help: 'Instances of a discovered subgraph (upstreams[].discovery) after its last resolution that changed them, static ones included.',
+      labelNames: ['subgraph'],
+    });
+    this.discoveryChanges = new CounterFamily(this.registry, {
+      name: 'tessera_discovery_changes_total',
+      help: 'Instances discovery added to or removed from a subgraph, by change (added, removed).',
+      labelNames: ['subgraph', 'change'],
+    });
+    this.discoveryFailures = new CounterFamily(this.registry, {
+      name: 'tessera_discovery_failures_total',
+      help: 'Resolutions of a discovered name that failed (the last known instances stayed).',
+      labelNames: ['subgraph'],
     });
     this.dedupeHits = new CounterFamily(this.registry, {
       name: 'tessera_dedupe_hits_total',
@@ -279,6 +297,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
+    this.listen(EVENTS.discovery, (message) => this.onDiscovery(message as DiscoveryEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -353,6 +372,17 @@ export class GatewayMetrics {
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
     if (event.cause === 'consecutive-failures') this.ejections.of(event.subgraph, event.instance).value++;
+  }
+
+  private onDiscovery(event: DiscoveryEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    if (event.error !== undefined) {
+      this.discoveryFailures.of(event.subgraph).value++;
+      return;
+    }
+    this.discoveredInstances.of(event.subgraph).value = event.instances.length;
+    if (event.added.length > 0) this.discoveryChanges.of(event.subgraph, 'added').value += event.added.length;
+    if (event.removed.length > 0) this.discoveryChanges.of(event.subgraph, 'removed').value += event.removed.length;
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

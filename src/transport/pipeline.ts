@@ -77,6 +77,8 @@ export interface Pipeline<M extends Member, C, R> {
   send: Send<C, R>;
   /** The instance choice the pipeline uses, for streams (which do not pass through it). */
   choose: Choose<M>;
+  /** The instance set changed (discovery.ts): calls from now on choose among `members`. */
+  update(members: readonly M[]): void;
 }
 
 /** Runs `last` behind `stages`, the first stage outermost. */
@@ -88,7 +90,7 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const { subgraph, protocol } = options;
   const balancer = createBalancer(options.balance ?? 'round-robin', options.members);
   const choose = instanceChooser(subgraph, balancer);
-  const spare = (tried: ReadonlySet<M>): boolean => spareInstance(options.members, tried);
+  const spare = (tried: ReadonlySet<M>): boolean => spareInstance(balancer.items, tried);
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
     ...(options.cache ? [options.cache] : []),
@@ -99,5 +101,5 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
     traceStage(subgraph, protocol),
     deadlineStage(options.timeout, protocol),
   ];
-  return { send: compose(stages, protocol.attempt), choose };
+  return { send: compose(stages, protocol.attempt), choose, update: (members) => balancer.update(members) };
 }

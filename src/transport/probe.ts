@@ -12,9 +12,13 @@
  * With `server.readiness: healthy`, a required subgraph with active health
  * checks (`health:`, health.ts) is ready only while one of its instances is
  * checked up: `watchHealth` follows their verdicts on `tessera:instance-health`.
+ *
+ * Both watches follow the schema version served (`update` after a reload),
+ * and a discovered subgraph's instances as `tessera:discovery` reports them.
  */
 import { connect } from 'node:net';
-import type { InstanceHealthEvent } from '../events.js';
+import type { DiscoveryEvent, InstanceHealthEvent } from '../events.js';
+import { discoveryChannel } from './discovery.js';
 import { instanceHealthChannel } from './health.js';
 import { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 
@@ -63,9 +67,47 @@ export async function probeSubgraph(urls: readonly string[], timeoutMs: number):
   return reasons.some((r) => r === undefined) ? undefined : reasons.map((r, i) => `${urls[i]}: ${r}`);
 }
 
+/**
+ * The instance URLs discovery last found per subgraph (`tessera:discovery`),
+ * for the watches below: a discovered subgraph's descriptor names a DNS name,
+ * not its instances. Subscribed while a watch is open.
+ */
+class Discovered {
+  private readonly last = new Map<string, string[]>();
+  private readonly listeners = new Set<(subgraph: string, urls: readonly string[]) => void>();
+  private readonly onEvent = (message: unknown): void => {
+    const event = message as DiscoveryEvent;
+    if (event.error !== undefined) return;
+    const urls = event.instances.map((i) => i.url);
+    this.last.set(event.subgraph, urls);
+    for (const listener of this.listeners) listener(event.subgraph, urls);
+  };
+
+  constructor() {
+    discoveryChannel.subscribe(this.onEvent);
+  }
+
+  /** `urls` as given, or for a discovered subgraph (undefined) the URLs last found for it. */
+  urls(subgraph: string, urls: readonly string[] | undefined): readonly string[] {
+    return urls ?? this.last.get(subgraph) ?? [];
+  }
+
+  onChange(listener: (subgraph: string, urls: readonly string[]) => void): void {
+    this.listeners.add(listener);
+  }
+
+  close(): void {
+    discoveryChannel.unsubscribe(this.onEvent);
+    this.listeners.clear();
+  }
+}
+
+/** Subgraph name → its instance URLs; undefined: found by discovery (`upstreams[].discovery`), from its events. */
+export type WatchedSubgraphs = ReadonlyMap<string, readonly string[] | undefined>;
+
 export interface AnswerWatchOptions {
-  /** Subgraph name → its instance URLs, for the subgraphs that have not answered yet. */
-  subgraphs: ReadonlyMap<string, readonly string[]>;
+  /** The subgraphs that have not answered yet. */
+  subgraphs: WatchedSubgraphs;
   /** Longest wait for one TCP connection. */
   timeoutMs: number;
   /** Time between two probe rounds while some subgraph has not answered. */
@@ -80,13 +122,28 @@ export interface AnswerWatch {
   waiting(): string[];
   /** Resolves after the first probe round (so readiness is known before the gateway listens). */
   readonly firstRound: Promise<void>;
+  /**
+   * A new schema version serves (gateway.ts, after a reload): `wait` are its
+   * subgraphs to wait for (added, or changed and not answered since), `kept`
+   * the names it still serves; a subgraph no longer served is not probed
+   * again, and with nothing left to wait for no timer is left.
+   */
+  update(wait: WatchedSubgraphs, kept: ReadonlySet<string>): void;
   close(): void;
 }
 
 export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
-  const waiting = new Map(options.subgraphs);
+  const discovered = new Discovered();
+  const waiting = new Map<string, readonly string[]>();
+  const described = new Map(options.subgraphs);
+  for (const [name, urls] of options.subgraphs) waiting.set(name, discovered.urls(name, urls));
+  discovered.onChange((name, urls) => {
+    if (waiting.has(name) && described.get(name) === undefined) waiting.set(name, urls);
+  });
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let subscribed = false;
+  let probing = false;
   const answered = (name: string): void => {
     if (!waiting.delete(name)) return;
     options.onAnswer?.(name);
@@ -104,31 +161,51 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
   };
   const stop = (): void => {
     clearTimeout(timer);
+    timer = undefined;
+    if (!subscribed) return;
+    subscribed = false;
     upstreamChannel.unsubscribe(onEvent);
     instanceHealthChannel.unsubscribe(onHealth);
   };
   const round = async (): Promise<void> => {
+    probing = true;
     await Promise.all(
       [...waiting].map(async ([name, urls]) => {
         if ((await probeSubgraph(urls, options.timeoutMs)) === undefined) answered(name);
       }),
     );
+    probing = false;
     if (closed || waiting.size === 0) return;
     timer = setTimeout(() => void round(), options.intervalMs);
     // The probes never keep a process alive on their own.
     timer.unref();
   };
-  if (waiting.size > 0) {
-    upstreamChannel.subscribe(onEvent);
-    instanceHealthChannel.subscribe(onHealth);
-  }
-  const firstRound = waiting.size > 0 ? round() : Promise.resolve();
+  const start = (): Promise<void> => {
+    if (!subscribed) {
+      subscribed = true;
+      upstreamChannel.subscribe(onEvent);
+      instanceHealthChannel.subscribe(onHealth);
+    }
+    return timer || probing ? Promise.resolve() : round();
+  };
+  const firstRound = waiting.size > 0 ? start() : Promise.resolve();
   return {
     waiting: () => [...waiting.keys()],
     firstRound,
+    update(wait, kept) {
+      if (closed) return;
+      for (const name of [...waiting.keys()]) if (!kept.has(name)) waiting.delete(name);
+      for (const [name, urls] of wait) {
+        described.set(name, urls);
+        waiting.set(name, discovered.urls(name, urls));
+      }
+      if (waiting.size === 0) stop();
+      else void start();
+    },
     close() {
       closed = true;
       stop();
+      discovered.close();
     },
   };
 }
@@ -136,16 +213,42 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
 /** The health-checked subgraphs with no instance checked up, each with why its instances are not (instance URL → reason). */
 export interface HealthWatch {
   unhealthy(): Record<string, Record<string, string>>;
+  /**
+   * A new schema version serves (gateway.ts, after a reload): its
+   * health-checked subgraphs. Verdicts of instances still listed stay; a
+   * subgraph no longer listed is forgotten.
+   */
+  update(subgraphs: WatchedSubgraphs): void;
   close(): void;
 }
 
 /**
  * Follows the health-check verdicts of these subgraphs' instances (subgraph
- * name → instance URLs). Subscribes at once: call it before the upstreams
- * are made, so that their first verdicts are heard.
+ * name → instance URLs, or undefined: from discovery). Subscribes at once:
+ * call it before the upstreams are made, so that their first verdicts are
+ * heard. `onChange` hears the verdicts on the subgraphs watched.
  */
-export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
-  const verdicts = new Map([...subgraphs].map(([name, urls]) => [name, new Map(urls.map((url) => [url, 'not checked yet']))]));
+export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
+  const discovered = new Discovered();
+  const verdicts = new Map<string, Map<string, string>>();
+  const described = new Map<string, readonly string[] | undefined>();
+  /** `urls` become the instances of `name`, each keeping its verdict. */
+  const track = (name: string, urls: readonly string[]): void => {
+    const before = verdicts.get(name);
+    verdicts.set(name, new Map(urls.map((url) => [url, before?.get(url) ?? 'not checked yet'])));
+  };
+  const update = (next: WatchedSubgraphs): void => {
+    for (const name of [...verdicts.keys()]) if (!next.has(name)) verdicts.delete(name);
+    described.clear();
+    for (const [name, urls] of next) {
+      described.set(name, urls);
+      track(name, discovered.urls(name, urls));
+    }
+  };
+  update(subgraphs);
+  discovered.onChange((name, urls) => {
+    if (verdicts.has(name) && described.get(name) === undefined) track(name, urls);
+  });
   const onEvent = (message: unknown): void => {
     const event = message as InstanceHealthEvent;
     const instances = verdicts.get(event.subgraph);
@@ -159,6 +262,10 @@ export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, o
       Object.fromEntries(
         [...verdicts].filter(([, instances]) => ![...instances.values()].includes('')).map(([name, instances]) => [name, Object.fromEntries(instances)]),
       ),
-    close: () => instanceHealthChannel.unsubscribe(onEvent),
+    update,
+    close: () => {
+      instanceHealthChannel.unsubscribe(onEvent);
+      discovered.close();
+    },
   };
 }
