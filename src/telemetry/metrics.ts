@@ -202,12 +202,12 @@ export class GatewayMetrics {
     });
     this.discoveredInstances = new GaugeFamily(this.registry, {
       name: 'tessera_discovery_instances',
-      help: 'Instances of a discovered subgraph (upstreams[].discovery) after its last resolution that changed them, static ones included.',
+      help: 'Instances of a discovered subgraph (upstreams[].discovery), static ones included, set at each change after start-up (absent until the first).',
       labelNames: ['subgraph'],
     });
     this.discoveryChanges = new CounterFamily(this.registry, {
       name: 'tessera_discovery_changes_total',
-      help: 'Instances discovery added to or removed from a subgraph, by change (added, removed).',
+      help: 'Instances discovery added to or removed from a subgraph after start-up, by change (added, removed).',
       labelNames: ['subgraph', 'change'],
     });
     this.discoveryFailures = new CounterFamily(this.registry, {
