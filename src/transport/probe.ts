@@ -232,13 +232,29 @@ export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: Inst
   const discovered = new Discovered();
   const verdicts = new Map<string, Map<string, string>>();
   const described = new Map<string, readonly string[] | undefined>();
-  /** `urls` become the instances of `name`, each keeping its verdict. */
+  /**
+   * The last verdict heard of each instance, watched or not yet: a reload's
+   * new upstreams check before the version is served (and the watch told).
+   */
+  const heard = new Map<string, Map<string, InstanceHealthEvent>>();
+  /** `urls` become the instances of `name`, each keeping its verdict; a subgraph newly watched hears what was heard of it before. */
   const track = (name: string, urls: readonly string[]): void => {
     const before = verdicts.get(name);
-    verdicts.set(name, new Map(urls.map((url) => [url, before?.get(url) ?? 'not checked yet'])));
+    const earlier = heard.get(name);
+    const instances = new Map<string, string>();
+    for (const url of urls) {
+      const known = before?.get(url);
+      const event = earlier?.get(url);
+      if (known !== undefined) instances.set(url, known);
+      else if (event) instances.set(url, verdict(event));
+      else instances.set(url, 'not checked yet');
+      if (known === undefined && event) onChange?.(event);
+    }
+    verdicts.set(name, instances);
   };
   const update = (next: WatchedSubgraphs): void => {
     for (const name of [...verdicts.keys()]) if (!next.has(name)) verdicts.delete(name);
+    for (const name of [...heard.keys()]) if (!next.has(name)) heard.delete(name);
     described.clear();
     for (const [name, urls] of next) {
       described.set(name, urls);
@@ -251,9 +267,12 @@ export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: Inst
   });
   const onEvent = (message: unknown): void => {
     const event = message as InstanceHealthEvent;
-    const instances = verdicts.get(event.subgraph);
-    if (!instances?.has(event.instance)) return;
-    instances.set(event.instance, event.state === 'up' ? '' : (event.reason ?? 'check failed'));
+    let instances = heard.get(event.subgraph);
+    if (!instances) heard.set(event.subgraph, (instances = new Map()));
+    instances.set(event.instance, event);
+    const watched = verdicts.get(event.subgraph);
+    if (!watched?.has(event.instance)) return;
+    watched.set(event.instance, verdict(event));
     onChange?.(event);
   };
   instanceHealthChannel.subscribe(onEvent);
@@ -269,3 +288,6 @@ export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: Inst
     },
   };
 }
+
+/** A verdict as `unhealthy()` lists it: '' when up, else why not. */
+const verdict = (event: InstanceHealthEvent): string => (event.state === 'up' ? '' : (event.reason ?? 'check failed'));
