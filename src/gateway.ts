@@ -24,7 +24,7 @@ import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { EVENTS, type DiscoveryEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
-import { watchAnswers, watchHealth } from './transport/probe.js';
+import { DiscoveredInstances, watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
@@ -606,15 +606,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // One key for every source and version, so a cursor stays valid as long as this gateway runs.
   const key = cursorKey(config.security.cursors.secret ?? options.cursorSecret);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
-  const health = watchHealth(healthChecked(descriptors), (event) => logInstanceHealth(logger, event));
-  // Discovered instance sets (upstreams[].discovery): logged, and kept for GET /admin/status. Before the upstreams exist, to hear their first resolution.
-  const discovered = new Map<string, DiscoveryEvent['instances']>();
-  const onDiscovery = (message: unknown): void => {
-    const event = message as DiscoveryEvent;
-    if (event.error === undefined) discovered.set(event.subgraph, event.instances);
-    logDiscovery(logger, event);
-  };
+  // Discovered instance sets (upstreams[].discovery): logged, and kept for the watches, the status page and GET /admin/status. Before the upstreams exist, to hear their first resolution.
+  const discovered = new DiscoveredInstances();
+  const onDiscovery = (message: unknown): void => logDiscovery(logger, message as DiscoveryEvent);
   diagnosticsChannel(EVENTS.discovery).subscribe(onDiscovery);
+  const stopDiscovered = (): void => {
+    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
+    discovered.close();
+  };
+  const health = watchHealth(healthChecked(descriptors), (event) => logInstanceHealth(logger, event), discovered);
   let loadedFirst: LoadedSet;
   try {
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
@@ -625,7 +625,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     }
   } catch (error) {
     health.close();
-    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
+    stopDiscovered();
     await registry.close?.();
     throw error;
   }
@@ -635,6 +635,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[] | undefined>();
   const answers = watchAnswers({
     subgraphs: watched,
+    discovered,
     timeoutMs: PROBE_TIMEOUT_MS,
     intervalMs: PROBE_INTERVAL_MS,
     onAnswer: (subgraph) => {
@@ -681,7 +682,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (statusEnabled(config, channels, configFile)) {
       const byName = new Map(descriptors.map((d) => [d.name, d]));
       const board = new StatusBoard({
-        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: instanceUrls(d) ? d.upstreams : (discovered.get(d.name) ?? []), breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
+        subgraphs: descriptors.map((d) => ({ name: d.name, kind: d.kind, instances: instanceUrls(d) ? d.upstreams : discovered.instances(d.name), breakers: d.breaker !== false || d.outliers !== false, checks: d.health !== undefined })),
         channels: channels.map((c) => ({ name: c.name, path: c.path })),
         schema: composed.schema,
         loadedAt: new Date(),
@@ -710,7 +711,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     await tracing?.close();
     answers.close();
     health.close();
-    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
+    stopDiscovered();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close(), registry.close?.()]);
     throw error;
   }
@@ -873,7 +874,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           name: d.name,
           kind: d.kind,
           loaded: loaded.includes(d.name),
-          instances: (instanceUrls(d) ? d.upstreams : (discovered.get(d.name) ?? [])).map((u) => ({
+          instances: (instanceUrls(d) ? d.upstreams : discovered.instances(d.name)).map((u) => ({
             url: u.url,
             version: u.version ?? null,
             weight: u.weight,
@@ -1032,7 +1033,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         status?.close();
         answers.close();
         health.close();
-        diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
+        stopDiscovered();
         // Clears the subscription grace timers (the drain above already ended every subscription).
         for (const version of versions.live) version.expiry.abort();
         await Promise.all(draining);

@@ -68,18 +68,20 @@ export async function probeSubgraph(urls: readonly string[], timeoutMs: number):
 }
 
 /**
- * The instance URLs discovery last found per subgraph (`tessera:discovery`),
- * for the watches below: a discovered subgraph's descriptor names a DNS name,
- * not its instances. Subscribed while a watch is open.
+ * The instances discovery last found per subgraph (`tessera:discovery`), for
+ * the watches below and the admin API: a discovered subgraph's descriptor
+ * names a DNS name, not its instances. Make it before the upstreams are made
+ * (gateway.ts), so that their first resolution is heard; `close()` stops
+ * listening.
  */
-class Discovered {
-  private readonly last = new Map<string, string[]>();
+export class DiscoveredInstances {
+  private readonly last = new Map<string, DiscoveryEvent['instances']>();
   private readonly listeners = new Set<(subgraph: string, urls: readonly string[]) => void>();
   private readonly onEvent = (message: unknown): void => {
     const event = message as DiscoveryEvent;
     if (event.error !== undefined) return;
+    this.last.set(event.subgraph, event.instances);
     const urls = event.instances.map((i) => i.url);
-    this.last.set(event.subgraph, urls);
     for (const listener of this.listeners) listener(event.subgraph, urls);
   };
 
@@ -87,13 +89,20 @@ class Discovered {
     discoveryChannel.subscribe(this.onEvent);
   }
 
-  /** `urls` as given, or for a discovered subgraph (undefined) the URLs last found for it. */
-  urls(subgraph: string, urls: readonly string[] | undefined): readonly string[] {
-    return urls ?? this.last.get(subgraph) ?? [];
+  /** The instances last found for `subgraph` (none before its first resolution). */
+  instances(subgraph: string): DiscoveryEvent['instances'] {
+    return this.last.get(subgraph) ?? [];
   }
 
-  onChange(listener: (subgraph: string, urls: readonly string[]) => void): void {
+  /** `urls` as given, or for a discovered subgraph (undefined) the URLs last found for it. */
+  urls(subgraph: string, urls: readonly string[] | undefined): readonly string[] {
+    return urls ?? this.instances(subgraph).map((i) => i.url);
+  }
+
+  /** Hears each change; the returned function stops hearing it. */
+  onChange(listener: (subgraph: string, urls: readonly string[]) => void): () => void {
     this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   close(): void {
@@ -114,6 +123,8 @@ export interface AnswerWatchOptions {
   intervalMs: number;
   /** Called once for each subgraph when it first answers. */
   onAnswer?: (subgraph: string) => void;
+  /** Where a discovered subgraph's instances are known (else the watch follows discovery from now on). */
+  discovered?: DiscoveredInstances;
 }
 
 /** The subgraphs that have never answered, probed until each has; stops probing once all have, or on close. */
@@ -133,12 +144,16 @@ export interface AnswerWatch {
 }
 
 export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
-  const discovered = new Discovered();
+  const own = options.discovered ? undefined : new DiscoveredInstances();
+  const discovered = options.discovered ?? own!;
   const waiting = new Map<string, readonly string[]>();
   const described = new Map(options.subgraphs);
   for (const [name, urls] of options.subgraphs) waiting.set(name, discovered.urls(name, urls));
-  discovered.onChange((name, urls) => {
-    if (waiting.has(name) && described.get(name) === undefined) waiting.set(name, urls);
+  // A discovered subgraph waited for: its new instances are probed at once, not at the next round.
+  const unheard = discovered.onChange((name, urls) => {
+    if (!waiting.has(name) || described.get(name) !== undefined) return;
+    waiting.set(name, urls);
+    void probeSubgraph(urls, options.timeoutMs).then((reasons) => reasons === undefined && !closed && answered(name));
   });
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -205,7 +220,8 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
     close() {
       closed = true;
       stop();
-      discovered.close();
+      unheard();
+      own?.close();
     },
   };
 }
@@ -224,12 +240,13 @@ export interface HealthWatch {
 
 /**
  * Follows the health-check verdicts of these subgraphs' instances (subgraph
- * name → instance URLs, or undefined: from discovery). Subscribes at once:
+ * name → instance URLs, or undefined: from discovery, `shared` when given). Subscribes at once:
  * call it before the upstreams are made, so that their first verdicts are
  * heard. `onChange` hears the verdicts on the subgraphs watched.
  */
-export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
-  const discovered = new Discovered();
+export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: InstanceHealthEvent) => void, shared?: DiscoveredInstances): HealthWatch {
+  const own = shared ? undefined : new DiscoveredInstances();
+  const discovered = shared ?? own!;
   const verdicts = new Map<string, Map<string, string>>();
   const described = new Map<string, readonly string[] | undefined>();
   /**
@@ -262,7 +279,7 @@ export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: Inst
     }
   };
   update(subgraphs);
-  discovered.onChange((name, urls) => {
+  const unheard = discovered.onChange((name, urls) => {
     if (verdicts.has(name) && described.get(name) === undefined) track(name, urls);
   });
   const onEvent = (message: unknown): void => {
@@ -284,7 +301,8 @@ export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: Inst
     update,
     close: () => {
       instanceHealthChannel.unsubscribe(onEvent);
-      discovered.close();
+      unheard();
+      own?.close();
     },
   };
 }

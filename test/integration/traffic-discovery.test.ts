@@ -14,7 +14,7 @@ import { instanceHealthChannel } from '../../src/transport/health.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { createScope } from '../../src/request-scope.js';
 import type { DiscoveryEvent, InstanceHealthEvent } from '../../src/events.js';
-import { captureLogs, startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
+import { captureLogs, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 import { startDns } from '../kit/dns.js';
 import { sample } from '../kit/metrics.js';
 
@@ -207,4 +207,19 @@ test('A records: each address is an instance at the URL port; an address added i
   await until('the failure published', () => events.some((e) => e.error === 'ENOTFOUND'));
   for (let i = 0; i < 4; i++) seen.add(await get());
   assert.equal(events.at(-1)!.instances.length, 2);
+});
+
+test('/readyz probes the instances a discovered subgraph resolved to, not its DNS name (docs/reliability.md row 59)', async (t) => {
+  const dns = await startDns(t);
+  const dir = tempProject(t, { 'who.graphql': 'type Query { who: String }\n' });
+  const a = await instance(t, 'a', []);
+  dns.set('who.tessera.test', { a: ['127.0.0.1'] });
+  // Its schema is a file: it is not read from the upstream, so /readyz waits for an instance to accept a connection.
+  const gateway = await startGateway(t, [
+    { kind: 'graphql', name: 'who', source: 'who.graphql', dir, upstreams: [{ url: `http://who.tessera.test:${a.port}/graphql`, discovery: 'dns' }], discovery: { servers: [dns.server] } },
+  ]);
+  // Polled, no call made meanwhile: only a probe of the discovered address can make it ready.
+  await until('/readyz ready', async () => (await fetch(new URL('/readyz', gateway.url))).status === 200);
+  assert.equal(a.stats.requests, 0, 'no call reached the upstream before it was ready');
+  assert.equal((await gateway.query('{ who }')).body.data?.who, 'a');
 });
