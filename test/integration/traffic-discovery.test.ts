@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { discoveryChannel } from '../../src/transport/discovery.js';
+import { Resolver } from 'node:dns/promises';
+import { discoveryChannel, resolveEntry } from '../../src/transport/discovery.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { createScope } from '../../src/request-scope.js';
@@ -133,7 +134,7 @@ test('SRV discovery: a new instance gets traffic after its first healthy check; 
   const status = (await (await fetch(new URL('/_tessera/api', gateway.url))).json()) as { subgraphs: Array<{ name: string; instances: Array<{ url: string; check: string }> }> };
   const listed = status.subgraphs.find((s) => s.name === 'items')!.instances;
   assert.deepEqual(listed.map((i) => i.url).sort(), [url(a), url(c)].sort());
-  assert.ok(listed.every((i) => i.check === 'up'));
+  assert.equal(listed.find((i) => i.url === url(c))!.check, 'up', 'the instance added is listed with its check');
   let metrics = await (await fetch(new URL('/metrics', gateway.url))).text();
   // Counted from the moment the gateway's metrics exist: the first resolution, at start-up, came before.
   assert.equal(sample(metrics, 'tessera_discovery_changes_total', { subgraph: 'items', change: 'added' }), 1);
@@ -222,4 +223,16 @@ test('/readyz probes the instances a discovered subgraph resolved to, not its DN
   await until('/readyz ready', async () => (await fetch(new URL('/readyz', gateway.url))).status === 200);
   assert.equal(a.stats.requests, 0, 'no call reached the upstream before it was ready');
   assert.equal((await gateway.query('{ who }')).body.data?.who, 'a');
+});
+
+test('a discovered name resolving to a metadata or link-local address: that address is left out, the others are instances', async (t) => {
+  const dns = await startDns(t);
+  dns.set('mixed.tessera.test', { a: ['169.254.169.254', '127.0.0.1'], aaaa: ['fe80::1'] });
+  dns.set('metadata-only.tessera.test', { a: ['169.254.169.254'] });
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  resolver.setServers([dns.server]);
+  assert.deepEqual(await resolveEntry(resolver, { url: 'http://mixed.tessera.test:8080/api', weight: 2, version: 'v1', discovery: 'dns' }), [
+    { url: 'http://127.0.0.1:8080/api', weight: 2, version: 'v1' },
+  ]);
+  await assert.rejects(resolveEntry(resolver, { url: 'http://metadata-only.tessera.test:8080', weight: 1, discovery: 'dns' }), /metadata-only\.tessera\.test has no usable A or AAAA record/);
 });
