@@ -7,7 +7,8 @@
  * without `discovery` are instances as written.
  *
  * Each name is resolved when the upstream is made, then every `intervalMs`
- * (jittered by ±10%), and again soon after a call failed at the connection
+ * (jittered by ±10%; every `minIntervalMs`, at least 1 s, while no instance
+ * is known), and again soon after a call failed at the connection
  * (`refresh()`, at most once per `minIntervalMs`). A resolution that fails,
  * times out or finds no record keeps the name's last known instances (a
  * DNS hiccup must not empty a fleet). Every resolution that changed the set
@@ -167,7 +168,9 @@ export class UpstreamDiscovery {
       }
     })().finally(() => {
       this.running = undefined;
-      if (!this.closed) this.schedule(jittered(this.options.intervalMs));
+      // Nothing found yet: no call can fail to ask again, so ask again soon (every minInterval, at least 1 s).
+      const next = this.instances.length === 0 ? Math.min(this.options.intervalMs, Math.max(this.options.minIntervalMs, 1_000)) : this.options.intervalMs;
+      if (!this.closed) this.schedule(jittered(next));
     });
     return this.running;
   }
