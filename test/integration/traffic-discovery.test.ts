@@ -236,3 +236,29 @@ test('a discovered name resolving to a metadata or link-local address: that addr
   ]);
   await assert.rejects(resolveEntry(resolver, { url: 'http://metadata-only.tessera.test:8080', weight: 1, discovery: 'dns' }), /metadata-only\.tessera\.test has no usable A or AAAA record/);
 });
+
+test('a name that resolves to nothing yet: calls fail at once with SOURCE_UNAVAILABLE, and the name is asked again soon, not at the interval', async (t) => {
+  const dns = await startDns(t);
+  const one = await restOn(t, '127.0.0.1', 0);
+  const upstream = new HttpUpstream({
+    subgraph: 'rest-late',
+    instances: [{ url: `http://late.tessera.test:${one.port}`, weight: 1, discovery: 'dns' }],
+    // An interval far longer than the test: only the quicker retry while nothing is known can find the name.
+    discovery: { intervalMs: 600_000, minIntervalMs: 100, timeoutMs: 1000, servers: [dns.server] },
+    timeout: 2000,
+    connectTimeout: 1000,
+    maxResponseSize: 1 << 20,
+    connections: 4,
+    retry: { attempts: 1, backoff: 10 },
+  });
+  t.after(() => upstream.close());
+  const get = () => upstream.request({ method: 'GET', path: '/x', idempotent: true, scope: createScope({ deadlineMs: 5000 }) });
+  await assert.rejects(get(), (error: Error & { code?: string; cause?: Error }) => {
+    assert.equal(error.code, 'SOURCE_UNAVAILABLE');
+    assert.equal(error.cause?.message, 'no instance: discovery has found none yet');
+    return true;
+  });
+  dns.set('late.tessera.test', { a: ['127.0.0.1'] });
+  await until('the name found', async () => (await get().then((r) => r.status).catch(() => 0)) === 200);
+  assert.ok(one.calls() >= 1);
+});
