@@ -119,6 +119,9 @@ export class GatewayMetrics {
   private readonly ejections: CounterFamily;
   private readonly instanceHealthy: GaugeFamily;
   private readonly healthTransitions: CounterFamily;
+  private readonly discoveredInstances: GaugeFamily;
+  private readonly discoveryChanges: CounterFamily;
+  private readonly discoveryFailures: CounterFamily;
   private readonly dedupeHits: CounterFamily;
   private readonly cacheLookups: CounterFamily;
   private readonly overhead: HistogramFamily;
@@ -131,9 +134,6 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
-  private readonly discoveredInstances: GaugeFamily;
-  private readonly discoveryChanges: CounterFamily;
-  private readonly discoveryFailures: CounterFamily;
   /** By subgraph, instance and version (joined with NUL). */
   private readonly instances = new Map<string, InstanceSeries>();
   /** By subgraph and operation (joined with NUL). */

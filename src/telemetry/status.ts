@@ -24,7 +24,8 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { EVENTS, type BreakerEvent, type BreakerState, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import type { DiscoveryEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
