@@ -158,7 +158,14 @@ export class UpstreamDiscovery {
       const was = new Set(before.map((i) => i.url));
       const added = after.filter((i) => !was.has(i.url));
       const removed = before.filter((i) => !urls.has(i.url));
-      if (added.length + removed.length > 0) this.onChange(added, removed);
+      if (added.length + removed.length > 0) {
+        try {
+          this.onChange(added, removed);
+        } catch (error) {
+          // A round runs from a timer: what the upstream could not take is reported like a failed resolution, never thrown there.
+          failures.push({ name: added.map((i) => i.url).join(', '), error: (error as Error).message });
+        }
+      }
       if (discoveryChannel.hasSubscribers) {
         const names = this.entries.filter((e) => e.discovery).map((e) => new URL(e.url).hostname);
         for (const failure of failures) discoveryChannel.publish({ subgraph: this.subgraph, name: failure.name, added: [], removed: [], instances: after, error: failure.error } satisfies DiscoveryEvent);
