@@ -25,6 +25,8 @@ export const EVENTS = {
   concurrency: 'tessera:concurrency',
   /** A canary version guarded, restored, or a sticky caller moved off its version (CanaryEvent): transport/canary.ts. */
   canary: 'tessera:canary',
+  /** A discovered upstream's instance set changed, or its resolution failed (DiscoveryEvent): transport/discovery.ts. */
+  discovery: 'tessera:discovery',
   /** A retry skipped because the upstream's retry budget is spent (RetryBudgetEvent): transport/stages/retry.ts. */
   retryBudget: 'tessera:retry-budget',
   /** A shadow copy of a read-only call ended, or was dropped (ShadowEvent): transport/stages/shadow.ts. */
@@ -164,6 +166,25 @@ export interface CanaryEvent {
   by?: string;
   /** fallback: the version the call went to instead. */
   to?: string;
+}
+
+/**
+ * One resolution of a subgraph's discovered upstreams (`upstreams[].discovery`)
+ * that changed its instance set (`added`/`removed` not both empty), or that
+ * failed (`error`: the last known set stays).
+ */
+export interface DiscoveryEvent {
+  subgraph: string;
+  /** The name resolved (`catalog.shop.svc.cluster.local`, `_http._tcp.catalog...`). */
+  name: string;
+  /** Instance URLs that appeared (they get traffic after their first passed health check, when `health:` is set). */
+  added: string[];
+  /** Instance URLs that vanished: no new calls; their calls in flight finish, then their connections close. */
+  removed: string[];
+  /** Every instance of the subgraph after this resolution, static ones included. */
+  instances: Array<{ url: string; version?: string; weight: number }>;
+  /** Why the resolution failed (ENOTFOUND, ETIMEOUT…); absent when it succeeded. */
+  error?: string;
 }
 
 export interface RetryBudgetEvent {

@@ -22,11 +22,11 @@ import type { ResolvedChannel } from './config/channel.js';
 import { channelCors } from './config/cors.js';
 import { ConfigError, isConfigError, listenError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
-import { EVENTS, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent } from './events.js';
+import { EVENTS, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent } from './events.js';
 import { breakerChannel, type BreakerEvent } from './transport/http.js';
 import { shadowVersion } from './transport/stages/shadow.js';
 import { CanaryBoard, canaryChannel } from './transport/canary.js';
-import { watchAnswers, watchHealth } from './transport/probe.js';
+import { DiscoveredInstances, watchAnswers, watchHealth } from './transport/probe.js';
 import { buildPlugins } from './plugins/index.js';
 import type { DownloadHandler } from './plugins/use-downloads.js';
 import { createTraffic, type Traffic } from './plugins/traffic.js';
@@ -259,12 +259,29 @@ const introspected = (d: Descriptor): boolean => (d.kind === 'graphql' && !d.sou
  * instance URLs: every one except a GraphQL subgraph read by introspection,
  * which answered while loading.
  */
-function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[]> {
-  return new Map(
-    sources
-      .filter((s) => s.descriptor.required && !introspected(s.descriptor))
-      .map((s) => [s.descriptor.name, s.descriptor.upstreams.map((u) => u.url)]),
-  );
+function unansweredSubgraphs(sources: readonly LoadedSource[]): Map<string, string[] | undefined> {
+  return new Map(sources.filter((s) => s.descriptor.required && !introspected(s.descriptor)).map((s) => [s.descriptor.name, instanceUrls(s.descriptor)]));
+}
+
+/** A descriptor's instance URLs as written; undefined when some are found by discovery (transport/probe.ts then follows its `tessera:discovery` events). */
+function instanceUrls(descriptor: Descriptor): string[] | undefined {
+  return descriptor.upstreams.some((u) => u.discovery) ? undefined : descriptor.upstreams.map((u) => u.url);
+}
+
+/** The subgraphs whose instances are health-checked (`health:`), for the health watch. */
+function healthChecked(descriptors: readonly Descriptor[]): Map<string, string[] | undefined> {
+  return new Map(descriptors.filter((d) => d.health).map((d) => [d.name, instanceUrls(d)]));
+}
+
+/** A discovered upstream's instance set changed (info, with the addresses), or its resolution failed (warn: the last known set stays). */
+function logDiscovery(logger: Logger, event: DiscoveryEvent): void {
+  const fields = { subgraph: event.subgraph, name: event.name, instances: event.instances.map((i) => i.url) };
+  if (event.error !== undefined) {
+    logger.warn({ ...fields, error: event.error }, `discovery: resolving ${event.name} failed (${event.error}); the last known instances keep serving`);
+    return;
+  }
+  if (event.added.length > 0) logger.info({ ...fields, added: event.added }, `discovery: instances added (${event.added.join(', ')})`);
+  if (event.removed.length > 0) logger.info({ ...fields, removed: event.removed }, `discovery: instances removed (${event.removed.join(', ')}); draining: no new calls, calls in flight finish`);
 }
 
 /** A health-check verdict that changed: a warning when an instance goes down (with why), info when it is up again. */
@@ -656,7 +673,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // The canaries of the descriptors with `canary:`, by subgraph: each upstream adds its own (GET /admin/canary, restore).
   const canaries = new CanaryBoard(gatewayId);
   // Health-check verdicts (descriptor `health:`): logged, and followed for /readyz. Before the upstreams exist, to hear their first verdicts.
-  const health = watchHealth(new Map(descriptors.filter((d) => d.health).map((d) => [d.name, d.upstreams.map((u) => u.url)])), (event) => logInstanceHealth(logger, event));
+  // Discovered instance sets (upstreams[].discovery): logged, and kept for the watches, the status page and GET /admin/status. Before the upstreams exist, to hear their first resolution.
+  const discovered = new DiscoveredInstances();
+  const onDiscovery = (message: unknown): void => logDiscovery(logger, message as DiscoveryEvent);
+  diagnosticsChannel(EVENTS.discovery).subscribe(onDiscovery);
+  const stopDiscovered = (): void => {
+    diagnosticsChannel(EVENTS.discovery).unsubscribe(onDiscovery);
+    discovered.close();
+  };
+  const health = watchHealth(healthChecked(descriptors), (event) => logInstanceHealth(logger, event), discovered);
   let loadedFirst: LoadedSet;
   try {
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
@@ -667,15 +692,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     }
   } catch (error) {
     health.close();
+    stopDiscovered();
     await registry.close?.();
     throw error;
   }
   const { sources, missing } = loadedFirst;
   // Only a subgraph that was waited for is worth a log line when it answers.
   let probedOnce = false;
-  const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[]>();
+  const watched = config.server.readiness !== 'loaded' ? unansweredSubgraphs(sources) : new Map<string, string[] | undefined>();
   const answers = watchAnswers({
     subgraphs: watched,
+    discovered,
     timeoutMs: PROBE_TIMEOUT_MS,
     intervalMs: PROBE_INTERVAL_MS,
     onAnswer: (subgraph) => {
@@ -725,7 +752,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         subgraphs: descriptors.map((d) => ({
           name: d.name,
           kind: d.kind,
-          instances: d.upstreams,
+          instances: instanceUrls(d) ? d.upstreams : discovered.instances(d.name),
           breakers: d.breaker !== false || d.outliers !== false,
           checks: d.health !== undefined,
           shadow: d.shadow && shadowVersion(d.shadow),
@@ -760,6 +787,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     await tracing?.close();
     answers.close();
     health.close();
+    stopDiscovered();
     await Promise.all([...sources.map((s) => s.close()), traffic?.close(), registry.close?.()]);
     throw error;
   }
@@ -883,6 +911,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const version: SchemaVersion = { id: schemaVersion(nextComposed.schema), serving, descriptors: next, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
       versions.swap(version, loaded.sources);
       fresh = [];
+      // The watches follow the version served: its health-checked subgraphs, and its new or changed ones to wait for (a removed one is not probed again).
+      health.update(healthChecked(next));
+      if (config.server.readiness !== 'loaded') {
+        const wait = unansweredSubgraphs(loaded.fresh);
+        for (const name of [...watched.keys()]) if (!fingerprints.has(name)) watched.delete(name);
+        for (const [name, urls] of wait) watched.set(name, urls);
+        answers.update(wait, new Set(fingerprints.keys()));
+      }
       if (versions.live.includes(previous)) {
         // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
         const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
@@ -948,7 +984,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           name: d.name,
           kind: d.kind,
           loaded: loaded.includes(d.name),
-          instances: d.upstreams.map((u) => ({
+          instances: (instanceUrls(d) ? d.upstreams : discovered.instances(d.name)).map((u) => ({
             url: u.url,
             version: u.version ?? null,
             weight: u.weight,
@@ -1112,6 +1148,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         status?.close();
         answers.close();
         health.close();
+        stopDiscovered();
         // Clears the subscription grace timers (the drain above already ended every subscription).
         for (const version of versions.live) version.expiry.abort();
         await Promise.all(draining);

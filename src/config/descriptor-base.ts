@@ -23,7 +23,32 @@ export const upstream = z.strictObject({
   version: z.string().min(1).optional(),
   /** Relative share of traffic among the upstreams; an omitted weight counts as 1. */
   weight: integer.pipe(z.number().min(0).max(10_000)).default(1),
+  /**
+   * The URL's host is a DNS name whose records are the instances (a Kubernetes
+   * headless Service): `dns` resolves its A and AAAA records (one instance per
+   * address, at the URL's port), `srv` its SRV records (one instance per
+   * target and port). Re-resolved every `discovery.interval` and after a
+   * connection failure; HTTP upstreams (graphql, openapi, federation) only.
+   */
+  discovery: z.enum(['dns', 'srv']).optional(),
 });
+
+/** How discovered upstreams (`upstreams[].discovery`) are resolved. */
+export const discovery = z.strictObject({
+  /** Time between two resolutions of each discovered name. */
+  interval: duration.pipe(z.number().min(100)).default(30_000),
+  /** Shortest time between two resolutions asked for by connection failures. */
+  minInterval: duration.pipe(z.number().min(0)).default(1_000),
+  /** Longest wait for one resolution's answer. */
+  timeout: duration.pipe(z.number().min(1)).default(2_000),
+  /**
+   * DNS servers to ask (`127.0.0.1:5353`, `[::1]:53`) instead of the system's
+   * (/etc/resolv.conf): for tests and special setups.
+   */
+  servers: z.array(z.string().regex(/^(\d+\.\d+\.\d+\.\d+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/, 'expected an IP address with an optional port: "127.0.0.1:5353", "[::1]:53"')).min(1).optional(),
+});
+
+const DISCOVERY_DEFAULT = { interval: 30_000, minInterval: 1_000, timeout: 2_000 };
 
 export const entityKey = z.union([
   z.string().regex(graphqlName, 'expected a field name'),
@@ -202,6 +227,8 @@ export const baseDescriptor = z.strictObject({
   health: healthOptions,
   /** Adaptive concurrency limit of the subgraph, all instances together (AIMD on latency; excess calls fail with SUBGRAPH_OVERLOADED); off when absent. */
   adaptiveConcurrency: concurrencyOptions,
+  /** How discovered upstreams (`upstreams[].discovery: dns | srv`) are resolved: interval, timeout, DNS servers. */
+  discovery: discovery.default(DISCOVERY_DEFAULT),
   /** How an attempt's instance is chosen among the available ones, by weight. */
   balance: z.enum(['round-robin', 'least-outstanding', 'p2c']).default('round-robin'),
   /** Read-only calls copied to a shadow target and compared with the primary's answer (shadow.ts); off when absent. */

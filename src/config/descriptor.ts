@@ -19,7 +19,7 @@ export type Descriptor = z.output<typeof descriptorSchema> & {
   /** Folder that relative paths in the descriptor are resolved against. */
   dir: string;
   /** The upstream list, with `url:` folded in. */
-  upstreams: Array<{ url: string; version?: string; weight: number }>;
+  upstreams: Array<{ url: string; version?: string; weight: number; discovery?: 'dns' | 'srv' }>;
 };
 
 export type DescriptorKind = Descriptor['kind'];

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ErrorCode } from '../errors.js';
@@ -147,12 +148,19 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
     if (entity.field && !entity.argument) problems.push(`${where}: entities.${type}.argument: needed with \`field\` (the argument that takes the key)`);
   }
   for (const [i, u] of upstreams.entries()) {
+    let url: URL;
     try {
-      new URL(u.url);
+      url = new URL(u.url);
     } catch {
       problems.push(`${where}: ${d.upstreams ? `upstreams[${i}].url` : 'url'}: not a valid URL: ${JSON.stringify(u.url)}`);
+      continue;
     }
+    if ('discovery' in u && u.discovery) problems.push(...discoveryProblems(d.kind, url, u.discovery, `${where}: upstreams[${i}]`));
   }
+  // The canary's versions and the shadow's version targets are taken from the instances at start-up; discovered ones change.
+  const discovered = upstreams.findIndex((u) => 'discovery' in u && u.discovery);
+  if (discovered !== -1 && d.canary) problems.push(`${where}: canary: not available with discovered instances (upstreams[${discovered}].discovery); list each version's instances in \`upstreams\``);
+  if (discovered !== -1 && d.shadow?.version !== undefined) problems.push(`${where}: shadow.version: not available with discovered instances (upstreams[${discovered}].discovery); give the shadow's \`url\` instead`);
   if (d.shadow && d.shadow.url === undefined) {
     const versions = [...new Set(upstreams.flatMap((u) => (u.version === undefined ? [] : [u.version])))];
     if (!versions.includes(d.shadow.version!)) {
@@ -163,6 +171,16 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   return { ...d, file, dir, upstreams } as Descriptor;
+}
+
+/** What is wrong with an upstream entry's `discovery:` (transport/discovery.ts), each problem at `at`. */
+function discoveryProblems(kind: string, url: URL, discovery: 'dns' | 'srv', at: string): string[] {
+  if (kind === 'grpc') return [`${at}.discovery: not available for gRPC upstreams yet; give each instance, or a grpc-js \`dns:\` target URL (resolved by grpc-js itself)`];
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return [`${at}.discovery: needs an http(s):// URL whose host is the name to resolve, got ${url.protocol}`];
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) return [`${at}.url: ${host} is an address; \`discovery: ${discovery}\` needs a DNS name to resolve`];
+  if (discovery === 'srv' && url.port !== '') return [`${at}.url: with \`discovery: srv\` the port comes from the SRV records; remove :${url.port}`];
+  return [];
 }
 
 /** Every descriptor file under a folder, in a stable order (node_modules and dot-folders skipped). */

@@ -12,6 +12,7 @@ export function httpUpstreamFor(descriptor: Descriptor, canaries?: CanaryBoard):
   return new HttpUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
+    discovery: { intervalMs: descriptor.discovery.interval, minIntervalMs: descriptor.discovery.minInterval, timeoutMs: descriptor.discovery.timeout, servers: descriptor.discovery.servers },
     timeout: descriptor.timeout,
     connectTimeout: descriptor.connectTimeout,
     maxResponseSize: descriptor.maxResponseSize,

@@ -32,7 +32,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -122,6 +122,9 @@ export class GatewayMetrics {
   private readonly canaryTrips: CounterFamily;
   private readonly canaryGuarded: GaugeFamily;
   private readonly canaryFallbacks: CounterFamily;
+  private readonly discoveredInstances: GaugeFamily;
+  private readonly discoveryChanges: CounterFamily;
+  private readonly discoveryFailures: CounterFamily;
   private readonly dedupeHits: CounterFamily;
   private readonly cacheLookups: CounterFamily;
   private readonly overhead: HistogramFamily;
@@ -218,6 +221,21 @@ export class GatewayMetrics {
       name: 'tessera_canary_fallbacks_total',
       help: 'Attempts of sticky callers whose version had no instance available, sent to their next version instead, by subgraph, version and the version taken.',
       labelNames: ['subgraph', 'version', 'to'],
+    });
+    this.discoveredInstances = new GaugeFamily(this.registry, {
+      name: 'tessera_discovery_instances',
+      help: 'Instances of a discovered subgraph (upstreams[].discovery), static ones included, set at each change after start-up (absent until the first).',
+      labelNames: ['subgraph'],
+    });
+    this.discoveryChanges = new CounterFamily(this.registry, {
+      name: 'tessera_discovery_changes_total',
+      help: 'Instances discovery added to or removed from a subgraph after start-up, by change (added, removed).',
+      labelNames: ['subgraph', 'change'],
+    });
+    this.discoveryFailures = new CounterFamily(this.registry, {
+      name: 'tessera_discovery_failures_total',
+      help: 'Resolutions of a discovered name that failed (the last known instances stayed).',
+      labelNames: ['subgraph'],
     });
     this.dedupeHits = new CounterFamily(this.registry, {
       name: 'tessera_dedupe_hits_total',
@@ -330,6 +348,7 @@ export class GatewayMetrics {
     this.listen(EVENTS.instanceHealth, (message) => this.onInstanceHealth(message as InstanceHealthEvent));
     this.listen(EVENTS.shadow, (message) => this.onShadow(message as ShadowEvent));
     this.listen(EVENTS.canary, (message) => this.onCanary(message as CanaryEvent));
+    this.listen(EVENTS.discovery, (message) => this.onDiscovery(message as DiscoveryEvent));
     this.listen(EVENTS.dedupe, (message) => this.dedupeHits.of((message as { channel: string }).channel).value++);
     this.listen(EVENTS.cache, (message) => {
       const { channel, result } = message as { channel: string; result: 'hit' | 'miss' };
@@ -422,6 +441,17 @@ export class GatewayMetrics {
     } else {
       this.canaryFallbacks.of(event.subgraph, event.version, event.to ?? '').value++;
     }
+  }
+
+  private onDiscovery(event: DiscoveryEvent): void {
+    if (!this.subgraphs.has(event.subgraph)) return;
+    if (event.error !== undefined) {
+      this.discoveryFailures.of(event.subgraph).value++;
+      return;
+    }
+    this.discoveredInstances.of(event.subgraph).value = event.instances.length;
+    if (event.added.length > 0) this.discoveryChanges.of(event.subgraph, 'added').value += event.added.length;
+    if (event.removed.length > 0) this.discoveryChanges.of(event.subgraph, 'removed').value += event.removed.length;
   }
 
   private onInstanceHealth(event: InstanceHealthEvent): void {

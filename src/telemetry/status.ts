@@ -14,7 +14,8 @@
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
  * of a subgraph, version or instance not configured is dropped, never given
- * a ring of its own.
+ * a ring of its own. A discovered subgraph (`tessera:discovery`) lists the
+ * instances found last, and gets a ring for a version they name.
  *
  * The rings are per process. With `tessera serve --workers N` the worker
  * that answers the page merges every worker's `part()` (raw buckets and
@@ -25,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { RequestObserver } from '../request-scope.js';
-import { EVENTS, type BreakerEvent, type BreakerState, type CanaryEvent, type ConcurrencyEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
+import { EVENTS, type BreakerEvent, type BreakerState, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -382,6 +383,8 @@ export class StatusBoard {
   private readonly channelRings = new Map<string, Ring>();
   /** Last breaker state by subgraph, then instance URL; an instance with no event yet is closed. */
   private readonly breakers = new Map<string, Map<string, BreakerState>>();
+  /** The instances discovery found last, by subgraph (`upstreams[].discovery`): listed instead of the ones given at start. */
+  private readonly discovered = new Map<string, StatusSubgraph['instances']>();
   /** Last health-check verdict by subgraph, then instance URL, for the subgraphs with `health:`. */
   private readonly checks = new Map<string, Map<string, CheckState>>();
   /** Shadow copies by outcome, for the subgraphs with `shadow:`. */
@@ -440,6 +443,25 @@ export class StatusBoard {
       if (event.action === 'guarded') versions.set(event.version, { kind: event.kind, reason: event.reason, measured: event.measured, stable: event.stable, at: new Date(this.now()).toISOString() });
       else if (event.action === 'restored') versions.delete(event.version);
     });
+    this.listen(EVENTS.discovery, (message) => this.onDiscovery(message as DiscoveryEvent));
+  }
+
+  /** A discovered subgraph's instance set changed: the page lists the instances found now (new ones closed and unchecked). */
+  private onDiscovery(event: DiscoveryEvent): void {
+    const breakers = this.breakers.get(event.subgraph);
+    if (!breakers || event.error !== undefined) return;
+    this.discovered.set(event.subgraph, event.instances);
+    const urls = new Set(event.instances.map((i) => i.url));
+    const checks = this.checks.get(event.subgraph);
+    for (const states of [breakers, checks]) {
+      for (const url of [...(states?.keys() ?? [])]) if (!urls.has(url)) states!.delete(url);
+    }
+    const rings = this.versionRings.get(event.subgraph)!;
+    for (const instance of event.instances) {
+      if (!breakers.has(instance.url)) breakers.set(instance.url, 'closed');
+      if (checks && !checks.has(instance.url)) checks.set(instance.url, 'unchecked');
+      if (!rings.has(versionKey(instance.version))) rings.set(versionKey(instance.version), new Ring());
+    }
   }
 
   /** A reload attempt (start-up's own load is already in the options): a loaded version becomes the schema shown. */
@@ -532,7 +554,7 @@ export class StatusBoard {
         name: s.name,
         kind: s.kind,
         health: this.options.health(s.name),
-        instances: s.instances.map((i) => ({
+        instances: (this.discovered.get(s.name) ?? s.instances).map((i) => ({
           url: i.url,
           version: i.version ?? null,
           weight: i.weight,

@@ -37,6 +37,12 @@ export interface Balancer<T extends Weighted> {
   outstanding(item: T): number;
   /** Does this strategy look at calls in flight (so the balance stage must count them)? */
   readonly counts: boolean;
+  /**
+   * The instance set changed (discovery.ts): `items` from now on. An item
+   * kept keeps its calls in flight and its place in the rotation; a call to
+   * a removed one releases nothing when it ends.
+   */
+  update(items: readonly T[]): void;
 }
 
 export function createBalancer<T extends Weighted>(strategy: BalanceStrategy, items: readonly T[], random: () => number = Math.random): Balancer<T> {
@@ -46,15 +52,26 @@ export function createBalancer<T extends Weighted>(strategy: BalanceStrategy, it
 }
 
 abstract class CountingBalancer<T extends Weighted> implements Balancer<T> {
-  protected readonly inFlight: number[];
-  private readonly index: Map<T, number>;
+  protected inFlight: number[];
+  private index: Map<T, number>;
   abstract readonly counts: boolean;
 
-  constructor(readonly items: readonly T[]) {
-    if (items.length === 0) throw new Error('a balancer needs at least one instance');
+  /** No item picks nothing (a discovered upstream before its name resolved). */
+  constructor(public items: readonly T[]) {
     this.inFlight = items.map(() => 0);
     this.index = new Map(items.map((item, i) => [item, i]));
   }
+
+  update(items: readonly T[]): void {
+    const kept = (values: readonly number[]): number[] => items.map((item) => values[this.index.get(item) ?? -1] ?? 0);
+    this.carry(kept);
+    this.inFlight = kept(this.inFlight);
+    this.items = items;
+    this.index = new Map(items.map((item, i) => [item, i]));
+  }
+
+  /** A subclass's own per-item numbers, carried over to the new items by `kept`. */
+  protected carry(_kept: (values: readonly number[]) => number[]): void {}
 
   abstract pick(skip?: (item: T) => boolean): T | undefined;
 
@@ -79,12 +96,16 @@ abstract class CountingBalancer<T extends Weighted> implements Balancer<T> {
 }
 
 export class WeightedBalancer<T extends Weighted> extends CountingBalancer<T> {
-  private readonly current: number[];
+  private current: number[];
   readonly counts = false;
 
   constructor(items: readonly T[]) {
     super(items);
     this.current = items.map(() => 0);
+  }
+
+  protected override carry(kept: (values: readonly number[]) => number[]): void {
+    this.current = kept(this.current);
   }
 
   pick(skip?: (item: T) => boolean): T | undefined {
@@ -111,6 +132,11 @@ export class LeastOutstandingBalancer<T extends Weighted> extends CountingBalanc
   constructor(items: readonly T[]) {
     super(items);
     this.ties = new WeightedBalancer(items);
+  }
+
+  override update(items: readonly T[]): void {
+    super.update(items);
+    this.ties.update(items);
   }
 
   pick(skip?: (item: T) => boolean): T | undefined {

@@ -66,9 +66,15 @@ export class EjectionGroup {
   private readonly members: CircuitBreaker[] = [];
 
   constructor(
-    private readonly size: number,
+    private size: number,
     private readonly maxPercent: number,
   ) {}
+
+  /** The instance set changed (discovery.ts): `size` instances now, `gone` no longer among them. */
+  resize(size: number, gone: Iterable<CircuitBreaker> = []): void {
+    this.size = size;
+    for (const breaker of gone) this.out.delete(breaker);
+  }
 
   /** May one more instance be ejected now? Never more than maxPercent of them, and one always stays. */
   mayEject(): boolean {
@@ -102,11 +108,17 @@ export class EjectionGroup {
 
 export const breakerChannel = channel(EVENTS.breaker);
 
-/** The breakers of one upstream's instances, sharing one ejection cap: call it once per instance. */
-export function upstreamBreakers(breaker: BreakerOptions | false | undefined, outliers: OutlierOptions | false | undefined, subgraph: string, size: number): (instance: string) => CircuitBreaker | undefined {
+/**
+ * The breakers of one upstream's instances, sharing one ejection cap: call it
+ * once per instance; `resize` when the instance set changes (discovery.ts).
+ */
+export type UpstreamBreakers = ((instance: string) => CircuitBreaker | undefined) & { resize(size: number, gone?: Iterable<CircuitBreaker>): void };
+
+export function upstreamBreakers(breaker: BreakerOptions | false | undefined, outliers: OutlierOptions | false | undefined, subgraph: string, size: number): UpstreamBreakers {
   const outlierOptions = outliers === false ? undefined : (outliers ?? DEFAULT_OUTLIERS);
   const group = outlierOptions && new EjectionGroup(size, outlierOptions.maxEjectedPercent);
-  return (instance) => instanceBreaker(breaker, subgraph, instance, outlierOptions && group && { options: outlierOptions, group });
+  const of = (instance: string): CircuitBreaker | undefined => instanceBreaker(breaker, subgraph, instance, outlierOptions && group && { options: outlierOptions, group });
+  return Object.assign(of, { resize: (n: number, gone?: Iterable<CircuitBreaker>) => group?.resize(n, gone) });
 }
 
 /**

@@ -47,10 +47,12 @@ export class InstanceHealth {
   constructor(
     private readonly options: Pick<HealthOptions, 'unhealthyAfter' | 'healthyAfter'>,
     private readonly onChange?: (state: 'up' | 'down', reason: string | undefined) => void,
+    /** An instance that appeared while the upstream served (discovery.ts): no traffic until its first check passed. */
+    private readonly gated = false,
   ) {}
 
   get down(): boolean {
-    return this.state === 'down';
+    return this.state === 'down' || (this.gated && this.state === 'unchecked');
   }
 
   /** Records one check's outcome (undefined: passed). */
@@ -74,10 +76,14 @@ export class InstanceHealth {
 }
 
 /** The health of one instance, publishing its changes on `tessera:instance-health`. */
-export function instanceHealth(options: HealthOptions, subgraph: string, instance: string): InstanceHealth {
-  return new InstanceHealth(options, (state, reason) => {
-    if (instanceHealthChannel.hasSubscribers) instanceHealthChannel.publish({ subgraph, instance, state, ...(reason !== undefined && { reason }) } satisfies InstanceHealthEvent);
-  });
+export function instanceHealth(options: HealthOptions, subgraph: string, instance: string, gated = false): InstanceHealth {
+  return new InstanceHealth(
+    options,
+    (state, reason) => {
+      if (instanceHealthChannel.hasSubscribers) instanceHealthChannel.publish({ subgraph, instance, state, ...(reason !== undefined && { reason }) } satisfies InstanceHealthEvent);
+    },
+    gated,
+  );
 }
 
 /** A wait of about `ms`: ±10%. */
@@ -89,33 +95,47 @@ export interface HealthTarget {
   health?: InstanceHealth;
 }
 
+/** Stops every check; `add` and `remove` change the instances checked (discovery.ts). */
+export type HealthChecks<M> = (() => void) & { add(member: M): void; remove(member: M): void };
+
 /**
- * Checks each instance at its interval until closed. `check` is the
- * protocol's; a check that throws counts as failed with its message.
+ * Checks each instance at its interval until stopped. `check` is the
+ * protocol's; a check that throws counts as failed with its message. An
+ * instance added later gets its first check soon, like those at the start;
+ * one removed is not checked again (a check of it under way is ignored).
  */
-export function runHealthChecks<M extends HealthTarget>(members: readonly M[], options: HealthOptions, check: (member: M, timeoutMs: number) => Promise<string | undefined>, random: () => number = Math.random): () => void {
-  const timers = new Set<NodeJS.Timeout>();
-  let closed = false;
+export function runHealthChecks<M extends HealthTarget>(members: readonly M[], options: HealthOptions, check: (member: M, timeoutMs: number) => Promise<string | undefined>, random: () => number = Math.random): HealthChecks<M> {
+  const timers = new Map<M, NodeJS.Timeout>();
+  const checked = new Set<M>();
   const schedule = (member: M, waitMs: number): void => {
     const timer = setTimeout(() => {
-      timers.delete(timer);
+      timers.delete(member);
       check(member, options.timeoutMs)
         .catch((error: unknown) => (error as Error).message || 'check failed')
         .then((reason) => {
-          if (closed) return;
+          if (!checked.has(member)) return;
           member.health?.record(reason);
           schedule(member, jittered(options.intervalMs, random));
         });
     }, waitMs);
     // Checks never keep a process alive on their own.
     timer.unref();
-    timers.add(timer);
+    timers.set(member, timer);
   };
   // The first check soon, spread over a tenth of the interval: a verdict early, not in step.
-  for (const member of members) schedule(member, Math.round(random() * Math.min(options.intervalMs / 10, 500)));
-  return () => {
-    closed = true;
-    for (const timer of timers) clearTimeout(timer);
-    timers.clear();
+  const add = (member: M): void => {
+    if (checked.has(member)) return;
+    checked.add(member);
+    schedule(member, Math.round(random() * Math.min(options.intervalMs / 10, 500)));
   };
+  const remove = (member: M): void => {
+    checked.delete(member);
+    clearTimeout(timers.get(member));
+    timers.delete(member);
+  };
+  for (const member of members) add(member);
+  const stop = (): void => {
+    for (const member of [...checked]) remove(member);
+  };
+  return Object.assign(stop, { add, remove });
 }

@@ -9,10 +9,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
-import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
+import { upstreamBreakers, type BreakerOptions, type OutlierOptions, type UpstreamBreakers } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
 import type { CanaryBoard, CanaryOptions } from './canary.js';
-import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
+import { instanceHealth, runHealthChecks, type HealthChecks, type HealthOptions } from './health.js';
+import { discovers, UpstreamDiscovery, type DiscoveryOptions, type UpstreamEntry } from './discovery.js';
 import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import type { ConcurrencyOptions } from './concurrency.js';
@@ -32,7 +33,10 @@ export type { Instance } from './call.js';
 
 export interface HttpUpstreamOptions {
   subgraph: string;
-  instances: Instance[];
+  /** The descriptor's upstream entries: instances, or names to resolve (`discovery`). */
+  instances: UpstreamEntry[];
+  /** How entries with `discovery` are resolved (default: every 30 s, 2 s timeout, the system's DNS servers). */
+  discovery?: DiscoveryOptions;
   /** Total time for one attempt, ms (capped by the remaining deadline). */
   timeout: number;
   connectTimeout: number;
@@ -101,6 +105,8 @@ export interface HttpResult {
 export { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 export { breakerChannel, type BreakerEvent } from './breaker.js';
 
+const DEFAULT_DISCOVERY: DiscoveryOptions = { intervalMs: 30_000, minIntervalMs: 1_000, timeoutMs: 2_000 };
+
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /** Socket failures that happen before any byte of an answer: refused, reset, closed, unreachable, not resolved. */
@@ -115,6 +121,8 @@ const TYPENAME_QUERY = JSON.stringify({ query: '{ __typename }' });
 interface Member extends PipelineMember {
   pool: Pool;
   basePath: string;
+  /** Discovery removed it: no new attempt goes to it (its pool is closing). */
+  retired: boolean;
 }
 
 /** An HttpCall in the pipeline (call.ts): every field present, so that each call has the same shape. */
@@ -186,12 +194,20 @@ class BufferedResponse implements Dispatcher.DispatchHandler {
 }
 
 export class HttpUpstream {
-  private readonly members: Member[];
+  /** The instances calls are sent to now (discovery changes them). */
+  private members: Member[];
+  /** Instances discovery removed whose pools are closing (their calls in flight finish first). */
+  private readonly retiring = new Set<Promise<void>>();
   private readonly pipeline: Pipeline<Member, PipelineCall, HttpResult>;
+  private readonly breakerOf: UpstreamBreakers;
   /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
   private readonly bodies: Channel;
-  /** Stops the health checks (undefined when off). */
-  private readonly stopChecks: (() => void) | undefined;
+  /** The health checks (undefined when off). */
+  private readonly checks: HealthChecks<Member> | undefined;
+  /** With discovered entries (`upstreams[].discovery`): keeps the instance set current. */
+  private readonly discovery: UpstreamDiscovery | undefined;
+  /** Until the first resolution ends, calls wait for it; undefined after. */
+  private discovering: Promise<void> | undefined;
   /** The shadow target when it is an instance of its own (`shadow.url`). */
   private readonly shadowMember: Member | undefined;
   /** Aborted by close(): shadow copies in flight end with it. */
@@ -199,13 +215,10 @@ export class HttpUpstream {
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
-    const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
-    this.members = options.instances.map((instance) => {
-      const breaker = breakerOf(instance.url);
-      const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
-      return { ...this.pooled(instance, options.connections, options.timeout), breaker, health };
-    });
-    this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
+    const discovered = discovers(options.instances);
+    this.breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, discovered ? 0 : options.instances.length);
+    this.members = discovered ? [] : options.instances.map((instance) => this.member(instance, false));
+    this.checks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
     const { shadow } = options;
     // A shadow instance of its own: a pool of its own, with no breaker and no health check (it never serves a client).
     this.shadowMember = shadow?.url ? this.pooled({ url: shadow.url, version: shadowVersion(shadow), weight: 0 }, Math.min(options.connections, shadow.concurrency), shadow.timeoutMs) : undefined;
@@ -218,7 +231,7 @@ export class HttpUpstream {
       concurrency: options.adaptiveConcurrency,
       canary: options.canary,
       protocol: this.protocol(),
-      cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), this.members[0]!) : undefined,
+      cache: options.httpCache ? httpCacheStage(new HttpCache(options.httpCache), options.instances[0]!) : undefined,
       shadow:
         shadow &&
         shadowStage<Member, PipelineCall, HttpResult>(
@@ -241,6 +254,46 @@ export class HttpUpstream {
           },
         ),
     });
+    if (discovered) {
+      let first = true;
+      const discovery = new UpstreamDiscovery(options.subgraph, options.instances, options.discovery ?? DEFAULT_DISCOVERY, (added, removed) => this.changed(added, removed, first));
+      this.discovery = discovery;
+      this.discovering = discovery.ready.then(() => {
+        first = false;
+        this.discovering = undefined;
+      });
+    }
+  }
+
+  /** One instance's pool, breaker and health; `gated`: no traffic before its first passed check (health.ts). */
+  private member(instance: Instance, gated: boolean): Member {
+    const { options } = this;
+    const breaker = this.breakerOf(instance.url);
+    const health = options.health && instanceHealth(options.health, options.subgraph, instance.url, gated);
+    return { ...this.pooled(instance, options.connections, options.timeout), breaker, health };
+  }
+
+
+  /**
+   * Discovery found a different set: new instances join (after their first
+   * passed check, when checked, except in the first resolution), vanished
+   * ones get no new call and their pool closes once its calls in flight end.
+   */
+  private changed(added: readonly Instance[], removed: readonly Instance[], first: boolean): void {
+    const gone = new Set(removed.map((i) => i.url));
+    const leaving = this.members.filter((m) => gone.has(m.url));
+    const joining = added.map((instance) => this.member(instance, !first && this.options.health !== undefined));
+    this.members = [...this.members.filter((m) => !gone.has(m.url)), ...joining];
+    this.breakerOf.resize(this.members.length, leaving.flatMap((m) => m.breaker ?? []));
+    this.pipeline.update(this.members);
+    for (const member of joining) this.checks?.add(member);
+    for (const member of leaving) {
+      this.checks?.remove(member);
+      member.retired = true;
+      // undici's close() lets the requests already dispatched finish, then closes the connections.
+      const closing: Promise<void> = member.pool.close().catch(() => member.pool.destroy()).finally(() => this.retiring.delete(closing));
+      this.retiring.add(closing);
+    }
   }
 
   /** An instance's pool: keep-alive, explicit limits, TLS for https://. */
@@ -258,15 +311,16 @@ export class HttpUpstream {
       maxResponseSize: options.maxResponseSize,
       ...(options.tls && url.protocol === 'https:' && { connect: { ...options.tls } }),
     });
-    return { ...instance, pool, basePath: url.pathname.replace(/\/$/, '') };
+    return { url: instance.url, weight: instance.weight, ...(instance.version !== undefined && { version: instance.version }), pool, basePath: url.pathname.replace(/\/$/, ''), retired: false };
   }
 
   get subgraph(): string {
     return this.options.subgraph;
   }
 
-  /** One call through the pipeline (pipeline.ts). */
+  /** One call through the pipeline (pipeline.ts); with discovery, after the first resolution. */
   request(call: HttpCall): Promise<HttpResult> {
+    if (this.discovering) return this.discovering.then(() => this.request(call));
     return this.pipeline.send({
       scope: call.scope,
       idempotent: call.idempotent,
@@ -315,6 +369,7 @@ export class HttpUpstream {
    * when the scope aborts or `cancel()` is called. Never retried.
    */
   async stream(call: HttpCall): Promise<HttpStream> {
+    await this.discovering;
     const member = this.pipeline.choose();
     let span: UpstreamSpan | undefined;
     if (call.scope.trace) {
@@ -384,6 +439,12 @@ export class HttpUpstream {
   private async attempt(call: PipelineCall): Promise<HttpResult> {
     const member = call.member!;
     const { timeoutMs, scope } = call;
+    if (member.retired) {
+      // Chosen just before discovery removed it: a connection failure, so an idempotent call moves to another instance.
+      const error = this.error('SOURCE_UNAVAILABLE', 'is unavailable', member, undefined, 'instance removed by discovery');
+      unansweredFailures.add(error);
+      throw error;
+    }
     // One timer per attempt, no listener of its own (the scope's, RequestScope.onAbort) and no
     // AbortSignal: the timer and the scope abort the call through undici's own controller
     // (BufferedResponse). AbortSignal.timeout() plus
@@ -414,7 +475,11 @@ export class HttpUpstream {
       return { status, headers, body, instance: member };
     } catch (error) {
       const mapped = this.mapError(error, member, timedOut, scope, timeoutMs);
-      if (mapped.code === 'SOURCE_UNAVAILABLE' && response.status === 0 && CONNECTION_CODES.has((error as { code?: string }).code ?? '')) unansweredFailures.add(mapped);
+      if (mapped.code === 'SOURCE_UNAVAILABLE' && response.status === 0 && CONNECTION_CODES.has((error as { code?: string }).code ?? '')) {
+        unansweredFailures.add(mapped);
+        // The instance may be gone for good: ask DNS again soon.
+        this.discovery?.refresh();
+      }
       if (this.bodies.hasSubscribers) this.publishBodies(call, member, { code: mapped.code });
       throw mapped;
     } finally {
@@ -494,10 +559,11 @@ export class HttpUpstream {
 
   async close(): Promise<void> {
     this.closing.abort();
-    this.stopChecks?.();
+    this.discovery?.close();
+    this.checks?.();
     this.pipeline.close();
     const members = this.shadowMember ? [...this.members, this.shadowMember] : this.members;
-    await Promise.all(members.map((m) => m.pool.close().catch(() => m.pool.destroy())));
+    await Promise.all([...members.map((m) => m.pool.close().catch(() => m.pool.destroy())), ...this.retiring]);
   }
 }
 

@@ -114,6 +114,8 @@ export interface Pipeline<M extends Member, C, R> {
   canary: Canary<M> | undefined;
   /** Takes the canary off the gateway's board (the upstream closed). */
   close(): void;
+  /** The instance set changed (discovery.ts): calls from now on choose among `members`. */
+  update(members: readonly M[]): void;
 }
 
 /** Runs `last` behind `stages`, the first stage outermost. */
@@ -125,7 +127,8 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const { subgraph, protocol } = options;
   const balancer = createBalancer(options.balance ?? 'round-robin', options.members);
   const choose = instanceChooser(subgraph, balancer);
-  const spare = (tried: ReadonlySet<M>): boolean => spareInstance(options.members, tried);
+  const spare = (tried: ReadonlySet<M>): boolean => spareInstance(balancer.items, tried);
+  // Canary versions are fixed at construction: config/load.ts refuses `canary:` with discovered upstreams.
   const canary = options.canary && new Canary<M>(subgraph, options.members, options.canary.options);
   if (canary) options.canary?.board?.add(canary);
   const stages: Array<Stage<C, R>> = [
@@ -141,5 +144,11 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
     traceStage(subgraph, protocol),
     deadlineStage(options.timeout, protocol),
   ];
-  return { send: compose(stages, protocol.attempt), choose, canary, close: () => canary && options.canary?.board?.remove(canary) };
+  return {
+    send: compose(stages, protocol.attempt),
+    choose,
+    canary,
+    update: (members) => balancer.update(members),
+    close: () => canary && options.canary?.board?.remove(canary),
+  };
 }

@@ -12,9 +12,13 @@
  * With `server.readiness: healthy`, a required subgraph with active health
  * checks (`health:`, health.ts) is ready only while one of its instances is
  * checked up: `watchHealth` follows their verdicts on `tessera:instance-health`.
+ *
+ * Both watches follow the schema version served (`update` after a reload),
+ * and a discovered subgraph's instances as `tessera:discovery` reports them.
  */
 import { connect } from 'node:net';
-import type { InstanceHealthEvent } from '../events.js';
+import type { DiscoveryEvent, InstanceHealthEvent } from '../events.js';
+import { discoveryChannel } from './discovery.js';
 import { instanceHealthChannel } from './health.js';
 import { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 
@@ -63,15 +67,64 @@ export async function probeSubgraph(urls: readonly string[], timeoutMs: number):
   return reasons.some((r) => r === undefined) ? undefined : reasons.map((r, i) => `${urls[i]}: ${r}`);
 }
 
+/**
+ * The instances discovery last found per subgraph (`tessera:discovery`), for
+ * the watches below and the admin API: a discovered subgraph's descriptor
+ * names a DNS name, not its instances. Make it before the upstreams are made
+ * (gateway.ts), so that their first resolution is heard; `close()` stops
+ * listening.
+ */
+export class DiscoveredInstances {
+  private readonly last = new Map<string, DiscoveryEvent['instances']>();
+  private readonly listeners = new Set<(subgraph: string, urls: readonly string[]) => void>();
+  private readonly onEvent = (message: unknown): void => {
+    const event = message as DiscoveryEvent;
+    if (event.error !== undefined) return;
+    this.last.set(event.subgraph, event.instances);
+    const urls = event.instances.map((i) => i.url);
+    for (const listener of this.listeners) listener(event.subgraph, urls);
+  };
+
+  constructor() {
+    discoveryChannel.subscribe(this.onEvent);
+  }
+
+  /** The instances last found for `subgraph` (none before its first resolution). */
+  instances(subgraph: string): DiscoveryEvent['instances'] {
+    return this.last.get(subgraph) ?? [];
+  }
+
+  /** `urls` as given, or for a discovered subgraph (undefined) the URLs last found for it. */
+  urls(subgraph: string, urls: readonly string[] | undefined): readonly string[] {
+    return urls ?? this.instances(subgraph).map((i) => i.url);
+  }
+
+  /** Hears each change; the returned function stops hearing it. */
+  onChange(listener: (subgraph: string, urls: readonly string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    discoveryChannel.unsubscribe(this.onEvent);
+    this.listeners.clear();
+  }
+}
+
+/** Subgraph name → its instance URLs; undefined: found by discovery (`upstreams[].discovery`), from its events. */
+export type WatchedSubgraphs = ReadonlyMap<string, readonly string[] | undefined>;
+
 export interface AnswerWatchOptions {
-  /** Subgraph name → its instance URLs, for the subgraphs that have not answered yet. */
-  subgraphs: ReadonlyMap<string, readonly string[]>;
+  /** The subgraphs that have not answered yet. */
+  subgraphs: WatchedSubgraphs;
   /** Longest wait for one TCP connection. */
   timeoutMs: number;
   /** Time between two probe rounds while some subgraph has not answered. */
   intervalMs: number;
   /** Called once for each subgraph when it first answers. */
   onAnswer?: (subgraph: string) => void;
+  /** Where a discovered subgraph's instances are known (else the watch follows discovery from now on). */
+  discovered?: DiscoveredInstances;
 }
 
 /** The subgraphs that have never answered, probed until each has; stops probing once all have, or on close. */
@@ -80,13 +133,32 @@ export interface AnswerWatch {
   waiting(): string[];
   /** Resolves after the first probe round (so readiness is known before the gateway listens). */
   readonly firstRound: Promise<void>;
+  /**
+   * A new schema version serves (gateway.ts, after a reload): `wait` are its
+   * subgraphs to wait for (added, or changed and not answered since), `kept`
+   * the names it still serves; a subgraph no longer served is not probed
+   * again, and with nothing left to wait for no timer is left.
+   */
+  update(wait: WatchedSubgraphs, kept: ReadonlySet<string>): void;
   close(): void;
 }
 
 export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
-  const waiting = new Map(options.subgraphs);
+  const own = options.discovered ? undefined : new DiscoveredInstances();
+  const discovered = options.discovered ?? own!;
+  const waiting = new Map<string, readonly string[]>();
+  const described = new Map(options.subgraphs);
+  for (const [name, urls] of options.subgraphs) waiting.set(name, discovered.urls(name, urls));
+  // A discovered subgraph waited for: its new instances are probed at once, not at the next round.
+  const unheard = discovered.onChange((name, urls) => {
+    if (!waiting.has(name) || described.get(name) !== undefined) return;
+    waiting.set(name, urls);
+    void probeSubgraph(urls, options.timeoutMs).then((reasons) => reasons === undefined && !closed && answered(name));
+  });
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let subscribed = false;
+  let probing = false;
   const answered = (name: string): void => {
     if (!waiting.delete(name)) return;
     options.onAnswer?.(name);
@@ -104,31 +176,52 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
   };
   const stop = (): void => {
     clearTimeout(timer);
+    timer = undefined;
+    if (!subscribed) return;
+    subscribed = false;
     upstreamChannel.unsubscribe(onEvent);
     instanceHealthChannel.unsubscribe(onHealth);
   };
   const round = async (): Promise<void> => {
+    probing = true;
     await Promise.all(
       [...waiting].map(async ([name, urls]) => {
         if ((await probeSubgraph(urls, options.timeoutMs)) === undefined) answered(name);
       }),
     );
+    probing = false;
     if (closed || waiting.size === 0) return;
     timer = setTimeout(() => void round(), options.intervalMs);
     // The probes never keep a process alive on their own.
     timer.unref();
   };
-  if (waiting.size > 0) {
-    upstreamChannel.subscribe(onEvent);
-    instanceHealthChannel.subscribe(onHealth);
-  }
-  const firstRound = waiting.size > 0 ? round() : Promise.resolve();
+  const start = (): Promise<void> => {
+    if (!subscribed) {
+      subscribed = true;
+      upstreamChannel.subscribe(onEvent);
+      instanceHealthChannel.subscribe(onHealth);
+    }
+    return timer || probing ? Promise.resolve() : round();
+  };
+  const firstRound = waiting.size > 0 ? start() : Promise.resolve();
   return {
     waiting: () => [...waiting.keys()],
     firstRound,
+    update(wait, kept) {
+      if (closed) return;
+      for (const name of [...waiting.keys()]) if (!kept.has(name)) waiting.delete(name);
+      for (const [name, urls] of wait) {
+        described.set(name, urls);
+        waiting.set(name, discovered.urls(name, urls));
+      }
+      if (waiting.size === 0) stop();
+      else void start();
+    },
     close() {
       closed = true;
       stop();
+      unheard();
+      own?.close();
     },
   };
 }
@@ -136,21 +229,67 @@ export function watchAnswers(options: AnswerWatchOptions): AnswerWatch {
 /** The health-checked subgraphs with no instance checked up, each with why its instances are not (instance URL → reason). */
 export interface HealthWatch {
   unhealthy(): Record<string, Record<string, string>>;
+  /**
+   * A new schema version serves (gateway.ts, after a reload): its
+   * health-checked subgraphs. Verdicts of instances still listed stay; a
+   * subgraph no longer listed is forgotten.
+   */
+  update(subgraphs: WatchedSubgraphs): void;
   close(): void;
 }
 
 /**
  * Follows the health-check verdicts of these subgraphs' instances (subgraph
- * name → instance URLs). Subscribes at once: call it before the upstreams
- * are made, so that their first verdicts are heard.
+ * name → instance URLs, or undefined: from discovery, `shared` when given). Subscribes at once:
+ * call it before the upstreams are made, so that their first verdicts are
+ * heard. `onChange` hears the verdicts on the subgraphs watched.
  */
-export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, onChange?: (event: InstanceHealthEvent) => void): HealthWatch {
-  const verdicts = new Map([...subgraphs].map(([name, urls]) => [name, new Map(urls.map((url) => [url, 'not checked yet']))]));
+export function watchHealth(subgraphs: WatchedSubgraphs, onChange?: (event: InstanceHealthEvent) => void, shared?: DiscoveredInstances): HealthWatch {
+  const own = shared ? undefined : new DiscoveredInstances();
+  const discovered = shared ?? own!;
+  const verdicts = new Map<string, Map<string, string>>();
+  const described = new Map<string, readonly string[] | undefined>();
+  /**
+   * The last verdict heard of each instance, watched or not yet: a reload's
+   * new upstreams check before the version is served (and the watch told).
+   */
+  const heard = new Map<string, Map<string, InstanceHealthEvent>>();
+  /** `urls` become the instances of `name`, each keeping its verdict; a subgraph newly watched hears what was heard of it before. */
+  const track = (name: string, urls: readonly string[]): void => {
+    const before = verdicts.get(name);
+    const earlier = heard.get(name);
+    const instances = new Map<string, string>();
+    for (const url of urls) {
+      const known = before?.get(url);
+      const event = earlier?.get(url);
+      if (known !== undefined) instances.set(url, known);
+      else if (event) instances.set(url, verdict(event));
+      else instances.set(url, 'not checked yet');
+      if (known === undefined && event) onChange?.(event);
+    }
+    verdicts.set(name, instances);
+  };
+  const update = (next: WatchedSubgraphs): void => {
+    for (const name of [...verdicts.keys()]) if (!next.has(name)) verdicts.delete(name);
+    for (const name of [...heard.keys()]) if (!next.has(name)) heard.delete(name);
+    described.clear();
+    for (const [name, urls] of next) {
+      described.set(name, urls);
+      track(name, discovered.urls(name, urls));
+    }
+  };
+  update(subgraphs);
+  const unheard = discovered.onChange((name, urls) => {
+    if (verdicts.has(name) && described.get(name) === undefined) track(name, urls);
+  });
   const onEvent = (message: unknown): void => {
     const event = message as InstanceHealthEvent;
-    const instances = verdicts.get(event.subgraph);
-    if (!instances?.has(event.instance)) return;
-    instances.set(event.instance, event.state === 'up' ? '' : (event.reason ?? 'check failed'));
+    let instances = heard.get(event.subgraph);
+    if (!instances) heard.set(event.subgraph, (instances = new Map()));
+    instances.set(event.instance, event);
+    const watched = verdicts.get(event.subgraph);
+    if (!watched?.has(event.instance)) return;
+    watched.set(event.instance, verdict(event));
     onChange?.(event);
   };
   instanceHealthChannel.subscribe(onEvent);
@@ -159,6 +298,14 @@ export function watchHealth(subgraphs: ReadonlyMap<string, readonly string[]>, o
       Object.fromEntries(
         [...verdicts].filter(([, instances]) => ![...instances.values()].includes('')).map(([name, instances]) => [name, Object.fromEntries(instances)]),
       ),
-    close: () => instanceHealthChannel.unsubscribe(onEvent),
+    update,
+    close: () => {
+      instanceHealthChannel.unsubscribe(onEvent);
+      unheard();
+      own?.close();
+    },
   };
 }
+
+/** A verdict as `unhealthy()` lists it: '' when up, else why not. */
+const verdict = (event: InstanceHealthEvent): string => (event.state === 'up' ? '' : (event.reason ?? 'check failed'));

@@ -98,6 +98,13 @@ function addressAllowed(address: string, policy: CompiledPolicy): string | undef
   return undefined;
 }
 
+const NO_ALLOWLIST = compilePolicy({ resolve: true });
+
+/** Why `address` is never a backend (link-local, cloud metadata, unspecified, multicast), or undefined: for addresses found by discovery (discovery.ts). */
+export function neverABackend(address: string): string | undefined {
+  return addressAllowed(address, NO_ALLOWLIST);
+}
+
 /**
  * The reason `url` may not be called, or undefined when it may. The host is
  * normalised the way a WHATWG URL normalises an http URL (so `grpc://2852039166`

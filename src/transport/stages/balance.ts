@@ -25,7 +25,7 @@ export function instanceChooser<M extends Member>(subgraph: string, balancer: Ba
     if (member) return member;
     throw new TesseraError('SOURCE_UNAVAILABLE', `Subgraph "${subgraph}" is unavailable`, {
       extensions: { subgraph },
-      cause: new Error('circuit breaker open for every instance'),
+      cause: new Error(balancer.items.length === 0 ? 'no instance: discovery has found none yet' : 'circuit breaker open for every instance'),
     });
   };
 }
