@@ -6,8 +6,8 @@
  *
  * Metrics observe, they change nothing: upstream attempts (their start and
  * their end), breaker changes, retries the budget refused, GraphQL errors
- * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals
- * and node:http's own refusals arrive on diagnostics channels (by name:
+ * from upstreams and 2xx answers sources could not use, dedupe joins, response-cache lookups, rate-limit refusals,
+ * node:http's own refusals and store failures arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests through the Yoga plugin of `requestPlugin()`, schema loads on
  * `tessera:schema` (this gateway's, by its id).
@@ -31,7 +31,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { GraphQLError } from 'graphql';
 import type { RequestScope } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type InstanceHealthEvent, type SchemaEvent, type StoreEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -131,6 +131,7 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly storeFailures: CounterFamily;
   /** By subgraph, instance and version (joined with NUL). */
   private readonly instances = new Map<string, InstanceSeries>();
   /** By subgraph and operation (joined with NUL). */
@@ -259,6 +260,11 @@ export class GatewayMetrics {
       help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
       labelNames: ['reason'],
     });
+    this.storeFailures = new CounterFamily(this.registry, {
+      name: 'tessera_store_failures_total',
+      help: 'Store commands (Redis, or the cluster primary for --workers) that failed or timed out, by use (rate-limit, response-cache, cache-invalidation, apq, rate-limit-refund) and what was done: open (local limit), closed (refused), miss (read as absent), retried (a shared write tried again), dropped (a shared write given up: other replicas will not see it).',
+      labelNames: ['use', 'fallback'],
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
@@ -274,6 +280,10 @@ export class GatewayMetrics {
     this.listen(EVENTS.rateLimit, (message) => {
       const { channel, rule } = message as { channel: string; rule: string };
       this.rateLimitRefusals.of(channel, rule).value++;
+    });
+    this.listen(EVENTS.store, (message) => {
+      const { use, fallback } = message as StoreEvent;
+      this.storeFailures.of(use, fallback).value++;
     });
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
