@@ -19,6 +19,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createGateway, type Gateway } from '../src/index.js';
 import type { GatewayFileInput } from '../src/config/gateway.js';
+import type { StoreConfig } from '../src/config/store.js';
 import { REDIS_URL, redisReachable } from '../test/kit/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -86,8 +87,8 @@ async function limiterCost(redis: boolean, prefix: string): Promise<void> {
   const { createStores } = await import('../src/store/index.js');
   const { createLogger } = await import('../src/logger.js');
   const stores = createStores(createLogger('silent'));
-  const locations: Array<[string, { url: string; prefix: string; timeout: number }]> = [['memory', { url: 'memory', prefix, timeout: 50 }]];
-  if (redis) locations.push(['Redis', { url: REDIS_URL, prefix, timeout: 50 }]);
+  const locations: Array<[string, StoreConfig]> = [['memory', { url: 'memory', prefix, timeout: 50, writeAttempts: 3 }]];
+  if (redis) locations.push(['Redis', { url: REDIS_URL, prefix, timeout: 50, writeAttempts: 3 }]);
   const rows: Array<Record<string, string | number>> = [];
   for (const [name, store] of locations) {
     const limiter = new Limiter({ name: 'bench', limit: 1_000_000_000, windowMs: 60_000, store, stores, onStoreError: 'open', failOpenRatio: 0.1 });

@@ -41,6 +41,8 @@ export const EVENTS = {
   httpRefusal: 'tessera:http-refusal',
   /** Each load of the unified schema, start-up and every reload attempt (SchemaEvent): gateway.ts. */
   schema: 'tessera:schema',
+  /** A store command that failed, or a shared write retried or given up (StoreEvent): store/redis.ts (StoreHealth). */
+  store: 'tessera:store',
   /** Followed by a subgraph's name: its upstream bodies while a sampling window is open (UpstreamBodyEvent): transport/sample.ts. */
   upstreamBodyPrefix: 'tessera:upstream-body:',
 } as const;
@@ -83,6 +85,27 @@ export interface AnswerErrorEvent {
   instance: string;
   version?: string;
   kind: 'graphql' | 'other';
+}
+
+/**
+ * A store command (Redis, or the cluster primary for the workers of `tessera
+ * serve`) that did not answer in time, and what was done about it. Reads and
+ * counters fall back (`open`, `closed`, `miss`); a shared write (an APQ
+ * document, a cache entry or invalidation, a rate-limit refund) is `retried`
+ * within its budget, and `dropped` when no attempt got through.
+ */
+export interface StoreEvent {
+  /** The Redis URL without its password, or "cluster primary". */
+  store: string;
+  /** What the command was for: rate-limit, rate-limit-refund, response-cache, cache-invalidation, apq, or a key-value namespace. */
+  use: string;
+  /**
+   * open: served under a local limit; closed: refused; miss: read as absent;
+   * retried: a write attempt failed and the write was tried again; dropped:
+   * a write given up (not stored anywhere).
+   */
+  fallback: 'open' | 'closed' | 'miss' | 'retried' | 'dropped';
+  error: string;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

@@ -183,19 +183,34 @@ function discoveryProblems(kind: string, url: URL, discovery: 'dns' | 'srv', at:
   return [];
 }
 
-/** Every descriptor file under a folder, in a stable order (node_modules and dot-folders skipped). */
+/**
+ * Every descriptor file under a folder, in a stable order (node_modules and
+ * dot-folders skipped). Symbolic links are followed: a Kubernetes ConfigMap
+ * mounted as a folder shows each key as a link into its hidden `..data`
+ * folder (deploy/kubernetes).
+ */
 export function findDescriptorFiles(folder: string): string[] {
   const found: string[] = [];
   const walk = (dir: string, depth: number): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const full = join(dir, entry.name);
-      if (entry.isDirectory() && depth < 4) walk(full, depth + 1);
-      else if (entry.isFile() && DESCRIPTOR_FILE.test(entry.name)) found.push(full);
+      const kind = entry.isSymbolicLink() ? linkTarget(full) : entry;
+      if (kind?.isDirectory() && depth < 4) walk(full, depth + 1);
+      else if (kind?.isFile() && DESCRIPTOR_FILE.test(entry.name)) found.push(full);
     }
   };
   walk(folder, 0);
   return found;
+}
+
+/** What a symbolic link points at; undefined for a dangling link. */
+function linkTarget(path: string): { isFile(): boolean; isDirectory(): boolean } | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 export function loadDescriptorFile(file: string, env: NodeJS.ProcessEnv = process.env): Descriptor {

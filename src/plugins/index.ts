@@ -79,7 +79,7 @@ function operationStore({ traffic, gateway, channel }: PluginChainOptions) {
   if (!traffic) return undefined;
   if (gateway.store.url !== 'memory') return traffic.stores.kv(gateway.store, 'apq');
   if (!traffic.stores.primary || !channel.persistedOperations?.apq) return undefined;
-  return traffic.stores.kv(gateway.store, `apq:${channel.name}`, { maxEntries: channel.persistedOperations.maxEntries });
+  return traffic.stores.kv(gateway.store, `apq:${channel.name}`, { maxEntries: channel.persistedOperations.maxEntries, use: 'apq' });
 }
 
 export function buildPlugins(options: PluginChainOptions): Plugin[] {

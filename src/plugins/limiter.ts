@@ -103,12 +103,17 @@ export class Limiter {
     }
   }
 
-  /** Gives back points charged for an operation that was refused (by this or another rule). Best effort. */
+  /**
+   * Gives back points charged for an operation that was refused (by this or
+   * another rule). Not tried again (a reward is not idempotent): one the store
+   * did not take is counted and logged as a dropped write (use
+   * rate-limit-refund); the charge then stays until its window ends.
+   */
   async refund(key: string, points = 1): Promise<void> {
     try {
       await this.primary.reward(key, points);
-    } catch {
-      // The store is down: the charge was not recorded there either, or it expires with the window.
+    } catch (error) {
+      this.connection?.dropped('rate-limit-refund', error, { rule: this.options.name, points });
     }
   }
 

@@ -151,7 +151,9 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
           throw refusal('PERSISTED_QUERY_HASH_MISMATCH', 'The document does not match its SHA-256 id.');
         }
         setParams(rest);
-        // A store that is down does not stop the query: the document is just not kept.
+        // The response waits for the write, so the client's next request finds the document on any replica.
+        // A store that does not take it (after its retries) does not stop the query: the store has counted
+        // and logged the dropped write, and the client registers again on PersistedQueryNotFound.
         const stored = apq.set(hash, params.query);
         if (isPromise(stored)) return stored.catch(() => undefined);
         return;

@@ -4,11 +4,12 @@
  * read them (config/load.ts), and watched with node:fs watch. Any file event
  * under a watched folder (a descriptor, or a schema file one names; created,
  * changed, renamed, deleted) counts, except in dot-folders, dot-files (editor
- * swap files) and node_modules; a burst of events gives one call after
- * `debounceMs` of quiet.
+ * swap files) and node_modules, but the update of a mounted Kubernetes
+ * ConfigMap (its `..` folders) counts; a burst of events gives one call after `debounceMs` of
+ * quiet.
  */
 import { statSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, relative, resolve } from 'node:path';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { displayPath, loadDescriptors } from '../config/load.js';
 import type { Descriptor } from '../config/descriptor.js';
 import type { Logger } from '../logger.js';
@@ -25,8 +26,17 @@ export interface FolderRegistryOptions {
   logger: Logger;
 }
 
-/** A path inside a watched folder that is not a descriptor's business: dot-files and dot-folders, node_modules. */
+/**
+ * A path inside a watched folder that is not a descriptor's business:
+ * dot-files and dot-folders, node_modules. Except the kubelet's: a
+ * Kubernetes ConfigMap mounted as a folder is updated by writing every file
+ * into a new hidden folder (`..2026_12_06_07_00_00.123`) and renaming a
+ * `..data` link onto it; the keys are links through `..data`. Those events,
+ * at the top of the watched folder, are changes (Node 20's recursive watch
+ * on Linux reports the new folder and its files, not the link's rename).
+ */
 function ignored(path: string): boolean {
+  if (path.startsWith('..') && !path.startsWith(`..${sep}`)) return false;
   return path.split(/[\\/]/).some((part) => part.startsWith('.') || part === 'node_modules');
 }
 

@@ -289,7 +289,8 @@ export class PrimaryLink extends StoreHealth {
     readonly client: IpcClient<SharedStateOps>,
     logger: Logger,
   ) {
-    super(PRIMARY_NAME, 'the cluster primary', logger);
+    // One more try of a shared write: the primary answers from memory, so a timeout means it was busy a whole second.
+    super(PRIMARY_NAME, 'the cluster primary', logger, 2);
   }
 }
 

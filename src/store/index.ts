@@ -16,7 +16,7 @@ import { primaryLink, serveSharedState as serveStores, type PrimaryLink } from '
 import { ClusterWorkers } from './cluster-group.js';
 import { clusterScrape } from './cluster-metrics.js';
 import { StoreUnavailableError } from './errors.js';
-import { RedisConnection } from './redis.js';
+import { RedisConnection, type StoreHealth } from './redis.js';
 
 export { RedisConnection, StoreHealth, storeChannel, type StoreEvent } from './redis.js';
 export { PRIMARY_TIMEOUT_MS, PrimaryLink } from './cluster.js';
@@ -40,9 +40,10 @@ export { StoreUnavailableError } from './errors.js';
  * A string key-value store. Keys are namespaced by the store (prefix and
  * namespace), so callers use short keys. Redis failures reject with a
  * StoreUnavailableError after at most the store's timeout (a cluster
- * primary's: PRIMARY_TIMEOUT_MS); the caller decides whether that is a miss
- * or a refusal, and tells the connection (`connection.failed`) so it is
- * logged and counted.
+ * primary's: PRIMARY_TIMEOUT_MS), already counted and logged under the
+ * store's `use`: a failed `get` as a miss; a `set` or `delete` is a shared
+ * write (StoreHealth.write: tried again within `store.writeAttempts`, and
+ * rejects only once it is dropped).
  */
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
@@ -57,8 +58,11 @@ export interface KeyValueStore {
 export interface Stores {
   /** The shared connection for a redis:// store (created on first use). */
   redis(config: StoreConfig): RedisConnection;
-  /** A key-value store at `config`, its keys under `namespace` (e.g. "apq"). Memory stores keep at most `maxEntries`. */
-  kv(config: StoreConfig, namespace: string, options?: { maxEntries?: number }): KeyValueStore;
+  /**
+   * A key-value store at `config`, its keys under `namespace` (e.g. "apq"). Memory stores keep at most
+   * `maxEntries`. `use` names its failures in logs and metrics (the namespace by default).
+   */
+  kv(config: StoreConfig, namespace: string, options?: { maxEntries?: number; use?: string }): KeyValueStore;
   /**
    * In a worker of `tessera serve`: the link to the cluster primary, which
    * holds the memory stores of every worker (kv namespaces here, the
@@ -77,10 +81,10 @@ export function createStores(logger: Logger): Stores {
 
   const redis = (config: StoreConfig): RedisConnection => {
     if (config.url === 'memory') throw new Error('a memory store has no Redis connection');
-    const id = `${config.url}|${config.timeout}`;
+    const id = `${config.url}|${config.timeout}|${config.writeAttempts}`;
     let connection = connections.get(id);
     if (!connection) {
-      connection = new RedisConnection(config.url, config.timeout, logger.child({ component: 'store' }));
+      connection = new RedisConnection(config.url, config.timeout, logger.child({ component: 'store' }), config.writeAttempts);
       connections.set(id, connection);
     }
     return connection;
@@ -90,8 +94,9 @@ export function createStores(logger: Logger): Stores {
     redis,
     primary,
     kv(config, namespace, options = {}) {
-      if (config.url === 'memory') return primary ? sharedStore(primary, namespace, options.maxEntries ?? 10_000) : memoryStore(options.maxEntries ?? 10_000);
-      return redisStore(redis(config), `${config.prefix}${namespace}:`);
+      const use = options.use ?? namespace;
+      if (config.url === 'memory') return primary ? sharedStore(primary, namespace, options.maxEntries ?? 10_000, use) : memoryStore(options.maxEntries ?? 10_000);
+      return redisStore(redis(config), `${config.prefix}${namespace}:`, use);
     },
     async connected() {
       await Promise.all([...connections.values()].map((c) => c.connected()));
@@ -118,47 +123,50 @@ function memoryStore(maxEntries: number): KeyValueStore {
 }
 
 /** A memory store of a cluster worker: the entries are in the primary's LRU for `namespace`, the same for every worker. */
-function sharedStore(link: PrimaryLink, namespace: string, maxEntries: number): KeyValueStore {
+function sharedStore(link: PrimaryLink, namespace: string, maxEntries: number, use: string): KeyValueStore {
   const { client } = link;
-  const answered = <T>(value: T): T => {
-    link.succeeded();
-    return value;
-  };
   return {
     kind: 'memory',
-    get: async (key) => answered(await client.request('kv.get', namespace, maxEntries, key)) ?? undefined,
-    set: async (key, value, ttlMs) => {
-      answered(await client.request('kv.set', namespace, maxEntries, key, value, ttlMs ?? 0));
-    },
-    delete: async (key) => {
-      answered(await client.request('kv.delete', namespace, maxEntries, key));
-    },
+    get: (key) => read(link, use, async () => (await client.request('kv.get', namespace, maxEntries, key)) ?? undefined),
+    set: (key, value, ttlMs) => write(link, use, () => client.request('kv.set', namespace, maxEntries, key, value, ttlMs ?? 0), key),
+    delete: (key) => write(link, use, () => client.request('kv.delete', namespace, maxEntries, key), key),
   };
 }
 
-function redisStore(connection: RedisConnection, prefix: string): KeyValueStore {
+function redisStore(connection: RedisConnection, prefix: string, use: string): KeyValueStore {
   const { client } = connection;
-  const guard = async <T>(command: () => Promise<T>): Promise<T> => {
-    try {
-      const value = await command();
-      connection.succeeded();
-      return value;
-    } catch (error) {
-      throw new StoreUnavailableError(connection.name, error);
-    }
-  };
   return {
     kind: 'redis',
     connection,
-    get: (key) => guard(async () => (await client.get(prefix + key)) ?? undefined),
-    set: (key, value, ttlMs) =>
-      guard(async () => {
-        if (ttlMs) await client.set(prefix + key, value, 'PX', ttlMs);
-        else await client.set(prefix + key, value);
-      }),
-    delete: (key) =>
-      guard(async () => {
-        await client.del(prefix + key);
-      }),
+    get: (key) => read(connection, use, async () => (await client.get(prefix + key)) ?? undefined),
+    set: (key, value, ttlMs) => write(connection, use, () => (ttlMs ? client.set(prefix + key, value, 'PX', ttlMs) : client.set(prefix + key, value)), key),
+    delete: (key) => write(connection, use, () => client.del(prefix + key), key),
   };
+}
+
+/** A read: its answer, or (counted as a miss) StoreUnavailableError. */
+async function read<T>(health: StoreHealth, use: string, command: () => Promise<T>): Promise<T> {
+  try {
+    const value = await command();
+    health.succeeded();
+    return value;
+  } catch (error) {
+    health.failed(use, 'miss', error);
+    throw new StoreUnavailableError(health.name, error);
+  }
+}
+
+/** A shared write (StoreHealth.write): resolves once written; rejects with StoreUnavailableError once dropped (counted and logged). */
+async function write(health: StoreHealth, use: string, command: () => Promise<unknown>, key: string): Promise<void> {
+  let failure: unknown;
+  const written = await health.write(
+    use,
+    () =>
+      command().catch((error: unknown) => {
+        failure = error;
+        throw error;
+      }),
+    { key },
+  );
+  if (!written) throw new StoreUnavailableError(health.name, failure);
 }

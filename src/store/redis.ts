@@ -10,19 +10,15 @@
 import { channel } from 'node:diagnostics_channel';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { EVENTS, type StoreEvent } from '../events.js';
 
-/** Published once per failed store command (free when nobody listens). */
-export interface StoreEvent {
-  /** The Redis URL without its password. */
-  store: string;
-  /** What the caller did instead: served with a local limit (open), refused (closed), treated as a cache miss (miss). */
-  fallback: 'open' | 'closed' | 'miss';
-  /** What the command was for (rate-limit, response-cache, kv). */
-  use: string;
-  error: string;
-}
+export type { StoreEvent };
 
-export const storeChannel = channel('tessera:store');
+/** Published once per failed store command and per shared write retried or dropped (free when nobody listens). */
+export const storeChannel = channel(EVENTS.store);
+
+/** Dropped shared writes are logged at most once per use in this interval, with the number dropped since the last line. */
+const DROPPED_LOG_INTERVAL_MS = 10_000;
 
 /** How long start-up waits for a first connection before serving with the store down. */
 const CONNECT_WAIT_MS = 1000;
@@ -44,16 +40,72 @@ export function redactUrl(url: string): string {
  * worker's link to the cluster primary (cluster.ts).
  */
 export class StoreHealth {
-  /** Failed commands, by what the caller did instead. */
-  readonly stats = { open: 0, closed: 0, miss: 0 };
+  /** Failed commands, by what the caller did instead; shared writes tried again (retried) and given up (dropped). */
+  readonly stats = { open: 0, closed: 0, miss: 0, retried: 0, dropped: 0 };
   private down = false;
+  /** Per use: when a dropped write was last logged, and how many were dropped since without a line. */
+  private readonly droppedLog = new Map<string, { at: number; unlogged: number }>();
 
   constructor(
     readonly name: string,
     /** Who did not answer, for the log line: "Redis", "the cluster primary". */
     private readonly who: string,
     private readonly logger: Logger,
+    /** Tries of one shared write (`write()`). */
+    readonly writeAttempts = 1,
   ) {}
+
+  /**
+   * One shared write: `attempt` is tried up to `writeAttempts` times, tried
+   * again only while `retryable()` (a Redis that is connected but answered
+   * too late; one that is down fails at once). Every write here is
+   * idempotent (a SET of the same value, a set-add, a delete), so a timed-out
+   * try that reached Redis after all does no harm. Resolves true once written;
+   * false when no try got through: then it is counted and logged as dropped
+   * (`what` names it in the log line), and the caller goes on without it.
+   */
+  async write(use: string, attempt: () => Promise<unknown>, what: Record<string, unknown> = {}): Promise<boolean> {
+    for (let tried = 1; ; tried++) {
+      try {
+        await attempt();
+        this.succeeded();
+        return true;
+      } catch (error) {
+        if (tried < this.writeAttempts && this.retryable()) {
+          this.failed(use, 'retried', error);
+          continue;
+        }
+        this.dropped(use, error, { ...what, attempts: tried });
+        return false;
+      }
+    }
+  }
+
+  /**
+   * A shared write given up (or not tried: the store is down): counted,
+   * published, and logged at warn, at most one line per use per 10 s with
+   * the number dropped since the last line. Other replicas will not see it.
+   */
+  dropped(use: string, error: unknown, what: Record<string, unknown> = {}): void {
+    this.failed(use, 'dropped', error);
+    const now = Date.now();
+    const log = this.droppedLog.get(use);
+    if (log && now - log.at < DROPPED_LOG_INTERVAL_MS) {
+      log.unlogged++;
+      return;
+    }
+    const dropped = (log?.unlogged ?? 0) + 1;
+    this.droppedLog.set(use, { at: now, unlogged: 0 });
+    this.logger.warn(
+      { store: this.name, use, dropped, ...what, err: error },
+      `shared write dropped: ${this.who} did not take a ${use} write; other replicas will not see it (tessera_store_failures_total{fallback="dropped"})`,
+    );
+  }
+
+  /** Whether a write that failed is worth another try now. */
+  protected retryable(): boolean {
+    return true;
+  }
 
   /** Records a failed command: counted, published, and logged when an outage starts. */
   failed(use: string, fallback: StoreEvent['fallback'], error: unknown): void {
@@ -84,8 +136,9 @@ export class RedisConnection extends StoreHealth {
     url: string,
     readonly timeout: number,
     logger: Logger,
+    writeAttempts = 1,
   ) {
-    super(redactUrl(url), 'Redis', logger);
+    super(redactUrl(url), 'Redis', logger, writeAttempts);
     this.client = new Redis(url, {
       commandTimeout: timeout,
       // While disconnected a command fails at once instead of waiting in a queue.
@@ -98,6 +151,11 @@ export class RedisConnection extends StoreHealth {
     });
     this.client.on('error', (error: Error) => this.markDown(error));
     this.client.on('ready', () => this.succeeded());
+  }
+
+  /** A timed-out write is tried again while connected; a Redis that is down fails every try at once. */
+  protected override retryable(): boolean {
+    return this.ready;
   }
 
   /** True while connected; callers may skip a command that would fail anyway. */

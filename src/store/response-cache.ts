@@ -9,7 +9,11 @@
  * entity it contains (`Type` and `Type:id`) is a set of response keys, so a
  * mutation naming `Product:1` deletes every response that contains it, on
  * every replica. A Redis that is down or slow is a cache miss (counted and
- * logged by the connection), never an error for the client.
+ * logged by the connection), never an error for the client. Writes (an entry,
+ * an invalidation) are shared writes (StoreHealth.write): tried again after a
+ * timeout within `store.writeAttempts`, else counted and logged as dropped
+ * (`use` response-cache or cache-invalidation; a dropped invalidation leaves
+ * other replicas serving the old entry until its TTL ends).
  */
 import type { Cache, CacheEntityRecord } from '@envelop/response-cache';
 import { createInMemoryCache } from '@envelop/response-cache';
@@ -41,6 +45,15 @@ export interface ResponseCacheStore extends Cache {
   meta(result: unknown): CachedMeta | undefined;
   /** Settles when the invalidations started so far are done (a mutation's response waits for it). */
   invalidated(): Promise<void>;
+}
+
+/** `Product:1`, or `Product` for every entity of a type: how an invalidation names what it drops, in a log line. */
+function entityName(entity: CacheEntityRecord): string {
+  return entity.id == null ? entity.typename : `${entity.typename}:${String(entity.id)}`;
+}
+
+function nothing(): void {
+  // A write's outcome is counted and logged by the store; the response only waits for it.
 }
 
 function etagFor(key: string, now: number): string {
@@ -102,7 +115,6 @@ export function sharedResponseCache(link: PrimaryLink, name: string, maxEntries:
   const { client } = link;
   const metas = new WeakMap<object, CachedMeta>();
   const pending = pendingInvalidations();
-  const answered = (): void => link.succeeded();
   const missed = (error: unknown): void => link.failed('response-cache', 'miss', error);
 
   return {
@@ -110,7 +122,7 @@ export function sharedResponseCache(link: PrimaryLink, name: string, maxEntries:
       let entry: Entry | null;
       try {
         entry = await client.request('rc.get', name, maxEntries, key);
-        answered();
+        link.succeeded();
       } catch (error) {
         missed(error);
         return undefined;
@@ -123,13 +135,14 @@ export function sharedResponseCache(link: PrimaryLink, name: string, maxEntries:
       const now = Date.now();
       const entry: Entry = { r: result, x: now + ttl, t: etagFor(key, now) };
       // The entities are an iterator the plugin reuses: read them now. The entry is serialized as it is sent, now too.
-      const written = client.request('rc.set', name, maxEntries, key, entry, [...entities], ttl).then(answered, missed);
+      const list = [...entities];
+      const written = link.write('response-cache', () => client.request('rc.set', name, maxEntries, key, entry, list, ttl), { key }).then(nothing);
       metas.set(result, { hit: false, expires: entry.x, etag: entry.t, written });
     },
     invalidate(entities) {
       const list = [...entities];
       if (list.length === 0) return;
-      const done = client.request('rc.invalidate', name, maxEntries, list).then(answered, missed);
+      const done = link.write('cache-invalidation', () => client.request('rc.invalidate', name, maxEntries, list), { entities: list.map(entityName) }).then(nothing);
       pending.track(done);
     },
     meta(result) {
@@ -176,7 +189,11 @@ export function redisResponseCache(connection: RedisConnection, prefix: string):
 
   return {
     async get(key) {
-      if (!connection.ready) return undefined;
+      if (!connection.ready) {
+        // Not asked (it would fail at once), but counted as the miss it is.
+        connection.failed('response-cache', 'miss', new Error('Redis is not connected'));
+        return undefined;
+      }
       let text: string | null;
       try {
         text = await client.get(responseKey + key);
@@ -196,21 +213,15 @@ export function redisResponseCache(connection: RedisConnection, prefix: string):
       const etag = etagFor(key, now);
       const keys = [responseKey + key];
       for (const entity of entities) keys.push(entityKey(entity));
-      const written = connection.ready
-        ? client.tesseraCacheSet(keys.length, ...keys, JSON.stringify({ r: result, x: expires, t: etag } satisfies Entry), Math.ceil(ttl), key).then(
-            () => connection.succeeded(),
-            (error: unknown) => connection.failed('response-cache', 'miss', error),
-          )
-        : undefined;
+      const text = JSON.stringify({ r: result, x: expires, t: etag } satisfies Entry);
+      const written = connection.write('response-cache', () => client.tesseraCacheSet(keys.length, ...keys, text, Math.ceil(ttl), key), { key }).then(nothing);
       metas.set(result, { hit: false, expires, etag, written });
     },
     invalidate(entities) {
-      const keys = [...entities].map(entityKey);
-      if (keys.length === 0) return;
-      const done: Promise<void> = client.tesseraCacheInvalidate(keys.length, ...keys, responseKey).then(
-        () => connection.succeeded(),
-        (error: unknown) => connection.failed('response-cache', 'miss', error),
-      );
+      const list = [...entities];
+      if (list.length === 0) return;
+      const keys = list.map(entityKey);
+      const done = connection.write('cache-invalidation', () => client.tesseraCacheInvalidate(keys.length, ...keys, responseKey), { entities: list.map(entityName) }).then(nothing);
       pending.track(done);
     },
     meta(result) {

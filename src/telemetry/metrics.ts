@@ -8,8 +8,8 @@
  * their end), breaker changes, retries the budget refused, GraphQL errors
  * from upstreams and 2xx answers sources could not use, shadow copies and
  * their comparison, adaptive concurrency limits (limit, in flight, shed),
- * dedupe joins, response-cache lookups, rate-limit refusals
- * and node:http's own refusals arrive on diagnostics channels (by name:
+ * dedupe joins, response-cache lookups, rate-limit refusals, node:http's
+ * own refusals and store failures arrive on diagnostics channels (by name:
  * telemetry/ does not import transport/, sources/, plugins/ or server/),
  * requests from their accounts (`requestObserver()`, read when each
  * response is ready: plugins/use-request-account.ts), schema loads on
@@ -32,7 +32,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type StoreEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -137,6 +137,7 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly storeFailures: CounterFamily;
   private readonly shadowCalls: CounterFamily;
   private readonly shadowSeconds: HistogramFamily;
   private readonly concurrencyLimit: GaugeFamily;
@@ -325,6 +326,11 @@ export class GatewayMetrics {
       help: 'Upstream attempts not sent because the subgraph\'s adaptive concurrency limit was full: their fields failed with SUBGRAPH_OVERLOADED.',
       labelNames: ['subgraph'],
     });
+    this.storeFailures = new CounterFamily(this.registry, {
+      name: 'tessera_store_failures_total',
+      help: 'Store commands (Redis, or the cluster primary for --workers) that failed or timed out, by use (rate-limit, response-cache, cache-invalidation, apq, rate-limit-refund) and what was done: open (local limit), closed (refused), miss (read as absent), retried (a shared write tried again), dropped (a shared write given up: other replicas will not see it).',
+      labelNames: ['use', 'fallback'],
+    });
     // Event-loop lag, heap, GC, CPU and file descriptors, under the usual process_/nodejs_ names.
     collectDefaultMetrics({ register: this.registry });
     this.listen(EVENTS.upstreamStart, (message) => this.onUpstreamStart(message as UpstreamEvent));
@@ -340,6 +346,10 @@ export class GatewayMetrics {
     this.listen(EVENTS.rateLimit, (message) => {
       const { channel, rule } = message as { channel: string; rule: string };
       this.rateLimitRefusals.of(channel, rule).value++;
+    });
+    this.listen(EVENTS.store, (message) => {
+      const { use, fallback } = message as StoreEvent;
+      this.storeFailures.of(use, fallback).value++;
     });
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));

@@ -121,6 +121,9 @@ test('row 31: with the cache\'s Redis killed, queries are answered from the subg
   const mutation = await gw!.query('mutation { renameProduct(id: "2", name: "oak desk") { id } }');
   assert.deepEqual(mutation.body.data, { renameProduct: { id: '2' } }, 'a failed invalidation does not fail the mutation');
   assert.ok(events.some((e) => e.use === 'response-cache' && e.fallback === 'miss'), 'the misses are counted on tessera:store');
+  // docs/reliability.md row 64: the writes Redis could not take are not lost without a trace either.
+  assert.ok(events.some((e) => e.use === 'response-cache' && e.fallback === 'dropped'), 'the entries not stored are counted as dropped');
+  assert.ok(events.some((e) => e.use === 'cache-invalidation' && e.fallback === 'dropped'), 'the invalidation not made is counted as dropped');
 
   await redis.start();
   const resumed = await eventually(async () => (await gw!.query(query)).headers.get('x-tessera-cache') === 'HIT');

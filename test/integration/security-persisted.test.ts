@@ -136,7 +136,8 @@ test('APQ with a Redis store: a document registered on one replica is found by a
   const { needRedis, uniquePrefix, REDIS_URL } = await import('../kit/redis.js');
   if (!(await needRedis(t))) return;
   const prefix = uniquePrefix(t);
-  const config: GatewayFileInput = { store: { url: REDIS_URL, prefix }, channels: { web: { persistedOperations: { apq: true } } } };
+  // A generous command timeout: this test is about sharing, not about a slow Redis (store-writes.test.ts is).
+  const config: GatewayFileInput = { store: { url: REDIS_URL, prefix, timeout: '1s' }, channels: { web: { persistedOperations: { apq: true } } } };
   const { gw: a, upstream } = await setup(t, config);
   const b = await startGateway(t, [{ name: 'app', kind: 'graphql', url: upstream.url }], config);
   const hash = sha256(GREET);

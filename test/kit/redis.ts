@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort } from './index.js';
@@ -133,4 +134,70 @@ export async function eventually(attempt: () => Promise<boolean>, tries = 200, p
     await new Promise((r) => setTimeout(r, pauseMs));
   }
   return false;
+}
+
+/**
+ * A TCP proxy on 127.0.0.1:0 in front of a Redis, which a test can stall to
+ * make that Redis look slow to one gateway only (the other replicas talk to
+ * Redis directly). Armed with `stallOn(pattern)`, a connection holds back the
+ * first chunk from the client that contains `pattern` and everything after it,
+ * in order, until `release()`: the commands then reach Redis, late, and the
+ * replies stay in step with the client's queue (nothing is dropped, so the
+ * client's reply matching is never confused). `seen` counts the held chunks
+ * that contain the pattern (a timed-out command's retry is the second).
+ */
+export interface StallingProxy {
+  url: string;
+  stallOn(pattern: string): void;
+  /** Resolves once `count` held chunks contain the pattern (bounded: rejects after `waitMs`). */
+  seen(count: number, waitMs?: number): Promise<void>;
+  release(): void;
+}
+
+export async function stallingProxy(t: TestContext, target: string): Promise<StallingProxy> {
+  const { hostname, port } = new URL(target);
+  let pattern: string | undefined;
+  let held: Array<{ chunk: Buffer; to: Socket }> = [];
+  let matches = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on('data', (chunk) => {
+      const matched = pattern !== undefined && chunk.includes(pattern);
+      if (matched) matches++;
+      if (held.length > 0 || matched) held.push({ chunk, to: upstream });
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stallOn(text) {
+      pattern = text;
+      matches = 0;
+    },
+    async seen(count, waitMs = 30_000) {
+      const until = Date.now() + waitMs;
+      while (matches < count) {
+        if (Date.now() > until) throw new Error(`the proxy saw ${matches} stalled command(s), expected ${count}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    release() {
+      pattern = undefined;
+      const queue = held;
+      held = [];
+      for (const { chunk, to } of queue) to.write(chunk);
+    },
+  };
 }

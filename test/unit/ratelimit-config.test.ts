@@ -17,7 +17,7 @@ const parse = (input: unknown) => parseGatewayConfig(input, 'gateway.yaml', {});
 
 test('defaults: memory store, no rules, cache on with a default TTL of 0 and dedupe on', () => {
   const config = parse({});
-  assert.deepEqual(config.store, { url: 'memory', prefix: 'tessera:', timeout: 50 });
+  assert.deepEqual(config.store, { url: 'memory', prefix: 'tessera:', timeout: 50, writeAttempts: 3 });
   assert.equal(config.rateLimit.onStoreError, 'open');
   assert.equal(config.rateLimit.failOpenRatio, 0.1);
   assert.deepEqual(config.rateLimit.rules, []);
@@ -34,8 +34,8 @@ test('a redis:// store in short or long form; rule shorthands are filled in', ()
     rateLimit: { rules: [{ name: 'a', limit: 10 }, { name: 'b', by: ['consumer', 'operation', 'consumer'], limit: '5', window: '2m', cost: true }] },
     cache: { store: { url: 'rediss://x:6380', prefix: 'gw1:', timeout: '20ms' } },
   });
-  assert.deepEqual(config.store, { url: 'redis://cache.internal:6379/2', prefix: 'tessera:', timeout: 50 });
-  assert.deepEqual(config.cache.store, { url: 'rediss://x:6380', prefix: 'gw1:', timeout: 20 });
+  assert.deepEqual(config.store, { url: 'redis://cache.internal:6379/2', prefix: 'tessera:', timeout: 50, writeAttempts: 3 });
+  assert.deepEqual(config.cache.store, { url: 'rediss://x:6380', prefix: 'gw1:', timeout: 20, writeAttempts: 3 });
   assert.deepEqual(config.rateLimit.rules[0], { name: 'a', by: ['consumer'], limit: 10, window: 60_000, cost: false });
   assert.deepEqual(config.rateLimit.rules[1]!.by, ['consumer', 'operation']);
   assert.equal(config.rateLimit.rules[1]!.window, 120_000);
@@ -152,7 +152,7 @@ test('client address: entries with ports, bracketed IPv6 and RFC 7239 Forwarded 
 
 test('the memory key-value store (for persisted operations and other shared state)', async () => {
   const stores = createStores(createLogger('silent'));
-  const kv = stores.kv({ url: 'memory', prefix: 'tessera:', timeout: 50 }, 'apq', { maxEntries: 2 });
+  const kv = stores.kv({ url: 'memory', prefix: 'tessera:', timeout: 50, writeAttempts: 3 }, 'apq', { maxEntries: 2 });
   await kv.set('a', '1');
   await kv.set('b', '2');
   assert.equal(await kv.get('a'), '1');
