@@ -41,7 +41,7 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
-import { redisRegistry, versionSummary, type RedisRegistry } from './registry/redis.js';
+import { redisRegistry, versionSummary, type Publisher, type RedisRegistry } from './registry/redis.js';
 import { ServedVersions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
@@ -50,7 +50,7 @@ import { GatewayMetrics } from './telemetry/metrics.js';
 import { LogLevelControl } from './telemetry/log-level.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
-import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
+import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminPublishRequest, type AdminHandler, type AdminServer } from './server/admin.js';
 // Types only: the tracing module is loaded by import() when tracing is on (gatewayTracing); no OpenTelemetry SDK module is, unless a spanExporter is passed.
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 import { StatusBoard, type Health } from './telemetry/status.js';
@@ -94,6 +94,11 @@ export interface GatewayOptions {
    * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes it but leaves it open (it is yours).
    */
   spanExporter?: SpanExporter;
+  /**
+   * Serves POST /admin/registry/publish with the Redis registry: checks and publishes a request as `tessera publish`
+   * does. `tessera serve` passes the CLI's (cli/registry.ts adminPublisher); without it that endpoint answers 404.
+   */
+  publisher?: Publisher;
 }
 
 export interface Gateway {
@@ -852,7 +857,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         sampling: sampler.current(),
       };
     };
-    // The Redis registry's view and rollback (GET /admin/registry, POST /admin/registry/rollback); a publish runs its check in `tessera publish`.
+    // The Redis registry's view, rollback and publish (GET /admin/registry, POST /admin/registry/rollback and /publish); a publish runs `tessera publish`'s check, through the publisher the CLI hands over.
     const redis = 'rollback' in registry ? registry : undefined;
     const registryApi = redis && {
       list: async () => ({
@@ -865,6 +870,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         const { revision, version } = await redis.rollback(subgraph, by, to);
         return { revision, rolledBack: versionSummary(version) };
       },
+      ...(options.publisher && { publish: (request: AdminPublishRequest) => options.publisher!(redis, request, logger) }),
     };
     const endpoints = adminApiEndpoints({
       status: adminStatus,

@@ -148,6 +148,31 @@ function protoFiles(folder: string, depth: number): string[] {
   });
 }
 
+/** POST /admin/registry/publish's body, checked (server/admin.ts): the descriptors as `tessera publish` would send them. */
+export interface PublishRequest {
+  /** Each descriptor file (its name and text) and the local files it names, by path relative to it. */
+  descriptors: Array<{ file: string; text: string; files: Record<string, string> }>;
+  by: string;
+  reason?: string;
+  allowBreaking?: string;
+}
+
+/**
+ * Checks and publishes a request as `tessera publish` does (cli/registry.ts's adminPublisher, handed to the gateway
+ * by `tessera serve`): `ok` false when the check refused it (breaking changes without allowBreaking).
+ */
+export type Publisher = (registry: RedisRegistry, request: PublishRequest, logger: Logger) => Promise<{ ok: boolean } & Record<string, unknown>>;
+
+/**
+ * A descriptor sent to the admin API, written out to a folder of its own under the OS temp folder as a version is
+ * (so it is read, checked and bundled like a file given to `tessera publish`); returns the descriptor file's path.
+ */
+export function writeCandidate(descriptor: { file: string; text: string }, files: Record<string, string>): string {
+  if (!/^[\w.-]+\.ya?ml$/.test(descriptor.file)) throw new ConfigError('CONFIG_INVALID', [`descriptors: file "${descriptor.file}": expected a file name ending in .yaml or .yml, without folders`]);
+  const id = createHash('sha256').update(JSON.stringify([descriptor, files])).digest('hex').slice(0, 12);
+  return materialise('candidate:', { id, subgraph: 'candidate', descriptor, files, by: '', at: '', reason: null, check: null, allowBreaking: null, rollbackOf: null });
+}
+
 /**
  * Writes a version out to a folder of its own (once; a folder already there is reused) and returns
  * its descriptor file's path. Files named with `../` land above the descriptor: it is written that
