@@ -41,7 +41,7 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
-import { redisRegistry, versionSummary, type Publisher, type RedisRegistry } from './registry/redis.js';
+import { isEmptyRegistry, redisRegistry, versionSummary, type Publisher, type RedisRegistry } from './registry/redis.js';
 import { ServedVersions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
@@ -507,6 +507,8 @@ interface SchemaVersion {
   loadedAt: Date;
   /** Aborted when this version was replaced `registry.subscriptionGrace` ago: its open subscriptions end. */
   expiry: AbortController;
+  /** Set on the version a gateway starts with on an empty Redis registry: why it serves nothing (/readyz, NO_SCHEMA_YET). */
+  empty?: string;
 }
 
 /** What GET /admin/status shows under `reload`. */
@@ -539,7 +541,7 @@ function gatewayRegistry(
     const load = async (): Promise<Descriptor[]> => {
       const published = await redis.load().catch((error: unknown) => {
         // Nothing published yet: a first publish's candidate is all there is.
-        if (options.descriptorFiles?.length && isConfigError(error) && error.code === 'SOURCE_LOAD_FAILED' && error.problems.some((p) => p.includes('nothing is published yet'))) return [];
+        if (options.descriptorFiles?.length && isEmptyRegistry(error)) return [];
         throw error;
       });
       return options.descriptorFiles?.length ? withDescriptorFiles(published, options.descriptorFiles, env) : published;
@@ -581,13 +583,31 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const registry = gatewayRegistry(options, config, configFile, logger, () =>
     served.versions && { id: gatewayId, version: served.versions.current.id, descriptors: served.versions.current.descriptors },
   );
-  // The Redis registry holds the descriptors: the first set is read from it.
+  // The Redis registry holds the descriptors: the first set is read from it. On an empty registry the gateway
+  // starts all the same (replicas may start before the first deploy publishes): it serves `registry.seed` when
+  // set, else nothing (`empty` says why, for /readyz and GraphQL requests) until the first publish, which the
+  // watch picks up like any other.
+  let empty: string | undefined;
   if (config.registry.url !== undefined) {
     try {
       descriptors = await registry.load();
     } catch (error) {
-      await registry.close?.();
-      throw error;
+      if (isEmptyRegistry(error) && config.registry.seed !== undefined) {
+        try {
+          descriptors = loadDescriptors(config.registry.seed, baseDir, configFile, options.env ?? process.env);
+        } catch (seedError) {
+          await registry.close?.();
+          throw seedError;
+        }
+        logger.warn({ registry: registry.description, seed: config.registry.seed }, 'registry empty: serving registry.seed until the first publish');
+      } else if (isEmptyRegistry(error)) {
+        descriptors = [];
+        empty = `nothing is published in ${registry.description} yet, and no registry.seed is set: the first \`tessera publish\` is served`;
+        logger.warn({ registry: registry.description }, `registry empty: serving nothing, /readyz 503, until the first publish (registry.seed serves a descriptors folder meanwhile)`);
+      } else {
+        await registry.close?.();
+        throw error;
+      }
     }
   }
   const origins = channelOrigins(config, channels);
@@ -600,7 +620,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
     await guardUpstreams(descriptors, config.security.upstreams, displayPath);
     loadedFirst = await loadAll(descriptors, config, logger, key);
-    if (loadedFirst.sources.length === 0) {
+    if (loadedFirst.sources.length === 0 && empty === undefined) {
       throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
     }
   } catch (error) {
@@ -672,7 +692,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
     graphiqlAssets = channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined;
     const expiry = new AbortController();
-    const serving = buildServing(composed, servingFor(sources, traffic, expiry.signal));
+    // An empty registry: no channel serves until the first publish (their include lists and renames name types it does not have yet).
+    const serving: Serving = empty === undefined ? buildServing(composed, servingFor(sources, traffic, expiry.signal)) : { schema: composed.schema, channels: [], byPath: new Map() };
     first = {
       id: schemaVersion(composed.schema),
       serving,
@@ -682,6 +703,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       fingerprints: new Map(descriptors.map((d) => [d.name, descriptorFingerprint(d)])),
       loadedAt: new Date(),
       expiry,
+      ...(empty !== undefined && { empty }),
     };
   } catch (error) {
     metrics?.close();
@@ -898,7 +920,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     config: config.server,
     logger,
     route: (path, res) => routeHeld(path, (release) => res.once('close', release)),
-    paths: () => [...versions.current.serving.byPath.keys()],
+    paths: () => channels.map((c) => c.path),
+    notServing: () => versions.current.empty,
     cors: (path) => origins.get(path)?.cors,
     baseDir,
     // A subgraph a reload removed is not waited for any more.
@@ -944,7 +967,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     async fetch(request) {
       let release: (() => void) | undefined;
       const yoga = routeHeld(new URL(request.url).pathname, (r) => (release = r));
-      if (!yoga) return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      if (!yoga) {
+        const path = new URL(request.url).pathname;
+        const nothing = versions.current.empty;
+        if (nothing !== undefined && channels.some((c) => c.path === path)) {
+          return Response.json({ errors: [{ message: `No schema to serve yet: ${nothing}`, extensions: { code: 'NO_SCHEMA_YET' } }] }, { status: 503, headers: { 'retry-after': '1' } });
+        }
+        return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      }
       let response: Response;
       try {
         response = await yoga.fetch(request);

@@ -26,9 +26,16 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath, loadDescriptorFile } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from './index.js';
+
+const NOTHING_PUBLISHED = 'nothing is published yet';
+
+/** The error of `load()` on a registry where nothing was ever published (a gateway may start on it: gateway.ts). */
+export function isEmptyRegistry(error: unknown): boolean {
+  return isConfigError(error) && error.code === 'SOURCE_LOAD_FAILED' && error.problems.some((p) => p.includes(NOTHING_PUBLISHED));
+}
 
 /** The `tessera check` summary recorded with a publish. */
 export interface CheckSummary {
@@ -289,7 +296,7 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
       loadedRevision = revision;
       const names = Object.keys(current).sort();
       if (names.length === 0) {
-        throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: nothing is published yet; publish the descriptors with \`tessera publish DESCRIPTOR...\``]);
+        throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: ${NOTHING_PUBLISHED}; publish the descriptors with \`tessera publish DESCRIPTOR...\``]);
       }
       const problems: string[] = [];
       const descriptors: Descriptor[] = [];

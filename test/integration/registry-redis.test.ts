@@ -280,3 +280,47 @@ test('POST /admin/registry/publish runs the check `tessera publish` runs: a safe
   assert.match(await missing.text(), /names .*products\.graphql, which does not exist; nothing was published/);
   assert.equal(await registry.revision(), 3);
 });
+
+test('a gateway starts on an empty Redis registry: /readyz 503 `empty` and GraphQL NO_SCHEMA_YET until the first publish, which it serves; registry.seed serves a folder meanwhile (docs/reliability.md row 68)', async (t) => {
+  if (!(await needRedis(t))) return;
+  const prefix = uniquePrefix(t);
+  const { config, descriptor } = project(t, prefix, '1h');
+  const gateway = await createGateway({ configFile: config, logger: createLogger('silent') });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  const base = url.replace(/\/graphql$/, '');
+  const ready = await fetch(`${base}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(JSON.stringify(await ready.json()), /"status":"empty","reason":"nothing is published in Redis registry .* yet, and no registry\.seed is set/);
+  const query = (): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ name }' }) });
+  const refused = await query();
+  assert.equal(refused.status, 503);
+  assert.match(await refused.text(), /"message":"No schema to serve yet: nothing is published .*"code":"NO_SCHEMA_YET"/);
+
+  const heard = reloads(t, 1, 'loaded');
+  const published = await runTessera(['publish', '-c', config, descriptor, '--by', 'first-deploy']);
+  assert.equal(published.code, 0, published.stderr);
+  assert.match(published.stdout, /the registry is empty: this is the first publish/);
+  const [event] = await heard;
+  assert.deepEqual(event!.subgraphs?.added, ['products']);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  assert.deepEqual(fields(gateway), ['name', 'price']);
+  const served = await query();
+  assert.equal(served.status, 200);
+  // Served by the published version (its upstream is not running here: the field's error names it).
+  assert.match(JSON.stringify(await served.json()), /"data":\{"name":null\},"errors":\[.*"code":"SOURCE_UNAVAILABLE","subgraph":"products"/);
+
+  // With registry.seed: the seed folder serves (ready) until the first publish replaces it.
+  const seeded = project(t, uniquePrefix(t), '1h', 'registry_seed_placeholder');
+  writeFileSync(seeded.config, readFileSync(seeded.config, 'utf8').replace('registry_seed_placeholder', '').replace('  poll: 1h\n', '  poll: 1h\n  seed: ./subgraphs\n'));
+  const seedGateway = await createGateway({ configFile: seeded.config, logger: createLogger('silent') });
+  t.after(() => seedGateway.close());
+  const seedListen = await seedGateway.listen(0, '127.0.0.1');
+  assert.equal((await fetch(seedListen.url.replace(/\/graphql$/, '/readyz'))).status, 200);
+  assert.deepEqual(fields(seedGateway), ['name', 'price']);
+  writeFileSync(seeded.sdl, 'type Query { name: String, price: Int, stock: Int }\n');
+  const heardSeed = reloads(t, 1, 'loaded');
+  assert.equal((await runTessera(['publish', '-c', seeded.config, seeded.descriptor])).code, 0);
+  await heardSeed;
+  assert.deepEqual(fields(seedGateway), ['name', 'price', 'stock']);
+});
