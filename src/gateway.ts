@@ -3,7 +3,7 @@
  * graph, serves it, and lets go of everything on close. This is the one place
  * where config, sources, compose, plugins and server meet.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -41,8 +41,8 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
-import { isEmptyRegistry, redisRegistry, versionSummary, type Publisher, type RedisRegistry } from './registry/redis.js';
-import { ServedVersions } from './registry/versions.js';
+import { isEmptyRegistry, redisRegistry, stageRuleText, versionSummary, type Publisher, type RedisRegistry, type StageRule } from './registry/redis.js';
+import { ServedVersions, type VersionsOptions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
 import type { LoadedSource } from './sources/types.js';
@@ -339,11 +339,15 @@ interface ServingOptions {
   status?: StatusBoard;
   /** Aborted registry.subscriptionGrace after a reload replaced this version: its open subscriptions end (plugins/use-schema-expiry.ts). */
   expiry?: AbortSignal;
+  /** The line this version serves on: `staged` during a staged rollout (its request lines and metrics say so). */
+  line?: 'current' | 'staged';
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry, line = 'current' } = options;
+  // A staged version's request lines carry `schema: staged`.
+  const requestLogger = line === 'staged' ? logger.child({ schema: 'staged' }) : logger;
   const { schema } = composed;
   const roots = subgraphRoots(composed.subgraphs);
   const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots));
@@ -365,11 +369,11 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
-      ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
+      ...(config.logging.requests && { requestLog: { logger: requestLogger, channel: channel.name } }),
       plugins: [
         // Observe only (telemetry/tracing.ts, metrics.ts); first, so they see every request, and the operation before a later plugin refuses it.
         ...(tracing ? [tracing.plugin(channel.name)] : []),
-        ...(metrics ? [metrics.requestPlugin(channel.name)] : []),
+        ...(metrics ? [metrics.requestPlugin(channel.name, line)] : []),
         ...(status ? [status.requestPlugin(channel.name)] : []),
         ...(expiry ? [useSchemaExpiry(expiry)] : []),
         // Before every other plugin's onExecute: they see the operation in the unified graph's names.
@@ -722,7 +726,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 
   // Closes of drained versions still running, awaited by close().
   const draining = new Set<Promise<void>>();
-  const versions = new ServedVersions<SchemaVersion, LoadedSource>(first, sources, {
+  const drainOptions: VersionsOptions<SchemaVersion, LoadedSource> = {
     onDrained: ({ version, closed, done }) => {
       version.expiry.abort();
       draining.add(done);
@@ -732,7 +736,21 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       });
     },
     onCloseError: (source, error) => logger.warn({ err: error, subgraph: source.descriptor.name }, 'error closing subgraph'),
-  });
+  };
+  const versions = new ServedVersions<SchemaVersion, LoadedSource>(first, sources, drainOptions);
+  /**
+   * The staged rollout's line (`tessera publish --stage`), while one is under way: its own served versions, built
+   * from the registry's staged set with sources of its own (none shared with the current line, so neither line's
+   * drain closes what the other uses), and the rule that sends a request to it (lineFor).
+   */
+  let staged: { versions: ServedVersions<SchemaVersion, LoadedSource>; rule: StageRule; ruleKey: string; subgraphs: Record<string, string> } | undefined;
+  /** A replaced version's open subscriptions end `registry.subscriptionGrace` after it was replaced. */
+  const graceFor = (previous: SchemaVersion, line: ServedVersions<SchemaVersion, LoadedSource>): void => {
+    if (!line.live.includes(previous)) return;
+    const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
+    timer.unref();
+    previous.expiry.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  };
   served.versions = versions;
   const reloadState: ReloadState = { lastAttempt: null, lastResult: null, lastError: null, version: first.id };
 
@@ -801,12 +819,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       const version: SchemaVersion = { id: schemaVersion(nextComposed.schema), serving, descriptors: next, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
       versions.swap(version, loaded.sources);
       fresh = [];
-      if (versions.live.includes(previous)) {
-        // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
-        const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
-        timer.unref();
-        previous.expiry.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-      }
+      // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
+      graceFor(previous, versions);
       const subgraphs = { added, changed, removed };
       const event = outcome({ result: 'loaded', version: version.id, subgraphs });
       logger.info(
@@ -824,12 +838,76 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return outcome({ result: 'failed', version: previous.id, problems, error: problems.join('; ') });
     }
   };
+  /** Ends the staged line: its version drains (its subscriptions at the bound), every request gets the current line. */
+  const endStage = (why: string): void => {
+    if (!staged) return;
+    const line = staged.versions;
+    const last = line.retire();
+    graceFor(last, line);
+    logger.info({ version: last.id, current: versions.current.id, subgraphs: staged.subgraphs }, `staged rollout ended (${why}): every request gets the current version`);
+    staged = undefined;
+  };
+  /**
+   * Brings the staged line in step with the registry's stage (after each reload attempt, and at start-up): built
+   * off the request path like a reload; a stage that does not load or compose is not served (logged at error) and
+   * every request keeps the current version.
+   */
+  const syncStage = async (): Promise<void> => {
+    const redis = 'loadStage' in registry ? registry : undefined;
+    if (!redis || closing) return;
+    let wanted: Awaited<ReturnType<RedisRegistry['loadStage']>>;
+    try {
+      wanted = await redis.loadStage();
+    } catch (error) {
+      const problems = isConfigError(error) ? error.problems : [(error as Error).message];
+      logger.error({ problems }, `staged rollout not served: every request gets the current version. Fix these problems and publish again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      return;
+    }
+    if (!wanted) return endStage(staged ? 'promoted or aborted in the registry' : 'none');
+    const fingerprints = new Map(wanted.descriptors.map((d) => [d.name, descriptorFingerprint(d)]));
+    const ruleKey = JSON.stringify(wanted.rule);
+    const before = staged?.versions.current;
+    const same = before && before.fingerprints.size === fingerprints.size && [...fingerprints].every(([name, f]) => before.fingerprints.get(name) === f);
+    if (staged && same) {
+      if (staged.ruleKey !== ruleKey) Object.assign(staged, { rule: wanted.rule, ruleKey });
+      return;
+    }
+    let fresh: LoadedSource[] = [];
+    try {
+      await guardUpstreams(wanted.descriptors, config.security.upstreams, displayPath);
+      const kept = new Map((before?.sources ?? []).map((s) => [s.descriptor.name, s]));
+      const loaded = await loadAll(wanted.descriptors, config, logger, key, (d) => (before?.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
+      fresh = loaded.fresh;
+      const versionTraffic = openTraffic.forVersion({ descriptors: wanted.descriptors, sources: loaded.sources });
+      const composedStage = composeSources(loaded.sources, { wrapExecutor: versionTraffic.wrapExecutor, checkStitched: checkedExecutor });
+      const expiry = new AbortController();
+      const serving = buildServing(composedStage, { ...servingFor(loaded.sources, versionTraffic, expiry.signal), line: 'staged' });
+      if (closing) throw new ConfigError('SOURCE_LOAD_FAILED', ['the gateway is closing; the stage was abandoned']);
+      const version: SchemaVersion = { id: schemaVersion(composedStage.schema), serving, descriptors: wanted.descriptors, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
+      if (staged) {
+        const previous = staged.versions.swap(version, loaded.sources);
+        graceFor(previous, staged.versions);
+        Object.assign(staged, { rule: wanted.rule, ruleKey, subgraphs: wanted.stage.subgraphs });
+      } else staged = { versions: new ServedVersions(version, loaded.sources, drainOptions), rule: wanted.rule, ruleKey, subgraphs: wanted.stage.subgraphs };
+      fresh = [];
+      logger.info({ version: version.id, current: versions.current.id, rule: stageRuleText(wanted.rule), subgraphs: wanted.stage.subgraphs }, 'staged rollout serving');
+    } catch (error) {
+      await Promise.all(fresh.map((s) => s.close().catch((e: unknown) => logger.warn({ err: e, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+      const problems = isConfigError(error) ? error.problems : [(error as Error).message];
+      logger.error({ problems }, `staged rollout not served: every request gets the current version. Fix these problems and publish again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+  };
   // One attempt at a time; a request during one is served by one more attempt after it (requests meanwhile share it).
   let running: Promise<SchemaEvent> | undefined;
   let queued: Promise<SchemaEvent> | undefined;
   const reload = (trigger: ReloadTrigger): Promise<SchemaEvent> => {
     if (!running) {
-      running = attempt(trigger).finally(() => (running = undefined));
+      running = attempt(trigger)
+        .then(async (event) => {
+          await syncStage();
+          return event;
+        })
+        .finally(() => (running = undefined));
       return running;
     }
     queued ??= running.then(() => {
@@ -874,6 +952,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         })),
         schema: { loadedAt: current.loadedAt.toISOString(), version: current.id },
         reload: { ...reloadState, registry: registry.description, draining: versions.live.filter((v) => v !== current).map((v) => ({ version: v.id, inFlight: versions.inFlight(v) })) },
+        stage: staged ? { version: staged.versions.current.id, rule: staged.rule, subgraphs: staged.subgraphs, inFlight: staged.versions.inFlight(staged.versions.current) } : null,
         channels: current.serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
         logLevel: logLevel.state(),
         sampling: sampler.current(),
@@ -885,12 +964,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       list: async () => ({
         registry: redis.description,
         revision: await redis.revision(),
+        stage: (await redis.stage()) ?? null,
         subgraphs: (await redis.list()).map((s) => ({ ...s, versions: s.versions.map(versionSummary) })),
         replicas: await redis.replicas(),
       }),
       rollback: async (subgraph: string, by: string, to?: string) => {
-        const { revision, version } = await redis.rollback(subgraph, by, to);
-        return { revision, rolledBack: versionSummary(version) };
+        const outcome = await redis.rollback(subgraph, by, to);
+        return 'aborted' in outcome ? outcome : { revision: outcome.revision, rolledBack: versionSummary(outcome.version) };
       },
       ...(options.publisher && { publish: (request: AdminPublishRequest) => options.publisher!(redis, request, logger) }),
     };
@@ -910,16 +990,54 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     config.admin ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
   const mainAdmin: AdminEndpoints | undefined = config.admin ? undefined : adminEndpoints;
 
-  /** The Yoga of the current version at `path`, held for the request until `done` (server/http.ts, websocket.ts). */
-  const routeHeld = (path: string, done: (release: () => void) => void): GatewayYoga | undefined => {
-    const yoga = versions.current.serving.byPath.get(path);
-    if (yoga) done(versions.hold().release);
+  /**
+   * The line a request goes to: the current one, or during a staged rollout the staged one for requests with its
+   * header, or for its share of consumers: a request with an Authorization header is placed by a hash of it (one
+   * consumer stays on one line for the whole stage), one without by chance.
+   */
+  const lineFor = (header: (name: string) => string | undefined): ServedVersions<SchemaVersion, LoadedSource> => {
+    if (!staged) return versions;
+    const { rule } = staged;
+    if ('header' in rule) {
+      const value = header(rule.header)?.trim();
+      return value !== undefined && value !== '' && value !== '0' && value !== 'false' ? staged.versions : versions;
+    }
+    const identity = header('authorization');
+    const bucket = identity ? (createHash('sha256').update(identity).digest().readUInt32BE(0) / 2 ** 32) * 100 : Math.random() * 100;
+    return bucket < rule.share ? staged.versions : versions;
+  };
+  /**
+   * The Yoga at `path` of the version the request's line serves, held for the request until `done` (server/http.ts,
+   * websocket.ts); `served` hears which version it is while a staged rollout is under way (the x-tessera-schema header).
+   */
+  const routeHeld = (
+    path: string,
+    done: (release: () => void) => void,
+    header: (name: string) => string | undefined = () => undefined,
+    served?: (value: string) => void,
+  ): GatewayYoga | undefined => {
+    const line = lineFor(header);
+    const yoga = line.current.serving.byPath.get(path);
+    if (!yoga) return undefined;
+    const held = line.hold();
+    done(held.release);
+    if (staged) served?.(`${line === versions ? 'current' : 'staged'} ${held.version.id}`);
     return yoga;
+  };
+  const nodeHeader = (req: IncomingMessage | undefined) => (name: string): string | undefined => {
+    const value = req?.headers[name];
+    return Array.isArray(value) ? value[0] : value;
   };
   const http: GatewayHttpServer = createHttpServer({
     config: config.server,
     logger,
-    route: (path, res) => routeHeld(path, (release) => res.once('close', release)),
+    route: (path, res) =>
+      routeHeld(
+        path,
+        (release) => res.once('close', release),
+        nodeHeader(res.req),
+        (value) => res.setHeader('x-tessera-schema', value),
+      ),
     paths: () => channels.map((c) => c.path),
     notServing: () => versions.current.empty,
     cors: (path) => origins.get(path)?.cors,
@@ -966,7 +1084,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     handler: http.handler,
     async fetch(request) {
       let release: (() => void) | undefined;
-      const yoga = routeHeld(new URL(request.url).pathname, (r) => (release = r));
+      let served: string | undefined;
+      const yoga = routeHeld(
+        new URL(request.url).pathname,
+        (r) => (release = r),
+        (name) => request.headers.get(name) ?? undefined,
+        (value) => (served = value),
+      );
       if (!yoga) {
         const path = new URL(request.url).pathname;
         const nothing = versions.current.empty;
@@ -981,6 +1105,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       } catch (error) {
         release?.();
         throw error;
+      }
+      if (served !== undefined) {
+        const headers = new Headers(response.headers);
+        headers.set('x-tessera-schema', served);
+        response = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
       }
       return releasedAtEnd(response, () => release?.());
     },
@@ -1034,9 +1163,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         answers.close();
         health.close();
         // Clears the subscription grace timers (the drain above already ended every subscription).
-        for (const version of versions.live) version.expiry.abort();
+        for (const version of [...versions.live, ...(staged?.versions.live ?? [])]) version.expiry.abort();
         await Promise.all(draining);
         await versions.closeAll();
+        await staged?.versions.closeAll();
         await openTraffic.close();
         await registry.close?.();
         // Last: the spans of the requests drained above are exported before close() resolves.
@@ -1045,6 +1175,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return closing;
     },
   };
+  // A staged rollout under way at start-up is served from the first request.
+  await syncStage();
   return gatewayApi;
 }
 

@@ -17,7 +17,9 @@ import { ConfigError, isConfigError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import {
   bundleDescriptor,
+  parseStageRule,
   redisRegistry,
+  stageRuleText,
   versionSummary,
   writeCandidate,
   type DescriptorBundle,
@@ -26,6 +28,7 @@ import {
   type Publisher,
   type PublishRequest,
   type RedisRegistry,
+  type StageRule,
 } from '../registry/redis.js';
 import { printReport, registryCurrent } from './check.js';
 import { print, UsageError, withGateway, type CliResult } from './command.js';
@@ -69,6 +72,8 @@ function who(by: string | undefined): string {
 }
 
 export interface PublishOptions {
+  /** `10%` or `header:x-canary`: the versions are staged, not made current (StageRule). */
+  stage?: string;
   reason?: string;
   by?: string;
   'allow-breaking'?: string;
@@ -79,11 +84,17 @@ export async function publish(configFile: string, options: PublishOptions, files
   if (files.length === 0) throw new UsageError('give the descriptor files to publish: tessera publish subgraphs/products/subgraph.yaml');
   for (const file of files) if (!existsSync(file) || statSync(file).isDirectory()) throw new UsageError(`${file}: no such descriptor file`);
   if (options['allow-breaking'] !== undefined && options['allow-breaking'].trim() === '') throw new UsageError('--allow-breaking needs a reason (recorded with the version): --allow-breaking "clients moved to v2, see #123"');
+  let stage: StageRule | undefined;
+  try {
+    stage = options.stage === undefined ? undefined : parseStageRule(options.stage, '--stage');
+  } catch (error) {
+    throw new UsageError(isConfigError(error) ? error.problems.join('; ') : String(error));
+  }
   return withRegistry(configFile, 'publish', async (registry, env) => {
     const bundles = files.map((file) => bundleDescriptor(file, env));
     const allowBreaking = options['allow-breaking'];
     const meta = { by: who(options.by), ...(options.reason !== undefined && { reason: options.reason }), ...(allowBreaking !== undefined && { allowBreaking }) };
-    const outcome = await checkAndPublish(configFile, registry, bundles, files, meta, createLogger('warn', process.stderr));
+    const outcome = await checkAndPublish(configFile, registry, bundles, files, meta, createLogger('warn', process.stderr), stage);
     const { report, against } = outcome;
     if (!outcome.published) {
       if (options.json) print(JSON.stringify({ version: 1, ok: false, published: [], check: report }, null, 2));
@@ -98,7 +109,8 @@ export async function publish(configFile: string, options: PublishOptions, files
     else {
       printReport(report, against);
       if (!report.ok) print(`tessera: breaking changes allowed: ${allowBreaking}`);
-      print(`tessera: published revision ${next}: ${versions.map((v) => `${v.subgraph} ${v.id}`).join(', ')}`);
+      const staged = stage ? ` (staged: ${stageRuleText(stage)}; \`tessera promote ${versions[0]!.subgraph}\` makes it current, \`tessera rollback ${versions[0]!.subgraph}\` aborts it)` : '';
+      print(`tessera: published revision ${next}: ${versions.map((v) => `${v.subgraph} ${v.id}`).join(', ')}${staged}`);
     }
     return { code: 0 };
   });
@@ -125,6 +137,7 @@ export async function checkAndPublish(
   files: readonly string[],
   meta: PublishMeta,
   logger: Logger,
+  stage?: StageRule,
 ): Promise<CheckedPublish> {
   const revision = await registry.revision();
   const report = await withGateway(
@@ -146,7 +159,7 @@ export async function checkAndPublish(
   );
   const against = revision > 0 ? `${registry.description} revision ${revision}` : undefined;
   if (!report.ok && meta.allowBreaking === undefined) return { report, against };
-  return { report, against, published: await registry.publish(bundles, { ...meta, check: report.summary }) };
+  return { report, against, published: await registry.publish(bundles, { ...meta, check: report.summary }, stage && { stage }) };
 }
 
 /**
@@ -173,9 +186,28 @@ export async function rollback(configFile: string, options: { to?: string; by?: 
   if (subgraph === undefined) throw new UsageError('name the subgraph to roll back: tessera rollback products');
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (one subgraph at a time)`);
   return withRegistry(configFile, 'rollback', async (registry) => {
-    const { revision, version } = await registry.rollback(subgraph, who(options.by), options.to);
+    const outcome = await registry.rollback(subgraph, who(options.by), options.to);
+    if ('aborted' in outcome) {
+      const { revision, aborted } = outcome;
+      if (options.json) print(JSON.stringify({ version: 1, ok: true, revision, aborted }, null, 2));
+      else print(`tessera: staged rollout aborted (${Object.entries(aborted.subgraphs).map(([name, id]) => `${name} ${id}`).join(', ')}): every request gets the current version again, revision ${revision}`);
+      return { code: 0 };
+    }
+    const { revision, version } = outcome;
     if (options.json) print(JSON.stringify({ version: 1, ok: true, revision, rolledBack: versionSummary(version) }, null, 2));
     else print(`tessera: ${subgraph} rolled back to ${version.rollbackOf} (recorded as ${version.id}), revision ${revision}`);
+    return { code: 0 };
+  });
+}
+
+export async function promote(configFile: string, options: { by?: string; json?: boolean }, positionals: readonly string[]): Promise<CliResult> {
+  const [subgraph, extra] = positionals;
+  if (subgraph === undefined) throw new UsageError('name the staged subgraph to promote: tessera promote products');
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (one subgraph: its stage is promoted whole)`);
+  return withRegistry(configFile, 'promote', async (registry) => {
+    const { revision, promoted } = await registry.promote(subgraph, who(options.by));
+    if (options.json) print(JSON.stringify({ version: 1, ok: true, revision, promoted }, null, 2));
+    else print(`tessera: promoted ${Object.entries(promoted).map(([name, id]) => `${name} ${id}`).join(', ')}: every request gets it, revision ${revision}`);
     return { code: 0 };
   });
 }

@@ -110,6 +110,7 @@ export class GatewayMetrics {
   private readonly operations = new Set<string>();
   private readonly subgraphs: ReadonlySet<string>;
   private readonly requests: CounterFamily;
+  private readonly schemaRequests: CounterFamily;
   private readonly requestSeconds: HistogramFamily;
   private readonly upstreamCalls: CounterFamily;
   private readonly upstreamSeconds: HistogramFamily;
@@ -147,6 +148,11 @@ export class GatewayMetrics {
       name: 'tessera_requests_total',
       help: 'GraphQL requests answered, by operation name, channel, route (direct, planned, stitched, none) and first error code (OK without errors).',
       labelNames: ['operation', 'channel', 'route', 'code'],
+    });
+    this.schemaRequests = new CounterFamily(this.registry, {
+      name: 'tessera_schema_requests_total',
+      help: 'GraphQL requests answered, by channel, the schema version line that served them (current, or staged during a staged rollout) and first error code (OK without errors).',
+      labelNames: ['channel', 'schema', 'code'],
     });
     this.requestSeconds = new HistogramFamily(this.registry, {
       name: 'tessera_request_duration_seconds',
@@ -376,7 +382,7 @@ export class GatewayMetrics {
    * operation chosen then), so a refused request's made-up name never takes
    * a label.
    */
-  requestPlugin(channel: string): Plugin<{ tessera?: RequestScope }> {
+  requestPlugin(channel: string, schema: 'current' | 'staged' = 'current'): Plugin<{ tessera?: RequestScope }> {
     const states = new WeakMap<Request, RequestState>();
     return {
       onRequest: ({ request }) => {
@@ -405,6 +411,7 @@ export class GatewayMetrics {
         const waited = waits ? unionLength(waits, state.started, ended) : 0;
         if (state.scope) this.waits.delete(state.scope);
         this.requests.of(state.operation, channel, route, state.code).value++;
+        this.schemaRequests.of(channel, schema, state.code).value++;
         this.requestSeconds.observe(this.requestSeconds.of(state.operation, channel, route), (ended - state.started) / 1000);
         this.overhead.observe(this.overhead.of(channel, route), (ended - state.started - waited) / 1000);
       },
