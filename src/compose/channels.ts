@@ -6,7 +6,10 @@
  *
  * `include` entries: "Type" (the type with every field), "Type.field" (that
  * field; a type named by some "Type.field" entry keeps only the fields
- * listed for it), "subgraph:<name>" (every root field that subgraph serves).
+ * listed for it), "subgraph:<name>" (every root field that subgraph serves),
+ * "tag:<name>" (every type and field the unified graph carries
+ * `@tag(name: "<name>")` on, as if each were listed: the subgraphs' SDL
+ * declares them, and composition keeps them).
  * What the kept fields need is kept too: their types (whole, unless some
  * "Type.field" entry narrows them), their arguments' input types, the
  * interfaces of kept object types (and the interface's fields on them), the
@@ -19,6 +22,8 @@ import {
   isInterfaceType,
   isObjectType,
   isUnionType,
+  Kind,
+  type ConstDirectiveNode,
   type GraphQLField,
   type GraphQLInputField,
   type GraphQLSchema,
@@ -28,6 +33,29 @@ import { suggestionList } from 'graphql/jsutils/suggestionList.js';
 import { missingCoordinate } from './coordinates.js';
 
 export const SUBGRAPH_PREFIX = 'subgraph:';
+export const TAG_PREFIX = 'tag:';
+
+/** Every tag name some type or field of the schema carries (`@tag(name: ...)`), by the coordinates carrying it. */
+export function tagged(schema: GraphQLSchema): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const note = (node: { directives?: readonly ConstDirectiveNode[] } | null | undefined, coordinate: string): void => {
+    for (const directive of node?.directives ?? []) {
+      if (directive.name.value !== 'tag') continue;
+      const name = directive.arguments?.find((a) => a.name.value === 'name')?.value;
+      if (name?.kind !== Kind.STRING) continue;
+      out.set(name.value, [...(out.get(name.value) ?? []), coordinate]);
+    }
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    note(type.astNode, type.name);
+    for (const extension of type.extensionASTNodes) note(extension, type.name);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values<{ name: string; astNode?: { directives?: readonly ConstDirectiveNode[] } | null }>(type.getFields())) note(field.astNode, `${type.name}.${field.name}`);
+    }
+  }
+  return out;
+}
 
 export interface ChannelShape {
   /** Types, fields and subgraphs this channel serves (undefined: the whole graph). */
@@ -70,6 +98,16 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
       problems.push(`${file}: ${key}.include: "${entry}": there is no subgraph named "${name}"${hint}`);
       continue;
     }
+    if (entry.startsWith(TAG_PREFIX)) {
+      const tags = tagged(schema);
+      const name = entry.slice(TAG_PREFIX.length);
+      if (tags.has(name)) continue;
+      const known = [...tags.keys()].sort();
+      const close = suggestionList(name, known);
+      const hint = close.length > 0 ? ` (did you mean "${TAG_PREFIX}${close[0]}"?)` : known.length > 0 ? ` (tags in the graph: ${known.join(', ')})` : ' (no type or field of the graph carries a @tag)';
+      problems.push(`${file}: ${key}.include: "${entry}": no type or field of the unified graph carries @tag(name: "${name}")${hint}`);
+      continue;
+    }
     const missing = missingCoordinate(schema, entry);
     if (missing) problems.push(`${file}: ${key}.include: "${entry}" is not in the unified graph: no ${missing.missing}${missing.hint}`);
   }
@@ -109,7 +147,12 @@ function hideView(schema: GraphQLSchema, hide: readonly string[]): GraphQLSchema
 
 /** The schema narrowed to the `include` entries and what they need (see the file comment). */
 function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots): GraphQLSchema {
-  const coordinates = include.flatMap((entry) => (entry.startsWith(SUBGRAPH_PREFIX) ? [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])] : [entry]));
+  const tags = include.some((entry) => entry.startsWith(TAG_PREFIX)) ? tagged(schema) : undefined;
+  const coordinates = include.flatMap((entry) => {
+    if (entry.startsWith(SUBGRAPH_PREFIX)) return [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])];
+    if (entry.startsWith(TAG_PREFIX)) return tags?.get(entry.slice(TAG_PREFIX.length)) ?? [];
+    return [entry];
+  });
   // Types some "Type.field" entry narrows, with the fields listed for them.
   const narrowed = new Map<string, Set<string>>();
   for (const coordinate of coordinates) {

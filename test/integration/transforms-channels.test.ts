@@ -1,7 +1,8 @@
 /** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import type { GatewayFileInput } from '../../src/config/gateway.js';
+import { gql, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! title: String! price: Int! category: Category secret: Secret }
@@ -167,4 +168,33 @@ test('a subscription on a channel with renames and a composed field: each event 
   assert.deepEqual(await events.next(), { data: { stock: { units: 2, label: 'lamp: 2 left', __typename: 'StockLevel' } } });
   assert.deepEqual(await events.next(), { data: { stock: { units: 1, label: 'lamp: 1 left', __typename: 'StockLevel' } } });
   assert.equal(await events.next(), undefined);
+});
+
+test('a channel includes what carries its @tag (declared in the subgraph SDL); an unknown tag stops start-up with the tags there are (docs/reliability.md row 70)', async (t) => {
+  const tagged = `
+    directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+    type Product { id: ID! title: String! @tag(name: "mobile") price: Int! @tag(name: "mobile") category: Category secret: Secret }
+    type Category @tag(name: "partner") { id: ID! label: String! }
+    type Secret { token: String }
+    type Query { products: [Product!]! @tag(name: "mobile") debug: String categories: [Category!]! }
+  `;
+  const upstream = await startGraphqlUpstream(t, SDL.replace('debug: String', 'debug: String categories: [Category!]!'), {
+    Query: { ...resolvers.Query, categories: () => [{ id: 'c1', label: 'Tools' }] },
+  });
+  const dir = tempProject(t, { 'catalog.graphql': tagged });
+  const start = (channels: NonNullable<GatewayFileInput['channels']>) =>
+    startGateway(t, [{ name: 'catalog', kind: 'graphql', url: upstream.url, source: './catalog.graphql', dir }], { channels });
+  const gw = await start({ mobile: { include: ['tag:mobile'] }, partner: { include: ['tag:partner', 'Query.categories'] } });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const ok = await gql(mobileUrl, '{ products { title price } }');
+  assert.deepEqual(ok.body.data.products[0], { title: 'Product 1', price: 100 });
+  const untagged = await gql(mobileUrl, '{ products { category { label } } }');
+  assert.equal(untagged.status, 400, 'an untagged field of a tagged-field type is not in the view');
+  const mobile = gw.gateway.channels.find((c) => c.channel.name === 'mobile')!.schema;
+  assert.deepEqual(Object.keys(mobile.getQueryType()!.getFields()), ['products']);
+  assert.deepEqual(Object.keys((mobile.getType('Product') as import('graphql').GraphQLObjectType).getFields()).sort(), ['price', 'title']);
+  const partner = await gql(gw.url.replace('/graphql', '/partner/graphql'), '{ categories { id label } }');
+  assert.deepEqual(partner.body.data.categories, [{ id: 'c1', label: 'Tools' }], 'a tagged type comes whole');
+
+  await assert.rejects(start({ web: { include: ['tag:mobil'] } }), /channels\.web\.include: "tag:mobil": no type or field of the unified graph carries @tag\(name: "mobil"\) \(did you mean "tag:mobile"\?\)/);
 });
