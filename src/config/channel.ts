@@ -34,13 +34,18 @@ export const channelSchema = z.strictObject({
   hide: z.array(coordinate).default([]),
   /**
    * Other names on this channel, keyed by the unified graph's names: object,
-   * interface, union, enum, input and scalar types (`types: { Product: Item }`)
-   * and fields of object and interface types (`fields: { "Product.name": title }`).
+   * interface, union, enum, input and scalar types (`types: { Product: Item }`),
+   * fields of object, interface and input types (`fields: { "Product.name": title }`)
+   * and enum values (`values: { "Category.TOOLS": tools }`).
    */
   rename: z
     .strictObject({
       types: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a type name'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
       fields: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Type.field"'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
+      /** Enum values: `values: { "Category.TOOLS": tools }`. */
+      values: z
+        .record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Enum.VALUE"'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name').refine((v) => !['true', 'false', 'null'].includes(v), 'true, false and null cannot be enum values'))
+        .default({}),
     })
     .optional(),
   /**

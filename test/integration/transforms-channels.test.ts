@@ -198,3 +198,45 @@ test('a channel includes what carries its @tag (declared in the subgraph SDL); a
 
   await assert.rejects(start({ web: { include: ['tag:mobil'] } }), /channels\.web\.include: "tag:mobil": no type or field of the unified graph carries @tag\(name: "mobil"\) \(did you mean "tag:mobile"\?\)/);
 });
+
+test('a channel renames input fields and enum values: literals, variables and answers are translated; the upstream sees the graph names (docs/reliability.md row 70)', async (t) => {
+  const sdl = `
+    enum Category { TOOLS GARDEN }
+    input ProductFilter { maxPrice: Int category: Category }
+    type Product { id: ID! price: Int! category: Category! tags: [Category!]! }
+    type Query { products(filter: ProductFilter): [Product!]! byCategory(category: Category!): [Product!]! }
+  `;
+  const all = [
+    { id: 'p1', price: 100, category: 'TOOLS', tags: ['TOOLS', 'GARDEN'] },
+    { id: 'p2', price: 200, category: 'GARDEN', tags: ['GARDEN'] },
+  ];
+  const seen: unknown[] = [];
+  const upstream = await startGraphqlUpstream(t, sdl, {
+    Query: {
+      products: (_: unknown, { filter }: { filter?: { maxPrice?: number; category?: string } }) => {
+        seen.push(filter);
+        return all.filter((p) => (filter?.maxPrice === undefined || p.price <= filter.maxPrice) && (filter?.category === undefined || p.category === filter.category));
+      },
+      byCategory: (_: unknown, { category }: { category: string }) => all.filter((p) => p.category === category),
+    },
+  });
+  const descriptor = { name: 'shop', kind: 'graphql' as const, url: upstream.url };
+  const gw = await startGateway(t, [descriptor], {
+    channels: { mobile: { rename: { types: { ProductFilter: 'Filter' }, fields: { 'ProductFilter.maxPrice': 'priceBelow' }, values: { 'Category.TOOLS': 'tools' } } } },
+  });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const literal = await gql(mobileUrl, '{ products(filter: { priceBelow: 150, category: tools }) { id category kinds: tags } }');
+  assert.deepEqual(literal.body, { data: { products: [{ id: 'p1', category: 'tools', kinds: ['tools', 'GARDEN'] }] } });
+  assert.deepEqual({ ...(seen.at(-1) as object) }, { maxPrice: 150, category: 'TOOLS' }, 'the upstream gets the graph names');
+  const variables = await gql(mobileUrl, 'query ($f: Filter, $c: Category!) { products(filter: $f) { id } byCategory(category: $c) { id category } }', { f: { priceBelow: 500, category: 'tools' }, c: 'tools' });
+  assert.deepEqual(variables.body, { data: { products: [{ id: 'p1' }], byCategory: [{ id: 'p1', category: 'tools' }] } });
+  const old = await gql(mobileUrl, '{ products(filter: { maxPrice: 1, category: TOOLS }) { id } }');
+  assert.equal(old.status, 400, "the graph's names are not the channel's");
+  const full = await gw.query('{ products(filter: { maxPrice: 150 }) { category } }');
+  assert.deepEqual(full.body.data.products, [{ category: 'TOOLS' }], 'the default channel keeps the graph names');
+
+  await assert.rejects(
+    startGateway(t, [descriptor], { channels: { web: { rename: { values: { 'Category.TOOL': 'tools' } } } } }),
+    /channels\.web\.rename\.values\."Category\.TOOL": Category has no value TOOL \(did you mean "Category\.TOOLS"\?\)/,
+  );
+});
