@@ -16,6 +16,7 @@ import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelProblems, channelView, subgraphRoots } from './compose/channels.js';
 import { channelFieldProblems, channelFields } from './compose/channel-fields.js';
+import { declaredTags } from './compose/tags.js';
 import { useChannelFields } from './plugins/use-channel-fields.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
@@ -339,6 +340,8 @@ interface ServingOptions {
   status?: StatusBoard;
   /** Aborted registry.subscriptionGrace after a reload replaced this version: its open subscriptions end (plugins/use-schema-expiry.ts). */
   expiry?: AbortSignal;
+  /** The version's loaded sources (the tags their descriptors declare, for channel include lists). */
+  sources?: readonly LoadedSource[];
   /** The line this version serves on: `staged` during a staged rollout (its request lines and metrics say so). */
   line?: 'current' | 'staged';
 }
@@ -350,9 +353,10 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
   const requestLogger = line === 'staged' ? logger.child({ schema: 'staged' }) : logger;
   const { schema } = composed;
   const roots = subgraphRoots(composed.subgraphs);
-  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots));
+  const declared = declaredTags(options.sources ?? []);
+  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots, declared));
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const views = channels.map((channel) => channelView(schema, channel, roots));
+  const views = channels.map((channel) => channelView(schema, channel, roots, declared));
   const fieldProblems = channels.flatMap((channel, i) => channelFieldProblems(views[i]!, channel, `channels.${channel.name}`, file));
   if (fieldProblems.length > 0) throw new ConfigError('CONFIG_INVALID', fieldProblems);
   const built = channels.map((channel, i) => {
@@ -665,6 +669,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger,
     traffic: versionTraffic,
     security: { authRules: authRulesFor([...versionSources]), baseDir },
+    sources: versionSources,
     downloads: new Map(versionSources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : []))),
     responseHeaders: versionSources.some((s) => s.passesResponseHeaders),
     cors: origins,

@@ -9,7 +9,8 @@
  * listed for it), "subgraph:<name>" (every root field that subgraph serves),
  * "tag:<name>" (every type and field the unified graph carries
  * `@tag(name: "<name>")` on, as if each were listed: the subgraphs' SDL
- * declares them, and composition keeps them).
+ * declares them, and composition keeps them; and what the descriptors'
+ * `tags:` name, passed in as `declared`).
  * What the kept fields need is kept too: their types (whole, unless some
  * "Type.field" entry narrows them), their arguments' input types, the
  * interfaces of kept object types (and the interface's fields on them), the
@@ -35,9 +36,12 @@ import { missingCoordinate } from './coordinates.js';
 export const SUBGRAPH_PREFIX = 'subgraph:';
 export const TAG_PREFIX = 'tag:';
 
-/** Every tag name some type or field of the schema carries (`@tag(name: ...)`), by the coordinates carrying it. */
-export function tagged(schema: GraphQLSchema): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/**
+ * Every tag name some type or field of the schema carries (`@tag(name: ...)`), by the coordinates carrying it,
+ * with the tags descriptors declare (compose/tags.ts) added.
+ */
+export function tagged(schema: GraphQLSchema, declared?: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>([...(declared ?? [])].map(([tag, coordinates]) => [tag, [...coordinates]]));
   const note = (node: { directives?: readonly ConstDirectiveNode[] } | null | undefined, coordinate: string): void => {
     for (const directive of node?.directives ?? []) {
       if (directive.name.value !== 'tag') continue;
@@ -86,7 +90,7 @@ export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: 
  * unified graph (or no subgraph), as lines for the person who wrote them:
  * `key` is the configuration key ("channels.mobile"), `file` gateway.yaml's path.
  */
-export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, key: string, file: string, subgraphs?: SubgraphRoots): string[] {
+export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, key: string, file: string, subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): string[] {
   const problems: string[] = [];
   for (const entry of channel.include ?? []) {
     if (entry.startsWith(SUBGRAPH_PREFIX)) {
@@ -99,7 +103,7 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
       continue;
     }
     if (entry.startsWith(TAG_PREFIX)) {
-      const tags = tagged(schema);
+      const tags = tagged(schema, declared);
       const name = entry.slice(TAG_PREFIX.length);
       if (tags.has(name)) continue;
       const known = [...tags.keys()].sort();
@@ -122,8 +126,8 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
   return problems;
 }
 
-export function channelView(schema: GraphQLSchema, channel: ChannelShape, subgraphs?: SubgraphRoots): GraphQLSchema {
-  const included = channel.include ? includeView(schema, channel.include, subgraphs) : schema;
+export function channelView(schema: GraphQLSchema, channel: ChannelShape, subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): GraphQLSchema {
+  const included = channel.include ? includeView(schema, channel.include, subgraphs, declared) : schema;
   return hideView(included, channel.hide);
 }
 
@@ -146,8 +150,8 @@ function hideView(schema: GraphQLSchema, hide: readonly string[]): GraphQLSchema
 }
 
 /** The schema narrowed to the `include` entries and what they need (see the file comment). */
-function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots): GraphQLSchema {
-  const tags = include.some((entry) => entry.startsWith(TAG_PREFIX)) ? tagged(schema) : undefined;
+function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): GraphQLSchema {
+  const tags = include.some((entry) => entry.startsWith(TAG_PREFIX)) ? tagged(schema, declared) : undefined;
   const coordinates = include.flatMap((entry) => {
     if (entry.startsWith(SUBGRAPH_PREFIX)) return [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])];
     if (entry.startsWith(TAG_PREFIX)) return tags?.get(entry.slice(TAG_PREFIX.length)) ?? [];

@@ -240,3 +240,24 @@ test('a channel renames input fields and enum values: literals, variables and an
     /channels\.web\.rename\.values\."Category\.TOOL": Category has no value TOOL \(did you mean "Category\.TOOLS"\?\)/,
   );
 });
+
+test('tags a descriptor declares (in the subgraph names) are included by tag:<name> in the unified names; an unknown coordinate stops start-up naming the file and path (docs/reliability.md row 70)', async (t) => {
+  const upstream = await startGraphqlUpstream(t, SDL, resolvers);
+  const descriptor = (tags: Record<string, string[]>) => ({
+    name: 'catalog',
+    kind: 'graphql' as const,
+    url: upstream.url,
+    transforms: { prefix: 'Cat', rename: { types: { Product: 'Product' }, fields: { 'Product.title': 'name', 'Query.products': 'allProducts' } }, hide: ['Query.debug', 'Secret'] },
+    tags,
+  });
+  // Read by introspection: no @tag can come from the SDL, only from the descriptor.
+  const gw = await startGateway(t, [descriptor({ partner: ['Query.products', 'Product.title', 'Product.price'] })], { channels: { partner: { include: ['tag:partner'] } } });
+  const partnerUrl = gw.url.replace('/graphql', '/partner/graphql');
+  const ok = await gql(partnerUrl, '{ allProducts { name price } }');
+  assert.deepEqual(ok.body.data.allProducts[1], { name: 'Product 2', price: 200 });
+  assert.equal((await gql(partnerUrl, '{ allProducts { category { label } } }')).status, 400, 'Product narrowed to its tagged fields');
+  await assert.rejects(
+    startGateway(t, [descriptor({ partner: ['Query.products', 'Product.titel'] })], { channels: { partner: { include: ['tag:partner'] } } }),
+    /tags\.partner\[1\]: "Product\.titel": subgraph "catalog" has no field Product\.titel \(did you mean "Product\.title"\?\)/,
+  );
+});
