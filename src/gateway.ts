@@ -977,6 +977,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         const outcome = await redis.rollback(subgraph, by, to);
         return 'aborted' in outcome ? outcome : { revision: outcome.revision, rolledBack: versionSummary(outcome.version) };
       },
+      promote: async (subgraph: string, by: string) => redis.promote(subgraph, by),
       ...(options.publisher && { publish: (request: AdminPublishRequest) => options.publisher!(redis, request, logger) }),
     };
     const endpoints = adminApiEndpoints({

@@ -172,7 +172,8 @@ export function adminPublisher(configFile: string, env: NodeJS.ProcessEnv = proc
     const bundles = request.descriptors.map((d) => candidateBundle(d, env));
     const files = bundles.map((b) => b.file);
     const meta = { by: request.by, ...(request.reason !== undefined && { reason: request.reason }), ...(request.allowBreaking !== undefined && { allowBreaking: request.allowBreaking }) };
-    const outcome = await checkAndPublish(configFile, registry, bundles.map((b) => b.bundle), files, meta, logger);
+    const stage = request.stage === undefined ? undefined : parseStageRule(request.stage, 'stage');
+    const outcome = await checkAndPublish(configFile, registry, bundles.map((b) => b.bundle), files, meta, logger, stage);
     return {
       ok: outcome.published !== undefined,
       ...(outcome.published && { revision: outcome.published.revision, published: outcome.published.versions.map(versionSummary) }),

@@ -202,6 +202,8 @@ export interface PublishRequest {
   by: string;
   reason?: string;
   allowBreaking?: string;
+  /** As --stage (`10%`, `header:x-canary`). */
+  stage?: string;
 }
 
 /**

@@ -102,7 +102,10 @@ const publishRequest = z.strictObject({
   reason: z.string().min(1).optional(),
   /** Why a breaking change is let through (as --allow-breaking); without it a breaking change is refused (409). */
   allowBreaking: z.string().trim().min(1, 'allowBreaking needs a reason (recorded with the version)').optional(),
+  /** As --stage: "10%" or "header:x-canary"; the versions are staged, not made current. */
+  stage: z.string().min(1).optional(),
 });
+const promoteRequest = z.strictObject({ subgraph: z.string().min(1), by: z.string().min(1).default('admin API') });
 const sampleRequest = z.strictObject({
   subgraph: z.string().min(1),
   durationSeconds: seconds.default(60),
@@ -165,11 +168,13 @@ export interface AdminApiOptions {
      * not given a publisher (GatewayOptions.publisher; `tessera serve` gives one): then a 404 says so.
      */
     publish?(request: z.output<typeof publishRequest>): Promise<{ ok: boolean } & Record<string, unknown>>;
+    /** As `tessera promote`; a ConfigError when no version of the subgraph is staged. */
+    promote(subgraph: string, by: string): Promise<Record<string, unknown>>;
   };
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback', '/admin/registry/publish'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback', '/admin/registry/publish', '/admin/registry/promote'] as const;
 
 /** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
@@ -291,7 +296,7 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         }
         const request = await readBody(req, publishRequest, PUBLISH_BODY_LIMIT);
         const files = request.descriptors.map((d) => d.file);
-        logger.info({ requestId, files, by: request.by, reason: request.reason, allowBreaking: request.allowBreaking }, 'admin: registry publish');
+        logger.info({ requestId, files, by: request.by, reason: request.reason, allowBreaking: request.allowBreaking, stage: request.stage }, 'admin: registry publish');
         let outcome: { ok: boolean } & Record<string, unknown>;
         try {
           outcome = await registry.publish(request);
@@ -302,6 +307,21 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         // 409: the check found breaking changes and no allowBreaking reason was given; nothing was published.
         if (!outcome.ok) logger.warn({ requestId, files, by: request.by }, 'admin: registry publish refused: breaking changes (see the answer\'s check), no allowBreaking reason');
         sendJson(res, outcome.ok ? 200 : 409, outcome);
+      },
+    ],
+    [
+      ADMIN_API_PATHS[7],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/registry/promote');
+        const registry = withRegistry(options);
+        const { subgraph, by } = await readBody(req, promoteRequest);
+        logger.info({ requestId, subgraph, by }, 'admin: registry promote');
+        try {
+          sendJson(res, 200, await registry.promote(subgraph, by));
+        } catch (error) {
+          if (isConfigError(error)) throw badRequest(error.problems.join('; '));
+          throw error;
+        }
       },
     ],
   ];

@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createGateway, type Gateway } from '../../src/index.js';
+import { adminPublisher } from '../../src/cli/registry.js';
 import { createLogger } from '../../src/logger.js';
 import { bundleDescriptor, redisRegistry } from '../../src/registry/redis.js';
 import { runTessera, tempProject } from '../kit/index.js';
@@ -37,7 +38,7 @@ interface Replica {
 }
 
 async function replica(t: TestContext, config: string): Promise<Replica> {
-  const gateway = await createGateway({ configFile: config, logger: createLogger('silent') });
+  const gateway = await createGateway({ configFile: config, logger: createLogger('silent'), publisher: adminPublisher(config) });
   t.after(() => gateway.close());
   const { url, admin } = await gateway.listen(0, '127.0.0.1');
   return { gateway, url, admin: admin!.url };
@@ -136,8 +137,21 @@ test('a header-staged version serves only requests with the header; tessera prom
   const bad = await runTessera(['publish', '-c', config, descriptor, '--stage', '150%']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--stage: "150%": expected a share of traffic above 0% and below 100% \(10%\) or a request header \(header:x-canary\)/);
-  const staged = await runTessera(['publish', '-c', config, descriptor, '--stage', 'header:x-canary']);
-  assert.equal(staged.code, 0, staged.stderr);
+  // Staged through the admin API this time: the same check and stage as the CLI's.
+  const adminPost = (path: string, body: unknown): Promise<Response> =>
+    fetch(`${a.admin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${CREDENTIAL}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = (await import('node:fs')).readFileSync(descriptor, 'utf8');
+  const files = { 'products.graphql': 'type Query { name: String, stock: Int }\n' };
+  const badStage = await adminPost('/admin/registry/publish', { descriptors: [{ file: 'subgraph.yaml', text, files }], stage: 'header:' });
+  assert.equal(badStage.status, 400);
+  const message = async (response: Response): Promise<string> => ((await response.json()) as { errors: Array<{ message: string }> }).errors[0]!.message;
+  assert.match(await message(badStage), /^stage: "header:": expected a share of traffic/);
+  const staged = await adminPost('/admin/registry/publish', { descriptors: [{ file: 'subgraph.yaml', text, files }], stage: 'header:x-canary', by: 'ci' });
+  assert.equal(staged.status, 200, await staged.clone().text());
+  assert.deepEqual(((await staged.json()) as { published: Array<{ id: string }> }).published.map((v) => v.id), ['v2']);
+  const unknown = await adminPost('/admin/registry/promote', { subgraph: 'reviews' });
+  assert.equal(unknown.status, 400);
+  assert.match(await message(unknown), /no staged version of "reviews" to promote/);
   assert.ok(await eventually(async () => (await line(a, { 'x-canary': '1' })) === 'staged' && (await line(b, { 'x-canary': '1' })) === 'staged', 200, 50));
   for (const r of [a, b]) {
     for (let i = 0; i < 5; i++) {
