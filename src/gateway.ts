@@ -1121,6 +1121,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     },
     reload: (trigger = 'api') => reload(trigger),
     async listen(port = config.server.port, host = config.server.host) {
+      // A staged rollout under way at start-up is served from the first request; a gateway built and not listening
+      // (as `tessera check` builds one) loads no stage until a reload.
+      if (!staged) await syncStage();
       const address = await http.listen(port, host);
       listening = true;
       const url = `${hostUrl(address, http.secure)}${channels[0]!.path}`;
@@ -1181,8 +1184,6 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return closing;
     },
   };
-  // A staged rollout under way at start-up is served from the first request.
-  await syncStage();
   return gatewayApi;
 }
 

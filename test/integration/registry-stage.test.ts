@@ -149,6 +149,11 @@ test('a header-staged version serves only requests with the header; tessera prom
   const staged = await adminPost('/admin/registry/publish', { descriptors: [{ file: 'subgraph.yaml', text, files }], stage: 'header:x-canary', by: 'ci' });
   assert.equal(staged.status, 200, await staged.clone().text());
   assert.deepEqual(((await staged.json()) as { published: Array<{ id: string }> }).published.map((v) => v.id), ['v2']);
+  // A gateway starting while the stage is under way serves it from its first request.
+  assert.ok(await eventually(async () => (await line(a, { 'x-canary': '1' })) === 'staged', 200, 50));
+  const late = await replica(t, config);
+  assert.equal(await line(late, { 'x-canary': 'yes' }), 'staged');
+  assert.equal(await line(late), 'current');
   const unknown = await adminPost('/admin/registry/promote', { subgraph: 'reviews' });
   assert.equal(unknown.status, 400);
   assert.match(await message(unknown), /no staged version of "reviews" to promote/);
