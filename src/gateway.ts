@@ -661,6 +661,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let status: StatusBoard | undefined;
   let graphiqlAssets: GraphiqlAssets | undefined;
   let first: SchemaVersion;
+  // The staged rollout as the status page shows it (set once the staged line exists, below).
+  let stageView: () => { version: string; rule: string; subgraphs: Record<string, string> } | null = () => null;
   // What every version's serving shares; its sources and traffic view are its own.
   const servingFor = (versionSources: readonly LoadedSource[], versionTraffic: Traffic, expiry: AbortSignal): ServingOptions => ({
     config,
@@ -695,6 +697,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         loadedAt: new Date(),
         health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
         gatewayId,
+        stage: () => stageView(),
       });
       status = board;
     }
@@ -749,6 +752,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
    * drain closes what the other uses), and the rule that sends a request to it (lineFor).
    */
   let staged: { versions: ServedVersions<SchemaVersion, LoadedSource>; rule: StageRule; ruleKey: string; subgraphs: Record<string, string> } | undefined;
+  stageView = () => (staged ? { version: staged.versions.current.id, rule: stageRuleText(staged.rule), subgraphs: staged.subgraphs } : null);
   /** A replaced version's open subscriptions end `registry.subscriptionGrace` after it was replaced. */
   const graceFor = (previous: SchemaVersion, line: ServedVersions<SchemaVersion, LoadedSource>): void => {
     if (!line.live.includes(previous)) return;

@@ -105,6 +105,8 @@ test('a staged version serves its share of consumers (sticky by credential) on b
   const status = (await adminJson(a, '/admin/status')) as { schema: { version: string }; stage: { version: string; rule: { share: number }; subgraphs: Record<string, string> } };
   assert.deepEqual([status.stage.rule, status.stage.subgraphs], [{ share: 30 }, { products: 'v2' }]);
   assert.notEqual(status.stage.version, status.schema.version);
+  const page = (await adminJson(b, '/_tessera/api')) as { stage: { version: string; rule: string; subgraphs: Record<string, string> } | null };
+  assert.deepEqual([page.stage?.rule, page.stage?.subgraphs], ['30% of consumers', { products: 'v2' }], 'the status page shows the stage');
   const listed = (await adminJson(b, '/admin/registry')) as { stage: { subgraphs: Record<string, string>; rule: unknown; by: string } };
   assert.deepEqual([listed.stage.subgraphs, listed.stage.rule, listed.stage.by], [{ products: 'v2' }, { share: 30 }, 'alice']);
 
