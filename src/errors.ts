@@ -34,6 +34,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, summary: 'No endpoint at this path.' },
   NOT_ACCEPTABLE: { status: 406, summary: 'A request whose Accept header allows neither application/graphql-response+json nor application/json (a browser where GraphiQL is off gets a short HTML page instead); the message says where GraphQL is served and which key turns GraphiQL on.' },
   SHUTTING_DOWN: { status: 503, summary: 'The gateway is draining and takes no new requests.' },
+  NO_SCHEMA_YET: { status: 503, summary: 'The gateway started on an empty Redis registry and no descriptor folder seeds it: nothing to serve until the first `tessera publish` (then served within a second); /readyz is 503 meanwhile.' },
   DEADLINE_EXCEEDED: { status: 504, summary: 'The request ran past server.requestDeadline.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'A POST body that is neither application/json nor a multipart upload: a form, text/plain, application/graphql.' },
   ORIGIN_NOT_ALLOWED: { status: 403, summary: 'A WebSocket upgrade from a browser page whose origin is neither the gateway\'s own nor one the channel\'s CORS policy (security.cors, channels.<name>.cors) allows; the message names the origin and the key.' },

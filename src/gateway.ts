@@ -3,7 +3,7 @@
  * graph, serves it, and lets go of everything on close. This is the one place
  * where config, sources, compose, plugins and server meet.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
 import { channelProblems, channelView, subgraphRoots } from './compose/channels.js';
 import { channelFieldProblems, channelFields } from './compose/channel-fields.js';
+import { declaredTags } from './compose/tags.js';
 import { useChannelFields } from './plugins/use-channel-fields.js';
 import { composeSources, type ComposedGraph } from './compose/index.js';
 import type { ResolvedChannel } from './config/channel.js';
@@ -43,8 +44,8 @@ import { cursorKey, loadSource } from './sources/index.js';
 import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { descriptorFingerprint, fixedRegistry, SCHEMA_CHANNEL, schemaVersion, type Registry, type ReloadTrigger, type SchemaEvent } from './registry/index.js';
 import { folderRegistry } from './registry/folder.js';
-import { redisRegistry, versionSummary, type RedisRegistry } from './registry/redis.js';
-import { ServedVersions } from './registry/versions.js';
+import { isEmptyRegistry, redisRegistry, stageRuleText, versionSummary, type Publisher, type RedisRegistry, type StageRule } from './registry/redis.js';
+import { ServedVersions, type VersionsOptions } from './registry/versions.js';
 import { readManifest } from './plugins/use-persisted-operations.js';
 import { knownSdlOf, subgraphsOfSupergraph, withKnownSdl } from './sources/federation/supergraph.js';
 import type { LoadedSource } from './sources/types.js';
@@ -53,7 +54,7 @@ import { LogLevelControl } from './telemetry/log-level.js';
 import { logShadowMismatches } from './telemetry/shadow-log.js';
 import { BodySampler } from './telemetry/sampling.js';
 import { UPSTREAM_BODY_CHANNEL_PREFIX } from './transport/sample.js';
-import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminHandler, type AdminServer } from './server/admin.js';
+import { ADMIN_API_PATHS, adminApiEndpoints, createAdminServer, metricsEndpoint, type AdminEndpoints, type AdminPublishRequest, type AdminHandler, type AdminServer } from './server/admin.js';
 // Types only: the tracing module is loaded by import() when tracing is on (gatewayTracing); no OpenTelemetry SDK module is, unless a spanExporter is passed.
 import type { SpanExporter, Tracing } from './telemetry/tracing.js';
 import { StatusBoard, type Health } from './telemetry/status.js';
@@ -99,6 +100,11 @@ export interface GatewayOptions {
    * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes it but leaves it open (it is yours).
    */
   spanExporter?: SpanExporter;
+  /**
+   * Serves POST /admin/registry/publish with the Redis registry: checks and publishes a request as `tessera publish`
+   * does. `tessera serve` passes the CLI's (cli/registry.ts adminPublisher); without it that endpoint answers 404.
+   */
+  publisher?: Publisher;
 }
 
 export interface Gateway {
@@ -416,16 +422,23 @@ interface ServingOptions {
   status?: StatusBoard;
   /** Aborted registry.subscriptionGrace after a reload replaced this version: its open subscriptions end (plugins/use-schema-expiry.ts). */
   expiry?: AbortSignal;
+  /** The version's loaded sources (the tags their descriptors declare, for channel include lists). */
+  sources?: readonly LoadedSource[];
+  /** The line this version serves on: `staged` during a staged rollout (its request lines and metrics say so). */
+  line?: 'current' | 'staged';
 }
 
 /** One Yoga per channel for a composed schema; built once per schema version. */
 function buildServing(composed: ComposedGraph, options: ServingOptions): Serving {
-  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry } = options;
+  const { config, channels, file, logger, traffic, security, downloads, responseHeaders, cors, routes, graphiqlAssets, metrics, tracing, status, expiry, line = 'current' } = options;
+  // A staged version's request lines carry `schema: staged`.
+  const requestLogger = line === 'staged' ? logger.child({ schema: 'staged' }) : logger;
   const { schema } = composed;
   const roots = subgraphRoots(composed.subgraphs);
-  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots));
+  const declared = declaredTags(options.sources ?? []);
+  const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots, declared));
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const views = channels.map((channel) => channelView(schema, channel, roots));
+  const views = channels.map((channel) => channelView(schema, channel, roots, declared));
   const fieldProblems = channels.flatMap((channel, i) => channelFieldProblems(views[i]!, channel, `channels.${channel.name}`, file));
   if (fieldProblems.length > 0) throw new ConfigError('CONFIG_INVALID', fieldProblems);
   const built = channels.map((channel, i) => {
@@ -442,9 +455,9 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
       bodyLimit: config.server.bodyLimit,
       batching: channel.batching ?? config.security.requests.batching,
       cors: cors?.get(channel.path)?.cors,
-      ...(config.logging.requests && { requestLog: { logger, channel: channel.name } }),
+      ...(config.logging.requests && { requestLog: { logger: requestLogger, channel: channel.name } }),
       // Observe only: they read each request's account when its response is ready.
-      observers: [...(metrics ? [metrics.requestObserver(channel.name)] : []), ...(status ? [status.requestObserver(channel.name)] : [])],
+      observers: [...(metrics ? [metrics.requestObserver(channel.name, line)] : []), ...(status ? [status.requestObserver(channel.name)] : [])],
       plugins: [
         // Observe only (telemetry/tracing.ts); first, so it sees every request, and the operation before a later plugin refuses it.
         ...(tracing ? [tracing.plugin(channel.name)] : []),
@@ -584,6 +597,8 @@ interface SchemaVersion {
   loadedAt: Date;
   /** Aborted when this version was replaced `registry.subscriptionGrace` ago: its open subscriptions end. */
   expiry: AbortController;
+  /** Set on the version a gateway starts with on an empty Redis registry: why it serves nothing (/readyz, NO_SCHEMA_YET). */
+  empty?: string;
 }
 
 /** What GET /admin/status shows under `reload`. */
@@ -616,7 +631,7 @@ function gatewayRegistry(
     const load = async (): Promise<Descriptor[]> => {
       const published = await redis.load().catch((error: unknown) => {
         // Nothing published yet: a first publish's candidate is all there is.
-        if (options.descriptorFiles?.length && isConfigError(error) && error.code === 'SOURCE_LOAD_FAILED' && error.problems.some((p) => p.includes('nothing is published yet'))) return [];
+        if (options.descriptorFiles?.length && isEmptyRegistry(error)) return [];
         throw error;
       });
       return options.descriptorFiles?.length ? withDescriptorFiles(published, options.descriptorFiles, env) : published;
@@ -658,13 +673,31 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   const registry = gatewayRegistry(options, config, configFile, logger, () =>
     served.versions && { id: gatewayId, version: served.versions.current.id, descriptors: served.versions.current.descriptors },
   );
-  // The Redis registry holds the descriptors: the first set is read from it.
+  // The Redis registry holds the descriptors: the first set is read from it. On an empty registry the gateway
+  // starts all the same (replicas may start before the first deploy publishes): it serves `registry.seed` when
+  // set, else nothing (`empty` says why, for /readyz and GraphQL requests) until the first publish, which the
+  // watch picks up like any other.
+  let empty: string | undefined;
   if (config.registry.url !== undefined) {
     try {
       descriptors = await registry.load();
     } catch (error) {
-      await registry.close?.();
-      throw error;
+      if (isEmptyRegistry(error) && config.registry.seed !== undefined) {
+        try {
+          descriptors = loadDescriptors(config.registry.seed, baseDir, configFile, options.env ?? process.env);
+        } catch (seedError) {
+          await registry.close?.();
+          throw seedError;
+        }
+        logger.warn({ registry: registry.description, seed: config.registry.seed }, 'registry empty: serving registry.seed until the first publish');
+      } else if (isEmptyRegistry(error)) {
+        descriptors = [];
+        empty = `nothing is published in ${registry.description} yet, and no registry.seed is set: the first \`tessera publish\` is served`;
+        logger.warn({ registry: registry.description }, `registry empty: serving nothing, /readyz 503, until the first publish (registry.seed serves a descriptors folder meanwhile)`);
+      } else {
+        await registry.close?.();
+        throw error;
+      }
     }
   }
   const origins = channelOrigins(config, channels);
@@ -687,7 +720,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // Before any source is fetched or connected to: a descriptor may not point the gateway anywhere (SSRF).
     await guardUpstreams(descriptors, config.security.upstreams, displayPath);
     loadedFirst = await loadAll(descriptors, config, logger, key, canaries);
-    if (loadedFirst.sources.length === 0) {
+    if (loadedFirst.sources.length === 0 && empty === undefined) {
       throw new ConfigError('SOURCE_LOAD_FAILED', ['no subgraph could be loaded, so there is nothing to serve']);
     }
   } catch (error) {
@@ -722,6 +755,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   let status: StatusBoard | undefined;
   let graphiqlAssets: GraphiqlAssets | undefined;
   let first: SchemaVersion;
+  // The staged rollout as the status page shows it (set once the staged line exists, below).
+  let stageView: () => { version: string; rule: string; subgraphs: Record<string, string> } | null = () => null;
   // What every version's serving shares; its sources and traffic view are its own.
   const servingFor = (versionSources: readonly LoadedSource[], versionTraffic: Traffic, expiry: AbortSignal): ServingOptions => ({
     config,
@@ -730,6 +765,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     logger,
     traffic: versionTraffic,
     security: { authRules: authRulesFor([...versionSources]), baseDir },
+    sources: versionSources,
     downloads: new Map(versionSources.flatMap((s) => (s.download ? [[s.descriptor.name, s.download.bind(s)] as const] : []))),
     responseHeaders: versionSources.some((s) => s.passesResponseHeaders),
     cors: origins,
@@ -764,13 +800,15 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         loadedAt: new Date(),
         health: (name) => subgraphHealth(byName.get(name)!, missing, watched, () => answers.waiting()),
         gatewayId,
+        stage: () => stageView(),
       });
       status = board;
     }
     // Loaded once, and only when a channel serves GraphiQL (9 MB of scripts).
     graphiqlAssets = channels.some((c) => c.graphiql.enabled) ? await loadGraphiqlAssets() : undefined;
     const expiry = new AbortController();
-    const serving = buildServing(composed, servingFor(sources, traffic, expiry.signal));
+    // An empty registry: no channel serves until the first publish (their include lists and renames name types it does not have yet).
+    const serving: Serving = empty === undefined ? buildServing(composed, servingFor(sources, traffic, expiry.signal)) : { schema: composed.schema, channels: [], byPath: new Map() };
     first = {
       id: schemaVersion(composed.schema),
       serving,
@@ -780,6 +818,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       fingerprints: new Map(descriptors.map((d) => [d.name, descriptorFingerprint(d)])),
       loadedAt: new Date(),
       expiry,
+      ...(empty !== undefined && { empty }),
     };
   } catch (error) {
     metrics?.close();
@@ -799,7 +838,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 
   // Closes of drained versions still running, awaited by close().
   const draining = new Set<Promise<void>>();
-  const versions = new ServedVersions<SchemaVersion, LoadedSource>(first, sources, {
+  const drainOptions: VersionsOptions<SchemaVersion, LoadedSource> = {
     onDrained: ({ version, closed, done }) => {
       version.expiry.abort();
       draining.add(done);
@@ -809,7 +848,22 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       });
     },
     onCloseError: (source, error) => logger.warn({ err: error, subgraph: source.descriptor.name }, 'error closing subgraph'),
-  });
+  };
+  const versions = new ServedVersions<SchemaVersion, LoadedSource>(first, sources, drainOptions);
+  /**
+   * The staged rollout's line (`tessera publish --stage`), while one is under way: its own served versions, built
+   * from the registry's staged set with sources of its own (none shared with the current line, so neither line's
+   * drain closes what the other uses), and the rule that sends a request to it (lineFor).
+   */
+  let staged: { versions: ServedVersions<SchemaVersion, LoadedSource>; rule: StageRule; ruleKey: string; subgraphs: Record<string, string> } | undefined;
+  stageView = () => (staged ? { version: staged.versions.current.id, rule: stageRuleText(staged.rule), subgraphs: staged.subgraphs } : null);
+  /** A replaced version's open subscriptions end `registry.subscriptionGrace` after it was replaced. */
+  const graceFor = (previous: SchemaVersion, line: ServedVersions<SchemaVersion, LoadedSource>): void => {
+    if (!line.live.includes(previous)) return;
+    const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
+    timer.unref();
+    previous.expiry.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  };
   served.versions = versions;
   const reloadState: ReloadState = { lastAttempt: null, lastResult: null, lastError: null, version: first.id };
 
@@ -919,12 +973,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         for (const [name, urls] of wait) watched.set(name, urls);
         answers.update(wait, new Set(fingerprints.keys()));
       }
-      if (versions.live.includes(previous)) {
-        // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
-        const timer = setTimeout(() => previous.expiry.abort(), config.registry.subscriptionGrace);
-        timer.unref();
-        previous.expiry.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-      }
+      // Open subscriptions of the replaced version end at the bound; requests end by themselves (requestDeadline).
+      graceFor(previous, versions);
       const subgraphs = { added, changed, removed };
       const event = outcome({ result: 'loaded', version: version.id, subgraphs });
       logger.info(
@@ -942,12 +992,76 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return outcome({ result: 'failed', version: previous.id, problems, error: problems.join('; ') });
     }
   };
+  /** Ends the staged line: its version drains (its subscriptions at the bound), every request gets the current line. */
+  const endStage = (why: string): void => {
+    if (!staged) return;
+    const line = staged.versions;
+    const last = line.retire();
+    graceFor(last, line);
+    logger.info({ version: last.id, current: versions.current.id, subgraphs: staged.subgraphs }, `staged rollout ended (${why}): every request gets the current version`);
+    staged = undefined;
+  };
+  /**
+   * Brings the staged line in step with the registry's stage (after each reload attempt, and at start-up): built
+   * off the request path like a reload; a stage that does not load or compose is not served (logged at error) and
+   * every request keeps the current version.
+   */
+  const syncStage = async (): Promise<void> => {
+    const redis = 'loadStage' in registry ? registry : undefined;
+    if (!redis || closing) return;
+    let wanted: Awaited<ReturnType<RedisRegistry['loadStage']>>;
+    try {
+      wanted = await redis.loadStage();
+    } catch (error) {
+      const problems = isConfigError(error) ? error.problems : [(error as Error).message];
+      logger.error({ problems }, `staged rollout not served: every request gets the current version. Fix these problems and publish again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      return;
+    }
+    if (!wanted) return endStage(staged ? 'promoted or aborted in the registry' : 'none');
+    const fingerprints = new Map(wanted.descriptors.map((d) => [d.name, descriptorFingerprint(d)]));
+    const ruleKey = JSON.stringify(wanted.rule);
+    const before = staged?.versions.current;
+    const same = before && before.fingerprints.size === fingerprints.size && [...fingerprints].every(([name, f]) => before.fingerprints.get(name) === f);
+    if (staged && same) {
+      if (staged.ruleKey !== ruleKey) Object.assign(staged, { rule: wanted.rule, ruleKey });
+      return;
+    }
+    let fresh: LoadedSource[] = [];
+    try {
+      await guardUpstreams(wanted.descriptors, config.security.upstreams, displayPath);
+      const kept = new Map((before?.sources ?? []).map((s) => [s.descriptor.name, s]));
+      const loaded = await loadAll(wanted.descriptors, config, logger, key, canaries, (d) => (before?.fingerprints.get(d.name) === fingerprints.get(d.name) ? kept.get(d.name) : undefined));
+      fresh = loaded.fresh;
+      const versionTraffic = openTraffic.forVersion({ descriptors: wanted.descriptors, sources: loaded.sources });
+      const composedStage = composeSources(loaded.sources, { wrapExecutor: versionTraffic.wrapExecutor, checkStitched: checkedExecutor });
+      const expiry = new AbortController();
+      const serving = buildServing(composedStage, { ...servingFor(loaded.sources, versionTraffic, expiry.signal), line: 'staged' });
+      if (closing) throw new ConfigError('SOURCE_LOAD_FAILED', ['the gateway is closing; the stage was abandoned']);
+      const version: SchemaVersion = { id: schemaVersion(composedStage.schema), serving, descriptors: wanted.descriptors, sources: loaded.sources, missing: loaded.missing, fingerprints, loadedAt: new Date(), expiry };
+      if (staged) {
+        const previous = staged.versions.swap(version, loaded.sources);
+        graceFor(previous, staged.versions);
+        Object.assign(staged, { rule: wanted.rule, ruleKey, subgraphs: wanted.stage.subgraphs });
+      } else staged = { versions: new ServedVersions(version, loaded.sources, drainOptions), rule: wanted.rule, ruleKey, subgraphs: wanted.stage.subgraphs };
+      fresh = [];
+      logger.info({ version: version.id, current: versions.current.id, rule: stageRuleText(wanted.rule), subgraphs: wanted.stage.subgraphs }, 'staged rollout serving');
+    } catch (error) {
+      await Promise.all(fresh.map((s) => s.close().catch((e: unknown) => logger.warn({ err: e, subgraph: s.descriptor.name }, 'error closing subgraph'))));
+      const problems = isConfigError(error) ? error.problems : [(error as Error).message];
+      logger.error({ problems }, `staged rollout not served: every request gets the current version. Fix these problems and publish again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    }
+  };
   // One attempt at a time; a request during one is served by one more attempt after it (requests meanwhile share it).
   let running: Promise<SchemaEvent> | undefined;
   let queued: Promise<SchemaEvent> | undefined;
   const reload = (trigger: ReloadTrigger): Promise<SchemaEvent> => {
     if (!running) {
-      running = attempt(trigger).finally(() => (running = undefined));
+      running = attempt(trigger)
+        .then(async (event) => {
+          await syncStage();
+          return event;
+        })
+        .finally(() => (running = undefined));
       return running;
     }
     queued ??= running.then(() => {
@@ -993,24 +1107,28 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         })),
         schema: { loadedAt: current.loadedAt.toISOString(), version: current.id },
         reload: { ...reloadState, registry: registry.description, draining: versions.live.filter((v) => v !== current).map((v) => ({ version: v.id, inFlight: versions.inFlight(v) })) },
+        stage: staged ? { version: staged.versions.current.id, rule: staged.rule, subgraphs: staged.subgraphs, inFlight: staged.versions.inFlight(staged.versions.current) } : null,
         channels: current.serving.channels.map(({ channel }) => ({ name: channel.name, path: channel.path })),
         logLevel: logLevel.state(),
         sampling: sampler.current(),
       };
     };
-    // The Redis registry's view and rollback (GET /admin/registry, POST /admin/registry/rollback); a publish runs its check in `tessera publish`.
+    // The Redis registry's view, rollback and publish (GET /admin/registry, POST /admin/registry/rollback and /publish); a publish runs `tessera publish`'s check, through the publisher the CLI hands over.
     const redis = 'rollback' in registry ? registry : undefined;
     const registryApi = redis && {
       list: async () => ({
         registry: redis.description,
         revision: await redis.revision(),
+        stage: (await redis.stage()) ?? null,
         subgraphs: (await redis.list()).map((s) => ({ ...s, versions: s.versions.map(versionSummary) })),
         replicas: await redis.replicas(),
       }),
       rollback: async (subgraph: string, by: string, to?: string) => {
-        const { revision, version } = await redis.rollback(subgraph, by, to);
-        return { revision, rolledBack: versionSummary(version) };
+        const outcome = await redis.rollback(subgraph, by, to);
+        return 'aborted' in outcome ? outcome : { revision: outcome.revision, rolledBack: versionSummary(outcome.version) };
       },
+      promote: async (subgraph: string, by: string) => redis.promote(subgraph, by),
+      ...(options.publisher && { publish: (request: AdminPublishRequest) => options.publisher!(redis, request, logger) }),
     };
     const endpoints = adminApiEndpoints({
       status: adminStatus,
@@ -1029,17 +1147,56 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     config.admin ? createAdminServer({ config: config.admin, endpoints: adminEndpoints, logger }) : undefined;
   const mainAdmin: AdminEndpoints | undefined = config.admin ? undefined : adminEndpoints;
 
-  /** The Yoga of the current version at `path`, held for the request until `done` (server/http.ts, websocket.ts). */
-  const routeHeld = (path: string, done: (release: () => void) => void): GatewayYoga | undefined => {
-    const yoga = versions.current.serving.byPath.get(path);
-    if (yoga) done(versions.hold().release);
+  /**
+   * The line a request goes to: the current one, or during a staged rollout the staged one for requests with its
+   * header, or for its share of consumers: a request with an Authorization header is placed by a hash of it (one
+   * consumer stays on one line for the whole stage), one without by chance.
+   */
+  const lineFor = (header: (name: string) => string | undefined): ServedVersions<SchemaVersion, LoadedSource> => {
+    if (!staged) return versions;
+    const { rule } = staged;
+    if ('header' in rule) {
+      const value = header(rule.header)?.trim();
+      return value !== undefined && value !== '' && value !== '0' && value !== 'false' ? staged.versions : versions;
+    }
+    const identity = header('authorization');
+    const bucket = identity ? (createHash('sha256').update(identity).digest().readUInt32BE(0) / 2 ** 32) * 100 : Math.random() * 100;
+    return bucket < rule.share ? staged.versions : versions;
+  };
+  /**
+   * The Yoga at `path` of the version the request's line serves, held for the request until `done` (server/http.ts,
+   * websocket.ts); `served` hears which version it is while a staged rollout is under way (the x-tessera-schema header).
+   */
+  const routeHeld = (
+    path: string,
+    done: (release: () => void) => void,
+    header: (name: string) => string | undefined = () => undefined,
+    served?: (value: string) => void,
+  ): GatewayYoga | undefined => {
+    const line = lineFor(header);
+    const yoga = line.current.serving.byPath.get(path);
+    if (!yoga) return undefined;
+    const held = line.hold();
+    done(held.release);
+    if (staged) served?.(`${line === versions ? 'current' : 'staged'} ${held.version.id}`);
     return yoga;
+  };
+  const nodeHeader = (req: IncomingMessage | undefined) => (name: string): string | undefined => {
+    const value = req?.headers[name];
+    return Array.isArray(value) ? value[0] : value;
   };
   const http: GatewayHttpServer = createHttpServer({
     config: config.server,
     logger,
-    route: (path, res) => routeHeld(path, (release) => res.once('close', release)),
-    paths: () => [...versions.current.serving.byPath.keys()],
+    route: (path, res) =>
+      routeHeld(
+        path,
+        (release) => res.once('close', release),
+        nodeHeader(res.req),
+        (value) => res.setHeader('x-tessera-schema', value),
+      ),
+    paths: () => channels.map((c) => c.path),
+    notServing: () => versions.current.empty,
     cors: (path) => origins.get(path)?.cors,
     baseDir,
     // A subgraph a reload removed is not waited for any more.
@@ -1084,8 +1241,21 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     handler: http.handler,
     async fetch(request) {
       let release: (() => void) | undefined;
-      const yoga = routeHeld(new URL(request.url).pathname, (r) => (release = r));
-      if (!yoga) return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      let served: string | undefined;
+      const yoga = routeHeld(
+        new URL(request.url).pathname,
+        (r) => (release = r),
+        (name) => request.headers.get(name) ?? undefined,
+        (value) => (served = value),
+      );
+      if (!yoga) {
+        const path = new URL(request.url).pathname;
+        const nothing = versions.current.empty;
+        if (nothing !== undefined && channels.some((c) => c.path === path)) {
+          return Response.json({ errors: [{ message: `No schema to serve yet: ${nothing}`, extensions: { code: 'NO_SCHEMA_YET' } }] }, { status: 503, headers: { 'retry-after': '1' } });
+        }
+        return Response.json({ errors: [{ message: 'Not found', extensions: { code: 'NOT_FOUND' } }] }, { status: 404 });
+      }
       let response: Response;
       try {
         response = await yoga.fetch(request);
@@ -1093,10 +1263,18 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         release?.();
         throw error;
       }
+      if (served !== undefined) {
+        const headers = new Headers(response.headers);
+        headers.set('x-tessera-schema', served);
+        response = new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+      }
       return releasedAtEnd(response, () => release?.());
     },
     reload: (trigger = 'api') => reload(trigger),
     async listen(port = config.server.port, host = config.server.host) {
+      // A staged rollout under way at start-up is served from the first request; a gateway built and not listening
+      // (as `tessera check` builds one) loads no stage until a reload.
+      if (!staged) await syncStage();
       const address = await http.listen(port, host);
       listening = true;
       const url = `${hostUrl(address, http.secure)}${channels[0]!.path}`;
@@ -1150,9 +1328,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         health.close();
         stopDiscovered();
         // Clears the subscription grace timers (the drain above already ended every subscription).
-        for (const version of versions.live) version.expiry.abort();
+        for (const version of [...versions.live, ...(staged?.versions.live ?? [])]) version.expiry.abort();
         await Promise.all(draining);
         await versions.closeAll();
+        await staged?.versions.closeAll();
         await openTraffic.close();
         await registry.close?.();
         // Last: the spans of the requests drained above are exported before close() resolves.

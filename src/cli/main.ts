@@ -20,7 +20,7 @@ import { canary } from './canary.js';
 import { check } from './check.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { compose } from './compose.js';
-import { list, publish, rollback, status } from './registry.js';
+import { list, promote, publish, rollback, status } from './registry.js';
 import { serve } from './serve.js';
 
 interface OptionSpec {
@@ -141,6 +141,11 @@ const COMMANDS: Record<string, CommandSpec> = {
       reason: { type: 'string', value: 'TEXT', doc: 'Why, recorded with the version.' },
       by: { type: 'string', value: 'NAME', doc: 'Who, recorded with the version (default: $USER).' },
       'allow-breaking': { type: 'string', value: 'REASON', doc: 'Publish even with breaking changes; the reason is recorded with the version.' },
+      stage: {
+        type: 'string',
+        value: 'RULE',
+        doc: 'Stage the versions instead of making them current: "10%" (that share of consumers, sticky by credential) or "header:x-canary" (requests with that header) get them; tessera promote makes them current, tessera rollback aborts.',
+      },
       json: { type: 'boolean', doc: 'Print the outcome and the check report as one JSON object.' },
     },
     environment: [...ENVIRONMENT, ['USER', 'Who publishes, when --by is not given.']],
@@ -149,10 +154,25 @@ const COMMANDS: Record<string, CommandSpec> = {
       [1, 'not published: breaking changes (without --allow-breaking), configuration or composition problems, no registry.url, or Redis does not answer (every one printed)'],
       ...USAGE_EXIT,
     ],
-    run: (configFile, values, positionals) => publish(configFile, values as { reason?: string; by?: string; 'allow-breaking'?: string; json?: boolean }, positionals),
+    run: (configFile, values, positionals) => publish(configFile, values as { stage?: string; reason?: string; by?: string; 'allow-breaking'?: string; json?: boolean }, positionals),
+  },
+  promote: {
+    summary: 'Make the staged versions of a staged rollout (tessera publish --stage) current in the Redis registry: every request gets them.',
+    positionals: 'SUBGRAPH',
+    options: {
+      by: { type: 'string', value: 'NAME', doc: 'Who promotes, for the log (default: $USER).' },
+      json: { type: 'boolean', doc: 'Print the outcome as one JSON object.' },
+    },
+    environment: [...ENVIRONMENT, ['USER', 'Who promotes, when --by is not given.']],
+    exitCodes: [
+      [0, 'promoted'],
+      [1, 'no staged version of that subgraph, no registry.url, or Redis does not answer'],
+      ...USAGE_EXIT,
+    ],
+    run: (configFile, values, positionals) => promote(configFile, values as { by?: string; json?: boolean }, positionals),
   },
   rollback: {
-    summary: 'Make the previous (or the given) version of a subgraph current again in the Redis registry, recorded as a new version.',
+    summary: 'Make the previous (or the given) version of a subgraph current again in the Redis registry, recorded as a new version; while a stage of it is under way (and no --to), abort the stage instead.',
     positionals: 'SUBGRAPH',
     options: {
       to: { type: 'string', value: 'VERSION', doc: 'The version to restore (v3; tessera list shows them; default: the one before the current one).' },

@@ -12,6 +12,7 @@ import { listenError } from '../errors.js';
 import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { defaultWorkerCount } from './cores.js';
+import { adminPublisher } from './registry.js';
 
 /** In the environment of the workers the primary forks: the secret their cursors are sealed with, unless gateway.yaml sets one. */
 const CURSOR_SECRET_ENV = 'TESSERA_CURSOR_SECRET';
@@ -106,7 +107,7 @@ export async function serve(configFile: string, values: { port?: string; host?: 
 
   // Every worker opens the main and the admin listener: node:cluster shares each port between them, and the
   // admin endpoints answer for the whole process group (server/admin-group.ts).
-  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined });
+  const gateway = await createGateway({ configFile, logger, cursorSecret: cluster.isWorker ? process.env[CURSOR_SECRET_ENV] : undefined, publisher: adminPublisher(configFile) });
   const reload = (): Promise<unknown> => gateway.reload('signal');
   onHangup(() => {
     logger.info({ signal: 'SIGHUP', pid: process.pid }, 'SIGHUP: reloading the descriptors');

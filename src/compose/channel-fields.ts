@@ -18,8 +18,14 @@
  * list of response keys of `from` ending at a leaf (`{price.amount}`). A
  * placeholder whose value is null or missing renders as the empty string; a
  * list on the way renders its items joined with ", ". No other syntax: no
- * expressions, conditions or escapes. Renamed input fields and enum values
- * are not supported (their graph names stay).
+ * expressions, conditions or escapes.
+ *
+ * Input fields (`rename.fields` on an input type) and enum values
+ * (`rename.values: { "Category.TOOLS": tools }`) are renamed too: in
+ * literals of the operation (object fields, enum values) by the input type
+ * there, in variables by their declared type (`variables()`), and an
+ * enum-typed field of the answer is asked under a `tessera__e<n>` alias and
+ * its values (a list's items too) put back in the channel's names.
  */
 import { mapSchema, MapperKind } from '@graphql-tools/utils';
 import {
@@ -29,7 +35,16 @@ import {
   Kind,
   TypeInfo,
   getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isInputType,
+  isListType,
+  isNonNullType,
   isObjectType,
+  typeFromAST,
+  type EnumValueNode,
+  type GraphQLInputType,
+  type ObjectValueNode,
   parse,
   specifiedRules,
   NoUnusedFragmentsRule,
@@ -43,6 +58,7 @@ import {
   type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { suggestionList } from 'graphql/jsutils/suggestionList.js';
 import { missingCoordinate } from './coordinates.js';
 
 export interface ComposedFieldSpec {
@@ -52,12 +68,13 @@ export interface ComposedFieldSpec {
 }
 
 export interface ChannelNaming {
-  rename?: { types: Readonly<Record<string, string>>; fields: Readonly<Record<string, string>> };
+  rename?: { types: Readonly<Record<string, string>>; fields: Readonly<Record<string, string>>; values?: Readonly<Record<string, string>> };
   fields?: Readonly<Record<string, ComposedFieldSpec>>;
 }
 
 const TYPENAME_PREFIX = 'tessera__t';
 const COMPOSED_PREFIX = 'tessera__c';
+const ENUM_PREFIX = 'tessera__e';
 const PLACEHOLDER = /\{([_A-Za-z][_0-9A-Za-z]*(?:\.[_A-Za-z][_0-9A-Za-z]*)*)\}/g;
 
 /** A translated operation: its document in the graph's names and how to turn its answer back. */
@@ -67,6 +84,10 @@ export interface Translation {
   typenames: string[];
   /** `tessera__c<n>` → the client's response key and the template of that composed field. */
   composed: Array<{ key: string; template: string }>;
+  /** `tessera__e<n>` → the client's response key of that enum-typed field, and its enum (channel name). */
+  enums: Array<{ key: string; enum: string }>;
+  /** The operation's variables in the graph's names (renamed input fields and enum values); absent when none needs it. */
+  variables?(values: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined;
 }
 
 export interface ChannelFields {
@@ -88,6 +109,21 @@ export function channelFieldProblems(view: GraphQLSchema, naming: ChannelNaming,
     const missing = missingCoordinate(view, coordinate);
     const at = coordinate.includes('.') ? `rename.fields."${coordinate}"` : `rename.types.${coordinate}`;
     if (missing) problems.push(`${file}: ${key}.${at}: this channel's view has no ${missing.missing}${missing.hint}`);
+  }
+  for (const coordinate of Object.keys(naming.rename?.values ?? {})) {
+    const [typeName, valueName] = coordinate.split('.') as [string, string];
+    const type = view.getType(typeName);
+    const at = `${file}: ${key}.rename.values."${coordinate}"`;
+    if (!isEnumType(type)) {
+      const missing = missingCoordinate(view, typeName);
+      problems.push(`${at}: expected "Enum.VALUE" of an enum type of this channel's view; ${missing ? `there is no ${missing.missing}${missing.hint}` : `${typeName} is not an enum type`}`);
+      continue;
+    }
+    const values = type.getValues().map((v) => v.name);
+    if (!values.includes(valueName)) {
+      const close = suggestionList(valueName, values);
+      problems.push(`${at}: ${typeName} has no value ${valueName}${close.length > 0 ? ` (did you mean "${typeName}.${close[0]}"?)` : ` (values: ${values.join(', ')})`}`);
+    }
   }
   for (const [coordinate, spec] of Object.entries(naming.fields ?? {})) {
     const [typeName, fieldName] = coordinate.split('.') as [string, string];
@@ -133,8 +169,20 @@ function readsLeaf(selections: SelectionSetNode, path: readonly string[]): boole
 export function channelFields(view: GraphQLSchema, naming: ChannelNaming): ChannelFields | undefined {
   const typeRenames = naming.rename?.types ?? {};
   const fieldRenames = naming.rename?.fields ?? {};
+  const valueRenames = naming.rename?.values ?? {};
   const composedSpecs = naming.fields ?? {};
-  if (Object.keys(typeRenames).length + Object.keys(fieldRenames).length + Object.keys(composedSpecs).length === 0) return undefined;
+  if (Object.keys(typeRenames).length + Object.keys(fieldRenames).length + Object.keys(valueRenames).length + Object.keys(composedSpecs).length === 0) return undefined;
+  // "ChannelEnum.CHANNEL_VALUE" → the graph's value, and "ChannelEnum.GRAPH_VALUE" → the channel's.
+  const graphValue = new Map<string, string>();
+  const channelValue = new Map<string, string>();
+  const renamedEnums = new Set<string>();
+  for (const [coordinate, name] of Object.entries(valueRenames)) {
+    const [typeName, value] = coordinate.split('.') as [string, string];
+    const channelEnum = typeRenames[typeName] ?? typeName;
+    graphValue.set(`${channelEnum}.${name}`, value);
+    channelValue.set(`${channelEnum}.${value}`, name);
+    renamedEnums.add(channelEnum);
+  }
   const graphType = new Map(Object.entries(typeRenames).map(([graph, channel]) => [channel, graph]));
   // "ChannelType.channelField" → the graph's field name.
   const graphField = new Map<string, string>();
@@ -150,11 +198,41 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
     }),
   );
 
-  const schema = renamed(withComposedFields(view, composedSpecs), typeRenames, fieldRenames);
+  const schema = renamed(withComposedFields(view, composedSpecs), typeRenames, fieldRenames, valueRenames);
+  // Input types (channel names) with a renamed field: their literals and variables need translating.
+  const renamedInputs = new Set(
+    Object.keys(fieldRenames)
+      .map((c) => c.split('.')[0]!)
+      .filter((t) => isInputObjectType(view.getType(t)))
+      .map((t) => typeRenames[t] ?? t),
+  );
+  const translatesInputs = renamedInputs.size + renamedEnums.size > 0;
+
+  /** A variable's value (of channel type `type`) in the graph's names. */
+  const graphInput = (value: unknown, type: GraphQLInputType): unknown => {
+    if (value === null || value === undefined) return value;
+    if (isNonNullType(type)) return graphInput(value, type.ofType);
+    if (isListType(type)) return Array.isArray(value) ? value.map((item) => graphInput(item, type.ofType)) : graphInput(value, type.ofType);
+    if (isEnumType(type)) return typeof value === 'string' ? (graphValue.get(`${type.name}.${value}`) ?? value) : value;
+    if (isInputObjectType(type) && typeof value === 'object' && !Array.isArray(value)) {
+      const fields = type.getFields();
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([name, inner]) => {
+          const field = fields[name];
+          return [graphField.get(`${type.name}.${name}`) ?? name, field ? graphInput(inner, field.type) : inner];
+        }),
+      );
+    }
+    return value;
+  };
 
   const translate = (document: DocumentNode): Translation | undefined => {
     // Pass 1, on the channel's schema: the channel type each selection set selects from.
     const parentOf = new Map<SelectionSetNode, string>();
+    // Object literals of an input type with renamed fields, enum literals of a renamed enum, fields returning one.
+    const objectType = new Map<ObjectValueNode, string>();
+    const enumOf = new Map<EnumValueNode | FieldNode, string>();
+    const variableTypes = new Map<string, GraphQLInputType>();
     const typeInfo = new TypeInfo(schema);
     let touched = false;
     visit(
@@ -169,6 +247,31 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
           if (!parent) return;
           const coordinate = `${parent.name}.${node.name.value}`;
           if (graphField.has(coordinate) || composedOn.has(coordinate) || (node.name.value === '__typename' && graphType.size > 0)) touched = true;
+          const type = typeInfo.getType();
+          if (type && renamedEnums.has(getNamedType(type).name)) {
+            enumOf.set(node, getNamedType(type).name);
+            touched = true;
+          }
+        },
+        ObjectValue(node) {
+          const type = typeInfo.getInputType();
+          if (type && renamedInputs.has(getNamedType(type).name)) {
+            objectType.set(node, getNamedType(type).name);
+            touched = true;
+          }
+        },
+        EnumValue(node) {
+          const type = typeInfo.getInputType();
+          if (type && renamedEnums.has(getNamedType(type).name)) {
+            enumOf.set(node, getNamedType(type).name);
+            touched = true;
+          }
+        },
+        VariableDefinition(node) {
+          if (!translatesInputs) return;
+          const type = typeFromAST(schema, node.type);
+          if (type && isInputType(type)) variableTypes.set(node.variable.name.value, type);
+          touched = true;
         },
         NamedType(node) {
           if (graphType.has(node.name.value)) touched = true;
@@ -178,6 +281,7 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
     if (!touched) return undefined;
     const typenames: string[] = [];
     const composed: Translation['composed'] = [];
+    const enums: Translation['enums'] = [];
     // Pass 2: each selection set's fields in the graph's names (nested sets keep their identity, so pass 1's types still apply).
     const translated = visit(document, {
       SelectionSet(node) {
@@ -206,19 +310,39 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
             continue;
           }
           const graphName = graphField.get(coordinate);
-          selections.push(graphName ? { ...selection, alias: { kind: Kind.NAME, value: key }, name: { kind: Kind.NAME, value: graphName } } : selection);
+          const enumName = enumOf.get(selection);
+          const alias = enumName !== undefined ? `${ENUM_PREFIX}${enums.push({ key, enum: enumName }) - 1}` : graphName ? key : undefined;
+          selections.push(alias !== undefined ? { ...selection, alias: { kind: Kind.NAME, value: alias }, name: { kind: Kind.NAME, value: graphName ?? selection.name.value } } : selection);
         }
         return { ...node, selections };
+      },
+      ObjectValue(node: ObjectValueNode) {
+        const typeName = objectType.get(node);
+        if (typeName === undefined) return undefined;
+        return { ...node, fields: node.fields.map((f) => ({ ...f, name: { kind: Kind.NAME, value: graphField.get(`${typeName}.${f.name.value}`) ?? f.name.value } })) };
+      },
+      EnumValue(node: EnumValueNode) {
+        const enumName = enumOf.get(node);
+        return enumName === undefined ? undefined : { ...node, value: graphValue.get(`${enumName}.${node.value}`) ?? node.value };
       },
       NamedType(node: NamedTypeNode) {
         const graph = graphType.get(node.name.value);
         return graph ? { ...node, name: { kind: Kind.NAME, value: graph } } : undefined;
       },
     });
-    return { document: translated, typenames, composed };
+    const variables =
+      variableTypes.size > 0
+        ? (values: Readonly<Record<string, unknown>> | undefined) =>
+            values && Object.fromEntries(Object.entries(values).map(([name, value]) => [name, variableTypes.has(name) ? graphInput(value, variableTypes.get(name)!) : value]))
+        : undefined;
+    return { document: translated, typenames, composed, enums, ...(variables && { variables }) };
   };
 
   const channelTypeName = new Map(Object.entries(typeRenames));
+  const channelEnum = (value: unknown, enumName: string): unknown => {
+    if (Array.isArray(value)) return value.map((item) => channelEnum(item, enumName));
+    return typeof value === 'string' ? (channelValue.get(`${enumName}.${value}`) ?? value) : value;
+  };
   const answerValue = (value: unknown, translation: Translation): unknown => {
     if (Array.isArray(value)) return value.map((item) => answerValue(item, translation));
     if (value === null || typeof value !== 'object') return value;
@@ -228,6 +352,9 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
       if (key.startsWith(TYPENAME_PREFIX)) {
         const client = translation.typenames[Number(key.slice(TYPENAME_PREFIX.length))] ?? key;
         out[client] = typeof inner === 'string' ? (channelTypeName.get(inner) ?? inner) : inner;
+      } else if (key.startsWith(ENUM_PREFIX)) {
+        const spec = translation.enums[Number(key.slice(ENUM_PREFIX.length))];
+        out[spec?.key ?? key] = spec ? channelEnum(inner, spec.enum) : inner;
       } else if (key.startsWith(COMPOSED_PREFIX)) {
         const [n, from] = key.slice(COMPOSED_PREFIX.length).split('__') as [string, string];
         const index = Number(n);
@@ -249,6 +376,7 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
     path.map((segment) => {
       if (typeof segment !== 'string') return segment;
       if (segment.startsWith(TYPENAME_PREFIX)) return translation.typenames[Number(segment.slice(TYPENAME_PREFIX.length))] ?? segment;
+      if (segment.startsWith(ENUM_PREFIX)) return translation.enums[Number(segment.slice(ENUM_PREFIX.length))]?.key ?? segment;
       if (segment.startsWith(COMPOSED_PREFIX)) return translation.composed[Number(segment.slice(COMPOSED_PREFIX.length).split('__')[0])]?.key ?? segment;
       return segment;
     });
@@ -314,14 +442,22 @@ function withComposedFields(view: GraphQLSchema, specs: Readonly<Record<string, 
   });
 }
 
-function renamed(schema: GraphQLSchema, types: Readonly<Record<string, string>>, fields: Readonly<Record<string, string>>): GraphQLSchema {
-  if (Object.keys(types).length + Object.keys(fields).length === 0) return schema;
+function renamed(schema: GraphQLSchema, types: Readonly<Record<string, string>>, fields: Readonly<Record<string, string>>, values: Readonly<Record<string, string>>): GraphQLSchema {
+  if (Object.keys(types).length + Object.keys(fields).length + Object.keys(values).length === 0) return schema;
   const withFields =
-    Object.keys(fields).length === 0
+    Object.keys(fields).length + Object.keys(values).length === 0
       ? schema
       : mapSchema(schema, {
           [MapperKind.COMPOSITE_FIELD]: (config, fieldName, typeName) => {
             const name = fields[`${typeName}.${fieldName}`];
+            return name ? [name, config] : config;
+          },
+          [MapperKind.INPUT_OBJECT_FIELD]: (config, fieldName, typeName) => {
+            const name = fields[`${typeName}.${fieldName}`];
+            return name ? [name, config] : config;
+          },
+          [MapperKind.ENUM_VALUE]: (config, typeName, _schema, externalValue) => {
+            const name = values[`${typeName}.${externalValue}`];
             return name ? [name, config] : config;
           },
         });

@@ -6,7 +6,11 @@
  *
  * `include` entries: "Type" (the type with every field), "Type.field" (that
  * field; a type named by some "Type.field" entry keeps only the fields
- * listed for it), "subgraph:<name>" (every root field that subgraph serves).
+ * listed for it), "subgraph:<name>" (every root field that subgraph serves),
+ * "tag:<name>" (every type and field the unified graph carries
+ * `@tag(name: "<name>")` on, as if each were listed: the subgraphs' SDL
+ * declares them, and composition keeps them; and what the descriptors'
+ * `tags:` name, passed in as `declared`).
  * What the kept fields need is kept too: their types (whole, unless some
  * "Type.field" entry narrows them), their arguments' input types, the
  * interfaces of kept object types (and the interface's fields on them), the
@@ -19,6 +23,8 @@ import {
   isInterfaceType,
   isObjectType,
   isUnionType,
+  Kind,
+  type ConstDirectiveNode,
   type GraphQLField,
   type GraphQLInputField,
   type GraphQLSchema,
@@ -28,6 +34,32 @@ import { suggestionList } from 'graphql/jsutils/suggestionList.js';
 import { missingCoordinate } from './coordinates.js';
 
 export const SUBGRAPH_PREFIX = 'subgraph:';
+export const TAG_PREFIX = 'tag:';
+
+/**
+ * Every tag name some type or field of the schema carries (`@tag(name: ...)`), by the coordinates carrying it,
+ * with the tags descriptors declare (compose/tags.ts) added.
+ */
+export function tagged(schema: GraphQLSchema, declared?: ReadonlyMap<string, readonly string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>([...(declared ?? [])].map(([tag, coordinates]) => [tag, [...coordinates]]));
+  const note = (node: { directives?: readonly ConstDirectiveNode[] } | null | undefined, coordinate: string): void => {
+    for (const directive of node?.directives ?? []) {
+      if (directive.name.value !== 'tag') continue;
+      const name = directive.arguments?.find((a) => a.name.value === 'name')?.value;
+      if (name?.kind !== Kind.STRING) continue;
+      out.set(name.value, [...(out.get(name.value) ?? []), coordinate]);
+    }
+  };
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    note(type.astNode, type.name);
+    for (const extension of type.extensionASTNodes) note(extension, type.name);
+    if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+      for (const field of Object.values<{ name: string; astNode?: { directives?: readonly ConstDirectiveNode[] } | null }>(type.getFields())) note(field.astNode, `${type.name}.${field.name}`);
+    }
+  }
+  return out;
+}
 
 export interface ChannelShape {
   /** Types, fields and subgraphs this channel serves (undefined: the whole graph). */
@@ -58,7 +90,7 @@ export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: 
  * unified graph (or no subgraph), as lines for the person who wrote them:
  * `key` is the configuration key ("channels.mobile"), `file` gateway.yaml's path.
  */
-export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, key: string, file: string, subgraphs?: SubgraphRoots): string[] {
+export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, key: string, file: string, subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): string[] {
   const problems: string[] = [];
   for (const entry of channel.include ?? []) {
     if (entry.startsWith(SUBGRAPH_PREFIX)) {
@@ -68,6 +100,16 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
       const close = suggestionList(name, [...subgraphs.keys()]);
       const hint = close.length > 0 ? ` (did you mean "${SUBGRAPH_PREFIX}${close[0]}"?)` : ` (known: ${[...subgraphs.keys()].join(', ')})`;
       problems.push(`${file}: ${key}.include: "${entry}": there is no subgraph named "${name}"${hint}`);
+      continue;
+    }
+    if (entry.startsWith(TAG_PREFIX)) {
+      const tags = tagged(schema, declared);
+      const name = entry.slice(TAG_PREFIX.length);
+      if (tags.has(name)) continue;
+      const known = [...tags.keys()].sort();
+      const close = suggestionList(name, known);
+      const hint = close.length > 0 ? ` (did you mean "${TAG_PREFIX}${close[0]}"?)` : known.length > 0 ? ` (tags in the graph: ${known.join(', ')})` : ' (no type or field of the graph carries a @tag)';
+      problems.push(`${file}: ${key}.include: "${entry}": no type or field of the unified graph carries @tag(name: "${name}")${hint}`);
       continue;
     }
     const missing = missingCoordinate(schema, entry);
@@ -84,8 +126,8 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
   return problems;
 }
 
-export function channelView(schema: GraphQLSchema, channel: ChannelShape, subgraphs?: SubgraphRoots): GraphQLSchema {
-  const included = channel.include ? includeView(schema, channel.include, subgraphs) : schema;
+export function channelView(schema: GraphQLSchema, channel: ChannelShape, subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): GraphQLSchema {
+  const included = channel.include ? includeView(schema, channel.include, subgraphs, declared) : schema;
   return hideView(included, channel.hide);
 }
 
@@ -108,8 +150,13 @@ function hideView(schema: GraphQLSchema, hide: readonly string[]): GraphQLSchema
 }
 
 /** The schema narrowed to the `include` entries and what they need (see the file comment). */
-function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots): GraphQLSchema {
-  const coordinates = include.flatMap((entry) => (entry.startsWith(SUBGRAPH_PREFIX) ? [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])] : [entry]));
+function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): GraphQLSchema {
+  const tags = include.some((entry) => entry.startsWith(TAG_PREFIX)) ? tagged(schema, declared) : undefined;
+  const coordinates = include.flatMap((entry) => {
+    if (entry.startsWith(SUBGRAPH_PREFIX)) return [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])];
+    if (entry.startsWith(TAG_PREFIX)) return tags?.get(entry.slice(TAG_PREFIX.length)) ?? [];
+    return [entry];
+  });
   // Types some "Type.field" entry narrows, with the fields listed for them.
   const narrowed = new Map<string, Set<string>>();
   for (const coordinate of coordinates) {

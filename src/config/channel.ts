@@ -14,30 +14,38 @@ import { duration } from './units.js';
 
 export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
 
-/** An `include` entry: "Type", "Type.field" or "subgraph:<name>". */
+/** An `include` entry: "Type", "Type.field", "subgraph:<name>" or "tag:<name>" (what carries `@tag(name: "<name>")`). */
 export const includeEntry = z
   .string()
-  .regex(/^(subgraph:[A-Za-z0-9_-]+|[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?)$/, 'expected "Type", "Type.field" or "subgraph:<name>"');
+  .regex(
+    /^(subgraph:[A-Za-z0-9_-]+|tag:[A-Za-z0-9_.:-]+|[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?)$/,
+    'expected "Type", "Type.field", "subgraph:<name>" or "tag:<name>"',
+  );
 
 export const channelSchema = z.strictObject({
   /** URL path of this channel's GraphQL endpoint (the default channel uses server.graphqlPath). */
   path: z.string().startsWith('/').optional(),
   /**
-   * Types, fields and subgraphs this channel serves (with what they need: see
-   * compose/channels.ts); absent: the whole unified graph. `hide` applies after it.
+   * Types, fields, subgraphs and @tag names this channel serves (with what they
+   * need: see compose/channels.ts); absent: the whole unified graph. `hide` applies after it.
    */
   include: z.array(includeEntry).min(1, 'an include list names at least one type, field or subgraph (leave it out to serve the whole graph)').optional(),
   /** Types and fields of the unified graph this channel does not see. */
   hide: z.array(coordinate).default([]),
   /**
    * Other names on this channel, keyed by the unified graph's names: object,
-   * interface, union, enum, input and scalar types (`types: { Product: Item }`)
-   * and fields of object and interface types (`fields: { "Product.name": title }`).
+   * interface, union, enum, input and scalar types (`types: { Product: Item }`),
+   * fields of object, interface and input types (`fields: { "Product.name": title }`)
+   * and enum values (`values: { "Category.TOOLS": tools }`).
    */
   rename: z
     .strictObject({
       types: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a type name'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
       fields: z.record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Type.field"'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name')).default({}),
+      /** Enum values: `values: { "Category.TOOLS": tools }`. */
+      values: z
+        .record(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*\.[_A-Za-z][_0-9A-Za-z]*$/, 'expected "Enum.VALUE"'), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'expected a GraphQL name').refine((v) => !['true', 'false', 'null'].includes(v), 'true, false and null cannot be enum values'))
+        .default({}),
     })
     .optional(),
   /**

@@ -246,6 +246,16 @@ export const baseDescriptor = z.strictObject({
   auth: authRulesSchema.default({}),
   /** TLS to the upstream: CA, client certificate (mTLS), server name; paths relative to this file. */
   tls: upstreamTlsSchema.optional(),
+  /**
+   * Tags of this subgraph's types and fields, in its own names: `{ mobile: [Product, Query.products] }`; a channel's
+   * `include: [tag:mobile]` serves them (as it serves what carries `@tag(name: "mobile")` in the SDL).
+   */
+  tags: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'expected a tag name (letters, digits, _ . : -)'),
+      z.array(z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"')).min(1),
+    )
+    .default({}),
   /** Response-cache TTLs (and `private`) by "Type" or "Type.field": `{ Product: 60s }`. */
   cache: descriptorCache.default({}),
   /** false: the gateway starts (and /readyz passes) without this subgraph. */

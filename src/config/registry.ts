@@ -21,6 +21,12 @@ export const registrySchema = z.strictObject({
    * shared by every replica; absent, the descriptors folder (`descriptors:`) is the registry.
    */
   url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  /**
+   * With `url`: descriptors (folders or files, like `descriptors:`) served when the gateway starts on an empty
+   * registry (nothing published yet), until the first publish replaces them. Absent: a gateway on an empty
+   * registry serves nothing and /readyz answers 503 `empty` until then.
+   */
+  seed: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   /** Prefix of every Redis key (and the pub/sub channel) of this registry: gateways sharing it serve the same set. */
   prefix: z.string().min(1).default('tessera:registry:'),
   /** Versions kept per subgraph (the current one included); older ones are deleted at the next publish. */

@@ -38,7 +38,7 @@ function asksIntrospection(document: DocumentNode): boolean {
 export function useChannelFields({ fields, view }: UseChannelFieldsOptions): Plugin {
   // Once per parsed document (Yoga caches parsing, so once per distinct query text).
   const translations = new WeakMap<DocumentNode, Translation | null>();
-  const swap = (args: { document: DocumentNode; schema: GraphQLSchema }): Translation | undefined => {
+  const swap = (args: { document: DocumentNode; schema: GraphQLSchema; variableValues?: Readonly<Record<string, unknown>> | null }): Translation | undefined => {
     let translation = translations.get(args.document);
     if (translation === undefined) {
       translation = (asksIntrospection(args.document) ? undefined : fields.translate(args.document)) ?? null;
@@ -47,6 +47,8 @@ export function useChannelFields({ fields, view }: UseChannelFieldsOptions): Plu
     if (!translation) return undefined;
     args.document = translation.document;
     args.schema = view;
+    // Renamed input fields and enum values in the variables, per request.
+    if (translation.variables) args.variableValues = translation.variables(args.variableValues ?? undefined);
     return translation;
   };
   // The result object itself is changed, not replaced: later plugins (the response cache) know a result by its identity.

@@ -14,7 +14,10 @@
  *   under the OS temp folder (the same relative paths) and read from there as a descriptor file.
  * - `replica:<id>`: each listening gateway's heartbeat (host, pid, schema version, the set revision
  *   and subgraph versions it serves), expiring after three `registry.poll` periods.
- * - the pub/sub channel `changed`: a publish or rollback announces the new revision on it.
+ * - `stage`: the staged rollout under way, if any (`StagedRollout`, JSON): versions published with
+ *   `--stage`, stored and in their history but not current, and the rule that sends requests to them.
+ *   One stage at a time; `tessera promote` makes its versions current, `tessera rollback` aborts it.
+ * - the pub/sub channel `changed`: a publish, stage, promote or rollback announces the new revision on it.
  *
  * A replica reloads when it hears the channel, and also compares `rev` with the revision it last
  * loaded every `registry.poll`, so a missed message is caught up.
@@ -26,9 +29,16 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath, loadDescriptorFile } from '../config/load.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, isConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from './index.js';
+
+const NOTHING_PUBLISHED = 'nothing is published yet';
+
+/** The error of `load()` on a registry where nothing was ever published (a gateway may start on it: gateway.ts). */
+export function isEmptyRegistry(error: unknown): boolean {
+  return isConfigError(error) && error.code === 'SOURCE_LOAD_FAILED' && error.problems.some((p) => p.includes(NOTHING_PUBLISHED));
+}
 
 /** The `tessera check` summary recorded with a publish. */
 export interface CheckSummary {
@@ -54,6 +64,34 @@ export interface PublishedVersion {
   allowBreaking: string | null;
   /** Set on a rollback's entry: the version whose content it restored. */
   rollbackOf: string | null;
+}
+
+/** Which requests a staged version serves: a share of consumers (sticky by credential), or requests with a header. */
+export type StageRule = { share: number } | { header: string };
+
+/** A staged rollout (`tessera publish --stage`): the staged versions, by subgraph, and their rule. */
+export interface StagedRollout {
+  subgraphs: Record<string, string>;
+  rule: StageRule;
+  by: string;
+  at: string;
+}
+
+/** `--stage 10%` or `--stage header:x-canary`, read; a ConfigError naming what is expected otherwise. */
+export function parseStageRule(text: string, where: string): StageRule {
+  const share = /^(\d{1,3}(?:\.\d+)?)%$/.exec(text.trim());
+  if (share) {
+    const value = Number(share[1]);
+    if (value > 0 && value < 100) return { share: value };
+  }
+  const header = /^header:([A-Za-z0-9!#$%&'*+.^_`|~-]+)$/.exec(text.trim());
+  if (header) return { header: header[1]!.toLowerCase() };
+  throw new ConfigError('CONFIG_INVALID', [`${where}: "${text}": expected a share of traffic above 0% and below 100% (10%) or a request header (header:x-canary)`]);
+}
+
+/** How a rule reads in log lines and listings. */
+export function stageRuleText(rule: StageRule): string {
+  return 'share' in rule ? `${rule.share}% of consumers` : `requests with header ${rule.header}`;
 }
 
 /** What a publish records about itself. */
@@ -102,9 +140,18 @@ export interface RedisRegistry extends Registry {
   /** Subgraph -> current version id. */
   current(): Promise<Record<string, string>>;
   /** Stores each bundle as a new version of its subgraph and makes it current, in one revision; announces it unless `announce` is false (then replicas find it at their next poll). */
-  publish(bundles: readonly DescriptorBundle[], meta: PublishMeta, options?: { announce?: boolean }): Promise<{ revision: number; versions: PublishedVersion[] }>;
+  publish(bundles: readonly DescriptorBundle[], meta: PublishMeta, options?: { announce?: boolean; stage?: StageRule }): Promise<{ revision: number; versions: PublishedVersion[] }>;
+  /** The staged rollout under way, if any. */
+  stage(): Promise<StagedRollout | undefined>;
+  /**
+   * The set the staged rollout serves (the current set with its staged versions in their place) and its rule;
+   * undefined when no stage is under way. The gateway serves it beside the current set.
+   */
+  loadStage(): Promise<{ descriptors: Descriptor[]; rule: StageRule; stage: StagedRollout } | undefined>;
+  /** Makes the staged versions current (one revision) and ends the stage; a ConfigError when none is staged for `subgraph`. */
+  promote(subgraph: string, by: string): Promise<{ revision: number; promoted: Record<string, string> }>;
   /** Makes `to` (default: the version before the current one) current again, recorded as a new version. */
-  rollback(subgraph: string, by: string, to?: string): Promise<{ revision: number; version: PublishedVersion }>;
+  rollback(subgraph: string, by: string, to?: string): Promise<{ revision: number; version: PublishedVersion } | { revision: number; aborted: StagedRollout }>;
   /** Every subgraph's versions, newest first, with the current one's id. */
   list(subgraph?: string): Promise<Array<{ subgraph: string; current: string | null; versions: PublishedVersion[] }>>;
   /** The replicas whose heartbeat has not expired. */
@@ -146,6 +193,33 @@ function protoFiles(folder: string, depth: number): string[] {
     if (entry.isDirectory()) return protoFiles(full, depth + 1);
     return entry.isFile() && entry.name.endsWith('.proto') ? [full] : [];
   });
+}
+
+/** POST /admin/registry/publish's body, checked (server/admin.ts): the descriptors as `tessera publish` would send them. */
+export interface PublishRequest {
+  /** Each descriptor file (its name and text) and the local files it names, by path relative to it. */
+  descriptors: Array<{ file: string; text: string; files: Record<string, string> }>;
+  by: string;
+  reason?: string;
+  allowBreaking?: string;
+  /** As --stage (`10%`, `header:x-canary`). */
+  stage?: string;
+}
+
+/**
+ * Checks and publishes a request as `tessera publish` does (cli/registry.ts's adminPublisher, handed to the gateway
+ * by `tessera serve`): `ok` false when the check refused it (breaking changes without allowBreaking).
+ */
+export type Publisher = (registry: RedisRegistry, request: PublishRequest, logger: Logger) => Promise<{ ok: boolean } & Record<string, unknown>>;
+
+/**
+ * A descriptor sent to the admin API, written out to a folder of its own under the OS temp folder as a version is
+ * (so it is read, checked and bundled like a file given to `tessera publish`); returns the descriptor file's path.
+ */
+export function writeCandidate(descriptor: { file: string; text: string }, files: Record<string, string>): string {
+  if (!/^[\w.-]+\.ya?ml$/.test(descriptor.file)) throw new ConfigError('CONFIG_INVALID', [`descriptors: file "${descriptor.file}": expected a file name ending in .yaml or .yml, without folders`]);
+  const id = createHash('sha256').update(JSON.stringify([descriptor, files])).digest('hex').slice(0, 12);
+  return materialise('candidate:', { id, subgraph: 'candidate', descriptor, files, by: '', at: '', reason: null, check: null, allowBreaking: null, rollbackOf: null });
 }
 
 /**
@@ -211,14 +285,15 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
     return { id: `v${n}`, subgraph, at: new Date().toISOString(), ...fields };
   };
 
-  /** Makes the versions current in one revision, trims each history, and announces it. */
-  const commit = async (versions: readonly PublishedVersion[], announce: boolean): Promise<number> => {
+  /** Makes the versions current (or, with `stage`, staged) in one revision, trims each history, and announces it. */
+  const commit = async (versions: readonly PublishedVersion[], announce: boolean, stage?: StagedRollout): Promise<number> => {
     const multi = redis().multi();
     for (const v of versions) {
       multi.hset(key(`version:${v.subgraph}`), v.id, JSON.stringify(v));
       multi.lpush(key(`history:${v.subgraph}`), v.id);
-      multi.hset(key('current'), v.subgraph, v.id);
+      if (!stage) multi.hset(key('current'), v.subgraph, v.id);
     }
+    if (stage) multi.set(key('stage'), JSON.stringify(stage));
     multi.incr(key('rev'));
     const results = await multi.exec();
     const failed = results?.find(([error]) => error);
@@ -248,6 +323,22 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
     };
   let watching = false;
 
+  const readStage = async (): Promise<StagedRollout | undefined> => {
+    const text = await redis().get(key('stage'));
+    return text === null ? undefined : (JSON.parse(text) as StagedRollout);
+  };
+  /** Ends the stage and announces a new revision (in one transaction with `also`, e.g. making its versions current). */
+  const endStage = async (also: (multi: ReturnType<Redis['multi']>) => void): Promise<number> => {
+    const multi = redis().multi().del(key('stage'));
+    also(multi);
+    const results = await multi.incr(key('rev')).exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw unreachable(failed?.[0] ?? new Error('the transaction was aborted'));
+    const revision = Number(results.at(-1)![1]);
+    await redis().publish(channel, String(revision));
+    return revision;
+  };
+
   const registry: RedisRegistry = {
     description: where,
     async load() {
@@ -264,7 +355,7 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
       loadedRevision = revision;
       const names = Object.keys(current).sort();
       if (names.length === 0) {
-        throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: nothing is published yet; publish the descriptors with \`tessera publish DESCRIPTOR...\``]);
+        throw new ConfigError('SOURCE_LOAD_FAILED', [`${where}: ${NOTHING_PUBLISHED}; publish the descriptors with \`tessera publish DESCRIPTOR...\``]);
       }
       const problems: string[] = [];
       const descriptors: Descriptor[] = [];
@@ -330,6 +421,16 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
       return redis().hgetall(key('current'));
     },
     async publish(bundles, meta, publishOptions = {}) {
+      if (publishOptions.stage) {
+        const under = await readStage();
+        if (under) {
+          const names = Object.entries(under.subgraphs).map(([name, id]) => `${name} ${id}`).join(', ');
+          throw new ConfigError('CONFIG_INVALID', [`${where}: a staged rollout is under way (${names}, ${stageRuleText(under.rule)}): \`tessera promote\` or \`tessera rollback\` it first; nothing was published`]);
+        }
+        const current = await redis().hgetall(key('current'));
+        const fresh = bundles.filter((b) => current[b.subgraph] === undefined).map((b) => b.subgraph);
+        if (fresh.length > 0) throw new ConfigError('CONFIG_INVALID', [`${where}: ${fresh.join(', ')}: never published, so there is nothing to stage beside; publish without --stage first; nothing was published`]);
+      }
       const versions: PublishedVersion[] = [];
       for (const bundle of bundles) {
         versions.push(
@@ -344,10 +445,53 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
           }),
         );
       }
-      const revision = await commit(versions, publishOptions.announce ?? true);
+      const stage: StagedRollout | undefined = publishOptions.stage && {
+        subgraphs: Object.fromEntries(versions.map((v) => [v.subgraph, v.id])),
+        rule: publishOptions.stage,
+        by: meta.by,
+        at: new Date().toISOString(),
+      };
+      const revision = await commit(versions, publishOptions.announce ?? true, stage);
       return { revision, versions };
     },
+    stage: readStage,
+    async loadStage() {
+      const stage = await readStage();
+      if (!stage) return undefined;
+      const problems: string[] = [];
+      const descriptors: Descriptor[] = [];
+      for (const [name, id] of Object.entries(stage.subgraphs)) {
+        try {
+          descriptors.push(loadDescriptorFile(materialise(prefix, await readVersion(name, id)), env));
+        } catch (error) {
+          if (error instanceof ConfigError) problems.push(...error.problems.map((p) => `registry staged subgraph "${name}" ${id}: ${p}`));
+          else problems.push(`registry staged subgraph "${name}" ${id}: ${(error as Error).message}`);
+        }
+      }
+      if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
+      // The current set, its staged subgraphs replaced.
+      const current = (await registry.load()).filter((d) => stage.subgraphs[d.name] === undefined);
+      return { descriptors: [...current, ...descriptors], rule: stage.rule, stage };
+    },
+    async promote(subgraph, by) {
+      const stage = await readStage();
+      if (!stage || stage.subgraphs[subgraph] === undefined) {
+        const under = stage ? ` (the stage under way is ${Object.keys(stage.subgraphs).join(', ')})` : '';
+        throw new ConfigError('CONFIG_INVALID', [`${where}: no staged version of "${subgraph}" to promote${under}; \`tessera publish --stage\` stages one`]);
+      }
+      logger.info({ registry: where, subgraphs: stage.subgraphs, by }, 'registry: stage promoted');
+      const revision = await endStage((multi) => {
+        for (const [name, id] of Object.entries(stage.subgraphs)) multi.hset(key('current'), name, id);
+      });
+      return { revision, promoted: stage.subgraphs };
+    },
     async rollback(subgraph, by, to) {
+      // A stage under way for this subgraph: the rollback aborts it (its versions stay in the history, never current).
+      const stage = to === undefined ? await readStage() : undefined;
+      if (stage && stage.subgraphs[subgraph] !== undefined) {
+        logger.info({ registry: where, subgraphs: stage.subgraphs, by }, 'registry: stage aborted');
+        return { revision: await endStage(() => undefined), aborted: stage };
+      }
       const ids = await redis().lrange(key(`history:${subgraph}`), 0, -1);
       if (ids.length === 0) throw new ConfigError('CONFIG_INVALID', [`${where}: no subgraph "${subgraph}" was ever published; \`tessera list\` shows the subgraphs`]);
       const currentId = await redis().hget(key('current'), subgraph);

@@ -94,6 +94,20 @@ export class ServedVersions<V extends object, R extends Closable> {
     return previous;
   }
 
+  /**
+   * Nothing is current any more (a staged rollout ended): the current version drains now if idle, else when its
+   * last request ends; hold() must not be called after this.
+   */
+  retire(): V {
+    const last = this.currentVersion;
+    const entry = this.entries.get(last);
+    if (entry && !entry.replaced) {
+      entry.replaced = true;
+      if (entry.inFlight === 0) this.drain(last);
+    }
+    return last;
+  }
+
   /** Closes every resource of every version, in flight or not (the gateway is closing, after its own drain). */
   async closeAll(): Promise<void> {
     const all = [...this.holders.keys()];

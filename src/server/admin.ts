@@ -77,6 +77,8 @@ export function metricsEndpoint(metrics: { contentType: string; scrape(): Promis
 
 /** Largest admin API request body. */
 const ADMIN_BODY_LIMIT = 16 * 1024;
+/** Largest POST /admin/registry/publish body: descriptors with their schema files (a large OpenAPI document). */
+const PUBLISH_BODY_LIMIT = 4 * 1024 * 1024;
 /** Longest a raised log level or a sampling window lasts. */
 export const ADMIN_MAX_SECONDS = 3600;
 
@@ -84,6 +86,27 @@ const seconds = z.number().int('expected a whole number of seconds').min(1).max(
 const logLevelRequest = z.strictObject({ level: z.enum(LOG_LEVELS), durationSeconds: seconds });
 const rollbackRequest = z.strictObject({ subgraph: z.string().min(1), to: z.string().min(1).optional(), by: z.string().min(1).default('admin API') });
 const canaryRestoreRequest = z.strictObject({ subgraph: z.string().min(1), version: z.string().min(1), by: z.string().min(1).max(200).default('admin API') });
+const publishRequest = z.strictObject({
+  descriptors: z
+    .array(
+      z.strictObject({
+        /** The descriptor file's name (`subgraph.yaml`). */
+        file: z.string().min(1),
+        /** Its text, as in the file. */
+        text: z.string().min(1),
+        /** The local files it names (schema source, protos), by path relative to it. */
+        files: z.record(z.string().min(1), z.string()).default({}),
+      }),
+    )
+    .min(1, 'give at least one descriptor'),
+  by: z.string().min(1).default('admin API'),
+  reason: z.string().min(1).optional(),
+  /** Why a breaking change is let through (as --allow-breaking); without it a breaking change is refused (409). */
+  allowBreaking: z.string().trim().min(1, 'allowBreaking needs a reason (recorded with the version)').optional(),
+  /** As --stage: "10%" or "header:x-canary"; the versions are staged, not made current. */
+  stage: z.string().min(1).optional(),
+});
+const promoteRequest = z.strictObject({ subgraph: z.string().min(1), by: z.string().min(1).default('admin API') });
 const sampleRequest = z.strictObject({
   subgraph: z.string().min(1),
   durationSeconds: seconds.default(60),
@@ -95,12 +118,12 @@ function badRequest(message: string): TesseraError {
 }
 
 /** The JSON body of an admin request, checked against `schema`; every problem names its field. */
-async function readBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.output<T>> {
+async function readBody<T extends z.ZodType>(req: IncomingMessage, schema: T, limit = ADMIN_BODY_LIMIT): Promise<z.output<T>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > ADMIN_BODY_LIMIT) throw new TesseraError('PAYLOAD_TOO_LARGE', `Admin request body is over ${ADMIN_BODY_LIMIT} bytes`);
+    if (size > limit) throw new TesseraError('PAYLOAD_TOO_LARGE', `Admin request body is over ${limit} bytes`);
     chunks.push(chunk);
   }
   let data: unknown;
@@ -143,11 +166,18 @@ export interface AdminApiOptions {
     list(): Promise<Record<string, unknown>>;
     /** As `tessera rollback`; a ConfigError when there is no such subgraph or version. */
     rollback(subgraph: string, by: string, to?: string): Promise<Record<string, unknown>>;
+    /**
+     * As `tessera publish` (its check included); `ok` false when the check refused it. Absent when the gateway was
+     * not given a publisher (GatewayOptions.publisher; `tessera serve` gives one): then a 404 says so.
+     */
+    publish?(request: z.output<typeof publishRequest>): Promise<{ ok: boolean } & Record<string, unknown>>;
+    /** As `tessera promote`; a ConfigError when no version of the subgraph is staged. */
+    promote(subgraph: string, by: string): Promise<Record<string, unknown>>;
   };
 }
 
 /** The paths of the admin API (adminApiEndpoints), which no other admin endpoint may take. */
-export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback', '/admin/canary', '/admin/canary/restore'] as const;
+export const ADMIN_API_PATHS = ['/admin/status', '/admin/log-level', '/admin/sample', '/admin/reload', '/admin/registry', '/admin/registry/rollback', '/admin/canary', '/admin/canary/restore', '/admin/registry/publish', '/admin/registry/promote'] as const;
 
 /** An answer for the group: the receiving worker's own, plus the group's view (admin-group.ts). */
 function groupAnswer<T extends object>(own: T, view: GroupView<unknown>): T & GroupView<unknown> {
@@ -292,8 +322,49 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
         sendJson(res, 200, groupAnswer({ subgraph, version, ...own }, view));
       },
     ],
+    [
+      ADMIN_API_PATHS[8],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/registry/publish');
+        const registry = withRegistry(options);
+        if (!registry.publish) {
+          throw new TesseraError('NOT_FOUND', 'This gateway publishes nothing itself: POST /admin/registry/publish is served by `tessera serve` (or createGateway with `publisher`); use `tessera publish`');
+        }
+        const request = await readBody(req, publishRequest, PUBLISH_BODY_LIMIT);
+        const files = request.descriptors.map((d) => d.file);
+        logger.info({ requestId, files, by: request.by, reason: request.reason, allowBreaking: request.allowBreaking, stage: request.stage }, 'admin: registry publish');
+        let outcome: { ok: boolean } & Record<string, unknown>;
+        try {
+          outcome = await registry.publish(request);
+        } catch (error) {
+          if (isConfigError(error)) throw badRequest(error.problems.join('; '));
+          throw error;
+        }
+        // 409: the check found breaking changes and no allowBreaking reason was given; nothing was published.
+        if (!outcome.ok) logger.warn({ requestId, files, by: request.by }, 'admin: registry publish refused: breaking changes (see the answer\'s check), no allowBreaking reason');
+        sendJson(res, outcome.ok ? 200 : 409, outcome);
+      },
+    ],
+    [
+      ADMIN_API_PATHS[9],
+      async (req, res, { requestId, logger }) => {
+        onlyMethods(req, ['POST'], '/admin/registry/promote');
+        const registry = withRegistry(options);
+        const { subgraph, by } = await readBody(req, promoteRequest);
+        logger.info({ requestId, subgraph, by }, 'admin: registry promote');
+        try {
+          sendJson(res, 200, await registry.promote(subgraph, by));
+        } catch (error) {
+          if (isConfigError(error)) throw badRequest(error.problems.join('; '));
+          throw error;
+        }
+      },
+    ],
   ];
 }
+
+/** The body of POST /admin/registry/publish, checked. */
+export type AdminPublishRequest = z.output<typeof publishRequest>;
 
 /** The Redis registry, or a 404 that names the setting. */
 function withRegistry(options: AdminApiOptions): NonNullable<AdminApiOptions['registry']> {

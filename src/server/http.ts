@@ -38,6 +38,8 @@ export interface HttpServerOptions {
   cors?: (path: string) => Cors | undefined;
   /** Folder relative TLS file paths are resolved against (gateway.yaml's). */
   baseDir?: string;
+  /** Why nothing is served yet (a gateway started on an empty Redis registry): /readyz is 503 `empty` and every GraphQL path NO_SCHEMA_YET. */
+  notServing?: () => string | undefined;
   /** Required subgraphs that have never answered (server.readiness: answered); /readyz is not ready while there are any. */
   waitingFor?: () => readonly string[];
   /** Required health-checked subgraphs with no instance up, with each instance's reason (server.readiness: healthy); /readyz is not ready while there are any. */
@@ -99,6 +101,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       // The server is created once every required subgraph is loaded and composed; then a subgraph that never
       // answered (a load balancer would send traffic that can only fail) or draining makes it unready.
       if (draining) return sendJson(res, 503, { status: 'draining' });
+      const nothing = options.notServing?.();
+      if (nothing !== undefined) return sendJson(res, 503, { status: 'empty', reason: nothing });
       const waiting = options.waitingFor?.() ?? [];
       if (waiting.length > 0) return sendJson(res, 503, { status: 'waiting', subgraphs: waiting });
       const unhealthy = options.unhealthy?.() ?? {};
@@ -115,6 +119,8 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       return sendError(res, 'SHUTTING_DOWN', 'The gateway is shutting down; retry on another instance.', { ...refusalHeaders(req, path), connection: 'close', 'retry-after': '1' });
     }
     const yoga = options.route(path, res);
+    const nothing = yoga ? undefined : options.notServing?.();
+    if (nothing !== undefined && options.paths().includes(path)) return sendError(res, 'NO_SCHEMA_YET', `No schema to serve yet: ${nothing}`, { ...refusalHeaders(req, path), 'retry-after': '1' });
     // No channel here, so no CORS policy: the 404 says nothing to other origins.
     if (!yoga) return sendError(res, 'NOT_FOUND', `No endpoint at ${path}; GraphQL is served at ${options.paths().join(', ')}`);
     const declared = Number(req.headers['content-length'] ?? 0);

@@ -183,7 +183,10 @@ export const STATUS_SCRIPT = String.raw`'use strict';
   }
 
   function render(snapshot) {
-    document.getElementById('schema').textContent = 'schema ' + snapshot.schema.hash + ', loaded ' + new Date(snapshot.schema.loadedAt).toLocaleString();
+    var stage = snapshot.stage
+      ? '; staged rollout: ' + snapshot.stage.version + ' to ' + snapshot.stage.rule + ' (' + Object.keys(snapshot.stage.subgraphs).map(function (name) { return name + ' ' + snapshot.stage.subgraphs[name]; }).join(', ') + ')'
+      : '';
+    document.getElementById('schema').textContent = 'schema ' + snapshot.schema.hash + ', loaded ' + new Date(snapshot.schema.loadedAt).toLocaleString() + stage;
     var workers = document.getElementById('workers');
     workers.textContent = workersText(snapshot);
     workers.className = snapshot.missing || snapshot.groupError ? 'workers bad' : 'workers';

@@ -110,6 +110,7 @@ export class GatewayMetrics {
   private readonly operations = new Set<string>();
   private readonly subgraphs: ReadonlySet<string>;
   private readonly requests: CounterFamily;
+  private readonly schemaRequests: CounterFamily;
   private readonly requestSeconds: HistogramFamily;
   private readonly upstreamCalls: CounterFamily;
   private readonly upstreamSeconds: HistogramFamily;
@@ -157,6 +158,11 @@ export class GatewayMetrics {
       name: 'tessera_requests_total',
       help: 'GraphQL requests answered, by operation name, channel, route (direct, planned, stitched, none) and first error code (OK without errors).',
       labelNames: ['operation', 'channel', 'route', 'code'],
+    });
+    this.schemaRequests = new CounterFamily(this.registry, {
+      name: 'tessera_schema_requests_total',
+      help: 'GraphQL requests answered, by channel, the schema version line that served them (current, or staged during a staged rollout) and first error code (OK without errors).',
+      labelNames: ['channel', 'schema', 'code'],
     });
     this.requestSeconds = new HistogramFamily(this.registry, {
       name: 'tessera_request_duration_seconds',
@@ -484,12 +490,17 @@ export class GatewayMetrics {
    * request's account when its response is ready: the operation is the
    * first one it executed (a refused request's made-up name never takes a
    * label: it executed none), the code its answers' first error code.
+   * `schema`: the line of schema versions the channel's requests are served
+   * by (`staged` during a staged rollout), counted by
+   * tessera_schema_requests_total.
    */
-  requestObserver(channel: string): RequestObserver {
+  requestObserver(channel: string, schema: 'current' | 'staged' = 'current'): RequestObserver {
     /** By operation label, then route. */
     const byOperation = new Map<string, Map<string, RequestSeries>>();
     /** Overhead by route. */
     const overheads = new Map<string, HistogramSeries>();
+    /** tessera_schema_requests_total by code. */
+    const lineRequests = new Map<string, ValueSeries>();
     return {
       readsAttempts: true,
       ended: (account, taken, _status, now) => {
@@ -499,6 +510,7 @@ export class GatewayMetrics {
         const byRoute = lookup(byOperation, operation, () => new Map<string, RequestSeries>());
         const series = lookup(byRoute, route, () => ({ seconds: this.requestSeconds.of(operation, channel, route), requests: new Map() }));
         lookup(series.requests, code, () => this.requests.of(operation, channel, route, code)).value++;
+        lookup(lineRequests, code, () => this.schemaRequests.of(channel, schema, code)).value++;
         const total = now - account.started;
         this.requestSeconds.observe(series.seconds, total / 1000);
         const waited = waitedOn(account.attempts, account.started, now);

@@ -263,6 +263,8 @@ export interface StatusBoardOptions {
   health: (subgraph: string) => Health;
   /** The gateway's id in `tessera:schema` events: events of other gateways in the process are ignored. */
   gatewayId?: string;
+  /** The staged rollout this gateway serves, if any (registry/redis.ts), as the page shows it. */
+  stage?: () => StatusSnapshot['stage'];
   /** Injected by tests; Date.now otherwise. */
   now?: () => number;
 }
@@ -336,6 +338,8 @@ export interface StatusSnapshot {
   schema: { hash: string; loadedAt: string };
   /** The last hot reload attempt (`tessera:schema`); all null before the first. */
   reload: { lastAttempt: string | null; lastResult: string | null; lastError: string[] | null; version: string };
+  /** During a staged rollout (`tessera publish --stage`): the staged version, its rule and its subgraphs' versions; null otherwise. */
+  stage: { version: string; rule: string; subgraphs: Record<string, string> } | null;
   channels: Array<{ name: string; path: string; series: Series }>;
   subgraphs: Array<{
     name: string;
@@ -549,6 +553,7 @@ export class StatusBoard {
       timeline,
       schema: { hash: this.schemaHash, loadedAt: this.loadedAt.toISOString() },
       reload: this.reload,
+      stage: this.options.stage?.() ?? null,
       channels: this.options.channels.map((c) => ({ name: c.name, path: c.path, series: series((part) => part.channels[c.name]) })),
       subgraphs: this.options.subgraphs.map((s) => ({
         name: s.name,

@@ -15,6 +15,7 @@ import { test, type TestContext } from 'node:test';
 import { createGateway, SCHEMA_CHANNEL, type Gateway, type SchemaEvent } from '../../src/index.js';
 import { createLogger } from '../../src/logger.js';
 import { bundleDescriptor, redisRegistry } from '../../src/registry/redis.js';
+import { adminPublisher } from '../../src/cli/registry.js';
 import { runTessera, tempProject } from '../kit/index.js';
 import { eventually, needRedis, REDIS_URL, uniquePrefix } from '../kit/redis.js';
 
@@ -224,4 +225,102 @@ test('the admin API mirrors the registry: GET /admin/registry lists, POST /admin
   const missing = await fetch(`${plain.adminUrl}/admin/registry`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /registry\.url in gateway\.yaml/);
+});
+
+test('POST /admin/registry/publish runs the check `tessera publish` runs: a safe change is published, a breaking one refused (409) unless allowBreaking gives a reason; behind the admin credential (docs/reliability.md row 67)', async (t) => {
+  if (!(await needRedis(t))) return;
+  const prefix = uniquePrefix(t);
+  const { config, descriptor } = project(t, prefix, '1h', 'admin: { port: 0, credential: registry-test-credential-0123456789abcdef }\n');
+  const registry = redisRegistry({ url: REDIS_URL, prefix, history: 20, pollMs: 3_600_000, env: process.env, logger: createLogger('silent') });
+  t.after(() => registry.close());
+  await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'alice', reason: 'first' });
+  const gateway = await createGateway({ configFile: config, logger: createLogger('silent'), publisher: adminPublisher(config) });
+  t.after(() => gateway.close());
+  const { admin } = await gateway.listen(0, '127.0.0.1');
+  const auth = { authorization: 'Bearer registry-test-credential-0123456789abcdef', 'content-type': 'application/json' };
+  const text = readFileSync(descriptor, 'utf8');
+  const publishSdl = (sdl: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = auth): Promise<Response> =>
+    fetch(`${admin!.url}/admin/registry/publish`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ descriptors: [{ file: 'subgraph.yaml', text, files: { 'products.graphql': sdl } }], by: 'deploy-bot', ...extra }),
+    });
+
+  assert.equal((await publishSdl('type Query { name: String }\n', {}, { 'content-type': 'application/json' })).status, 401);
+
+  // Safe: published as v2, heard by the gateway itself.
+  const heard = reloads(t, 1, 'loaded');
+  const safe = await publishSdl('type Query { name: String, price: Int, stock: Int }\n', { reason: 'stock level' });
+  const safeBody = (await safe.json()) as { ok: boolean; revision: number; published: Array<{ id: string; by: string; reason: string }>; check: { summary: { safe: number } } };
+  assert.equal(safe.status, 200, JSON.stringify(safeBody));
+  assert.deepEqual([safeBody.ok, safeBody.revision, safeBody.published.map((v) => `${v.id} ${v.by} ${v.reason}`), safeBody.check.summary.safe], [true, 2, ['v2 deploy-bot stock level'], 1]);
+  await heard;
+  assert.deepEqual(fields(gateway), ['name', 'price', 'stock']);
+
+  // Breaking: refused with the check's findings, nothing published.
+  const refused = await publishSdl('type Query { name: String, stock: Int }\n');
+  const refusedBody = (await refused.json()) as { ok: boolean; published?: unknown; check: { summary: { breaking: number } } };
+  assert.equal(refused.status, 409);
+  assert.deepEqual([refusedBody.ok, refusedBody.published, refusedBody.check.summary.breaking], [false, undefined, 1]);
+  assert.match(JSON.stringify(refusedBody.check), /Field 'price' was removed/);
+  assert.equal(await registry.revision(), 2);
+
+  // Allowed with a reason: recorded with the version.
+  const allowed = await publishSdl('type Query { name: String, stock: Int }\n', { allowBreaking: 'price moved to pricing' });
+  assert.equal(allowed.status, 200);
+  const [listed] = await registry.list('products');
+  assert.deepEqual([listed!.current, listed!.versions[0]!.allowBreaking, listed!.versions[0]!.by], ['v3', 'price moved to pricing', 'deploy-bot']);
+
+  // Bad input names the field; a descriptor naming a file it was not sent is refused, nothing published.
+  const bad = await fetch(`${admin!.url}/admin/registry/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ descriptors: [], allowBreaking: ' ' }) });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /descriptors: give at least one descriptor; allowBreaking: allowBreaking needs a reason/);
+  const missing = await fetch(`${admin!.url}/admin/registry/publish`, { method: 'POST', headers: auth, body: JSON.stringify({ descriptors: [{ file: 'subgraph.yaml', text }] }) });
+  assert.equal(missing.status, 400);
+  assert.match(await missing.text(), /names .*products\.graphql, which does not exist; nothing was published/);
+  assert.equal(await registry.revision(), 3);
+});
+
+test('a gateway starts on an empty Redis registry: /readyz 503 `empty` and GraphQL NO_SCHEMA_YET until the first publish, which it serves; registry.seed serves a folder meanwhile (docs/reliability.md row 68)', async (t) => {
+  if (!(await needRedis(t))) return;
+  const prefix = uniquePrefix(t);
+  const { config, descriptor } = project(t, prefix, '1h');
+  const gateway = await createGateway({ configFile: config, logger: createLogger('silent') });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  const base = url.replace(/\/graphql$/, '');
+  const ready = await fetch(`${base}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(JSON.stringify(await ready.json()), /"status":"empty","reason":"nothing is published in Redis registry .* yet, and no registry\.seed is set/);
+  const query = (): Promise<Response> => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ name }' }) });
+  const refused = await query();
+  assert.equal(refused.status, 503);
+  assert.match(await refused.text(), /"message":"No schema to serve yet: nothing is published .*"code":"NO_SCHEMA_YET"/);
+
+  const heard = reloads(t, 1, 'loaded');
+  const published = await runTessera(['publish', '-c', config, descriptor, '--by', 'first-deploy']);
+  assert.equal(published.code, 0, published.stderr);
+  assert.match(published.stdout, /the registry is empty: this is the first publish/);
+  const [event] = await heard;
+  assert.deepEqual(event!.subgraphs?.added, ['products']);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  assert.deepEqual(fields(gateway), ['name', 'price']);
+  const served = await query();
+  assert.equal(served.status, 200);
+  // Served by the published version (its upstream is not running here: the field's error names it).
+  assert.match(JSON.stringify(await served.json()), /"data":\{"name":null\},"errors":\[.*"code":"SOURCE_UNAVAILABLE","subgraph":"products"/);
+
+  // With registry.seed: the seed folder serves (ready) until the first publish replaces it.
+  const seeded = project(t, uniquePrefix(t), '1h', 'registry_seed_placeholder');
+  writeFileSync(seeded.config, readFileSync(seeded.config, 'utf8').replace('registry_seed_placeholder', '').replace('  poll: 1h\n', '  poll: 1h\n  seed: ./subgraphs\n'));
+  const seedGateway = await createGateway({ configFile: seeded.config, logger: createLogger('silent') });
+  t.after(() => seedGateway.close());
+  const seedListen = await seedGateway.listen(0, '127.0.0.1');
+  assert.equal((await fetch(seedListen.url.replace(/\/graphql$/, '/readyz'))).status, 200);
+  assert.deepEqual(fields(seedGateway), ['name', 'price']);
+  writeFileSync(seeded.sdl, 'type Query { name: String, price: Int, stock: Int }\n');
+  const heardSeed = reloads(t, 1, 'loaded');
+  assert.equal((await runTessera(['publish', '-c', seeded.config, seeded.descriptor])).code, 0);
+  await heardSeed;
+  assert.deepEqual(fields(seedGateway), ['name', 'price', 'stock']);
 });

@@ -1,7 +1,8 @@
 /** Descriptor transforms (prefix, rename, hide) and channel views, through real requests. */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { gql, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import type { GatewayFileInput } from '../../src/config/gateway.js';
+import { gql, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const SDL = `
   type Product { id: ID! title: String! price: Int! category: Category secret: Secret }
@@ -167,4 +168,96 @@ test('a subscription on a channel with renames and a composed field: each event 
   assert.deepEqual(await events.next(), { data: { stock: { units: 2, label: 'lamp: 2 left', __typename: 'StockLevel' } } });
   assert.deepEqual(await events.next(), { data: { stock: { units: 1, label: 'lamp: 1 left', __typename: 'StockLevel' } } });
   assert.equal(await events.next(), undefined);
+});
+
+test('a channel includes what carries its @tag (declared in the subgraph SDL); an unknown tag stops start-up with the tags there are (docs/reliability.md row 70)', async (t) => {
+  const tagged = `
+    directive @tag(name: String!) repeatable on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR
+    type Product { id: ID! title: String! @tag(name: "mobile") price: Int! @tag(name: "mobile") category: Category secret: Secret }
+    type Category @tag(name: "partner") { id: ID! label: String! }
+    type Secret { token: String }
+    type Query { products: [Product!]! @tag(name: "mobile") debug: String categories: [Category!]! }
+  `;
+  const upstream = await startGraphqlUpstream(t, SDL.replace('debug: String', 'debug: String categories: [Category!]!'), {
+    Query: { ...resolvers.Query, categories: () => [{ id: 'c1', label: 'Tools' }] },
+  });
+  const dir = tempProject(t, { 'catalog.graphql': tagged });
+  const start = (channels: NonNullable<GatewayFileInput['channels']>) =>
+    startGateway(t, [{ name: 'catalog', kind: 'graphql', url: upstream.url, source: './catalog.graphql', dir }], { channels });
+  const gw = await start({ mobile: { include: ['tag:mobile'] }, partner: { include: ['tag:partner', 'Query.categories'] } });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const ok = await gql(mobileUrl, '{ products { title price } }');
+  assert.deepEqual(ok.body.data.products[0], { title: 'Product 1', price: 100 });
+  const untagged = await gql(mobileUrl, '{ products { category { label } } }');
+  assert.equal(untagged.status, 400, 'an untagged field of a tagged-field type is not in the view');
+  const mobile = gw.gateway.channels.find((c) => c.channel.name === 'mobile')!.schema;
+  assert.deepEqual(Object.keys(mobile.getQueryType()!.getFields()), ['products']);
+  assert.deepEqual(Object.keys((mobile.getType('Product') as import('graphql').GraphQLObjectType).getFields()).sort(), ['price', 'title']);
+  const partner = await gql(gw.url.replace('/graphql', '/partner/graphql'), '{ categories { id label } }');
+  assert.deepEqual(partner.body.data.categories, [{ id: 'c1', label: 'Tools' }], 'a tagged type comes whole');
+
+  await assert.rejects(start({ web: { include: ['tag:mobil'] } }), /channels\.web\.include: "tag:mobil": no type or field of the unified graph carries @tag\(name: "mobil"\) \(did you mean "tag:mobile"\?\)/);
+});
+
+test('a channel renames input fields and enum values: literals, variables and answers are translated; the upstream sees the graph names (docs/reliability.md row 70)', async (t) => {
+  const sdl = `
+    enum Category { TOOLS GARDEN }
+    input ProductFilter { maxPrice: Int category: Category }
+    type Product { id: ID! price: Int! category: Category! tags: [Category!]! }
+    type Query { products(filter: ProductFilter): [Product!]! byCategory(category: Category!): [Product!]! }
+  `;
+  const all = [
+    { id: 'p1', price: 100, category: 'TOOLS', tags: ['TOOLS', 'GARDEN'] },
+    { id: 'p2', price: 200, category: 'GARDEN', tags: ['GARDEN'] },
+  ];
+  const seen: unknown[] = [];
+  const upstream = await startGraphqlUpstream(t, sdl, {
+    Query: {
+      products: (_: unknown, { filter }: { filter?: { maxPrice?: number; category?: string } }) => {
+        seen.push(filter);
+        return all.filter((p) => (filter?.maxPrice === undefined || p.price <= filter.maxPrice) && (filter?.category === undefined || p.category === filter.category));
+      },
+      byCategory: (_: unknown, { category }: { category: string }) => all.filter((p) => p.category === category),
+    },
+  });
+  const descriptor = { name: 'shop', kind: 'graphql' as const, url: upstream.url };
+  const gw = await startGateway(t, [descriptor], {
+    channels: { mobile: { rename: { types: { ProductFilter: 'Filter' }, fields: { 'ProductFilter.maxPrice': 'priceBelow' }, values: { 'Category.TOOLS': 'tools' } } } },
+  });
+  const mobileUrl = gw.url.replace('/graphql', '/mobile/graphql');
+  const literal = await gql(mobileUrl, '{ products(filter: { priceBelow: 150, category: tools }) { id category kinds: tags } }');
+  assert.deepEqual(literal.body, { data: { products: [{ id: 'p1', category: 'tools', kinds: ['tools', 'GARDEN'] }] } });
+  assert.deepEqual({ ...(seen.at(-1) as object) }, { maxPrice: 150, category: 'TOOLS' }, 'the upstream gets the graph names');
+  const variables = await gql(mobileUrl, 'query ($f: Filter, $c: Category!) { products(filter: $f) { id } byCategory(category: $c) { id category } }', { f: { priceBelow: 500, category: 'tools' }, c: 'tools' });
+  assert.deepEqual(variables.body, { data: { products: [{ id: 'p1' }], byCategory: [{ id: 'p1', category: 'tools' }] } });
+  const old = await gql(mobileUrl, '{ products(filter: { maxPrice: 1, category: TOOLS }) { id } }');
+  assert.equal(old.status, 400, "the graph's names are not the channel's");
+  const full = await gw.query('{ products(filter: { maxPrice: 150 }) { category } }');
+  assert.deepEqual(full.body.data.products, [{ category: 'TOOLS' }], 'the default channel keeps the graph names');
+
+  await assert.rejects(
+    startGateway(t, [descriptor], { channels: { web: { rename: { values: { 'Category.TOOL': 'tools' } } } } }),
+    /channels\.web\.rename\.values\."Category\.TOOL": Category has no value TOOL \(did you mean "Category\.TOOLS"\?\)/,
+  );
+});
+
+test('tags a descriptor declares (in the subgraph names) are included by tag:<name> in the unified names; an unknown coordinate stops start-up naming the file and path (docs/reliability.md row 70)', async (t) => {
+  const upstream = await startGraphqlUpstream(t, SDL, resolvers);
+  const descriptor = (tags: Record<string, string[]>) => ({
+    name: 'catalog',
+    kind: 'graphql' as const,
+    url: upstream.url,
+    transforms: { prefix: 'Cat', rename: { types: { Product: 'Product' }, fields: { 'Product.title': 'name', 'Query.products': 'allProducts' } }, hide: ['Query.debug', 'Secret'] },
+    tags,
+  });
+  // Read by introspection: no @tag can come from the SDL, only from the descriptor.
+  const gw = await startGateway(t, [descriptor({ partner: ['Query.products', 'Product.title', 'Product.price'] })], { channels: { partner: { include: ['tag:partner'] } } });
+  const partnerUrl = gw.url.replace('/graphql', '/partner/graphql');
+  const ok = await gql(partnerUrl, '{ allProducts { name price } }');
+  assert.deepEqual(ok.body.data.allProducts[1], { name: 'Product 2', price: 200 });
+  assert.equal((await gql(partnerUrl, '{ allProducts { category { label } } }')).status, 400, 'Product narrowed to its tagged fields');
+  await assert.rejects(
+    startGateway(t, [descriptor({ partner: ['Query.products', 'Product.titel'] })], { channels: { partner: { include: ['tag:partner'] } } }),
+    /tags\.partner\[1\]: "Product\.titel": subgraph "catalog" has no field Product\.titel \(did you mean "Product\.title"\?\)/,
+  );
 });

@@ -66,3 +66,21 @@ test('an idle replaced version drains at the swap; three versions sharing a reso
   await versions.closeAll();
   assert.equal(shared.closed, 1);
 });
+
+test('retire() ends a line (a staged rollout promoted or aborted): its version drains once its last request ends, then its resources close', async () => {
+  const resource = new Resource('staged');
+  const { versions, drained, first } = setup([resource]);
+  const request = versions.hold();
+  assert.equal(versions.retire(), first);
+  assert.equal(drained.length, 0, 'not drained while its request is in flight');
+  request.release();
+  assert.equal(drained.length, 1);
+  await drained[0]!.done;
+  assert.equal(resource.closed, 1);
+  versions.retire();
+  assert.equal(drained.length, 1, 'a second retire does nothing');
+
+  const idle = setup([new Resource('idle')]);
+  idle.versions.retire();
+  assert.equal(idle.drained.length, 1, 'an idle line drains at once');
+});
