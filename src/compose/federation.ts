@@ -55,11 +55,12 @@ export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): Gr
   return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
 }
 
-/** The fields each federation subgraph has been overridden on (@override(from:) in another subgraph): subgraph name → "Type.field". */
+/** The fields each federation subgraph has been overridden on for good (@override(from:) without a label in another subgraph): subgraph name → "Type.field". */
 export function overriddenFields(sources: readonly LoadedSource[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const source of sources) {
-    for (const [coordinate, { from }] of source.federation?.overrides ?? []) {
+    for (const [coordinate, { from, label }] of source.federation?.overrides ?? []) {
+      if (label !== undefined) continue;
       const set = out.get(from) ?? new Set<string>();
       set.add(coordinate);
       out.set(from, set);
@@ -89,4 +90,47 @@ export function inaccessibleOf(sources: readonly LoadedSource[]): Set<string> {
   const out = new Set<string>();
   for (const source of sources) for (const coordinate of source.federation?.inaccessible ?? []) out.add(coordinate);
   return out;
+}
+
+/** A progressive override's label: `percent(n)`, n from 0 to 100 with at most 8 decimals (the federation spec's form). */
+const PERCENT = /^percent\((\d{1,3}(?:\.\d{1,8})?)\)$/;
+
+/**
+ * A field taken over with `@override(from:, label:)`: both subgraphs keep it, and each request asks the overriding
+ * one when the label is on for it, else `from` (the router rolls each label once per request, so the choice is
+ * the same everywhere in it). `percent(n)` is on for n% of requests; any other label (which Apollo Router leaves to
+ * a coprocessor to switch on) is never on here: `from` keeps answering.
+ */
+export interface LabelledOverride {
+  from: string;
+  label: string;
+  /** The share of requests (0 to 100) the label is on for. */
+  percent: number;
+}
+
+/** A federation subgraph's labelled overrides by "Type.field" (see LabelledOverride). */
+export function labelledOverrides(info: FederationInfo): Map<string, LabelledOverride> {
+  const out = new Map<string, LabelledOverride>();
+  for (const [coordinate, { from, label }] of info.overrides) {
+    if (label === undefined) continue;
+    const percent = PERCENT.exec(label);
+    out.set(coordinate, { from, label, percent: percent ? Math.min(100, Number(percent[1])) : 0 });
+  }
+  return out;
+}
+
+/** Labels that are neither `percent(n)` with n ≤ 100 nor a custom label: problems naming the descriptor, field and label. */
+export function overrideLabelProblems(sources: readonly LoadedSource[]): string[] {
+  const problems: string[] = [];
+  for (const source of sources) {
+    for (const [coordinate, { label }] of source.federation?.overrides ?? []) {
+      if (label === undefined) continue;
+      const percent = PERCENT.exec(label);
+      const custom = /^[A-Za-z][A-Za-z0-9_\-:.]*$/.test(label);
+      if ((percent && Number(percent[1]) > 100) || (!percent && !custom)) {
+        problems.push(`${displayPath(source.descriptor.file)}: ${coordinate} @override(label: "${label}"): a label is "percent(n)" with n from 0 to 100 (up to 8 decimals), or a name of letters, digits, _ - : .`);
+      }
+    }
+  }
+  return problems;
 }

@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
-import { composeFederation, federationEntities, inaccessibleOf, overriddenFields, withoutOverridden, withoutRequires } from './federation.js';
+import { composeFederation, federationEntities, inaccessibleOf, labelledOverrides, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -51,6 +51,8 @@ export interface ComposedSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → the fields it needs in the representation. */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from, for the requests its label is on for. */
+  overrides?: ReadonlyMap<string, LabelledOverride>;
 }
 
 /** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
@@ -295,14 +297,14 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         renamed: Boolean(renames),
         ...(renames && { renames: renamesOf(source.schema, naming) }),
         entities: federation ? federationEntities(federation) : plannedEntities(source, naming, subschema.transformedSchema),
-        ...(federation && { provides: federation.provides, requires: federation.requires }),
+        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation) }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const federationProblems = composeFederation(sources);
+  const federationProblems = [...overrideLabelProblems(sources), ...composeFederation(sources)];
   if (federationProblems.length > 0) throw new ConfigError('COMPOSE_CONFLICT', federationProblems);
   const conflicts = findConflicts(inputs);
   if (conflicts.length > 0) throw new ConfigError('COMPOSE_CONFLICT', conflicts);

@@ -19,7 +19,10 @@
  * and the fields the selected fields @require; a field a subgraph @requires
  * is only asked of it that way. @provides makes @external fields local at
  * the place it names; where several subgraphs serve a field (@shareable), the
- * one already asked at that place answers, else the first by name.
+ * one already asked at that place answers, else the first by name. A field
+ * taken over with a labelled @override (`label: "percent(n)"`) is served by
+ * the overriding subgraph when the label is on for the request, else by the
+ * one it was taken from: the plan is made for a set of labels that are on.
  *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
@@ -65,6 +68,7 @@ import {
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
 import type { EntityEntry, Renames } from '../compose/index.js';
+import type { LabelledOverride } from '../compose/federation.js';
 import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
 
 /** A subgraph the planner can route to, described in the unified graph's names. */
@@ -82,12 +86,33 @@ export interface PlanSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
+  overrides?: ReadonlyMap<string, LabelledOverride>;
+}
+
+/** A field both subgraphs of a labelled @override serve: `to` answers it when `label` is on for the request, else `from`. */
+export interface PlanOverride {
+  to: PlanSubgraph;
+  from: string;
+  label: string;
 }
 
 export interface PlanGraph {
   subgraphs: readonly PlanSubgraph[];
   /** "Type.field" → the subgraphs that serve it (root types under "Query", "Mutation"). */
   owners: ReadonlyMap<string, readonly PlanSubgraph[]>;
+  /** "Type.field" → its labelled @override. */
+  overrides: ReadonlyMap<string, PlanOverride>;
+  /** Every override label, with the share of requests (0 to 100) it is on for. */
+  labels: ReadonlyMap<string, number>;
+}
+
+/** The subgraphs that serve a field for a request with these override labels on (PlanOverride). */
+export function ownersOf(graph: PlanGraph, at: string, enabled: ReadonlySet<string>): readonly PlanSubgraph[] {
+  const list = graph.owners.get(at) ?? [];
+  const override = graph.overrides.get(at);
+  if (!override) return list;
+  return enabled.has(override.label) ? list.filter((s) => s.name !== override.from) : list.filter((s) => s !== override.to);
 }
 
 /** One fetch: what one subgraph is asked for, for one set of objects. */
@@ -166,8 +191,16 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
       for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
     }
   }
+  const overrides = new Map<string, PlanOverride>();
+  const labels = new Map<string, number>();
+  for (const subgraph of subgraphs) {
+    for (const [at, { from, label, percent }] of subgraph.overrides ?? []) {
+      overrides.set(at, { to: subgraph, from, label });
+      labels.set(label, percent);
+    }
+  }
   // Each coordinate's subgraphs in name order: where several serve a field (@shareable), the first by name is asked unless one is already being called.
-  return { subgraphs, owners };
+  return { subgraphs, owners, overrides, labels };
 }
 
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
@@ -244,12 +277,13 @@ class Planner {
     private readonly schema: GraphQLSchema,
     private readonly graph: PlanGraph,
     document: DocumentNode,
+    private readonly enabled: ReadonlySet<string>,
   ) {
     this.fragments = fragmentsOf(document);
   }
 
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
-    return this.graph.owners.get(coordinate(typeName, field)) ?? [];
+    return ownersOf(this.graph, coordinate(typeName, field), this.enabled);
   }
 
   private serves(subgraph: PlanSubgraph, typeName: string, field: string): boolean {
@@ -630,12 +664,13 @@ function variableDefinition(name: string, type: TypeNode): VariableDefinitionNod
 }
 
 const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * The plan for one operation of a document (validated against `schema`),
  * or Unplannable with the reason stitching has to take it.
  */
-export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph): QueryPlan {
+export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph, enabled: ReadonlySet<string> = NONE): QueryPlan {
   if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
   visit(document, {
     Directive(node) {
@@ -649,12 +684,12 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
   const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
-  const planner = new Planner(schema, graph, document);
+  const planner = new Planner(schema, graph, document, enabled);
   // Root fields in order, each with the subgraph serving it; `__typename` is answered by the result check.
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
   for (const entry of planner.collect(rootType, operation.selectionSet)) {
     if (entry.field.name.value === '__typename') continue;
-    const owners = graph.owners.get(coordinate(rootName, entry.field.name.value));
+    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
     // @shareable root fields: a subgraph this query already asks, else the first by name.
     const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];
     if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);

@@ -92,7 +92,10 @@ export interface FederationInfo {
   requires: ReadonlyMap<string, SelectionSetNode>;
   /** "Type.field" → the fields of its type it also answers (@provides), @external elsewhere in this subgraph. */
   provides: ReadonlyMap<string, SelectionSetNode>;
-  /** "Type.field" → the subgraph it takes the field over from (@override(from:)); a progressive `label` is read but not applied. */
+  /**
+   * "Type.field" → the subgraph it takes the field over from (@override(from:)); with a `label`, only for the
+   * requests that label is on for (compose/federation.ts labelledOverrides).
+   */
   overrides: ReadonlyMap<string, { from: string; label?: string }>;
   /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
