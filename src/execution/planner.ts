@@ -39,9 +39,10 @@
  *
  * The planner takes what it can do exactly and declines the rest (the caller
  * then uses stitching, which gives the same answer): subscriptions,
- * introspection, directives other than @skip/@include, an interface or union
- * whose selections need a second subgraph, aliases starting with "__key_"
- * (the planner's own, for key fields).
+ * introspection, directives other than @skip/@include, aliases starting
+ * with "__key_" (the planner's own, for key fields). An interface or union
+ * whose selections need a second subgraph is planned per concrete type
+ * (planAbstract).
  *
  * Pure: executors are carried, never called here.
  */
@@ -57,6 +58,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLAbstractType,
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -122,6 +124,11 @@ export interface Fetch {
   parent?: Fetch;
   /** Response keys from the parent's objects to this fetch's objects (lists are walked through). */
   path: readonly string[];
+  /**
+   * Under an interface or union: only the objects whose `__typename` is `typename` once `depth` keys of the path
+   * are walked (the fetch joins one concrete type's objects).
+   */
+  filters?: ReadonlyArray<{ depth: number; typename: string }>;
   /**
    * For an entity fetch: where the keys are read, and the field's alias and variable in the call (a one-key
    * field is sent once per key, as `<alias>_<n>` with `$<variable>_<n>`).
@@ -468,7 +475,33 @@ class Planner {
     if (isObjectType(type)) {
       return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
-    return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
+    try {
+      // The subgraph answers the whole selection itself: sent as the client wrote it.
+      return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
+    } catch (error) {
+      if (!(error instanceof Unplannable)) throw error;
+      return { ...field, selectionSet: selectionSet(this.planAbstract(type, field.selectionSet, subgraph, inner, owner, provided)) };
+    }
+  }
+
+  /**
+   * A selection under an interface or union that needs other subgraphs: planned once per concrete type the
+   * subgraph can answer, each in its own `... on <Type>`, as for an object of that type (so a field of another
+   * subgraph becomes an entity fetch); such a fetch joins only the objects of its type (Fetch.filters), told
+   * apart by their `__typename`.
+   */
+  private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
+    const selections: SelectionNode[] = [TYPENAME];
+    for (const concrete of this.schema.getPossibleTypes(type)) {
+      if (!subgraph.visible.getType(concrete.name)) continue;
+      const entries = this.collect(concrete, set);
+      if (entries.length === 0) continue;
+      const before = owner.children.length;
+      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided);
+      for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typename: concrete.name }];
+      selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
+    }
+    return selections;
   }
 
   /**

@@ -223,6 +223,8 @@ function fits(data: unknown, path: ReadonlyArray<string | number>): boolean {
 function nullsAt(data: unknown, path: ReadonlyArray<string | number>): Array<Array<string | number>> {
   const out: Array<Array<string | number>> = [];
   const walk = (value: unknown, at: Array<string | number>, rest: ReadonlyArray<string | number>): void => {
+    // A key an object does not have (a union member the selection does not cover) is no null of the answer.
+    if (value === undefined && at.length > 0) return;
     if (value == null) {
       out.push([...at, ...rest]);
       return;

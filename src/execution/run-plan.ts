@@ -76,10 +76,12 @@ function unifyTypenames(value: unknown, renames: Renames): void {
   }
 }
 
-/** Objects under `parents` at `path`, lists walked through, nulls skipped. */
-function walk(parents: readonly Target[], path: readonly string[]): Target[] {
+/** Objects under `parents` at `path`, lists walked through, nulls skipped; with `filters`, only the objects of a type where they say (Fetch.filters). */
+function walk(parents: readonly Target[], path: readonly string[], filters?: Fetch['filters']): Target[] {
   let current: readonly Target[] = parents;
-  for (const key of path) {
+  for (let depth = 0; depth < path.length; depth++) {
+    const key = path[depth]!;
+    if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => t.object.__typename === f.typename);
     const next: Target[] = [];
     const visit = (value: unknown, at: PathLink): void => {
       if (Array.isArray(value)) {
@@ -91,6 +93,7 @@ function walk(parents: readonly Target[], path: readonly string[]): Target[] {
     for (const parent of current) visit(parent.object[key], { prev: parent.at, key });
     current = next;
   }
+  if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
   return current === parents ? parents.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
 }
 
@@ -152,7 +155,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     const variables = clientVariables(call);
     const prepared = call.fetches.map((fetch) => {
       const parents = fetch.parent ? targets.get(fetch.parent) ?? [] : root;
-      const objects = walk(parents, fetch.path);
+      const objects = walk(parents, fetch.path, fetch.filters);
       const entity = fetch.entity!;
       const keys: unknown[] = [];
       const seen = new Map<string, number>();
