@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
-import { composeFederation, federationEntities, inaccessibleOf, labelledOverrides, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
+import { composeFederation, federationEntities, inaccessibleOf, interfaceImplementations, labelledOverrides, withInterfaceObjects, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -53,6 +53,8 @@ export interface ComposedSubgraph {
   requires?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from, for the requests its label is on for. */
   overrides?: ReadonlyMap<string, LabelledOverride>;
+  /** A federation subgraph's @interfaceObject types: interfaces of the unified graph it knows as one object type. */
+  interfaceObjects?: ReadonlySet<string>;
 }
 
 /** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
@@ -245,8 +247,9 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   const overridden = overriddenFields(sources);
+  const implementations = interfaceImplementations(sources);
   for (const loaded of sources) {
-    const source = withoutOverridden(loaded, overridden.get(loaded.descriptor.name));
+    const { source, renames: interfaceRenames } = withInterfaceObjects(withoutOverridden(loaded, overridden.get(loaded.descriptor.name)), implementations);
     const { descriptor } = source;
     problems.push(...entityProblems(descriptor, source.schema), ...transformProblems(descriptor, source.schema));
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
@@ -294,10 +297,11 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         visible: subschema.transformedSchema,
         executor,
         trusted,
-        renamed: Boolean(renames),
+        renamed: Boolean(renames) || Boolean(interfaceRenames),
         ...(renames && { renames: renamesOf(source.schema, naming) }),
-        entities: federation ? federationEntities(federation) : plannedEntities(source, naming, subschema.transformedSchema),
-        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation) }),
+        ...(interfaceRenames && { renames: interfaceRenames }),
+        entities: federation ? federationEntities(federation, implementations) : plannedEntities(source, naming, subschema.transformedSchema),
+        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);

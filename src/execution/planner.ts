@@ -90,6 +90,8 @@ export interface PlanSubgraph {
   requires?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
   overrides?: ReadonlyMap<string, LabelledOverride>;
+  /** A federation subgraph's @interfaceObject types: it answers their objects with the interface's name as `__typename`. */
+  interfaceObjects?: ReadonlySet<string>;
 }
 
 /** A field both subgraphs of a labelled @override serve: `to` answers it when `label` is on for the request, else `from`. */
@@ -475,6 +477,7 @@ class Planner {
     if (isObjectType(type)) {
       return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
+    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.viaInterfaceOwner(type, field.selectionSet, subgraph, inner, owner)) };
     try {
       // The subgraph answers the whole selection itself: sent as the client wrote it.
       return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
@@ -482,6 +485,34 @@ class Planner {
       if (!(error instanceof Unplannable)) throw error;
       return { ...field, selectionSet: selectionSet(this.planAbstract(type, field.selectionSet, subgraph, inner, owner, provided)) };
     }
+  }
+
+  /**
+   * Objects of an interface from a subgraph that knows it as an @interfaceObject (their `__typename` is the
+   * interface's): it is asked for their key only, and the subgraph that defines the interface as an entity
+   * interface answers the rest, starting with each object's concrete type, through `_entities` with the
+   * interface's name (the spec's way; fields of the first subgraph come back through its own `_entities`).
+   */
+  private viaInterfaceOwner(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): SelectionNode[] {
+    const target = this.graph.subgraphs.find((s) => s !== subgraph && !s.interfaceObjects?.has(type.name) && s.entities.get(type.name)?.federation?.typename === type.name);
+    const entry = target?.entities.get(type.name);
+    if (!target || !entry?.federation) throw new Unplannable(`${type.name}: no subgraph resolves the interface as an entity (@key on the interface) for ${subgraph.name}'s @interfaceObject`);
+    const keyFields = mergeFieldSets([entry.federation.keys[0]]);
+    const names = keyFields.map((f) => f.name.value);
+    const keys = new Set<string>();
+    for (const concrete of this.schema.getPossibleTypes(type)) for (const e of this.collect(concrete, set)) if (e.field.name.value !== '__typename') keys.add(responseKey(e.field));
+    const fetch: Fetch = {
+      subgraph: target,
+      parent: owner,
+      path,
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount: names.length, alias: '', variable: '' },
+      selections: [],
+      fields: [...keys],
+      children: [],
+    };
+    owner.children.push(fetch);
+    fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
+    return keyFields.map((f) => keyField(f.name.value, f.selectionSet));
   }
 
   /**

@@ -94,7 +94,8 @@ function walk(parents: readonly Target[], path: readonly string[], filters?: Fet
     current = next;
   }
   if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
-  return current === parents ? parents.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
+  // Never the parents' own targets: keyIndex is this fetch's.
+  return path.length === 0 ? current.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
 }
 
 export interface PlanRequest {

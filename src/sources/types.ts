@@ -97,6 +97,13 @@ export interface FederationInfo {
    * requests that label is on for (compose/federation.ts labelledOverrides).
    */
   overrides: ReadonlyMap<string, { from: string; label?: string }>;
+  /**
+   * Object types marked @interfaceObject: in the unified graph, the interface of that name another subgraph
+   * defines, and this subgraph's fields are on each of its implementations (compose/federation.ts withInterfaceObjects).
+   */
+  interfaceObjects: ReadonlySet<string>;
+  /** Interfaces with a @key (entity interfaces): in `entities`, resolved by `_entities` as the interface (the subgraph answers the concrete type). */
+  entityInterfaces: ReadonlySet<string>;
   /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
   /**

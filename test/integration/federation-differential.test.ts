@@ -5,10 +5,7 @@
  * in-process, composing the same subgraphs), and a corpus of queries whose
  * answers are compared: data exactly, errors by message and path.
  *
- * Apollo Gateway runs without @apollo/server here (not installed in the
- * project): its `load()` hands over the API schema and the executor, and the
- * test validates each operation against that schema first, as Apollo Server
- * would.
+ * Apollo Gateway runs without @apollo/server (test/kit/apollo.ts).
  *
  * Intended differences (not compared): error `extensions` (Tessera gives its
  * own codes and the subgraph's name; Apollo Gateway its own), and the order
@@ -21,19 +18,14 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { ApolloGateway } from '@apollo/gateway';
-import { composeServices } from '@theguild/federation-composition';
-import { getOperationAST, parse, validate, type GraphQLSchema } from 'graphql';
 import { FEDERATION_QUERY } from '../../bench/services/federation/data.js';
 import { SUBGRAPHS, subgraphSchema, type SubgraphDefinition, type SubgraphName } from '../../bench/services/federation/subgraphs.js';
+import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
 import { startGateway, startGraphqlUpstream, type DemoService } from '../kit/index.js';
 
 const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
 
-interface Answer {
-  data?: unknown;
-  errors?: Array<{ message: string; path?: ReadonlyArray<string | number> }>;
-}
+type Answer = ApolloAnswer;
 
 /** The answer as compared: data as JSON, errors as sorted "path: message" lines. */
 function comparable(answer: Answer): { data: unknown; errors: string[] } {
@@ -65,36 +57,8 @@ function withoutWholeCallErrors(ours: string[], theirs: string[]): [string[], st
 }
 
 /** Apollo Gateway over the same subgraphs, run in-process: query in, answer out. */
-async function startApollo(t: TestContext, services: Record<SubgraphName, DemoService>, definitions: Record<SubgraphName, SubgraphDefinition>) {
-  const composed = composeServices(NAMES.map((name) => ({ name, typeDefs: parse(definitions[name].sdl), url: services[name].url })));
-  assert.equal(composed.errors, undefined);
-  const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  const gateway = new ApolloGateway({ supergraphSdl: composed.supergraphSdl!, logger: silent });
-  const { schema, executor } = await gateway.load();
-  t.after(() => gateway.stop());
-  return async (query: string, variables: Record<string, unknown> = {}): Promise<Answer> => {
-    const document = parse(query);
-    const invalid = validate(schema as GraphQLSchema, document);
-    if (invalid.length > 0) return { errors: invalid.map((e) => ({ message: e.message })) };
-    const operation = getOperationAST(document)!;
-    const fragments = Object.fromEntries(document.definitions.flatMap((d) => (d.kind === 'FragmentDefinition' ? [[d.name.value, d]] : [])));
-    const result = await executor({
-      request: { query, variables, http: { method: 'POST', headers: new Map(), url: '/', search: '' } },
-      document,
-      source: query,
-      queryHash: query,
-      operationName: operation.name?.value ?? null,
-      operation,
-      schema,
-      context: {},
-      logger: silent,
-      cache: undefined,
-      metrics: {},
-      overallCachePolicy: undefined,
-      fragments,
-    } as never);
-    return JSON.parse(JSON.stringify(result)) as Answer;
-  };
+function startApollo(t: TestContext, services: Record<SubgraphName, DemoService>, definitions: Record<SubgraphName, SubgraphDefinition>) {
+  return startApolloGateway(t, NAMES.map((name) => ({ name, url: services[name].url, sdl: definitions[name].sdl })));
 }
 
 async function startBoth(t: TestContext, definitions: Record<SubgraphName, SubgraphDefinition>) {

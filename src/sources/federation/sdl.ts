@@ -29,6 +29,8 @@ import {
   type DefinitionNode,
   type DocumentNode,
   type FieldDefinitionNode,
+  type InterfaceTypeDefinitionNode,
+  type InterfaceTypeExtensionNode,
   type GraphQLSchema,
   type ObjectTypeDefinitionNode,
   type ObjectTypeExtensionNode,
@@ -44,7 +46,7 @@ const SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+$/;
 /** The local name of each federation directive this subgraph may use: canonical name → name in its SDL. */
 function directiveNames(document: DocumentNode): Map<string, string> {
   const names = new Map<string, string>();
-  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes'];
+  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes', 'interfaceObject', 'policy', 'tag', 'composeDirective'];
   let linked = false;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
@@ -92,6 +94,7 @@ function topLevel(set: SelectionSetNode): Set<string> {
 }
 
 type ObjectNode = ObjectTypeDefinitionNode | ObjectTypeExtensionNode;
+type InterfaceNode = InterfaceTypeDefinitionNode | InterfaceTypeExtensionNode;
 
 export interface ReadSubgraph {
   info: FederationInfo;
@@ -134,9 +137,16 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       readAccess(`${typeName}.${member.name.value}`, member.directives);
     }
   }
-  const objects = document.definitions.filter((d): d is ObjectNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION);
+  const interfaceObjects = new Set<string>();
+  const entityInterfaces = new Set<string>();
+  const objects = document.definitions.filter(
+    (d): d is ObjectNode | InterfaceNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION || d.kind === Kind.INTERFACE_TYPE_DEFINITION || d.kind === Kind.INTERFACE_TYPE_EXTENSION,
+  );
   for (const type of objects) {
     const typeName = type.name.value;
+    const isInterface = type.kind === Kind.INTERFACE_TYPE_DEFINITION || type.kind === Kind.INTERFACE_TYPE_EXTENSION;
+    if (!isInterface && (type.directives ?? []).some((d) => is(d, 'interfaceObject'))) interfaceObjects.add(typeName);
+    if (isInterface && (type.directives ?? []).some((d) => is(d, 'key'))) entityInterfaces.add(typeName);
     const typeExternal = (type.directives ?? []).some((d) => is(d, 'external'));
     for (const directive of type.directives ?? []) {
       if (!is(directive, 'key')) continue;
@@ -169,8 +179,8 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth };
-  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()]) };
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces };
+  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()].filter((t) => !entityInterfaces.has(t))) };
 }
 
 /** The schema the gateway sees (the file's comment): federation machinery, unresolved @external fields and directive uses removed. */
