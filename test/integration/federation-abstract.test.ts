@@ -11,9 +11,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
+import { createGateway } from '../../src/index.js';
 import { startApolloGateway } from '../kit/apollo.js';
-import { startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { gql, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@interfaceObject", "@shareable"])';
 const ALL = [
@@ -76,6 +78,7 @@ async function startBoth(t: TestContext) {
   const apollo = await startApolloGateway(t, (Object.keys(urls) as Name[]).map((name) => ({ name, url: urls[name], sdl: SUBGRAPHS[name].sdl })));
   return {
     calls,
+    urls,
     /** Tessera's answer, checked against Apollo Gateway's; with the route Tessera took and the calls it made. */
     async compare(query: string): Promise<{ data: any; route: string | null; calls: Record<Name, number> }> {
       for (const name of Object.keys(calls) as Name[]) calls[name] = 0;
@@ -115,4 +118,19 @@ test('@interfaceObject: its fields on every implementation, and its root fields\
   assert.deepEqual(typed.data.topRated.map((m: { __typename: string }) => m.__typename), ['Movie', 'Book']);
   assert.deepEqual(typed.calls, { media: 1, reviews: 2, pricing: 1 });
   await both.compare('{ search { ... on Movie { reviews { score } } } }');
+});
+
+test('a supergraph file with an @interfaceObject (`@join__type(isInterfaceObject: true)`) is served as its subgraphs: the same answers', async (t) => {
+  const both = await startBoth(t);
+  const composed = composeServices((Object.keys(both.urls) as Name[]).map((name) => ({ name, typeDefs: parse(SUBGRAPHS[name].sdl), url: both.urls[name] })));
+  assert.equal(composed.errors, undefined);
+  const dir = tempProject(t, { 'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\n', 'supergraph.graphql': composed.supergraphSdl! });
+  const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
+  t.after(() => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  for (const query of ['{ topRated { __typename id title ... on Book { price } reviews { score } } }', '{ media { id ... on Movie { reviews { score } } } }']) {
+    const expected = await both.compare(query);
+    const served = await gql(url, query);
+    assert.deepEqual(served.body, { data: expected.data }, query);
+  }
 });
