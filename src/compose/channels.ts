@@ -6,7 +6,9 @@
  *
  * `include` entries: "Type" (the type with every field), "Type.field" (that
  * field; a type named by some "Type.field" entry keeps only the fields
- * listed for it), "subgraph:<name>" (every root field that subgraph serves).
+ * listed for it), "subgraph:<name>" (every root field that subgraph serves),
+ * "tag:<name>" (every type and field a federation subgraph marks
+ * `@tag(name: "<name>")`, as if each were listed).
  * What the kept fields need is kept too: their types (whole, unless some
  * "Type.field" entry narrows them), their arguments' input types, the
  * interfaces of kept object types (and the interface's fields on them), the
@@ -28,6 +30,7 @@ import { suggestionList } from 'graphql/jsutils/suggestionList.js';
 import { missingCoordinate } from './coordinates.js';
 
 export const SUBGRAPH_PREFIX = 'subgraph:';
+export const TAG_PREFIX = 'tag:';
 
 export interface ChannelShape {
   /** Types, fields and subgraphs this channel serves (undefined: the whole graph). */
@@ -38,19 +41,23 @@ export interface ChannelShape {
   cache?: { ttl: Readonly<Record<string, unknown>> };
 }
 
-/** The unified graph's root-field coordinates ("Query.product") each subgraph serves, by subgraph name. */
+/**
+ * What the include entries that name a group stand for, by entry: "subgraph:<name>" → the unified graph's
+ * root-field coordinates ("Query.product") that subgraph serves; "tag:<name>" → the coordinates tagged so.
+ */
 export type SubgraphRoots = ReadonlyMap<string, readonly string[]>;
 
-/** The root-field coordinates of each subgraph's part of the unified graph (ComposedSubgraph.visible). */
-export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: GraphQLSchema }>): Map<string, string[]> {
-  return new Map(
-    subgraphs.map(({ name, visible }) => [
-      name,
-      [visible.getQueryType(), visible.getMutationType(), visible.getSubscriptionType()].flatMap((root) =>
-        root ? Object.keys(root.getFields()).map((field) => `${root.name}.${field}`) : [],
-      ),
-    ]),
-  );
+/** The include groups of the composed subgraphs (ComposedSubgraph.visible, and a federation subgraph's @tag uses). */
+export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: GraphQLSchema; tags?: ReadonlyMap<string, ReadonlySet<string>> }>): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { name, visible, tags } of subgraphs) {
+    groups.set(
+      SUBGRAPH_PREFIX + name,
+      [visible.getQueryType(), visible.getMutationType(), visible.getSubscriptionType()].flatMap((root) => (root ? Object.keys(root.getFields()).map((field) => `${root.name}.${field}`) : [])),
+    );
+    for (const [tag, coordinates] of tags ?? []) groups.set(TAG_PREFIX + tag, [...new Set([...(groups.get(TAG_PREFIX + tag) ?? []), ...coordinates])]);
+  }
+  return groups;
 }
 
 /**
@@ -61,13 +68,14 @@ export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: 
 export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, key: string, file: string, subgraphs?: SubgraphRoots): string[] {
   const problems: string[] = [];
   for (const entry of channel.include ?? []) {
-    if (entry.startsWith(SUBGRAPH_PREFIX)) {
-      if (!subgraphs) continue;
-      const name = entry.slice(SUBGRAPH_PREFIX.length);
-      if (subgraphs.has(name)) continue;
-      const close = suggestionList(name, [...subgraphs.keys()]);
-      const hint = close.length > 0 ? ` (did you mean "${SUBGRAPH_PREFIX}${close[0]}"?)` : ` (known: ${[...subgraphs.keys()].join(', ')})`;
-      problems.push(`${file}: ${key}.include: "${entry}": there is no subgraph named "${name}"${hint}`);
+    const prefix = entry.startsWith(SUBGRAPH_PREFIX) ? SUBGRAPH_PREFIX : entry.startsWith(TAG_PREFIX) ? TAG_PREFIX : undefined;
+    if (prefix) {
+      if (!subgraphs || subgraphs.has(entry)) continue;
+      const name = entry.slice(prefix.length);
+      const known = [...subgraphs.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+      const close = suggestionList(name, known);
+      const hint = close.length > 0 ? ` (did you mean "${prefix}${close[0]}"?)` : ` (known: ${known.join(', ') || 'none'})`;
+      problems.push(`${file}: ${key}.include: "${entry}": ${prefix === TAG_PREFIX ? `no federation subgraph has @tag(name: "${name}")` : `there is no subgraph named "${name}"`}${hint}`);
       continue;
     }
     const missing = missingCoordinate(schema, entry);
@@ -109,7 +117,9 @@ function hideView(schema: GraphQLSchema, hide: readonly string[]): GraphQLSchema
 
 /** The schema narrowed to the `include` entries and what they need (see the file comment). */
 function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots): GraphQLSchema {
-  const coordinates = include.flatMap((entry) => (entry.startsWith(SUBGRAPH_PREFIX) ? [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])] : [entry]));
+  const coordinates = include.flatMap((entry) =>
+    entry.startsWith(SUBGRAPH_PREFIX) || entry.startsWith(TAG_PREFIX) ? (subgraphs?.get(entry) ?? []).filter((c) => !missingCoordinate(schema, c)) : [entry],
+  );
   // Types some "Type.field" entry narrows, with the fields listed for them.
   const narrowed = new Map<string, Set<string>>();
   for (const coordinate of coordinates) {

@@ -55,6 +55,8 @@ export interface ComposedSubgraph {
   overrides?: ReadonlyMap<string, LabelledOverride>;
   /** A federation subgraph's @interfaceObject types: interfaces of the unified graph it knows as one object type. */
   interfaceObjects?: ReadonlySet<string>;
+  /** A federation subgraph's @tag names → the coordinates it tags (a channel's `include: [tag:<name>]`). */
+  tags?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
@@ -301,7 +303,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         ...(renames && { renames: renamesOf(source.schema, naming) }),
         ...(interfaceRenames && { renames: interfaceRenames }),
         entities: federation ? federationEntities(federation, implementations) : plannedEntities(source, naming, subschema.transformedSchema),
-        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects }),
+        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects, tags: federation.tags }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);

@@ -14,10 +14,10 @@ import { duration } from './units.js';
 
 export const coordinate = z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?$/, 'expected "Type" or "Type.field"');
 
-/** An `include` entry: "Type", "Type.field" or "subgraph:<name>". */
+/** An `include` entry: "Type", "Type.field", "subgraph:<name>" or "tag:<name>" (a federation @tag). */
 export const includeEntry = z
   .string()
-  .regex(/^(subgraph:[A-Za-z0-9_-]+|[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?)$/, 'expected "Type", "Type.field" or "subgraph:<name>"');
+  .regex(/^(subgraph:[A-Za-z0-9_-]+|tag:[A-Za-z0-9_/-]+|[_A-Za-z][_0-9A-Za-z]*(\.[_A-Za-z][_0-9A-Za-z]*)?)$/, 'expected "Type", "Type.field", "subgraph:<name>" or "tag:<name>"');
 
 export const channelSchema = z.strictObject({
   /** URL path of this channel's GraphQL endpoint (the default channel uses server.graphqlPath). */

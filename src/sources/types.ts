@@ -104,10 +104,12 @@ export interface FederationInfo {
   interfaceObjects: ReadonlySet<string>;
   /** Interfaces with a @key (entity interfaces): in `entities`, resolved by `_entities` as the interface (the subgraph answers the concrete type). */
   entityInterfaces: ReadonlySet<string>;
+  /** @tag names → the "Type" and "Type.field" coordinates tagged with them (a channel's `include: [tag:<name>]`). */
+  tags: ReadonlyMap<string, ReadonlySet<string>>;
   /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
   /**
-   * "Type" and "Type.field" → what @authenticated (`[[]]`) and @requiresScopes (its groups) require, in the
+   * "Type" and "Type.field" → what @authenticated (`[[]]`), @requiresScopes and @policy (its groups, each policy a scope) require, in the
    * terms of a descriptor's `auth:` rule: the caller needs every scope of at least one group.
    */
   auth: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<readonly string[]>>>;

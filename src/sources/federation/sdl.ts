@@ -115,14 +115,23 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   const overrides = new Map<string, { from: string; label?: string }>();
   const inaccessible = new Set<string>();
   const auth = new Map<string, Array<ReadonlyArray<readonly string[]>>>();
-  /** @inaccessible, @authenticated and @requiresScopes on one type or member. */
+  const tags = new Map<string, Set<string>>();
+  /**
+   * @inaccessible, @authenticated, @requiresScopes, @policy and @tag on one type or member. A policy is held as
+   * a scope of the same name (the caller's credentials grant it), so @policy(policies: [["a", "b"], ["c"]])
+   * reads as @requiresScopes(scopes: [["a", "b"], ["c"]]).
+   */
   const readAccess = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined): void => {
     for (const directive of directives ?? []) {
       if (is(directive, 'inaccessible')) inaccessible.add(coordinate);
+      if (is(directive, 'tag')) {
+        const tag = argument(directive, 'name');
+        if (tag?.kind === Kind.STRING) tags.set(tag.value, (tags.get(tag.value) ?? new Set()).add(coordinate));
+      }
       let requirement: Array<readonly string[]> | undefined;
       if (is(directive, 'authenticated')) requirement = [[]];
-      if (is(directive, 'requiresScopes')) {
-        const scopes = argument(directive, 'scopes');
+      if (is(directive, 'requiresScopes') || is(directive, 'policy')) {
+        const scopes = argument(directive, is(directive, 'policy') ? 'policies' : 'scopes');
         requirement = scopes?.kind === Kind.LIST ? scopes.values.map((group) => (group.kind === Kind.LIST ? group.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [])) : [];
       }
       if (requirement) auth.set(coordinate, [...(auth.get(coordinate) ?? []), requirement]);
@@ -179,7 +188,7 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces };
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces, tags };
   return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()].filter((t) => !entityInterfaces.has(t))) };
 }
 
