@@ -338,6 +338,8 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
       objectFieldFilter: visibleField,
       interfaceFieldFilter: visibleField,
       inputObjectFieldFilter: visibleField,
+      enumValueFilter: (type, value) => !inaccessible.has(`${type}.${value}`),
+      argumentFilter: (type, field, argument) => !inaccessible.has(`${type}.${field}(${argument}:)`),
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }

@@ -106,7 +106,7 @@ export interface FederationInfo {
   entityInterfaces: ReadonlySet<string>;
   /** @tag names → the "Type" and "Type.field" coordinates tagged with them (a channel's `include: [tag:<name>]`). */
   tags: ReadonlyMap<string, ReadonlySet<string>>;
-  /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
+  /** "Type", "Type.field" (an enum's "Type.VALUE") and "Type.field(argument:)" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
   /**
    * "Type" and "Type.field" → what @authenticated (`[[]]`), @requiresScopes and @policy (its groups, each policy a scope) require, in the

@@ -1,5 +1,6 @@
 /**
- * @tag and @policy of federation subgraphs: a channel's `include: [tag:<name>]`
+ * @tag, @policy and @inaccessible (on enum values and arguments) of
+ * federation subgraphs: a channel's `include: [tag:<name>]`
  * serves what the subgraphs tag so (a misspelt tag stops start-up, naming the
  * known ones), and @policy is the gateway's authorization with each policy a
  * scope the caller's credentials grant (as @requiresScopes). Real
@@ -76,4 +77,24 @@ test('@policy is the gateway\'s authorization: each policy a scope; a caller wit
     const allowed = await gw.query('{ products { name cost } }', undefined, { 'x-api-key': key });
     assert.deepEqual(allowed.body, { data: { products: [{ name: 'Lamp', cost: 12 }] } }, key);
   }
+});
+
+test('@inaccessible on an enum value and on an argument: left out of the unified graph', async (t) => {
+  const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@inaccessible"])';
+  const catalog = await startGraphqlUpstream(
+    t,
+    buildSubgraphSchema({
+      typeDefs: parse(`${link}
+enum Status { ACTIVE RETIRED @inaccessible }
+type Query { products(status: Status, debug: Boolean @inaccessible): [Product!]! }
+type Product @key(fields: "id") { id: ID! status: Status! }`),
+      resolvers: { Query: { products: () => [{ id: 'p1', status: 'ACTIVE' }] } } as never,
+    }),
+  );
+  const gw = await startGateway(t, [{ name: 'catalog', kind: 'federation', url: catalog.url }], { mode: 'development' });
+  const values = await gw.query('{ __type(name: "Status") { enumValues { name } } }');
+  assert.deepEqual(values.body.data, { __type: { enumValues: [{ name: 'ACTIVE' }] } });
+  const hidden = await gw.query('{ products(debug: true) { id } }');
+  assert.match(hidden.body.errors?.[0]?.message ?? '', /Unknown argument "debug" on field "Query\.products"/);
+  assert.deepEqual((await gw.query('{ products(status: ACTIVE) { id status } }')).body, { data: { products: [{ id: 'p1', status: 'ACTIVE' }] } });
 });

@@ -142,8 +142,10 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
     const typeName = definition.name.value;
     readAccess(typeName, definition.directives);
     const members = 'fields' in definition ? (definition.fields ?? []) : 'values' in definition ? (definition.values ?? []) : [];
-    for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }>) {
+    for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[]; arguments?: ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }> }>) {
       readAccess(`${typeName}.${member.name.value}`, member.directives);
+      // An argument: only @inaccessible applies ("Type.field(argument:)").
+      for (const arg of member.arguments ?? []) if ((arg.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(`${typeName}.${member.name.value}(${arg.name.value}:)`);
     }
   }
   const interfaceObjects = new Set<string>();
