@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { sha256 } from '../kit/security.js';
 import { gql, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
@@ -97,4 +98,23 @@ type Product @key(fields: "id") { id: ID! status: Status! }`),
   const hidden = await gw.query('{ products(debug: true) { id } }');
   assert.match(hidden.body.errors?.[0]?.message ?? '', /Unknown argument "debug" on field "Query\.products"/);
   assert.deepEqual((await gw.query('{ products(status: ACTIVE) { id status } }')).body, { data: { products: [{ id: 'p1', status: 'ACTIVE' }] } });
+});
+
+test('@composeDirective: the custom directive, its definition and its uses, is carried into the unified graph', async (t) => {
+  const sdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@composeDirective"])
+  @link(url: "https://example.dev/cache/v1.0", import: ["@cacheHint"]) @composeDirective(name: "@cacheHint")
+directive @cacheHint(seconds: Int!) on FIELD_DEFINITION | OBJECT
+type Query { products: [Product!]! @cacheHint(seconds: 30) }
+type Product @key(fields: "id") @cacheHint(seconds: 5) { id: ID! }`;
+  const catalog = await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: { Query: { products: () => [{ id: '1' }] } } as never }));
+  const gw = await startGateway(t, [{ name: 'catalog', kind: 'federation', url: catalog.url }], { mode: 'development' });
+  const printed = printSchemaWithDirectives(gw.gateway.schema);
+  assert.match(printed, /directive @cacheHint\(seconds: Int!\) on FIELD_DEFINITION \| OBJECT/);
+  assert.match(printed, /products: \[Product!\]! @cacheHint\(seconds: 30\)/);
+  assert.match(printed, /type Product @cacheHint\(seconds: 5\)/);
+  const introspected = await gw.query('{ __schema { directives { name } } products { id } }');
+  assert.ok(introspected.body.data.__schema.directives.some((d: { name: string }) => d.name === 'cacheHint'));
+  assert.deepEqual(introspected.body.data.products, [{ id: '1' }]);
+  const service = await gw.query('{ __type(name: "_Service") { name } }');
+  assert.deepEqual(service.body.data, { __type: null });
 });

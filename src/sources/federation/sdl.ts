@@ -6,8 +6,8 @@
  * `_Entity` over its resolvable entities, written anew, for stitching),
  * without the @external fields it does not resolve (those in none of the
  * type's keys: @provides answers them only where it says), and
- * with every directive use other than @deprecated, @specifiedBy and @oneOf
- * removed. Federation 1 `extend type` without a definition becomes the
+ * with every directive use other than @deprecated, @specifiedBy, @oneOf and
+ * the custom directives it names in @composeDirective removed. Federation 1 `extend type` without a definition becomes the
  * definition.
  *
  * Directive names follow the subgraph's `@link(url: ".../federation/v2.x",
@@ -191,18 +191,33 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
     }
   }
   const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces, tags };
-  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()].filter((t) => !entityInterfaces.has(t))) };
+  // @composeDirective(name: "@custom"): the custom directive (its definition and its uses) is carried into the unified graph.
+  const composed = new Set<string>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
+    for (const directive of definition.directives ?? []) {
+      const composedName = is(directive, 'composeDirective') ? argument(directive, 'name') : undefined;
+      if (composedName?.kind === Kind.STRING) composed.add(composedName.value.replace(/^@/, ''));
+    }
+  }
+  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()].filter((t) => !entityInterfaces.has(t)), composed) };
 }
 
 /** The schema the gateway sees (the file's comment): federation machinery, unresolved @external fields and directive uses removed. */
-function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, keyFields: ReadonlyMap<string, ReadonlySet<string>>, resolvable: readonly string[]): GraphQLSchema {
+function gatewaySchema(
+  document: DocumentNode,
+  external: ReadonlySet<string>,
+  keyFields: ReadonlyMap<string, ReadonlySet<string>>,
+  resolvable: readonly string[],
+  composed: ReadonlySet<string>,
+): GraphQLSchema {
   const defined = new Set(document.definitions.flatMap((d) => (d.kind === Kind.OBJECT_TYPE_DEFINITION ? [d.name.value] : [])));
   const keepField = (typeName: string, field: FieldDefinitionNode): boolean =>
     !FEDERATION_FIELDS.has(field.name.value) && (!external.has(`${typeName}.${field.name.value}`) || Boolean(keyFields.get(typeName)?.has(field.name.value)));
   const definitions: DefinitionNode[] = [];
   const plain = visit(document, {
     Directive(node) {
-      return KEPT_DIRECTIVES.has(node.name.value) ? undefined : null;
+      return KEPT_DIRECTIVES.has(node.name.value) || composed.has(node.name.value) ? undefined : null;
     },
   });
   for (const definition of plain.definitions) {
@@ -214,12 +229,14 @@ function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, ke
         if (definition.operationTypes?.length) definitions.push(definition);
         continue;
       case Kind.DIRECTIVE_DEFINITION:
+        if (composed.has(definition.name.value)) definitions.push(definition);
         continue;
       case Kind.OBJECT_TYPE_DEFINITION:
       case Kind.OBJECT_TYPE_EXTENSION:
       case Kind.INTERFACE_TYPE_DEFINITION:
       case Kind.INTERFACE_TYPE_EXTENSION: {
         const typeName = definition.name.value;
+        if (FEDERATION_TYPES.has(typeName)) continue;
         const fields = (definition.fields ?? []).filter((f) => keepField(typeName, f));
         if (fields.length === 0 && (typeName === 'Query' || definition.kind === Kind.OBJECT_TYPE_EXTENSION)) continue;
         let node = { ...definition, fields } as DefinitionNode;
