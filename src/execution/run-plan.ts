@@ -253,9 +253,10 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       }
       return undefined;
     };
-    // An error about one key belongs to every object with that key: at that object's path when it is about the
-    // entity itself (`_entities.N`, a reference that failed: where Apollo Gateway and Router put it), else at the
-    // path below it; the others are passed on unlocated (their paths are in the call's terms).
+    // An error about one key belongs to every object with that key: about a federation entity itself
+    // (`_entities.N`, a reference that failed), at that object's path, where Apollo Gateway and Router put it; about
+    // another entity field's answer, at each field the fetch was to fill (as stitching does); else at the path below
+    // it. The others are passed on unlocated (their paths are in the call's terms).
     for (const error of upstreamErrors) {
       if (placed.has(error)) continue;
       const at = error.path ? locateInCall(error.path) : undefined;
@@ -264,6 +265,10 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         continue;
       }
       const objects = targets.get(at.fetch)!.filter((t) => t.keyIndex === at.index);
+      if (at.rest.length === 0 && !at.fetch.entity!.entry.federation) {
+        fail(at.fetch, objects, error);
+        continue;
+      }
       for (const target of objects) {
         errors.push(new GraphQLError(error.message, { path: pathOf(target.at, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
       }
