@@ -14,7 +14,7 @@ import type { GatewayFileConfig, GatewayFileInput } from './config/gateway.js';
 import { displayPath, duplicateNames, loadConfiguredDescriptors, loadDescriptors, loadGatewayFile, parseDescriptor, parseGatewayConfig, withDescriptorFiles } from './config/load.js';
 import { authRulesFor, type AuthRules } from './compose/auth-rules.js';
 import { guardUpstreams } from './transport/upstream-guard.js';
-import { channelProblems, channelView, subgraphRoots } from './compose/channels.js';
+import { channelProblems, channelView, declaredTagsWith, subgraphRoots } from './compose/channels.js';
 import { channelFieldProblems, channelFields } from './compose/channel-fields.js';
 import { declaredTags } from './compose/tags.js';
 import { useChannelFields } from './plugins/use-channel-fields.js';
@@ -435,7 +435,8 @@ function buildServing(composed: ComposedGraph, options: ServingOptions): Serving
   const requestLogger = line === 'staged' ? logger.child({ schema: 'staged' }) : logger;
   const { schema } = composed;
   const roots = subgraphRoots(composed.subgraphs);
-  const declared = declaredTags(options.sources ?? []);
+  // Tags: the descriptors' own, and what federation subgraphs tag in their SDL.
+  const declared = declaredTagsWith(declaredTags(options.sources ?? []), composed.subgraphs);
   const problems = channels.flatMap((channel) => channelProblems(schema, channel, `channels.${channel.name}`, file, roots, declared));
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
   const views = channels.map((channel) => channelView(schema, channel, roots, declared));

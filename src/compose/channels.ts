@@ -70,19 +70,37 @@ export interface ChannelShape {
   cache?: { ttl: Readonly<Record<string, unknown>> };
 }
 
-/** The unified graph's root-field coordinates ("Query.product") each subgraph serves, by subgraph name. */
+/**
+ * What the `subgraph:` include entries stand for, by entry: "subgraph:<name>" → the unified graph's
+ * root-field coordinates ("Query.product") that subgraph serves (`tag:` entries: tagged()).
+ */
 export type SubgraphRoots = ReadonlyMap<string, readonly string[]>;
 
-/** The root-field coordinates of each subgraph's part of the unified graph (ComposedSubgraph.visible). */
+/** The `subgraph:` include groups of the composed subgraphs (ComposedSubgraph.visible). */
 export function subgraphRoots(subgraphs: ReadonlyArray<{ name: string; visible: GraphQLSchema }>): Map<string, string[]> {
-  return new Map(
-    subgraphs.map(({ name, visible }) => [
-      name,
-      [visible.getQueryType(), visible.getMutationType(), visible.getSubscriptionType()].flatMap((root) =>
-        root ? Object.keys(root.getFields()).map((field) => `${root.name}.${field}`) : [],
-      ),
-    ]),
-  );
+  const groups = new Map<string, string[]>();
+  for (const { name, visible } of subgraphs) {
+    groups.set(
+      SUBGRAPH_PREFIX + name,
+      [visible.getQueryType(), visible.getMutationType(), visible.getSubscriptionType()].flatMap((root) => (root ? Object.keys(root.getFields()).map((field) => `${root.name}.${field}`) : [])),
+    );
+  }
+  return groups;
+}
+
+/**
+ * The tags federation subgraphs use (`@tag(name:)` in their SDL, which
+ * composition does not keep on the unified graph), by name, with the
+ * descriptors' own `tags:` (compose/tags.ts): what `tag:<name>` stands for
+ * besides the directives the unified graph carries (tagged()).
+ */
+export function declaredTagsWith(
+  declared: ReadonlyMap<string, readonly string[]>,
+  subgraphs: ReadonlyArray<{ tags?: ReadonlyMap<string, ReadonlySet<string>> }>,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>([...declared].map(([tag, coordinates]) => [tag, [...coordinates]]));
+  for (const { tags } of subgraphs) for (const [tag, coordinates] of tags ?? []) out.set(tag, [...new Set([...(out.get(tag) ?? []), ...coordinates])]);
+  return out;
 }
 
 /**
@@ -94,11 +112,11 @@ export function channelProblems(schema: GraphQLSchema, channel: ChannelShape, ke
   const problems: string[] = [];
   for (const entry of channel.include ?? []) {
     if (entry.startsWith(SUBGRAPH_PREFIX)) {
-      if (!subgraphs) continue;
+      if (!subgraphs || subgraphs.has(entry)) continue;
       const name = entry.slice(SUBGRAPH_PREFIX.length);
-      if (subgraphs.has(name)) continue;
-      const close = suggestionList(name, [...subgraphs.keys()]);
-      const hint = close.length > 0 ? ` (did you mean "${SUBGRAPH_PREFIX}${close[0]}"?)` : ` (known: ${[...subgraphs.keys()].join(', ')})`;
+      const known = [...subgraphs.keys()].map((k) => k.slice(SUBGRAPH_PREFIX.length));
+      const close = suggestionList(name, known);
+      const hint = close.length > 0 ? ` (did you mean "${SUBGRAPH_PREFIX}${close[0]}"?)` : ` (known: ${known.join(', ') || 'none'})`;
       problems.push(`${file}: ${key}.include: "${entry}": there is no subgraph named "${name}"${hint}`);
       continue;
     }
@@ -153,7 +171,7 @@ function hideView(schema: GraphQLSchema, hide: readonly string[]): GraphQLSchema
 function includeView(schema: GraphQLSchema, include: readonly string[], subgraphs?: SubgraphRoots, declared?: ReadonlyMap<string, readonly string[]>): GraphQLSchema {
   const tags = include.some((entry) => entry.startsWith(TAG_PREFIX)) ? tagged(schema, declared) : undefined;
   const coordinates = include.flatMap((entry) => {
-    if (entry.startsWith(SUBGRAPH_PREFIX)) return [...(subgraphs?.get(entry.slice(SUBGRAPH_PREFIX.length)) ?? [])];
+    if (entry.startsWith(SUBGRAPH_PREFIX)) return (subgraphs?.get(entry) ?? []).filter((c) => !missingCoordinate(schema, c));
     if (entry.startsWith(TAG_PREFIX)) return tags?.get(entry.slice(TAG_PREFIX.length)) ?? [];
     return [entry];
   });

@@ -8,10 +8,21 @@
  */
 import { composeServices } from '@theguild/federation-composition';
 import { filterSchema } from '@graphql-tools/utils';
-import { Kind, parse, parseType, type GraphQLSchema } from 'graphql';
+import {
+  buildASTSchema,
+  isInterfaceType,
+  Kind,
+  parse,
+  parseType,
+  printSchema,
+  type DefinitionNode,
+  type GraphQLSchema,
+  type InterfaceTypeDefinitionNode,
+  type ObjectTypeDefinitionNode,
+} from 'graphql';
 import { displayPath } from '../config/load.js';
 import type { FederationInfo, LoadedSource } from '../sources/types.js';
-import type { EntityEntry } from './index.js';
+import type { EntityEntry, Renames } from './index.js';
 
 /** Every composition error of the federation sources, each prefixed with the descriptor file of the subgraph it names. */
 export function composeFederation(sources: readonly LoadedSource[]): string[] {
@@ -31,8 +42,12 @@ export function composeFederation(sources: readonly LoadedSource[]): string[] {
 
 const REPRESENTATIONS = parseType('[_Any!]!');
 
-/** A federation subgraph's resolvable entities as entity joins through `_entities(representations:)`. */
-export function federationEntities(info: FederationInfo): Map<string, EntityEntry> {
+/**
+ * A federation subgraph's resolvable entities as entity joins through `_entities(representations:)`; an
+ * @interfaceObject's entry also under each implementation of the interface (`implementations`), its
+ * representations and fragment still naming the interface, which is all the subgraph knows.
+ */
+export function federationEntities(info: FederationInfo, implementations: ReadonlyMap<string, ReadonlySet<string>> = new Map()): Map<string, EntityEntry> {
   const entries = new Map<string, EntityEntry>();
   for (const [typename, keys] of info.entities) {
     if (keys.length === 0) continue;
@@ -45,8 +60,68 @@ export function federationEntities(info: FederationInfo): Map<string, EntityEntr
       batch: true,
       federation: { typename, keys },
     });
+    if (!info.interfaceObjects.has(typename)) continue;
+    for (const implementation of implementations.get(typename) ?? []) entries.set(implementation, entries.get(typename)!);
   }
   return entries;
+}
+
+/** Every interface a federation subgraph defines (not as @interfaceObject), with its implementations across all of them. */
+export function interfaceImplementations(sources: readonly LoadedSource[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const source of sources) {
+    if (!source.federation) continue;
+    for (const type of Object.values(source.schema.getTypeMap())) {
+      if (!isInterfaceType(type) || type.name.startsWith('__')) continue;
+      const names = out.get(type.name) ?? new Set<string>();
+      for (const implementation of source.schema.getPossibleTypes(type)) names.add(implementation.name);
+      out.set(type.name, names);
+    }
+  }
+  return out;
+}
+
+/**
+ * A subgraph with @interfaceObject types as the unified graph sees it: each such object type becomes the
+ * interface of that name, and each implementation another subgraph gives it becomes an object type here with
+ * this subgraph's fields of the interface (`_Entity` lists them instead of the interface). The subgraph itself
+ * knows only the interface's name: `renames` sends every implementation's name to it as the interface's (type
+ * conditions), and the planner asks it for those objects as the interface.
+ */
+export function withInterfaceObjects(source: LoadedSource, implementations: ReadonlyMap<string, ReadonlySet<string>>): { source: LoadedSource; renames?: Renames } {
+  const info = source.federation;
+  if (!info || info.interfaceObjects.size === 0) return { source };
+  const asInterface = new Map<string, string>();
+  const definitions: DefinitionNode[] = [];
+  const document = parse(printSchema(source.schema));
+  const defined = new Set(document.definitions.flatMap((d) => ('name' in d && d.name ? [d.name.value] : [])));
+  const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OBJECT_TYPE_DEFINITION && info.interfaceObjects.has(definition.name.value)) {
+      const typeName = definition.name.value;
+      definitions.push({ ...definition, kind: Kind.INTERFACE_TYPE_DEFINITION, interfaces: [] } as InterfaceTypeDefinitionNode);
+      for (const implementation of implementations.get(typeName) ?? []) {
+        if (defined.has(implementation)) continue;
+        asInterface.set(implementation, typeName);
+        definitions.push({ kind: Kind.OBJECT_TYPE_DEFINITION, name: name(implementation), interfaces: [{ kind: Kind.NAMED_TYPE, name: name(typeName) }], fields: definition.fields } as ObjectTypeDefinitionNode);
+      }
+      continue;
+    }
+    if (definition.kind === Kind.UNION_TYPE_DEFINITION && definition.name.value === '_Entity') {
+      const members = (definition.types ?? []).flatMap((t) => (info.interfaceObjects.has(t.name.value) ? [...(implementations.get(t.name.value) ?? [])].filter((i) => asInterface.has(i)) : [t.name.value]));
+      definitions.push({ ...definition, types: [...new Set(members)].map((m) => ({ kind: Kind.NAMED_TYPE, name: name(m) })) });
+      continue;
+    }
+    definitions.push(definition);
+  }
+  const schema = buildASTSchema({ kind: Kind.DOCUMENT, definitions });
+  const renames: Renames = {
+    type: (unified) => asInterface.get(unified) ?? unified,
+    field: (_type, field) => field,
+    unifiedType: (typeName) => typeName,
+    typesRenamed: false,
+  };
+  return { source: { ...source, schema }, renames };
 }
 
 /** The subgraph's schema without its @requires fields: what may be sent to it outside `_entities` (the direct route). */
@@ -55,11 +130,12 @@ export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): Gr
   return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
 }
 
-/** The fields each federation subgraph has been overridden on (@override(from:) in another subgraph): subgraph name → "Type.field". */
+/** The fields each federation subgraph has been overridden on for good (@override(from:) without a label in another subgraph): subgraph name → "Type.field". */
 export function overriddenFields(sources: readonly LoadedSource[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const source of sources) {
-    for (const [coordinate, { from }] of source.federation?.overrides ?? []) {
+    for (const [coordinate, { from, label }] of source.federation?.overrides ?? []) {
+      if (label !== undefined) continue;
       const set = out.get(from) ?? new Set<string>();
       set.add(coordinate);
       out.set(from, set);
@@ -89,4 +165,47 @@ export function inaccessibleOf(sources: readonly LoadedSource[]): Set<string> {
   const out = new Set<string>();
   for (const source of sources) for (const coordinate of source.federation?.inaccessible ?? []) out.add(coordinate);
   return out;
+}
+
+/** A progressive override's label: `percent(n)`, n from 0 to 100 with at most 8 decimals (the federation spec's form). */
+const PERCENT = /^percent\((\d{1,3}(?:\.\d{1,8})?)\)$/;
+
+/**
+ * A field taken over with `@override(from:, label:)`: both subgraphs keep it, and each request asks the overriding
+ * one when the label is on for it, else `from` (the router rolls each label once per request, so the choice is
+ * the same everywhere in it). `percent(n)` is on for n% of requests; any other label (which Apollo Router leaves to
+ * a coprocessor to switch on) is never on here: `from` keeps answering.
+ */
+export interface LabelledOverride {
+  from: string;
+  label: string;
+  /** The share of requests (0 to 100) the label is on for. */
+  percent: number;
+}
+
+/** A federation subgraph's labelled overrides by "Type.field" (see LabelledOverride). */
+export function labelledOverrides(info: FederationInfo): Map<string, LabelledOverride> {
+  const out = new Map<string, LabelledOverride>();
+  for (const [coordinate, { from, label }] of info.overrides) {
+    if (label === undefined) continue;
+    const percent = PERCENT.exec(label);
+    out.set(coordinate, { from, label, percent: percent ? Math.min(100, Number(percent[1])) : 0 });
+  }
+  return out;
+}
+
+/** Labels that are neither `percent(n)` with n ≤ 100 nor a custom label: problems naming the descriptor, field and label. */
+export function overrideLabelProblems(sources: readonly LoadedSource[]): string[] {
+  const problems: string[] = [];
+  for (const source of sources) {
+    for (const [coordinate, { label }] of source.federation?.overrides ?? []) {
+      if (label === undefined) continue;
+      const percent = PERCENT.exec(label);
+      const custom = /^[A-Za-z][A-Za-z0-9_\-:.]*$/.test(label);
+      if ((percent && Number(percent[1]) > 100) || (!percent && !custom)) {
+        problems.push(`${displayPath(source.descriptor.file)}: ${coordinate} @override(label: "${label}"): a label is "percent(n)" with n from 0 to 100 (up to 8 decimals), or a name of letters, digits, _ - : .`);
+      }
+    }
+  }
+  return problems;
 }

@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
-import { composeFederation, federationEntities, inaccessibleOf, overriddenFields, withoutOverridden, withoutRequires } from './federation.js';
+import { composeFederation, federationEntities, inaccessibleOf, interfaceImplementations, labelledOverrides, withInterfaceObjects, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -51,6 +51,12 @@ export interface ComposedSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → the fields it needs in the representation. */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from, for the requests its label is on for. */
+  overrides?: ReadonlyMap<string, LabelledOverride>;
+  /** A federation subgraph's @interfaceObject types: interfaces of the unified graph it knows as one object type. */
+  interfaceObjects?: ReadonlySet<string>;
+  /** A federation subgraph's @tag names → the coordinates it tags (a channel's `include: [tag:<name>]`). */
+  tags?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** A renamed subgraph's names, both ways (`transforms.prefix`/`rename`). */
@@ -243,8 +249,9 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
   // Hidden entity entry points: kept in their subschema (stitching calls them), removed from the unified graph.
   const hiddenAfterStitching = new Set<string>();
   const overridden = overriddenFields(sources);
+  const implementations = interfaceImplementations(sources);
   for (const loaded of sources) {
-    const source = withoutOverridden(loaded, overridden.get(loaded.descriptor.name));
+    const { source, renames: interfaceRenames } = withInterfaceObjects(withoutOverridden(loaded, overridden.get(loaded.descriptor.name)), implementations);
     const { descriptor } = source;
     problems.push(...entityProblems(descriptor, source.schema), ...transformProblems(descriptor, source.schema));
     const queryName = source.schema.getQueryType()?.name ?? 'Query';
@@ -292,17 +299,18 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         visible: subschema.transformedSchema,
         executor,
         trusted,
-        renamed: Boolean(renames),
+        renamed: Boolean(renames) || Boolean(interfaceRenames),
         ...(renames && { renames: renamesOf(source.schema, naming) }),
-        entities: federation ? federationEntities(federation) : plannedEntities(source, naming, subschema.transformedSchema),
-        ...(federation && { provides: federation.provides, requires: federation.requires }),
+        ...(interfaceRenames && { renames: interfaceRenames }),
+        entities: federation ? federationEntities(federation, implementations) : plannedEntities(source, naming, subschema.transformedSchema),
+        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects, tags: federation.tags }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const federationProblems = composeFederation(sources);
+  const federationProblems = [...overrideLabelProblems(sources), ...composeFederation(sources)];
   if (federationProblems.length > 0) throw new ConfigError('COMPOSE_CONFLICT', federationProblems);
   const conflicts = findConflicts(inputs);
   if (conflicts.length > 0) throw new ConfigError('COMPOSE_CONFLICT', conflicts);
@@ -330,6 +338,8 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
       objectFieldFilter: visibleField,
       interfaceFieldFilter: visibleField,
       inputObjectFieldFilter: visibleField,
+      enumValueFilter: (type, value) => !inaccessible.has(`${type}.${value}`),
+      argumentFilter: (type, field, argument) => !inaccessible.has(`${type}.${field}(${argument}:)`),
       rootFieldFilter: (operation, fieldName) => !hiddenAfterStitching.has(`${operation}.${fieldName}`),
     });
   }

@@ -19,7 +19,10 @@
  * and the fields the selected fields @require; a field a subgraph @requires
  * is only asked of it that way. @provides makes @external fields local at
  * the place it names; where several subgraphs serve a field (@shareable), the
- * one already asked at that place answers, else the first by name.
+ * one already asked at that place answers, else the first by name. A field
+ * taken over with a labelled @override (`label: "percent(n)"`) is served by
+ * the overriding subgraph when the label is on for the request, else by the
+ * one it was taken from: the plan is made for a set of labels that are on.
  *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
@@ -36,9 +39,10 @@
  *
  * The planner takes what it can do exactly and declines the rest (the caller
  * then uses stitching, which gives the same answer): subscriptions,
- * introspection, directives other than @skip/@include, an interface or union
- * whose selections need a second subgraph, aliases starting with "__key_"
- * (the planner's own, for key fields).
+ * introspection, directives other than @skip/@include, aliases starting
+ * with "__key_" (the planner's own, for key fields). An interface or union
+ * whose selections need a second subgraph is planned per concrete type
+ * (planAbstract).
  *
  * Pure: executors are carried, never called here.
  */
@@ -54,6 +58,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLAbstractType,
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -65,6 +70,7 @@ import {
 } from 'graphql';
 import type { Executor } from '@graphql-tools/utils';
 import type { EntityEntry, Renames } from '../compose/index.js';
+import type { LabelledOverride } from '../compose/federation.js';
 import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
 
 /** A subgraph the planner can route to, described in the unified graph's names. */
@@ -82,12 +88,35 @@ export interface PlanSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
+  overrides?: ReadonlyMap<string, LabelledOverride>;
+  /** A federation subgraph's @interfaceObject types: it answers their objects with the interface's name as `__typename`. */
+  interfaceObjects?: ReadonlySet<string>;
+}
+
+/** A field both subgraphs of a labelled @override serve: `to` answers it when `label` is on for the request, else `from`. */
+export interface PlanOverride {
+  to: PlanSubgraph;
+  from: string;
+  label: string;
 }
 
 export interface PlanGraph {
   subgraphs: readonly PlanSubgraph[];
   /** "Type.field" → the subgraphs that serve it (root types under "Query", "Mutation"). */
   owners: ReadonlyMap<string, readonly PlanSubgraph[]>;
+  /** "Type.field" → its labelled @override. */
+  overrides: ReadonlyMap<string, PlanOverride>;
+  /** Every override label, with the share of requests (0 to 100) it is on for. */
+  labels: ReadonlyMap<string, number>;
+}
+
+/** The subgraphs that serve a field for a request with these override labels on (PlanOverride). */
+export function ownersOf(graph: PlanGraph, at: string, enabled: ReadonlySet<string>): readonly PlanSubgraph[] {
+  const list = graph.owners.get(at) ?? [];
+  const override = graph.overrides.get(at);
+  if (!override) return list;
+  return enabled.has(override.label) ? list.filter((s) => s.name !== override.from) : list.filter((s) => s !== override.to);
 }
 
 /** One fetch: what one subgraph is asked for, for one set of objects. */
@@ -97,6 +126,11 @@ export interface Fetch {
   parent?: Fetch;
   /** Response keys from the parent's objects to this fetch's objects (lists are walked through). */
   path: readonly string[];
+  /**
+   * Under an interface or union: only the objects whose `__typename` is `typename` once `depth` keys of the path
+   * are walked (the fetch joins one concrete type's objects).
+   */
+  filters?: ReadonlyArray<{ depth: number; typename: string }>;
   /**
    * For an entity fetch: where the keys are read, and the field's alias and variable in the call (a one-key
    * field is sent once per key, as `<alias>_<n>` with `$<variable>_<n>`).
@@ -166,8 +200,16 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
       for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
     }
   }
+  const overrides = new Map<string, PlanOverride>();
+  const labels = new Map<string, number>();
+  for (const subgraph of subgraphs) {
+    for (const [at, { from, label, percent }] of subgraph.overrides ?? []) {
+      overrides.set(at, { to: subgraph, from, label });
+      labels.set(label, percent);
+    }
+  }
   // Each coordinate's subgraphs in name order: where several serve a field (@shareable), the first by name is asked unless one is already being called.
-  return { subgraphs, owners };
+  return { subgraphs, owners, overrides, labels };
 }
 
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
@@ -244,12 +286,13 @@ class Planner {
     private readonly schema: GraphQLSchema,
     private readonly graph: PlanGraph,
     document: DocumentNode,
+    private readonly enabled: ReadonlySet<string>,
   ) {
     this.fragments = fragmentsOf(document);
   }
 
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
-    return this.graph.owners.get(coordinate(typeName, field)) ?? [];
+    return ownersOf(this.graph, coordinate(typeName, field), this.enabled);
   }
 
   private serves(subgraph: PlanSubgraph, typeName: string, field: string): boolean {
@@ -434,7 +477,62 @@ class Planner {
     if (isObjectType(type)) {
       return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
-    return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
+    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.viaInterfaceOwner(type, field.selectionSet, subgraph, inner, owner)) };
+    try {
+      // The subgraph answers the whole selection itself: sent as the client wrote it.
+      return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
+    } catch (error) {
+      if (!(error instanceof Unplannable)) throw error;
+      return { ...field, selectionSet: selectionSet(this.planAbstract(type, field.selectionSet, subgraph, inner, owner, provided)) };
+    }
+  }
+
+  /**
+   * Objects of an interface from a subgraph that knows it as an @interfaceObject (their `__typename` is the
+   * interface's): it is asked for their key only, and the subgraph that defines the interface as an entity
+   * interface answers the rest, starting with each object's concrete type, through `_entities` with the
+   * interface's name (the spec's way; fields of the first subgraph come back through its own `_entities`).
+   */
+  private viaInterfaceOwner(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): SelectionNode[] {
+    const target = this.graph.subgraphs.find((s) => s !== subgraph && !s.interfaceObjects?.has(type.name) && s.entities.get(type.name)?.federation?.typename === type.name);
+    const entry = target?.entities.get(type.name);
+    if (!target || !entry?.federation) throw new Unplannable(`${type.name}: no subgraph resolves the interface as an entity (@key on the interface) for ${subgraph.name}'s @interfaceObject`);
+    const keyFields = mergeFieldSets([entry.federation.keys[0]]);
+    const names = keyFields.map((f) => f.name.value);
+    const keys = new Set<string>();
+    for (const concrete of this.schema.getPossibleTypes(type)) for (const e of this.collect(concrete, set)) if (e.field.name.value !== '__typename') keys.add(responseKey(e.field));
+    const fetch: Fetch = {
+      subgraph: target,
+      parent: owner,
+      path,
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount: names.length, alias: '', variable: '' },
+      selections: [],
+      fields: [...keys],
+      children: [],
+    };
+    owner.children.push(fetch);
+    fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
+    return keyFields.map((f) => keyField(f.name.value, f.selectionSet));
+  }
+
+  /**
+   * A selection under an interface or union that needs other subgraphs: planned once per concrete type the
+   * subgraph can answer, each in its own `... on <Type>`, as for an object of that type (so a field of another
+   * subgraph becomes an entity fetch); such a fetch joins only the objects of its type (Fetch.filters), told
+   * apart by their `__typename`.
+   */
+  private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
+    const selections: SelectionNode[] = [TYPENAME];
+    for (const concrete of this.schema.getPossibleTypes(type)) {
+      if (!subgraph.visible.getType(concrete.name)) continue;
+      const entries = this.collect(concrete, set);
+      if (entries.length === 0) continue;
+      const before = owner.children.length;
+      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided);
+      for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typename: concrete.name }];
+      selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
+    }
+    return selections;
   }
 
   /**
@@ -630,12 +728,13 @@ function variableDefinition(name: string, type: TypeNode): VariableDefinitionNod
 }
 
 const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * The plan for one operation of a document (validated against `schema`),
  * or Unplannable with the reason stitching has to take it.
  */
-export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph): QueryPlan {
+export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph, enabled: ReadonlySet<string> = NONE): QueryPlan {
   if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
   visit(document, {
     Directive(node) {
@@ -649,12 +748,12 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
   const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
-  const planner = new Planner(schema, graph, document);
+  const planner = new Planner(schema, graph, document, enabled);
   // Root fields in order, each with the subgraph serving it; `__typename` is answered by the result check.
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
   for (const entry of planner.collect(rootType, operation.selectionSet)) {
     if (entry.field.name.value === '__typename') continue;
-    const owners = graph.owners.get(coordinate(rootName, entry.field.name.value));
+    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
     // @shareable root fields: a subgraph this query already asks, else the first by name.
     const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];
     if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);

@@ -97,6 +97,14 @@ function takeLocated(located: Map<string, GraphQLError[]>, path: ReadonlyArray<s
   return errors[0];
 }
 
+/**
+ * The upstream error for a missing value at `path`: one at that path, else, for a non-null field (whose null
+ * bubbles up), one at its object's path (an entity a subgraph failed to resolve as a whole).
+ */
+function takeMissing(located: Map<string, GraphQLError[]>, path: ReadonlyArray<string | number>, nonNull: boolean, unlocated: GraphQLError[]): GraphQLError | undefined {
+  return takeLocated(located, path, unlocated) ?? (nonNull && path.length > 1 ? takeLocated(located, path.slice(0, -1), unlocated) : undefined);
+}
+
 function withLeftovers(checked: ExecutionResult, located: Map<string, GraphQLError[]>, unlocated: GraphQLError[]): ExecutionResult {
   const leftover = [...unlocated, ...[...located.values()].flat()];
   if (leftover.length === 0) return checked;
@@ -112,7 +120,7 @@ export function executedCheck(result: ExecutionResult, schema: GraphQLSchema, ar
     if (value == null && located.size > 0) {
       const keys: Array<string | number> = [];
       for (let p: typeof info.path | undefined = info.path; p; p = p.prev) keys.unshift(p.key);
-      return takeLocated(located, keys, unlocated) ?? value;
+      return takeMissing(located, keys, isNonNullType(info.returnType), unlocated) ?? value;
     }
     return value;
   };
@@ -298,7 +306,7 @@ class CheckRun {
       if (field.typename) {
         value = typeName;
       } else {
-        const upstream = raw == null && this.located.size > 0 ? takeLocated(this.located, this.path, this.unlocated) : undefined;
+        const upstream = raw == null && this.located.size > 0 ? takeMissing(this.located, this.path, isNonNullType(field.type), this.unlocated) : undefined;
         value = upstream ? this.fail(upstream, field) : this.value(field, field.type, raw);
       }
       this.path.pop();

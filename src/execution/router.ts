@@ -56,6 +56,7 @@ import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
 import { requestError } from '../errors.js';
 import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import type { LabelledOverride } from '../compose/federation.js';
 import { executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
 import { fieldNodesAt, fragmentsOf, type Fragments } from './collect-fields.js';
@@ -123,7 +124,14 @@ function operationDocument(document: DocumentNode, operation: OperationDefinitio
 }
 
 /** The one subgraph that can serve every part of the operation (all of the document's without one), if there is one. */
-export function directRouteOf(document: DocumentNode, schema: GraphQLSchema, routes: readonly DirectRoute[], operation?: OperationDefinitionNode): DirectRoute | undefined {
+export function directRouteOf(
+  document: DocumentNode,
+  schema: GraphQLSchema,
+  routes: readonly DirectRoute[],
+  operation?: OperationDefinitionNode,
+  /** The one subgraph that may serve a "Type.field" (a labelled @override), if only one may. */
+  onlyOwner?: (coordinate: string) => string | undefined,
+): DirectRoute | undefined {
   if (operation) document = operationDocument(document, operation);
   let candidates = routes.slice();
   const keep = (test: (route: DirectRoute) => boolean): void => {
@@ -149,7 +157,8 @@ export function directRouteOf(document: DocumentNode, schema: GraphQLSchema, rou
           return;
         }
         const parentName = typeInfo.getParentType()?.name;
-        keep((r) => parentName !== undefined && hasField(r.schema, parentName, name));
+        const only = parentName !== undefined ? onlyOwner?.(`${parentName}.${name}`) : undefined;
+        keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name));
       },
       InlineFragment(node) {
         if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);
@@ -214,6 +223,8 @@ function fits(data: unknown, path: ReadonlyArray<string | number>): boolean {
 function nullsAt(data: unknown, path: ReadonlyArray<string | number>): Array<Array<string | number>> {
   const out: Array<Array<string | number>> = [];
   const walk = (value: unknown, at: Array<string | number>, rest: ReadonlyArray<string | number>): void => {
+    // A key an object does not have (a union member the selection does not cover) is no null of the answer.
+    if (value === undefined && at.length > 0) return;
     if (value == null) {
       out.push([...at, ...rest]);
       return;
@@ -262,6 +273,9 @@ export class Router {
   private readonly rewritten = new WeakMap<DocumentNode, Map<string, DocumentNode>>();
   /** Operations found, per document and name; a name that finds none is not kept (it comes from the client). */
   private readonly operations = new WeakMap<DocumentNode, Map<string, OperationDefinitionNode>>();
+  /** Labelled @override fields ("Type.field" → the overriding subgraph and the label), and each label's percent. */
+  private readonly overrides = new Map<string, LabelledOverride & { to: string }>();
+  private readonly labels: Array<[label: string, percent: number]>;
 
   constructor(options: RouterOptions) {
     this.schema = options.schema;
@@ -270,6 +284,26 @@ export class Router {
     this.graph = options.planner && this.allowed.has('planned') ? planGraph(options.subgraphs) : undefined;
     this.logger = options.logger;
     this.checker = new ResultChecker(checkingSchema(options.schema));
+    const labels = new Map<string, number>();
+    for (const subgraph of options.subgraphs) {
+      for (const [at, override] of subgraph.overrides ?? []) {
+        this.overrides.set(at, { ...override, to: subgraph.name });
+        labels.set(override.label, override.percent);
+      }
+    }
+    this.labels = [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * The labelled @override labels on for one request (federation's progressive override): each `percent(n)` label
+   * is on with probability n/100, rolled once per request so every field it moves goes the same way in it; as a
+   * key of the labels on ("" for none), which decide() plans for.
+   */
+  rollLabels(): string {
+    if (this.labels.length === 0) return '';
+    let on = '';
+    for (const [label, percent] of this.labels) if (percent > 0 && Math.random() * 100 < percent) on += on ? `\n${label}` : label;
+    return on;
   }
 
   /** Whether any operation could take another route than stitching (else the router need not be asked). */
@@ -277,27 +311,38 @@ export class Router {
     return this.direct.length > 0 || this.graph !== undefined;
   }
 
-  /** The route of one operation of a document, decided on first use. */
-  decide(document: DocumentNode, operation: OperationDefinitionNode): Decision {
+  /**
+   * The route of one operation of a document, decided on first use for each set of override labels on
+   * (`labels`, from rollLabels: at most one decision per combination of the graph's labels).
+   */
+  decide(document: DocumentNode, operation: OperationDefinitionNode, labels = ''): Decision {
     let entry = this.known.get(document);
     if (!entry) this.known.set(document, (entry = new Map()));
     const name = operation.name?.value ?? '';
-    let decision = entry.get(name);
+    const key = labels ? `${name}\u0000${labels}` : name;
+    let decision = entry.get(key);
     if (!decision) {
-      decision = this.decideOnce(document, operation);
-      entry.set(name, decision);
+      decision = this.decideOnce(document, operation, labels);
+      entry.set(key, decision);
       this.logger?.debug({ operation: name || undefined, route: decision.route, reason: decision.reason }, `operation routed: ${decision.route}`);
     }
     return decision;
   }
 
-  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode): Decision {
-    const direct = this.direct.length > 0 ? directRouteOf(document, this.schema, this.direct, operation) : undefined;
-    if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"`, subgraph: direct };
+  private decideOnce(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
+    const enabled = new Set(labels ? labels.split('\n') : []);
+    const onlyOwner = this.overrides.size > 0 ? (at: string) => {
+      const override = this.overrides.get(at);
+      return override && (enabled.has(override.label) ? override.to : override.from);
+    } : undefined;
+    // Where labelled overrides exist, each reason says which labels were on (the route span and the logs show it).
+    const on = this.labels.length > 0 ? `; override labels on: ${labels ? labels.split('\n').join(', ') : 'none'}` : '';
+    const direct = this.direct.length > 0 ? directRouteOf(document, this.schema, this.direct, operation, onlyOwner) : undefined;
+    if (direct) return { route: 'direct', reason: `every field is in subgraph "${direct.name}"${on}`, subgraph: direct };
     if (!this.graph) return { route: 'stitched', reason: this.allowed.has('planned') ? 'the query planner is off (execution.planner: false)' : 'the planned route is not allowed' };
     try {
-      const plan = planOperation(document, operation, this.schema, this.graph);
-      return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}`, plan };
+      const plan = planOperation(document, operation, this.schema, this.graph, enabled);
+      return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}${on}`, plan };
     } catch (error) {
       // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
       if (error instanceof Unplannable) return { route: 'stitched', reason: error.message };

@@ -76,10 +76,12 @@ function unifyTypenames(value: unknown, renames: Renames): void {
   }
 }
 
-/** Objects under `parents` at `path`, lists walked through, nulls skipped. */
-function walk(parents: readonly Target[], path: readonly string[]): Target[] {
+/** Objects under `parents` at `path`, lists walked through, nulls skipped; with `filters`, only the objects of a type where they say (Fetch.filters). */
+function walk(parents: readonly Target[], path: readonly string[], filters?: Fetch['filters']): Target[] {
   let current: readonly Target[] = parents;
-  for (const key of path) {
+  for (let depth = 0; depth < path.length; depth++) {
+    const key = path[depth]!;
+    if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => t.object.__typename === f.typename);
     const next: Target[] = [];
     const visit = (value: unknown, at: PathLink): void => {
       if (Array.isArray(value)) {
@@ -91,7 +93,9 @@ function walk(parents: readonly Target[], path: readonly string[]): Target[] {
     for (const parent of current) visit(parent.object[key], { prev: parent.at, key });
     current = next;
   }
-  return current === parents ? parents.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
+  if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
+  // Never the parents' own targets: keyIndex is this fetch's.
+  return path.length === 0 ? current.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
 }
 
 export interface PlanRequest {
@@ -152,7 +156,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     const variables = clientVariables(call);
     const prepared = call.fetches.map((fetch) => {
       const parents = fetch.parent ? targets.get(fetch.parent) ?? [] : root;
-      const objects = walk(parents, fetch.path);
+      const objects = walk(parents, fetch.path, fetch.filters);
       const entity = fetch.entity!;
       const keys: unknown[] = [];
       const seen = new Map<string, number>();
@@ -249,8 +253,10 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       }
       return undefined;
     };
-    // An error about one key belongs to every object with that key (at each field the fetch was to fill, when it
-    // is about the entity itself); the others are passed on unlocated (their paths are in the call's terms).
+    // An error about one key belongs to every object with that key: about a federation entity itself
+    // (`_entities.N`, a reference that failed), at that object's path, where Apollo Gateway and Router put it; about
+    // another entity field's answer, at each field the fetch was to fill (as stitching does); else at the path below
+    // it. The others are passed on unlocated (their paths are in the call's terms).
     for (const error of upstreamErrors) {
       if (placed.has(error)) continue;
       const at = error.path ? locateInCall(error.path) : undefined;
@@ -259,7 +265,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         continue;
       }
       const objects = targets.get(at.fetch)!.filter((t) => t.keyIndex === at.index);
-      if (at.rest.length === 0) {
+      if (at.rest.length === 0 && !at.fetch.entity!.entry.federation) {
         fail(at.fetch, objects, error);
         continue;
       }

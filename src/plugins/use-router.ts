@@ -57,7 +57,8 @@ export function useRouter(options: UseRouterOptions): Plugin {
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
         // The route decision is a span of the request's trace when it is traced (decided once per document, planned then).
         const span = (args.contextValue as Context)?.tessera?.trace?.span('tessera.route');
-        const decision = router.decide(args.document, operation);
+        // Progressive @override: the labels on for this request are rolled once, here, for all of it.
+        const decision = router.decide(args.document, operation, router.rollLabels());
         span?.end(routeAttributes(decision));
         note(args.contextValue as Context, decision);
         if (decision.route !== 'stitched') return router.run(decision, operation, args);

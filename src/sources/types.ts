@@ -95,12 +95,24 @@ export interface FederationInfo {
   requires: ReadonlyMap<string, SelectionSetNode>;
   /** "Type.field" → the fields of its type it also answers (@provides), @external elsewhere in this subgraph. */
   provides: ReadonlyMap<string, SelectionSetNode>;
-  /** "Type.field" → the subgraph it takes the field over from (@override(from:)); a progressive `label` is read but not applied. */
+  /**
+   * "Type.field" → the subgraph it takes the field over from (@override(from:)); with a `label`, only for the
+   * requests that label is on for (compose/federation.ts labelledOverrides).
+   */
   overrides: ReadonlyMap<string, { from: string; label?: string }>;
-  /** "Type" and "Type.field" marked @inaccessible: kept for joins, left out of the unified graph. */
+  /**
+   * Object types marked @interfaceObject: in the unified graph, the interface of that name another subgraph
+   * defines, and this subgraph's fields are on each of its implementations (compose/federation.ts withInterfaceObjects).
+   */
+  interfaceObjects: ReadonlySet<string>;
+  /** Interfaces with a @key (entity interfaces): in `entities`, resolved by `_entities` as the interface (the subgraph answers the concrete type). */
+  entityInterfaces: ReadonlySet<string>;
+  /** @tag names → the "Type" and "Type.field" coordinates tagged with them (a channel's `include: [tag:<name>]`). */
+  tags: ReadonlyMap<string, ReadonlySet<string>>;
+  /** "Type", "Type.field" (an enum's "Type.VALUE") and "Type.field(argument:)" marked @inaccessible: kept for joins, left out of the unified graph. */
   inaccessible: ReadonlySet<string>;
   /**
-   * "Type" and "Type.field" → what @authenticated (`[[]]`) and @requiresScopes (its groups) require, in the
+   * "Type" and "Type.field" → what @authenticated (`[[]]`), @requiresScopes and @policy (its groups, each policy a scope) require, in the
    * terms of a descriptor's `auth:` rule: the caller needs every scope of at least one group.
    */
   auth: ReadonlyMap<string, ReadonlyArray<ReadonlyArray<readonly string[]>>>;

@@ -45,14 +45,14 @@ test('include by type keeps it whole; an interface brings its implementations; h
 });
 
 test('include by subgraph keeps the root fields that subgraph serves', () => {
-  const roots = new Map([['reviews', ['Query.reviews']], ['catalog', ['Query.product', 'Mutation.buy']]]);
+  const roots = new Map([['subgraph:reviews', ['Query.reviews']], ['subgraph:catalog', ['Query.product', 'Mutation.buy']]]);
   const view = channelView(unified, { include: ['subgraph:reviews'], hide: [] }, roots);
   assert.deepEqual(fieldsOf(view, 'Query'), ['reviews']);
   assert.equal(view.getType('Product'), undefined);
 });
 
 test('an include entry naming nothing is refused with the key and the closest name', () => {
-  const roots = new Map([['reviews', ['Query.reviews']]]);
+  const roots = new Map([['subgraph:reviews', ['Query.reviews']]]);
   const problems = channelProblems(unified, { include: ['Prodct', 'Product.nme', 'subgraph:reveiws'], hide: [] }, 'channels.mobile', 'gateway.yaml', roots);
   assert.deepEqual(problems, [
     'gateway.yaml: channels.mobile.include: "Prodct" is not in the unified graph: no type Prodct (did you mean "Product"?)',

@@ -14,6 +14,8 @@ const namesOf = (set: SelectionSetNode): string[] => set.selections.flatMap((s) 
 export function stitchingMerge(info: FederationInfo): Record<string, MergedTypeConfig> {
   const merge: Record<string, MergedTypeConfig> = {};
   for (const [typename, keys] of info.entities) {
+    // An entity interface or an @interfaceObject: only the planner joins them.
+    if (info.entityInterfaces.has(typename) || info.interfaceObjects.has(typename)) continue;
     const key = keys[0];
     if (!key) continue;
     const keyNames = namesOf(key);

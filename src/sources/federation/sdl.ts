@@ -6,8 +6,8 @@
  * `_Entity` over its resolvable entities, written anew, for stitching),
  * without the @external fields it does not resolve (those in none of the
  * type's keys: @provides answers them only where it says), and
- * with every directive use other than @deprecated, @specifiedBy and @oneOf
- * removed. Federation 1 `extend type` without a definition becomes the
+ * with every directive use other than @deprecated, @specifiedBy, @oneOf and
+ * the custom directives it names in @composeDirective removed. Federation 1 `extend type` without a definition becomes the
  * definition.
  *
  * Directive names follow the subgraph's `@link(url: ".../federation/v2.x",
@@ -29,6 +29,8 @@ import {
   type DefinitionNode,
   type DocumentNode,
   type FieldDefinitionNode,
+  type InterfaceTypeDefinitionNode,
+  type InterfaceTypeExtensionNode,
   type GraphQLSchema,
   type ObjectTypeDefinitionNode,
   type ObjectTypeExtensionNode,
@@ -44,7 +46,7 @@ const SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+$/;
 /** The local name of each federation directive this subgraph may use: canonical name → name in its SDL. */
 function directiveNames(document: DocumentNode): Map<string, string> {
   const names = new Map<string, string>();
-  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes'];
+  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes', 'interfaceObject', 'policy', 'tag', 'composeDirective'];
   let linked = false;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
@@ -92,6 +94,7 @@ function topLevel(set: SelectionSetNode): Set<string> {
 }
 
 type ObjectNode = ObjectTypeDefinitionNode | ObjectTypeExtensionNode;
+type InterfaceNode = InterfaceTypeDefinitionNode | InterfaceTypeExtensionNode;
 
 export interface ReadSubgraph {
   info: FederationInfo;
@@ -112,14 +115,23 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   const overrides = new Map<string, { from: string; label?: string }>();
   const inaccessible = new Set<string>();
   const auth = new Map<string, Array<ReadonlyArray<readonly string[]>>>();
-  /** @inaccessible, @authenticated and @requiresScopes on one type or member. */
+  const tags = new Map<string, Set<string>>();
+  /**
+   * @inaccessible, @authenticated, @requiresScopes, @policy and @tag on one type or member. A policy is held as
+   * a scope of the same name (the caller's credentials grant it), so @policy(policies: [["a", "b"], ["c"]])
+   * reads as @requiresScopes(scopes: [["a", "b"], ["c"]]).
+   */
   const readAccess = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined): void => {
     for (const directive of directives ?? []) {
       if (is(directive, 'inaccessible')) inaccessible.add(coordinate);
+      if (is(directive, 'tag')) {
+        const tag = argument(directive, 'name');
+        if (tag?.kind === Kind.STRING) tags.set(tag.value, (tags.get(tag.value) ?? new Set()).add(coordinate));
+      }
       let requirement: Array<readonly string[]> | undefined;
       if (is(directive, 'authenticated')) requirement = [[]];
-      if (is(directive, 'requiresScopes')) {
-        const scopes = argument(directive, 'scopes');
+      if (is(directive, 'requiresScopes') || is(directive, 'policy')) {
+        const scopes = argument(directive, is(directive, 'policy') ? 'policies' : 'scopes');
         requirement = scopes?.kind === Kind.LIST ? scopes.values.map((group) => (group.kind === Kind.LIST ? group.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [])) : [];
       }
       if (requirement) auth.set(coordinate, [...(auth.get(coordinate) ?? []), requirement]);
@@ -130,13 +142,22 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
     const typeName = definition.name.value;
     readAccess(typeName, definition.directives);
     const members = 'fields' in definition ? (definition.fields ?? []) : 'values' in definition ? (definition.values ?? []) : [];
-    for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }>) {
+    for (const member of members as ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[]; arguments?: ReadonlyArray<{ name: { value: string }; directives?: readonly ConstDirectiveNode[] }> }>) {
       readAccess(`${typeName}.${member.name.value}`, member.directives);
+      // An argument: only @inaccessible applies ("Type.field(argument:)").
+      for (const arg of member.arguments ?? []) if ((arg.directives ?? []).some((d) => is(d, 'inaccessible'))) inaccessible.add(`${typeName}.${member.name.value}(${arg.name.value}:)`);
     }
   }
-  const objects = document.definitions.filter((d): d is ObjectNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION);
+  const interfaceObjects = new Set<string>();
+  const entityInterfaces = new Set<string>();
+  const objects = document.definitions.filter(
+    (d): d is ObjectNode | InterfaceNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION || d.kind === Kind.INTERFACE_TYPE_DEFINITION || d.kind === Kind.INTERFACE_TYPE_EXTENSION,
+  );
   for (const type of objects) {
     const typeName = type.name.value;
+    const isInterface = type.kind === Kind.INTERFACE_TYPE_DEFINITION || type.kind === Kind.INTERFACE_TYPE_EXTENSION;
+    if (!isInterface && (type.directives ?? []).some((d) => is(d, 'interfaceObject'))) interfaceObjects.add(typeName);
+    if (isInterface && (type.directives ?? []).some((d) => is(d, 'key'))) entityInterfaces.add(typeName);
     const typeExternal = (type.directives ?? []).some((d) => is(d, 'external'));
     for (const directive of type.directives ?? []) {
       if (!is(directive, 'key')) continue;
@@ -169,19 +190,34 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth };
-  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()]) };
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces, tags };
+  // @composeDirective(name: "@custom"): the custom directive (its definition and its uses) is carried into the unified graph.
+  const composed = new Set<string>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
+    for (const directive of definition.directives ?? []) {
+      const composedName = is(directive, 'composeDirective') ? argument(directive, 'name') : undefined;
+      if (composedName?.kind === Kind.STRING) composed.add(composedName.value.replace(/^@/, ''));
+    }
+  }
+  return { info, schema: gatewaySchema(document, external, keyFields, [...entities.keys()].filter((t) => !entityInterfaces.has(t)), composed) };
 }
 
 /** The schema the gateway sees (the file's comment): federation machinery, unresolved @external fields and directive uses removed. */
-function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, keyFields: ReadonlyMap<string, ReadonlySet<string>>, resolvable: readonly string[]): GraphQLSchema {
+function gatewaySchema(
+  document: DocumentNode,
+  external: ReadonlySet<string>,
+  keyFields: ReadonlyMap<string, ReadonlySet<string>>,
+  resolvable: readonly string[],
+  composed: ReadonlySet<string>,
+): GraphQLSchema {
   const defined = new Set(document.definitions.flatMap((d) => (d.kind === Kind.OBJECT_TYPE_DEFINITION ? [d.name.value] : [])));
   const keepField = (typeName: string, field: FieldDefinitionNode): boolean =>
     !FEDERATION_FIELDS.has(field.name.value) && (!external.has(`${typeName}.${field.name.value}`) || Boolean(keyFields.get(typeName)?.has(field.name.value)));
   const definitions: DefinitionNode[] = [];
   const plain = visit(document, {
     Directive(node) {
-      return KEPT_DIRECTIVES.has(node.name.value) ? undefined : null;
+      return KEPT_DIRECTIVES.has(node.name.value) || composed.has(node.name.value) ? undefined : null;
     },
   });
   for (const definition of plain.definitions) {
@@ -193,12 +229,14 @@ function gatewaySchema(document: DocumentNode, external: ReadonlySet<string>, ke
         if (definition.operationTypes?.length) definitions.push(definition);
         continue;
       case Kind.DIRECTIVE_DEFINITION:
+        if (composed.has(definition.name.value)) definitions.push(definition);
         continue;
       case Kind.OBJECT_TYPE_DEFINITION:
       case Kind.OBJECT_TYPE_EXTENSION:
       case Kind.INTERFACE_TYPE_DEFINITION:
       case Kind.INTERFACE_TYPE_EXTENSION: {
         const typeName = definition.name.value;
+        if (FEDERATION_TYPES.has(typeName)) continue;
         const fields = (definition.fields ?? []).filter((f) => keepField(typeName, f));
         if (fields.length === 0 && (typeName === 'Query' || definition.kind === Kind.OBJECT_TYPE_EXTENSION)) continue;
         let node = { ...definition, fields } as DefinitionNode;

@@ -42,8 +42,9 @@ export interface SupergraphSubgraph {
   sdl: string;
 }
 
-const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@requires", "@provides", "@external", "@shareable", "@override", "@inaccessible", "@authenticated", "@requiresScopes"])';
-const KEPT = new Set(['inaccessible', 'authenticated', 'requiresScopes', 'deprecated', 'specifiedBy', 'oneOf']);
+const LINK =
+  'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@requires", "@provides", "@external", "@shareable", "@override", "@inaccessible", "@authenticated", "@requiresScopes", "@policy", "@tag", "@interfaceObject"])';
+const KEPT = new Set(['inaccessible', 'authenticated', 'requiresScopes', 'policy', 'tag', 'deprecated', 'specifiedBy', 'oneOf']);
 
 const name = (value: string) => ({ kind: Kind.NAME, value }) as const;
 const stringValue = (value: string) => ({ kind: Kind.STRING, value }) as const;
@@ -100,7 +101,10 @@ export function subgraphsOfSupergraph(text: string): SupergraphSubgraph[] {
   };
   /** A field's occurrences per graph: its `@join__field`s, or one plain occurrence in every graph of its type. */
   const occurrences = (field: FieldDefinitionNode | InputValueDefinitionNode, typeGraphs: readonly string[]): Map<string, ConstDirectiveNode | undefined> => {
-    const listed = joins(field.directives, 'join__field').filter((d) => enumArgument(d, 'graph'));
+    const all = joins(field.directives, 'join__field');
+    const listed = all.filter((d) => enumArgument(d, 'graph'));
+    // `@join__field` without a graph: in no subgraph as such (an @interfaceObject's field on an implementation).
+    if (all.length > 0 && listed.length === 0) return new Map();
     if (listed.length === 0) return new Map(typeGraphs.map((g) => [g, undefined]));
     return new Map(listed.map((d) => [enumArgument(d, 'graph')!, d]));
   };
@@ -130,6 +134,8 @@ function definitionFor(
     case Kind.OBJECT_TYPE_DEFINITION:
     case Kind.INTERFACE_TYPE_DEFINITION: {
       const type = definition as TypeNode;
+      // An interface this subgraph knows as one object type (`@join__type(isInterfaceObject: true)`).
+      const interfaceObject = joins(type.directives, 'join__type').some((d) => enumArgument(d, 'graph') === graph && argument(d, 'isInterfaceObject')?.kind === Kind.BOOLEAN && (argument(d, 'isInterfaceObject') as { value: boolean }).value);
       const keys = joins(type.directives, 'join__type')
         .filter((d) => enumArgument(d, 'graph') === graph && stringArgument(d, 'key') !== undefined)
         .map((d) => {
@@ -163,6 +169,7 @@ function definitionFor(
         implementsJoins.length > 0
           ? implementsJoins.filter((d) => enumArgument(d, 'graph') === graph).map((d) => ({ kind: Kind.NAMED_TYPE, name: name(stringArgument(d, 'interface') ?? '') }))
           : type.interfaces?.slice();
+      if (interfaceObject) return { ...type, kind: Kind.OBJECT_TYPE_DEFINITION, interfaces: [], fields, directives: [...kept(type.directives), ...keys, directive('interfaceObject')] } as DefinitionNode;
       return { ...type, interfaces, fields, directives: [...kept(type.directives), ...keys] } as DefinitionNode;
     }
     case Kind.UNION_TYPE_DEFINITION: {
