@@ -25,7 +25,7 @@ import { publishUpstream, upstreamEvent } from './stages/observe.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
 import { instanceAttributes } from './stages/trace.js';
-import { shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
+import { shadowOptions, shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
 
 export interface GrpcTlsMaterial {
   ca?: Buffer;
@@ -217,17 +217,7 @@ export class GrpcUpstream {
       shadow:
         shadow &&
         shadowStage<Member, PipelineCall, Answer>(
-          {
-            subgraph: options.subgraph,
-            version: shadowVersion(shadow),
-            targets: this.shadowMember ? [this.shadowMember] : this.members.filter((m) => m.version === shadow.version),
-            percent: shadow.percent,
-            timeoutMs: shadow.timeoutMs,
-            concurrency: shadow.concurrency,
-            ignore: shadow.ignore,
-            logPerMinute: shadow.logPerMinute,
-            closing: this.closing.signal,
-          },
+          shadowOptions(options.subgraph, shadow, this.shadowMember, this.members, this.closing.signal),
           {
             attempt: (call) => this.attempt(call),
             healthyFailure,

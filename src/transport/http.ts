@@ -23,7 +23,7 @@ import type { RequestScope, UpstreamSpan } from '../request-scope.js';
 import { recordFailure } from './stages/breaker.js';
 import { instanceAttributes } from './stages/trace.js';
 import { httpCacheStage } from './stages/http-cache.js';
-import { shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
+import { shadowOptions, shadowStage, shadowVersion, type ShadowSettings } from './stages/shadow.js';
 import type { ShadowView } from './shadow-diff.js';
 import { upstreamBodyChannel, type UpstreamBodyEvent } from './sample.js';
 import type { Channel } from 'node:diagnostics_channel';
@@ -235,17 +235,7 @@ export class HttpUpstream {
       shadow:
         shadow &&
         shadowStage<Member, PipelineCall, HttpResult>(
-          {
-            subgraph: options.subgraph,
-            version: shadowVersion(shadow),
-            targets: this.shadowMember ? [this.shadowMember] : this.members.filter((m) => m.version === shadow.version),
-            percent: shadow.percent,
-            timeoutMs: shadow.timeoutMs,
-            concurrency: shadow.concurrency,
-            ignore: shadow.ignore,
-            logPerMinute: shadow.logPerMinute,
-            closing: this.closing.signal,
-          },
+          shadowOptions(options.subgraph, shadow, this.shadowMember, this.members, this.closing.signal),
           {
             attempt: (call) => this.attempt(call),
             healthyFailure: () => false,

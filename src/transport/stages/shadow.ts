@@ -68,6 +68,25 @@ export function shadowVersion(settings: { version?: string }): string {
   return settings.version ?? 'shadow';
 }
 
+/**
+ * The stage's options for an upstream's `shadow:` settings: its copies go to
+ * `own` (the instance of `shadow.url`) or else to the members of
+ * `shadow.version`.
+ */
+export function shadowOptions<M extends Member>(subgraph: string, shadow: ShadowSettings, own: M | undefined, members: readonly M[], closing: AbortSignal): ShadowOptions<M> {
+  return {
+    subgraph,
+    version: shadowVersion(shadow),
+    targets: own ? [own] : members.filter((m) => m.version === shadow.version),
+    percent: shadow.percent,
+    timeoutMs: shadow.timeoutMs,
+    concurrency: shadow.concurrency,
+    ignore: shadow.ignore,
+    logPerMinute: shadow.logPerMinute,
+    closing,
+  };
+}
+
 /** What the stage needs of a protocol: its attempt, which failures are answers, and how an outcome reads for the comparison. */
 export interface ShadowProtocol<C, R> {
   attempt: Send<C, R>;
