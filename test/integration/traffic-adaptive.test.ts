@@ -11,13 +11,12 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { TesseraError } from '../../src/errors.js';
 import { createScope } from '../../src/request-scope.js';
-import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 import { concurrencyChannel } from '../../src/transport/stages/concurrency.js';
 import type { ConcurrencyEvent } from '../../src/events.js';
 import type { StatusSnapshot } from '../../src/telemetry/status.js';
-import { captureLogs, startGateway, startGraphqlUpstream, type GraphqlResponse } from '../kit/index.js';
+import { captureLogs, type GraphqlResponse, grpcUpstream, startGateway, startGraphqlUpstream } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 
 /** At most the limit's maximum: when the upstream is fast, every call fits. */
@@ -155,18 +154,13 @@ test("REST and gRPC upstreams alike: with the limit's slots held by calls in fli
   );
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))));
   t.after(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
-  const rpc = new GrpcUpstream({
+  const rpc = grpcUpstream(t, {
     subgraph: 'limited-grpc',
     instances: [{ url: `grpc://127.0.0.1:${port}`, weight: 1 }],
     timeout: 10_000,
-    streamTimeout: 0,
-    maxReceiveMessageSize: 1 << 20,
-    maxSendMessageSize: 1 << 20,
-    keepalive: { time: 60_000, timeout: 5_000 },
     retry: { attempts: 2, backoff: 10 },
     adaptiveConcurrency: options,
   });
-  t.after(() => rpc.close());
   const check = { path: '/grpc.health.v1.Health/Check', serialize: pass, deserialize: pass, readOnly: true };
   const call = () => rpc.unary(check, { request: Buffer.alloc(0), scope: createScope({ deadlineMs: 20_000 }) });
   const calls = [call(), call()];

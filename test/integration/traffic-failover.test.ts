@@ -9,10 +9,9 @@ import { upstreamChannel, type UpstreamEvent } from '../../src/transport/stages/
 import { breakerChannel, type BreakerEvent } from '../../src/transport/breaker.js';
 import * as grpc from '@grpc/grpc-js';
 import { createScope } from '../../src/request-scope.js';
-import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { serve } from '../../subgraphs/lib/serve.js';
-import { captureLogs, freePort, startGateway, startUpstreamProcess } from '../kit/index.js';
+import { captureLogs, freePort, grpcUpstream, startGateway, startUpstreamProcess } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 
 const CLIENTS = 10;
@@ -145,22 +144,15 @@ test('a read refused at the connection moves to the other instance, even with re
   );
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))));
   t.after(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
-  const rpc = new GrpcUpstream({
+  const rpc = grpcUpstream(t, {
     subgraph: 'refused-grpc',
     instances: [
       { url: `grpc://127.0.0.1:${dead}`, weight: 1 },
       { url: `grpc://127.0.0.1:${port}`, weight: 1 },
     ],
-    timeout: 2000,
-    streamTimeout: 0,
-    maxReceiveMessageSize: 1 << 20,
-    maxSendMessageSize: 1 << 20,
-    keepalive: { time: 60_000, timeout: 5_000 },
-    retry: { attempts: 1, backoff: 10 },
     outliers: false,
     breaker: false,
   });
-  t.after(() => rpc.close());
   const check = { path: '/grpc.health.v1.Health/Check', serialize: pass, deserialize: pass, readOnly: true };
   const answers = await Promise.allSettled(Array.from({ length: 10 }, () => rpc.unary(check, { request: Buffer.alloc(0), scope: createScope({ deadlineMs: 5000 }) })));
   assert.deepEqual(

@@ -11,10 +11,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createScope } from '../../src/request-scope.js';
 import { HttpUpstream } from '../../src/transport/http.js';
-import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
 import type { InstanceHealthEvent } from '../../src/events.js';
-import { captureLogs, startGateway, startUpstreamProcess } from '../kit/index.js';
+import { captureLogs, grpcUpstream, startGateway, startUpstreamProcess } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 
@@ -115,18 +114,12 @@ test('gRPC: grpc.health.v1.Health/Check for the configured service; NOT_SERVING 
   let status = 'SERVING';
   const server = await startHealthServer(t, () => status);
   const events = verdicts(t, 'grpc-health');
-  const upstream = new GrpcUpstream({
+  grpcUpstream(t, {
     subgraph: 'grpc-health',
     instances: [{ url: server.url, weight: 1 }],
     timeout: 1000,
-    streamTimeout: 0,
-    maxReceiveMessageSize: 1 << 20,
-    maxSendMessageSize: 1 << 20,
-    keepalive: { time: 60_000, timeout: 5_000 },
-    retry: { attempts: 1, backoff: 10 },
     health: { ...HEALTH, service: 'tessera.inventory.v1.InventoryService' },
   });
-  t.after(() => upstream.close());
   await events.next(server.url, 'up');
   status = 'NOT_SERVING';
   assert.equal((await events.next(server.url, 'down')).reason, 'NOT_SERVING');

@@ -16,10 +16,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { createScope } from '../../src/request-scope.js';
 import type { TesseraError } from '../../src/errors.js';
 import type { ShadowEvent } from '../../src/events.js';
-import { GrpcUpstream } from '../../src/transport/grpc.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { shadowChannel } from '../../src/transport/stages/shadow.js';
-import { captureLogs, freePort, startGateway, startGraphqlUpstream, tempProject, type RunningGateway } from '../kit/index.js';
+import { captureLogs, freePort, grpcUpstream, type RunningGateway, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import type { StatusSnapshot } from '../../src/telemetry/status.js';
@@ -217,18 +216,11 @@ test('gRPC: a read-only method is copied and compared, its status codes too (NOT
   const primary = await server({ a: 'SERVING', b: 'SERVING' });
   const shadow = await server({ a: 'SERVING', b: 'NOT_SERVING' });
   const events = shadowEvents(t, 'grpc-shadow');
-  const upstream = new GrpcUpstream({
+  const upstream = grpcUpstream(t, {
     subgraph: 'grpc-shadow',
     instances: [{ url: primary.url, version: 'v1', weight: 1 }],
-    timeout: 2000,
-    streamTimeout: 0,
-    maxReceiveMessageSize: 1 << 20,
-    maxSendMessageSize: 1 << 20,
-    keepalive: { time: 60_000, timeout: 5_000 },
-    retry: { attempts: 1, backoff: 10 },
     shadow: { url: shadow.url, version: 'v2', percent: 100, timeoutMs: 2000, concurrency: 4, ignore: [], logPerMinute: 10 },
   });
-  t.after(() => upstream.close());
   const method = (readOnly: boolean) => ({
     path: check.path,
     serialize: (value: { service: string }) => check.requestSerialize(value),

@@ -19,6 +19,7 @@ import { serve, type DemoService } from '../../subgraphs/lib/serve.js';
 import { demoEnv, startDemoServices, type StartedDemo } from '../../subgraphs/demo.js';
 import type { DescriptorInput } from '../../src/config/descriptor.js';
 import type { GatewayFileInput } from '../../src/config/gateway.js';
+import { GrpcUpstream, type GrpcUpstreamOptions } from '../../src/transport/grpc.js';
 
 export type { DemoService };
 
@@ -331,4 +332,23 @@ export function endlessTicks(intervalMs: number): { subscribe: () => AsyncGenera
       }
     },
   };
+}
+
+/**
+ * A gRPC upstream built in code, for tests of the transport alone: the
+ * options such tests leave as they are (no stream timeout, 1 MB messages,
+ * keepalive, one attempt), `options` for the rest; closed when the test ends.
+ */
+export function grpcUpstream(t: TestContext, options: Pick<GrpcUpstreamOptions, 'subgraph' | 'instances'> & Partial<GrpcUpstreamOptions>): GrpcUpstream {
+  const upstream = new GrpcUpstream({
+    timeout: 2000,
+    streamTimeout: 0,
+    maxReceiveMessageSize: 1 << 20,
+    maxSendMessageSize: 1 << 20,
+    keepalive: { time: 60_000, timeout: 5_000 },
+    retry: { attempts: 1, backoff: 10 },
+    ...options,
+  });
+  t.after(() => upstream.close());
+  return upstream;
 }
