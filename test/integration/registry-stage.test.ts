@@ -59,18 +59,22 @@ async function hasStock(r: Replica, headers: Record<string, string> = {}): Promi
   return !body.errors?.some((e) => /Cannot query field "stock"/.test(e.message));
 }
 
-const adminJson = async (r: Replica, path: string): Promise<Record<string, unknown>> =>
-  (await (await fetch(`${r.admin}${path}`, { headers: { authorization: `Bearer ${CREDENTIAL}` } })).json()) as Record<string, unknown>;
-
-test('a staged version serves its share of consumers (sticky by credential) on both gateways, shows in x-tessera-schema, metrics and the admin API; rollback aborts it (docs/reliability.md row 69)', async (t) => {
-  if (!(await needRedis(t))) return;
+/** A registry with v1 published, and two gateways serving it (the project's schema file `sdl` to change for v2). */
+async function twoReplicas(t: TestContext) {
   const prefix = uniquePrefix(t);
   const { config, descriptor, sdl } = project(t, prefix);
   const registry = redisRegistry({ url: REDIS_URL, prefix, history: 20, pollMs: 3_600_000, env: process.env, logger: createLogger('silent') });
   t.after(() => registry.close());
   await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'test' });
-  const a = await replica(t, config);
-  const b = await replica(t, config);
+  return { config, descriptor, sdl, registry, a: await replica(t, config), b: await replica(t, config) };
+}
+
+const adminJson = async (r: Replica, path: string): Promise<Record<string, unknown>> =>
+  (await (await fetch(`${r.admin}${path}`, { headers: { authorization: `Bearer ${CREDENTIAL}` } })).json()) as Record<string, unknown>;
+
+test('a staged version serves its share of consumers (sticky by credential) on both gateways, shows in x-tessera-schema, metrics and the admin API; rollback aborts it (docs/reliability.md row 69)', async (t) => {
+  if (!(await needRedis(t))) return;
+  const { config, descriptor, sdl, registry, a, b } = await twoReplicas(t);
   assert.equal(await line(a), 'none', 'no stage: no x-tessera-schema header');
 
   writeFileSync(sdl, 'type Query { name: String, stock: Int }\n');
@@ -127,13 +131,7 @@ test('a staged version serves its share of consumers (sticky by credential) on b
 
 test('a header-staged version serves only requests with the header; tessera promote makes it current on both gateways (docs/reliability.md row 69)', async (t) => {
   if (!(await needRedis(t))) return;
-  const prefix = uniquePrefix(t);
-  const { config, descriptor, sdl } = project(t, prefix);
-  const registry = redisRegistry({ url: REDIS_URL, prefix, history: 20, pollMs: 3_600_000, env: process.env, logger: createLogger('silent') });
-  t.after(() => registry.close());
-  await registry.publish([bundleDescriptor(descriptor, process.env)], { by: 'test' });
-  const a = await replica(t, config);
-  const b = await replica(t, config);
+  const { config, descriptor, sdl, registry, a, b } = await twoReplicas(t);
 
   writeFileSync(sdl, 'type Query { name: String, stock: Int }\n');
   const bad = await runTessera(['publish', '-c', config, descriptor, '--stage', '150%']);
