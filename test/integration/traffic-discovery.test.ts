@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import { discoveryChannel, resolveEntry } from '../../src/transport/discovery.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
-import { HttpUpstream } from '../../src/transport/http.js';
+import { HttpUpstream, type HttpUpstreamOptions } from '../../src/transport/http.js';
 import { createScope } from '../../src/request-scope.js';
 import type { DiscoveryEvent, InstanceHealthEvent } from '../../src/events.js';
 import { captureLogs, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
@@ -54,6 +54,13 @@ async function instance(t: TestContext, name: string, timeline: string[], delayM
     },
   });
   return service;
+}
+
+/** An HTTP upstream of discovered instances, built in code with small limits; closed when the test ends. */
+function discoveredUpstream(t: TestContext, options: Pick<HttpUpstreamOptions, 'subgraph' | 'instances' | 'discovery'>): HttpUpstream {
+  const upstream = new HttpUpstream({ timeout: 2000, connectTimeout: 1000, maxResponseSize: 1 << 20, connections: 4, retry: { attempts: 1, backoff: 10 }, ...options });
+  t.after(() => upstream.close());
+  return upstream;
 }
 
 test('SRV discovery: a new instance gets traffic after its first healthy check; a vanished one is drained with no failed client request; a failed resolution keeps the last set (docs/reliability.md rows 59, 60)', async (t) => {
@@ -179,17 +186,11 @@ test('A records: each address is an instance at the URL port; an address added i
   const on = (m: unknown): void => void ((m as DiscoveryEvent).subgraph === 'rest-a' && events.push(m as DiscoveryEvent));
   discoveryChannel.subscribe(on);
   t.after(() => discoveryChannel.unsubscribe(on));
-  const upstream = new HttpUpstream({
+  const upstream = discoveredUpstream(t, {
     subgraph: 'rest-a',
     instances: [{ url: `http://rest.tessera.test:${one.port}/api`, weight: 1, discovery: 'dns' }],
     discovery: { intervalMs: 100, minIntervalMs: 50, timeoutMs: 1000, servers: [dns.server] },
-    timeout: 2000,
-    connectTimeout: 1000,
-    maxResponseSize: 1 << 20,
-    connections: 4,
-    retry: { attempts: 1, backoff: 10 },
   });
-  t.after(() => upstream.close());
   const get = async (): Promise<string> => {
     const res = await upstream.request({ method: 'GET', path: '/x', idempotent: true, scope: createScope({ deadlineMs: 5000 }) });
     return (JSON.parse(res.body.toString()) as { at: string }).at;
@@ -240,18 +241,12 @@ test('a discovered name resolving to a metadata or link-local address: that addr
 test('a name that resolves to nothing yet: calls fail at once with SOURCE_UNAVAILABLE, and the name is asked again soon, not at the interval', async (t) => {
   const dns = await startDns(t);
   const one = await restOn(t, '127.0.0.1', 0);
-  const upstream = new HttpUpstream({
+  const upstream = discoveredUpstream(t, {
     subgraph: 'rest-late',
     instances: [{ url: `http://late.tessera.test:${one.port}`, weight: 1, discovery: 'dns' }],
     // An interval far longer than the test: only the quicker retry while nothing is known can find the name.
     discovery: { intervalMs: 600_000, minIntervalMs: 100, timeoutMs: 1000, servers: [dns.server] },
-    timeout: 2000,
-    connectTimeout: 1000,
-    maxResponseSize: 1 << 20,
-    connections: 4,
-    retry: { attempts: 1, backoff: 10 },
   });
-  t.after(() => upstream.close());
   const get = () => upstream.request({ method: 'GET', path: '/x', idempotent: true, scope: createScope({ deadlineMs: 5000 }) });
   await assert.rejects(get(), (error: Error & { code?: string; cause?: Error }) => {
     assert.equal(error.code, 'SOURCE_UNAVAILABLE');
