@@ -170,22 +170,29 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           if (key == null) continue;
           id = typeof key === 'string' ? key : JSON.stringify(key);
         } else {
-          // A composite key, or a federation representation: `__typename`, key fields (never null), then @requires fields.
-          const composite: Data = typename ? { __typename: typename } : {};
-          const names = entity.keyNames;
+          // A composite key, or a federation representation: `__typename`, key fields (never null), then @requires
+          // fields. Its id first; the object is built only for a key not seen yet (most repeat in a nested answer).
+          // One string field (the usual `__typename` and id): the value itself is its id, no string built.
+          const aliases = entity.keyAliases;
           let complete = true;
           id = '';
-          for (let i = 0; i < names.length && complete; i++) {
-            const value = target.object[entity.keyAliases[i]!];
+          for (let i = 0; i < aliases.length && complete; i++) {
+            const value = target.object[aliases[i]!];
             complete = value !== undefined && !(typename && value === null && i < entity.keyCount);
-            composite[names[i]!] = value;
-            id += typeof value === 'string' ? `${value}\u0000` : `${JSON.stringify(value)}\u0000`;
+            if (aliases.length === 1 && typeof value === 'string') id = value;
+            else id += typeof value === 'string' ? `${value}\u0000` : `\u0001${JSON.stringify(value)}\u0000`;
           }
           if (!complete) continue;
-          key = composite;
+          key = undefined;
         }
         let index = seen.get(id);
         if (index === undefined) {
+          if (key === undefined) {
+            const composite: Data = typename ? { __typename: typename } : {};
+            const names = entity.keyNames;
+            for (let i = 0; i < names.length; i++) composite[names[i]!] = target.object[entity.keyAliases[i]!];
+            key = composite;
+          }
           index = keys.length;
           seen.set(id, index);
           keys.push(key);
