@@ -13,7 +13,9 @@
  * instance available (breakers open, health checks down, or every one
  * already tried by this call), the call goes to the next version of the
  * caller's ranking: a `fallback` event. A call with no caller identity is
- * weighted on its own, as without `canary:`.
+ * weighted on its own, as without `canary:`. A stream (SSE subscription, gRPC
+ * server stream) is placed by the same `versionFor` when it opens
+ * (pipeline.ts `chooseStream`), so a caller's streams go where its calls go.
  *
  * Guard: every attempt's outcome and duration is recorded per version and per
  * kind (queries: idempotent calls; mutations: the rest), in a sliding window
