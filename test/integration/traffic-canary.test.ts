@@ -13,13 +13,14 @@ import { createScope, type Identity } from '../../src/request-scope.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { CanaryBoard, canaryChannel, type CanaryOptions } from '../../src/transport/canary.js';
 import type { CanaryEvent } from '../../src/events.js';
-import { parseDescriptor } from '../../src/config/load.js';
+import { parseDescriptor, parseGatewayConfig } from '../../src/config/load.js';
 import { isConfigError } from '../../src/errors.js';
 import { captureLogs, runTessera, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
-import { needRedis, REDIS_URL, uniquePrefix } from '../kit/redis.js';
+import { Redis } from 'ioredis';
+import { needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 interface Version {
@@ -354,6 +355,21 @@ test('canary: configuration mistakes name the file and the key', () => {
   assert.match(problems({}, [{ url: 'http://127.0.0.1:1', version: 'v1' }, { url: 'http://127.0.0.1:2' }]).join('\n'), /upstreams\[1\]\.version: `canary:` needs a `version:` on every upstream/);
   assert.match(problems({ sticky: {} }).join('\n'), /canary\.sticky.*expected `consumer: true` or a `header`/);
   assert.match(problems({ guard: { windw: '1m' } }).join('\n'), /windw/);
+
+  // gateway.yaml's canary: the shared decisions' lifetime.
+  const gatewayProblems = (canary: unknown): string => {
+    try {
+      parseGatewayConfig({ canary }, '/g/gateway.yaml', {});
+      return '';
+    } catch (error) {
+      assert.ok(isConfigError(error));
+      return error.problems.join('\n');
+    }
+  };
+  assert.equal(gatewayProblems({ decisionTtl: '30m' }), '');
+  assert.equal(parseGatewayConfig({}, '/g/gateway.yaml', {}).canary.decisionTtl, 600_000);
+  assert.match(gatewayProblems({ decisionTtl: '1s' }), /gateway\.yaml.*canary\.decisionTtl.*expected at least 5s \(every gateway process reads the decisions every 2s\)/);
+  assert.match(gatewayProblems({ decisionTTL: '1m' }), /decisionTTL/);
 });
 
 test('guard: a canary slower than stable by more than p99Margin and p99MinGap is guarded on its p99 (docs/reliability.md row 51)', async (t) => {
@@ -450,6 +466,89 @@ test('guard with a Redis store: one replica guarding a version guards it on the 
   assert.equal((await b.admin('/admin/canary/restore', { subgraph: 'replicated', version: 'v2' })).body.restored, true);
   await until(() => v2Of(a), (v) => v.weight === 50, 'replica a restores v2');
   assert.equal((await v2Of(b)).weight, 50);
+});
+
+/** The guard's decision keys of `subgraph`'s version `version` under `prefix`, with what is left of their lifetime (ms; PTTL). */
+async function decisionKeys(t: TestContext, url: string, prefix: string, subgraph: string, version: string) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
+  redis.on('error', () => undefined);
+  t.after(() => redis.disconnect());
+  return async (): Promise<Array<{ key: string; ttl: number }>> => {
+    const keys = await redis.keys(`${prefix}canary:${subgraph}:${version}:*`);
+    return Promise.all(keys.map(async (key) => ({ key, ttl: await redis.pttl(key) })));
+  };
+}
+
+/** Polls `read` while `going` says so and less than `ms` have passed, and returns the last value: a wait that stops early when things go wrong. */
+async function holds<T>(read: () => Promise<T>, going: (value: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (!going(value) || Date.now() > end) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("guard with a Redis store: a decision's key lives canary.decisionTtl from its last read; the replicas' reads keep it while one runs the configuration, it goes a TTL after the last one stopped, a restore deletes it (docs/reliability.md row 76)", async (t) => {
+  if (!(await needRedis(t))) return;
+  const stable = await graphqlVersion(t, () => false);
+  const canary = await graphqlVersion(t, () => true);
+  const prefix = uniquePrefix(t);
+  const extra = { store: { url: REDIS_URL, prefix }, canary: { decisionTtl: '5s' } };
+  const a = await canaryGateway(t, 'expiring', stable.url, canary.url, extra);
+  const b = await canaryGateway(t, 'expiring', stable.url, canary.url, extra);
+  const keys = await decisionKeys(t, REDIS_URL, prefix, 'expiring', 'v2');
+  const v2Of = async (gateway: typeof a) => ((await gateway.admin('/admin/canary')).body.canaries[0].versions as Array<{ version: string; weight: number }>)[1]!;
+  assert.deepEqual((await a.admin('/admin/canary')).body.shared, { pollMs: 2000, decisionTtlMs: 5000 });
+
+  for (let i = 0; i < 60; i++) await a.gateway.query('{ a }');
+  assert.equal((await v2Of(a)).weight, 0);
+  const [written] = await until(keys, (k) => k.length === 1, 'the decision written');
+  assert.ok(written!.ttl > 0 && written!.ttl <= 5000, `the key has a TTL of at most 5 s: ${written!.ttl} ms`);
+  await until(() => v2Of(b), (v) => v.weight === 0, 'replica b guards v2');
+
+  // Replica a stops: b alone reads the key every 2 s, and keeps it well past its 5 s TTL.
+  await a.gateway.gateway.close();
+  const kept = await holds(keys, (k) => k.length === 1 && k[0]!.ttl > 0, 8_000);
+  assert.equal(kept.length, 1, 'a live decision is never dropped by its TTL');
+  assert.ok(kept[0]!.ttl > 0 && kept[0]!.ttl <= 5000);
+  assert.equal((await v2Of(b)).weight, 0, 'replica b still guards v2');
+
+  // A restore deletes it, as before.
+  assert.equal((await b.admin('/admin/canary/restore', { subgraph: 'expiring', version: 'v2' })).body.restored, true);
+  await until(keys, (k) => k.length === 0, 'the restore deletes the key');
+  assert.equal((await v2Of(b)).weight, 50);
+
+  // Guarded again on b, which then stops: nobody runs this configuration any more, and its key goes after the TTL.
+  for (let i = 0; i < 60 && (await v2Of(b)).weight !== 0; i++) await b.gateway.query('{ a }');
+  assert.equal((await v2Of(b)).weight, 0);
+  await until(keys, (k) => k.length === 1, 'the decision written again');
+  await b.gateway.gateway.close();
+  assert.equal((await keys()).length, 1, 'the key outlives its last reader by the TTL');
+  await until(keys, (k) => k.length === 0, 'the key of a configuration nobody runs expires');
+});
+
+test('guard with a Redis store: a decision whose key expired while no replica could reach Redis is written again by the replicas that hold it, not read as a restore (docs/reliability.md row 76)', async (t) => {
+  const own = await startOwnRedis(t);
+  const stable = await graphqlVersion(t, () => false);
+  const canary = await graphqlVersion(t, () => true);
+  const prefix = 'tessera:';
+  const extra = { store: { url: own.url, prefix }, canary: { decisionTtl: '5s' } };
+  const a = await canaryGateway(t, 'outage', stable.url, canary.url, extra);
+  const b = await canaryGateway(t, 'outage', stable.url, canary.url, extra);
+  const keys = await decisionKeys(t, own.url, prefix, 'outage', 'v2');
+  const v2Of = async (gateway: typeof a) => ((await gateway.admin('/admin/canary')).body.canaries[0].versions as Array<{ version: string; weight: number }>)[1]!;
+  for (let i = 0; i < 60; i++) await a.gateway.query('{ a }');
+  await until(() => v2Of(b), (v) => v.weight === 0, 'replica b guards v2');
+
+  // Redis goes away for longer than the TTL and comes back empty: the key is gone, as if it had expired.
+  await own.stop();
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  await own.start();
+  await until(keys, (k) => k.length === 1, 'the decision written again');
+  for (const gateway of [a, b]) assert.equal((await v2Of(gateway)).weight, 0, 'still guarded');
+  const restored = [...a.lines, ...b.lines].filter((l) => typeof l.msg === 'string' && l.msg.startsWith('canary restored'));
+  assert.deepEqual(restored, []);
 });
 
 /**
