@@ -449,8 +449,9 @@ export class CanaryBoard {
    * its configuration and at most `decisionTtlMs` after the last one stopped
    * (or reloaded a changed descriptor). A key found missing although it
    * could have expired (no read of it got through for `decisionTtlMs`: the
-   * store was unreachable, or lost its data) is no restore: a process that
-   * holds the decision writes it again. A store that fails calls `onError`
+   * store was unreachable that long) is no restore: a process that holds the
+   * decision writes it again. One missing sooner (deleted, or the store came
+   * back empty within the TTL) is a restore. A store that fails calls `onError`
    * and is tried again at the next poll; each process keeps its own
    * decisions meanwhile. Returns the stop.
    */
