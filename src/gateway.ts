@@ -917,7 +917,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   canaryChannel.subscribe(onCanary);
   // With a shared store (Redis, or the cluster primary for --workers), every process applies the guard decisions of the others.
   const stopCanarySharing =
-    config.store.url !== 'memory' || openTraffic.stores.primary ? canaries.share(openTraffic.stores.kv(config.store, 'canary'), CANARY_POLL_MS, canaryStoreError(logger)) : undefined;
+    config.store.url !== 'memory' || openTraffic.stores.primary ? canaries.share(openTraffic.stores.kv(config.store, 'canary'), CANARY_POLL_MS, canaryStoreError(logger), config.canary.decisionTtl) : undefined;
 
   let closing: Promise<void> | undefined;
 
@@ -1076,7 +1076,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   // Admin endpoints: one table, served by the admin listener when configured, else by the main one.
   const logLevel = new LogLevelControl(logger);
   const sampler = new BodySampler(logger, (subgraph) => UPSTREAM_BODY_CHANNEL_PREFIX + subgraph);
-  const adminCanaries = { states: () => canaries.states() as unknown as Array<Record<string, unknown>>, restore: (subgraph: string, version: string, by: string) => canaries.restore(subgraph, version, by) };
+  const adminCanaries = {
+    states: () => canaries.states() as unknown as Array<Record<string, unknown>>,
+    sharing: () => canaries.sharing() as Record<string, unknown> | null,
+    restore: (subgraph: string, version: string, by: string) => canaries.restore(subgraph, version, by),
+  };
   const adminState = { logger, logLevel, sampler, board: status, breakers: () => Object.fromEntries(breakerStates), reload: () => reload('admin'), reloadState: () => ({ ...reloadState }), canaries: adminCanaries };
   // A worker of `tessera serve --workers N`: the status page and the admin API answer for every worker (server/admin-group.ts).
   const group = adminGroup(adminState);

@@ -79,3 +79,27 @@ export function canaryProblems(where: string, canary: CanaryConfig | undefined, 
   }
   return problems;
 }
+
+/** Every gateway process reads the shared decisions this often (src/gateway.ts): a TTL shorter than a few reads would let keys lapse between them. */
+const MIN_DECISION_TTL_MS = 5_000;
+
+/**
+ * gateway.yaml's `canary:` key: how the canary guard's decisions live in
+ * the shared store (`store:` on Redis, or the cluster primary for the
+ * workers of `tessera serve`); the canaries themselves are per descriptor.
+ *
+ * ```yaml
+ * canary:
+ *   decisionTtl: 10m          # a decision's key outlives the last process reading it by this
+ * ```
+ */
+export const gatewayCanarySchema = z.strictObject({
+  /**
+   * How long a guard decision's key stays in the shared store after its last
+   * read; every gateway process running that upstream configuration reads it
+   * every 2 s, which starts it again.
+   */
+  decisionTtl: duration
+    .pipe(z.number().min(MIN_DECISION_TTL_MS, 'expected at least 5s (every gateway process reads the decisions every 2s)').max(7 * 86_400_000, 'expected at most 7d'))
+    .default(600_000),
+});

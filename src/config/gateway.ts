@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { adminProblem, adminSchema } from './admin.js';
 import { cacheSchema } from './cache.js';
+import { gatewayCanarySchema } from './canary.js';
 import { channelSchema } from './channel.js';
 import { graphiqlSchema } from './graphiql.js';
 import { rateLimitSchema } from './rate-limit.js';
@@ -76,6 +77,8 @@ export const gatewaySchema = z.strictObject({
     .default({ level: 'info', requests: true }),
   /** Shared state (rate limits, response cache, persisted operations): memory, or redis:// for several replicas. */
   store: storeSchema.prefault('memory'),
+  /** The canary guard's shared decisions (descriptors' `canary:`): their lifetime in the store; see README "Canaries". */
+  canary: gatewayCanarySchema.prefault({}),
   rateLimit: rateLimitSchema.prefault({}),
   cache: cacheSchema.prefault({}),
   /** Authentication, query limits, request hygiene and the upstream allowlist; see docs/security.md. */

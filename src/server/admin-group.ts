@@ -42,7 +42,7 @@ export type AdminGroupOps = {
   'admin.raise-log-level': { args: [level: LogLevel, durationMs: number, requestId: string]; value: LogLevelState };
   'admin.open-sampling': { args: [subgraph: string, durationMs: number, maxBodies: number, requestId: string]; value: SamplingWindow };
   'admin.start-reload': { args: [requestId: string]; value: { started: boolean } };
-  'admin.canary': { args: []; value: { canaries: Array<Record<string, unknown>> } };
+  'admin.canary': { args: []; value: { canaries: Array<Record<string, unknown>>; shared: Record<string, unknown> | null } };
   'admin.canary-restore': { args: [subgraph: string, version: string, by: string]; value: { restored: boolean } };
 };
 
@@ -86,6 +86,8 @@ export interface AdminGroupOptions {
 /** The canaries as the admin API sees them (transport/canary.ts CanaryBoard). */
 export interface AdminCanaries {
   states(): Array<Record<string, unknown>>;
+  /** How the guard's decisions are shared between processes (poll and key lifetime), or null: not shared. */
+  sharing(): Record<string, unknown> | null;
   /** True when the version was guarded (now restored); false when it was not. */
   restore(subgraph: string, version: string, by: string): boolean;
 }
@@ -110,7 +112,7 @@ export function adminGroup(options: AdminGroupOptions): AdminGroup | undefined {
     'admin.state': () => workerAdminState(options),
     'admin.raise-log-level': (level, durationMs, requestId) => logLevel.raise(level, durationMs, requestId),
     'admin.open-sampling': (subgraph, durationMs, maxBodies, requestId) => sampler.open(subgraph, durationMs, maxBodies, requestId),
-    'admin.canary': () => ({ canaries: options.canaries?.states() ?? [] }),
+    'admin.canary': () => ({ canaries: options.canaries?.states() ?? [], shared: options.canaries?.sharing() ?? null }),
     'admin.canary-restore': (subgraph, version, by) => ({ restored: options.canaries?.restore(subgraph, version, by) ?? false }),
     'admin.start-reload': (requestId) => {
       logger.info({ requestId }, 'admin: reload requested through the cluster primary');

@@ -295,7 +295,7 @@ export function adminApiEndpoints(options: AdminApiOptions): Array<[string, Admi
       async (req, res, { requestId, logger }) => {
         onlyMethods(req, ['GET'], '/admin/canary');
         logger.info({ requestId }, 'admin: canary read');
-        const own = { canaries: options.canaries.states() };
+        const own = { canaries: options.canaries.states(), shared: options.canaries.sharing() };
         if (!group) return sendJson(res, 200, own);
         const { own: answered, ...view } = await group.ask('admin.canary', [], () => own);
         sendJson(res, 200, groupAnswer(answered, view));

@@ -58,7 +58,8 @@ export type SharedStateOps = {
   'metrics.scrape': { args: []; value: ClusterScrape };
   /** One question put to every worker, their answers with their pids (cluster-group.ts). */
   'group.gather': { args: [op: string, args: unknown[]]; value: GroupAnswers };
-  'kv.get': { args: [namespace: string, maxEntries: number, key: string]; value: string | null };
+  /** ttlMs, when given: a value found lives ttlMs from now (as Redis GETEX PX). */
+  'kv.get': { args: [namespace: string, maxEntries: number, key: string, ttlMs?: number]; value: string | null };
   /** ttlMs 0: kept until evicted. */
   'kv.set': { args: [namespace: string, maxEntries: number, key: string, value: string, ttlMs: number]; value: null };
   'kv.delete': { args: [namespace: string, maxEntries: number, key: string]; value: null };
@@ -232,7 +233,12 @@ export function sharedStateHandlers(): Omit<Handlers<SharedStateOps>, 'metrics.s
     return cache;
   };
   return {
-    'kv.get': (namespace, max, key) => kv(namespace, max).get(key) ?? null,
+    'kv.get': (namespace, max, key, ttlMs) => {
+      const entries = kv(namespace, max);
+      const value = entries.get(key);
+      if (value !== undefined && ttlMs !== undefined && ttlMs > 0) entries.set(key, value, { ttl: ttlMs });
+      return value ?? null;
+    },
     'kv.set': (namespace, max, key, value, ttlMs) => {
       kv(namespace, max).set(key, value, ttlMs > 0 ? { ttl: ttlMs } : undefined);
       return null;

@@ -49,7 +49,8 @@ export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
   /** The Redis connection behind a redis store (undefined for memory). */
   readonly connection?: RedisConnection;
-  get(key: string): Promise<string | undefined>;
+  /** ttlMs, when given: a value found lives ttlMs from now (Redis GETEX PX), so that readers keep a key alive. */
+  get(key: string, ttlMs?: number): Promise<string | undefined>;
   /** ttlMs: 0 or omitted keeps the value until it is evicted (memory) or deleted. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -112,7 +113,11 @@ function memoryStore(maxEntries: number): KeyValueStore {
   const entries = new LRUCache<string, string>({ max: maxEntries });
   return {
     kind: 'memory',
-    get: async (key) => entries.get(key),
+    get: async (key, ttlMs) => {
+      const value = entries.get(key);
+      if (value !== undefined && ttlMs) entries.set(key, value, { ttl: ttlMs });
+      return value;
+    },
     set: async (key, value, ttlMs) => {
       entries.set(key, value, ttlMs ? { ttl: ttlMs } : undefined);
     },
@@ -127,7 +132,7 @@ function sharedStore(link: PrimaryLink, namespace: string, maxEntries: number, u
   const { client } = link;
   return {
     kind: 'memory',
-    get: (key) => read(link, use, async () => (await client.request('kv.get', namespace, maxEntries, key)) ?? undefined),
+    get: (key, ttlMs) => read(link, use, async () => (await client.request('kv.get', namespace, maxEntries, key, ttlMs ?? 0)) ?? undefined),
     set: (key, value, ttlMs) => write(link, use, () => client.request('kv.set', namespace, maxEntries, key, value, ttlMs ?? 0), key),
     delete: (key) => write(link, use, () => client.request('kv.delete', namespace, maxEntries, key), key),
   };
@@ -138,7 +143,7 @@ function redisStore(connection: RedisConnection, prefix: string, use: string): K
   return {
     kind: 'redis',
     connection,
-    get: (key) => read(connection, use, async () => (await client.get(prefix + key)) ?? undefined),
+    get: (key, ttlMs) => read(connection, use, async () => (await (ttlMs ? client.getex(prefix + key, 'PX', ttlMs) : client.get(prefix + key))) ?? undefined),
     set: (key, value, ttlMs) => write(connection, use, () => (ttlMs ? client.set(prefix + key, value, 'PX', ttlMs) : client.set(prefix + key, value)), key),
     delete: (key) => write(connection, use, () => client.del(prefix + key), key),
   };

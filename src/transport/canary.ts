@@ -13,7 +13,9 @@
  * instance available (breakers open, health checks down, or every one
  * already tried by this call), the call goes to the next version of the
  * caller's ranking: a `fallback` event. A call with no caller identity is
- * weighted on its own, as without `canary:`.
+ * weighted on its own, as without `canary:`. A stream (SSE subscription, gRPC
+ * server stream) is placed by the same `versionFor` when it opens
+ * (pipeline.ts `chooseStream`), so a caller's streams go where its calls go.
  *
  * Guard: every attempt's outcome and duration is recorded per version and per
  * kind (queries: idempotent calls; mutations: the rest), in a sliding window
@@ -35,7 +37,10 @@
  * applies it within a poll: one process guarding a version guards it
  * everywhere, a restore anywhere restores it everywhere. The key names the
  * upstream's configuration (instances, versions, weights), so a reload that
- * changes the descriptor starts afresh, as it does in one process.
+ * changes the descriptor starts afresh, as it does in one process. A key
+ * lives `decisionTtl` (gateway.yaml `canary.decisionTtl`) from its last
+ * read, and every process reads its keys at each poll: it lasts while some
+ * process still runs that configuration, and outlives it by the TTL.
  */
 import { channel } from 'node:diagnostics_channel';
 import { EVENTS, type CanaryEvent, type CanaryKind, type CanaryMeasure } from '../events.js';
@@ -212,9 +217,16 @@ function hash32(text: string): number {
 
 /** Where guard decisions are shared (store/'s KeyValueStore, seen structurally: transport/ imports no store/). */
 export interface SharedDecisions {
-  get(key: string): Promise<string | undefined>;
-  set(key: string, value: string): Promise<void>;
+  /** A value found lives `ttlMs` from now. */
+  get(key: string, ttlMs: number): Promise<string | undefined>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
   delete(key: string): Promise<void>;
+}
+
+/** How the board shares its decisions, as GET /admin/canary shows it (null: not shared, one process). */
+export interface CanarySharing {
+  pollMs: number;
+  decisionTtlMs: number;
 }
 
 export class Canary<M extends Member = Member> {
@@ -411,9 +423,14 @@ export class CanaryBoard {
   constructor(private readonly gateway?: string) {}
 
   private readonly bySubgraph = new Map<string, Array<Canary<any>>>();
-  private shared: { store: SharedDecisions; onError: (error: unknown) => void } | undefined;
-  /** Shared keys whose decision this process wrote (or read): only those may be restored by their absence from the store. */
-  private readonly written = new Set<string>();
+  private shared: ({ store: SharedDecisions; onError: (error: unknown) => void } & CanarySharing) | undefined;
+  /**
+   * Shared keys this process found in the store (or wrote there), with when
+   * that read or write was sent (performance.now()): the key cannot expire
+   * before then + the TTL, so a key found missing sooner was deleted by a
+   * restore, and one found missing later may only have expired.
+   */
+  private readonly seen = new Map<string, number>();
 
   add(canary: Canary<any>): void {
     const list = this.bySubgraph.get(canary.subgraph) ?? [];
@@ -425,14 +442,21 @@ export class CanaryBoard {
 
   /**
    * Shares the guard's decisions through `store` from now on: each one taken
-   * here is written, and every `pollMs` each process reads the decisions of
-   * its canaries' versions and applies them (a trip: guarded; a key gone
-   * that it had seen: restored). A store that fails calls `onError` and is
-   * tried again at the next poll; each process keeps its own decisions
-   * meanwhile. Returns the stop.
+   * here is written with a lifetime of `decisionTtlMs`, and every `pollMs`
+   * each process reads the decisions of its canaries' versions, which starts
+   * their lifetime again, and applies them (a trip: guarded; a key deleted
+   * by a restore: restored). So a decision's key lasts while a process runs
+   * its configuration and at most `decisionTtlMs` after the last one stopped
+   * (or reloaded a changed descriptor). A key found missing although it
+   * could have expired (no read of it got through for `decisionTtlMs`: the
+   * store was unreachable that long) is no restore: a process that holds the
+   * decision writes it again. One missing sooner (deleted, or the store came
+   * back empty within the TTL) is a restore. A store that fails calls `onError`
+   * and is tried again at the next poll; each process keeps its own
+   * decisions meanwhile. Returns the stop.
    */
-  share(store: SharedDecisions, pollMs: number, onError: (error: unknown) => void): () => void {
-    this.shared = { store, onError };
+  share(store: SharedDecisions, pollMs: number, onError: (error: unknown) => void, decisionTtlMs: number): () => void {
+    this.shared = { store, onError, pollMs, decisionTtlMs };
     let running = false;
     const timer = setInterval(() => {
       if (running) return;
@@ -450,14 +474,20 @@ export class CanaryBoard {
     return `${canary.subgraph}:${version}:${canary.configuration}`;
   }
 
+  /** How decisions are shared now, or null (one process, nothing shared). */
+  sharing(): CanarySharing | null {
+    return this.shared ? { pollMs: this.shared.pollMs, decisionTtlMs: this.shared.decisionTtlMs } : null;
+  }
+
   private write(canary: Canary<any>, version: string, trip: CanaryTrip | undefined): void {
     const shared = this.shared;
     if (!shared) return;
     const key = this.key(canary, version);
     if (trip) {
-      shared.store.set(key, JSON.stringify(trip)).then(() => this.written.add(key), shared.onError);
+      const sent = performance.now();
+      shared.store.set(key, JSON.stringify(trip), shared.decisionTtlMs).then(() => this.seen.set(key, sent), shared.onError);
     } else {
-      this.written.delete(key);
+      this.seen.delete(key);
       shared.store.delete(key).catch(shared.onError);
     }
   }
@@ -471,20 +501,25 @@ export class CanaryBoard {
       for (const version of canary.versionNames.slice(1)) {
         const key = this.key(canary, version);
         let value: string | undefined;
+        const sent = performance.now();
         try {
-          value = await shared.store.get(key);
+          // Reading it starts its lifetime again: a key lasts while some process runs this configuration.
+          value = await shared.store.get(key, shared.decisionTtlMs);
         } catch (error) {
           shared.onError(error);
           return;
         }
         const guarded = canary.guardedVersions().find(([name]) => name === version);
         if (value !== undefined) {
-          this.written.add(key);
+          this.seen.set(key, sent);
           if (!guarded) for (const each of list) each.applyShared(version, JSON.parse(value) as CanaryTrip);
         } else if (guarded) {
-          // Gone from the store: restored elsewhere if this process had seen it there; else its own write has not landed yet (or failed): write it again.
-          if (this.written.has(key)) {
-            this.written.delete(key);
+          // Gone from the store. Found there (or written) less than a TTL ago, so it cannot have expired: a restore
+          // elsewhere deleted it. Else this process's own write has not landed yet (or failed), or the key may have
+          // expired while no read got through: the decision holds here, so it is written again.
+          const seenAt = this.seen.get(key);
+          if (seenAt !== undefined && performance.now() - seenAt < shared.decisionTtlMs) {
+            this.seen.delete(key);
             for (const each of list) each.restore(version, 'shared store', true);
           } else this.write(canary, version, guarded[1]);
         }
@@ -496,6 +531,8 @@ export class CanaryBoard {
     const list = this.bySubgraph.get(canary.subgraph)?.filter((c) => c !== canary) ?? [];
     if (list.length === 0) this.bySubgraph.delete(canary.subgraph);
     else this.bySubgraph.set(canary.subgraph, list);
+    // Its keys are no longer read here (they expire unless another process reads them), unless a canary left has the same configuration.
+    if (!list.some((c) => c.configuration === canary.configuration)) for (const version of canary.versionNames) this.seen.delete(this.key(canary, version));
   }
 
   states(): CanaryState[] {
@@ -517,7 +554,7 @@ export class CanaryBoard {
     const newest = list[list.length - 1];
     if (!restored && newest && this.shared) {
       const key = this.key(newest, version);
-      this.written.delete(key);
+      this.seen.delete(key);
       this.shared.store.delete(key).catch(this.shared.onError);
     }
     return restored;

@@ -318,7 +318,7 @@ export class GrpcUpstream {
    */
   async *serverStream<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): AsyncGenerator<Res, void, undefined> {
     const bytes = method.serialize(call.request);
-    const member = this.pipeline.choose();
+    const member = this.pipeline.chooseStream(call.scope);
     const { scope } = call;
     const started = performance.now();
     const event = upstreamEvent(this.options.subgraph, member, method.path, 0, method.path);

@@ -360,7 +360,7 @@ export class HttpUpstream {
    */
   async stream(call: HttpCall): Promise<HttpStream> {
     await this.discovering;
-    const member = this.pipeline.choose();
+    const member = this.pipeline.chooseStream(call.scope);
     let span: UpstreamSpan | undefined;
     if (call.scope.trace) {
       const shape = httpSpan(member, call.method, call.path, call.endpoint);

@@ -67,14 +67,21 @@
  *    with the trace stage's headers when there are some.
  *
  * Streams (SSE subscriptions, gRPC server streams) do not pass through it:
- * their outcome arrives while they are read, not as one answer. They use
- * the same instance choice and the same breaker rule (stages/balance.ts,
- * stages/breaker.ts), and open their own span (stages/trace.ts's attributes).
+ * their outcome arrives while they are read, not as one answer. Their
+ * instance is chosen by `chooseStream`: the canary stage's version for the
+ * stream's caller (stages/canary.ts: sticky, with the same fallback event),
+ * then the balance stage's choice within it (stages/balance.ts), so a
+ * caller's streams land on the version its calls do. They use the same
+ * breaker rule (stages/breaker.ts) and open their own span
+ * (stages/trace.ts's attributes). The canary guard does not judge them (a
+ * stream's duration says nothing of its version), but a guarded version,
+ * at weight 0, gets no new stream.
  */
 import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
+import type { RequestScope } from '../request-scope.js';
 import { createBalancer, type BalanceStrategy } from './balancer.js';
 import { spareInstance } from './breaker.js';
-import { balanceStage, instanceChooser, type Choose } from './stages/balance.js';
+import { balanceStage, instanceChooser } from './stages/balance.js';
 import { Canary, type CanaryBoard, type CanaryOptions } from './canary.js';
 import { canaryStage } from './stages/canary.js';
 import { breakerStage } from './stages/breaker.js';
@@ -108,8 +115,12 @@ export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R>
 export interface Pipeline<M extends Member, C, R> {
   /** Sends one call through every stage. */
   send: Send<C, R>;
-  /** The instance choice the pipeline uses, for streams (which do not pass through it). */
-  choose: Choose<M>;
+  /**
+   * The instance of a stream (which does not pass through the stages), chosen as an attempt's is:
+   * the version the canary stage would keep the scope's caller to, then the balance stage's choice.
+   * Throws SOURCE_UNAVAILABLE when no instance can be chosen.
+   */
+  chooseStream(scope: RequestScope): M;
   /** The canary versions, with `canary:`. */
   canary: Canary<M> | undefined;
   /** Takes the canary off the gateway's board (the upstream closed). */
@@ -146,7 +157,8 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   ];
   return {
     send: compose(stages, protocol.attempt),
-    choose,
+    // The canary and balance stages' own steps, with nothing tried yet (a stream is never retried).
+    chooseStream: (scope) => choose(undefined, canary?.versionFor(scope, undefined)),
     canary,
     update: (members) => balancer.update(members),
     close: () => canary && options.canary?.board?.remove(canary),

@@ -13,13 +13,14 @@ import { createScope, type Identity } from '../../src/request-scope.js';
 import { HttpUpstream } from '../../src/transport/http.js';
 import { CanaryBoard, canaryChannel, type CanaryOptions } from '../../src/transport/canary.js';
 import type { CanaryEvent } from '../../src/events.js';
-import { parseDescriptor } from '../../src/config/load.js';
+import { parseDescriptor, parseGatewayConfig } from '../../src/config/load.js';
 import { isConfigError } from '../../src/errors.js';
-import { captureLogs, runTessera, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
+import { captureLogs, runTessera, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 import { serve } from '../../subgraphs/lib/serve.js';
 import { kitchenDescriptor, loadGrpc } from '../kit/grpc.js';
-import { needRedis, REDIS_URL, uniquePrefix } from '../kit/redis.js';
+import { Redis } from 'ioredis';
+import { needRedis, REDIS_URL, startOwnRedis, uniquePrefix } from '../kit/redis.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 
 interface Version {
@@ -354,6 +355,21 @@ test('canary: configuration mistakes name the file and the key', () => {
   assert.match(problems({}, [{ url: 'http://127.0.0.1:1', version: 'v1' }, { url: 'http://127.0.0.1:2' }]).join('\n'), /upstreams\[1\]\.version: `canary:` needs a `version:` on every upstream/);
   assert.match(problems({ sticky: {} }).join('\n'), /canary\.sticky.*expected `consumer: true` or a `header`/);
   assert.match(problems({ guard: { windw: '1m' } }).join('\n'), /windw/);
+
+  // gateway.yaml's canary: the shared decisions' lifetime.
+  const gatewayProblems = (canary: unknown): string => {
+    try {
+      parseGatewayConfig({ canary }, '/g/gateway.yaml', {});
+      return '';
+    } catch (error) {
+      assert.ok(isConfigError(error));
+      return error.problems.join('\n');
+    }
+  };
+  assert.equal(gatewayProblems({ decisionTtl: '30m' }), '');
+  assert.equal(parseGatewayConfig({}, '/g/gateway.yaml', {}).canary.decisionTtl, 600_000);
+  assert.match(gatewayProblems({ decisionTtl: '1s' }), /gateway\.yaml.*canary\.decisionTtl.*expected at least 5s \(every gateway process reads the decisions every 2s\)/);
+  assert.match(gatewayProblems({ decisionTTL: '1m' }), /decisionTTL/);
 });
 
 test('guard: a canary slower than stable by more than p99Margin and p99MinGap is guarded on its p99 (docs/reliability.md row 51)', async (t) => {
@@ -450,4 +466,285 @@ test('guard with a Redis store: one replica guarding a version guards it on the 
   assert.equal((await b.admin('/admin/canary/restore', { subgraph: 'replicated', version: 'v2' })).body.restored, true);
   await until(() => v2Of(a), (v) => v.weight === 50, 'replica a restores v2');
   assert.equal((await v2Of(b)).weight, 50);
+});
+
+/** The guard's decision keys of `subgraph`'s version `version` under `prefix`, with what is left of their lifetime (ms; PTTL). */
+async function decisionKeys(t: TestContext, url: string, prefix: string, subgraph: string, version: string) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
+  redis.on('error', () => undefined);
+  t.after(() => redis.disconnect());
+  return async (): Promise<Array<{ key: string; ttl: number }>> => {
+    const keys = await redis.keys(`${prefix}canary:${subgraph}:${version}:*`);
+    return Promise.all(keys.map(async (key) => ({ key, ttl: await redis.pttl(key) })));
+  };
+}
+
+/** Polls `read` while `going` says so and less than `ms` have passed, and returns the last value: a wait that stops early when things go wrong. */
+async function holds<T>(read: () => Promise<T>, going: (value: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (!going(value) || Date.now() > end) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test("guard with a Redis store: a decision's key lives canary.decisionTtl from its last read; the replicas' reads keep it while one runs the configuration, it goes a TTL after the last one stopped, a restore deletes it (docs/reliability.md row 76)", async (t) => {
+  if (!(await needRedis(t))) return;
+  const stable = await graphqlVersion(t, () => false);
+  const canary = await graphqlVersion(t, () => true);
+  const prefix = uniquePrefix(t);
+  const extra = { store: { url: REDIS_URL, prefix }, canary: { decisionTtl: '5s' } };
+  const a = await canaryGateway(t, 'expiring', stable.url, canary.url, extra);
+  const b = await canaryGateway(t, 'expiring', stable.url, canary.url, extra);
+  const keys = await decisionKeys(t, REDIS_URL, prefix, 'expiring', 'v2');
+  const v2Of = async (gateway: typeof a) => ((await gateway.admin('/admin/canary')).body.canaries[0].versions as Array<{ version: string; weight: number }>)[1]!;
+  assert.deepEqual((await a.admin('/admin/canary')).body.shared, { pollMs: 2000, decisionTtlMs: 5000 });
+
+  for (let i = 0; i < 60; i++) await a.gateway.query('{ a }');
+  assert.equal((await v2Of(a)).weight, 0);
+  const [written] = await until(keys, (k) => k.length === 1, 'the decision written');
+  assert.ok(written!.ttl > 0 && written!.ttl <= 5000, `the key has a TTL of at most 5 s: ${written!.ttl} ms`);
+  await until(() => v2Of(b), (v) => v.weight === 0, 'replica b guards v2');
+
+  // Replica a stops: b alone reads the key every 2 s, and keeps it well past its 5 s TTL.
+  await a.gateway.gateway.close();
+  const kept = await holds(keys, (k) => k.length === 1 && k[0]!.ttl > 0, 8_000);
+  assert.equal(kept.length, 1, 'a live decision is never dropped by its TTL');
+  assert.ok(kept[0]!.ttl > 0 && kept[0]!.ttl <= 5000);
+  assert.equal((await v2Of(b)).weight, 0, 'replica b still guards v2');
+
+  // A restore deletes it, as before.
+  assert.equal((await b.admin('/admin/canary/restore', { subgraph: 'expiring', version: 'v2' })).body.restored, true);
+  await until(keys, (k) => k.length === 0, 'the restore deletes the key');
+  assert.equal((await v2Of(b)).weight, 50);
+
+  // Guarded again on b, which then stops: nobody runs this configuration any more, and its key goes after the TTL.
+  for (let i = 0; i < 60 && (await v2Of(b)).weight !== 0; i++) await b.gateway.query('{ a }');
+  assert.equal((await v2Of(b)).weight, 0);
+  await until(keys, (k) => k.length === 1, 'the decision written again');
+  await b.gateway.gateway.close();
+  assert.equal((await keys()).length, 1, 'the key outlives its last reader by the TTL');
+  await until(keys, (k) => k.length === 0, 'the key of a configuration nobody runs expires');
+});
+
+test('guard with a Redis store: a decision whose key expired while no replica could reach Redis is written again by the replicas that hold it, not read as a restore (docs/reliability.md row 76)', async (t) => {
+  const own = await startOwnRedis(t);
+  const stable = await graphqlVersion(t, () => false);
+  const canary = await graphqlVersion(t, () => true);
+  const prefix = 'tessera:';
+  const extra = { store: { url: own.url, prefix }, canary: { decisionTtl: '5s' } };
+  const a = await canaryGateway(t, 'outage', stable.url, canary.url, extra);
+  const b = await canaryGateway(t, 'outage', stable.url, canary.url, extra);
+  const keys = await decisionKeys(t, own.url, prefix, 'outage', 'v2');
+  const v2Of = async (gateway: typeof a) => ((await gateway.admin('/admin/canary')).body.canaries[0].versions as Array<{ version: string; weight: number }>)[1]!;
+  for (let i = 0; i < 60; i++) await a.gateway.query('{ a }');
+  await until(() => v2Of(b), (v) => v.weight === 0, 'replica b guards v2');
+
+  // Redis goes away for longer than the TTL and comes back empty: the key is gone, as if it had expired.
+  await own.stop();
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  await own.start();
+  await until(keys, (k) => k.length === 1, 'the decision written again');
+  for (const gateway of [a, b]) assert.equal((await v2Of(gateway)).weight, 0, 'still guarded');
+  const restored = [...a.lines, ...b.lines].filter((l) => typeof l.msg === 'string' && l.msg.startsWith('canary restored'));
+  assert.deepEqual(restored, []);
+});
+
+/**
+ * A GraphQL version answering `version` with its name, as a query and as a
+ * subscription of one event, served over SSE to the gateway; counts the
+ * streams it opened, and answers HTTP 503 to everything while `down()` says so
+ * (its health checks fail too) and HTTP 500 to queries while `failing()` does.
+ */
+async function streamingVersion(t: TestContext, name: string, behaviour: { down?: () => boolean; failing?: () => boolean } = {}) {
+  let streams = 0;
+  const service = await startGraphqlUpstream(
+    t,
+    'type Query { version: String! } type Subscription { version: String! }',
+    {
+      Query: { version: () => name },
+      Subscription: {
+        version: {
+          subscribe: async function* () {
+            yield { version: name };
+          },
+        },
+      },
+    },
+    {
+      plugins: [
+        {
+          onRequest({ request, endResponse }: { request: Request; endResponse: (response: Response) => void }) {
+            const stream = (request.headers.get('accept') ?? '').includes('text/event-stream');
+            if (behaviour.down?.()) return endResponse(new Response('down', { status: 503 }));
+            if (stream) streams++;
+            else if (behaviour.failing?.()) endResponse(new Response('{"errors":[{"message":"boom"}]}', { status: 500, headers: { 'content-type': 'application/json' } }));
+          },
+        },
+      ],
+    },
+  );
+  return { url: service.url, streams: () => streams };
+}
+
+/** A gateway over two streaming versions (v1 70, v2 30 unless given), with `canary`; breakers off, metrics on, logs captured. */
+async function streamingGateway(t: TestContext, name: string, v1: string, v2: string, canary: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const { lines, logger } = captureLogs();
+  const gateway = await startGateway(
+    t,
+    [
+      {
+        kind: 'graphql',
+        name,
+        upstreams: [
+          { url: v1, version: 'v1', weight: 70 },
+          { url: v2, version: 'v2', weight: 30 },
+        ],
+        retry: { attempts: 1 },
+        breaker: false,
+        outliers: false,
+        canary,
+        ...extra,
+      } as never,
+    ],
+    { admin: { port: 0, credential: TOKEN }, telemetry: { metrics: { enabled: true } } },
+    { logger },
+  );
+  const metrics = async () => (await fetch(`${gateway.adminUrl}/metrics`, { headers: AUTH })).text();
+  /** The version that answered one subscription (its one event), over SSE. */
+  const streamed = async (headers: Record<string, string> = {}): Promise<string> => {
+    const subscription = await sse(t, gateway.url, 'subscription { version }', headers);
+    assert.equal(subscription.status, 200);
+    const event = await subscription.next();
+    subscription.close();
+    assert.equal(event?.errors, undefined, JSON.stringify(event));
+    return event?.data?.version as string;
+  };
+  return { gateway, lines, metrics, streamed };
+}
+
+test("sticky streams: each caller's subscriptions (SSE to a GraphQL upstream) land on the version its queries do, callers spread by weight; an anonymous caller is weighted per stream (docs/reliability.md row 75)", async (t) => {
+  const v1 = await streamingVersion(t, 'v1');
+  const v2 = await streamingVersion(t, 'v2');
+  const { gateway, streamed } = await streamingGateway(t, 'streams', v1.url, v2.url, { sticky: { header: 'x-user' }, guard: false });
+  let callersOnV2 = 0;
+  const callers = 100;
+  const caller = async (user: number): Promise<void> => {
+    const headers = { 'x-user': `user-${user}` };
+    // A query of its own per caller: identical queries in flight together would be shared (plugins/use-dedupe.ts).
+    const query = await gateway.query(`{ user${user}: version }`, undefined, headers);
+    const versions = [query.body.data?.[`user${user}`], await streamed(headers), await streamed(headers)];
+    assert.ok(versions[0] === 'v1' || versions[0] === 'v2', JSON.stringify(query.body));
+    assert.deepEqual(versions, [versions[0], versions[0], versions[0]], `user-${user}: query, then two subscriptions`);
+    if (versions[0] === 'v2') callersOnV2++;
+  };
+  for (let user = 0; user < callers; user += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => caller(user + k)));
+  // Rendezvous hashing gives each version its weight's share of the callers (a binomial spread around 30 of 100).
+  assert.ok(callersOnV2 >= 15 && callersOnV2 <= 45, `${callersOnV2} of ${callers} callers on v2 (weight 30)`);
+  assert.equal(v2.streams(), callersOnV2 * 2);
+
+  // No caller identity: each stream is weighted on its own, v2 its 30%.
+  const before = v2.streams();
+  const anonymous: string[] = [];
+  for (let i = 0; i < 100; i += 10) anonymous.push(...(await Promise.all(Array.from({ length: 10 }, () => streamed()))));
+  nearShare(anonymous.filter((v) => v === 'v2').length, 100, 0.3, 'anonymous streams on v2');
+  assert.equal(v2.streams() - before, anonymous.filter((v) => v === 'v2').length);
+});
+
+test('sticky streams: a caller whose version has no instance up falls back to the next version, counted and logged as calls are (docs/reliability.md rows 50 and 75)', async (t) => {
+  let down = false;
+  const v1 = await streamingVersion(t, 'v1');
+  const v2 = await streamingVersion(t, 'v2', { down: () => down });
+  const { lines, metrics, streamed } = await streamingGateway(
+    t,
+    'streams-fallback',
+    v1.url,
+    v2.url,
+    { sticky: { header: 'x-user' }, guard: false },
+    { health: { interval: '100ms', timeout: '500ms', unhealthyAfter: 2, healthyAfter: 1 } },
+  );
+  const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+  const onV2: string[] = [];
+  for (const user of users) if ((await streamed({ 'x-user': user })) === 'v2') onV2.push(user);
+  assert.ok(onV2.length > 0, 'some callers on v2');
+
+  down = true;
+  await until(metrics, (text) => sample(text, 'tessera_instance_healthy', { subgraph: 'streams-fallback', instance: v2.url }) === 0, 'v2 checked down');
+  const opened = v2.streams();
+  for (const user of onV2) assert.equal(await streamed({ 'x-user': user }), 'v1', `${user} falls back to v1`);
+  assert.equal(v2.streams(), opened);
+  assert.equal(sample(await metrics(), 'tessera_canary_fallbacks_total', { subgraph: 'streams-fallback', version: 'v2', to: 'v1' }), onV2.length);
+  const warning = lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('sticky callers of version v2 moved to v1'));
+  assert.equal(warning?.subgraph, 'streams-fallback');
+  assert.equal(warning?.level, 40);
+  // v1's own callers stay where they are.
+  for (const user of users.filter((u) => !onV2.includes(u))) assert.equal(await streamed({ 'x-user': user }), 'v1');
+});
+
+test('sticky streams: a version the canary guard took to weight 0 gets no new stream, sticky or not (docs/reliability.md row 75)', async (t) => {
+  let failing = true;
+  const v1 = await streamingVersion(t, 'v1');
+  const v2 = await streamingVersion(t, 'v2', { failing: () => failing });
+  const { gateway, streamed, metrics } = await streamingGateway(t, 'streams-guarded', v1.url, v2.url, {
+    sticky: { header: 'x-user' },
+    guard: { window: '30s', minCalls: 10, errorRateMargin: 0.05, p99Margin: false },
+  });
+  // Anonymous queries, weighted 70/30: v2 fails its 10 and more, v1 answers its own.
+  for (let i = 0; i < 60 && sample(await metrics(), 'tessera_canary_guarded', { subgraph: 'streams-guarded', version: 'v2' }) !== 1; i++) await gateway.query('{ version }');
+  assert.equal(sample(await metrics(), 'tessera_canary_guarded', { subgraph: 'streams-guarded', version: 'v2' }), 1, 'v2 guarded');
+  failing = false;
+  const opened = v2.streams();
+  const answered = [];
+  for (let user = 0; user < 40; user++) answered.push(await streamed({ 'x-user': `user-${user}` }));
+  for (let i = 0; i < 20; i++) answered.push(await streamed());
+  assert.deepEqual(new Set(answered), new Set(['v1']));
+  assert.equal(v2.streams(), opened, 'no stream reaches a guarded version');
+  // Its callers were not moved by a fallback: a guarded version leaves every caller's ranking (as for calls).
+  assert.equal(sample(await metrics(), 'tessera_canary_fallbacks_total', { subgraph: 'streams-guarded', version: 'v2', to: 'v1' }), undefined);
+});
+
+test("gRPC: sticky streams: each caller's server streams land on the version its unary calls do; anonymous streams are weighted per stream (docs/reliability.md row 75)", async (t) => {
+  const v1 = await startKitchen();
+  const v2 = await startKitchen();
+  t.after(() => v1.close());
+  t.after(() => v2.close());
+  const { run, subscribe } = await loadGrpc(
+    t,
+    kitchenDescriptor(v1.url, {
+      url: undefined,
+      upstreams: [
+        { url: v1.url, version: 'v1', weight: 70 },
+        { url: v2.url, version: 'v2', weight: 30 },
+      ],
+      canary: { sticky: { header: 'x-user' }, guard: false },
+    }),
+  );
+  const counted = (server: { calls: Record<string, number> }) => [server.calls.GetNextDay ?? 0, server.calls.Count ?? 0];
+  const stream = async (scope: ReturnType<typeof createScope>) => {
+    const events = [];
+    for await (const event of await subscribe('subscription { count(count: 1, intervalMs: 1) { n } }', undefined, scope)) events.push(event);
+    assert.deepEqual(JSON.parse(JSON.stringify(events)), [{ data: { count: { n: '1' } } }]);
+  };
+  let onV2 = 0;
+  for (let user = 0; user < 100; user++) {
+    const scope = () => createScope({ deadlineMs: 5000, headers: new Headers({ 'x-user': `user-${user}` }) });
+    const before = [...counted(v1), ...counted(v2)];
+    const unary = await run('{ getNextDay(input: "2024-01-01T00:00:00Z") }', undefined, scope());
+    assert.equal(unary.errors, undefined, JSON.stringify(unary.errors));
+    await stream(scope());
+    await stream(scope());
+    const after = [...counted(v1), ...counted(v2)];
+    const moved = after.map((n, i) => n - before[i]!);
+    assert.ok(
+      JSON.stringify(moved) === '[1,2,0,0]' || JSON.stringify(moved) === '[0,0,1,2]',
+      `user-${user}: unary and streams on v1 ${moved.slice(0, 2).join('/')}, on v2 ${moved.slice(2).join('/')}`,
+    );
+    if (moved[2] === 1) onV2++;
+  }
+  assert.ok(onV2 >= 15 && onV2 <= 45, `${onV2} of 100 callers on v2 (weight 30)`);
+
+  const before = v2.calls.Count ?? 0;
+  for (let i = 0; i < 200; i++) await stream(createScope({ deadlineMs: 5000 }));
+  nearShare((v2.calls.Count ?? 0) - before, 200, 0.3, 'anonymous gRPC streams on v2');
 });

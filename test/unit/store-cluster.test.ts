@@ -104,6 +104,19 @@ async function startMetricsWorker(t: TestContext, ...args: string[]): Promise<Ch
   return child;
 }
 
+test("the primary's key-value entries expire at the TTL they were written with, unless a read asking for a TTL starts it again (the canary guard's shared decisions, docs/reliability.md row 76)", async (t) => {
+  const client = clientOf(t, await startPrimary(t, 'answering'), 10_000);
+  await client.request('kv.set', 'canary', 10, 'read', 'guarded', 150);
+  await client.request('kv.set', 'canary', 10, 'unread', 'guarded', 150);
+  assert.equal(await client.request('kv.get', 'canary', 10, 'read', 60_000), 'guarded');
+  assert.equal(await client.request('kv.get', 'canary', 10, 'missing', 60_000), null, 'a read with a TTL makes no entry');
+  // Past the 150 ms the entries were written with.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(await client.request('kv.get', 'canary', 10, 'unread'), null);
+  assert.equal(await client.request('kv.get', 'canary', 10, 'read'), 'guarded');
+  assert.equal(await client.request('kv.get', 'canary', 10, 'missing'), null);
+});
+
 test('the primary aggregates the workers that answer a metrics scrape, and counts the one that does not as missing', async (t) => {
   const workers = [await startMetricsWorker(t, 'answering', '3'), await startMetricsWorker(t, 'answering', '4'), await startMetricsWorker(t, 'silent')];
   const group = new ClusterWorkers();

@@ -5,7 +5,8 @@
  * its version for the canary guard. Failures the client caused (it went
  * away, or its deadline ended the call) say nothing of the version and are
  * not recorded, as for the breaker; an attempt that found no instance is not
- * recorded either.
+ * recorded either. Streams, which do not pass through the stages, take
+ * their version from the same `versionFor` (pipeline.ts `chooseStream`).
  */
 import type { TesseraError } from '../../errors.js';
 import type { Canary } from '../canary.js';
