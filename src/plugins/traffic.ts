@@ -238,10 +238,16 @@ function unknownSubgraphs(config: GatewayFileConfig, descriptors: readonly Descr
     .map((name) => `${where}: rateLimit.subgraphs.${name}: there is no subgraph named "${name}" (known: ${[...names].join(', ')})`);
 }
 
-/** The client headers and identity claims some subgraph of the set receives (Traffic.scopeHeaders, scopeClaims). */
+/**
+ * The client headers and identity claims some subgraph of the set receives (Traffic.scopeHeaders, scopeClaims),
+ * and the headers a sticky canary places callers by (`canary.sticky.header`): callers that differ in one may be
+ * answered by different versions, so they never share an in-flight execution or a cached answer.
+ */
 function scopeOf(descriptors: readonly Descriptor[]): { scopeHeaders: string[]; scopeClaims: string[] } {
+  const forwarded = (d: Descriptor): readonly string[] => (d.headers.authorization === 'forward' ? [...d.headers.forward, 'authorization'] : d.headers.forward);
+  const sticky = (d: Descriptor): string[] => (d.canary?.sticky?.header === undefined ? [] : [d.canary.sticky.header.toLowerCase()]);
   return {
-    scopeHeaders: [...new Set(descriptors.flatMap((d) => (d.headers.authorization === 'forward' ? [...d.headers.forward, 'authorization'] : d.headers.forward)))].sort(),
+    scopeHeaders: [...new Set(descriptors.flatMap((d) => [...forwarded(d), ...sticky(d)]))].sort(),
     scopeClaims: [
       ...new Set(
         descriptors.flatMap((d) =>
