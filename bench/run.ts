@@ -263,6 +263,9 @@ async function runScenario(
         target.process = child;
         target.url = `http://127.0.0.1:${child.port}${target.path}`;
         await firstAnswer(target.url, body);
+        if (target.mapsModule && !readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes(target.mapsModule)) {
+          throw new Error(`${target.mapsModule} is not loaded in the process after its first answer: it does not run the code it is named for`);
+        }
         const cold: ColdStart = { target: target.name, readyMs: child.readyMs, firstAnswerMs: performance.now() - child.spawnedAt, info: child.info };
         result.coldStart.push(cold);
         log(`  ${target.label.padEnd(20)} ready in ${cold.readyMs.toFixed(0)} ms, first answer at ${cold.firstAnswerMs.toFixed(0)} ms`);

@@ -1,6 +1,6 @@
 /** What a scenario is: its services, the targets compared on it, and the fixed query they all answer. */
 import { spawnTesseraCli } from '../cli-target.js';
-import type { Child } from '../proc.js';
+import { spawnPeer, type Child } from '../proc.js';
 
 export type TargetRole = 'tessera' | 'peer' | 'limit';
 
@@ -23,6 +23,12 @@ export interface Target {
    * GraphQL response the gateways must give.
    */
   plain?: { method: 'GET'; asGraphql(text: string): string };
+  /**
+   * A native module (a file name fragment) the target's process must have
+   * mapped once it has answered: proof that it runs the code it is named for
+   * (the Rust planner's addon), checked from /proc/<pid>/maps.
+   */
+  mapsModule?: string;
 }
 
 export interface ScenarioSetup {
@@ -115,6 +121,28 @@ export function tesseraTargets(spec: TesseraSpec['start'] | TesseraSpec, keep?: 
   const b = process.env.TESSERA_BENCH_ENTRY_B;
   if (b) {
     targets.push({ name: 'tessera-b', label: 'Tessera B, dedupe off', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false } }, nodeFlags, b) });
+  }
+  return targets;
+}
+
+/**
+ * Hive Gateway on the scenario's subgraphs (`peers/hive.mjs` with `options`),
+ * and with `rust`, the same gateway planning with Hive's Rust query planner
+ * (`@graphql-hive/router-runtime`), for scenarios of Federation subgraphs only:
+ * that planner plans from the supergraph's `@join__*` directives and has no
+ * Mesh transforms (`@resolveTo` and the like).
+ */
+export function hiveTargets(options: Record<string, unknown>, keep: (child: Promise<Child>) => Promise<Child>, { rust = false } = {}): Target[] {
+  const targets: Target[] = [{ name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, ...options })) }];
+  if (rust) {
+    targets.push({
+      name: 'hive-rust',
+      label: 'Hive Gateway (Rust planner)',
+      role: 'peer',
+      path: '/graphql',
+      start: () => keep(spawnPeer('hive-rust', 'hive.mjs', { port: 0, ...options, planner: 'rust' })),
+      mapsModule: 'hive_router_query_planner',
+    });
   }
   return targets;
 }
