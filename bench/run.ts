@@ -2,8 +2,9 @@
  * `npm run bench`: Tessera side by side with Hive Gateway, Apollo Gateway and
  * the direct call, scenario by scenario. See bench/README.md.
  *
- *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections (~22 min)
- *   npm run bench -- --quick           smoke check, under 3 minutes
+ *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections (~30 min), pinned
+ *   npm run bench -- --quick           smoke check, a few minutes
+ *   npm run bench -- --no-pin          every process on every CPU (pinned by default: lib/pin.ts)
  *   npm run bench -- --scenarios proxy,federation --targets tessera,hive
  *   npm run bench -- --check           start everything, compare the answers, no load
  *   npm run bench -- --profile         CPU profiles of Tessera under load (bench/results/profiles/)
