@@ -87,7 +87,7 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
   parts.push(
     '## Targets (issues #21 and #18)',
     '',
-    `Judged in this one run, at 50 connections, on Tessera as one process with dedupe off (every request does the whole work); the figure as shipped (dedupe on: identical concurrent queries share one execution) is beside it; peak RSS on the same target with metrics on. ${result.layout?.pinned ? 'Pinned: like for like.' : '**Not pinned**: the gateway shared its CPUs with the load generator and the upstreams.'}`,
+    `Judged in this one run, at 50 connections, on Tessera as one process with dedupe off (every request does the whole work); the figure as shipped (dedupe on: identical concurrent queries share one execution) is beside it; peak RSS on the same target with metrics on. ${!result.layout ? 'The layout of this run was not recorded.' : result.layout.pinned ? 'Pinned: like for like.' : '**Not pinned**: the gateway shared its CPUs with the load generator and the upstreams.'}`,
     '',
     mdTable(['target', 'measured', 'met'], checkTargets(result).map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'])),
     '',

@@ -38,6 +38,8 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     const on = find(result, scenario, AS_SHIPPED);
     const peer = find(result, scenario, of);
     if (!off || !peer) return notMeasured(label);
+    // A peer that finished no request in the run (a --quick round shorter than its latency) gives no ratio to judge.
+    if (!(peer.rps > 0)) return void out.push({ target: label, measured: `${peer.label} finished no request at ${CONNECTIONS} connections`, met: undefined });
     out.push({ target: label, measured: `${x(off.rps / peer.rps)} (as shipped: ${on ? x(on.rps / peer.rps) : '–'})`, met: off.rps / peer.rps >= minimum });
   };
   ratio('proxy', 'hive', 3, 'proxy: ≥ 3× Hive Gateway req/s (#21)');
@@ -73,7 +75,7 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
       measured: `${ms(off.p99)} / ${ms(off.p50)} = ${x(off.p99 / off.p50)} (as shipped: ${on ? x(on.p99 / on.p50) : '–'})`,
       met: off.p99 <= 2 * off.p50,
     });
-    const peers = (s.summary ?? []).filter((p) => p.role === 'peer' && p.connections === CONNECTIONS);
+    const peers = (s.summary ?? []).filter((p) => p.role === 'peer' && p.connections === CONNECTIONS && Number.isFinite(p.p99));
     if (peers.length === 0) continue;
     const best = peers.reduce((a, b) => (b.p99 < a.p99 ? b : a));
     out.push({
