@@ -2,13 +2,14 @@
  * `npm run bench`: Tessera side by side with Hive Gateway, Apollo Gateway and
  * the direct call, scenario by scenario. See bench/README.md.
  *
- *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections (~22 min)
- *   npm run bench -- --quick           smoke check, under 3 minutes
+ *   npm run bench                      every scenario, 10 s x 3 rounds x {1, 50} connections (~30 min), pinned
+ *   npm run bench -- --quick           smoke check, a few minutes
+ *   npm run bench -- --no-pin          every process on every CPU (pinned by default: lib/pin.ts)
  *   npm run bench -- --scenarios proxy,federation --targets tessera,hive
  *   npm run bench -- --check           start everything, compare the answers, no load
  *   npm run bench -- --profile         CPU profiles of Tessera under load (bench/results/profiles/)
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +28,7 @@ import { proxyScenario } from './lib/scenarios/proxy.js';
 import { shopScenario } from './lib/scenarios/shop.js';
 import { requestsServed, type Scenario, type ScenarioSetup, type Target } from './lib/scenarios/types.js';
 import { measureSchemaBuilds } from './lib/schema-build.js';
+import { chooseLayout, describeLayout, pinTo } from './lib/pin.js';
 import { startCollectorStub } from './lib/collector.js';
 
 const SCENARIOS: Scenario[] = [proxyScenario, openapiScenario, federationScenario, shopScenario];
@@ -51,25 +53,24 @@ const { values: args } = parseArgs({
     'tessera-node-flags': { type: 'string' },
     'tessera-b-node-flags': { type: 'string' },
     render: { type: 'string' },
-    pin: { type: 'boolean', default: false },
+    // On by default; `--no-pin` turns it off (`--pin` is still accepted).
+    pin: { type: 'boolean', default: true },
     telemetry: { type: 'boolean', default: false },
   },
   strict: true,
+  allowNegative: true,
 });
 
 /**
- * --pin: the like-for-like layout on a 2-core machine. This process (the load
- * generator) and everything it starts run on CPU 0; each gateway under test is
- * moved to CPU 1 alone once it is ready (all its threads; threads it starts
- * later inherit that). Children inherit the affinity of this process, so it
- * is set before anything starts.
+ * The like-for-like layout (lib/pin.ts), unless --no-pin: this process (the
+ * load generator) and the upstreams it starts run on CPU 0 (every CPU but
+ * the last); each target under test is moved to the last CPU alone, a
+ * started one once it is ready, one that is also an upstream (the direct
+ * call) for its own load runs only. Children inherit the affinity of this
+ * process, so it is set before anything starts. Not pinned when taskset or
+ * a second CPU is missing: the run says so.
  */
-const PIN = { runner: '0', gateway: '1' };
-const pinTo = (pid: number, cpusList: string): void => void execFileSync('taskset', ['-a', '-p', '-c', cpusList, String(pid)], { stdio: 'ignore' });
-if (args.pin) {
-  if (cpus().length < 2) throw new Error('--pin needs at least 2 CPUs');
-  pinTo(process.pid, PIN.runner);
-}
+const layout = args.render ? undefined : chooseLayout(args.pin);
 
 const settings = {
   // autocannon counts time in whole seconds: shorter runs last 1 s anyway. --quick has no warm-up (a smoke
@@ -112,11 +113,12 @@ if (args['tessera-b']) {
 }
 const wantedTargets = args.targets?.split(',');
 /**
- * --telemetry: two more Tessera targets, dedupe off like the judged one: metrics on
- * (`tessera-metrics`), and metrics with tracing on at 100% sampling
- * (`tessera-tracing`), exporting over OTLP/HTTP to a collector stub of this
- * process that reads and drops every batch. The gateway's cost of observing is
- * the difference to `tessera-nodedupe` (production mode: metrics and tracing off).
+ * --telemetry: one more Tessera target, dedupe off like the judged one, with
+ * metrics and tracing on at 100% sampling (`tessera-tracing`), exporting over
+ * OTLP/HTTP to a collector stub of this process that reads and drops every
+ * batch (`tessera-metrics`, metrics on, runs in every run). The gateway's
+ * cost of observing is the difference to `tessera-nodedupe` (production
+ * mode: metrics and tracing off).
  */
 const collector = args.telemetry ? await startCollectorStub() : undefined;
 if (collector) process.env.TESSERA_BENCH_OTLP = collector.url;
@@ -258,11 +260,14 @@ async function runScenario(
     try {
       if (target.start) {
         const child = await target.start({ nodeFlags: nodeFlags(target) });
-        // Each process under test (a gateway, the raw proxy, a hand-written server) gets CPU 1 to itself; the upstreams stay on CPU 0.
-        if (args.pin) pinTo(child.pid, PIN.gateway);
+        // Each process under test (a gateway, the raw proxy, a hand-written server) gets its CPU to itself; the upstreams stay on the others.
+        if (layout?.pinned) pinTo(child.pid, layout.targetCpus!);
         target.process = child;
         target.url = `http://127.0.0.1:${child.port}${target.path}`;
         await firstAnswer(target.url, body);
+        if (target.mapsModule && !readFileSync(`/proc/${child.pid}/maps`, 'utf8').includes(target.mapsModule)) {
+          throw new Error(`${target.mapsModule} is not loaded in the process after its first answer: it does not run the code it is named for`);
+        }
         const cold: ColdStart = { target: target.name, readyMs: child.readyMs, firstAnswerMs: performance.now() - child.spawnedAt, info: child.info };
         result.coldStart.push(cold);
         log(`  ${target.label.padEnd(20)} ready in ${cold.readyMs.toFixed(0)} ms, first answer at ${cold.firstAnswerMs.toFixed(0)} ms`);
@@ -298,6 +303,10 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
 
   const once = async (target: Target, connections: number, durationSec: number, round: number): Promise<Run> => {
     const pid = target.process!.pid;
+    // A target that is also an upstream of the others (the direct call) gets the target's CPU for its own runs only.
+    const upstream = layout?.pinned && setup.services.some((s) => s.pid === pid);
+    if (upstream) pinTo(pid, layout.targetCpus!);
+    const gcBefore = await target.process!.gcTotals();
     const sampler = watch([pid], ours);
     const load = await runLoad({
       url: target.url!,
@@ -306,8 +315,10 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       connections,
       durationSec,
       expectBody: answerOf.get(target.name),
-    });
+    }).finally(() => upstream && pinTo(pid, layout.runnerCpus!));
     const sample = sampler.stop();
+    const gcAfter = await target.process!.gcTotals();
+    const cpuMs = 1000 * (sample.cpu.get(pid) ?? 0);
     return {
       target: target.name,
       connections,
@@ -320,7 +331,8 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       firstMismatch: load.firstMismatch,
       requests: load.requests,
       cpuPct: (100 * (sample.cpu.get(pid) ?? 0)) / sample.wallSeconds,
-      cpuMsPerRequest: (1000 * (sample.cpu.get(pid) ?? 0)) / Math.max(1, load.requests),
+      cpuMsPerRequest: cpuMs / Math.max(1, load.requests),
+      gcPct: gcBefore && gcAfter && gcAfter.activeMs > gcBefore.activeMs ? (100 * (gcAfter.ms - gcBefore.ms)) / (gcAfter.activeMs - gcBefore.activeMs) : undefined,
       peakRssMB: sample.peakRss.get(pid) ?? 0,
       foreignCpuPct: (100 * sample.foreignCpu) / sample.wallSeconds,
     };
@@ -342,7 +354,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         const run = await once(target, connections, settings.durationSec, round);
         runs.push(run);
         log(
-          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  others ${run.foreignCpuPct.toFixed(0)}%${run.errors ? `  ERRORS ${run.errors}` : ''}`,
+          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  GC ${run.gcPct === undefined ? '–' : run.gcPct.toFixed(0)}%  others ${run.foreignCpuPct.toFixed(0)}%${run.errors ? `  ERRORS ${run.errors}` : ''}`,
         );
       }
     }
@@ -363,13 +375,15 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         p99: median(mine.map((r) => r.p99)),
         cpuPct: median(mine.map((r) => r.cpuPct)),
         cpuMsPerRequest: median(mine.map((r) => r.cpuMsPerRequest)),
+        gcPct: median(mine.flatMap((r) => (r.gcPct === undefined ? [] : [r.gcPct]))),
         peakRssMB: Math.max(...mine.map((r) => r.peakRssMB)),
         upstreamPerRequest: upstreamCalls.get(`${target.name} ${connections}`),
         errors: mine.reduce((a, r) => a + r.errors, 0),
         foreignCpuPct: median(mine.map((r) => r.foreignCpuPct)),
       });
     }
-    const tessera = summary.find((s) => s.connections === connections && s.target === 'tessera');
+    // Ratios against the judged target (one process, dedupe off), like the targets table.
+    const tessera = summary.find((s) => s.connections === connections && s.target === 'tessera-nodedupe');
     for (const s of summary) if (tessera && s.connections === connections) s.tesseraRatio = tessera.rps / s.rps;
   }
   result.summary = summary;
@@ -415,6 +429,9 @@ async function profileScenario(scenario: Scenario): Promise<void> {
 /** The caveats printed with a run's table, derived from its figures (also on --render, with the current rules). */
 function notesFor(result: BenchResult): string[] {
   const notes: string[] = [];
+  if (result.layout && !result.layout.pinned) {
+    notes.push(`Not pinned (${result.layout.reason}): each gateway shared its CPUs with the load generator and the upstreams, so its req/s and latency depend on theirs; the like-for-like figures come from a pinned run.`);
+  }
   const foreign = result.scenarios.flatMap((s) => s.runs ?? []).map((r) => r.foreignCpuPct);
   const busiest = Math.max(0, ...foreign);
   const disturbed = result.scenarios.flatMap((s) => (s.runs ?? []).filter((r) => r.foreignCpuPct > 15).map((r) => `${s.name} ${r.target} c=${r.connections} round ${r.round} (${r.foreignCpuPct.toFixed(0)}%)`));
@@ -465,6 +482,7 @@ async function main(): Promise<void> {
     log('Installing the benchmark peers (bench/peers, once) ...');
     execSync('npm ci --no-audit --no-fund', { cwd: PEERS_DIR, stdio: 'inherit' });
   }
+  log(describeLayout(layout));
   const chosen = SCENARIOS.filter((s) => !wantedScenarios || wantedScenarios.includes(s.name));
   // Tessera as users run it (compiled JavaScript), unless asked for tsx or for another checkout (A/B runs both through tsx).
   const compiled = !args.tsx && !args['tessera-src'] && !args['tessera-b'];
@@ -481,6 +499,7 @@ async function main(): Promise<void> {
     finishedAt: '',
     mode: args.quick ? 'quick' : process.argv.length > 2 ? 'custom' : 'full',
     settings,
+    layout,
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,

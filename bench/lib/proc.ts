@@ -7,11 +7,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const PEERS_DIR = join(BENCH_DIR, 'peers');
 const CHILD_ENTRY = join(BENCH_DIR, 'lib', 'child.ts');
+/** Preloaded into every process started here: its garbage collections, counted (gc-observer.mjs). */
+const GC_OBSERVER = pathToFileURL(join(BENCH_DIR, 'lib', 'gc-observer.mjs')).href;
+
+/** Garbage collection in a process so far: the main thread's pauses added up, how many, and the main thread's busy time. */
+export interface GcTotals {
+  ms: number;
+  count: number;
+  /** Time the main thread's event loop was not idle, ms (performance.eventLoopUtilization().active). */
+  activeMs: number;
+}
 
 export interface Child {
   name: string;
@@ -24,6 +34,8 @@ export interface Child {
   spawnedAt: number;
   /** The last lines the process wrote (for error messages). */
   output(): string;
+  /** Its garbage collections so far; undefined when it does not answer within 2 s or runs cluster workers (whose collections it cannot see). */
+  gcTotals(): Promise<GcTotals | undefined>;
   stop(): Promise<void>;
 }
 
@@ -63,7 +75,7 @@ export interface SpawnOptions {
 
 export function spawnNode(options: SpawnOptions): Promise<Child> {
   const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], {
+  const proc = spawn(process.execPath, ['--import', GC_OBSERVER, ...(options.nodeFlags ?? []), ...options.args], {
     cwd: options.cwd ?? BENCH_DIR,
     env: { ...process.env, NODE_ENV: 'production', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -86,6 +98,25 @@ export function spawnNode(options: SpawnOptions): Promise<Child> {
     clearTimeout(timer);
   };
 
+  let asked = 0;
+  const gcTotals = (): Promise<GcTotals | undefined> =>
+    new Promise((resolve) => {
+      if (!proc.connected) return resolve(undefined);
+      const id = ++asked;
+      const answer = (message: { type?: string; id?: number; ms?: number; count?: number; activeMs?: number; workers?: number }): void => {
+        if (message.type !== 'gc-totals' || message.id !== id) return;
+        done(message.workers ? undefined : { ms: message.ms!, count: message.count!, activeMs: message.activeMs! });
+      };
+      const timer = setTimeout(() => done(undefined), 2_000);
+      const done = (totals: GcTotals | undefined): void => {
+        clearTimeout(timer);
+        proc.off('message', answer);
+        resolve(totals);
+      };
+      proc.on('message', answer);
+      proc.send({ type: 'gc-totals', id });
+    });
+
   return new Promise<Child>((resolve, reject) => {
     let ready = false;
     const timeout = setTimeout(() => {
@@ -99,7 +130,7 @@ export function spawnNode(options: SpawnOptions): Promise<Child> {
     const becomeReady = (port: number, info: Record<string, unknown>): void => {
       clearTimeout(timeout);
       ready = true;
-      resolve({ name: options.name, pid: proc.pid!, port, info, readyMs: performance.now() - spawnedAt, spawnedAt, output: () => tail, stop });
+      resolve({ name: options.name, pid: proc.pid!, port, info, readyMs: performance.now() - spawnedAt, spawnedAt, output: () => tail, gcTotals, stop });
     };
     proc.on('message', (message: { type?: string; port?: number; info?: Record<string, unknown> }) => {
       if (message.type === 'ready' && !ready) becomeReady(message.port!, message.info ?? {});

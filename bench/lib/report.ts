@@ -1,12 +1,13 @@
 /** The table of a run: printed to the terminal and written as Markdown beside the JSON. */
 import type { BenchResult, ScenarioResult, Summary } from './results.js';
+import { describeLayout } from './pin.js';
 import { checkTargets } from './targets.js';
 
 const f0 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(0));
 const f2 = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(2));
-const ratio = (s: Summary): string => (s.target === 'tessera' || s.tesseraRatio === undefined ? '' : `${s.tesseraRatio.toFixed(2)}×`);
+const ratio = (s: Summary): string => (s.role === 'tessera' || s.tesseraRatio === undefined ? '' : `${s.tesseraRatio.toFixed(2)}×`);
 
-const HEADER = ['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU ms/req', 'peak RSS MB', 'upstream/req', 'Tessera ÷ target (req/s)', 'errors'];
+const HEADER = ['conns', 'target', 'req/s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU ms/req', 'GC % of busy', 'peak RSS MB', 'upstream/req', 'Tessera, dedupe off ÷ target (req/s)', 'errors'];
 
 function rows(scenario: ScenarioResult): string[][] {
   return (scenario.summary ?? []).map((s) => [
@@ -17,6 +18,7 @@ function rows(scenario: ScenarioResult): string[][] {
     f2(s.p99),
     f0(s.cpuPct),
     s.cpuMsPerRequest.toFixed(3),
+    f0(s.gcPct),
     f0(s.peakRssMB),
     s.upstreamPerRequest === undefined ? '–' : f2(s.upstreamPerRequest),
     ratio(s),
@@ -28,6 +30,7 @@ function header(result: BenchResult): string[] {
   const m = result.machine;
   return [
     `command: ${result.command}  (${result.startedAt} → ${result.finishedAt})`,
+    describeLayout(result.layout),
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; load average ${m.loadStart.toFixed(2)} at start, ${m.loadEnd.toFixed(2)} at end`,
     `settings: ${result.settings.rounds} alternating rounds of ${result.settings.durationSec} s per target after ${result.settings.warmupSec} s of warm-up, at ${result.settings.connections.join(' and ')} connections; medians; autocannon, every response checked against the expected body`,
     `versions: ${Object.entries(result.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
@@ -66,7 +69,7 @@ export function consoleTables(result: BenchResult): string {
   for (const b of result.schemaBuild ?? []) {
     out.push(b.reason ? `schema build, ${b.name}: not measured: ${b.reason}` : `schema build, ${b.name}: ${f0(b.buildMs)} ms, heap +${f0(b.heapMB)} MB, RSS +${f0(b.rssMB)} MB`);
   }
-  out.push('', 'issue 5 targets (Tessera with dedupe off; as shipped in brackets):');
+  out.push('', 'targets of issues #21 and #18 (judged on Tessera, one process, dedupe off; as shipped in brackets; at 50 connections):');
   for (const t of checkTargets(result)) out.push(`  ${t.met === undefined ? '  ?' : t.met ? ' ok' : ' NO'}  ${t.target}: ${t.measured}`);
   for (const n of result.notes) out.push(`NOTE: ${n}`);
   return `${out.join('\n')}\n`;
@@ -82,9 +85,9 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
   if (result.notes.length) parts.push(...result.notes.map((n) => `> **Note:** ${n}`), '');
   parts.push(`![req/s by scenario and target](${chartFile})`, '');
   parts.push(
-    '## Issue 5 targets',
+    '## Targets (issues #21 and #18)',
     '',
-    'Judged on Tessera with dedupe off (every request does the whole work); the figure as shipped (dedupe on: identical concurrent queries share one execution) is in brackets.',
+    `Judged in this one run, at 50 connections, on Tessera as one process with dedupe off (every request does the whole work); the figure as shipped (dedupe on: identical concurrent queries share one execution) is beside it; peak RSS on the same target with metrics on. ${!result.layout ? 'The layout of this run was not recorded.' : result.layout.pinned ? 'Pinned: like for like.' : '**Not pinned**: the gateway shared its CPUs with the load generator and the upstreams.'}`,
     '',
     mdTable(['target', 'measured', 'met'], checkTargets(result).map((t) => [t.target, t.measured, t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**'])),
     '',
@@ -114,7 +117,7 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
     );
   }
   parts.push(
-    'CPU % is the target process only, in % of one core (the direct call: the server itself); CPU ms/req is that CPU time divided by the requests served, the figure least disturbed by other work on the machine. Peak RSS is sampled every 100 ms during the load. upstream/req counts the requests the scenario\'s upstream services received per client request. Ratios are Tessera\'s median req/s over the target\'s.',
+    'CPU % is the target process only, in % of one core (the direct call: the server itself); CPU ms/req is that CPU time divided by the requests served, the figure least disturbed by other work on the machine. GC % is the share of the target\'s main-thread work spent in garbage collection during the load: its GC pauses (perf_hooks \'gc\' entries) over its busy time (event loop utilization), both counted inside every process alike by a preloaded module (lib/gc-observer.mjs); V8\'s concurrent marking on helper threads is in neither. Peak RSS is sampled every 100 ms during the load. upstream/req counts the requests the scenario\'s upstream services received per client request. Ratios are the median req/s of Tessera with dedupe off (the judged target) over the target\'s.',
     '',
   );
   return `${parts.join('\n')}\n`;

@@ -1,4 +1,5 @@
 /** The shape of bench/results/latest.json (one run of `npm run bench`). */
+import type { Layout } from './pin.js';
 
 export interface Machine {
   cpu: string;
@@ -38,6 +39,13 @@ export interface Run {
   cpuPct: number;
   /** CPU time of the target's process per request, ms: steadier than req/s on a busy machine. */
   cpuMsPerRequest: number;
+  /**
+   * Garbage collection's share of the target's work during the run, %: the main thread's GC pauses (perf_hooks
+   * 'gc' entries) over the main thread's busy time (event loop utilization's `active`), both counted inside the
+   * process by the same preloaded module in every process (lib/gc-observer.mjs). Concurrent marking and sweeping
+   * on V8's helper threads is in neither. Undefined when the process did not tell (a `--workers` target).
+   */
+  gcPct?: number;
   peakRssMB: number;
   /** CPU used on the machine by other processes during the run, % of one core. */
   foreignCpuPct: number;
@@ -54,12 +62,14 @@ export interface Summary {
   p99: number;
   cpuPct: number;
   cpuMsPerRequest: number;
+  /** Median of the rounds' GC shares (Run.gcPct); NaN (null in the JSON) when not measured. */
+  gcPct: number;
   peakRssMB: number;
   /** Upstream requests per client request, counted over a separate batch of requests at the same concurrency (none for the direct call). */
   upstreamPerRequest?: number;
   errors: number;
   foreignCpuPct: number;
-  /** Tessera's req/s divided by this target's (medians). */
+  /** The req/s of Tessera with dedupe off (the judged target) divided by this target's (medians). */
   tesseraRatio?: number;
 }
 
@@ -78,6 +88,8 @@ export interface ScenarioResult {
 
 export interface BenchResult {
   command: string;
+  /** Where the processes ran (lib/pin.ts); absent in runs from before it was recorded. */
+  layout?: Layout;
   startedAt: string;
   finishedAt: string;
   mode: 'full' | 'quick' | 'custom';

@@ -2,7 +2,9 @@
 // by @graphql-mesh/compose-cli (GraphQL subgraphs read through `_service` or
 // by introspection, REST services through @omnigraph/openapi, gRPC services
 // through @omnigraph/grpc), served by the Hive Gateway runtime on node:http,
-// one process, logging off.
+// one process, logging off. `"planner": "rust"` plans with Hive's Rust query
+// planner (@graphql-hive/router-runtime's unifiedGraphHandler, a native addon)
+// instead of the JavaScript one; everything else is the same.
 //   node bench/peers/hive.mjs '{"port":0,"subgraphs":[{"name":"a","url":"http://..."}]}'
 //   subgraph kinds: graphql (default; Federation unless `federation: false`),
 //   openapi ({ source: spec file, url: base URL }), grpc ({ source: .proto file, url: host:port })
@@ -65,7 +67,15 @@ function transforms(subgraph) {
   return list;
 }
 
-await runPeer(async ({ port, subgraphs, additionalTypeDefs, ignoreSemanticConventions, printSupergraph }) => {
+/** The runtime's options for the planner asked for: the JavaScript one by default. */
+async function plannerOptions(planner) {
+  if (planner === undefined || planner === 'js') return {};
+  if (planner !== 'rust') throw new Error(`planner: expected "js" or "rust", got ${JSON.stringify(planner)}`);
+  const { unifiedGraphHandler } = await import('@graphql-hive/router-runtime');
+  return { unifiedGraphHandler };
+}
+
+await runPeer(async ({ port, subgraphs, additionalTypeDefs, ignoreSemanticConventions, printSupergraph, planner }) => {
   const composeStart = performance.now();
   const supergraph = await getComposedSchemaFromConfig(
     {
@@ -78,7 +88,7 @@ await runPeer(async ({ port, subgraphs, additionalTypeDefs, ignoreSemanticConven
   if (printSupergraph) console.error(supergraph);
   const composeMs = performance.now() - composeStart;
   const buildStart = performance.now();
-  const gateway = createGatewayRuntime({ supergraph, logging: false });
+  const gateway = createGatewayRuntime({ supergraph, logging: false, ...(await plannerOptions(planner)) });
   const server = createServer(gateway);
   const actual = await listen(server, port);
   const buildMs = performance.now() - buildStart;

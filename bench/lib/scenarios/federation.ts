@@ -8,7 +8,7 @@
 import { FEDERATION_QUERY } from '../../services/federation/data.js';
 import type { SubgraphName } from '../../services/federation/subgraphs.js';
 import { spawnPeer, spawnRole, type Child } from '../proc.js';
-import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { hiveTargets, keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
 const MEASURE_COST = { security: { limits: { cost: { mode: 'measure' } } } };
@@ -47,7 +47,7 @@ export const federationScenario: Scenario = {
           },
           keep,
         ),
-        { name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, subgraphs: peerSubgraphs })) },
+        ...hiveTargets({ subgraphs: peerSubgraphs }, keep, { rust: true }),
         { name: 'apollo', label: 'Apollo Gateway', role: 'peer', path: '/', start: () => keep(spawnPeer('apollo', 'apollo.mjs', { port: 0, subgraphs: peerSubgraphs })) },
         { name: 'direct', label: 'direct (one server)', role: 'limit', path: '/graphql', process: monolith, url: `http://127.0.0.1:${monolith.port}/graphql` },
       ];

@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ORDERS_QUERY, ORDERS_SPEC } from '../../services/orders.js';
-import { BENCH_DIR, spawnPeer, spawnRole, type Child } from '../proc.js';
-import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { BENCH_DIR, spawnRole, type Child } from '../proc.js';
+import { hiveTargets, keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 export async function sourceProblem(kind: 'openapi' | 'grpc'): Promise<string | undefined> {
   const file = join(BENCH_DIR, '..', 'src', 'sources', kind, 'load.ts');
@@ -44,13 +44,7 @@ export const openapiScenario: Scenario = {
         },
         keep,
       ),
-      {
-        name: 'hive',
-        label: 'Hive Gateway',
-        role: 'peer',
-        path: '/graphql',
-        start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, subgraphs: [{ name: 'orders', kind: 'openapi', source: ORDERS_SPEC, url: base }] })),
-      },
+      ...hiveTargets({ subgraphs: [{ name: 'orders', kind: 'openapi', source: ORDERS_SPEC, url: base }] }, keep),
       {
         name: 'direct',
         label: 'direct (REST)',

@@ -5,7 +5,7 @@
  */
 import { PROXY_QUERY } from '../../services/proxy.js';
 import { spawnPeer, spawnRole, type Child } from '../proc.js';
-import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { hiveTargets, keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 export const proxyScenario: Scenario = {
   name: 'proxy',
@@ -29,7 +29,7 @@ export const proxyScenario: Scenario = {
         },
         keep,
       ),
-      { name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, subgraphs: peerSubgraphs })) },
+      ...hiveTargets({ subgraphs: peerSubgraphs }, keep, { rust: true }),
       { name: 'apollo', label: 'Apollo Gateway', role: 'peer', path: '/', start: () => keep(spawnPeer('apollo', 'apollo.mjs', { port: 0, subgraphs: peerSubgraphs })) },
       {
         name: 'raw-proxy',

@@ -10,9 +10,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHOP_QUERY, type DemoPorts } from '../../services/shop.js';
-import { BENCH_DIR, spawnPeer, spawnRole, type Child } from '../proc.js';
+import { BENCH_DIR, spawnRole, type Child } from '../proc.js';
 import { sourceProblem } from './openapi.js';
-import { keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
+import { hiveTargets, keeper, stopAll, tesseraTargets, type Scenario, type Target } from './types.js';
 
 const entity = (fieldName: string, keyArg: string) => ({ key: { fields: 'id', resolveReference: { fieldName, keyArg } } });
 
@@ -107,7 +107,7 @@ export const shopScenario: Scenario = {
           },
           keep,
         ),
-        { name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, ...hiveShopSubgraphs(demo) })) },
+        ...hiveTargets(hiveShopSubgraphs(demo), keep),
         { name: 'direct', label: 'direct (one server)', role: 'limit', path: '/graphql', process: direct, url: `http://127.0.0.1:${direct.port}/graphql` },
       ];
       return { targets, upstreams: [services], services: [services, direct], close: () => stopAll(started) };

@@ -1,6 +1,6 @@
 /** What a scenario is: its services, the targets compared on it, and the fixed query they all answer. */
 import { spawnTesseraCli } from '../cli-target.js';
-import type { Child } from '../proc.js';
+import { spawnPeer, type Child } from '../proc.js';
 
 export type TargetRole = 'tessera' | 'peer' | 'limit';
 
@@ -23,6 +23,12 @@ export interface Target {
    * GraphQL response the gateways must give.
    */
   plain?: { method: 'GET'; asGraphql(text: string): string };
+  /**
+   * A native module (a file name fragment) the target's process must have
+   * mapped once it has answered: proof that it runs the code it is named for
+   * (the Rust planner's addon), checked from /proc/<pid>/maps.
+   */
+  mapsModule?: string;
 }
 
 export interface ScenarioSetup {
@@ -75,8 +81,9 @@ export interface TesseraSpec {
 /**
  * Tessera as shipped (identical concurrent queries from the same caller share
  * one execution, `cache.dedupe`, on by default), and with that off, which
- * shows the work of each request when no two are alike; both in the table,
- * the ratios use the first. With `--workers N`: `tessera serve --workers N`
+ * shows the work of each request when no two are alike (the judged figure,
+ * lib/targets.ts), and that with metrics on; all in the table, the ratio
+ * column uses the first. With `--workers N`: `tessera serve --workers N`
  * too (dedupe off, so it compares with the one-process dedupe-off target).
  * With `--tessera-b DIR` (A/B of two checkouts): DIR's Tessera, dedupe off.
  */
@@ -102,19 +109,41 @@ export function tesseraTargets(spec: TesseraSpec['start'] | TesseraSpec, keep?: 
       start: () => keep(spawnTesseraCli('tessera serve --workers', { workers, path: '/graphql', gateway: { ...cli.gateway, cache: { dedupe: false } }, descriptors: cli.descriptors, env: cli.env })),
     });
   }
+  // Metrics are off in production unless enabled, so the judged target runs without them; this one has them on:
+  // its peak RSS is the memory target's figure (issue #21: with metrics on), and its CPU what metrics cost.
+  const metrics = { metrics: { enabled: true } };
+  targets.push({ name: 'tessera-metrics', label: 'Tessera, dedupe off, metrics on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: metrics }, nodeFlags) });
   const otlp = process.env.TESSERA_BENCH_OTLP;
   if (otlp) {
-    // --telemetry (bench/run.ts): what observing costs, beside tessera-nodedupe which has it off.
-    const metrics = { metrics: { enabled: true } };
+    // --telemetry (bench/run.ts): what tracing costs, beside tessera-nodedupe which has it off.
     const tracing = { ...metrics, tracing: { enabled: true, sampling: 1, exporter: { endpoint: otlp } } };
-    targets.push(
-      { name: 'tessera-metrics', label: 'Tessera, dedupe off, metrics on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: metrics }, nodeFlags) },
-      { name: 'tessera-tracing', label: 'Tessera, dedupe off, metrics and tracing on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: tracing }, nodeFlags) },
-    );
+    targets.push({ name: 'tessera-tracing', label: 'Tessera, dedupe off, metrics and tracing on', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false }, telemetry: tracing }, nodeFlags) });
   }
   const b = process.env.TESSERA_BENCH_ENTRY_B;
   if (b) {
     targets.push({ name: 'tessera-b', label: 'Tessera B, dedupe off', role: 'tessera', path: '/graphql', start: ({ nodeFlags }) => start({ cache: { dedupe: false } }, nodeFlags, b) });
+  }
+  return targets;
+}
+
+/**
+ * Hive Gateway on the scenario's subgraphs (`peers/hive.mjs` with `options`),
+ * and with `rust`, the same gateway planning with Hive's Rust query planner
+ * (`@graphql-hive/router-runtime`), for scenarios of Federation subgraphs only:
+ * that planner plans from the supergraph's `@join__*` directives and has no
+ * Mesh transforms (`@resolveTo` and the like).
+ */
+export function hiveTargets(options: Record<string, unknown>, keep: (child: Promise<Child>) => Promise<Child>, { rust = false } = {}): Target[] {
+  const targets: Target[] = [{ name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, ...options })) }];
+  if (rust) {
+    targets.push({
+      name: 'hive-rust',
+      label: 'Hive Gateway (Rust planner)',
+      role: 'peer',
+      path: '/graphql',
+      start: () => keep(spawnPeer('hive-rust', 'hive.mjs', { port: 0, ...options, planner: 'rust' })),
+      mapsModule: 'hive_router_query_planner',
+    });
   }
   return targets;
 }
