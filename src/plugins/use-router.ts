@@ -62,6 +62,8 @@ export function useRouter(options: UseRouterOptions): Plugin {
         span?.end(routeAttributes(decision));
         note(args.contextValue as Context, decision);
         if (decision.route !== 'stitched') return router.run(decision, operation, args);
+        // Stitching would answer differently from the federation spec: a located request error, no subgraph called.
+        if (decision.refused) return { errors: [decision.refused] };
         // As the router does for its own routes: errors at the client's fields, with their list indices
         // (a stream, from @defer or @stream, is left as it is).
         return mapMaybePromise(executeFn(args), (result) =>
