@@ -4,7 +4,8 @@
  * name the subgraph, the type or field and the directive, and stop the
  * gateway and `tessera check` like any composition problem), and each
  * subgraph's @key entities as the planner's entity joins through
- * `_entities(representations:)`. Pure: no I/O.
+ * `_entities(representations:)`; the input types and enums they share
+ * merged in the unified graph as that composition merged them. Pure: no I/O.
  */
 import { composeServices } from '@theguild/federation-composition';
 import { ValidationLevel, type ValidationSettings } from '@graphql-tools/stitch';

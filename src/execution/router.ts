@@ -17,7 +17,9 @@
  *    fixed list of upstream calls over any subgraphs, renamed ones included,
  *    run by run-plan.ts, answers merged as plain objects.
  * 3. `stitched`: what the planner declines runs through
- *    @graphql-tools/stitch (the execute function the router is given).
+ *    @graphql-tools/stitch (the execute function the router is given),
+ *    unless it selects a federation field stitching cannot answer to the
+ *    spec (plannerOnly): then it is refused, located at that field.
  *
  * Whatever the route, the answer's errors are located at the client's
  * fields (locateErrors), and a stitched answer's error paths get back the
