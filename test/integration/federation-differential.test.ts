@@ -213,7 +213,8 @@ test('Tessera and Apollo Gateway locate subgraph errors the same way (data, erro
 
 /**
  * Two subgraphs sharing types merged by the federation spec's rules (docs/reliability.md row 78): the input
- * `Filter` (its fields: the intersection; `onlyCatalog` and `onlyPricing` are in one subgraph each), `Color` used
+ * `Filter` (its fields: the intersection; `onlyCatalog` and `onlyPricing` are in one subgraph each), `Page` (its
+ * field nullable in one subgraph and required in the other: required), `Color` used
  * only as an input (values: the intersection), `Size` only as an output (the union), `Kind` as both (equal
  * everywhere), the union `Result` (the union of its members); and `pricing` taking Product.price over with
  * `percent(100)` and stock with `percent(0)`. Each subgraph echoes the arguments it was sent.
@@ -232,6 +233,7 @@ function mergeSubgraphs(priceLabel: string, stockLabel: string) {
     catalog: {
       sdl: `${MERGE_LINK}
 input Filter { name: String limit: Int = 10 onlyCatalog: Boolean }
+input Page { size: Int }
 enum Color { RED GREEN BLUE }
 enum Size { S M L }
 enum Kind { BOOK FILM }
@@ -241,7 +243,7 @@ type Product @key(fields: "id") { id: ID! name: String! size: Size! kind: Kind! 
 type Query {
   products(filter: Filter, kind: Kind): [Product!]!
   search: [Result!]!
-  catalogEcho(filter: Filter, color: Color): String!
+  catalogEcho(filter: Filter, color: Color, page: Page): String!
 }`,
       resolvers: {
         Query: {
@@ -256,6 +258,7 @@ type Query {
     pricing: {
       sdl: `${MERGE_LINK}
 input Filter { name: String limit: Int = 10 onlyPricing: String }
+input Page { size: Int! }
 enum Color { RED GREEN }
 enum Size { S M XL }
 enum Kind { BOOK FILM }
@@ -267,7 +270,7 @@ type Query {
   sizes: [Size!]!
   kinds: [Kind!]!
   cheapest(kind: Kind!): Product
-  pricingEcho(filter: Filter, color: Color): String!
+  pricingEcho(filter: Filter, color: Color, page: Page): String!
 }`,
       resolvers: {
         Query: {
@@ -327,12 +330,14 @@ const MERGED: Array<[name: string, query: string, variables?: Record<string, unk
   ['the shared input type in variables, with its default', 'query F($c: Filter, $p: Filter) { catalogEcho(filter: $c) pricingEcho(filter: $p) }', { c: { name: 'x' }, p: { limit: 3 } }],
   ['an input field only one subgraph has: refused by validation', '{ catalogEcho(filter: { onlyCatalog: true }) }'],
   ['an input field only one subgraph has, in a variable: refused', 'query F($f: Filter) { pricingEcho(filter: $f) }', { f: { onlyPricing: 'x' } }],
+  ['an input field required in one subgraph: required in the unified graph', '{ catalogEcho(page: { size: 3 }) }'],
+  ['an input field required in one subgraph, left out: refused', '{ catalogEcho(page: {}) }'],
   ['an input-only enum: the values of every subgraph', '{ catalogEcho(color: GREEN) pricingEcho(color: RED) }'],
   ['an input-only enum value one subgraph lacks: refused', '{ catalogEcho(color: BLUE) }'],
   ['an output-only enum: the values of any subgraph', '{ products { id size } sizes }'],
   ['an enum used both ways, equal in both subgraphs', '{ products(kind: FILM) { id kind } cheapest(kind: BOOK) { id kind name } kinds }'],
   ['a union: the members of every subgraph, fields joined across them', '{ deals { __typename ... on Product { id name size } ... on Offer { discount } } search { __typename ... on Note { text } ... on Product { id kind } } }'],
-  ['the merged types as introspection shows them', '{ filter: __type(name: "Filter") { inputFields { name defaultValue type { name } } } color: __type(name: "Color") { enumValues { name } } size: __type(name: "Size") { enumValues { name } } kind: __type(name: "Kind") { enumValues { name } } result: __type(name: "Result") { possibleTypes { name } } }'],
+  ['the merged types as introspection shows them', '{ filter: __type(name: "Filter") { inputFields { name defaultValue type { name } } } page: __type(name: "Page") { inputFields { name type { kind ofType { name } } } } color: __type(name: "Color") { enumValues { name } } size: __type(name: "Size") { enumValues { name } } kind: __type(name: "Kind") { enumValues { name } } result: __type(name: "Result") { possibleTypes { name } } }'],
   ['override percent(100) and percent(0): price from pricing, stock from catalog', '{ products { id name price stock } deals { ... on Product { price stock } } }'],
 ];
 
