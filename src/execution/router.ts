@@ -74,7 +74,13 @@ export type RouteName = 'direct' | 'planned' | 'stitched';
 export type Decision =
   | { route: 'direct'; reason: string; subgraph: DirectRoute }
   | { route: 'planned'; reason: string; plan: QueryPlan }
-  | { route: 'stitched'; reason: string; refused?: TesseraError };
+  | { route: 'stitched'; reason: string; refused?: Refusal };
+
+/** Why a stitched operation is refused (plannerOnly): the message and the field it is located at. */
+export interface Refusal {
+  message: string;
+  field: FieldNode;
+}
 
 /** What the router is given for one execution: graphql-js's execute arguments. */
 export interface RouteArgs extends CheckArgs {
@@ -397,7 +403,7 @@ export class Router {
     const found = this.plannerOnlyField(document, operation);
     if (!found) return decision;
     const message = `Field "${found.coordinate}" cannot be answered here: ${found.why}, which only the query planner answers as federation specifies, and the planner declines this operation (${decision.reason}).`;
-    return { ...decision, reason: `${decision.reason}; refused: ${found.coordinate} is answered by the planner only`, refused: new TesseraError('OPERATION_NOT_PLANNABLE', message, { nodes: [found.field], extensions: { http: { status: 400 } } }) };
+    return { ...decision, reason: `${decision.reason}; refused: ${found.coordinate} is answered by the planner only`, refused: { message, field: found.field } };
   }
 
   /** The first field of the operation (its fragments included) that only the planner answers (plannerOnly), if any. */
@@ -557,6 +563,11 @@ export class Router {
     }
     return forwarded;
   }
+}
+
+/** The answer to a refused operation: a 400 request error located at the field, made anew for each request (a plugin may add to an error). */
+export function refusedResult(refusal: Refusal): ExecutionResult {
+  return { errors: [new TesseraError('OPERATION_NOT_PLANNABLE', refusal.message, { nodes: [refusal.field], extensions: { http: { status: 400 } } })] };
 }
 
 /** A request error for a document with no operation to run (GraphQL-over-HTTP: 400 with the graphql-response media type). */
