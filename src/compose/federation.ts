@@ -4,18 +4,27 @@
  * name the subgraph, the type or field and the directive, and stop the
  * gateway and `tessera check` like any composition problem), and each
  * subgraph's @key entities as the planner's entity joins through
- * `_entities(representations:)`. Pure: no I/O.
+ * `_entities(representations:)`; the input types and enums they share
+ * merged in the unified graph as that composition merged them. Pure: no I/O.
  */
 import { composeServices } from '@theguild/federation-composition';
-import { filterSchema } from '@graphql-tools/utils';
+import { ValidationLevel, type ValidationSettings } from '@graphql-tools/stitch';
+import { filterSchema, mapSchema, MapperKind } from '@graphql-tools/utils';
 import {
   buildASTSchema,
+  GraphQLEnumType,
+  GraphQLInputObjectType,
+  isEnumType,
+  isInputObjectType,
   isInterfaceType,
   Kind,
   parse,
   parseType,
   printSchema,
+  typeFromAST,
   type DefinitionNode,
+  type GraphQLInputFieldConfigMap,
+  type GraphQLInputType,
   type GraphQLSchema,
   type InterfaceTypeDefinitionNode,
   type ObjectTypeDefinitionNode,
@@ -24,20 +33,85 @@ import { displayPath } from '../config/load.js';
 import type { FederationInfo, LoadedSource } from '../sources/types.js';
 import type { EntityEntry, Renames } from './index.js';
 
-/** Every composition error of the federation sources, each prefixed with the descriptor file of the subgraph it names. */
-export function composeFederation(sources: readonly LoadedSource[]): string[] {
+/** What composing the federation sources gives: its errors, or the composed API schema (the spec's merge of every shared type). */
+export interface FederationComposition {
+  /** Every composition error, each prefixed with the descriptor file of the subgraph it names. */
+  problems: string[];
+  /** The API schema @theguild/federation-composition composed (its `publicSdl`); absent when there are errors or no federation sources. */
+  api?: GraphQLSchema;
+}
+
+export function composeFederation(sources: readonly LoadedSource[]): FederationComposition {
   const federated = sources.filter((s) => s.federation);
-  if (federated.length === 0) return [];
+  if (federated.length === 0) return { problems: [] };
   const files = new Map(federated.map((s) => [s.descriptor.name, displayPath(s.descriptor.file)]));
   const result = composeServices(
     federated.map((s) => ({ name: s.descriptor.name, typeDefs: parse(s.federation!.sdl, { noLocation: true }), url: s.descriptor.upstreams[0]?.url })),
   );
-  return (result.errors ?? []).map((error) => {
-    const subgraph = typeof error.extensions?.subgraphName === 'string' ? error.extensions.subgraphName : /^\[([^\]]+)\]/.exec(error.message)?.[1];
-    const code = typeof error.extensions?.code === 'string' ? ` (${error.extensions.code})` : '';
-    const where = subgraph && files.get(subgraph) ? `${files.get(subgraph)}: ` : '';
-    return `${where}federation composition: ${error.message}${code}`;
+  if (!result.errors?.length) return { problems: [], ...(result.publicSdl && { api: buildASTSchema(parse(result.publicSdl), { assumeValidSDL: true }) }) };
+  return {
+    problems: result.errors.map((error) => {
+      const subgraph = typeof error.extensions?.subgraphName === 'string' ? error.extensions.subgraphName : /^\[([^\]]+)\]/.exec(error.message)?.[1];
+      const code = typeof error.extensions?.code === 'string' ? ` (${error.extensions.code})` : '';
+      // A message naming several subgraphs ("in subgraph "a" but not in subgraph "b""): each one's descriptor file.
+      const named = subgraph ? [subgraph] : [...error.message.matchAll(/subgraphs? "([^"]+)"/g)].map((m) => m[1]!).filter((n, i, all) => all.indexOf(n) === i);
+      const where = named.filter((n) => files.has(n)).map((n) => files.get(n)!).join(', ');
+      return `${where ? `${where}: ` : ''}federation composition: ${error.message}${code}`;
+    }),
+  };
+}
+
+/**
+ * The stitched unified graph with the input types and enums only federation subgraphs define merged by the
+ * federation spec's rules, as composition (`api`, composeFederation) merged them: an input type's fields are
+ * those of every subgraph (the intersection), each with the composed type (non-null where a subgraph requires
+ * it) and default; an enum used only as an input has the values of every subgraph, one used only as an output
+ * the values of any (the union), one used as both the same values everywhere (else composition failed).
+ * Stitching merges both by union, so a client could send a field or value a subgraph does not know. Unions are
+ * merged by union in both, and left as stitched. A type a non-federation source also defines keeps stitching's merge.
+ */
+export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, federationOnly: ReadonlySet<string>): GraphQLSchema {
+  const composed = (name: string) => (federationOnly.has(name) ? api.getType(name) : undefined);
+  return mapSchema(schema, {
+    [MapperKind.INPUT_OBJECT_TYPE]: (type) => {
+      const spec = composed(type.name);
+      if (!isInputObjectType(spec)) return type;
+      const config = type.toConfig();
+      const fields: GraphQLInputFieldConfigMap = {};
+      for (const [name, field] of Object.entries(spec.getFields())) {
+        const stitched = config.fields[name];
+        if (!stitched) continue;
+        // The composed type, made of the stitched graph's named types (mapSchema rewires them by name).
+        const fieldType = typeFromAST(schema, parseType(String(field.type)) as never) as GraphQLInputType | undefined;
+        fields[name] = { ...stitched, type: fieldType ?? stitched.type, defaultValue: field.defaultValue };
+      }
+      return new GraphQLInputObjectType({ ...config, fields });
+    },
+    [MapperKind.ENUM_TYPE]: (type) => {
+      const spec = composed(type.name);
+      if (!isEnumType(spec)) return type;
+      const config = type.toConfig();
+      const values = new Set(spec.getValues().map((v) => v.name));
+      return new GraphQLEnumType({ ...config, values: Object.fromEntries(Object.entries(config.values).filter(([name]) => values.has(name))) });
+    },
   });
+}
+
+/**
+ * Stitching's own checks silenced for what withFederationMerges settles: it warns (on the console) about an input
+ * field or input enum value some subgraphs lack, which the spec's merge leaves out of the unified graph.
+ */
+export function federationValidationScopes(sources: readonly LoadedSource[], federationOnly: ReadonlySet<string>): Record<string, ValidationSettings> {
+  const scopes: Record<string, ValidationSettings> = {};
+  for (const source of sources) {
+    if (!source.federation) continue;
+    for (const type of Object.values(source.schema.getTypeMap())) {
+      if (!federationOnly.has(type.name)) continue;
+      if (isEnumType(type)) scopes[type.name] = { validationLevel: ValidationLevel.Off };
+      if (isInputObjectType(type)) for (const field of Object.keys(type.getFields())) scopes[`${type.name}.${field}`] = { validationLevel: ValidationLevel.Off };
+    }
+  }
+  return scopes;
 }
 
 const REPRESENTATIONS = parseType('[_Any!]!');
@@ -130,15 +204,25 @@ export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): Gr
   return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
 }
 
-/** The fields each federation subgraph has been overridden on for good (@override(from:) without a label in another subgraph): subgraph name → "Type.field". */
+/**
+ * The fields each federation subgraph no longer answers, subgraph name → "Type.field": those another subgraph
+ * took over for good (`@override(from:)` without a label, or with a label on for every request: `percent(100)`),
+ * and its own labelled overrides whose label is on for no request (`percent(0)`, or a custom label, which nothing
+ * here switches on). Settled here, every route (stitching too) asks the one subgraph left; only the labels rolled
+ * per request (labelledOverrides) are the router's to decide.
+ */
 export function overriddenFields(sources: readonly LoadedSource[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
+  const drop = (subgraph: string, coordinate: string): void => {
+    const set = out.get(subgraph) ?? new Set<string>();
+    set.add(coordinate);
+    out.set(subgraph, set);
+  };
   for (const source of sources) {
     for (const [coordinate, { from, label }] of source.federation?.overrides ?? []) {
-      if (label !== undefined) continue;
-      const set = out.get(from) ?? new Set<string>();
-      set.add(coordinate);
-      out.set(from, set);
+      const percent = label === undefined ? 100 : percentOf(label);
+      if (percent >= 100) drop(from, coordinate);
+      else if (percent <= 0) drop(source.descriptor.name, coordinate);
     }
   }
   return out;
@@ -170,11 +254,18 @@ export function inaccessibleOf(sources: readonly LoadedSource[]): Set<string> {
 /** A progressive override's label: `percent(n)`, n from 0 to 100 with at most 8 decimals (the federation spec's form). */
 const PERCENT = /^percent\((\d{1,3}(?:\.\d{1,8})?)\)$/;
 
+/** The share of requests (0 to 100) a label is on for: n for `percent(n)`, 0 for any other (custom) label. */
+function percentOf(label: string): number {
+  const percent = PERCENT.exec(label);
+  return percent ? Math.min(100, Number(percent[1])) : 0;
+}
+
 /**
- * A field taken over with `@override(from:, label:)`: both subgraphs keep it, and each request asks the overriding
- * one when the label is on for it, else `from` (the router rolls each label once per request, so the choice is
- * the same everywhere in it). `percent(n)` is on for n% of requests; any other label (which Apollo Router leaves to
- * a coprocessor to switch on) is never on here: `from` keeps answering.
+ * A field taken over with `@override(from:, label: "percent(n)")`, 0 < n < 100: both subgraphs keep it, and each
+ * request asks the overriding one when the label is on for it (n% of requests), else `from` (the router rolls each
+ * label once per request, so the choice is the same everywhere in it). A label on for all requests or none is
+ * settled at composition instead (overriddenFields). Any other label (which Apollo Router leaves to a coprocessor
+ * to switch on) is never on here: `from` keeps answering.
  */
 export interface LabelledOverride {
   from: string;
@@ -183,13 +274,13 @@ export interface LabelledOverride {
   percent: number;
 }
 
-/** A federation subgraph's labelled overrides by "Type.field" (see LabelledOverride). */
+/** A federation subgraph's labelled overrides rolled per request, by "Type.field" (see LabelledOverride). */
 export function labelledOverrides(info: FederationInfo): Map<string, LabelledOverride> {
   const out = new Map<string, LabelledOverride>();
   for (const [coordinate, { from, label }] of info.overrides) {
     if (label === undefined) continue;
-    const percent = PERCENT.exec(label);
-    out.set(coordinate, { from, label, percent: percent ? Math.min(100, Number(percent[1])) : 0 });
+    const percent = percentOf(label);
+    if (percent > 0 && percent < 100) out.set(coordinate, { from, label, percent });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import type { LoadedSource } from '../sources/types.js';
 import { findConflicts, type ComposeInput } from './conflicts.js';
 import { namingFor, transformProblems, type Naming } from './transforms.js';
-import { composeFederation, federationEntities, inaccessibleOf, interfaceImplementations, labelledOverrides, withInterfaceObjects, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
+import { composeFederation, federationEntities, federationValidationScopes, withFederationMerges, inaccessibleOf, interfaceImplementations, labelledOverrides, withInterfaceObjects, overriddenFields, overrideLabelProblems, withoutOverridden, withoutRequires, type LabelledOverride } from './federation.js';
 
 export interface ComposedGraph {
   schema: GraphQLSchema;
@@ -310,20 +310,26 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
     }
   }
   if (problems.length > 0) throw new ConfigError('CONFIG_INVALID', problems);
-  const federationProblems = [...overrideLabelProblems(sources), ...composeFederation(sources)];
+  const composition = composeFederation(sources);
+  const federationProblems = [...overrideLabelProblems(sources), ...composition.problems];
   if (federationProblems.length > 0) throw new ConfigError('COMPOSE_CONFLICT', federationProblems);
   const conflicts = findConflicts(inputs);
   if (conflicts.length > 0) throw new ConfigError('COMPOSE_CONFLICT', conflicts);
 
+  // Input types and enums only federation subgraphs define: merged by the federation spec's rules, not stitching's.
+  const otherTypes = new Set(inputs.flatMap((i) => (i.federated ? [] : Object.keys(i.schema.getTypeMap()))));
+  const federationOnly = new Set(inputs.flatMap((i) => (i.federated ? Object.keys(i.schema.getTypeMap()).filter((t) => !otherTypes.has(t)) : [])));
   let schema: GraphQLSchema;
   try {
     schema = stitchSchemas({
       subschemas: inputs.map((i) => i.subschema),
       mergeTypes: true,
+      typeMergingOptions: { validationScopes: federationValidationScopes(sources, federationOnly) },
     });
   } catch (error) {
     throw new ConfigError('COMPOSE_FAILED', [`stitching failed: ${(error as Error).message}`]);
   }
+  if (composition.api) schema = withFederationMerges(schema, composition.api, federationOnly);
   // Federation's entry point and its types are stitching's alone (sources/federation/merge.ts), never the client's;
   // neither is what a federation subgraph marks @inaccessible (still used for joins: keys, @requires).
   const federated = sources.some((s) => s.federation);

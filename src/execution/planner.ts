@@ -38,9 +38,11 @@
  * subgraph's type names (and run-plan.ts turns `__typename` answers back).
  *
  * The planner takes what it can do exactly and declines the rest (the caller
- * then uses stitching, which gives the same answer): subscriptions,
- * introspection, directives other than @skip/@include, aliases starting
- * with "__key_" (the planner's own, for key fields). An interface or union
+ * then uses stitching, which gives the same answer): subscriptions, an
+ * operation of introspection alone (introspection beside other root fields is
+ * answered by the result check, from the gateway's schema), directives other
+ * than @skip/@include, aliases starting with "__key_" (the planner's own, for
+ * key fields). An interface or union
  * whose selections need a second subgraph is planned per concrete type
  * (planAbstract).
  *
@@ -742,17 +744,20 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     },
     Field(node) {
       if (node.alias?.value.startsWith(KEY_PREFIX)) throw new Unplannable(`alias ${node.alias.value}`);
-      if (node.name.value.startsWith('__') && node.name.value !== '__typename') throw new Unplannable('introspection is answered by the gateway');
     },
   });
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
   const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
   const planner = new Planner(schema, graph, document, enabled);
-  // Root fields in order, each with the subgraph serving it; `__typename` is answered by the result check.
+  const entries = planner.collect(rootType, operation.selectionSet);
+  // Introspection (`__schema`, `__type`, only valid at the root) is answered by the result check from the gateway's
+  // schema, beside the planned fields; an operation of introspection alone is the gateway's to answer.
+  if (entries.every((e) => e.field.name.value.startsWith('__')) && entries.some((e) => e.field.name.value !== '__typename')) throw new Unplannable('introspection is answered by the gateway');
+  // Root fields in order, each with the subgraph serving it; `__typename` and introspection are answered by the result check.
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
-  for (const entry of planner.collect(rootType, operation.selectionSet)) {
-    if (entry.field.name.value === '__typename') continue;
+  for (const entry of entries) {
+    if (entry.field.name.value.startsWith('__')) continue;
     const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
     // @shareable root fields: a subgraph this query already asks, else the first by name.
     const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];

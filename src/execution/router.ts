@@ -17,7 +17,9 @@
  *    fixed list of upstream calls over any subgraphs, renamed ones included,
  *    run by run-plan.ts, answers merged as plain objects.
  * 3. `stitched`: what the planner declines runs through
- *    @graphql-tools/stitch (the execute function the router is given).
+ *    @graphql-tools/stitch (the execute function the router is given),
+ *    unless it selects a federation field stitching cannot answer to the
+ *    spec (plannerOnly): then it is refused, located at that field.
  *
  * Whatever the route, the answer's errors are located at the client's
  * fields (locateErrors), and a stitched answer's error paths get back the
@@ -36,6 +38,8 @@ import {
   getVariableValues,
   GraphQLError,
   isAbstractType,
+  isInterfaceType,
+  isObjectType,
   Kind,
   TypeInfo,
   getNamedType,
@@ -54,7 +58,7 @@ import {
 } from 'graphql';
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
-import { requestError } from '../errors.js';
+import { requestError, TesseraError } from '../errors.js';
 import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { executePlan } from './run-plan.js';
@@ -70,7 +74,13 @@ export type RouteName = 'direct' | 'planned' | 'stitched';
 export type Decision =
   | { route: 'direct'; reason: string; subgraph: DirectRoute }
   | { route: 'planned'; reason: string; plan: QueryPlan }
-  | { route: 'stitched'; reason: string };
+  | { route: 'stitched'; reason: string; refused?: Refusal };
+
+/** Why a stitched operation is refused (plannerOnly): the message and the field it is located at. */
+export interface Refusal {
+  message: string;
+  field: FieldNode;
+}
 
 /** What the router is given for one execution: graphql-js's execute arguments. */
 export interface RouteArgs extends CheckArgs {
@@ -247,6 +257,56 @@ function subgraphsOf(plan: QueryPlan): Set<string> {
   return names;
 }
 
+/**
+ * The fields of the unified graph stitching would answer differently from Apollo Gateway, "Type.field" → why:
+ * stitching has one fixed owner per field and knows no federation interface objects, so
+ * - a field moved by a progressive @override rolled per request (`percent(n)`, 0 < n < 100; one on for every
+ *   request or none is settled at composition, compose/federation.ts overriddenFields), and
+ * - a field an @interfaceObject subgraph gives the interface's implementations that no other subgraph has, or a
+ *   field returning the interface whose only subgraphs know it as an @interfaceObject (stitching cannot tell
+ *   each object's concrete type)
+ * are answered by the planner alone.
+ */
+function plannerOnly(schema: GraphQLSchema, subgraphs: readonly ComposedSubgraph[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const subgraph of subgraphs) {
+    for (const [at, { from, label, percent }] of subgraph.overrides ?? []) {
+      out.set(at, `it moves from subgraph "${from}" to "${subgraph.name}" for ${percent}% of requests (@override(label: "${label}"))`);
+    }
+  }
+  const objectOwners = subgraphs.filter((s) => s.interfaceObjects?.size);
+  if (objectOwners.length === 0) return out;
+  /** Whether a subgraph other than those knowing `iface` as an @interfaceObject serves "type.field". */
+  const servedElsewhere = (iface: string, type: string, field: string): boolean =>
+    subgraphs.some((s) => {
+      if (s.interfaceObjects?.has(iface)) return false;
+      const t = s.visible.getType(type);
+      return t !== undefined && 'getFields' in t && field in (t.getFields() as Record<string, unknown>);
+    });
+  for (const subgraph of objectOwners) {
+    for (const iface of subgraph.interfaceObjects!) {
+      const unified = schema.getType(iface);
+      if (!unified || !isInterfaceType(unified)) continue;
+      const why = `subgraph "${subgraph.name}" answers it for the interface ${iface} as an @interfaceObject`;
+      const family = [iface, ...schema.getPossibleTypes(unified).map((t) => t.name)];
+      const own = subgraph.visible.getType(iface);
+      for (const field of own && 'getFields' in own ? Object.keys(own.getFields()) : []) {
+        for (const type of family) if (!servedElsewhere(iface, type, field)) out.set(`${type}.${field}`, why);
+      }
+      for (const type of Object.values(subgraph.visible.getTypeMap())) {
+        if (type.name.startsWith('__') || !isObjectType(type)) continue;
+        const typeName = subgraph.visible.getQueryType() === type ? 'Query' : subgraph.visible.getMutationType() === type ? 'Mutation' : type.name;
+        for (const field of Object.values(type.getFields())) {
+          if (getNamedType(field.type).name === iface && !servedElsewhere(iface, typeName, field.name)) {
+            out.set(`${typeName}.${field.name}`, `it returns ${iface} objects from subgraph "${subgraph.name}", which knows ${iface} as an @interfaceObject`);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export interface RouterOptions {
   /** The channel's schema. */
   schema: GraphQLSchema;
@@ -276,6 +336,8 @@ export class Router {
   /** Labelled @override fields ("Type.field" → the overriding subgraph and the label), and each label's percent. */
   private readonly overrides = new Map<string, LabelledOverride & { to: string }>();
   private readonly labels: Array<[label: string, percent: number]>;
+  /** "Type.field" → why only the planner answers it as Apollo Gateway does (plannerOnly); checked when an operation is stitched. */
+  private readonly plannerOnly: Map<string, string>;
 
   constructor(options: RouterOptions) {
     this.schema = options.schema;
@@ -292,6 +354,7 @@ export class Router {
       }
     }
     this.labels = [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    this.plannerOnly = plannerOnly(options.schema, options.subgraphs);
   }
 
   /**
@@ -329,7 +392,42 @@ export class Router {
     return decision;
   }
 
+  /**
+   * A stitched decision that would answer differently from Apollo Gateway, refused instead (docs/reliability.md
+   * row 77): the operation selects a field only the planner answers to the federation spec (plannerOnly), so it
+   * gets a request error located at that field, saying why the planner declined it.
+   */
   private decideOnce(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
+    const decision = this.decideRoute(document, operation, labels);
+    if (decision.route !== 'stitched' || this.plannerOnly.size === 0) return decision;
+    const found = this.plannerOnlyField(document, operation);
+    if (!found) return decision;
+    const message = `Field "${found.coordinate}" cannot be answered here: ${found.why}, which only the query planner answers as federation specifies, and the planner declines this operation (${decision.reason}).`;
+    return { ...decision, reason: `${decision.reason}; refused: ${found.coordinate} is answered by the planner only`, refused: { message, field: found.field } };
+  }
+
+  /** The first field of the operation (its fragments included) that only the planner answers (plannerOnly), if any. */
+  private plannerOnlyField(document: DocumentNode, operation: OperationDefinitionNode): { field: FieldNode; coordinate: string; why: string } | undefined {
+    let found: { field: FieldNode; coordinate: string; why: string } | undefined;
+    const only = this.plannerOnly;
+    const typeInfo = new TypeInfo(this.schema);
+    visit(
+      operationDocument(document, operation),
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const parent = typeInfo.getParentType();
+          const coordinate = parent ? `${parent.name}.${node.name.value}` : '';
+          const why = parent ? only.get(coordinate) : undefined;
+          if (why === undefined) return undefined;
+          found = { field: node, coordinate, why };
+          return BREAK;
+        },
+      }),
+    );
+    return found;
+  }
+
+  private decideRoute(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
     const enabled = new Set(labels ? labels.split('\n') : []);
     const onlyOwner = this.overrides.size > 0 ? (at: string) => {
       const override = this.overrides.get(at);
@@ -465,6 +563,11 @@ export class Router {
     }
     return forwarded;
   }
+}
+
+/** The answer to a refused operation: a 400 request error located at the field, made anew for each request (a plugin may add to an error). */
+export function refusedResult(refusal: Refusal): ExecutionResult {
+  return { errors: [new TesseraError('OPERATION_NOT_PLANNABLE', refusal.message, { nodes: [refusal.field], extensions: { http: { status: 400 } } })] };
 }
 
 /** A request error for a document with no operation to run (GraphQL-over-HTTP: 400 with the graphql-response media type). */

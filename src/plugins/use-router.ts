@@ -11,7 +11,7 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import { mapMaybePromise } from '@graphql-tools/utils';
-import { Router, operationError, type RouterOptions, type RouteName } from '../execution/router.js';
+import { Router, operationError, refusedResult, type RouterOptions, type RouteName } from '../execution/router.js';
 import type { RequestScope, TraceAttributes } from '../request-scope.js';
 
 export interface UseRouterOptions extends RouterOptions {
@@ -62,6 +62,8 @@ export function useRouter(options: UseRouterOptions): Plugin {
         span?.end(routeAttributes(decision));
         note(args.contextValue as Context, decision);
         if (decision.route !== 'stitched') return router.run(decision, operation, args);
+        // Stitching would answer differently from the federation spec: a located request error, no subgraph called.
+        if (decision.refused) return refusedResult(decision.refused);
         // As the router does for its own routes: errors at the client's fields, with their list indices
         // (a stream, from @defer or @stream, is left as it is).
         return mapMaybePromise(executeFn(args), (result) =>

@@ -6,7 +6,8 @@
  * fields come from another subgraph; and @interfaceObject: a subgraph that
  * knows `Media` as one object type adds fields to every implementation, and
  * its own root fields return objects whose concrete type the interface's
- * subgraph tells. Real @apollo/subgraph subgraphs on loopback.
+ * subgraph tells; with the planner off, stitching refuses what it cannot
+ * answer of an @interfaceObject. Real @apollo/subgraph subgraphs on loopback.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -15,7 +16,7 @@ import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { createGateway } from '../../src/index.js';
 import { startApolloGateway } from '../kit/apollo.js';
-import { gql, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
+import { captureLogs, gql, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@interfaceObject", "@shareable"])';
 const ALL = [
@@ -132,5 +133,44 @@ test('a supergraph file with an @interfaceObject (`@join__type(isInterfaceObject
     const expected = await both.compare(query);
     const served = await gql(url, query);
     assert.deepEqual(served.body, { data: expected.data }, query);
+  }
+});
+
+test('with the planner off, an operation selecting an @interfaceObject\'s field is refused, located at it, not answered differently from Apollo Gateway (docs/reliability.md row 77)', async (t) => {
+  const both = await startBoth(t);
+  const { lines, logger } = captureLogs('info');
+  const stitched = await startGateway(
+    t,
+    (Object.keys(both.urls) as Name[]).map((name) => ({ name, kind: 'federation' as const, url: both.urls[name] })),
+    { mode: 'development', execution: { planner: false } } as never,
+    { logger },
+  );
+  for (const [query, field, line, column] of [
+    ['{ media { id title\n  reviews { score } } }', 'Media.reviews', 2, 3],
+    ['query Top { topRated { id } }', 'Query.topRated', 1, 13],
+    ['{ search { ... on Book { title price } ... on Movie { reviews { score } } } }', 'Movie.reviews', 1, 55],
+  ] as const) {
+    for (const name of Object.keys(both.calls) as Name[]) both.calls[name] = 0;
+    const refused = await stitched.query(query);
+    assert.equal(refused.status, 400, query);
+    assert.equal(refused.body.data, undefined);
+    assert.equal(refused.body.errors?.length, 1);
+    const [error] = refused.body.errors!;
+    assert.equal(error!.extensions?.code, 'OPERATION_NOT_PLANNABLE');
+    assert.match(error!.message, new RegExp(`^Field "${field}" cannot be answered here: .*@interfaceObject.*\\(the query planner is off \\(execution\\.planner: false\\)\\)\\.$`));
+    assert.deepEqual((error as { locations?: unknown }).locations, [{ line, column }], query);
+    assert.deepEqual(both.calls, { media: 0, reviews: 0, pricing: 0 }, 'no subgraph is called');
+    // The request line says why: the stitched route's reason, refused, and the code.
+    const logged = lines.filter((l) => l.msg === 'request').at(-1)!;
+    assert.equal(logged.route, 'stitched');
+    assert.equal(logged.routeReason, `the query planner is off (execution.planner: false); refused: ${field} is answered by the planner only`);
+    assert.equal(logged.status, 400);
+    assert.deepEqual(logged.errors, ['OPERATION_NOT_PLANNABLE']);
+  }
+  // What stitching answers as Apollo Gateway does still runs there: the interface's own subgraph, and a plain join.
+  for (const query of ['{ media { id title } }', '{ search { ... on Book { title price } } }']) {
+    const expected = await both.compare(query);
+    const answered = await stitched.query(query);
+    assert.deepEqual(answered.body, { data: expected.data }, query);
   }
 });
