@@ -23,7 +23,7 @@ function problems(data: Record<string, unknown>): string[] {
   }
 }
 
-test('discovery keys: accepted on HTTP upstreams with a DNS name; each misuse named with its path', () => {
+test('discovery keys: accepted on HTTP and gRPC upstreams with a DNS name; each misuse named with its path (docs/reliability.md row 73)', () => {
   assert.deepEqual(problems({ name: 'items', kind: 'graphql', upstreams: [{ url: 'http://items.shop.svc.cluster.local:4000/graphql', discovery: 'dns' }], discovery: { interval: '5s', servers: ['127.0.0.1:5353'] } }), []);
   assert.deepEqual(problems({ name: 'items', kind: 'openapi', source: 'x.yaml', upstreams: [{ url: 'http://_http._tcp.items.shop/', discovery: 'srv' }] }), []);
   assert.deepEqual(problems({ name: 'items', kind: 'graphql', upstreams: [{ url: 'http://10.0.0.1:4000/graphql', discovery: 'dns' }] }), [
@@ -52,7 +52,7 @@ test('discovery keys: accepted on HTTP upstreams with a DNS name; each misuse na
   ]);
 });
 
-test('canary: and shadow.version: with discovered versions are accepted; what they need of the entries is still checked at its path', () => {
+test('canary: and shadow.version: with discovered versions are accepted; what they need of the entries is still checked at its path (docs/reliability.md row 74)', () => {
   const upstreams = [
     { url: 'http://items.shop.svc.cluster.local:4000/graphql', discovery: 'dns', version: 'v1', weight: 9 },
     { url: 'http://items-canary.shop.svc.cluster.local:4000/graphql', discovery: 'dns', version: 'v2', weight: 1 },
