@@ -18,8 +18,9 @@ import { discoveryChannel } from '../../src/transport/discovery.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
 import type { GrpcUpstreamOptions } from '../../src/transport/grpc.js';
 import type { DiscoveryEvent, InstanceHealthEvent } from '../../src/events.js';
-import { captureLogs, grpcUpstream, startGateway } from '../kit/index.js';
-import { FIXTURES } from '../kit/grpc.js';
+import { captureLogs, deferred, grpcUpstream, startGateway } from '../kit/index.js';
+import { FIXTURES, loadGrpc } from '../kit/grpc.js';
+import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 import { startDns, type TestDns } from '../kit/dns.js';
 import { sample } from '../kit/metrics.js';
 
@@ -49,12 +50,17 @@ interface WhoInstance {
 }
 
 /**
- * A gRPC server answering GetWho with `name` (or `reply`) after `delayMs`,
+ * A gRPC server answering GetWho with `name` (or `reply`) after `delayMs`
+ * (and once `gate` resolves, when given),
  * and grpc.health.v1 with SERVING, behind a TCP relay on `host`:`port`
  * (default 127.0.0.1, any port) that counts open connections; each GetWho
  * call is pushed on `timeline`.
  */
-async function whoInstance(t: TestContext, name: string, options: { timeline?: string[]; delayMs?: number; reply?: string; host?: string; port?: number } = {}): Promise<WhoInstance> {
+async function whoInstance(
+  t: TestContext,
+  name: string,
+  options: { timeline?: string[]; delayMs?: number; gate?: Promise<void>; reply?: string; host?: string; port?: number } = {},
+): Promise<WhoInstance> {
   const callers = new Map<string, number>();
   let calls = 0;
   const server = new grpc.Server();
@@ -63,7 +69,9 @@ async function whoInstance(t: TestContext, name: string, options: { timeline?: s
       calls++;
       callers.set(call.request.caller, (callers.get(call.request.caller) ?? 0) + 1);
       options.timeline?.push(`call ${name}`);
-      setTimeout(() => callback(null, { name: options.reply ?? name, version: '' }), options.delayMs ?? 0);
+      const answer = (): void => void setTimeout(() => callback(null, { name: options.reply ?? name, version: '' }), options.delayMs ?? 0);
+      if (options.gate) void options.gate.then(answer);
+      else answer();
     },
   });
   server.addService((grpc.loadPackageDefinition(HEALTH) as any).grpc.health.v1.Health.service, {
@@ -351,4 +359,44 @@ test('shadow.version on a discovered version: copies go to that version\'s insta
   assert.equal(shadowB.calls(), 5);
   assert.equal(shadowA.calls(), 15);
   assert.equal(primary.calls(), 20, 'every client call answered by v1, none by a shadow instance (weight 0)');
+});
+
+test('gRPC drain, step by step: a call in flight on an instance DNS no longer names is answered by it, the channel stays open until then and closes after; new calls go to the others (docs/reliability.md row 73)', async (t) => {
+  const dns = await startDns(t);
+  const gate = deferred();
+  const a = await whoInstance(t, 'a');
+  const b = await whoInstance(t, 'b', { gate: gate.promise });
+  srv(dns, '_grpc._tcp.drain.tessera.test', b);
+  const events: DiscoveryEvent[] = [];
+  const on = (m: unknown): void => void ((m as DiscoveryEvent).subgraph === 'who-drain' && events.push(m as DiscoveryEvent));
+  discoveryChannel.subscribe(on);
+  t.after(() => discoveryChannel.unsubscribe(on));
+  const { who } = discoveredGrpc(t, dns, { subgraph: 'who-drain', instances: [{ url: 'grpc://_grpc._tcp.drain.tessera.test', discovery: 'srv', weight: 1 }] });
+  const held = who('held');
+  await until('the call reached b', () => b.calls() === 1);
+  srv(dns, '_grpc._tcp.drain.tessera.test', a);
+  await until('b removed', () => events.some((e) => e.removed.includes(b.url)));
+  assert.equal(b.connections(), 1, 'b keeps its connection while its call is in flight');
+  assert.equal((await who('next')).name, 'a', 'a new call goes to the instance found now');
+  gate.resolve();
+  assert.equal((await held).name, 'b', 'the call in flight is answered by b');
+  await until('b\'s channel closed', () => b.connections() === 0);
+  assert.equal(b.calls(), 1);
+});
+
+test('gRPC reflection through discovery: the definitions are read from the first instance found (docs/reliability.md row 73)', async (t) => {
+  const dns = await startDns(t);
+  const kitchen = await startKitchen({ reflection: true });
+  t.after(() => kitchen.close());
+  const port = new URL(kitchen.url).port;
+  dns.set('kitchen.tessera.test', { a: ['127.0.0.1'] });
+  const reflected = await loadGrpc(t, {
+    name: 'kitchen-discovered',
+    upstreams: [{ url: `grpc://kitchen.tessera.test:${port}`, discovery: 'dns' }],
+    discovery: { servers: [dns.server] },
+    reflection: true,
+    readOnly: ['Get*', 'Inspect'],
+  });
+  const result = await reflected.run('{ kitchenEcho(big: "9007199254740993", at: "2024-01-01T00:00:00Z", meta: {a: [1]}) { big } }');
+  assert.deepEqual(result, { data: { kitchenEcho: { big: '9007199254740993' } } });
 });
