@@ -137,15 +137,9 @@ interface Member extends DrainableMember {
   drained: (() => void) | undefined;
 }
 
-/** Counts a call in flight on `member` (unary or stream) until the returned function is called. */
-function using(member: Member): () => void {
-  member.inFlight++;
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    if (--member.inFlight === 0) member.drained?.();
-  };
+/** A call (unary or stream) on `member` ended: the last one of a draining member closes its channel. Once per call, paired with `inFlight++`. */
+function left(member: Member): void {
+  if (--member.inFlight === 0) member.drained?.();
 }
 
 /**
@@ -316,7 +310,7 @@ export class GrpcUpstream {
    */
   async unary<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): Promise<Res> {
     // With discovery: after the first resolution.
-    await this.set.ready;
+    if (this.set.ready) await this.set.ready;
     // Encoded once, before any attempt: a request that cannot be encoded fails here with its own error, and a retry re-sends the same bytes.
     const bytes = method.serialize(call.request);
     const headers = call.metadata;
@@ -373,7 +367,7 @@ export class GrpcUpstream {
    */
   async *serverStream<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): AsyncGenerator<Res, void, undefined> {
     const bytes = method.serialize(call.request);
-    await this.set.ready;
+    if (this.set.ready) await this.set.ready;
     const member = this.pipeline.choose();
     const { scope } = call;
     const started = performance.now();
@@ -391,10 +385,11 @@ export class GrpcUpstream {
       span = scope.trace.startUpstream(shape.name, instanceAttributes(this.options.subgraph, member), shape.attributes, 0);
     }
     const metadata = span ? withHeaders(this.metadataOf(call.metadata), span.headers) : this.metadataOf(call.metadata);
-    const release = using(member);
     const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, metadata, {
       deadline: Date.now() + limit,
     });
+    // Counted once the call exists (a channel already closed throws above); ended in the finally below.
+    member.inFlight++;
     const onAbort = (): void => stream.cancel();
     scope.onAbort(onAbort);
     let code: string | undefined;
@@ -411,7 +406,7 @@ export class GrpcUpstream {
       if (atConnection(mapped)) this.set.refresh();
       throw mapped;
     } finally {
-      release();
+      left(member);
       scope.offAbort(onAbort);
       // A no-op when the stream already ended; otherwise the consumer left early (return()).
       if (!finished) stream.cancel();
@@ -450,7 +445,6 @@ export class GrpcUpstream {
     const shared = (call.metadata ??= this.metadataOf(call.headers));
     // The trace context names this attempt's span: a copy per traced attempt, the shared metadata otherwise.
     const metadata = call.traceHeaders ? withHeaders(shared.clone(), call.traceHeaders) : shared;
-    const release = using(member);
     return new Promise((resolve, reject) => {
       const onAbort = (): void => unaryCall.cancel();
       const unaryCall = member.client.makeUnaryRequest(
@@ -462,7 +456,7 @@ export class GrpcUpstream {
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
-          release();
+          left(member);
           scope.offAbort(onAbort);
           const failure = error ? this.mapError(error, member, scope, timeoutMs, started) : undefined;
           // The instance may be gone for good: ask DNS again soon.
@@ -481,6 +475,8 @@ export class GrpcUpstream {
           else resolve(response!);
         },
       );
+      // Counted once the call exists (a channel already closed throws above); grpc-js calls back later, once.
+      member.inFlight++;
       scope.onAbort(onAbort);
     });
   }
