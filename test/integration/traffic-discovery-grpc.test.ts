@@ -47,6 +47,8 @@ interface WhoInstance {
   calls(): number;
   /** Connections open to it now (through its relay). */
   connections(): number;
+  /** Stops accepting connections and drops the open ones (the pod is gone). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -97,12 +99,15 @@ async function whoInstance(
     relay.listen(options.port ?? 0, host, resolve);
   });
   const port = (relay.address() as AddressInfo).port;
-  t.after(async () => {
+  const stop = async (): Promise<void> => {
     for (const socket of open) socket.destroy();
-    await new Promise<void>((resolve) => relay.close(() => resolve()));
+    if (relay.listening) await new Promise<void>((resolve) => relay.close(() => resolve()));
+  };
+  t.after(async () => {
+    await stop();
     server.forceShutdown();
   });
-  return { name, port, url: `grpc://${host}:${port}`, callers, calls: () => calls, connections: () => open.size };
+  return { name, port, url: `grpc://${host}:${port}`, callers, calls: () => calls, connections: () => open.size, stop };
 }
 
 /** SRV records naming each instance's port on `<name>.pods.tessera.test` (an A record for 127.0.0.1 each). */
@@ -399,4 +404,25 @@ test('gRPC reflection through discovery: the definitions are read from the first
   });
   const result = await reflected.run('{ kitchenEcho(big: "9007199254740993", at: "2024-01-01T00:00:00Z", meta: {a: [1]}) { big } }');
   assert.deepEqual(result, { data: { kitchenEcho: { big: '9007199254740993' } } });
+});
+
+test('gRPC: a call that fails at the connection asks DNS again at once, not at the interval; the instance found then answers (docs/reliability.md row 73)', async (t) => {
+  const dns = await startDns(t);
+  const a = await whoInstance(t, 'a');
+  const b = await whoInstance(t, 'b');
+  srv(dns, '_grpc._tcp.moved.tessera.test', a);
+  const { who } = discoveredGrpc(t, dns, {
+    subgraph: 'who-moved',
+    instances: [{ url: 'grpc://_grpc._tcp.moved.tessera.test', discovery: 'srv', weight: 1 }],
+    // An interval far longer than the test: only a resolution asked for by a failed call can find b.
+    discovery: { intervalMs: 600_000, minIntervalMs: 50, timeoutMs: 1000, servers: [dns.server] },
+  });
+  assert.equal((await who()).name, 'a');
+  const asked = dns.questions.length;
+  // a's pod goes away and b takes its place in DNS.
+  await a.stop();
+  srv(dns, '_grpc._tcp.moved.tessera.test', b);
+  await assert.rejects(who(), (error: Error & { code?: string }) => error.code === 'SOURCE_UNAVAILABLE');
+  await until('b answers', async () => (await who().then((r) => r.name).catch(() => undefined)) === 'b');
+  assert.ok(dns.questions.length > asked, 'the failure made the gateway ask DNS again');
 });
