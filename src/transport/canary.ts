@@ -416,7 +416,8 @@ export class Canary<M extends Member = Member> {
       versions: this.versions.map((v) => ({
         version: v.name,
         configuredWeight: v.configuredWeight,
-        weight: v.members.reduce((sum, m) => sum + m.weight, 0),
+        // Rounded: a discovered entry's weight shared by 7 instances adds back up to 95.00000000000001.
+        weight: Math.round(v.members.reduce((sum, m) => sum + m.weight, 0) * 100) / 100,
         guarded: v.guarded ?? null,
         window: { query: v.windows.query.measure(now), mutation: v.windows.mutation.measure(now) },
       })),
