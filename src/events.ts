@@ -204,7 +204,7 @@ export interface DiscoveryEvent {
   added: string[];
   /** Instance URLs that vanished: no new calls; their calls in flight finish, then their connections close. */
   removed: string[];
-  /** Every instance of the subgraph after this resolution, static ones included. */
+  /** Every instance of the subgraph after this resolution, static ones included; each weight its entry's share (rounded to 2 decimals). */
   instances: Array<{ url: string; version?: string; weight: number }>;
   /** Why the resolution failed (ENOTFOUND, ETIMEOUT…); absent when it succeeded. */
   error?: string;

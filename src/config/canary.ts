@@ -12,6 +12,10 @@
  *   stable: v1                # default: the version with the highest total weight
  *   guard: { window: 60s, minCalls: 50, errorRateMargin: 0.05, p99Margin: 0.5, p99MinGap: 25ms }
  * ```
+ *
+ * An upstream entry with `discovery:` (a headless Service per version) is one
+ * entry of its version whatever number of instances it resolves to: its
+ * weight is shared by them (transport/discovery.ts).
  */
 import { z } from 'zod';
 import { duration, headerName, integer } from './units.js';

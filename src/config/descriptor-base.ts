@@ -27,8 +27,10 @@ export const upstream = z.strictObject({
    * The URL's host is a DNS name whose records are the instances (a Kubernetes
    * headless Service): `dns` resolves its A and AAAA records (one instance per
    * address, at the URL's port), `srv` its SRV records (one instance per
-   * target and port). Re-resolved every `discovery.interval` and after a
-   * connection failure; HTTP upstreams (graphql, openapi, federation) only.
+   * target and port). Each instance carries the entry's `version`; the
+   * entry's `weight` is shared by its instances now. Re-resolved every
+   * `discovery.interval` and after a connection failure; http(s):// URLs,
+   * and for gRPC upstreams grpc(s):// ones.
    */
   discovery: z.enum(['dns', 'srv']).optional(),
 });

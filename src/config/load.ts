@@ -157,10 +157,6 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
     }
     if ('discovery' in u && u.discovery) problems.push(...discoveryProblems(d.kind, url, u.discovery, `${where}: upstreams[${i}]`));
   }
-  // The canary's versions and the shadow's version targets are taken from the instances at start-up; discovered ones change.
-  const discovered = upstreams.findIndex((u) => 'discovery' in u && u.discovery);
-  if (discovered !== -1 && d.canary) problems.push(`${where}: canary: not available with discovered instances (upstreams[${discovered}].discovery); list each version's instances in \`upstreams\``);
-  if (discovered !== -1 && d.shadow?.version !== undefined) problems.push(`${where}: shadow.version: not available with discovered instances (upstreams[${discovered}].discovery); give the shadow's \`url\` instead`);
   if (d.shadow && d.shadow.url === undefined) {
     const versions = [...new Set(upstreams.flatMap((u) => (u.version === undefined ? [] : [u.version])))];
     if (!versions.includes(d.shadow.version!)) {
@@ -175,8 +171,12 @@ export function parseDescriptor(data: unknown, file: string, dir: string, env: N
 
 /** What is wrong with an upstream entry's `discovery:` (transport/discovery.ts), each problem at `at`. */
 function discoveryProblems(kind: string, url: URL, discovery: 'dns' | 'srv', at: string): string[] {
-  if (kind === 'grpc') return [`${at}.discovery: not available for gRPC upstreams yet; give each instance, or a grpc-js \`dns:\` target URL (resolved by grpc-js itself)`];
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return [`${at}.discovery: needs an http(s):// URL whose host is the name to resolve, got ${url.protocol}`];
+  const schemes = kind === 'grpc' ? ['grpc:', 'grpcs:', 'http:', 'https:'] : ['http:', 'https:'];
+  if (!schemes.includes(url.protocol)) {
+    const expected = kind === 'grpc' ? 'a grpc(s):// URL' : 'an http(s):// URL';
+    const grpcTarget = kind === 'grpc' && (url.protocol === 'dns:' || url.protocol === 'unix:') ? ` (a grpc-js \`${url.protocol}\` target is resolved by grpc-js itself: give it without \`discovery\`)` : '';
+    return [`${at}.discovery: needs ${expected} whose host is the name to resolve, got ${url.protocol}${grpcTarget}`];
+  }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) !== 0) return [`${at}.url: ${host} is an address; \`discovery: ${discovery}\` needs a DNS name to resolve`];
   if (discovery === 'srv' && url.port !== '') return [`${at}.url: with \`discovery: srv\` the port comes from the SRV records; remove :${url.port}`];

@@ -6,13 +6,14 @@ import type { CanaryBoard } from '../transport/canary.js';
 import { HttpUpstream } from '../transport/http.js';
 import { readUpstreamTls } from '../transport/upstream-tls.js';
 import type { ShadowSettings } from '../transport/stages/shadow.js';
+import type { DiscoveryOptions } from '../transport/discovery.js';
 
 /** `canaries`: the gateway's board, where a descriptor with `canary:` puts its canary for the admin API. */
 export function httpUpstreamFor(descriptor: Descriptor, canaries?: CanaryBoard): HttpUpstream {
   return new HttpUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
-    discovery: { intervalMs: descriptor.discovery.interval, minIntervalMs: descriptor.discovery.minInterval, timeoutMs: descriptor.discovery.timeout, servers: descriptor.discovery.servers },
+    discovery: discoveryOptions(descriptor),
     timeout: descriptor.timeout,
     connectTimeout: descriptor.connectTimeout,
     maxResponseSize: descriptor.maxResponseSize,
@@ -29,6 +30,12 @@ export function httpUpstreamFor(descriptor: Descriptor, canaries?: CanaryBoard):
     tls: readUpstreamTls(descriptor.tls, descriptor.dir, displayPath(descriptor.file)),
     shadow: descriptor.shadow && { ...shadowSettings(descriptor.shadow), graphql: descriptor.kind === 'graphql' || descriptor.kind === 'federation' },
   });
+}
+
+/** A descriptor's `discovery:` as the transport takes it (transport/discovery.ts DiscoveryOptions), for HTTP and gRPC upstreams. */
+export function discoveryOptions(descriptor: Descriptor): DiscoveryOptions {
+  const { interval, minInterval, timeout, servers } = descriptor.discovery;
+  return { intervalMs: interval, minIntervalMs: minInterval, timeoutMs: timeout, servers };
 }
 
 /** A descriptor's `shadow:` as the transport takes it (transport/stages/shadow.ts ShadowSettings). */

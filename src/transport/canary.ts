@@ -1,7 +1,10 @@
 /**
  * Canaries across the versions of one upstream (descriptor `canary:`): the
- * instances that share a `version:` are one version, whose weight is the sum
- * of theirs.
+ * upstream entries that share a `version:` are one version, whose weight is
+ * the sum of theirs. A discovered entry's instances (discovery.ts) all carry
+ * its version and share its weight, so a version weighs the same however
+ * many instances it has now; the versions are the entries', known from the
+ * start, and their instances follow the member set (`update`).
  *
  * Sticky: a caller (the authenticated consumer's subject, or a request
  * header) is hashed onto a version by weighted rendezvous hashing: each
@@ -46,7 +49,7 @@ import { channel } from 'node:diagnostics_channel';
 import { EVENTS, type CanaryEvent, type CanaryKind, type CanaryMeasure } from '../events.js';
 import type { RequestScope } from '../request-scope.js';
 import { spareInstance } from './breaker.js';
-import type { Member } from './call.js';
+import type { Instance, Member } from './call.js';
 
 export interface CanaryGuardOptions {
   windowMs: number;
@@ -190,9 +193,11 @@ class SlidingWindow {
 
 interface Version<M extends Member> {
   name: string;
+  /** Its instances now (discovery changes them). */
   members: readonly M[];
-  /** Each member's configured weight, in `members` order (restored from here). */
+  /** Each member's configured weight (its entry's share), in `members` order: restored from here. */
   configured: readonly number[];
+  /** The sum of its entries' weights. */
   configuredWeight: number;
   guarded: CanaryTrip | undefined;
   windows: Record<CanaryKind, SlidingWindow>;
@@ -241,32 +246,51 @@ export class Canary<M extends Member = Member> {
   private readonly byMember = new Map<M, Version<M>>();
   private readonly stableVersion: Version<M>;
 
+  /**
+   * `entries`: the upstream's entries as configured (instances, or names
+   * discovery resolves), which name the versions and their weights;
+   * `members`: the instances now (`update` when they change).
+   */
   constructor(
     readonly subgraph: string,
+    entries: readonly Instance[],
     members: readonly M[],
     readonly options: CanaryOptions,
     private readonly now: () => number = Date.now,
   ) {
-    const names = [...new Set(members.map((m) => m.version ?? ''))];
+    const names = [...new Set(entries.map((e) => e.version ?? ''))];
     const windowMs = options.guard === false ? 60_000 : options.guard.windowMs;
-    this.versions = names.map((name) => {
-      const own = members.filter((m) => (m.version ?? '') === name);
-      const configured = own.map((m) => m.weight);
-      return {
-        name,
-        members: own,
-        configured,
-        configuredWeight: configured.reduce((a, b) => a + b, 0),
-        guarded: undefined,
-        windows: { query: new SlidingWindow(windowMs), mutation: new SlidingWindow(windowMs) },
-      };
-    });
-    for (const version of this.versions) for (const m of version.members) this.byMember.set(m, version);
+    this.versions = names.map((name) => ({
+      name,
+      members: [],
+      configured: [],
+      configuredWeight: entries.filter((e) => (e.version ?? '') === name).reduce((sum, e) => sum + e.weight, 0),
+      guarded: undefined,
+      windows: { query: new SlidingWindow(windowMs), mutation: new SlidingWindow(windowMs) },
+    }));
     // The highest total weight; the first listed among those tied (reduce keeps the first of equals).
     const heaviest = this.versions.reduce((best, v) => (v.configuredWeight > best.configuredWeight ? v : best));
     this.stableVersion = this.versions.find((v) => v.name === options.stable) ?? heaviest;
     this.stable = this.stableVersion.name;
-    this.configuration = hash32(JSON.stringify([members.map((m) => [m.url, m.version, m.weight]), options])).toString(36);
+    this.configuration = hash32(JSON.stringify([entries.map((e) => [e.url, e.version, e.weight]), options])).toString(36);
+    this.update(members);
+  }
+
+  /**
+   * The instances now (members.ts), each with its configured weight (its
+   * entry's share): each version takes its own, and a guarded version's
+   * go to weight 0 at once (a new instance of it gets no call either).
+   */
+  update(members: readonly M[]): void {
+    this.byMember.clear();
+    for (const version of this.versions) {
+      version.members = members.filter((m) => (m.version ?? '') === version.name);
+      version.configured = version.members.map((m) => m.weight);
+      for (const m of version.members) {
+        this.byMember.set(m, version);
+        if (version.guarded) m.weight = 0;
+      }
+    }
   }
 
   /** Is there a caller identity to stick to (sticky configured, and the call names its caller)? */
@@ -404,7 +428,8 @@ export class Canary<M extends Member = Member> {
       versions: this.versions.map((v) => ({
         version: v.name,
         configuredWeight: v.configuredWeight,
-        weight: v.members.reduce((sum, m) => sum + m.weight, 0),
+        // Rounded: a discovered entry's weight shared by 7 instances adds back up to 95.00000000000001.
+        weight: Math.round(v.members.reduce((sum, m) => sum + m.weight, 0) * 100) / 100,
         guarded: v.guarded ?? null,
         window: { query: v.windows.query.measure(now), mutation: v.windows.mutation.measure(now) },
       })),

@@ -2,9 +2,13 @@
  * DNS discovery of an upstream's instances (descriptor `upstreams[].discovery`).
  * An entry with `discovery: dns` names a host whose A and AAAA records are
  * its instances (one per address, at the entry URL's port and path, with the
- * entry's version and weight each); `discovery: srv` names SRV records whose
- * targets (resolved to their addresses the same way) and ports are. Entries
- * without `discovery` are instances as written.
+ * entry's version); `discovery: srv` names SRV records whose targets
+ * (resolved to their addresses the same way) and ports are. Entries without
+ * `discovery` are instances as written.
+ *
+ * The weight of an entry is shared by the instances it has now: each of its
+ * n instances weighs `weight / n`, so an entry (a version, for canaries)
+ * keeps its share of the traffic however many instances it has.
  *
  * Each name is resolved when the upstream is made, then every `intervalMs`
  * (jittered by ±10%; every `minIntervalMs`, at least 1 s, while no instance
@@ -27,6 +31,9 @@ import { jittered } from './health.js';
 import { neverABackend } from './upstream-guard.js';
 
 export const discoveryChannel = channel(EVENTS.discovery);
+
+/** Every 30 s, again at most once a second after a connection failure, 2 s per resolution, the system's DNS servers. */
+export const DEFAULT_DISCOVERY: DiscoveryOptions = { intervalMs: 30_000, minIntervalMs: 1_000, timeoutMs: 2_000 };
 
 export interface DiscoveryOptions {
   intervalMs: number;
@@ -79,7 +86,9 @@ export async function resolveEntry(resolver: Resolver, entry: UpstreamEntry): Pr
 
 /**
  * The instances of one upstream, kept current. `onChange` hears each set
- * that differs from the last (the instances to add, the ones to remove).
+ * that differs from the last: the instances to add, the ones to remove,
+ * and every instance now with its weight (each entry's shared by its
+ * instances: the kept ones' weights change too).
  */
 export class UpstreamDiscovery {
   /** Resolves once every name was asked once (found or not): calls wait for it. */
@@ -98,7 +107,7 @@ export class UpstreamDiscovery {
     private readonly subgraph: string,
     private readonly entries: readonly UpstreamEntry[],
     private readonly options: DiscoveryOptions,
-    private readonly onChange: (added: Instance[], removed: Instance[]) => void,
+    private readonly onChange: (added: Instance[], removed: Instance[], instances: Instance[]) => void,
   ) {
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 1 });
     if (options.servers) this.resolver.setServers([...options.servers]);
@@ -106,10 +115,10 @@ export class UpstreamDiscovery {
     this.ready = this.round();
   }
 
-  /** Every instance known now, in the entries' order, each URL once. */
+  /** Every instance known now, in the entries' order, each URL once (the first entry's), each with its entry's weight shared by the entry's instances. */
   get instances(): Instance[] {
     const seen = new Set<string>();
-    return this.found.flat().filter((i) => !seen.has(i.url) && seen.add(i.url));
+    return this.found.flatMap((own) => own.map((i) => ({ ...i, weight: i.weight / own.length }))).filter((i) => !seen.has(i.url) && seen.add(i.url));
   }
 
   /** A call failed at the connection: resolve again soon (at most once per minIntervalMs). */
@@ -160,7 +169,7 @@ export class UpstreamDiscovery {
       const removed = before.filter((i) => !urls.has(i.url));
       if (added.length + removed.length > 0) {
         try {
-          this.onChange(added, removed);
+          this.onChange(added, removed, after);
         } catch (error) {
           // A round runs from a timer: what the upstream could not take is reported like a failed resolution, never thrown there.
           failures.push({ name: added.map((i) => i.url).join(', '), error: (error as Error).message });
@@ -168,9 +177,11 @@ export class UpstreamDiscovery {
       }
       if (discoveryChannel.hasSubscribers) {
         const names = this.entries.filter((e) => e.discovery).map((e) => new URL(e.url).hostname);
-        for (const failure of failures) discoveryChannel.publish({ subgraph: this.subgraph, name: failure.name, added: [], removed: [], instances: after, error: failure.error } satisfies DiscoveryEvent);
+        // Shared weights as people read them (the status page, GET /admin/status): 26.67, not 26.666666666666668.
+        const instances = after.map((i) => ({ ...i, weight: Math.round(i.weight * 100) / 100 }));
+        for (const failure of failures) discoveryChannel.publish({ subgraph: this.subgraph, name: failure.name, added: [], removed: [], instances, error: failure.error } satisfies DiscoveryEvent);
         if (added.length + removed.length > 0) {
-          discoveryChannel.publish({ subgraph: this.subgraph, name: names.join(', '), added: added.map((i) => i.url), removed: removed.map((i) => i.url), instances: after } satisfies DiscoveryEvent);
+          discoveryChannel.publish({ subgraph: this.subgraph, name: names.join(', '), added: added.map((i) => i.url), removed: removed.map((i) => i.url), instances } satisfies DiscoveryEvent);
         }
       }
     })().finally(() => {

@@ -9,14 +9,19 @@
  * one request (same method, metadata and encoded request bytes) are sent
  * once (the memo stage). Every failure leaves here as a TesseraError with a
  * catalog code and `extensions.grpc.code`, never as a raw ServiceError.
+ * Discovered entries (`upstreams[].discovery`) resolve into instances as
+ * for HTTP (members.ts); an instance discovery removed gets no new call,
+ * and its channel closes once its calls in flight (unary and streams) end.
  */
 import * as grpc from '@grpc/grpc-js';
 import { TesseraError, type ErrorCode } from '../errors.js';
-import { upstreamBreakers, type BreakerOptions, type OutlierOptions } from './breaker.js';
+import type { BreakerOptions, OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
 import type { CanaryBoard, CanaryOptions } from './canary.js';
-import { instanceHealth, runHealthChecks, type HealthOptions } from './health.js';
-import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
+import type { HealthOptions } from './health.js';
+import type { DiscoveryOptions, UpstreamEntry } from './discovery.js';
+import { UpstreamMembers, type DrainableMember } from './members.js';
+import type { Instance, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import type { ConcurrencyOptions } from './concurrency.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
 import type { RequestScope, UpstreamSpan } from '../request-scope.js';
@@ -36,7 +41,10 @@ export interface GrpcTlsMaterial {
 
 export interface GrpcUpstreamOptions {
   subgraph: string;
-  instances: Instance[];
+  /** The descriptor's upstream entries: instances, or names to resolve (`discovery`). */
+  instances: UpstreamEntry[];
+  /** How entries with `discovery` are resolved (default: every 30 s, 2 s timeout, the system's DNS servers). */
+  discovery?: DiscoveryOptions;
   /** Longest one unary attempt may take, ms (capped by the remaining deadline). */
   timeout: number;
   /** Longest a server stream may stay open, ms (capped by the remaining deadline); 0: only the request deadline. */
@@ -121,9 +129,38 @@ export interface GrpcCall<Req> {
   scope: RequestScope;
 }
 
-interface Member extends PipelineMember {
+interface Member extends DrainableMember {
   client: grpc.Client;
+  /** Calls and streams in flight on its channel: a retired member's channel closes when they are done. */
+  inFlight: number;
+  /** Set while it drains: called when the last call in flight ends. */
+  drained: (() => void) | undefined;
 }
+
+/** A call (unary or stream) on `member` ended: the last one of a draining member closes its channel. Once per call, paired with `inFlight++`. */
+function left(member: Member): void {
+  if (--member.inFlight === 0) member.drained?.();
+}
+
+/**
+ * Closes `member`'s channel once its calls in flight have ended (closing it
+ * at once would make grpc-js cancel the calls still waiting for a
+ * connection), or at once when the upstream closes (`closing`): grpc-js
+ * then lets the calls already started finish, as it always did at close.
+ */
+function drain(member: Member, closing: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    member.drained = () => {
+      member.client.close();
+      resolve();
+    };
+    if (member.inFlight === 0 || closing.aborted) member.drained();
+    else closing.addEventListener('abort', () => member.drained?.(), { once: true });
+  });
+}
+
+/** The failures of attempts on an instance discovery had just removed (Protocol.unanswered: an idempotent call moves on). */
+const removedFailures = new WeakSet<TesseraError>();
 
 /**
  * One answer of a unary call as the memo keeps it: the decoded value for the
@@ -174,6 +211,11 @@ function credentialsFor(secure: boolean, tls: GrpcTlsMaterial | undefined): grpc
   return grpc.credentials.createSsl(tls?.ca ?? null, tls?.key ?? null, tls?.cert ?? null);
 }
 
+/** An UNAVAILABLE at the connection, before any answer (refused, reset, not connected). */
+function atConnection(error: TesseraError): boolean {
+  return (error.extensions.grpc as { code?: string } | undefined)?.code === 'UNAVAILABLE' && UNANSWERED.test((error as GrpcTransportError).grpcMessage ?? '');
+}
+
 /** A gRPC failure that says nothing against the instance: NOT_FOUND, INVALID_ARGUMENT... are answers about the request. */
 function healthyFailure(error: TesseraError): boolean {
   const grpcCode = (error.extensions.grpc as { code?: string } | undefined)?.code;
@@ -182,12 +224,11 @@ function healthyFailure(error: TesseraError): boolean {
 }
 
 export class GrpcUpstream {
-  private readonly members: Member[];
+  /** The instances calls are sent to now, with their breakers, health checks and discovery (members.ts). */
+  private readonly set: UpstreamMembers<Member>;
   private readonly pipeline: Pipeline<Member, PipelineCall, Answer>;
   /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
   private readonly bodies: Channel;
-  /** Stops the health checks (undefined when off). */
-  private readonly stopChecks: (() => void) | undefined;
   /** The shadow target when it is an instance of its own (`shadow.url`). */
   private readonly shadowMember: Member | undefined;
   /** Aborted by close(): shadow copies in flight end with it. */
@@ -195,19 +236,24 @@ export class GrpcUpstream {
 
   constructor(readonly options: GrpcUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
-    const breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, options.instances.length);
-    this.members = options.instances.map((instance) => {
-      const breaker = breakerOf(instance.url);
-      const health = options.health && instanceHealth(options.health, options.subgraph, instance.url);
-      return { ...this.connected(instance), breaker, health };
+    this.set = new UpstreamMembers<Member>({
+      subgraph: options.subgraph,
+      entries: options.instances,
+      discovery: options.discovery,
+      breaker: options.breaker,
+      outliers: options.outliers,
+      health: options.health,
+      connect: (instance) => this.connected(instance),
+      drain: (member) => drain(member, this.closing.signal),
+      check: (member, timeoutMs) => this.check(member, timeoutMs),
     });
-    this.stopChecks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
     const { shadow } = options;
     // A shadow instance of its own: a client of its own, with no breaker and no health check (it never serves a client).
     this.shadowMember = shadow?.url ? this.connected({ url: shadow.url, version: shadowVersion(shadow), weight: 0 }) : undefined;
     this.pipeline = createPipeline<Member, PipelineCall, Answer>({
       subgraph: options.subgraph,
-      members: this.members,
+      members: this.set.members,
+      entries: this.set.entries,
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
@@ -217,7 +263,7 @@ export class GrpcUpstream {
       shadow:
         shadow &&
         shadowStage<Member, PipelineCall, Answer>(
-          shadowOptions(options.subgraph, shadow, this.shadowMember, this.members, this.closing.signal),
+          shadowOptions(options.subgraph, shadow, this.shadowMember, this.set, this.closing.signal),
           {
             attempt: (call) => this.attempt(call),
             healthyFailure,
@@ -227,6 +273,7 @@ export class GrpcUpstream {
           },
         ),
     });
+    this.set.start((members) => this.pipeline.update(members));
   }
 
   /** An instance's client (one HTTP/2 channel), with the message size limits, keepalive and TLS. */
@@ -244,7 +291,7 @@ export class GrpcUpstream {
     };
     if (options.tls?.serverName) channelOptions['grpc.ssl_target_name_override'] = options.tls.serverName;
     const client = new grpc.Client(target, credentialsFor(secure, options.tls), channelOptions);
-    return { ...instance, client };
+    return { url: instance.url, weight: instance.weight, ...(instance.version !== undefined && { version: instance.version }), client, retired: false, inFlight: 0, drained: undefined };
   }
 
   get subgraph(): string {
@@ -262,6 +309,8 @@ export class GrpcUpstream {
    * a write in the same request is read again.
    */
   async unary<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): Promise<Res> {
+    // With discovery: after the first resolution.
+    if (this.set.ready) await this.set.ready;
     // Encoded once, before any attempt: a request that cannot be encoded fails here with its own error, and a retry re-sends the same bytes.
     const bytes = method.serialize(call.request);
     const headers = call.metadata;
@@ -302,7 +351,7 @@ export class GrpcUpstream {
       // A status is a failure (below); an answer always says the instance is well.
       healthy: () => true,
       healthyFailure,
-      unanswered: (error) => (error.extensions.grpc as { code?: string } | undefined)?.code === 'UNAVAILABLE' && UNANSWERED.test((error as GrpcTransportError).grpcMessage ?? ''),
+      unanswered: (error) => removedFailures.has(error) || atConnection(error),
       // Only failures (UNAVAILABLE) are retried, never an answer.
       retryWait: () => undefined,
       refused: (call) => this.scopeError(call.scope, call.member!, call.timeoutMs),
@@ -318,6 +367,7 @@ export class GrpcUpstream {
    */
   async *serverStream<Req, Res>(method: GrpcMethod<Req, Res>, call: GrpcCall<Req>): AsyncGenerator<Res, void, undefined> {
     const bytes = method.serialize(call.request);
+    if (this.set.ready) await this.set.ready;
     const member = this.pipeline.chooseStream(call.scope);
     const { scope } = call;
     const started = performance.now();
@@ -338,6 +388,8 @@ export class GrpcUpstream {
     const stream = member.client.makeServerStreamRequest(method.path, passBytes, method.deserialize, bytes, metadata, {
       deadline: Date.now() + limit,
     });
+    // Counted once the call exists (a channel already closed throws above); ended in the finally below.
+    member.inFlight++;
     const onAbort = (): void => stream.cancel();
     scope.onAbort(onAbort);
     let code: string | undefined;
@@ -351,8 +403,10 @@ export class GrpcUpstream {
       code = mapped.code;
       grpcStatus = grpcStatusOf(mapped);
       recordFailure(member, mapped, scope, healthyFailure);
+      if (atConnection(mapped)) this.set.refresh();
       throw mapped;
     } finally {
+      left(member);
       scope.offAbort(onAbort);
       // A no-op when the stream already ended; otherwise the consumer left early (return()).
       if (!finished) stream.cancel();
@@ -362,11 +416,16 @@ export class GrpcUpstream {
   }
 
   /**
-   * A bidirectional stream to the first instance, for start-up work such as
-   * server reflection: not balanced, not retried, bounded by `timeoutMs`.
+   * A bidirectional stream to the first instance (with discovery: the first
+   * one found), for start-up work such as server reflection: not balanced,
+   * not retried, bounded by `timeoutMs`. Not counted in flight: it ends
+   * within `timeoutMs`, and grpc-js ends it when the channel closes.
    */
-  duplex<Req, Res>(path: string, serialize: (value: Req) => Buffer, deserialize: (bytes: Buffer) => Res, timeoutMs: number): grpc.ClientDuplexStream<Req, Res> {
-    return this.members[0]!.client.makeBidiStreamRequest(path, serialize, deserialize, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
+  async duplex<Req, Res>(path: string, serialize: (value: Req) => Buffer, deserialize: (bytes: Buffer) => Res, timeoutMs: number): Promise<grpc.ClientDuplexStream<Req, Res>> {
+    await this.set.ready;
+    const member = this.set.members[0];
+    if (!member) throw new Error(`no instance of subgraph "${this.options.subgraph}": discovery has found none yet`);
+    return member.client.makeBidiStreamRequest(path, serialize, deserialize, new grpc.Metadata(), { deadline: Date.now() + timeoutMs });
   }
 
   /**
@@ -376,6 +435,12 @@ export class GrpcUpstream {
   private attempt(call: PipelineCall): Promise<Answer> {
     const member = call.member!;
     const { method, scope, timeoutMs } = call;
+    if (member.retired) {
+      // Chosen just before discovery removed it: a connection failure, so an idempotent call moves to another instance.
+      const error = this.error('SOURCE_UNAVAILABLE', 'Upstream unavailable', 'instance removed by discovery', 'UNAVAILABLE', member);
+      removedFailures.add(error);
+      return Promise.reject(error);
+    }
     const started = performance.now();
     const shared = (call.metadata ??= this.metadataOf(call.headers));
     // The trace context names this attempt's span: a copy per traced attempt, the shared metadata otherwise.
@@ -391,8 +456,11 @@ export class GrpcUpstream {
         metadata,
         { deadline: Date.now() + timeoutMs },
         (error, response) => {
+          left(member);
           scope.offAbort(onAbort);
           const failure = error ? this.mapError(error, member, scope, timeoutMs, started) : undefined;
+          // The instance may be gone for good: ask DNS again soon.
+          if (failure && atConnection(failure)) this.set.refresh();
           if (this.bodies.hasSubscribers) {
             this.bodies.publish({
               subgraph: this.options.subgraph,
@@ -407,6 +475,8 @@ export class GrpcUpstream {
           else resolve(response!);
         },
       );
+      // Counted once the call exists (a channel already closed throws above); grpc-js calls back later, once.
+      member.inFlight++;
       scope.onAbort(onAbort);
     });
   }
@@ -491,13 +561,12 @@ export class GrpcUpstream {
     });
   }
 
-  close(): Promise<void> {
+  /** Stops discovery and the checks, and closes every channel (calls already started finish; grpc-js cancels those not started). */
+  async close(): Promise<void> {
     this.closing.abort();
-    this.stopChecks?.();
     this.pipeline.close();
-    for (const member of this.members) member.client.close();
     this.shadowMember?.client.close();
-    return Promise.resolve();
+    await this.set.close();
   }
 }
 

@@ -9,12 +9,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { TesseraError } from '../errors.js';
-import { upstreamBreakers, type BreakerOptions, type OutlierOptions, type UpstreamBreakers } from './breaker.js';
+import type { BreakerOptions, OutlierOptions } from './breaker.js';
 import type { BalanceStrategy } from './balancer.js';
 import type { CanaryBoard, CanaryOptions } from './canary.js';
-import { instanceHealth, runHealthChecks, type HealthChecks, type HealthOptions } from './health.js';
-import { discovers, UpstreamDiscovery, type DiscoveryOptions, type UpstreamEntry } from './discovery.js';
-import type { Instance, Member as PipelineMember, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
+import type { HealthOptions } from './health.js';
+import type { DiscoveryOptions, UpstreamEntry } from './discovery.js';
+import { UpstreamMembers, type DrainableMember } from './members.js';
+import type { Instance, Protocol, SpanOutcome, SpanShape, UpstreamCall } from './call.js';
 import { HttpCache, type HttpCacheOptions } from './http-cache.js';
 import type { ConcurrencyOptions } from './concurrency.js';
 import { createPipeline, type Pipeline } from './pipeline.js';
@@ -105,8 +106,6 @@ export interface HttpResult {
 export { upstreamChannel, type UpstreamEvent } from './stages/observe.js';
 export { breakerChannel, type BreakerEvent } from './breaker.js';
 
-const DEFAULT_DISCOVERY: DiscoveryOptions = { intervalMs: 30_000, minIntervalMs: 1_000, timeoutMs: 2_000 };
-
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /** Socket failures that happen before any byte of an answer: refused, reset, closed, unreachable, not resolved. */
@@ -118,11 +117,9 @@ const unansweredFailures = new WeakSet<TesseraError>();
 /** GraphQL's health check: the cheapest query every GraphQL server answers. */
 const TYPENAME_QUERY = JSON.stringify({ query: '{ __typename }' });
 
-interface Member extends PipelineMember {
+interface Member extends DrainableMember {
   pool: Pool;
   basePath: string;
-  /** Discovery removed it: no new attempt goes to it (its pool is closing). */
-  retired: boolean;
 }
 
 /** An HttpCall in the pipeline (call.ts): every field present, so that each call has the same shape. */
@@ -194,20 +191,11 @@ class BufferedResponse implements Dispatcher.DispatchHandler {
 }
 
 export class HttpUpstream {
-  /** The instances calls are sent to now (discovery changes them). */
-  private members: Member[];
-  /** Instances discovery removed whose pools are closing (their calls in flight finish first). */
-  private readonly retiring = new Set<Promise<void>>();
+  /** The instances calls are sent to now, with their breakers, health checks and discovery (members.ts). */
+  private readonly set: UpstreamMembers<Member>;
   private readonly pipeline: Pipeline<Member, PipelineCall, HttpResult>;
-  private readonly breakerOf: UpstreamBreakers;
   /** Bodies for the admin API's sampling (sample.ts): published only while a window is open for this subgraph. */
   private readonly bodies: Channel;
-  /** The health checks (undefined when off). */
-  private readonly checks: HealthChecks<Member> | undefined;
-  /** With discovered entries (`upstreams[].discovery`): keeps the instance set current. */
-  private readonly discovery: UpstreamDiscovery | undefined;
-  /** Until the first resolution ends, calls wait for it; undefined after. */
-  private discovering: Promise<void> | undefined;
   /** The shadow target when it is an instance of its own (`shadow.url`). */
   private readonly shadowMember: Member | undefined;
   /** Aborted by close(): shadow copies in flight end with it. */
@@ -215,16 +203,25 @@ export class HttpUpstream {
 
   constructor(readonly options: HttpUpstreamOptions) {
     this.bodies = upstreamBodyChannel(options.subgraph);
-    const discovered = discovers(options.instances);
-    this.breakerOf = upstreamBreakers(options.breaker, options.outliers, options.subgraph, discovered ? 0 : options.instances.length);
-    this.members = discovered ? [] : options.instances.map((instance) => this.member(instance, false));
-    this.checks = options.health && runHealthChecks(this.members, options.health, (member, timeoutMs) => this.check(member, timeoutMs));
+    this.set = new UpstreamMembers<Member>({
+      subgraph: options.subgraph,
+      entries: options.instances,
+      discovery: options.discovery,
+      breaker: options.breaker,
+      outliers: options.outliers,
+      health: options.health,
+      connect: (instance) => this.pooled(instance, options.connections, options.timeout),
+      // undici's close() lets the requests already dispatched finish, then closes the connections.
+      drain: (member) => member.pool.close().catch(() => member.pool.destroy()),
+      check: (member, timeoutMs) => this.check(member, timeoutMs),
+    });
     const { shadow } = options;
     // A shadow instance of its own: a pool of its own, with no breaker and no health check (it never serves a client).
     this.shadowMember = shadow?.url ? this.pooled({ url: shadow.url, version: shadowVersion(shadow), weight: 0 }, Math.min(options.connections, shadow.concurrency), shadow.timeoutMs) : undefined;
     this.pipeline = createPipeline<Member, PipelineCall, HttpResult>({
       subgraph: options.subgraph,
-      members: this.members,
+      members: this.set.members,
+      entries: this.set.entries,
       timeout: options.timeout,
       retry: options.retry,
       balance: options.balance,
@@ -235,7 +232,7 @@ export class HttpUpstream {
       shadow:
         shadow &&
         shadowStage<Member, PipelineCall, HttpResult>(
-          shadowOptions(options.subgraph, shadow, this.shadowMember, this.members, this.closing.signal),
+          shadowOptions(options.subgraph, shadow, this.shadowMember, this.set, this.closing.signal),
           {
             attempt: (call) => this.attempt(call),
             healthyFailure: () => false,
@@ -244,46 +241,7 @@ export class HttpUpstream {
           },
         ),
     });
-    if (discovered) {
-      let first = true;
-      const discovery = new UpstreamDiscovery(options.subgraph, options.instances, options.discovery ?? DEFAULT_DISCOVERY, (added, removed) => this.changed(added, removed, first));
-      this.discovery = discovery;
-      this.discovering = discovery.ready.then(() => {
-        first = false;
-        this.discovering = undefined;
-      });
-    }
-  }
-
-  /** One instance's pool, breaker and health; `gated`: no traffic before its first passed check (health.ts). */
-  private member(instance: Instance, gated: boolean): Member {
-    const { options } = this;
-    const breaker = this.breakerOf(instance.url);
-    const health = options.health && instanceHealth(options.health, options.subgraph, instance.url, gated);
-    return { ...this.pooled(instance, options.connections, options.timeout), breaker, health };
-  }
-
-
-  /**
-   * Discovery found a different set: new instances join (after their first
-   * passed check, when checked, except in the first resolution), vanished
-   * ones get no new call and their pool closes once its calls in flight end.
-   */
-  private changed(added: readonly Instance[], removed: readonly Instance[], first: boolean): void {
-    const gone = new Set(removed.map((i) => i.url));
-    const leaving = this.members.filter((m) => gone.has(m.url));
-    const joining = added.map((instance) => this.member(instance, !first && this.options.health !== undefined));
-    this.members = [...this.members.filter((m) => !gone.has(m.url)), ...joining];
-    this.breakerOf.resize(this.members.length, leaving.flatMap((m) => m.breaker ?? []));
-    this.pipeline.update(this.members);
-    for (const member of joining) this.checks?.add(member);
-    for (const member of leaving) {
-      this.checks?.remove(member);
-      member.retired = true;
-      // undici's close() lets the requests already dispatched finish, then closes the connections.
-      const closing: Promise<void> = member.pool.close().catch(() => member.pool.destroy()).finally(() => this.retiring.delete(closing));
-      this.retiring.add(closing);
-    }
+    this.set.start((members) => this.pipeline.update(members));
   }
 
   /** An instance's pool: keep-alive, explicit limits, TLS for https://. */
@@ -310,7 +268,8 @@ export class HttpUpstream {
 
   /** One call through the pipeline (pipeline.ts); with discovery, after the first resolution. */
   request(call: HttpCall): Promise<HttpResult> {
-    if (this.discovering) return this.discovering.then(() => this.request(call));
+    const { ready } = this.set;
+    if (ready) return ready.then(() => this.request(call));
     return this.pipeline.send({
       scope: call.scope,
       idempotent: call.idempotent,
@@ -359,7 +318,7 @@ export class HttpUpstream {
    * when the scope aborts or `cancel()` is called. Never retried.
    */
   async stream(call: HttpCall): Promise<HttpStream> {
-    await this.discovering;
+    await this.set.ready;
     const member = this.pipeline.chooseStream(call.scope);
     let span: UpstreamSpan | undefined;
     if (call.scope.trace) {
@@ -468,7 +427,7 @@ export class HttpUpstream {
       if (mapped.code === 'SOURCE_UNAVAILABLE' && response.status === 0 && CONNECTION_CODES.has((error as { code?: string }).code ?? '')) {
         unansweredFailures.add(mapped);
         // The instance may be gone for good: ask DNS again soon.
-        this.discovery?.refresh();
+        this.set.refresh();
       }
       if (this.bodies.hasSubscribers) this.publishBodies(call, member, { code: mapped.code });
       throw mapped;
@@ -549,11 +508,9 @@ export class HttpUpstream {
 
   async close(): Promise<void> {
     this.closing.abort();
-    this.discovery?.close();
-    this.checks?.();
     this.pipeline.close();
-    const members = this.shadowMember ? [...this.members, this.shadowMember] : this.members;
-    await Promise.all([...members.map((m) => m.pool.close().catch(() => m.pool.destroy())), ...this.retiring]);
+    const shadow = this.shadowMember?.pool;
+    await Promise.all([this.set.close(), shadow?.close().catch(() => shadow.destroy())]);
   }
 }
 

@@ -77,7 +77,7 @@
  * stream's duration says nothing of its version), but a guarded version,
  * at weight 0, gets no new stream.
  */
-import type { Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
+import type { Instance, Member, Protocol, Send, Stage, UpstreamCall } from './call.js';
 import type { RequestScope } from '../request-scope.js';
 import { createBalancer, type BalanceStrategy } from './balancer.js';
 import { spareInstance } from './breaker.js';
@@ -95,7 +95,10 @@ import { traceStage } from './stages/trace.js';
 
 export interface PipelineOptions<M extends Member, C extends UpstreamCall<M>, R> {
   subgraph: string;
+  /** The instances calls go to at first (none for a discovered upstream before its first resolution). */
   members: readonly M[];
+  /** The descriptor's entries (versions and their weights, for the canary); default: `members`. */
+  entries?: readonly Instance[];
   /** Longest one attempt may take, ms (capped by the request deadline). */
   timeout: number;
   retry: RetryOptions;
@@ -125,7 +128,7 @@ export interface Pipeline<M extends Member, C, R> {
   canary: Canary<M> | undefined;
   /** Takes the canary off the gateway's board (the upstream closed). */
   close(): void;
-  /** The instance set changed (discovery.ts): calls from now on choose among `members`. */
+  /** The instance set changed (members.ts): calls from now on choose among `members`, and the canary's versions have them. */
   update(members: readonly M[]): void;
 }
 
@@ -139,8 +142,8 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
   const balancer = createBalancer(options.balance ?? 'round-robin', options.members);
   const choose = instanceChooser(subgraph, balancer);
   const spare = (tried: ReadonlySet<M>): boolean => spareInstance(balancer.items, tried);
-  // Canary versions are fixed at construction: config/load.ts refuses `canary:` with discovered upstreams.
-  const canary = options.canary && new Canary<M>(subgraph, options.members, options.canary.options);
+  // The versions and their weights are the entries'; their instances follow the member set (update below).
+  const canary = options.canary && new Canary<M>(subgraph, options.entries ?? options.members, options.members, options.canary.options);
   if (canary) options.canary?.board?.add(canary);
   const stages: Array<Stage<C, R>> = [
     memoStage(subgraph),
@@ -160,7 +163,11 @@ export function createPipeline<M extends Member, C extends UpstreamCall<M>, R>(o
     // The canary and balance stages' own steps, with nothing tried yet (a stream is never retried).
     chooseStream: (scope) => choose(undefined, canary?.versionFor(scope, undefined)),
     canary,
-    update: (members) => balancer.update(members),
+    update: (members) => {
+      // The canary first: a guarded version's new members are at weight 0 before the balancer sees them.
+      canary?.update(members);
+      balancer.update(members);
+    },
     close: () => canary && options.canary?.board?.remove(canary),
   };
 }

@@ -15,7 +15,7 @@ import { ConfigError, isConfigError } from '../../errors.js';
 import type { CanaryBoard } from '../../transport/canary.js';
 import { GrpcUpstream, type GrpcTlsMaterial } from '../../transport/grpc.js';
 import { upstreamHeaders } from '../../transport/headers.js';
-import { shadowSettings } from '../upstream.js';
+import { discoveryOptions, shadowSettings } from '../upstream.js';
 import type { LoadedSource, SourceOptions } from '../types.js';
 import { loadFailed } from './errors.js';
 import { createCompiledExecutor } from '../compiled-executor.js';
@@ -48,6 +48,7 @@ export function grpcUpstreamFor(descriptor: GrpcSourceDescriptor, canaries?: Can
   return new GrpcUpstream({
     subgraph: descriptor.name,
     instances: descriptor.upstreams,
+    discovery: discoveryOptions(descriptor),
     timeout: descriptor.timeout,
     streamTimeout: descriptor.streamTimeout,
     maxReceiveMessageSize: descriptor.maxResponseSize,

@@ -92,7 +92,7 @@ class Conversation {
 }
 
 async function filesVia(upstream: GrpcUpstream, path: string, timeoutMs: number, services: string[] | undefined): Promise<Map<string, Uint8Array>> {
-  const stream = upstream.duplex<ReflectionRequest, ReflectionResponse>(
+  const stream = await upstream.duplex<ReflectionRequest, ReflectionResponse>(
     path,
     (r) => Request.encode(r).finish() as Buffer,
     (b) => Response.toObject(Response.decode(b), { defaults: false, arrays: true }) as ReflectionResponse,

@@ -21,12 +21,17 @@
  * connect says nothing to compare with. A call whose primary attempt went to
  * a shadow target itself (`version` mode, that version having weight) is
  * not copied.
+ *
+ * The targets of `version` mode are that version's instances at the time of
+ * each copy, so they follow discovery (a discovered entry's instances carry
+ * its version); when the version has none at that moment, the copy is not
+ * sent and is counted `failed` with SOURCE_UNAVAILABLE.
  */
 import { channel } from 'node:diagnostics_channel';
 import { ConfigError, type TesseraError } from '../../errors.js';
 import { EVENTS, type ShadowEvent, type ShadowOutcome } from '../../events.js';
 import { createScope } from '../../request-scope.js';
-import type { Member, Send, Stage, UpstreamCall } from '../call.js';
+import type { Instance, Member, Send, Stage, UpstreamCall } from '../call.js';
 import { compareAnswers, excerpt, ignoredPaths, type ShadowView } from '../shadow-diff.js';
 
 export const shadowChannel = channel(EVENTS.shadow);
@@ -35,8 +40,10 @@ export interface ShadowOptions<M extends Member> {
   subgraph: string;
   /** The targets' label in events (`shadow.version`, or `shadow`). */
   version: string;
-  /** The instances that receive the copies, in turn. */
-  targets: readonly M[];
+  /** The instances that receive the copies, in turn: asked at each copy (discovery changes them). */
+  targets: () => readonly M[];
+  /** Did the primary attempt go to a shadow target itself (then it is not copied)? */
+  isTarget: (member: M) => boolean;
   /** Share of idempotent calls copied, 0 to 100. */
   percent: number;
   /** The copy's own time limit, ms. */
@@ -71,13 +78,27 @@ export function shadowVersion(settings: { version?: string }): string {
 /**
  * The stage's options for an upstream's `shadow:` settings: its copies go to
  * `own` (the instance of `shadow.url`) or else to the members of
- * `shadow.version`.
+ * `shadow.version` now (members.ts UpstreamMembers: `entries` as
+ * configured, `members` now). Without `own`, a version no entry has is a
+ * configuration error (parseDescriptor checks it for descriptors; this is
+ * for upstreams built in code).
  */
-export function shadowOptions<M extends Member>(subgraph: string, shadow: ShadowSettings, own: M | undefined, members: readonly M[], closing: AbortSignal): ShadowOptions<M> {
+export function shadowOptions<M extends Member>(
+  subgraph: string,
+  shadow: ShadowSettings,
+  own: M | undefined,
+  set: { readonly entries: readonly Instance[]; readonly members: readonly M[] },
+  closing: AbortSignal,
+): ShadowOptions<M> {
+  if (!own && !set.entries.some((e) => e.version === shadow.version)) {
+    throw new ConfigError('CONFIG_INVALID', [`shadow.version: no instance of subgraph "${subgraph}" has version "${shadow.version}"`]);
+  }
+  const ownTargets = own ? [own] : [];
   return {
     subgraph,
     version: shadowVersion(shadow),
-    targets: own ? [own] : members.filter((m) => m.version === shadow.version),
+    targets: own ? () => ownTargets : () => set.members.filter((m) => m.version === shadow.version),
+    isTarget: (member) => !own && member.version === shadow.version,
     percent: shadow.percent,
     timeoutMs: shadow.timeoutMs,
     concurrency: shadow.concurrency,
@@ -98,11 +119,8 @@ export interface ShadowProtocol<C, R> {
 const MINUTE_MS = 60_000;
 
 export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(options: ShadowOptions<M>, protocol: ShadowProtocol<C, R>): Stage<C, R> {
-  const { subgraph, version, targets, percent, timeoutMs, concurrency } = options;
-  // parseDescriptor checks it for descriptors; this is for upstreams built in code.
-  if (targets.length === 0) throw new ConfigError('CONFIG_INVALID', [`shadow.version: no instance of subgraph "${subgraph}" has version "${version}"`]);
+  const { subgraph, version, targets, isTarget, percent, timeoutMs, concurrency } = options;
   const ignored = ignoredPaths(options.ignore);
-  const isTarget = new Set<Member>(targets);
   let inFlight = 0;
   let turn = 0;
   // The log's sampling: a fixed one-minute window, and the mismatches left out since the last one logged.
@@ -146,10 +164,16 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
       publish({ ...base, outcome: 'dropped' });
       return;
     }
+    const now = targets();
+    if (now.length === 0) {
+      // A discovered version with no instance at this moment: nothing to send the copy to.
+      publish({ ...base, outcome: 'failed', code: 'SOURCE_UNAVAILABLE' });
+      return;
+    }
     inFlight++;
     const controller = new AbortController();
     running.add(controller);
-    const target = targets[turn++ % targets.length]!;
+    const target = now[turn++ % now.length]!;
     const call = {
       ...original,
       scope: createScope({ deadlineMs: timeoutMs, signal: controller.signal }),
@@ -211,11 +235,11 @@ export function shadowStage<M extends Member, C extends UpstreamCall<M>, R>(opti
     const pending = next(call);
     pending.then(
       (result) => {
-        if (call.member && isTarget.has(call.member)) return;
+        if (call.member && isTarget(call.member)) return;
         copy(original, call.member, protocol.view(result));
       },
       (error: TesseraError) => {
-        if (!answered(error) || (call.member && isTarget.has(call.member))) return;
+        if (!answered(error) || (call.member && isTarget(call.member))) return;
         copy(original, call.member, protocol.failureView(error));
       },
     )
