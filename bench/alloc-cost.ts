@@ -17,18 +17,12 @@ import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sendLoad, type LoadOrder } from './lib/load-orders.js';
 
-interface LoadOrder {
-  url: string;
-  body: string;
-  requests: number;
-  concurrency: number;
-}
 
 type FromChild = { ready: { proxy: string; orders: string; federation: Record<string, string> } } | { done: { errors: number } };
 
 async function childMain(): Promise<void> {
-  const { Pool } = await import('undici');
   const { serveRoutes, graphqlHandler } = await import('./services/lib/graphql-server.js');
   const { proxySchemas } = await import('./services/proxy.js');
   const { startOrders } = await import('./services/orders.js');
@@ -40,24 +34,8 @@ async function childMain(): Promise<void> {
     const served = await serveRoutes({ port: 0, routes: { '/federation': graphqlHandler(subgraphSchema(definition())) } });
     federation[name] = served.url('/federation');
   }
-  const pools = new Map<string, InstanceType<typeof Pool>>();
   process.on('message', (order: LoadOrder) => {
-    void (async () => {
-      const url = new URL(order.url);
-      let pool = pools.get(url.origin);
-      if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 64 })));
-      let errors = 0;
-      let left = order.requests;
-      const worker = async (): Promise<void> => {
-        while (left-- > 0) {
-          const res = await pool.request({ method: 'POST', path: url.pathname, headers: { 'content-type': 'application/json' }, body: order.body });
-          const text = await res.body.text();
-          if (res.statusCode !== 200 || text.includes('"errors"')) errors++;
-        }
-      };
-      await Promise.all(Array.from({ length: order.concurrency }, worker));
-      process.send!({ done: { errors } } satisfies FromChild);
-    })();
+    void sendLoad(order).then((errors) => process.send!({ done: { errors } } satisfies FromChild));
   });
   process.send!({ ready: { proxy: proxy.url('/graphql'), orders: `http://127.0.0.1:${orders.port}`, federation } } satisfies FromChild);
 }

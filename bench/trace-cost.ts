@@ -20,20 +20,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sendLoad, type LoadOrder } from './lib/load-orders.js';
 
-interface LoadOrder {
-  url: string;
-  body: string;
-  requests: number;
-  concurrency: number;
-}
 
 type FromChild = { ready: { proxy: string; orders: string; otlp: string } } | { done: { errors: number; batches: number } };
 
 const SEQUENTIAL = 200;
 
 async function childMain(): Promise<void> {
-  const { Pool } = await import('undici');
   const { serveRoutes, graphqlHandler } = await import('./services/lib/graphql-server.js');
   const { proxySchemas } = await import('./services/proxy.js');
   const { startOrders } = await import('./services/orders.js');
@@ -41,26 +35,8 @@ async function childMain(): Promise<void> {
   const proxy = await serveRoutes({ port: 0, routes: { '/graphql': graphqlHandler(proxySchemas().plain) } });
   const orders = await startOrders(0);
   const collector = await startCollectorStub();
-  const pools = new Map<string, InstanceType<typeof Pool>>();
-  const send = async (pool: InstanceType<typeof Pool>, path: string, body: string): Promise<boolean> => {
-    const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body });
-    const text = await res.body.text();
-    return res.statusCode === 200 && !text.includes('"errors"');
-  };
   process.on('message', (order: LoadOrder) => {
-    void (async () => {
-      const url = new URL(order.url);
-      let pool = pools.get(url.origin);
-      if (!pool) pools.set(url.origin, (pool = new Pool(url.origin, { connections: 64 })));
-      let errors = 0;
-      let left = order.requests;
-      const worker = async (): Promise<void> => {
-        while (left-- > 0) if (!(await send(pool, url.pathname, order.body))) errors++;
-      };
-      await Promise.all(Array.from({ length: order.concurrency }, worker));
-      for (let i = 0; i < SEQUENTIAL; i++) if (!(await send(pool, url.pathname, order.body))) errors++;
-      process.send!({ done: { errors, batches: collector.batches } } satisfies FromChild);
-    })();
+    void sendLoad(order, SEQUENTIAL).then((errors) => process.send!({ done: { errors, batches: collector.batches } } satisfies FromChild));
   });
   process.send!({ ready: { proxy: proxy.url('/graphql'), orders: `http://127.0.0.1:${orders.port}`, otlp: collector.url } } satisfies FromChild);
 }

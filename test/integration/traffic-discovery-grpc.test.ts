@@ -18,7 +18,7 @@ import { discoveryChannel } from '../../src/transport/discovery.js';
 import { instanceHealthChannel } from '../../src/transport/health.js';
 import type { GrpcUpstreamOptions } from '../../src/transport/grpc.js';
 import type { DiscoveryEvent, InstanceHealthEvent } from '../../src/events.js';
-import { captureLogs, deferred, grpcUpstream, startGateway } from '../kit/index.js';
+import { captureLogs, deferred, grpcUpstream, recordEvents, startGateway } from '../kit/index.js';
 import { FIXTURES, loadGrpc } from '../kit/grpc.js';
 import { startKitchen } from '../fixtures/grpc/kitchen-server.js';
 import { startDns, type TestDns } from '../kit/dns.js';
@@ -116,19 +116,6 @@ function srv(dns: TestDns, service: string, ...instances: WhoInstance[]): void {
   dns.set(service, { srv: instances.map((i) => ({ target: `${i.name}.pods.tessera.test`, port: i.port })) });
 }
 
-/** Everything published on one channel for one subgraph, into one shared timeline. */
-function record<E extends { subgraph: string }>(t: TestContext, ch: { subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): void }, subgraph: string, timeline: string[], label: (e: E) => string): E[] {
-  const seen: E[] = [];
-  const on = (message: unknown): void => {
-    const event = message as E;
-    if (event.subgraph !== subgraph) return;
-    seen.push(event);
-    timeline.push(label(event));
-  };
-  ch.subscribe(on);
-  t.after(() => ch.unsubscribe(on));
-  return seen;
-}
 
 test('gRPC SRV discovery: a new instance gets calls after its first passed grpc.health.v1 check; a vanished one is drained (calls in flight answered, then its channel closed); a failed resolution keeps the last set with a warn line (docs/reliability.md row 73)', async (t) => {
   const dns = await startDns(t);
@@ -138,8 +125,8 @@ test('gRPC SRV discovery: a new instance gets calls after its first passed grpc.
   const c = await whoInstance(t, 'c', { timeline });
   const service = '_grpc._tcp.who.tessera.test';
   srv(dns, service, a, b);
-  const discovered = record<DiscoveryEvent>(t, discoveryChannel, 'who', timeline, (e) => `discovery +${e.added.join(',')} -${e.removed.join(',')}${e.error ? ` error ${e.error}` : ''}`);
-  record<InstanceHealthEvent>(t, instanceHealthChannel, 'who', timeline, (e) => `health ${e.instance} ${e.state}`);
+  const discovered = recordEvents<DiscoveryEvent>(t, discoveryChannel, 'who', timeline, (e) => `discovery +${e.added.join(',')} -${e.removed.join(',')}${e.error ? ` error ${e.error}` : ''}`);
+  recordEvents<InstanceHealthEvent>(t, instanceHealthChannel, 'who', timeline, (e) => `health ${e.instance} ${e.state}`);
   const { lines, logger } = captureLogs();
   const gateway = await startGateway(
     t,

@@ -15,7 +15,7 @@ import { instanceHealthChannel } from '../../src/transport/health.js';
 import { HttpUpstream, type HttpUpstreamOptions } from '../../src/transport/http.js';
 import { createScope } from '../../src/request-scope.js';
 import type { DiscoveryEvent, InstanceHealthEvent } from '../../src/events.js';
-import { captureLogs, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
+import { captureLogs, recordEvents, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 import { startDns } from '../kit/dns.js';
 import { sample } from '../kit/metrics.js';
 
@@ -28,19 +28,6 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-/** Everything published on one channel for one subgraph, in order, into one shared timeline. */
-function record<E extends { subgraph: string }>(t: TestContext, ch: { subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): void }, subgraph: string, timeline: string[], label: (e: E) => string): E[] {
-  const seen: E[] = [];
-  const on = (message: unknown): void => {
-    const event = message as E;
-    if (event.subgraph !== subgraph) return;
-    seen.push(event);
-    timeline.push(label(event));
-  };
-  ch.subscribe(on);
-  t.after(() => ch.unsubscribe(on));
-  return seen;
-}
 
 /** A GraphQL instance answering `who` with its name, after `delayMs`; it records into `timeline` each query that is not a health check. */
 async function instance(t: TestContext, name: string, timeline: string[], delayMs = 0): Promise<DemoService> {
@@ -72,8 +59,8 @@ test('SRV discovery: a new instance gets traffic after its first healthy check; 
   const srv = (...services: Array<[string, DemoService]>) => ({ srv: services.map(([name, s]) => ({ target: `${name}.pods.tessera.test`, port: s.port })) });
   for (const [name] of [['a'], ['b'], ['c']]) dns.set(`${name}.pods.tessera.test`, { a: ['127.0.0.1'] });
   dns.set('items.tessera.test', srv(['a', a], ['b', b]));
-  const discovered = record<DiscoveryEvent>(t, discoveryChannel, 'items', timeline, (e) => `discovery +${e.added.join(',')} -${e.removed.join(',')}${e.error ? ` error ${e.error}` : ''}`);
-  record<InstanceHealthEvent>(t, instanceHealthChannel, 'items', timeline, (e) => `health ${e.instance} ${e.state}`);
+  const discovered = recordEvents<DiscoveryEvent>(t, discoveryChannel, 'items', timeline, (e) => `discovery +${e.added.join(',')} -${e.removed.join(',')}${e.error ? ` error ${e.error}` : ''}`);
+  recordEvents<InstanceHealthEvent>(t, instanceHealthChannel, 'items', timeline, (e) => `health ${e.instance} ${e.state}`);
   const { lines, logger } = captureLogs();
   const gateway = await startGateway(
     t,

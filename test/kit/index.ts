@@ -352,3 +352,17 @@ export function grpcUpstream(t: TestContext, options: Pick<GrpcUpstreamOptions, 
   t.after(() => upstream.close());
   return upstream;
 }
+
+/** Everything published on a diagnostics channel for one subgraph, in order, kept and added to a shared timeline; unsubscribed when the test ends. */
+export function recordEvents<E extends { subgraph: string }>(t: TestContext, ch: { subscribe(f: (m: unknown) => void): void; unsubscribe(f: (m: unknown) => void): void }, subgraph: string, timeline: string[], label: (e: E) => string): E[] {
+  const seen: E[] = [];
+  const on = (message: unknown): void => {
+    const event = message as E;
+    if (event.subgraph !== subgraph) return;
+    seen.push(event);
+    timeline.push(label(event));
+  };
+  ch.subscribe(on);
+  t.after(() => ch.unsubscribe(on));
+  return seen;
+}
