@@ -437,7 +437,7 @@ async function main(): Promise<void> {
     lines.push('');
     lines.push('| type | count | bytes |');
     lines.push('| --- | --- | --- |');
-    for (const g of grown.slice(0, 15)) lines.push(`| ${g.type.replace(/\|/g, '\\|').slice(0, 80)} | ${g.countBefore} → ${g.countBefore + g.count} (+${g.count}) | ${g.bytesBefore} → ${g.bytesBefore + g.bytes} (${g.bytes >= 0 ? '+' : ''}${g.bytes}) |`);
+    for (const g of grown.slice(0, 15)) lines.push(`| ${g.type.replace(/\|/g, '\\|').slice(0, 80)} | ${g.countBefore} → ${g.countBefore + g.count} (${g.count >= 0 ? '+' : ''}${g.count}) | ${g.bytesBefore} → ${g.bytesBefore + g.bytes} (${g.bytes >= 0 ? '+' : ''}${g.bytes}) |`);
     if (grown.length === 0) lines.push('| (none) | | |');
     lines.push('');
     const wrong = loads.reduce((sum, l) => sum + [...l.tallies.values()].reduce((a, t) => a + t.wrong, 0) + l.failed, 0);
