@@ -18,7 +18,7 @@ import { buildTessera } from './lib/build.js';
 import { drawChart } from './lib/chart.js';
 import { check } from './lib/compare.js';
 import { runLoad } from './lib/load.js';
-import { BENCH_DIR, killAll, PEERS_DIR, watch, type Child } from './lib/proc.js';
+import { BENCH_DIR, PEERS_DIR, runMain, watch, type Child } from './lib/proc.js';
 import { summarizeProfile } from './lib/profile.js';
 import { consoleTables, markdownReport } from './lib/report.js';
 import type { BenchResult, ColdStart, Run, ScenarioResult, Summary } from './lib/results.js';
@@ -542,25 +542,4 @@ async function main(): Promise<void> {
   log(`\nwritten: ${join(out, `${stem}.json`)}, ${stem}.md, ${stem}.svg`);
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`\n${signal}: stopping every process started by the benchmark`);
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  },
-);
+runMain(main, 'benchmark', (message) => log(`\n${message}`));

@@ -24,13 +24,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTessera } from './lib/build.js';
 import { runLoad } from './lib/load.js';
-import { BENCH_DIR, cpuSeconds, family, killAll, spawnNode, spawnRole, watch, type Child } from './lib/proc.js';
+import { freePort } from './lib/cli-target.js';
+import { BENCH_DIR, cpuSeconds, family, runMain, spawnNode, spawnRole, watch, type Child } from './lib/proc.js';
 import { PROXY_QUERY } from './services/proxy.js';
 
 const { values: args } = parseArgs({
@@ -53,16 +53,6 @@ const log = (message: string): void => void process.stderr.write(`[${((performan
 const CORES = cpus().length;
 const pin = (pid: number, list: string): void => void execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 type Layout = 'process' | 'cluster';
 interface Variant {
@@ -255,25 +245,4 @@ async function main(): Promise<void> {
   }
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping every process started by the run`);
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => {
-    killAll();
-    process.exit(0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  },
-);
+runMain(main, 'run', log);

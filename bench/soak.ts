@@ -46,7 +46,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { buildTessera } from './lib/build.js';
 import { spawnTesseraCli } from './lib/cli-target.js';
-import { BENCH_DIR, killAll, spawnRole, type Child } from './lib/proc.js';
+import { BENCH_DIR, runMain, spawnRole, type Child } from './lib/proc.js';
 import type { ProbeMemory } from './memory-probe.js';
 import { SHOP_QUERY, type DemoPorts } from './services/shop.js';
 
@@ -462,25 +462,4 @@ async function main(): Promise<void> {
   }
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${signal}: stopping every process started by the soak`);
-    killAll();
-    process.exit(130);
-  });
-}
-
-main().then(
-  () => {
-    killAll();
-    process.exit(process.exitCode ?? 0);
-  },
-  (error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  },
-);
+runMain(main, 'soak', log);

@@ -12,7 +12,8 @@ import { BENCH_DIR, spawnNode, type Child } from './proc.js';
 
 export const CLI_ENTRY = join(BENCH_DIR, '..', 'src', 'cli', 'bin.ts');
 
-function freePort(): Promise<number> {
+/** A free TCP port on loopback (cluster workers share one, so it is chosen before they start). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -56,6 +56,35 @@ export function killAll(): void {
 }
 process.on('exit', killAll);
 
+/**
+ * Runs a benchmark script's `main`: every process it started is killed when it
+ * ends, fails, or is interrupted (Ctrl-C, SIGTERM; `log` says so, naming `what`).
+ * Exits with `process.exitCode` (0 unless main set it), 1 on an error, 130 on a signal.
+ */
+export function runMain(main: () => Promise<void>, what: string, log: (message: string) => void): void {
+  let interrupted = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
+      log(`${signal}: stopping every process started by the ${what}`);
+      killAll();
+      process.exit(130);
+    });
+  }
+  main().then(
+    () => {
+      killAll();
+      process.exit(process.exitCode ?? 0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      killAll();
+      process.exit(1);
+    },
+  );
+}
+
 export interface SpawnOptions {
   name: string;
   /** Arguments after `node`. */
