@@ -169,26 +169,13 @@ async function graphqlVersion(t: TestContext, failing: () => boolean) {
 const TOKEN = 'a-credential-of-at-least-32-characters-canary';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-async function canaryGateway(t: TestContext, name: string, stableUrl: string, canaryUrl: string, extra: Record<string, unknown> = {}) {
+/** A gateway over one GraphQL subgraph with a canary (`descriptor`'s keys over the defaults below), admin API and metrics on, logs captured. */
+async function gatewayWithCanary(t: TestContext, descriptor: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const { lines, logger } = captureLogs();
   const gateway = await startGateway(
     t,
-    [
-      {
-        kind: 'graphql',
-        name,
-        source: undefined,
-        upstreams: [
-          { url: stableUrl, version: 'v1', weight: 50 },
-          { url: canaryUrl, version: 'v2', weight: 50 },
-        ],
-        retry: { attempts: 1 },
-        // Breakers off: the guard, not the breaker, is what takes the canary out here.
-        breaker: false,
-        outliers: false,
-        canary: { guard: { window: '30s', minCalls: 20, errorRateMargin: 0.05, p99Margin: false } },
-      } as never,
-    ],
+    // Breakers and outlier detection off: the canary (its guard, its weights), not the breaker, decides here.
+    [{ kind: 'graphql', retry: { attempts: 1 }, breaker: false, outliers: false, ...descriptor } as never],
     { admin: { port: 0, credential: TOKEN }, telemetry: { metrics: { enabled: true } }, ...extra },
     { logger },
   );
@@ -198,6 +185,22 @@ async function canaryGateway(t: TestContext, name: string, stableUrl: string, ca
   };
   const metrics = async () => (await fetch(`${gateway.adminUrl}/metrics`, { headers: AUTH })).text();
   return { gateway, lines, admin, metrics };
+}
+
+async function canaryGateway(t: TestContext, name: string, stableUrl: string, canaryUrl: string, extra: Record<string, unknown> = {}) {
+  return gatewayWithCanary(
+    t,
+    {
+      name,
+      source: undefined,
+      upstreams: [
+        { url: stableUrl, version: 'v1', weight: 50 },
+        { url: canaryUrl, version: 'v2', weight: 50 },
+      ],
+      canary: { guard: { window: '30s', minCalls: 20, errorRateMargin: 0.05, p99Margin: false } },
+    },
+    extra,
+  );
 }
 
 test('guard: an erroring canary is taken to weight 0 (warn log with what was measured against stable, metric, status page, GET /admin/canary), then restored through POST /admin/canary/restore (docs/reliability.md row 51)', async (t) => {
@@ -590,28 +593,15 @@ async function streamingVersion(t: TestContext, name: string, behaviour: { down?
 
 /** A gateway over two streaming versions (v1 70, v2 30 unless given), with `canary`; breakers off, metrics on, logs captured. */
 async function streamingGateway(t: TestContext, name: string, v1: string, v2: string, canary: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const { lines, logger } = captureLogs();
-  const gateway = await startGateway(
-    t,
-    [
-      {
-        kind: 'graphql',
-        name,
-        upstreams: [
-          { url: v1, version: 'v1', weight: 70 },
-          { url: v2, version: 'v2', weight: 30 },
-        ],
-        retry: { attempts: 1 },
-        breaker: false,
-        outliers: false,
-        canary,
-        ...extra,
-      } as never,
+  const { gateway, lines, metrics } = await gatewayWithCanary(t, {
+    name,
+    upstreams: [
+      { url: v1, version: 'v1', weight: 70 },
+      { url: v2, version: 'v2', weight: 30 },
     ],
-    { admin: { port: 0, credential: TOKEN }, telemetry: { metrics: { enabled: true } } },
-    { logger },
-  );
-  const metrics = async () => (await fetch(`${gateway.adminUrl}/metrics`, { headers: AUTH })).text();
+    canary,
+    ...extra,
+  });
   /** The version that answered one subscription (its one event), over SSE. */
   const streamed = async (headers: Record<string, string> = {}): Promise<string> => {
     const subscription = await sse(t, gateway.url, 'subscription { version }', headers);
