@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { chromium, type Page, type Request as BrowserRequest } from 'playwright-core';
+import { atTestEnd } from './index.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -44,7 +45,7 @@ export interface OfflinePage {
 /** A page in a fresh browser context (closed when the test ends) where only the loopback is reachable. */
 export async function offlinePage(t: TestContext, viewport = { width: 1400, height: 900 }): Promise<OfflinePage> {
   const browser = await chromium.launch({ executablePath: CHROMIUM });
-  t.after(() => browser.close());
+  atTestEnd(t, () => browser.close());
   const context = await browser.newContext({ viewport });
   const attempted: string[] = [];
   const loaded: string[] = [];

@@ -23,6 +23,21 @@ import { GrpcUpstream, type GrpcUpstreamOptions } from '../../src/transport/grpc
 
 export type { DemoService };
 
+/**
+ * Runs `close` when the test ends: as an after hook, and again (once only) when
+ * the test's signal aborts. node:test runs a test's after hooks in the order
+ * they were added and skips the rest once one throws; the signal aborts after
+ * the hooks, failed or not. A server or a browser left open would keep the test
+ * file's process alive until CI's time runs out.
+ */
+export function atTestEnd(t: TestContext | undefined, close: () => unknown): void {
+  if (!t) return;
+  let closing: Promise<unknown> | undefined;
+  const run = (): Promise<unknown> => (closing ??= Promise.resolve().then(close));
+  t.after(run);
+  t.signal.addEventListener('abort', () => void run().catch(() => undefined), { once: true });
+}
+
 /** A GraphQL upstream from SDL and resolvers (or a built schema, e.g. an @apollo/subgraph one), served by Yoga on 127.0.0.1:0. */
 export async function startGraphqlUpstream(
   t: TestContext | undefined,
@@ -38,7 +53,7 @@ export async function startGraphqlUpstream(
     ...extra,
   });
   const service = await serve(0, yoga, '/graphql');
-  t?.after(() => service.close());
+  atTestEnd(t, () => service.close());
   return service;
 }
 
@@ -88,7 +103,7 @@ export async function startGateway(
     ...options,
   });
   const { url, port, admin } = await gw.listen(0, '127.0.0.1');
-  t?.after(() => gw.close());
+  atTestEnd(t, () => gw.close());
   return { gateway: gw, url, port, adminUrl: admin?.url, query: (q, v, h) => gql(url, q, v, h) };
 }
 
@@ -103,13 +118,13 @@ export interface RunningDemo extends RunningGateway {
 export async function startDemo(t: TestContext | undefined, gatewayOverrides: Record<string, string> = {}): Promise<RunningDemo> {
   const ports = Object.fromEntries(['accounts', 'reviews', 'catalog', 'inventory'].map((n) => [n, 0]));
   const demo = await startDemoServices(ports);
-  t?.after(() => demo.close());
+  atTestEnd(t, () => demo.close());
   const gw = await createGateway({
     configFile: new URL('../../gateway.yaml', import.meta.url).pathname,
     env: { ...demoEnv(demo), LOG_LEVEL: 'silent', ...gatewayOverrides },
   });
   const { url, port } = await gw.listen(0, '127.0.0.1');
-  t?.after(() => gw.close());
+  atTestEnd(t, () => gw.close());
   const calls = (): Record<string, number> => Object.fromEntries([...demo.services].map(([name, s]) => [name, s.stats.requests]));
   const resetCalls = (): void => {
     for (const s of demo.services.values()) s.stats.requests = 0;
@@ -264,7 +279,7 @@ export async function startUpstreamProcess(t: TestContext | undefined, script: s
     running.kill('SIGKILL');
     await exited;
   };
-  t?.after(kill);
+  atTestEnd(t, kill);
   await start();
   return { url: `http://127.0.0.1:${port}${path}`, port, kill, start };
 }
@@ -284,7 +299,7 @@ export function serveTessera(t: TestContext, args: string[], env: NodeJS.Process
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.after(() => {
+  atTestEnd(t, () => {
     // Cluster workers exit by themselves when their primary's channel closes.
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
