@@ -284,7 +284,35 @@ test(`a seeded run of ${RUNS} random operations: every upstream request is decla
     return { after: rng.chance(0.5) ? hostileString(rng) : encode({ r: { u: rng.pick(forgedTargets) }, s: 0 }), how: 'forged' };
   };
 
+  /** A page of a connection; `plain`: its other arguments left out (a search is for "lamp"). */
+  const connection = (field: ConnectionField, cursor: { after?: string; how: string }, first: number, headers: Record<string, string>, plain: boolean): Operation => {
+    const spec = CONNECTIONS[field];
+    const s = (): string => hostileString(rng);
+    const maybe = <T>(make: () => T): T | undefined => (!plain && rng.chance(0.5) ? make() : undefined);
+    const extra =
+      field === 'searchProductsConnection'
+        ? { decl: ', $q: String!, $p: Int', args: ', q: $q, page: $p', vars: { q: plain ? 'lamp' : rng.pick(['', 'lamp', 'a', s()]), p: maybe(() => rng.pick(NUMBERS)) } }
+        : field === 'listProductsConnection'
+          ? { decl: ', $c: String', args: ', category: $c', vars: { c: maybe(() => rng.pick(['c1', 'c2', s()])) } }
+          : { decl: ', $s: String', args: ', status: $s', vars: { s: maybe(() => rng.pick(['open', s()])) } };
+    return {
+      gateway: spec.gateway,
+      kind: `${field} after=${cursor.how}`,
+      query: `query($first: Int, $after: String${extra.decl}) { ${field}(first: $first, after: $after${extra.args}) { ${spec.selection} } }`,
+      variables: { first, after: cursor.after, ...extra.vars },
+      headers,
+      connection: { field, path: spec.path, sizeParam: spec.sizeParam, maxPageSize: spec.maxPageSize },
+    };
+  };
+
+  // The run opens with one plain first page per connection (no cursor, a page size it allows, no client
+  // header), so every connection reaches its upstream whatever the seed, and its real cursors feed the
+  // swaps and edits that follow.
+  const unprimed = Object.keys(CONNECTIONS) as ConnectionField[];
+
   const generate = (): Operation => {
+    const primed = unprimed.shift();
+    if (primed) return connection(primed, { how: 'none' }, rng.int(1, CONNECTIONS[primed].maxPageSize), {}, true);
     const headers = clientHeaders();
     const s = (): string => hostileString(rng);
     const n = (): number => rng.pick(NUMBERS);
@@ -345,23 +373,7 @@ test(`a seeded run of ${RUNS} random operations: every upstream request is decla
         return simple('desk', 'createTicket', 'mutation($i: CreateTicketBodyInput!, $t: String) { createTicket(input: $i, xTenant: $t) { id } }', { i: { title: s(), priority: maybe(n) }, t: maybe(s) });
       default: {
         const field = rng.pick(Object.keys(CONNECTIONS) as ConnectionField[]);
-        const spec = CONNECTIONS[field];
-        const { after: cursor, how } = after(field);
-        const first = rng.chance(0.2) ? rng.pick(NUMBERS) : rng.int(0, 30);
-        const extra =
-          field === 'searchProductsConnection'
-            ? { decl: ', $q: String!, $p: Int', args: ', q: $q, page: $p', vars: { q: rng.pick(['', 'lamp', 'a', s()]), p: maybe(n) } }
-            : field === 'listProductsConnection'
-              ? { decl: ', $c: String', args: ', category: $c', vars: { c: maybe(() => rng.pick(['c1', 'c2', s()])) } }
-              : { decl: ', $s: String', args: ', status: $s', vars: { s: maybe(() => rng.pick(['open', s()])) } };
-        return {
-          gateway: spec.gateway,
-          kind: `${field} after=${how}`,
-          query: `query($first: Int, $after: String${extra.decl}) { ${field}(first: $first, after: $after${extra.args}) { ${spec.selection} } }`,
-          variables: { first, after: cursor, ...extra.vars },
-          headers,
-          connection: { field, path: spec.path, sizeParam: spec.sizeParam, maxPageSize: spec.maxPageSize },
-        };
+        return connection(field, after(field), rng.chance(0.2) ? rng.pick(NUMBERS) : rng.int(0, 30), headers, false);
       }
     }
   };
