@@ -11,11 +11,17 @@
  * 16 MB semi-spaces, V8's maximum on this machine) and an old generation that
  * swelled to 2.5 times the ~40 MB of live data before each full collection.
  *
- * - Young generation: semi-spaces stop growing at 8 MB (16 MB in all,
- *   against V8's 32 MB), which saves about 20 MB for no measurable collection
- *   work: scavenges cost in proportion to what survives them, and at 8 MB
- *   about as much survives as at 16 (main-thread scavenge time per federation
- *   request 0.83–0.94 ms against 0.63–0.98; at 4 MB it rose to 1.2–1.6 ms).
+ * - Young generation: semi-spaces stop growing at half of V8's own largest
+ *   size, which depends on the V8 line (`V8_MAX_SEMI_SPACE_MB`): 8 MB (16 MB
+ *   in all, against 32) on Node 20 and 22, 32 MB (64 MB in all, against 128)
+ *   on Node 24. On Node 20 that saves about 20 MB for little collection work:
+ *   scavenges cost in proportion to what survives them, and at 8 MB about as
+ *   much survives as at 16 (main-thread scavenge time per federation request
+ *   0.83–0.94 ms against 0.63–0.98; at 4 MB it rose to 1.2–1.6 ms). Node 24's
+ *   scavenger is sized for its larger young generation: held at 16 MB there
+ *   it doubled the federation scenario's CPU per request (bench/alloc-cost.ts,
+ *   in-process: 3.0 ms at 8 MB semi-spaces, 2.1 at 16, 1.6 at 32, 1.6 at
+ *   V8's 64). README's Performance, Memory, has the figures.
  *   `--max-semi-space-size` is read only when the process starts, so the cap
  *   is held here by the growth factor, which V8 reads each time it would grow
  *   the young generation: 1 (no growth) once the semi-spaces reach the cap, 2
@@ -40,8 +46,17 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 export const HEAP_GROWING_PERCENT = 150;
-/** The largest semi-space, in MB; the young generation is two of them. A power of two: V8 grows 1 MB semi-spaces by doubling. */
-export const MAX_SEMI_SPACE_MB = 8;
+/**
+ * V8's own largest semi-space, in MB, on the V8 line given (read off each with
+ * V8's sizing at its default heap limit): 16 on V8 11 and 12 (Node 20 and 22),
+ * 64 on V8 13 (Node 24).
+ */
+export function v8MaxSemiSpaceMB(v8Version: string = process.versions.v8): number {
+  return Number(v8Version.split('.', 1)[0]) >= 13 ? 64 : 16;
+}
+
+/** The largest semi-space `tessera serve` lets V8 use, in MB: half of V8's own; the young generation is two of them. A power of two: V8 grows 1 MB semi-spaces by doubling. */
+export const MAX_SEMI_SPACE_MB = v8MaxSemiSpaceMB() / 2;
 
 const OPERATOR_SET_GROWTH = /--heap[-_]growing[-_]percent\b/;
 const OPERATOR_SET_YOUNG = /--(max[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)\b/;

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HEAP_GROWING_PERCENT, MAX_SEMI_SPACE_MB, tuneHeap } from '../../src/cli/runtime.js';
+import { HEAP_GROWING_PERCENT, MAX_SEMI_SPACE_MB, tuneHeap, v8MaxSemiSpaceMB } from '../../src/cli/runtime.js';
 
 const YOUNG = `young generation at most ${2 * MAX_SEMI_SPACE_MB} MB`;
 
@@ -17,10 +17,17 @@ test('tessera serve sets the heap growth and the young generation cap unless the
   assert.deepEqual(tuneHeap([], '--semi_space_growth_factor=4 --heap-growing-percent=0'), [], 'both set in NODE_OPTIONS');
 });
 
+test('the young generation cap is half of V8\'s own largest semi-space, by V8 line', () => {
+  assert.equal(v8MaxSemiSpaceMB('11.3.244.8-node.38'), 16, 'Node 20');
+  assert.equal(v8MaxSemiSpaceMB('12.4.254.21-node.57'), 16, 'Node 22');
+  assert.equal(v8MaxSemiSpaceMB('13.6.233.17-node.63'), 64, 'Node 24');
+  assert.equal(MAX_SEMI_SPACE_MB, v8MaxSemiSpaceMB() / 2);
+});
+
 /**
  * In a fresh process (the young generation is sized per process): objects that
  * survive a few scavenges, allocated a batch per event-loop turn as a server
- * does, make V8 double its semi-spaces up to its maximum (16 MB each here);
+ * does, make V8 double its semi-spaces up to its maximum (v8MaxSemiSpaceMB);
  * with tuneHeap() they stop at MAX_SEMI_SPACE_MB.
  */
 async function youngGenerationMB(tune: boolean): Promise<number> {
