@@ -222,16 +222,40 @@ interface Entry {
 
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
 
-/** A key field as the planner asks for it: aliased `__key_<name>`, with its own selection when it is a nested key. */
-function keyField(key: string, selection?: SelectionSetNode): FieldNode {
-  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: KEY_PREFIX + key }, name: { kind: Kind.NAME, value: key }, ...(selection && { selectionSet: selection }) };
+/**
+ * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
+ * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
+ */
+function keyField(field: FieldNode): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: KEY_PREFIX + field.name.value },
+    name: field.name,
+    ...(field.arguments?.length && { arguments: field.arguments }),
+    ...(field.selectionSet && { selectionSet: field.selectionSet }),
+  };
 }
 
-/** The fields of a federation field set (@key, @requires, @provides) by name, nested sets merged; fragments are not part of field sets. */
+/**
+ * The fields of a federation field set (@key, @requires, @provides) by name, nested sets merged; the fields of
+ * an inline fragment (`@provides(fields: "... on Book { title }")`) under `... on <Type>`, read for the
+ * objects of that type by providedFor.
+ */
 type Provided = ReadonlyMap<string, Provided>;
+
+const ON = '... on ';
 
 function providedOf(set: SelectionSetNode | undefined, into = new Map<string, Provided>()): Map<string, Provided> {
   for (const selection of set?.selections ?? []) {
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (!selection.typeCondition) {
+        providedOf(selection.selectionSet, into);
+        continue;
+      }
+      const key = ON + selection.typeCondition.name.value;
+      into.set(key, providedOf(selection.selectionSet, (into.get(key) as Map<string, Provided> | undefined) ?? new Map<string, Provided>()));
+      continue;
+    }
     if (selection.kind !== Kind.FIELD) continue;
     const name = selection.name.value;
     const inner = (into.get(name) as Map<string, Provided> | undefined) ?? new Map<string, Provided>();
@@ -293,6 +317,18 @@ class Planner {
     this.fragments = fragmentsOf(document);
   }
 
+  /** What is provided on objects of `type`: the fields for any object, and those of the fragments whose type condition it satisfies. */
+  private providedFor(provided: Provided | undefined, type: GraphQLObjectType): Provided | undefined {
+    if (!provided || ![...provided.keys()].some((k) => k.startsWith(ON))) return provided;
+    let out: Provided = new Map([...provided].filter(([k]) => !k.startsWith(ON)));
+    for (const [key, inner] of provided) {
+      if (!key.startsWith(ON)) continue;
+      const condition = this.schema.getType(key.slice(ON.length));
+      if (condition === type || (condition && isAbstractType(condition) && this.schema.isSubType(condition, type))) out = mergeProvided(out, this.providedFor(inner, type))!;
+    }
+    return out;
+  }
+
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
     return ownersOf(this.graph, coordinate(typeName, field), this.enabled);
   }
@@ -324,6 +360,7 @@ class Planner {
     provided?: Provided,
     representation = false,
   ): SelectionNode[] {
+    provided = this.providedFor(provided, type);
     const local: SelectionNode[] = [];
     const remote = new Map<PlanSubgraph, Entry[]>();
     for (const entry of entries) {
@@ -361,9 +398,45 @@ class Planner {
     if (!field.selectionSet) return true;
     const definition = type.getFields()[name];
     const inner = definition ? getNamedType(definition.type) : undefined;
-    if (!inner || !isObjectType(inner)) return false;
-    return field.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === '__typename' || this.answers(subgraph, inner, s, here)));
+    if (!inner || !(isObjectType(inner) || isAbstractType(inner))) return false;
+    return this.answersSet(subgraph, inner, field.selectionSet, here);
   }
+
+  /** A key or required field with `__typename` in the selection of each interface or union in it: the representation says each nested object's type. */
+  private typed(type: GraphQLCompositeType, field: FieldNode): FieldNode {
+    if (!field.selectionSet) return field;
+    const definition = 'getFields' in type ? type.getFields()[field.name.value] : undefined;
+    const inner = definition ? (getNamedType(definition.type) as GraphQLCompositeType) : undefined;
+    if (!inner) return field;
+    const within = (at: GraphQLCompositeType, set: SelectionSetNode): SelectionSetNode =>
+      selectionSet([
+        ...set.selections.map((s): SelectionNode => {
+          if (s.kind === Kind.FIELD) return this.typed(at, s);
+          if (s.kind !== Kind.INLINE_FRAGMENT) return s;
+          const condition = s.typeCondition ? (this.schema.getType(s.typeCondition.name.value) as GraphQLCompositeType | undefined) : at;
+          return condition ? { ...s, selectionSet: within(condition, s.selectionSet) } : s;
+        }),
+        ...(isAbstractType(at) ? [TYPENAME] : []),
+      ]);
+    return { ...field, selectionSet: within(inner, field.selectionSet) };
+  }
+
+  /**
+   * Whether `subgraph` answers a nested selection of a key or required field: on an interface or union, each
+   * field for every implementation it knows, and each inline fragment (`... on Crate { slats }`) for its type.
+   */
+  private answersSet(subgraph: PlanSubgraph, type: GraphQLCompositeType, set: SelectionSetNode, provided: Provided | undefined): boolean {
+    const known = isObjectType(type) ? [type] : this.schema.getPossibleTypes(type).filter((t) => subgraph.visible.getType(t.name));
+    return set.selections.every((s) => {
+      if (s.kind === Kind.INLINE_FRAGMENT) {
+        const condition = s.typeCondition ? this.schema.getType(s.typeCondition.name.value) : type;
+        return !s.directives?.length && !!condition && (isObjectType(condition) || isAbstractType(condition)) && (!subgraph.visible.getType(condition.name) || this.answersSet(subgraph, condition, s.selectionSet, provided));
+      }
+      if (s.kind !== Kind.FIELD) return false;
+      return s.name.value === '__typename' || known.every((t) => this.answers(subgraph, t, s, isObjectType(type) ? provided : this.providedFor(provided, t)));
+    });
+  }
+
 
   /**
    * The fields an entity fetch from `target` needs on each object, key fields first: the declared key
@@ -409,9 +482,9 @@ class Planner {
         return;
       }
       const at = list.findIndex((e) => e.field.alias?.value === KEY_PREFIX + name);
-      const key = keyField(name, field.selectionSet);
+      const key = keyField(field);
       if (at === -1) list.push({ field: key, wraps: [] });
-      else if (field.selectionSet) list[at] = { field: keyField(name, mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet), wraps: [] };
+      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }), wraps: [] };
     };
     const pending = [...groups.keys()];
     while (pending.length > 0) {
@@ -436,11 +509,14 @@ class Planner {
           groups.set(provider, (list = []));
           pending.push(provider);
         }
+        const before = list.length;
         addKey(list, field);
+        // A group whose representation is already worked out gains a field (which may @require more): worked out again.
+        if (list.length > before && representation.has(provider) && !pending.includes(provider)) pending.push(provider);
       }
       dependsOn.set(target, dependency);
     }
-    for (const field of localKeys.values()) local.push(keyField(field.name.value, field.selectionSet));
+    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field)));
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -514,7 +590,7 @@ class Planner {
     };
     owner.children.push(fetch);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
-    return keyFields.map((f) => keyField(f.name.value, f.selectionSet));
+    return keyFields.map((f) => keyField(f));
   }
 
   /**
