@@ -17,6 +17,7 @@ import {
   isEnumType,
   isInputObjectType,
   isInterfaceType,
+  isObjectType,
   Kind,
   parse,
   parseType,
@@ -25,6 +26,7 @@ import {
   type DefinitionNode,
   type GraphQLInputFieldConfigMap,
   type GraphQLInputType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   type InterfaceTypeDefinitionNode,
   type ObjectTypeDefinitionNode,
@@ -67,7 +69,8 @@ export function composeFederation(sources: readonly LoadedSource[]): FederationC
  * those of every subgraph (the intersection), each with the composed type (non-null where a subgraph requires
  * it) and default; an enum used only as an input has the values of every subgraph, one used only as an output
  * the values of any (the union), one used as both the same values everywhere (else composition failed).
- * Stitching merges both by union, so a client could send a field or value a subgraph does not know. Unions are
+ * Stitching merges both by union, so a client could send a field or value a subgraph does not know. An object
+ * or interface field several subgraphs type differently (non-null in one only) gets the composed type too. Unions are
  * merged by union in both, and left as stitched. A type a non-federation source also defines keeps stitching's merge.
  */
 export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, federationOnly: ReadonlySet<string>): GraphQLSchema {
@@ -86,6 +89,15 @@ export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, 
         fields[name] = { ...stitched, type: fieldType ?? stitched.type, defaultValue: field.defaultValue };
       }
       return new GraphQLInputObjectType({ ...config, fields });
+    },
+    // A field several subgraphs serve with different nullability (`id: ID!` in one, `id: ID` in another): the
+    // composed type (the most nullable), where stitching keeps one subgraph's, whichever it merged last.
+    [MapperKind.COMPOSITE_FIELD]: (config, fieldName, typeName) => {
+      const spec = composed(typeName);
+      const field = spec && (isObjectType(spec) || isInterfaceType(spec)) ? spec.getFields()[fieldName] : undefined;
+      if (!field || String(field.type) === String(config.type)) return config;
+      const fieldType = typeFromAST(schema, parseType(String(field.type)) as never) as GraphQLOutputType | undefined;
+      return fieldType ? { ...config, type: fieldType } : config;
     },
     [MapperKind.ENUM_TYPE]: (type) => {
       const spec = composed(type.name);

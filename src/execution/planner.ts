@@ -49,6 +49,7 @@
  * Pure: executors are carried, never called here.
  */
 import {
+  doTypesOverlap,
   getNamedType,
   isAbstractType,
   isLeafType,
@@ -166,7 +167,17 @@ export interface Call {
   fetches: readonly Fetch[];
   /** The client's variables the document uses. */
   variables: readonly string[];
+  /** Its document aliases fields the subgraph types otherwise than the unified graph (INTERNAL_ALIAS): run-plan.ts renames them back. */
+  aliased?: boolean;
 }
+
+/**
+ * The prefix of the planner's aliases for fields a subgraph types otherwise than the unified graph (`id: ID!`
+ * in a subgraph where the unified graph has `id: ID`), the response key after it. Under an interface or union,
+ * `... on User { id } ... on Admin { id }` is valid for the client but not for a subgraph where the two `id`
+ * differ: aliased, the fields no longer have to merge (GraphQL spec 5.3.2).
+ */
+export const INTERNAL_ALIAS = '__alias_';
 
 /** Steps run one after another (one per group of mutation root fields; one for a query); so do a step's waves. */
 export interface QueryPlan {
@@ -602,7 +613,7 @@ class Planner {
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     for (const concrete of this.schema.getPossibleTypes(type)) {
-      if (!subgraph.visible.getType(concrete.name)) continue;
+      if (!overlapsIn(subgraph, type, concrete)) continue;
       const entries = this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
@@ -641,6 +652,8 @@ class Planner {
       const conditionName = fragment.typeCondition?.name.value;
       const condition = conditionName ? this.schema.getType(conditionName) : type;
       if (!condition || !subgraph.visible.getType(condition.name)) throw new Unplannable(`type ${conditionName} is not in ${subgraph.name}`);
+      // A type condition no object of this subgraph's type can satisfy (a union member only another subgraph has): left out.
+      if (!overlapsIn(subgraph, type, condition as GraphQLCompositeType)) continue;
       selections.push({
         kind: Kind.INLINE_FRAGMENT,
         typeCondition: fragment.typeCondition,
@@ -651,6 +664,13 @@ class Planner {
     if (isAbstractType(type)) selections.push(TYPENAME);
     return selectionSet(selections);
   }
+}
+
+/** Whether objects of `type` in `subgraph`'s schema may be of type `condition` there (its own members and implementations). */
+function overlapsIn(subgraph: PlanSubgraph, type: GraphQLCompositeType, condition: GraphQLCompositeType): boolean {
+  const own = subgraph.visible.getType(type.name);
+  const ownCondition = subgraph.visible.getType(condition.name);
+  return own !== undefined && ownCondition !== undefined && doTypesOverlap(subgraph.visible, own as GraphQLCompositeType, ownCondition as GraphQLCompositeType);
 }
 
 function usedVariables(selections: readonly SelectionNode[]): Set<string> {
@@ -716,8 +736,40 @@ function inSubgraphTerms(document: DocumentNode, subgraph: PlanSubgraph): Docume
   );
 }
 
+/**
+ * The document with INTERNAL_ALIAS on every field of an object type that `subgraph` types otherwise than the
+ * unified graph (`schema`); undefined when there is none.
+ */
+function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): DocumentNode | undefined {
+  let changed = false;
+  const typeInfo = new TypeInfo(subgraph.visible);
+  const out = visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        leave(node) {
+          const parent = typeInfo.getParentType();
+          const own = typeInfo.getFieldDef();
+          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(KEY_PREFIX)) return undefined;
+          const unified = (schema.getType(parent.name) as GraphQLObjectType | undefined)?.getFields()[node.name.value];
+          if (!unified || String(unified.type) === String(own.type)) return undefined;
+          changed = true;
+          return { ...node, alias: { kind: Kind.NAME, value: INTERNAL_ALIAS + responseKey(node) } };
+        },
+      },
+    }),
+  );
+  return changed ? out : undefined;
+}
+
+/** A call's document in the subgraph's terms: internal aliases where its types differ, names translated when it is renamed. */
+function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): { document: DocumentNode; aliased: boolean } {
+  const aliased = withInternalAliases(document, subgraph, schema);
+  return { document: inSubgraphTerms(aliased ?? document, subgraph), aliased: aliased !== undefined };
+}
+
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
-function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): Call[][] {
+function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
   const byDepth: Fetch[][] = [];
   const walk = (fetch: Fetch, depth: number) => {
     (byDepth[depth] ??= []).push(fetch);
@@ -743,8 +795,8 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        const document = inSubgraphTerms(operationDocument(operationType, variables, selections), subgraph);
-        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value) };
+        const { document, aliased } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema);
+        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), aliased };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
       group.forEach((fetch, i) => {
@@ -752,7 +804,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         fetch.entity!.variable = `__k${i}`;
       });
       /** The entity fields and key variables for these numbers of keys (batch fields ignore the count). */
-      const build = (keyCounts: readonly number[]): DocumentNode => {
+      const build = (keyCounts: readonly number[]): { document: DocumentNode; aliased: boolean } => {
         const fields: FieldNode[] = [];
         const keyVariables: VariableDefinitionNode[] = [];
         group.forEach((fetch, i) => {
@@ -764,13 +816,15 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
           if (entry.batch) add('');
           else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
         });
-        return inSubgraphTerms(operationDocument('query', [...keyVariables, ...variables], fields), subgraph);
+        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema);
       };
       const names = variables.map((d) => d.variable.name.value);
       if (group.every((f) => f.entity!.entry.batch)) {
-        const document = build([]);
-        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names };
+        const { document, aliased } = build([]);
+        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, aliased };
       }
+      // Whether the documents alias fields depends on their selections only, not on the key counts.
+      const aliased = build(group.map(() => 1)).aliased;
       const built = new Map<string, DocumentNode>();
       const documentFor = (keyCounts: readonly number[]): DocumentNode => {
         const id = keyCounts.join(',');
@@ -778,11 +832,11 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         if (!document) {
           // Bounded: key counts vary with the data; the printed text is memoised per document by the executor.
           if (built.size >= 64) built.clear();
-          built.set(id, (document = build(keyCounts)));
+          built.set(id, (document = build(keyCounts).document));
         }
         return document;
       };
-      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names };
+      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
     });
   });
 }
@@ -850,5 +904,5 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     return fetch;
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
-  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
+  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema) })) };
 }

@@ -108,9 +108,15 @@ export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSch
   );
 }
 
-function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): boolean {
+/**
+ * Whether the subgraph has the field with the unified graph's type: one it types otherwise (`id: ID!` where the
+ * unified graph has `ID`) may make the client's document invalid there (`... on User { id } ... on Admin { id }`),
+ * so only the planner, which aliases it, sends it.
+ */
+function hasField(schema: GraphQLSchema, typeName: string, fieldName: string, unifiedType: unknown): boolean {
   const type = schema.getType(typeName);
-  return type !== undefined && 'getFields' in type && fieldName in (type.getFields() as Record<string, unknown>);
+  const field = type !== undefined && 'getFields' in type ? (type.getFields() as Record<string, { type: unknown } | undefined>)[fieldName] : undefined;
+  return field !== undefined && String(field.type) === String(unifiedType);
 }
 
 /** The operation and the fragments it uses, as a document (what the direct route must serve). */
@@ -168,7 +174,8 @@ export function directRouteOf(
         }
         const parentName = typeInfo.getParentType()?.name;
         const only = parentName !== undefined ? onlyOwner?.(`${parentName}.${name}`) : undefined;
-        keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name));
+        const unifiedType = typeInfo.getFieldDef()?.type;
+        keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name, unifiedType));
       },
       InlineFragment(node) {
         if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);

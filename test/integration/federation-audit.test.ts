@@ -97,7 +97,7 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
       if (c.expected) assert.notDeepEqual(comparable(await apollo(c.query, c.variables)), comparable(c.expected), 'Apollo Gateway still answers differently (else drop `expected`)');
       if (served) {
         const fromFile = await gql(served, c.query, c.variables);
-        assert.deepEqual(comparable(fromFile.body), comparable(expected), `supergraph file: ${message}`);
+        assert.deepEqual(comparable(fromFile.body), comparable(expected), `supergraph file: ${c.query}\nTessera: ${JSON.stringify(fromFile.body)}\nexpected: ${JSON.stringify(expected)}`);
       }
     });
   }
@@ -405,4 +405,96 @@ type Query { topMember: Member }`,
 
 test('@provides (nested, on an interface, on a union) and @external', async (t) => {
   await run(t, providesScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Interfaces and unions: abstract-types, union-interface-distributed, union-intersection, circular-reference-interface,
+// child-type-mismatch, typename
+// ---------------------------------------------------------------------------------------------------------------
+
+const PEOPLE = [
+  { __typename: 'User', id: 'u1', name: 'Uma' },
+  { __typename: 'Admin', id: 'a1', name: 'Abe' },
+];
+const ITEMS = [
+  { __typename: 'Book', id: 'b1', title: 'Dune', price: 10 },
+  { __typename: 'Film', id: 'f1', title: 'Alien', price: 10 },
+  { __typename: 'Book', id: 'b2', title: 'Emma', price: 7 },
+];
+const item = byId(ITEMS);
+const typed = { __resolveType: (o: { __typename: string }) => o.__typename };
+
+const abstractScenario: Scenario = {
+  audit: 'abstract-types, union-interface-distributed, union-intersection, circular-reference-interface, child-type-mismatch, typename',
+  supergraph: true,
+  subgraphs: {
+    // User.id is ID! here and ID in directory (so ID in the unified graph); Admin.id is ID: one selection of both
+    // under a union is valid for the client, not as such for this subgraph.
+    people: {
+      sdl: `${link('2.3', KEYS)}
+type Query { accounts: [Account!]! users: [User!]! }
+union Account = User | Admin
+type User @key(fields: "id") { id: ID! name: String similar: [Account!]! }
+type Admin { id: ID name: String similar: [Account!]! }`,
+      resolvers: {
+        Query: { accounts: () => PEOPLE, users: () => PEOPLE.filter((p) => p.__typename === 'User') },
+        Account: typed,
+        User: { __resolveReference: (r: { id: string }) => PEOPLE.find((p) => p.id === r.id), similar: () => PEOPLE },
+        Admin: { similar: () => PEOPLE },
+      },
+    },
+    directory: {
+      sdl: `${link('2.3', KEYS)}
+type User @key(fields: "id") { id: ID email: String }`,
+      resolvers: { User: { __resolveReference: (r: { id: string }) => ({ id: r.id, email: `${r.id}@example.com` }) } },
+    },
+    // An entity interface: every item has a price here, and a cheaper item of the same kind (circular).
+    shop: {
+      sdl: `${link('2.3', KEYS)}
+type Query { items: [Item!]! shelf: [Shelved!]! }
+interface Item @key(fields: "id") { id: ID! title: String! cheaper: Item }
+type Book implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item pages: Int! }
+type Film implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item minutes: Int! }
+union Shelved = Book | Film`,
+      resolvers: {
+        Query: { items: () => ITEMS, shelf: () => ITEMS },
+        Item: { __resolveReference: item, ...typed },
+        Shelved: typed,
+        Book: { __resolveReference: item, cheaper: (b: { id: string }) => (b.id === 'b1' ? item({ id: 'b2' }) : null), pages: () => 300 },
+        Film: { __resolveReference: item, cheaper: () => item({ id: 'b2' }), minutes: () => 117 },
+      },
+    },
+    // Prices of the items, and a union with a member the shop does not have.
+    pricing: {
+      sdl: `${link('2.3', KEYS)}
+type Query { deals: [Shelved!]! }
+interface Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Book implements Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Film implements Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Song @key(fields: "id") { id: ID! seconds: Int! }
+union Shelved = Book | Song`,
+      resolvers: {
+        Query: { deals: () => [ITEMS[0], { __typename: 'Song', id: 's1', seconds: 200 }] },
+        Item: { __resolveReference: item, ...typed },
+        Shelved: typed,
+        Book: { __resolveReference: item, samePrice: (b: { price: number }) => ITEMS.filter((i) => i.price === b.price) },
+        Film: { __resolveReference: item, samePrice: (f: { price: number }) => ITEMS.filter((i) => i.price === f.price) },
+        Song: { __resolveReference: (r: { id: string }) => ({ id: r.id, seconds: 200 }) },
+      },
+    },
+  },
+  cases: [
+    { name: 'a field typed differently in two members, under a union', query: '{ users { id name } accounts { ... on User { id name } ... on Admin { id name } } }' },
+    { name: 'the same, nested (internal aliases)', query: '{ accounts { ... on User { id similar { ... on User { id email } ... on Admin { id } } } ... on Admin { id similar { ... on User { id } ... on Admin { id name } } } } }' },
+    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }' },
+    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }' },
+    { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
+    { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
+    { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
+    { name: 'only __typename of an abstract field', query: '{ deals { __typename } accounts { ... on Admin { __typename } } }' },
+  ],
+};
+
+test('interfaces and unions across subgraphs: distributed members, intersections, circular references, mismatched member fields, __typename', async (t) => {
+  await run(t, abstractScenario);
 });
