@@ -212,8 +212,10 @@ export function withInterfaceObjects(source: LoadedSource, implementations: Read
 
 /** The subgraph's schema without its @requires fields: what may be sent to it outside `_entities` (the direct route). */
 export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): GraphQLSchema {
-  if (info.requires.size === 0) return schema;
-  return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
+  if (info.requires.size === 0 && info.externalKeys.size === 0) return schema;
+  // Nor an @external key field of a type of its own (FederationInfo.externalKeys): it never answers it there.
+  const sent = (type: string, field: string) => !info.requires.has(`${type}.${field}`) && !info.externalKeys.has(`${type}.${field}`);
+  return filterSchema({ schema, objectFieldFilter: sent, interfaceFieldFilter: sent });
 }
 
 /**

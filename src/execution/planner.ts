@@ -52,6 +52,7 @@ import {
   doTypesOverlap,
   getNamedType,
   isAbstractType,
+  isInterfaceType,
   isLeafType,
   isObjectType,
   Kind,
@@ -91,6 +92,8 @@ export interface PlanSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph's @external key fields of its own types ("Type.field"): only received in representations, never answered. */
+  externalKeys?: ReadonlySet<string>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
   overrides?: ReadonlyMap<string, LabelledOverride>;
   /** A federation subgraph's @interfaceObject types: it answers their objects with the interface's name as `__typename`. */
@@ -210,7 +213,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || !('getFields' in type) || !(isObjectType(type) || isAbstractType(type))) continue;
       const typeName = roots.get(type.name) ?? type.name;
-      for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
+      for (const field of Object.keys(type.getFields())) if (!subgraph.externalKeys?.has(coordinate(type.name, field))) add(coordinate(typeName, field), subgraph);
     }
   }
   const overrides = new Map<string, PlanOverride>();
@@ -281,6 +284,14 @@ function mergeProvided(a: Provided | undefined, b: Provided | undefined): Provid
   const out = new Map(a);
   for (const [name, inner] of b) out.set(name, mergeProvided(out.get(name), inner)!);
   return out;
+}
+
+/** The fields `subgraph` @requires for a field of `typeName`; an @interfaceObject subgraph declares them on the interface. */
+function requiresOf(subgraph: PlanSubgraph, typeName: string, field: string): SelectionSetNode | undefined {
+  const own = subgraph.requires?.get(coordinate(typeName, field));
+  if (own || !subgraph.interfaceObjects?.size) return own;
+  const known = subgraph.entities.get(typeName)?.federation?.typename;
+  return known && known !== typeName ? subgraph.requires?.get(coordinate(known, field)) : undefined;
 }
 
 const byName = (a: PlanSubgraph, b: PlanSubgraph): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -379,7 +390,7 @@ class Planner {
       const at = coordinate(type.name, name);
       if (name === '__typename') {
         local.push(wrapped(entry.field, entry.wraps));
-      } else if ((this.serves(subgraph, type.name, name) && (representation || !subgraph.requires?.has(at))) || provided?.has(name)) {
+      } else if ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name)) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
         const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
         local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
@@ -405,7 +416,7 @@ class Planner {
   private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
     const name = field.name.value;
     const here = provided?.get(name);
-    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && subgraph.requires?.has(coordinate(type.name, name))))) return false;
+    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && requiresOf(subgraph, type.name, name)))) return false;
     if (!field.selectionSet) return true;
     const definition = type.getFields()[name];
     const inner = definition ? getNamedType(definition.type) : undefined;
@@ -449,6 +460,13 @@ class Planner {
   }
 
 
+  /** The keys `target` resolves `type` by, as field sets. */
+  private keySets(target: PlanSubgraph, type: GraphQLObjectType): readonly SelectionSetNode[] {
+    const entity = target.entities.get(type.name);
+    if (!entity) return [];
+    return entity.federation?.keys ?? [selectionSet(entity.keys.map((k): FieldNode => ({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: k } })))];
+  }
+
   /**
    * The fields an entity fetch from `target` needs on each object, key fields first: the declared key
    * (`entities:`), or for a federation entity the first @key the current subgraph answers (else the first @key)
@@ -467,7 +485,7 @@ class Planner {
     const answerable = (set: SelectionSetNode): boolean => set.selections.every((f) => f.kind === Kind.FIELD && this.answers(subgraph, type, f, provided));
     const key = federation.keys.find(answerable) ?? federation.keys[0]!;
     const keyFields = mergeFieldSets([key]);
-    const required = mergeFieldSets(entries.map((e) => target.requires?.get(coordinate(type.name, e.field.name.value))));
+    const required = mergeFieldSets(entries.map((e) => requiresOf(target, type.name, e.field.name.value)));
     const extra = required.filter((f) => !keyFields.some((k) => k.name.value === f.name.value));
     return { fields: [...keyFields, ...extra], keyCount: keyFields.length };
   }
@@ -511,7 +529,9 @@ class Planner {
         }
         // A provider is asked through `_entities`: a field it @requires comes with its own representation (@requires on @requires).
         const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name) && this.answers(s, type, field, undefined, true));
-        const provider = providers.find((s) => groups.has(s)) ?? providers[0];
+        // Preferably one this subgraph can give a key to (else its own key would have to come from another first).
+        const reachable = (s: PlanSubgraph): boolean => this.keySets(s, type).some((set) => set.selections.every((f) => f.kind === Kind.FIELD && this.answers(subgraph, type, f, provided)));
+        const provider = providers.find((s) => groups.has(s) && reachable(s)) ?? providers.find(reachable) ?? providers.find((s) => groups.has(s)) ?? providers[0];
         if (!provider) throw new Unplannable(`${type.name}.${key}: no subgraph provides this key for ${target.name}`);
         if (dependency && dependency !== provider) throw new Unplannable(`${type.name}: keys for ${target.name} come from two subgraphs`);
         dependency = provider;
@@ -554,6 +574,35 @@ class Planner {
       return fetch;
     };
     for (const target of groups.keys()) create(target, new Set());
+  }
+
+  /** Whether `subgraph` can answer a root field with all of its selection (planned on a scratch fetch). */
+  answersRoot(rootType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph): boolean {
+    try {
+      this.planField(rootType, field, subgraph, [], { subgraph, path: [], selections: [], fields: [], children: [] });
+      return true;
+    } catch (error) {
+      if (error instanceof Unplannable) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A root field of an object type no one of `owners` answers whole, as one copy per owner with the fields of
+   * its selection that owner answers (each field to the first that does); undefined when a field has none.
+   */
+  splitRoot(rootType: GraphQLObjectType, entry: Entry, owners: readonly PlanSubgraph[]): Array<[PlanSubgraph, Entry]> | undefined {
+    const definition = rootType.getFields()[entry.field.name.value];
+    const type = definition && getNamedType(definition.type);
+    if (!type || !isObjectType(type) || !entry.field.selectionSet) return undefined;
+    const parts = new Map<PlanSubgraph, SelectionNode[]>();
+    for (const inner of this.collect(type, entry.field.selectionSet)) {
+      const alone: FieldNode = { ...entry.field, selectionSet: selectionSet([wrapped(inner.field, inner.wraps)]) };
+      const owner = owners.find((s) => this.answersRoot(rootType, alone, s));
+      if (!owner) return undefined;
+      parts.set(owner, [...(parts.get(owner) ?? []), wrapped(inner.field, inner.wraps)]);
+    }
+    return [...parts].map(([owner, selections]) => [owner, { field: { ...entry.field, selectionSet: selectionSet(selections) }, wraps: entry.wraps }]);
   }
 
   /** A field `subgraph` serves, with its selection planned in turn. */
@@ -639,6 +688,10 @@ class Planner {
           continue;
         }
         if (!this.serves(subgraph, type.name, name)) throw new Unplannable(`${type.name}.${name} under an abstract type is not in ${subgraph.name}`);
+        // An interface's field another subgraph answers for some implementation (moved there by @override): per concrete type.
+        if (isInterfaceType(type) && !this.schema.getPossibleTypes(type).every((t) => !overlapsIn(subgraph, type, t) || this.serves(subgraph, t.name, name))) {
+          throw new Unplannable(`${type.name}.${name} is answered by another subgraph for some of its implementations`);
+        }
         if (!selection.selectionSet) {
           selections.push(selection);
           continue;
@@ -886,17 +939,30 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   if (entries.every((e) => e.field.name.value.startsWith('__')) && entries.some((e) => e.field.name.value !== '__typename')) throw new Unplannable('introspection is answered by the gateway');
   // Root fields in order, each with the subgraph serving it; `__typename` and introspection are answered by the result check.
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
-  for (const entry of entries) {
-    if (entry.field.name.value.startsWith('__')) continue;
-    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
-    // @shareable root fields: a subgraph this query already asks, else the first by name.
-    const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];
-    if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+  const add = (subgraph: PlanSubgraph, entry: Entry): void => {
     const last = groups.at(-1);
     // A query asks each subgraph once for all its root fields; a mutation keeps the client's order.
     const group = operation.operation === 'mutation' ? (last?.subgraph === subgraph ? last : undefined) : groups.find((g) => g.subgraph === subgraph);
     if (group) group.entries.push(entry);
     else groups.push({ subgraph, entries: [entry] });
+  };
+  for (const entry of entries) {
+    if (entry.field.name.value.startsWith('__')) continue;
+    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
+    if (owners.length === 0) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+    // @shareable root fields: a subgraph this query already asks, else the first by name; of those, the first that
+    // can answer the selection (`node(id:) { ... on Chat { text } }` from the subgraph whose Chat it is).
+    const ordered = operation.operation === 'query' ? [...owners.filter((s) => groups.some((g) => g.subgraph === s)), ...owners.filter((s) => !groups.some((g) => g.subgraph === s))] : owners;
+    const subgraph = ordered.length === 1 ? ordered[0] : ordered.find((s) => planner.answersRoot(rootType, entry.field, s));
+    if (subgraph) {
+      add(subgraph, entry);
+      continue;
+    }
+    // None answers it all: each part of the selection from the first subgraph that answers it (a value type
+    // several subgraphs serve from a shared root field, each with fields of its own), the objects merged.
+    const parts = planner.splitRoot(rootType, entry, ordered);
+    if (!parts) throw new Unplannable(`${rootName}.${entry.field.name.value}: no subgraph serving it answers the selection`);
+    for (const [part, partEntry] of parts) add(part, partEntry);
   }
   const roots = groups.map(({ subgraph, entries }) => {
     const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };

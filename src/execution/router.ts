@@ -116,7 +116,9 @@ export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSch
 function hasField(schema: GraphQLSchema, typeName: string, fieldName: string, unifiedType: unknown): boolean {
   const type = schema.getType(typeName);
   const field = type !== undefined && 'getFields' in type ? (type.getFields() as Record<string, { type: unknown } | undefined>)[fieldName] : undefined;
-  return field !== undefined && String(field.type) === String(unifiedType);
+  if (field === undefined || String(field.type) !== String(unifiedType)) return false;
+  // An interface's field: the subgraph answers it for each of its implementations (not one another took over).
+  return !isInterfaceType(type) || schema.getPossibleTypes(type).every((t) => fieldName in t.getFields());
 }
 
 /** The operation and the fragments it uses, as a document (what the direct route must serve). */
