@@ -20,7 +20,7 @@ import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { createGateway } from '../../src/index.js';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
-import { gql, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
+import { gql, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
 
 const link = (version: string, imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v${version}", import: [${imports.map((i) => `"@${i}"`).join(', ')}])`;
 
@@ -636,6 +636,8 @@ type Show @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }`,
     { name: '@requires on an @interfaceObject field', query: '{ shows { id blurb } }' },
     { name: 'its root field: concrete types from the interface\'s subgraph', query: '{ pinned { __typename id title blurb ... on Movie { minutes } } }' },
     { name: 'its root field, its own fields only', query: '{ pinned { id stars } }' },
+    { name: 'its root field under a type condition: the concrete type first', query: '{ pinned { ... on Book { stars } ... on Movie { id } } }' },
+    { name: 'its root field with __typename beside its own field', query: '{ pinned { stars __typename } }' },
     { name: 'a non-resolvable @interfaceObject\'s root field: the key only', query: '{ pick { id } }' },
     { name: 'a non-resolvable @interfaceObject\'s root field, with the concrete type', query: '{ pick { __typename id title ... on Book { pages } } }' },
   ],
@@ -831,4 +833,55 @@ extend type Writer @key(fields: "id") { id: ID! @external books: Int! }`,
 
 test('Federation 1 subgraphs and type extensions (extend type, @extends) with @external keys', async (t) => {
   await run(t, extensionsScenario);
+});
+
+/**
+ * Subscriptions are stitched: one that selects a field only the planner answers to the federation spec (an
+ * @interfaceObject subgraph's field, a field a progressive @override moves per request) is refused as a stitched
+ * query is (docs/reliability.md row 77), located at that field, no subgraph called; others stream.
+ */
+test('a subscription selecting an @interfaceObject field or a field moved per request is refused, located; another streams', async (t) => {
+  let subscribed = 0;
+  const library = interfaceObjectScenario.subgraphs.library!;
+  const events = {
+    sdl: `${library.sdl.replace('type Query { shows: [Show!]! }', 'type Query { shows: [Show!]! }\ntype Subscription { showAdded: Show! }')}
+type Ticket @key(fields: "id") { id: ID! seat: String! }
+extend type Subscription { ticketSold: Ticket! }`,
+    resolvers: {
+      ...library.resolvers,
+      Subscription: {
+        showAdded: { subscribe: async function* () { subscribed++; yield { showAdded: SHOWS[1] }; } },
+        ticketSold: { subscribe: async function* () { subscribed++; yield { ticketSold: { id: 't1', seat: 'A1' } }; } },
+      },
+    },
+  };
+  const box = {
+    sdl: `${link('2.7', [...KEYS, 'override'])}
+type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library", label: "percent(50)") }`,
+    resolvers: { Ticket: { __resolveReference: (r: { id: string }) => ({ id: r.id, seat: 'B2' }) } },
+  };
+  const subgraphs: Record<string, Subgraph> = { library: events, notes: interfaceObjectScenario.subgraphs.notes!, box };
+  const descriptors = [];
+  for (const [name, { sdl, resolvers }] of Object.entries(subgraphs)) {
+    descriptors.push({ name, kind: 'federation' as const, url: (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }))).url });
+  }
+  const gateway = await startGateway(t, descriptors, { mode: 'development' });
+  for (const [query, field, column] of [
+    ['subscription { showAdded { id title stars } }', 'Show.stars', 37],
+    ['subscription { ticketSold { id seat } }', 'Ticket.seat', 32],
+  ] as const) {
+    const refused = await sse(t, gateway.url, query);
+    const event = await refused.next();
+    assert.equal(event?.data, undefined, query);
+    assert.equal(event?.errors?.length, 1, JSON.stringify(event));
+    const [error] = event!.errors!;
+    assert.equal(error!.extensions?.code, 'OPERATION_NOT_PLANNABLE');
+    assert.match(error!.message, new RegExp(`^Field "${field.replace('.', '\\.')}" cannot be answered here: .*\\(subscriptions are stitched\\)\\.$`));
+    assert.deepEqual((error as { locations?: unknown }).locations, [{ line: 1, column }]);
+    refused.close();
+  }
+  assert.equal(subscribed, 0, 'no subgraph was asked to subscribe');
+  const streamed = await sse(t, gateway.url, 'subscription { showAdded { __typename id title } }');
+  assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
+  assert.equal(subscribed, 1);
 });
