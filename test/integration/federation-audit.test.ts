@@ -734,7 +734,7 @@ type Member @key(fields: "id") { id: ID! salary: Int! @external bonus: Int! @req
   ],
 };
 
-test('@inaccessible fields, input fields and enum values; enums and input types across subgraphs', async (t) => {
+test('@inaccessible fields, input fields and enum values (a value the unified graph lacks: docs/reliability.md row 81); enums and input types across subgraphs', async (t) => {
   await run(t, hiddenScenario);
 });
 
@@ -838,9 +838,9 @@ test('Federation 1 subgraphs and type extensions (extend type, @extends) with @e
 /**
  * Subscriptions are stitched: one that selects a field only the planner answers to the federation spec (an
  * @interfaceObject subgraph's field, a field a progressive @override moves per request) is refused as a stitched
- * query is (docs/reliability.md row 77), located at that field, no subgraph called; others stream.
+ * query is (docs/reliability.md rows 77 and 80), located at that field, no subgraph called; others stream.
  */
-test('a subscription selecting an @interfaceObject field or a field moved per request is refused, located; another streams', async (t) => {
+test('a subscription selecting an @interfaceObject field or a field moved per request is refused, located; another streams (docs/reliability.md row 80)', async (t) => {
   let subscribed = 0;
   const library = interfaceObjectScenario.subgraphs.library!;
   const events = {
