@@ -704,8 +704,8 @@ class Planner {
       if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
       const conditionName = fragment.typeCondition?.name.value;
       const condition = conditionName ? this.schema.getType(conditionName) : type;
-      if (!condition || !subgraph.visible.getType(condition.name)) throw new Unplannable(`type ${conditionName} is not in ${subgraph.name}`);
-      // A type condition no object of this subgraph's type can satisfy (a union member only another subgraph has): left out.
+      if (!condition) throw new Unplannable(`type ${conditionName} is not in the schema`);
+      // A type condition no object of this subgraph's type can satisfy (a type or union member only another subgraph has): left out.
       if (!overlapsIn(subgraph, type, condition as GraphQLCompositeType)) continue;
       selections.push({
         kind: Kind.INLINE_FRAGMENT,

@@ -269,6 +269,7 @@ type Parcel @key(fields: "id") {
   volume: Int! @requires(fields: "dims { w h }")
   handling: String! @requires(fields: "wrap { id ... on Crate { slats } ... on Sack { handles } }")
   euroFee: Int! @requires(fields: "priceIn(currency: \\"EUR\\")")
+  slatCount: Int @requires(fields: "wrap { ... on Crate { slats } }")
 }
 type Dims @shareable { w: Int! h: Int! }
 interface Wrap { id: ID! }
@@ -284,6 +285,7 @@ type Sack implements Wrap @shareable { id: ID! handles: Int! }`,
             return `${wrap.id}: ${wrap.slats !== undefined ? `${wrap.slats} slats` : `${need(wrap.handles, 'handles')} handles`}`;
           },
           euroFee: (p: { priceIn?: number }) => need(p.priceIn, 'priceIn') + 1,
+          slatCount: (p: { wrap?: { slats?: number } }) => need(p.wrap, 'wrap').slats ?? null,
         },
         Wrap: { __resolveType: (w: { __typename?: string; slats?: number }) => w.__typename ?? (w.slats === undefined ? 'Sack' : 'Crate') },
       },
@@ -305,6 +307,7 @@ type Parcel @key(fields: "id") {
     { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
     { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
     { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
+    { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
     { name: 'a required field with an argument', query: '{ parcels { euroFee } }' },
     {
       // Apollo Gateway 2.14 merges the required `priceIn(currency: "EUR")` into the client's `priceIn(currency: "USD")`.
@@ -671,8 +674,11 @@ type Article implements Entry @key(fields: "id") { id: ID! title: String! votes:
     // Takes title and votes over (with its own values, so the answer shows who answered), and a field from a subgraph that does not exist.
     modern: {
       sdl: `${link('2.3', [...KEYS, 'override'])}
-type Article @key(fields: "id") { id: ID! title: String! @override(from: "legacy") votes: Int! @override(from: "legacy") badge: String! @override(from: "nowhere") }`,
-      resolvers: { Article: { __resolveReference: article, title: (a: { title: string }) => a.title.toUpperCase(), votes: (a: { votes: number }) => a.votes * 100, badge: (a: { id: string }) => `badge ${a.id}` } },
+type Article @key(fields: "id") { id: ID! title: String! @override(from: "legacy") votes: Int! @override(from: "legacy") badge: String! @override(from: "nowhere") }
+interface Entry { id: ID! title: String! }
+type Memo implements Entry @key(fields: "id") { id: ID! title: String! text: String! }
+type Query { memos: [Entry!]! }`,
+      resolvers: { Query: { memos: () => [{ __typename: 'Memo', id: 'o1', title: 'memo', text: 'remember' }] }, Entry: typed, Article: { __resolveReference: article, title: (a: { title: string }) => a.title.toUpperCase(), votes: (a: { votes: number }) => a.votes * 100, badge: (a: { id: string }) => `badge ${a.id}` } },
     },
     ranking: {
       sdl: `${link('2.3', [...KEYS, 'override'])}
@@ -685,6 +691,8 @@ type Article @key(fields: "id") { id: ID! votes: Int! @external rank: Int! @requ
     { name: 'an override from a subgraph that does not exist', query: '{ articles { badge } }' },
     { name: '@requires of an overridden field: the new subgraph\'s value is sent', query: '{ articles { id rank } }' },
     { name: 'through an interface', query: '{ articles { ... on Entry { title } } }' },
+    { name: 'a type condition on an implementation the root field\'s subgraph does not have', query: '{ articles { ... on Memo { id text } } memos { id ... on Memo { text } ... on Article { votes } } }' },
+    { name: 'the interface\'s fields, each subgraph its implementations', query: '{ articles { id title } memos { __typename id title } }' },
   ],
 };
 
