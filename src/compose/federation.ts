@@ -111,18 +111,28 @@ export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, 
 
 /**
  * Stitching's own checks silenced for what withFederationMerges settles: it warns (on the console) about an input
- * field or input enum value some subgraphs lack, which the spec's merge leaves out of the unified graph.
+ * field or input enum value some subgraphs lack, which the spec's merge leaves out of the unified graph, and
+ * about an output field non-null in some subgraphs only, which gets the composed type.
  */
 export function federationValidationScopes(sources: readonly LoadedSource[], federationOnly: ReadonlySet<string>): Record<string, ValidationSettings> {
   const scopes: Record<string, ValidationSettings> = {};
+  /** "Type.field" → the output types the subgraphs give it: where they differ (nullability), the composed type is withFederationMerges'. */
+  const outputTypes = new Map<string, Set<string>>();
   for (const source of sources) {
     if (!source.federation) continue;
     for (const type of Object.values(source.schema.getTypeMap())) {
       if (!federationOnly.has(type.name)) continue;
       if (isEnumType(type)) scopes[type.name] = { validationLevel: ValidationLevel.Off };
       if (isInputObjectType(type)) for (const field of Object.keys(type.getFields())) scopes[`${type.name}.${field}`] = { validationLevel: ValidationLevel.Off };
+      if (isObjectType(type) || isInterfaceType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          const at = `${type.name}.${field.name}`;
+          outputTypes.set(at, (outputTypes.get(at) ?? new Set()).add(String(field.type)));
+        }
+      }
     }
   }
+  for (const [at, types] of outputTypes) if (types.size > 1) scopes[at] = { validationLevel: ValidationLevel.Off };
   return scopes;
 }
 

@@ -92,6 +92,8 @@ export interface PlanSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph (kind: federation): what it can answer is all in its SDL. */
+  federation?: boolean;
   /** A federation subgraph's @external key fields of its own types ("Type.field"): only received in representations, never answered. */
   externalKeys?: ReadonlySet<string>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
@@ -189,6 +191,22 @@ export interface QueryPlan {
 
 /** Why an operation is left to stitching (for debug logs and tests). */
 export class Unplannable extends Error {}
+
+/**
+ * Declined because no subgraph can answer a field as the federation subgraphs describe it (a shared root field
+ * whose selection none of its subgraphs can resolve, as in a supergraph whose keys are all @external there):
+ * stitching would answer it with a silent null, so the router refuses the operation, located at `field`.
+ */
+export class Unsatisfiable extends Unplannable {
+  constructor(
+    /** "Type.field" */
+    readonly coordinate: string,
+    readonly why: string,
+    readonly field: FieldNode,
+  ) {
+    super(`${coordinate}: ${why}`);
+  }
+}
 
 const KEY_PREFIX = '__key_';
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
@@ -961,7 +979,11 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     // None answers it all: each part of the selection from the first subgraph that answers it (a value type
     // several subgraphs serve from a shared root field, each with fields of its own), the objects merged.
     const parts = planner.splitRoot(rootType, entry, ordered);
-    if (!parts) throw new Unplannable(`${rootName}.${entry.field.name.value}: no subgraph serving it answers the selection`);
+    if (!parts) {
+      const at = `${rootName}.${entry.field.name.value}`;
+      const why = `no subgraph serving it (${ordered.map((s) => `"${s.name}"`).join(', ')}) can answer this selection`;
+      throw ordered.every((s) => s.federation) ? new Unsatisfiable(at, why, entry.field) : new Unplannable(`${at}: ${why}`);
+    }
     for (const [part, partEntry] of parts) add(part, partEntry);
   }
   const roots = groups.map(({ subgraph, entries }) => {

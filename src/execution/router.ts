@@ -59,7 +59,7 @@ import {
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
 import { requestError, TesseraError } from '../errors.js';
-import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import { planGraph, planOperation, Unplannable, Unsatisfiable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
@@ -452,6 +452,10 @@ export class Router {
       return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}${on}`, plan };
     } catch (error) {
       // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
+      // No federation subgraph can answer a field: stitching would give a silent null, so refused (docs/reliability.md row 82).
+      if (error instanceof Unsatisfiable) {
+        return { route: 'stitched', reason: `${error.message}; refused`, refused: { message: `Field "${error.coordinate}" cannot be answered: ${error.why}.`, field: error.field } };
+      }
       if (error instanceof Unplannable) return { route: 'stitched', reason: error.message };
       this.logger?.error({ operation: operation.name?.value, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
       return { route: 'stitched', reason: `the planner failed: ${(error as Error).message}` };

@@ -580,6 +580,7 @@ type Account implements Node @key(fields: "id") { id: ID! @external chats: [Chat
     { name: 'a shared root field of a value type: each subgraph its fields', query: '{ gadget { id name price } gadgets { name price } }' },
     { name: 'a shared root field, one subgraph\'s fields only', query: '{ gadget { price } }' },
     { name: 'node(id:) asked of the subgraph that resolves each type condition', query: '{ account: node(id: "a1") { ... on Account { id username } } chat: node(id: "c1") { ... on Chat { id text } } }' },
+
     { name: 'node(id:) with __typename only', query: '{ account: node(id: "a1") { __typename } chat: node(id: "c1") { __typename } }' },
     { name: 'node(id:) with a type condition that does not match', query: '{ account: node(id: "a1") { ... on Chat { id } } chat: node(id: "c1") { ... on Account { id } } }' },
     { name: 'entities both ways across the two', query: '{ chat(id: "c1") { id text account { id username chats { text } } } account(id: "a1") { chats { account { username } } } }' },
@@ -588,6 +589,38 @@ type Account implements Node @key(fields: "id") { id: ID! @external chats: [Chat
 
 test('shared root fields and node(id:) across subgraphs', async (t) => {
   await run(t, rootsScenario);
+});
+
+/**
+ * A shared root field whose selection none of its subgraphs can answer (node(id:) { id }: each subgraph has the
+ * other type's `id` only as an @external key): Apollo Gateway's planner fails on it (an exception, not an
+ * answer); stitching would answer a silent null. Refused, located, no subgraph called (docs/reliability.md row 82).
+ */
+test('a shared root field no subgraph can answer is refused, located, not answered null (docs/reliability.md row 82)', async (t) => {
+  let calls = 0;
+  const descriptors = [];
+  for (const name of ['accounts', 'chats'] as const) {
+    const { sdl, resolvers } = rootsScenario.subgraphs[name]!;
+    const service = await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [{ onParams: () => void calls++ }] });
+    descriptors.push({ name, kind: 'federation' as const, url: service.url });
+  }
+  const gateway = await startGateway(t, descriptors, { mode: 'development' });
+  calls = 0; // the gateway asked each for its SDL
+  const refused = await gateway.query('{ account(id: "a1") { id }\n  node(id: "a1") { id } }');
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.data, undefined);
+  assert.deepEqual(refused.body.errors, [
+    {
+      message: 'Field "Query.node" cannot be answered: no subgraph serving it ("accounts", "chats") can answer this selection.',
+      locations: [{ line: 2, column: 3 }],
+      extensions: { code: 'OPERATION_NOT_PLANNABLE' },
+    },
+  ]);
+  assert.equal(calls, 0);
+  // With a type condition one of them answers, it goes to that one.
+  const answered = await gateway.query('{ node(id: "c1") { ... on Chat { id text } } }');
+  assert.deepEqual(answered.body, { data: { node: { id: 'c1', text: 'hi there' } } });
+  assert.equal(answered.headers.get('tessera-route'), 'direct');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
