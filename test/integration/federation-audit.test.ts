@@ -926,3 +926,68 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
   assert.equal(subscribed, 1);
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// @requires through type conditions, with an @inaccessible implementation: requires-with-fragments
+// ---------------------------------------------------------------------------------------------------------------
+
+const PARTS = `interface Part { name: String! }
+interface Metal implements Part { name: String! hardness: Int! }
+type Iron implements Part & Metal @shareable { name: String! hardness: Int! rust: Boolean! }
+type Gold implements Part & Metal @shareable { name: String! hardness: Int! karat: Int! }
+type Wood implements Part @shareable @inaccessible { name: String! grain: String! }`;
+const THINGS = [
+  { id: 't1', part: { __typename: 'Iron', name: 'nail', hardness: 4, rust: true } },
+  { id: 't2', part: { __typename: 'Gold', name: 'ring', hardness: 2, karat: 18 } },
+  { id: 't3', part: { __typename: 'Wood', name: 'plank', grain: 'fine' } },
+];
+const thing = byId(THINGS);
+
+const fragmentsScenario: Scenario = {
+  audit: 'requires-with-fragments',
+  supergraph: true,
+  subgraphs: {
+    things: {
+      sdl: `${link('2.5', [...KEYS, 'inaccessible'])}
+type Query { things: [Thing!]! }
+type Thing @key(fields: "id") { id: ID! part: Part }
+${PARTS}`,
+      resolvers: { Query: { things: () => THINGS }, Thing: { __resolveReference: thing }, Part: typed, Metal: typed },
+    },
+    appraisal: {
+      sdl: `${link('2.5', [...KEYS, 'inaccessible'])}
+type Query { appraised: [Thing!]! }
+type Thing @key(fields: "id") {
+  id: ID!
+  part: Part @external
+  value: String! @requires(fields: "part { name ... on Iron { hardness rust } ... on Gold { hardness karat } }")
+  label: String! @requires(fields: "part { ... on Part { name } }")
+}
+${PARTS}`,
+      resolvers: {
+        Query: { appraised: () => THINGS.map(({ id }) => ({ id })) },
+        Thing: {
+          __resolveReference: (r: Record<string, unknown>) => r,
+          value: (t: { part?: { name: string; hardness?: number; rust?: boolean; karat?: number } | null }) => {
+            const part = need(t.part, 'part');
+            return part ? `${part.name}/${part.hardness ?? '-'}/${part.rust ?? part.karat ?? '-'}` : 'nothing';
+          },
+          label: (t: { part?: { name: string } | null }) => `label ${need(t.part, 'part')?.name ?? 'none'}`,
+        },
+        Part: typed,
+        Metal: typed,
+      },
+    },
+  },
+  cases: [
+    { name: 'type conditions on an interface\'s implementations in a required field set', query: '{ things { id value } }' },
+    { name: 'a type condition on the field\'s own interface', query: '{ things { label } }' },
+    // An object of the @inaccessible type reaching the client: null, an error at its path (docs/reliability.md row 81).
+    { name: 'both, beside the required field itself', query: '{ things { id part { name ... on Metal { hardness } } value label } }', pathsOnly: true },
+    { name: 'from the requiring subgraph\'s root field', query: '{ appraised { id value label part { __typename } } }', pathsOnly: true },
+  ],
+};
+
+test('@requires with type conditions under an interface, and an @inaccessible implementation', async (t) => {
+  await run(t, fragmentsScenario);
+});
