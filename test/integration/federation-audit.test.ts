@@ -925,6 +925,23 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   const streamed = await sse(t, gateway.url, 'subscription { showAdded { __typename id title } }');
   assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
   assert.equal(subscribed, 1);
+
+  // On a channel with names of its own, a query (planner off) and a subscription are refused the same way, at the client's field.
+  const renamed = await startGateway(t, descriptors, {
+    mode: 'development',
+    execution: { planner: false },
+    channels: { tv: { path: '/tv/graphql', rename: { types: { Show: 'Program' }, fields: { 'Show.stars': 'rating', 'Movie.stars': 'rating', 'Book.stars': 'rating' } } } },
+  } as never);
+  const tv = renamed.url.replace(/\/graphql$/, '/tv/graphql');
+  const query = await gql(tv, '{ shows { id\n  rating } }');
+  assert.equal(query.status, 400, JSON.stringify(query.body));
+  assert.equal(query.body.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE');
+  assert.deepEqual((query.body.errors?.[0] as { locations?: unknown }).locations, [{ line: 2, column: 3 }]);
+  const subscription = await sse(t, tv, 'subscription { showAdded { id title rating } }');
+  const event = await subscription.next();
+  assert.equal(event?.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE', JSON.stringify(event));
+  assert.deepEqual((event?.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 37 }]);
+  assert.equal(subscribed, 1, 'no subgraph was asked to subscribe');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
