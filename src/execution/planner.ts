@@ -16,10 +16,16 @@
  * `_entities(representations:)`: its selections go in `... on <Type>`, and
  * each object's representation carries `__typename`, the fields of the first
  * @key the current subgraph can give (else the first @key, fetched first),
- * and the fields the selected fields @require; a field a subgraph @requires
- * is only asked of it that way. @provides makes @external fields local at
- * the place it names; where several subgraphs serve a field (@shareable), the
- * one already asked at that place answers, else the first by name. A field
+ * and the fields the selected fields @require (field sets with arguments and
+ * type conditions included); a field a subgraph @requires is only asked of it
+ * that way. @provides makes @external fields local at the place it names (by
+ * type condition too); an @external key field of a type a Federation 2
+ * subgraph defines is never asked of it. Where several subgraphs serve a
+ * field (@shareable), the one already asked at that place answers, else the
+ * first by name; a shared root field goes to the first that answers its whole
+ * selection, else (a value type) is split across them, else the operation is
+ * refused (Unsatisfiable). A field a subgraph types otherwise than the
+ * unified graph is aliased in its call (INTERNAL_ALIAS). A field
  * taken over with a labelled @override (`label: "percent(n)"`) is served by
  * the overriding subgraph when the label is on for the request, else by the
  * one it was taken from: the plan is made for a set of labels that are on.
@@ -469,7 +475,9 @@ class Planner {
     const known = isObjectType(type) ? [type] : this.schema.getPossibleTypes(type).filter((t) => subgraph.visible.getType(t.name));
     return set.selections.every((s) => {
       if (s.kind === Kind.INLINE_FRAGMENT) {
-        const condition = s.typeCondition ? this.schema.getType(s.typeCondition.name.value) : type;
+        // A type the unified graph lacks (@inaccessible) is still the subgraph's own: read there.
+        const name = s.typeCondition?.name.value;
+        const condition = name ? (this.schema.getType(name) ?? subgraph.visible.getType(name)) : type;
         return !s.directives?.length && !!condition && (isObjectType(condition) || isAbstractType(condition)) && (!subgraph.visible.getType(condition.name) || this.answersSet(subgraph, condition, s.selectionSet, provided));
       }
       if (s.kind !== Kind.FIELD) return false;
@@ -722,6 +730,11 @@ class Planner {
       if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
       const conditionName = fragment.typeCondition?.name.value;
       const condition = conditionName ? this.schema.getType(conditionName) : type;
+      // A type the unified graph lacks (@inaccessible) in a key or required field set: the subgraph's own, sent as it is.
+      if (!condition && conditionName && subgraph.visible.getType(conditionName) && selection.kind === Kind.INLINE_FRAGMENT) {
+        selections.push(selection);
+        continue;
+      }
       if (!condition) throw new Unplannable(`type ${conditionName} is not in the schema`);
       // A type condition no object of this subgraph's type can satisfy (a type or union member only another subgraph has): left out.
       if (!overlapsIn(subgraph, type, condition as GraphQLCompositeType)) continue;

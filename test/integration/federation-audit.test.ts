@@ -979,6 +979,7 @@ type Thing @key(fields: "id") {
   part: Part @external
   value: String! @requires(fields: "part { name ... on Iron { hardness rust } ... on Gold { hardness karat } }")
   label: String! @requires(fields: "part { ... on Part { name } }")
+  grain: String @requires(fields: "part { ... on Wood { grain } }")
 }
 ${PARTS}`,
       resolvers: {
@@ -990,6 +991,7 @@ ${PARTS}`,
             return part ? `${part.name}/${part.hardness ?? '-'}/${part.rust ?? part.karat ?? '-'}` : 'nothing';
           },
           label: (t: { part?: { name: string } | null }) => `label ${need(t.part, 'part')?.name ?? 'none'}`,
+          grain: (t: { part?: { grain?: string } | null }) => need(t.part, 'part')?.grain ?? null,
         },
         Part: typed,
         Metal: typed,
@@ -999,6 +1001,7 @@ ${PARTS}`,
   cases: [
     { name: 'type conditions on an interface\'s implementations in a required field set', query: '{ things { id value } }' },
     { name: 'a type condition on the field\'s own interface', query: '{ things { label } }' },
+    { name: 'a type condition on the @inaccessible implementation', query: '{ things { id grain } }' },
     // An object of the @inaccessible type reaching the client: null, an error at its path (docs/reliability.md row 81).
     { name: 'both, beside the required field itself', query: '{ things { id part { name ... on Metal { hardness } } value label } }', pathsOnly: true },
     { name: 'from the requiring subgraph\'s root field', query: '{ appraised { id value label part { __typename } } }', pathsOnly: true },
