@@ -437,6 +437,7 @@ export class Router {
   }
 
   private decideRoute(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
+    if (operation.operation === 'subscription') return { route: 'stitched', reason: 'subscriptions are stitched' };
     const enabled = new Set(labels ? labels.split('\n') : []);
     const onlyOwner = this.overrides.size > 0 ? (at: string) => {
       const override = this.overrides.get(at);

@@ -940,6 +940,7 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   const subscription = await sse(t, tv, 'subscription { showAdded { id title rating } }');
   const event = await subscription.next();
   assert.equal(event?.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE', JSON.stringify(event));
+  assert.match(event!.errors![0]!.message, /^Field "Show\.stars" cannot be answered here: .*\(subscriptions are stitched\)\.$/);
   assert.deepEqual((event?.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 37 }]);
   assert.equal(subscribed, 1, 'no subgraph was asked to subscribe');
 });
