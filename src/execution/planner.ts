@@ -47,8 +47,8 @@
  * then uses stitching, which gives the same answer): subscriptions, an
  * operation of introspection alone (introspection beside other root fields is
  * answered by the result check, from the gateway's schema), directives other
- * than @skip/@include, aliases starting with "__key_" (the planner's own, for
- * key fields). An interface or union
+ * than @skip/@include, aliases starting with "__key_" or "__alias_" (the
+ * planner's own, for key fields and INTERNAL_ALIAS). An interface or union
  * whose selections need a second subgraph is planned per concrete type
  * (planAbstract).
  *
@@ -957,7 +957,7 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
       if (!ALLOWED_DIRECTIVES.has(node.name.value)) throw new Unplannable(`directive @${node.name.value}`);
     },
     Field(node) {
-      if (node.alias?.value.startsWith(KEY_PREFIX)) throw new Unplannable(`alias ${node.alias.value}`);
+      if (node.alias?.value.startsWith(KEY_PREFIX) || node.alias?.value.startsWith(INTERNAL_ALIAS)) throw new Unplannable(`alias ${node.alias.value}`);
     },
   });
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();

@@ -509,6 +509,8 @@ union Shelved = Book | Song`,
     { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
     { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
     { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
+    // The planner's own alias prefix in a client's document: left to stitching, the alias kept as written.
+    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'stitched' },
     { name: 'only __typename of an abstract field', query: '{ deals { __typename } accounts { ... on Admin { __typename } } }' },
     { name: '@include with a variable\'s default on a type condition needing another subgraph', query: 'query ($on: Boolean = true) { items { id ... on Book @include(if: $on) { title price } ... on Film { price } } }' },
     { name: '@include false by default on a type condition', query: 'query ($on: Boolean = false) { items { id ... on Book @include(if: $on) { price } ... on Film { price } } }' },
