@@ -17,6 +17,7 @@ import {
   isEnumType,
   isInputObjectType,
   isInterfaceType,
+  isObjectType,
   Kind,
   parse,
   parseType,
@@ -25,6 +26,7 @@ import {
   type DefinitionNode,
   type GraphQLInputFieldConfigMap,
   type GraphQLInputType,
+  type GraphQLOutputType,
   type GraphQLSchema,
   type InterfaceTypeDefinitionNode,
   type ObjectTypeDefinitionNode,
@@ -67,7 +69,8 @@ export function composeFederation(sources: readonly LoadedSource[]): FederationC
  * those of every subgraph (the intersection), each with the composed type (non-null where a subgraph requires
  * it) and default; an enum used only as an input has the values of every subgraph, one used only as an output
  * the values of any (the union), one used as both the same values everywhere (else composition failed).
- * Stitching merges both by union, so a client could send a field or value a subgraph does not know. Unions are
+ * Stitching merges both by union, so a client could send a field or value a subgraph does not know. An object
+ * or interface field several subgraphs type differently (non-null in one only) gets the composed type too. Unions are
  * merged by union in both, and left as stitched. A type a non-federation source also defines keeps stitching's merge.
  */
 export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, federationOnly: ReadonlySet<string>): GraphQLSchema {
@@ -87,6 +90,15 @@ export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, 
       }
       return new GraphQLInputObjectType({ ...config, fields });
     },
+    // A field several subgraphs serve with different nullability (`id: ID!` in one, `id: ID` in another): the
+    // composed type (the most nullable), where stitching keeps one subgraph's, whichever it merged last.
+    [MapperKind.COMPOSITE_FIELD]: (config, fieldName, typeName) => {
+      const spec = composed(typeName);
+      const field = spec && (isObjectType(spec) || isInterfaceType(spec)) ? spec.getFields()[fieldName] : undefined;
+      if (!field || String(field.type) === String(config.type)) return config;
+      const fieldType = typeFromAST(schema, parseType(String(field.type)) as never) as GraphQLOutputType | undefined;
+      return fieldType ? { ...config, type: fieldType } : config;
+    },
     [MapperKind.ENUM_TYPE]: (type) => {
       const spec = composed(type.name);
       if (!isEnumType(spec)) return type;
@@ -99,18 +111,28 @@ export function withFederationMerges(schema: GraphQLSchema, api: GraphQLSchema, 
 
 /**
  * Stitching's own checks silenced for what withFederationMerges settles: it warns (on the console) about an input
- * field or input enum value some subgraphs lack, which the spec's merge leaves out of the unified graph.
+ * field or input enum value some subgraphs lack, which the spec's merge leaves out of the unified graph, and
+ * about an output field non-null in some subgraphs only, which gets the composed type.
  */
 export function federationValidationScopes(sources: readonly LoadedSource[], federationOnly: ReadonlySet<string>): Record<string, ValidationSettings> {
   const scopes: Record<string, ValidationSettings> = {};
+  /** "Type.field" → the output types the subgraphs give it: where they differ (nullability), the composed type is withFederationMerges'. */
+  const outputTypes = new Map<string, Set<string>>();
   for (const source of sources) {
     if (!source.federation) continue;
     for (const type of Object.values(source.schema.getTypeMap())) {
       if (!federationOnly.has(type.name)) continue;
       if (isEnumType(type)) scopes[type.name] = { validationLevel: ValidationLevel.Off };
       if (isInputObjectType(type)) for (const field of Object.keys(type.getFields())) scopes[`${type.name}.${field}`] = { validationLevel: ValidationLevel.Off };
+      if (isObjectType(type) || isInterfaceType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          const at = `${type.name}.${field.name}`;
+          outputTypes.set(at, (outputTypes.get(at) ?? new Set()).add(String(field.type)));
+        }
+      }
     }
   }
+  for (const [at, types] of outputTypes) if (types.size > 1) scopes[at] = { validationLevel: ValidationLevel.Off };
   return scopes;
 }
 
@@ -200,8 +222,10 @@ export function withInterfaceObjects(source: LoadedSource, implementations: Read
 
 /** The subgraph's schema without its @requires fields: what may be sent to it outside `_entities` (the direct route). */
 export function withoutRequires(schema: GraphQLSchema, info: FederationInfo): GraphQLSchema {
-  if (info.requires.size === 0) return schema;
-  return filterSchema({ schema, objectFieldFilter: (type, field) => !info.requires.has(`${type}.${field}`) });
+  if (info.requires.size === 0 && info.externalKeys.size === 0) return schema;
+  // Nor an @external key field of a type of its own (FederationInfo.externalKeys): it never answers it there.
+  const sent = (type: string, field: string) => !info.requires.has(`${type}.${field}`) && !info.externalKeys.has(`${type}.${field}`);
+  return filterSchema({ schema, objectFieldFilter: sent, interfaceFieldFilter: sent });
 }
 
 /**

@@ -51,6 +51,10 @@ export interface ComposedSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → the fields it needs in the representation. */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph (kind: federation). */
+  federation?: boolean;
+  /** A federation subgraph's @external key fields of its own types: received in representations, answered nowhere else. */
+  externalKeys?: ReadonlySet<string>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from, for the requests its label is on for. */
   overrides?: ReadonlyMap<string, LabelledOverride>;
   /** A federation subgraph's @interfaceObject types: interfaces of the unified graph it knows as one object type. */
@@ -303,7 +307,7 @@ export function composeSources(sources: LoadedSource[], options: ComposeOptions 
         ...(renames && { renames: renamesOf(source.schema, naming) }),
         ...(interfaceRenames && { renames: interfaceRenames }),
         entities: federation ? federationEntities(federation, implementations) : plannedEntities(source, naming, subschema.transformedSchema),
-        ...(federation && { provides: federation.provides, requires: federation.requires, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects, tags: federation.tags }),
+        ...(federation && { federation: true, provides: federation.provides, requires: federation.requires, externalKeys: federation.externalKeys, overrides: labelledOverrides(federation), interfaceObjects: federation.interfaceObjects, tags: federation.tags }),
       });
     } catch (error) {
       problems.push(`${displayPath(descriptor.file)}: transforms: ${(error as Error).message}`);

@@ -16,10 +16,16 @@
  * `_entities(representations:)`: its selections go in `... on <Type>`, and
  * each object's representation carries `__typename`, the fields of the first
  * @key the current subgraph can give (else the first @key, fetched first),
- * and the fields the selected fields @require; a field a subgraph @requires
- * is only asked of it that way. @provides makes @external fields local at
- * the place it names; where several subgraphs serve a field (@shareable), the
- * one already asked at that place answers, else the first by name. A field
+ * and the fields the selected fields @require (field sets with arguments and
+ * type conditions included); a field a subgraph @requires is only asked of it
+ * that way. @provides makes @external fields local at the place it names (by
+ * type condition too); an @external key field of a type a Federation 2
+ * subgraph defines is never asked of it. Where several subgraphs serve a
+ * field (@shareable), the one already asked at that place answers, else the
+ * first by name; a shared root field goes to the first that answers its whole
+ * selection, else (a value type) is split across them, else the operation is
+ * refused (Unsatisfiable). A field a subgraph types otherwise than the
+ * unified graph is aliased in its call (INTERNAL_ALIAS). A field
  * taken over with a labelled @override (`label: "percent(n)"`) is served by
  * the overriding subgraph when the label is on for the request, else by the
  * one it was taken from: the plan is made for a set of labels that are on.
@@ -41,16 +47,18 @@
  * then uses stitching, which gives the same answer): subscriptions, an
  * operation of introspection alone (introspection beside other root fields is
  * answered by the result check, from the gateway's schema), directives other
- * than @skip/@include, aliases starting with "__key_" (the planner's own, for
- * key fields). An interface or union
+ * than @skip/@include, aliases starting with "__key_" or "__alias_" (the
+ * planner's own, for key fields and INTERNAL_ALIAS). An interface or union
  * whose selections need a second subgraph is planned per concrete type
  * (planAbstract).
  *
  * Pure: executors are carried, never called here.
  */
 import {
+  doTypesOverlap,
   getNamedType,
   isAbstractType,
+  isInterfaceType,
   isLeafType,
   isObjectType,
   Kind,
@@ -90,6 +98,10 @@ export interface PlanSubgraph {
   provides?: ReadonlyMap<string, SelectionSetNode>;
   /** A federation subgraph's @requires: "Type.field" → fields it needs in the representation (so only `_entities` answers it). */
   requires?: ReadonlyMap<string, SelectionSetNode>;
+  /** A federation subgraph (kind: federation): what it can answer is all in its SDL. */
+  federation?: boolean;
+  /** A federation subgraph's @external key fields of its own types ("Type.field"): only received in representations, never answered. */
+  externalKeys?: ReadonlySet<string>;
   /** A federation subgraph's labelled (progressive) @override: "Type.field" → the subgraph it takes it from when its label is on. */
   overrides?: ReadonlyMap<string, LabelledOverride>;
   /** A federation subgraph's @interfaceObject types: it answers their objects with the interface's name as `__typename`. */
@@ -166,7 +178,17 @@ export interface Call {
   fetches: readonly Fetch[];
   /** The client's variables the document uses. */
   variables: readonly string[];
+  /** Its document aliases fields the subgraph types otherwise than the unified graph (INTERNAL_ALIAS): run-plan.ts renames them back. */
+  aliased?: boolean;
 }
+
+/**
+ * The prefix of the planner's aliases for fields a subgraph types otherwise than the unified graph (`id: ID!`
+ * in a subgraph where the unified graph has `id: ID`), the response key after it. Under an interface or union,
+ * `... on User { id } ... on Admin { id }` is valid for the client but not for a subgraph where the two `id`
+ * differ: aliased, the fields no longer have to merge (GraphQL spec 5.3.2).
+ */
+export const INTERNAL_ALIAS = '__alias_';
 
 /** Steps run one after another (one per group of mutation root fields; one for a query); so do a step's waves. */
 export interface QueryPlan {
@@ -175,6 +197,22 @@ export interface QueryPlan {
 
 /** Why an operation is left to stitching (for debug logs and tests). */
 export class Unplannable extends Error {}
+
+/**
+ * Declined because no subgraph can answer a field as the federation subgraphs describe it (a shared root field
+ * whose selection none of its subgraphs can resolve, as in a supergraph whose keys are all @external there):
+ * stitching would answer it with a silent null, so the router refuses the operation, located at `field`.
+ */
+export class Unsatisfiable extends Unplannable {
+  constructor(
+    /** "Type.field" */
+    readonly coordinate: string,
+    readonly why: string,
+    readonly field: FieldNode,
+  ) {
+    super(`${coordinate}: ${why}`);
+  }
+}
 
 const KEY_PREFIX = '__key_';
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
@@ -199,7 +237,7 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || !('getFields' in type) || !(isObjectType(type) || isAbstractType(type))) continue;
       const typeName = roots.get(type.name) ?? type.name;
-      for (const field of Object.keys(type.getFields())) add(coordinate(typeName, field), subgraph);
+      for (const field of Object.keys(type.getFields())) if (!subgraph.externalKeys?.has(coordinate(type.name, field))) add(coordinate(typeName, field), subgraph);
     }
   }
   const overrides = new Map<string, PlanOverride>();
@@ -222,16 +260,40 @@ interface Entry {
 
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
 
-/** A key field as the planner asks for it: aliased `__key_<name>`, with its own selection when it is a nested key. */
-function keyField(key: string, selection?: SelectionSetNode): FieldNode {
-  return { kind: Kind.FIELD, alias: { kind: Kind.NAME, value: KEY_PREFIX + key }, name: { kind: Kind.NAME, value: key }, ...(selection && { selectionSet: selection }) };
+/**
+ * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
+ * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
+ */
+function keyField(field: FieldNode): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: KEY_PREFIX + field.name.value },
+    name: field.name,
+    ...(field.arguments?.length && { arguments: field.arguments }),
+    ...(field.selectionSet && { selectionSet: field.selectionSet }),
+  };
 }
 
-/** The fields of a federation field set (@key, @requires, @provides) by name, nested sets merged; fragments are not part of field sets. */
+/**
+ * The fields of a federation field set (@key, @requires, @provides) by name, nested sets merged; the fields of
+ * an inline fragment (`@provides(fields: "... on Book { title }")`) under `... on <Type>`, read for the
+ * objects of that type by providedFor.
+ */
 type Provided = ReadonlyMap<string, Provided>;
+
+const ON = '... on ';
 
 function providedOf(set: SelectionSetNode | undefined, into = new Map<string, Provided>()): Map<string, Provided> {
   for (const selection of set?.selections ?? []) {
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      if (!selection.typeCondition) {
+        providedOf(selection.selectionSet, into);
+        continue;
+      }
+      const key = ON + selection.typeCondition.name.value;
+      into.set(key, providedOf(selection.selectionSet, (into.get(key) as Map<string, Provided> | undefined) ?? new Map<string, Provided>()));
+      continue;
+    }
     if (selection.kind !== Kind.FIELD) continue;
     const name = selection.name.value;
     const inner = (into.get(name) as Map<string, Provided> | undefined) ?? new Map<string, Provided>();
@@ -246,6 +308,14 @@ function mergeProvided(a: Provided | undefined, b: Provided | undefined): Provid
   const out = new Map(a);
   for (const [name, inner] of b) out.set(name, mergeProvided(out.get(name), inner)!);
   return out;
+}
+
+/** The fields `subgraph` @requires for a field of `typeName`; an @interfaceObject subgraph declares them on the interface. */
+function requiresOf(subgraph: PlanSubgraph, typeName: string, field: string): SelectionSetNode | undefined {
+  const own = subgraph.requires?.get(coordinate(typeName, field));
+  if (own || !subgraph.interfaceObjects?.size) return own;
+  const known = subgraph.entities.get(typeName)?.federation?.typename;
+  return known && known !== typeName ? subgraph.requires?.get(coordinate(known, field)) : undefined;
 }
 
 const byName = (a: PlanSubgraph, b: PlanSubgraph): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -293,6 +363,18 @@ class Planner {
     this.fragments = fragmentsOf(document);
   }
 
+  /** What is provided on objects of `type`: the fields for any object, and those of the fragments whose type condition it satisfies. */
+  private providedFor(provided: Provided | undefined, type: GraphQLObjectType): Provided | undefined {
+    if (!provided || ![...provided.keys()].some((k) => k.startsWith(ON))) return provided;
+    let out: Provided = new Map([...provided].filter(([k]) => !k.startsWith(ON)));
+    for (const [key, inner] of provided) {
+      if (!key.startsWith(ON)) continue;
+      const condition = this.schema.getType(key.slice(ON.length));
+      if (condition === type || (condition && isAbstractType(condition) && this.schema.isSubType(condition, type))) out = mergeProvided(out, this.providedFor(inner, type))!;
+    }
+    return out;
+  }
+
   private owners(typeName: string, field: string): readonly PlanSubgraph[] {
     return ownersOf(this.graph, coordinate(typeName, field), this.enabled);
   }
@@ -324,6 +406,7 @@ class Planner {
     provided?: Provided,
     representation = false,
   ): SelectionNode[] {
+    provided = this.providedFor(provided, type);
     const local: SelectionNode[] = [];
     const remote = new Map<PlanSubgraph, Entry[]>();
     for (const entry of entries) {
@@ -331,7 +414,7 @@ class Planner {
       const at = coordinate(type.name, name);
       if (name === '__typename') {
         local.push(wrapped(entry.field, entry.wraps));
-      } else if ((this.serves(subgraph, type.name, name) && (representation || !subgraph.requires?.has(at))) || provided?.has(name)) {
+      } else if ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name)) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
         const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
         local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
@@ -357,12 +440,57 @@ class Planner {
   private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
     const name = field.name.value;
     const here = provided?.get(name);
-    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && subgraph.requires?.has(coordinate(type.name, name))))) return false;
+    if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && requiresOf(subgraph, type.name, name)))) return false;
     if (!field.selectionSet) return true;
     const definition = type.getFields()[name];
     const inner = definition ? getNamedType(definition.type) : undefined;
-    if (!inner || !isObjectType(inner)) return false;
-    return field.selectionSet.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === '__typename' || this.answers(subgraph, inner, s, here)));
+    if (!inner || !(isObjectType(inner) || isAbstractType(inner))) return false;
+    return this.answersSet(subgraph, inner, field.selectionSet, here);
+  }
+
+  /** A key or required field with `__typename` in the selection of each interface or union in it: the representation says each nested object's type. */
+  private typed(type: GraphQLCompositeType, field: FieldNode): FieldNode {
+    if (!field.selectionSet) return field;
+    const definition = 'getFields' in type ? type.getFields()[field.name.value] : undefined;
+    const inner = definition ? (getNamedType(definition.type) as GraphQLCompositeType) : undefined;
+    if (!inner) return field;
+    const within = (at: GraphQLCompositeType, set: SelectionSetNode): SelectionSetNode =>
+      selectionSet([
+        ...set.selections.map((s): SelectionNode => {
+          if (s.kind === Kind.FIELD) return this.typed(at, s);
+          if (s.kind !== Kind.INLINE_FRAGMENT) return s;
+          const condition = s.typeCondition ? (this.schema.getType(s.typeCondition.name.value) as GraphQLCompositeType | undefined) : at;
+          return condition ? { ...s, selectionSet: within(condition, s.selectionSet) } : s;
+        }),
+        ...(isAbstractType(at) ? [TYPENAME] : []),
+      ]);
+    return { ...field, selectionSet: within(inner, field.selectionSet) };
+  }
+
+  /**
+   * Whether `subgraph` answers a nested selection of a key or required field: on an interface or union, each
+   * field for every implementation it knows, and each inline fragment (`... on Crate { slats }`) for its type.
+   */
+  private answersSet(subgraph: PlanSubgraph, type: GraphQLCompositeType, set: SelectionSetNode, provided: Provided | undefined): boolean {
+    const known = isObjectType(type) ? [type] : this.schema.getPossibleTypes(type).filter((t) => subgraph.visible.getType(t.name));
+    return set.selections.every((s) => {
+      if (s.kind === Kind.INLINE_FRAGMENT) {
+        // A type the unified graph lacks (@inaccessible) is still the subgraph's own: read there.
+        const name = s.typeCondition?.name.value;
+        const condition = name ? (this.schema.getType(name) ?? subgraph.visible.getType(name)) : type;
+        return !s.directives?.length && !!condition && (isObjectType(condition) || isAbstractType(condition)) && (!subgraph.visible.getType(condition.name) || this.answersSet(subgraph, condition, s.selectionSet, provided));
+      }
+      if (s.kind !== Kind.FIELD) return false;
+      return s.name.value === '__typename' || known.every((t) => this.answers(subgraph, t, s, isObjectType(type) ? provided : this.providedFor(provided, t)));
+    });
+  }
+
+
+  /** The keys `target` resolves `type` by, as field sets. */
+  private keySets(target: PlanSubgraph, type: GraphQLObjectType): readonly SelectionSetNode[] {
+    const entity = target.entities.get(type.name);
+    if (!entity) return [];
+    return entity.federation?.keys ?? [selectionSet(entity.keys.map((k): FieldNode => ({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: k } })))];
   }
 
   /**
@@ -383,7 +511,7 @@ class Planner {
     const answerable = (set: SelectionSetNode): boolean => set.selections.every((f) => f.kind === Kind.FIELD && this.answers(subgraph, type, f, provided));
     const key = federation.keys.find(answerable) ?? federation.keys[0]!;
     const keyFields = mergeFieldSets([key]);
-    const required = mergeFieldSets(entries.map((e) => target.requires?.get(coordinate(type.name, e.field.name.value))));
+    const required = mergeFieldSets(entries.map((e) => requiresOf(target, type.name, e.field.name.value)));
     const extra = required.filter((f) => !keyFields.some((k) => k.name.value === f.name.value));
     return { fields: [...keyFields, ...extra], keyCount: keyFields.length };
   }
@@ -409,9 +537,9 @@ class Planner {
         return;
       }
       const at = list.findIndex((e) => e.field.alias?.value === KEY_PREFIX + name);
-      const key = keyField(name, field.selectionSet);
+      const key = keyField(field);
       if (at === -1) list.push({ field: key, wraps: [] });
-      else if (field.selectionSet) list[at] = { field: keyField(name, mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet), wraps: [] };
+      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }), wraps: [] };
     };
     const pending = [...groups.keys()];
     while (pending.length > 0) {
@@ -427,7 +555,9 @@ class Planner {
         }
         // A provider is asked through `_entities`: a field it @requires comes with its own representation (@requires on @requires).
         const providers = this.owners(type.name, key).filter((s) => s !== target && s.entities.has(type.name) && this.answers(s, type, field, undefined, true));
-        const provider = providers.find((s) => groups.has(s)) ?? providers[0];
+        // Preferably one this subgraph can give a key to (else its own key would have to come from another first).
+        const reachable = (s: PlanSubgraph): boolean => this.keySets(s, type).some((set) => set.selections.every((f) => f.kind === Kind.FIELD && this.answers(subgraph, type, f, provided)));
+        const provider = providers.find((s) => groups.has(s) && reachable(s)) ?? providers.find(reachable) ?? providers.find((s) => groups.has(s)) ?? providers[0];
         if (!provider) throw new Unplannable(`${type.name}.${key}: no subgraph provides this key for ${target.name}`);
         if (dependency && dependency !== provider) throw new Unplannable(`${type.name}: keys for ${target.name} come from two subgraphs`);
         dependency = provider;
@@ -436,11 +566,14 @@ class Planner {
           groups.set(provider, (list = []));
           pending.push(provider);
         }
+        const before = list.length;
         addKey(list, field);
+        // A group whose representation is already worked out gains a field (which may @require more): worked out again.
+        if (list.length > before && representation.has(provider) && !pending.includes(provider)) pending.push(provider);
       }
       dependsOn.set(target, dependency);
     }
-    for (const field of localKeys.values()) local.push(keyField(field.name.value, field.selectionSet));
+    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field)));
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -467,6 +600,35 @@ class Planner {
       return fetch;
     };
     for (const target of groups.keys()) create(target, new Set());
+  }
+
+  /** Whether `subgraph` can answer a root field with all of its selection (planned on a scratch fetch). */
+  answersRoot(rootType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph): boolean {
+    try {
+      this.planField(rootType, field, subgraph, [], { subgraph, path: [], selections: [], fields: [], children: [] });
+      return true;
+    } catch (error) {
+      if (error instanceof Unplannable) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A root field of an object type no one of `owners` answers whole, as one copy per owner with the fields of
+   * its selection that owner answers (each field to the first that does); undefined when a field has none.
+   */
+  splitRoot(rootType: GraphQLObjectType, entry: Entry, owners: readonly PlanSubgraph[]): Array<[PlanSubgraph, Entry]> | undefined {
+    const definition = rootType.getFields()[entry.field.name.value];
+    const type = definition && getNamedType(definition.type);
+    if (!type || !isObjectType(type) || !entry.field.selectionSet) return undefined;
+    const parts = new Map<PlanSubgraph, SelectionNode[]>();
+    for (const inner of this.collect(type, entry.field.selectionSet)) {
+      const alone: FieldNode = { ...entry.field, selectionSet: selectionSet([wrapped(inner.field, inner.wraps)]) };
+      const owner = owners.find((s) => this.answersRoot(rootType, alone, s));
+      if (!owner) return undefined;
+      parts.set(owner, [...(parts.get(owner) ?? []), wrapped(inner.field, inner.wraps)]);
+    }
+    return [...parts].map(([owner, selections]) => [owner, { field: { ...entry.field, selectionSet: selectionSet(selections) }, wraps: entry.wraps }]);
   }
 
   /** A field `subgraph` serves, with its selection planned in turn. */
@@ -514,7 +676,7 @@ class Planner {
     };
     owner.children.push(fetch);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
-    return keyFields.map((f) => keyField(f.name.value, f.selectionSet));
+    return keyFields.map((f) => keyField(f));
   }
 
   /**
@@ -526,7 +688,7 @@ class Planner {
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     for (const concrete of this.schema.getPossibleTypes(type)) {
-      if (!subgraph.visible.getType(concrete.name)) continue;
+      if (!overlapsIn(subgraph, type, concrete)) continue;
       const entries = this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
@@ -552,6 +714,10 @@ class Planner {
           continue;
         }
         if (!this.serves(subgraph, type.name, name)) throw new Unplannable(`${type.name}.${name} under an abstract type is not in ${subgraph.name}`);
+        // An interface's field another subgraph answers for some implementation (moved there by @override): per concrete type.
+        if (isInterfaceType(type) && !this.schema.getPossibleTypes(type).every((t) => !overlapsIn(subgraph, type, t) || this.serves(subgraph, t.name, name))) {
+          throw new Unplannable(`${type.name}.${name} is answered by another subgraph for some of its implementations`);
+        }
         if (!selection.selectionSet) {
           selections.push(selection);
           continue;
@@ -564,7 +730,14 @@ class Planner {
       if (!fragment) throw new Unplannable(`unknown fragment ${(selection as { name: { value: string } }).name.value}`);
       const conditionName = fragment.typeCondition?.name.value;
       const condition = conditionName ? this.schema.getType(conditionName) : type;
-      if (!condition || !subgraph.visible.getType(condition.name)) throw new Unplannable(`type ${conditionName} is not in ${subgraph.name}`);
+      // A type the unified graph lacks (@inaccessible) in a key or required field set: the subgraph's own, sent as it is.
+      if (!condition && conditionName && subgraph.visible.getType(conditionName) && selection.kind === Kind.INLINE_FRAGMENT) {
+        selections.push(selection);
+        continue;
+      }
+      if (!condition) throw new Unplannable(`type ${conditionName} is not in the schema`);
+      // A type condition no object of this subgraph's type can satisfy (a type or union member only another subgraph has): left out.
+      if (!overlapsIn(subgraph, type, condition as GraphQLCompositeType)) continue;
       selections.push({
         kind: Kind.INLINE_FRAGMENT,
         typeCondition: fragment.typeCondition,
@@ -575,6 +748,13 @@ class Planner {
     if (isAbstractType(type)) selections.push(TYPENAME);
     return selectionSet(selections);
   }
+}
+
+/** Whether objects of `type` in `subgraph`'s schema may be of type `condition` there (its own members and implementations). */
+function overlapsIn(subgraph: PlanSubgraph, type: GraphQLCompositeType, condition: GraphQLCompositeType): boolean {
+  const own = subgraph.visible.getType(type.name);
+  const ownCondition = subgraph.visible.getType(condition.name);
+  return own !== undefined && ownCondition !== undefined && doTypesOverlap(subgraph.visible, own as GraphQLCompositeType, ownCondition as GraphQLCompositeType);
 }
 
 function usedVariables(selections: readonly SelectionNode[]): Set<string> {
@@ -640,8 +820,40 @@ function inSubgraphTerms(document: DocumentNode, subgraph: PlanSubgraph): Docume
   );
 }
 
+/**
+ * The document with INTERNAL_ALIAS on every field of an object type that `subgraph` types otherwise than the
+ * unified graph (`schema`); undefined when there is none.
+ */
+function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): DocumentNode | undefined {
+  let changed = false;
+  const typeInfo = new TypeInfo(subgraph.visible);
+  const out = visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field: {
+        leave(node) {
+          const parent = typeInfo.getParentType();
+          const own = typeInfo.getFieldDef();
+          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(KEY_PREFIX)) return undefined;
+          const unified = (schema.getType(parent.name) as GraphQLObjectType | undefined)?.getFields()[node.name.value];
+          if (!unified || String(unified.type) === String(own.type)) return undefined;
+          changed = true;
+          return { ...node, alias: { kind: Kind.NAME, value: INTERNAL_ALIAS + responseKey(node) } };
+        },
+      },
+    }),
+  );
+  return changed ? out : undefined;
+}
+
+/** A call's document in the subgraph's terms: internal aliases where its types differ, names translated when it is renamed. */
+function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): { document: DocumentNode; aliased: boolean } {
+  const aliased = withInternalAliases(document, subgraph, schema);
+  return { document: inSubgraphTerms(aliased ?? document, subgraph), aliased: aliased !== undefined };
+}
+
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
-function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): Call[][] {
+function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
   const byDepth: Fetch[][] = [];
   const walk = (fetch: Fetch, depth: number) => {
     (byDepth[depth] ??= []).push(fetch);
@@ -667,8 +879,8 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        const document = inSubgraphTerms(operationDocument(operationType, variables, selections), subgraph);
-        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value) };
+        const { document, aliased } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema);
+        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), aliased };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
       group.forEach((fetch, i) => {
@@ -676,7 +888,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         fetch.entity!.variable = `__k${i}`;
       });
       /** The entity fields and key variables for these numbers of keys (batch fields ignore the count). */
-      const build = (keyCounts: readonly number[]): DocumentNode => {
+      const build = (keyCounts: readonly number[]): { document: DocumentNode; aliased: boolean } => {
         const fields: FieldNode[] = [];
         const keyVariables: VariableDefinitionNode[] = [];
         group.forEach((fetch, i) => {
@@ -688,13 +900,15 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
           if (entry.batch) add('');
           else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
         });
-        return inSubgraphTerms(operationDocument('query', [...keyVariables, ...variables], fields), subgraph);
+        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema);
       };
       const names = variables.map((d) => d.variable.name.value);
       if (group.every((f) => f.entity!.entry.batch)) {
-        const document = build([]);
-        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names };
+        const { document, aliased } = build([]);
+        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, aliased };
       }
+      // Whether the documents alias fields depends on their selections only, not on the key counts.
+      const aliased = build(group.map(() => 1)).aliased;
       const built = new Map<string, DocumentNode>();
       const documentFor = (keyCounts: readonly number[]): DocumentNode => {
         const id = keyCounts.join(',');
@@ -702,11 +916,11 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode): C
         if (!document) {
           // Bounded: key counts vary with the data; the printed text is memoised per document by the executor.
           if (built.size >= 64) built.clear();
-          built.set(id, (document = build(keyCounts)));
+          built.set(id, (document = build(keyCounts).document));
         }
         return document;
       };
-      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names };
+      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
     });
   });
 }
@@ -743,7 +957,7 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
       if (!ALLOWED_DIRECTIVES.has(node.name.value)) throw new Unplannable(`directive @${node.name.value}`);
     },
     Field(node) {
-      if (node.alias?.value.startsWith(KEY_PREFIX)) throw new Unplannable(`alias ${node.alias.value}`);
+      if (node.alias?.value.startsWith(KEY_PREFIX) || node.alias?.value.startsWith(INTERNAL_ALIAS)) throw new Unplannable(`alias ${node.alias.value}`);
     },
   });
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
@@ -756,17 +970,34 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   if (entries.every((e) => e.field.name.value.startsWith('__')) && entries.some((e) => e.field.name.value !== '__typename')) throw new Unplannable('introspection is answered by the gateway');
   // Root fields in order, each with the subgraph serving it; `__typename` and introspection are answered by the result check.
   const groups: Array<{ subgraph: PlanSubgraph; entries: Entry[] }> = [];
-  for (const entry of entries) {
-    if (entry.field.name.value.startsWith('__')) continue;
-    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
-    // @shareable root fields: a subgraph this query already asks, else the first by name.
-    const subgraph = (operation.operation === 'query' ? owners?.find((s) => groups.some((g) => g.subgraph === s)) : undefined) ?? owners?.[0];
-    if (!subgraph) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+  const add = (subgraph: PlanSubgraph, entry: Entry): void => {
     const last = groups.at(-1);
     // A query asks each subgraph once for all its root fields; a mutation keeps the client's order.
     const group = operation.operation === 'mutation' ? (last?.subgraph === subgraph ? last : undefined) : groups.find((g) => g.subgraph === subgraph);
     if (group) group.entries.push(entry);
     else groups.push({ subgraph, entries: [entry] });
+  };
+  for (const entry of entries) {
+    if (entry.field.name.value.startsWith('__')) continue;
+    const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
+    if (owners.length === 0) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+    // @shareable root fields: a subgraph this query already asks, else the first by name; of those, the first that
+    // can answer the selection (`node(id:) { ... on Chat { text } }` from the subgraph whose Chat it is).
+    const ordered = operation.operation === 'query' ? [...owners.filter((s) => groups.some((g) => g.subgraph === s)), ...owners.filter((s) => !groups.some((g) => g.subgraph === s))] : owners;
+    const subgraph = ordered.length === 1 ? ordered[0] : ordered.find((s) => planner.answersRoot(rootType, entry.field, s));
+    if (subgraph) {
+      add(subgraph, entry);
+      continue;
+    }
+    // None answers it all: each part of the selection from the first subgraph that answers it (a value type
+    // several subgraphs serve from a shared root field, each with fields of its own), the objects merged.
+    const parts = planner.splitRoot(rootType, entry, ordered);
+    if (!parts) {
+      const at = `${rootName}.${entry.field.name.value}`;
+      const why = `no subgraph serving it (${ordered.map((s) => `"${s.name}"`).join(', ')}) can answer this selection`;
+      throw ordered.every((s) => s.federation) ? new Unsatisfiable(at, why, entry.field) : new Unplannable(`${at}: ${why}`);
+    }
+    for (const [part, partEntry] of parts) add(part, partEntry);
   }
   const roots = groups.map(({ subgraph, entries }) => {
     const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };
@@ -774,5 +1005,5 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     return fetch;
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
-  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation) })) };
+  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema) })) };
 }

@@ -59,7 +59,7 @@ import {
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
 import { requestError, TesseraError } from '../errors.js';
-import { planGraph, planOperation, Unplannable, type PlanGraph, type QueryPlan } from './planner.js';
+import { planGraph, planOperation, Unplannable, Unsatisfiable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
@@ -108,9 +108,17 @@ export function withAbstractTypenames(document: DocumentNode, schema: GraphQLSch
   );
 }
 
-function hasField(schema: GraphQLSchema, typeName: string, fieldName: string): boolean {
+/**
+ * Whether the subgraph has the field with the unified graph's type: one it types otherwise (`id: ID!` where the
+ * unified graph has `ID`) may make the client's document invalid there (`... on User { id } ... on Admin { id }`),
+ * so only the planner, which aliases it, sends it.
+ */
+function hasField(schema: GraphQLSchema, typeName: string, fieldName: string, unifiedType: unknown): boolean {
   const type = schema.getType(typeName);
-  return type !== undefined && 'getFields' in type && fieldName in (type.getFields() as Record<string, unknown>);
+  const field = type !== undefined && 'getFields' in type ? (type.getFields() as Record<string, { type: unknown } | undefined>)[fieldName] : undefined;
+  if (field === undefined || String(field.type) !== String(unifiedType)) return false;
+  // An interface's field: the subgraph answers it for each of its implementations (not one another took over).
+  return !isInterfaceType(type) || schema.getPossibleTypes(type).every((t) => fieldName in t.getFields());
 }
 
 /** The operation and the fragments it uses, as a document (what the direct route must serve). */
@@ -168,7 +176,8 @@ export function directRouteOf(
         }
         const parentName = typeInfo.getParentType()?.name;
         const only = parentName !== undefined ? onlyOwner?.(`${parentName}.${name}`) : undefined;
-        keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name));
+        const unifiedType = typeInfo.getFieldDef()?.type;
+        keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name, unifiedType));
       },
       InlineFragment(node) {
         if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);
@@ -428,6 +437,7 @@ export class Router {
   }
 
   private decideRoute(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
+    if (operation.operation === 'subscription') return { route: 'stitched', reason: 'subscriptions are stitched' };
     const enabled = new Set(labels ? labels.split('\n') : []);
     const onlyOwner = this.overrides.size > 0 ? (at: string) => {
       const override = this.overrides.get(at);
@@ -443,6 +453,10 @@ export class Router {
       return { route: 'planned', reason: `subgraphs ${[...subgraphsOf(plan)].map((s) => `"${s}"`).join(', ')}${on}`, plan };
     } catch (error) {
       // Declined (Unplannable) is routine; anything else is a planner bug, and stitching still answers.
+      // No federation subgraph can answer a field: stitching would give a silent null, so refused (docs/reliability.md row 82).
+      if (error instanceof Unsatisfiable) {
+        return { route: 'stitched', reason: `${error.message}; refused`, refused: { message: `Field "${error.coordinate}" cannot be answered: ${error.why}.`, field: error.field } };
+      }
       if (error instanceof Unplannable) return { route: 'stitched', reason: error.message };
       this.logger?.error({ operation: operation.name?.value, err: error }, 'query planner failed on this operation (a bug); it is stitched instead');
       return { route: 'stitched', reason: `the planner failed: ${(error as Error).message}` };

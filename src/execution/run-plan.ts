@@ -10,7 +10,7 @@
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
-import type { Call, Fetch, QueryPlan } from './planner.js';
+import { INTERNAL_ALIAS, type Call, type Fetch, type QueryPlan } from './planner.js';
 import { TesseraError } from '../errors.js';
 
 type Data = Record<string, unknown>;
@@ -74,6 +74,36 @@ function unifyTypenames(value: unknown, renames: Renames): void {
     if (key === '__typename' && typeof field === 'string') value[key] = renames.unifiedType(field);
     else if (field !== null && typeof field === 'object') unifyTypenames(field, renames);
   }
+}
+
+const unaliased = (key: string | number): string | number => (typeof key === 'string' && key.startsWith(INTERNAL_ALIAS) ? key.slice(INTERNAL_ALIAS.length) : key);
+
+/**
+ * The answer to a call whose document has internal aliases (Call.aliased), with their response keys back, in
+ * place in the data and in its errors' paths.
+ */
+function withoutInternalAliases(result: ExecutionResult): ExecutionResult {
+  const rename = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) rename(item);
+      return;
+    }
+    if (!isObject(value)) return;
+    for (const key of Object.keys(value)) {
+      const field = value[key];
+      if (field !== null && typeof field === 'object') rename(field);
+      if (key.startsWith(INTERNAL_ALIAS)) {
+        value[key.slice(INTERNAL_ALIAS.length)] = field;
+        delete value[key];
+      }
+    }
+  };
+  rename(result.data);
+  if (!result.errors?.some((e) => e.path?.some((k) => unaliased(k) !== k))) return result;
+  return {
+    ...result,
+    errors: result.errors.map((e) => (e.path ? new GraphQLError(e.message, { path: e.path.map(unaliased), extensions: e.extensions, originalError: (e as GraphQLError).originalError ?? undefined }) : e)),
+  };
 }
 
 /** Objects under `parents` at `path`, lists walked through, nulls skipped; with `filters`, only the objects of a type where they say (Fetch.filters). */
@@ -140,6 +170,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       fail(fetch, root, asGraphqlError(error));
       return;
     }
+    if (call.aliased) result = withoutInternalAliases(result);
     const renames = call.subgraph.renames;
     if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     if (isObject(result.data)) mergeInto(data, result.data);
@@ -214,6 +245,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       for (const { fetch, objects } of prepared) fail(fetch, objects.filter((o) => o.keyIndex >= 0), failure);
       return;
     }
+    if (call.aliased) result = withoutInternalAliases(result);
     const renames = call.subgraph.renames;
     if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     const upstreamErrors = (result.errors ?? []) as GraphQLError[];

@@ -7,7 +7,9 @@
  * batched request, comma-separated, in order).
  *
  * Subscriptions never reach onExecute: they are stitched, and noted as such
- * in onSubscribe.
+ * in onSubscribe, where one that selects a field only the planner answers
+ * to the federation spec is refused as a stitched query would be
+ * (OPERATION_NOT_PLANNABLE, docs/reliability.md row 77).
  */
 import type { Plugin } from 'graphql-yoga';
 import { mapMaybePromise } from '@graphql-tools/utils';
@@ -48,8 +50,12 @@ export function useRouter(options: UseRouterOptions): Plugin {
     }
   };
   return {
-    onSubscribe({ args }) {
-      note(args.contextValue as Context, SUBSCRIPTION);
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const operation = router.operation(args.document, args.operationName);
+      // The router's decision for a subscription is always stitched (decided once per document), refused or not.
+      const decision = operation instanceof Error || operation.operation !== 'subscription' ? SUBSCRIPTION : router.decide(args.document, operation);
+      note(args.contextValue as Context, decision);
+      if ('refused' in decision && decision.refused) setResultAndStopExecution(refusedResult(decision.refused));
     },
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn((args) => {

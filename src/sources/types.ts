@@ -105,6 +105,12 @@ export interface FederationInfo {
    * defines, and this subgraph's fields are on each of its implementations (compose/federation.ts withInterfaceObjects).
    */
   interfaceObjects: ReadonlySet<string>;
+  /**
+   * "Type.field": key fields marked @external on a type this Federation 2 subgraph defines (not `extend type`,
+   * not `@extends`): it only receives them in representations, and answers them nowhere else (as composition
+   * has it: such a field "is not resolvable because marked @external").
+   */
+  externalKeys: ReadonlySet<string>;
   /** Interfaces with a @key (entity interfaces): in `entities`, resolved by `_entities` as the interface (the subgraph answers the concrete type). */
   entityInterfaces: ReadonlySet<string>;
   /** @tag names → the "Type" and "Type.field" coordinates tagged with them (a channel's `include: [tag:<name>]`). */

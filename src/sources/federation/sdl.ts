@@ -46,7 +46,7 @@ const SPEC = /^https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+$/;
 /** The local name of each federation directive this subgraph may use: canonical name → name in its SDL. */
 function directiveNames(document: DocumentNode): Map<string, string> {
   const names = new Map<string, string>();
-  const canonical = ['key', 'requires', 'provides', 'external', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes', 'interfaceObject', 'policy', 'tag', 'composeDirective'];
+  const canonical = ['key', 'requires', 'provides', 'external', 'extends', 'shareable', 'override', 'inaccessible', 'authenticated', 'requiresScopes', 'interfaceObject', 'policy', 'tag', 'composeDirective'];
   let linked = false;
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_EXTENSION && definition.kind !== Kind.SCHEMA_DEFINITION) continue;
@@ -72,6 +72,13 @@ function directiveNames(document: DocumentNode): Map<string, string> {
   }
   if (!linked) for (const name of canonical) names.set(name, name);
   return names;
+}
+
+/** Whether the subgraph links the Federation 2 spec (else it is a Federation 1 subgraph). */
+function isFederation2(document: DocumentNode): boolean {
+  return document.definitions.some(
+    (d) => (d.kind === Kind.SCHEMA_EXTENSION || d.kind === Kind.SCHEMA_DEFINITION) && (d.directives ?? []).some((l) => l.name.value === 'link' && SPEC.test((argument(l, 'url') as { value?: string } | undefined)?.value ?? '')),
+  );
 }
 
 function argument(directive: ConstDirectiveNode, name: string): ConstArgumentNode['value'] | undefined {
@@ -112,6 +119,7 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   const requires = new Map<string, SelectionSetNode>();
   const provides = new Map<string, SelectionSetNode>();
   const external = new Set<string>();
+  const externalKeys = new Set<string>();
   const overrides = new Map<string, { from: string; label?: string }>();
   const inaccessible = new Set<string>();
   const auth = new Map<string, Array<ReadonlyArray<readonly string[]>>>();
@@ -150,6 +158,7 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
   }
   const interfaceObjects = new Set<string>();
   const entityInterfaces = new Set<string>();
+  const federation2 = isFederation2(document);
   const objects = document.definitions.filter(
     (d): d is ObjectNode | InterfaceNode => d.kind === Kind.OBJECT_TYPE_DEFINITION || d.kind === Kind.OBJECT_TYPE_EXTENSION || d.kind === Kind.INTERFACE_TYPE_DEFINITION || d.kind === Kind.INTERFACE_TYPE_EXTENSION,
   );
@@ -159,6 +168,8 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
     if (!isInterface && (type.directives ?? []).some((d) => is(d, 'interfaceObject'))) interfaceObjects.add(typeName);
     if (isInterface && (type.directives ?? []).some((d) => is(d, 'key'))) entityInterfaces.add(typeName);
     const typeExternal = (type.directives ?? []).some((d) => is(d, 'external'));
+    // A Federation 2 type of its own (neither `extend type` nor `@extends`): its @external key fields are only received.
+    const ownType = federation2 && (type.kind === Kind.OBJECT_TYPE_DEFINITION || type.kind === Kind.INTERFACE_TYPE_DEFINITION) && !(type.directives ?? []).some((d) => is(d, 'extends'));
     for (const directive of type.directives ?? []) {
       if (!is(directive, 'key')) continue;
       const fields = argument(directive, 'fields');
@@ -180,6 +191,7 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       for (const directive of field.directives ?? []) {
         const fields = argument(directive, 'fields');
         if (is(directive, 'external')) external.add(coordinate);
+        if (is(directive, 'external') && ownType) externalKeys.add(coordinate);
         else if (is(directive, 'requires') && fields?.kind === Kind.STRING) requires.set(coordinate, fieldSet(fields.value, `${coordinate} @requires`));
         else if (is(directive, 'provides') && fields?.kind === Kind.STRING) provides.set(coordinate, fieldSet(fields.value, `${coordinate} @provides`));
         else if (is(directive, 'override')) {
@@ -190,7 +202,12 @@ export function readFederationSdl(sdl: string, document: DocumentNode): ReadSubg
       }
     }
   }
-  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces, tags };
+  // Only the key fields among them (another @external field is already left out of the gateway's schema).
+  for (const coordinate of externalKeys) {
+    const [typeName, field] = coordinate.split('.') as [string, string];
+    if (!keyFields.get(typeName)?.has(field)) externalKeys.delete(coordinate);
+  }
+  const info: FederationInfo = { sdl, entities, keyed, requires, provides, overrides, inaccessible, auth, interfaceObjects, entityInterfaces, externalKeys, tags };
   // @composeDirective(name: "@custom"): the custom directive (its definition and its uses) is carried into the unified graph.
   const composed = new Set<string>();
   for (const definition of document.definitions) {

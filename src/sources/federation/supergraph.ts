@@ -149,7 +149,9 @@ function definitionFor(
         const join = seen.get(graph);
         const external = join ? argument(join, 'external')?.kind === Kind.BOOLEAN && (argument(join, 'external') as { value: boolean }).value : false;
         const resolvers = [...seen].filter(([, j]) => !(j && argument(j, 'external')?.kind === Kind.BOOLEAN && (argument(j, 'external') as { value: boolean }).value)).length;
-        const directives = [...kept(field.directives)];
+        // The merged directives (@inaccessible, @tag, @authenticated...) belong to the fields a subgraph resolves:
+        // composition refuses them on an @external one (MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL).
+        const directives = external ? kept(field.directives).filter((d) => d.name.value === 'deprecated') : [...kept(field.directives)];
         if (external) directives.push(directive('external'));
         const requires = join && stringArgument(join, 'requires');
         const provides = join && stringArgument(join, 'provides');

@@ -1,0 +1,1016 @@
+/**
+ * Federation conformance in the shape of the public gateway audit
+ * (the-guild-org/graphql-federation-gateway-audit, issue #18): for each
+ * behaviour its suites check, a scenario of our own (subgraph SDL, resolvers,
+ * queries), served by real @apollo/subgraph subgraphs on loopback to Tessera
+ * (planned route) and to Apollo Gateway (test/kit/apollo.ts) at once; the
+ * answers must be the same: data exactly, errors by message and path.
+ * Where Apollo Gateway answers against the spec (APOLLO_WRONG cases), the
+ * expected answer is written out instead. Some scenarios are also served
+ * from a supergraph file (`supergraph:` in gateway.yaml), as the audit
+ * serves its gateways, composed here with @theguild/federation-composition.
+ *
+ * One test per group of behaviours; each scenario starts its subgraphs and
+ * both gateways once, and runs its queries as subtests.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
+import { createGateway } from '../../src/index.js';
+import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
+import { gql, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
+
+const link = (version: string, imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v${version}", import: [${imports.map((i) => `"@${i}"`).join(', ')}])`;
+
+interface Subgraph {
+  sdl: string;
+  resolvers: Record<string, unknown>;
+}
+
+/** One query of a scenario; `expected` where Apollo Gateway answers against the spec (the answer written out). */
+interface Case {
+  name: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  expected?: ApolloAnswer;
+  /** The route Tessera must take (default: planned, or direct when one subgraph serves it all). */
+  route?: string;
+  /**
+   * Errors compared by path only: Apollo Gateway words the errors of its own value completion its own way
+   * ("Invalid value found for field Query.level."), Tessera as graphql-js does ('Enum "Level" cannot represent value').
+   */
+  pathsOnly?: boolean;
+}
+
+interface Scenario {
+  /** The audit suite(s) whose behaviour it checks. */
+  audit: string;
+  subgraphs: Record<string, Subgraph>;
+  cases: Case[];
+  /** Also served from a composed supergraph file: the same answers. */
+  supergraph?: boolean;
+  /** Run before each gateway's query (subgraphs with state: mutations). */
+  reset?: () => void;
+}
+
+/**
+ * The answer as compared: data as JSON, errors as sorted "path: message" lines. Apollo Gateway lists the errors
+ * of its own value completion (a null for a non-null field) under `extensions.valueCompletion`, where the
+ * GraphQL spec has them in `errors` (as Tessera does): they are compared as errors.
+ */
+function comparable(answer: ApolloAnswer & { extensions?: { valueCompletion?: ApolloAnswer['errors'] } }): { data: unknown; errors: string[] } {
+  return {
+    data: JSON.parse(JSON.stringify(answer.data ?? null)) as unknown,
+    errors: [...(answer.errors ?? []), ...(answer.extensions?.valueCompletion ?? [])].map((e) => `${(e.path ?? []).join('.')}: ${e.message}`).sort(),
+  };
+}
+
+async function run(t: TestContext, scenario: Scenario): Promise<void> {
+  const names = Object.keys(scenario.subgraphs);
+  const urls: Record<string, string> = {};
+  for (const name of names) {
+    const { sdl, resolvers } = scenario.subgraphs[name]!;
+    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }))).url;
+  }
+  const tessera = await startGateway(
+    t,
+    names.map((name) => ({ name, kind: 'federation' as const, url: urls[name]! })),
+    { mode: 'development', security: { limits: { cost: { mode: 'measure' } } } } as never,
+  );
+  const apollo = await startApolloGateway(t, names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl })));
+  let served: string | undefined;
+  if (scenario.supergraph) {
+    const composed = composeServices(names.map((name) => ({ name, typeDefs: parse(scenario.subgraphs[name]!.sdl), url: urls[name] })));
+    assert.equal(composed.errors, undefined);
+    const dir = tempProject(t, {
+      'gateway.yaml': 'supergraph: ./supergraph.graphql\nmode: development\nlogging: { level: silent }\nsecurity: { limits: { cost: { mode: measure } } }\n',
+      'supergraph.graphql': composed.supergraphSdl!,
+    });
+    const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
+    t.after(() => gateway.close());
+    served = (await gateway.listen(0, '127.0.0.1')).url;
+  }
+  for (const c of scenario.cases) {
+    await t.test(`${scenario.audit}: ${c.name}`, async () => {
+      scenario.reset?.();
+      const ours = await tessera.query(c.query, c.variables);
+      scenario.reset?.();
+      const expected = c.expected ?? (await apollo(c.query, c.variables));
+      const message = `${c.query}\nTessera: ${JSON.stringify(ours.body)}\nexpected: ${JSON.stringify(expected)}`;
+      const shape = (answer: ApolloAnswer) => {
+        const { data, errors } = comparable(answer);
+        return { data, errors: c.pathsOnly ? errors.map((e) => e.slice(0, e.indexOf(': '))) : errors };
+      };
+      assert.deepEqual(shape(ours.body), shape(expected), message);
+      const route = ours.headers.get('tessera-route');
+      if (c.route) assert.equal(route, c.route, message);
+      else assert.ok(route === 'planned' || route === 'direct' || ours.status === 400, `route ${route}: ${message}`);
+      scenario.reset?.();
+      if (c.expected) assert.notDeepEqual(comparable(await apollo(c.query, c.variables)), comparable(c.expected), 'Apollo Gateway still answers differently (else drop `expected`)');
+      if (served) {
+        scenario.reset?.();
+        const fromFile = await gql(served, c.query, c.variables);
+        assert.deepEqual(shape(fromFile.body), shape(expected), `supergraph file: ${c.query}\nTessera: ${JSON.stringify(fromFile.body)}\nexpected: ${JSON.stringify(expected)}`);
+      }
+    });
+  }
+}
+
+const byId = <T extends { id: string }>(list: readonly T[]) => (ref: { id: string }) => list.find((x) => x.id === ref.id) ?? null;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entities and keys: simple-entity-call, parent-entity-call(-complex), complex-entity-call, keys-mashup, null-keys
+// ---------------------------------------------------------------------------------------------------------------
+
+const KEYS = ['key', 'shareable', 'external', 'requires', 'provides'];
+
+const CRATES = [
+  { id: 'c1', code: { site: 'north', lot: 7 }, label: 'apples', serial: 's-1', fruitIds: ['f1', 'f2'] },
+  { id: 'c2', code: { site: 'south', lot: 9 }, label: 'pears', serial: 's-2', fruitIds: ['f3'] },
+];
+const FRUITS = [
+  { id: 'f1', name: 'Gala', isbn: 'x1' },
+  { id: 'f2', name: 'Fuji', isbn: null },
+  { id: 'f3', name: 'Bosc', isbn: 'x3' },
+];
+
+const entityCalls: Scenario = {
+  audit: 'simple-entity-call, parent-entity-call, complex-entity-call, keys-mashup, null-keys',
+  supergraph: true,
+  subgraphs: {
+    // Crates by id, with a compound nested key it cannot be asked by, and fruit references.
+    depot: {
+      sdl: `${link('2.5', KEYS)}
+type Query { crates: [Crate!]! crate(id: ID!): Crate }
+type Crate @key(fields: "id") @key(fields: "code { site lot }", resolvable: false) {
+  id: ID!
+  code: Code!
+  label: String!
+  fruits: [Fruit!]!
+  place: Place!
+}
+type Code @shareable { site: String! lot: Int! }
+type Place { aisle: String! crate: Crate! }
+type Fruit @key(fields: "id", resolvable: false) { id: ID! }`,
+      resolvers: {
+        Query: { crates: () => CRATES, crate: (_: unknown, { id }: { id: string }) => CRATES.find((c) => c.id === id) ?? null },
+        Crate: { __resolveReference: byId(CRATES), fruits: (c: (typeof CRATES)[number]) => c.fruitIds.map((id) => ({ id })), place: (c: { id: string }) => ({ aisle: `A-${c.id}`, crate: c }) },
+      },
+    },
+    // Knows crates only by their compound key; their weight needs the label from depot (@requires) .
+    ledger: {
+      sdl: `${link('2.5', KEYS)}
+type Crate @key(fields: "code { site lot }") @key(fields: "id", resolvable: false) {
+  id: ID!
+  code: Code!
+  label: String! @external
+  serial: String!
+  weight: Int! @requires(fields: "label")
+}
+type Code @shareable { site: String! lot: Int! }`,
+      resolvers: {
+        Crate: {
+          __resolveReference: (ref: { code: { site: string; lot: number }; label?: string }) => {
+            const crate = CRATES.find((c) => c.code.site === ref.code.site && c.code.lot === ref.code.lot);
+            return crate ? { ...crate, label: ref.label } : null;
+          },
+          weight: (c: { label?: string }) => {
+            if (c.label === undefined) throw new Error('label was not sent');
+            return c.label.length * 10;
+          },
+        },
+      },
+    },
+    // Fruits by id, whose isbn may be null: a nullable key of another subgraph.
+    orchard: {
+      sdl: `${link('2.5', KEYS)}
+type Fruit @key(fields: "id") { id: ID! name: String! isbn: ID @shareable crate: Crate }
+type Crate @key(fields: "id") { id: ID! heaviestFruit: Fruit }`,
+      resolvers: {
+        Fruit: { __resolveReference: byId(FRUITS), crate: (f: { id: string }) => ({ id: CRATES.find((c) => c.fruitIds.includes(f.id))!.id }) },
+        Crate: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }), heaviestFruit: (c: { id: string }) => byId(FRUITS)({ id: CRATES.find((x) => x.id === c.id)!.fruitIds[0]! }) },
+      },
+    },
+    // Knows fruits only by isbn (nullable): a fruit without one has no representation here.
+    library: {
+      sdl: `${link('2.5', KEYS)}
+type Fruit @key(fields: "isbn") { isbn: ID @shareable note: String }`,
+      resolvers: { Fruit: { __resolveReference: (ref: { isbn: string | null }) => (ref.isbn === null ? null : { isbn: ref.isbn, note: `note ${ref.isbn}` }) } },
+    },
+  },
+  cases: [
+    { name: 'one field from a second subgraph', query: '{ crates { id label fruits { id name } } }' },
+    { name: 'a compound nested key another subgraph resolves by, with @requires on a field of the first', query: '{ crates { id serial weight code { site } } }' },
+    { name: 'an entity under a value type, back to its parent entity', query: '{ crate(id: "c2") { place { aisle crate { id serial heaviestFruit { name crate { label weight } } } } } }' },
+    { name: 'a key that is null for one object: no representation, the field null', query: '{ crates { fruits { id isbn note } } }' },
+    { name: 'the same entity reached twice through different keys', query: '{ crates { id serial fruits { crate { serial heaviestFruit { note } } } } }' },
+    { name: 'an unknown id', query: '{ crate(id: "nope") { id weight } }' },
+  ],
+};
+
+test('entities and keys: simple and parent entity calls, compound keys, a key mix, null keys', async (t) => {
+  await run(t, entityCalls);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @requires: simple-requires-provides, requires-requires, requires-with-argument, requires-with-fragments,
+// requires-interface, nested-requires, include-skip
+// ---------------------------------------------------------------------------------------------------------------
+
+const PARCELS = [
+  { id: 'p1', name: 'Lamp', price: 40, weight: 3, dims: { w: 2, h: 5 }, wrap: { __typename: 'Crate', id: 'w1', slats: 6 }, tags: ['fragile'] },
+  { id: 'p2', name: 'Rug', price: 90, weight: 12, dims: { w: 8, h: 1 }, wrap: { __typename: 'Sack', id: 'w2', handles: 2 }, tags: [] },
+  { id: 'p3', name: 'Vase', price: 15, weight: 1, dims: { w: 1, h: 3 }, wrap: { __typename: 'Crate', id: 'w3', slats: 4 }, tags: ['fragile', 'glass'] },
+];
+const parcel = byId(PARCELS);
+const need = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`${what} was not sent`);
+  return value;
+};
+
+const requiresScenario: Scenario = {
+  audit: 'simple-requires-provides, requires-requires, requires-with-argument, requires-with-fragments, requires-interface, nested-requires, include-skip',
+  supergraph: true,
+  subgraphs: {
+    warehouse: {
+      sdl: `${link('2.5', KEYS)}
+type Query { parcels: [Parcel!]! parcel(id: ID!): Parcel }
+type Parcel @key(fields: "id") {
+  id: ID!
+  name: String!
+  price: Int!
+  weight: Int!
+  dims: Dims!
+  wrap: Wrap!
+  priceIn(currency: String!): Int!
+}
+type Dims @shareable { w: Int! h: Int! }
+interface Wrap { id: ID! }
+type Crate implements Wrap @shareable { id: ID! slats: Int! }
+type Sack implements Wrap @shareable { id: ID! handles: Int! }`,
+      resolvers: {
+        Query: { parcels: () => PARCELS, parcel: (_: unknown, { id }: { id: string }) => parcel({ id }) },
+        Parcel: { __resolveReference: parcel, priceIn: (p: { price: number }, { currency }: { currency: string }) => (currency === 'EUR' ? p.price * 2 : p.price) },
+        Wrap: { __resolveType: (w: { __typename: string }) => w.__typename },
+      },
+    },
+    shipping: {
+      sdl: `${link('2.5', KEYS)}
+type Parcel @key(fields: "id") {
+  id: ID!
+  price: Int! @external
+  weight: Int! @external
+  dims: Dims! @external
+  wrap: Wrap! @external
+  priceIn(currency: String!): Int! @external
+  estimate: Int! @requires(fields: "price weight")
+  volume: Int! @requires(fields: "dims { w h }")
+  handling: String! @requires(fields: "wrap { id ... on Crate { slats } ... on Sack { handles } }")
+  euroFee: Int! @requires(fields: "priceIn(currency: \\"EUR\\")")
+  slatCount: Int @requires(fields: "wrap { ... on Crate { slats } }")
+}
+type Dims @shareable { w: Int! h: Int! }
+interface Wrap { id: ID! }
+type Crate implements Wrap @shareable { id: ID! slats: Int! }
+type Sack implements Wrap @shareable { id: ID! handles: Int! }`,
+      resolvers: {
+        Parcel: {
+          __resolveReference: (ref: Record<string, unknown>) => ref,
+          estimate: (p: { price?: number; weight?: number }) => need(p.price, 'price') + need(p.weight, 'weight') * 10,
+          volume: (p: { dims?: { w: number; h: number } }) => need(p.dims, 'dims').w * need(p.dims, 'dims').h,
+          handling: (p: { wrap?: { id: string; slats?: number; handles?: number } }) => {
+            const wrap = need(p.wrap, 'wrap');
+            return `${wrap.id}: ${wrap.slats !== undefined ? `${wrap.slats} slats` : `${need(wrap.handles, 'handles')} handles`}`;
+          },
+          euroFee: (p: { priceIn?: number }) => need(p.priceIn, 'priceIn') + 1,
+          slatCount: (p: { wrap?: { slats?: number } }) => need(p.wrap, 'wrap').slats ?? null,
+        },
+        Wrap: { __resolveType: (w: { __typename?: string; slats?: number }) => w.__typename ?? (w.slats === undefined ? 'Sack' : 'Crate') },
+      },
+    },
+    // Requires a field that itself requires fields of a third subgraph.
+    insurance: {
+      sdl: `${link('2.5', KEYS)}
+type Parcel @key(fields: "id") {
+  id: ID!
+  estimate: Int! @external
+  volume: Int! @external
+  premium: Int! @requires(fields: "estimate volume")
+}`,
+      resolvers: { Parcel: { __resolveReference: (ref: Record<string, unknown>) => ref, premium: (p: { estimate?: number; volume?: number }) => need(p.estimate, 'estimate') + need(p.volume, 'volume') } },
+    },
+  },
+  cases: [
+    { name: 'a field requiring two fields not selected', query: '{ parcels { id estimate } }' },
+    { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
+    { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
+    { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
+    { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
+    { name: 'a required field with an argument', query: '{ parcels { euroFee } }' },
+    {
+      // Apollo Gateway 2.14 merges the required `priceIn(currency: "EUR")` into the client's `priceIn(currency: "USD")`.
+      name: 'a required field with an argument beside the same field with another argument (APOLLO_WRONG)',
+      query: '{ parcels { euroFee priceIn(currency: "USD") } }',
+      expected: { data: { parcels: [{ euroFee: 81, priceIn: 40 }, { euroFee: 181, priceIn: 90 }, { euroFee: 31, priceIn: 15 }] } },
+    },
+    { name: 'a required field requiring fields of another subgraph (a chain)', query: '{ parcels { id premium } }' },
+    { name: 'all of them under one object', query: '{ parcel(id: "p2") { premium handling euroFee estimate volume name } }' },
+    { name: '@include false on the requiring field', query: 'query Q($on: Boolean!) { parcels { id estimate @include(if: $on) premium @include(if: $on) } }', variables: { on: false } },
+    { name: '@include true on the requiring field', query: 'query Q($on: Boolean!) { parcels { id estimate @include(if: $on) premium @include(if: $on) } }', variables: { on: true } },
+    { name: '@skip on a fragment holding the requiring field', query: 'query Q($off: Boolean!) { parcels { id ... on Parcel @skip(if: $off) { handling } name @skip(if: $off) } }', variables: { off: true } },
+    { name: '@skip false on a fragment holding the requiring field', query: 'query Q($off: Boolean!) { parcels { id ... on Parcel @skip(if: $off) { handling } name @skip(if: $off) } }', variables: { off: false } },
+  ],
+};
+
+test('@requires: plain, nested, with fragments, with an argument, chained, under @skip/@include', async (t) => {
+  await run(t, requiresScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @provides and @external: nested-provides, provides-on-interface, provides-on-union, mysterious-external
+// ---------------------------------------------------------------------------------------------------------------
+
+const MEMBERS = [
+  { id: 'm1', name: 'Ada', friendIds: ['m2', 'm3'] },
+  { id: 'm2', name: 'Bea', friendIds: ['m1'] },
+  { id: 'm3', name: 'Cy', friendIds: [] },
+];
+const member = byId(MEMBERS);
+const POSTS = [
+  { id: 't1', text: 'hello', authorId: 'm1', media: { __typename: 'Photo', id: 'ph1' } },
+  { id: 't2', text: 'bye', authorId: 'm2', media: { __typename: 'Clip', id: 'cl1' } },
+];
+const MEDIA = [
+  { __typename: 'Photo', id: 'ph1', caption: 'sunset', pixels: 100 },
+  { __typename: 'Clip', id: 'cl1', caption: 'surf', seconds: 30 },
+];
+
+const providesScenario: Scenario = {
+  audit: 'nested-provides, provides-on-interface, provides-on-union, mysterious-external',
+  supergraph: true,
+  subgraphs: {
+    members: {
+      sdl: `${link('2.3', KEYS)}
+type Query { members: [Member!]! }
+type Member @key(fields: "id") { id: ID! name: String! friends: [Member!]! since: Int! }`,
+      resolvers: {
+        Query: { members: () => MEMBERS },
+        Member: { __resolveReference: member, friends: (m: { friendIds: string[] }) => m.friendIds.map((id) => member({ id })), since: () => 2020 },
+      },
+    },
+    // Provides the author's name and the names of the author's friends (which it spells in capitals: whose value is used shows).
+    posts: {
+      sdl: `${link('2.3', KEYS)}
+type Query { posts: [Post!]! }
+type Post @key(fields: "id") {
+  id: ID!
+  text: String!
+  author: Member! @provides(fields: "name friends { name }")
+  media: Media @provides(fields: "... on Photo { caption } ... on Clip { caption }")
+  attachment: Attachment @provides(fields: "... on Photo { caption }")
+}
+type Member @key(fields: "id") { id: ID! name: String! @external friends: [Member!]! @external }
+interface Media { id: ID! caption: String! }
+type Photo implements Media @key(fields: "id") { id: ID! caption: String! @external }
+type Clip implements Media @key(fields: "id") { id: ID! caption: String! @external }
+union Attachment = Photo | Clip`,
+      resolvers: {
+        Query: { posts: () => POSTS },
+        Post: {
+          author: (p: { authorId: string }) => {
+            const m = member({ id: p.authorId })!;
+            return { id: m.id, name: m.name.toUpperCase(), friends: m.friendIds.map((id) => ({ id, name: member({ id })!.name.toUpperCase() })) };
+          },
+          media: (p: (typeof POSTS)[number]) => ({ ...p.media, caption: `provided ${p.media.id}` }),
+          attachment: (p: (typeof POSTS)[number]) => ({ ...p.media, caption: `attached ${p.media.id}` }),
+        },
+        Media: { __resolveType: (m: { __typename: string }) => m.__typename },
+        Attachment: { __resolveType: (m: { __typename: string }) => m.__typename },
+      },
+    },
+    media: {
+      sdl: `${link('2.3', KEYS)}
+type Query { allMedia: [Media!]! }
+interface Media { id: ID! caption: String! }
+type Photo implements Media @key(fields: "id") { id: ID! caption: String! pixels: Int! }
+type Clip implements Media @key(fields: "id") { id: ID! caption: String! seconds: Int! }`,
+      resolvers: {
+        Query: { allMedia: () => MEDIA },
+        Media: { __resolveType: (m: { __typename: string }) => m.__typename },
+        Photo: { __resolveReference: byId(MEDIA) },
+        Clip: { __resolveReference: byId(MEDIA) },
+      },
+    },
+    // A Fed 2 subgraph extending Member with an @external key (the "mysterious" extension) and a root field of its own.
+    badges: {
+      sdl: `${link('2.3', KEYS)}
+extend type Member @key(fields: "id") { id: ID! @external badge: String }
+type Query { topMember: Member }`,
+      resolvers: { Query: { topMember: () => ({ id: 'm2' }) }, Member: { badge: (m: { id: string }) => `badge-${m.id}` } },
+    },
+  },
+  cases: [
+    { name: 'provided fields, nested: no call to the owner, its values', query: '{ posts { id author { id name friends { name } } } }' },
+    { name: 'a field not provided beside provided ones', query: '{ posts { author { name since friends { name since } } } }' },
+    { name: 'provided fields on an interface field, by type condition', query: '{ posts { media { id caption ... on Photo { pixels } } } }' },
+    { name: 'provided on one member of a union only', query: '{ posts { attachment { ... on Photo { caption pixels } ... on Clip { caption seconds } } } }' },
+    { name: 'the same types reached without @provides', query: '{ allMedia { id caption } members { name friends { name } } }' },
+    { name: 'an extension with an @external key and its own root field', query: '{ topMember { id badge name } members { badge } }' },
+  ],
+};
+
+test('@provides (nested, on an interface, on a union) and @external', async (t) => {
+  await run(t, providesScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Interfaces and unions: abstract-types, union-interface-distributed, union-intersection, circular-reference-interface,
+// child-type-mismatch, typename
+// ---------------------------------------------------------------------------------------------------------------
+
+const PEOPLE = [
+  { __typename: 'User', id: 'u1', name: 'Uma' },
+  { __typename: 'Admin', id: 'a1', name: 'Abe' },
+];
+const ITEMS = [
+  { __typename: 'Book', id: 'b1', title: 'Dune', price: 10 },
+  { __typename: 'Film', id: 'f1', title: 'Alien', price: 10 },
+  { __typename: 'Book', id: 'b2', title: 'Emma', price: 7 },
+];
+const item = byId(ITEMS);
+const typed = { __resolveType: (o: { __typename: string }) => o.__typename };
+
+const abstractScenario: Scenario = {
+  audit: 'abstract-types, union-interface-distributed, union-intersection, circular-reference-interface, child-type-mismatch, typename',
+  supergraph: true,
+  subgraphs: {
+    // User.id is ID! here and ID in directory (so ID in the unified graph); Admin.id is ID: one selection of both
+    // under a union is valid for the client, not as such for this subgraph.
+    people: {
+      sdl: `${link('2.3', KEYS)}
+type Query { accounts: [Account!]! users: [User!]! }
+union Account = User | Admin
+type User @key(fields: "id") { id: ID! name: String similar: [Account!]! }
+type Admin { id: ID name: String similar: [Account!]! }`,
+      resolvers: {
+        Query: { accounts: () => PEOPLE, users: () => PEOPLE.filter((p) => p.__typename === 'User') },
+        Account: typed,
+        User: { __resolveReference: (r: { id: string }) => PEOPLE.find((p) => p.id === r.id), similar: () => PEOPLE },
+        Admin: { similar: () => PEOPLE },
+      },
+    },
+    directory: {
+      sdl: `${link('2.3', KEYS)}
+type User @key(fields: "id") { id: ID email: String }`,
+      resolvers: { User: { __resolveReference: (r: { id: string }) => ({ id: r.id, email: `${r.id}@example.com` }) } },
+    },
+    // An entity interface: every item has a price here, and a cheaper item of the same kind (circular).
+    shop: {
+      sdl: `${link('2.3', KEYS)}
+type Query { items: [Item!]! shelf: [Shelved!]! }
+interface Item @key(fields: "id") { id: ID! title: String! cheaper: Item }
+type Book implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item pages: Int! }
+type Film implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item minutes: Int! }
+union Shelved = Book | Film`,
+      resolvers: {
+        Query: { items: () => ITEMS, shelf: () => ITEMS },
+        Item: { __resolveReference: item, ...typed },
+        Shelved: typed,
+        Book: { __resolveReference: item, cheaper: (b: { id: string }) => (b.id === 'b1' ? item({ id: 'b2' }) : null), pages: () => 300 },
+        Film: { __resolveReference: item, cheaper: () => item({ id: 'b2' }), minutes: () => 117 },
+      },
+    },
+    // Prices of the items, and a union with a member the shop does not have.
+    pricing: {
+      sdl: `${link('2.3', KEYS)}
+type Query { deals: [Shelved!]! }
+interface Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Book implements Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Film implements Item @key(fields: "id") { id: ID! price: Int! samePrice: [Item!]! }
+type Song @key(fields: "id") { id: ID! seconds: Int! }
+union Shelved = Book | Song`,
+      resolvers: {
+        Query: { deals: () => [ITEMS[0], { __typename: 'Song', id: 's1', seconds: 200 }] },
+        Item: { __resolveReference: item, ...typed },
+        Shelved: typed,
+        Book: { __resolveReference: item, samePrice: (b: { price: number }) => ITEMS.filter((i) => i.price === b.price) },
+        Film: { __resolveReference: item, samePrice: (f: { price: number }) => ITEMS.filter((i) => i.price === f.price) },
+        Song: { __resolveReference: (r: { id: string }) => ({ id: r.id, seconds: 200 }) },
+      },
+    },
+  },
+  cases: [
+    { name: 'a field typed differently in two members, under a union', query: '{ users { id name } accounts { ... on User { id name } ... on Admin { id name } } }' },
+    { name: 'the same, nested (internal aliases)', query: '{ accounts { ... on User { id similar { ... on User { id email } ... on Admin { id } } } ... on Admin { id similar { ... on User { id } ... on Admin { id name } } } } }' },
+    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }' },
+    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }' },
+    { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
+    { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
+    { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
+    // The planner's own alias prefix in a client's document: left to stitching, the alias kept as written.
+    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'stitched' },
+    { name: 'only __typename of an abstract field', query: '{ deals { __typename } accounts { ... on Admin { __typename } } }' },
+    { name: '@include with a variable\'s default on a type condition needing another subgraph', query: 'query ($on: Boolean = true) { items { id ... on Book @include(if: $on) { title price } ... on Film { price } } }' },
+    { name: '@include false by default on a type condition', query: 'query ($on: Boolean = false) { items { id ... on Book @include(if: $on) { price } ... on Film { price } } }' },
+    { name: '@skip nested in @include, the same field in two fragments', query: 'query ($on: Boolean = true) { items { id ... on Book @include(if: $on) { title ... on Book @skip(if: $on) { price } } ... on Book { price } } }' },
+    { name: 'a named fragment on a union inside type conditions', query: '{ items { ... on Book { cheaper { ...S } } ... on Film { cheaper { ...S } } } } fragment S on Item { id ... on Book { pages price } ... on Film { minutes } }' },
+  ],
+};
+
+test('interfaces and unions across subgraphs: distributed members, intersections, circular references, mismatched member fields, __typename', async (t) => {
+  await run(t, abstractScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared root fields and the Node interface: shared-root, node, corrupted-supergraph-node-id
+// ---------------------------------------------------------------------------------------------------------------
+
+const NODES = [
+  { __typename: 'Account', id: 'a1', username: 'ann', chatIds: ['c1'] },
+  { __typename: 'Chat', id: 'c1', text: 'hi there', accountId: 'a1' },
+];
+const nodeOf = (kind: string) => (_: unknown, { id }: { id: string }) => NODES.find((n) => n.id === id && n.__typename === kind) ?? null;
+
+const rootsScenario: Scenario = {
+  audit: 'shared-root, node, corrupted-supergraph-node-id',
+  supergraph: true,
+  subgraphs: {
+    // A value type (no key) served by a root field both subgraphs share, each with fields of its own.
+    names: {
+      sdl: `${link('2.3', KEYS)}
+type Query { gadget: Gadget @shareable gadgets: [Gadget!]! @shareable }
+type Gadget @shareable { id: ID! name: String! }`,
+      resolvers: { Query: { gadget: () => ({ id: 'g1', name: 'Widget' }), gadgets: () => [{ id: 'g1', name: 'Widget' }, { id: 'g2', name: 'Gizmo' }] } },
+    },
+    prices: {
+      sdl: `${link('2.3', KEYS)}
+type Query { gadget: Gadget @shareable gadgets: [Gadget!]! @shareable }
+type Gadget @shareable { id: ID! price: Int! }`,
+      resolvers: { Query: { gadget: () => ({ id: 'g1', price: 5 }), gadgets: () => [{ id: 'g1', price: 5 }, { id: 'g2', price: 8 }] } },
+    },
+    // node(id:) in two subgraphs, each resolving its own type only; the other type is known by an external key.
+    accounts: {
+      sdl: `${link('2.3', KEYS)}
+type Query { node(id: ID!): Node @shareable account(id: ID!): Account }
+interface Node { id: ID! }
+type Account implements Node @key(fields: "id") { id: ID! username: String! }
+type Chat implements Node @key(fields: "id") { id: ID! @external account: Account! }`,
+      resolvers: {
+        Query: { node: nodeOf('Account'), account: nodeOf('Account') },
+        Node: typed,
+        Account: { __resolveReference: (r: { id: string }) => NODES.find((n) => n.id === r.id) },
+        Chat: { __resolveReference: (r: { id: string }) => ({ id: r.id }), account: (c: { id: string }) => NODES.find((n) => n.__typename === 'Account' && n.chatIds?.includes(c.id)) },
+      },
+    },
+    chats: {
+      sdl: `${link('2.3', KEYS)}
+type Query { node(id: ID!): Node @shareable chat(id: ID!): Chat }
+interface Node { id: ID! }
+type Chat implements Node @key(fields: "id") { id: ID! text: String! }
+type Account implements Node @key(fields: "id") { id: ID! @external chats: [Chat!]! }`,
+      resolvers: {
+        Query: { node: nodeOf('Chat'), chat: nodeOf('Chat') },
+        Node: typed,
+        Chat: { __resolveReference: (r: { id: string }) => NODES.find((n) => n.id === r.id) },
+        Account: { __resolveReference: (r: { id: string }) => ({ id: r.id }), chats: (a: { id: string }) => NODES.filter((n) => n.__typename === 'Chat' && n.accountId === a.id) },
+      },
+    },
+  },
+  cases: [
+    { name: 'a shared root field of a value type: each subgraph its fields', query: '{ gadget { id name price } gadgets { name price } }' },
+    { name: 'a shared root field, one subgraph\'s fields only', query: '{ gadget { price } }' },
+    { name: 'node(id:) asked of the subgraph that resolves each type condition', query: '{ account: node(id: "a1") { ... on Account { id username } } chat: node(id: "c1") { ... on Chat { id text } } }' },
+
+    { name: 'node(id:) with __typename only', query: '{ account: node(id: "a1") { __typename } chat: node(id: "c1") { __typename } }' },
+    { name: 'node(id:) with a type condition that does not match', query: '{ account: node(id: "a1") { ... on Chat { id } } chat: node(id: "c1") { ... on Account { id } } }' },
+    { name: 'entities both ways across the two', query: '{ chat(id: "c1") { id text account { id username chats { text } } } account(id: "a1") { chats { account { username } } } }' },
+  ],
+};
+
+test('shared root fields and node(id:) across subgraphs', async (t) => {
+  await run(t, rootsScenario);
+});
+
+/**
+ * A shared root field whose selection none of its subgraphs can answer (node(id:) { id }: each subgraph has the
+ * other type's `id` only as an @external key): Apollo Gateway's planner fails on it (an exception, not an
+ * answer); stitching would answer a silent null. Refused, located, no subgraph called (docs/reliability.md row 82).
+ */
+test('a shared root field no subgraph can answer is refused, located, not answered null (docs/reliability.md row 82)', async (t) => {
+  let calls = 0;
+  const descriptors = [];
+  for (const name of ['accounts', 'chats'] as const) {
+    const { sdl, resolvers } = rootsScenario.subgraphs[name]!;
+    const service = await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [{ onParams: () => void calls++ }] });
+    descriptors.push({ name, kind: 'federation' as const, url: service.url });
+  }
+  const gateway = await startGateway(t, descriptors, { mode: 'development' });
+  calls = 0; // the gateway asked each for its SDL
+  const refused = await gateway.query('{ account(id: "a1") { id }\n  node(id: "a1") { id } }');
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.data, undefined);
+  assert.deepEqual(refused.body.errors, [
+    {
+      message: 'Field "Query.node" cannot be answered: no subgraph serving it ("accounts", "chats") can answer this selection.',
+      locations: [{ line: 2, column: 3 }],
+      extensions: { code: 'OPERATION_NOT_PLANNABLE' },
+    },
+  ]);
+  assert.equal(calls, 0);
+  // With a type condition one of them answers, it goes to that one.
+  const answered = await gateway.query('{ node(id: "c1") { ... on Chat { id text } } }');
+  assert.deepEqual(answered.body, { data: { node: { id: 'c1', text: 'hi there' } } });
+  assert.equal(answered.headers.get('tessera-route'), 'direct');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @interfaceObject: simple-interface-object, interface-object-with-requires, non-resolvable-interface-object
+// ---------------------------------------------------------------------------------------------------------------
+
+const SHOWS = [
+  { __typename: 'Book', id: 'b1', title: 'Dune', pages: 412 },
+  { __typename: 'Movie', id: 'm1', title: 'Alien', minutes: 117 },
+];
+const show = byId(SHOWS);
+
+const interfaceObjectScenario: Scenario = {
+  audit: 'simple-interface-object, interface-object-with-requires, non-resolvable-interface-object',
+  supergraph: true,
+  subgraphs: {
+    library: {
+      sdl: `${link('2.3', [...KEYS, 'interfaceObject'])}
+type Query { shows: [Show!]! }
+interface Show @key(fields: "id") { id: ID! title: String! }
+type Book implements Show @key(fields: "id") { id: ID! title: String! pages: Int! }
+type Movie implements Show @key(fields: "id") { id: ID! title: String! minutes: Int! }`,
+      resolvers: { Query: { shows: () => SHOWS }, Show: { __resolveReference: show, ...typed }, Book: { __resolveReference: show }, Movie: { __resolveReference: show } },
+    },
+    // Knows Show as one object type; its blurb needs the title (@requires on an @interfaceObject).
+    notes: {
+      sdl: `${link('2.3', [...KEYS, 'interfaceObject'])}
+type Query { pinned: [Show!]! }
+type Show @key(fields: "id") @interfaceObject { id: ID! title: String! @external stars: Int! blurb: String! @requires(fields: "title") }`,
+      resolvers: {
+        Query: { pinned: () => [{ id: 'm1' }, { id: 'b1' }] },
+        Show: {
+          __resolveReference: (r: { id: string; title?: string }) => r,
+          stars: (r: { id: string }) => (r.id === 'b1' ? 5 : 3),
+          blurb: (r: { id: string; title?: string }) => `${need(r.title, 'title')} (${r.id})`,
+        },
+      },
+    },
+    // Knows Show as an @interfaceObject it cannot be asked about (no resolvable key): its root field only.
+    picks: {
+      sdl: `${link('2.3', [...KEYS, 'interfaceObject'])}
+type Query { pick: Show }
+type Show @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }`,
+      resolvers: { Query: { pick: () => ({ id: 'b1' }) } },
+    },
+  },
+  cases: [
+    { name: 'fields of the @interfaceObject on each implementation', query: '{ shows { id title stars ... on Book { pages } ... on Movie { minutes stars } } }' },
+    { name: '@requires on an @interfaceObject field', query: '{ shows { id blurb } }' },
+    { name: 'its root field: concrete types from the interface\'s subgraph', query: '{ pinned { __typename id title blurb ... on Movie { minutes } } }' },
+    { name: 'its root field, its own fields only', query: '{ pinned { id stars } }' },
+    { name: 'its root field under a type condition: the concrete type first', query: '{ pinned { ... on Book { stars } ... on Movie { id } } }' },
+    { name: 'its root field with __typename beside its own field', query: '{ pinned { stars __typename } }' },
+    { name: 'a non-resolvable @interfaceObject\'s root field: the key only', query: '{ pick { id } }' },
+    { name: 'a non-resolvable @interfaceObject\'s root field, with the concrete type', query: '{ pick { __typename id title ... on Book { pages } } }' },
+  ],
+};
+
+test('@interfaceObject: fields on every implementation, with @requires, root fields, a non-resolvable one', async (t) => {
+  await run(t, interfaceObjectScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @override: simple-override, unavailable-override, override-with-requires, override-type-interface
+// ---------------------------------------------------------------------------------------------------------------
+
+const ARTICLES = [
+  { id: 'r1', title: 'first', votes: 1 },
+  { id: 'r2', title: 'second', votes: 2 },
+];
+const article = byId(ARTICLES);
+
+const overrideScenario: Scenario = {
+  audit: 'simple-override, unavailable-override, override-with-requires, override-type-interface',
+  supergraph: true,
+  subgraphs: {
+    legacy: {
+      sdl: `${link('2.3', [...KEYS, 'override'])}
+type Query { articles: [Article!]! }
+interface Entry { id: ID! title: String! }
+type Article implements Entry @key(fields: "id") { id: ID! title: String! votes: Int! }`,
+      resolvers: { Query: { articles: () => ARTICLES }, Entry: typed, Article: { __resolveReference: article } },
+    },
+    // Takes title and votes over (with its own values, so the answer shows who answered), and a field from a subgraph that does not exist.
+    modern: {
+      sdl: `${link('2.3', [...KEYS, 'override'])}
+type Article @key(fields: "id") { id: ID! title: String! @override(from: "legacy") votes: Int! @override(from: "legacy") badge: String! @override(from: "nowhere") }
+interface Entry { id: ID! title: String! }
+type Memo implements Entry @key(fields: "id") { id: ID! title: String! text: String! }
+type Query { memos: [Entry!]! }`,
+      resolvers: { Query: { memos: () => [{ __typename: 'Memo', id: 'o1', title: 'memo', text: 'remember' }] }, Entry: typed, Article: { __resolveReference: article, title: (a: { title: string }) => a.title.toUpperCase(), votes: (a: { votes: number }) => a.votes * 100, badge: (a: { id: string }) => `badge ${a.id}` } },
+    },
+    ranking: {
+      sdl: `${link('2.3', [...KEYS, 'override'])}
+type Article @key(fields: "id") { id: ID! votes: Int! @external rank: Int! @requires(fields: "votes") }`,
+      resolvers: { Article: { __resolveReference: (r: { id: string; votes?: number }) => r, rank: (a: { votes?: number }) => need(a.votes, 'votes') + 1 } },
+    },
+  },
+  cases: [
+    { name: 'an overridden field: the new subgraph answers', query: '{ articles { id title votes } }' },
+    { name: 'an override from a subgraph that does not exist', query: '{ articles { badge } }' },
+    { name: '@requires of an overridden field: the new subgraph\'s value is sent', query: '{ articles { id rank } }' },
+    { name: 'through an interface', query: '{ articles { ... on Entry { title } } }' },
+    { name: 'a type condition on an implementation the root field\'s subgraph does not have', query: '{ articles { ... on Memo { id text } } memos { id ... on Memo { text } ... on Article { votes } } }' },
+    { name: 'the interface\'s fields, each subgraph its implementations', query: '{ articles { id title } memos { __typename id title } }' },
+  ],
+};
+
+test('@override: the new subgraph answers, also for @requires; an override from a missing subgraph', async (t) => {
+  await run(t, overrideScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @inaccessible, enums and input types: simple-inaccessible, enum-intersection, input-object-intersection
+// ---------------------------------------------------------------------------------------------------------------
+
+const hiddenScenario: Scenario = {
+  audit: 'simple-inaccessible, enum-intersection, input-object-intersection',
+  supergraph: true,
+  subgraphs: {
+    staff: {
+      sdl: `${link('2.3', [...KEYS, 'inaccessible'])}
+type Query { staff(filter: StaffFilter): [Member!]! levels: [Level!]! }
+input StaffFilter { team: String secret: String @inaccessible }
+enum Level { JUNIOR SENIOR ROOT @inaccessible }
+type Member @key(fields: "id") { id: ID! name: String! level: Level! salary: Int! @inaccessible }`,
+      resolvers: {
+        Query: {
+          staff: (_: unknown, { filter }: { filter?: { team?: string } }) => [{ id: 's1', name: 'Sam', level: 'JUNIOR', salary: 10 }, { id: 's2', name: 'Sue', level: 'SENIOR', salary: 20 }].filter((m) => !filter?.team || m.name.startsWith(filter.team)),
+          levels: () => ['JUNIOR', 'ROOT'],
+        },
+        Member: { __resolveReference: (r: { id: string }) => ({ id: r.id, name: r.id === 's1' ? 'Sam' : 'Sue', level: r.id === 's1' ? 'JUNIOR' : 'ROOT', salary: r.id === 's1' ? 10 : 20 }) },
+      },
+    },
+    payroll: {
+      sdl: `${link('2.3', [...KEYS, 'inaccessible'])}
+type Query { topLevel: Level }
+enum Level { JUNIOR SENIOR ROOT @inaccessible }
+type Member @key(fields: "id") { id: ID! salary: Int! @external bonus: Int! @requires(fields: "salary") }`,
+      resolvers: { Query: { topLevel: () => 'ROOT' }, Member: { __resolveReference: (r: Record<string, unknown>) => r, bonus: (m: { salary?: number }) => need(m.salary, 'salary') / 10 } },
+    },
+  },
+  cases: [
+    { name: 'an @inaccessible field used by @requires', query: '{ staff { name bonus } }' },
+    { name: 'an @inaccessible field asked for: a validation error', query: '{ staff { salary } }' },
+    { name: 'an @inaccessible input field: a validation error', query: '{ staff(filter: { secret: "x" }) { name } }' },
+    { name: 'an input field', query: '{ staff(filter: { team: "Su" }) { name level } }' },
+    { name: 'an @inaccessible enum value answered by a subgraph: an error at its path', query: '{ levels }', pathsOnly: true },
+    { name: 'an @inaccessible enum value in a nullable root field', query: '{ topLevel staff { level } }', pathsOnly: true },
+    { name: 'an @inaccessible enum value in a value read through an entity', query: '{ staff { id name level bonus } }' },
+    { name: 'introspection leaves them out', query: '{ level: __type(name: "Level") { enumValues { name } } filter: __type(name: "StaffFilter") { inputFields { name } } }', route: 'stitched' },
+  ],
+};
+
+test('@inaccessible fields, input fields and enum values (a value the unified graph lacks: docs/reliability.md row 81); enums and input types across subgraphs', async (t) => {
+  await run(t, hiddenScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Mutations: mutations (root fields of several subgraphs run in the client's order)
+// ---------------------------------------------------------------------------------------------------------------
+
+const ledger: { total: number; log: string[] } = { total: 0, log: [] };
+
+const mutationsScenario: Scenario = {
+  audit: 'mutations',
+  reset: () => {
+    ledger.total = 0;
+    ledger.log = [];
+  },
+  subgraphs: {
+    adder: {
+      sdl: `${link('2.3', KEYS)}
+type Query { total: Int! }
+type Mutation { add(n: Int!): Tally! }
+type Tally @key(fields: "id") { id: ID! value: Int! }`,
+      resolvers: {
+        Query: { total: () => ledger.total },
+        Mutation: { add: (_: unknown, { n }: { n: number }) => { ledger.total += n; ledger.log.push(`add ${n}`); return { id: `t${ledger.log.length}`, value: ledger.total }; } },
+        Tally: { __resolveReference: (r: { id: string }) => ({ id: r.id, value: ledger.total }) },
+      },
+    },
+    multiplier: {
+      sdl: `${link('2.3', KEYS)}
+type Mutation { times(n: Int!): Int! }
+type Tally @key(fields: "id") { id: ID! history: [String!]! }`,
+      resolvers: {
+        Mutation: { times: (_: unknown, { n }: { n: number }) => { ledger.total *= n; ledger.log.push(`times ${n}`); return ledger.total; } },
+        Tally: { __resolveReference: (r: { id: string }) => ({ id: r.id }), history: () => [...ledger.log] },
+      },
+    },
+  },
+  cases: [
+    { name: 'root fields of two subgraphs, interleaved, in order', query: 'mutation { a: add(n: 2) { value } b: times(n: 10) c: add(n: 1) { value history } d: times(n: 3) }' },
+    { name: 'entity fields under a mutation\'s result, fetched before the next field runs', query: 'mutation { a: add(n: 5) { id history } b: times(n: 2) c: add(n: 1) { history } }' },
+    { name: 'a mutation with variables', query: 'mutation M($x: Int!, $y: Int!) { add(n: $x) { value } times(n: $y) }', variables: { x: 4, y: 4 } },
+  ],
+};
+
+test('mutations over several subgraphs run their root fields in the client\'s order', async (t) => {
+  await run(t, mutationsScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Federation 1 and extensions: fed1-external-extends, fed1-external-extends-resolvable, fed1-external-extension,
+// fed2-external-extends, fed2-external-extension
+// ---------------------------------------------------------------------------------------------------------------
+
+const WRITERS = [
+  { id: 'w1', name: 'Ann', rid: 'r-1' },
+  { id: 'w2', name: 'Ben', rid: 'r-2' },
+];
+
+const extensionsScenario: Scenario = {
+  audit: 'fed1-external-extends, fed1-external-extends-resolvable, fed1-external-extension, fed2-external-extends, fed2-external-extension',
+  supergraph: true,
+  subgraphs: {
+    writers: {
+      sdl: `${link('2.3', KEYS)}
+type Query { writers: [Writer!]! }
+type Writer @key(fields: "id") @key(fields: "rid") { id: ID! name: String! rid: ID! }`,
+      resolvers: { Query: { writers: () => WRITERS }, Writer: { __resolveReference: (r: { id?: string; rid?: string }) => WRITERS.find((w) => w.id === r.id || w.rid === r.rid) } },
+    },
+    // Federation 1 (no @link): `extend type` with an @external key, and a root field of its own.
+    bios: {
+      sdl: `extend type Query { writerByRid(rid: ID!): Writer }
+extend type Writer @key(fields: "rid") { rid: ID! @external bio: String! }`,
+      resolvers: { Query: { writerByRid: (_: unknown, { rid }: { rid: string }) => ({ rid }) }, Writer: { __resolveReference: (r: { rid: string }) => r, bio: (w: { rid: string }) => `bio of ${w.rid}` } },
+    },
+    // Federation 2 with `@extends` and an @external key.
+    avatars: {
+      sdl: `${link('2.3', [...KEYS, 'extends'])}
+type Writer @extends @key(fields: "id") { id: ID! @external avatar: String! }
+type Query { randomWriter: Writer }`,
+      resolvers: { Query: { randomWriter: () => ({ id: 'w2' }) }, Writer: { __resolveReference: (r: { id: string }) => r, avatar: (w: { id: string }) => `${w.id}.png` } },
+    },
+    // Federation 2 with `extend type`.
+    stats: {
+      sdl: `${link('2.3', KEYS)}
+extend type Writer @key(fields: "id") { id: ID! @external books: Int! }`,
+      resolvers: { Writer: { __resolveReference: (r: { id: string }) => r, books: (w: { id: string }) => Number(w.id.slice(1)) * 3 } },
+    },
+  },
+  cases: [
+    { name: 'fields of every extension', query: '{ writers { id name bio avatar books } }' },
+    { name: 'from a Federation 1 root field, by its key, to the others', query: '{ writerByRid(rid: "r-1") { rid bio name avatar books } }' },
+    { name: 'from a Federation 2 @extends root field', query: '{ randomWriter { id avatar name rid bio } }' },
+    { name: 'an unknown key', query: '{ writerByRid(rid: "r-9") { bio name } }' },
+  ],
+};
+
+test('Federation 1 subgraphs and type extensions (extend type, @extends) with @external keys', async (t) => {
+  await run(t, extensionsScenario);
+});
+
+/**
+ * Subscriptions are stitched: one that selects a field only the planner answers to the federation spec (an
+ * @interfaceObject subgraph's field, a field a progressive @override moves per request) is refused as a stitched
+ * query is (docs/reliability.md rows 77 and 80), located at that field, no subgraph called; others stream.
+ */
+test('a subscription selecting an @interfaceObject field or a field moved per request is refused, located; another streams (docs/reliability.md row 80)', async (t) => {
+  let subscribed = 0;
+  const library = interfaceObjectScenario.subgraphs.library!;
+  const events = {
+    sdl: `${library.sdl.replace('type Query { shows: [Show!]! }', 'type Query { shows: [Show!]! }\ntype Subscription { showAdded: Show! }')}
+type Ticket @key(fields: "id") { id: ID! seat: String! }
+extend type Subscription { ticketSold: Ticket! }`,
+    resolvers: {
+      ...library.resolvers,
+      Subscription: {
+        showAdded: { subscribe: async function* () { subscribed++; yield { showAdded: SHOWS[1] }; } },
+        ticketSold: { subscribe: async function* () { subscribed++; yield { ticketSold: { id: 't1', seat: 'A1' } }; } },
+      },
+    },
+  };
+  const box = {
+    sdl: `${link('2.7', [...KEYS, 'override'])}
+type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library", label: "percent(50)") }`,
+    resolvers: { Ticket: { __resolveReference: (r: { id: string }) => ({ id: r.id, seat: 'B2' }) } },
+  };
+  const subgraphs: Record<string, Subgraph> = { library: events, notes: interfaceObjectScenario.subgraphs.notes!, box };
+  const descriptors = [];
+  for (const [name, { sdl, resolvers }] of Object.entries(subgraphs)) {
+    descriptors.push({ name, kind: 'federation' as const, url: (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }))).url });
+  }
+  const gateway = await startGateway(t, descriptors, { mode: 'development' });
+  for (const [query, field, column] of [
+    ['subscription { showAdded { id title stars } }', 'Show.stars', 37],
+    ['subscription { ticketSold { id seat } }', 'Ticket.seat', 32],
+  ] as const) {
+    const refused = await sse(t, gateway.url, query);
+    const event = await refused.next();
+    assert.equal(event?.data, undefined, query);
+    assert.equal(event?.errors?.length, 1, JSON.stringify(event));
+    const [error] = event!.errors!;
+    assert.equal(error!.extensions?.code, 'OPERATION_NOT_PLANNABLE');
+    assert.match(error!.message, new RegExp(`^Field "${field.replace('.', '\\.')}" cannot be answered here: .*\\(subscriptions are stitched\\)\\.$`));
+    assert.deepEqual((error as { locations?: unknown }).locations, [{ line: 1, column }]);
+    refused.close();
+  }
+  assert.equal(subscribed, 0, 'no subgraph was asked to subscribe');
+  const streamed = await sse(t, gateway.url, 'subscription { showAdded { __typename id title } }');
+  assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
+  assert.equal(subscribed, 1);
+
+  // On a channel with names of its own, a query (planner off) and a subscription are refused the same way, at the client's field.
+  const renamed = await startGateway(t, descriptors, {
+    mode: 'development',
+    execution: { planner: false },
+    channels: { tv: { path: '/tv/graphql', rename: { types: { Show: 'Program' }, fields: { 'Show.stars': 'rating', 'Movie.stars': 'rating', 'Book.stars': 'rating' } } } },
+  } as never);
+  const tv = renamed.url.replace(/\/graphql$/, '/tv/graphql');
+  const query = await gql(tv, '{ shows { id\n  rating } }');
+  assert.equal(query.status, 400, JSON.stringify(query.body));
+  assert.equal(query.body.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE');
+  assert.deepEqual((query.body.errors?.[0] as { locations?: unknown }).locations, [{ line: 2, column: 3 }]);
+  const subscription = await sse(t, tv, 'subscription { showAdded { id title rating } }');
+  const event = await subscription.next();
+  assert.equal(event?.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE', JSON.stringify(event));
+  assert.match(event!.errors![0]!.message, /^Field "Show\.stars" cannot be answered here: .*\(subscriptions are stitched\)\.$/);
+  assert.deepEqual((event?.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 37 }]);
+  assert.equal(subscribed, 1, 'no subgraph was asked to subscribe');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// @requires through type conditions, with an @inaccessible implementation: requires-with-fragments
+// ---------------------------------------------------------------------------------------------------------------
+
+const PARTS = `interface Part { name: String! }
+interface Metal implements Part { name: String! hardness: Int! }
+type Iron implements Part & Metal @shareable { name: String! hardness: Int! rust: Boolean! }
+type Gold implements Part & Metal @shareable { name: String! hardness: Int! karat: Int! }
+type Wood implements Part @shareable @inaccessible { name: String! grain: String! }`;
+const THINGS = [
+  { id: 't1', part: { __typename: 'Iron', name: 'nail', hardness: 4, rust: true } },
+  { id: 't2', part: { __typename: 'Gold', name: 'ring', hardness: 2, karat: 18 } },
+  { id: 't3', part: { __typename: 'Wood', name: 'plank', grain: 'fine' } },
+];
+const thing = byId(THINGS);
+
+const fragmentsScenario: Scenario = {
+  audit: 'requires-with-fragments',
+  supergraph: true,
+  subgraphs: {
+    things: {
+      sdl: `${link('2.5', [...KEYS, 'inaccessible'])}
+type Query { things: [Thing!]! }
+type Thing @key(fields: "id") { id: ID! part: Part }
+${PARTS}`,
+      resolvers: { Query: { things: () => THINGS }, Thing: { __resolveReference: thing }, Part: typed, Metal: typed },
+    },
+    appraisal: {
+      sdl: `${link('2.5', [...KEYS, 'inaccessible'])}
+type Query { appraised: [Thing!]! }
+type Thing @key(fields: "id") {
+  id: ID!
+  part: Part @external
+  value: String! @requires(fields: "part { name ... on Iron { hardness rust } ... on Gold { hardness karat } }")
+  label: String! @requires(fields: "part { ... on Part { name } }")
+  grain: String @requires(fields: "part { ... on Wood { grain } }")
+}
+${PARTS}`,
+      resolvers: {
+        Query: { appraised: () => THINGS.map(({ id }) => ({ id })) },
+        Thing: {
+          __resolveReference: (r: Record<string, unknown>) => r,
+          value: (t: { part?: { name: string; hardness?: number; rust?: boolean; karat?: number } | null }) => {
+            const part = need(t.part, 'part');
+            return part ? `${part.name}/${part.hardness ?? '-'}/${part.rust ?? part.karat ?? '-'}` : 'nothing';
+          },
+          label: (t: { part?: { name: string } | null }) => `label ${need(t.part, 'part')?.name ?? 'none'}`,
+          grain: (t: { part?: { grain?: string } | null }) => need(t.part, 'part')?.grain ?? null,
+        },
+        Part: typed,
+        Metal: typed,
+      },
+    },
+  },
+  cases: [
+    { name: 'type conditions on an interface\'s implementations in a required field set', query: '{ things { id value } }' },
+    { name: 'a type condition on the field\'s own interface', query: '{ things { label } }' },
+    { name: 'a type condition on the @inaccessible implementation', query: '{ things { id grain } }' },
+    // An object of the @inaccessible type reaching the client: null, an error at its path (docs/reliability.md row 81).
+    { name: 'both, beside the required field itself', query: '{ things { id part { name ... on Metal { hardness } } value label } }', pathsOnly: true },
+    { name: 'from the requiring subgraph\'s root field', query: '{ appraised { id value label part { __typename } } }', pathsOnly: true },
+  ],
+};
+
+test('@requires with type conditions under an interface, and an @inaccessible implementation', async (t) => {
+  await run(t, fragmentsScenario);
+});
