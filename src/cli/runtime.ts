@@ -18,10 +18,10 @@
  *   scavenges cost in proportion to what survives them, and at 8 MB about as
  *   much survives as at 16 (main-thread scavenge time per federation request
  *   0.83–0.94 ms against 0.63–0.98; at 4 MB it rose to 1.2–1.6 ms). Node 24's
- *   scavenger is sized for its larger young generation: held at 16 MB there
- *   it doubled the federation scenario's CPU per request (bench/alloc-cost.ts,
- *   in-process: 3.0 ms at 8 MB semi-spaces, 2.1 at 16, 1.6 at 32, 1.6 at
- *   V8's 64). README's Performance, Memory, has the figures.
+ *   scavenges cost more when held small: at 8 MB semi-spaces it spent a
+ *   quarter of its busy time in GC in the federation and shop scenarios, and
+ *   its cap of 32 MB took 1.87 ms of CPU per federation request against 2.46
+ *   at 8 MB, for 80 MB more peak RSS (README's Performance, Memory).
  *   `--max-semi-space-size` is read only when the process starts, so the cap
  *   is held here by the growth factor, which V8 reads each time it would grow
  *   the young generation: 1 (no growth) once the semi-spaces reach the cap, 2
