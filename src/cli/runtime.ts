@@ -12,7 +12,7 @@
  * swelled to 2.5 times the ~40 MB of live data before each full collection.
  *
  * - Young generation: semi-spaces stop growing at half of V8's own largest
- *   size, which depends on the V8 line (`V8_MAX_SEMI_SPACE_MB`): 8 MB (16 MB
+ *   size, which depends on the V8 line (`v8MaxSemiSpaceMB`): 8 MB (16 MB
  *   in all, against 32) on Node 20 and 22, 32 MB (64 MB in all, against 128)
  *   on Node 24. On Node 20 that saves about 20 MB for little collection work:
  *   scavenges cost in proportion to what survives them, and at 8 MB about as
