@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { test, type TestContext } from 'node:test';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { captureLogs, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { parseExposition } from '../kit/metrics.js';
 import { sha256 } from '../kit/security.js';
 import { takesJsonPost } from '../../src/server/json-post.js';
 
@@ -50,7 +52,7 @@ function comparable(answer: Answer): Answer {
   return { ...answer, headers, body };
 }
 
-async function pair(t: TestContext, gateway: Record<string, unknown>) {
+async function pair(t: TestContext, gateway: Record<string, unknown>, options: { leanSpans?: InMemorySpanExporter; yogaSpans?: InMemorySpanExporter } = {}) {
   const upstream = await startGraphqlUpstream(t, SDL, {
     Query: {
       hello: (_: unknown, { name }: { name?: string }) => `hello ${name ?? 'world'}`,
@@ -64,9 +66,9 @@ async function pair(t: TestContext, gateway: Record<string, unknown>) {
   const descriptors = [{ name: 'hello', kind: 'graphql' as const, url: upstream.url }];
   const leanLogs = captureLogs();
   const yogaLogs = captureLogs();
-  const lean = await startGateway(t, descriptors, gateway, { logger: leanLogs.logger });
-  const yoga = await startGateway(t, descriptors, gateway, { logger: yogaLogs.logger, jsonPost: false });
-  return { lean, yoga, leanLogs, yogaLogs };
+  const lean = await startGateway(t, descriptors, gateway, { logger: leanLogs.logger, spanExporter: options.leanSpans });
+  const yoga = await startGateway(t, descriptors, gateway, { logger: yogaLogs.logger, spanExporter: options.yogaSpans, jsonPost: false });
+  return { lean, yoga, leanLogs, yogaLogs, upstream };
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -139,6 +141,52 @@ test('the same requests get the same status, headers, body and request log line 
       assert.equal(line(leanLogs.lines).length, 1, `${mode}: one request line for ${name}`);
     }
   }
+});
+
+test('the same requests give the same metrics and the same trace spans on both paths', async (t) => {
+  const leanSpans = new InMemorySpanExporter();
+  const yogaSpans = new InMemorySpanExporter();
+  const { lean, yoga, upstream } = await pair(t, { ...GATEWAY, telemetry: { metrics: { enabled: true }, tracing: { enabled: true, acceptClientContext: true } } }, { leanSpans, yogaSpans });
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const chosen = REQUESTS.filter((r) => /a query|variables|malformed|no query|validation error, app|upstream error|too deep|wrong API key|APQ: an unknown/.test(r.name));
+  assert.ok(chosen.length >= 8);
+  for (const [i, { headers, body, path = '/graphql' }] of chosen.entries()) {
+    const sent = { 'x-forwarded-for': `198.51.100.${i + 1}`, ...(i % 2 === 0 && { traceparent }), ...headers };
+    const calls = upstream.stats.requests;
+    await send(lean.url.replace(/\/graphql$/, path), 'POST', sent, body);
+    const leanCalls = upstream.stats.requests - calls;
+    await send(yoga.url.replace(/\/graphql$/, path), 'POST', sent, body);
+    assert.equal(upstream.stats.requests - calls - leanCalls, leanCalls, 'the same upstream calls');
+  }
+  // Counters and counts, not times (histogram buckets and sums hold durations). Upstream calls are seen by every
+  // gateway in the process (both count both), so they are compared as they are; the request counters are each gateway's own.
+  const counted = async (url: string) => {
+    const text = await (await fetch(new URL('/metrics', url))).text();
+    return parseExposition(text)
+      .samples.filter((s) => s.name.startsWith('tessera_') && !/_(bucket|sum)$/.test(s.name) && !/seconds$|bytes$|_info$|timestamp/.test(s.name))
+      .map((s) => `${s.name}${JSON.stringify(s.labels)} ${s.value}`)
+      .sort();
+  };
+  const ownOnly = (lines: string[]) => lines.filter((line) => !line.startsWith('tessera_upstream_'));
+  const metrics = ownOnly(await counted(lean.url));
+  assert.ok(metrics.some((line) => line.startsWith('tessera_requests_total')), `request counters exposed: ${metrics.slice(0, 5).join('; ')}`);
+  assert.deepEqual(metrics, ownOnly(await counted(yoga.url)));
+
+  await lean.gateway.close();
+  await yoga.gateway.close();
+  const shape = (spans: ReadableSpan[]) => {
+    const names = new Map(spans.map((s) => [s.spanContext().spanId, s.name]));
+    return spans
+      .map((s) => {
+        const { 'tessera.request_id': _id, ...attributes } = s.attributes;
+        const parent = s.parentSpanContext?.spanId ?? (s as { parentSpanId?: string }).parentSpanId;
+        return JSON.stringify({ name: s.name, kind: s.kind, status: s.status, attributes, parent: parent ? (names.get(parent) ?? 'client') : undefined });
+      })
+      .sort();
+  };
+  const spans = shape(leanSpans.getFinishedSpans());
+  assert.ok(spans.length >= chosen.length, `one span or more per request: ${spans.length}`);
+  assert.deepEqual(spans, shape(yogaSpans.getFinishedSpans()));
 });
 
 test('which requests take the JSON POST path: a POST of application/json with a Content-Length and no streaming Accept', () => {
