@@ -95,6 +95,12 @@ export interface GatewayOptions {
    */
   routes?: readonly RouteName[];
   /**
+   * Tests only: false serves every request through Yoga's own pipeline
+   * instead of the JSON POST path (server/json-post.ts), so a test can
+   * compare the two. Default true.
+   */
+  jsonPost?: boolean;
+  /**
    * Where spans go when telemetry.tracing is enabled, instead of the OTLP/HTTP
    * exporter of `telemetry.tracing.exporter` (any OpenTelemetry SpanExporter;
    * the tests pass an InMemorySpanExporter). Batched like OTLP's; close() flushes it but leaves it open (it is yours).
@@ -1209,6 +1215,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // server.readiness: healthy: a required subgraph with health checks and no instance up.
     unhealthy: () => (config.server.readiness === 'healthy' ? requiredOnly(health.unhealthy(), versions.current.descriptors) : {}),
     admin: mainAdmin,
+    jsonPost: options.jsonPost,
   });
   // GraphQL over WebSocket on every channel's path, through the same Yoga instances; browsers only from the channel's origins.
   const webSocket = attachWebSocket(http.server, {

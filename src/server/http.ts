@@ -16,6 +16,7 @@ import { sendError, sendJson } from './answer.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
+import { jsonPostServer, takesJsonPost } from './json-post.js';
 import { EVENTS, type HttpRefusalEvent } from '../events.js';
 
 export interface HttpServerOptions {
@@ -49,6 +50,11 @@ export interface HttpServerOptions {
    * is configured (server/admin.ts); absent: their paths are 404s like any other.
    */
   admin?: AdminEndpoints;
+  /**
+   * Tests only: false sends every request through Yoga's own pipeline, so a
+   * test can compare it with the JSON POST path (server/json-post.ts). Default true.
+   */
+  jsonPost?: boolean;
 }
 
 export interface GatewayHttpServer {
@@ -138,7 +144,10 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       streams.add(res);
       res.once('close', () => streams.delete(res));
     }
-    Promise.resolve(yoga.requestListener(req, res)).catch((error: unknown) => {
+    // A POST of application/json with a Content-Length (nearly every request) skips Yoga's generic pipeline
+    // around the same hooks (server/json-post.ts); everything else is served by Yoga itself.
+    const lean = options.jsonPost !== false && takesJsonPost(req) ? jsonPostServer(yoga) : undefined;
+    Promise.resolve(lean ? lean.serve(req, res) : yoga.requestListener(req, res)).catch((error: unknown) => {
       logger.error({ err: error }, 'unhandled error while serving a request');
       sendError(res, 'INTERNAL', 'Internal error', corsOf(req, path));
     });
