@@ -16,11 +16,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
-import { createGateway } from '../../src/index.js';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
-import { gql, sse, startGateway, startGraphqlUpstream, tempProject } from '../kit/index.js';
+import { gql, serveSupergraph, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
 const link = (version: string, imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v${version}", import: [${imports.map((i) => `"@${i}"`).join(', ')}])`;
 
@@ -82,15 +80,8 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
   const apollo = await startApolloGateway(t, names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl })));
   let served: string | undefined;
   if (scenario.supergraph) {
-    const composed = composeServices(names.map((name) => ({ name, typeDefs: parse(scenario.subgraphs[name]!.sdl), url: urls[name] })));
-    assert.equal(composed.errors, undefined);
-    const dir = tempProject(t, {
-      'gateway.yaml': 'supergraph: ./supergraph.graphql\nmode: development\nlogging: { level: silent }\nsecurity: { limits: { cost: { mode: measure } } }\n',
-      'supergraph.graphql': composed.supergraphSdl!,
-    });
-    const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
-    t.after(() => gateway.close());
-    served = (await gateway.listen(0, '127.0.0.1')).url;
+    const subgraphs = names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl }));
+    served = (await serveSupergraph(t, subgraphs, 'mode: development\nsecurity: { limits: { cost: { mode: measure } } }\n')).url;
   }
   for (const c of scenario.cases) {
     await t.test(`${scenario.audit}: ${c.name}`, async () => {

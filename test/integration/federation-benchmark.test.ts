@@ -15,7 +15,7 @@ import { FEDERATION_QUERY } from '../../bench/services/federation/data.js';
 import { monolith, SUBGRAPHS, subgraphSchema, type SubgraphName } from '../../bench/services/federation/subgraphs.js';
 import { composeServices } from '@theguild/federation-composition';
 import { createGateway } from '../../src/index.js';
-import { gql, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
+import { gql, serveSupergraph, startGateway, startGraphqlUpstream, tempProject, type DemoService } from '../kit/index.js';
 
 const NAMES: SubgraphName[] = ['accounts', 'inventory', 'products', 'reviews'];
 
@@ -109,15 +109,11 @@ test('with the planner off (execution.planner: false), stitching joins the feder
 test('a supergraph file (supergraph: in gateway.yaml) is served as its subgraphs: the same answer, the same calls', async (t) => {
   const { services, received } = await startSubgraphs(t);
   // The supergraph another tool would have made, with the subgraphs' URLs in @join__graph.
-  const composed = composeServices(NAMES.map((name) => ({ name, typeDefs: parse(SUBGRAPHS[name]().sdl), url: services[name].url })));
-  assert.equal(composed.errors, undefined);
-  const dir = tempProject(t, {
-    'gateway.yaml': 'supergraph: ./supergraph.graphql\nlogging: { level: silent }\nsecurity: { limits: { cost: { mode: measure } } }\n',
-    'supergraph.graphql': composed.supergraphSdl!,
-  });
-  const gateway = await createGateway({ configFile: `${dir}/gateway.yaml` });
-  t.after(() => gateway.close());
-  const { url } = await gateway.listen(0, '127.0.0.1');
+  const { gateway, url } = await serveSupergraph(
+    t,
+    NAMES.map((name) => ({ name, url: services[name].url, sdl: SUBGRAPHS[name]().sdl })),
+    'security: { limits: { cost: { mode: measure } } }\n',
+  );
   assert.deepEqual(gateway.descriptors.map((d) => [d.name, d.kind]), NAMES.map((n) => [n, 'federation']));
   for (const name of NAMES) received[name].length = 0;
   const response = await gql(url, FEDERATION_QUERY);

@@ -3,6 +3,7 @@
  * calls each upstream received, and send GraphQL requests. Every server binds
  * 127.0.0.1 on port 0 and is closed by the test's cleanup.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import pino from 'pino';
 import type { TestContext } from 'node:test';
 import type { GraphQLSchema } from 'graphql';
 import { createSchema, createYoga, type YogaServerOptions } from 'graphql-yoga';
+import { composeServices } from '@theguild/federation-composition';
+import { parse } from 'graphql';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/index.js';
 import { serve, type DemoService } from '../../subgraphs/lib/serve.js';
 import { demoEnv, startDemoServices, type StartedDemo } from '../../subgraphs/demo.js';
@@ -380,4 +383,26 @@ export function recordEvents<E extends { subgraph: string }>(t: TestContext, ch:
   ch.subscribe(on);
   t.after(() => ch.unsubscribe(on));
   return seen;
+}
+
+/**
+ * A supergraph file as another tool would make it (composed from the subgraphs' SDL, their URLs in @join__graph),
+ * served by a gateway whose gateway.yaml says `supergraph: ./supergraph.graphql` plus `settings` (YAML lines);
+ * closed when the test ends.
+ */
+export async function serveSupergraph(
+  t: TestContext,
+  subgraphs: ReadonlyArray<{ name: string; url: string; sdl: string }>,
+  settings = '',
+): Promise<{ gateway: Gateway; url: string }> {
+  const composed = composeServices(subgraphs.map(({ name, sdl, url }) => ({ name, typeDefs: parse(sdl), url })));
+  assert.equal(composed.errors, undefined);
+  const dir = tempProject(t, {
+    'gateway.yaml': `supergraph: ./supergraph.graphql\nlogging: { level: silent }\n${settings}`,
+    'supergraph.graphql': composed.supergraphSdl!,
+  });
+  const gateway = await createGateway({ configFile: join(dir, 'gateway.yaml') });
+  atTestEnd(t, () => gateway.close());
+  const { url } = await gateway.listen(0, '127.0.0.1');
+  return { gateway, url };
 }
