@@ -21,7 +21,7 @@ import { runLoad } from './lib/load.js';
 import { BENCH_DIR, PEERS_DIR, runMain, watch, type Child } from './lib/proc.js';
 import { summarizeProfile } from './lib/profile.js';
 import { consoleTables, markdownReport } from './lib/report.js';
-import type { BenchResult, ColdStart, Run, ScenarioResult, Summary } from './lib/results.js';
+import type { BenchResult, ColdStart, Run, ScenarioResult, Summary, TailSummary } from './lib/results.js';
 import { federationScenario } from './lib/scenarios/federation.js';
 import { openapiScenario } from './lib/scenarios/openapi.js';
 import { proxyScenario } from './lib/scenarios/proxy.js';
@@ -129,6 +129,21 @@ const median = (values: number[]): number => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/** The rounds' own views of the load (Run.tail), in one line; undefined when the target did not tell (a `--workers` target). */
+function tailSummary(runs: Run[]): TailSummary | undefined {
+  const tails = runs.flatMap((r) => (r.tail?.serverP50 === undefined ? [] : [r.tail]));
+  if (tails.length === 0) return undefined;
+  const defined = (values: (number | undefined)[]): number[] => values.filter((v): v is number => v !== undefined);
+  return {
+    serverP50: median(defined(tails.map((t) => t.serverP50))),
+    serverP99: median(defined(tails.map((t) => t.serverP99))),
+    maxPauseMs: Math.max(...tails.map((t) => t.maxPauseMs)),
+    longPauseMsPerSec: median(tails.map((t) => t.longPauseMs / settings.durationSec)),
+    loopDelayP99Ms: median(defined(tails.map((t) => t.loopDelayP99Ms))),
+    loopDelayMaxMs: Math.max(...defined(tails.map((t) => t.loopDelayMaxMs))),
+  };
+}
 
 const runStarted = performance.now();
 function log(message: string): void {
@@ -333,6 +348,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       cpuPct: (100 * (sample.cpu.get(pid) ?? 0)) / sample.wallSeconds,
       cpuMsPerRequest: cpuMs / Math.max(1, load.requests),
       gcPct: gcBefore && gcAfter && gcAfter.activeMs > gcBefore.activeMs ? (100 * (gcAfter.ms - gcBefore.ms)) / (gcAfter.activeMs - gcBefore.activeMs) : undefined,
+      tail: gcAfter?.window,
       peakRssMB: sample.peakRss.get(pid) ?? 0,
       foreignCpuPct: (100 * sample.foreignCpu) / sample.wallSeconds,
     };
@@ -376,6 +392,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         cpuPct: median(mine.map((r) => r.cpuPct)),
         cpuMsPerRequest: median(mine.map((r) => r.cpuMsPerRequest)),
         gcPct: median(mine.flatMap((r) => (r.gcPct === undefined ? [] : [r.gcPct]))),
+        tail: tailSummary(mine),
         peakRssMB: Math.max(...mine.map((r) => r.peakRssMB)),
         upstreamPerRequest: upstreamCalls.get(`${target.name} ${connections}`),
         errors: mine.reduce((a, r) => a + r.errors, 0),

@@ -1,31 +1,87 @@
 // Preloaded into every process the benchmark starts (`node --import
 // bench/lib/gc-observer.mjs`, lib/proc.ts), Tessera, the peers, the limits and
-// the upstreams alike. It adds up the duration of every garbage collection
-// (perf_hooks' 'gc' entries: the pause each collection makes on the main
-// thread) and answers the run's `{ type: 'gc-totals', id }` over the IPC
-// channel with that total and the main thread's busy time so far (event loop
-// utilization's `active`: time not spent waiting for I/O). Both are clock
-// time of the same thread, so time the process waits for a CPU stretches
-// both alike and their ratio stays the share of its work spent collecting.
+// the upstreams alike. It answers the run's `{ type: 'gc-totals', id }` over
+// the IPC channel with:
+// - the duration of every garbage collection so far (perf_hooks' 'gc' entries:
+//   the pause each collection makes on the main thread), added up, and the
+//   main thread's busy time so far (event loop utilization's `active`: time not
+//   spent waiting for I/O). Both are clock time of the same thread, so time the
+//   process waits for a CPU stretches both alike and their ratio stays the
+//   share of its work spent collecting;
+// - a window, from the previous question to this one (the bench asks right
+//   before and right after each load, so the window is the load): the
+//   process's own latency of the HTTP requests its node:http server answered
+//   (the 'http.server.request.start' to 'http.server.response.finish'
+//   diagnostics channels: request headers parsed to the last byte handed to
+//   the socket), its 50th and 99th percentiles, the longest GC pause and the
+//   time spent in pauses of 10 ms or more, and the event loop's delay (a
+//   timer's lateness sampled every 10 ms: how long one piece of work held the
+//   thread). They say where a client's tail latency comes from: the process's
+//   own work, its collector, or outside it (the load generator's core, the
+//   network, the upstreams).
 // Plain JavaScript, so the peers load it as they are. In a cluster worker it
 // does nothing; a cluster primary says how many workers it has, whose
 // collections it cannot see.
 import cluster from 'node:cluster';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { subscribe } from 'node:diagnostics_channel';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import process from 'node:process';
+
+/** The p-th percentile (0..1) of an array of numbers (sorted here). */
+function percentile(values, p) {
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.floor(p * values.length))];
+}
 
 if (!cluster.isWorker && process.send) {
   let ms = 0;
   let count = 0;
+  let windowMaxPause = 0;
+  let windowLongPauseMs = 0;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       ms += entry.duration;
       count++;
+      if (entry.duration > windowMaxPause) windowMaxPause = entry.duration;
+      if (entry.duration >= 10) windowLongPauseMs += entry.duration;
     }
   }).observe({ entryTypes: ['gc'] });
+
+  // At most 2^20 latencies per window (a 10 s load at 100,000 req/s); the rest are counted, not kept.
+  const MAX_KEPT = 1 << 20;
+  let latencies = [];
+  let answered = 0;
+  const started = new WeakMap();
+  subscribe('http.server.request.start', ({ response }) => started.set(response, performance.now()));
+  subscribe('http.server.response.finish', ({ response }) => {
+    const at = started.get(response);
+    if (at === undefined) return;
+    answered++;
+    if (latencies.length < MAX_KEPT) latencies.push(performance.now() - at);
+  });
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+
   process.on('message', (message) => {
     if (message?.type !== 'gc-totals') return;
     const workers = cluster.workers ? Object.keys(cluster.workers).length : 0;
-    process.send({ type: 'gc-totals', id: message.id, ms, count, activeMs: performance.eventLoopUtilization().active, workers });
+    const window = {
+      answered,
+      serverP50: percentile(latencies, 0.5),
+      serverP99: percentile(latencies, 0.99),
+      maxPauseMs: windowMaxPause,
+      longPauseMs: windowLongPauseMs,
+      // The histogram is in nanoseconds; the resolution (10 ms) is the timer's period, not lateness.
+      loopDelayP99Ms: loopDelay.count ? Math.max(0, loopDelay.percentile(99) / 1e6 - 10) : undefined,
+      loopDelayMaxMs: loopDelay.count ? Math.max(0, loopDelay.max / 1e6 - 10) : undefined,
+    };
+    latencies = [];
+    answered = 0;
+    windowMaxPause = 0;
+    windowLongPauseMs = 0;
+    loopDelay.reset();
+    process.send({ type: 'gc-totals', id: message.id, ms, count, activeMs: performance.eventLoopUtilization().active, workers, window });
   });
 }

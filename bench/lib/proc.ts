@@ -21,6 +21,23 @@ export interface GcTotals {
   count: number;
   /** Time the main thread's event loop was not idle, ms (performance.eventLoopUtilization().active). */
   activeMs: number;
+  /** Since the previous question (lib/gc-observer.mjs): the process's own view of the requests it answered. */
+  window?: TailWindow;
+}
+
+/** Where a tail comes from, seen from inside a process over one window (lib/gc-observer.mjs). */
+export interface TailWindow {
+  /** Requests its node:http server answered. */
+  answered: number;
+  /** Headers parsed to the last byte handed to the socket, ms; undefined when it answered none. */
+  serverP50?: number;
+  serverP99?: number;
+  /** The longest GC pause, and the time spent in pauses of 10 ms or more, ms. */
+  maxPauseMs: number;
+  longPauseMs: number;
+  /** How late a 10 ms timer ran (one piece of work holding the thread), 99th percentile and longest, ms. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 export interface Child {
@@ -132,9 +149,9 @@ export function spawnNode(options: SpawnOptions): Promise<Child> {
     new Promise((resolve) => {
       if (!proc.connected) return resolve(undefined);
       const id = ++asked;
-      const answer = (message: { type?: string; id?: number; ms?: number; count?: number; activeMs?: number; workers?: number }): void => {
+      const answer = (message: { type?: string; id?: number; ms?: number; count?: number; activeMs?: number; workers?: number; window?: TailWindow }): void => {
         if (message.type !== 'gc-totals' || message.id !== id) return;
-        done(message.workers ? undefined : { ms: message.ms!, count: message.count!, activeMs: message.activeMs! });
+        done(message.workers ? undefined : { ms: message.ms!, count: message.count!, activeMs: message.activeMs!, window: message.window });
       };
       const timer = setTimeout(() => done(undefined), 2_000);
       const done = (totals: GcTotals | undefined): void => {

@@ -26,6 +26,20 @@ function rows(scenario: ScenarioResult): string[][] {
   ]);
 }
 
+const TAIL_HEADER = ['conns', 'target', 'p50 ms', 'p99 ms', 'p99 ÷ p50', 'in process: p50 ms', 'p99 ms', 'longest GC pause ms', 'GC pauses ≥ 10 ms, ms/s', 'event-loop delay p99 ms', 'max ms'];
+
+/** Where each target's tail latency comes from: the client's view beside the process's own (lib/gc-observer.mjs). */
+function tailRows(scenario: ScenarioResult): string[][] {
+  return (scenario.summary ?? []).flatMap((s) => {
+    const t = s.tail;
+    if (!t) return [];
+    return [[String(s.connections), s.label, f2(s.p50), f2(s.p99), `${f2(s.p99 / s.p50)}×`, f2(t.serverP50), f2(t.serverP99), f0(t.maxPauseMs), f0(t.longPauseMsPerSec), f0(t.loopDelayP99Ms), f0(t.loopDelayMaxMs)]];
+  });
+}
+
+const TAIL_NOTE =
+  'Where the tail comes from: the client\'s p50 and p99 (the load generator\'s clock) beside the same requests timed inside the target (its node:http server: request headers parsed to the last byte handed to the socket; – for a process without one), its longest GC pause, the time in GC pauses of 10 ms or more per second of load, and how late a 10 ms timer ran (one piece of work holding the thread). An in-process p99 far below the client\'s says the tail is outside the process: the load generator\'s core, the network, the upstreams.';
+
 function header(result: BenchResult): string[] {
   const m = result.machine;
   return [
@@ -60,6 +74,10 @@ export function consoleTables(result: BenchResult): string {
     }
     for (const f of s.failedTargets ?? []) out.push(`   ${f.target} did not start: ${f.error.split('\n')[0]}`);
     if (s.summary) table(HEADER, rows(s));
+    if (s.summary?.some((r) => r.tail)) {
+      out.push('');
+      table(TAIL_HEADER, tailRows(s));
+    }
     if (s.coldStart?.length) {
       out.push('');
       table(COLD_HEADER, coldStartRows(s));
@@ -104,6 +122,7 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
     }
     parts.push('');
     if (s.summary) parts.push(mdTable(HEADER, rows(s)), '');
+    if (s.summary?.some((r) => r.tail)) parts.push('Where the tail comes from:', '', mdTable(TAIL_HEADER, tailRows(s)), '');
     if (s.coldStart?.length) parts.push('Cold start:', '', mdTable(COLD_HEADER, coldStartRows(s)), '');
   }
   if (result.schemaBuild?.length) {
@@ -118,6 +137,8 @@ export function markdownReport(result: BenchResult, chartFile: string): string {
   }
   parts.push(
     'CPU % is the target process only, in % of one core (the direct call: the server itself); CPU ms/req is that CPU time divided by the requests served, the figure least disturbed by other work on the machine. GC % is the share of the target\'s main-thread work spent in garbage collection during the load: its GC pauses (perf_hooks \'gc\' entries) over its busy time (event loop utilization), both counted inside every process alike by a preloaded module (lib/gc-observer.mjs); V8\'s concurrent marking on helper threads is in neither. Peak RSS is sampled every 100 ms during the load. upstream/req counts the requests the scenario\'s upstream services received per client request. Ratios are the median req/s of Tessera with dedupe off (the judged target) over the target\'s.',
+    '',
+    TAIL_NOTE,
     '',
   );
   return `${parts.join('\n')}\n`;

@@ -1,5 +1,16 @@
 /** The shape of bench/results/latest.json (one run of `npm run bench`). */
 import type { Layout } from './pin.js';
+import type { TailWindow } from './proc.js';
+
+export interface TailSummary {
+  serverP50?: number;
+  serverP99?: number;
+  maxPauseMs: number;
+  /** Time in GC pauses of 10 ms or more per second of load, ms. */
+  longPauseMsPerSec: number;
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
+}
 
 export interface Machine {
   cpu: string;
@@ -46,6 +57,8 @@ export interface Run {
    * on V8's helper threads is in neither. Undefined when the process did not tell (a `--workers` target).
    */
   gcPct?: number;
+  /** The target's own view of the load (lib/gc-observer.mjs): latency inside the process, GC pauses, event-loop delay. */
+  tail?: TailWindow;
   peakRssMB: number;
   /** CPU used on the machine by other processes during the run, % of one core. */
   foreignCpuPct: number;
@@ -64,6 +77,8 @@ export interface Summary {
   cpuMsPerRequest: number;
   /** Median of the rounds' GC shares (Run.gcPct); NaN (null in the JSON) when not measured. */
   gcPct: number;
+  /** Medians of the rounds' Run.tail figures (the longest pause and event-loop delay: the largest of the rounds). */
+  tail?: TailSummary;
   peakRssMB: number;
   /** Upstream requests per client request, counted over a separate batch of requests at the same concurrency (none for the direct call). */
   upstreamPerRequest?: number;
