@@ -252,6 +252,17 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
   return { subgraphs, owners, overrides, labels };
 }
 
+/**
+ * Fields selected on an interface itself that an @interfaceObject subgraph serves there and the subgraph asked
+ * does not (`{ seats { open } }`, Seat.open of the @interfaceObject): answered by that subgraph for every
+ * implementation, even one whose own subgraph has the field too (@shareable); under a type condition
+ * (`... on Box { open }`) the implementation's field is asked as usual.
+ */
+interface OnInterface {
+  type: string;
+  fields: ReadonlySet<FieldNode>;
+}
+
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
 interface Entry {
   field: FieldNode;
@@ -383,6 +394,20 @@ class Planner {
     return this.owners(typeName, field).includes(subgraph);
   }
 
+  /** The subgraph that knows `iface` as an @interfaceObject and serves its `field`, answering for objects of `type`. */
+  private interfaceObjectOwner(iface: string, field: string, type: GraphQLObjectType): PlanSubgraph | undefined {
+    return this.owners(iface, field).find((s) => s.interfaceObjects?.has(iface) && s.entities.has(type.name));
+  }
+
+  /** The fields `subgraph` is asked for on an interface itself (not under a type condition) that only an @interfaceObject subgraph serves there. */
+  private onInterface(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph): OnInterface | undefined {
+    if (!isInterfaceType(type)) return undefined;
+    const fields = set.selections.filter(
+      (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value !== '__typename' && !this.serves(subgraph, type.name, s.name.value) && this.owners(type.name, s.name.value).some((o) => o.interfaceObjects?.has(type.name)),
+    );
+    return fields.length > 0 ? { type: type.name, fields: new Set(fields) } : undefined;
+  }
+
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
   collect(type: GraphQLObjectType, set: SelectionSetNode): Entry[] {
     const out: Entry[] = [];
@@ -405,6 +430,7 @@ class Planner {
     owner: Fetch,
     provided?: Provided,
     representation = false,
+    onInterface?: OnInterface,
   ): SelectionNode[] {
     provided = this.providedFor(provided, type);
     const local: SelectionNode[] = [];
@@ -412,16 +438,18 @@ class Planner {
     for (const entry of entries) {
       const name = entry.field.name.value;
       const at = coordinate(type.name, name);
+      // Selected on the interface, which this subgraph does not serve the field of: the @interfaceObject subgraph that does answers it.
+      const viaObject = onInterface?.fields.has(entry.field) ? this.interfaceObjectOwner(onInterface.type, name, type) : undefined;
       if (name === '__typename') {
         local.push(wrapped(entry.field, entry.wraps));
-      } else if ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name)) {
+      } else if (!viaObject && ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name))) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
         const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
         local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
       } else {
         const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
         // @shareable: the subgraph already asked at this place, else the first by name (owners are in name order).
-        const chosen = candidates.find((s) => s === subgraph) ?? candidates.find((s) => remote.has(s)) ?? candidates[0];
+        const chosen = viaObject ?? candidates.find((s) => s === subgraph) ?? candidates.find((s) => remote.has(s)) ?? candidates[0];
         if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key`);
         let list = remote.get(chosen);
         if (!list) remote.set(chosen, (list = []));
@@ -687,12 +715,13 @@ class Planner {
    */
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
+    const onInterface = this.onInterface(type, set, subgraph);
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
       const entries = this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
-      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided);
+      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided, false, onInterface);
       for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typename: concrete.name }];
       selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
     }
@@ -1001,7 +1030,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   }
   const roots = groups.map(({ subgraph, entries }) => {
     const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };
-    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch), e.wraps));
+    // A root field's @provides (`gem: Gem @provides(fields: "name")`): those fields read from this subgraph.
+    const provides = (field: FieldNode) => subgraph.provides?.get(coordinate(rootName, field.name.value));
+    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch, provides(e.field) && providedOf(provides(e.field))), e.wraps));
     return fetch;
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];

@@ -37,7 +37,9 @@ import type { ExecutionResult } from '@graphql-tools/utils';
 import {
   getVariableValues,
   GraphQLError,
+  doTypesOverlap,
   isAbstractType,
+  isCompositeType,
   isInterfaceType,
   isObjectType,
   Kind,
@@ -121,6 +123,16 @@ function hasField(schema: GraphQLSchema, typeName: string, fieldName: string, un
   return !isInterfaceType(type) || schema.getPossibleTypes(type).every((t) => fieldName in t.getFields());
 }
 
+/**
+ * Whether a fragment on `condition` may be spread where `parent` is in a subgraph's schema (GraphQL spec 5.5.2.3):
+ * a type that implements an interface only in another subgraph (Pass implements Node elsewhere) may not.
+ */
+function spreadable(schema: GraphQLSchema, parent: string | undefined, condition: string): boolean {
+  const inner = schema.getType(condition);
+  const outer = parent === undefined ? undefined : schema.getType(parent);
+  return inner !== undefined && outer !== undefined && isCompositeType(inner) && isCompositeType(outer) && doTypesOverlap(schema, inner, outer);
+}
+
 /** The operation and the fragments it uses, as a document (what the direct route must serve). */
 function operationDocument(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
   const fragments = fragmentsOf(document);
@@ -151,6 +163,7 @@ export function directRouteOf(
   onlyOwner?: (coordinate: string) => string | undefined,
 ): DirectRoute | undefined {
   if (operation) document = operationDocument(document, operation);
+  const fragments = fragmentsOf(document);
   let candidates = routes.slice();
   const keep = (test: (route: DirectRoute) => boolean): void => {
     candidates = candidates.filter(test);
@@ -180,7 +193,13 @@ export function directRouteOf(
         keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name, unifiedType));
       },
       InlineFragment(node) {
-        if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);
+        const parent = typeInfo.getParentType()?.name;
+        if (node.typeCondition) keep((r) => spreadable(r.schema, parent, node.typeCondition!.name.value));
+      },
+      FragmentSpread(node) {
+        const parent = typeInfo.getParentType()?.name;
+        const fragment = fragments.get(node.name.value);
+        keep((r) => fragment !== undefined && spreadable(r.schema, parent, fragment.typeCondition.name.value));
       },
       FragmentDefinition(node) {
         keep((r) => r.schema.getType(node.typeCondition.name.value) !== undefined);
