@@ -11,9 +11,7 @@
  *   defer/shared-root                                           → not covered: @defer is not planned (a stream is left
  *                                                                to stitching); no differential scenario yet
  *   enum-intersection, input-object-intersection, simple-inaccessible → "@inaccessible fields, input fields and enum values"
- *   executable-directive-definition-default-arguments          → not covered: Tessera forwards `@dir` without the
- *                                                                default one subgraph's definition lacks (the subgraph
- *                                                                refuses it); Apollo Gateway drops the directive
+ *   executable-directive-definition-default-arguments          → "an executable directive whose argument has a default ..."
  *   fed1-external-extends, fed1-external-extends-resolvable, fed1-external-extension,
  *   fed2-external-extends, fed2-external-extension             → "Federation 1 subgraphs and type extensions"
  *   i-will-name-you-later, requires-circular                   → "@requires in a circle across two subgraphs" (stitched)
@@ -32,9 +30,9 @@
  *   provides-on-union                                           → "@provides (nested, on an interface, on a union) ..."
  *   override-type-interface, override-with-requires, simple-override,
  *   unavailable-override                                        → "@override: the new subgraph answers ..."
- * 49 of 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
- * the 6 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
- * requires-circular, i-will-name-you-later) came with it.
+ * 50 of 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
+ * the 7 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
+ * requires-circular, i-will-name-you-later, executable-directive-definition-default-arguments) came with it.
  */
 
 /**
@@ -1338,4 +1336,42 @@ type Pass implements Node @key(fields: "id") { id: ID! holder: String! }`,
 
 test('an @interfaceObject\'s shareable field answered by type condition; node(id:) and a type implementing Node elsewhere', async (t) => {
   await run(t, typeConditionScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// An executable directive composed with @composeDirective, its argument's default in one subgraph only:
+// executable-directive-definition-default-arguments
+// ---------------------------------------------------------------------------------------------------------------
+
+const markLink = '@link(url: "https://example.dev/mark/v1.0", import: ["@mark"]) @composeDirective(name: "@mark")';
+
+const directiveScenario: Scenario = {
+  audit: 'executable-directive-definition-default-arguments',
+  subgraphs: {
+    // Its definition has no default: a use without the argument is invalid here.
+    left: {
+      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
+directive @mark(tone: Tone!) on FIELD
+enum Tone { LOUD QUIET }
+type Query { left: String }`,
+      resolvers: { Query: { left: () => 'left' } },
+    },
+    right: {
+      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
+directive @mark(tone: Tone! = QUIET) on FIELD
+enum Tone { LOUD QUIET }
+type Query { right: String }`,
+      resolvers: { Query: { right: () => 'right' } },
+    },
+  },
+  // Apollo Gateway 2.14 leaves executable directives out of its API schema: "Unknown directive "@mark"." (APOLLO_WRONG).
+  cases: [
+    { name: 'the directive without its argument, on fields of both subgraphs (APOLLO_WRONG)', query: '{ left @mark right @mark }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
+    { name: 'the directive without its argument, on one subgraph\'s field (APOLLO_WRONG)', query: '{ left @mark }', expected: { data: { left: 'left' } }, route: 'direct' },
+    { name: 'the directive with its argument (APOLLO_WRONG)', query: '{ left @mark(tone: LOUD) right @mark(tone: LOUD) }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
+  ],
+};
+
+test('an executable directive whose argument has a default in one subgraph only: the default is sent to the other', async (t) => {
+  await run(t, directiveScenario);
 });
