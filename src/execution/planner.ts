@@ -62,6 +62,7 @@ import {
   isLeafType,
   isObjectType,
   Kind,
+  print,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -275,10 +276,10 @@ const responseKey = (field: FieldNode): string => field.alias?.value ?? field.na
  * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
  * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
  */
-function keyField(field: FieldNode): FieldNode {
+function keyField(field: FieldNode, prefix = KEY_PREFIX): FieldNode {
   return {
     kind: Kind.FIELD,
-    alias: { kind: Kind.NAME, value: KEY_PREFIX + field.name.value },
+    alias: { kind: Kind.NAME, value: prefix + field.name.value },
     name: field.name,
     ...(field.arguments?.length && { arguments: field.arguments }),
     ...(field.selectionSet && { selectionSet: field.selectionSet }),
@@ -456,9 +457,39 @@ class Planner {
         list.push(entry);
       }
     }
-    if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local, provided);
+    // One set of entity fetches per pass: a field required with other arguments by another field of the same subgraph
+    // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
+    this.argumentPasses(type, remote).forEach((groups, pass) => this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass}_`));
     if (local.length === 0) local.push(TYPENAME);
     return local;
+  }
+
+  /**
+   * The entity fetches' groups split so that no two entries of one subgraph's group require the same field with
+   * different arguments (`@requires(fields: "cost(unit: \"USD\")")` beside `cost(unit: \"EUR\")`): each object's
+   * representation has one value per field name, so the second is asked for in a second pass.
+   */
+  private argumentPasses(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>): Array<Map<PlanSubgraph, Entry[]>> {
+    const passes: Array<{ groups: Map<PlanSubgraph, Entry[]>; required: Map<PlanSubgraph, Map<string, string>> }> = [];
+    for (const [target, entries] of remote) {
+      for (const entry of entries) {
+        const required = new Map<string, string>();
+        for (const f of requiresOf(target, type.name, entry.field.name.value)?.selections ?? []) {
+          if (f.kind === Kind.FIELD) required.set(f.name.value, f.arguments?.length ? print({ ...f, selectionSet: undefined, alias: undefined }) : f.name.value);
+        }
+        const fits = (pass: (typeof passes)[number]): boolean => {
+          const taken = pass.required.get(target);
+          return !taken || [...required].every(([name, signature]) => (taken.get(name) ?? signature) === signature);
+        };
+        let pass = passes.find(fits);
+        if (!pass) passes.push((pass = { groups: new Map(), required: new Map() }));
+        pass.groups.set(target, [...(pass.groups.get(target) ?? []), entry]);
+        const taken = pass.required.get(target) ?? new Map<string, string>();
+        for (const [name, signature] of required) taken.set(name, signature);
+        pass.required.set(target, taken);
+      }
+    }
+    return passes.map((p) => p.groups);
   }
 
   /**
@@ -552,6 +583,8 @@ class Planner {
     owner: Fetch,
     local: SelectionNode[],
     provided: Provided | undefined,
+    /** The alias prefix of this pass's key and required fields (argumentPasses). */
+    prefix: string,
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
@@ -564,10 +597,10 @@ class Planner {
         list.set(name, existing ? mergeFieldSets([selectionSet([existing, field])])[0]! : field);
         return;
       }
-      const at = list.findIndex((e) => e.field.alias?.value === KEY_PREFIX + name);
-      const key = keyField(field);
+      const at = list.findIndex((e) => e.field.alias?.value === prefix + name);
+      const key = keyField(field, prefix);
       if (at === -1) list.push({ field: key, wraps: [] });
-      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }), wraps: [] };
+      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }, prefix), wraps: [] };
     };
     const pending = [...groups.keys()];
     while (pending.length > 0) {
@@ -601,7 +634,7 @@ class Planner {
       }
       dependsOn.set(target, dependency);
     }
-    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field)));
+    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field), prefix));
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -617,7 +650,7 @@ class Planner {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => prefix + k), keyCount, alias: '', variable: '' },
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
         children: [],

@@ -18,8 +18,7 @@
  *   include-skip, nested-requires, requires-interface, requires-requires,
  *   requires-with-argument, simple-requires-provides           → "@requires: plain, nested, with fragments, ..."
  *   requires-with-fragments                                     → "@requires with type conditions under an interface"
- *   requires-with-argument-conflict                             → not covered: two fields requiring one field with two
- *                                                                arguments get one value (Tessera and Apollo Gateway)
+ *   requires-with-argument-conflict                             → "the same field required with two arguments ..."
  *   interface-object-indirect-extension, partial-union, partial-union-complex,
  *   provides-only-requested-fields                              → "partial unions, an implementation extended beside ..."
  *   interface-object-with-requires, non-resolvable-interface-object,
@@ -30,9 +29,10 @@
  *   provides-on-union                                           → "@provides (nested, on an interface, on a union) ..."
  *   override-type-interface, override-with-requires, simple-override,
  *   unavailable-override                                        → "@override: the new subgraph answers ..."
- * 50 of 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
- * the 7 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
- * requires-circular, i-will-name-you-later, executable-directive-definition-default-arguments) came with it.
+ * 51 of 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
+ * the 8 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
+ * requires-circular, i-will-name-you-later, executable-directive-definition-default-arguments,
+ * requires-with-argument-conflict) came with it.
  */
 
 /**
@@ -1336,6 +1336,73 @@ type Pass implements Node @key(fields: "id") { id: ID! holder: String! }`,
 
 test('an @interfaceObject\'s shareable field answered by type condition; node(id:) and a type implementing Node elsewhere', async (t) => {
   await run(t, typeConditionScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The same field required with two arguments by two fields of one subgraph: requires-with-argument-conflict
+// ---------------------------------------------------------------------------------------------------------------
+
+const GOODS = [
+  { sku: 'k1', mass: 2, kind: { usd: 10, eur: 9 } },
+  { sku: 'k2', mass: 5, kind: { usd: 30, eur: 27 } },
+];
+
+const conflictScenario: Scenario = {
+  audit: 'requires-with-argument-conflict',
+  supergraph: true,
+  subgraphs: {
+    goods: {
+      sdl: `${link('2.3', KEYS)}
+type Query { goods: [Good!]! }
+type Good @key(fields: "sku") { sku: ID! mass: Int! cost(unit: String!): Int! kind: Kind! }
+type Kind @shareable { average(unit: String!): Int! }`,
+      resolvers: {
+        Query: { goods: () => GOODS },
+        Good: { __resolveReference: (r: { sku: string }) => GOODS.find((g) => g.sku === r.sku), cost: (g: { mass: number }, { unit }: { unit: string }) => g.mass * (unit === 'EUR' ? 3 : unit === 'USD' ? 4 : 5) },
+        Kind: { average: (k: { usd: number; eur: number }, { unit }: { unit: string }) => (unit === 'EUR' ? k.eur : k.usd) },
+      },
+    },
+    // Its two freights require the cost in two currencies.
+    freight: {
+      sdl: `${link('2.3', KEYS)}
+type Good @key(fields: "sku") {
+  sku: ID!
+  mass: Int! @external
+  cost(unit: String!): Int! @external
+  kind: Kind! @external
+  freight: Int! @requires(fields: "cost(unit: \\"USD\\") mass")
+  freightEur: Int! @requires(fields: "cost(unit: \\"EUR\\") mass")
+  pricey: Boolean! @requires(fields: "kind { average(unit: \\"USD\\") }")
+}
+type Kind @shareable { average(unit: String!): Int! @external }`,
+      resolvers: {
+        Good: {
+          __resolveReference: (r: Record<string, unknown>) => r,
+          freight: (g: { cost?: number; mass?: number }) => need(g.cost, 'cost') * 10 + need(g.mass, 'mass'),
+          freightEur: (g: { cost?: number; mass?: number }) => need(g.cost, 'cost') * 10 + need(g.mass, 'mass'),
+          pricey: (g: { kind?: { average?: number } }) => need(need(g.kind, 'kind').average, 'kind.average') > 20,
+        },
+      },
+    },
+  },
+  // Apollo Gateway 2.14 sends one cost for both: freightEur computed from the USD cost, or the other way round (APOLLO_WRONG).
+  cases: [
+    {
+      name: 'the same field required with two arguments by two fields (APOLLO_WRONG)',
+      query: '{ goods { sku freight freightEur pricey } }',
+      expected: { data: { goods: [{ sku: 'k1', freight: 82, freightEur: 62, pricey: false }, { sku: 'k2', freight: 205, freightEur: 155, pricey: true }] } },
+    },
+    {
+      name: 'the same, beside the field itself with a third argument (APOLLO_WRONG)',
+      query: '{ goods { freightEur cost(unit: "GBP") freight } }',
+      expected: { data: { goods: [{ freightEur: 62, cost: 10, freight: 82 }, { freightEur: 155, cost: 25, freight: 205 }] } },
+    },
+    { name: 'one of them', query: '{ goods { sku freightEur } }' },
+  ],
+};
+
+test('the same field required with two arguments by two fields of one subgraph: each gets its own', async (t) => {
+  await run(t, conflictScenario);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
