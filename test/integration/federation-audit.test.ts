@@ -956,7 +956,8 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
   assert.equal(subscribed, 1);
 
-  // On a channel with names of its own, a query (planner off) and a subscription are refused the same way, at the client's field.
+  // On a channel with names of its own, a query (planner off) and a subscription are refused the same way, at the
+  // client's field, named in the channel's names (docs/reliability.md row 84).
   const renamed = await startGateway(t, descriptors, {
     mode: 'development',
     execution: { planner: false },
@@ -1334,7 +1335,7 @@ type Pass implements Node @key(fields: "id") { id: ID! holder: String! }`,
   ],
 };
 
-test('an @interfaceObject\'s shareable field answered by type condition; node(id:) and a type implementing Node elsewhere', async (t) => {
+test('an @interfaceObject\'s shareable field answered by type condition; node(id:) and a type implementing Node elsewhere (docs/reliability.md row 85)', async (t) => {
   await run(t, typeConditionScenario);
 });
 
@@ -1439,6 +1440,6 @@ type Query { right: String }`,
   ],
 };
 
-test('an executable directive whose argument has a default in one subgraph only: the default is sent to the other', async (t) => {
+test('an executable directive whose argument has a default in one subgraph only: the default is sent to the other (docs/reliability.md row 83)', async (t) => {
   await run(t, directiveScenario);
 });
