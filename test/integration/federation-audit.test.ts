@@ -8,8 +8,7 @@
  *   parent-entity-call, parent-entity-call-complex, simple-entity-call → "entities and keys"
  *   corrupted-supergraph-node-id, node, shared-root            → "shared root fields and node(id:)"; node also
  *                                                                "... node(id:) and a type implementing Node elsewhere"
- *   defer/shared-root                                           → not covered: @defer is not planned (a stream is left
- *                                                                to stitching); no differential scenario yet
+ *   defer/shared-root (its queries have no @defer)              → "shared non-null root fields of a value type ..."
  *   enum-intersection, input-object-intersection, simple-inaccessible → "@inaccessible fields, input fields and enum values"
  *   executable-directive-definition-default-arguments          → "an executable directive whose argument has a default ..."
  *   fed1-external-extends, fed1-external-extends-resolvable, fed1-external-extension,
@@ -29,10 +28,10 @@
  *   provides-on-union                                           → "@provides (nested, on an interface, on a union) ..."
  *   override-type-interface, override-with-requires, simple-override,
  *   unavailable-override                                        → "@override: the new subgraph answers ..."
- * 51 of 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
- * the 8 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
+ * All 52 covered; 43 were before this list (the 41 of the audit's report, nested-requires, authenticated-and-scopes),
+ * the 9 others (interface-object-indirect-extension, partial-union(-complex), provides-only-requested-fields,
  * requires-circular, i-will-name-you-later, executable-directive-definition-default-arguments,
- * requires-with-argument-conflict) came with it.
+ * requires-with-argument-conflict, defer/shared-root) came with it.
  */
 
 /**
@@ -1337,6 +1336,45 @@ type Pass implements Node @key(fields: "id") { id: ID! holder: String! }`,
 
 test('an @interfaceObject\'s shareable field answered by type condition; node(id:) and a type implementing Node elsewhere (docs/reliability.md row 85)', async (t) => {
   await run(t, typeConditionScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared non-null root fields of a value type, each subgraph with a nested object of its own: defer/shared-root
+// (its queries have no @defer: the subgraphs answer at different speeds)
+// ---------------------------------------------------------------------------------------------------------------
+
+const KIT = { id: 'kit1', label: { id: 'l1', maker: 'Acme', line: 'Pro' }, shelf: { id: 's1', title: 'Tools' }, tag: { id: 't1', cents: 1250, unit: 'EUR' } };
+/** A value answered after `ms` (the subgraphs answer at different speeds; which one answers first must not matter). */
+const later = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+const sharedValueSubgraph = (field: 'label' | 'shelf' | 'tag', type: string, fields: string, ms: number): Subgraph => ({
+  sdl: `${link('2.3', KEYS)}
+type Query { kit: Kit! @shareable kits: [Kit!]! @shareable }
+type Kit { id: ID! @shareable ${field}: ${type}! }
+type ${type} { ${fields} }`,
+  resolvers: {
+    Query: { kit: () => ({ id: KIT.id }), kits: () => [{ id: KIT.id }] },
+    Kit: { [field]: () => later(ms, KIT[field]) },
+  },
+});
+
+const sharedValueScenario: Scenario = {
+  audit: 'defer/shared-root',
+  supergraph: true,
+  subgraphs: {
+    labels: sharedValueSubgraph('label', 'Label', 'id: ID! maker: String! line: String!', 40),
+    shelves: sharedValueSubgraph('shelf', 'Shelf', 'id: ID! title: String!', 20),
+    tags: sharedValueSubgraph('tag', 'Tag', 'id: ID! cents: Int! unit: String!', 0),
+  },
+  cases: [
+    { name: 'a non-null shared root field: each subgraph its nested object', query: '{ kit { id label { id maker line } shelf { id title } tag { id cents unit } } }' },
+    { name: 'a non-null list of them', query: '{ kits { id label { id maker line } shelf { id title } tag { id cents unit } } }' },
+    { name: 'two of the three, aliased', query: '{ k: kit { s: shelf { title } l: label { maker } } }' },
+  ],
+};
+
+test('shared non-null root fields of a value type, each subgraph answering a nested object of its own', async (t) => {
+  await run(t, sharedValueScenario);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
