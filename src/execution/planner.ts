@@ -160,6 +160,11 @@ export interface Fetch {
     alias: string;
     variable: string;
   };
+  /**
+   * Fetches that must have run, with all their descendants, before this one (the fetches that bring a field this
+   * one's representation requires through another subgraph: `@requires(fields: "driver { age }")`).
+   */
+  after?: readonly Fetch[];
   /** What the subgraph is asked for on each object, in the subgraph's terms. */
   selections: readonly SelectionNode[];
   /** The client's response keys this fetch fills on its objects: where its errors go when it fails. */
@@ -459,9 +464,50 @@ class Planner {
     }
     // One set of entity fetches per pass: a field required with other arguments by another field of the same subgraph
     // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
-    this.argumentPasses(type, remote).forEach((groups, pass) => this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass}_`));
+    // A required field no one subgraph answers with all of its selection (`driver { age }`, `age` of another subgraph):
+    // fetched first as a field of its own (`__key_driver`), with its own entity fetches; the requiring fetches after.
+    const prefetch = this.prefetches(type, remote, subgraph, provided);
+    const before = owner.children.length;
+    if (prefetch) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const after = owner.children.slice(before);
+    const first = prefetch ? 1 : 0;
+    this.argumentPasses(type, remote).forEach((groups, pass) =>
+      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.names, after),
+    );
     if (local.length === 0) local.push(TYPENAME);
     return local;
+  }
+
+  /**
+   * The required fields of `remote`'s entries that neither this subgraph nor any other one answers with all of its
+   * nested selection, each as an entry (`__key_driver: driver { age }`) for a subgraph that serves the field itself;
+   * its nested fields of other subgraphs then come through that fetch's own entity fetches.
+   */
+  private prefetches(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>, subgraph: PlanSubgraph, provided: Provided | undefined): { groups: Map<PlanSubgraph, Entry[]>; names: ReadonlySet<string> } | undefined {
+    const groups = new Map<PlanSubgraph, Entry[]>();
+    const names = new Set<string>();
+    const seen = new Set<string>();
+    // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
+    // through `_entities`, with a representation of its own).
+    const need = (target: PlanSubgraph, requiring: string): void => {
+      if (seen.has(`${target.name}.${requiring}`)) return;
+      seen.add(`${target.name}.${requiring}`);
+      for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
+        if (f.kind !== Kind.FIELD || names.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
+        const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
+        const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
+        if (provider) {
+          need(provider, f.name.value);
+          continue;
+        }
+        const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
+        if (!server) continue;
+        names.add(f.name.value);
+        groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, f)), wraps: [] }]);
+      }
+    };
+    for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
+    return groups.size > 0 ? { groups, names } : undefined;
   }
 
   /**
@@ -585,6 +631,9 @@ class Planner {
     provided: Provided | undefined,
     /** The alias prefix of this pass's key and required fields (argumentPasses). */
     prefix: string,
+    /** Required fields already asked for on these objects by `after`'s fetches (prefetches), under `__key_<name>`. */
+    prefetched: ReadonlySet<string> = new Set(),
+    after: readonly Fetch[] = [],
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
@@ -610,6 +659,7 @@ class Planner {
       let dependency: PlanSubgraph | undefined;
       for (const field of fields) {
         const key = field.name.value;
+        if (prefetched.has(key)) continue;
         if (this.answers(subgraph, type, field, provided)) {
           addKey(localKeys, field);
           continue;
@@ -650,7 +700,8 @@ class Planner {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => prefix + k), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX : prefix) + k), keyCount, alias: '', variable: '' },
+        ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
         children: [],
@@ -917,7 +968,12 @@ function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: Gr
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
 function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
   const byDepth: Fetch[][] = [];
+  const depths = new Map<Fetch, number>();
+  /** The last wave of a fetch and its descendants (walked already: a fetch's `after` are earlier siblings). */
+  const deepest = (fetch: Fetch): number => Math.max(depths.get(fetch) ?? 0, ...fetch.children.map(deepest));
   const walk = (fetch: Fetch, depth: number) => {
+    for (const before of fetch.after ?? []) depth = Math.max(depth, deepest(before) + 1);
+    depths.set(fetch, depth);
     (byDepth[depth] ??= []).push(fetch);
     for (const child of fetch.children) walk(child, depth + 1);
   };

@@ -13,7 +13,7 @@
  *   executable-directive-definition-default-arguments          → "an executable directive whose argument has a default ..."
  *   fed1-external-extends, fed1-external-extends-resolvable, fed1-external-extension,
  *   fed2-external-extends, fed2-external-extension             → "Federation 1 subgraphs and type extensions"
- *   i-will-name-you-later, requires-circular                   → "@requires in a circle across two subgraphs" (stitched)
+ *   i-will-name-you-later, requires-circular                   → "@requires in a circle across two subgraphs"
  *   include-skip, nested-requires, requires-interface, requires-requires,
  *   requires-with-argument, simple-requires-provides           → "@requires: plain, nested, with fragments, ..."
  *   requires-with-fragments                                     → "@requires with type conditions under an interface"
@@ -1238,11 +1238,14 @@ type Sector @key(fields: "id") { id: ID! sponsorId: ID @external }`,
     },
   },
   cases: [
-    // The planner declines these today (requirements that go from one subgraph to the other and back): stitched,
-    // the same answers. `{ laps { id veteran rookie } }` is answered wrong there (rookie null): not planned, left out.
-    { name: 'a field requiring a field of another subgraph that requires one of the first', query: '{ laps { rookie } }', route: 'stitched' },
-    { name: 'the field at the end of the circle', query: '{ laps { veteran } }', route: 'stitched' },
-    { name: 'a required field whose own requirement is a list of entities of the first subgraph', query: '{ laps { sponsor { id name } } }', route: 'stitched' },
+    // Requirements that go from one subgraph to the other and back (rookie needs driver { age }, age is track's):
+    // the required field is fetched first with its nested fields (`__key_driver`), the requiring fetch after.
+    // Stitched, `{ laps { id veteran rookie } }` was answered with rookie null.
+    { name: 'a field requiring a field of another subgraph that requires one of the first', query: '{ laps { rookie } }' },
+    { name: 'the field at the end of the circle', query: '{ laps { veteran } }' },
+    { name: 'a required field whose own requirement is a list of entities of the first subgraph', query: '{ laps { sponsor { id name } } }' },
+    { name: 'the circle and its middle in one query', query: '{ laps { id veteran rookie } }' },
+    { name: 'all of them', query: '{ laps { id rookie veteran sponsor { name } } }' },
   ],
 };
 
