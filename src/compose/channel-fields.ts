@@ -381,12 +381,35 @@ export function channelFields(view: GraphQLSchema, naming: ChannelNaming): Chann
       return segment;
     });
 
+  const fieldNames = new Map(Object.entries(fieldRenames));
+  /** A graph's type or "Type.field" in the channel's names. */
+  const channelName = (graphName: string): string => {
+    const [typeName, fieldName] = graphName.split('.') as [string, string | undefined];
+    const type = typeRenames[typeName] ?? typeName;
+    return fieldName === undefined ? type : `${type}.${fieldNames.get(graphName) ?? fieldName}`;
+  };
+  const typeWords = Object.keys(typeRenames).length > 0 ? new RegExp(`\\b(${Object.keys(typeRenames).join('|')})\\b`, 'g') : undefined;
+  /**
+   * A refusal (OPERATION_NOT_PLANNABLE) names the graph's field and types: said in the channel's names, the
+   * client's (quoted "Type.field" coordinates, and renamed types outside quotes; quoted subgraph names kept).
+   */
+  const channelMessage = (message: string): string =>
+    message
+      .split(/("[^"]*")/)
+      .map((part) => {
+        if (part.startsWith('"')) return /^"[_A-Za-z]\w*\.[_A-Za-z]\w*"$/.test(part) ? `"${channelName(part.slice(1, -1))}"` : part;
+        return typeWords ? part.replace(typeWords, (word) => channelName(word)) : part;
+      })
+      .join('');
+
   return {
     schema,
     translate,
     answer(result, translation) {
       const errors = result.errors?.map((error) =>
-        error.path
+        error.extensions?.code === 'OPERATION_NOT_PLANNABLE'
+          ? new GraphQLError(channelMessage(error.message), { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path && answerPath(error.path, translation), originalError: error.originalError, extensions: error.extensions })
+          : error.path
           ? new GraphQLError(error.message, {
               nodes: error.nodes,
               source: error.source,

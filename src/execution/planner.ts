@@ -62,6 +62,7 @@ import {
   isLeafType,
   isObjectType,
   Kind,
+  print,
   TypeInfo,
   visit,
   visitWithTypeInfo,
@@ -159,6 +160,11 @@ export interface Fetch {
     alias: string;
     variable: string;
   };
+  /**
+   * Fetches that must have run, with all their descendants, before this one (the fetches that bring a field this
+   * one's representation requires through another subgraph: `@requires(fields: "driver { age }")`).
+   */
+  after?: readonly Fetch[];
   /** What the subgraph is asked for on each object, in the subgraph's terms. */
   selections: readonly SelectionNode[];
   /** The client's response keys this fetch fills on its objects: where its errors go when it fails. */
@@ -252,6 +258,17 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
   return { subgraphs, owners, overrides, labels };
 }
 
+/**
+ * Fields selected on an interface itself that an @interfaceObject subgraph serves there and the subgraph asked
+ * does not (`{ seats { open } }`, Seat.open of the @interfaceObject): answered by that subgraph for every
+ * implementation, even one whose own subgraph has the field too (@shareable); under a type condition
+ * (`... on Box { open }`) the implementation's field is asked as usual.
+ */
+interface OnInterface {
+  type: string;
+  fields: ReadonlySet<FieldNode>;
+}
+
 /** A field in a selection, with the directives of the fragments it was selected through (outermost first). */
 interface Entry {
   field: FieldNode;
@@ -264,10 +281,10 @@ const responseKey = (field: FieldNode): string => field.alias?.value ?? field.na
  * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
  * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
  */
-function keyField(field: FieldNode): FieldNode {
+function keyField(field: FieldNode, prefix = KEY_PREFIX): FieldNode {
   return {
     kind: Kind.FIELD,
-    alias: { kind: Kind.NAME, value: KEY_PREFIX + field.name.value },
+    alias: { kind: Kind.NAME, value: prefix + field.name.value },
     name: field.name,
     ...(field.arguments?.length && { arguments: field.arguments }),
     ...(field.selectionSet && { selectionSet: field.selectionSet }),
@@ -383,6 +400,20 @@ class Planner {
     return this.owners(typeName, field).includes(subgraph);
   }
 
+  /** The subgraph that knows `iface` as an @interfaceObject and serves its `field`, answering for objects of `type`. */
+  private interfaceObjectOwner(iface: string, field: string, type: GraphQLObjectType): PlanSubgraph | undefined {
+    return this.owners(iface, field).find((s) => s.interfaceObjects?.has(iface) && s.entities.has(type.name));
+  }
+
+  /** The fields `subgraph` is asked for on an interface itself (not under a type condition) that only an @interfaceObject subgraph serves there. */
+  private onInterface(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph): OnInterface | undefined {
+    if (!isInterfaceType(type)) return undefined;
+    const fields = set.selections.filter(
+      (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value !== '__typename' && !this.serves(subgraph, type.name, s.name.value) && this.owners(type.name, s.name.value).some((o) => o.interfaceObjects?.has(type.name)),
+    );
+    return fields.length > 0 ? { type: type.name, fields: new Set(fields) } : undefined;
+  }
+
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
   collect(type: GraphQLObjectType, set: SelectionSetNode): Entry[] {
     const out: Entry[] = [];
@@ -405,6 +436,7 @@ class Planner {
     owner: Fetch,
     provided?: Provided,
     representation = false,
+    onInterface?: OnInterface,
   ): SelectionNode[] {
     provided = this.providedFor(provided, type);
     const local: SelectionNode[] = [];
@@ -412,25 +444,98 @@ class Planner {
     for (const entry of entries) {
       const name = entry.field.name.value;
       const at = coordinate(type.name, name);
+      // Selected on the interface, which this subgraph does not serve the field of: the @interfaceObject subgraph that does answers it.
+      const viaObject = onInterface?.fields.has(entry.field) ? this.interfaceObjectOwner(onInterface.type, name, type) : undefined;
       if (name === '__typename') {
         local.push(wrapped(entry.field, entry.wraps));
-      } else if ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name)) {
+      } else if (!viaObject && ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name))) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
         const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
         local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
       } else {
         const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
         // @shareable: the subgraph already asked at this place, else the first by name (owners are in name order).
-        const chosen = candidates.find((s) => s === subgraph) ?? candidates.find((s) => remote.has(s)) ?? candidates[0];
+        const chosen = viaObject ?? candidates.find((s) => s === subgraph) ?? candidates.find((s) => remote.has(s)) ?? candidates[0];
         if (!chosen) throw new Unplannable(`${type.name}.${name}: no subgraph resolves ${type.name} by key`);
         let list = remote.get(chosen);
         if (!list) remote.set(chosen, (list = []));
         list.push(entry);
       }
     }
-    if (remote.size > 0) this.entityFetches(type, remote, subgraph, path, owner, local, provided);
+    // One set of entity fetches per pass: a field required with other arguments by another field of the same subgraph
+    // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
+    // A required field no one subgraph answers with all of its selection (`driver { age }`, `age` of another subgraph):
+    // fetched first as a field of its own (`__key_driver`), with its own entity fetches; the requiring fetches after.
+    const prefetch = this.prefetches(type, remote, subgraph, provided);
+    const before = owner.children.length;
+    if (prefetch) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const after = owner.children.slice(before);
+    const first = prefetch ? 1 : 0;
+    this.argumentPasses(type, remote).forEach((groups, pass) =>
+      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.names, after),
+    );
     if (local.length === 0) local.push(TYPENAME);
     return local;
+  }
+
+  /**
+   * The required fields of `remote`'s entries that neither this subgraph nor any other one answers with all of its
+   * nested selection, each as an entry (`__key_driver: driver { age }`) for a subgraph that serves the field itself;
+   * its nested fields of other subgraphs then come through that fetch's own entity fetches.
+   */
+  private prefetches(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>, subgraph: PlanSubgraph, provided: Provided | undefined): { groups: Map<PlanSubgraph, Entry[]>; names: ReadonlySet<string> } | undefined {
+    const groups = new Map<PlanSubgraph, Entry[]>();
+    const names = new Set<string>();
+    const seen = new Set<string>();
+    // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
+    // through `_entities`, with a representation of its own).
+    const need = (target: PlanSubgraph, requiring: string): void => {
+      if (seen.has(`${target.name}.${requiring}`)) return;
+      seen.add(`${target.name}.${requiring}`);
+      for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
+        if (f.kind !== Kind.FIELD || names.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
+        const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
+        const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
+        if (provider) {
+          need(provider, f.name.value);
+          continue;
+        }
+        const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
+        if (!server) continue;
+        names.add(f.name.value);
+        groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, f)), wraps: [] }]);
+      }
+    };
+    for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
+    return groups.size > 0 ? { groups, names } : undefined;
+  }
+
+  /**
+   * The entity fetches' groups split so that no two entries of one subgraph's group require the same field with
+   * different arguments (`@requires(fields: "cost(unit: \"USD\")")` beside `cost(unit: \"EUR\")`): each object's
+   * representation has one value per field name, so the second is asked for in a second pass.
+   */
+  private argumentPasses(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>): Array<Map<PlanSubgraph, Entry[]>> {
+    const passes: Array<{ groups: Map<PlanSubgraph, Entry[]>; required: Map<PlanSubgraph, Map<string, string>> }> = [];
+    for (const [target, entries] of remote) {
+      for (const entry of entries) {
+        const required = new Map<string, string>();
+        for (const f of requiresOf(target, type.name, entry.field.name.value)?.selections ?? []) {
+          if (f.kind === Kind.FIELD) required.set(f.name.value, f.arguments?.length ? print({ ...f, selectionSet: undefined, alias: undefined }) : f.name.value);
+        }
+        const fits = (pass: (typeof passes)[number]): boolean => {
+          const taken = pass.required.get(target);
+          return !taken || [...required].every(([name, signature]) => (taken.get(name) ?? signature) === signature);
+        };
+        let pass = passes.find(fits);
+        if (!pass) passes.push((pass = { groups: new Map(), required: new Map() }));
+        pass.groups.set(target, [...(pass.groups.get(target) ?? []), entry]);
+        const taken = pass.required.get(target) ?? new Map<string, string>();
+        for (const [name, signature] of required) taken.set(name, signature);
+        pass.required.set(target, taken);
+      }
+    }
+    return passes.map((p) => p.groups);
   }
 
   /**
@@ -524,6 +629,11 @@ class Planner {
     owner: Fetch,
     local: SelectionNode[],
     provided: Provided | undefined,
+    /** The alias prefix of this pass's key and required fields (argumentPasses). */
+    prefix: string,
+    /** Required fields already asked for on these objects by `after`'s fetches (prefetches), under `__key_<name>`. */
+    prefetched: ReadonlySet<string> = new Set(),
+    after: readonly Fetch[] = [],
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
@@ -536,10 +646,10 @@ class Planner {
         list.set(name, existing ? mergeFieldSets([selectionSet([existing, field])])[0]! : field);
         return;
       }
-      const at = list.findIndex((e) => e.field.alias?.value === KEY_PREFIX + name);
-      const key = keyField(field);
+      const at = list.findIndex((e) => e.field.alias?.value === prefix + name);
+      const key = keyField(field, prefix);
       if (at === -1) list.push({ field: key, wraps: [] });
-      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }), wraps: [] };
+      else if (field.selectionSet) list[at] = { field: keyField({ ...field, selectionSet: mergeFieldSets([selectionSet([list[at]!.field, key])])[0]!.selectionSet }, prefix), wraps: [] };
     };
     const pending = [...groups.keys()];
     while (pending.length > 0) {
@@ -549,6 +659,7 @@ class Planner {
       let dependency: PlanSubgraph | undefined;
       for (const field of fields) {
         const key = field.name.value;
+        if (prefetched.has(key)) continue;
         if (this.answers(subgraph, type, field, provided)) {
           addKey(localKeys, field);
           continue;
@@ -573,7 +684,7 @@ class Planner {
       }
       dependsOn.set(target, dependency);
     }
-    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field)));
+    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field), prefix));
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -589,7 +700,8 @@ class Planner {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX : prefix) + k), keyCount, alias: '', variable: '' },
+        ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
         children: [],
@@ -687,12 +799,13 @@ class Planner {
    */
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
+    const onInterface = this.onInterface(type, set, subgraph);
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
       const entries = this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
-      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided);
+      const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided, false, onInterface);
       for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typename: concrete.name }];
       selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
     }
@@ -855,7 +968,12 @@ function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: Gr
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
 function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
   const byDepth: Fetch[][] = [];
+  const depths = new Map<Fetch, number>();
+  /** The last wave of a fetch and its descendants (walked already: a fetch's `after` are earlier siblings). */
+  const deepest = (fetch: Fetch): number => Math.max(depths.get(fetch) ?? 0, ...fetch.children.map(deepest));
   const walk = (fetch: Fetch, depth: number) => {
+    for (const before of fetch.after ?? []) depth = Math.max(depth, deepest(before) + 1);
+    depths.set(fetch, depth);
     (byDepth[depth] ??= []).push(fetch);
     for (const child of fetch.children) walk(child, depth + 1);
   };
@@ -1001,7 +1119,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   }
   const roots = groups.map(({ subgraph, entries }) => {
     const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };
-    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch), e.wraps));
+    // A root field's @provides (`gem: Gem @provides(fields: "name")`): those fields read from this subgraph.
+    const provides = (field: FieldNode) => subgraph.provides?.get(coordinate(rootName, field.name.value));
+    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch, provides(e.field) && providedOf(provides(e.field))), e.wraps));
     return fetch;
   });
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];

@@ -37,7 +37,11 @@ import type { ExecutionResult } from '@graphql-tools/utils';
 import {
   getVariableValues,
   GraphQLError,
+  astFromValue,
+  doTypesOverlap,
   isAbstractType,
+  isSpecifiedDirective,
+  isCompositeType,
   isInterfaceType,
   isObjectType,
   Kind,
@@ -121,6 +125,33 @@ function hasField(schema: GraphQLSchema, typeName: string, fieldName: string, un
   return !isInterfaceType(type) || schema.getPossibleTypes(type).every((t) => fieldName in t.getFields());
 }
 
+/**
+ * Whether a fragment on `condition` may be spread where `parent` is in a subgraph's schema (GraphQL spec 5.5.2.3):
+ * a type that implements an interface only in another subgraph (Pass implements Node elsewhere) may not.
+ */
+function spreadable(schema: GraphQLSchema, parent: string | undefined, condition: string): boolean {
+  const inner = schema.getType(condition);
+  const outer = parent === undefined ? undefined : schema.getType(parent);
+  return inner !== undefined && outer !== undefined && isCompositeType(inner) && isCompositeType(outer) && doTypesOverlap(schema, inner, outer);
+}
+
+/** The document with the defaults of its directives' arguments (the schema's own directives) written in; the same document when none is missing. */
+function directiveDefaults(document: DocumentNode, schema: GraphQLSchema): DocumentNode {
+  let changed = false;
+  const out = visit(document, {
+    Directive(node) {
+      const definition = schema.getDirective(node.name.value);
+      if (!definition || isSpecifiedDirective(definition)) return undefined;
+      const missing = definition.args.filter((a) => a.defaultValue !== undefined && !node.arguments?.some((n) => n.name.value === a.name));
+      const values = missing.map((a) => ({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: a.name }, value: astFromValue(a.defaultValue, a.type) }) as const);
+      if (values.length === 0 || values.some((v) => !v.value)) return undefined;
+      changed = true;
+      return { ...node, arguments: [...(node.arguments ?? []), ...values] };
+    },
+  });
+  return changed ? out : document;
+}
+
 /** The operation and the fragments it uses, as a document (what the direct route must serve). */
 function operationDocument(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
   const fragments = fragmentsOf(document);
@@ -151,6 +182,7 @@ export function directRouteOf(
   onlyOwner?: (coordinate: string) => string | undefined,
 ): DirectRoute | undefined {
   if (operation) document = operationDocument(document, operation);
+  const fragments = fragmentsOf(document);
   let candidates = routes.slice();
   const keep = (test: (route: DirectRoute) => boolean): void => {
     candidates = candidates.filter(test);
@@ -180,7 +212,13 @@ export function directRouteOf(
         keep((r) => parentName !== undefined && (only === undefined || r.name === only) && hasField(r.schema, parentName, name, unifiedType));
       },
       InlineFragment(node) {
-        if (node.typeCondition) keep((r) => r.schema.getType(node.typeCondition!.name.value) !== undefined);
+        const parent = typeInfo.getParentType()?.name;
+        if (node.typeCondition) keep((r) => spreadable(r.schema, parent, node.typeCondition!.name.value));
+      },
+      FragmentSpread(node) {
+        const parent = typeInfo.getParentType()?.name;
+        const fragment = fragments.get(node.name.value);
+        keep((r) => fragment !== undefined && spreadable(r.schema, parent, fragment.typeCondition.name.value));
       },
       FragmentDefinition(node) {
         keep((r) => r.schema.getType(node.typeCondition.name.value) !== undefined);
@@ -347,6 +385,8 @@ export class Router {
   private readonly labels: Array<[label: string, percent: number]>;
   /** "Type.field" → why only the planner answers it as Apollo Gateway does (plannerOnly); checked when an operation is stitched. */
   private readonly plannerOnly: Map<string, string>;
+  /** Per document, with the defaults of its directives' arguments filled in (withDirectiveDefaults); kept only when the schema has such defaults. */
+  private readonly defaulted: WeakMap<DocumentNode, DocumentNode> | undefined;
 
   constructor(options: RouterOptions) {
     this.schema = options.schema;
@@ -364,6 +404,20 @@ export class Router {
     }
     this.labels = [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     this.plannerOnly = plannerOnly(options.schema, options.subgraphs);
+    const defaults = options.schema.getDirectives().some((d) => !isSpecifiedDirective(d) && d.args.some((a) => a.defaultValue !== undefined));
+    this.defaulted = defaults ? new WeakMap() : undefined;
+  }
+
+  /**
+   * The document every route sends on: a directive of the schema's own (a composed executable directive, not
+   * @skip/@include) with the defaults of the arguments the client left out written in, from the gateway's
+   * definition: a subgraph whose own definition has no default refuses the directive without them.
+   */
+  withDirectiveDefaults(document: DocumentNode): DocumentNode {
+    if (!this.defaulted) return document;
+    let out = this.defaulted.get(document);
+    if (!out) this.defaulted.set(document, (out = directiveDefaults(document, this.schema)));
+    return out;
   }
 
   /**

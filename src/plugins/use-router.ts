@@ -58,7 +58,9 @@ export function useRouter(options: UseRouterOptions): Plugin {
       if ('refused' in decision && decision.refused) setResultAndStopExecution(refusedResult(decision.refused));
     },
     onExecute({ executeFn, setExecuteFn }) {
-      setExecuteFn((args) => {
+      setExecuteFn((client) => {
+        const document = router.withDirectiveDefaults(client.document);
+        const args = document === client.document ? client : { ...client, document };
         const operation = router.operation(args.document, args.operationName);
         if (operation instanceof Error) return router.routes ? operationError(operation) : executeFn(args);
         // The route decision is a span of the request's trace when it is traced (decided once per document, planned then).

@@ -11,7 +11,9 @@
  *   subgraph of its type), with those directives and its type there;
  * - `@join__implements`, `@join__unionMember`, `@join__enumValue`: the
  *   interfaces, members and values each subgraph has (all, without them);
- * - a field two subgraphs resolve (not `@external`) is `@shareable` in each;
+ * - a field two subgraphs resolve (not `@external`) is `@shareable` in each,
+ *   counting an @interfaceObject's field as resolved on every implementation
+ *   of its interface;
  * - `@inaccessible`, `@authenticated` and `@requiresScopes` are kept.
  *
  * Each subgraph then loads as a `kind: federation` source (load.ts), so the
@@ -109,6 +111,30 @@ export function subgraphsOfSupergraph(text: string): SupergraphSubgraph[] {
     return new Map(listed.map((d) => [enumArgument(d, 'graph')!, d]));
   };
 
+  const external = (join: ConstDirectiveNode | undefined) => (join ? argument(join, 'external')?.kind === Kind.BOOLEAN && (argument(join, 'external') as { value: boolean }).value : false);
+  /** "Type.field" ─► the graphs that resolve it (not `@external`). */
+  const resolvedBy = new Map<string, Set<string>>();
+  /** An interface ─► the object types that implement it. */
+  const implementations = new Map<string, string[]>();
+  for (const definition of definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.INTERFACE_TYPE_DEFINITION) continue;
+    const type = definition as TypeNode;
+    const typeGraphs = graphsOfType(type.directives);
+    for (const field of type.fields ?? []) {
+      resolvedBy.set(`${type.name.value}.${field.name.value}`, new Set([...occurrences(field, typeGraphs)].filter(([, join]) => !external(join)).map(([graph]) => graph)));
+    }
+    if (type.kind === Kind.OBJECT_TYPE_DEFINITION) for (const i of type.interfaces ?? []) implementations.set(i.name.value, [...(implementations.get(i.name.value) ?? []), type.name.value]);
+  }
+  /**
+   * The graphs that resolve a field, an @interfaceObject's field on an interface counted on its implementations and
+   * the implementations' fields on the interface (composition sees them as one field resolved in each).
+   */
+  const resolvers = (type: TypeNode, field: string): Set<string> => {
+    const graphsOf = (typeName: string) => resolvedBy.get(`${typeName}.${field}`) ?? new Set<string>();
+    const related = type.kind === Kind.INTERFACE_TYPE_DEFINITION ? (implementations.get(type.name.value) ?? []) : (type.interfaces ?? []).map((i) => i.name.value);
+    return new Set([...graphsOf(type.name.value), ...related.flatMap((t) => [...graphsOf(t)])]);
+  };
+
   const perGraph = new Map<string, DefinitionNode[]>(graphs.map((g) => [g.id, []]));
   const graphName = new Map(graphs.map((g) => [g.id, g.name]));
   for (const definition of definitions) {
@@ -116,7 +142,7 @@ export function subgraphsOfSupergraph(text: string): SupergraphSubgraph[] {
     for (const graph of typeGraphs) {
       const out = perGraph.get(graph);
       if (!out) continue;
-      const built = definitionFor(definition, graph, typeGraphs, occurrences, graphName);
+      const built = definitionFor(definition, graph, typeGraphs, occurrences, resolvers, graphName);
       if (built) out.push(built);
     }
   }
@@ -128,6 +154,7 @@ function definitionFor(
   graph: string,
   typeGraphs: readonly string[],
   occurrences: (field: FieldDefinitionNode | InputValueDefinitionNode, typeGraphs: readonly string[]) => Map<string, ConstDirectiveNode | undefined>,
+  resolvers: (type: TypeNode, field: string) => Set<string>,
   graphName: ReadonlyMap<string, string>,
 ): DefinitionNode | undefined {
   switch (definition.kind) {
@@ -148,7 +175,6 @@ function definitionFor(
         if (!seen.has(graph)) continue;
         const join = seen.get(graph);
         const external = join ? argument(join, 'external')?.kind === Kind.BOOLEAN && (argument(join, 'external') as { value: boolean }).value : false;
-        const resolvers = [...seen].filter(([, j]) => !(j && argument(j, 'external')?.kind === Kind.BOOLEAN && (argument(j, 'external') as { value: boolean }).value)).length;
         // The merged directives (@inaccessible, @tag, @authenticated...) belong to the fields a subgraph resolves:
         // composition refuses them on an @external one (MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL).
         const directives = external ? kept(field.directives).filter((d) => d.name.value === 'deprecated') : [...kept(field.directives)];
@@ -160,7 +186,7 @@ function definitionFor(
         if (requires) directives.push(directive('requires', { fields: requires }));
         if (provides) directives.push(directive('provides', { fields: provides }));
         if (override) directives.push(directive('override', { from: [...graphName.values()].find((n) => n.toLowerCase() === override.toLowerCase()) ?? override, label }));
-        if (!external && resolvers > 1 && definition.kind === Kind.OBJECT_TYPE_DEFINITION) directives.push(directive('shareable'));
+        if (!external && (definition.kind === Kind.OBJECT_TYPE_DEFINITION || interfaceObject) && resolvers(type, field.name.value).size > 1) directives.push(directive('shareable'));
         const typeText = join && stringArgument(join, 'type');
         const fieldType = typeText ? (parse(`type T { f: ${typeText} }`).definitions[0] as ObjectTypeDefinitionNode).fields![0]!.type : field.type;
         fields.push({ ...field, type: fieldType, arguments: field.arguments?.map((a) => ({ ...a, directives: kept(a.directives) })), directives });
