@@ -52,6 +52,7 @@ const { values: args } = parseArgs({
     tsx: { type: 'boolean', default: false },
     'tessera-node-flags': { type: 'string' },
     'tessera-b-node-flags': { type: 'string' },
+    'tessera-b-env': { type: 'string' },
     render: { type: 'string' },
     // On by default; `--no-pin` turns it off (`--pin` is still accepted).
     pin: { type: 'boolean', default: true },
@@ -93,6 +94,35 @@ const tesseraNodeFlags = (target: Target): string[] => {
   const flags = target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : target.role === 'tessera' ? args['tessera-node-flags'] : undefined;
   return flags ? flags.split(/\s+/).filter(Boolean) : [];
 };
+/**
+ * Environment variables for the B target's process only (`--tessera-b-env "MALLOC_ARENA_MAX=2"`): a setting
+ * read when the process starts (glibc's malloc tunables), weighed side by side. Every target's process is spawned
+ * synchronously inside its start() with this process's environment (lib/proc.ts spawnNode), so the variables are
+ * set just for that call.
+ */
+const tesseraBEnv = Object.fromEntries(
+  (args['tessera-b-env'] ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`--tessera-b-env: NAME=VALUE pairs separated by spaces, not "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+);
+function startWithEnv<T>(target: Target, start: () => T): T {
+  if (target.name !== 'tessera-b' || Object.keys(tesseraBEnv).length === 0) return start();
+  const saved = Object.fromEntries(Object.keys(tesseraBEnv).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, tesseraBEnv);
+  try {
+    return start();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
 if (args['tessera-src']) {
   // Every Tessera target loads the gateway from that checkout (the upstreams and peers stay the same).
   const entry = join(resolve(args['tessera-src']), 'src', 'index.ts');
@@ -274,7 +304,7 @@ async function runScenario(
     if (only && !only.includes(target.name)) continue;
     try {
       if (target.start) {
-        const child = await target.start({ nodeFlags: nodeFlags(target) });
+        const child = await startWithEnv(target, () => target.start!({ nodeFlags: nodeFlags(target) }));
         // Each process under test (a gateway, the raw proxy, a hand-written server) gets its CPU to itself; the upstreams stay on the others.
         if (layout?.pinned) pinTo(child.pid, layout.targetCpus!);
         target.process = child;
