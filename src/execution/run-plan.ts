@@ -21,23 +21,25 @@ import type { RequestScope } from '../request-scope.js';
 
 type Data = Record<string, unknown>;
 
-/** Where an object sits in the answer, as a linked list (built as the tree is walked, read only for errors). */
+/**
+ * Where an object sits in the answer, as a linked list (built as the tree is walked, read only for errors); the
+ * root's key is undefined.
+ */
 interface PathLink {
   prev: PathLink | undefined;
-  key: string | number;
+  key: string | number | undefined;
 }
 
-/** An object a fetch adds fields to. */
-interface Target {
+/** An object a fetch adds fields to; itself the link of its place in the answer (one object per target, not two). */
+interface Target extends PathLink {
   object: Data;
-  at: PathLink | undefined;
   /** Index of its key in the entity fetch's key list (-1: no complete key). */
   keyIndex: number;
 }
 
 function pathOf(link: PathLink | undefined, rest: ReadonlyArray<string | number> = []): Array<string | number> {
   const out: Array<string | number> = [];
-  for (let p = link; p; p = p.prev) out.push(p.key);
+  for (let p = link; p; p = p.prev) if (p.key !== undefined) out.push(p.key);
   out.reverse();
   for (const key of rest) out.push(key);
   return out;
@@ -119,14 +121,15 @@ function walk(parents: readonly Target[], path: readonly string[], filters?: Fet
     const key = path[depth]!;
     if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => t.object.__typename === f.typename);
     const next: Target[] = [];
-    const visit = (value: unknown, at: PathLink): void => {
+    const visit = (value: unknown, prev: PathLink, key: string | number): void => {
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) visit(value[i], { prev: at, key: i });
+        const list: PathLink = { prev, key };
+        for (let i = 0; i < value.length; i++) visit(value[i], list, i);
       } else if (isObject(value)) {
-        next.push({ object: value, at, keyIndex: -1 });
+        next.push({ object: value, prev, key, keyIndex: -1 });
       }
     };
-    for (const parent of current) visit(parent.object[key], { prev: parent.at, key });
+    for (const parent of current) visit(parent.object[key], parent, key);
     current = next;
   }
   if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
@@ -163,7 +166,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
   const data: Data = {};
   const errors: GraphQLError[] = [];
   const targets = new Map<Fetch, Target[]>();
-  const root: Target[] = [{ object: data, at: undefined, keyIndex: 0 }];
+  const root: Target[] = [{ object: data, prev: undefined, key: undefined, keyIndex: 0 }];
   const gone = (): boolean => clientGoneFrom(request.context);
 
   /**
@@ -175,7 +178,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     if (gone()) return;
     for (const target of objects) {
       for (const field of fetch.fields) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
+        errors.push(new GraphQLError(error.message, { path: pathOf(target, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
       }
     }
   };
@@ -337,7 +340,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         continue;
       }
       for (const target of objects) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+        errors.push(new GraphQLError(error.message, { path: pathOf(target, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
       }
     }
   };
