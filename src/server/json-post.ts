@@ -301,19 +301,6 @@ function buildJsonPostServer(yoga: YogaInternals): JsonPostServer | null {
     if (typeof plugin.onResponse === 'function') hooks.response.push(plugin.onResponse as AnyHook);
   }
   const errorResult = (error: unknown): ExecutionResult => ({ errors: errorsOf(error, masked, logger) });
-  /**
-   * The fetch API handed to result processors: its Response takes a string body (Yoga's JSON.stringify of the
-   * answer) as its UTF-8 bytes, made once here. Given the string, the Response measured it with Buffer.byteLength
-   * (which flattens the string JSON.stringify builds in pieces: a copy of the answer) and the socket write encoded
-   * it again (a second copy); given the bytes, the Response takes their length and the socket writes them as they
-   * are (bench/alloc-cost.ts --scenario federation, a 66 KB answer: 682 KiB allocated per request before, 618 after).
-   */
-  class BytesResponse extends fetchAPI.Response {
-    constructor(body?: BodyInit | null, init?: ResponseInit) {
-      super(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, init);
-    }
-  }
-  const processorAPI = { ...fetchAPI, Response: BytesResponse };
 
   /** Yoga's result processing: the onResultProcess hooks choose a processor by Accept; none fits: 406. */
   const processResult = async (request: JsonPostRequest, result: unknown, serverContext: object): Promise<Response> => {
@@ -343,7 +330,7 @@ function buildJsonPostServer(yoga: YogaInternals): JsonPostServer | null {
     if (!processor) {
       return new fetchAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') } });
     }
-    return processor(result, processorAPI, mediaType);
+    return processor(result, fetchAPI, mediaType);
   };
 
   /** Yoga's handleParams: the envelop chain (parse, validate, context, execute) for one operation, failures as results. */
