@@ -65,7 +65,7 @@ import type { ComposedSubgraph } from '../compose/index.js';
 import { requestError, TesseraError } from '../errors.js';
 import { planGraph, planOperation, Unplannable, Unsatisfiable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
-import { executePlan } from './run-plan.js';
+import { clientGone, clientGoneFrom, executePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
 import { fieldNodesAt, fragmentsOf, type Fragments } from './collect-fields.js';
 
@@ -542,6 +542,7 @@ export class Router {
     }
     if (decision.route === 'planned') {
       const assembled = await executePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
+      // clientGone() has no data to check and no error to locate: it passes as it is.
       return this.locateErrors(this.checker.check(assembled, args), args.document, operation);
     }
     // A plugin after the router (the response cache) may execute a rewritten document (with
@@ -558,6 +559,7 @@ export class Router {
         rootValue: args.rootValue,
       })) as ExecutionResult;
     } catch (error) {
+      if (clientGoneFrom(args.contextValue)) return clientGone();
       return this.locateErrors(failedResult(error, operation, this.schema), args.document, operation);
     }
     return this.locateErrors(direct.trusted ? result : this.checker.check(result, args), args.document, operation);

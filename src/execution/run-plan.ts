@@ -6,32 +6,40 @@
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
  * (result-check.ts), which also removes the key fields the plan added.
+ *
+ * A request whose client went away (its scope's signal aborted) stops at the
+ * next wave, and the calls that failed with it place no error per object:
+ * the answer is clientGone() alone, which nobody reads (docs/reliability.md
+ * row 86).
  */
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
 import { INTERNAL_ALIAS, type Call, type Fetch, type QueryPlan } from './planner.js';
-import { TesseraError } from '../errors.js';
+import { ERRORS, TesseraError } from '../errors.js';
+import type { RequestScope } from '../request-scope.js';
 
 type Data = Record<string, unknown>;
 
-/** Where an object sits in the answer, as a linked list (built as the tree is walked, read only for errors). */
+/**
+ * Where an object sits in the answer, as a linked list (built as the tree is walked, read only for errors); the
+ * root's key is undefined.
+ */
 interface PathLink {
   prev: PathLink | undefined;
-  key: string | number;
+  key: string | number | undefined;
 }
 
-/** An object a fetch adds fields to. */
-interface Target {
+/** An object a fetch adds fields to; itself the link of its place in the answer (one object per target, not two). */
+interface Target extends PathLink {
   object: Data;
-  at: PathLink | undefined;
   /** Index of its key in the entity fetch's key list (-1: no complete key). */
   keyIndex: number;
 }
 
 function pathOf(link: PathLink | undefined, rest: ReadonlyArray<string | number> = []): Array<string | number> {
   const out: Array<string | number> = [];
-  for (let p = link; p; p = p.prev) out.push(p.key);
+  for (let p = link; p; p = p.prev) if (p.key !== undefined) out.push(p.key);
   out.reverse();
   for (const key of rest) out.push(key);
   return out;
@@ -113,14 +121,15 @@ function walk(parents: readonly Target[], path: readonly string[], filters?: Fet
     const key = path[depth]!;
     if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => t.object.__typename === f.typename);
     const next: Target[] = [];
-    const visit = (value: unknown, at: PathLink): void => {
+    const visit = (value: unknown, prev: PathLink, key: string | number): void => {
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) visit(value[i], { prev: at, key: i });
+        const list: PathLink = { prev, key };
+        for (let i = 0; i < value.length; i++) visit(value[i], list, i);
       } else if (isObject(value)) {
-        next.push({ object: value, at, keyIndex: -1 });
+        next.push({ object: value, prev, key, keyIndex: -1 });
       }
     };
-    for (const parent of current) visit(parent.object[key], { prev: parent.at, key });
+    for (const parent of current) visit(parent.object[key], parent, key);
     current = next;
   }
   if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
@@ -133,21 +142,43 @@ export interface PlanRequest {
   context: unknown;
 }
 
-/** Runs the plan; the answer is unchecked (key fields included, values as the subgraphs sent them). */
+/**
+ * The answer to a planned request whose client went away: one request error, no data (status 499 in the request
+ * log line and REQUEST_ABORTED in the metrics); made anew per request (a plugin may add to an error).
+ */
+export function clientGone(): ExecutionResult {
+  return {
+    data: null,
+    errors: [new TesseraError('REQUEST_ABORTED', 'The client went away: the gateway stopped the request.', { extensions: { http: { status: ERRORS.REQUEST_ABORTED.status } } })],
+  };
+}
+
+/** Whether the request's client went away (its scope's signal aborted); false outside a request. */
+export function clientGoneFrom(context: unknown): boolean {
+  return (context as { tessera?: RequestScope } | undefined)?.tessera?.signal.aborted === true;
+}
+
+/**
+ * Runs the plan; the answer is unchecked (key fields included, values as the subgraphs sent them), or
+ * clientGone() when the client went away before it was done.
+ */
 export async function executePlan(plan: QueryPlan, request: PlanRequest): Promise<ExecutionResult> {
   const data: Data = {};
   const errors: GraphQLError[] = [];
   const targets = new Map<Fetch, Target[]>();
-  const root: Target[] = [{ object: data, at: undefined, keyIndex: 0 }];
+  const root: Target[] = [{ object: data, prev: undefined, key: undefined, keyIndex: 0 }];
+  const gone = (): boolean => clientGoneFrom(request.context);
 
   /**
    * The fetch failed: every field it was to fill, on every object, is null with the error, whose
    * original is the one failure (the error log tells one call from many, and finds its cause).
+   * Nothing when the client went away: that answer is never built.
    */
   const fail = (fetch: Fetch, objects: readonly Target[], error: GraphQLError): void => {
+    if (gone()) return;
     for (const target of objects) {
       for (const field of fetch.fields) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
+        errors.push(new GraphQLError(error.message, { path: pathOf(target, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
       }
     }
   };
@@ -309,15 +340,17 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         continue;
       }
       for (const target of objects) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target.at, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+        errors.push(new GraphQLError(error.message, { path: pathOf(target, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
       }
     }
   };
 
   for (const step of plan.steps) {
     for (const [depth, wave] of step.waves.entries()) {
+      if (gone()) return clientGone();
       await Promise.all(wave.map((call) => (depth === 0 ? runRoot(call) : runEntities(call))));
     }
   }
+  if (gone()) return clientGone();
   return errors.length > 0 ? { data, errors } : { data };
 }
