@@ -393,9 +393,10 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       }
     }
     for (let round = 1; round <= settings.rounds; round++) {
-      // Alternate the order each round so no target always runs first (or right after the same neighbour).
+      // Alternate the order each round so no target always runs first (or right after the same neighbour). With two
+      // targets the rotation alone alternates them; reversing it as well would put the same one first every round.
       const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
-      if (round % 2 === 0) order.reverse();
+      if (round % 2 === 0 && targets.length > 2) order.reverse();
       for (const target of order) {
         const run = await once(target, connections, settings.durationSec, round);
         runs.push(run);
