@@ -55,7 +55,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, summary: 'A rateLimit rule is exhausted for this caller (queries, mutations and subscriptions; Retry-After and RateLimit-* say when to come back), or the caller already holds the open subscriptions rateLimit.subscriptions allows (the message names the limit and its key); a subscription refused over WebSocket gets an error message for its id.' },
   RATE_LIMIT_STORE_UNAVAILABLE: { status: 503, summary: 'The rate-limit store (Redis) did not answer within its timeout and rateLimit.onStoreError is "closed".' },
   BAD_USER_INPUT: { status: 400, summary: 'An argument the gateway will not send upstream: a REST path parameter that makes a path segment ".", ".." or empty, in any percent-encoding (the upstream would serve another path); that field is null with this error and no upstream call is made.' },
-  OPERATION_NOT_PLANNABLE: { status: 400, summary: 'The query planner declines the operation (execution.planner: false, or a directive other than @skip/@include it does not forward; the message gives its reason), and it selects a federation field only the planner answers as federation specifies: one moved by a progressive @override(label: "percent(n)") with 0 < n < 100, or one of an @interfaceObject subgraph. Refused, located at that field, rather than answered differently from Apollo Gateway; no subgraph is called.' },
+  OPERATION_NOT_PLANNABLE: { status: 400, summary: 'The query planner declines the operation (execution.planner: false, or a directive other than @skip/@include it does not forward; the message gives its reason), and it selects a federation field only the planner answers as federation specifies: one moved by a progressive @override(label: "percent(n)") with 0 < n < 100, or one of an @interfaceObject subgraph. Refused, located at that field, rather than answered differently from Apollo Gateway; no subgraph is called. On a channel that renames types or fields, the message names them as the channel does.' },
   SCHEMA_RELOADED: { status: 200, summary: 'A subscription opened before a hot reload ran registry.subscriptionGrace past it on the replaced schema version: this error is its last event, then it completes; subscribe again to continue on the new version.' },
   SUBGRAPH_OVERLOADED: { status: 503, summary: "A subgraph's adaptive concurrency limit (its descriptor's adaptiveConcurrency:) was full: the call was not sent, nor queued; that subgraph's fields are null with this error at their path (extensions.limit: the limit then), the other fields resolve. The limit shrinks while the subgraph answers slower than adaptiveConcurrency.latency and grows back when it is fast again." },
   SUBGRAPH_RATE_LIMITED: { status: 200, summary: 'A rateLimit.subgraphs limit is exhausted: the fields from that subgraph are null with this error; the other fields resolve.' },
@@ -166,4 +166,27 @@ export function listenError(error: unknown, change: { port: string; host: string
  */
 export function requestError(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, http: { status: 400, spec: true } } });
+}
+
+/**
+ * Runs `make` with V8's stack capture off, for errors made in bulk whose
+ * stacks nobody reads: the copies Yoga's result processor makes of every
+ * error of an answer as it writes it (each copy of an error's original
+ * captures a stack, which the copy of the error then formats), and errors
+ * moved to the client's paths. With a 500-item list whose entity subgraph is
+ * dead (an error per item, each with the failed call as its original),
+ * capturing and formatting those stacks was most of what the request cost
+ * (docs/reliability.md row 87). An error made with an `originalError` takes
+ * that error's stack, but the Error constructor it calls has captured one
+already, which is what the limit saves. Synchronous only: the limit is V8's,
+ * for the whole process, and is restored before anything else runs.
+ */
+export function withoutStackTraces<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }

@@ -62,7 +62,7 @@ import {
 } from 'graphql';
 import type { Logger } from 'pino';
 import type { ComposedSubgraph } from '../compose/index.js';
-import { requestError, TesseraError } from '../errors.js';
+import { requestError, TesseraError, withoutStackTraces } from '../errors.js';
 import { planGraph, planOperation, Unplannable, Unsatisfiable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { clientGone, clientGoneFrom, executePlan } from './run-plan.js';
@@ -604,12 +604,15 @@ export class Router {
     if (!result.errors?.some((e) => e.path)) return result;
     let fragments = this.fragments.get(document);
     if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
-    const errors = result.errors.map((error) => {
-      if (!error.path) return error;
-      const nodes = fieldNodesAt(this.schema, operation, fragments, error.path);
-      if (!nodes) return error;
-      return new GraphQLError(error.message, { nodes, path: error.path, extensions: error.extensions, originalError: error.originalError ?? undefined });
-    });
+    const located = result.errors;
+    const errors = withoutStackTraces(() =>
+      located.map((error) => {
+        if (!error.path) return error;
+        const nodes = fieldNodesAt(this.schema, operation, fragments, error.path);
+        if (!nodes) return error;
+        return new GraphQLError(error.message, { nodes, path: error.path, extensions: error.extensions, originalError: error.originalError ?? undefined });
+      }),
+    );
     return { ...result, errors };
   }
 

@@ -16,7 +16,7 @@ import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
 import { INTERNAL_ALIAS, type Call, type Fetch, type QueryPlan } from './planner.js';
-import { ERRORS, TesseraError } from '../errors.js';
+import { ERRORS, TesseraError, withoutStackTraces } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
 
 type Data = Record<string, unknown>;
@@ -176,11 +176,14 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
    */
   const fail = (fetch: Fetch, objects: readonly Target[], error: GraphQLError): void => {
     if (gone()) return;
-    for (const target of objects) {
-      for (const field of fetch.fields) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target, [field]), extensions: error.extensions, originalError: error.originalError ?? error }));
+    const originalError = error.originalError ?? error;
+    withoutStackTraces(() => {
+      for (const target of objects) {
+        for (const field of fetch.fields) {
+          errors.push(new GraphQLError(error.message, { path: pathOf(target, [field]), extensions: error.extensions, originalError }));
+        }
       }
-    }
+    });
   };
   const asGraphqlError = (error: unknown): GraphQLError =>
     error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : undefined });

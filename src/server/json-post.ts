@@ -35,6 +35,7 @@ import { GraphQLError, getOperationAST, type ExecutionResult } from 'graphql';
 import { createGraphQLError, isAsyncIterable, mapAsyncIterator } from 'graphql-yoga';
 import { createCustomAbortControllerSignal, sendNodeResponse } from '@whatwg-node/server';
 import type { GatewayYoga } from './yoga.js';
+import { withoutStackTraces } from '../errors.js';
 
 /** Anything a hook may hand back: a value or a promise of one. */
 type Maybe<T> = T | PromiseLike<T>;
@@ -250,6 +251,12 @@ export function jsonPostServer(yoga: GatewayYoga): JsonPostServer | undefined {
   return server ?? undefined;
 }
 
+/** Whether an answer (or one of a batch's answers) carries errors. */
+function hasErrors(result: unknown): boolean {
+  if (Array.isArray(result)) return result.some(hasErrors);
+  return ((result as { errors?: unknown[] } | null)?.errors?.length ?? 0) > 0;
+}
+
 /**
  * The errors of a failure outside execution, as Yoga's handleError (error.js)
  * gives them with masking on (the gateway always masks): an aggregate error
@@ -330,7 +337,10 @@ function buildJsonPostServer(yoga: YogaInternals): JsonPostServer | null {
     if (!processor) {
       return new fetchAPI.Response(null, { status: 406, statusText: 'Not Acceptable', headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') } });
     }
-    return processor(result, fetchAPI, mediaType);
+    // Yoga's processor copies every error of the answer (without its internals) as it writes it; the copies'
+    // stacks are never read (errors.ts withoutStackTraces).
+    const chosen = processor;
+    return hasErrors(result) ? withoutStackTraces(() => chosen(result, fetchAPI, mediaType)) : chosen(result, fetchAPI, mediaType);
   };
 
   /** Yoga's handleParams: the envelop chain (parse, validate, context, execute) for one operation, failures as results. */

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ERRORS, TesseraError, isTesseraError } from '../../src/errors.js';
+import { GraphQLError } from 'graphql';
+import { ERRORS, TesseraError, isTesseraError, withoutStackTraces } from '../../src/errors.js';
 import { readmeWithErrors } from '../../scripts/errors-doc.js';
 
 test('the README lists every error code with its status (npm run docs:errors)', () => {
@@ -19,4 +20,18 @@ test('a TesseraError carries its code and status, keeps its cause out of the cli
   assert.doesNotMatch(JSON.stringify(error.toJSON()), /10\.0\.0\.1/);
   assert.ok(isTesseraError(error));
   assert.ok(!isTesseraError(new Error('x')));
+});
+
+test('withoutStackTraces: errors made inside have no stack frames, the limit comes back, also when make throws (docs/reliability.md row 87)', () => {
+  const before = Error.stackTraceLimit;
+  const cause = new Error('the call failed');
+  const made = withoutStackTraces(() => [1, 2, 3].map((i) => new GraphQLError(`item ${i}`, { path: ['posts', i, 'author'] })));
+  for (const error of made) assert.doesNotMatch(error.stack ?? '', /\n\s+at /, 'a bulk error carries no frames');
+  const moved = withoutStackTraces(() => new GraphQLError('moved', { path: ['posts', 0], originalError: cause }));
+  assert.equal(moved.stack, cause.stack, 'one made with an original takes the original\'s stack');
+  assert.match(cause.stack ?? '', /\n\s+at /, 'the cause keeps its own stack');
+  assert.equal(Error.stackTraceLimit, before);
+  assert.throws(() => withoutStackTraces(() => { throw new Error('inside'); }), /inside/);
+  assert.equal(Error.stackTraceLimit, before);
+  assert.match(new Error('after').stack ?? '', /\n\s+at /);
 });
