@@ -17,7 +17,6 @@
  * gateway's RSS far larger (memory-probe.ts), which is why the RSS printed is read before it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,24 +30,12 @@ import { openapiScenario } from './lib/scenarios/openapi.js';
 import { proxyScenario } from './lib/scenarios/proxy.js';
 import { shopScenario } from './lib/scenarios/shop.js';
 import type { ProbeMemory } from './memory-probe.js';
+import { probe } from './lib/probe-client.js';
 
 const SCENARIOS = [proxyScenario, openapiScenario, federationScenario, shopScenario];
 const log = (message: string): void => console.error(`[heap-live] ${message}`);
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-function probe<T>(socketPath: string, method: 'GET' | 'POST', path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ socketPath, method, path, timeout: 120_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`probe ${method} ${path}: HTTP ${res.statusCode} ${text}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error(`probe ${method} ${path}: no answer in 120 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({

@@ -38,7 +38,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -49,6 +48,7 @@ import { spawnTesseraCli } from './lib/cli-target.js';
 import { BENCH_DIR, runMain, spawnRole, type Child } from './lib/proc.js';
 import type { ProbeMemory } from './memory-probe.js';
 import { SHOP_QUERY, type DemoPorts } from './services/shop.js';
+import { probe } from './lib/probe-client.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -231,22 +231,6 @@ class Load {
     clearInterval(this.timer);
     await this.pool.close();
   }
-}
-
-// ---- the probe in the gateway (bench/memory-probe.ts) ----
-
-function probe<T>(socketPath: string, method: 'GET' | 'POST', path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ socketPath, method, path, timeout: 120_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as T) : reject(new Error(`probe ${method} ${path}: HTTP ${res.statusCode} ${text}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error(`probe ${method} ${path}: no answer in 120 s`)));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 // ---- heap snapshots, compared by constructor ----
