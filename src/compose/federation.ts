@@ -7,7 +7,6 @@
  * `_entities(representations:)`; the input types and enums they share
  * merged in the unified graph as that composition merged them. Pure: no I/O.
  */
-import { createRequire } from 'node:module';
 import { ValidationLevel, type ValidationSettings } from '@graphql-tools/stitch';
 import { filterSchema, mapSchema, MapperKind } from '@graphql-tools/utils';
 import {
@@ -34,15 +33,7 @@ import {
 import { displayPath } from '../config/load.js';
 import type { FederationInfo, LoadedSource } from '../sources/types.js';
 import type { EntityEntry, Renames } from './index.js';
-
-/**
- * @theguild/federation-composition is loaded when a graph with federation
- * sources is first composed, not with this module: a gateway without them
- * does not hold its code (about 2 MB of heap for the life of the process;
- * bench/heap-live.ts). Its CommonJS build uses the same graphql module as the
- * rest of the gateway (graphql has one build that Node loads for both).
- */
-const requireOnUse = createRequire(import.meta.url);
+import { federationComposition } from '../load-on-use.js';
 
 /** What composing the federation sources gives: its errors, or the composed API schema (the spec's merge of every shared type). */
 export interface FederationComposition {
@@ -56,7 +47,7 @@ export function composeFederation(sources: readonly LoadedSource[]): FederationC
   const federated = sources.filter((s) => s.federation);
   if (federated.length === 0) return { problems: [] };
   const files = new Map(federated.map((s) => [s.descriptor.name, displayPath(s.descriptor.file)]));
-  const { composeServices } = requireOnUse('@theguild/federation-composition') as typeof import('@theguild/federation-composition');
+  const { composeServices } = federationComposition();
   const result = composeServices(
     federated.map((s) => ({ name: s.descriptor.name, typeDefs: parse(s.federation!.sdl, { noLocation: true }), url: s.descriptor.upstreams[0]?.url })),
   );

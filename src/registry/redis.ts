@@ -23,7 +23,6 @@
  * loaded every `registry.poll`, so a missed message is caught up.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -31,6 +30,7 @@ import type { Redis } from 'ioredis';
 import type { Descriptor } from '../config/descriptor.js';
 import { displayPath, loadDescriptorFile } from '../config/load.js';
 import { ConfigError, isConfigError } from '../errors.js';
+import { ioredis } from '../load-on-use.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from './index.js';
 
@@ -255,9 +255,6 @@ function materialise(prefix: string, version: PublishedVersion): string {
   return descriptorFile;
 }
 
-/** ioredis is loaded when the registry first connects: a gateway with a folder registry does not hold its code (about 1 MB of heap; bench/heap-live.ts). */
-const requireOnUse = createRequire(import.meta.url);
-
 export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
   const { url, prefix, history, pollMs, env, logger } = options;
   const where = `Redis registry ${redactPassword(url)} (prefix ${prefix})`;
@@ -266,7 +263,8 @@ export function redisRegistry(options: RedisRegistryOptions): RedisRegistry {
   let client: Redis | undefined;
   const redis = (): Redis => {
     if (!client) {
-      const { Redis: Client } = requireOnUse('ioredis') as typeof import('ioredis');
+      // ioredis is loaded here, on first use (load-on-use.ts).
+      const { Redis: Client } = ioredis();
       client = new Client(url, { lazyConnect: false, maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
       client.on('error', (error: Error) => logger.debug({ err: error, registry: where }, 'registry Redis connection error'));
     }

@@ -8,10 +8,10 @@
  * on `tessera:store` for metrics.
  */
 import { channel } from 'node:diagnostics_channel';
-import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { EVENTS, type StoreEvent } from '../events.js';
+import { ioredis } from '../load-on-use.js';
 
 export type { StoreEvent };
 
@@ -20,13 +20,6 @@ export const storeChannel = channel(EVENTS.store);
 
 /** Dropped shared writes are logged at most once per use in this interval, with the number dropped since the last line. */
 const DROPPED_LOG_INTERVAL_MS = 10_000;
-
-/**
- * ioredis is loaded when the first connection is made, not with this module:
- * a gateway whose stores are in memory (the default) does not hold its code
- * (about 1 MB of heap for the life of the process; bench/heap-live.ts).
- */
-const requireOnUse = createRequire(import.meta.url);
 
 /** How long start-up waits for a first connection before serving with the store down. */
 const CONNECT_WAIT_MS = 1000;
@@ -147,7 +140,8 @@ export class RedisConnection extends StoreHealth {
     writeAttempts = 1,
   ) {
     super(redactUrl(url), 'Redis', logger, writeAttempts);
-    const { Redis: Client } = requireOnUse('ioredis') as typeof import('ioredis');
+    // ioredis is loaded here, on first use (load-on-use.ts).
+    const { Redis: Client } = ioredis();
     this.client = new Client(url, {
       commandTimeout: timeout,
       // While disconnected a command fails at once instead of waiting in a queue.
