@@ -18,7 +18,7 @@ import { buildTessera } from './lib/build.js';
 import { drawChart } from './lib/chart.js';
 import { check } from './lib/compare.js';
 import { runLoad } from './lib/load.js';
-import { BENCH_DIR, PEERS_DIR, runMain, watch, type Child } from './lib/proc.js';
+import { BENCH_DIR, PEERS_DIR, runMain, settle, watch, type Child } from './lib/proc.js';
 import { summarizeProfile } from './lib/profile.js';
 import { consoleTables, markdownReport } from './lib/report.js';
 import type { BenchResult, ColdStart, Run, ScenarioResult, Summary, TailSummary } from './lib/results.js';
@@ -159,6 +159,13 @@ const median = (values: number[]): number => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+/** A run's work after its load ended, in the run's log line, when there was any worth naming (over 100 ms of CPU or a wait over 1 s). */
+function afterLoadNote(run: Run): string {
+  const after = run.afterLoad;
+  if (!after || (after.settled && after.targetCpuMs < 100 && after.waitedMs < 1000)) return '';
+  return `  after the load: ${after.settled ? `idle after ${(after.waitedMs / 1000).toFixed(1)} s` : `STILL BUSY after ${(after.waitedMs / 1000).toFixed(0)} s`}, ${after.targetCpuMs.toFixed(0)} ms CPU of its own`;
+}
 
 /** The rounds' own views of the load (Run.tail), in one line; undefined when the target did not tell (a `--workers` target). */
 function tailSummary(runs: Run[]): TailSummary | undefined {
@@ -342,6 +349,8 @@ async function runScenario(
 async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: ScenarioSetup, targets: Target[]): Promise<void> {
   const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
   const ours = [process.pid, ...setup.services.map((s) => s.pid), ...targets.flatMap((t) => (t.process ? [t.process.pid] : []))];
+  // What must be idle between runs: every process of the scenario but the bench itself (which polls meanwhile).
+  const busyWhileIdle = ours.filter((pid) => pid !== process.pid);
   const runs: Run[] = [];
   const answerOf = new Map<string, string>();
   for (const t of targets) answerOf.set(t.name, (await ask(t, body)).raw);
@@ -364,6 +373,9 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
     const sample = sampler.stop();
     const gcAfter = await target.process!.gcTotals();
     const cpuMs = 1000 * (sample.cpu.get(pid) ?? 0);
+    // The next run starts only once this target (and the upstreams) stopped working off this load.
+    const idle = await settle(busyWhileIdle);
+    const leftoverMs = idle.cpuMs.get(pid) ?? 0;
     return {
       target: target.name,
       connections,
@@ -381,6 +393,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       tail: gcAfter?.window,
       peakRssMB: sample.peakRss.get(pid) ?? 0,
       foreignCpuPct: (100 * sample.foreignCpu) / sample.wallSeconds,
+      afterLoad: { waitedMs: idle.waitedMs, targetCpuMs: leftoverMs, othersCpuMs: [...idle.cpuMs.values()].reduce((a, b) => a + b, 0) - leftoverMs, settled: idle.settled },
     };
   };
 
@@ -401,7 +414,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         const run = await once(target, connections, settings.durationSec, round);
         runs.push(run);
         log(
-          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  GC ${run.gcPct === undefined ? '–' : run.gcPct.toFixed(0)}%  others ${run.foreignCpuPct.toFixed(0)}%${run.errors ? `  ERRORS ${run.errors}` : ''}`,
+          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  GC ${run.gcPct === undefined ? '–' : run.gcPct.toFixed(0)}%  others ${run.foreignCpuPct.toFixed(0)}%${afterLoadNote(run)}${run.errors ? `  ERRORS ${run.errors}` : ''}`,
         );
       }
     }
@@ -493,6 +506,22 @@ function notesFor(result: BenchResult): string[] {
     );
   } else if (foreign.length > 0) {
     notes.push(`The machine was quiet: other processes used at most ${busiest.toFixed(0)}% of a core during any load run.`);
+  }
+  // Work a target did after its load ended: the next run waited for it (lib/proc.ts settle), so it is named here.
+  const leftovers = result.scenarios.flatMap((s) =>
+    (s.summary ?? []).flatMap((e) => {
+      const mine = (s.runs ?? []).filter((r) => r.target === e.target && r.connections === e.connections && r.round > 0 && r.afterLoad);
+      const cpu = median(mine.map((r) => r.afterLoad!.targetCpuMs));
+      const unsettled = mine.filter((r) => !r.afterLoad!.settled).length;
+      return cpu >= 250 || unsettled > 0
+        ? [`${s.name} ${e.label} c=${e.connections}: ${(cpu / 1000).toFixed(1)} s of CPU (median)${unsettled ? `, still busy when the wait gave up in ${unsettled} run(s)` : ''}`]
+        : [];
+    }),
+  );
+  if (leftovers.length > 0) {
+    notes.push(
+      `Some targets kept working after their load ended (requests their clients had given up on, and their garbage); each next run started only once every process of the scenario was idle, so this work is in no run's figures: ${leftovers.join('; ')}.`,
+    );
   }
   for (const s of result.scenarios) {
     for (const e of (s.summary ?? []).filter((x) => x.errors > 0)) {

@@ -307,3 +307,36 @@ export function watch(pids: number[], ours: number[]): { stop(): Sample } {
     },
   };
 }
+
+export interface Settled {
+  /** How long the bench waited, ms. */
+  waitedMs: number;
+  /** CPU ms each pid (with its descendants) used while the bench waited: work left over from the load before. */
+  cpuMs: Map<number, number>;
+  /** False when the processes were still busy when the wait gave up (`maxMs`). */
+  settled: boolean;
+}
+
+/**
+ * Waits until the bench's own processes are idle: a target still working
+ * off the load that just ended (requests its clients gave up on, the GC of
+ * their garbage) would otherwise run on the same core as the next target's
+ * load and be charged to nobody. Idle means all of `pids` together used less
+ * than `idlePct` % of one core in each of two windows of `windowMs` in a row.
+ */
+export async function settle(pids: number[], { windowMs = 200, idlePct = 5, maxMs = 30_000 } = {}): Promise<Settled> {
+  const groups = pids.map((pid) => family(pid));
+  const cpuOf = (i: number): number => groups[i]!.reduce((sum, p) => sum + cpuSeconds(p), 0);
+  const start = pids.map((_, i) => cpuOf(i));
+  const started = performance.now();
+  let last = start.slice();
+  let quiet = 0;
+  while (quiet < 2 && performance.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const now = pids.map((_, i) => cpuOf(i));
+    const used = now.reduce((sum, v, i) => sum + v - last[i]!, 0);
+    quiet = (100 * used) / (windowMs / 1000) < idlePct ? quiet + 1 : 0;
+    last = now;
+  }
+  return { waitedMs: performance.now() - started, cpuMs: new Map(pids.map((pid, i) => [pid, 1000 * (last[i]! - start[i]!)])), settled: quiet >= 2 };
+}

@@ -62,6 +62,12 @@ export interface Run {
   peakRssMB: number;
   /** CPU used on the machine by other processes during the run, % of one core. */
   foreignCpuPct: number;
+  /**
+   * After the load ended, before the next run: how long until the scenario's processes were idle (lib/proc.ts
+   * settle), and the CPU the target itself and the others (upstreams, other targets) used meanwhile: work left
+   * over from this load (requests its clients gave up on, their garbage), which no run's figures include.
+   */
+  afterLoad?: { waitedMs: number; targetCpuMs: number; othersCpuMs: number; settled: boolean };
 }
 
 export interface Summary {
