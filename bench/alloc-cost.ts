@@ -8,7 +8,9 @@
  * request (the profile's estimate), scavenges per 1,000 requests, and the
  * sites that allocate most, by function.
  *
- *   NODE_ENV=production npx tsx bench/alloc-cost.ts [--scenario proxy|openapi|federation] [--requests 5000] [--concurrency 32] [--top 30]
+ *   NODE_ENV=production npx tsx bench/alloc-cost.ts [--scenario proxy|openapi|federation] [--requests 5000] [--concurrency 32] [--top 30] [--gc-only] [--dist]
+ *
+ * `--dist` runs the gateway as compiled by `npm run build`, so the sites carry their own line numbers.
  *
  * A benchmark, not a test: nothing is asserted.
  */
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
       top: { type: 'string', default: '30' },
       /** Collections only, without the heap profiler (which slows every collection down). */
       'gc-only': { type: 'boolean', default: false },
+      /** The gateway compiled by `npm run build` (dist/): allocation sites with their own line numbers (tsx's are all line 1). */
+      dist: { type: 'boolean', default: false },
     },
   });
   const requests = Number(values.requests);
@@ -69,7 +73,7 @@ async function main(): Promise<void> {
   try {
     const ready = await next();
     if (!('ready' in ready)) throw new Error('the load child did not start');
-    const { createGateway } = await import('../src/index.js');
+    const { createGateway } = (await import(values.dist ? '../dist/index.js' : '../src/index.js')) as typeof import('../src/index.js');
     const { PROXY_QUERY } = await import('./services/proxy.js');
     const { ORDERS_QUERY, ORDERS_SPEC } = await import('./services/orders.js');
     const { FEDERATION_QUERY } = await import('./services/federation/data.js');

@@ -1001,15 +1001,26 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), aliased };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
-      group.forEach((fetch, i) => {
-        fetch.entity!.alias = `__e${i}`;
-        fetch.entity!.variable = `__k${i}`;
+      // Fetches of this wave asking the same entity field for the same selection on objects of different places
+      // (the same products reached through two paths) share one field and one key list: each representation is
+      // sent once per call, and its answer merged into every object with that key (run-plan.ts).
+      const sharing = new Map<string, number>();
+      const first: boolean[] = group.map((fetch) => {
+        const { entry, keyNames, keyCount } = fetch.entity!;
+        const signature = `${entryId(entry)}|${keyCount}|${keyNames.join(',')}|${printSelections(fetch.selections)}`;
+        let n = sharing.get(signature);
+        const fresh = n === undefined;
+        if (fresh) sharing.set(signature, (n = sharing.size));
+        fetch.entity!.alias = `__e${n}`;
+        fetch.entity!.variable = `__k${n}`;
+        return fresh;
       });
-      /** The entity fields and key variables for these numbers of keys (batch fields ignore the count). */
+      /** The entity fields and key variables for these numbers of keys (batch fields ignore the count); one per shared field. */
       const build = (keyCounts: readonly number[]): { document: DocumentNode; aliased: boolean } => {
         const fields: FieldNode[] = [];
         const keyVariables: VariableDefinitionNode[] = [];
         group.forEach((fetch, i) => {
+          if (!first[i]) return;
           const { entry, alias, variable } = fetch.entity!;
           const add = (suffix: string) => {
             fields.push(entityField(entry, alias + suffix, variable + suffix, fetch.selections));
@@ -1041,6 +1052,21 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
       return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
     });
   });
+}
+
+/** A number per entity entry, for the signature of a shared entity field (wavesOf). */
+const entityEntryIds = new WeakMap<EntityEntry, number>();
+let entityEntryCount = 0;
+
+function entryId(entry: EntityEntry): number {
+  let id = entityEntryIds.get(entry);
+  if (id === undefined) entityEntryIds.set(entry, (id = entityEntryCount++));
+  return id;
+}
+
+/** Selections as text, to tell two fetches asking the same thing apart from two that do not. */
+function printSelections(selections: readonly SelectionNode[]): string {
+  return print({ kind: Kind.SELECTION_SET, selections } as SelectionSetNode);
 }
 
 /** The root field of one entity fetch; `_entities` answers the union `_Entity`, so a federation fetch's selections go in `... on <Type>`. */

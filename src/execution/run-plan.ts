@@ -2,7 +2,8 @@
  * Runs a query plan (planner.ts): each wave's calls go out together,
  * each entity fetch with the deduplicated keys of the objects it joins to
  * (for a federation entity, its deduplicated representations, answered by
- * `_entities` in the same order);
+ * `_entities` in the same order; fetches of one call that share an entity
+ * field share one key list, each answer merged into every object with its key);
  * answers are merged into one data tree, and upstream errors are moved to
  * the client's paths. The caller checks the tree against the schema
  * (result-check.ts), which also removes the key fields the plan added.
@@ -219,12 +220,15 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
 
   const runEntities = async (call: Call): Promise<void> => {
     const variables = clientVariables(call);
+    // Fetches sharing an entity field (the planner's wavesOf: same field, same selection) share its key list.
+    const lists = new Map<string, { keys: unknown[]; seen: Map<string, number> }>();
     const prepared = call.fetches.map((fetch) => {
       const parents = fetch.parent ? targets.get(fetch.parent) ?? [] : root;
       const objects = walk(parents, fetch.path, fetch.filters);
       const entity = fetch.entity!;
-      const keys: unknown[] = [];
-      const seen = new Map<string, number>();
+      let list = lists.get(entity.alias);
+      if (!list) lists.set(entity.alias, (list = { keys: [], seen: new Map() }));
+      const { keys, seen } = list;
       const typename = entity.entry.federation?.typename;
       const single = entity.keyAliases.length === 1 && !typename;
       for (const target of objects) {
@@ -312,16 +316,20 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         if (isObject(item)) mergeInto(target.object, item);
       }
     }
-    /** Which fetch and key an error path in the call's terms is about: [alias, n, ...] (batch) or [alias_n, ...] (one key). */
-    const locateInCall = (path: ReadonlyArray<string | number>): { fetch: Fetch; index: number; rest: Array<string | number> } | undefined => {
+    /**
+     * Which fetches and key an error path in the call's terms is about: [alias, n, ...] (batch) or [alias_n, ...]
+     * (one key); several fetches when they share the field.
+     */
+    const locateInCall = (path: ReadonlyArray<string | number>): { fetches: Fetch[]; index: number; rest: Array<string | number> } | undefined => {
       const [first, ...others] = path;
       if (typeof first !== 'string') return undefined;
       for (const fetch of call.fetches) {
         const { alias, entry } = fetch.entity!;
-        if (entry.batch && first === alias && typeof others[0] === 'number') return { fetch, index: others[0], rest: others.slice(1) };
+        const sharing = (): Fetch[] => call.fetches.filter((f) => f.entity!.alias === alias);
+        if (entry.batch && first === alias && typeof others[0] === 'number') return { fetches: sharing(), index: others[0], rest: others.slice(1) };
         if (!entry.batch && first.startsWith(`${alias}_`)) {
           const index = Number(first.slice(alias.length + 1));
-          if (Number.isInteger(index)) return { fetch, index, rest: others };
+          if (Number.isInteger(index)) return { fetches: sharing(), index, rest: others };
         }
       }
       return undefined;
@@ -337,13 +345,15 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
         errors.push(error.path ? new GraphQLError(error.message, { extensions: error.extensions, originalError: error.originalError ?? undefined }) : error);
         continue;
       }
-      const objects = targets.get(at.fetch)!.filter((t) => t.keyIndex === at.index);
-      if (at.rest.length === 0 && !at.fetch.entity!.entry.federation) {
-        fail(at.fetch, objects, error);
-        continue;
-      }
-      for (const target of objects) {
-        errors.push(new GraphQLError(error.message, { path: pathOf(target, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+      for (const fetch of at.fetches) {
+        const objects = targets.get(fetch)!.filter((t) => t.keyIndex === at.index);
+        if (at.rest.length === 0 && !fetch.entity!.entry.federation) {
+          fail(fetch, objects, error);
+          continue;
+        }
+        for (const target of objects) {
+          errors.push(new GraphQLError(error.message, { path: pathOf(target, at.rest), extensions: error.extensions, originalError: error.originalError ?? undefined }));
+        }
       }
     }
   };

@@ -230,6 +230,12 @@ test('an error of one _entities item is located at that item; the other items re
   // At the item's own path (where Apollo Gateway and Router put it): its non-null dimensions bubble to it, with no error of their own.
   assert.deepEqual(response.body.errors?.[0]?.path, ['reviews', 3, 'product']);
   assert.match(response.body.errors?.[0]?.message ?? '', /catalog cannot read product "broken"/);
+  // The same products reached through two paths in one hop share one _entities field (each representation sent
+  // once): the item's error is located at each place it is joined to.
+  const twice = await gw.query('{ a: reviews { product { sku dimensions { size } } } b: reviews { product { sku dimensions { size } } } }');
+  assert.deepEqual(twice.body.data?.a, twice.body.data?.b);
+  assert.deepEqual(twice.body.data?.a.map((r: { product: { sku: string } | null }) => r.product?.sku ?? null), ['s1', 's2', 's1', null]);
+  assert.deepEqual(twice.body.errors?.map((e) => e.path), [['a', 3, 'product'], ['b', 3, 'product']]);
   // The whole call fails (catalog is gone): every item's fields are null, each with the error at its own path.
   await services.catalog!.close();
   const gone = await gw.query('{ reviews { id product { sku dimensions { size } } } }');
