@@ -684,7 +684,14 @@ class Planner {
       }
       dependsOn.set(target, dependency);
     }
-    for (const field of localKeys.values()) local.push(keyField(this.typed(type, field), prefix));
+    // A leaf key or required field the client already asks of this subgraph here, as it is (no alias, arguments or
+    // directives: `upc` beside `__key_upc: upc`), is read from the client's own field: no second copy of the value in
+    // the answer, and objects keep the client's shape (the result check copies an object with extra keys).
+    const asSelected = new Set<string>();
+    for (const [name, field] of localKeys) {
+      if (!field.selectionSet && !field.arguments?.length && local.some((s) => isPlainField(s, name))) asSelected.add(name);
+      else local.push(keyField(this.typed(type, field), prefix));
+    }
 
     const created = new Map<PlanSubgraph, Fetch>();
     const create = (target: PlanSubgraph, seen: ReadonlySet<PlanSubgraph>): Fetch => {
@@ -700,7 +707,7 @@ class Planner {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX : prefix) + k), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX + k : asSelected.has(k) ? k : prefix + k)), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
@@ -1052,6 +1059,13 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
       return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
     });
   });
+}
+
+/** Whether a selection is the field `name` as it is: no alias, arguments, directives or selection. */
+function isPlainField(selection: SelectionNode, name: string): boolean {
+  return (
+    selection.kind === Kind.FIELD && selection.name.value === name && !selection.alias && !selection.arguments?.length && !selection.directives?.length && !selection.selectionSet
+  );
 }
 
 /** A number per entity entry, for the signature of a shared entity field (wavesOf). */
