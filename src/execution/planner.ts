@@ -17,7 +17,8 @@
  * each object's representation carries `__typename`, the fields of the first
  * @key the current subgraph can give (else the first @key, fetched first),
  * and the fields the selected fields @require (field sets with arguments and
- * type conditions included); a field a subgraph @requires is only asked of it
+ * type conditions included), a nested one with its field set's fields alone
+ * (sources/federation/representation.ts); a field a subgraph @requires is only asked of it
  * that way. @provides makes @external fields local at the place it names (by
  * type condition too); an @external key field of a type a Federation 2
  * subgraph defines is never asked of it. Where several subgraphs serve a
@@ -83,6 +84,7 @@ import type { Executor } from '@graphql-tools/utils';
 import type { EntityEntry, Renames } from '../compose/index.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
+import { shapeOf, type Shape } from '../sources/federation/representation.js';
 
 /** A subgraph the planner can route to, described in the unified graph's names. */
 export interface PlanSubgraph {
@@ -154,7 +156,13 @@ export interface Fetch {
     entry: EntityEntry;
     /** The fields read on each object for its key (a federation representation's fields: key fields first, then required ones). */
     keyNames: readonly string[];
+    /** Their response keys on the objects, as the plan asked for them (`__key_<name>`). */
     keyAliases: readonly string[];
+    /**
+     * A federation representation's nested fields (`driver { age }`), by the same index: their value is read through
+     * it, so that it holds its field set's fields alone (sources/federation/representation.ts); undefined for a leaf field.
+     */
+    keyShapes?: ReadonlyArray<Shape | undefined>;
     /** How many of keyNames are key fields (a null one: the object has no key); the rest are @requires fields (null allowed). */
     keyCount: number;
     alias: string;
@@ -221,6 +229,9 @@ export class Unsatisfiable extends Unplannable {
 }
 
 const KEY_PREFIX = '__key_';
+
+/** Fetch.entity.keyShapes. */
+type Shapes = ReadonlyArray<Shape | undefined> | undefined;
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
 const coordinate = (type: string, field: string): string => `${type}.${field}`;
@@ -621,6 +632,15 @@ class Planner {
     return { fields: [...keyFields, ...extra], keyCount: keyFields.length };
   }
 
+  /**
+   * How the value of each of a representation's fields is read (Fetch.entity.keyShapes): by its field set's nested
+   * selection; undefined when all are leaf fields (their values are sent as answered).
+   */
+  private shapes(fields: readonly FieldNode[], target: PlanSubgraph): Shapes {
+    if (!fields.some((f) => f.selectionSet)) return undefined;
+    return fields.map((f) => f.selectionSet && shapeOf(f.selectionSet, [this.schema, target.visible]));
+  }
+
   private entityFetches(
     type: GraphQLObjectType,
     groups: Map<PlanSubgraph, Entry[]>,
@@ -637,7 +657,7 @@ class Planner {
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
-    const representation = new Map<PlanSubgraph, { names: string[]; keyCount: number }>();
+    const representation = new Map<PlanSubgraph, { names: string[]; shapes: Shapes; keyCount: number }>();
     const localKeys = new Map<string, FieldNode>();
     const addKey = (list: Entry[] | Map<string, FieldNode>, field: FieldNode): void => {
       const name = field.name.value;
@@ -655,7 +675,7 @@ class Planner {
     while (pending.length > 0) {
       const target = pending.shift()!;
       const { fields, keyCount } = this.representationFields(type, target, groups.get(target)!, subgraph, provided);
-      representation.set(target, { names: fields.map((f) => f.name.value), keyCount });
+      representation.set(target, { names: fields.map((f) => f.name.value), shapes: this.shapes(fields, target), keyCount });
       let dependency: PlanSubgraph | undefined;
       for (const field of fields) {
         const key = field.name.value;
@@ -695,12 +715,12 @@ class Planner {
       const parent = dependency ? create(dependency, new Set([...seen, target])) : owner;
       const entry = target.entities.get(type.name)!;
       const entries = groups.get(target)!;
-      const { names, keyCount } = representation.get(target)!;
+      const { names, shapes, keyCount } = representation.get(target)!;
       const fetch: Fetch = {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX : prefix) + k), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX : prefix) + k), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
@@ -775,13 +795,14 @@ class Planner {
     if (!target || !entry?.federation) throw new Unplannable(`${type.name}: no subgraph resolves the interface as an entity (@key on the interface) for ${subgraph.name}'s @interfaceObject`);
     const keyFields = mergeFieldSets([entry.federation.keys[0]]);
     const names = keyFields.map((f) => f.name.value);
+    const shapes = this.shapes(keyFields, target);
     const keys = new Set<string>();
     for (const concrete of this.schema.getPossibleTypes(type)) for (const e of this.collect(concrete, set)) if (e.field.name.value !== '__typename') keys.add(responseKey(e.field));
     const fetch: Fetch = {
       subgraph: target,
       parent: owner,
       path,
-      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount: names.length, alias: '', variable: '' },
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
       selections: [],
       fields: [...keys],
       children: [],
