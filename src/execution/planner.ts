@@ -477,9 +477,15 @@ class Planner {
     // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
     // A required field no one subgraph answers with all of its selection (`driver { age }`, `age` of another subgraph):
     // fetched first as a field of its own (`__key_driver`), with its own entity fetches; the requiring fetches after.
+    // One this subgraph serves is asked in this very call (`crew { licence { class } }`, where only `crew` is its own).
     const prefetch = this.prefetches(type, remote, subgraph, provided);
     const before = owner.children.length;
-    if (prefetch) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const own = prefetch?.groups.get(subgraph);
+    if (own) {
+      prefetch!.groups.delete(subgraph);
+      for (const e of own) local.push(this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value)));
+    }
+    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
     const after = owner.children.slice(before);
     const first = prefetch ? 1 : 0;
     this.argumentPasses(type, remote).forEach((groups, pass) =>
@@ -492,11 +498,14 @@ class Planner {
   /**
    * The required fields of `remote`'s entries that neither this subgraph nor any other one answers with all of its
    * nested selection, each as an entry (`__key_driver: driver { age }`) for a subgraph that serves the field itself;
-   * its nested fields of other subgraphs then come through that fetch's own entity fetches.
+   * its nested fields of other subgraphs then come through that fetch's own entity fetches. A field several
+   * requiring fields need (`driver { age }`, `driver { name }`) is asked once with all of their nested selections.
    */
   private prefetches(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>, subgraph: PlanSubgraph, provided: Provided | undefined): { groups: Map<PlanSubgraph, Entry[]>; names: ReadonlySet<string> } | undefined {
-    const groups = new Map<PlanSubgraph, Entry[]>();
-    const names = new Set<string>();
+    /** The subgraph each prefetched field is asked of, by name. */
+    const servers = new Map<string, PlanSubgraph>();
+    /** Every required field met, by name: a prefetched one is asked with all of their selections. */
+    const required = new Map<string, FieldNode[]>();
     const seen = new Set<string>();
     // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
     // through `_entities`, with a representation of its own).
@@ -504,7 +513,9 @@ class Planner {
       if (seen.has(`${target.name}.${requiring}`)) return;
       seen.add(`${target.name}.${requiring}`);
       for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
-        if (f.kind !== Kind.FIELD || names.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
+        if (f.kind !== Kind.FIELD) continue;
+        required.set(f.name.value, [...(required.get(f.name.value) ?? []), f]);
+        if (servers.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
         const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
         const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
         if (provider) {
@@ -512,13 +523,17 @@ class Planner {
           continue;
         }
         const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
-        if (!server) continue;
-        names.add(f.name.value);
-        groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, f)), wraps: [] }]);
+        if (server) servers.set(f.name.value, server);
       }
     };
     for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
-    return groups.size > 0 ? { groups, names } : undefined;
+    if (servers.size === 0) return undefined;
+    const groups = new Map<PlanSubgraph, Entry[]>();
+    for (const [name, server] of servers) {
+      const field = mergeFieldSets([selectionSet(required.get(name)!)])[0]!;
+      groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, field)), wraps: [] }]);
+    }
+    return { groups, names: new Set(servers.keys()) };
   }
 
   /**
