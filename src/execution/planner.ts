@@ -17,7 +17,8 @@
  * each object's representation carries `__typename`, the fields of the first
  * @key the current subgraph can give (else the first @key, fetched first),
  * and the fields the selected fields @require (field sets with arguments and
- * type conditions included); a field a subgraph @requires is only asked of it
+ * type conditions included), a nested one with its field set's fields alone
+ * (sources/federation/representation.ts); a field a subgraph @requires is only asked of it
  * that way. @provides makes @external fields local at the place it names (by
  * type condition too); an @external key field of a type a Federation 2
  * subgraph defines is never asked of it. Where several subgraphs serve a
@@ -83,6 +84,7 @@ import type { Executor } from '@graphql-tools/utils';
 import type { EntityEntry, Renames } from '../compose/index.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
+import { shapeOf, type Shape } from '../sources/federation/representation.js';
 
 /** A subgraph the planner can route to, described in the unified graph's names. */
 export interface PlanSubgraph {
@@ -154,7 +156,13 @@ export interface Fetch {
     entry: EntityEntry;
     /** The fields read on each object for its key (a federation representation's fields: key fields first, then required ones). */
     keyNames: readonly string[];
+    /** Their response keys on the objects, as the plan asked for them (`__key_<name>`). */
     keyAliases: readonly string[];
+    /**
+     * A federation representation's nested fields (`driver { age }`), by the same index: their value is read through
+     * it, so that it holds its field set's fields alone (sources/federation/representation.ts); undefined for a leaf field.
+     */
+    keyShapes?: ReadonlyArray<Shape | undefined>;
     /** How many of keyNames are key fields (a null one: the object has no key); the rest are @requires fields (null allowed). */
     keyCount: number;
     alias: string;
@@ -221,6 +229,9 @@ export class Unsatisfiable extends Unplannable {
 }
 
 const KEY_PREFIX = '__key_';
+
+/** Fetch.entity.keyShapes. */
+type Shapes = ReadonlyArray<Shape | undefined> | undefined;
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
 const coordinate = (type: string, field: string): string => `${type}.${field}`;
@@ -466,9 +477,15 @@ class Planner {
     // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
     // A required field no one subgraph answers with all of its selection (`driver { age }`, `age` of another subgraph):
     // fetched first as a field of its own (`__key_driver`), with its own entity fetches; the requiring fetches after.
+    // One this subgraph serves is asked in this very call (`crew { licence { class } }`, where only `crew` is its own).
     const prefetch = this.prefetches(type, remote, subgraph, provided);
     const before = owner.children.length;
-    if (prefetch) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const own = prefetch?.groups.get(subgraph);
+    if (own) {
+      prefetch!.groups.delete(subgraph);
+      for (const e of own) local.push(this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value)));
+    }
+    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
     const after = owner.children.slice(before);
     const first = prefetch ? 1 : 0;
     this.argumentPasses(type, remote).forEach((groups, pass) =>
@@ -481,11 +498,14 @@ class Planner {
   /**
    * The required fields of `remote`'s entries that neither this subgraph nor any other one answers with all of its
    * nested selection, each as an entry (`__key_driver: driver { age }`) for a subgraph that serves the field itself;
-   * its nested fields of other subgraphs then come through that fetch's own entity fetches.
+   * its nested fields of other subgraphs then come through that fetch's own entity fetches. A field several
+   * requiring fields need (`driver { age }`, `driver { name }`) is asked once with all of their nested selections.
    */
   private prefetches(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>, subgraph: PlanSubgraph, provided: Provided | undefined): { groups: Map<PlanSubgraph, Entry[]>; names: ReadonlySet<string> } | undefined {
-    const groups = new Map<PlanSubgraph, Entry[]>();
-    const names = new Set<string>();
+    /** The subgraph each prefetched field is asked of, by name. */
+    const servers = new Map<string, PlanSubgraph>();
+    /** Every required field met, by name: a prefetched one is asked with all of their selections. */
+    const required = new Map<string, FieldNode[]>();
     const seen = new Set<string>();
     // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
     // through `_entities`, with a representation of its own).
@@ -493,7 +513,9 @@ class Planner {
       if (seen.has(`${target.name}.${requiring}`)) return;
       seen.add(`${target.name}.${requiring}`);
       for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
-        if (f.kind !== Kind.FIELD || names.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
+        if (f.kind !== Kind.FIELD) continue;
+        required.set(f.name.value, [...(required.get(f.name.value) ?? []), f]);
+        if (servers.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
         const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
         const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
         if (provider) {
@@ -501,13 +523,17 @@ class Planner {
           continue;
         }
         const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
-        if (!server) continue;
-        names.add(f.name.value);
-        groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, f)), wraps: [] }]);
+        if (server) servers.set(f.name.value, server);
       }
     };
     for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
-    return groups.size > 0 ? { groups, names } : undefined;
+    if (servers.size === 0) return undefined;
+    const groups = new Map<PlanSubgraph, Entry[]>();
+    for (const [name, server] of servers) {
+      const field = mergeFieldSets([selectionSet(required.get(name)!)])[0]!;
+      groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, field)), wraps: [] }]);
+    }
+    return { groups, names: new Set(servers.keys()) };
   }
 
   /**
@@ -621,6 +647,15 @@ class Planner {
     return { fields: [...keyFields, ...extra], keyCount: keyFields.length };
   }
 
+  /**
+   * How the value of each of a representation's fields is read (Fetch.entity.keyShapes): by its field set's nested
+   * selection; undefined when all are leaf fields (their values are sent as answered).
+   */
+  private shapes(fields: readonly FieldNode[], target: PlanSubgraph): Shapes {
+    if (!fields.some((f) => f.selectionSet)) return undefined;
+    return fields.map((f) => f.selectionSet && shapeOf(f.selectionSet, [this.schema, target.visible]));
+  }
+
   private entityFetches(
     type: GraphQLObjectType,
     groups: Map<PlanSubgraph, Entry[]>,
@@ -637,7 +672,7 @@ class Planner {
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
     const dependsOn = new Map<PlanSubgraph, PlanSubgraph | undefined>();
-    const representation = new Map<PlanSubgraph, { names: string[]; keyCount: number }>();
+    const representation = new Map<PlanSubgraph, { names: string[]; shapes: Shapes; keyCount: number }>();
     const localKeys = new Map<string, FieldNode>();
     const addKey = (list: Entry[] | Map<string, FieldNode>, field: FieldNode): void => {
       const name = field.name.value;
@@ -655,7 +690,7 @@ class Planner {
     while (pending.length > 0) {
       const target = pending.shift()!;
       const { fields, keyCount } = this.representationFields(type, target, groups.get(target)!, subgraph, provided);
-      representation.set(target, { names: fields.map((f) => f.name.value), keyCount });
+      representation.set(target, { names: fields.map((f) => f.name.value), shapes: this.shapes(fields, target), keyCount });
       let dependency: PlanSubgraph | undefined;
       for (const field of fields) {
         const key = field.name.value;
@@ -702,12 +737,12 @@ class Planner {
       const parent = dependency ? create(dependency, new Set([...seen, target])) : owner;
       const entry = target.entities.get(type.name)!;
       const entries = groups.get(target)!;
-      const { names, keyCount } = representation.get(target)!;
+      const { names, shapes, keyCount } = representation.get(target)!;
       const fetch: Fetch = {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX + k : asSelected.has(k) ? k : prefix + k)), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX + k : asSelected.has(k) ? k : prefix + k)), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
@@ -782,13 +817,14 @@ class Planner {
     if (!target || !entry?.federation) throw new Unplannable(`${type.name}: no subgraph resolves the interface as an entity (@key on the interface) for ${subgraph.name}'s @interfaceObject`);
     const keyFields = mergeFieldSets([entry.federation.keys[0]]);
     const names = keyFields.map((f) => f.name.value);
+    const shapes = this.shapes(keyFields, target);
     const keys = new Set<string>();
     for (const concrete of this.schema.getPossibleTypes(type)) for (const e of this.collect(concrete, set)) if (e.field.name.value !== '__typename') keys.add(responseKey(e.field));
     const fetch: Fetch = {
       subgraph: target,
       parent: owner,
       path,
-      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), keyCount: names.length, alias: '', variable: '' },
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
       selections: [],
       fields: [...keys],
       children: [],
@@ -1013,8 +1049,9 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
       // sent once per call, and its answer merged into every object with that key (run-plan.ts).
       const sharing = new Map<string, number>();
       const first: boolean[] = group.map((fetch) => {
-        const { entry, keyNames, keyCount } = fetch.entity!;
-        const signature = `${entryId(entry)}|${keyCount}|${keyNames.join(',')}|${printSelections(fetch.selections)}`;
+        const { entry, keyNames, keyCount, keyShapes } = fetch.entity!;
+        const shapes = keyShapes ? JSON.stringify(keyShapes, (_key, value: unknown) => (value instanceof Set ? [...(value as Set<string>)] : value)) : '';
+        const signature = `${entryId(entry)}|${keyCount}|${keyNames.join(',')}|${shapes}|${printSelections(fetch.selections)}`;
         let n = sharing.get(signature);
         const fresh = n === undefined;
         if (fresh) sharing.set(signature, (n = sharing.size));

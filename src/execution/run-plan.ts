@@ -17,6 +17,7 @@ import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
 import { INTERNAL_ALIAS, type Call, type Fetch, type QueryPlan } from './planner.js';
+import { represent } from '../sources/federation/representation.js';
 import { ERRORS, TesseraError, withoutStackTraces } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
 
@@ -231,6 +232,9 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       const { keys, seen } = list;
       const typename = entity.entry.federation?.typename;
       const single = entity.keyAliases.length === 1 && !typename;
+      // A representation's values, read for each object (a nested one through its field set: sources/federation/representation.ts).
+      const values: unknown[] = [];
+      const shapes = entity.keyShapes;
       for (const target of objects) {
         let key: unknown;
         let id: string;
@@ -240,13 +244,17 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           id = typeof key === 'string' ? key : JSON.stringify(key);
         } else {
           // A composite key, or a federation representation: `__typename`, key fields (never null), then @requires
-          // fields. Its id first; the object is built only for a key not seen yet (most repeat in a nested answer).
-          // One string field (the usual `__typename` and id): the value itself is its id, no string built.
+          // fields, a nested one with its field set's fields alone. Its id first (of the values as sent); the object
+          // is built only for a key not seen yet (most repeat in a nested answer). One string field (the usual
+          // `__typename` and id): the value itself is its id, no string built.
           const aliases = entity.keyAliases;
           let complete = true;
           id = '';
           for (let i = 0; i < aliases.length && complete; i++) {
-            const value = target.object[aliases[i]!];
+            const shape = shapes?.[i];
+            const answered = target.object[aliases[i]!];
+            const value = shape && answered != null ? represent(answered, shape) : answered;
+            values[i] = value;
             complete = value !== undefined && !(typename && value === null && i < entity.keyCount);
             if (aliases.length === 1 && typeof value === 'string') id = value;
             else id += typeof value === 'string' ? `${value}\u0000` : `\u0001${JSON.stringify(value)}\u0000`;
@@ -259,7 +267,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
           if (key === undefined) {
             const composite: Data = typename ? { __typename: typename } : {};
             const names = entity.keyNames;
-            for (let i = 0; i < names.length; i++) composite[names[i]!] = target.object[entity.keyAliases[i]!];
+            for (let i = 0; i < names.length; i++) composite[names[i]!] = values[i];
             key = composite;
           }
           index = keys.length;

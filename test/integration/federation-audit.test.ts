@@ -15,7 +15,8 @@
  *   fed2-external-extends, fed2-external-extension             → "Federation 1 subgraphs and type extensions"
  *   i-will-name-you-later, requires-circular                   → "@requires in a circle across two subgraphs"
  *   include-skip, nested-requires, requires-interface, requires-requires,
- *   requires-with-argument, simple-requires-provides           → "@requires: plain, nested, with fragments, ..."
+ *   requires-with-argument, simple-requires-provides           → "@requires: plain, nested, with fragments, ..."; nested-requires
+ *                                                                also "representations hold exactly their field sets ..."
  *   requires-with-fragments                                     → "@requires with type conditions under an interface"
  *   requires-with-argument-conflict                             → "the same field required with two arguments ..."
  *   interface-object-indirect-extension, partial-union, partial-union-complex,
@@ -40,7 +41,10 @@
  * behaviour its suites check, a scenario of our own (subgraph SDL, resolvers,
  * queries), served by real @apollo/subgraph subgraphs on loopback to Tessera
  * (planned route) and to Apollo Gateway (test/kit/apollo.ts) at once; the
- * answers must be the same: data exactly, errors by message and path.
+ * answers must be the same: data exactly, errors by message and path; and
+ * the representations each subgraph receives must hold the same fields as
+ * Apollo Gateway's (exactly their field sets: no gateway's own aliases or
+ * keys), except where Tessera's plan makes other calls (Case.callsDiffer).
  * Where Apollo Gateway answers against the spec (APOLLO_WRONG cases), the
  * expected answer is written out instead. Some scenarios are also served
  * from a supergraph file (`supergraph:` in gateway.yaml), as the audit
@@ -52,7 +56,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, visit } from 'graphql';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
 import { gql, serveSupergraph, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
@@ -72,11 +76,26 @@ interface Case {
   /** The route Tessera must take (default: planned, or direct when one subgraph serves it all). */
   route?: string;
   /**
+   * Why Tessera makes other `_entities` calls than Apollo Gateway for this query (a plan of its own, the answer
+   * the same): the representations are then not compared with Apollo Gateway's.
+   */
+  callsDiffer?: string;
+  /**
+   * The representations each named subgraph must receive in its `_entities` calls for this query (as a set, each
+   * object's keys in any order), written out; the scenario's other subgraphs are not checked.
+   */
+  representations?: Record<string, unknown[]>;
+  /**
    * Errors compared by path only: Apollo Gateway words the errors of its own value completion its own way
    * ("Invalid value found for field Query.level."), Tessera as graphql-js does ('Enum "Level" cannot represent value').
    */
   pathsOnly?: boolean;
 }
+
+/** Case.callsDiffer: where Tessera's plan makes other `_entities` calls than Apollo Gateway's. */
+const SKIPPED_FETCHES = 'the fetches of fields the client leaves out by a variable (@skip/@include) still go out: Tessera plans once per document, Apollo Gateway skips them (condition nodes)';
+const IMPLEMENTATION_KEY = 'an entity interface\'s implementations joined by their own @key (`__typename: "Book"`), Apollo Gateway by the interface\'s (`"Item"`): the subgraph has both';
+const CONCRETE_TYPE = 'the objects of an @interfaceObject\'s root field: their concrete type asked of the interface\'s subgraph even when nothing selected needs it (Apollo Gateway asks none), and the @interfaceObject subgraph\'s own fields then asked again of it through `_entities`';
 
 interface Scenario {
   /** The audit suite(s) whose behaviour it checks. */
@@ -101,13 +120,75 @@ function comparable(answer: ApolloAnswer & { extensions?: { valueCompletion?: Ap
   };
 }
 
+/** An object with its keys sorted, at every depth: two representations compared whatever their key order. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+}
+
+/**
+ * The fields the representations of each subgraph hold, as "Type: a.b" paths (lists walked through): what is
+ * compared with Apollo Gateway's, which may group the same fields into other calls (one representation per
+ * requiring field where Tessera sends one with the fields of all the fields it asks that subgraph at once).
+ */
+function fieldPaths(received: Record<string, string[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, list] of Object.entries(received)) {
+    const paths = new Set<string>();
+    const walk = (typename: string, value: unknown, at: string): void => {
+      if (Array.isArray(value)) for (const item of value) walk(typename, item, at);
+      else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(typename, v, at ? `${at}.${k}` : k);
+      else paths.add(`${typename}: ${at}`);
+    };
+    for (const json of list) {
+      const representation = JSON.parse(json) as Record<string, unknown>;
+      walk(String(representation.__typename), representation, '');
+    }
+    out[name] = [...paths].sort();
+  }
+  return out;
+}
+
+/**
+ * A Yoga plugin recording, into `into`, every representation the subgraph receives: the `representations` argument
+ * of each `_entities` field of each request (a variable or inline), as sorted-key JSON.
+ */
+function recordRepresentations(into: Set<string>) {
+  return {
+    onParams({ params }: { params: { query?: string; variables?: Record<string, unknown> } }) {
+      if (!params.query?.includes('_entities')) return;
+      visit(parse(params.query), {
+        Field(node) {
+          if (node.name.value !== '_entities') return;
+          const argument = node.arguments?.find((a) => a.name.value === 'representations');
+          if (!argument) return;
+          const list = argument.value.kind === Kind.VARIABLE ? params.variables?.[argument.value.name.value] : valueFromASTUntyped(argument.value, params.variables);
+          for (const representation of Array.isArray(list) ? list : [list]) into.add(JSON.stringify(sortedKeys(representation)));
+        },
+      });
+    },
+  };
+}
+
 async function run(t: TestContext, scenario: Scenario): Promise<void> {
   const names = Object.keys(scenario.subgraphs);
   const urls: Record<string, string> = {};
+  const received: Record<string, Set<string>> = {};
   for (const name of names) {
     const { sdl, resolvers } = scenario.subgraphs[name]!;
-    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }))).url;
+    received[name] = new Set();
+    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [recordRepresentations(received[name])] })).url;
   }
+  /** What each subgraph received since the last call, as sorted lists (subgraphs that received none left out). */
+  const takeReceived = (): Record<string, string[]> => {
+    const out: Record<string, string[]> = {};
+    for (const name of names) {
+      if (received[name]!.size > 0) out[name] = [...received[name]!].sort();
+      received[name]!.clear();
+    }
+    return out;
+  };
   const tessera = await startGateway(
     t,
     names.map((name) => ({ name, kind: 'federation' as const, url: urls[name]! })),
@@ -122,15 +203,26 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
   for (const c of scenario.cases) {
     await t.test(`${scenario.audit}: ${c.name}`, async () => {
       scenario.reset?.();
+      takeReceived();
       const ours = await tessera.query(c.query, c.variables);
+      const sent = takeReceived();
       scenario.reset?.();
       const expected = c.expected ?? (await apollo(c.query, c.variables));
+      const sentByApollo = takeReceived();
       const message = `${c.query}\nTessera: ${JSON.stringify(ours.body)}\nexpected: ${JSON.stringify(expected)}`;
       const shape = (answer: ApolloAnswer) => {
         const { data, errors } = comparable(answer);
         return { data, errors: c.pathsOnly ? errors.map((e) => e.slice(0, e.indexOf(': '))) : errors };
       };
       assert.deepEqual(shape(ours.body), shape(expected), message);
+      for (const [name, list] of Object.entries(c.representations ?? {})) {
+        assert.deepEqual(sent[name] ?? [], list.map((r) => JSON.stringify(sortedKeys(r))).sort(), `representations sent to ${name}: ${message}`);
+      }
+      // Every case: the representations each subgraph receives hold the same fields as Apollo Gateway's, exactly
+      // their @key and @requires field sets (nested ones too), never a gateway's internal aliases.
+      if (!c.expected && !c.callsDiffer) {
+        assert.deepEqual(fieldPaths(sent), fieldPaths(sentByApollo), `fields of the representations sent (Tessera, then Apollo Gateway): ${message}\nTessera: ${JSON.stringify(sent)}\nApollo Gateway: ${JSON.stringify(sentByApollo)}`);
+      }
       const route = ours.headers.get('tessera-route');
       if (c.route) assert.equal(route, c.route, message);
       else assert.ok(route === 'planned' || route === 'direct' || ours.status === 400, `route ${route}: ${message}`);
@@ -333,6 +425,13 @@ type Parcel @key(fields: "id") {
     { name: 'a field requiring two fields not selected', query: '{ parcels { id estimate } }' },
     { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
     { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
+    {
+      // An alias the planner keeps for itself sends the query through stitching, which adds `__typename` under the
+      // union: the representations hold the field sets alone there too.
+      name: 'nested and abstract required fields on the stitched route',
+      query: '{ parcels { __key_x: id volume handling dims { w } wrap { id } } }',
+      route: 'stitched',
+    },
     { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
     { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
     { name: 'a required field with an argument', query: '{ parcels { euroFee } }' },
@@ -344,9 +443,9 @@ type Parcel @key(fields: "id") {
     },
     { name: 'a required field requiring fields of another subgraph (a chain)', query: '{ parcels { id premium } }' },
     { name: 'all of them under one object', query: '{ parcel(id: "p2") { premium handling euroFee estimate volume name } }' },
-    { name: '@include false on the requiring field', query: 'query Q($on: Boolean!) { parcels { id estimate @include(if: $on) premium @include(if: $on) } }', variables: { on: false } },
+    { name: '@include false on the requiring field', query: 'query Q($on: Boolean!) { parcels { id estimate @include(if: $on) premium @include(if: $on) } }', variables: { on: false }, callsDiffer: SKIPPED_FETCHES },
     { name: '@include true on the requiring field', query: 'query Q($on: Boolean!) { parcels { id estimate @include(if: $on) premium @include(if: $on) } }', variables: { on: true } },
-    { name: '@skip on a fragment holding the requiring field', query: 'query Q($off: Boolean!) { parcels { id ... on Parcel @skip(if: $off) { handling } name @skip(if: $off) } }', variables: { off: true } },
+    { name: '@skip on a fragment holding the requiring field', query: 'query Q($off: Boolean!) { parcels { id ... on Parcel @skip(if: $off) { handling } name @skip(if: $off) } }', variables: { off: true }, callsDiffer: SKIPPED_FETCHES },
     { name: '@skip false on a fragment holding the requiring field', query: 'query Q($off: Boolean!) { parcels { id ... on Parcel @skip(if: $off) { handling } name @skip(if: $off) } }', variables: { off: false } },
   ],
 };
@@ -531,8 +630,8 @@ union Shelved = Book | Song`,
   cases: [
     { name: 'a field typed differently in two members, under a union', query: '{ users { id name } accounts { ... on User { id name } ... on Admin { id name } } }' },
     { name: 'the same, nested (internal aliases)', query: '{ accounts { ... on User { id similar { ... on User { id email } ... on Admin { id } } } ... on Admin { id similar { ... on User { id } ... on Admin { id name } } } } }' },
-    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }' },
-    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }' },
+    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }', callsDiffer: IMPLEMENTATION_KEY },
+    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }', callsDiffer: IMPLEMENTATION_KEY },
     { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
     { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
     { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
@@ -700,10 +799,10 @@ type Show @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }`,
     { name: 'fields of the @interfaceObject on each implementation', query: '{ shows { id title stars ... on Book { pages } ... on Movie { minutes stars } } }' },
     { name: '@requires on an @interfaceObject field', query: '{ shows { id blurb } }' },
     { name: 'its root field: concrete types from the interface\'s subgraph', query: '{ pinned { __typename id title blurb ... on Movie { minutes } } }' },
-    { name: 'its root field, its own fields only', query: '{ pinned { id stars } }' },
+    { name: 'its root field, its own fields only', query: '{ pinned { id stars } }', callsDiffer: CONCRETE_TYPE },
     { name: 'its root field under a type condition: the concrete type first', query: '{ pinned { ... on Book { stars } ... on Movie { id } } }' },
-    { name: 'its root field with __typename beside its own field', query: '{ pinned { stars __typename } }' },
-    { name: 'a non-resolvable @interfaceObject\'s root field: the key only', query: '{ pick { id } }' },
+    { name: 'its root field with __typename beside its own field', query: '{ pinned { stars __typename } }', callsDiffer: CONCRETE_TYPE },
+    { name: 'a non-resolvable @interfaceObject\'s root field: the key only', query: '{ pick { id } }', callsDiffer: CONCRETE_TYPE },
     { name: 'a non-resolvable @interfaceObject\'s root field, with the concrete type', query: '{ pick { __typename id title ... on Book { pages } } }' },
   ],
 };
@@ -1221,16 +1320,18 @@ type Lap @key(fields: "id") {
   id: ID!
   driver: Driver!
   rookie: Boolean! @requires(fields: "driver { age }")
+  greeting: String! @requires(fields: "driver { name }")
   sectors: [Sector!]!
   sponsorId: ID @requires(fields: "sectors { sponsorId }")
 }
-type Driver @key(fields: "id") { id: ID! age: Int! @external }
+type Driver @key(fields: "id") { id: ID! age: Int! @external name: String! @external }
 type Sector @key(fields: "id") { id: ID! sponsorId: ID @external }`,
       resolvers: {
         Lap: {
           __resolveReference: (r: Record<string, unknown>) => ({ ...LAPS.find((l) => l.id === r.id), ...r }),
           driver: (l: { driverId: string }) => ({ id: l.driverId }),
           rookie: (l: { driver?: { age: number } }) => need(l.driver, 'driver').age < 21,
+          greeting: (l: { driver?: { name?: string } }) => `hello ${need(need(l.driver, 'driver').name, 'driver.name')}`,
           sectors: (l: { sectorIds: string[] }) => l.sectorIds.map((id) => ({ id })),
           sponsorId: (l: { sectors?: Array<{ sponsorId?: string }> }) => need(need(l.sectors, 'sectors').at(-1)?.sponsorId, 'sectors.sponsorId'),
         },
@@ -1241,9 +1342,41 @@ type Sector @key(fields: "id") { id: ID! sponsorId: ID @external }`,
     // Requirements that go from one subgraph to the other and back (rookie needs driver { age }, age is track's):
     // the required field is fetched first with its nested fields (`__key_driver`), the requiring fetch after.
     // Stitched, `{ laps { id veteran rookie } }` was answered with rookie null.
-    { name: 'a field requiring a field of another subgraph that requires one of the first', query: '{ laps { rookie } }' },
+    // A representation holds exactly its field set, nested objects included: `driver { age }`, without the key
+    // the gateway joined `age` by (`driver: { __key_id, age }` was sent); timing is first asked for `driver` by key.
+    {
+      name: 'a field requiring a field of another subgraph that requires one of the first',
+      query: '{ laps { rookie } }',
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1' },
+          { __typename: 'Lap', id: 'l2' },
+          { __typename: 'Lap', id: 'l1', driver: { age: 19 } },
+          { __typename: 'Lap', id: 'l2', driver: { age: 41 } },
+        ],
+      },
+    },
     { name: 'the field at the end of the circle', query: '{ laps { veteran } }' },
-    { name: 'a required field whose own requirement is a list of entities of the first subgraph', query: '{ laps { sponsor { id name } } }' },
+    { name: 'two fields requiring other fields of one object of another subgraph', query: '{ laps { rookie greeting } }' },
+    {
+      name: 'a required field whose own requirement is a list of entities of the first subgraph',
+      query: '{ laps { sponsor { id name } } }',
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1' },
+          { __typename: 'Lap', id: 'l2' },
+          { __typename: 'Lap', id: 'l1', sectors: [{ sponsorId: 'p1' }, { sponsorId: 'p2' }] },
+          { __typename: 'Lap', id: 'l2', sectors: [{ sponsorId: 'p2' }] },
+        ],
+        track: [
+          { __typename: 'Sector', id: 's1' },
+          { __typename: 'Sector', id: 's2' },
+          { __typename: 'Sector', id: 's3' },
+          { __typename: 'Lap', id: 'l1', sponsorId: 'p2' },
+          { __typename: 'Lap', id: 'l2', sponsorId: 'p2' },
+        ],
+      },
+    },
     { name: 'the circle and its middle in one query', query: '{ laps { id veteran rookie } }' },
     { name: 'all of them', query: '{ laps { id rookie veteran sponsor { name } } }' },
   ],
@@ -1251,6 +1384,119 @@ type Sector @key(fields: "id") { id: ID! sponsorId: ID @external }`,
 
 test('@requires in a circle across two subgraphs', async (t) => {
   await run(t, circularScenario);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// What a representation holds: its field sets alone, whatever the gateway asked for to get them (nested-requires)
+// ---------------------------------------------------------------------------------------------------------------
+
+const VANS = [
+  { id: 'v1', vin: { make: 'ford', serial: 1 }, crewIds: ['p1', 'p2'], cargo: { __typename: 'Parcel', kg: 3 } },
+  { id: 'v2', vin: { make: 'fiat', serial: 2 }, crewIds: ['p2'], cargo: { __typename: 'Pallet', tons: 2 } },
+];
+const CREW = [
+  { id: 'p1', licence: { number: 'L1' } },
+  { id: 'p2', licence: { number: 'L2' } },
+];
+const LICENCES = [
+  { number: 'L1', class: 'B' },
+  { number: 'L2', class: 'C' },
+];
+
+const representationScenario: Scenario = {
+  audit: 'nested-requires',
+  supergraph: true,
+  subgraphs: {
+    fleet: {
+      sdl: `${link('2.3', KEYS)}
+type Query { vans: [Van!]! }
+type Van @key(fields: "id") @key(fields: "vin { make serial }") { id: ID! vin: Vin! crew: [Person!]! cargo: Cargo! }
+type Vin @shareable { make: String! serial: Int! }
+type Person @key(fields: "id") { id: ID! }
+union Cargo = Parcel | Pallet
+type Parcel @shareable { kg: Int! }
+type Pallet @shareable { tons: Int! }`,
+      resolvers: {
+        Query: { vans: () => VANS },
+        Van: {
+          __resolveReference: (r: { id?: string; vin?: { make: string; serial: number } }) => VANS.find((v) => v.id === r.id || (v.vin.make === r.vin?.make && v.vin.serial === r.vin.serial)) ?? null,
+          crew: (v: { crewIds: string[] }) => v.crewIds.map((id) => ({ id })),
+        },
+        Cargo: typed,
+      },
+    },
+    // A person's licence, itself an entity whose class is a third subgraph's.
+    hr: {
+      sdl: `${link('2.3', KEYS)}
+type Person @key(fields: "id") { id: ID! licence: Licence! }
+type Licence @key(fields: "number") { number: ID! }`,
+      resolvers: { Person: { __resolveReference: byId(CREW) } },
+    },
+    registry: {
+      sdl: `${link('2.3', KEYS)}
+type Licence @key(fields: "number") { number: ID! class: String! }`,
+      resolvers: { Licence: { __resolveReference: (r: { number: string }) => LICENCES.find((l) => l.number === r.number) ?? null } },
+    },
+    // Knows vans by their nested key only, and requires fields two and three subgraphs away, and a union's.
+    insurer: {
+      sdl: `${link('2.3', KEYS)}
+type Van @key(fields: "vin { make serial }") {
+  vin: Vin!
+  crew: [Person!]! @external
+  cargo: Cargo! @external
+  risk: String! @requires(fields: "crew { licence { class } }")
+  load: String! @requires(fields: "cargo { __typename ... on Parcel { kg } ... on Pallet { tons } }")
+}
+type Vin @shareable { make: String! serial: Int! }
+type Person @key(fields: "id", resolvable: false) { id: ID! licence: Licence! @external }
+type Licence @key(fields: "number", resolvable: false) { number: ID! class: String! @external }
+union Cargo = Parcel | Pallet
+type Parcel @shareable { kg: Int! }
+type Pallet @shareable { tons: Int! }`,
+      resolvers: {
+        Van: {
+          __resolveReference: (r: Record<string, unknown>) => r,
+          risk: (v: { crew?: Array<{ licence: { class: string } }> }) => need(v.crew, 'crew').map((p) => p.licence.class).join(''),
+          load: (v: { cargo?: { __typename: string; kg?: number; tons?: number } }) => {
+            const cargo = need(v.cargo, 'cargo');
+            return `${cargo.__typename}: ${cargo.kg ?? cargo.tons}`;
+          },
+        },
+        Cargo: typed,
+      },
+    },
+  },
+  cases: [
+    {
+      // Asked through fleet, hr, then registry (each joined by a key the gateway asks for: `__key_id`, `__key_number`);
+      // `crew` in fleet's first call, not again through its `_entities`.
+      name: 'a required list whose nested fields are two subgraphs away: the field set alone',
+      query: '{ vans { risk } }',
+      representations: {
+        fleet: [],
+        insurer: [
+          { __typename: 'Van', vin: { make: 'ford', serial: 1 }, crew: [{ licence: { class: 'B' } }, { licence: { class: 'C' } }] },
+          { __typename: 'Van', vin: { make: 'fiat', serial: 2 }, crew: [{ licence: { class: 'C' } }] },
+        ],
+      },
+    },
+    {
+      // `__typename` only where the field set has it (the gateway asks for it under every union, to match type conditions).
+      name: 'a required union with __typename and type conditions',
+      query: '{ vans { load } }',
+      representations: {
+        insurer: [
+          { __typename: 'Van', vin: { make: 'ford', serial: 1 }, cargo: { __typename: 'Parcel', kg: 3 } },
+          { __typename: 'Van', vin: { make: 'fiat', serial: 2 }, cargo: { __typename: 'Pallet', tons: 2 } },
+        ],
+      },
+    },
+    { name: 'both, beside the fields they require', query: '{ vans { id risk load vin { make } crew { id licence { class } } cargo { ... on Parcel { kg } } } }' },
+  ],
+};
+
+test('representations hold exactly their field sets: nested keys, nested required fields of other subgraphs, lists, unions (docs/reliability.md row 88)', async (t) => {
+  await run(t, representationScenario);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1316,7 +1562,7 @@ type Pass implements Node @key(fields: "id") { id: ID! holder: String! }`,
     },
   },
   cases: [
-    { name: 'the @interfaceObject\'s shareable field on the interface: its subgraph answers', query: '{ seats { id open } }' },
+    { name: 'the @interfaceObject\'s shareable field on the interface: its subgraph answers', query: '{ seats { id open } }', callsDiffer: CONCRETE_TYPE },
     { name: 'the same field under an implementation\'s type condition: the implementation\'s subgraph answers', query: '{ seats { id ... on Box { open } } }' },
     { name: 'both in one query', query: '{ seats { id open ... on Box { boxOpen: open row } ... on Stall { row } } }' },
     {

@@ -50,7 +50,7 @@ export async function loadFederationSource(descriptor: FederationDescriptor & De
       descriptor,
       schema: read.schema,
       federation: read.info,
-      merge: stitchingMerge(read.info),
+      merge: stitchingMerge(read.info, read.schema),
       executor: createGraphqlExecutor(descriptor, upstream, options.mode),
       close: () => upstream.close(),
     };
