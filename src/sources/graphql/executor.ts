@@ -14,7 +14,7 @@ import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { scopeOf } from '../../request-scope.js';
 import { publishAnswerError, upstreamError } from '../errors.js';
-import { parseUpstreamJson } from '../json.js';
+import { parseUpstreamAnswer, parseUpstreamJson } from '../json.js';
 import { parseSse } from './sse.js';
 import type { Mode } from '../types.js';
 
@@ -43,9 +43,10 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
     new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });
   const bodyOf = (request: ExecutionRequest): string =>
     JSON.stringify({ query: printOnce(request.document), variables: request.variables, operationName: request.operationName });
-  const parse = (text: string, what: string): Payload => {
+  /** An answer's text is kept for the direct route's passthrough (json.ts parseUpstreamAnswer); an event's is not. */
+  const parse = (text: string, what: string, answer = false): Payload => {
     try {
-      return parseUpstreamJson(text) as Payload;
+      return (answer ? parseUpstreamAnswer(text) : parseUpstreamJson(text)) as Payload;
     } catch (error) {
       throw badResponse(`${what} is not valid JSON (${(error as Error).message})`);
     }
@@ -98,7 +99,7 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
       if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
         throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
       }
-      const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
+      const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`, true);
       if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
         throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
       }
