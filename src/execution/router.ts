@@ -566,7 +566,7 @@ export class Router {
     }
     if (direct.trusted) return this.locateErrors(result, args.document, operation);
     // An answer the check kept as the subgraph sent it is written as the subgraph's own text (passthrough.ts).
-    return passedThrough(this.locateErrors(this.checker.check(result, args), args.document, operation));
+    return passedThrough(this.locateErrors(this.checker.check(result, args), args.document, operation), result);
   }
 
   /**

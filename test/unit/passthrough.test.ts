@@ -1,23 +1,29 @@
 /**
- * The passthrough's conditions one by one (execution/passthrough.ts,
- * sources/json.ts parseUpstreamAnswer): which answer texts are kept, and
- * which results are written as that text when Yoga writes the answer.
- * docs/reliability.md row 89; test/integration/direct-passthrough.test.ts
- * runs them through a gateway.
+ * The passthrough's conditions one by one (execution/passthrough.ts): which
+ * direct answers are written as the subgraph's text when Yoga writes the
+ * answer, and which with JSON.stringify. docs/reliability.md row 89;
+ * test/integration/direct-passthrough.test.ts runs them through a gateway.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraphQLError, type ExecutionResult } from 'graphql';
-import { answerTextOf, parseUpstreamAnswer } from '../../src/sources/json.js';
+import { parseUpstreamJson } from '../../src/sources/json.js';
+import { withAnswerText } from '../../src/sources/graphql/executor.js';
 import { passedThrough, stringifyPassedThrough, type PassedThrough } from '../../src/execution/passthrough.js';
 
 /** Strings holding `": ` and ending in a backslash: the key count reads neither as a key. */
 const TEXT = '{ "data": { "items": [ { "id": "1", "name": "a \\"b\\": c \\\\" }, { "id": "2", "name": null } ] } }';
 
-/** The result the direct route gives for an answer text: its data as parsed, with the passthrough's stringify when kept. */
+/** The subgraph's answer as the GraphQL executor gives it: its data (and errors) as parsed, with its text. */
+function answerOf(text: string): ExecutionResult {
+  const payload = parseUpstreamJson(text) as ExecutionResult;
+  return withAnswerText({ data: payload.data, ...(payload.errors && { errors: payload.errors }) }, text);
+}
+
+/** The direct route's result for an answer the check kept as it was (the same data object). */
 function resultOf(text: string): ExecutionResult {
-  const payload = parseUpstreamAnswer(text) as ExecutionResult;
-  return passedThrough({ data: payload.data });
+  const answer = answerOf(text);
+  return passedThrough({ data: answer.data }, answer);
 }
 
 /** What Yoga's result processor writes (graphql-yoga plugins/result-processor/stringify.js). */
@@ -25,29 +31,32 @@ function written(result: ExecutionResult): string {
   return ((result as Partial<PassedThrough>).stringify ?? JSON.stringify)(result);
 }
 
-test('an answer that is `{"data": {...}}` alone, on one line, without a key the reviver drops, is written as its text', () => {
+test('an answer that is `{"data": {...}}` alone, on one line, kept as parsed by the check, is written as its text', () => {
   const result = resultOf(TEXT);
   assert.equal(written(result), TEXT);
-  // Its data as it was parsed, for the plugins that read it.
   assert.deepEqual(result.data, { items: [{ id: '1', name: 'a "b": c \\' }, { id: '2', name: null }] });
   // JSON leaves the function out: a result written as JSON elsewhere (Redis, a log line) is the answer alone.
   assert.equal(JSON.stringify(result), JSON.stringify({ data: result.data }));
+  // A copy of the result over the same data (in-flight dedupe's) is written as the text too.
+  assert.equal(written({ ...result }), TEXT);
 });
 
-test('an answer with errors, extensions or another key, data that is null or a list, a line break, or a key the reviver drops keeps no text', () => {
+test("an answer text with the subgraph's errors or extensions, a key twice, a line break or a key the reviver drops is written with JSON.stringify", () => {
   for (const text of [
     '{"data": {"a": 1}, "errors": [{"message": "x"}]}',
     '{"errors": [], "data": {"a": 1}}',
     '{"data": {"a": 1}, "extensions": {"cost": 1}}',
-    '{"data": {"a": 1}, "hasNext": false}',
-    '{"data": null}',
-    '{"data": [1]}',
-    '{"data": {"a": 1},\n"data": {"a": 1}}',
+    '{"data": {"a": {"b": "x"}, "a": 1}}',
+    '{"data": {"a": 1}, "data": {"a": 1}}',
+    '{"data": {"a": 1}\n}',
     '{"data":\r{"a": 1}}',
-    '{"data": {"a": {"__proto__": {"x": 1}}}}',
+    '{"data": {"a": {"__proto__": {"x": 1}, "b": 1}}}',
+    '{"data": {"a": {"constructor": {"prototype": {"x": 1}}, "b": 1}}}',
   ]) {
-    const payload = parseUpstreamAnswer(text) as { data?: unknown };
-    assert.equal(answerTextOf(payload.data), undefined, text);
+    // As if the check kept the data: only the text differs from it.
+    const answer = answerOf(text);
+    const result = passedThrough({ data: answer.data }, answer);
+    assert.equal(written(result), JSON.stringify({ data: answer.data }), text);
   }
 });
 
@@ -64,22 +73,16 @@ test('a result that is no longer exactly the parsed data is written with JSON.st
   ];
   for (const [name, change] of cases) {
     const result = change(resultOf(TEXT));
-    const expected = JSON.stringify(result);
-    assert.equal(stringifyPassedThrough(result), expected, name);
+    assert.equal(stringifyPassedThrough(result), JSON.stringify(result), name);
   }
-  // A copy of the result over the same data (in-flight dedupe's) is written as the text.
-  assert.equal(written({ ...resultOf(TEXT) }), TEXT);
 });
 
-test('a text with a key given twice is written with JSON.stringify: the value checked is the last, another parser may read the first', () => {
-  const result = resultOf('{"data": {"a": {"b": "x"}, "a": 1}}');
-  assert.equal(written(result), '{"data":{"a":1}}');
-});
-
-test('a result with errors or without a kept text is given back as it is', () => {
-  const parsed = parseUpstreamAnswer('{"data": {"a": 1}}') as ExecutionResult;
-  const failed: ExecutionResult = { data: parsed.data, errors: [new GraphQLError('x')] };
-  assert.equal(passedThrough(failed), failed);
-  const other: ExecutionResult = { data: { a: 1 } };
-  assert.equal(passedThrough(other), other);
+test('a checked result with errors, other data than the answer, or an answer without its text is given back as it is', () => {
+  const answer = answerOf('{"data": {"a": 1}}');
+  const failed: ExecutionResult = { data: answer.data, errors: [new GraphQLError('x')] };
+  assert.equal(passedThrough(failed, answer), failed);
+  const copied: ExecutionResult = { data: { a: 1 } };
+  assert.equal(passedThrough(copied, answer), copied);
+  const noText: ExecutionResult = { data: { a: 1 } };
+  assert.equal(passedThrough(noText, { data: noText.data }), noText);
 });

@@ -14,7 +14,7 @@ import { upstreamHeaders } from '../../transport/headers.js';
 import type { HttpUpstream } from '../../transport/http.js';
 import { scopeOf } from '../../request-scope.js';
 import { publishAnswerError, upstreamError } from '../errors.js';
-import { parseUpstreamAnswer, parseUpstreamJson } from '../json.js';
+import { parseUpstreamJson } from '../json.js';
 import { parseSse } from './sse.js';
 import type { Mode } from '../types.js';
 
@@ -37,16 +37,33 @@ function printOnce(document: DocumentNode): string {
 
 type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
 
+const ANSWER_TEXT = Symbol('the upstream answer as JSON text');
+
+/**
+ * The JSON text an answer of this executor was parsed from (not a
+ * subscription event's): the direct route may send it on as it is when its
+ * data reaches the client unchanged (execution/passthrough.ts). A symbol
+ * key: JSON and graphql-js never see it.
+ */
+export function answerTextOf(result: ExecutionResult): string | undefined {
+  return (result as { [ANSWER_TEXT]?: string })[ANSWER_TEXT];
+}
+
+/** The answer, noting the text it was parsed from (answerTextOf). */
+export function withAnswerText(answer: ExecutionResult, text: string): ExecutionResult {
+  (answer as { [ANSWER_TEXT]?: string })[ANSWER_TEXT] = text;
+  return answer;
+}
+
 export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
   const badResponse = (detail: string): TesseraError =>
     new TesseraError('SOURCE_BAD_RESPONSE', `Invalid response from subgraph "${name}": ${detail}`, { extensions: { subgraph: name } });
   const bodyOf = (request: ExecutionRequest): string =>
     JSON.stringify({ query: printOnce(request.document), variables: request.variables, operationName: request.operationName });
-  /** An answer's text is kept for the direct route's passthrough (json.ts parseUpstreamAnswer); an event's is not. */
-  const parse = (text: string, what: string, answer = false): Payload => {
+  const parse = (text: string, what: string): Payload => {
     try {
-      return (answer ? parseUpstreamAnswer(text) : parseUpstreamJson(text)) as Payload;
+      return parseUpstreamJson(text) as Payload;
     } catch (error) {
       throw badResponse(`${what} is not valid JSON (${(error as Error).message})`);
     }
@@ -99,7 +116,8 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
       if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
         throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
       }
-      const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`, true);
+      const text = result.body.toString('utf8');
+      const payload = parse(text, `HTTP ${result.status}, body`);
       if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
         throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
       }
@@ -107,7 +125,7 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
         throw badResponse(`HTTP ${result.status}`);
       }
       if (Array.isArray(payload.errors) && payload.errors.length > 0) publishAnswerError(name, result.instance, 'graphql');
-      return resultOf(payload);
+      return withAnswerText(resultOf(payload), text);
     } catch (error) {
       // A 4xx/5xx is counted by its status already (tessera:upstream); a success status with a useless body is not.
       if (result.status < 400) publishAnswerError(name, result.instance, 'other');
