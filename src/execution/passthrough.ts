@@ -17,9 +17,10 @@
  * - the text has no line break (an event stream's `data:` line cannot hold
  *   one);
  * - the text holds exactly one object key more than the data (its `data`):
- *   not the subgraph's `errors` or `extensions`, no key given twice (JSON.parse
- *   keeps the last value, the one checked; another parser may read the
- *   first), no key the prototype reviver dropped (sources/json.ts).
+ *   no `errors` or `extensions` of the subgraph's (the GraphQL executor
+ *   notes no text for such an answer), no key given twice (JSON.parse keeps
+ *   the last value, the one checked; another parser may read the first), no
+ *   key the prototype reviver dropped (sources/json.ts).
  *
  * The text may still differ from JSON.stringify's in form, not in values:
  * whitespace, string escapes, numbers as the subgraph wrote them (`1.0`).
