@@ -7,13 +7,14 @@
  * 1. `direct`: an operation whose every field belongs to one subgraph's own
  *    schema is sent to that subgraph as it is, and its answer returned as it
  *    came (as the subgraph's own JSON text when the result check kept its
- *    data as parsed: passthrough.ts). For a proxied query that removes most of the gateway's CPU (see
- *    the README's Performance section). Taken when, for one subgraph whose
- *    part of the graph is its schema unchanged (not renamed), the operation
- *    is a query or mutation whose root selections are plain fields, and
- *    every field, fragment type condition, variable type and directive in
- *    the document exists in that subgraph's schema (`__typename` anywhere,
- *    but no introspection, which the gateway answers itself).
+ *    data as parsed: passthrough.ts). For a proxied query that removes most
+ *    of the gateway's CPU (see the README's Performance section). Taken
+ *    when, for one subgraph whose part of the graph is its schema unchanged
+ *    (not renamed), the operation is a query or mutation whose root
+ *    selections are plain fields, and every field, fragment type condition,
+ *    variable type and directive in the document exists in that subgraph's
+ *    schema (`__typename` anywhere, but no introspection, which the gateway
+ *    answers itself).
  * 2. `planned`: the query planner (planner.ts) turns the operation into a
  *    fixed list of upstream calls over any subgraphs, renamed ones included,
  *    run by run-plan.ts, answers merged as plain objects.
