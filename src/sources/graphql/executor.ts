@@ -37,6 +37,30 @@ function printOnce(document: DocumentNode): string {
 
 type Payload = { data?: unknown; errors?: GraphQLFormattedError[] };
 
+const ANSWER_TEXT = Symbol('the upstream answer as JSON text');
+
+/**
+ * The JSON text an answer of this executor was parsed from, when the answer
+ * was `data` alone (not a subscription event's): the direct route may send
+ * it on as it is when its data reaches the client unchanged
+ * (execution/passthrough.ts). A symbol key: JSON and graphql-js never see it.
+ */
+export function answerTextOf(result: ExecutionResult): string | undefined {
+  return (result as { [ANSWER_TEXT]?: string })[ANSWER_TEXT];
+}
+
+/** A payload with no key but `data`. */
+function dataAlone(payload: Payload): boolean {
+  for (const key in payload) if (key !== 'data') return false;
+  return true;
+}
+
+/** The answer, noting the text it was parsed from (answerTextOf). */
+export function withAnswerText(answer: ExecutionResult, text: string): ExecutionResult {
+  (answer as { [ANSWER_TEXT]?: string })[ANSWER_TEXT] = text;
+  return answer;
+}
+
 export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpstream, mode: Mode): Executor {
   const name = descriptor.name;
   const badResponse = (detail: string): TesseraError =>
@@ -98,7 +122,8 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
       if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) {
         throw badResponse(`HTTP ${result.status} with content type "${contentType || 'none'}" (expected JSON)`);
       }
-      const payload = parse(result.body.toString('utf8'), `HTTP ${result.status}, body`);
+      const text = result.body.toString('utf8');
+      const payload = parse(text, `HTTP ${result.status}, body`);
       if (payload === null || typeof payload !== 'object' || (!('data' in payload) && !Array.isArray(payload.errors))) {
         throw badResponse(`HTTP ${result.status}, JSON is not a GraphQL response (no "data" or "errors")`);
       }
@@ -106,7 +131,8 @@ export function createGraphqlExecutor(descriptor: Descriptor, upstream: HttpUpst
         throw badResponse(`HTTP ${result.status}`);
       }
       if (Array.isArray(payload.errors) && payload.errors.length > 0) publishAnswerError(name, result.instance, 'graphql');
-      return resultOf(payload);
+      // Only an answer of `data` alone may be sent on as it is (one with errors or extensions never is).
+      return dataAlone(payload) ? withAnswerText(resultOf(payload), text) : resultOf(payload);
     } catch (error) {
       // A 4xx/5xx is counted by its status already (tessera:upstream); a success status with a useless body is not.
       if (result.status < 400) publishAnswerError(name, result.instance, 'other');
