@@ -31,6 +31,13 @@
  * the overriding subgraph when the label is on for the request, else by the
  * one it was taken from: the plan is made for a set of labels that are on.
  *
+ * Each fetch records when it is needed (Fetch.neededWhen): the @skip/@include
+ * conditions of the client's fields it fills, with those of the fields and
+ * fragments around them, or of the fetches that read its objects or wait for
+ * the keys and required fields it brings; run-plan.ts evaluates them against
+ * the request's variables and sends no fetch the client left out (the
+ * documents stay as planned).
+ *
  * Fetches are then grouped into waves by depth: every fetch of a wave for
  * the same subgraph goes out as one document (one aliased batch field per
  * fetch, or one aliased field per key), so the number of upstream calls is
@@ -178,6 +185,39 @@ export interface Fetch {
   /** The client's response keys this fetch fills on its objects: where its errors go when it fails. */
   fields: readonly string[];
   children: Fetch[];
+  /**
+   * When the fetch is needed, by the @skip/@include of the client's fields it fills (their fragments' and
+   * ancestors' too), or of the fetches it brings objects, keys or required fields to: when every condition of
+   * one of these lists holds for the request (isNeeded); undefined: always. A fetch not needed is given no
+   * objects by run-plan.ts, so a call whose fetches are all not needed is not sent.
+   */
+  neededWhen?: ReadonlyArray<readonly Condition[]>;
+}
+
+/**
+ * One @skip or @include whose `if` is a variable (GraphQL spec 3.13): it holds when the variable is false (skip)
+ * or true (include); `fallback` is the variable's default value in the operation, for a request without it.
+ */
+export interface Condition {
+  variable: string;
+  skip: boolean;
+  fallback?: boolean;
+}
+
+/**
+ * Whether a fetch is needed for a request with these variables (Fetch.neededWhen). A variable that is not a boolean
+ * (the request is refused elsewhere) counts as holding: the fetch runs.
+ */
+export function isNeeded(fetch: Fetch, variables: Readonly<Record<string, unknown>> | undefined): boolean {
+  const when = fetch.neededWhen;
+  if (!when) return true;
+  return when.some((all) =>
+    all.every((c) => {
+      const given = variables?.[c.variable];
+      const value = given === undefined ? c.fallback : given;
+      return typeof value !== 'boolean' || value !== c.skip;
+    }),
+  );
 }
 
 /** One upstream request: every fetch of one wave for one subgraph. */
@@ -379,16 +419,133 @@ function wrapped(selection: SelectionNode, wraps: Entry['wraps']): SelectionNode
   return out;
 }
 
+/** Fetch.neededWhen while it is worked out: undefined always, [] not (yet) known to be needed. */
+type Need = Array<readonly Condition[]> | undefined;
+
+/** Either need (lists compared by their text; an empty list, which always holds, makes it always). */
+function eitherNeed(a: Need, b: Need): Need {
+  if (!a || !b) return undefined;
+  const out = [...a];
+  const seen = new Set(a.map((all) => JSON.stringify(all)));
+  for (const all of b) {
+    if (all.length === 0) return undefined;
+    const id = JSON.stringify(all);
+    if (!seen.has(id)) {
+      seen.add(id);
+      out.push(all);
+    }
+  }
+  // Bounded: past this many lists, the fetch simply runs.
+  return out.length > 32 ? undefined : out;
+}
+
 class Planner {
   private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
+  /**
+   * The @skip/@include conditions of the client's fields around the place being planned, outermost first; null under
+   * a field excluded by a literal (`@skip(if: true)`).
+   */
+  private around: Condition[] | null = [];
+  /** Inside a key or required field the planner asks for itself: fetches made there are helpers (needed when the fetches they serve are). */
+  private inKey = 0;
+  /** Per fetch with client fields: the conditions of each field it fills (Fetch.neededWhen). */
+  private readonly own = new Map<Fetch, Array<readonly Condition[]>>();
+  /** Fetches made inside a key or required field. */
+  private readonly helpers = new Set<Fetch>();
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly graph: PlanGraph,
     document: DocumentNode,
     private readonly enabled: ReadonlySet<string>,
+    /** The operation's variables' boolean default values. */
+    private readonly defaults: ReadonlyMap<string, boolean> = new Map(),
   ) {
     this.fragments = fragmentsOf(document);
+  }
+
+  /** The conditions under which an entry is included, with those around it; null when a literal excludes it. */
+  private conditionsOf(entry: Entry): Condition[] | null {
+    if (!this.around) return null;
+    const out = [...this.around];
+    for (const directives of [...entry.wraps, entry.field.directives ?? []]) {
+      for (const directive of directives) {
+        const skip = directive.name.value === 'skip';
+        const argument = directive.arguments?.find((a) => a.name.value === 'if')?.value;
+        if (argument?.kind === Kind.BOOLEAN) {
+          if (argument.value === skip) return null;
+        } else if (argument?.kind === Kind.VARIABLE) {
+          const variable = argument.name.value;
+          if (!out.some((c) => c.variable === variable && c.skip === skip)) out.push({ variable, skip, fallback: this.defaults.get(variable) });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Plans an entry's selection with its conditions around (a key or required field of the planner's: as one). */
+  within<T>(entry: Entry, plan: () => T): T {
+    const around = this.around;
+    const key = responseKey(entry.field).startsWith(KEY_PREFIX);
+    if (key) this.inKey++;
+    else this.around = this.conditionsOf(entry);
+    try {
+      return plan();
+    } finally {
+      this.around = around;
+      if (key) this.inKey--;
+    }
+  }
+
+  /** Records, for a fetch just made, the conditions of the client fields it fills (a helper when made inside a key field). */
+  fills(fetch: Fetch, entries: readonly Entry[]): void {
+    if (this.inKey > 0) {
+      this.helpers.add(fetch);
+      return;
+    }
+    const clients = entries.filter((e) => !responseKey(e.field).startsWith(KEY_PREFIX));
+    if (clients.length === 0) return;
+    const lists: Array<readonly Condition[]> = [];
+    for (const entry of clients) {
+      const all = this.conditionsOf(entry);
+      if (all) lists.push(all);
+    }
+    this.own.set(fetch, lists);
+  }
+
+  /**
+   * Sets Fetch.neededWhen on every fetch under `roots`: the conditions of its own client fields, or of any fetch that
+   * reads its objects (a child), that waits for it (`after`: it brings a required field), or, for a helper made
+   * inside a key field, of the fetch it was made under. A fetch nothing is known to need (no client field of its
+   * own, nothing after it) always runs.
+   */
+  setNeeds(roots: readonly Fetch[]): void {
+    const all: Fetch[] = [];
+    const collect = (fetch: Fetch): void => {
+      all.push(fetch);
+      fetch.children.forEach(collect);
+    };
+    roots.forEach(collect);
+    const waiting = new Map<Fetch, Fetch[]>();
+    for (const fetch of all) for (const before of fetch.after ?? []) waiting.set(before, [...(waiting.get(before) ?? []), fetch]);
+    const needs = new Map<Fetch, Need>();
+    const needOf = (fetch: Fetch): Need => {
+      if (needs.has(fetch)) return needs.get(fetch);
+      needs.set(fetch, undefined); // a cycle (none expected): always
+      let need: Need = this.own.get(fetch) ?? [];
+      if (need.some((l) => l.length === 0)) need = undefined;
+      for (const child of fetch.children) if (need && !this.helpers.has(child)) need = eitherNeed(need, needOf(child));
+      for (const later of waiting.get(fetch) ?? []) if (need) need = eitherNeed(need, needOf(later));
+      if (need && this.helpers.has(fetch) && !waiting.has(fetch) && fetch.parent) need = eitherNeed(need, needOf(fetch.parent));
+      if (need?.length === 0 && !this.own.has(fetch)) need = undefined;
+      needs.set(fetch, need);
+      return need;
+    };
+    for (const fetch of all) {
+      const need = needOf(fetch);
+      if (need) fetch.neededWhen = need;
+      else delete fetch.neededWhen;
+    }
   }
 
   /** What is provided on objects of `type`: the fields for any object, and those of the fragments whose type condition it satisfies. */
@@ -462,7 +619,7 @@ class Planner {
       } else if (!viaObject && ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name))) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
         const inner = mergeProvided(provided?.get(name), subgraph.provides?.has(at) ? providedOf(subgraph.provides.get(at)) : undefined);
-        local.push(wrapped(this.planField(type, entry.field, subgraph, path, owner, inner), entry.wraps));
+        local.push(wrapped(this.within(entry, () => this.planField(type, entry.field, subgraph, path, owner, inner)), entry.wraps));
       } else {
         const candidates = this.owners(type.name, name).filter((s) => s.entities.has(type.name));
         // @shareable: the subgraph already asked at this place, else the first by name (owners are in name order).
@@ -483,7 +640,7 @@ class Planner {
     const own = prefetch?.groups.get(subgraph);
     if (own) {
       prefetch!.groups.delete(subgraph);
-      for (const e of own) local.push(this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value)));
+      for (const e of own) local.push(this.within(e, () => this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value))));
     }
     if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
     const after = owner.children.slice(before);
@@ -750,6 +907,7 @@ class Planner {
       };
       created.set(target, fetch);
       parent.children.push(fetch);
+      this.fills(fetch, entries);
       fetch.selections = this.planEntries(type, entries, target, [], fetch, undefined, true);
       return fetch;
     };
@@ -830,6 +988,8 @@ class Planner {
       children: [],
     };
     owner.children.push(fetch);
+    // It answers each object's concrete type (`__typename`), which the answer needs wherever the field is included.
+    this.fills(fetch, [{ field: TYPENAME, wraps: [] }, ...this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set))]);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
     return keyFields.map((f) => keyField(f));
   }
@@ -1158,7 +1318,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
   const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
-  const planner = new Planner(schema, graph, document, enabled);
+  const defaults = new Map<string, boolean>();
+  for (const d of operation.variableDefinitions ?? []) if (d.defaultValue?.kind === Kind.BOOLEAN) defaults.set(d.variable.name.value, d.defaultValue.value);
+  const planner = new Planner(schema, graph, document, enabled, defaults);
   const entries = planner.collect(rootType, operation.selectionSet);
   // Introspection (`__schema`, `__type`, only valid at the root) is answered by the result check from the gateway's
   // schema, beside the planned fields; an operation of introspection alone is the gateway's to answer.
@@ -1198,9 +1360,11 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     const fetch: Fetch = { subgraph, path: [], selections: [], fields: entries.map((e) => responseKey(e.field)), children: [] };
     // A root field's @provides (`gem: Gem @provides(fields: "name")`): those fields read from this subgraph.
     const provides = (field: FieldNode) => subgraph.provides?.get(coordinate(rootName, field.name.value));
-    fetch.selections = entries.map((e) => wrapped(planner.planField(rootType, e.field, subgraph, [], fetch, provides(e.field) && providedOf(provides(e.field))), e.wraps));
+    planner.fills(fetch, entries);
+    fetch.selections = entries.map((e) => wrapped(planner.within(e, () => planner.planField(rootType, e.field, subgraph, [], fetch, provides(e.field) && providedOf(provides(e.field)))), e.wraps));
     return fetch;
   });
+  planner.setNeeds(roots);
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
   return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema) })) };
 }

@@ -8,6 +8,10 @@
  * the client's paths. The caller checks the tree against the schema
  * (result-check.ts), which also removes the key fields the plan added.
  *
+ * A fetch whose fields the client left out with @skip/@include (planner.ts,
+ * Fetch.neededWhen) joins no objects, so a call none of whose fetches has a
+ * key is not sent; a root call whose fields are all left out neither.
+ *
  * A request whose client went away (its scope's signal aborted) stops at the
  * next wave, and the calls that failed with it place no error per object:
  * the answer is clientGone() alone, which nobody reads (docs/reliability.md
@@ -16,7 +20,7 @@
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
-import { INTERNAL_ALIAS, type Call, type Fetch, type QueryPlan } from './planner.js';
+import { INTERNAL_ALIAS, isNeeded, type Call, type Fetch, type QueryPlan } from './planner.js';
 import { represent } from '../sources/federation/representation.js';
 import { ERRORS, TesseraError, withoutStackTraces } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
@@ -198,6 +202,11 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
 
   const runRoot = async (call: Call): Promise<void> => {
     const fetch = call.fetches[0]!;
+    // Every field it fills left out by the client's @skip/@include (Fetch.neededWhen): not sent, nothing under it joined.
+    if (!isNeeded(fetch, request.variables)) {
+      targets.set(fetch, []);
+      return;
+    }
     targets.set(fetch, root);
     let result: ExecutionResult;
     try {
@@ -225,7 +234,8 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     const lists = new Map<string, { keys: unknown[]; seen: Map<string, number> }>();
     const prepared = call.fetches.map((fetch) => {
       const parents = fetch.parent ? targets.get(fetch.parent) ?? [] : root;
-      const objects = walk(parents, fetch.path, fetch.filters);
+      // A fetch the client's @skip/@include leave out (Fetch.neededWhen) joins no objects: no keys, and no call when no fetch of it has any.
+      const objects = isNeeded(fetch, request.variables) ? walk(parents, fetch.path, fetch.filters) : [];
       const entity = fetch.entity!;
       let list = lists.get(entity.alias);
       if (!list) lists.set(entity.alias, (list = { keys: [], seen: new Map() }));

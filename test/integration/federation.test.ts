@@ -367,6 +367,59 @@ test('aliases, fragments, variables and @include inside entity fetches; the same
   assert.deepEqual(withSize.body.data?.products[0], { sku: 's1', dimensions: { size: 2 }, slow: 1.5, fast: 1.5, __typename: 'Product' });
 });
 
+test('fetches the client leaves out with @skip/@include are not sent: entity fetches, what is under them, their key fetches, root calls', async (t) => {
+  const { services, received, reset } = await startSubgraphs(t);
+  const gw = await startGateway(t, descriptorsOf(services));
+  const calls = () => ({ catalog: count(received.catalog!), shipping: count(received.shipping!), reviews: count(received.reviews!), accounts: count(received.accounts!) });
+  /** The answer and the calls each subgraph received; `errors`: the errors expected (the review of a product catalog fails). */
+  const asked = async (query: string, variables?: Record<string, unknown>, errors?: string[]) => {
+    reset();
+    const response = await gw.query(query, variables);
+    assert.deepEqual(response.body.errors?.map((e) => e.path?.join('.')), errors, JSON.stringify(response.body.errors));
+    return { data: response.body.data, calls: calls() };
+  };
+
+  // The only field of shipping's fetch, left out: shipping is not called; included, it is, and answers.
+  const cost = 'query Q($on: Boolean!) { products { sku shippingCost @include(if: $on) } }';
+  assert.deepEqual(await asked(cost, { on: false }), { data: { products: [{ sku: 's1' }, { sku: 's2' }, { sku: 's3' }] }, calls: { catalog: 1, shipping: 0, reviews: 0, accounts: 0 } });
+  assert.deepEqual(await asked(cost, { on: true }), {
+    data: { products: [{ sku: 's1', shippingCost: 1.5 }, { sku: 's2', shippingCost: 30 }, { sku: 's3', shippingCost: 7 }] },
+    calls: { catalog: 1, shipping: 1, reviews: 0, accounts: 0 },
+  });
+  // @skip wins over @include; a variable's default counts when the request has none.
+  assert.deepEqual((await asked('query Q($on: Boolean = true) { products { sku shippingCost @skip(if: $on) @include(if: true) } }')).calls.shipping, 0);
+  assert.deepEqual((await asked('query Q($on: Boolean = true) { products { sku shippingCost @skip(if: $on) @include(if: true) } }', { on: false })).calls.shipping, 1);
+
+  // Selected twice, once unconditionally: included, so the call is made.
+  const twice = await asked('query Q($on: Boolean!) { products { sku shippingCost @include(if: $on) ... on Product { shippingCost } } }', { on: false });
+  assert.deepEqual(twice.data, { products: [{ sku: 's1', shippingCost: 1.5 }, { sku: 's2', shippingCost: 30 }, { sku: 's3', shippingCost: 7 }] });
+  assert.deepEqual(twice.calls, { catalog: 1, shipping: 1, reviews: 0, accounts: 0 });
+
+  // A left-out field of another subgraph (reviews) whose subtree needs three more fetches (catalog for the key and
+  // the weight shipping requires, shipping, accounts): none is sent.
+  const nested = 'query Q($on: Boolean!) { products { sku reviews @include(if: $on) { stars author { email } product { shippingCost } } } }';
+  assert.deepEqual(await asked(nested, { on: false }), { data: { products: [{ sku: 's1' }, { sku: 's2' }, { sku: 's3' }] }, calls: { catalog: 1, shipping: 0, reviews: 0, accounts: 0 } });
+  const all = await asked(nested, { on: true });
+  assert.deepEqual(all.data.products[0], {
+    sku: 's1',
+    reviews: [
+      { stars: 5, author: { email: 'ada@example.com' }, product: { shippingCost: 1.5 } },
+      { stars: 4, author: { email: 'alan@example.com' }, product: { shippingCost: 1.5 } },
+    ],
+  });
+  assert.deepEqual(all.calls, { catalog: 2, shipping: 1, reviews: 1, accounts: 1 });
+
+  // The fetch that only brings a left-out field its key and required weight (catalog, for shipping): not sent either.
+  const keyed = 'query Q($on: Boolean!) { reviews { id product { sku shippingCost @include(if: $on) } } }';
+  assert.deepEqual((await asked(keyed, { on: false })).calls, { catalog: 0, shipping: 0, reviews: 1, accounts: 0 });
+  assert.deepEqual((await asked(keyed, { on: true }, ['reviews.3.product'])).calls, { catalog: 1, shipping: 1, reviews: 1, accounts: 0 });
+
+  // A root call whose fields are all left out.
+  const root = await asked('query Q($me: Boolean!) { products { sku } me @include(if: $me) { email } }', { me: false });
+  assert.deepEqual(root.calls, { catalog: 1, shipping: 0, reviews: 0, accounts: 0 });
+  assert.deepEqual((await asked('query Q($me: Boolean!) { products { sku } me @include(if: $me) { email } }', { me: true })).data.me, { email: 'ada@example.com' });
+});
+
 test('@override: the field is asked of the overriding subgraph only; @inaccessible: out of the unified graph, still a key', async (t) => {
   const link = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@override", "@inaccessible"])';
   const people = [
