@@ -1207,14 +1207,18 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
       // Fetches of this wave asking the same entity field for the same selection on objects of different places
       // (the same products reached through two paths) share one field and one key list: each representation is
       // sent once per call, and its answer merged into every object with that key (run-plan.ts).
-      const sharing = new Map<string, number>();
+      // By entity field, then by what is asked of it and how the representations are read: each distinct one's number.
+      const sharing = new Map<EntityEntry, Map<string, number>>();
+      let fields = 0;
       const first: boolean[] = group.map((fetch) => {
         const { entry, keyNames, keyCount, keyShapes } = fetch.entity!;
         const shapes = keyShapes ? JSON.stringify(keyShapes, (_key, value: unknown) => (value instanceof Set ? [...(value as Set<string>)] : value)) : '';
-        const signature = `${entryId(entry)}|${keyCount}|${keyNames.join(',')}|${shapes}|${printSelections(fetch.selections)}`;
-        let n = sharing.get(signature);
+        const signature = `${keyCount}|${keyNames.join(',')}|${shapes}|${printSelections(fetch.selections)}`;
+        let same = sharing.get(entry);
+        if (!same) sharing.set(entry, (same = new Map()));
+        let n = same.get(signature);
         const fresh = n === undefined;
-        if (fresh) sharing.set(signature, (n = sharing.size));
+        if (fresh) same.set(signature, (n = fields++));
         fetch.entity!.alias = `__e${n}`;
         fetch.entity!.variable = `__k${n}`;
         return fresh;
@@ -1263,16 +1267,6 @@ function isPlainField(selection: SelectionNode, name: string): boolean {
   return (
     selection.kind === Kind.FIELD && selection.name.value === name && !selection.alias && !selection.arguments?.length && !selection.directives?.length && !selection.selectionSet
   );
-}
-
-/** A number per entity entry, for the signature of a shared entity field (wavesOf). */
-const entityEntryIds = new WeakMap<EntityEntry, number>();
-let entityEntryCount = 0;
-
-function entryId(entry: EntityEntry): number {
-  let id = entityEntryIds.get(entry);
-  if (id === undefined) entityEntryIds.set(entry, (id = entityEntryCount++));
-  return id;
 }
 
 /** Selections as text, to tell two fetches asking the same thing apart from two that do not. */
