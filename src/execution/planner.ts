@@ -406,6 +406,28 @@ function mergeFieldSets(sets: ReadonlyArray<SelectionSetNode | undefined>): Fiel
   return [...byField.values()];
 }
 
+/** A field's arguments as text ('' without any). */
+const argumentsOf = (field: FieldNode): string => (field.arguments?.length ? print({ kind: Kind.FIELD, name: field.name, arguments: field.arguments }) : '');
+
+/** The fields of a field set's nested selection, those of its inline fragments included. */
+function nestedFields(set: SelectionSetNode | undefined, into: FieldNode[] = []): FieldNode[] {
+  for (const s of set?.selections ?? []) {
+    if (s.kind === Kind.FIELD) into.push(s);
+    else if (s.kind === Kind.INLINE_FRAGMENT) nestedFields(s.selectionSet, into);
+  }
+  return into;
+}
+
+/**
+ * Whether two required fields of one name cannot be asked as one field (a field set has no aliases): other
+ * arguments, on them or on a nested field of one name (type conditions not told apart).
+ */
+function conflicting(a: FieldNode, b: FieldNode): boolean {
+  if (argumentsOf(a) !== argumentsOf(b)) return true;
+  const inner = nestedFields(b.selectionSet);
+  return nestedFields(a.selectionSet).some((x) => inner.some((y) => y.name.value === x.name.value && conflicting(x, y)));
+}
+
 function selectionSet(selections: readonly SelectionNode[]): SelectionSetNode {
   return { kind: Kind.SELECTION_SET, selections };
 }
@@ -630,12 +652,15 @@ class Planner {
         list.push(entry);
       }
     }
-    // One set of entity fetches per pass: a field required with other arguments by another field of the same subgraph
-    // goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
+    // One set of entity fetches per pass: a field required with other arguments (its own, or a nested field's) by
+    // another field goes in a later pass, whose keys and required fields are asked under aliases of its own (`__key_1_cost`).
     // A required field no one subgraph answers with all of its selection (`driver { age }`, `age` of another subgraph):
     // fetched first as a field of its own (`__key_driver`), with its own entity fetches; the requiring fetches after.
+    // Each pass's such field is fetched with that pass's arguments, under an alias of its own where they differ
+    // (`__key_driver: driver { age(unit: "YEARS") }`, `__key_2_driver: driver { age(unit: "MONTHS") }`).
     // One this subgraph serves is asked in this very call (`crew { licence { class } }`, where only `crew` is its own).
-    const prefetch = this.prefetches(type, remote, subgraph, provided);
+    const passes = this.argumentPasses(type, remote);
+    const prefetch = this.prefetches(type, passes, subgraph, provided);
     const before = owner.children.length;
     const own = prefetch?.groups.get(subgraph);
     if (own) {
@@ -645,77 +670,97 @@ class Planner {
     if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
     const after = owner.children.slice(before);
     const first = prefetch ? 1 : 0;
-    this.argumentPasses(type, remote).forEach((groups, pass) =>
-      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.names, after),
+    passes.forEach((groups, pass) =>
+      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.aliases[pass], after),
     );
     if (local.length === 0) local.push(TYPENAME);
     return local;
   }
 
   /**
-   * The required fields of `remote`'s entries that neither this subgraph nor any other one answers with all of its
+   * The required fields of each pass's entries that neither this subgraph nor any other one answers with all of their
    * nested selection, each as an entry (`__key_driver: driver { age }`) for a subgraph that serves the field itself;
    * its nested fields of other subgraphs then come through that fetch's own entity fetches. A field several
-   * requiring fields need (`driver { age }`, `driver { name }`) is asked once with all of their nested selections.
+   * requiring fields of a pass need (`driver { age }`, `driver { name }`) is asked once with all of their nested
+   * selections; one a later pass needs with other arguments (argumentPasses) is asked again, under that pass's
+   * prefix (`__key_2_driver`), and the same one of two passes once. `aliases`: per pass, each such field's response key.
    */
-  private prefetches(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>, subgraph: PlanSubgraph, provided: Provided | undefined): { groups: Map<PlanSubgraph, Entry[]>; names: ReadonlySet<string> } | undefined {
-    /** The subgraph each prefetched field is asked of, by name. */
-    const servers = new Map<string, PlanSubgraph>();
-    /** Every required field met, by name: a prefetched one is asked with all of their selections. */
-    const required = new Map<string, FieldNode[]>();
-    const seen = new Set<string>();
-    // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
-    // through `_entities`, with a representation of its own).
-    const need = (target: PlanSubgraph, requiring: string): void => {
-      if (seen.has(`${target.name}.${requiring}`)) return;
-      seen.add(`${target.name}.${requiring}`);
-      for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
-        if (f.kind !== Kind.FIELD) continue;
-        required.set(f.name.value, [...(required.get(f.name.value) ?? []), f]);
-        if (servers.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
-        const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
-        const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
-        if (provider) {
-          need(provider, f.name.value);
-          continue;
-        }
-        const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
-        if (server) servers.set(f.name.value, server);
-      }
-    };
-    for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
-    if (servers.size === 0) return undefined;
+  private prefetches(
+    type: GraphQLObjectType,
+    passes: ReadonlyArray<ReadonlyMap<PlanSubgraph, Entry[]>>,
+    subgraph: PlanSubgraph,
+    provided: Provided | undefined,
+  ): { groups: Map<PlanSubgraph, Entry[]>; aliases: Array<ReadonlyMap<string, string>> } | undefined {
     const groups = new Map<PlanSubgraph, Entry[]>();
-    for (const [name, server] of servers) {
-      const field = mergeFieldSets([selectionSet(required.get(name)!)])[0]!;
-      groups.set(server, [...(groups.get(server) ?? []), { field: keyField(this.typed(type, field)), wraps: [] }]);
-    }
-    return { groups, names: new Set(servers.keys()) };
+    /** Each field asked, as printed, with its response key: a pass that needs it as an earlier one did reads that one. */
+    const asked = new Map<string, string>();
+    const taken = new Set<string>();
+    const aliases = passes.map((remote, pass) => {
+      /** The subgraph each prefetched field is asked of, by name. */
+      const servers = new Map<string, PlanSubgraph>();
+      /** Every required field met, by name: a prefetched one is asked with all of their selections. */
+      const required = new Map<string, FieldNode[]>();
+      const seen = new Set<string>();
+      // The fields `target` requires for `requiring`, and those their providers require in turn (a provider is asked
+      // through `_entities`, with a representation of its own).
+      const need = (target: PlanSubgraph, requiring: string): void => {
+        if (seen.has(`${target.name}.${requiring}`)) return;
+        seen.add(`${target.name}.${requiring}`);
+        for (const f of requiresOf(target, type.name, requiring)?.selections ?? []) {
+          if (f.kind !== Kind.FIELD) continue;
+          required.set(f.name.value, [...(required.get(f.name.value) ?? []), f]);
+          if (servers.has(f.name.value) || this.answers(subgraph, type, f, provided)) continue;
+          const owners = this.owners(type.name, f.name.value).filter((s) => s.entities.has(type.name));
+          const provider = owners.find((s) => s !== target && this.answers(s, type, f, undefined, true));
+          if (provider) {
+            need(provider, f.name.value);
+            continue;
+          }
+          const server = f.selectionSet && owners.find((s) => this.serves(s, type.name, f.name.value) && !requiresOf(s, type.name, f.name.value));
+          if (server) servers.set(f.name.value, server);
+        }
+      };
+      for (const [target, entries] of remote) for (const entry of entries) need(target, entry.field.name.value);
+      const out = new Map<string, string>();
+      for (const [name, server] of servers) {
+        const fields = required.get(name)!;
+        // Only through a provider's own requirements can two of one pass differ (argumentPasses reads the entries' own).
+        if (fields.some((f, i) => fields.slice(i + 1).some((g) => conflicting(f, g)))) {
+          throw new Unplannable(`${type.name}.${name}: required with other arguments by fields that must share one representation`);
+        }
+        const field = this.typed(type, mergeFieldSets([selectionSet(fields)])[0]!);
+        const printed = print(field);
+        let alias = asked.get(printed);
+        if (!alias) {
+          alias = (taken.has(name) ? `${KEY_PREFIX}${pass + 1}_` : KEY_PREFIX) + name;
+          taken.add(name);
+          asked.set(printed, alias);
+          groups.set(server, [...(groups.get(server) ?? []), { field: { ...keyField(field), alias: { kind: Kind.NAME, value: alias } }, wraps: [] }]);
+        }
+        out.set(name, alias);
+      }
+      return out;
+    });
+    return groups.size > 0 ? { groups, aliases } : undefined;
   }
 
   /**
-   * The entity fetches' groups split so that no two entries of one subgraph's group require the same field with
-   * different arguments (`@requires(fields: "cost(unit: \"USD\")")` beside `cost(unit: \"EUR\")`): each object's
-   * representation has one value per field name, so the second is asked for in a second pass.
+   * The entity fetches' groups split so that no two entries of a pass require the same field with different
+   * arguments, its own or a nested field's (`@requires(fields: "cost(unit: \"USD\")")` beside `cost(unit: \"EUR\")`,
+   * `driver { age(unit: \"YEARS\") }` beside `driver { age(unit: \"MONTHS\") }`): each object's representation has one
+   * value per field name, and a field fetched first for them (prefetches) one selection; the second is asked for in
+   * a second pass.
    */
   private argumentPasses(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>): Array<Map<PlanSubgraph, Entry[]>> {
-    const passes: Array<{ groups: Map<PlanSubgraph, Entry[]>; required: Map<PlanSubgraph, Map<string, string>> }> = [];
+    const passes: Array<{ groups: Map<PlanSubgraph, Entry[]>; required: Map<string, FieldNode[]> }> = [];
     for (const [target, entries] of remote) {
       for (const entry of entries) {
-        const required = new Map<string, string>();
-        for (const f of requiresOf(target, type.name, entry.field.name.value)?.selections ?? []) {
-          if (f.kind === Kind.FIELD) required.set(f.name.value, f.arguments?.length ? print({ ...f, selectionSet: undefined, alias: undefined }) : f.name.value);
-        }
-        const fits = (pass: (typeof passes)[number]): boolean => {
-          const taken = pass.required.get(target);
-          return !taken || [...required].every(([name, signature]) => (taken.get(name) ?? signature) === signature);
-        };
+        const required = (requiresOf(target, type.name, entry.field.name.value)?.selections ?? []).filter((f): f is FieldNode => f.kind === Kind.FIELD);
+        const fits = (pass: (typeof passes)[number]): boolean => required.every((f) => !(pass.required.get(f.name.value) ?? []).some((g) => conflicting(f, g)));
         let pass = passes.find(fits);
         if (!pass) passes.push((pass = { groups: new Map(), required: new Map() }));
         pass.groups.set(target, [...(pass.groups.get(target) ?? []), entry]);
-        const taken = pass.required.get(target) ?? new Map<string, string>();
-        for (const [name, signature] of required) taken.set(name, signature);
-        pass.required.set(target, taken);
+        for (const f of required) pass.required.set(f.name.value, [...(pass.required.get(f.name.value) ?? []), f]);
       }
     }
     return passes.map((p) => p.groups);
@@ -823,8 +868,8 @@ class Planner {
     provided: Provided | undefined,
     /** The alias prefix of this pass's key and required fields (argumentPasses). */
     prefix: string,
-    /** Required fields already asked for on these objects by `after`'s fetches (prefetches), under `__key_<name>`. */
-    prefetched: ReadonlySet<string> = new Set(),
+    /** Required fields already asked for on these objects by `after`'s fetches (prefetches): name → response key. */
+    prefetched: ReadonlyMap<string, string> = new Map(),
     after: readonly Fetch[] = [],
   ): void {
     // Where each group's keys come from: the current subgraph, or one other group (fetched first).
@@ -899,7 +944,7 @@ class Planner {
         subgraph: target,
         parent,
         path: dependency ? [] : path,
-        entity: { entry, keyNames: names, keyAliases: names.map((k) => (prefetched.has(k) ? KEY_PREFIX + k : asSelected.has(k) ? k : prefix + k)), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
+        entity: { entry, keyNames: names, keyAliases: names.map((k) => prefetched.get(k) ?? (asSelected.has(k) ? k : prefix + k)), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
         fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),

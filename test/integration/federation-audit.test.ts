@@ -1668,6 +1668,7 @@ type Good @key(fields: "sku") {
   freight: Int! @requires(fields: "cost(unit: \\"USD\\") mass")
   freightEur: Int! @requires(fields: "cost(unit: \\"EUR\\") mass")
   pricey: Boolean! @requires(fields: "kind { average(unit: \\"USD\\") }")
+  priceyEur: Boolean! @requires(fields: "kind { average(unit: \\"EUR\\") }")
 }
 type Kind @shareable { average(unit: String!): Int! @external }`,
       resolvers: {
@@ -1676,6 +1677,7 @@ type Kind @shareable { average(unit: String!): Int! @external }`,
           freight: (g: { cost?: number; mass?: number }) => need(g.cost, 'cost') * 10 + need(g.mass, 'mass'),
           freightEur: (g: { cost?: number; mass?: number }) => need(g.cost, 'cost') * 10 + need(g.mass, 'mass'),
           pricey: (g: { kind?: { average?: number } }) => need(need(g.kind, 'kind').average, 'kind.average') > 20,
+          priceyEur: (g: { kind?: { average?: number } }) => need(need(g.kind, 'kind').average, 'kind.average') > 9,
         },
       },
     },
@@ -1693,11 +1695,121 @@ type Kind @shareable { average(unit: String!): Int! @external }`,
       expected: { data: { goods: [{ freightEur: 62, cost: 10, freight: 82 }, { freightEur: 155, cost: 25, freight: 205 }] } },
     },
     { name: 'one of them', query: '{ goods { sku freightEur } }' },
+    // A nested field's arguments differ: two passes, as for the field's own (`__key_kind`, `__key_1_kind`).
+    {
+      name: 'a nested field required with two arguments by two fields',
+      query: '{ goods { pricey priceyEur } }',
+      representations: {
+        freight: [
+          { __typename: 'Good', sku: 'k1', kind: { average: 10 } },
+          { __typename: 'Good', sku: 'k2', kind: { average: 30 } },
+          { __typename: 'Good', sku: 'k1', kind: { average: 9 } },
+          { __typename: 'Good', sku: 'k2', kind: { average: 27 } },
+        ],
+      },
+    },
   ],
 };
 
 test('the same field required with two arguments by two fields of one subgraph: each gets its own', async (t) => {
   await run(t, conflictScenario);
+});
+
+// The same, where the required field is fetched first (its nested field is another subgraph's): each requiring field's
+// own arguments, nested (`driver { age(unit: "MONTHS") }`) or on the required field itself (`pilot(stint: 2)`).
+
+const STINTS: Record<string, string[]> = { l1: ['d1', 'd2'], l2: ['d2', 'd1'] };
+const ageIn = (unit: string, years: number): number => (unit === 'MONTHS' ? years * 12 : years);
+
+const prefetchConflictScenario: Scenario = {
+  audit: 'requires-with-argument-conflict, requires-circular',
+  supergraph: true,
+  subgraphs: {
+    track: {
+      sdl: `${link('2.3', KEYS)}
+type Query { laps: [Lap] }
+type Lap @key(fields: "id") { id: ID! }
+type Driver @key(fields: "id") { id: ID! name: String! age(unit: String!): Int! }`,
+      resolvers: {
+        Query: { laps: () => LAPS.map(({ id }) => ({ id })) },
+        Driver: { __resolveReference: byId(DRIVERS), age: (d: { age: number }, { unit }: { unit: string }) => ageIn(unit, d.age) },
+      },
+    },
+    timing: {
+      sdl: `${link('2.3', KEYS)}
+type Lap @key(fields: "id") {
+  id: ID!
+  driver: Driver!
+  pilot(stint: Int!): Driver!
+  rookie: Boolean! @requires(fields: "driver { age(unit: \\"YEARS\\") }")
+  months: Int! @requires(fields: "driver { age(unit: \\"MONTHS\\") }")
+  opener: String! @requires(fields: "pilot(stint: 1) { name }")
+  closer: String! @requires(fields: "pilot(stint: 2) { name }")
+}
+type Driver @key(fields: "id") { id: ID! name: String! @external age(unit: String!): Int! @external }`,
+      resolvers: {
+        Lap: {
+          __resolveReference: (r: Record<string, unknown>) => ({ ...LAPS.find((l) => l.id === r.id), ...r }),
+          driver: (l: { driverId: string }) => ({ id: l.driverId }),
+          pilot: (l: { id: string }, { stint }: { stint: number }) => ({ id: STINTS[l.id]![stint - 1] }),
+          rookie: (l: { driver?: { age?: number } }) => need(need(l.driver, 'driver').age, 'driver.age') < 21,
+          months: (l: { driver?: { age?: number } }) => need(need(l.driver, 'driver').age, 'driver.age'),
+          opener: (l: { pilot?: { name?: string } }) => need(need(l.pilot, 'pilot').name, 'pilot.name'),
+          closer: (l: { pilot?: { name?: string } }) => need(need(l.pilot, 'pilot').name, 'pilot.name'),
+        },
+      },
+    },
+  },
+  // Apollo Gateway 2.14 fetches `driver` (`pilot`) once, with one field's arguments, and sends that value for both
+  // (APOLLO_WRONG). Tessera fetches it once per set of arguments (`__key_driver`, `__key_2_driver`); each
+  // representation holds the field set alone: `driver: { age }`, nothing of the alias or the key `age` was joined by.
+  cases: [
+    {
+      name: 'a nested required field with two arguments, fetched first (APOLLO_WRONG)',
+      query: '{ laps { id rookie months } }',
+      expected: { data: { laps: [{ id: 'l1', rookie: true, months: 228 }, { id: 'l2', rookie: false, months: 492 }] } },
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1' },
+          { __typename: 'Lap', id: 'l2' },
+          { __typename: 'Lap', id: 'l1', driver: { age: 19 } },
+          { __typename: 'Lap', id: 'l2', driver: { age: 41 } },
+          { __typename: 'Lap', id: 'l1', driver: { age: 228 } },
+          { __typename: 'Lap', id: 'l2', driver: { age: 492 } },
+        ],
+        track: [
+          { __typename: 'Driver', id: 'd1' },
+          { __typename: 'Driver', id: 'd2' },
+        ],
+      },
+    },
+    {
+      name: 'a required field with two arguments, its nested field fetched first (APOLLO_WRONG)',
+      query: '{ laps { opener closer } }',
+      expected: { data: { laps: [{ opener: 'Nico', closer: 'Kimi' }, { opener: 'Kimi', closer: 'Nico' }] } },
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1' },
+          { __typename: 'Lap', id: 'l2' },
+          { __typename: 'Lap', id: 'l1', pilot: { name: 'Nico' } },
+          { __typename: 'Lap', id: 'l1', pilot: { name: 'Kimi' } },
+          { __typename: 'Lap', id: 'l2', pilot: { name: 'Kimi' } },
+          { __typename: 'Lap', id: 'l2', pilot: { name: 'Nico' } },
+        ],
+      },
+    },
+    {
+      name: 'all four (APOLLO_WRONG)',
+      query: '{ laps { months closer rookie opener } }',
+      expected: { data: { laps: [{ months: 228, closer: 'Kimi', rookie: true, opener: 'Nico' }, { months: 492, closer: 'Nico', rookie: false, opener: 'Kimi' }] } },
+    },
+    { name: 'one of them', query: '{ laps { months } }' },
+    { name: 'one of them beside the fields it requires', query: '{ laps { rookie driver { age(unit: "DAYS") name } } }' },
+  ],
+};
+
+test('two fields require the same nested field with different arguments, fetched first from another subgraph: each gets its own (docs/reliability.md row 90)', async (t) => {
+  await run(t, prefetchConflictScenario);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
