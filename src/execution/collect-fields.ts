@@ -16,6 +16,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLField,
+  type GraphQLInterfaceType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -61,8 +62,11 @@ export const literalInclusion: Inclusion = (directives) => {
 /** Fragments keep their directives as wraps (the planner forwards them); fields keep their own. */
 export const forwardedInclusion: Inclusion = (directives) => (directives && directives.length > 0 ? 'wrap' : true);
 
-/** Whether a fragment with this type condition applies to an object of `type` (spec 6.3.2, DoesFragmentTypeApply). */
-export function applies(schema: GraphQLSchema, condition: string | undefined, type: GraphQLObjectType): boolean {
+/**
+ * Whether a fragment with this type condition applies to an object of `type` (spec 6.3.2, DoesFragmentTypeApply);
+ * `type` an interface for an object completed without its concrete type (an @interfaceObject's: result-check.ts).
+ */
+export function applies(schema: GraphQLSchema, condition: string | undefined, type: GraphQLObjectType | GraphQLInterfaceType): boolean {
   if (!condition || condition === type.name) return true;
   const conditionType = schema.getType(condition);
   return conditionType !== undefined && isAbstractType(conditionType) && schema.isSubType(conditionType, type);
@@ -79,7 +83,7 @@ export function applies(schema: GraphQLSchema, condition: string | undefined, ty
  */
 export function walkFields(
   schema: GraphQLSchema,
-  type: GraphQLObjectType | undefined,
+  type: GraphQLObjectType | GraphQLInterfaceType | undefined,
   sets: readonly SelectionSetNode[],
   fragments: Fragments,
   include: Inclusion,
@@ -125,7 +129,7 @@ export function walkFields(
  * order graphql-js executes them; undefined when the answer would depend on
  * the request (see literalInclusion) or a fragment is unknown.
  */
-export function collectFields(schema: GraphQLSchema, type: GraphQLObjectType, sets: readonly SelectionSetNode[], fragments: Fragments): Map<string, FieldNode[]> | undefined {
+export function collectFields(schema: GraphQLSchema, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[], fragments: Fragments): Map<string, FieldNode[]> | undefined {
   const fields = new Map<string, FieldNode[]>();
   const complete = walkFields(schema, type, sets, fragments, literalInclusion, (field) => {
     const key = field.alias?.value ?? field.name.value;

@@ -79,6 +79,7 @@ import {
   type FragmentDefinitionNode,
   type GraphQLAbstractType,
   type GraphQLCompositeType,
+  type GraphQLInterfaceType,
   type GraphQLObjectType,
   type GraphQLSchema,
   type OperationDefinitionNode,
@@ -92,6 +93,7 @@ import type { EntityEntry, Renames } from '../compose/index.js';
 import type { LabelledOverride } from '../compose/federation.js';
 import { forwardedInclusion, fragmentsOf, walkFields, type Wraps } from './collect-fields.js';
 import { shapeOf, type Shape } from '../sources/federation/representation.js';
+import { compilable } from './result-check.js';
 
 /** A subgraph the planner can route to, described in the unified graph's names. */
 export interface PlanSubgraph {
@@ -269,6 +271,12 @@ export class Unsatisfiable extends Unplannable {
 }
 
 const KEY_PREFIX = '__key_';
+
+/**
+ * The type of the objects a selection is planned on: an object type, or an interface whose objects are planned
+ * without their concrete type (Planner.planInterfaceObject: nothing selected depends on it).
+ */
+type Parent = GraphQLObjectType | GraphQLInterfaceType;
 
 /** Fetch.entity.keyShapes. */
 type Shapes = ReadonlyArray<Shape | undefined> | undefined;
@@ -474,6 +482,11 @@ class Planner {
   private readonly own = new Map<Fetch, Array<readonly Condition[]>>();
   /** Fetches made inside a key or required field. */
   private readonly helpers = new Set<Fetch>();
+  /**
+   * Whether an @interfaceObject's objects may be completed as the interface, without their concrete type: the
+   * result check does so where it is compiled (result-check.ts compilable), not where graphql-js's execute runs.
+   */
+  private readonly byInterface: boolean;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -484,6 +497,7 @@ class Planner {
     private readonly defaults: ReadonlyMap<string, boolean> = new Map(),
   ) {
     this.fragments = fragmentsOf(document);
+    this.byInterface = compilable(document);
   }
 
   /** The conditions under which an entry is included, with those around it; null when a literal excludes it. */
@@ -571,7 +585,7 @@ class Planner {
   }
 
   /** What is provided on objects of `type`: the fields for any object, and those of the fragments whose type condition it satisfies. */
-  private providedFor(provided: Provided | undefined, type: GraphQLObjectType): Provided | undefined {
+  private providedFor(provided: Provided | undefined, type: Parent): Provided | undefined {
     if (!provided || ![...provided.keys()].some((k) => k.startsWith(ON))) return provided;
     let out: Provided = new Map([...provided].filter(([k]) => !k.startsWith(ON)));
     for (const [key, inner] of provided) {
@@ -591,7 +605,7 @@ class Planner {
   }
 
   /** The subgraph that knows `iface` as an @interfaceObject and serves its `field`, answering for objects of `type`. */
-  private interfaceObjectOwner(iface: string, field: string, type: GraphQLObjectType): PlanSubgraph | undefined {
+  private interfaceObjectOwner(iface: string, field: string, type: Parent): PlanSubgraph | undefined {
     return this.owners(iface, field).find((s) => s.interfaceObjects?.has(iface) && s.entities.has(type.name));
   }
 
@@ -605,7 +619,7 @@ class Planner {
   }
 
   /** The fields selected on an object type, fragments flattened (their directives kept as wraps). */
-  collect(type: GraphQLObjectType, set: SelectionSetNode): Entry[] {
+  collect(type: Parent, set: SelectionSetNode): Entry[] {
     const out: Entry[] = [];
     if (!walkFields(this.schema, type, [set], this.fragments, forwardedInclusion, (field, wraps) => out.push({ field, wraps }))) {
       throw new Unplannable(`a fragment under ${type.name} is unknown or has directives of its own`);
@@ -619,7 +633,7 @@ class Planner {
    * fetches under `owner`.
    */
   planEntries(
-    type: GraphQLObjectType,
+    type: Parent,
     entries: readonly Entry[],
     subgraph: PlanSubgraph,
     path: readonly string[],
@@ -686,7 +700,7 @@ class Planner {
    * prefix (`__key_2_driver`), and the same one of two passes once. `aliases`: per pass, each such field's response key.
    */
   private prefetches(
-    type: GraphQLObjectType,
+    type: Parent,
     passes: ReadonlyArray<ReadonlyMap<PlanSubgraph, Entry[]>>,
     subgraph: PlanSubgraph,
     provided: Provided | undefined,
@@ -751,7 +765,7 @@ class Planner {
    * value per field name, and a field fetched first for them (prefetches) one selection; the second is asked for in
    * a second pass.
    */
-  private argumentPasses(type: GraphQLObjectType, remote: ReadonlyMap<PlanSubgraph, Entry[]>): Array<Map<PlanSubgraph, Entry[]>> {
+  private argumentPasses(type: Parent, remote: ReadonlyMap<PlanSubgraph, Entry[]>): Array<Map<PlanSubgraph, Entry[]>> {
     const passes: Array<{ groups: Map<PlanSubgraph, Entry[]>; required: Map<string, FieldNode[]> }> = [];
     for (const [target, entries] of remote) {
       for (const entry of entries) {
@@ -770,7 +784,7 @@ class Planner {
    * Whether `subgraph` answers a key or required field at this place, with all of its nested selection;
    * `asEntity`: asked through `_entities`, where a field it @requires is answered too (its representation carries the rest).
    */
-  private answers(subgraph: PlanSubgraph, type: GraphQLObjectType, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
+  private answers(subgraph: PlanSubgraph, type: Parent, field: FieldNode, provided: Provided | undefined, asEntity = false): boolean {
     const name = field.name.value;
     const here = provided?.get(name);
     if (!here && (!this.serves(subgraph, type.name, name) || (!asEntity && requiresOf(subgraph, type.name, name)))) return false;
@@ -820,7 +834,7 @@ class Planner {
 
 
   /** The keys `target` resolves `type` by, as field sets. */
-  private keySets(target: PlanSubgraph, type: GraphQLObjectType): readonly SelectionSetNode[] {
+  private keySets(target: PlanSubgraph, type: Parent): readonly SelectionSetNode[] {
     const entity = target.entities.get(type.name);
     if (!entity) return [];
     return entity.federation?.keys ?? [selectionSet(entity.keys.map((k): FieldNode => ({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: k } })))];
@@ -831,7 +845,7 @@ class Planner {
    * (`entities:`), or for a federation entity the first @key the current subgraph answers (else the first @key)
    * and then the fields the selected fields @require.
    */
-  private representationFields(type: GraphQLObjectType, target: PlanSubgraph, entries: readonly Entry[], subgraph: PlanSubgraph, provided: Provided | undefined): { fields: FieldNode[]; keyCount: number } {
+  private representationFields(type: Parent, target: PlanSubgraph, entries: readonly Entry[], subgraph: PlanSubgraph, provided: Provided | undefined): { fields: FieldNode[]; keyCount: number } {
     const entity = target.entities.get(type.name)!;
     const federation = entity.federation;
     if (!federation) {
@@ -859,7 +873,7 @@ class Planner {
   }
 
   private entityFetches(
-    type: GraphQLObjectType,
+    type: Parent,
     groups: Map<PlanSubgraph, Entry[]>,
     subgraph: PlanSubgraph,
     path: readonly string[],
@@ -989,7 +1003,7 @@ class Planner {
   }
 
   /** A field `subgraph` serves, with its selection planned in turn. */
-  planField(parentType: GraphQLObjectType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided?: Provided): FieldNode {
+  planField(parentType: Parent, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided?: Provided): FieldNode {
     if (!field.selectionSet) return field;
     const definition = parentType.getFields()[field.name.value];
     if (!definition) throw new Unplannable(`${parentType.name}.${field.name.value} is not in the schema`);
@@ -998,7 +1012,7 @@ class Planner {
     if (isObjectType(type)) {
       return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
-    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.viaInterfaceOwner(type, field.selectionSet, subgraph, inner, owner)) };
+    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.planInterfaceObject(type as GraphQLInterfaceType, field.selectionSet, subgraph, inner, owner, provided)) };
     try {
       // The subgraph answers the whole selection itself: sent as the client wrote it.
       return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
@@ -1010,9 +1024,51 @@ class Planner {
 
   /**
    * Objects of an interface from a subgraph that knows it as an @interfaceObject (their `__typename` is the
-   * interface's): it is asked for their key only, and the subgraph that defines the interface as an entity
+   * interface's name). What is selected on the interface itself and does not depend on the concrete type
+   * (interfaceLevel) is planned on the interface as on an object type: this subgraph answers its own fields in this
+   * call, and the others come through `_entities` by the interface's name (from another @interfaceObject subgraph,
+   * or from the interface's own subgraph). The concrete type is asked of the interface's subgraph only when
+   * something selected needs it (`__typename`, a type condition on another type, a field an implementation's own
+   * subgraph serves), with that part of the selection alone (viaInterfaceOwner); else this subgraph's `__typename`
+   * (the interface's name) is asked, and the result check completes the object as the interface. A document that
+   * graphql-js's execute checks (result-check.ts compilable: @skip/@include on a variable) has every interface
+   * resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when nothing else needs it).
+   */
+  private planInterfaceObject(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
+    const level: SelectionNode[] = [];
+    const concrete: SelectionNode[] = [];
+    for (const selection of set.selections) (this.interfaceLevel(type, selection, subgraph) ? level : concrete).push(selection);
+    const own = level.length > 0 ? this.planEntries(type, this.collect(type, selectionSet(level)), subgraph, path, owner, provided).filter((s) => s !== TYPENAME) : [];
+    if (concrete.length === 0 && this.byInterface) return [...own, TYPENAME];
+    return [...own, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
+  }
+
+  /**
+   * Whether a selection on an @interfaceObject's objects is answered without their concrete type: a field other
+   * than `__typename` that this subgraph serves on the interface, or another @interfaceObject subgraph (for every
+   * implementation, @shareable or not), or the interface's own subgraph where no implementation's field is served
+   * elsewhere (@override); a fragment on the interface itself (or without a type condition) of such selections.
+   */
+  private interfaceLevel(type: GraphQLInterfaceType, selection: SelectionNode, subgraph: PlanSubgraph): boolean {
+    if (selection.kind === Kind.FIELD) {
+      const name = selection.name.value;
+      if (name === '__typename') return false;
+      const owners = this.owners(type.name, name);
+      if (owners.includes(subgraph) || owners.some((o) => o.interfaceObjects?.has(type.name) && o.entities.has(type.name))) return true;
+      const byName = owners.some((o) => o.entities.get(type.name)?.federation?.typename === type.name);
+      return byName && this.schema.getPossibleTypes(type).every((t) => this.owners(t.name, name).every((o) => owners.includes(o)));
+    }
+    const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
+    const condition = fragment?.typeCondition?.name.value;
+    return !!fragment && (!condition || condition === type.name) && fragment.selectionSet.selections.every((s) => this.interfaceLevel(type, s, subgraph));
+  }
+
+  /**
+   * The part of an @interfaceObject's selection that needs the objects' concrete type (planInterfaceObject): this
+   * subgraph is asked for their key only, and the subgraph that defines the interface as an entity
    * interface answers the rest, starting with each object's concrete type, through `_entities` with the
-   * interface's name (the spec's way; fields of the first subgraph come back through its own `_entities`).
+   * interface's name (the spec's way; fields of the first subgraph selected under a type condition come back
+   * through its own `_entities`).
    */
   private viaInterfaceOwner(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch): SelectionNode[] {
     const target = this.graph.subgraphs.find((s) => s !== subgraph && !s.interfaceObjects?.has(type.name) && s.entities.get(type.name)?.federation?.typename === type.name);

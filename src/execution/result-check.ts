@@ -16,6 +16,7 @@ import {
   GraphQLInterfaceType,
   GraphQLScalarType,
   GraphQLUnionType,
+  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
@@ -148,6 +149,8 @@ interface ShapeField {
   /** The fields' selection sets, merged; compiled per concrete type on first use. */
   selections: SelectionSetNode[];
   shapes?: Map<string, ShapeField[]>;
+  /** ResultChecker.asInterface, once worked out. */
+  asInterface?: boolean;
 }
 
 /**
@@ -155,7 +158,7 @@ interface ShapeField {
  * @skip/@include with a literal argument (the answer would depend on the
  * request's variables) and introspection fields.
  */
-function compilable(document: DocumentNode): boolean {
+export function compilable(document: DocumentNode): boolean {
   let ok = true;
   visit(document, {
     Directive(node) {
@@ -218,7 +221,7 @@ export class ResultChecker {
   }
 
   /** The fields completed on an object of `type` for these selection sets. */
-  shape(document: DocumentNode, type: GraphQLObjectType, sets: readonly SelectionSetNode[]): ShapeField[] {
+  shape(document: DocumentNode, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[]): ShapeField[] {
     let fragments = this.fragments.get(document);
     if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
     const fields = collectFields(this.schema, type, sets, fragments);
@@ -238,8 +241,31 @@ export class ResultChecker {
     return shape;
   }
 
-  /** The compiled shape of a composite field's value once its concrete type is known. */
-  shapeFor(document: DocumentNode, field: ShapeField, type: GraphQLObjectType): ShapeField[] {
+  /**
+   * Whether an object of interface `type` at `field` may be completed as the interface itself (its `__typename` the
+   * interface's name, as a federation @interfaceObject subgraph answers it): when nothing selected on it depends on
+   * its concrete type, neither `__typename` nor a fragment on another type (the planner asks the concrete type
+   * otherwise); else the check fails as graphql-js's would.
+   */
+  asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType): boolean {
+    if (field.asInterface === undefined) {
+      let fragments = this.fragments.get(document);
+      if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
+      const known = fragments;
+      const independent = (set: SelectionSetNode): boolean =>
+        set.selections.every((s) => {
+          if (s.kind === Kind.FIELD) return s.name.value !== '__typename';
+          const fragment = s.kind === Kind.FRAGMENT_SPREAD ? known.get(s.name.value) : s;
+          const condition = fragment?.typeCondition?.name.value;
+          return !!fragment && (!condition || condition === type.name) && independent(fragment.selectionSet);
+        });
+      field.asInterface = field.selections.every(independent);
+    }
+    return field.asInterface;
+  }
+
+  /** The compiled shape of a composite field's value once its concrete type is known (or the interface: asInterface). */
+  shapeFor(document: DocumentNode, field: ShapeField, type: GraphQLObjectType | GraphQLInterfaceType): ShapeField[] {
     field.shapes ??= new Map();
     let shape = field.shapes.get(type.name);
     if (!shape) field.shapes.set(type.name, (shape = this.shape(document, type, field.selections)));
@@ -347,8 +373,11 @@ class CheckRun {
     }
     if (isLeafType(type)) return this.leaf(field, type, raw);
     const schema = this.checker.schema;
-    let objectType: GraphQLObjectType;
+    let objectType: GraphQLObjectType | GraphQLInterfaceType;
     if (isObjectType(type)) {
+      objectType = type;
+    } else if (isInterfaceType(type) && (raw as Record<string, unknown>).__typename === type.name && this.checker.asInterface(this.document, field, type)) {
+      // An @interfaceObject's object, whose concrete type the planner did not ask: nothing selected depends on it.
       objectType = type;
     } else {
       const resolved = this.runtimeType(field, type as GraphQLAbstractType, raw as Record<string, unknown>, schema);

@@ -113,11 +113,15 @@ test('@interfaceObject: its fields on every implementation, and its root fields\
   const added = await both.compare('{ media { id reviews { score } ... on Book { price reviews { s: score } } } }');
   assert.equal(added.route, 'planned');
   assert.deepEqual(added.calls, { media: 1, reviews: 1, pricing: 1 });
-  // Its root field: it gives the keys, media tells each object's type and its fields, reviews its own fields again.
+  // Its root field: it gives the keys and its own fields (never asked again through `_entities`), media tells each
+  // object's type and its fields.
   const typed = await both.compare('{ topRated { __typename id title ... on Book { author price } ... on Movie { director } reviews { score } } }');
   assert.equal(typed.route, 'planned');
   assert.deepEqual(typed.data.topRated.map((m: { __typename: string }) => m.__typename), ['Movie', 'Book']);
-  assert.deepEqual(typed.calls, { media: 1, reviews: 2, pricing: 1 });
+  assert.deepEqual(typed.calls, { media: 1, reviews: 1, pricing: 1 });
+  // Nothing selected needs the concrete type: reviews alone answers.
+  const own = await both.compare('{ topRated { id reviews { score } } }');
+  assert.deepEqual(own.calls, { media: 0, reviews: 1, pricing: 0 });
   await both.compare('{ search { ... on Movie { reviews { score } } } }');
 });
 

@@ -134,3 +134,14 @@ test('an answer already in the shape asked for is passed on as it is, not copied
   assert.equal(friends[0], friend);
   assert.deepEqual(friends[1], { id: '7', name: 'Cy' });
 });
+
+test('an object of an interface whose __typename is the interface\'s own name (a federation @interfaceObject\'s): completed as the interface where nothing selected depends on its concrete type, else the error graphql-js gives', () => {
+  const document = (query: string) => ({ document: parse(query) });
+  const asked = { data: { nodes: [{ __typename: 'Node', id: 'n1', k: 'n1', __key_id: 'n1' }] } };
+  const planned = checker.check(structuredClone(asked), document('{ nodes { id ... on Node { k: id } ...N } } fragment N on Node { id }'));
+  assert.deepEqual(JSON.parse(JSON.stringify(planned)), { data: { nodes: [{ id: 'n1', k: 'n1' }] } });
+  for (const query of ['{ nodes { id __typename } }', '{ nodes { id ... on User { name } } }']) {
+    const out = JSON.parse(JSON.stringify(checker.check(structuredClone(asked), document(query)))) as { errors: Array<{ message: string }> };
+    assert.deepEqual(out.errors.map((e) => e.message), ['Abstract type "Node" was resolved to a non-object type "Node".'], query);
+  }
+});
