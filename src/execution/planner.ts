@@ -487,6 +487,8 @@ class Planner {
    * result check does so where it is compiled (result-check.ts compilable), not where graphql-js's execute runs.
    */
   private readonly byInterface: boolean;
+  /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
+  private readonly sameKey = new Map<string, FieldNode[]>();
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -498,6 +500,13 @@ class Planner {
   ) {
     this.fragments = fragmentsOf(document);
     this.byInterface = compilable(document);
+    visit(document, {
+      Field: (node) => {
+        if (!node.selectionSet) return;
+        const key = `${responseKey(node)}:${node.name.value}`;
+        this.sameKey.set(key, [...(this.sameKey.get(key) ?? []), node]);
+      },
+    });
   }
 
   /** The conditions under which an entry is included, with those around it; null when a literal excludes it. */
@@ -1012,7 +1021,7 @@ class Planner {
     if (isObjectType(type)) {
       return { ...field, selectionSet: selectionSet(this.planEntries(type, this.collect(type, field.selectionSet), subgraph, inner, owner, provided)) };
     }
-    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.planInterfaceObject(type as GraphQLInterfaceType, field.selectionSet, subgraph, inner, owner, provided)) };
+    if (subgraph.interfaceObjects?.has(type.name)) return { ...field, selectionSet: selectionSet(this.planInterfaceObject(type as GraphQLInterfaceType, field, subgraph, inner, owner, provided)) };
     try {
       // The subgraph answers the whole selection itself: sent as the client wrote it.
       return { ...field, selectionSet: this.local(type, field.selectionSet, subgraph) };
@@ -1034,12 +1043,26 @@ class Planner {
    * graphql-js's execute checks (result-check.ts compilable: @skip/@include on a variable) has every interface
    * resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when nothing else needs it).
    */
-  private planInterfaceObject(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
+  private planInterfaceObject(type: GraphQLInterfaceType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const level: SelectionNode[] = [];
     const concrete: SelectionNode[] = [];
-    for (const selection of set.selections) (this.interfaceLevel(type, selection, subgraph) ? level : concrete).push(selection);
-    const own = level.length > 0 ? this.planEntries(type, this.collect(type, selectionSet(level)), subgraph, path, owner, provided).filter((s) => s !== TYPENAME) : [];
-    if (concrete.length === 0 && this.byInterface) return [...own, TYPENAME];
+    for (const selection of field.selectionSet!.selections) (this.interfaceLevel(type, selection, subgraph) ? level : concrete).push(selection);
+    let own: SelectionNode[] = [];
+    const before = owner.children.length;
+    try {
+      if (level.length > 0) own = this.planEntries(type, this.collect(type, selectionSet(level)), subgraph, path, owner, provided).filter((s) => s !== TYPENAME);
+    } catch (error) {
+      // Not plannable on the interface (no subgraph resolves it by its name for a field): all of it by concrete type.
+      if (!(error instanceof Unplannable)) throw error;
+      owner.children.length = before;
+      concrete.unshift(...level);
+    }
+    // A field of the same response key may be merged with this one in the answer (`{ pinned { id } ...F }`, F selecting
+    // `pinned { __typename }`): where one of them needs the concrete type, each asks it (the interface's name, once
+    // in the merged object, would stay there).
+    const merged = this.sameKey.get(`${responseKey(field)}:${field.name.value}`) ?? [field];
+    const alone = merged.every((f) => f.selectionSet!.selections.every((s) => this.interfaceLevel(type, s, subgraph)));
+    if (concrete.length === 0 && alone && this.byInterface) return [...own, TYPENAME];
     return [...own, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
   }
 

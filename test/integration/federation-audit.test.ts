@@ -820,6 +820,7 @@ type Show @key(fields: "id", resolvable: false) @interfaceObject { id: ID! }`,
     { name: 'its root field under a type condition: the concrete type first', query: '{ pinned { ... on Book { stars } ... on Movie { id } } }' },
     { name: 'its root field with __typename beside its own field', query: '{ pinned { stars __typename } }' },
     { name: 'a non-resolvable @interfaceObject\'s root field: the key only', query: '{ pick { id } }' },
+    { name: 'its root field twice, its own fields in one and the concrete type in the other', query: '{ pinned { id stars } ...P } fragment P on Query { pinned { __typename } }' },
     { name: 'a non-resolvable @interfaceObject\'s root field, with the concrete type', query: '{ pick { __typename id title ... on Book { pages } } }' },
   ],
 };
