@@ -37,6 +37,8 @@ export const EVENTS = {
   cache: 'tessera:cache',
   /** A request refused by a rate limit (RateLimitEvent): plugins/use-rate-limit.ts. */
   rateLimit: 'tessera:rate-limit',
+  /** A GraphQL request queued for a place, started after waiting (or not), dropped while waiting, or the limit changed (AdmissionEvent): server/admission.ts. */
+  admission: 'tessera:admission',
   /** A request node:http refused before the gateway saw it (HttpRefusalEvent): server/http.ts. */
   httpRefusal: 'tessera:http-refusal',
   /** Each load of the unified schema, start-up and every reload attempt (SchemaEvent): gateway.ts. */
@@ -258,6 +260,18 @@ export interface RateLimitEvent {
   channel: string;
   /** The rule's name, or `__subscriptions` / `__store_unavailable` for the refusals that are no named rule. */
   rule: string;
+}
+
+/** server.admission: a request queued (no place for it yet), started (`waitedMs` in the queue, often 0), a waiting one dropped (its client left), or the limit changed. */
+export interface AdmissionEvent {
+  change: 'queued' | 'started' | 'dropped' | 'limit';
+  /** Requests allowed at once (Infinity: no limit). */
+  limit: number;
+  /** On `limit`: the limit before. */
+  previous?: number;
+  active: number;
+  queued: number;
+  waitedMs: number;
 }
 
 /** `clientError`: a header block over server.maxHeaderSize, a request past its timeout, bytes that are not HTTP. */

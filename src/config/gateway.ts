@@ -46,6 +46,12 @@ export const serverSchema = z.strictObject({
    * `health:` checks has an instance checked up.
    */
   readiness: z.enum(['answered', 'loaded', 'healthy']).default('answered'),
+  /**
+   * How many GraphQL requests are worked on at once (server/admission.ts): `auto` limits them only while the
+   * event loop is saturated, to what keeps it busy; a number, always at most that many; `off`, no limit. The
+   * others wait in arrival order.
+   */
+  admission: z.union([z.enum(['auto', 'off']), integer.pipe(z.number().min(1))]).default('auto'),
 });
 
 export const gatewaySchema = z.strictObject({

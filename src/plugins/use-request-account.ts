@@ -15,8 +15,10 @@
  * given (telemetry/metrics.ts, telemetry/status.ts) read it, and, when
  * `logging.requests` is on, one info line is written: request id, channel,
  * operation name, route, consumer (the identity's subject, never a
- * credential), status, duration, the subgraph calls with their durations and
- * error codes, and the error codes of the answer. server/websocket.ts writes
+ * credential), status, duration (from the request's arrival: a wait for a
+ * place under server.admission counts, and is also given as `queuedMs`), the
+ * subgraph calls with their durations and error codes, and the error codes of
+ * the answer. server/websocket.ts writes
  * one line per operation over WebSocket when it ends (writeRequestLine).
  * With neither a log nor an observer, the account holds the id alone and
  * its other hooks are not installed.
@@ -35,7 +37,9 @@ export function acceptRequestId(given: string | null): string {
 }
 
 class Account implements RequestAccount {
-  readonly started = performance.now();
+  readonly started: number;
+  /** Time spent waiting for a place before any work (server.admission), in ms. */
+  readonly queuedMs: number;
   readonly operations: Array<string | undefined> = [];
   readonly codes: string[] = [];
   errored = false;
@@ -47,7 +51,10 @@ class Account implements RequestAccount {
   constructor(
     readonly id: string,
     recordAttempts: boolean,
+    arrival?: { at: number; waitedMs: number },
   ) {
+    this.started = arrival?.at ?? performance.now();
+    this.queuedMs = arrival?.waitedMs ?? 0;
     if (recordAttempts) this.attempts = [];
   }
 }
@@ -55,9 +62,9 @@ class Account implements RequestAccount {
 const accounts = new WeakMap<Request, Account>();
 
 /** The account of a request, made at its first sight (its upstream attempts recorded when `recordAttempts`). */
-function accountOf(request: Request, recordAttempts = false): Account {
+function accountOf(request: Request, recordAttempts = false, arrival?: { at: number; waitedMs: number }): Account {
   let account = accounts.get(request);
-  if (!account) accounts.set(request, (account = new Account(acceptRequestId(request.headers.get('x-request-id')), recordAttempts)));
+  if (!account) accounts.set(request, (account = new Account(acceptRequestId(request.headers.get('x-request-id')), recordAttempts, arrival)));
   return account;
 }
 
@@ -117,6 +124,7 @@ export function writeRequestLine(request: Request, log: RequestLog, status?: num
       consumer: scope?.identity?.subject,
       status,
       durationMs: round(performance.now() - account.started),
+      queuedMs: account.queuedMs > 0 ? round(account.queuedMs) : undefined,
       subgraphs: (account.attempts ?? []).map((a) => ({ subgraph: a.subgraph, durationMs: round(a.durationMs), status: a.status, code: a.code })),
       errors: account.codes.length > 0 ? [...account.codes] : undefined,
     },
@@ -142,6 +150,8 @@ export interface RequestAccountOptions {
   log?: RequestLog;
   /** Who reads the account when the response is ready. */
   observers?: readonly RequestObserver[];
+  /** When the request arrived (performance.now()) and how long it waited for a place before any work (server.admission); absent: it arrived when Yoga saw it. */
+  arrivalOf?: (serverContext: unknown) => { at: number; waitedMs: number } | undefined;
 }
 
 /** Makes each request's account and id, echoes the id, writes the line and tells the observers. */
@@ -158,8 +168,8 @@ export function useRequestAccount(options: RequestAccountOptions): Plugin {
   };
   const observing = log !== undefined || observers.length > 0;
   return {
-    onRequest({ request }) {
-      accountOf(request, recordAttempts);
+    onRequest({ request, serverContext }) {
+      accountOf(request, recordAttempts, options.arrivalOf?.(serverContext));
     },
     ...(observing && {
       onExecute({ args }) {

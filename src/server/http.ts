@@ -18,6 +18,7 @@ import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
 import { jsonPostServer, takesJsonPost } from './json-post.js';
 import { EVENTS, type HttpRefusalEvent } from '../events.js';
+import { Admission, admitted } from './admission.js';
 
 export interface HttpServerOptions {
   config: ServerConfig;
@@ -72,6 +73,9 @@ export interface GatewayHttpServer {
 
 export const httpRefusalChannel = channel(EVENTS.httpRefusal);
 
+/** At most one log line per this many ms for the auto admission limit starting or stopping (server/admission.ts). */
+const ADMISSION_LOG_INTERVAL_MS = 10_000;
+
 /** At most one log line per this many ms for node:http's own refusals; the line counts those not logged. */
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -99,6 +103,30 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     const given = req.headers['x-request-id'];
     return { ...corsOf(req, path), 'x-request-id': acceptRequestId(typeof given === 'string' ? given : null) };
   };
+
+  // The auto limit's changes: one line when it starts or stops limiting, at most one per ADMISSION_LOG_INTERVAL_MS
+  // (the line counts the changes not logged); a change of the limit's size alone is the metric's.
+  let limitChanges = 0;
+  let limitLoggedAt = -Infinity;
+  const admission =
+    config.admission === 'off'
+      ? undefined
+      : new Admission(config.admission, {
+          onLimit: (limit, previous, state) => {
+            if (Number.isFinite(limit) === Number.isFinite(previous)) return;
+            limitChanges++;
+            const now = performance.now();
+            if (now - limitLoggedAt < ADMISSION_LOG_INTERVAL_MS) return;
+            const fields = { limit: Number.isFinite(limit) ? limit : null, active: state.active, queued: state.queued, changes: limitChanges };
+            if (Number.isFinite(limit)) {
+              logger.info(fields, `admission: the event loop is saturated; at most ${limit} GraphQL requests are worked on at once, the others wait in arrival order (server.admission: auto; ${limitChanges} change(s) since the last such line)`);
+            } else {
+              logger.info(fields, `admission: the event loop has time to spare again; every GraphQL request starts as it arrives (server.admission: auto; ${limitChanges} change(s) since the last such line)`);
+            }
+            limitChanges = 0;
+            limitLoggedAt = now;
+          },
+        });
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
@@ -147,10 +175,15 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     // A POST of application/json with a Content-Length (nearly every request) skips Yoga's generic pipeline
     // around the same hooks (server/json-post.ts); everything else is served by Yoga itself.
     const lean = options.jsonPost !== false && takesJsonPost(req) ? jsonPostServer(yoga) : undefined;
-    Promise.resolve(lean ? lean.serve(req, res) : yoga.requestListener(req, res)).catch((error: unknown) => {
-      logger.error({ err: error }, 'unhandled error while serving a request');
-      sendError(res, 'INTERNAL', 'Internal error', corsOf(req, path));
-    });
+    const start = (): void => {
+      Promise.resolve(lean ? lean.serve(req, res) : yoga.requestListener(req, res)).catch((error: unknown) => {
+        logger.error({ err: error }, 'unhandled error while serving a request');
+        sendError(res, 'INTERNAL', 'Internal error', corsOf(req, path));
+      });
+    };
+    // Started now, or once the requests worked on leave room (server.admission); a streamed answer starts now.
+    if (admission && admitted(req)) admission.admit(req, res, start);
+    else start();
   };
 
   const httpOptions: ServerOptions = {
@@ -215,6 +248,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
     async drain(timeoutMs) {
       draining = true;
       stopTlsReload();
+      admission?.stop();
       const before = inFlight;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -11,6 +11,8 @@ import { requestAccount, useRequestAccount, type RequestLog } from '../plugins/u
 import { useCors, type Cors } from './cors.js';
 import { graphiqlPage, useEndpointHelp, useGraphiqlAssets, type GraphiqlAssets } from './graphiql.js';
 import { useRequestParams } from './request-params.js';
+import { arrivalOf } from './admission.js';
+import type { IncomingMessage } from 'node:http';
 
 export interface GatewayContext {
   tessera: RequestScope;
@@ -137,15 +139,20 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     cors: false,
     // useDocumentCache (below) instead: validation results kept by rule identity, texts bounded by size.
     parserAndValidationCache: false,
-    context: ({ request }) => ({
-      tessera: createScope({ deadlineMs: options.requestDeadline, signal: request.signal, headers: request.headers, account: requestAccount(request) }),
-    }),
+    // A request that waited for a place (server/admission.ts) has that much less of its deadline left.
+    context: ({ request, req }: { request: Request; req?: IncomingMessage }) => {
+      const arrival = arrivalOf(req);
+      const waited = arrival === undefined ? 0 : Math.max(0, performance.now() - arrival.at);
+      return {
+        tessera: createScope({ deadlineMs: Math.max(1, options.requestDeadline - waited), signal: request.signal, headers: request.headers, account: requestAccount(request) }),
+      };
+    },
     // useRequestParams before the policy plugins: malformed GET parameters and multipart fields are 400
     // (request-params.ts), and later plugins wrap its parsers. useCors last: its onResponse runs after every other,
     // so the CORS headers are its own.
     plugins: [
       // First: its onRequest starts the clock and reads the id; its onResponse echoes the id on every answer.
-      useRequestAccount({ log: options.requestLog, observers: options.observers }),
+      useRequestAccount({ log: options.requestLog, observers: options.observers, arrivalOf: (serverContext) => arrivalOf((serverContext as { req?: IncomingMessage }).req) }),
       // Then: an asset or the help page is answered before any GraphQL policy runs (they are not GraphQL requests).
       ...(graphiql ? [useGraphiqlAssets(graphiql.assets)] : []),
       useEndpointHelp({ graphiql: Boolean(graphiql), path: options.graphqlPath, configKey: options.graphiqlKey ?? 'graphiql' }),

@@ -32,7 +32,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CounterFamily, GaugeFamily, HistogramFamily, type HistogramSeries, type ValueSeries } from './families.js';
 import type { AttemptRecord, RequestObserver } from '../request-scope.js';
 import { unionLength } from './intervals.js';
-import { EVENTS, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type StoreEvent, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AdmissionEvent, type AnswerErrorEvent, type BreakerEvent, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type StoreEvent, type UpstreamEvent } from '../events.js';
 
 export interface MetricsOptions {
   /** Names of the subgraphs this gateway serves; upstream and breaker events of others are ignored. */
@@ -138,6 +138,11 @@ export class GatewayMetrics {
   private readonly schemaLoads: CounterFamily;
   private readonly schemaLoadedAt: GaugeFamily;
   private readonly httpRefusals: CounterFamily;
+  private readonly admissionLimit: GaugeFamily;
+  private readonly admissionQueued: GaugeFamily;
+  private readonly admissionWait: HistogramFamily;
+  private readonly admissionWaitSeries: HistogramSeries;
+  private readonly admissionDropped: CounterFamily;
   private readonly storeFailures: CounterFamily;
   private readonly shadowCalls: CounterFamily;
   private readonly shadowSeconds: HistogramFamily;
@@ -301,6 +306,24 @@ export class GatewayMetrics {
       help: 'When the schema served now was loaded, Unix time in seconds. Across workers: the latest.',
       aggregator: 'max',
     });
+    this.admissionLimit = new GaugeFamily(this.registry, {
+      name: 'tessera_admission_limit',
+      help: 'GraphQL requests worked on at once (server.admission); 0: no limit now (auto while the event loop has time to spare, or off). Across workers: the sum.',
+    });
+    this.admissionQueued = new GaugeFamily(this.registry, {
+      name: 'tessera_admission_queued',
+      help: 'GraphQL requests waiting for a place (server.admission) before any work is done on them. Across workers: the sum.',
+    });
+    this.admissionWait = new HistogramFamily(this.registry, {
+      name: 'tessera_admission_wait_seconds',
+      help: 'Time each GraphQL request waited for a place before its work started (server.admission; 0 for most): it is part of tessera_request_duration_seconds.',
+      buckets: [0, ...SECONDS],
+    });
+    this.admissionWaitSeries = this.admissionWait.of();
+    this.admissionDropped = new CounterFamily(this.registry, {
+      name: 'tessera_admission_dropped_total',
+      help: 'GraphQL requests whose client went away while they waited for a place (server.admission): never started.',
+    });
     this.httpRefusals = new CounterFamily(this.registry, {
       name: 'tessera_http_refusals_total',
       help: "Requests node:http refused before the gateway saw them, by reason: headers_too_large (431), request_timeout (408), bad_request (400).",
@@ -357,6 +380,7 @@ export class GatewayMetrics {
       const { use, fallback } = message as StoreEvent;
       this.storeFailures.of(use, fallback).value++;
     });
+    this.listen(EVENTS.admission, (message) => this.onAdmission(message as AdmissionEvent));
     this.listen(EVENTS.httpRefusal, (message) => this.httpRefusals.of((message as { reason: string }).reason).value++);
     this.listen(EVENTS.breaker, (message) => this.onBreaker(message as BreakerEvent));
     this.listen(EVENTS.concurrency, (message) => this.onConcurrency(message as ConcurrencyEvent));
@@ -431,6 +455,13 @@ export class GatewayMetrics {
     this.breakerState.of(event.subgraph, event.instance).value = BREAKER_STATE[event.state];
     this.breakerTransitions.of(event.subgraph, event.instance, event.state).value++;
     if (event.cause === 'consecutive-failures' || event.cause === 'failure-rate') this.ejections.of(event.subgraph, event.instance, event.cause).value++;
+  }
+
+  private onAdmission(event: AdmissionEvent): void {
+    this.admissionLimit.of().value = Number.isFinite(event.limit) ? event.limit : 0;
+    this.admissionQueued.of().value = event.queued;
+    if (event.change === 'started') this.admissionWait.observe(this.admissionWaitSeries, event.waitedMs / 1000);
+    else if (event.change === 'dropped') this.admissionDropped.of().value++;
   }
 
   private onConcurrency(event: ConcurrencyEvent): void {

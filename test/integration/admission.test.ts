@@ -1,0 +1,153 @@
+/**
+ * server.admission through a running gateway: with a fixed limit, requests
+ * beyond it wait (the upstream never sees more at once), every one is
+ * answered, and the wait shows in the request log line (`queuedMs`, inside
+ * `durationMs`) and in /metrics (tessera_admission_*); a client that leaves
+ * while its request waits never reaches the upstream and frees nothing it did
+ * not hold (docs/reliability.md row 91); `off` starts every request at once.
+ * The upstream is a real GraphQL server on loopback whose resolver waits until
+ * the test lets it answer, so "at once" is counted, not timed.
+ */
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { test, type TestContext } from 'node:test';
+import { captureLogs, deferred, startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
+import { sample } from '../kit/metrics.js';
+
+/** An upstream whose `item` answers only when released; counts the resolvers running at once. */
+async function heldUpstream(t: TestContext) {
+  const state = { running: 0, most: 0, seen: [] as string[], gates: [] as Array<() => void> };
+  const service = await startGraphqlUpstream(t, 'type Query { item(id: ID!): String! }', {
+    Query: {
+      item: async (_: unknown, { id }: { id: string }) => {
+        state.seen.push(id);
+        state.running++;
+        state.most = Math.max(state.most, state.running);
+        const gate = deferred();
+        state.gates.push(gate.resolve);
+        await gate.promise;
+        state.running--;
+        return `item ${id}`;
+      },
+    },
+  });
+  return { url: service.url, state };
+}
+
+async function gateway(t: TestContext, url: string, admission: number | 'off', logger = captureLogs().logger): Promise<RunningGateway> {
+  return startGateway(
+    t,
+    [{ name: 'items', kind: 'graphql', url }],
+    { server: { admission }, telemetry: { metrics: { enabled: true } } },
+    { logger },
+  );
+}
+
+/** Waits (bounded polling) until `check` holds. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const ask = (gw: RunningGateway, id: string, signal?: AbortSignal) =>
+  fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'x-request-id': `req-${id}` },
+    body: JSON.stringify({ query: `{ item(id: "${id}") }` }),
+    signal,
+  });
+
+test('a fixed limit: requests beyond it wait in arrival order, all are answered, the wait is logged and counted', async (t) => {
+  const upstream = await heldUpstream(t);
+  const { lines, logger } = captureLogs();
+  const gw = await gateway(t, upstream.url, 1, logger);
+  const first = ask(gw, 'a');
+  await until('the first request reaches the upstream', () => upstream.state.seen.length === 1);
+  const rest = ['b', 'c'].map((id) => ask(gw, id));
+  // Both others have arrived and wait: the gauge says so, the upstream has seen one request only.
+  const metrics = async () => (await fetch(new URL('/metrics', gw.url))).text();
+  let text = '';
+  await until('tessera_admission_queued is 2', () => {
+    void metrics().then((m) => (text = m));
+    return sample(text, 'tessera_admission_queued') === 2;
+  });
+  assert.equal(sample(text, 'tessera_admission_limit'), 1);
+  // Released one by one: each next request reaches the upstream only after the previous answered.
+  for (let i = 1; i <= 3; i++) {
+    await until(`request ${i} at the upstream`, () => upstream.state.gates.length === i);
+    upstream.state.gates[i - 1]!();
+  }
+  const answers = await Promise.all([first, ...rest].map(async (r) => (await r).json() as Promise<{ data: { item: string } }>));
+  assert.deepEqual(
+    answers.map((a) => a.data.item),
+    ['item a', 'item b', 'item c'],
+  );
+  assert.equal(upstream.state.most, 1, 'the upstream never saw two requests at once');
+  assert.deepEqual(upstream.state.seen, ['a', 'b', 'c'], 'in arrival order');
+
+  const requestLines = lines.filter((l) => l.msg === 'request');
+  const byId = new Map(requestLines.map((l) => [l.requestId, l]));
+  assert.equal(byId.get('req-a')?.queuedMs, undefined, 'the first did not wait');
+  for (const id of ['req-b', 'req-c']) {
+    const line = byId.get(id)!;
+    assert.ok(typeof line.queuedMs === 'number' && line.queuedMs > 0, `${id} logs its wait`);
+    assert.ok((line.durationMs as number) >= (line.queuedMs as number), `${id}: the wait is inside its duration`);
+  }
+  text = await metrics();
+  assert.equal(sample(text, 'tessera_admission_wait_seconds_count'), 3);
+  assert.equal(sample(text, 'tessera_admission_wait_seconds_bucket', { le: '0' }), 1, 'one request started without waiting');
+  assert.equal(sample(text, 'tessera_admission_queued'), 0);
+});
+
+test('a client that leaves while its request waits: the request never reaches the upstream, the next one still runs (docs/reliability.md row 91)', async (t) => {
+  const upstream = await heldUpstream(t);
+  const gw = await gateway(t, upstream.url, 1);
+  // The gateway's own response objects, by request id (node:http's diagnostics channel; the gateway runs in this process).
+  const responses = new Map<string, ServerResponse>();
+  const onRequest = (message: unknown): void => {
+    const { request, response } = message as { request: IncomingMessage; response: ServerResponse };
+    responses.set(String(request.headers['x-request-id']), response);
+  };
+  subscribe('http.server.request.start', onRequest);
+  t.after(() => unsubscribe('http.server.request.start', onRequest));
+  const first = ask(gw, 'a');
+  await until('the first request reaches the upstream', () => upstream.state.seen.length === 1);
+  const leaving = new AbortController();
+  const gone = ask(gw, 'gone', leaving.signal).catch((error: Error) => error.name);
+  let text = '';
+  const metrics = async () => (text = await (await fetch(new URL('/metrics', gw.url))).text());
+  await until('the second request waits', () => {
+    void metrics();
+    return sample(text, 'tessera_admission_queued') === 1;
+  });
+  leaving.abort();
+  assert.equal(await gone, 'AbortError');
+  // The gateway learns of the disconnect when node:http reads the socket's end: wait for that, not for a time.
+  await until('the gateway sees the client leave', () => responses.get('req-gone')?.closed === true);
+  const third = ask(gw, 'c');
+  upstream.state.gates[0]!();
+  await until('the third request reaches the upstream', () => upstream.state.gates.length === 2);
+  upstream.state.gates[1]!();
+  assert.equal(((await (await first).json()) as { data: { item: string } }).data.item, 'item a');
+  assert.equal(((await (await third).json()) as { data: { item: string } }).data.item, 'item c');
+  assert.deepEqual(upstream.state.seen, ['a', 'c'], 'the request whose client left was never started');
+  await metrics();
+  assert.equal(sample(text, 'tessera_admission_dropped_total'), 1);
+  // The place the dropped request never held was not given back twice: one at a time still.
+  assert.equal(upstream.state.most, 1);
+});
+
+test('server.admission: off starts every request as it arrives', async (t) => {
+  const upstream = await heldUpstream(t);
+  const gw = await gateway(t, upstream.url, 'off');
+  const answers = ['a', 'b', 'c'].map((id) => ask(gw, id));
+  await until('all three at the upstream at once', () => upstream.state.running === 3);
+  for (const release of upstream.state.gates) release();
+  assert.equal((await Promise.all(answers)).every((r) => r.status === 200), true);
+  const text = await (await fetch(new URL('/metrics', gw.url))).text();
+  assert.equal(sample(text, 'tessera_admission_wait_seconds_count') ?? 0, 0, 'nothing is counted when off');
+});
