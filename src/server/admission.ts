@@ -247,9 +247,3 @@ export class Admission {
     if (this.setting === 'auto') this.setLimit(Infinity);
   }
 }
-
-/** Whether a request is held by admission: every GraphQL request but those asking for a streamed answer. */
-export function admitted(req: IncomingMessage): boolean {
-  const accept = req.headers.accept;
-  return accept === undefined || !/event-stream|multipart/i.test(accept);
-}

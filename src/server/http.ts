@@ -16,9 +16,9 @@ import { sendError, sendJson } from './answer.js';
 import { listenerTls } from './tls.js';
 import type { Cors } from './cors.js';
 import type { GatewayYoga } from './yoga.js';
-import { jsonPostServer, takesJsonPost } from './json-post.js';
+import { jsonPostServer, mayStream, takesJsonPost } from './json-post.js';
 import { EVENTS, type HttpRefusalEvent } from '../events.js';
-import { Admission, admitted } from './admission.js';
+import { Admission } from './admission.js';
 
 export interface HttpServerOptions {
   config: ServerConfig;
@@ -182,7 +182,7 @@ export function createHttpServer(options: HttpServerOptions): GatewayHttpServer 
       });
     };
     // Started now, or once the requests worked on leave room (server.admission); a streamed answer starts now.
-    if (admission && admitted(req)) admission.admit(req, res, start);
+    if (admission && !mayStream(req)) admission.admit(req, res, start);
     else start();
   };
 

@@ -55,6 +55,12 @@ const DECIMAL = /^\d+$/;
 /** Accept values that may pick a streaming result processor (SSE, multipart/mixed): those stay on Yoga. */
 const STREAMING_ACCEPT = /event-stream|multipart/i;
 
+/** Whether a request's Accept may ask for a streamed answer (an event stream, multipart/mixed). */
+export function mayStream(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return accept !== undefined && STREAMING_ACCEPT.test(accept);
+}
+
 /**
  * Whether a request to a GraphQL path takes the lean path: a POST of
  * application/json with a whole-number Content-Length, no Transfer-Encoding,
@@ -66,8 +72,7 @@ export function takesJsonPost(req: IncomingMessage): boolean {
   if (!isJsonContentType(headers['content-type'])) return false;
   const length = headers['content-length'];
   if (length === undefined || !DECIMAL.test(length) || headers['transfer-encoding'] !== undefined) return false;
-  const accept = headers.accept;
-  return accept === undefined || !STREAMING_ACCEPT.test(accept);
+  return !mayStream(req);
 }
 
 /**

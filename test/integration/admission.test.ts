@@ -4,7 +4,8 @@
  * answered, and the wait shows in the request log line (`queuedMs`, inside
  * `durationMs`) and in /metrics (tessera_admission_*); a client that leaves
  * while its request waits never reaches the upstream and frees nothing it did
- * not hold (docs/reliability.md row 91); `off` starts every request at once.
+ * not hold (docs/reliability.md row 91); `off` starts every request at once;
+ * an SSE subscription is never held and holds no place.
  * The upstream is a real GraphQL server on loopback whose resolver waits until
  * the test lets it answer, so "at once" is counted, not timed.
  */
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test, type TestContext } from 'node:test';
-import { captureLogs, deferred, startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
+import { captureLogs, deferred, endlessTicks, sse, startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
 
 /** An upstream whose `item` answers only when released; counts the resolvers running at once. */
@@ -150,4 +151,21 @@ test('server.admission: off starts every request as it arrives', async (t) => {
   assert.equal((await Promise.all(answers)).every((r) => r.status === 200), true);
   const text = await (await fetch(new URL('/metrics', gw.url))).text();
   assert.equal(sample(text, 'tessera_admission_wait_seconds_count') ?? 0, 0, 'nothing is counted when off');
+});
+
+test('a streamed answer (an SSE subscription) is never held and holds no place: with a limit of 1, queries still run beside it', async (t) => {
+  const upstream = await startGraphqlUpstream(t, 'type Query { ok: Boolean! } type Subscription { ticks: Int! }', {
+    Query: { ok: () => true },
+    Subscription: { ticks: endlessTicks(5) },
+  });
+  const gw = await startGateway(t, [{ name: 'events', kind: 'graphql', url: upstream.url }], { server: { admission: 1 } });
+  const subscription = await sse(t, gw.url, 'subscription { ticks }');
+  assert.deepEqual(await subscription.next(), { data: { ticks: 0 } });
+  const answers = await Promise.all([gw.query('{ ok }'), gw.query('{ ok }')]);
+  assert.deepEqual(
+    answers.map((a) => a.body),
+    [{ data: { ok: true } }, { data: { ok: true } }],
+  );
+  assert.deepEqual(await subscription.next(), { data: { ticks: 1 } }, 'the subscription still streams');
+  subscription.close();
 });
