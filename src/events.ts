@@ -37,7 +37,7 @@ export const EVENTS = {
   cache: 'tessera:cache',
   /** A request refused by a rate limit (RateLimitEvent): plugins/use-rate-limit.ts. */
   rateLimit: 'tessera:rate-limit',
-  /** A GraphQL request queued for a place, started after waiting (or not), dropped while waiting, or the limit changed (AdmissionEvent): server/admission.ts. */
+  /** A GraphQL request queued for a place, started after waiting (or not), ended, dropped while waiting, or the limit changed (AdmissionEvent): server/admission.ts. */
   admission: 'tessera:admission',
   /** A request node:http refused before the gateway saw it (HttpRefusalEvent): server/http.ts. */
   httpRefusal: 'tessera:http-refusal',
@@ -262,9 +262,9 @@ export interface RateLimitEvent {
   rule: string;
 }
 
-/** server.admission: a request queued (no place for it yet), started (`waitedMs` in the queue, often 0), a waiting one dropped (its client left), or the limit changed. */
+/** server.admission: a request queued (no place for it yet), started (`waitedMs` in the queue, often 0) or ended, a waiting one dropped (its client left), or the limit changed. */
 export interface AdmissionEvent {
-  change: 'queued' | 'started' | 'dropped' | 'limit';
+  change: 'queued' | 'started' | 'ended' | 'dropped' | 'limit';
   /** Requests allowed at once (Infinity: no limit). */
   limit: number;
   /** On `limit`: the limit before. */

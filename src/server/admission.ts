@@ -162,6 +162,7 @@ export class Admission {
     this.startedSinceTick++;
     waiting.res.once('close', () => {
       this.active--;
+      if (admissionChannel.hasSubscribers) this.publish('ended', 0);
       this.drain();
     });
     const waitedMs = now - waiting.arrived;

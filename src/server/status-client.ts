@@ -182,11 +182,19 @@ export const STATUS_SCRIPT = String.raw`'use strict';
     return snapshot.workers + ' workers' + (snapshot.missing ? ', ' + snapshot.missing + ' missing (did not answer in time; left out)' : '');
   }
 
+  /** server.admission: the limit now, requests waiting, and since start those that waited and were dropped. */
+  function admissionText(admission) {
+    if (!admission) return '';
+    var now = admission.limit === null ? 'no admission limit now' : 'at most ' + admission.limit + ' requests at once, ' + admission.queued + ' waiting';
+    return now + '; since start ' + admission.waited + ' waited, ' + admission.dropped + ' dropped (client left while waiting)';
+  }
+
   function render(snapshot) {
     var stage = snapshot.stage
       ? '; staged rollout: ' + snapshot.stage.version + ' to ' + snapshot.stage.rule + ' (' + Object.keys(snapshot.stage.subgraphs).map(function (name) { return name + ' ' + snapshot.stage.subgraphs[name]; }).join(', ') + ')'
       : '';
     document.getElementById('schema').textContent = 'schema ' + snapshot.schema.hash + ', loaded ' + new Date(snapshot.schema.loadedAt).toLocaleString() + stage;
+    document.getElementById('admission').textContent = admissionText(snapshot.admission);
     var workers = document.getElementById('workers');
     workers.textContent = workersText(snapshot);
     workers.className = snapshot.missing || snapshot.groupError ? 'workers bad' : 'workers';

@@ -66,6 +66,7 @@ function page(path: string, names: { uplotScript: string; uplotStyle: string; sc
     <header>
       <h1>Tessera status</h1>
       <span id="schema">schema: loading</span>
+      <span id="admission"></span>
       <span id="workers" class="workers"></span>
       <span id="state" class="state">loading ${escapeHtml(`${path}/api`)}</span>
     </header>

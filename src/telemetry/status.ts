@@ -7,9 +7,9 @@
  * (kinds, instances, weights, health, schema, channels).
  *
  * Like metrics.ts it only observes: upstream attempts, breaker changes,
- * shadow copies and schema loads arrive on the `tessera:upstream`,
- * `tessera:breaker`, `tessera:shadow` and `tessera:schema` diagnostics
- * channels (by name), guarded canary versions on `tessera:canary`, gateway
+ * shadow copies, schema loads and server.admission's changes arrive on the
+ * `tessera:upstream`, `tessera:breaker`, `tessera:shadow`, `tessera:schema`
+ * and `tessera:admission` diagnostics channels (by name), guarded canary versions on `tessera:canary`, gateway
  * requests through the requests' accounts (`requestObserver()`).
  * Memory is fixed at construction: one ring for each subgraph, each version
  * named in the descriptors and each channel, whatever the traffic; an event
@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { RequestObserver } from '../request-scope.js';
-import { EVENTS, type BreakerEvent, type BreakerState, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
+import { EVENTS, type AdmissionEvent, type BreakerEvent, type BreakerState, type CanaryEvent, type ConcurrencyEvent, type DiscoveryEvent, type InstanceHealthEvent, type SchemaEvent, type ShadowEvent, type ShadowOutcome, type UpstreamEvent } from '../events.js';
 
 /** Width of one bucket, and how many buckets a ring keeps (15 minutes). */
 export const BUCKET_MS = 5_000;
@@ -287,6 +287,31 @@ export interface StatusPart {
   concurrency?: Record<string, ConcurrencyState>;
   /** Canary versions guarded now, for the subgraphs with `canary:` (absent from a worker of an older version). */
   guarded?: Record<string, Record<string, GuardedVersion>>;
+  /** server.admission in this process, once it has seen a request (absent before, with `off`, and from a worker of an older version). */
+  admission?: AdmissionState;
+}
+
+/** server.admission: the limit now (null: none), requests in progress and waiting, and since start those that waited and those dropped. */
+export interface AdmissionState {
+  limit: number | null;
+  active: number;
+  queued: number;
+  waited: number;
+  dropped: number;
+}
+
+/** Several processes' admission states, summed (a limit: the sum of those that limit; null when none does); null when none has one. */
+function sumAdmission(states: ReadonlyArray<AdmissionState | undefined>): AdmissionState | null {
+  const present = states.filter((state): state is AdmissionState => state !== undefined);
+  if (present.length === 0) return null;
+  const limits = present.flatMap((state) => (state.limit === null ? [] : [state.limit]));
+  return {
+    limit: limits.length > 0 ? limits.reduce((a, b) => a + b, 0) : null,
+    active: present.reduce((a, state) => a + state.active, 0),
+    queued: present.reduce((a, state) => a + state.queued, 0),
+    waited: present.reduce((a, state) => a + state.waited, 0),
+    dropped: present.reduce((a, state) => a + state.dropped, 0),
+  };
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */
@@ -340,6 +365,8 @@ export interface StatusSnapshot {
   reload: { lastAttempt: string | null; lastResult: string | null; lastError: string[] | null; version: string };
   /** During a staged rollout (`tessera publish --stage`): the staged version, its rule and its subgraphs' versions; null otherwise. */
   stage: { version: string; rule: string; subgraphs: Record<string, string> } | null;
+  /** server.admission, summed over workers; null before the first request and with `server.admission: off`. */
+  admission: AdmissionState | null;
   channels: Array<{ name: string; path: string; series: Series }>;
   subgraphs: Array<{
     name: string;
@@ -400,6 +427,7 @@ export class StatusBoard {
   private schemaHash: string;
   private loadedAt: Date;
   private reload: StatusSnapshot['reload'];
+  private admission: AdmissionState | undefined;
   private readonly listeners: Array<[string, (message: unknown) => void]> = [];
 
   constructor(private readonly options: StatusBoardOptions) {
@@ -432,6 +460,15 @@ export class StatusBoard {
       state.limit = event.limit;
       state.inFlight = event.inFlight;
       state.shed = event.shed;
+    });
+    this.listen(EVENTS.admission, (message) => {
+      const event = message as AdmissionEvent;
+      const state = (this.admission ??= { limit: null, active: 0, queued: 0, waited: 0, dropped: 0 });
+      state.limit = Number.isFinite(event.limit) ? event.limit : null;
+      state.active = event.active;
+      state.queued = event.queued;
+      if (event.change === 'started' && event.waitedMs > 0) state.waited++;
+      else if (event.change === 'dropped') state.dropped++;
     });
     this.listen(EVENTS.schema, (message) => this.onSchema(message as SchemaEvent));
     this.listen(EVENTS.shadow, (message) => {
@@ -527,6 +564,7 @@ export class StatusBoard {
       shadows: Object.fromEntries([...this.shadows].map(([name, counts]) => [name, { ...counts }])),
       concurrency: Object.fromEntries([...this.concurrency].map(([name, state]) => [name, { ...state }])),
       guarded: Object.fromEntries([...this.guarded].map(([name, versions]) => [name, Object.fromEntries(versions)])),
+      ...(this.admission && { admission: { ...this.admission } }),
     };
   }
 
@@ -554,6 +592,7 @@ export class StatusBoard {
       schema: { hash: this.schemaHash, loadedAt: this.loadedAt.toISOString() },
       reload: this.reload,
       stage: this.options.stage?.() ?? null,
+      admission: sumAdmission(parts.map((part) => part.admission)),
       channels: this.options.channels.map((c) => ({ name: c.name, path: c.path, series: series((part) => part.channels[c.name]) })),
       subgraphs: this.options.subgraphs.map((s) => ({
         name: s.name,

@@ -2,7 +2,8 @@
  * server.admission through a running gateway: with a fixed limit, requests
  * beyond it wait (the upstream never sees more at once), every one is
  * answered, and the wait shows in the request log line (`queuedMs`, inside
- * `durationMs`) and in /metrics (tessera_admission_*); a client that leaves
+ * `durationMs`), in /metrics (tessera_admission_*) and in the status page's
+ * JSON; a client that leaves
  * while its request waits never reaches the upstream and frees nothing it did
  * not hold (docs/reliability.md row 91); `off` starts every request at once;
  * an SSE subscription is never held and holds no place.
@@ -15,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { captureLogs, deferred, endlessTicks, sse, startGateway, startGraphqlUpstream, type RunningGateway } from '../kit/index.js';
 import { sample } from '../kit/metrics.js';
+import type { StatusSnapshot } from '../../src/telemetry/status.js';
 
 /** An upstream whose `item` answers only when released; counts the resolvers running at once. */
 async function heldUpstream(t: TestContext) {
@@ -40,7 +42,7 @@ async function gateway(t: TestContext, url: string, admission: number | 'off', l
   return startGateway(
     t,
     [{ name: 'items', kind: 'graphql', url }],
-    { server: { admission }, telemetry: { metrics: { enabled: true } } },
+    { server: { admission }, telemetry: { metrics: { enabled: true }, status: { enabled: true } } },
     { logger },
   );
 }
@@ -77,6 +79,9 @@ test('a fixed limit: requests beyond it wait in arrival order, all are answered,
     return sample(text, 'tessera_admission_queued') === 2;
   });
   assert.equal(sample(text, 'tessera_admission_limit'), 1);
+  // The status page's JSON says the same.
+  const status = async () => ((await (await fetch(new URL('/_tessera/api', gw.url))).json()) as StatusSnapshot).admission;
+  assert.deepEqual(await status(), { limit: 1, active: 1, queued: 2, waited: 0, dropped: 0 });
   // Released one by one: each next request reaches the upstream only after the previous answered.
   for (let i = 1; i <= 3; i++) {
     await until(`request ${i} at the upstream`, () => upstream.state.gates.length === i);
@@ -102,6 +107,7 @@ test('a fixed limit: requests beyond it wait in arrival order, all are answered,
   assert.equal(sample(text, 'tessera_admission_wait_seconds_count'), 3);
   assert.equal(sample(text, 'tessera_admission_wait_seconds_bucket', { le: '0' }), 1, 'one request started without waiting');
   assert.equal(sample(text, 'tessera_admission_queued'), 0);
+  assert.deepEqual(await status(), { limit: 1, active: 0, queued: 0, waited: 2, dropped: 0 });
 });
 
 test('a client that leaves while its request waits: the request never reaches the upstream, the next one still runs (docs/reliability.md row 91)', async (t) => {
@@ -138,6 +144,8 @@ test('a client that leaves while its request waits: the request never reaches th
   assert.deepEqual(upstream.state.seen, ['a', 'c'], 'the request whose client left was never started');
   await metrics();
   assert.equal(sample(text, 'tessera_admission_dropped_total'), 1);
+  const snapshot = (await (await fetch(new URL('/_tessera/api', gw.url))).json()) as StatusSnapshot;
+  assert.equal(snapshot.admission?.dropped, 1, 'the status page counts it too');
   // The place the dropped request never held was not given back twice: one at a time still.
   assert.equal(upstream.state.most, 1);
 });
@@ -151,6 +159,8 @@ test('server.admission: off starts every request as it arrives', async (t) => {
   assert.equal((await Promise.all(answers)).every((r) => r.status === 200), true);
   const text = await (await fetch(new URL('/metrics', gw.url))).text();
   assert.equal(sample(text, 'tessera_admission_wait_seconds_count') ?? 0, 0, 'nothing is counted when off');
+  const snapshot = (await (await fetch(new URL('/_tessera/api', gw.url))).json()) as StatusSnapshot;
+  assert.equal(snapshot.admission, null, 'the status page shows no admission when off');
 });
 
 test('a streamed answer (an SSE subscription) is never held and holds no place: with a limit of 1, queries still run beside it', async (t) => {

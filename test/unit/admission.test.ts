@@ -83,7 +83,7 @@ test('a request whose client left while it waited is dropped without taking a pl
     assert.equal(admission.active, 0);
     assert.deepEqual(
       events.map((e) => `${e.change} ${e.waitedMs}`),
-      ['started 0', 'queued 0', 'queued 0', 'dropped 25', 'started 25'],
+      ['started 0', 'queued 0', 'queued 0', 'ended 0', 'dropped 25', 'started 25', 'ended 0'],
     );
   } finally {
     unsubscribe(EVENTS.admission, listener);
