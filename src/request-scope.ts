@@ -78,6 +78,12 @@ export interface AttemptRecord {
  * response, kept once for all who read it when it ends: the request log
  * line, the metrics, the status page (plugins/use-request-account.ts).
  */
+/** When a request arrived (performance.now()) and how long it waited for a place before any work was done on it (server.admission), in ms. */
+export interface Arrival {
+  at: number;
+  waitedMs: number;
+}
+
 export interface RequestAccount {
   /** The request id (echoed as `x-request-id`). */
   readonly id: string;

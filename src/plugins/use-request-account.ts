@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { ExecutionArgs } from 'graphql';
 import type { Logger } from 'pino';
-import type { AttemptRecord, RequestAccount, RequestObserver, RequestScope } from '../request-scope.js';
+import type { Arrival, AttemptRecord, RequestAccount, RequestObserver, RequestScope } from '../request-scope.js';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -51,7 +51,7 @@ class Account implements RequestAccount {
   constructor(
     readonly id: string,
     recordAttempts: boolean,
-    arrival?: { at: number; waitedMs: number },
+    arrival?: Arrival,
   ) {
     this.started = arrival?.at ?? performance.now();
     this.queuedMs = arrival?.waitedMs ?? 0;
@@ -62,7 +62,7 @@ class Account implements RequestAccount {
 const accounts = new WeakMap<Request, Account>();
 
 /** The account of a request, made at its first sight (its upstream attempts recorded when `recordAttempts`). */
-function accountOf(request: Request, recordAttempts = false, arrival?: { at: number; waitedMs: number }): Account {
+function accountOf(request: Request, recordAttempts = false, arrival?: Arrival): Account {
   let account = accounts.get(request);
   if (!account) accounts.set(request, (account = new Account(acceptRequestId(request.headers.get('x-request-id')), recordAttempts, arrival)));
   return account;
@@ -151,7 +151,7 @@ export interface RequestAccountOptions {
   /** Who reads the account when the response is ready. */
   observers?: readonly RequestObserver[];
   /** When the request arrived (performance.now()) and how long it waited for a place before any work (server.admission); absent: it arrived when Yoga saw it. */
-  arrivalOf?: (serverContext: unknown) => { at: number; waitedMs: number } | undefined;
+  arrivalOf?: (serverContext: unknown) => Arrival | undefined;
 }
 
 /** Makes each request's account and id, echoes the id, writes the line and tells the observers. */

@@ -41,6 +41,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { EVENTS, type AdmissionEvent } from '../events.js';
+import type { Arrival } from '../request-scope.js';
 
 export type AdmissionSetting = 'auto' | 'off' | number;
 
@@ -88,12 +89,6 @@ interface Waiting {
   req: IncomingMessage;
   res: ServerResponse;
   arrived: number;
-}
-
-/** When a request held by admission arrived (performance.now()) and how long it waited for its place (ms). */
-export interface Arrival {
-  at: number;
-  waitedMs: number;
 }
 
 /** Each admitted request's arrival, for its account and deadline (server/yoga.ts). */
@@ -182,7 +177,11 @@ export class Admission {
       }
       this.begin(next, this.clock.now());
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    // Slots taken so far are dropped at once when the queue empties, else once they are most of it.
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }

@@ -139,13 +139,12 @@ export function buildYoga(options: YogaOptions): GatewayYoga {
     cors: false,
     // useDocumentCache (below) instead: validation results kept by rule identity, texts bounded by size.
     parserAndValidationCache: false,
-    // A request that waited for a place (server/admission.ts) has that much less of its deadline left.
-    context: ({ request, req }: { request: Request; req?: IncomingMessage }) => {
-      const arrival = arrivalOf(req);
-      const waited = arrival === undefined ? 0 : Math.max(0, performance.now() - arrival.at);
-      return {
-        tessera: createScope({ deadlineMs: Math.max(1, options.requestDeadline - waited), signal: request.signal, headers: request.headers, account: requestAccount(request) }),
-      };
+    // The deadline counts from the request's arrival (its account's start): a wait for a place under
+    // server.admission (server/admission.ts) leaves that much less of it.
+    context: ({ request }) => {
+      const account = requestAccount(request);
+      const deadlineMs = Math.max(1, options.requestDeadline - (performance.now() - account.started));
+      return { tessera: createScope({ deadlineMs, signal: request.signal, headers: request.headers, account }) };
     },
     // useRequestParams before the policy plugins: malformed GET parameters and multipart fields are 400
     // (request-params.ts), and later plugins wrap its parsers. useCors last: its onResponse runs after every other,

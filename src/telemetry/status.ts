@@ -301,17 +301,18 @@ export interface AdmissionState {
 }
 
 /** Several processes' admission states, summed (a limit: the sum of those that limit; null when none does); null when none has one. */
-function sumAdmission(states: ReadonlyArray<AdmissionState | undefined>): AdmissionState | null {
-  const present = states.filter((state): state is AdmissionState => state !== undefined);
-  if (present.length === 0) return null;
-  const limits = present.flatMap((state) => (state.limit === null ? [] : [state.limit]));
-  return {
-    limit: limits.length > 0 ? limits.reduce((a, b) => a + b, 0) : null,
-    active: present.reduce((a, state) => a + state.active, 0),
-    queued: present.reduce((a, state) => a + state.queued, 0),
-    waited: present.reduce((a, state) => a + state.waited, 0),
-    dropped: present.reduce((a, state) => a + state.dropped, 0),
-  };
+function sumAdmission(states: Iterable<AdmissionState | undefined>): AdmissionState | null {
+  let sum: AdmissionState | null = null;
+  for (const state of states) {
+    if (!state) continue;
+    sum ??= { limit: null, active: 0, queued: 0, waited: 0, dropped: 0 };
+    if (state.limit !== null) sum.limit = (sum.limit ?? 0) + state.limit;
+    sum.active += state.active;
+    sum.queued += state.queued;
+    sum.waited += state.waited;
+    sum.dropped += state.dropped;
+  }
+  return sum;
 }
 
 /** Breaker states from the most open: merged, an instance shows the worst any process saw. */

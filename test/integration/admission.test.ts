@@ -6,7 +6,8 @@
  * JSON; a client that leaves
  * while its request waits never reaches the upstream and frees nothing it did
  * not hold (docs/reliability.md row 91); `off` starts every request at once;
- * an SSE subscription is never held and holds no place.
+ * an SSE subscription is never held and holds no place; the wait counts
+ * towards server.requestDeadline.
  * The upstream is a real GraphQL server on loopback whose resolver waits until
  * the test lets it answer, so "at once" is counted, not timed.
  */
@@ -48,9 +49,9 @@ async function gateway(t: TestContext, url: string, admission: number | 'off', l
 }
 
 /** Waits (bounded polling) until `check` holds. */
-async function until(what: string, check: () => boolean): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
   const end = Date.now() + 20_000;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -74,10 +75,7 @@ test('a fixed limit: requests beyond it wait in arrival order, all are answered,
   // Both others have arrived and wait: the gauge says so, the upstream has seen one request only.
   const metrics = async () => (await fetch(new URL('/metrics', gw.url))).text();
   let text = '';
-  await until('tessera_admission_queued is 2', () => {
-    void metrics().then((m) => (text = m));
-    return sample(text, 'tessera_admission_queued') === 2;
-  });
+  await until('tessera_admission_queued is 2', async () => sample((text = await metrics()), 'tessera_admission_queued') === 2);
   assert.equal(sample(text, 'tessera_admission_limit'), 1);
   // The status page's JSON says the same.
   const status = async () => ((await (await fetch(new URL('/_tessera/api', gw.url))).json()) as StatusSnapshot).admission;
@@ -127,10 +125,7 @@ test('a client that leaves while its request waits: the request never reaches th
   const gone = ask(gw, 'gone', leaving.signal).catch((error: Error) => error.name);
   let text = '';
   const metrics = async () => (text = await (await fetch(new URL('/metrics', gw.url))).text());
-  await until('the second request waits', () => {
-    void metrics();
-    return sample(text, 'tessera_admission_queued') === 1;
-  });
+  await until('the second request waits', async () => sample(await metrics(), 'tessera_admission_queued') === 1);
   leaving.abort();
   assert.equal(await gone, 'AbortError');
   // The gateway learns of the disconnect when node:http reads the socket's end: wait for that, not for a time.
@@ -178,4 +173,23 @@ test('a streamed answer (an SSE subscription) is never held and holds no place: 
   );
   assert.deepEqual(await subscription.next(), { data: { ticks: 1 } }, 'the subscription still streams');
   subscription.close();
+});
+
+test('the wait for a place counts towards server.requestDeadline: a request that waited it out gets no time of its own', async (t) => {
+  const upstream = await heldUpstream(t);
+  const gw = await startGateway(t, [{ name: 'items', kind: 'graphql', url: upstream.url }], { server: { admission: 1, requestDeadline: '300ms' } });
+  // The first request holds the only place until its own deadline cuts it; the second waits all that time.
+  const first = ask(gw, 'a');
+  await until('the first request reaches the upstream', () => upstream.state.seen.length === 1);
+  const second = ask(gw, 'b');
+  type Answer = { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  const [firstAnswer, secondAnswer] = (await Promise.all([first, second].map(async (r) => (await r).json()))) as Answer[];
+  for (const release of upstream.state.gates) release();
+  // Each upstream call gets what is left of its request's deadline, and says how much that was.
+  const budget = (answer: Answer | undefined): number => {
+    assert.equal(answer?.errors?.[0]?.extensions?.code, 'GATEWAY_TIMEOUT');
+    return Number(/within ([\d.]+) ms/.exec(answer.errors[0].message)?.[1]);
+  };
+  assert.ok(budget(firstAnswer) > 150, 'the first had (almost) its whole deadline');
+  assert.ok(budget(secondAnswer) < 150, `the second had only what its wait left: ${secondAnswer?.errors?.[0]?.message}`);
 });
