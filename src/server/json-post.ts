@@ -26,7 +26,7 @@
  * Every other request stays on Yoga (server/http.ts decides with
  * takesJsonPost): GET, multipart uploads, a chunked body (no Content-Length:
  * its size is counted while read, see server/yoga.ts useBodyLimit), an Accept
- * that asks for an event stream or multipart/mixed (subscriptions, @defer),
+ * that asks for an event stream or multipart/mixed (subscriptions over SSE or multipart),
  * any other method or media type (refused by Yoga's and the gateway's hooks).
  * A Yoga instance with an `instrumentation` plugin has no lean path at all.
  */

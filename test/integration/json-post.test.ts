@@ -201,6 +201,6 @@ test('which requests take the JSON POST path: a POST of application/json with a 
   assert.equal(takesJsonPost(req('POST', { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })), false, 'a chunked body is counted on Yoga');
   assert.equal(takesJsonPost(req('POST', { ...json, 'content-length': '2x' })), false);
   assert.equal(takesJsonPost(req('POST', { ...json, accept: 'text/event-stream' })), false, 'SSE stays on Yoga');
-  assert.equal(takesJsonPost(req('POST', { ...json, accept: 'multipart/mixed' })), false, '@defer over multipart stays on Yoga');
+  assert.equal(takesJsonPost(req('POST', { ...json, accept: 'multipart/mixed' })), false, 'an Accept asking for multipart (a subscription over multipart) stays on Yoga');
   assert.equal(takesJsonPost(req('OPTIONS', json)), false, 'preflights stay on Yoga');
 });

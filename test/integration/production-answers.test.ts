@@ -128,3 +128,24 @@ test('production: refused introspection gets 400 with application/graphql-respon
     }
   }
 });
+
+test('@defer and @stream are refused at validation on every Accept, before any subgraph is called (the README says incremental delivery is not supported)', async (t) => {
+  let calls = 0;
+  const upstream = await startGraphqlUpstream(t, 'type Query { a: String b: [String] }', {
+    Query: {
+      a: () => (calls++, 'a'),
+      b: () => (calls++, ['b']),
+    },
+  });
+  const gw = await startGateway(t, [{ name: 'one', kind: 'graphql', url: upstream.url }]);
+  const queries = { '@defer': '{ a ... @defer { b } }', '@stream': '{ a b @stream }' };
+  for (const [directive, query] of Object.entries(queries)) {
+    for (const accept of ['multipart/mixed', 'text/event-stream', 'application/json', 'application/graphql-response+json']) {
+      const answer = await send(gw.url, 'POST', { accept }, JSON.stringify({ query }));
+      const label = `${directive}, Accept ${accept}: ${answer.text}`;
+      assert.match(answer.text, new RegExp(`Unknown directive \\\\"${directive}\\\\"`), label);
+      assert.match(answer.text, /GRAPHQL_VALIDATION_FAILED/, label);
+    }
+  }
+  assert.equal(calls, 0, 'no subgraph was called');
+});
