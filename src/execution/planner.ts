@@ -54,11 +54,13 @@
  * The planner takes what it can do exactly and declines the rest (the caller
  * then uses stitching, which gives the same answer): subscriptions, an
  * operation of introspection alone (introspection beside other root fields is
- * answered by the result check, from the gateway's schema), directives other
- * than @skip/@include, aliases starting with "__key_" or "__alias_" (the
- * planner's own, for key fields and INTERNAL_ALIAS). An interface or union
- * whose selections need a second subgraph is planned per concrete type
- * (planAbstract).
+ * answered by the result check, from the gateway's schema), a directive other
+ * than @skip/@include it cannot send on as written (forwardedOf: on a
+ * fragment or the operation, on a field answered by several calls or by a
+ * subgraph that does not declare it), aliases starting with "__key_" or
+ * "__alias_" (the planner's own, for key fields and INTERNAL_ALIAS). An
+ * interface or union whose selections need a second subgraph is planned per
+ * concrete type (planAbstract).
  *
  * Pure: executors are carried, never called here.
  */
@@ -69,11 +71,13 @@ import {
   isInterfaceType,
   isLeafType,
   isObjectType,
+  isSpecifiedDirective,
   Kind,
   print,
   TypeInfo,
   visit,
   visitWithTypeInfo,
+  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -284,6 +288,15 @@ const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: 
 
 const coordinate = (type: string, field: string): string => `${type}.${field}`;
 
+/** @skip or @include (GraphQL spec 3.13): the planner evaluates them (Fetch.neededWhen) and sends them on as written. */
+const isInclusion = (directive: DirectiveNode): boolean => directive.name.value === 'skip' || directive.name.value === 'include';
+
+/**
+ * A field's directives other than @skip/@include: executable directives of the composed schema (@composeDirective),
+ * sent as written, arguments and variables included, to the one call that answers the field (Planner.forwardable).
+ */
+const forwardedOf = (field: FieldNode): readonly DirectiveNode[] => field.directives?.filter((d) => !isInclusion(d)) ?? [];
+
 /** The planner's view of the subgraphs it may route to. */
 export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
   const owners = new Map<string, PlanSubgraph[]>();
@@ -489,6 +502,8 @@ class Planner {
   private readonly byInterface: boolean;
   /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
   private readonly sameKey = new Map<string, FieldNode[]>();
+  /** Why the last field with a forwarded directive could not be sent (forwardable): the reason given when no subgraph answers a root field. */
+  directiveDeclined: string | undefined;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -515,6 +530,7 @@ class Planner {
     const out = [...this.around];
     for (const directives of [...entry.wraps, entry.field.directives ?? []]) {
       for (const directive of directives) {
+        if (!isInclusion(directive)) continue;
         const skip = directive.name.value === 'skip';
         const argument = directive.arguments?.find((a) => a.name.value === 'if')?.value;
         if (argument?.kind === Kind.BOOLEAN) {
@@ -660,6 +676,7 @@ class Planner {
       // Selected on the interface, which this subgraph does not serve the field of: the @interfaceObject subgraph that does answers it.
       const viaObject = onInterface?.fields.has(entry.field) ? this.interfaceObjectOwner(onInterface.type, name, type) : undefined;
       if (name === '__typename') {
+        this.forwardable(type.name, entry.field, subgraph);
         local.push(wrapped(entry.field, entry.wraps));
       } else if (!viaObject && ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name))) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
@@ -1011,8 +1028,39 @@ class Planner {
     return [...parts].map(([owner, selections]) => [owner, { field: { ...entry.field, selectionSet: selectionSet(selections) }, wraps: entry.wraps }]);
   }
 
-  /** A field `subgraph` serves, with its selection planned in turn. */
+  /**
+   * The directives other than @skip/@include a field is sent to `subgraph` with (forwardedOf); declined
+   * (Unplannable) when the subgraph does not declare one of them: it would refuse the whole call.
+   */
+  private forwardable(parentType: string, field: FieldNode, subgraph: PlanSubgraph): readonly DirectiveNode[] {
+    const forwarded = forwardedOf(field);
+    for (const directive of forwarded) {
+      if (subgraph.visible.getDirective(directive.name.value)) continue;
+      this.directiveDeclined = `directive @${directive.name.value} on ${coordinate(parentType, field.name.value)}: subgraph "${subgraph.name}", which would answer the field, does not declare it`;
+      throw new Unplannable(this.directiveDeclined);
+    }
+    return forwarded;
+  }
+
+  /**
+   * A field `subgraph` serves, with its selection planned in turn; with its directives other than @skip/@include
+   * (forwardable) only where this call answers all of its selection: a field with fields of other subgraphs under it
+   * (entity fetches) is assembled from several calls, which the directive would not all reach, so it is declined.
+   */
   planField(parentType: Parent, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided?: Provided): FieldNode {
+    const forwarded = this.forwardable(parentType.name, field, subgraph);
+    if (!field.selectionSet || forwarded.length === 0) return this.planSelection(parentType, field, subgraph, path, owner, provided);
+    const before = owner.children.length;
+    const planned = this.planSelection(parentType, field, subgraph, path, owner, provided);
+    if (owner.children.length > before) {
+      const others = [...new Set(owner.children.slice(before).map((f) => `"${f.subgraph.name}"`))].join(', ');
+      this.directiveDeclined = `directive @${forwarded[0]!.name.value} on ${coordinate(parentType.name, field.name.value)}: fields under it come from other calls (${others}), and the planner forwards a directive only on a field one call answers whole`;
+      throw new Unplannable(this.directiveDeclined);
+    }
+    return planned;
+  }
+
+  private planSelection(parentType: Parent, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): FieldNode {
     if (!field.selectionSet) return field;
     const definition = parentType.getFields()[field.name.value];
     if (!definition) throw new Unplannable(`${parentType.name}.${field.name.value} is not in the schema`);
@@ -1149,6 +1197,7 @@ class Planner {
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
+        this.forwardable(type.name, selection, subgraph);
         if (name === '__typename') {
           selections.push(selection);
           continue;
@@ -1416,7 +1465,6 @@ function variableDefinition(name: string, type: TypeNode): VariableDefinitionNod
   return { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } }, type };
 }
 
-const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
 const NONE: ReadonlySet<string> = new Set();
 
 /**
@@ -1425,11 +1473,24 @@ const NONE: ReadonlySet<string> = new Set();
  */
 export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph, enabled: ReadonlySet<string> = NONE): QueryPlan {
   if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
+  // A directive other than @skip/@include is forwarded only on a field (Planner.forwardable), and only one of the
+  // gateway's schema's own (a composed executable directive): never @defer/@stream, which the schema does not declare.
+  const onlyInclusion = (where: string) => (node: { directives?: readonly DirectiveNode[] }) => {
+    for (const directive of node.directives ?? []) {
+      if (!isInclusion(directive)) throw new Unplannable(`directive @${directive.name.value} on ${where}: the planner forwards a directive other than @skip/@include only on a field`);
+    }
+  };
   visit(document, {
-    Directive(node) {
-      if (!ALLOWED_DIRECTIVES.has(node.name.value)) throw new Unplannable(`directive @${node.name.value}`);
-    },
+    OperationDefinition: onlyInclusion('the operation'),
+    VariableDefinition: onlyInclusion('a variable definition'),
+    FragmentDefinition: onlyInclusion('a fragment definition'),
+    FragmentSpread: onlyInclusion('a fragment spread'),
+    InlineFragment: onlyInclusion('an inline fragment'),
     Field(node) {
+      for (const directive of forwardedOf(node)) {
+        const definition = schema.getDirective(directive.name.value);
+        if (!definition || isSpecifiedDirective(definition)) throw new Unplannable(`directive @${directive.name.value}: not an executable directive of the gateway's schema`);
+      }
       if (node.alias?.value.startsWith(KEY_PREFIX) || node.alias?.value.startsWith(INTERNAL_ALIAS)) throw new Unplannable(`alias ${node.alias.value}`);
     },
   });
@@ -1459,11 +1520,16 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     // @shareable root fields: a subgraph this query already asks, else the first by name; of those, the first that
     // can answer the selection (`node(id:) { ... on Chat { text } }` from the subgraph whose Chat it is).
     const ordered = operation.operation === 'query' ? [...owners.filter((s) => groups.some((g) => g.subgraph === s)), ...owners.filter((s) => !groups.some((g) => g.subgraph === s))] : owners;
+    planner.directiveDeclined = undefined;
     const subgraph = ordered.length === 1 ? ordered[0] : ordered.find((s) => planner.answersRoot(rootType, entry.field, s));
     if (subgraph) {
       add(subgraph, entry);
       continue;
     }
+    // None answers it because of a directive it would be sent with: stitching's to answer, not refused (Unsatisfiable).
+    if (planner.directiveDeclined) throw new Unplannable(planner.directiveDeclined);
+    const forwarded = forwardedOf(entry.field)[0];
+    if (forwarded) throw new Unplannable(`directive @${forwarded.name.value} on ${rootName}.${entry.field.name.value}: the field would be assembled from several subgraphs' calls, and the planner forwards a directive only on a field one call answers whole`);
     // None answers it all: each part of the selection from the first subgraph that answers it (a value type
     // several subgraphs serve from a shared root field, each with fields of its own), the objects merged.
     const parts = planner.splitRoot(rootType, entry, ordered);

@@ -56,7 +56,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { Kind, parse, valueFromASTUntyped, visit } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, visit, type FieldNode } from 'graphql';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
 import { gql, serveSupergraph, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
@@ -85,6 +85,11 @@ interface Case {
    * object's keys in any order), written out; the scenario's other subgraphs are not checked.
    */
   representations?: Record<string, unknown[]>;
+  /**
+   * Text each named subgraph must have received for this query from Tessera, each in one of its documents
+   * (whitespace collapsed to one space): `name @mark(tone: LOUD)` for a directive it was to be sent on that field.
+   */
+  documents?: Record<string, string[]>;
   /**
    * Errors compared by path only: Apollo Gateway words the errors of its own value completion its own way
    * ("Invalid value found for field Query.level."), Tessera as graphql-js does ('Enum "Level" cannot represent value').
@@ -154,11 +159,13 @@ function fieldPaths(received: Record<string, string[]>): Record<string, string[]
 
 /**
  * A Yoga plugin recording, into `into`, every representation the subgraph receives: the `representations` argument
- * of each `_entities` field of each request (a variable or inline), as sorted-key JSON.
+ * of each `_entities` field of each request (a variable or inline), as sorted-key JSON; and into `documents`, each
+ * document it receives, whitespace collapsed.
  */
-function recordRepresentations(into: Set<string>) {
+function recordRepresentations(into: Set<string>, documents: Set<string>) {
   return {
     onParams({ params }: { params: { query?: string; variables?: Record<string, unknown> } }) {
+      if (params.query) documents.add(params.query.replace(/\s+/g, ' '));
       if (!params.query?.includes('_entities')) return;
       visit(parse(params.query), {
         Field(node) {
@@ -177,10 +184,12 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
   const names = Object.keys(scenario.subgraphs);
   const urls: Record<string, string> = {};
   const received: Record<string, Set<string>> = {};
+  const documents: Record<string, Set<string>> = {};
   for (const name of names) {
     const { sdl, resolvers } = scenario.subgraphs[name]!;
     received[name] = new Set();
-    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [recordRepresentations(received[name])] })).url;
+    documents[name] = new Set();
+    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [recordRepresentations(received[name], documents[name])] })).url;
   }
   /** What each subgraph received since the last call, as sorted lists (subgraphs that received none left out). */
   const takeReceived = (): Record<string, string[]> => {
@@ -206,8 +215,12 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
     await t.test(`${scenario.audit}: ${c.name}`, async () => {
       scenario.reset?.();
       takeReceived();
+      for (const name of names) documents[name]!.clear();
       const ours = await tessera.query(c.query, c.variables);
       const sent = takeReceived();
+      for (const [name, texts] of Object.entries(c.documents ?? {})) {
+        for (const text of texts) assert.ok([...documents[name]!].some((d) => d.includes(text)), `${name} was not sent "${text}": ${JSON.stringify([...documents[name]!])}`);
+      }
       scenario.reset?.();
       const expected = c.expected ?? (await apollo(c.query, c.variables));
       const sentByApollo = takeReceived();
@@ -1829,31 +1842,101 @@ test('two fields require the same nested field with different arguments, fetched
 // ---------------------------------------------------------------------------------------------------------------
 
 const markLink = '@link(url: "https://example.dev/mark/v1.0", import: ["@mark"]) @composeDirective(name: "@mark")';
+const hushLink = '@link(url: "https://example.dev/hush/v1.0", import: ["@hush"]) @composeDirective(name: "@hush")';
+
+/**
+ * A resolver answering `value` followed by the directives its field was sent with, as the subgraph read them
+ * (`left @mark(tone: QUIET)`): the answer shows what each subgraph received, variables given their values.
+ */
+const sentWith =
+  (value: (parent: Record<string, unknown>) => string) =>
+  (parent: Record<string, unknown>, _args: unknown, _context: unknown, info: { fieldNodes: readonly FieldNode[]; variableValues: Record<string, unknown> }): string => {
+    const directives = info.fieldNodes[0]!.directives ?? [];
+    const args = (d: (typeof directives)[number]) => (d.arguments?.length ? `(${d.arguments.map((a) => `${a.name.value}: ${String(valueFromASTUntyped(a.value, info.variableValues))}`).join(', ')})` : '');
+    return [value(parent), ...directives.map((d) => `@${d.name.value}${args(d)}`)].join(' ');
+  };
 
 const directiveScenario: Scenario = {
   audit: 'executable-directive-definition-default-arguments',
   subgraphs: {
-    // Its definition has no default: a use without the argument is invalid here.
+    // Its definition has no default: a use without the argument is invalid here. It does not declare @hush.
     left: {
       sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
 directive @mark(tone: Tone!) on FIELD
 enum Tone { LOUD QUIET }
-type Query { left: String }`,
-      resolvers: { Query: { left: () => 'left' } },
+type Query { left: String note: Note }
+type Note @key(fields: "id") { id: ID! text: String }`,
+      resolvers: {
+        Query: { left: sentWith(() => 'left'), note: () => ({ id: 'n1', text: 'hello' }) },
+        Note: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, text: 'hello' }), text: sentWith((n) => String(n.text)) },
+      },
     },
+    // The notes' authors: a nested field of an entity, fetched through `_entities`.
     right: {
-      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
+      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink} ${hushLink}
 directive @mark(tone: Tone! = QUIET) on FIELD
+directive @hush on FIELD
 enum Tone { LOUD QUIET }
-type Query { right: String }`,
-      resolvers: { Query: { right: () => 'right' } },
+type Query { right: String }
+type Note @key(fields: "id") { id: ID! author: Author }
+type Author { name: String }`,
+      resolvers: {
+        Query: { right: sentWith(() => 'right') },
+        Note: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }), author: () => ({ name: 'Ann' }) },
+        Author: { name: sentWith((a) => String(a.name)) },
+      },
     },
   },
   // Apollo Gateway 2.14 leaves executable directives out of its API schema: "Unknown directive "@mark"." (APOLLO_WRONG).
+  // Tessera forwards a directive on a field to the call that answers the field, as written (planner.ts forwardable).
   cases: [
-    { name: 'the directive without its argument, on fields of both subgraphs (APOLLO_WRONG)', query: '{ left @mark right @mark }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
-    { name: 'the directive without its argument, on one subgraph\'s field (APOLLO_WRONG)', query: '{ left @mark }', expected: { data: { left: 'left' } }, route: 'direct' },
-    { name: 'the directive with its argument (APOLLO_WRONG)', query: '{ left @mark(tone: LOUD) right @mark(tone: LOUD) }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
+    {
+      name: 'the directive without its argument, on fields of both subgraphs (APOLLO_WRONG)',
+      query: '{ left @mark right @mark }',
+      expected: { data: { left: 'left @mark(tone: QUIET)', right: 'right @mark(tone: QUIET)' } },
+      route: 'planned',
+    },
+    { name: 'the directive without its argument, on one subgraph\'s field (APOLLO_WRONG)', query: '{ left @mark }', expected: { data: { left: 'left @mark(tone: QUIET)' } }, route: 'direct' },
+    {
+      name: 'the directive with its argument (APOLLO_WRONG)',
+      query: '{ left @mark(tone: LOUD) right @mark(tone: LOUD) }',
+      expected: { data: { left: 'left @mark(tone: LOUD)', right: 'right @mark(tone: LOUD)' } },
+      route: 'planned',
+    },
+    {
+      // The variable is used in the directives alone: each call declares it.
+      name: 'the directive with a variable argument (APOLLO_WRONG)',
+      query: 'query ($tone: Tone!) { left @mark(tone: $tone) right @mark(tone: QUIET) r: right @mark(tone: $tone) }',
+      variables: { tone: 'LOUD' },
+      expected: { data: { left: 'left @mark(tone: LOUD)', right: 'right @mark(tone: QUIET)', r: 'right @mark(tone: LOUD)' } },
+      route: 'planned',
+      documents: { left: ['query ($tone: Tone!) { left @mark(tone: $tone)'], right: ['query ($tone: Tone!) { right @mark(tone: QUIET) r: right @mark(tone: $tone) }'] },
+    },
+    {
+      name: 'the directive on a nested field of an entity fetched from another subgraph (APOLLO_WRONG)',
+      query: 'query ($tone: Tone!) { note { text @mark(tone: LOUD) author { name @mark(tone: $tone) } } }',
+      variables: { tone: 'QUIET' },
+      expected: { data: { note: { text: 'hello @mark(tone: LOUD)', author: { name: 'Ann @mark(tone: QUIET)' } } } },
+      route: 'planned',
+      documents: { right: ['query ($__k0: [_Any!]!, $tone: Tone!) { __e0: _entities(representations: $__k0) { ... on Note { author { name @mark(tone: $tone) } } } }'] },
+    },
+    {
+      // Its answer comes from two calls: declined by the planner (a directive goes on a field one call answers
+      // whole); stitching sends it to the subgraph of the field.
+      name: 'the directive on a field with fields of another subgraph under it (APOLLO_WRONG)',
+      query: '{ note @mark { text author { name } } }',
+      expected: { data: { note: { text: 'hello', author: { name: 'Ann' } } } },
+      route: 'stitched',
+    },
+    { name: 'a directive only one subgraph declares, on its field (APOLLO_WRONG)', query: '{ left right @hush }', expected: { data: { left: 'left', right: 'right @hush' } }, route: 'planned' },
+    {
+      // On the other subgraph's field: declined by the planner (never sent where it is not declared); stitching sends
+      // it to that subgraph, which refuses it, and that field alone is null with its error.
+      name: 'a directive only one subgraph declares, on the other\'s field (APOLLO_WRONG)',
+      query: '{ left @hush right }',
+      expected: { data: { left: null, right: 'right' }, errors: [{ message: 'Unknown directive "@hush".', path: ['left'] }] },
+      route: 'stitched',
+    },
   ],
 };
 
