@@ -57,10 +57,11 @@
  * answered by the result check, from the gateway's schema), a directive other
  * than @skip/@include it cannot send on as written (forwardedOf: on a
  * fragment or the operation, on a field answered by several calls or by a
- * subgraph that does not declare it), aliases starting with "__key_" or
- * "__alias_" (the planner's own, for key fields and INTERNAL_ALIAS). An
- * interface or union whose selections need a second subgraph is planned per
- * concrete type (planAbstract).
+ * subgraph that does not declare it). The planner's own aliases and variables
+ * (`__key_`, `__alias_`, `$__k`) take other prefixes in a document whose
+ * client aliases or variables start with them (AliasPrefixes). An interface
+ * or union whose selections need a second subgraph is planned per concrete
+ * type (planAbstract).
  *
  * Pure: executors are carried, never called here.
  */
@@ -238,8 +239,11 @@ export interface Call {
   fetches: readonly Fetch[];
   /** The client's variables the document uses. */
   variables: readonly string[];
-  /** Its document aliases fields the subgraph types otherwise than the unified graph (INTERNAL_ALIAS): run-plan.ts renames them back. */
-  aliased?: boolean;
+  /**
+   * The prefix of its document's aliases for fields the subgraph types otherwise than the unified graph
+   * (INTERNAL_ALIAS, or the document's own: AliasPrefixes), when it has any: run-plan.ts renames them back.
+   */
+  internalAlias?: string;
 }
 
 /**
@@ -248,7 +252,7 @@ export interface Call {
  * `... on User { id } ... on Admin { id }` is valid for the client but not for a subgraph where the two `id`
  * differ: aliased, the fields no longer have to merge (GraphQL spec 5.3.2).
  */
-export const INTERNAL_ALIAS = '__alias_';
+const INTERNAL_ALIAS = '__alias_';
 
 /** Steps run one after another (one per group of mutation root fields; one for a query); so do a step's waves. */
 export interface QueryPlan {
@@ -275,6 +279,43 @@ export class Unsatisfiable extends Unplannable {
 }
 
 const KEY_PREFIX = '__key_';
+
+/**
+ * The prefixes of the planner's own names in the calls of one document: `key` for the key and required fields it
+ * asks for (`__key_id`, a later pass's `__key_1_cost`), `internal` for fields a subgraph types otherwise
+ * (INTERNAL_ALIAS), `variable` for the key lists of entity fetches (`$__k0`). `__key_`, `__alias_` and `__k`, unless
+ * a client's alias in the document starts with one of the first two (`__key_id: email`), or a client's variable with
+ * the third: then `__key1_`, `__alias1_` and `__k1_`, or the first number free, so that a name of the planner's is
+ * never a client's. Worked out once per document, with its plan.
+ */
+export interface AliasPrefixes {
+  key: string;
+  internal: string;
+  variable: string;
+}
+
+export function aliasPrefixes(document: DocumentNode): AliasPrefixes {
+  const aliases: string[] = [];
+  const variables: string[] = [];
+  visit(document, {
+    Field(node) {
+      if (node.alias?.value.startsWith('__')) aliases.push(node.alias.value);
+    },
+    VariableDefinition(node) {
+      if (node.variable.name.value.startsWith('__')) variables.push(node.variable.name.value);
+    },
+  });
+  const free = (prefix: string, names: readonly string[]): boolean => !names.some((name) => name.startsWith(prefix));
+  let n = 0;
+  while (!free(n === 0 ? KEY_PREFIX : `__key${n}_`, aliases) || !free(n === 0 ? INTERNAL_ALIAS : `__alias${n}_`, aliases)) n++;
+  let v = 0;
+  while (!free(v === 0 ? '__k' : `__k${v}_`, variables)) v++;
+  return {
+    key: n === 0 ? KEY_PREFIX : `__key${n}_`,
+    internal: n === 0 ? INTERNAL_ALIAS : `__alias${n}_`,
+    variable: v === 0 ? '__k' : `__k${v}_`,
+  };
+}
 
 /**
  * The type of the objects a selection is planned on: an object type, or an interface whose objects are planned
@@ -353,7 +394,7 @@ const responseKey = (field: FieldNode): string => field.alias?.value ?? field.na
  * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
  * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
  */
-function keyField(field: FieldNode, prefix = KEY_PREFIX): FieldNode {
+function keyField(field: FieldNode, prefix: string): FieldNode {
   return {
     kind: Kind.FIELD,
     alias: { kind: Kind.NAME, value: prefix + field.name.value },
@@ -504,6 +545,8 @@ class Planner {
   private readonly sameKey = new Map<string, FieldNode[]>();
   /** Why the last field with a forwarded directive could not be sent (forwardable): the reason given when no subgraph answers a root field. */
   directiveDeclined: string | undefined;
+  /** The prefixes of the planner's own aliases in this document's calls. */
+  readonly prefixes: AliasPrefixes;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -515,6 +558,7 @@ class Planner {
   ) {
     this.fragments = fragmentsOf(document);
     this.byInterface = compilable(document);
+    this.prefixes = aliasPrefixes(document);
     visit(document, {
       Field: (node) => {
         if (!node.selectionSet) return;
@@ -547,7 +591,7 @@ class Planner {
   /** Plans an entry's selection with its conditions around (a key or required field of the planner's: as one). */
   within<T>(entry: Entry, plan: () => T): T {
     const around = this.around;
-    const key = responseKey(entry.field).startsWith(KEY_PREFIX);
+    const key = responseKey(entry.field).startsWith(this.prefixes.key);
     if (key) this.inKey++;
     else this.around = this.conditionsOf(entry);
     try {
@@ -564,7 +608,7 @@ class Planner {
       this.helpers.add(fetch);
       return;
     }
-    const clients = entries.filter((e) => !responseKey(e.field).startsWith(KEY_PREFIX));
+    const clients = entries.filter((e) => !responseKey(e.field).startsWith(this.prefixes.key));
     if (clients.length === 0) return;
     const lists: Array<readonly Condition[]> = [];
     for (const entry of clients) {
@@ -707,11 +751,12 @@ class Planner {
       prefetch!.groups.delete(subgraph);
       for (const e of own) local.push(this.within(e, () => this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value))));
     }
-    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const prefix = this.prefixes.key;
+    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, prefix);
     const after = owner.children.slice(before);
     const first = prefetch ? 1 : 0;
     passes.forEach((groups, pass) =>
-      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.aliases[pass], after),
+      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? prefix : `${prefix}${pass + first}_`, prefetch?.aliases[pass], after),
     );
     if (local.length === 0) local.push(TYPENAME);
     return local;
@@ -772,10 +817,10 @@ class Planner {
         const printed = print(field);
         let alias = asked.get(printed);
         if (!alias) {
-          alias = (taken.has(name) ? `${KEY_PREFIX}${pass + 1}_` : KEY_PREFIX) + name;
+          alias = (taken.has(name) ? `${this.prefixes.key}${pass + 1}_` : this.prefixes.key) + name;
           taken.add(name);
           asked.set(printed, alias);
-          groups.set(server, [...(groups.get(server) ?? []), { field: { ...keyField(field), alias: { kind: Kind.NAME, value: alias } }, wraps: [] }]);
+          groups.set(server, [...(groups.get(server) ?? []), { field: { ...keyField(field, this.prefixes.key), alias: { kind: Kind.NAME, value: alias } }, wraps: [] }]);
         }
         out.set(name, alias);
       }
@@ -987,7 +1032,7 @@ class Planner {
         entity: { entry, keyNames: names, keyAliases: names.map((k) => prefetched.get(k) ?? (asSelected.has(k) ? k : prefix + k)), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
-        fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
+        fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(this.prefixes.key)),
         children: [],
       };
       created.set(target, fetch);
@@ -1154,7 +1199,7 @@ class Planner {
       subgraph: target,
       parent: owner,
       path,
-      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => this.prefixes.key + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
       selections: [],
       fields: [...keys],
       children: [],
@@ -1163,7 +1208,7 @@ class Planner {
     // It answers each object's concrete type (`__typename`), which the answer needs wherever the field is included.
     this.fills(fetch, [{ field: TYPENAME, wraps: [] }, ...this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set))]);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
-    return keyFields.map((f) => keyField(f));
+    return keyFields.map((f) => keyField(f, this.prefixes.key));
   }
 
   /**
@@ -1310,10 +1355,10 @@ function inSubgraphTerms(document: DocumentNode, subgraph: PlanSubgraph): Docume
 }
 
 /**
- * The document with INTERNAL_ALIAS on every field of an object type that `subgraph` types otherwise than the
- * unified graph (`schema`); undefined when there is none.
+ * The document with the internal alias prefix (INTERNAL_ALIAS, or the document's own: AliasPrefixes) on every field
+ * of an object type that `subgraph` types otherwise than the unified graph (`schema`); undefined when there is none.
  */
-function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): DocumentNode | undefined {
+function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema, prefixes: AliasPrefixes): DocumentNode | undefined {
   let changed = false;
   const typeInfo = new TypeInfo(subgraph.visible);
   const out = visit(
@@ -1323,11 +1368,11 @@ function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, sch
         leave(node) {
           const parent = typeInfo.getParentType();
           const own = typeInfo.getFieldDef();
-          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(KEY_PREFIX)) return undefined;
+          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(prefixes.key)) return undefined;
           const unified = (schema.getType(parent.name) as GraphQLObjectType | undefined)?.getFields()[node.name.value];
           if (!unified || String(unified.type) === String(own.type)) return undefined;
           changed = true;
-          return { ...node, alias: { kind: Kind.NAME, value: INTERNAL_ALIAS + responseKey(node) } };
+          return { ...node, alias: { kind: Kind.NAME, value: prefixes.internal + responseKey(node) } };
         },
       },
     }),
@@ -1336,13 +1381,13 @@ function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, sch
 }
 
 /** A call's document in the subgraph's terms: internal aliases where its types differ, names translated when it is renamed. */
-function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): { document: DocumentNode; aliased: boolean } {
-  const aliased = withInternalAliases(document, subgraph, schema);
-  return { document: inSubgraphTerms(aliased ?? document, subgraph), aliased: aliased !== undefined };
+function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema, prefixes: AliasPrefixes): { document: DocumentNode; internalAlias?: string } {
+  const aliased = withInternalAliases(document, subgraph, schema, prefixes);
+  return { document: inSubgraphTerms(aliased ?? document, subgraph), ...(aliased && { internalAlias: prefixes.internal }) };
 }
 
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
-function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
+function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema, prefixes: AliasPrefixes): Call[][] {
   const byDepth: Fetch[][] = [];
   const depths = new Map<Fetch, number>();
   /** The last wave of a fetch and its descendants (walked already: a fetch's `after` are earlier siblings). */
@@ -1373,8 +1418,8 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        const { document, aliased } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema);
-        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), aliased };
+        const { document, internalAlias } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema, prefixes);
+        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), internalAlias };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
       // Fetches of this wave asking the same entity field for the same selection on objects of different places
@@ -1393,11 +1438,11 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         const fresh = n === undefined;
         if (fresh) same.set(signature, (n = fields++));
         fetch.entity!.alias = `__e${n}`;
-        fetch.entity!.variable = `__k${n}`;
+        fetch.entity!.variable = `${prefixes.variable}${n}`;
         return fresh;
       });
       /** The entity fields and key variables for these numbers of keys (batch fields ignore the count); one per shared field. */
-      const build = (keyCounts: readonly number[]): { document: DocumentNode; aliased: boolean } => {
+      const build = (keyCounts: readonly number[]): { document: DocumentNode; internalAlias?: string } => {
         const fields: FieldNode[] = [];
         const keyVariables: VariableDefinitionNode[] = [];
         group.forEach((fetch, i) => {
@@ -1410,15 +1455,15 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
           if (entry.batch) add('');
           else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
         });
-        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema);
+        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema, prefixes);
       };
       const names = variables.map((d) => d.variable.name.value);
       if (group.every((f) => f.entity!.entry.batch)) {
-        const { document, aliased } = build([]);
-        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, aliased };
+        const { document, internalAlias } = build([]);
+        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, internalAlias };
       }
       // Whether the documents alias fields depends on their selections only, not on the key counts.
-      const aliased = build(group.map(() => 1)).aliased;
+      const internalAlias = build(group.map(() => 1)).internalAlias;
       const built = new Map<string, DocumentNode>();
       const documentFor = (keyCounts: readonly number[]): DocumentNode => {
         const id = keyCounts.join(',');
@@ -1430,7 +1475,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         }
         return document;
       };
-      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
+      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, internalAlias };
     });
   });
 }
@@ -1491,7 +1536,6 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
         const definition = schema.getDirective(directive.name.value);
         if (!definition || isSpecifiedDirective(definition)) throw new Unplannable(`directive @${directive.name.value}: not an executable directive of the gateway's schema`);
       }
-      if (node.alias?.value.startsWith(KEY_PREFIX) || node.alias?.value.startsWith(INTERNAL_ALIAS)) throw new Unplannable(`alias ${node.alias.value}`);
     },
   });
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
@@ -1550,5 +1594,5 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   });
   planner.setNeeds(roots);
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
-  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema) })) };
+  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema, planner.prefixes) })) };
 }

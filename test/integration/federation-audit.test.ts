@@ -441,11 +441,10 @@ type Parcel @key(fields: "id") {
     { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
     { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
     {
-      // An alias the planner keeps for itself sends the query through stitching, which adds `__typename` under the
-      // union: the representations hold the field sets alone there too.
-      name: 'nested and abstract required fields on the stitched route',
-      query: '{ parcels { __key_x: id volume handling dims { w } wrap { id } } }',
-      route: 'stitched',
+      // A client alias with the planner's key prefix: the planner's own are `__key1_` here.
+      name: 'nested and abstract required fields, a client alias with the planner\'s key prefix',
+      query: '{ parcels { __key_x: id __key_id: id volume handling dims { w } wrap { id } } }',
+      route: 'planned',
     },
     { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
     { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
@@ -651,8 +650,14 @@ union Shelved = Book | Song`,
     { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
     { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
     { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
-    // The planner's own alias prefix in a client's document: left to stitching, the alias kept as written.
-    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'stitched' },
+    // The planner's own alias prefixes in a client's document: the planner takes others for it (`__key1_`, `__alias1_`).
+    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'planned' },
+    { name: 'a client alias that is the planner\'s key alias', query: '{ users { __key_id: email name } }', route: 'planned' },
+    {
+      name: 'a client alias with the internal prefix where the planner aliases fields typed otherwise',
+      query: '{ accounts { ... on User { __alias_id: name id email } ... on Admin { id __alias_name: name } } }',
+      route: 'planned',
+    },
     { name: 'only __typename of an abstract field', query: '{ deals { __typename } accounts { ... on Admin { __typename } } }' },
     { name: '@include with a variable\'s default on a type condition needing another subgraph', query: 'query ($on: Boolean = true) { items { id ... on Book @include(if: $on) { title price } ... on Film { price } } }' },
     {

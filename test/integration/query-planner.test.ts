@@ -316,7 +316,14 @@ test('the plan: calls per wave and the documents sent', () => {
   // Under an interface, a field of another subgraph: one fetch per concrete type that needs it.
   assert.equal(plan('{ node(id: "p1") { ... on Post { author { name } } } }').steps[0]!.waves.length, 2);
   assert.throws(() => plan('{ __schema { types { name } } }'), Unplannable);
-  assert.throws(() => plan('{ posts { __key_x: id } }'), Unplannable);
+  // A client's alias with the planner's prefix: the planner's own take another one in this document.
+  assert.deepEqual(shape('{ posts { __key_id: title author { name } } }'), [
+    [['posts: { posts { __key_id: title author { __key1_id: id } } }'], ['users: query ($__k0: [ID!]!) { __e0: users(ids: $__k0) { name } }']],
+  ]);
+  // So does a client's variable with the prefix of the planner's key lists.
+  assert.deepEqual(shape('query ($__k0: Int) { me { name posts(first: $__k0) { title } } }'), [
+    [['users: { me { name __key_id: id } }'], ['posts: query ($__k1_0: [ID!]!, $__k0: Int) { __e0: _usersByIds(ids: $__k1_0) { posts(first: $__k0) { title } } }']],
+  ]);
 });
 
 test('the plan: an executable directive on a field goes to the call that answers it, as written; elsewhere declined with the reason', () => {
