@@ -91,6 +91,11 @@ interface Case {
    */
   documents?: Record<string, string[]>;
   /**
+   * Also sent to a Tessera with `execution: { planner: false }` (the stitched route): the same answer, and the
+   * representations' fields the same as Apollo Gateway's there too (docs/reliability.md row 88).
+   */
+  alsoStitched?: boolean;
+  /**
    * Errors compared by path only: Apollo Gateway words the errors of its own value completion its own way
    * ("Invalid value found for field Query.level."), Tessera as graphql-js does ('Enum "Level" cannot represent value').
    */
@@ -206,6 +211,13 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
     { mode: 'development', security: { limits: { cost: { mode: 'measure' } } } } as never,
   );
   const apollo = await startApolloGateway(t, names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl })));
+  const stitched = scenario.cases.some((c) => c.alsoStitched)
+    ? await startGateway(
+        t,
+        names.map((name) => ({ name, kind: 'federation' as const, url: urls[name]! })),
+        { mode: 'development', execution: { planner: false }, security: { limits: { cost: { mode: 'measure' } } } } as never,
+      )
+    : undefined;
   let served: string | undefined;
   if (scenario.supergraph) {
     const subgraphs = names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl }));
@@ -243,6 +255,17 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
       else assert.ok(route === 'planned' || route === 'direct' || ours.status === 400, `route ${route}: ${message}`);
       scenario.reset?.();
       if (c.expected) assert.notDeepEqual(comparable(await apollo(c.query, c.variables)), comparable(c.expected), 'Apollo Gateway still answers differently (else drop `expected`)');
+      if (c.alsoStitched) {
+        scenario.reset?.();
+        takeReceived();
+        const theirs = await stitched!.query(c.query, c.variables);
+        const sentStitched = takeReceived();
+        assert.equal(theirs.headers.get('tessera-route'), 'stitched', message);
+        assert.deepEqual(shape(theirs.body), shape(expected), `stitched: ${c.query}\nTessera: ${JSON.stringify(theirs.body)}\nexpected: ${JSON.stringify(expected)}`);
+        if (!c.expected && !c.callsDiffer) {
+          assert.deepEqual(fieldPaths(sentStitched), fieldPaths(sentByApollo), `fields of the representations sent on the stitched route: ${c.query}\nTessera: ${JSON.stringify(sentStitched)}\nApollo Gateway: ${JSON.stringify(sentByApollo)}`);
+        }
+      }
       if (served) {
         scenario.reset?.();
         const fromFile = await gql(served, c.query, c.variables);
@@ -441,10 +464,12 @@ type Parcel @key(fields: "id") {
     { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
     { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
     {
-      // A client alias with the planner's key prefix: the planner's own are `__key1_` here.
-      name: 'nested and abstract required fields, a client alias with the planner\'s key prefix',
+      // A client alias with the planner's key prefix: the planner's own are `__key1_` here. Stitching adds
+      // `__typename` under the union: the representations hold the field sets alone on that route too.
+      name: 'nested and abstract required fields, a client alias with the planner\'s key prefix, planned and stitched',
       query: '{ parcels { __key_x: id __key_id: id volume handling dims { w } wrap { id } } }',
       route: 'planned',
+      alsoStitched: true,
     },
     { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
     { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
