@@ -61,7 +61,9 @@
  * (`__key_`, `__alias_`, `$__k`) take other prefixes in a document whose
  * client aliases or variables start with them (AliasPrefixes). An interface
  * or union whose selections need a second subgraph is planned per concrete
- * type (planAbstract).
+ * type (planAbstract), but for the fields selected on an entity interface
+ * itself that subgraphs with @key on the interface serve for all of its
+ * implementations: fetched by the interface's key (viaEntityInterface).
  *
  * Pure: executors are carried, never called here.
  */
@@ -1220,6 +1222,12 @@ class Planner {
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     const onInterface = this.onInterface(type, set, subgraph);
+    const viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
+    if (viaInterface.length > 0) {
+      // One entity fetch for every object, on the interface (its key, `__typename` its name); the rest per concrete type.
+      selections.push(...this.planEntries(type as GraphQLInterfaceType, this.collect(type as GraphQLInterfaceType, selectionSet(viaInterface)), subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+      set = selectionSet(set.selections.filter((s) => !viaInterface.includes(s as FieldNode)));
+    }
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
       const entries = this.collect(concrete, set);
@@ -1230,6 +1238,26 @@ class Planner {
       selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
     }
     return selections;
+  }
+
+  /**
+   * The fields selected on an entity interface itself (not under a type condition) that `subgraph` does not serve
+   * there and that only subgraphs resolving the interface as an entity (`@key` on the interface, not an
+   * @interfaceObject) serve there, for every implementation `subgraph` may answer: fetched from one of them by the
+   * interface's key, each representation's `__typename` the interface's name, as Apollo Gateway does, rather than
+   * once per implementation by its own key.
+   */
+  private viaEntityInterface(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, onInterface: OnInterface | undefined): FieldNode[] {
+    if (subgraph.interfaceObjects?.has(type.name)) return [];
+    const implementations = this.schema.getPossibleTypes(type).filter((t) => overlapsIn(subgraph, type, t));
+    return set.selections.filter((s): s is FieldNode => {
+      if (s.kind !== Kind.FIELD || s.name.value === '__typename' || onInterface?.fields.has(s) || this.serves(subgraph, type.name, s.name.value)) return false;
+      const candidates = this.owners(type.name, s.name.value).filter((o) => o.entities.has(type.name));
+      return (
+        candidates.length > 0 &&
+        candidates.every((o) => !o.interfaceObjects?.has(type.name) && o.entities.get(type.name)?.federation?.typename === type.name && implementations.every((t) => this.serves(o, t.name, s.name.value)))
+      );
+    });
   }
 
   /**
