@@ -1222,15 +1222,16 @@ class Planner {
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     const onInterface = this.onInterface(type, set, subgraph);
+    // Fields on an entity interface itself: one entity fetch for every object, by the interface's key and name; the
+    // rest per concrete type, without them (nor the same field selected again under a type condition).
     const viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
-    if (viaInterface.length > 0) {
-      // One entity fetch for every object, on the interface (its key, `__typename` its name); the rest per concrete type.
-      selections.push(...this.planEntries(type as GraphQLInterfaceType, this.collect(type as GraphQLInterfaceType, selectionSet(viaInterface)), subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
-      set = selectionSet(set.selections.filter((s) => !viaInterface.includes(s as FieldNode)));
-    }
+    if (viaInterface.length > 0) selections.push(...this.planEntries(type as GraphQLInterfaceType, viaInterface, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+    const printed = new Map(viaInterface.map((i) => [i, i.wraps.length === 0 ? print(i.field) : undefined]));
+    const covered = (entry: Entry): boolean =>
+      viaInterface.some((i) => i.field === entry.field || (printed.get(i) !== undefined && responseKey(i.field) === responseKey(entry.field) && printed.get(i) === print(entry.field)));
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
-      const entries = this.collect(concrete, set);
+      const entries = viaInterface.length > 0 ? this.collect(concrete, set).filter((e) => !covered(e)) : this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
       const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided, false, onInterface);
@@ -1241,21 +1242,22 @@ class Planner {
   }
 
   /**
-   * The fields selected on an entity interface itself (not under a type condition) that `subgraph` does not serve
-   * there and that only subgraphs resolving the interface as an entity (`@key` on the interface, not an
-   * @interfaceObject) serve there, for every implementation `subgraph` may answer: fetched from one of them by the
+   * The fields selected on an entity interface itself (directly, or in a fragment on the interface) that `subgraph`
+   * does not serve there and that only subgraphs resolving the interface as an entity (`@key` on the interface, not
+   * an @interfaceObject) serve there, for every implementation `subgraph` may answer: fetched from one of them by the
    * interface's key, each representation's `__typename` the interface's name, as Apollo Gateway does, rather than
    * once per implementation by its own key.
    */
-  private viaEntityInterface(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, onInterface: OnInterface | undefined): FieldNode[] {
+  private viaEntityInterface(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, onInterface: OnInterface | undefined): Entry[] {
     if (subgraph.interfaceObjects?.has(type.name)) return [];
     const implementations = this.schema.getPossibleTypes(type).filter((t) => overlapsIn(subgraph, type, t));
-    return set.selections.filter((s): s is FieldNode => {
-      if (s.kind !== Kind.FIELD || s.name.value === '__typename' || onInterface?.fields.has(s) || this.serves(subgraph, type.name, s.name.value)) return false;
-      const candidates = this.owners(type.name, s.name.value).filter((o) => o.entities.has(type.name));
+    return this.collect(type, set).filter(({ field }) => {
+      const name = field.name.value;
+      if (name === '__typename' || onInterface?.fields.has(field) || this.serves(subgraph, type.name, name)) return false;
+      const candidates = this.owners(type.name, name).filter((o) => o.entities.has(type.name));
       return (
         candidates.length > 0 &&
-        candidates.every((o) => !o.interfaceObjects?.has(type.name) && o.entities.get(type.name)?.federation?.typename === type.name && implementations.every((t) => this.serves(o, t.name, s.name.value)))
+        candidates.every((o) => !o.interfaceObjects?.has(type.name) && o.entities.get(type.name)?.federation?.typename === type.name && implementations.every((t) => this.serves(o, t.name, name)))
       );
     });
   }
