@@ -290,13 +290,13 @@ const KEY_PREFIX = '__key_';
  * the third: then `__key1_`, `__alias1_` and `__k1_`, or the first number free, so that a name of the planner's is
  * never a client's. Worked out once per document, with its plan.
  */
-export interface AliasPrefixes {
+interface AliasPrefixes {
   key: string;
   internal: string;
   variable: string;
 }
 
-export function aliasPrefixes(document: DocumentNode): AliasPrefixes {
+function aliasPrefixes(document: DocumentNode): AliasPrefixes {
   const aliases: string[] = [];
   const variables: string[] = [];
   visit(document, {
@@ -1224,8 +1224,18 @@ class Planner {
     const onInterface = this.onInterface(type, set, subgraph);
     // Fields on an entity interface itself: one entity fetch for every object, by the interface's key and name; the
     // rest per concrete type, without them (nor the same field selected again under a type condition).
-    const viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
-    if (viaInterface.length > 0) selections.push(...this.planEntries(type as GraphQLInterfaceType, viaInterface, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+    let viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
+    if (viaInterface.length > 0) {
+      const before = owner.children.length;
+      try {
+        selections.push(...this.planEntries(type as GraphQLInterfaceType, viaInterface, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+      } catch (error) {
+        // Not plannable on the interface (its key not to be had here): all of it per concrete type.
+        if (!(error instanceof Unplannable)) throw error;
+        owner.children.length = before;
+        viaInterface = [];
+      }
+    }
     const printed = new Map(viaInterface.map((i) => [i, i.wraps.length === 0 ? print(i.field) : undefined]));
     const covered = (entry: Entry): boolean =>
       viaInterface.some((i) => i.field === entry.field || (printed.get(i) !== undefined && responseKey(i.field) === responseKey(entry.field) && printed.get(i) === print(entry.field)));
