@@ -54,11 +54,16 @@
  * The planner takes what it can do exactly and declines the rest (the caller
  * then uses stitching, which gives the same answer): subscriptions, an
  * operation of introspection alone (introspection beside other root fields is
- * answered by the result check, from the gateway's schema), directives other
- * than @skip/@include, aliases starting with "__key_" or "__alias_" (the
- * planner's own, for key fields and INTERNAL_ALIAS). An interface or union
- * whose selections need a second subgraph is planned per concrete type
- * (planAbstract).
+ * answered by the result check, from the gateway's schema), a directive other
+ * than @skip/@include it cannot send on as written (forwardedOf: on a
+ * fragment or the operation, on a field answered by several calls or by a
+ * subgraph that does not declare it). The planner's own aliases and variables
+ * (`__key_`, `__alias_`, `$__k`) take other prefixes in a document whose
+ * client aliases or variables start with them (AliasPrefixes). An interface
+ * or union whose selections need a second subgraph is planned per concrete
+ * type (planAbstract), but for the fields selected on an entity interface
+ * itself that subgraphs with @key on the interface serve for all of its
+ * implementations: fetched by the interface's key (viaEntityInterface).
  *
  * Pure: executors are carried, never called here.
  */
@@ -69,11 +74,13 @@ import {
   isInterfaceType,
   isLeafType,
   isObjectType,
+  isSpecifiedDirective,
   Kind,
   print,
   TypeInfo,
   visit,
   visitWithTypeInfo,
+  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -234,8 +241,11 @@ export interface Call {
   fetches: readonly Fetch[];
   /** The client's variables the document uses. */
   variables: readonly string[];
-  /** Its document aliases fields the subgraph types otherwise than the unified graph (INTERNAL_ALIAS): run-plan.ts renames them back. */
-  aliased?: boolean;
+  /**
+   * The prefix of its document's aliases for fields the subgraph types otherwise than the unified graph
+   * (INTERNAL_ALIAS, or the document's own: AliasPrefixes), when it has any: run-plan.ts renames them back.
+   */
+  internalAlias?: string;
 }
 
 /**
@@ -244,7 +254,7 @@ export interface Call {
  * `... on User { id } ... on Admin { id }` is valid for the client but not for a subgraph where the two `id`
  * differ: aliased, the fields no longer have to merge (GraphQL spec 5.3.2).
  */
-export const INTERNAL_ALIAS = '__alias_';
+const INTERNAL_ALIAS = '__alias_';
 
 /** Steps run one after another (one per group of mutation root fields; one for a query); so do a step's waves. */
 export interface QueryPlan {
@@ -273,6 +283,43 @@ export class Unsatisfiable extends Unplannable {
 const KEY_PREFIX = '__key_';
 
 /**
+ * The prefixes of the planner's own names in the calls of one document: `key` for the key and required fields it
+ * asks for (`__key_id`, a later pass's `__key_1_cost`), `internal` for fields a subgraph types otherwise
+ * (INTERNAL_ALIAS), `variable` for the key lists of entity fetches (`$__k0`). `__key_`, `__alias_` and `__k`, unless
+ * a client's alias in the document starts with one of the first two (`__key_id: email`), or a client's variable with
+ * the third: then `__key1_`, `__alias1_` and `__k1_`, or the first number free, so that a name of the planner's is
+ * never a client's. Worked out once per document, with its plan.
+ */
+interface AliasPrefixes {
+  key: string;
+  internal: string;
+  variable: string;
+}
+
+function aliasPrefixes(document: DocumentNode): AliasPrefixes {
+  const aliases: string[] = [];
+  const variables: string[] = [];
+  visit(document, {
+    Field(node) {
+      if (node.alias?.value.startsWith('__')) aliases.push(node.alias.value);
+    },
+    VariableDefinition(node) {
+      if (node.variable.name.value.startsWith('__')) variables.push(node.variable.name.value);
+    },
+  });
+  const free = (prefix: string, names: readonly string[]): boolean => !names.some((name) => name.startsWith(prefix));
+  let n = 0;
+  while (!free(n === 0 ? KEY_PREFIX : `__key${n}_`, aliases) || !free(n === 0 ? INTERNAL_ALIAS : `__alias${n}_`, aliases)) n++;
+  let v = 0;
+  while (!free(v === 0 ? '__k' : `__k${v}_`, variables)) v++;
+  return {
+    key: n === 0 ? KEY_PREFIX : `__key${n}_`,
+    internal: n === 0 ? INTERNAL_ALIAS : `__alias${n}_`,
+    variable: v === 0 ? '__k' : `__k${v}_`,
+  };
+}
+
+/**
  * The type of the objects a selection is planned on: an object type, or an interface whose objects are planned
  * without their concrete type (Planner.planInterfaceObject: nothing selected depends on it).
  */
@@ -283,6 +330,15 @@ type Shapes = ReadonlyArray<Shape | undefined> | undefined;
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
 
 const coordinate = (type: string, field: string): string => `${type}.${field}`;
+
+/** @skip or @include (GraphQL spec 3.13): the planner evaluates them (Fetch.neededWhen) and sends them on as written. */
+const isInclusion = (directive: DirectiveNode): boolean => directive.name.value === 'skip' || directive.name.value === 'include';
+
+/**
+ * A field's directives other than @skip/@include: executable directives of the composed schema (@composeDirective),
+ * sent as written, arguments and variables included, to the one call that answers the field (Planner.forwardable).
+ */
+const forwardedOf = (field: FieldNode): readonly DirectiveNode[] => field.directives?.filter((d) => !isInclusion(d)) ?? [];
 
 /** The planner's view of the subgraphs it may route to. */
 export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
@@ -340,7 +396,7 @@ const responseKey = (field: FieldNode): string => field.alias?.value ?? field.na
  * A key or required field as the planner asks for it: aliased `__key_<name>`, with the field set's arguments
  * (`@requires(fields: "priceIn(currency: \"EUR\")")`) and its own selection when it is nested.
  */
-function keyField(field: FieldNode, prefix = KEY_PREFIX): FieldNode {
+function keyField(field: FieldNode, prefix: string): FieldNode {
   return {
     kind: Kind.FIELD,
     alias: { kind: Kind.NAME, value: prefix + field.name.value },
@@ -489,6 +545,10 @@ class Planner {
   private readonly byInterface: boolean;
   /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
   private readonly sameKey = new Map<string, FieldNode[]>();
+  /** Why the last field with a forwarded directive could not be sent (forwardable): the reason given when no subgraph answers a root field. */
+  directiveDeclined: string | undefined;
+  /** The prefixes of the planner's own aliases in this document's calls. */
+  readonly prefixes: AliasPrefixes;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -500,6 +560,7 @@ class Planner {
   ) {
     this.fragments = fragmentsOf(document);
     this.byInterface = compilable(document);
+    this.prefixes = aliasPrefixes(document);
     visit(document, {
       Field: (node) => {
         if (!node.selectionSet) return;
@@ -515,6 +576,7 @@ class Planner {
     const out = [...this.around];
     for (const directives of [...entry.wraps, entry.field.directives ?? []]) {
       for (const directive of directives) {
+        if (!isInclusion(directive)) continue;
         const skip = directive.name.value === 'skip';
         const argument = directive.arguments?.find((a) => a.name.value === 'if')?.value;
         if (argument?.kind === Kind.BOOLEAN) {
@@ -531,7 +593,7 @@ class Planner {
   /** Plans an entry's selection with its conditions around (a key or required field of the planner's: as one). */
   within<T>(entry: Entry, plan: () => T): T {
     const around = this.around;
-    const key = responseKey(entry.field).startsWith(KEY_PREFIX);
+    const key = responseKey(entry.field).startsWith(this.prefixes.key);
     if (key) this.inKey++;
     else this.around = this.conditionsOf(entry);
     try {
@@ -548,7 +610,7 @@ class Planner {
       this.helpers.add(fetch);
       return;
     }
-    const clients = entries.filter((e) => !responseKey(e.field).startsWith(KEY_PREFIX));
+    const clients = entries.filter((e) => !responseKey(e.field).startsWith(this.prefixes.key));
     if (clients.length === 0) return;
     const lists: Array<readonly Condition[]> = [];
     for (const entry of clients) {
@@ -660,6 +722,7 @@ class Planner {
       // Selected on the interface, which this subgraph does not serve the field of: the @interfaceObject subgraph that does answers it.
       const viaObject = onInterface?.fields.has(entry.field) ? this.interfaceObjectOwner(onInterface.type, name, type) : undefined;
       if (name === '__typename') {
+        this.forwardable(type.name, entry.field, subgraph);
         local.push(wrapped(entry.field, entry.wraps));
       } else if (!viaObject && ((this.serves(subgraph, type.name, name) && (representation || !requiresOf(subgraph, type.name, name))) || provided?.has(name))) {
         // Answered here: a field it serves (one it @requires only inside `_entities`, with the representation), or one it @provides at this place.
@@ -690,11 +753,12 @@ class Planner {
       prefetch!.groups.delete(subgraph);
       for (const e of own) local.push(this.within(e, () => this.planField(type, e.field, subgraph, path, owner, provided?.get(e.field.name.value))));
     }
-    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, KEY_PREFIX);
+    const prefix = this.prefixes.key;
+    if (prefetch && prefetch.groups.size > 0) this.entityFetches(type, prefetch.groups, subgraph, path, owner, local, provided, prefix);
     const after = owner.children.slice(before);
     const first = prefetch ? 1 : 0;
     passes.forEach((groups, pass) =>
-      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? KEY_PREFIX : `${KEY_PREFIX}${pass + first}_`, prefetch?.aliases[pass], after),
+      this.entityFetches(type, groups, subgraph, path, owner, local, provided, pass + first === 0 ? prefix : `${prefix}${pass + first}_`, prefetch?.aliases[pass], after),
     );
     if (local.length === 0) local.push(TYPENAME);
     return local;
@@ -755,10 +819,10 @@ class Planner {
         const printed = print(field);
         let alias = asked.get(printed);
         if (!alias) {
-          alias = (taken.has(name) ? `${KEY_PREFIX}${pass + 1}_` : KEY_PREFIX) + name;
+          alias = (taken.has(name) ? `${this.prefixes.key}${pass + 1}_` : this.prefixes.key) + name;
           taken.add(name);
           asked.set(printed, alias);
-          groups.set(server, [...(groups.get(server) ?? []), { field: { ...keyField(field), alias: { kind: Kind.NAME, value: alias } }, wraps: [] }]);
+          groups.set(server, [...(groups.get(server) ?? []), { field: { ...keyField(field, this.prefixes.key), alias: { kind: Kind.NAME, value: alias } }, wraps: [] }]);
         }
         out.set(name, alias);
       }
@@ -970,7 +1034,7 @@ class Planner {
         entity: { entry, keyNames: names, keyAliases: names.map((k) => prefetched.get(k) ?? (asSelected.has(k) ? k : prefix + k)), ...(shapes && { keyShapes: shapes }), keyCount, alias: '', variable: '' },
         ...(!dependency && after.length > 0 && { after }),
         selections: [],
-        fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(KEY_PREFIX)),
+        fields: entries.map((e) => responseKey(e.field)).filter((k) => !k.startsWith(this.prefixes.key)),
         children: [],
       };
       created.set(target, fetch);
@@ -1011,8 +1075,39 @@ class Planner {
     return [...parts].map(([owner, selections]) => [owner, { field: { ...entry.field, selectionSet: selectionSet(selections) }, wraps: entry.wraps }]);
   }
 
-  /** A field `subgraph` serves, with its selection planned in turn. */
+  /**
+   * The directives other than @skip/@include a field is sent to `subgraph` with (forwardedOf); declined
+   * (Unplannable) when the subgraph does not declare one of them: it would refuse the whole call.
+   */
+  private forwardable(parentType: string, field: FieldNode, subgraph: PlanSubgraph): readonly DirectiveNode[] {
+    const forwarded = forwardedOf(field);
+    for (const directive of forwarded) {
+      if (subgraph.visible.getDirective(directive.name.value)) continue;
+      this.directiveDeclined = `directive @${directive.name.value} on ${coordinate(parentType, field.name.value)}: subgraph "${subgraph.name}", which would answer the field, does not declare it`;
+      throw new Unplannable(this.directiveDeclined);
+    }
+    return forwarded;
+  }
+
+  /**
+   * A field `subgraph` serves, with its selection planned in turn; with its directives other than @skip/@include
+   * (forwardable) only where this call answers all of its selection: a field with fields of other subgraphs under it
+   * (entity fetches) is assembled from several calls, which the directive would not all reach, so it is declined.
+   */
   planField(parentType: Parent, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided?: Provided): FieldNode {
+    const forwarded = this.forwardable(parentType.name, field, subgraph);
+    if (!field.selectionSet || forwarded.length === 0) return this.planSelection(parentType, field, subgraph, path, owner, provided);
+    const before = owner.children.length;
+    const planned = this.planSelection(parentType, field, subgraph, path, owner, provided);
+    if (owner.children.length > before) {
+      const others = [...new Set(owner.children.slice(before).map((f) => `"${f.subgraph.name}"`))].join(', ');
+      this.directiveDeclined = `directive @${forwarded[0]!.name.value} on ${coordinate(parentType.name, field.name.value)}: fields under it come from other calls (${others}), and the planner forwards a directive only on a field one call answers whole`;
+      throw new Unplannable(this.directiveDeclined);
+    }
+    return planned;
+  }
+
+  private planSelection(parentType: Parent, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): FieldNode {
     if (!field.selectionSet) return field;
     const definition = parentType.getFields()[field.name.value];
     if (!definition) throw new Unplannable(`${parentType.name}.${field.name.value} is not in the schema`);
@@ -1106,7 +1201,7 @@ class Planner {
       subgraph: target,
       parent: owner,
       path,
-      entity: { entry, keyNames: names, keyAliases: names.map((k) => KEY_PREFIX + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
+      entity: { entry, keyNames: names, keyAliases: names.map((k) => this.prefixes.key + k), ...(shapes && { keyShapes: shapes }), keyCount: names.length, alias: '', variable: '' },
       selections: [],
       fields: [...keys],
       children: [],
@@ -1115,7 +1210,7 @@ class Planner {
     // It answers each object's concrete type (`__typename`), which the answer needs wherever the field is included.
     this.fills(fetch, [{ field: TYPENAME, wraps: [] }, ...this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set))]);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
-    return keyFields.map((f) => keyField(f));
+    return keyFields.map((f) => keyField(f, this.prefixes.key));
   }
 
   /**
@@ -1127,9 +1222,26 @@ class Planner {
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     const onInterface = this.onInterface(type, set, subgraph);
+    // Fields on an entity interface itself: one entity fetch for every object, by the interface's key and name; the
+    // rest per concrete type, without them (nor the same field selected again under a type condition).
+    let viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
+    if (viaInterface.length > 0) {
+      const before = owner.children.length;
+      try {
+        selections.push(...this.planEntries(type as GraphQLInterfaceType, viaInterface, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+      } catch (error) {
+        // Not plannable on the interface (its key not to be had here): all of it per concrete type.
+        if (!(error instanceof Unplannable)) throw error;
+        owner.children.length = before;
+        viaInterface = [];
+      }
+    }
+    const printed = new Map(viaInterface.map((i) => [i, i.wraps.length === 0 ? print(i.field) : undefined]));
+    const covered = (entry: Entry): boolean =>
+      viaInterface.some((i) => i.field === entry.field || (printed.get(i) !== undefined && responseKey(i.field) === responseKey(entry.field) && printed.get(i) === print(entry.field)));
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
-      const entries = this.collect(concrete, set);
+      const entries = viaInterface.length > 0 ? this.collect(concrete, set).filter((e) => !covered(e)) : this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
       const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided, false, onInterface);
@@ -1137,6 +1249,27 @@ class Planner {
       selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
     }
     return selections;
+  }
+
+  /**
+   * The fields selected on an entity interface itself (directly, or in a fragment on the interface) that `subgraph`
+   * does not serve there and that only subgraphs resolving the interface as an entity (`@key` on the interface, not
+   * an @interfaceObject) serve there, for every implementation `subgraph` may answer: fetched from one of them by the
+   * interface's key, each representation's `__typename` the interface's name, as Apollo Gateway does, rather than
+   * once per implementation by its own key.
+   */
+  private viaEntityInterface(type: GraphQLInterfaceType, set: SelectionSetNode, subgraph: PlanSubgraph, onInterface: OnInterface | undefined): Entry[] {
+    if (subgraph.interfaceObjects?.has(type.name)) return [];
+    const implementations = this.schema.getPossibleTypes(type).filter((t) => overlapsIn(subgraph, type, t));
+    return this.collect(type, set).filter(({ field }) => {
+      const name = field.name.value;
+      if (name === '__typename' || onInterface?.fields.has(field) || this.serves(subgraph, type.name, name)) return false;
+      const candidates = this.owners(type.name, name).filter((o) => o.entities.has(type.name));
+      return (
+        candidates.length > 0 &&
+        candidates.every((o) => !o.interfaceObjects?.has(type.name) && o.entities.get(type.name)?.federation?.typename === type.name && implementations.every((t) => this.serves(o, t.name, name)))
+      );
+    });
   }
 
   /**
@@ -1149,6 +1282,7 @@ class Planner {
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
+        this.forwardable(type.name, selection, subgraph);
         if (name === '__typename') {
           selections.push(selection);
           continue;
@@ -1261,10 +1395,10 @@ function inSubgraphTerms(document: DocumentNode, subgraph: PlanSubgraph): Docume
 }
 
 /**
- * The document with INTERNAL_ALIAS on every field of an object type that `subgraph` types otherwise than the
- * unified graph (`schema`); undefined when there is none.
+ * The document with the internal alias prefix (INTERNAL_ALIAS, or the document's own: AliasPrefixes) on every field
+ * of an object type that `subgraph` types otherwise than the unified graph (`schema`); undefined when there is none.
  */
-function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): DocumentNode | undefined {
+function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema, prefixes: AliasPrefixes): DocumentNode | undefined {
   let changed = false;
   const typeInfo = new TypeInfo(subgraph.visible);
   const out = visit(
@@ -1274,11 +1408,11 @@ function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, sch
         leave(node) {
           const parent = typeInfo.getParentType();
           const own = typeInfo.getFieldDef();
-          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(KEY_PREFIX)) return undefined;
+          if (!parent || !own || !isObjectType(parent) || node.name.value.startsWith('__') || node.alias?.value.startsWith(prefixes.key)) return undefined;
           const unified = (schema.getType(parent.name) as GraphQLObjectType | undefined)?.getFields()[node.name.value];
           if (!unified || String(unified.type) === String(own.type)) return undefined;
           changed = true;
-          return { ...node, alias: { kind: Kind.NAME, value: INTERNAL_ALIAS + responseKey(node) } };
+          return { ...node, alias: { kind: Kind.NAME, value: prefixes.internal + responseKey(node) } };
         },
       },
     }),
@@ -1287,13 +1421,13 @@ function withInternalAliases(document: DocumentNode, subgraph: PlanSubgraph, sch
 }
 
 /** A call's document in the subgraph's terms: internal aliases where its types differ, names translated when it is renamed. */
-function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema): { document: DocumentNode; aliased: boolean } {
-  const aliased = withInternalAliases(document, subgraph, schema);
-  return { document: inSubgraphTerms(aliased ?? document, subgraph), aliased: aliased !== undefined };
+function sentDocument(document: DocumentNode, subgraph: PlanSubgraph, schema: GraphQLSchema, prefixes: AliasPrefixes): { document: DocumentNode; internalAlias?: string } {
+  const aliased = withInternalAliases(document, subgraph, schema, prefixes);
+  return { document: inSubgraphTerms(aliased ?? document, subgraph), ...(aliased && { internalAlias: prefixes.internal }) };
 }
 
 /** Groups a step's fetch tree into waves, one call per subgraph per wave, and builds each call's document. */
-function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema): Call[][] {
+function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, schema: GraphQLSchema, prefixes: AliasPrefixes): Call[][] {
   const byDepth: Fetch[][] = [];
   const depths = new Map<Fetch, number>();
   /** The last wave of a fetch and its descendants (walked already: a fetch's `after` are earlier siblings). */
@@ -1324,8 +1458,8 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
         const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
-        const { document, aliased } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema);
-        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), aliased };
+        const { document, internalAlias } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema, prefixes);
+        return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), internalAlias };
       }
       const variables = clientVariables(group.flatMap((f) => f.selections));
       // Fetches of this wave asking the same entity field for the same selection on objects of different places
@@ -1344,11 +1478,11 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         const fresh = n === undefined;
         if (fresh) same.set(signature, (n = fields++));
         fetch.entity!.alias = `__e${n}`;
-        fetch.entity!.variable = `__k${n}`;
+        fetch.entity!.variable = `${prefixes.variable}${n}`;
         return fresh;
       });
       /** The entity fields and key variables for these numbers of keys (batch fields ignore the count); one per shared field. */
-      const build = (keyCounts: readonly number[]): { document: DocumentNode; aliased: boolean } => {
+      const build = (keyCounts: readonly number[]): { document: DocumentNode; internalAlias?: string } => {
         const fields: FieldNode[] = [];
         const keyVariables: VariableDefinitionNode[] = [];
         group.forEach((fetch, i) => {
@@ -1361,15 +1495,15 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
           if (entry.batch) add('');
           else for (let n = 0; n < (keyCounts[i] ?? 0); n++) add(`_${n}`);
         });
-        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema);
+        return sentDocument(operationDocument('query', [...keyVariables, ...variables], fields), subgraph, schema, prefixes);
       };
       const names = variables.map((d) => d.variable.name.value);
       if (group.every((f) => f.entity!.entry.batch)) {
-        const { document, aliased } = build([]);
-        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, aliased };
+        const { document, internalAlias } = build([]);
+        return { subgraph, operationType: 'query', documentFor: () => document, fetches: group, variables: names, internalAlias };
       }
       // Whether the documents alias fields depends on their selections only, not on the key counts.
-      const aliased = build(group.map(() => 1)).aliased;
+      const internalAlias = build(group.map(() => 1)).internalAlias;
       const built = new Map<string, DocumentNode>();
       const documentFor = (keyCounts: readonly number[]): DocumentNode => {
         const id = keyCounts.join(',');
@@ -1381,7 +1515,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
         }
         return document;
       };
-      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, aliased };
+      return { subgraph, operationType: 'query', documentFor, fetches: group, variables: names, internalAlias };
     });
   });
 }
@@ -1416,7 +1550,6 @@ function variableDefinition(name: string, type: TypeNode): VariableDefinitionNod
   return { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } }, type };
 }
 
-const ALLOWED_DIRECTIVES = new Set(['skip', 'include']);
 const NONE: ReadonlySet<string> = new Set();
 
 /**
@@ -1425,12 +1558,24 @@ const NONE: ReadonlySet<string> = new Set();
  */
 export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph, enabled: ReadonlySet<string> = NONE): QueryPlan {
   if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
+  // A directive other than @skip/@include is forwarded only on a field (Planner.forwardable), and only one of the
+  // gateway's schema's own (a composed executable directive): never @defer/@stream, which the schema does not declare.
+  const onlyInclusion = (where: string) => (node: { directives?: readonly DirectiveNode[] }) => {
+    for (const directive of node.directives ?? []) {
+      if (!isInclusion(directive)) throw new Unplannable(`directive @${directive.name.value} on ${where}: the planner forwards a directive other than @skip/@include only on a field`);
+    }
+  };
   visit(document, {
-    Directive(node) {
-      if (!ALLOWED_DIRECTIVES.has(node.name.value)) throw new Unplannable(`directive @${node.name.value}`);
-    },
+    OperationDefinition: onlyInclusion('the operation'),
+    VariableDefinition: onlyInclusion('a variable definition'),
+    FragmentDefinition: onlyInclusion('a fragment definition'),
+    FragmentSpread: onlyInclusion('a fragment spread'),
+    InlineFragment: onlyInclusion('an inline fragment'),
     Field(node) {
-      if (node.alias?.value.startsWith(KEY_PREFIX) || node.alias?.value.startsWith(INTERNAL_ALIAS)) throw new Unplannable(`alias ${node.alias.value}`);
+      for (const directive of forwardedOf(node)) {
+        const definition = schema.getDirective(directive.name.value);
+        if (!definition || isSpecifiedDirective(definition)) throw new Unplannable(`directive @${directive.name.value}: not an executable directive of the gateway's schema`);
+      }
     },
   });
   const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
@@ -1459,11 +1604,16 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     // @shareable root fields: a subgraph this query already asks, else the first by name; of those, the first that
     // can answer the selection (`node(id:) { ... on Chat { text } }` from the subgraph whose Chat it is).
     const ordered = operation.operation === 'query' ? [...owners.filter((s) => groups.some((g) => g.subgraph === s)), ...owners.filter((s) => !groups.some((g) => g.subgraph === s))] : owners;
+    planner.directiveDeclined = undefined;
     const subgraph = ordered.length === 1 ? ordered[0] : ordered.find((s) => planner.answersRoot(rootType, entry.field, s));
     if (subgraph) {
       add(subgraph, entry);
       continue;
     }
+    // None answers it because of a directive it would be sent with: stitching's to answer, not refused (Unsatisfiable).
+    if (planner.directiveDeclined) throw new Unplannable(planner.directiveDeclined);
+    const forwarded = forwardedOf(entry.field)[0];
+    if (forwarded) throw new Unplannable(`directive @${forwarded.name.value} on ${rootName}.${entry.field.name.value}: the field would be assembled from several subgraphs' calls, and the planner forwards a directive only on a field one call answers whole`);
     // None answers it all: each part of the selection from the first subgraph that answers it (a value type
     // several subgraphs serve from a shared root field, each with fields of its own), the objects merged.
     const parts = planner.splitRoot(rootType, entry, ordered);
@@ -1484,5 +1634,5 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
   });
   planner.setNeeds(roots);
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
-  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema) })) };
+  return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema, planner.prefixes) })) };
 }

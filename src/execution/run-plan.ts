@@ -20,7 +20,7 @@
 import type { ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
-import { INTERNAL_ALIAS, isNeeded, type Call, type Fetch, type QueryPlan } from './planner.js';
+import { isNeeded, type Call, type Fetch, type QueryPlan } from './planner.js';
 import { represent } from '../sources/federation/representation.js';
 import { ERRORS, TesseraError, withoutStackTraces } from '../errors.js';
 import type { RequestScope } from '../request-scope.js';
@@ -90,13 +90,13 @@ function unifyTypenames(value: unknown, renames: Renames): void {
   }
 }
 
-const unaliased = (key: string | number): string | number => (typeof key === 'string' && key.startsWith(INTERNAL_ALIAS) ? key.slice(INTERNAL_ALIAS.length) : key);
-
 /**
- * The answer to a call whose document has internal aliases (Call.aliased), with their response keys back, in
- * place in the data and in its errors' paths.
+ * The answer to a call whose document has internal aliases (Call.internalAlias: `prefix`), with their response keys
+ * back, in place in the data and in its errors' paths. No client's response key starts with the prefix (the planner
+ * picks one per document that none does: AliasPrefixes).
  */
-function withoutInternalAliases(result: ExecutionResult): ExecutionResult {
+function withoutInternalAliases(result: ExecutionResult, prefix: string): ExecutionResult {
+  const unaliased = (key: string | number): string | number => (typeof key === 'string' && key.startsWith(prefix) ? key.slice(prefix.length) : key);
   const rename = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const item of value) rename(item);
@@ -106,8 +106,8 @@ function withoutInternalAliases(result: ExecutionResult): ExecutionResult {
     for (const key of Object.keys(value)) {
       const field = value[key];
       if (field !== null && typeof field === 'object') rename(field);
-      if (key.startsWith(INTERNAL_ALIAS)) {
-        value[key.slice(INTERNAL_ALIAS.length)] = field;
+      if (key.startsWith(prefix)) {
+        value[key.slice(prefix.length)] = field;
         delete value[key];
       }
     }
@@ -215,7 +215,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       fail(fetch, root, asGraphqlError(error));
       return;
     }
-    if (call.aliased) result = withoutInternalAliases(result);
+    if (call.internalAlias) result = withoutInternalAliases(result, call.internalAlias);
     const renames = call.subgraph.renames;
     if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     if (isObject(result.data)) mergeInto(data, result.data);
@@ -301,7 +301,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
       for (const { fetch, objects } of prepared) fail(fetch, objects.filter((o) => o.keyIndex >= 0), failure);
       return;
     }
-    if (call.aliased) result = withoutInternalAliases(result);
+    if (call.internalAlias) result = withoutInternalAliases(result, call.internalAlias);
     const renames = call.subgraph.renames;
     if (renames?.typesRenamed) unifyTypenames(result.data, renames);
     const upstreamErrors = (result.errors ?? []) as GraphQLError[];

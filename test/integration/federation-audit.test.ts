@@ -56,7 +56,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { Kind, parse, valueFromASTUntyped, visit } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, visit, type FieldNode } from 'graphql';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
 import { gql, serveSupergraph, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
 
@@ -86,6 +86,16 @@ interface Case {
    */
   representations?: Record<string, unknown[]>;
   /**
+   * Text each named subgraph must have received for this query from Tessera, each in one of its documents
+   * (whitespace collapsed to one space): `name @mark(tone: LOUD)` for a directive it was to be sent on that field.
+   */
+  documents?: Record<string, string[]>;
+  /**
+   * Also sent to a Tessera with `execution: { planner: false }` (the stitched route): the same answer, and the
+   * representations' fields the same as Apollo Gateway's there too (docs/reliability.md row 88).
+   */
+  alsoStitched?: boolean;
+  /**
    * Errors compared by path only: Apollo Gateway words the errors of its own value completion its own way
    * ("Invalid value found for field Query.level."), Tessera as graphql-js does ('Enum "Level" cannot represent value').
    */
@@ -95,7 +105,6 @@ interface Case {
 /** Case.callsDiffer: where Tessera's plan makes other `_entities` calls than Apollo Gateway's. */
 const EXCLUDED_TYPE_CONDITION =
   'Apollo Gateway sends the objects of a type condition the client leaves out by a variable (@include false) in the fetch it shares with the other types, the directive inside; Tessera fetches per concrete type, and does not send the fetch left out';
-const IMPLEMENTATION_KEY = 'an entity interface\'s implementations joined by their own @key (`__typename: "Book"`), Apollo Gateway by the interface\'s (`"Item"`): the subgraph has both';
 const EXECUTED_CHECK =
   'a document with @skip/@include on a variable is checked by graphql-js\'s execute, which resolves every interface by its concrete type: Tessera asks the interface\'s subgraph for the concrete type of an @interfaceObject\'s objects, where Apollo Gateway asks none';
 
@@ -154,11 +163,13 @@ function fieldPaths(received: Record<string, string[]>): Record<string, string[]
 
 /**
  * A Yoga plugin recording, into `into`, every representation the subgraph receives: the `representations` argument
- * of each `_entities` field of each request (a variable or inline), as sorted-key JSON.
+ * of each `_entities` field of each request (a variable or inline), as sorted-key JSON; and into `documents`, each
+ * document it receives, whitespace collapsed.
  */
-function recordRepresentations(into: Set<string>) {
+function recordRepresentations(into: Set<string>, documents: Set<string>) {
   return {
     onParams({ params }: { params: { query?: string; variables?: Record<string, unknown> } }) {
+      if (params.query) documents.add(params.query.replace(/\s+/g, ' '));
       if (!params.query?.includes('_entities')) return;
       visit(parse(params.query), {
         Field(node) {
@@ -177,10 +188,12 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
   const names = Object.keys(scenario.subgraphs);
   const urls: Record<string, string> = {};
   const received: Record<string, Set<string>> = {};
+  const documents: Record<string, Set<string>> = {};
   for (const name of names) {
     const { sdl, resolvers } = scenario.subgraphs[name]!;
     received[name] = new Set();
-    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [recordRepresentations(received[name])] })).url;
+    documents[name] = new Set();
+    urls[name] = (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [recordRepresentations(received[name], documents[name])] })).url;
   }
   /** What each subgraph received since the last call, as sorted lists (subgraphs that received none left out). */
   const takeReceived = (): Record<string, string[]> => {
@@ -197,6 +210,13 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
     { mode: 'development', security: { limits: { cost: { mode: 'measure' } } } } as never,
   );
   const apollo = await startApolloGateway(t, names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl })));
+  const stitched = scenario.cases.some((c) => c.alsoStitched)
+    ? await startGateway(
+        t,
+        names.map((name) => ({ name, kind: 'federation' as const, url: urls[name]! })),
+        { mode: 'development', execution: { planner: false }, security: { limits: { cost: { mode: 'measure' } } } } as never,
+      )
+    : undefined;
   let served: string | undefined;
   if (scenario.supergraph) {
     const subgraphs = names.map((name) => ({ name, url: urls[name]!, sdl: scenario.subgraphs[name]!.sdl }));
@@ -206,8 +226,12 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
     await t.test(`${scenario.audit}: ${c.name}`, async () => {
       scenario.reset?.();
       takeReceived();
+      for (const name of names) documents[name]!.clear();
       const ours = await tessera.query(c.query, c.variables);
       const sent = takeReceived();
+      for (const [name, texts] of Object.entries(c.documents ?? {})) {
+        for (const text of texts) assert.ok([...documents[name]!].some((d) => d.includes(text)), `${name} was not sent "${text}": ${JSON.stringify([...documents[name]!])}`);
+      }
       scenario.reset?.();
       const expected = c.expected ?? (await apollo(c.query, c.variables));
       const sentByApollo = takeReceived();
@@ -230,6 +254,17 @@ async function run(t: TestContext, scenario: Scenario): Promise<void> {
       else assert.ok(route === 'planned' || route === 'direct' || ours.status === 400, `route ${route}: ${message}`);
       scenario.reset?.();
       if (c.expected) assert.notDeepEqual(comparable(await apollo(c.query, c.variables)), comparable(c.expected), 'Apollo Gateway still answers differently (else drop `expected`)');
+      if (c.alsoStitched) {
+        scenario.reset?.();
+        takeReceived();
+        const theirs = await stitched!.query(c.query, c.variables);
+        const sentStitched = takeReceived();
+        assert.equal(theirs.headers.get('tessera-route'), 'stitched', message);
+        assert.deepEqual(shape(theirs.body), shape(expected), `stitched: ${c.query}\nTessera: ${JSON.stringify(theirs.body)}\nexpected: ${JSON.stringify(expected)}`);
+        if (!c.expected && !c.callsDiffer) {
+          assert.deepEqual(fieldPaths(sentStitched), fieldPaths(sentByApollo), `fields of the representations sent on the stitched route: ${c.query}\nTessera: ${JSON.stringify(sentStitched)}\nApollo Gateway: ${JSON.stringify(sentByApollo)}`);
+        }
+      }
       if (served) {
         scenario.reset?.();
         const fromFile = await gql(served, c.query, c.variables);
@@ -428,11 +463,12 @@ type Parcel @key(fields: "id") {
     { name: 'requiring fields also selected', query: '{ parcels { name price weight estimate } }' },
     { name: 'nested required fields', query: '{ parcels { volume dims { w } } }' },
     {
-      // An alias the planner keeps for itself sends the query through stitching, which adds `__typename` under the
-      // union: the representations hold the field sets alone there too.
-      name: 'nested and abstract required fields on the stitched route',
-      query: '{ parcels { __key_x: id volume handling dims { w } wrap { id } } }',
-      route: 'stitched',
+      // A client alias with the planner's key prefix: the planner's own are `__key1_` here. Stitching adds
+      // `__typename` under the union: the representations hold the field sets alone on that route too.
+      name: 'nested and abstract required fields, a client alias with the planner\'s key prefix, planned and stitched',
+      query: '{ parcels { __key_x: id __key_id: id volume handling dims { w } wrap { id } } }',
+      route: 'planned',
+      alsoStitched: true,
     },
     { name: 'required fields with type conditions on an interface', query: '{ parcels { id handling } }' },
     { name: 'a required type condition the object does not match: an empty object sent', query: '{ parcels { id slatCount wrap { id } } }' },
@@ -633,13 +669,24 @@ union Shelved = Book | Song`,
   cases: [
     { name: 'a field typed differently in two members, under a union', query: '{ users { id name } accounts { ... on User { id name } ... on Admin { id name } } }' },
     { name: 'the same, nested (internal aliases)', query: '{ accounts { ... on User { id similar { ... on User { id email } ... on Admin { id } } } ... on Admin { id similar { ... on User { id } ... on Admin { id name } } } } }' },
-    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }', callsDiffer: IMPLEMENTATION_KEY },
-    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }', callsDiffer: IMPLEMENTATION_KEY },
+    { name: 'an entity interface with fields of another subgraph', query: '{ items { id title price ... on Book { pages } ... on Film { minutes } } }' },
+    { name: 'circular references through the interface, across subgraphs', query: '{ items { id cheaper { id price samePrice { id title cheaper { title } } } } }' },
+    // Fields on the entity interface itself go through pricing's `Item` by the interface's key (`__typename: "Item"`).
+    { name: 'a field on the entity interface, again under a type condition: fetched once, by the interface', query: '{ items { price ... on Book { price pages } } }' },
+    { name: 'inline and named fragments on the entity interface', query: '{ items { ... on Item { price } } cheap: items { ...P } } fragment P on Item { price }' },
+    { name: '@include false on a field of the entity interface', query: 'query ($on: Boolean!) { items { id price @include(if: $on) ... on Film { minutes } } }', variables: { on: false }, representations: { pricing: [] } },
+    { name: '@include true on a field of the entity interface', query: 'query ($on: Boolean!) { items { id price @include(if: $on) ... on Film { minutes } } }', variables: { on: true } },
     { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
     { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
     { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
-    // The planner's own alias prefix in a client's document: left to stitching, the alias kept as written.
-    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'stitched' },
+    // The planner's own alias prefixes in a client's document: the planner takes others for it (`__key1_`, `__alias1_`).
+    { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'planned' },
+    { name: 'a client alias that is the planner\'s key alias', query: '{ users { __key_id: email name } }', route: 'planned' },
+    {
+      name: 'a client alias with the internal prefix where the planner aliases fields typed otherwise',
+      query: '{ accounts { ... on User { __alias_id: name id email } ... on Admin { id __alias_name: name } } }',
+      route: 'planned',
+    },
     { name: 'only __typename of an abstract field', query: '{ deals { __typename } accounts { ... on Admin { __typename } } }' },
     { name: '@include with a variable\'s default on a type condition needing another subgraph', query: 'query ($on: Boolean = true) { items { id ... on Book @include(if: $on) { title price } ... on Film { price } } }' },
     {
@@ -1829,31 +1876,101 @@ test('two fields require the same nested field with different arguments, fetched
 // ---------------------------------------------------------------------------------------------------------------
 
 const markLink = '@link(url: "https://example.dev/mark/v1.0", import: ["@mark"]) @composeDirective(name: "@mark")';
+const hushLink = '@link(url: "https://example.dev/hush/v1.0", import: ["@hush"]) @composeDirective(name: "@hush")';
+
+/**
+ * A resolver answering `value` followed by the directives its field was sent with, as the subgraph read them
+ * (`left @mark(tone: QUIET)`): the answer shows what each subgraph received, variables given their values.
+ */
+const sentWith =
+  (value: (parent: Record<string, unknown>) => string) =>
+  (parent: Record<string, unknown>, _args: unknown, _context: unknown, info: { fieldNodes: readonly FieldNode[]; variableValues: Record<string, unknown> }): string => {
+    const directives = info.fieldNodes[0]!.directives ?? [];
+    const args = (d: (typeof directives)[number]) => (d.arguments?.length ? `(${d.arguments.map((a) => `${a.name.value}: ${String(valueFromASTUntyped(a.value, info.variableValues))}`).join(', ')})` : '');
+    return [value(parent), ...directives.map((d) => `@${d.name.value}${args(d)}`)].join(' ');
+  };
 
 const directiveScenario: Scenario = {
   audit: 'executable-directive-definition-default-arguments',
   subgraphs: {
-    // Its definition has no default: a use without the argument is invalid here.
+    // Its definition has no default: a use without the argument is invalid here. It does not declare @hush.
     left: {
       sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
 directive @mark(tone: Tone!) on FIELD
 enum Tone { LOUD QUIET }
-type Query { left: String }`,
-      resolvers: { Query: { left: () => 'left' } },
+type Query { left: String note: Note }
+type Note @key(fields: "id") { id: ID! text: String }`,
+      resolvers: {
+        Query: { left: sentWith(() => 'left'), note: () => ({ id: 'n1', text: 'hello' }) },
+        Note: { __resolveReference: (ref: { id: string }) => ({ id: ref.id, text: 'hello' }), text: sentWith((n) => String(n.text)) },
+      },
     },
+    // The notes' authors: a nested field of an entity, fetched through `_entities`.
     right: {
-      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink}
+      sdl: `${link('2.1', ['key', 'composeDirective'])} ${markLink} ${hushLink}
 directive @mark(tone: Tone! = QUIET) on FIELD
+directive @hush on FIELD
 enum Tone { LOUD QUIET }
-type Query { right: String }`,
-      resolvers: { Query: { right: () => 'right' } },
+type Query { right: String }
+type Note @key(fields: "id") { id: ID! author: Author }
+type Author { name: String }`,
+      resolvers: {
+        Query: { right: sentWith(() => 'right') },
+        Note: { __resolveReference: (ref: { id: string }) => ({ id: ref.id }), author: () => ({ name: 'Ann' }) },
+        Author: { name: sentWith((a) => String(a.name)) },
+      },
     },
   },
   // Apollo Gateway 2.14 leaves executable directives out of its API schema: "Unknown directive "@mark"." (APOLLO_WRONG).
+  // Tessera forwards a directive on a field to the call that answers the field, as written (planner.ts forwardable).
   cases: [
-    { name: 'the directive without its argument, on fields of both subgraphs (APOLLO_WRONG)', query: '{ left @mark right @mark }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
-    { name: 'the directive without its argument, on one subgraph\'s field (APOLLO_WRONG)', query: '{ left @mark }', expected: { data: { left: 'left' } }, route: 'direct' },
-    { name: 'the directive with its argument (APOLLO_WRONG)', query: '{ left @mark(tone: LOUD) right @mark(tone: LOUD) }', expected: { data: { left: 'left', right: 'right' } }, route: 'stitched' },
+    {
+      name: 'the directive without its argument, on fields of both subgraphs (APOLLO_WRONG)',
+      query: '{ left @mark right @mark }',
+      expected: { data: { left: 'left @mark(tone: QUIET)', right: 'right @mark(tone: QUIET)' } },
+      route: 'planned',
+    },
+    { name: 'the directive without its argument, on one subgraph\'s field (APOLLO_WRONG)', query: '{ left @mark }', expected: { data: { left: 'left @mark(tone: QUIET)' } }, route: 'direct' },
+    {
+      name: 'the directive with its argument (APOLLO_WRONG)',
+      query: '{ left @mark(tone: LOUD) right @mark(tone: LOUD) }',
+      expected: { data: { left: 'left @mark(tone: LOUD)', right: 'right @mark(tone: LOUD)' } },
+      route: 'planned',
+    },
+    {
+      // The variable is used in the directives alone: each call declares it.
+      name: 'the directive with a variable argument (APOLLO_WRONG)',
+      query: 'query ($tone: Tone!) { left @mark(tone: $tone) right @mark(tone: QUIET) r: right @mark(tone: $tone) }',
+      variables: { tone: 'LOUD' },
+      expected: { data: { left: 'left @mark(tone: LOUD)', right: 'right @mark(tone: QUIET)', r: 'right @mark(tone: LOUD)' } },
+      route: 'planned',
+      documents: { left: ['query ($tone: Tone!) { left @mark(tone: $tone)'], right: ['query ($tone: Tone!) { right @mark(tone: QUIET) r: right @mark(tone: $tone) }'] },
+    },
+    {
+      name: 'the directive on a nested field of an entity fetched from another subgraph (APOLLO_WRONG)',
+      query: 'query ($tone: Tone!) { note { text @mark(tone: LOUD) author { name @mark(tone: $tone) } } }',
+      variables: { tone: 'QUIET' },
+      expected: { data: { note: { text: 'hello @mark(tone: LOUD)', author: { name: 'Ann @mark(tone: QUIET)' } } } },
+      route: 'planned',
+      documents: { right: ['query ($__k0: [_Any!]!, $tone: Tone!) { __e0: _entities(representations: $__k0) { ... on Note { author { name @mark(tone: $tone) } } } }'] },
+    },
+    {
+      // Its answer comes from two calls: declined by the planner (a directive goes on a field one call answers
+      // whole); stitching sends it to the subgraph of the field.
+      name: 'the directive on a field with fields of another subgraph under it (APOLLO_WRONG)',
+      query: '{ note @mark { text author { name } } }',
+      expected: { data: { note: { text: 'hello', author: { name: 'Ann' } } } },
+      route: 'stitched',
+    },
+    { name: 'a directive only one subgraph declares, on its field (APOLLO_WRONG)', query: '{ left right @hush }', expected: { data: { left: 'left', right: 'right @hush' } }, route: 'planned' },
+    {
+      // On the other subgraph's field: declined by the planner (never sent where it is not declared); stitching sends
+      // it to that subgraph, which refuses it, and that field alone is null with its error.
+      name: 'a directive only one subgraph declares, on the other\'s field (APOLLO_WRONG)',
+      query: '{ left @hush right }',
+      expected: { data: { left: null, right: 'right' }, errors: [{ message: 'Unknown directive "@hush".', path: ['left'] }] },
+      route: 'stitched',
+    },
   ],
 };
 

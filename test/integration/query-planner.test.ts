@@ -316,7 +316,55 @@ test('the plan: calls per wave and the documents sent', () => {
   // Under an interface, a field of another subgraph: one fetch per concrete type that needs it.
   assert.equal(plan('{ node(id: "p1") { ... on Post { author { name } } } }').steps[0]!.waves.length, 2);
   assert.throws(() => plan('{ __schema { types { name } } }'), Unplannable);
-  assert.throws(() => plan('{ posts { __key_x: id } }'), Unplannable);
+  // A client's alias with the planner's prefix: the planner's own take another one in this document.
+  assert.deepEqual(shape('{ posts { __key_id: title author { name } } }'), [
+    [['posts: { posts { __key_id: title author { __key1_id: id } } }'], ['users: query ($__k0: [ID!]!) { __e0: users(ids: $__k0) { name } }']],
+  ]);
+  // So does a client's variable with the prefix of the planner's key lists.
+  assert.deepEqual(shape('query ($__k0: Int) { me { name posts(first: $__k0) { title } } }'), [
+    [['users: { me { name __key_id: id } }'], ['posts: query ($__k1_0: [ID!]!, $__k0: Int) { __e0: _usersByIds(ids: $__k1_0) { posts(first: $__k0) { title } } }']],
+  ]);
+});
+
+test('the plan: an executable directive on a field goes to the call that answers it, as written; elsewhere declined with the reason', () => {
+  const MARK = 'directive @mark(tone: String, if: Boolean) on FIELD | INLINE_FRAGMENT';
+  const subgraph = (name: string, sdl: string, entities: Record<string, [string[], string, string]>): PlanSubgraph => {
+    const schema = buildSchema(sdl);
+    const entries = Object.entries(entities).map(([type, [keys, field, argument]]) => [type, entityEntry(schema, keys, field, argument)!] as const);
+    return { name, executor: () => ({}), visible: schema, entities: new Map(entries) };
+  };
+  // catalog does not declare @mark.
+  const graph = planGraph([
+    subgraph('users', `${USERS} ${MARK}`, { User: [['id'], 'users', 'ids'] }),
+    subgraph('posts', `${POSTS} ${MARK}`, { User: [['id'], '_usersByIds', 'ids'] }),
+    subgraph('catalog', CATALOG, { Product: [['sku'], 'products', 'skus'] }),
+  ]);
+  const unified = buildSchema(/* GraphQL */ `
+    ${MARK}
+    type User { id: ID! name: String! posts(first: Int): [Post!]! }
+    type Post { id: ID! title: String! author: User product: Product }
+    type Product { sku: ID! name: String! }
+    type Query { me: User posts: [Post!]! }
+  `);
+  const plan = (query: string) => {
+    const document = parse(query);
+    return planOperation(document, document.definitions[0] as never, unified, graph);
+  };
+  const shape = (query: string) => plan(query).steps[0]!.waves.map((wave) => wave.map((call) => `${call.subgraph.name}: ${print(call.documentFor([])).replace(/\s+/g, ' ')}`));
+  // On a field of an entity fetch too; a variable used only in a directive is declared in the call that uses it.
+  assert.deepEqual(shape('query ($t: String) { posts { title @mark author { name @mark(tone: $t) } } }'), [
+    ['posts: { posts { title @mark author { __key_id: id } } }'],
+    ['users: query ($__k0: [ID!]!, $t: String) { __e0: users(ids: $__k0) { name @mark(tone: $t) } }'],
+  ]);
+  // Its `if:` is no @include: the fetch is always needed.
+  assert.equal(plan('query ($x: Boolean!) { posts { author { name @mark(if: $x) } } }').steps[0]!.waves[1]![0]!.fetches[0]!.neededWhen, undefined);
+  assert.deepEqual(plan('query ($x: Boolean!) { posts { author { name @include(if: $x) } } }').steps[0]!.waves[1]![0]!.fetches[0]!.neededWhen, [[{ variable: 'x', skip: false, fallback: undefined }]]);
+  assert.throws(() => plan('{ posts { product { name @mark } } }'), { message: 'directive @mark on Product.name: subgraph "catalog", which would answer the field, does not declare it' });
+  assert.throws(() => plan('{ posts @mark { title author { name } } }'), {
+    message: 'directive @mark on Query.posts: fields under it come from other calls ("users"), and the planner forwards a directive only on a field one call answers whole',
+  });
+  assert.throws(() => plan('{ posts { ... on Post @mark { title } } }'), { message: 'directive @mark on an inline fragment: the planner forwards a directive other than @skip/@include only on a field' });
+  assert.throws(() => plan('{ posts { title @defer } }'), { message: "directive @defer: not an executable directive of the gateway's schema" });
 });
 
 test('a batch field that answers the wrong number of entities: the fields it was to fill are null with SOURCE_BAD_RESPONSE', async (t) => {
