@@ -175,6 +175,8 @@ function tailSummary(runs: Run[]): TailSummary | undefined {
   return {
     serverP50: median(defined(tails.map((t) => t.serverP50))),
     serverP99: median(defined(tails.map((t) => t.serverP99))),
+    waitP50: median(defined(tails.map((t) => t.waitP50))),
+    waitP99: median(defined(tails.map((t) => t.waitP99))),
     maxPauseMs: Math.max(...tails.map((t) => t.maxPauseMs)),
     longPauseMsPerSec: median(tails.map((t) => t.longPauseMs / settings.durationSec)),
     loopDelayP99Ms: median(defined(tails.map((t) => t.loopDelayP99Ms))),

@@ -13,7 +13,10 @@
 //   process's own latency of the HTTP requests its node:http server answered
 //   (the 'http.server.request.start' to 'http.server.response.finish'
 //   diagnostics channels: request headers parsed to the last byte handed to
-//   the socket), its 50th and 99th percentiles, the longest GC pause and the
+//   the socket), its 50th and 99th percentiles, the 50th and 99th percentiles
+//   of the time Tessera's requests waited for a place before any work was
+//   done on them (server.admission: its 'tessera:admission' diagnostics
+//   channel's `started` events; none in the other processes), the longest GC pause and the
 //   time spent in pauses of 10 ms or more, and the event loop's delay (a
 //   timer's lateness sampled every 10 ms: how long one piece of work held the
 //   thread). They say where a client's tail latency comes from: the process's
@@ -61,6 +64,12 @@ if (!cluster.isWorker && process.send) {
     if (latencies.length < MAX_KEPT) latencies.push(performance.now() - at);
   });
 
+  // Tessera's admission waits (ms), one per request it started; no other process publishes on the channel.
+  let waits = [];
+  subscribe('tessera:admission', (event) => {
+    if (event.change === 'started' && waits.length < MAX_KEPT) waits.push(event.waitedMs);
+  });
+
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
 
@@ -71,6 +80,8 @@ if (!cluster.isWorker && process.send) {
       answered,
       serverP50: percentile(latencies, 0.5),
       serverP99: percentile(latencies, 0.99),
+      waitP50: percentile(waits, 0.5),
+      waitP99: percentile(waits, 0.99),
       maxPauseMs: windowMaxPause,
       longPauseMs: windowLongPauseMs,
       // The histogram is in nanoseconds; the resolution (10 ms) is the timer's period, not lateness.
@@ -78,6 +89,7 @@ if (!cluster.isWorker && process.send) {
       loopDelayMaxMs: loopDelay.count ? Math.max(0, loopDelay.max / 1e6 - 10) : undefined,
     };
     latencies = [];
+    waits = [];
     answered = 0;
     windowMaxPause = 0;
     windowLongPauseMs = 0;

@@ -32,6 +32,9 @@ export interface TailWindow {
   /** Headers parsed to the last byte handed to the socket, ms; undefined when it answered none. */
   serverP50?: number;
   serverP99?: number;
+  /** How long Tessera's requests waited for a place (server.admission) before any work was done on them, ms; undefined in other processes. */
+  waitP50?: number;
+  waitP99?: number;
   /** The longest GC pause, and the time spent in pauses of 10 ms or more, ms. */
   maxPauseMs: number;
   longPauseMs: number;

@@ -5,6 +5,9 @@ import type { TailWindow } from './proc.js';
 export interface TailSummary {
   serverP50?: number;
   serverP99?: number;
+  /** Tessera's admission wait (server.admission), ms: the share of the in-process time spent queued before any work. */
+  waitP50?: number;
+  waitP99?: number;
   maxPauseMs: number;
   /** Time in GC pauses of 10 ms or more per second of load, ms. */
   longPauseMsPerSec: number;
