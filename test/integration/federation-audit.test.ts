@@ -60,7 +60,7 @@ import { Kind, parse, valueFromASTUntyped, visit, type FieldNode } from 'graphql
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
-import { deferred, gql, serveSupergraph, sse, startGateway, startGraphqlUpstream, type GraphqlResponse } from '../kit/index.js';
+import { captureLogs, deferred, gql, serveSupergraph, sse, startGateway, startGraphqlUpstream, type GraphqlResponse } from '../kit/index.js';
 
 const link = (version: string, imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v${version}", import: [${imports.map((i) => `"@${i}"`).join(', ')}])`;
 
@@ -1170,13 +1170,17 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
     const service = await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [counting] });
     descriptors.push({ name, kind: 'federation' as const, url: service.url });
   }
-  const gateway = await startGateway(t, descriptors, { mode: 'development' });
+  const logs = captureLogs('debug');
+  const gateway = await startGateway(t, descriptors, { mode: 'development' }, { logger: logs.logger });
 
   const selection = '{ __typename id title stars blurb ... on Movie { minutes score } ... on Book { pages } }';
   const streamed = await sse(t, gateway.url, `subscription { showAdded ${selection} }`);
   assert.equal(streamed.headers.get('tessera-route'), 'planned');
   const events: Array<GraphqlResponse['body'] | undefined> = [];
   for (let i = 0; i < shows.length; i++) events.push(await streamed.next());
+  // The route where routes are seen: the header above, the router's debug line, the request log line.
+  assert.ok(logs.lines.some((l) => l.msg === 'operation routed: planned' && /^subgraphs "library", "notes", "ratings"; override labels on: /.test(String(l.reason))), JSON.stringify(logs.lines.filter((l) => l.level === 20)));
+  assert.equal(logs.lines.find((l) => l.msg === 'request')?.route, 'planned');
   // One `_entities` call per subgraph per event that has objects for it: notes for every show, ratings for each movie.
   assert.deepEqual(entityCalls, { library: 0, notes: 4, ratings: 3, box: 0 });
   streamed.close();
