@@ -51,8 +51,17 @@
  * client's response key, type conditions and variable types get the
  * subgraph's type names (and run-plan.ts turns `__typename` answers back).
  *
+ * A subscription over federation subgraphs is planned as a query is: its
+ * root field's call, to the one subgraph serving it, is that subgraph's own
+ * subscription, and the later waves (entity fetches, @requires, abstract
+ * types, @interfaceObject fields) run on each event's data (run-plan.ts
+ * subscribePlan); labelled @override labels are rolled once per
+ * subscription.
+ *
  * The planner takes what it can do exactly and declines the rest (the caller
- * then uses stitching, which gives the same answer): subscriptions, an
+ * then uses stitching, which gives the same answer): a subscription of a
+ * subgraph that is not a federation subgraph, one whose root field would come
+ * from several subgraphs or carries @skip/@include, an
  * operation of introspection alone (introspection beside other root fields is
  * answered by the result check, from the gateway's schema), a directive other
  * than @skip/@include it cannot send on as written (forwardedOf: on a
@@ -232,7 +241,8 @@ export function isNeeded(fetch: Fetch, variables: Readonly<Record<string, unknow
 /** One upstream request: every fetch of one wave for one subgraph. */
 export interface Call {
   subgraph: PlanSubgraph;
-  operationType: 'query' | 'mutation';
+  /** A subscription's root call is the subgraph's own subscription (run-plan.ts subscribePlan); every other call a query or mutation. */
+  operationType: 'query' | 'mutation' | 'subscription';
   /**
    * The document for this many keys per fetch: the same one whatever the counts unless the call has one-key
    * entity fields, which are sent once per key (memoised per counts).
@@ -350,10 +360,11 @@ export function planGraph(subgraphs: readonly PlanSubgraph[]): PlanGraph {
   };
   for (const subgraph of [...subgraphs].sort(byName)) {
     const schema = subgraph.visible;
-    // Root types under the unified graph's names (subscriptions are never planned).
+    // Root types under the unified graph's names.
     const roots = new Map([
       [schema.getQueryType()?.name, 'Query'],
       [schema.getMutationType()?.name, 'Mutation'],
+      [schema.getSubscriptionType()?.name, 'Subscription'],
     ]);
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith('__') || !('getFields' in type) || !(isObjectType(type) || isAbstractType(type))) continue;
@@ -1341,7 +1352,7 @@ function usedVariables(selections: readonly SelectionNode[]): Set<string> {
   return names;
 }
 
-function operationDocument(operation: 'query' | 'mutation', variables: readonly VariableDefinitionNode[], selections: readonly SelectionNode[]): DocumentNode {
+function operationDocument(operation: Call['operationType'], variables: readonly VariableDefinitionNode[], selections: readonly SelectionNode[]): DocumentNode {
   return {
     kind: Kind.DOCUMENT,
     definitions: [{ kind: Kind.OPERATION_DEFINITION, operation: operation as never, variableDefinitions: variables, selectionSet: selectionSet(selections) }],
@@ -1457,7 +1468,7 @@ function wavesOf(roots: readonly Fetch[], operation: OperationDefinitionNode, sc
       if (depth === 0) {
         const selections = group.flatMap((f) => f.selections);
         const variables = clientVariables(selections);
-        const operationType = operation.operation === 'mutation' ? 'mutation' : 'query';
+        const operationType = operation.operation;
         const { document, internalAlias } = sentDocument(operationDocument(operationType, variables, selections), subgraph, schema, prefixes);
         return { subgraph, operationType, documentFor: () => document, fetches: group, variables: variables.map((d) => d.variable.name.value), internalAlias };
       }
@@ -1557,7 +1568,6 @@ const NONE: ReadonlySet<string> = new Set();
  * or Unplannable with the reason stitching has to take it.
  */
 export function planOperation(document: DocumentNode, operation: OperationDefinitionNode, schema: GraphQLSchema, graph: PlanGraph, enabled: ReadonlySet<string> = NONE): QueryPlan {
-  if (operation.operation === 'subscription') throw new Unplannable('subscriptions are stitched');
   // A directive other than @skip/@include is forwarded only on a field (Planner.forwardable), and only one of the
   // gateway's schema's own (a composed executable directive): never @defer/@stream, which the schema does not declare.
   const onlyInclusion = (where: string) => (node: { directives?: readonly DirectiveNode[] }) => {
@@ -1578,9 +1588,10 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
       }
     },
   });
-  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  const subscription = operation.operation === 'subscription';
+  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : subscription ? schema.getSubscriptionType() : schema.getQueryType();
   if (!rootType) throw new Unplannable(`the schema has no ${operation.operation} type`);
-  const rootName = operation.operation === 'mutation' ? 'Mutation' : 'Query';
+  const rootName = operation.operation === 'mutation' ? 'Mutation' : subscription ? 'Subscription' : 'Query';
   const defaults = new Map<string, boolean>();
   for (const d of operation.variableDefinitions ?? []) if (d.defaultValue?.kind === Kind.BOOLEAN) defaults.set(d.variable.name.value, d.defaultValue.value);
   const planner = new Planner(schema, graph, document, enabled, defaults);
@@ -1601,6 +1612,9 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     if (entry.field.name.value.startsWith('__')) continue;
     const owners = ownersOf(graph, coordinate(rootName, entry.field.name.value), enabled);
     if (owners.length === 0) throw new Unplannable(`${rootName}.${entry.field.name.value} is served by no plannable subgraph`);
+    // A subscription's root call is its subgraph's own event stream: planned over federation subgraphs only (the
+    // others' subscriptions, GraphQL upstreams' and gRPC server streams, are stitched).
+    if (subscription && !owners.every((s) => s.federation)) throw new Unplannable(`${rootName}.${entry.field.name.value}: subscriptions are planned over federation subgraphs only`);
     // @shareable root fields: a subgraph this query already asks, else the first by name; of those, the first that
     // can answer the selection (`node(id:) { ... on Chat { text } }` from the subgraph whose Chat it is).
     const ordered = operation.operation === 'query' ? [...owners.filter((s) => groups.some((g) => g.subgraph === s)), ...owners.filter((s) => !groups.some((g) => g.subgraph === s))] : owners;
@@ -1633,6 +1647,11 @@ export function planOperation(document: DocumentNode, operation: OperationDefini
     return fetch;
   });
   planner.setNeeds(roots);
+  if (subscription) {
+    // One stream per subscription: its root field from one subgraph, always subscribed to (GraphQL spec 6.2.3).
+    if (roots.length !== 1) throw new Unplannable(`the subscription's root field would come from ${roots.length} subgraphs' calls, and a subscription is one subgraph's stream`);
+    if (roots[0]!.neededWhen) throw new Unplannable("@skip/@include on a subscription's root field");
+  }
   const steps = operation.operation === 'mutation' ? roots.map((root) => [root]) : [roots];
   return { steps: steps.map((step) => ({ waves: wavesOf(step, operation, schema, planner.prefixes) })) };
 }

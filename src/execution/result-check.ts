@@ -213,7 +213,8 @@ export class ResultChecker {
     if (compiled === undefined) {
       const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
       const operation = name ? operations.find((o) => o.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
-      const rootType = operation?.operation === 'mutation' ? this.schema.getMutationType() : operation?.operation === 'query' ? this.schema.getQueryType() : undefined;
+      const kind = operation?.operation;
+      const rootType = kind === 'mutation' ? this.schema.getMutationType() : kind === 'query' ? this.schema.getQueryType() : kind === 'subscription' ? this.schema.getSubscriptionType() : undefined;
       compiled = operation && rootType && compilable(document) ? { rootType: rootType.name, shape: this.shape(document, rootType, [operation.selectionSet]) } : null;
       byOperation.set(name, compiled);
     }

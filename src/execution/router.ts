@@ -14,10 +14,12 @@
  *    selections are plain fields, and every field, fragment type condition,
  *    variable type and directive in the document exists in that subgraph's
  *    schema (`__typename` anywhere, but no introspection, which the gateway
- *    answers itself).
+ *    answers itself). Never a subscription.
  * 2. `planned`: the query planner (planner.ts) turns the operation into a
  *    fixed list of upstream calls over any subgraphs, renamed ones included,
- *    run by run-plan.ts, answers merged as plain objects.
+ *    run by run-plan.ts, answers merged as plain objects; a subscription
+ *    over federation subgraphs too (subscribe: each event joined and checked
+ *    as a query's answer).
  * 3. `stitched`: what the planner declines runs through
  *    @graphql-tools/stitch (the execute function the router is given),
  *    unless it selects a federation field stitching cannot answer to the
@@ -35,7 +37,7 @@
  * paths. For that, `__typename` is added to the forwarded document under
  * interfaces and unions.
  */
-import type { ExecutionResult } from '@graphql-tools/utils';
+import { isAsyncIterable, mapAsyncIterator, type ExecutionResult } from '@graphql-tools/utils';
 import {
   getVariableValues,
   GraphQLError,
@@ -67,7 +69,7 @@ import type { ComposedSubgraph } from '../compose/index.js';
 import { requestError, TesseraError, withoutStackTraces } from '../errors.js';
 import { planGraph, planOperation, Unplannable, Unsatisfiable, type PlanGraph, type QueryPlan } from './planner.js';
 import type { LabelledOverride } from '../compose/federation.js';
-import { clientGone, clientGoneFrom, executePlan } from './run-plan.js';
+import { clientGone, clientGoneFrom, executePlan, subscribePlan } from './run-plan.js';
 import { checkingSchema, ResultChecker, type CheckArgs } from './result-check.js';
 import { fieldNodesAt, fragmentsOf, type Fragments } from './collect-fields.js';
 import { passedThrough } from './passthrough.js';
@@ -494,7 +496,6 @@ export class Router {
   }
 
   private decideRoute(document: DocumentNode, operation: OperationDefinitionNode, labels: string): Decision {
-    if (operation.operation === 'subscription') return { route: 'stitched', reason: 'subscriptions are stitched' };
     const enabled = new Set(labels ? labels.split('\n') : []);
     const onlyOwner = this.overrides.size > 0 ? (at: string) => {
       const override = this.overrides.get(at);
@@ -568,6 +569,20 @@ export class Router {
     if (direct.trusted) return this.locateErrors(result, args.document, operation);
     // An answer the check kept as the subgraph sent it is written as the subgraph's own text (passthrough.ts).
     return passedThrough(this.locateErrors(this.checker.check(result, args), args.document, operation), result);
+  }
+
+  /**
+   * Runs a planned subscription (run-plan.ts subscribePlan): each event's answer checked and its errors located
+   * as a planned query's (run). Variables are checked first, as for run: a request error, no subgraph called.
+   */
+  async subscribe(decision: Extract<Decision, { route: 'planned' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> {
+    if (operation.variableDefinitions?.length) {
+      const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+      if (coerced.errors) return { errors: coerced.errors.map(requestError) };
+    }
+    const finish = (assembled: ExecutionResult): ExecutionResult => this.locateErrors(this.checker.check(assembled, args), args.document, operation);
+    const answer = await subscribePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
+    return isAsyncIterable(answer) ? mapAsyncIterator(answer, finish) : finish(answer);
   }
 
   /**

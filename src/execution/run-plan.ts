@@ -12,12 +12,16 @@
  * Fetch.neededWhen) joins no objects, so a call none of whose fetches has a
  * key is not sent; a root call whose fields are all left out neither.
  *
+ * A subscription's plan runs through subscribePlan: the root call is the
+ * subgraph's subscription, and each event is the root answer the later waves
+ * run on, as executePlan runs them for a query.
+ *
  * A request whose client went away (its scope's signal aborted) stops at the
  * next wave, and the calls that failed with it place no error per object:
  * the answer is clientGone() alone, which nobody reads (docs/reliability.md
  * row 86).
  */
-import type { ExecutionResult } from '@graphql-tools/utils';
+import { isAsyncIterable, mapAsyncIterator, type ExecutionResult } from '@graphql-tools/utils';
 import { GraphQLError, type OperationTypeNode } from 'graphql';
 import type { Renames } from '../compose/index.js';
 import { isNeeded, type Call, type Fetch, type QueryPlan } from './planner.js';
@@ -164,11 +168,19 @@ export function clientGoneFrom(context: unknown): boolean {
   return (context as { tessera?: RequestScope } | undefined)?.tessera?.signal.aborted === true;
 }
 
+/** The client's variables a call's document uses. */
+function variablesOf(call: Call, request: PlanRequest): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of call.variables) if (request.variables && name in request.variables) out[name] = request.variables[name];
+  return out;
+}
+
 /**
  * Runs the plan; the answer is unchecked (key fields included, values as the subgraphs sent them), or
- * clientGone() when the client went away before it was done.
+ * clientGone() when the client went away before it was done. With `rootAnswer`, the root call is not sent: its
+ * answer is that (a subscription's event, subscribePlan), and the later waves run on it.
  */
-export async function executePlan(plan: QueryPlan, request: PlanRequest): Promise<ExecutionResult> {
+export async function executePlan(plan: QueryPlan, request: PlanRequest, rootAnswer?: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
   const data: Data = {};
   const errors: GraphQLError[] = [];
   const targets = new Map<Fetch, Target[]>();
@@ -194,12 +206,6 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
   const asGraphqlError = (error: unknown): GraphQLError =>
     error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : undefined });
 
-  const clientVariables = (call: Call): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (const name of call.variables) if (request.variables && name in request.variables) out[name] = request.variables[name];
-    return out;
-  };
-
   const runRoot = async (call: Call): Promise<void> => {
     const fetch = call.fetches[0]!;
     // Every field it fills left out by the client's @skip/@include (Fetch.neededWhen): not sent, nothing under it joined.
@@ -210,7 +216,9 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
     targets.set(fetch, root);
     let result: ExecutionResult;
     try {
-      result = (await call.subgraph.executor({ document: call.documentFor([]), variables: clientVariables(call), operationType: call.operationType as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult;
+      result = rootAnswer
+        ? await rootAnswer()
+        : ((await call.subgraph.executor({ document: call.documentFor([]), variables: variablesOf(call, request), operationType: call.operationType as OperationTypeNode, context: request.context as Record<string, unknown> })) as ExecutionResult);
     } catch (error) {
       fail(fetch, root, asGraphqlError(error));
       return;
@@ -229,7 +237,7 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
   };
 
   const runEntities = async (call: Call): Promise<void> => {
-    const variables = clientVariables(call);
+    const variables = variablesOf(call, request);
     // Fetches sharing an entity field (the planner's wavesOf: same field, same selection) share its key list.
     const lists = new Map<string, { keys: unknown[]; seen: Map<string, number> }>();
     const prepared = call.fetches.map((fetch) => {
@@ -384,4 +392,32 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest): Promis
   }
   if (gone()) return clientGone();
   return errors.length > 0 ? { data, errors } : { data };
+}
+
+/**
+ * Runs a subscription's plan (planner.ts: one step, its root call the subgraph's subscription): subscribes once,
+ * then for each event runs the later waves on that event's data as executePlan runs them on a root call's answer
+ * (one call per subgraph per wave per event), each event's answer unchecked as executePlan's. A failed entity
+ * fetch puts its errors in that event's answer alone; the stream goes on. Closing the returned stream (`return`)
+ * closes the subgraph's. A subgraph that answers the subscription with one result (an error) or fails to
+ * subscribe gives one answer, as a query's failed root call does.
+ */
+export async function subscribePlan(plan: QueryPlan, request: PlanRequest): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> {
+  const call = plan.steps[0]!.waves[0]![0]!;
+  let stream: ExecutionResult | AsyncIterable<ExecutionResult>;
+  try {
+    stream = (await call.subgraph.executor({
+      document: call.documentFor([]),
+      variables: variablesOf(call, request),
+      operationType: 'subscription' as OperationTypeNode,
+      context: request.context as Record<string, unknown>,
+    })) as ExecutionResult | AsyncIterable<ExecutionResult>;
+  } catch (error) {
+    return executePlan(plan, request, () => Promise.reject(error));
+  }
+  if (!isAsyncIterable(stream)) {
+    const single = stream;
+    return executePlan(plan, request, async () => single);
+  }
+  return mapAsyncIterator(stream, (event) => executePlan(plan, request, async () => event));
 }

@@ -6,10 +6,12 @@
  * in development mode, in a `tessera-route` response header (the routes of a
  * batched request, comma-separated, in order).
  *
- * Subscriptions never reach onExecute: they are stitched, and noted as such
- * in onSubscribe, where one that selects a field only the planner answers
- * to the federation spec is refused as a stitched query would be
- * (OPERATION_NOT_PLANNABLE, docs/reliability.md row 77).
+ * Subscriptions never reach onExecute: onSubscribe asks the router for their
+ * route (progressive @override labels rolled once per subscription), runs a
+ * planned one (Router.subscribe: each event's later waves planned as a
+ * query's), and leaves the rest to stitching, refusing one that selects a
+ * field only the planner answers to the federation spec as a stitched query
+ * is (OPERATION_NOT_PLANNABLE, docs/reliability.md row 77).
  */
 import type { Plugin } from 'graphql-yoga';
 import { mapMaybePromise } from '@graphql-tools/utils';
@@ -24,8 +26,6 @@ export interface UseRouterOptions extends RouterOptions {
 export const ROUTE_HEADER = 'tessera-route';
 
 type Context = { request?: Request; tessera?: RequestScope } | undefined;
-
-const SUBSCRIPTION = { route: 'stitched', reason: 'subscriptions are stitched' } as const;
 
 /** The route span's attributes of each decision (decisions are made once per document): made once, frozen, so the trace exporter encodes them once. */
 const routeSpans = new WeakMap<object, TraceAttributes>();
@@ -50,12 +50,19 @@ export function useRouter(options: UseRouterOptions): Plugin {
     }
   };
   return {
-    onSubscribe({ args, setResultAndStopExecution }) {
+    onSubscribe({ args: client, setResultAndStopExecution, setSubscribeFn }) {
+      const document = router.withDirectiveDefaults(client.document);
+      const args = document === client.document ? client : { ...client, document };
       const operation = router.operation(args.document, args.operationName);
-      // The router's decision for a subscription is always stitched (decided once per document), refused or not.
-      const decision = operation instanceof Error || operation.operation !== 'subscription' ? SUBSCRIPTION : router.decide(args.document, operation);
+      // Not a subscription (a query sent over a subscription transport) or no operation: graphql-js answers it.
+      if (operation instanceof Error || operation.operation !== 'subscription') return;
+      const span = (args.contextValue as Context)?.tessera?.trace?.span('tessera.route');
+      // Progressive @override: the labels on are rolled once per subscription, for all of its events.
+      const decision = router.decide(args.document, operation, router.rollLabels());
+      span?.end(routeAttributes(decision));
       note(args.contextValue as Context, decision);
-      if ('refused' in decision && decision.refused) setResultAndStopExecution(refusedResult(decision.refused));
+      if (decision.route === 'planned') setSubscribeFn(() => router.subscribe(decision, operation, args));
+      else if (decision.route === 'stitched' && decision.refused) setResultAndStopExecution(refusedResult(decision.refused));
     },
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn((client) => {

@@ -57,8 +57,10 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, valueFromASTUntyped, visit, type FieldNode } from 'graphql';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startApolloGateway, type ApolloAnswer } from '../kit/apollo.js';
-import { gql, serveSupergraph, sse, startGateway, startGraphqlUpstream } from '../kit/index.js';
+import { captureLogs, deferred, gql, serveSupergraph, sse, startGateway, startGraphqlUpstream, type GraphqlResponse } from '../kit/index.js';
 
 const link = (version: string, imports: string[]) => `extend schema @link(url: "https://specs.apollo.dev/federation/v${version}", import: [${imports.map((i) => `"@${i}"`).join(', ')}])`;
 
@@ -1070,76 +1072,202 @@ test('Federation 1 subgraphs and type extensions (extend type, @extends) with @e
 });
 
 /**
- * Subscriptions are stitched: one that selects a field only the planner answers to the federation spec (an
- * @interfaceObject subgraph's field, a field a progressive @override moves per request) is refused as a stitched
- * query is (docs/reliability.md rows 77 and 80), located at that field, no subgraph called; others stream.
+ * Subscriptions are planned: the root field's call is its subgraph's own subscription, and each event's data goes
+ * through the rest of the plan as a query's root answer does (entity fetches by key, @requires, @interfaceObject
+ * fields, a progressive @override label rolled once per subscription), one `_entities` call per subgraph per event.
+ * An event whose entity fetch fails carries its located error, and the stream goes on (docs/reliability.md row 92);
+ * closing the client's stream closes the subgraph's.
  */
-test('a subscription selecting an @interfaceObject field or a field moved per request is refused, located; another streams (docs/reliability.md row 80)', async (t) => {
+test('a subscription is planned: each event answered as the same selection as a query, @interfaceObject and per-request @override fields included (docs/reliability.md row 92)', async (t) => {
+  const shows = [
+    { __typename: 'Movie', id: 'm1', title: 'Alien', minutes: 117 },
+    { __typename: 'Book', id: 'b1', title: 'Dune', pages: 412 },
+    { __typename: 'Movie', id: 'm2', title: 'Heat', minutes: 170 },
+    { __typename: 'Movie', id: 'm3', title: 'Ran', minutes: 160 },
+  ];
+  const tickets = [{ id: 't1', seat: 'A1' }, { id: 't2', seat: 'A2' }, { id: 't3', seat: 'A3' }];
   let subscribed = 0;
-  const library = interfaceObjectScenario.subgraphs.library!;
-  const events = {
-    sdl: `${library.sdl.replace('type Query { shows: [Show!]! }', 'type Query { shows: [Show!]! }\ntype Subscription { showAdded: Show! }')}
-type Ticket @key(fields: "id") { id: ID! seat: String! }
-extend type Subscription { ticketSold: Ticket! }`,
-    resolvers: {
-      ...library.resolvers,
-      Subscription: {
-        showAdded: { subscribe: async function* () { subscribed++; yield { showAdded: SHOWS[1] }; } },
-        ticketSold: { subscribe: async function* () { subscribed++; yield { ticketSold: { id: 't1', seat: 'A1' } }; } },
+  const batch = [shows[0], shows[1], shows[3], shows[0]];
+  const closed = { showAdded: deferred(), showsAdded: deferred(), ticketSold: deferred() };
+  /** An event stream that stays open after its events until it is closed (its `return` called, when the gateway goes). */
+  const stream = (field: keyof typeof closed, values: readonly unknown[]): AsyncIterableIterator<unknown> => {
+    subscribed++;
+    const ended = (closed[field] = deferred());
+    let i = 0;
+    let stop: (() => void) | undefined;
+    const done = { value: undefined, done: true } as const;
+    return {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      next: () => (i < values.length ? Promise.resolve({ value: { [field]: values[i++] }, done: false }) : new Promise((resolve) => (stop = () => resolve(done)))),
+      return: () => {
+        ended.resolve();
+        stop?.();
+        return Promise.resolve(done);
+      },
+    };
+  };
+  const showOf = byId(shows);
+  const subgraphs: Record<string, Subgraph> = {
+    library: {
+      sdl: `${link('2.3', [...KEYS, 'interfaceObject'])}
+type Query { show(id: ID!): Show shows: [Show!]! }
+type Subscription { showAdded: Show! showsAdded: [Show!]! ticketSold: Ticket! }
+interface Show @key(fields: "id") { id: ID! title: String! }
+type Book implements Show @key(fields: "id") { id: ID! title: String! pages: Int! }
+type Movie implements Show @key(fields: "id") { id: ID! title: String! minutes: Int! }
+type Ticket @key(fields: "id") { id: ID! seat: String! }`,
+      resolvers: {
+        Query: { show: (_: unknown, { id }: { id: string }) => showOf({ id }), shows: () => batch },
+        Subscription: {
+          showAdded: { subscribe: () => stream('showAdded', shows) },
+          showsAdded: { subscribe: () => stream('showsAdded', [batch]) },
+          ticketSold: { subscribe: () => stream('ticketSold', tickets) },
+        },
+        Show: { __resolveReference: showOf, ...typed },
+        Book: { __resolveReference: showOf },
+        Movie: { __resolveReference: showOf },
+        Ticket: { __resolveReference: (r: { id: string }) => tickets.find((x) => x.id === r.id) },
       },
     },
-  };
-  const box = {
-    sdl: `${link('2.7', [...KEYS, 'override'])}
+    // Knows Show as an @interfaceObject; its blurb needs the title (@requires).
+    notes: {
+      sdl: `${link('2.3', [...KEYS, 'interfaceObject'])}
+type Show @key(fields: "id") @interfaceObject { id: ID! title: String! @external stars: Int! blurb: String! @requires(fields: "title") }`,
+      resolvers: {
+        Show: {
+          __resolveReference: (r: { id: string; title?: string }) => r,
+          stars: (r: { id: string }) => (r.id === 'b1' ? 5 : 3),
+          blurb: (r: { id: string; title?: string }) => `${need(r.title, 'title')} (${r.id})`,
+        },
+      },
+    },
+    // A third subgraph's field on one implementation; fails for m2.
+    ratings: {
+      sdl: `${link('2.3', KEYS)}
+type Movie @key(fields: "id") { id: ID! score: Int }`,
+      resolvers: {
+        Movie: {
+          __resolveReference: (r: { id: string }) => {
+            if (r.id === 'm2') throw new Error('ratings of m2 are down');
+            return { id: r.id, score: Number(r.id.slice(1)) * 2 };
+          },
+        },
+      },
+    },
+    box: {
+      sdl: `${link('2.7', [...KEYS, 'override'])}
 type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library", label: "percent(50)") }`,
-    resolvers: { Ticket: { __resolveReference: (r: { id: string }) => ({ id: r.id, seat: 'B2' }) } },
+      resolvers: { Ticket: { __resolveReference: (r: { id: string }) => ({ id: r.id, seat: 'B2' }) } },
+    },
   };
-  const subgraphs: Record<string, Subgraph> = { library: events, notes: interfaceObjectScenario.subgraphs.notes!, box };
+  const entityCalls: Record<string, number> = {};
   const descriptors = [];
   for (const [name, { sdl, resolvers }] of Object.entries(subgraphs)) {
-    descriptors.push({ name, kind: 'federation' as const, url: (await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }))).url });
+    entityCalls[name] = 0;
+    const counting = { onParams: ({ params }: { params: { query?: string } }) => void (params.query?.includes('_entities') && entityCalls[name]!++) };
+    const service = await startGraphqlUpstream(t, buildSubgraphSchema({ typeDefs: parse(sdl), resolvers: resolvers as never }), {}, { plugins: [counting] });
+    descriptors.push({ name, kind: 'federation' as const, url: service.url });
   }
-  const gateway = await startGateway(t, descriptors, { mode: 'development' });
-  for (const [query, field, column] of [
-    ['subscription { showAdded { id title stars } }', 'Show.stars', 37],
-    ['subscription { ticketSold { id seat } }', 'Ticket.seat', 32],
-  ] as const) {
-    const refused = await sse(t, gateway.url, query);
-    const event = await refused.next();
-    assert.equal(event?.data, undefined, query);
-    assert.equal(event?.errors?.length, 1, JSON.stringify(event));
-    const [error] = event!.errors!;
-    assert.equal(error!.extensions?.code, 'OPERATION_NOT_PLANNABLE');
-    assert.match(error!.message, new RegExp(`^Field "${field.replace('.', '\\.')}" cannot be answered here: .*\\(subscriptions are stitched\\)\\.$`));
-    assert.deepEqual((error as { locations?: unknown }).locations, [{ line: 1, column }]);
-    refused.close();
-  }
-  assert.equal(subscribed, 0, 'no subgraph was asked to subscribe');
-  const streamed = await sse(t, gateway.url, 'subscription { showAdded { __typename id title } }');
-  assert.deepEqual(await streamed.next(), { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien' } } });
-  assert.equal(subscribed, 1);
+  const logs = captureLogs('debug');
+  const gateway = await startGateway(t, descriptors, { mode: 'development' }, { logger: logs.logger });
 
-  // On a channel with names of its own, a query (planner off) and a subscription are refused the same way, at the
-  // client's field, named in the channel's names (docs/reliability.md row 84).
+  const selection = '{ __typename id title stars blurb ... on Movie { minutes score } ... on Book { pages } }';
+  const streamed = await sse(t, gateway.url, `subscription { showAdded ${selection} }`);
+  assert.equal(streamed.headers.get('tessera-route'), 'planned');
+  const events: Array<GraphqlResponse['body'] | undefined> = [];
+  for (let i = 0; i < shows.length; i++) events.push(await streamed.next());
+  // The route where routes are seen: the header above, the router's debug line, the request log line.
+  assert.ok(logs.lines.some((l) => l.msg === 'operation routed: planned' && /^subgraphs "library", "notes", "ratings"; override labels on: /.test(String(l.reason))), JSON.stringify(logs.lines.filter((l) => l.level === 20)));
+  assert.equal(logs.lines.find((l) => l.msg === 'request')?.route, 'planned');
+  // One `_entities` call per subgraph per event that has objects for it: notes for every show, ratings for each movie.
+  assert.deepEqual(entityCalls, { library: 0, notes: 4, ratings: 3, box: 0 });
+  streamed.close();
+  await closed.showAdded.promise;
+
+  for (const [i, { id }] of shows.entries()) {
+    const query = await gql(gateway.url, `{ show(id: "${id}") ${selection} }`);
+    assert.equal(query.headers.get('tessera-route'), 'planned');
+    const event = events[i]!;
+    assert.deepEqual(event.data, { showAdded: query.body.data.show }, JSON.stringify(event));
+    assert.deepEqual(event.errors?.map((e) => ({ message: e.message, path: e.path })), query.body.errors?.map((e) => ({ message: e.message, path: e.path?.map((k) => (k === 'show' ? 'showAdded' : k)) })));
+  }
+  assert.deepEqual(events[0], { data: { showAdded: { __typename: 'Movie', id: 'm1', title: 'Alien', stars: 3, blurb: 'Alien (m1)', minutes: 117, score: 2 } } });
+  // The failed entity fetch: that event's field null with its located error; the next event came as usual.
+  assert.equal(events[2]!.data?.showAdded.score, null);
+  assert.deepEqual(events[2]!.errors?.map((e) => e.path), [['showAdded', 'score']]);
+  assert.deepEqual((events[2]!.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 83 }]);
+  assert.equal(events[3]!.data?.showAdded.score, 6);
+
+  // An event with a list: one `_entities` call per subgraph for all of its objects, as a query's.
+  Object.assign(entityCalls, { notes: 0, ratings: 0 });
+  const listed = await sse(t, gateway.url, `subscription { showsAdded ${selection} }`);
+  const list = await listed.next();
+  assert.deepEqual(entityCalls, { library: 0, notes: 1, ratings: 1, box: 0 });
+  listed.close();
+  await closed.showsAdded.promise;
+  const shown = await gql(gateway.url, `{ shows ${selection} }`);
+  assert.deepEqual(list, { data: { showsAdded: shown.body.data.shows } });
+  assert.equal(list?.data?.showsAdded.length, 4);
+
+  // The same over WebSocket (graphql-ws); completing it closes the subgraph's subscription.
+  const client = createClient({ url: gateway.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+  t.after(() => client.dispose());
+  const overSocket: Array<{ data?: unknown; errors?: ReadonlyArray<{ message: string; path?: ReadonlyArray<string | number> }> }> = [];
+  const gotAll = deferred();
+  const unsubscribe = client.subscribe(
+    { query: `subscription { showAdded ${selection} }` },
+    {
+      next: (event) => {
+        overSocket.push(event);
+        if (overSocket.length === shows.length) gotAll.resolve();
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
+  await gotAll.promise;
+  unsubscribe();
+  await closed.showAdded.promise;
+  assert.deepEqual(
+    overSocket.map((e) => ({ data: e.data, errors: e.errors?.map(({ message, path }) => ({ message, path })) })),
+    events.map((e) => ({ data: e?.data, errors: e?.errors?.map(({ message, path }) => ({ message, path })) })),
+  );
+
+  // A field a progressive @override moves per request: the label is rolled once for the whole subscription.
+  const sold = await sse(t, gateway.url, 'subscription { ticketSold { id seat } }');
+  assert.equal(sold.headers.get('tessera-route'), 'planned');
+  const seats: unknown[] = [];
+  for (let i = 0; i < tickets.length; i++) seats.push((await sold.next())?.data?.ticketSold);
+  assert.ok(
+    [tickets.map(({ id, seat }) => ({ id, seat })), tickets.map(({ id }) => ({ id, seat: 'B2' }))].some((all) => JSON.stringify(all) === JSON.stringify(seats)),
+    JSON.stringify(seats),
+  );
+  sold.close();
+  await closed.ticketSold.promise;
+  assert.equal(subscribed, 4);
+
+  // On a channel with names of its own and the planner off, a subscription selecting an @interfaceObject field is
+  // refused as a query is, at the client's field, named in the channel's names (docs/reliability.md rows 80, 84).
   const renamed = await startGateway(t, descriptors, {
     mode: 'development',
     execution: { planner: false },
     channels: { tv: { path: '/tv/graphql', rename: { types: { Show: 'Program' }, fields: { 'Show.stars': 'rating', 'Movie.stars': 'rating', 'Book.stars': 'rating' } } } },
   } as never);
   const tv = renamed.url.replace(/\/graphql$/, '/tv/graphql');
-  const query = await gql(tv, '{ shows { id\n  rating } }');
+  const query = await gql(tv, '{ show(id: "m1") { id\n  rating } }');
   assert.equal(query.status, 400, JSON.stringify(query.body));
   assert.equal(query.body.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE');
-  // Said in the channel's names: its type and field, not the unified graph's Show.stars.
   assert.match(query.body.errors![0]!.message, /^Field "Program\.rating" cannot be answered here: subgraph "notes" answers it for the interface Program as an @interfaceObject, .*\(the query planner is off \(execution\.planner: false\)\)\.$/);
   assert.deepEqual((query.body.errors?.[0] as { locations?: unknown }).locations, [{ line: 2, column: 3 }]);
   const subscription = await sse(t, tv, 'subscription { showAdded { id title rating } }');
   const event = await subscription.next();
   assert.equal(event?.errors?.[0]?.extensions?.code, 'OPERATION_NOT_PLANNABLE', JSON.stringify(event));
-  assert.match(event!.errors![0]!.message, /^Field "Program\.rating" cannot be answered here: .*Program.*\(subscriptions are stitched\)\.$/);
+  assert.match(event!.errors![0]!.message, /^Field "Program\.rating" cannot be answered here: .*Program.*\(the query planner is off \(execution\.planner: false\)\)\.$/);
   assert.doesNotMatch(event!.errors![0]!.message, /Show/);
   assert.deepEqual((event?.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 37 }]);
-  assert.equal(subscribed, 1, 'no subgraph was asked to subscribe');
+  assert.equal(subscribed, 4, 'no subgraph was asked to subscribe');
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -313,6 +313,11 @@ test('the plan: calls per wave and the documents sent', () => {
   ]);
   assert.equal(plan('mutation { addPost(title: "a") { id } rename(id: "u1", name: "b") { name } }').steps.length, 2);
   assert.throws(() => plan('subscription { tick }'), Unplannable);
+  // A subscription of a subgraph that is not a federation subgraph: stitched, with the reason.
+  const ticking = planGraph([subgraph('ticks', 'type Query { a: Int } type Subscription { tick: Int }', {})]);
+  assert.throws(() => planOperation(parse('subscription { tick }'), parse('subscription { tick }').definitions[0] as never, unified, ticking), {
+    message: 'Subscription.tick: subscriptions are planned over federation subgraphs only',
+  });
   // Under an interface, a field of another subgraph: one fetch per concrete type that needs it.
   assert.equal(plan('{ node(id: "p1") { ... on Post { author { name } } } }').steps[0]!.waves.length, 2);
   assert.throws(() => plan('{ __schema { types { name } } }'), Unplannable);
