@@ -1235,6 +1235,42 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
     events.map((e) => ({ data: e?.data, errors: e?.errors?.map(({ message, path }) => ({ message, path })) })),
   );
 
+  // The subscription's variables reach its plan: `@include(if: $more)` false leaves out the other subgraphs' fields
+  // (no `_entities` call for any event), true brings them; each event as the same selection with the same variables
+  // as a query.
+  const varied = '{ id title stars @include(if: $more) ... on Movie @include(if: $more) { score } }';
+  for (const more of [false, true]) {
+    Object.assign(entityCalls, { notes: 0, ratings: 0 });
+    const got: Array<{ data?: unknown; errors?: ReadonlyArray<{ message: string; path?: ReadonlyArray<string | number> }> }> = [];
+    const all = deferred();
+    let failed: unknown;
+    const stop = client.subscribe(
+      { query: `subscription ($more: Boolean!) { showAdded ${varied} }`, variables: { more } },
+      {
+        next: (event) => {
+          got.push(event);
+          if (got.length === shows.length) all.resolve();
+        },
+        error: (error) => {
+          failed = error;
+          all.resolve();
+        },
+        complete: () => undefined,
+      },
+    );
+    await all.promise;
+    assert.equal(failed, undefined, `the subscription failed: ${JSON.stringify(failed)}`);
+    stop();
+    await closed.showAdded.promise;
+    assert.deepEqual(entityCalls, { library: 0, notes: more ? 4 : 0, ratings: more ? 3 : 0, box: 0 }, `more: ${more}`);
+    for (const [i, { id }] of shows.entries()) {
+      const query = await gql(gateway.url, `query ($more: Boolean!) { show(id: "${id}") ${varied} }`, { more });
+      assert.deepEqual(got[i]!.data, { showAdded: query.body.data.show }, `more: ${more}, ${JSON.stringify(got[i])}`);
+      assert.deepEqual(got[i]!.errors?.map((e) => e.path), query.body.errors?.map((e) => e.path?.map((k) => (k === 'show' ? 'showAdded' : k))));
+    }
+    if (!more) assert.deepEqual(got[0]!.data, { showAdded: { id: 'm1', title: 'Alien' } });
+  }
+
   // A field a progressive @override moves per request: the label is rolled once for the whole subscription.
   const sold = await sse(t, gateway.url, 'subscription { ticketSold { id seat } }');
   assert.equal(sold.headers.get('tessera-route'), 'planned');
@@ -1246,7 +1282,7 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   );
   sold.close();
   await closed.ticketSold.promise;
-  assert.equal(subscribed, 4);
+  assert.equal(subscribed, 6);
 
   // On a channel with names of its own and the planner off, a subscription selecting an @interfaceObject field is
   // refused as a query is, at the client's field, named in the channel's names (docs/reliability.md rows 80, 84).
@@ -1267,7 +1303,7 @@ type Ticket @key(fields: "id") { id: ID! seat: String! @override(from: "library"
   assert.match(event!.errors![0]!.message, /^Field "Program\.rating" cannot be answered here: .*Program.*\(the query planner is off \(execution\.planner: false\)\)\.$/);
   assert.doesNotMatch(event!.errors![0]!.message, /Show/);
   assert.deepEqual((event?.errors?.[0] as { locations?: unknown }).locations, [{ line: 1, column: 37 }]);
-  assert.equal(subscribed, 4, 'no subgraph was asked to subscribe');
+  assert.equal(subscribed, 6, 'no subgraph was asked to subscribe');
 });
 
 // ---------------------------------------------------------------------------------------------------------------
