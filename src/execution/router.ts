@@ -539,11 +539,8 @@ export class Router {
    * subgraph is called.
    */
   async run(decision: Exclude<Decision, { route: 'stitched' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult> {
-    // Without definitions there is nothing to check.
-    if (operation.variableDefinitions?.length) {
-      const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
-      if (coerced.errors) return { errors: coerced.errors.map(requestError) };
-    }
+    const refused = this.variableErrors(operation, args);
+    if (refused) return refused;
     if (decision.route === 'planned') {
       const assembled = await executePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
       // clientGone() has no data to check and no error to locate: it passes as it is.
@@ -571,15 +568,21 @@ export class Router {
     return passedThrough(this.locateErrors(this.checker.check(result, args), args.document, operation), result);
   }
 
+  /** The operation's variables checked as graphql-js's execute would (spec 6.1.2, at most 50 errors): request errors, or undefined. */
+  private variableErrors(operation: OperationDefinitionNode, args: RouteArgs): ExecutionResult | undefined {
+    // Without definitions there is nothing to check.
+    if (!operation.variableDefinitions?.length) return undefined;
+    const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
+    return coerced.errors ? { errors: coerced.errors.map(requestError) } : undefined;
+  }
+
   /**
    * Runs a planned subscription (run-plan.ts subscribePlan): each event's answer checked and its errors located
    * as a planned query's (run). Variables are checked first, as for run: a request error, no subgraph called.
    */
   async subscribe(decision: Extract<Decision, { route: 'planned' }>, operation: OperationDefinitionNode, args: RouteArgs): Promise<ExecutionResult | AsyncIterable<ExecutionResult>> {
-    if (operation.variableDefinitions?.length) {
-      const coerced = getVariableValues(this.schema, operation.variableDefinitions, (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 50 });
-      if (coerced.errors) return { errors: coerced.errors.map(requestError) };
-    }
+    const refused = this.variableErrors(operation, args);
+    if (refused) return refused;
     const finish = (assembled: ExecutionResult): ExecutionResult => this.locateErrors(this.checker.check(assembled, args), args.document, operation);
     const answer = await subscribePlan(decision.plan, { variables: args.variableValues as Record<string, unknown> | undefined, context: args.contextValue });
     return isAsyncIterable(answer) ? mapAsyncIterator(answer, finish) : finish(answer);
