@@ -454,8 +454,9 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
 
 /**
  * CPU profile of one Tessera target under load (default: dedupe off, so every
- * request does the whole work), warm-up excluded from nothing: the profile
- * covers start-up too, which is small next to the load.
+ * request does the whole work). The summary reads only the samples from the
+ * load's start to the process's stop: start-up (module loading, composition)
+ * is left out. The raw profile keeps them all.
  */
 async function profileScenario(scenario: Scenario): Promise<void> {
   const targetName = wantedTargets?.[0] ?? 'tessera-nodedupe';
@@ -471,14 +472,16 @@ async function profileScenario(scenario: Scenario): Promise<void> {
     if (!tessera) throw new Error(`${targetName} did not start: ${JSON.stringify(result.failedTargets)}`);
     const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
     const duration = Number(args.duration ?? 10);
+    const loadStarted = performance.now();
     const load = await runLoad({ url: tessera.url!, body, connections, durationSec: duration });
     log(`  profiled ${duration} s at ${connections} connections: ${load.rps.toFixed(0)} req/s (profiler on), ${load.errors} errors`);
     await tessera.process!.stop();
+    const windowMs = performance.now() - loadStarted;
     // The main thread's profile is the largest.
     const profiles = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
     const main = profiles.sort((a, b) => statSync(b).size - statSync(a).size)[0];
     if (!main) throw new Error(`no profile written in ${dir}`);
-    const summary = summarizeProfile(main, 25);
+    const summary = summarizeProfile(main, 25, windowMs);
     const file = join(RESULTS_DIR, `profile-${scenario.name}.md`);
     const header = `# CPU profile of Tessera (${targetName}): ${scenario.title}\n\n\`npm run bench -- ${process.argv.slice(2).join(' ')}\`, ${duration} s at ${connections} connections, ${load.rps.toFixed(0)} req/s with the profiler on; ${new Date().toISOString()}; load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores.\n\n`;
     writeFileSync(file, header + summary);

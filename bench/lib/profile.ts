@@ -39,8 +39,13 @@ export function packageOf(url: string): string {
   return shortUrl(url);
 }
 
-export function summarizeProfile(file: string, top = 25): string {
+/**
+ * `lastMs`: only the samples of the profile's last `lastMs` ms (the load's
+ * window, start-up and module loading left out); all of them without it.
+ */
+export function summarizeProfile(file: string, top = 25, lastMs?: number): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const from = lastMs === undefined ? -Infinity : profile.endTime - lastMs * 1000;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -50,10 +55,12 @@ export function summarizeProfile(file: string, top = 25): string {
   const packages = new Map<string, number>();
   let all = 0;
   let idle = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
     const node = byId.get(id);
-    if (!node) return;
+    if (!node || at < from) return;
     all += dt;
     const name = node.callFrame.functionName;
     if (name === '(idle)' || name === '(program)') {
@@ -79,7 +86,7 @@ export function summarizeProfile(file: string, top = 25): string {
       .slice(0, n)
       .map(([k, ms]) => `| ${pct(ms)} | ${ms.toFixed(0)} | \`${k.replace(/\|/g, '\\|')}\` |`);
   return [
-    `Sampled ${(all / 1000).toFixed(1)} s, of which ${(busy / 1000).toFixed(1)} s busy (${((100 * busy) / all).toFixed(0)}%). Percentages are of busy time.`,
+    `Sampled ${(all / 1000).toFixed(1)} s${lastMs === undefined ? '' : ' (from the load\'s start; start-up left out)'}, of which ${(busy / 1000).toFixed(1)} s busy (${((100 * busy) / all).toFixed(0)}%). Percentages are of busy time.`,
     '',
     '### Self time by package',
     '',
