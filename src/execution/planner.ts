@@ -551,7 +551,8 @@ class Planner {
   private readonly helpers = new Set<Fetch>();
   /**
    * Whether an @interfaceObject's objects may be completed as the interface, without their concrete type: the
-   * result check does so where it is compiled (result-check.ts compilable), not where graphql-js's execute runs.
+   * result check does so where it is compiled (result-check.ts compilable, @skip/@include on a variable included),
+   * not where graphql-js's execute runs (a directive other than @skip/@include, introspection).
    */
   private readonly byInterface: boolean;
   /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
@@ -1146,8 +1147,9 @@ class Planner {
    * something selected needs it (`__typename`, a type condition on another type, a field an implementation's own
    * subgraph serves), with that part of the selection alone (viaInterfaceOwner); else this subgraph's `__typename`
    * (the interface's name) is asked, and the result check completes the object as the interface. A document that
-   * graphql-js's execute checks (result-check.ts compilable: @skip/@include on a variable) has every interface
-   * resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when nothing else needs it).
+   * graphql-js's execute checks (result-check.ts compilable: a directive other than @skip/@include, introspection)
+   * has every interface resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when
+   * nothing else needs it).
    */
   private planInterfaceObject(type: GraphQLInterfaceType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const level: SelectionNode[] = [];
