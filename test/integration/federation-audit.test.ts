@@ -636,15 +636,18 @@ type User @key(fields: "id") { id: ID email: String }`,
     // An entity interface: every item has a price here, and a cheaper item of the same kind (circular).
     shop: {
       sdl: `${link('2.3', KEYS)}
-type Query { items: [Item!]! shelf: [Shelved!]! }
+type Query { items: [Item!]! shelf: [Shelved!]! mixed: [Mixed!]! }
 interface Item @key(fields: "id") { id: ID! title: String! cheaper: Item }
 type Book implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item pages: Int! }
 type Film implements Item @key(fields: "id") { id: ID! title: String! cheaper: Item minutes: Int! }
-union Shelved = Book | Film`,
+type Toy { id: ID! name: String! }
+union Shelved = Book | Film
+union Mixed = Book | Toy | Film`,
       resolvers: {
-        Query: { items: () => ITEMS, shelf: () => ITEMS },
+        Query: { items: () => ITEMS, shelf: () => ITEMS, mixed: () => [ITEMS[0], { __typename: 'Toy', id: 't1', name: 'Yoyo' }, ITEMS[1]] },
         Item: { __resolveReference: item, ...typed },
         Shelved: typed,
+        Mixed: typed,
         Book: { __resolveReference: item, cheaper: (b: { id: string }) => (b.id === 'b1' ? item({ id: 'b2' }) : null), pages: () => 300 },
         Film: { __resolveReference: item, cheaper: () => item({ id: 'b2' }), minutes: () => 117 },
       },
@@ -680,6 +683,22 @@ union Shelved = Book | Song`,
     { name: '@include true on a field of the entity interface', query: 'query ($on: Boolean!) { items { id price @include(if: $on) ... on Film { minutes } } }', variables: { on: true } },
     { name: 'a union one subgraph knows fewer members of', query: '{ shelf { ... on Book { id price } ... on Film { id title } } deals { __typename ... on Book { title } ... on Song { seconds } } }' },
     { name: 'a fragment on the interface inside a union', query: '{ deals { ... on Item { id title price } } shelf { ... on Item { title } } }' },
+    { name: 'a fragment on the entity interface inside a union, its field of another subgraph', query: '{ shelf { ... on Item { id price } } }' },
+    { name: 'the same, a named fragment, with a type condition on a member', query: '{ shelf { ...I ... on Film { minutes } } } fragment I on Item { price ... on Book { pages } }' },
+    { name: 'a fragment on the entity interface inside a union, from the other side', query: '{ deals { ... on Item { title cheaper { id } } } }' },
+    {
+      name: 'a fragment on the entity interface inside a union with another member: its objects alone fetched by the interface',
+      query: '{ mixed { ... on Toy { name } ... on Item { price } ... on Film { minutes } } }',
+      representations: { pricing: [{ __typename: 'Item', id: 'b1' }, { __typename: 'Item', id: 'f1' }] },
+    },
+    // Apollo Gateway fetches the members' objects by their own types there.
+    { name: 'the same, one of its fields selected again for a member', query: '{ mixed { ... on Toy { name } ... on Item { price } ... on Film { price minutes } } }' },
+    { name: 'the same, with a field of the union\'s subgraph in the fragment', query: '{ mixed { ... on Toy { name } ... on Item { price title } ... on Film { price minutes } } }' },
+    { name: 'the same, with the key in the fragment', query: '{ mixed { ... on Item { id price } ... on Film { price } } }' },
+    { name: 'the same, two fragments on the interface, one named', query: '{ mixed { ... on Item { id } ...I ... on Toy { id } } } fragment I on Item { price title }', representations: { pricing: [{ __typename: 'Item', id: 'b1' }, { __typename: 'Item', id: 'f1' }] } },
+    { name: 'the same, the field selected again in a fragment on the union', query: '{ mixed { ... on Item { price } ...M } } fragment M on Mixed { ... on Book { price } }' },
+    { name: 'the same under @include on a variable, left out', query: 'query ($p: Boolean!) { mixed { __typename ... on Item @include(if: $p) { price } } }', variables: { p: false }, representations: { pricing: [] } },
+    { name: 'the same under @include on a variable, included', query: 'query ($p: Boolean!) { mixed { __typename ... on Item @include(if: $p) { price } } }', variables: { p: true } },
     { name: '__typename everywhere, aliased, on interfaces and unions', query: '{ __typename t: __typename items { __typename kind: __typename ... on Book { __typename } cheaper { __typename } } deals { __typename } accounts { __typename } }' },
     // The planner's own alias prefixes in a client's document: the planner takes others for it (`__key1_`, `__alias1_`).
     { name: 'a client alias with the planner\'s internal prefix', query: '{ users { __alias_id: email id } }', route: 'planned' },
