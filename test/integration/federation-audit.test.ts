@@ -1990,6 +1990,7 @@ type Driver @key(fields: "id") { id: ID! name: String! age(unit: String!): Int! 
     },
     timing: {
       sdl: `${link('2.3', KEYS)}
+type Query { stints: [Lap] }
 type Lap @key(fields: "id") {
   id: ID!
   driver: Driver!
@@ -2001,6 +2002,7 @@ type Lap @key(fields: "id") {
 }
 type Driver @key(fields: "id") { id: ID! name: String! @external age(unit: String!): Int! @external }`,
       resolvers: {
+        Query: { stints: () => LAPS },
         Lap: {
           __resolveReference: (r: Record<string, unknown>) => ({ ...LAPS.find((l) => l.id === r.id), ...r }),
           driver: (l: { driverId: string }) => ({ id: l.driverId }),
@@ -2058,6 +2060,50 @@ type Driver @key(fields: "id") { id: ID! name: String! @external age(unit: Strin
     },
     { name: 'one of them', query: '{ laps { months } }' },
     { name: 'one of them beside the fields it requires', query: '{ laps { rookie driver { age(unit: "DAYS") name } } }' },
+    // The required field is the subgraph's own where it is already called (its root field): asked in that very call,
+    // once per set of arguments (`pilot(stint: 1)`, `pilot(stint: 2)`), its nested field fetched from track for each.
+    {
+      name: 'from the subgraph already called: a nested required field with two arguments (APOLLO_WRONG)',
+      query: '{ stints { id rookie months } }',
+      expected: { data: { stints: [{ id: 'l1', rookie: true, months: 228 }, { id: 'l2', rookie: false, months: 492 }] } },
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1', driver: { age: 19 } },
+          { __typename: 'Lap', id: 'l2', driver: { age: 41 } },
+          { __typename: 'Lap', id: 'l1', driver: { age: 228 } },
+          { __typename: 'Lap', id: 'l2', driver: { age: 492 } },
+        ],
+        track: [
+          { __typename: 'Driver', id: 'd1' },
+          { __typename: 'Driver', id: 'd2' },
+        ],
+      },
+    },
+    {
+      name: 'from the subgraph already called: a required field with two arguments (APOLLO_WRONG)',
+      query: '{ stints { opener closer } }',
+      expected: { data: { stints: [{ opener: 'Nico', closer: 'Kimi' }, { opener: 'Kimi', closer: 'Nico' }] } },
+      representations: {
+        timing: [
+          { __typename: 'Lap', id: 'l1', pilot: { name: 'Nico' } },
+          { __typename: 'Lap', id: 'l1', pilot: { name: 'Kimi' } },
+          { __typename: 'Lap', id: 'l2', pilot: { name: 'Kimi' } },
+          { __typename: 'Lap', id: 'l2', pilot: { name: 'Nico' } },
+        ],
+      },
+    },
+    {
+      name: 'from the subgraph already called: all four, beside the required fields themselves (APOLLO_WRONG)',
+      query: '{ stints { months closer pilot(stint: 2) { id } rookie opener driver { age(unit: "DAYS") } } }',
+      expected: {
+        data: {
+          stints: [
+            { months: 228, closer: 'Kimi', pilot: { id: 'd2' }, rookie: true, opener: 'Nico', driver: { age: 19 } },
+            { months: 492, closer: 'Nico', pilot: { id: 'd1' }, rookie: false, opener: 'Kimi', driver: { age: 41 } },
+          ],
+        },
+      },
+    },
   ],
 };
 
