@@ -214,6 +214,11 @@ export interface Fetch {
    * objects by run-plan.ts, so a call whose fetches are all not needed is not sent.
    */
   neededWhen?: ReadonlyArray<readonly Condition[]>;
+  /**
+   * It answers the concrete type of an @interfaceObject's objects (viaInterfaceOwner): its `__typename` replaces
+   * the interface's name the @interfaceObject subgraph gave them (which stays where this fetch is not needed).
+   */
+  concreteType?: true;
 }
 
 /**
@@ -1156,7 +1161,9 @@ class Planner {
    * or from the interface's own subgraph). The concrete type is asked of the interface's subgraph only when
    * something selected needs it (`__typename`, a type condition on another type, a field an implementation's own
    * subgraph serves), with that part of the selection alone (viaInterfaceOwner); else this subgraph's `__typename`
-   * (the interface's name) is asked, and the result check completes the object as the interface. A document that
+   * (the interface's name) is asked, and the result check completes the object as the interface; the same for a
+   * request whose @skip/@include leave out all that needs it (the concrete type's fetch is not needed then, and
+   * this subgraph's `__typename` is asked beside it: Fetch.concreteType). A document that
    * graphql-js's execute checks (result-check.ts compilable: a directive other than @skip/@include, introspection)
    * has every interface resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when
    * nothing else needs it).
@@ -1181,7 +1188,9 @@ class Planner {
     const merged = this.sameKey.get(`${responseKey(field)}:${field.name.value}`) ?? [field];
     const alone = merged.every((f) => f.selectionSet!.selections.every((s) => this.interfaceLevel(type, s, subgraph)));
     if (concrete.length === 0 && alone && this.byInterface) return [...own, TYPENAME];
-    return [...own, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
+    // This subgraph's `__typename` (the interface's name) too: what the object keeps where the concrete type's fetch
+    // is left out by the client's @skip/@include (Fetch.concreteType).
+    return [...own, TYPENAME, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
   }
 
   /**
@@ -1228,10 +1237,14 @@ class Planner {
       selections: [],
       fields: [...keys],
       children: [],
+      concreteType: true,
     };
     owner.children.push(fetch);
-    // It answers each object's concrete type (`__typename`), which the answer needs wherever the field is included.
-    this.fills(fetch, [{ field: TYPENAME, wraps: [] }, ...this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set))]);
+    // It answers each object's concrete type (`__typename`): needed where one of the fields it fills is included (the
+    // result check completes the object as the interface otherwise), always where graphql-js's execute checks the
+    // answer (byInterface false), which resolves every interface by its concrete type.
+    const filled = this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set));
+    this.fills(fetch, this.byInterface ? filled : [{ field: TYPENAME, wraps: [] }, ...filled]);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
     return keyFields.map((f) => keyField(f, this.prefixes.key));
   }

@@ -317,21 +317,34 @@ export class ResultChecker {
 
   /**
    * Whether an object of interface `type` at `field` may be completed as the interface itself (its `__typename` the
-   * interface's name, as a federation @interfaceObject subgraph answers it): when nothing selected on it depends on
-   * its concrete type, neither `__typename` nor a fragment on another type (the planner asks the concrete type
-   * otherwise); else the check fails as graphql-js's would.
+   * interface's name, as a federation @interfaceObject subgraph answers it): when nothing selected on it that
+   * `include` keeps depends on its concrete type, neither `__typename` nor a field under a fragment on another type
+   * (the planner asks the concrete type otherwise); else the check fails as graphql-js's would.
    */
-  asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType): boolean {
+  asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType, include: Inclusion): boolean {
     if (field.asInterface === undefined) {
       let fragments = this.fragments.get(document);
       if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
       const known = fragments;
+      /** Whether `set` selects a field `include` keeps, fragments followed whatever their type. */
+      const selects = (set: SelectionSetNode): boolean =>
+        set.selections.some((s) => {
+          const keep = include(s.directives);
+          if (keep === false) return false;
+          if (keep === undefined || s.kind === Kind.FIELD) return true;
+          const fragment = s.kind === Kind.FRAGMENT_SPREAD ? known.get(s.name.value) : s;
+          return !fragment || selects(fragment.selectionSet);
+        });
       const independent = (set: SelectionSetNode): boolean =>
         set.selections.every((s) => {
+          const keep = include(s.directives);
+          if (keep === false) return true;
+          if (keep === undefined) return false;
           if (s.kind === Kind.FIELD) return s.name.value !== '__typename';
           const fragment = s.kind === Kind.FRAGMENT_SPREAD ? known.get(s.name.value) : s;
-          const condition = fragment?.typeCondition?.name.value;
-          return !!fragment && (!condition || condition === type.name) && independent(fragment.selectionSet);
+          if (!fragment) return false;
+          const condition = fragment.typeCondition?.name.value;
+          return !condition || condition === type.name ? independent(fragment.selectionSet) : !selects(fragment.selectionSet);
         });
       field.asInterface = field.selections.every(independent);
     }
@@ -452,7 +465,7 @@ class CheckRun {
     let objectType: GraphQLObjectType | GraphQLInterfaceType;
     if (isObjectType(type)) {
       objectType = type;
-    } else if (isInterfaceType(type) && (raw as Record<string, unknown>).__typename === type.name && this.checker.asInterface(this.document, field, type)) {
+    } else if (isInterfaceType(type) && (raw as Record<string, unknown>).__typename === type.name && this.checker.asInterface(this.document, field, type, this.include)) {
       // An @interfaceObject's object, whose concrete type the planner did not ask: nothing selected depends on it.
       objectType = type;
     } else {

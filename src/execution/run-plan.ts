@@ -339,7 +339,10 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest, rootAns
       }
       for (const target of withKey) {
         const item = list[target.keyIndex];
-        if (isObject(item)) mergeInto(target.object, item);
+        if (!isObject(item)) continue;
+        // The concrete type of an @interfaceObject's object replaces the interface's name it had (mergeInto keeps the first value).
+        if (fetch.concreteType && typeof item.__typename === 'string') target.object.__typename = item.__typename;
+        mergeInto(target.object, item);
       }
     }
     /**

@@ -85,7 +85,7 @@ test('aliases merged by response key, repeated fragments, literal @skip/@include
   });
 });
 
-test('@skip/@include on variables: compiled per set of their values, the same answer and field order as execute', () => {
+test('@skip/@include on variables: compiled per set of their values, the same answer and field order as execute; at most 32 sets kept per operation (docs/reliability.md row 93)', () => {
   const out = both('query ($s: Boolean!) { me { name @skip(if: $s) id } }', { data: { me: ada } }, { s: true });
   assert.deepEqual(out.data, { me: { id: 'u1' } });
   // The order of the fields depends on the values: `name` first where its first selection is included.
@@ -107,6 +107,14 @@ test('@skip/@include on variables: compiled per set of their values, the same an
     const answer = both(many, { data: { me: { id: 'u1', ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}`, 'Ada'])) } } }, variables);
     assert.equal(Object.keys(answer.data!.me as object).length, 1 + Object.values(variables).filter(Boolean).length);
   }
+  // One document, checked with each of its 64 sets of values: 32 compiled checks kept, the others made per request.
+  const manyDocument = parse(many);
+  for (let n = 0; n < 64; n++) {
+    const variableValues = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`v${i}`, ((n >> i) & 1) === 1]));
+    checker.check({ data: { me: { id: 'u1' } } }, { document: manyDocument, variableValues });
+  }
+  const kept = (checker as unknown as { compiled: WeakMap<object, Map<string, { variants: Map<string, unknown> }>> }).compiled.get(manyDocument)!.get('')!;
+  assert.equal(kept.variants.size, 32);
 });
 
 test('data null is passed on as it is', () => {
@@ -166,6 +174,12 @@ test('an object of an interface whose __typename is the interface\'s own name (a
     const out = JSON.parse(JSON.stringify(checker.check(structuredClone(asked), document(query)))) as { errors: Array<{ message: string }> };
     assert.deepEqual(out.errors.map((e) => e.message), ['Abstract type "Node" was resolved to a non-object type "Node".'], query);
   }
+  // What depends on the concrete type left out by @skip/@include (the planner does not ask it then): completed as the
+  // interface; kept, the error.
+  const conditional = 'query ($t: Boolean!) { nodes { id __typename @include(if: $t) ... on User @include(if: $t) { name } ... on Bot { version @include(if: $t) } } }';
+  assert.deepEqual(JSON.parse(JSON.stringify(checker.check(structuredClone(asked), { document: parse(conditional), variableValues: { t: false } }))), { data: { nodes: [{ id: 'n1' }] } });
+  const kept = JSON.parse(JSON.stringify(checker.check(structuredClone(asked), { document: parse(conditional), variableValues: { t: true } }))) as { errors: Array<{ message: string }> };
+  assert.deepEqual(kept.errors.map((e) => e.message), ['Abstract type "Node" was resolved to a non-object type "Node".']);
   // The same with @skip/@include on a variable (graphql-js's execute, which the check used for such a document, would
   // have failed the object: the planner asked its concrete type for it).
   for (const on of [true, false]) {
