@@ -59,6 +59,28 @@ export const literalInclusion: Inclusion = (directives) => {
   return keep;
 };
 
+/**
+ * @skip/@include applied with their `if` given literally or by a variable of
+ * `values` (spec 3.13; the request's boolean for each, or its default);
+ * undefined for another directive or a variable not in `values`. For callers
+ * that compile per set of such values (result-check.ts).
+ */
+export function inclusionWith(values: ReadonlyMap<string, boolean>): Inclusion {
+  return (directives) => {
+    if (!directives || directives.length === 0) return true;
+    let keep = true;
+    for (const directive of directives) {
+      const name = directive.name.value;
+      if (name !== 'skip' && name !== 'include') return undefined;
+      const argument = directive.arguments?.find((a) => a.name.value === 'if')?.value;
+      const value = argument?.kind === Kind.BOOLEAN ? argument.value : argument?.kind === Kind.VARIABLE ? values.get(argument.name.value) : undefined;
+      if (value === undefined) return undefined;
+      if (value === (name === 'skip')) keep = false;
+    }
+    return keep;
+  };
+}
+
 /** Fragments keep their directives as wraps (the planner forwards them); fields keep their own. */
 export const forwardedInclusion: Inclusion = (directives) => (directives && directives.length > 0 ? 'wrap' : true);
 
@@ -126,12 +148,19 @@ export function walkFields(
 
 /**
  * The fields of selection sets on an object type, by response key, in the
- * order graphql-js executes them; undefined when the answer would depend on
- * the request (see literalInclusion) or a fragment is unknown.
+ * order graphql-js executes them; undefined when `include` cannot decide (by
+ * default literalInclusion: the answer would depend on the request) or a
+ * fragment is unknown.
  */
-export function collectFields(schema: GraphQLSchema, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[], fragments: Fragments): Map<string, FieldNode[]> | undefined {
+export function collectFields(
+  schema: GraphQLSchema,
+  type: GraphQLObjectType | GraphQLInterfaceType,
+  sets: readonly SelectionSetNode[],
+  fragments: Fragments,
+  include: Inclusion = literalInclusion,
+): Map<string, FieldNode[]> | undefined {
   const fields = new Map<string, FieldNode[]>();
-  const complete = walkFields(schema, type, sets, fragments, literalInclusion, (field) => {
+  const complete = walkFields(schema, type, sets, fragments, include, (field) => {
     const key = field.alias?.value ?? field.name.value;
     const list = fields.get(key);
     if (list) list.push(field);

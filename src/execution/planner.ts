@@ -72,7 +72,8 @@
  * or union whose selections need a second subgraph is planned per concrete
  * type (planAbstract), but for the fields selected on an entity interface
  * itself that subgraphs with @key on the interface serve for all of its
- * implementations: fetched by the interface's key (viaEntityInterface).
+ * implementations: fetched by the interface's key (viaEntityInterface), also
+ * from a fragment on the interface inside a union (viaInterfaceFragments).
  *
  * Pure: executors are carried, never called here.
  */
@@ -82,6 +83,7 @@ import {
   isAbstractType,
   isInterfaceType,
   isLeafType,
+  isUnionType,
   isObjectType,
   isSpecifiedDirective,
   Kind,
@@ -98,6 +100,7 @@ import {
   type GraphQLInterfaceType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  type GraphQLUnionType,
   type OperationDefinitionNode,
   type SelectionNode,
   type SelectionSetNode,
@@ -169,10 +172,11 @@ export interface Fetch {
   /** Response keys from the parent's objects to this fetch's objects (lists are walked through). */
   path: readonly string[];
   /**
-   * Under an interface or union: only the objects whose `__typename` is `typename` once `depth` keys of the path
-   * are walked (the fetch joins one concrete type's objects).
+   * Under an interface or union: only the objects whose `__typename` is one of `typenames` once `depth` keys of
+   * the path are walked (the fetch joins one concrete type's objects, or those of a union's members that implement
+   * an entity interface it is fetched by).
    */
-  filters?: ReadonlyArray<{ depth: number; typename: string }>;
+  filters?: ReadonlyArray<{ depth: number; typenames: readonly string[] }>;
   /**
    * For an entity fetch: where the keys are read, and the field's alias and variable in the call (a one-key
    * field is sent once per key, as `<alias>_<n>` with `$<variable>_<n>`).
@@ -210,6 +214,11 @@ export interface Fetch {
    * objects by run-plan.ts, so a call whose fetches are all not needed is not sent.
    */
   neededWhen?: ReadonlyArray<readonly Condition[]>;
+  /**
+   * It answers the concrete type of an @interfaceObject's objects (viaInterfaceOwner): its `__typename` replaces
+   * the interface's name the @interfaceObject subgraph gave them (which stays where this fetch is not needed).
+   */
+  concreteType?: true;
 }
 
 /**
@@ -401,6 +410,12 @@ interface Entry {
   wraps: Wraps;
 }
 
+/** A field fetched by an entity interface's key (planAbstract), for the objects of `members` (all, when undefined). */
+interface ViaInterface {
+  entry: Entry;
+  members?: readonly string[];
+}
+
 const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
 
 /**
@@ -551,7 +566,8 @@ class Planner {
   private readonly helpers = new Set<Fetch>();
   /**
    * Whether an @interfaceObject's objects may be completed as the interface, without their concrete type: the
-   * result check does so where it is compiled (result-check.ts compilable), not where graphql-js's execute runs.
+   * result check does so where it is compiled (result-check.ts compilable, @skip/@include on a variable included),
+   * not where graphql-js's execute runs (a directive other than @skip/@include, introspection).
    */
   private readonly byInterface: boolean;
   /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
@@ -1145,9 +1161,12 @@ class Planner {
    * or from the interface's own subgraph). The concrete type is asked of the interface's subgraph only when
    * something selected needs it (`__typename`, a type condition on another type, a field an implementation's own
    * subgraph serves), with that part of the selection alone (viaInterfaceOwner); else this subgraph's `__typename`
-   * (the interface's name) is asked, and the result check completes the object as the interface. A document that
-   * graphql-js's execute checks (result-check.ts compilable: @skip/@include on a variable) has every interface
-   * resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when nothing else needs it).
+   * (the interface's name) is asked, and the result check completes the object as the interface; the same for a
+   * request whose @skip/@include leave out all that needs it (the concrete type's fetch is not needed then, and
+   * this subgraph's `__typename` is asked beside it: Fetch.concreteType). A document that
+   * graphql-js's execute checks (result-check.ts compilable: a directive other than @skip/@include, introspection)
+   * has every interface resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when
+   * nothing else needs it).
    */
   private planInterfaceObject(type: GraphQLInterfaceType, field: FieldNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const level: SelectionNode[] = [];
@@ -1169,7 +1188,9 @@ class Planner {
     const merged = this.sameKey.get(`${responseKey(field)}:${field.name.value}`) ?? [field];
     const alone = merged.every((f) => f.selectionSet!.selections.every((s) => this.interfaceLevel(type, s, subgraph)));
     if (concrete.length === 0 && alone && this.byInterface) return [...own, TYPENAME];
-    return [...own, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
+    // This subgraph's `__typename` (the interface's name) too: what the object keeps where the concrete type's fetch
+    // is left out by the client's @skip/@include (Fetch.concreteType).
+    return [...own, TYPENAME, ...this.viaInterfaceOwner(type, selectionSet(concrete.length > 0 ? concrete : [TYPENAME]), subgraph, path, owner)];
   }
 
   /**
@@ -1216,10 +1237,14 @@ class Planner {
       selections: [],
       fields: [...keys],
       children: [],
+      concreteType: true,
     };
     owner.children.push(fetch);
-    // It answers each object's concrete type (`__typename`), which the answer needs wherever the field is included.
-    this.fills(fetch, [{ field: TYPENAME, wraps: [] }, ...this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set))]);
+    // It answers each object's concrete type (`__typename`): needed where one of the fields it fills is included (the
+    // result check completes the object as the interface otherwise), always where graphql-js's execute checks the
+    // answer (byInterface false), which resolves every interface by its concrete type.
+    const filled = this.schema.getPossibleTypes(type).flatMap((concrete) => this.collect(concrete, set));
+    this.fills(fetch, this.byInterface ? filled : [{ field: TYPENAME, wraps: [] }, ...filled]);
     fetch.selections = this.planAbstract(type, set, target, [], fetch, undefined);
     return keyFields.map((f) => keyField(f, this.prefixes.key));
   }
@@ -1228,38 +1253,118 @@ class Planner {
    * A selection under an interface or union that needs other subgraphs: planned once per concrete type the
    * subgraph can answer, each in its own `... on <Type>`, as for an object of that type (so a field of another
    * subgraph becomes an entity fetch); such a fetch joins only the objects of its type (Fetch.filters), told
-   * apart by their `__typename`.
+   * apart by their `__typename`. Fields on an entity interface itself (the field's type, or a fragment's type
+   * condition inside a union: viaInterfaceFragments) are fetched once by the interface's key instead.
    */
   private planAbstract(type: GraphQLAbstractType, set: SelectionSetNode, subgraph: PlanSubgraph, path: readonly string[], owner: Fetch, provided: Provided | undefined): SelectionNode[] {
     const selections: SelectionNode[] = [TYPENAME];
     const onInterface = this.onInterface(type, set, subgraph);
     // Fields on an entity interface itself: one entity fetch for every object, by the interface's key and name; the
     // rest per concrete type, without them (nor the same field selected again under a type condition).
-    let viaInterface = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
-    if (viaInterface.length > 0) {
+    let viaInterface: ViaInterface[] = [];
+    const onItself = isInterfaceType(type) ? this.viaEntityInterface(type, set, subgraph, onInterface) : [];
+    if (onItself.length > 0) {
       const before = owner.children.length;
       try {
-        selections.push(...this.planEntries(type as GraphQLInterfaceType, viaInterface, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+        selections.push(...this.planEntries(type as GraphQLInterfaceType, onItself, subgraph, path, owner, provided).filter((s) => s !== TYPENAME));
+        viaInterface = onItself.map((entry) => ({ entry }));
       } catch (error) {
         // Not plannable on the interface (its key not to be had here): all of it per concrete type.
         if (!(error instanceof Unplannable)) throw error;
         owner.children.length = before;
-        viaInterface = [];
       }
     }
-    const printed = new Map(viaInterface.map((i) => [i, i.wraps.length === 0 ? print(i.field) : undefined]));
-    const covered = (entry: Entry): boolean =>
-      viaInterface.some((i) => i.field === entry.field || (printed.get(i) !== undefined && responseKey(i.field) === responseKey(entry.field) && printed.get(i) === print(entry.field)));
+    if (isUnionType(type)) viaInterface = this.viaInterfaceFragments(type, set, subgraph, path, owner, provided, selections);
+    const printed = new Map(viaInterface.map((i) => [i, i.entry.wraps.length === 0 ? print(i.entry.field) : undefined]));
+    const covered = (entry: Entry, concrete: GraphQLObjectType): boolean =>
+      viaInterface.some(
+        (i) =>
+          (!i.members || i.members.includes(concrete.name)) &&
+          (i.entry.field === entry.field || (printed.get(i) !== undefined && responseKey(i.entry.field) === responseKey(entry.field) && printed.get(i) === print(entry.field))),
+      );
     for (const concrete of this.schema.getPossibleTypes(type)) {
       if (!overlapsIn(subgraph, type, concrete)) continue;
-      const entries = viaInterface.length > 0 ? this.collect(concrete, set).filter((e) => !covered(e)) : this.collect(concrete, set);
+      const entries = viaInterface.length > 0 ? this.collect(concrete, set).filter((e) => !covered(e, concrete)) : this.collect(concrete, set);
       if (entries.length === 0) continue;
       const before = owner.children.length;
       const planned = this.planEntries(concrete, entries, subgraph, path, owner, provided, false, onInterface);
-      for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typename: concrete.name }];
+      for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typenames: [concrete.name] }];
       selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: concrete.name } }, selectionSet: selectionSet(planned) });
     }
     return selections;
+  }
+
+  /**
+   * Fragments on an entity interface inside a union (`shelf { ... on Item { price } }`, a fragment spread too),
+   * where `subgraph` goes from the union to the interface as Apollo Gateway's query graph does (castsTo): the
+   * fields on the interface itself that viaEntityInterface takes are fetched once by the interface's key and name
+   * (`__typename: "Item"`), for the objects of the union's members that implement it (Fetch.filters), with the
+   * key asked in `... on Item`, pushed onto `selections`; what they cover, with those members. Not for a
+   * fragment of such fields alone one of which is selected again for a member outside it (as Apollo Gateway).
+   */
+  private viaInterfaceFragments(
+    union: GraphQLUnionType,
+    set: SelectionSetNode,
+    subgraph: PlanSubgraph,
+    path: readonly string[],
+    owner: Fetch,
+    provided: Provided | undefined,
+    selections: SelectionNode[],
+  ): ViaInterface[] {
+    // The fragments on each interface, planned together (one entity fetch per interface).
+    const byInterface = new Map<GraphQLInterfaceType, SelectionNode[]>();
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) continue;
+      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? this.fragments.get(selection.name.value) : selection;
+      const iface = fragment?.typeCondition ? this.schema.getType(fragment.typeCondition.name.value) : undefined;
+      if (isInterfaceType(iface)) byInterface.set(iface, [...(byInterface.get(iface) ?? []), selection]);
+    }
+    const out: ViaInterface[] = [];
+    for (const [iface, fragments] of byInterface) {
+      const members = this.castsTo(union, iface, subgraph);
+      if (!members) continue;
+      const own = selectionSet(fragments);
+      const entries = this.viaEntityInterface(iface, own, subgraph, undefined);
+      if (entries.length === 0) continue;
+      // Nothing else in the fragments (no field this subgraph answers itself), and one of them selected again outside
+      // them for one of the members (`... on Film { price }`, fetched by its own type): Apollo Gateway's plan is
+      // cheaper fetching every member's objects by their own type, and Tessera's is the same.
+      const rest = selectionSet(set.selections.filter((s) => !fragments.includes(s)));
+      const keys = new Set(entries.map((e) => responseKey(e.field)));
+      const alone = this.collect(iface, own).every((e) => e.field.name.value === '__typename' || entries.some((i) => i.field === e.field));
+      if (alone && members.some((name) => this.collect(this.schema.getType(name) as GraphQLObjectType, rest).some((e) => keys.has(responseKey(e.field))))) continue;
+      const before = owner.children.length;
+      try {
+        const planned = this.planEntries(iface, entries, subgraph, path, owner, provided).filter((s) => s !== TYPENAME);
+        for (const child of owner.children.slice(before)) child.filters = [...(child.filters ?? []), { depth: path.length, typenames: members }];
+        selections.push({ kind: Kind.INLINE_FRAGMENT, typeCondition: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: iface.name } }, selectionSet: selectionSet(planned) });
+        out.push(...entries.map((entry) => ({ entry, members })));
+      } catch (error) {
+        // Not plannable on the interface (its key not to be had here): per concrete type.
+        if (!(error instanceof Unplannable)) throw error;
+        owner.children.length = before;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The members of `union` implementing `iface` in `subgraph`, where its objects may be taken as the interface's
+   * there: as Apollo Gateway's query graph links two abstract types of a subgraph (a `DownCast` edge,
+   * @apollo/query-graphs addAdditionalAbstractTypeEdges), when they have two or more object types in common there
+   * and no implementation of the interface elsewhere is a member of the union there without implementing it
+   * there; undefined otherwise (each type planned on its own).
+   */
+  private castsTo(union: GraphQLUnionType, iface: GraphQLInterfaceType, subgraph: PlanSubgraph): string[] | undefined {
+    const ownUnion = subgraph.visible.getType(union.name);
+    const ownInterface = subgraph.visible.getType(iface.name);
+    if (!isUnionType(ownUnion) || !isInterfaceType(ownInterface)) return undefined;
+    const implementing = new Set(subgraph.visible.getPossibleTypes(ownInterface).map((t) => t.name));
+    const members = ownUnion.getTypes().map((t) => t.name);
+    const common = members.filter((name) => implementing.has(name));
+    if (common.length < 2) return undefined;
+    if (this.schema.getPossibleTypes(iface).some((t) => members.includes(t.name) && !implementing.has(t.name))) return undefined;
+    return common;
   }
 
   /**

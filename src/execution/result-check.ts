@@ -8,7 +8,7 @@
  * query planner for every planned operation.
  */
 import { isAsyncIterable, mapMaybePromise, MapperKind, mapSchema, type ExecutionResult, type Executor } from '@graphql-tools/utils';
-import { collectFields, fragmentsOf, type Fragments } from './collect-fields.js';
+import { collectFields, fragmentsOf, inclusionWith, literalInclusion, type Fragments, type Inclusion } from './collect-fields.js';
 import {
   execute,
   GraphQLEnumType,
@@ -112,7 +112,10 @@ function withLeftovers(checked: ExecutionResult, located: Map<string, GraphQLErr
   return { ...checked, errors: [...(checked.errors ?? []), ...leftover] };
 }
 
-/** The same check by graphql-js's execute, for what the compiled check does not take (@skip/@include with variables). */
+/**
+ * The same check by graphql-js's execute, for what the compiled check does not take (directives other than
+ * @skip/@include, introspection, an @skip/@include whose variable is not a boolean: see compilable()).
+ */
 export function executedCheck(result: ExecutionResult, schema: GraphQLSchema, args: CheckArgs): ExecutionResult {
   const unlocated: GraphQLError[] = [];
   const located = locate(result, unlocated);
@@ -155,14 +158,17 @@ interface ShapeField {
 
 /**
  * What the compiled check leaves to execute: directives other than
- * @skip/@include with a literal argument (the answer would depend on the
- * request's variables) and introspection fields.
+ * @skip/@include, and introspection fields. An @skip/@include whose `if` is
+ * a variable is compiled once per set of such variables' values
+ * (ResultChecker), and left to execute for a request where one of them is
+ * not a boolean (null, or absent without a default: execute gives the
+ * spec's error).
  */
 export function compilable(document: DocumentNode): boolean {
   let ok = true;
   visit(document, {
     Directive(node) {
-      if ((node.name.value !== 'skip' && node.name.value !== 'include') || node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN)) ok = false;
+      if ((node.name.value !== 'skip' && node.name.value !== 'include') || node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN && a.value.kind !== Kind.VARIABLE)) ok = false;
     },
     Field(node) {
       if (node.name.value === '__schema' || node.name.value === '__type') ok = false;
@@ -171,10 +177,42 @@ export function compilable(document: DocumentNode): boolean {
   return ok;
 }
 
-/** An operation's compiled check: its root type and the fields completed on it. */
+/** An operation's compiled check: its root type, the fields completed on it, and how @skip/@include were decided for it. */
 interface Compiled {
   rootType: string;
   shape: ShapeField[];
+  include: Inclusion;
+}
+
+/**
+ * An operation the check compiles: once (`plain`) where no @skip/@include `if` is a variable, else once per set of
+ * those variables' values (`variants`, keyed by the values in `variables`' order, at most MAX_VARIANTS kept).
+ */
+interface Compilable {
+  operation: OperationDefinitionNode;
+  rootType: GraphQLObjectType;
+  /** The variables of @skip/@include `if` arguments, as the operation defines them, with their default values. */
+  variables: ReadonlyArray<{ name: string; fallback: unknown }>;
+  plain?: Compiled;
+  variants: Map<string, Compiled>;
+}
+
+/**
+ * The compiled checks kept per operation for sets of @skip/@include variable values; past them (a document with
+ * many such variables sent with ever other values), a check is compiled for its request alone and not kept.
+ */
+const MAX_VARIANTS = 32;
+
+/** The names of the variables given as the `if` of an @skip/@include in the document. */
+function inclusionVariables(document: DocumentNode): Set<string> {
+  const names = new Set<string>();
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'skip' && node.name.value !== 'include') return;
+      for (const argument of node.arguments ?? []) if (argument.value.kind === Kind.VARIABLE) names.add(argument.value.name.value);
+    },
+  });
+  return names;
 }
 
 /** Marks a value whose error makes its nearest nullable parent null (GraphQL spec 6.4.4). */
@@ -184,11 +222,12 @@ const BUBBLE = Symbol('bubble');
  * The check compiled per document and operation: a walk over the data that
  * does what graphql-js's execute does with read-only resolvers (the same
  * values, errors, error paths and order), without its per-field resolver
- * calls, info objects and promises checks. Documents with @skip/@include on
- * a variable use execute.
+ * calls, info objects and promises checks. A document with @skip/@include
+ * on a variable is compiled per set of the values of those variables, and
+ * completes an object as graphql-js would for those values.
  */
 export class ResultChecker {
-  private readonly compiled = new WeakMap<DocumentNode, Map<string, Compiled | null>>();
+  private readonly compiled = new WeakMap<DocumentNode, Map<string, Compilable | null>>();
   private readonly fragments = new WeakMap<DocumentNode, Fragments>();
 
   /** `schema` is a checkingSchema(). */
@@ -196,36 +235,70 @@ export class ResultChecker {
 
   check(result: ExecutionResult, args: CheckArgs): ExecutionResult {
     if (result.data == null) return result;
-    const compiled = this.compiledFor(args.document, args.operationName ?? '');
+    const operation = this.compilableFor(args.document, args.operationName ?? '');
+    const compiled = operation && this.compiledFor(args.document, operation, args.variableValues as Record<string, unknown> | null | undefined);
     if (!compiled) return executedCheck(result, this.schema, args);
     const unlocated: GraphQLError[] = [];
-    const run = new CheckRun(this, args.document, locate(result, unlocated), unlocated);
+    const run = new CheckRun(this, args.document, compiled.include, locate(result, unlocated), unlocated);
     const data = run.object(compiled.shape, result.data as Record<string, unknown>, compiled.rootType);
     const checked: ExecutionResult = run.errors.length > 0 ? { errors: run.errors, data: data === BUBBLE ? null : data } : { data: data === BUBBLE ? null : data };
     return withLeftovers(checked, run.located, unlocated);
   }
 
-  /** The operation's root shape, compiled on first use; null where execute answers (see compilable()). */
-  private compiledFor(document: DocumentNode, name: string): Compiled | null {
+  /** The operation as the check compiles it, worked out on first use; null where execute answers (see compilable()). */
+  private compilableFor(document: DocumentNode, name: string): Compilable | null {
     let byOperation = this.compiled.get(document);
     if (!byOperation) this.compiled.set(document, (byOperation = new Map()));
-    let compiled = byOperation.get(name);
-    if (compiled === undefined) {
+    let found = byOperation.get(name);
+    if (found === undefined) {
       const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
       const operation = name ? operations.find((o) => o.name?.value === name) : operations.length === 1 ? operations[0] : undefined;
       const kind = operation?.operation;
       const rootType = kind === 'mutation' ? this.schema.getMutationType() : kind === 'query' ? this.schema.getQueryType() : kind === 'subscription' ? this.schema.getSubscriptionType() : undefined;
-      compiled = operation && rootType && compilable(document) ? { rootType: rootType.name, shape: this.shape(document, rootType, [operation.selectionSet]) } : null;
-      byOperation.set(name, compiled);
+      found = null;
+      if (operation && rootType && compilable(document)) {
+        const used = inclusionVariables(document);
+        const variables = (operation.variableDefinitions ?? [])
+          .filter((d) => used.has(d.variable.name.value))
+          .map((d) => ({ name: d.variable.name.value, fallback: d.defaultValue?.kind === Kind.BOOLEAN ? d.defaultValue.value : undefined }));
+        found = { operation, rootType, variables, variants: new Map() };
+      }
+      byOperation.set(name, found);
+    }
+    return found;
+  }
+
+  /**
+   * The operation's root shape for this request's @skip/@include variables (Compilable), compiled on first use;
+   * null where one of them is not a boolean (execute answers: its error for a null `if`).
+   */
+  private compiledFor(document: DocumentNode, operation: Compilable, variableValues: Record<string, unknown> | null | undefined): Compiled | null {
+    if (operation.variables.length === 0) return (operation.plain ??= this.compile(document, operation, literalInclusion));
+    let key = '';
+    for (const { name, fallback } of operation.variables) {
+      const given = variableValues && Object.hasOwn(variableValues, name) ? variableValues[name] : undefined;
+      const value = given === undefined ? fallback : given;
+      if (typeof value !== 'boolean') return null;
+      key += value ? '1' : '0';
+    }
+    let compiled = operation.variants.get(key);
+    if (!compiled) {
+      const values = new Map(operation.variables.map(({ name }, i) => [name, key[i] === '1']));
+      compiled = this.compile(document, operation, inclusionWith(values));
+      if (operation.variants.size < MAX_VARIANTS) operation.variants.set(key, compiled);
     }
     return compiled;
   }
 
-  /** The fields completed on an object of `type` for these selection sets. */
-  shape(document: DocumentNode, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[]): ShapeField[] {
+  private compile(document: DocumentNode, operation: Compilable, include: Inclusion): Compiled {
+    return { rootType: operation.rootType.name, shape: this.shape(document, operation.rootType, [operation.operation.selectionSet], include), include };
+  }
+
+  /** The fields completed on an object of `type` for these selection sets, @skip/@include decided by `include`. */
+  shape(document: DocumentNode, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[], include: Inclusion): ShapeField[] {
     let fragments = this.fragments.get(document);
     if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
-    const fields = collectFields(this.schema, type, sets, fragments);
+    const fields = collectFields(this.schema, type, sets, fragments, include);
     if (!fields) throw new Error('a document compilable() accepted has a selection collectFields() refuses');
     const shape: ShapeField[] = [];
     for (const [key, nodes] of fields) {
@@ -244,21 +317,34 @@ export class ResultChecker {
 
   /**
    * Whether an object of interface `type` at `field` may be completed as the interface itself (its `__typename` the
-   * interface's name, as a federation @interfaceObject subgraph answers it): when nothing selected on it depends on
-   * its concrete type, neither `__typename` nor a fragment on another type (the planner asks the concrete type
-   * otherwise); else the check fails as graphql-js's would.
+   * interface's name, as a federation @interfaceObject subgraph answers it): when nothing selected on it that
+   * `include` keeps depends on its concrete type, neither `__typename` nor a field under a fragment on another type
+   * (the planner asks the concrete type otherwise); else the check fails as graphql-js's would.
    */
-  asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType): boolean {
+  asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType, include: Inclusion): boolean {
     if (field.asInterface === undefined) {
       let fragments = this.fragments.get(document);
       if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
       const known = fragments;
+      /** Whether `set` selects a field `include` keeps, fragments followed whatever their type. */
+      const selects = (set: SelectionSetNode): boolean =>
+        set.selections.some((s) => {
+          const keep = include(s.directives);
+          if (keep === false) return false;
+          if (keep === undefined || s.kind === Kind.FIELD) return true;
+          const fragment = s.kind === Kind.FRAGMENT_SPREAD ? known.get(s.name.value) : s;
+          return !fragment || selects(fragment.selectionSet);
+        });
       const independent = (set: SelectionSetNode): boolean =>
         set.selections.every((s) => {
+          const keep = include(s.directives);
+          if (keep === false) return true;
+          if (keep === undefined) return false;
           if (s.kind === Kind.FIELD) return s.name.value !== '__typename';
           const fragment = s.kind === Kind.FRAGMENT_SPREAD ? known.get(s.name.value) : s;
-          const condition = fragment?.typeCondition?.name.value;
-          return !!fragment && (!condition || condition === type.name) && independent(fragment.selectionSet);
+          if (!fragment) return false;
+          const condition = fragment.typeCondition?.name.value;
+          return !condition || condition === type.name ? independent(fragment.selectionSet) : !selects(fragment.selectionSet);
         });
       field.asInterface = field.selections.every(independent);
     }
@@ -266,10 +352,10 @@ export class ResultChecker {
   }
 
   /** The compiled shape of a composite field's value once its concrete type is known (or the interface: asInterface). */
-  shapeFor(document: DocumentNode, field: ShapeField, type: GraphQLObjectType | GraphQLInterfaceType): ShapeField[] {
+  shapeFor(document: DocumentNode, field: ShapeField, type: GraphQLObjectType | GraphQLInterfaceType, include: Inclusion): ShapeField[] {
     field.shapes ??= new Map();
     let shape = field.shapes.get(type.name);
-    if (!shape) field.shapes.set(type.name, (shape = this.shape(document, type, field.selections)));
+    if (!shape) field.shapes.set(type.name, (shape = this.shape(document, type, field.selections, include)));
     return shape;
   }
 }
@@ -307,6 +393,8 @@ class CheckRun {
   constructor(
     private readonly checker: ResultChecker,
     private readonly document: DocumentNode,
+    /** How @skip/@include are decided in the shapes compiled on the way (Compiled.include). */
+    private readonly include: Inclusion,
     readonly located: Map<string, GraphQLError[]>,
     private readonly unlocated: GraphQLError[],
   ) {}
@@ -377,7 +465,7 @@ class CheckRun {
     let objectType: GraphQLObjectType | GraphQLInterfaceType;
     if (isObjectType(type)) {
       objectType = type;
-    } else if (isInterfaceType(type) && (raw as Record<string, unknown>).__typename === type.name && this.checker.asInterface(this.document, field, type)) {
+    } else if (isInterfaceType(type) && (raw as Record<string, unknown>).__typename === type.name && this.checker.asInterface(this.document, field, type, this.include)) {
       // An @interfaceObject's object, whose concrete type the planner did not ask: nothing selected depends on it.
       objectType = type;
     } else {
@@ -385,7 +473,7 @@ class CheckRun {
       if (resolved instanceof GraphQLError) return this.fail(resolved, field);
       objectType = resolved;
     }
-    return this.object(this.checker.shapeFor(this.document, field, objectType), raw as Record<string, unknown>, objectType.name);
+    return this.object(this.checker.shapeFor(this.document, field, objectType, this.include), raw as Record<string, unknown>, objectType.name);
   }
 
   private leaf(field: ShapeField, type: GraphQLLeafType, raw: unknown): unknown {

@@ -129,7 +129,7 @@ function walk(parents: readonly Target[], path: readonly string[], filters?: Fet
   let current: readonly Target[] = parents;
   for (let depth = 0; depth < path.length; depth++) {
     const key = path[depth]!;
-    if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => t.object.__typename === f.typename);
+    if (filters) for (const f of filters) if (f.depth === depth) current = current.filter((t) => f.typenames.includes(t.object.__typename as string));
     const next: Target[] = [];
     const visit = (value: unknown, prev: PathLink, key: string | number): void => {
       if (Array.isArray(value)) {
@@ -142,7 +142,7 @@ function walk(parents: readonly Target[], path: readonly string[], filters?: Fet
     for (const parent of current) visit(parent.object[key], parent, key);
     current = next;
   }
-  if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => t.object.__typename === f.typename);
+  if (filters) for (const f of filters) if (f.depth === path.length) current = current.filter((t) => f.typenames.includes(t.object.__typename as string));
   // Never the parents' own targets: keyIndex is this fetch's.
   return path.length === 0 ? current.map((t) => ({ ...t, keyIndex: -1 })) : (current as Target[]);
 }
@@ -339,7 +339,10 @@ export async function executePlan(plan: QueryPlan, request: PlanRequest, rootAns
       }
       for (const target of withKey) {
         const item = list[target.keyIndex];
-        if (isObject(item)) mergeInto(target.object, item);
+        if (!isObject(item)) continue;
+        // The concrete type of an @interfaceObject's object replaces the interface's name it had (mergeInto keeps the first value).
+        if (fetch.concreteType && typeof item.__typename === 'string') target.object.__typename = item.__typename;
+        mergeInto(target.object, item);
       }
     }
     /**

@@ -241,6 +241,38 @@ test('a channel renames input fields and enum values: literals, variables and an
   );
 });
 
+test("a client directive's enum arguments, over a prefixed subgraph and a channel renaming the enum and its values: literals, lists, input objects and variables reach the subgraph in its own names, planned and stitched (docs/reliability.md row 70)", async (t) => {
+  const sdl = `
+    directive @shout(tone: Tone, tones: [Tone!], opts: Opts) on FIELD
+    enum Tone { LOUD SOFT }
+    input Opts { tone: Tone }
+    type Thing { name: String! }
+    type Query { thing: Thing }
+  `;
+  const received: string[] = [];
+  const upstream = await startGraphqlUpstream(t, sdl, { Query: { thing: () => ({ name: 'bell' }) } }, {
+    plugins: [{ onParams: ({ params }: { params: { query?: string; variables?: unknown } }) => void received.push(`${params.query?.replace(/\s+/g, ' ')} ${JSON.stringify(params.variables ?? {})}`) }] as never,
+  });
+  const rename = { types: { CatTone: 'Loudness' }, values: { 'CatTone.LOUD': 'loud', 'CatTone.SOFT': 'soft' } };
+  const cases: Array<[query: string, variables: Record<string, unknown> | undefined, sent: string]> = [
+    ['{ catThing { name @shout(tone: loud) } }', undefined, 'name @shout(tone: LOUD)'],
+    ['{ catThing { name @shout(tones: [loud, soft], opts: { tone: soft }) } }', undefined, 'name @shout(tones: [LOUD, SOFT], opts: {tone: SOFT})'],
+    ['query ($t: Loudness, $l: [Loudness!], $o: CatOpts) { catThing { name @shout(tone: $t, tones: $l, opts: $o) } }', { t: 'soft', l: ['loud'], o: { tone: 'loud' } }, '{"t":"SOFT","l":["LOUD"],"o":{"tone":"LOUD"}}'],
+  ];
+  for (const planner of [true, false]) {
+    const gw = await startGateway(t, [{ name: 'cat', kind: 'graphql', url: upstream.url, transforms: { prefix: 'Cat' } }], { mode: 'development', execution: { planner }, channels: { web: { rename } } });
+    for (const [query, variables, sent] of cases) {
+      received.length = 0;
+      const answer = await gql(gw.url.replace('/graphql', '/web/graphql'), query, variables);
+      assert.deepEqual(answer.body, { data: { catThing: { name: 'bell' } } }, query);
+      assert.equal(answer.headers.get('tessera-route'), planner ? 'planned' : 'stitched');
+      assert.equal(received.length, 1);
+      assert.ok(received[0]!.includes(sent), `${query}: the subgraph got ${received[0]}`);
+      if (variables) assert.ok(received[0]!.includes('$t: Tone') && received[0]!.includes('$l: [Tone!]') && received[0]!.includes('$o: Opts'), received[0]);
+    }
+  }
+});
+
 test('tags a descriptor declares (in the subgraph names) are included by tag:<name> in the unified names; an unknown coordinate stops start-up naming the file and path (docs/reliability.md row 70)', async (t) => {
   const upstream = await startGraphqlUpstream(t, SDL, resolvers);
   const descriptor = (tags: Record<string, string[]>) => ({
