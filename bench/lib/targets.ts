@@ -70,9 +70,12 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     const off = find(result, s.name, JUDGED);
     if (!off) continue;
     const on = find(result, s.name, AS_SHIPPED);
+    // The same ratio of the upstream called directly, no gateway in between: the tail that the load generator and
+    // the upstreams' shared core add to every target's latency, the gateway's own or not.
+    const direct = find(result, s.name, 'direct');
     out.push({
       target: `${s.name}: p99 ≤ 2× p50 (#21)`,
-      measured: `${ms(off.p99)} / ${ms(off.p50)} = ${x(off.p99 / off.p50)} (as shipped: ${on ? x(on.p99 / on.p50) : '–'})`,
+      measured: `${ms(off.p99)} / ${ms(off.p50)} = ${x(off.p99 / off.p50)} (as shipped: ${on ? x(on.p99 / on.p50) : '–'}; called directly, no gateway: ${direct ? x(direct.p99 / direct.p50) : '–'})`,
       met: off.p99 <= 2 * off.p50,
     });
     const peers = (s.summary ?? []).filter((p) => p.role === 'peer' && p.connections === CONNECTIONS && Number.isFinite(p.p99));
