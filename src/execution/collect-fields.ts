@@ -62,8 +62,9 @@ export const literalInclusion: Inclusion = (directives) => {
 /**
  * @skip/@include applied with their `if` given literally or by a variable of
  * `values` (spec 3.13; the request's boolean for each, or its default);
- * undefined for another directive or a variable not in `values`. For callers
- * that compile per set of such values (result-check.ts).
+ * undefined for a variable not in `values`. Other directives are passed
+ * over, as graphql-js's execute does (it reads only @skip/@include). For
+ * callers that compile per set of such values (result-check.ts).
  */
 export function inclusionWith(values: ReadonlyMap<string, boolean>): Inclusion {
   return (directives) => {
@@ -71,7 +72,7 @@ export function inclusionWith(values: ReadonlyMap<string, boolean>): Inclusion {
     let keep = true;
     for (const directive of directives) {
       const name = directive.name.value;
-      if (name !== 'skip' && name !== 'include') return undefined;
+      if (name !== 'skip' && name !== 'include') continue;
       const argument = directive.arguments?.find((a) => a.name.value === 'if')?.value;
       const value = argument?.kind === Kind.BOOLEAN ? argument.value : argument?.kind === Kind.VARIABLE ? values.get(argument.name.value) : undefined;
       if (value === undefined) return undefined;

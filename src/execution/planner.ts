@@ -567,7 +567,7 @@ class Planner {
   /**
    * Whether an @interfaceObject's objects may be completed as the interface, without their concrete type: the
    * result check does so where it is compiled (result-check.ts compilable, @skip/@include on a variable included),
-   * not where graphql-js's execute runs (a directive other than @skip/@include, introspection).
+   * not where graphql-js's execute runs (introspection: result-check.ts compilable).
    */
   private readonly byInterface: boolean;
   /** The document's fields with a selection, by response key and name (fragments' too): those one may be merged with in the answer. */
@@ -1164,7 +1164,7 @@ class Planner {
    * (the interface's name) is asked, and the result check completes the object as the interface; the same for a
    * request whose @skip/@include leave out all that needs it (the concrete type's fetch is not needed then, and
    * this subgraph's `__typename` is asked beside it: Fetch.concreteType). A document that
-   * graphql-js's execute checks (result-check.ts compilable: a directive other than @skip/@include, introspection)
+   * graphql-js's execute checks (result-check.ts compilable: introspection)
    * has every interface resolved by its concrete type: it is asked whatever is selected (`__typename` alone, when
    * nothing else needs it).
    */

@@ -8,7 +8,7 @@
  * query planner for every planned operation.
  */
 import { isAsyncIterable, mapMaybePromise, MapperKind, mapSchema, type ExecutionResult, type Executor } from '@graphql-tools/utils';
-import { collectFields, fragmentsOf, inclusionWith, literalInclusion, type Fragments, type Inclusion } from './collect-fields.js';
+import { collectFields, fragmentsOf, inclusionWith, type Fragments, type Inclusion } from './collect-fields.js';
 import {
   execute,
   GraphQLEnumType,
@@ -113,8 +113,8 @@ function withLeftovers(checked: ExecutionResult, located: Map<string, GraphQLErr
 }
 
 /**
- * The same check by graphql-js's execute, for what the compiled check does not take (directives other than
- * @skip/@include, introspection, an @skip/@include whose variable is not a boolean: see compilable()).
+ * The same check by graphql-js's execute, for what the compiled check does not take (introspection, an
+ * @skip/@include whose variable is not a boolean: see compilable()).
  */
 export function executedCheck(result: ExecutionResult, schema: GraphQLSchema, args: CheckArgs): ExecutionResult {
   const unlocated: GraphQLError[] = [];
@@ -157,18 +157,19 @@ interface ShapeField {
 }
 
 /**
- * What the compiled check leaves to execute: directives other than
- * @skip/@include, and introspection fields. An @skip/@include whose `if` is
- * a variable is compiled once per set of such variables' values
- * (ResultChecker), and left to execute for a request where one of them is
- * not a boolean (null, or absent without a default: execute gives the
- * spec's error).
+ * What the compiled check leaves to execute: introspection fields. An
+ * @skip/@include whose `if` is a variable is compiled once per set of such
+ * variables' values (ResultChecker), and left to execute for a request where
+ * one of them is not a boolean (null, or absent without a default: execute
+ * gives the spec's error). Other directives (a subgraph's, composed with
+ * @composeDirective and sent on to it) take no part in the check, as in
+ * graphql-js's execute, which reads only @skip/@include.
  */
 export function compilable(document: DocumentNode): boolean {
   let ok = true;
   visit(document, {
     Directive(node) {
-      if ((node.name.value !== 'skip' && node.name.value !== 'include') || node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN && a.value.kind !== Kind.VARIABLE)) ok = false;
+      if ((node.name.value === 'skip' || node.name.value === 'include') && node.arguments?.some((a) => a.value.kind !== Kind.BOOLEAN && a.value.kind !== Kind.VARIABLE)) ok = false;
     },
     Field(node) {
       if (node.name.value === '__schema' || node.name.value === '__type') ok = false;
@@ -202,6 +203,9 @@ interface Compilable {
  * many such variables sent with ever other values), a check is compiled for its request alone and not kept.
  */
 const MAX_VARIANTS = 32;
+
+/** An operation without @skip/@include on a variable: its literal ones decided, other directives passed over. */
+const NO_VALUES: ReadonlyMap<string, boolean> = new Map();
 
 /** The names of the variables given as the `if` of an @skip/@include in the document. */
 function inclusionVariables(document: DocumentNode): Set<string> {
@@ -273,7 +277,7 @@ export class ResultChecker {
    * null where one of them is not a boolean (execute answers: its error for a null `if`).
    */
   private compiledFor(document: DocumentNode, operation: Compilable, variableValues: Record<string, unknown> | null | undefined): Compiled | null {
-    if (operation.variables.length === 0) return (operation.plain ??= this.compile(document, operation, literalInclusion));
+    if (operation.variables.length === 0) return (operation.plain ??= this.compile(document, operation, inclusionWith(NO_VALUES)));
     let key = '';
     for (const { name, fallback } of operation.variables) {
       const given = variableValues && Object.hasOwn(variableValues, name) ? variableValues[name] : undefined;

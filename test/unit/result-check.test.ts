@@ -19,6 +19,7 @@ const schema = checkingSchema(
     type Bot implements Node { id: ID! version: Float! }
     union Actor = User | Bot
     type Query { me: User viewer: User! nodes: [Node] actors: [Actor!]! count: Int! ratio: Float flag: Boolean }
+    directive @mark(tone: String) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
   `),
 );
 
@@ -115,6 +116,19 @@ test('@skip/@include on variables: compiled per set of their values, the same an
   }
   const kept = (checker as unknown as { compiled: WeakMap<object, Map<string, { variants: Map<string, unknown> }>> }).compiled.get(manyDocument)!.get('')!;
   assert.equal(kept.variants.size, 32);
+});
+
+test('a subgraph\'s own directive (composed, sent on to it) takes no part in the check: compiled, the same answer as execute, @skip/@include beside it still applied', () => {
+  const query = 'query ($s: Boolean!) { me { name @mark(tone: "loud") ... on User @mark { id age @skip(if: $s) } ...F @mark(tone: "x") best { name @mark } } } fragment F on User { status }';
+  const data = { me: { ...ada, best: { id: 'u2', name: null } } };
+  const out = both(query, { data }, { s: true });
+  assert.deepEqual(out.errors?.map((e) => [e.message, e.path]), [['Cannot return null for non-nullable field User.name.', ['me', 'best', 'name']]]);
+  assert.deepEqual(Object.keys(out.data!.me as object), ['name', 'id', 'status', 'best']);
+  // Compiled (not left to execute): the checker keeps a compiled check for the document.
+  const document = parse(query);
+  checker.check({ data: structuredClone(data) }, { document, variableValues: { s: false } });
+  const kept = (checker as unknown as { compiled: WeakMap<object, Map<string, { variants: Map<string, unknown> } | null>> }).compiled.get(document)!.get('');
+  assert.equal(kept?.variants.size, 1);
 });
 
 test('data null is passed on as it is', () => {
