@@ -298,11 +298,16 @@ export class ResultChecker {
     return { rootType: operation.rootType.name, shape: this.shape(document, operation.rootType, [operation.operation.selectionSet], include), include };
   }
 
-  /** The fields completed on an object of `type` for these selection sets, @skip/@include decided by `include`. */
-  shape(document: DocumentNode, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[], include: Inclusion): ShapeField[] {
+  /** The document's fragments by name, worked out once per document. */
+  private fragmentsOf(document: DocumentNode): Fragments {
     let fragments = this.fragments.get(document);
     if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
-    const fields = collectFields(this.schema, type, sets, fragments, include);
+    return fragments;
+  }
+
+  /** The fields completed on an object of `type` for these selection sets, @skip/@include decided by `include`. */
+  shape(document: DocumentNode, type: GraphQLObjectType | GraphQLInterfaceType, sets: readonly SelectionSetNode[], include: Inclusion): ShapeField[] {
+    const fields = collectFields(this.schema, type, sets, this.fragmentsOf(document), include);
     if (!fields) throw new Error('a document compilable() accepted has a selection collectFields() refuses');
     const shape: ShapeField[] = [];
     for (const [key, nodes] of fields) {
@@ -327,9 +332,7 @@ export class ResultChecker {
    */
   asInterface(document: DocumentNode, field: ShapeField, type: GraphQLInterfaceType, include: Inclusion): boolean {
     if (field.asInterface === undefined) {
-      let fragments = this.fragments.get(document);
-      if (!fragments) this.fragments.set(document, (fragments = fragmentsOf(document)));
-      const known = fragments;
+      const known = this.fragmentsOf(document);
       /** Whether `set` selects a field `include` keeps, fragments followed whatever their type. */
       const selects = (set: SelectionSetNode): boolean =>
         set.selections.some((s) => {
