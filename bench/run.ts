@@ -30,6 +30,7 @@ import { requestsServed, type Scenario, type ScenarioSetup, type Target } from '
 import { measureSchemaBuilds } from './lib/schema-build.js';
 import { chooseLayout, describeLayout, pinTo } from './lib/pin.js';
 import { startCollectorStub } from './lib/collector.js';
+import { START_FLAGS } from '../src/cli/runtime.js';
 
 const SCENARIOS: Scenario[] = [proxyScenario, openapiScenario, federationScenario, shopScenario];
 const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     tsx: { type: 'boolean', default: false },
     'tessera-node-flags': { type: 'string' },
     'tessera-b-node-flags': { type: 'string' },
+    'peer-node-flags': { type: 'string' },
     'tessera-b-env': { type: 'string' },
     render: { type: 'string' },
     // On by default; `--no-pin` turns it off (`--pin` is still accepted).
@@ -87,12 +89,17 @@ if (![settings.durationSec, ...settings.connections].every((n) => Number.isFinit
 }
 const wantedScenarios = args.scenarios?.split(',');
 /**
- * Node flags for the Tessera targets only (`--tessera-node-flags "--max-semi-space-size=4"`), or for the
- * B target only (`--tessera-b-node-flags`, with `--tessera-b` naming the same checkout): a V8 setting A/B.
+ * Node flags for the Tessera targets: the ones the image starts `tessera serve` with (src/cli/runtime.ts
+ * START_FLAGS, which V8 reads only at start), then `--tessera-node-flags "--max-semi-space-size=4"` for every
+ * Tessera target or `--tessera-b-node-flags` for the B target only (with `--tessera-b` naming the same checkout: a
+ * V8 setting A/B). Given after them, those win: `--memory-reducer` turns one back on. Hive Gateway's targets run
+ * with node's defaults, or with `--peer-node-flags` (the same flags given to a peer, to see what they do there).
  */
-const tesseraNodeFlags = (target: Target): string[] => {
-  const flags = target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : target.role === 'tessera' ? args['tessera-node-flags'] : undefined;
-  return flags ? flags.split(/\s+/).filter(Boolean) : [];
+const nodeFlagsOf = (target: Target): string[] => {
+  if (target.role === 'peer') return args['peer-node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+  if (target.role !== 'tessera') return [];
+  const flags = target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : args['tessera-node-flags'];
+  return [...START_FLAGS, ...(flags ? flags.split(/\s+/).filter(Boolean) : [])];
 };
 /**
  * Environment variables for the B target's process only (`--tessera-b-env "MALLOC_ARENA_MAX=2"`): a setting
@@ -591,12 +598,17 @@ async function main(): Promise<void> {
       loadStart,
       loadEnd: 0,
     },
-    versions: { ...versions(), 'tessera runs as': compiled ? 'JavaScript compiled by tsc (as in production)' : 'TypeScript through tsx' },
+    versions: {
+      ...versions(),
+      'tessera runs as': compiled ? 'JavaScript compiled by tsc (as in production)' : 'TypeScript through tsx',
+      'tessera node flags': [...START_FLAGS, args['tessera-node-flags'] ?? ''].join(' ').trim() + (args['tessera-b-node-flags'] !== undefined ? `; B: ${[...START_FLAGS, args['tessera-b-node-flags']].join(' ').trim()}` : '') + ' (as the image starts it)',
+      ...(args['peer-node-flags'] ? { 'Hive Gateway node flags': args['peer-node-flags'] } : {}),
+    },
     notes: [],
     scenarios: [],
   };
   for (const scenario of chosen) {
-    const { result: scenarioResult, setup, targets } = await runScenario(scenario, wantedTargets, tesseraNodeFlags);
+    const { result: scenarioResult, setup, targets } = await runScenario(scenario, wantedTargets, nodeFlagsOf);
     result.scenarios.push(scenarioResult);
     if (!setup) continue;
     try {

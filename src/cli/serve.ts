@@ -13,6 +13,7 @@ import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { defaultWorkerCount } from './cores.js';
 import { adminPublisher } from './registry.js';
+import { appliedHeapSettings, missingStartFlags, START_FLAGS } from './runtime.js';
 
 /** In the environment of the workers the primary forks: the secret their cursors are sealed with, unless gateway.yaml sets one. */
 const CURSOR_SECRET_ENV = 'TESSERA_CURSOR_SECRET';
@@ -86,6 +87,22 @@ function drainOrdered(): Promise<void> {
   });
 }
 
+/** The start line of a process that serves: the heap settings in effect, and the start flags it lacks, if any (runtime.ts). */
+function logStartFlags(logger: Logger): void {
+  const missing = missingStartFlags();
+  const v8 = { heap: appliedHeapSettings(), startFlags: missing.length === 0 ? [...START_FLAGS] : [], missingStartFlags: missing };
+  if (missing.length === 0) {
+    logger.info({ v8 }, `V8: started with ${START_FLAGS.join(' ')}`);
+    return;
+  }
+  logger.info(
+    { v8 },
+    `V8: node was started without ${missing.join(' ')}: after some ten seconds without requests V8 drops compiled code and shrinks the heap, ` +
+      `and the requests that follow cost up to twice the CPU until it has compiled again; start node with ${START_FLAGS.join(' ')} ` +
+      '(the image does, and --workers gives them to its workers): README, Performance',
+  );
+}
+
 function workerCount(value: string | undefined): number {
   if (value === undefined || value === 'auto' || value === '') return defaultWorkerCount();
   const workers = Number(value);
@@ -104,6 +121,7 @@ export async function serve(configFile: string, values: { port?: string; host?: 
   const logger = createLogger(gatewayFile.logging.level, undefined, cluster.isWorker ? { pid: process.pid } : undefined);
   const onHangup = reloadOnHangup(logger);
   if (workers > 1 && cluster.isPrimary) return servePrimary(configFile, workers, logger, onHangup);
+  logStartFlags(logger);
 
   // Every worker opens the main and the admin listener: node:cluster shares each port between them, and the
   // admin endpoints answer for the whole process group (server/admin-group.ts).
@@ -178,6 +196,8 @@ async function servePrimary(configFile: string, workers: number, logger: Logger,
   let started = false;
   let stopping = false;
   let failure: number | undefined;
+  // The flags V8 reads only at start (runtime.ts START_FLAGS), for the workers even when this process lacks them.
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...missingStartFlags()] });
   const fork = (): void => {
     const worker = cluster.fork(env);
     alive.set(worker.id, worker);

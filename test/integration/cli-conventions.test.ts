@@ -164,3 +164,41 @@ test('SIGHUP does not stop the gateway: it keeps serving and logs that it reload
     assert.equal(await served.exited, 0);
   }
 });
+
+test('tessera serve logs its V8 start flags: one process without them names what it lacks; --workers hands them to its workers', async (t) => {
+  const startLines = async (served: ReturnType<typeof serveTessera>, count: number): Promise<Array<Record<string, any>>> => {
+    await served.url;
+    const lines = (): Array<Record<string, any>> =>
+      served
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"v8":'))
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    for (const deadline = Date.now() + 10_000; lines().length < count; ) {
+      assert.ok(Date.now() < deadline, `${count} start line(s) with "v8" within 10 s; printed: ${served.output()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    served.child.kill('SIGTERM');
+    assert.equal(await served.exited, 0);
+    return lines();
+  };
+  const config = project(t, 'server: { port: 0 }\nlogging: { level: info }\n');
+
+  const [alone] = await startLines(serveTessera(t, ['-c', config, '--workers', '1']), 1);
+  assert.equal(alone!.level, 30);
+  assert.deepEqual(alone!.v8.missingStartFlags, ['--no-memory-reducer', '--no-flush-bytecode']);
+  assert.match(alone!.msg, /^V8: node was started without --no-memory-reducer --no-flush-bytecode: .*start node with --no-memory-reducer --no-flush-bytecode/);
+
+  const [flagged] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, ['--no-memory-reducer', '--no-flush-bytecode']), 1);
+  assert.deepEqual(flagged!.v8.missingStartFlags, []);
+  assert.equal(flagged!.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode');
+  assert.ok(flagged!.v8.heap.some((s: string) => s.startsWith('--heap-growing-percent=')), 'the heap settings in effect');
+
+  const primary = serveTessera(t, ['-c', config, '--workers', '2']);
+  const workers = await startLines(primary, 2);
+  assert.equal(workers.length, 2, 'one line per worker, none from the primary');
+  for (const line of workers) {
+    assert.notEqual(line.pid, primary.child.pid);
+    assert.equal(line.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode', 'the primary, started without them, gave them to its workers');
+  }
+});

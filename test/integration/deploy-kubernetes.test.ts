@@ -21,7 +21,7 @@ import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseGatewayConfig } from '../../src/config/load.js';
 import { runTessera, startGateway, startGraphqlUpstream } from '../kit/index.js';
-import { IMAGE_ENTRY, REPLICA_FLAGS, REPOSITORY, SERVE, SOURCE_ENTRY } from '../e2e/fleet/command.js';
+import { IMAGE_ENTRY, NODE_FLAGS, REPLICA_FLAGS, REPOSITORY, SERVE, SOURCE_ENTRY } from '../e2e/fleet/command.js';
 
 const KUBE = join(REPOSITORY, 'deploy/kubernetes');
 const BASE = join(KUBE, 'base');
@@ -247,7 +247,7 @@ test('the Dockerfile: multi-stage, production dependencies only, non-root, no de
   assert.equal(entrypoint[0], '/nodejs/bin/node', 'exec form: SIGTERM goes to Node itself, not to a shell or npm');
   assert.ok(!entrypoint.concat(cmd).some((a) => /^(npm|npx|sh|bash|tsx)$/.test(a)));
   // The fleet test's command: the same entry (bin/tessera.js runs dist/cli/bin.js, compiled from src/cli/bin.ts) and the same command word.
-  assert.deepEqual(entrypoint.slice(1), [IMAGE_ENTRY, ...SERVE]);
+  assert.deepEqual(entrypoint.slice(1), [...NODE_FLAGS, IMAGE_ENTRY, ...SERVE]);
   assert.match(readFileSync(join(REPOSITORY, IMAGE_ENTRY), 'utf8'), /\.\.\/dist\/cli\/bin\.js/);
   const build_ = JSON.parse(readFileSync(join(REPOSITORY, 'tsconfig.build.json'), 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
   assert.equal(SOURCE_ENTRY.replace(build_.compilerOptions.rootDir, build_.compilerOptions.outDir).replace(/\.ts$/, '.js'), 'dist/cli/bin.js');

@@ -296,9 +296,9 @@ export interface ServedTessera {
   output(): string;
 }
 
-/** Starts `tessera serve` (from the sources) as a process; killed after the test if still running. */
-export function serveTessera(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): ServedTessera {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), 'serve', ...args], {
+/** Starts `tessera serve` (from the sources) as a process, node started with `nodeFlags`; killed after the test if still running. */
+export function serveTessera(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: readonly string[] = []): ServedTessera {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', join(repositoryRoot, 'src/cli/bin.ts'), 'serve', ...args], {
     env: { ...process.env, LOG_LEVEL: 'silent', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

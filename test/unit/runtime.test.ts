@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HEAP_GROWING_PERCENT, MAX_SEMI_SPACE_MB, tuneHeap, v8MaxSemiSpaceMB } from '../../src/cli/runtime.js';
+import { HEAP_GROWING_PERCENT, MAX_SEMI_SPACE_MB, missingStartFlags, START_FLAGS, tuneHeap, v8MaxSemiSpaceMB } from '../../src/cli/runtime.js';
 
 const YOUNG = `young generation at most ${2 * MAX_SEMI_SPACE_MB} MB`;
 
@@ -15,6 +15,14 @@ test('tessera serve sets the heap growth and the young generation cap unless the
   assert.deepEqual(tuneHeap(['--max-old-space-size=512'], ''), [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, YOUNG], 'a heap cap is a different setting');
   assert.deepEqual(tuneHeap(['--max-semi-space-size=16'], ''), [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`], 'the operator sized the young generation');
   assert.deepEqual(tuneHeap([], '--semi_space_growth_factor=4 --heap-growing-percent=0'), [], 'both set in NODE_OPTIONS');
+});
+
+test('the start flags a process lacks: each unless node\'s arguments set it, either way, in either spelling', () => {
+  assert.deepEqual(missingStartFlags([]), [...START_FLAGS]);
+  assert.deepEqual(missingStartFlags(['--no-memory-reducer', '--import', 'tsx']), ['--no-flush-bytecode']);
+  assert.deepEqual(missingStartFlags(['--no_flush_bytecode', '--memory-reducer']), [], "the operator's own --memory-reducer counts as set");
+  assert.deepEqual(missingStartFlags(['--flush-bytecode=false']), ['--no-memory-reducer']);
+  assert.deepEqual(missingStartFlags(['--no-memory-reducer-for-small-heaps']), [...START_FLAGS], 'another flag with the same beginning');
 });
 
 test('the young generation cap is half of V8\'s own largest semi-space, by V8 line', () => {

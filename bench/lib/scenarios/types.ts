@@ -131,17 +131,17 @@ export function tesseraTargets(spec: TesseraSpec['start'] | TesseraSpec, keep?: 
  * and with `rust`, the same gateway planning with Hive's Rust query planner
  * (`@graphql-hive/router-runtime`), for scenarios of Federation subgraphs only:
  * that planner plans from the supergraph's `@join__*` directives and has no
- * Mesh transforms (`@resolveTo` and the like).
+ * Mesh transforms (`@resolveTo` and the like). Started with `--peer-node-flags` when given (bench/run.ts).
  */
 export function hiveTargets(options: Record<string, unknown>, keep: (child: Promise<Child>) => Promise<Child>, { rust = false } = {}): Target[] {
-  const targets: Target[] = [{ name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: () => keep(spawnPeer('hive', 'hive.mjs', { port: 0, ...options })) }];
+  const targets: Target[] = [{ name: 'hive', label: 'Hive Gateway', role: 'peer', path: '/graphql', start: ({ nodeFlags }) => keep(spawnPeer('hive', 'hive.mjs', { port: 0, ...options }, { nodeFlags })) }];
   if (rust) {
     targets.push({
       name: 'hive-rust',
       label: 'Hive Gateway (Rust planner)',
       role: 'peer',
       path: '/graphql',
-      start: () => keep(spawnPeer('hive-rust', 'hive.mjs', { port: 0, ...options, planner: 'rust' })),
+      start: ({ nodeFlags }) => keep(spawnPeer('hive-rust', 'hive.mjs', { port: 0, ...options, planner: 'rust' }, { nodeFlags })),
       mapsModule: 'hive_router_query_planner',
     });
   }

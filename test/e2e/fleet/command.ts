@@ -1,10 +1,15 @@
 /**
  * How the fleet test starts each replica, written once: the image's command
- * (Dockerfile ENTRYPOINT `node bin/tessera.js serve`, which runs dist/cli/bin.js)
+ * (Dockerfile ENTRYPOINT `node --no-memory-reducer --no-flush-bytecode
+ * bin/tessera.js serve`, which runs dist/cli/bin.js)
  * run from the sources (src/cli/bin.ts, which dist/cli/bin.js is compiled
  * from). test/integration/deploy-kubernetes.test.ts holds the Dockerfile to it.
  */
 import { fileURLToPath } from 'node:url';
+import { START_FLAGS } from '../../../src/cli/runtime.js';
+
+/** Node's own flags, before the entry: the ones V8 reads only at start (src/cli/runtime.ts). */
+export const NODE_FLAGS = START_FLAGS;
 
 export const REPOSITORY = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -23,7 +28,7 @@ export const SERVE = ['serve'] as const;
  */
 export const REPLICA_FLAGS = ['--workers', '1'] as const;
 
-/** argv of one replica: node, tsx, the sources' entry, serve, its flags. */
+/** argv of one replica: node with NODE_FLAGS, tsx, the sources' entry, serve, its flags. */
 export function replicaArgv(): string[] {
-  return [process.execPath, '--import', 'tsx', `${REPOSITORY}${SOURCE_ENTRY}`, ...SERVE, ...REPLICA_FLAGS];
+  return [process.execPath, ...NODE_FLAGS, '--import', 'tsx', `${REPOSITORY}${SOURCE_ENTRY}`, ...SERVE, ...REPLICA_FLAGS];
 }
