@@ -66,12 +66,13 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 export const HEAP_GROWING_PERCENT = 150;
 
-/** The node flags `tessera serve` is to be started with (see above): V8 reads them only at start. */
-export const START_FLAGS = ['--no-memory-reducer', '--no-flush-bytecode'] as const;
+/** Each start flag, and what node's argument setting it either way looks like. */
 const START_FLAG_PATTERNS: ReadonlyArray<readonly [string, RegExp]> = [
   ['--no-memory-reducer', /^--(no[-_])?memory[-_]reducer(=|$)/],
   ['--no-flush-bytecode', /^--(no[-_])?flush[-_]bytecode(=|$)/],
 ];
+/** The node flags `tessera serve` is to be started with (see above): V8 reads them only at start. */
+export const START_FLAGS: readonly string[] = START_FLAG_PATTERNS.map(([flag]) => flag);
 
 /** The flags of START_FLAGS that node's arguments do not set one way or the other (NODE_OPTIONS cannot carry them). */
 export function missingStartFlags(execArgv: readonly string[] = process.execArgv): string[] {

@@ -90,7 +90,7 @@ function drainOrdered(): Promise<void> {
 /** The start line of a process that serves: the heap settings in effect, and the start flags it lacks, if any (runtime.ts). */
 function logStartFlags(logger: Logger): void {
   const missing = missingStartFlags();
-  const v8 = { heap: appliedHeapSettings(), startFlags: missing.length === 0 ? [...START_FLAGS] : [], missingStartFlags: missing };
+  const v8 = { heap: appliedHeapSettings(), startFlags: START_FLAGS.filter((flag) => !missing.includes(flag)), missingStartFlags: missing };
   if (missing.length === 0) {
     logger.info({ v8 }, `V8: started with ${START_FLAGS.join(' ')}`);
     return;

@@ -187,10 +187,16 @@ test('tessera serve logs its V8 start flags: one process without them names what
   const [alone] = await startLines(serveTessera(t, ['-c', config, '--workers', '1']), 1);
   assert.equal(alone!.level, 30);
   assert.deepEqual(alone!.v8.missingStartFlags, ['--no-memory-reducer', '--no-flush-bytecode']);
+  assert.deepEqual(alone!.v8.startFlags, []);
+
+  const [half] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, ['--no-memory-reducer']), 1);
+  assert.deepEqual([half!.v8.startFlags, half!.v8.missingStartFlags], [['--no-memory-reducer'], ['--no-flush-bytecode']]);
+  assert.match(half!.msg, /^V8: node was started without --no-flush-bytecode: /);
   assert.match(alone!.msg, /^V8: node was started without --no-memory-reducer --no-flush-bytecode: .*start node with --no-memory-reducer --no-flush-bytecode/);
 
   const [flagged] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, ['--no-memory-reducer', '--no-flush-bytecode']), 1);
   assert.deepEqual(flagged!.v8.missingStartFlags, []);
+  assert.deepEqual(flagged!.v8.startFlags, ['--no-memory-reducer', '--no-flush-bytecode']);
   assert.equal(flagged!.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode');
   assert.ok(flagged!.v8.heap.some((s: string) => s.startsWith('--heap-growing-percent=')), 'the heap settings in effect');
 
