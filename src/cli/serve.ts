@@ -148,12 +148,16 @@ export async function serve(configFile: string, values: { port?: string; host?: 
       host: values.host === undefined ? `choose another address with --host H (or server.host in ${file})` : 'choose another address with --host H',
     });
   }
+  // The drain's signal handlers go in before the process says it serves: a supervisor that signals it the moment
+  // it reads that line gets a drain, not node's default exit by the signal.
   if (cluster.isWorker) {
+    const drain = drainOrdered();
     process.send?.({ tessera: 'serving', url } satisfies WorkerMessage);
-    await drainOrdered();
+    await drain;
   } else {
+    const stop = signalled();
     print(`tessera: serving ${url}`);
-    await signalled();
+    await stop;
   }
   await gateway.close();
   return { code: 0 };

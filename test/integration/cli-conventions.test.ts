@@ -208,3 +208,19 @@ test('tessera serve logs its V8 start flags: one process without them names what
     assert.equal(line.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode', 'the primary, started without them, gave them to its workers');
   }
 });
+
+test('a SIGTERM the moment tessera serve says it serves is a drain: exit 0, not node\'s default exit by the signal (docs/reliability.md row 94)', async (t) => {
+  const config = project(t, 'server: { port: 0 }\n');
+  for (let i = 0; i < 5; i++) {
+    const served = serveTessera(t, ['-c', config, '--workers', '1']);
+    // Signalled from the stdout listener itself, as a supervisor reading the line would, before anything else runs here.
+    const onData = (): void => {
+      if (!/serving http/.test(served.output())) return;
+      served.child.stdout!.off('data', onData);
+      served.child.kill('SIGTERM');
+    };
+    served.child.stdout!.on('data', onData);
+    await served.url;
+    assert.equal(await served.exited, 0, `start ${i + 1}: ${served.output()}`);
+  }
+});
