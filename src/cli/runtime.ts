@@ -36,7 +36,6 @@
  *   RSS to about 125–155 MB; it is the operator's choice
  *   (NODE_OPTIONS=--heap-growing-percent=30), not the default.
  *
- *
  * Two more settings V8 reads only when the process starts, so they go on
  * node's command line (`START_FLAGS`): the image starts `node
  * --no-memory-reducer --no-flush-bytecode bin/tessera.js serve`, and with
