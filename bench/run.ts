@@ -95,11 +95,13 @@ const wantedScenarios = args.scenarios?.split(',');
  * V8 setting A/B). Given after them, those win: `--memory-reducer` turns one back on. Hive Gateway's targets run
  * with node's defaults, or with `--peer-node-flags` (the same flags given to a peer, to see what they do there).
  */
+const flagWords = (option: string | undefined): string[] => option?.split(/\s+/).filter(Boolean) ?? [];
+/** A Tessera target's node flags: START_FLAGS, then the option's. */
+const tesseraFlags = (option: string | undefined): string[] => [...START_FLAGS, ...flagWords(option)];
 const nodeFlagsOf = (target: Target): string[] => {
-  if (target.role === 'peer') return args['peer-node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+  if (target.role === 'peer') return flagWords(args['peer-node-flags']);
   if (target.role !== 'tessera') return [];
-  const flags = target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : args['tessera-node-flags'];
-  return [...START_FLAGS, ...(flags ? flags.split(/\s+/).filter(Boolean) : [])];
+  return tesseraFlags(target.name === 'tessera-b' && args['tessera-b-node-flags'] !== undefined ? args['tessera-b-node-flags'] : args['tessera-node-flags']);
 };
 /**
  * Environment variables for the B target's process only (`--tessera-b-env "MALLOC_ARENA_MAX=2"`): a setting
@@ -601,7 +603,10 @@ async function main(): Promise<void> {
     versions: {
       ...versions(),
       'tessera runs as': compiled ? 'JavaScript compiled by tsc (as in production)' : 'TypeScript through tsx',
-      'tessera node flags': [...START_FLAGS, args['tessera-node-flags'] ?? ''].join(' ').trim() + (args['tessera-b-node-flags'] !== undefined ? `; B: ${[...START_FLAGS, args['tessera-b-node-flags']].join(' ').trim()}` : '') + ' (as the image starts it)',
+      'tessera node flags':
+        tesseraFlags(args['tessera-node-flags']).join(' ') +
+        (args['tessera-b-node-flags'] !== undefined ? `; B: ${tesseraFlags(args['tessera-b-node-flags']).join(' ')}` : '') +
+        ' (as the image starts it)',
       ...(args['peer-node-flags'] ? { 'Hive Gateway node flags': args['peer-node-flags'] } : {}),
     },
     notes: [],
