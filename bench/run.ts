@@ -29,6 +29,7 @@ import { shopScenario } from './lib/scenarios/shop.js';
 import { requestsServed, type Scenario, type ScenarioSetup, type Target } from './lib/scenarios/types.js';
 import { measureSchemaBuilds } from './lib/schema-build.js';
 import { chooseLayout, describeLayout, pinTo } from './lib/pin.js';
+import { hostSpeed } from './lib/host-speed.js';
 import { startCollectorStub } from './lib/collector.js';
 import { START_FLAGS } from '../src/cli/runtime.js';
 
@@ -357,6 +358,32 @@ async function runScenario(
   return { result, setup, targets };
 }
 
+/** The fastest calibration of this bench run so far (lib/host-speed.ts), µs. */
+let fastestHostUs: number | undefined;
+/** A calibration this much slower than the fastest is a slow spell of the host: the run waits it out, up to HOST_WAIT_MS. */
+const HOST_SLOW = 1.15;
+const HOST_WAIT_MS = 40_000;
+const HOST_RETRY_MS = 4_000;
+
+/**
+ * The host's speed before a load run, after waiting out a slow spell: on this
+ * shared VM the calibration flips between two speeds about 1.6× apart for
+ * seconds to tens of seconds at a time, and a round measured in the slow one
+ * reads 1.6× the CPU per request for whichever target it falls on.
+ */
+async function steadyHost(cpus: string | undefined, what: string): Promise<{ hostUs?: number; hostWaitedMs: number }> {
+  let hostUs = await hostSpeed(cpus);
+  let hostWaitedMs = 0;
+  while (hostUs !== undefined && fastestHostUs !== undefined && hostUs > fastestHostUs * HOST_SLOW && hostWaitedMs < HOST_WAIT_MS) {
+    if (hostWaitedMs === 0) log(`  host slower before ${what}: ${hostUs.toFixed(0)} µs against ${fastestHostUs.toFixed(0)} µs at best; waiting up to ${HOST_WAIT_MS / 1000} s for it`);
+    await new Promise((resolve) => setTimeout(resolve, HOST_RETRY_MS));
+    hostWaitedMs += HOST_RETRY_MS;
+    hostUs = await hostSpeed(cpus);
+  }
+  if (hostUs !== undefined) fastestHostUs = Math.min(fastestHostUs ?? hostUs, hostUs);
+  return { hostUs, hostWaitedMs };
+}
+
 async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: ScenarioSetup, targets: Target[]): Promise<void> {
   const body = JSON.stringify({ query: scenario.query, operationName: scenario.operationName });
   const ours = [process.pid, ...setup.services.map((s) => s.pid), ...targets.flatMap((t) => (t.process ? [t.process.pid] : []))];
@@ -370,6 +397,8 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
     const pid = target.process!.pid;
     // A target that is also an upstream of the others (the direct call) gets the target's CPU for its own runs only.
     const upstream = layout?.pinned && setup.services.some((s) => s.pid === pid);
+    // The host's speed on the target's CPU, the scenario idle (lib/host-speed.ts), before the upstream moves onto it.
+    const { hostUs, hostWaitedMs } = await steadyHost(layout?.pinned ? layout.targetCpus : undefined, `${target.name} round ${round}`);
     if (upstream) pinTo(pid, layout.targetCpus!);
     const gcBefore = await target.process!.gcTotals();
     const sampler = watch([pid], ours);
@@ -383,6 +412,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
     }).finally(() => upstream && pinTo(pid, layout.runnerCpus!));
     const sample = sampler.stop();
     const gcAfter = await target.process!.gcTotals();
+    const hostUsAfter = await hostSpeed(layout?.pinned ? layout.targetCpus : undefined);
     const cpuMs = 1000 * (sample.cpu.get(pid) ?? 0);
     // The next run starts only once this target (and the upstreams) stopped working off this load.
     const idle = await settle(busyWhileIdle);
@@ -404,6 +434,9 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       tail: gcAfter?.window,
       peakRssMB: sample.peakRss.get(pid) ?? 0,
       foreignCpuPct: (100 * sample.foreignCpu) / sample.wallSeconds,
+      hostUs,
+      hostUsAfter,
+      hostWaitedMs,
       afterLoad: { waitedMs: idle.waitedMs, targetCpuMs: leftoverMs, othersCpuMs: [...idle.cpuMs.values()].reduce((a, b) => a + b, 0) - leftoverMs, settled: idle.settled },
     };
   };
@@ -425,7 +458,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         const run = await once(target, connections, settings.durationSec, round);
         runs.push(run);
         log(
-          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  GC ${run.gcPct === undefined ? '–' : run.gcPct.toFixed(0)}%  others ${run.foreignCpuPct.toFixed(0)}%${afterLoadNote(run)}${run.errors ? `  ERRORS ${run.errors}` : ''}`,
+          `  c=${String(connections).padStart(2)} round ${round} ${target.name.padEnd(10)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuPct.toFixed(0)}% (${run.cpuMsPerRequest.toFixed(3)} ms/req)  GC ${run.gcPct === undefined ? '–' : run.gcPct.toFixed(0)}%  others ${run.foreignCpuPct.toFixed(0)}%  host ${run.hostUs === undefined ? '–' : `${run.hostUs.toFixed(0)}`}→${run.hostUsAfter === undefined ? '–' : `${run.hostUsAfter.toFixed(0)} µs`}${run.hostWaitedMs ? ` (waited ${(run.hostWaitedMs / 1000).toFixed(0)} s for it)` : ''}${afterLoadNote(run)}${run.errors ? `  ERRORS ${run.errors}` : ''}`,
         );
       }
     }
@@ -520,6 +553,28 @@ function notesFor(result: BenchResult): string[] {
     );
   } else if (foreign.length > 0) {
     notes.push(`The machine was quiet: other processes used at most ${busiest.toFixed(0)}% of a core during any load run.`);
+  }
+  // Each run's host: the slower of its calibrations before and after the load (a slow spell may start during it).
+  const hosted = result.scenarios.flatMap((s) =>
+    (s.runs ?? []).filter((r) => r.round > 0 && r.hostUs !== undefined).map((r) => ({ s: s.name, r, us: Math.max(r.hostUs!, r.hostUsAfter ?? r.hostUs!) })),
+  );
+  if (hosted.length > 0) {
+    const fastest = Math.min(...hosted.map((h) => Math.min(h.r.hostUs!, h.r.hostUsAfter ?? h.r.hostUs!)));
+    const slowest = Math.max(...hosted.map((h) => h.us));
+    const range = `${fastest.toFixed(0)}–${slowest.toFixed(0)} µs per iteration of lib/calibrate.mjs on the target's CPU before and after each run, lower is faster`;
+    const waits = hosted.filter((h) => h.r.hostWaitedMs);
+    const waited = waits.length
+      ? ` ${waits.length} run(s) waited for a slow spell of the host to pass first (${(waits.reduce((a, h) => a + h.r.hostWaitedMs!, 0) / 1000).toFixed(0)} s in all).`
+      : '';
+    const slow = hosted.filter((h) => h.us > fastest * 1.1);
+    notes.push(
+      slow.length === 0
+        ? `The host's speed held (${range}): the rounds' CPU figures compare.${waited}`
+        : `The host's speed moved by ${((slowest / fastest - 1) * 100).toFixed(0)}% (${range}): every target's CPU per request reads higher on a slower host, so compare targets within a round, not across rounds.${waited} ${slow.length} of ${hosted.length} runs had a host more than 10% slower than the fastest before or after the load: ${slow
+            .slice(0, 12)
+            .map((h) => `${h.s} ${h.r.target} round ${h.r.round} (${h.us.toFixed(0)} µs)`)
+            .join(', ')}${slow.length > 12 ? ', …' : ''}.`,
+    );
   }
   // Work a target did after its load ended: the next run waited for it (lib/proc.ts settle), so it is named here.
   const leftovers = result.scenarios.flatMap((s) =>

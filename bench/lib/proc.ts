@@ -5,7 +5,7 @@
  * behind. CPU and memory are read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -131,8 +131,12 @@ export function spawnNode(options: SpawnOptions): Promise<Child> {
   });
   running.add(proc);
   let tail = '';
+  // BENCH_CHILD_OUTPUT=DIR keeps each child's whole output in DIR/<name>-<pid>.log (a V8 trace flag's lines, say); bench/README.md.
+  const outputDir = process.env.BENCH_CHILD_OUTPUT;
+  const outputFile = outputDir ? join(outputDir, `${options.name.replace(/[^\w.-]+/g, '_')}-${proc.pid}.log`) : undefined;
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString('utf8')).slice(-4000);
+    if (outputFile) appendFileSync(outputFile, chunk);
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);

@@ -65,6 +65,12 @@ export interface Run {
   peakRssMB: number;
   /** CPU used on the machine by other processes during the run, % of one core. */
   foreignCpuPct: number;
+  /** The host's speed right before the run, on the target's CPU: µs per iteration of lib/calibrate.mjs (lower is faster); absent in runs from before it was recorded. */
+  hostUs?: number;
+  /** The same right after the load: a host that slowed down during the run reads higher here. */
+  hostUsAfter?: number;
+  /** How long the run waited for a slow spell of the host to end before it started (bench/run.ts steadyHost), ms. */
+  hostWaitedMs?: number;
   /**
    * After the load ended, before the next run: how long until the scenario's processes were idle (lib/proc.ts
    * settle), and the CPU the target itself and the others (upstreams, other targets) used meanwhile: work left
