@@ -13,7 +13,7 @@ import { PRIMARY_TIMEOUT_MS, serveSharedState } from '../store/index.js';
 import { fail, print, UsageError, type CliResult } from './command.js';
 import { defaultWorkerCount } from './cores.js';
 import { adminPublisher } from './registry.js';
-import { appliedHeapSettings, missingStartFlags, START_FLAGS } from './runtime.js';
+import { appliedHeapSettings, missingStartFlags, START_FLAGS, withoutStartFlags } from './runtime.js';
 
 /** In the environment of the workers the primary forks: the secret their cursors are sealed with, unless gateway.yaml sets one. */
 const CURSOR_SECRET_ENV = 'TESSERA_CURSOR_SECRET';
@@ -97,8 +97,7 @@ function logStartFlags(logger: Logger): void {
   }
   logger.info(
     { v8 },
-    `V8: node was started without ${missing.join(' ')}: after some ten seconds without requests V8 drops compiled code and shrinks the heap, ` +
-      `and the requests that follow cost up to twice the CPU until it has compiled again; start node with ${START_FLAGS.join(' ')} ` +
+    `V8: node was started without ${missing.join(' ')}: ${withoutStartFlags(missing)}; start node with ${START_FLAGS.join(' ')} ` +
       '(the image does, and --workers gives them to its workers): README, Performance',
   );
 }

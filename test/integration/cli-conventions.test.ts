@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { START_FLAGS } from '../../src/cli/runtime.js';
 import { runTessera as tessera, serveTessera, tempProject as folder } from '../kit/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -186,26 +187,34 @@ test('tessera serve logs its V8 start flags: one process without them names what
 
   const [alone] = await startLines(serveTessera(t, ['-c', config, '--workers', '1']), 1);
   assert.equal(alone!.level, 30);
-  assert.deepEqual(alone!.v8.missingStartFlags, ['--no-memory-reducer', '--no-flush-bytecode']);
+  assert.deepEqual(alone!.v8.missingStartFlags, [...START_FLAGS]);
   assert.deepEqual(alone!.v8.startFlags, []);
+  const [, , young] = START_FLAGS;
+  assert.match(young!, /^--max-semi-space-size=\d+$/);
 
   const [half] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, ['--no-memory-reducer']), 1);
-  assert.deepEqual([half!.v8.startFlags, half!.v8.missingStartFlags], [['--no-memory-reducer'], ['--no-flush-bytecode']]);
-  assert.match(half!.msg, /^V8: node was started without --no-flush-bytecode: /);
-  assert.match(alone!.msg, /^V8: node was started without --no-memory-reducer --no-flush-bytecode: .*start node with --no-memory-reducer --no-flush-bytecode/);
+  assert.deepEqual([half!.v8.startFlags, half!.v8.missingStartFlags], [['--no-memory-reducer'], ['--no-flush-bytecode', young]]);
+  assert.ok(half!.msg.startsWith(`V8: node was started without --no-flush-bytecode ${young}: after some ten seconds without requests V8 drops compiled code`), half!.msg);
+  assert.ok(half!.msg.includes("; the young generation grows to V8's own "), half!.msg);
+  assert.equal(alone!.msg.split('after some ten seconds').length, 2, 'one clause per effect, each once');
+  assert.ok(alone!.msg.startsWith(`V8: node was started without ${START_FLAGS.join(' ')}: `), alone!.msg);
+  assert.ok(alone!.msg.includes(`start node with ${START_FLAGS.join(' ')} (the image does`), alone!.msg);
 
-  const [flagged] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, ['--no-memory-reducer', '--no-flush-bytecode']), 1);
+  const [sized] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], { NODE_OPTIONS: '--max-semi-space-size=16' }, ['--no-memory-reducer', '--no-flush-bytecode']), 1);
+  assert.deepEqual(sized!.v8.missingStartFlags, [], "the operator's own young generation, in NODE_OPTIONS");
+
+  const [flagged] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, START_FLAGS), 1);
   assert.deepEqual(flagged!.v8.missingStartFlags, []);
-  assert.deepEqual(flagged!.v8.startFlags, ['--no-memory-reducer', '--no-flush-bytecode']);
-  assert.equal(flagged!.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode');
-  assert.ok(flagged!.v8.heap.some((s: string) => s.startsWith('--heap-growing-percent=')), 'the heap settings in effect');
+  assert.deepEqual(flagged!.v8.startFlags, [...START_FLAGS]);
+  assert.equal(flagged!.msg, `V8: started with ${START_FLAGS.join(' ')}`);
+  assert.deepEqual(flagged!.v8.heap, ['--heap-growing-percent=150'], 'the heap setting applied at run time');
 
   const primary = serveTessera(t, ['-c', config, '--workers', '2']);
   const workers = await startLines(primary, 2);
   assert.equal(workers.length, 2, 'one line per worker, none from the primary');
   for (const line of workers) {
     assert.notEqual(line.pid, primary.child.pid);
-    assert.equal(line.msg, 'V8: started with --no-memory-reducer --no-flush-bytecode', 'the primary, started without them, gave them to its workers');
+    assert.equal(line.msg, `V8: started with ${START_FLAGS.join(' ')}`, 'the primary, started without them, gave them to its workers');
   }
 });
 

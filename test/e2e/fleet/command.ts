@@ -1,9 +1,11 @@
 /**
  * How the fleet test starts each replica, written once: the image's command
  * (Dockerfile ENTRYPOINT `node --no-memory-reducer --no-flush-bytecode
- * bin/tessera.js serve`, which runs dist/cli/bin.js)
- * run from the sources (src/cli/bin.ts, which dist/cli/bin.js is compiled
- * from). test/integration/deploy-kubernetes.test.ts holds the Dockerfile to it.
+ * --max-semi-space-size=8 bin/tessera.js serve`, which runs dist/cli/bin.js;
+ * the semi-space size is the one for the Node line running, runtime.ts
+ * startFlagsFor) run from the sources (src/cli/bin.ts, which dist/cli/bin.js
+ * is compiled from). test/integration/deploy-kubernetes.test.ts holds the
+ * Dockerfile to it.
  */
 import { fileURLToPath } from 'node:url';
 import { START_FLAGS } from '../../../src/cli/runtime.js';
