@@ -69,6 +69,8 @@ export interface Run {
   hostUs?: number;
   /** The same right after the load: a host that slowed down during the run reads higher here. */
   hostUsAfter?: number;
+  /** The same on the load generator's and upstreams' CPU before the load (a pinned run only). */
+  hostRunnerUs?: number;
   /** How long the run waited for a slow spell of the host to end before it started (bench/run.ts steadyHost), ms. */
   hostWaitedMs?: number;
   /**
