@@ -369,12 +369,16 @@ const HOST_RETRY_MS = 4_000;
 /** The fastest of a few calibrations a second apart before the first scenario: the baseline a slow spell is told from (the first run's own reading may fall in one). */
 async function primeHost(): Promise<void> {
   for (let i = 0; i < 5; i++) {
-    const { hostUs, hostRunnerUs } = await hostSpeeds();
-    if (hostUs !== undefined) fastestHostUs = Math.min(fastestHostUs ?? hostUs, hostUs);
-    if (hostRunnerUs !== undefined) fastestRunnerUs = Math.min(fastestRunnerUs ?? hostRunnerUs, hostRunnerUs);
+    keepFastest(await hostSpeeds());
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
   log(`host: ${fastestHostUs?.toFixed(0) ?? '–'} µs on the target's CPU, ${fastestRunnerUs?.toFixed(0) ?? '–'} µs on the others' at best (lib/calibrate.mjs, lower is faster)`);
+}
+
+/** Keeps the fastest readings of the run so far, the baseline a slow spell is told from. */
+function keepFastest({ hostUs, hostRunnerUs }: { hostUs?: number; hostRunnerUs?: number }): void {
+  if (hostUs !== undefined) fastestHostUs = Math.min(fastestHostUs ?? hostUs, hostUs);
+  if (hostRunnerUs !== undefined) fastestRunnerUs = Math.min(fastestRunnerUs ?? hostRunnerUs, hostRunnerUs);
 }
 
 /** Both calibrations at once, each on its own CPUs (the scenario is idle meanwhile). */
@@ -407,8 +411,7 @@ async function steadyHost(what: string): Promise<{ hostUs?: number; hostRunnerUs
     hostWaitedMs += HOST_RETRY_MS;
     speeds = await hostSpeeds();
   }
-  if (speeds.hostUs !== undefined) fastestHostUs = Math.min(fastestHostUs ?? speeds.hostUs, speeds.hostUs);
-  if (speeds.hostRunnerUs !== undefined) fastestRunnerUs = Math.min(fastestRunnerUs ?? speeds.hostRunnerUs, speeds.hostRunnerUs);
+  keepFastest(speeds);
   return { ...speeds, hostWaitedMs };
 }
 
@@ -425,7 +428,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
     const pid = target.process!.pid;
     // A target that is also an upstream of the others (the direct call) gets the target's CPU for its own runs only.
     const upstream = layout?.pinned && setup.services.some((s) => s.pid === pid);
-    // The host's speed on the target's CPU, the scenario idle (lib/host-speed.ts), before the upstream moves onto it.
+    // The host's speed on the target's CPU and on the others', the scenario idle (lib/host-speed.ts), before the upstream moves onto it.
     const { hostUs, hostRunnerUs, hostWaitedMs } = await steadyHost(`${target.name} round ${round}`);
     if (upstream) pinTo(pid, layout.targetCpus!);
     const gcBefore = await target.process!.gcTotals();
