@@ -74,8 +74,13 @@ export function v8MaxSemiSpaceMB(v8Version: string = process.versions.v8): numbe
   return Number(v8Version.split('.', 1)[0]) >= 13 ? 64 : 16;
 }
 
-/** The largest semi-space `tessera serve` is started with on this V8, in MB: half of V8's own; the young generation is two of them. */
-export const MAX_SEMI_SPACE_MB = v8MaxSemiSpaceMB() / 2;
+/** The largest semi-space `tessera serve` is started with on the V8 line given, in MB: half of V8's own; the young generation is two of them. */
+function semiSpaceCapMB(v8Version: string): number {
+  return v8MaxSemiSpaceMB(v8Version) / 2;
+}
+
+/** The same on this process's V8. */
+export const MAX_SEMI_SPACE_MB = semiSpaceCapMB(process.versions.v8);
 
 interface StartFlag {
   flag: string;
@@ -89,7 +94,7 @@ const RECOMPILES =
   'after some ten seconds without requests V8 drops compiled code and shrinks the heap, and the requests that follow cost up to twice the CPU until it has compiled again';
 /** The start flags for the V8 line given (the young generation's size depends on it). */
 function startFlagList(v8Version: string): StartFlag[] {
-  const semi = v8MaxSemiSpaceMB(v8Version) / 2;
+  const semi = semiSpaceCapMB(v8Version);
   return [
     { flag: '--no-memory-reducer', setBy: /^--(no[-_])?memory[-_]reducer(=|$)/, without: RECOMPILES },
     { flag: '--no-flush-bytecode', setBy: /^--(no[-_])?flush[-_]bytecode(=|$)/, without: RECOMPILES },
@@ -108,12 +113,16 @@ export function startFlagsFor(v8Version: string): string[] {
 }
 
 /** The node flags `tessera serve` is to be started with on this process's V8 (see above). */
-export const START_FLAGS: readonly string[] = startFlagsFor(process.versions.v8);
+export const START_FLAGS: readonly string[] = START_FLAG_LIST.map((f) => f.flag);
+
+/** Whether node's arguments or NODE_OPTIONS hold an argument `setBy` matches: the operator gave their own value. */
+function operatorSet(setBy: RegExp, execArgv: readonly string[], nodeOptions: string): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => setBy.test(arg));
+}
 
 /** The flags of START_FLAGS that neither node's arguments nor NODE_OPTIONS set one way or the other. */
 export function missingStartFlags(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/).filter(Boolean)];
-  return START_FLAG_LIST.filter((f) => !given.some((arg) => f.setBy.test(arg))).map((f) => f.flag);
+  return START_FLAG_LIST.filter((f) => !operatorSet(f.setBy, execArgv, nodeOptions)).map((f) => f.flag);
 }
 
 /** What a process started without `missing` does, one clause per distinct effect (for the start line). */
@@ -121,7 +130,7 @@ export function withoutStartFlags(missing: readonly string[]): string {
   return [...new Set(START_FLAG_LIST.filter((f) => missing.includes(f.flag)).map((f) => f.without))].join('; ');
 }
 
-const OPERATOR_SET_GROWTH = /--heap[-_]growing[-_]percent\b/;
+const OPERATOR_SET_GROWTH = /^--heap[-_]growing[-_]percent(=|$)/;
 
 let applied: readonly string[] = [];
 
@@ -132,9 +141,8 @@ export function appliedHeapSettings(): readonly string[] {
 
 /** Applies the gateway's heap setting that V8 takes at run time (the old generation's growth) unless the process was started with its own; returns the settings applied. */
 export function tuneHeap(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): string[] {
-  const operatorSet = (flag: RegExp): boolean => execArgv.some((arg) => flag.test(arg)) || flag.test(nodeOptions);
   const settings: string[] = [];
-  if (!operatorSet(OPERATOR_SET_GROWTH)) {
+  if (!operatorSet(OPERATOR_SET_GROWTH, execArgv, nodeOptions)) {
     const flag = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
     setFlagsFromString(flag);
     settings.push(flag);
