@@ -42,6 +42,6 @@ HEALTHCHECK --interval=10s --timeout=2s --start-period=30s --retries=3 \
 # V8's, read only at start: without the first two, after an idle spell the next requests cost up to twice the CPU;
 # the third holds the young generation at 16 MB, half of V8's own on Node 22 (src/cli/runtime.ts START_FLAGS;
 # README, Performance).
-ENTRYPOINT ["/nodejs/bin/node", "--no-memory-reducer", "--no-flush-bytecode", "--max-semi-space-size=8", "bin/tessera.js", "serve"]
+ENTRYPOINT ["/nodejs/bin/node", "--no-memory-reducer", "--no-flush-bytecode", "--max-semi-space-size=32", "bin/tessera.js", "serve"]
 # One worker per CPU of the container's limit (cgroup quota); Kubernetes `args:` replace this.
 CMD ["--workers", "auto"]

@@ -79,7 +79,7 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
     environment: [
       ...ENVIRONMENT,
-      ['NODE_OPTIONS', 'A --heap-growing-percent here (or on node\'s own command line) replaces the 150 that serve sets; a --max-semi-space-size counts as the start flag that sizes the young generation (half of V8\'s own: 16 MB on Node 20 and 22, 64 MB on Node 24).'],
+      ['NODE_OPTIONS', 'A --heap-growing-percent here (or on node\'s own command line) replaces the 150 that serve sets; a --max-semi-space-size counts as the start flag that sizes the young generation (64 MB: two 32 MB semi-spaces).'],
     ],
     exitCodes: [
       [0, 'stopped by SIGTERM or SIGINT, after draining'],

@@ -2,32 +2,36 @@
  * The V8 settings `tessera serve` runs with: how far the old generation may
  * grow between full collections, and how large the young generation may get.
  *
- * Under load most of a gateway's heap is garbage: each in-flight request keeps
- * its upstream answers alive across a few scavenges, so they are promoted and
- * die in the old generation. Measured in bench/ (shop and federation
- * scenarios, 50 connections, metrics on), the process's peak RSS was about
- * 220 MB, of which about 47 MB is the node binary's own pages, 20–30 MB
- * malloc and stacks, and the rest the heap: 32 MB of young generation (two
- * 16 MB semi-spaces, V8's maximum on this machine) and an old generation that
- * swelled to 2.5 times the ~40 MB of live data before each full collection.
+ * Under load most of what a gateway allocates is the data of the requests in
+ * progress: their upstream answers and merged results, alive until the
+ * answer is written. Whether that data dies young or is promoted and dies in
+ * the old generation depends on the young generation's size (below). A
+ * process's peak RSS is about 47 MB of the node binary's own pages, 20–40 MB
+ * malloc and stacks, the young generation, and an old generation that swells
+ * to 2.5 times the ~40 MB of live data before each full collection.
  *
- * - Young generation: at most half of V8's own largest semi-space, which
- *   depends on the V8 line (`v8MaxSemiSpaceMB`): 8 MB semi-spaces (16 MB in
- *   all, against 32) on Node 20 and 22, 32 MB (64 MB in all, against 128) on
- *   Node 24. V8 reads its size only at start, so it is a start flag
- *   (`--max-semi-space-size`, below). On Node 20 the bench/ scenarios cost
- *   about the same CPU per request at fixed sizes of 8 and 16 MB side by side
- *   (federation 2.30 against 2.40 ms, shop 2.46 against 2.40, openapi 0.48
- *   against 0.46, proxy 0.26 against 0.23), for 27–35 MB less peak RSS.
- *   Node 24's scavenges cost more when held small: at 8 MB semi-spaces it
- *   spent a quarter of its busy time in GC in the federation and shop
- *   scenarios, and 32 MB took 1.87 ms of CPU per federation request against
- *   2.46 at 8 MB, for 80 MB more peak RSS (README's Performance, Memory).
- *   Until 2026-12-07 the cap was held at run time by switching V8's growth
- *   factor after each collection. The switch came only after V8 had grown
- *   the young generation again from wherever an idle spell had shrunk it, so
- *   the young generation ended anywhere from 16 to 32 MB (read in the bench
- *   at 16.8, 21, 25.2, 27.3 and 31.5 MB) while the start line said at most 16.
+ * - Young generation: 32 MB semi-spaces (64 MB in all) on every V8 line,
+ *   against V8's own 16 (Node 20 and 22) or 64 (Node 24). A scavenge copies
+ *   what is alive and promotes what has already survived one, so the data
+ *   of a request that lives through two scavenges is promoted and dies in
+ *   the old generation, collected again by full collections. How many
+ *   requests the gateway answers between two scavenges is the semi-space
+ *   over what a request allocates; how many it answers during one
+ *   request's life is about the number in progress (server.admission holds
+ *   it at 16 when the thread is saturated). Read with a probe inside the
+ *   process (bench/ federation scenario, about 0.7 MB allocated per
+ *   request, Node 20): at 8 MB semi-spaces a scavenge came every 8–9
+ *   requests, two full collections every half second, the old generation
+ *   swinging between 38 and 98 MB, 21–33% of the thread in GC; at 32 MB one
+ *   came every 41–51 requests, a full collection every few seconds, 5–12% in
+ *   GC, and 1.50 against 2.19 ms of CPU per request. Side by side on the
+ *   four scenarios, 32 MB against 8: CPU per request proxy −27%, openapi
+ *   −8%, federation −28%, shop about the same, for 35–50 MB more peak RSS
+ *   (README Performance, Memory). Between the two, 16 MB sits at the cliff:
+ *   earlier runs read it no better than 8 in some, and a young generation
+ *   that V8 had grown to 20–30 MB after an idle spell ran at the faster
+ *   figure. V8 reads the size only at start, so it is a start flag
+ *   (`--max-semi-space-size`, below).
  * - Old generation: a growth of 150% (`--heap-growing-percent=150`, a factor
  *   of 2.5 over the live data after a full collection; V8's own sizing goes
  *   up to 4). Less holds RSS lower at a price in CPU: full collections come
@@ -40,7 +44,7 @@
  * The young generation's size and two more settings are read by V8 only when
  * the process starts, so they go on node's command line (`START_FLAGS`):
  * the image starts `node --no-memory-reducer --no-flush-bytecode
- * --max-semi-space-size=8 bin/tessera.js serve`, and with `--workers` the
+ * --max-semi-space-size=32 bin/tessera.js serve`, and with `--workers` the
  * primary hands them to the workers it forks. After some ten seconds without
  * requests, V8's memory reducer collects the heap in full, shrinks the young
  * generation and, in those collections, drops the compiled code of functions
@@ -74,13 +78,8 @@ export function v8MaxSemiSpaceMB(v8Version: string = process.versions.v8): numbe
   return Number(v8Version.split('.', 1)[0]) >= 13 ? 64 : 16;
 }
 
-/** The largest semi-space `tessera serve` is started with on the V8 line given, in MB: half of V8's own; the young generation is two of them. */
-function semiSpaceCapMB(v8Version: string): number {
-  return v8MaxSemiSpaceMB(v8Version) / 2;
-}
-
-/** The same on this process's V8. */
-export const MAX_SEMI_SPACE_MB = semiSpaceCapMB(process.versions.v8);
+/** The semi-space `tessera serve` is started with, in MB, on every V8 line; the young generation is two of them (see above). */
+export const MAX_SEMI_SPACE_MB = 32;
 
 interface StartFlag {
   flag: string;
@@ -92,27 +91,26 @@ interface StartFlag {
 
 const RECOMPILES =
   'after some ten seconds without requests V8 drops compiled code and shrinks the heap, and the requests that follow cost up to twice the CPU until it has compiled again';
-/** The start flags for the V8 line given (the young generation's size depends on it). */
-function startFlagList(v8Version: string): StartFlag[] {
-  const semi = semiSpaceCapMB(v8Version);
-  return [
-    { flag: '--no-memory-reducer', setBy: /^--(no[-_])?memory[-_]reducer(=|$)/, without: RECOMPILES },
-    { flag: '--no-flush-bytecode', setBy: /^--(no[-_])?flush[-_]bytecode(=|$)/, without: RECOMPILES },
-    {
-      flag: `--max-semi-space-size=${semi}`,
-      setBy: /^--(max|min)[-_]semi[-_]space[-_]size(=|$)|^--semi[-_]space[-_]growth[-_]factor(=|$)/,
-      without: `the young generation grows to V8's own ${2 * v8MaxSemiSpaceMB(v8Version)} MB instead of ${2 * semi} MB, and peak RSS with it`,
-    },
-  ];
-}
-const START_FLAG_LIST = startFlagList(process.versions.v8);
-
-/** The node flags `tessera serve` is to be started with on the V8 line given (the image's, say): V8 reads them only at start. */
-export function startFlagsFor(v8Version: string): string[] {
-  return startFlagList(v8Version).map((f) => f.flag);
+/** What a process started without the young generation's flag does on the V8 line given: V8's own size is smaller or larger. */
+export function withoutYoungFlag(v8Version: string = process.versions.v8): string {
+  const own = 2 * v8MaxSemiSpaceMB(v8Version);
+  const ours = 2 * MAX_SEMI_SPACE_MB;
+  return own < ours
+    ? `the young generation stops at V8's own ${own} MB instead of ${ours} MB, so the data of the requests in progress outlives two scavenges, is promoted and is collected again by full collections, up to a third more CPU per request under load`
+    : `the young generation grows to V8's own ${own} MB instead of ${ours} MB, and peak RSS with it`;
 }
 
-/** The node flags `tessera serve` is to be started with on this process's V8 (see above). */
+const START_FLAG_LIST: StartFlag[] = [
+  { flag: '--no-memory-reducer', setBy: /^--(no[-_])?memory[-_]reducer(=|$)/, without: RECOMPILES },
+  { flag: '--no-flush-bytecode', setBy: /^--(no[-_])?flush[-_]bytecode(=|$)/, without: RECOMPILES },
+  {
+    flag: `--max-semi-space-size=${MAX_SEMI_SPACE_MB}`,
+    setBy: /^--(max|min)[-_]semi[-_]space[-_]size(=|$)|^--semi[-_]space[-_]growth[-_]factor(=|$)/,
+    without: withoutYoungFlag(),
+  },
+];
+
+/** The node flags `tessera serve` is to be started with (see above): V8 reads them only at start. The same on every V8 line. */
 export const START_FLAGS: readonly string[] = START_FLAG_LIST.map((f) => f.flag);
 
 /** Whether node's arguments or NODE_OPTIONS hold an argument `setBy` matches: the operator gave their own value. */

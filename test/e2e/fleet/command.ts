@@ -1,9 +1,8 @@
 /**
  * How the fleet test starts each replica, written once: the image's command
  * (Dockerfile ENTRYPOINT `node --no-memory-reducer --no-flush-bytecode
- * --max-semi-space-size=8 bin/tessera.js serve`, which runs dist/cli/bin.js;
- * the semi-space size is the one for the Node line running, runtime.ts
- * startFlagsFor) run from the sources (src/cli/bin.ts, which dist/cli/bin.js
+ * --max-semi-space-size=32 bin/tessera.js serve`, which runs dist/cli/bin.js;
+ * runtime.ts START_FLAGS) run from the sources (src/cli/bin.ts, which dist/cli/bin.js
  * is compiled from). test/integration/deploy-kubernetes.test.ts holds the
  * Dockerfile to it.
  */
