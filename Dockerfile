@@ -40,8 +40,8 @@ HEALTHCHECK --interval=10s --timeout=2s --start-period=30s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:4000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form, node as PID 1's only process: SIGTERM reaches Node directly and starts the drain. The three flags are
 # V8's, read only at start: without the first two, after an idle spell the next requests cost up to twice the CPU;
-# the third holds the young generation at 16 MB, half of V8's own on Node 22 (src/cli/runtime.ts START_FLAGS;
-# README, Performance).
+# the third sizes the young generation at 64 MB (V8's own on Node 22: 32 MB, where the data of the requests in
+# progress is promoted and costs up to a third more CPU per request; src/cli/runtime.ts START_FLAGS; README, Memory).
 ENTRYPOINT ["/nodejs/bin/node", "--no-memory-reducer", "--no-flush-bytecode", "--max-semi-space-size=32", "bin/tessera.js", "serve"]
 # One worker per CPU of the container's limit (cgroup quota); Kubernetes `args:` replace this.
 CMD ["--workers", "auto"]
