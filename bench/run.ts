@@ -539,7 +539,8 @@ async function profileScenario(scenario: Scenario): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const connections = settings.connections.at(-1)!;
-  const { result, setup, targets } = await runScenario(scenario, [targetName], () => ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  // The target's own flags (START_FLAGS for Tessera, as the timed runs give them), then the profiler's.
+  const { result, setup, targets } = await runScenario(scenario, [targetName], (target) => [...nodeFlagsOf(target), '--cpu-prof', `--cpu-prof-dir=${dir}`]);
   if (!setup) return;
   try {
     const tessera = targets.find((t) => t.name === targetName);
