@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import { createGateway, type Gateway } from '../src/index.js';
 import type { GatewayFileInput } from '../src/config/gateway.js';
 import type { StoreConfig } from '../src/config/store.js';
+import { median } from './lib/load.js';
 import { REDIS_URL, redisReachable } from '../test/kit/redis.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -138,7 +139,6 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, { url }] of gateways.entries()) results[i]!.push(await measure(url, SECONDS));
     }
-    const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     scenarios.forEach((scenario, i) => {
       const runs = results[i]!;
       rows.push({

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { buildTessera } from './lib/build.js';
 import { drawChart } from './lib/chart.js';
 import { check } from './lib/compare.js';
-import { runLoad } from './lib/load.js';
+import { median, runLoad } from './lib/load.js';
 import { BENCH_DIR, PEERS_DIR, runMain, settle, watch, type Child } from './lib/proc.js';
 import { summarizeProfile } from './lib/profile.js';
 import { consoleTables, markdownReport } from './lib/report.js';
@@ -163,12 +163,6 @@ const wantedTargets = args.targets?.split(',');
 const collector = args.telemetry ? await startCollectorStub() : undefined;
 if (collector) process.env.TESSERA_BENCH_OTLP = collector.url;
 
-const median = (values: number[]): number => {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** A run's work after its load ended, in the run's log line, when there was any worth naming (over 100 ms of CPU or a wait over 1 s). */
 function afterLoadNote(run: Run): string {
@@ -189,9 +183,18 @@ function tailSummary(runs: Run[]): TailSummary | undefined {
     waitP99: median(defined(tails.map((t) => t.waitP99))),
     maxPauseMs: Math.max(...tails.map((t) => t.maxPauseMs)),
     longPauseMsPerSec: median(tails.map((t) => t.longPauseMs / settings.durationSec)),
+    slowestPauseShare: median(defined(tails.map((t) => t.slowestPauseShare))),
+    pauseShare: median(defined(tails.map((t) => t.pauseShare))),
     loopDelayP99Ms: median(defined(tails.map((t) => t.loopDelayP99Ms))),
     loopDelayMaxMs: Math.max(...defined(tails.map((t) => t.loopDelayMaxMs))),
   };
+}
+
+/** The rounds' second-by-second spreads (Run.seconds), their medians; undefined when no round had them. */
+function secondsSummary(runs: Run[]): Summary['seconds'] {
+  const spreads = runs.flatMap((r) => (r.seconds ? [r.seconds] : []));
+  if (spreads.length === 0) return undefined;
+  return { withinP99OverP50: median(spreads.map((s) => s.withinP99OverP50)), p50SlowestOverFastest: median(spreads.map((s) => s.p50SlowestOverFastest)) };
 }
 
 const runStarted = performance.now();
@@ -455,6 +458,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
       rps: load.rps,
       p50: load.p50,
       p99: load.p99,
+      seconds: load.seconds,
       errors: load.errors,
       errorKinds: load.errorKinds,
       firstMismatch: load.firstMismatch,
@@ -509,6 +513,7 @@ async function loadScenario(scenario: Scenario, result: ScenarioResult, setup: S
         rps: median(mine.map((r) => r.rps)),
         p50: median(mine.map((r) => r.p50)),
         p99: median(mine.map((r) => r.p99)),
+        seconds: secondsSummary(mine),
         cpuPct: median(mine.map((r) => r.cpuPct)),
         cpuMsPerRequest: median(mine.map((r) => r.cpuMsPerRequest)),
         gcPct: median(mine.flatMap((r) => (r.gcPct === undefined ? [] : [r.gcPct]))),

@@ -28,7 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildTessera } from './lib/build.js';
-import { runLoad } from './lib/load.js';
+import { median, runLoad } from './lib/load.js';
 import { freePort } from './lib/cli-target.js';
 import { BENCH_DIR, cpuSeconds, family, runMain, spawnNode, spawnRole, watch, type Child } from './lib/proc.js';
 import { PROXY_QUERY } from './services/proxy.js';
@@ -117,12 +117,6 @@ interface Row {
   primaryMs: number[];
   errors: number;
 }
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 async function measure(variants: Variant[], build: string, upstream: Child, body: string): Promise<Row[]> {
   const url = `http://127.0.0.1:${upstream.port}/graphql`;

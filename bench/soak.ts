@@ -45,6 +45,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { buildTessera } from './lib/build.js';
 import { spawnTesseraCli } from './lib/cli-target.js';
+import { median } from './lib/load.js';
 import { BENCH_DIR, runMain, spawnRole, type Child } from './lib/proc.js';
 import type { ProbeMemory } from './memory-probe.js';
 import { SHOP_QUERY, type DemoPorts } from './services/shop.js';
@@ -287,12 +288,6 @@ interface Sample {
   memory: ProbeMemory;
   answered: number;
 }
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 async function startGateway(name: string, build: string, demo: DemoPorts, socket: string): Promise<Child> {
   return spawnTesseraCli(name, {

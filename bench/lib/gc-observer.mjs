@@ -19,7 +19,9 @@
 //   channel's `started` events; none in the other processes), the longest GC pause and the
 //   time spent in pauses of 10 ms or more, and the event loop's delay (a
 //   timer's lateness sampled every 10 ms: how long one piece of work held the
-//   thread). They say where a client's tail latency comes from: the process's
+//   thread), and the share of their time in the process that the slowest 1%
+//   of requests (at or above that p99) spent in GC pauses, beside the same
+//   share for all of them. They say where a client's tail latency comes from: the process's
 //   own work, its collector, or outside it (the load generator's core, the
 //   network, the upstreams).
 // Plain JavaScript, so the peers load it as they are. In a cluster worker it
@@ -29,31 +31,34 @@ import cluster from 'node:cluster';
 import { subscribe } from 'node:diagnostics_channel';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import process from 'node:process';
+import { pauseShare, percentile } from './tail-stats.mjs';
 
-/** The p-th percentile (0..1) of an array of numbers (sorted here). */
-function percentile(values, p) {
-  if (values.length === 0) return undefined;
-  values.sort((a, b) => a - b);
-  return values[Math.min(values.length - 1, Math.floor(p * values.length))];
-}
+// At most 2^20 latencies (and pauses) per window (a 10 s load at 100,000 req/s); the rest are counted, not kept.
+const MAX_KEPT = 1 << 20;
 
 if (!cluster.isWorker && process.send) {
   let ms = 0;
   let count = 0;
   let windowMaxPause = 0;
   let windowLongPauseMs = 0;
+  // The window's pauses in the order they came (one thread's pauses do not overlap): when each started and how long it took.
+  let pauseStarts = [];
+  let pauseDurations = [];
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       ms += entry.duration;
       count++;
+      if (pauseStarts.length < MAX_KEPT) {
+        pauseStarts.push(entry.startTime);
+        pauseDurations.push(entry.duration);
+      }
       if (entry.duration > windowMaxPause) windowMaxPause = entry.duration;
       if (entry.duration >= 10) windowLongPauseMs += entry.duration;
     }
   }).observe({ entryTypes: ['gc'] });
 
-  // At most 2^20 latencies per window (a 10 s load at 100,000 req/s); the rest are counted, not kept.
-  const MAX_KEPT = 1 << 20;
   let latencies = [];
+  let endedAt = [];
   let answered = 0;
   const started = new WeakMap();
   subscribe('http.server.request.start', ({ response }) => started.set(response, performance.now()));
@@ -61,7 +66,11 @@ if (!cluster.isWorker && process.send) {
     const at = started.get(response);
     if (at === undefined) return;
     answered++;
-    if (latencies.length < MAX_KEPT) latencies.push(performance.now() - at);
+    if (latencies.length < MAX_KEPT) {
+      const now = performance.now();
+      latencies.push(now - at);
+      endedAt.push(now);
+    }
   });
 
   // Tessera's admission waits (ms), one per request it started; no other process publishes on the channel.
@@ -76,10 +85,16 @@ if (!cluster.isWorker && process.send) {
   process.on('message', (message) => {
     if (message?.type !== 'gc-totals') return;
     const workers = cluster.workers ? Object.keys(cluster.workers).length : 0;
+    // Before the percentiles, which sort `latencies` in place.
+    const serverP99 = percentile([...latencies], 0.99);
+    const slowestPauseShare = serverP99 === undefined ? undefined : pauseShare(latencies, endedAt, pauseStarts, pauseDurations, serverP99);
+    const pauseShareAll = pauseShare(latencies, endedAt, pauseStarts, pauseDurations, -Infinity);
     const window = {
       answered,
       serverP50: percentile(latencies, 0.5),
-      serverP99: percentile(latencies, 0.99),
+      serverP99,
+      slowestPauseShare,
+      pauseShare: pauseShareAll,
       waitP50: percentile(waits, 0.5),
       waitP99: percentile(waits, 0.99),
       maxPauseMs: windowMaxPause,
@@ -89,6 +104,9 @@ if (!cluster.isWorker && process.send) {
       loopDelayMaxMs: loopDelay.count ? Math.max(0, loopDelay.max / 1e6 - 10) : undefined,
     };
     latencies = [];
+    endedAt = [];
+    pauseStarts = [];
+    pauseDurations = [];
     waits = [];
     answered = 0;
     windowMaxPause = 0;

@@ -57,7 +57,28 @@ export interface LoadResult {
   firstMismatch?: string;
   mismatches: number;
   durationSec: number;
+  /** The same answers cut into the whole seconds of the load they ended in (`bySecond`); undefined for a load too short or too slow to have two such seconds. */
+  seconds?: SecondSpread;
 }
+
+/**
+ * A load's latency second by second: the spread inside a second (p99 ÷ p50
+ * among the answers that ended in it: pauses and unfair turns, which every
+ * request of that second shares the chance of) apart from the drift between
+ * seconds (one second's p50 against another's: the host's speed, the
+ * upstreams, a warm-up). A run's p99 ÷ p50 is both at once.
+ */
+export interface SecondSpread {
+  /** Seconds with at least MIN_PER_SECOND answers, the only ones counted. */
+  seconds: number;
+  /** Median over those seconds of p99 ÷ p50 within the second. */
+  withinP99OverP50: number;
+  /** The slowest second's p50 ÷ the fastest second's. */
+  p50SlowestOverFastest: number;
+}
+
+/** Fewer answers than this in a second make its p99 a guess: the second is left out. */
+const MIN_PER_SECOND = 100;
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -65,8 +86,35 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[rank]!;
 }
 
+/** The median of the finite values; NaN when there are none. */
+export function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `latencies[i]` ended at `endedAt[i]` (ms, any clock); the load's whole seconds from the first answer. */
+export function bySecond(latencies: ArrayLike<number>, endedAt: ArrayLike<number>): SecondSpread | undefined {
+  if (latencies.length === 0) return undefined;
+  const start = endedAt[0]!;
+  const buckets: number[][] = [];
+  for (let i = 0; i < latencies.length; i++) (buckets[Math.floor((endedAt[i]! - start) / 1000)] ??= []).push(latencies[i]!);
+  // The last second is cut short by the load's end.
+  buckets.pop();
+  const full = buckets.filter((b) => b && b.length >= MIN_PER_SECOND).map((b) => Float64Array.from(b).sort());
+  if (full.length < 2) return undefined;
+  const p50s = full.map((b) => percentile(b, 50));
+  return {
+    seconds: full.length,
+    withinP99OverP50: median(full.map((b) => percentile(b, 99) / percentile(b, 50))),
+    p50SlowestOverFastest: Math.max(...p50s) / Math.min(...p50s),
+  };
+}
+
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
+  const endedAt: number[] = [];
   let firstMismatch: string | undefined;
   return new Promise((resolve, reject) => {
     const instance = autocannon()(
@@ -96,6 +144,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           mismatches: result.mismatches,
           firstMismatch,
           durationSec: result.duration,
+          seconds: bySecond(latencies, endedAt),
         });
       },
     );
@@ -103,7 +152,10 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       firstMismatch ??= String(body).slice(0, 600);
     });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+      if (statusCode >= 200 && statusCode < 300) {
+        latencies.push(responseTime);
+        endedAt.push(performance.now());
+      }
     });
   });
 }

@@ -38,6 +38,9 @@ export interface TailWindow {
   /** The longest GC pause, and the time spent in pauses of 10 ms or more, ms. */
   maxPauseMs: number;
   longPauseMs: number;
+  /** The share (0..1) of their time in the process that the requests at or above serverP99 spent in GC pauses, and all requests. */
+  slowestPauseShare?: number;
+  pauseShare?: number;
   /** How late a 10 ms timer ran (one piece of work holding the thread), 99th percentile and longest, ms. */
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;

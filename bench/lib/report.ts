@@ -26,19 +26,57 @@ function rows(scenario: ScenarioResult): string[][] {
   ]);
 }
 
-const TAIL_HEADER = ['conns', 'target', 'p50 ms', 'p99 ms', 'p99 ÷ p50', 'in process: p50 ms', 'p99 ms', 'of which waiting for a place: p50 ms', 'p99 ms', 'longest GC pause ms', 'GC pauses ≥ 10 ms, ms/s', 'event-loop delay p99 ms', 'max ms'];
+const TAIL_HEADER = [
+  'conns',
+  'target',
+  'p50 ms',
+  'p99 ms',
+  'p99 ÷ p50',
+  'within a second: p99 ÷ p50',
+  "slowest second's p50 ÷ fastest's",
+  'in process: p50 ms',
+  'p99 ms',
+  'of which waiting for a place: p50 ms',
+  'p99 ms',
+  'longest GC pause ms',
+  'GC pauses ≥ 10 ms, ms/s',
+  "GC pauses' share of the time in process: slowest 1% (all)",
+  'event-loop delay p99 ms',
+  'max ms',
+];
+const pct = (share: number | undefined): string => (share === undefined || !Number.isFinite(share) ? '–' : `${(100 * share).toFixed(0)}%`);
+const times = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${f2(n)}×`);
 
 /** Where each target's tail latency comes from: the client's view beside the process's own (lib/gc-observer.mjs). */
 function tailRows(scenario: ScenarioResult): string[][] {
   return (scenario.summary ?? []).flatMap((s) => {
     const t = s.tail;
     if (!t) return [];
-    return [[String(s.connections), s.label, f2(s.p50), f2(s.p99), `${f2(s.p99 / s.p50)}×`, f2(t.serverP50), f2(t.serverP99), f2(t.waitP50), f2(t.waitP99), f0(t.maxPauseMs), f0(t.longPauseMsPerSec), f0(t.loopDelayP99Ms), f0(t.loopDelayMaxMs)]];
+    return [
+      [
+        String(s.connections),
+        s.label,
+        f2(s.p50),
+        f2(s.p99),
+        times(s.p99 / s.p50),
+        times(s.seconds?.withinP99OverP50),
+        times(s.seconds?.p50SlowestOverFastest),
+        f2(t.serverP50),
+        f2(t.serverP99),
+        f2(t.waitP50),
+        f2(t.waitP99),
+        f0(t.maxPauseMs),
+        f0(t.longPauseMsPerSec),
+        `${pct(t.slowestPauseShare)} (${pct(t.pauseShare)})`,
+        f0(t.loopDelayP99Ms),
+        f0(t.loopDelayMaxMs),
+      ],
+    ];
   });
 }
 
 const TAIL_NOTE =
-  'Where the tail comes from: the client\'s p50 and p99 (the load generator\'s clock) beside the same requests timed inside the target (its node:http server: request headers parsed to the last byte handed to the socket; – for a process without one), how much of that Tessera\'s requests spent waiting for a place before any work was done on them (`server.admission`; – for the other processes), its longest GC pause, the time in GC pauses of 10 ms or more per second of load, and how late a 10 ms timer ran (one piece of work holding the thread). An in-process p99 far below the client\'s says the tail is outside the process: the load generator\'s core, the network, the upstreams.';
+  'Where the tail comes from: the client\'s p50 and p99 (the load generator\'s clock) beside the same requests timed inside the target (its node:http server: request headers parsed to the last byte handed to the socket; – for a process without one), how much of that Tessera\'s requests spent waiting for a place before any work was done on them (`server.admission`; – for the other processes), its longest GC pause, the time in GC pauses of 10 ms or more per second of load, the share of their time in the process that the slowest 1% of its requests (at or above its in-process p99) spent in GC pauses beside the share for all requests, and how late a 10 ms timer ran (one piece of work holding the thread). An in-process p99 far below the client\'s says the tail is outside the process: the load generator\'s core, the network, the upstreams. The client\'s latencies cut into the seconds they ended in tell the spread within a second (the median second\'s p99 ÷ p50: pauses, unfair turns, which every request of that second risks alike) from the drift between seconds (the slowest second\'s p50 ÷ the fastest\'s: the host\'s speed, the upstreams, a warm-up not yet over); a run\'s p99 ÷ p50 is both at once. Seconds with fewer than 100 answers are left out.';
 
 function header(result: BenchResult): string[] {
   const m = result.machine;

@@ -1,5 +1,6 @@
 /** The shape of bench/results/latest.json (one run of `npm run bench`). */
 import type { Layout } from './pin.js';
+import type { SecondSpread } from './load.js';
 import type { TailWindow } from './proc.js';
 
 export interface TailSummary {
@@ -11,6 +12,9 @@ export interface TailSummary {
   maxPauseMs: number;
   /** Time in GC pauses of 10 ms or more per second of load, ms. */
   longPauseMsPerSec: number;
+  /** The share (0..1) of their time in the process the slowest 1% of requests spent in GC pauses, and all requests (TailWindow). */
+  slowestPauseShare?: number;
+  pauseShare?: number;
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
 }
@@ -43,6 +47,8 @@ export interface Run {
   rps: number;
   p50: number;
   p99: number;
+  /** The client's latencies second by second (lib/load.ts): the spread within a second apart from the drift between seconds. */
+  seconds?: SecondSpread;
   errors: number;
   /** What the errors were (socket errors, timeouts after 10 s, non-2xx answers, bodies unlike the verified answer). */
   errorKinds?: { socket: number; timeouts: number; non2xx: number; mismatches: number };
@@ -90,6 +96,8 @@ export interface Summary {
   rps: number;
   p50: number;
   p99: number;
+  /** Medians of the rounds' Run.seconds; undefined when no round had two full seconds to compare. */
+  seconds?: { withinP99OverP50: number; p50SlowestOverFastest: number };
   cpuPct: number;
   cpuMsPerRequest: number;
   /** Median of the rounds' GC shares (Run.gcPct); NaN (null in the JSON) when not measured. */
