@@ -18,8 +18,11 @@
  *
  * - `auto` (the default): no limit while the event loop has time to spare.
  *   Once it has been busy at least `BUSY` of the time for `BUSY_TICKS` ticks
- *   in a row, the limit starts at the requests in progress and shrinks by
- *   `DECREASE` on each busy tick, down to `MIN_LIMIT`; it holds while the
+ *   in a row, the limit starts at the requests in progress, or at the limit
+ *   the last busy tick left if that is lower (load that comes back after a
+ *   quiet spell starts where the last load settled instead of shrinking to
+ *   it again tick by tick), and shrinks by `DECREASE` on each busy tick, down
+ *   to `MIN_LIMIT`; it holds while the
  *   loop is busy between `SPARE` and `BUSY` of the time; a tick under `SPARE`
  *   (the thread waits on upstreams more than the limit's garbage savings are
  *   worth) grows it by `INCREASE`, and `BUSY_TICKS` such ticks in a row lift
@@ -110,6 +113,8 @@ export class Admission {
   private timer: NodeJS.Timeout | undefined;
   private busyTicks = 0;
   private spareTicks = 0;
+  /** The limit the last busy tick left, kept while the limit is lifted: where the next engagement starts. */
+  private lastBusyLimit = Infinity;
   /** Requests started since the last tick. */
   private startedSinceTick = 0;
   /** Ticks in a row with nothing started, waiting or in progress: the ticker stops. */
@@ -216,7 +221,8 @@ export class Admission {
     this.spareTicks = spare ? this.spareTicks + 1 : 0;
     let limit = this.limit;
     if (this.busyTicks >= BUSY_TICKS || (busy && Number.isFinite(limit))) {
-      limit = Number.isFinite(limit) ? Math.max(MIN_LIMIT, Math.floor(limit * DECREASE)) : Math.max(MIN_LIMIT, this.active);
+      limit = Number.isFinite(limit) ? Math.max(MIN_LIMIT, Math.floor(limit * DECREASE)) : Math.max(MIN_LIMIT, Math.min(this.active, this.lastBusyLimit));
+      this.lastBusyLimit = limit;
     } else if (spare && Number.isFinite(limit)) {
       limit = this.spareTicks >= BUSY_TICKS ? Infinity : Math.max(limit + 1, Math.ceil(limit * INCREASE));
     }

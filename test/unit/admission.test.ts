@@ -3,7 +3,8 @@
  * arrival order and frees a place when a response closes; a request whose
  * client left while it waited is dropped without taking a place
  * (docs/reliability.md row 91); `auto` limits only after BUSY_TICKS busy ticks,
- * starting at the requests in progress and shrinking to MIN_LIMIT, holds while
+ * starting at the requests in progress (or the limit the last busy tick left,
+ * when lower) and shrinking to MIN_LIMIT, holds while
  * the loop is between SPARE and BUSY, grows on a tick with time to spare and
  * lifts after BUSY_TICKS of them in a row. The clock and the
  * event loop's utilization are the test's (no timing is asserted).
@@ -166,8 +167,27 @@ test('auto: after BUSY_TICKS busy ticks the limit starts at the requests in prog
   assert.equal(admission.limit, Infinity);
   assert.equal(changes.at(-1)?.[0], Infinity);
 
+  // Busy again: the limit starts where the last busy tick left it, not at the requests in progress.
+  assert.ok(admission.active > MIN_LIMIT);
   ticks(admission, time, BUSY_TICKS, 0.99);
-  assert.equal(admission.limit, Math.max(MIN_LIMIT, admission.active));
+  assert.equal(admission.limit, MIN_LIMIT, 'starts at the last busy limit when that is below the requests in progress');
   admission.stop();
   assert.equal(admission.limit, Infinity, 'stop() lifts the auto limit');
+  // After the ticker stopped (a quiet spell), a new burst too starts at the settled limit.
+  admitMany(admission, 50, started);
+  ticks(admission, time, BUSY_TICKS, 0.99);
+  assert.equal(admission.limit, MIN_LIMIT);
+});
+
+test('auto: the first busy period starts at the requests in progress when the last one settled higher', () => {
+  const time = clock();
+  const admission = new Admission('auto', { clock: time.clock, ticking: false });
+  const running = admitMany(admission, 40, []);
+  ticks(admission, time, BUSY_TICKS, 0.97);
+  assert.equal(admission.limit, 40);
+  ticks(admission, time, BUSY_TICKS, SPARE - 0.1);
+  assert.equal(admission.limit, Infinity);
+  for (const res of running.slice(0, 20)) res.close();
+  ticks(admission, time, BUSY_TICKS, 0.97);
+  assert.equal(admission.limit, 20, 'the requests in progress (20) are below the last busy limit (40)');
 });
