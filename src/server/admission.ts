@@ -22,8 +22,8 @@
  *   the last busy tick left if that is lower (load that comes back after a
  *   quiet spell starts where the last load settled instead of shrinking to
  *   it again tick by tick), and shrinks by `DECREASE` on each busy tick, down
- *   to `MIN_LIMIT`; it holds while the
- *   loop is busy between `SPARE` and `BUSY` of the time; a tick under `SPARE`
+ *   to `MIN_LIMIT`; it holds while the loop is busy between `SPARE` and
+ *   `BUSY` of the time; a tick under `SPARE`
  *   (the thread waits on upstreams more than the limit's garbage savings are
  *   worth) grows it by `INCREASE`, and `BUSY_TICKS` such ticks in a row lift
  *   it: an upstream that slows down, the thread idle, is not throttled here.
