@@ -30,9 +30,9 @@
  *   (README Performance, Memory). Between the two, 16 MB sits at the cliff:
  *   earlier runs read it no better than 8 in some, and a young generation
  *   that V8 had grown to 20–30 MB after an idle spell ran at the faster
- *   figure. 32 MB does not rule the slower figure out: one federation
- *   process in six run at 32 MB that day spent 20–23% of its thread in GC
- *   (README Memory). V8 reads the size only at start, so it is a start flag
+ *   figure. 32 MB does not rule the slower figure out: some federation
+ *   processes run at 32 MB spent 16–23% of their thread in GC in every
+ *   round, with `--min-semi-space-size=32` too (README Memory). V8 reads the size only at start, so it is a start flag
  *   (`--max-semi-space-size`, below).
  * - Old generation: a growth of 150% (`--heap-growing-percent=150`, a factor
  *   of 2.5 over the live data after a full collection; V8's own sizing goes
