@@ -1,6 +1,7 @@
 /**
  * The V8 settings `tessera serve` runs with: how far the old generation may
- * grow between full collections, and how large the young generation may get.
+ * grow between full collections, how large the young generation may get, and
+ * that V8 does not move allocation sites to the old generation on its own.
  *
  * Under load most of what a gateway allocates is the data of the requests in
  * progress: their upstream answers and merged results, alive until the
@@ -30,10 +31,25 @@
  *   (README Performance, Memory). Between the two, 16 MB sits at the cliff:
  *   earlier runs read it no better than 8 in some, and a young generation
  *   that V8 had grown to 20–30 MB after an idle spell ran at the faster
- *   figure. 32 MB does not rule the slower figure out: some federation
- *   processes run at 32 MB spent 16–23% of their thread in GC in every
- *   round, with `--min-semi-space-size=32` too (README Memory). V8 reads the size only at start, so it is a start flag
+ *   figure. V8 reads the size only at start, so it is a start flag
  *   (`--max-semi-space-size`, below).
+ * - Allocation-site pretenuring: off (`--no-allocation-site-pretenuring`,
+ *   set at run time). V8 counts, per allocation site, how many of its
+ *   objects survive a scavenge; once nearly all of a site's objects have
+ *   survived, it allocates that site's objects in the old generation from
+ *   then on. A request's data lives about as long as the time between two
+ *   scavenges, so the same site can look long-lived in one process and not
+ *   in another, and a process keeps its judgement: in the bench's
+ *   federation scenario (Node 20, 32 MB semi-spaces, V8's trace of its
+ *   decisions on) the processes that spent 19–22% of their thread in GC in
+ *   every round had made 287–335 decisions to pretenure, one site kept
+ *   pretenured at 52–67 scavenges, and the processes at 6–9% made 88–102,
+ *   no site more than 12 times. Such a process's scavenges took 11 ms
+ *   against 4–6 at the same 16–20 requests in progress, with a full
+ *   collection every second against one every five to ten. With pretenuring off, none
+ *   of 11 federation processes ran in that state (5 of 17 with it on), and
+ *   the four scenarios' CPU per request was the same or less, with 10–24 MB
+ *   less peak RSS (README Memory).
  * - Old generation: a growth of 150% (`--heap-growing-percent=150`, a factor
  *   of 2.5 over the live data after a full collection; V8's own sizing goes
  *   up to 4). Less holds RSS lower at a price in CPU: full collections come
@@ -65,7 +81,9 @@
  * README's Performance section has the figures. An operator who sets a flag
  * (NODE_OPTIONS or node's own arguments) keeps their value:
  * `--heap-growing-percent=0` restores V8's old-generation sizing,
- * `--max-semi-space-size=N` (MB) sizes the young generation.
+ * `--allocation-site-pretenuring` (node's arguments only: node refuses it in
+ * NODE_OPTIONS) its pretenuring, `--max-semi-space-size=N` (MB) sizes the
+ * young generation.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -130,8 +148,6 @@ export function withoutStartFlags(missing: readonly string[]): string {
   return [...new Set(START_FLAG_LIST.filter((f) => missing.includes(f.flag)).map((f) => f.without))].join('; ');
 }
 
-const OPERATOR_SET_GROWTH = /^--heap[-_]growing[-_]percent(=|$)/;
-
 let applied: readonly string[] = [];
 
 /** What the last tuneHeap() applied (for `tessera serve`'s start line). */
@@ -139,11 +155,17 @@ export function appliedHeapSettings(): readonly string[] {
   return applied;
 }
 
-/** Applies the gateway's heap setting that V8 takes at run time (the old generation's growth) unless the process was started with its own; returns the settings applied. */
+/** The settings V8 takes at run time (see above), each with what counts as the operator's own. */
+const RUN_TIME_SETTINGS: Array<{ flag: string; setBy: RegExp }> = [
+  { flag: `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, setBy: /^--heap[-_]growing[-_]percent(=|$)/ },
+  { flag: '--no-allocation-site-pretenuring', setBy: /^--(no[-_])?allocation[-_]site[-_]pretenuring(=|$)/ },
+];
+
+/** Applies the gateway's heap settings that V8 takes at run time (see above), each unless the process was started with its own; returns the settings applied. */
 export function tuneHeap(execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): string[] {
   const settings: string[] = [];
-  if (!operatorSet(OPERATOR_SET_GROWTH, execArgv, nodeOptions)) {
-    const flag = `--heap-growing-percent=${HEAP_GROWING_PERCENT}`;
+  for (const { flag, setBy } of RUN_TIME_SETTINGS) {
+    if (operatorSet(setBy, execArgv, nodeOptions)) continue;
     setFlagsFromString(flag);
     settings.push(flag);
   }

@@ -207,7 +207,10 @@ test('tessera serve logs its V8 start flags: one process without them names what
   assert.deepEqual(flagged!.v8.missingStartFlags, []);
   assert.deepEqual(flagged!.v8.startFlags, [...START_FLAGS]);
   assert.equal(flagged!.msg, `V8: started with ${START_FLAGS.join(' ')}`);
-  assert.deepEqual(flagged!.v8.heap, ['--heap-growing-percent=150'], 'the heap setting applied at run time');
+  assert.deepEqual(flagged!.v8.heap, ['--heap-growing-percent=150', '--no-allocation-site-pretenuring'], 'the heap settings applied at run time');
+  // Node refuses this flag in NODE_OPTIONS: node's own arguments carry it.
+  const [own] = await startLines(serveTessera(t, ['-c', config, '--workers', '1'], {}, [...START_FLAGS, '--allocation-site-pretenuring']), 1);
+  assert.deepEqual(own!.v8.heap, ['--heap-growing-percent=150'], "the operator's own pretenuring stays");
 
   const primary = serveTessera(t, ['-c', config, '--workers', '2']);
   const workers = await startLines(primary, 2);
@@ -215,6 +218,7 @@ test('tessera serve logs its V8 start flags: one process without them names what
   for (const line of workers) {
     assert.notEqual(line.pid, primary.child.pid);
     assert.equal(line.msg, `V8: started with ${START_FLAGS.join(' ')}`, 'the primary, started without them, gave them to its workers');
+    assert.deepEqual(line.v8.heap, ['--heap-growing-percent=150', '--no-allocation-site-pretenuring'], 'each worker applies the run-time settings itself');
   }
 });
 
