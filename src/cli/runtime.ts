@@ -46,10 +46,10 @@
  *   pretenured at 52–67 scavenges, and the processes at 6–9% made 88–102,
  *   no site more than 12 times. Such a process's scavenges took 11 ms
  *   against 4–6 at the same 16–20 requests in progress, with a full
- *   collection every second against one every five to ten. With pretenuring off, none
- *   of 11 federation processes ran in that state (5 of 17 with it on), and
- *   the four scenarios' CPU per request was the same or less, with 10–24 MB
- *   less peak RSS (README Memory).
+ *   collection every second against one every five to ten. With
+ *   pretenuring off, none of 11 federation processes ran in that state (5
+ *   of 17 with it on), and the four scenarios' CPU per request was the same
+ *   or less, with 10–24 MB less peak RSS (README Memory).
  * - Old generation: a growth of 150% (`--heap-growing-percent=150`, a factor
  *   of 2.5 over the live data after a full collection; V8's own sizing goes
  *   up to 4). Less holds RSS lower at a price in CPU: full collections come
