@@ -46,7 +46,10 @@ async function tenureDecisions(flags: readonly string[]): Promise<number> {
 test('V8 takes the pretenuring setting at run time: with it off, a site whose objects all survive is not pretenured', async () => {
   const settings = tuneHeap([], '');
   assert.ok(settings.includes(NO_PRETENURING));
-  assert.ok((await tenureDecisions([])) > 0, "the control: V8's own pretenuring tenures the site");
+  // V8's own decision depends on when its scavenges fall (seen once in CI on Node 24 with none): up to three tries.
+  let control = 0;
+  for (let attempt = 0; attempt < 3 && control === 0; attempt++) control = await tenureDecisions([]);
+  assert.ok(control > 0, "the control: V8's own pretenuring tenures the site");
   assert.equal(await tenureDecisions(settings), 0);
 });
 
