@@ -55,9 +55,11 @@
  *   up to 4). Less holds RSS lower at a price in CPU: full collections come
  *   more often (main-thread time of full collections per federation request:
  *   about 0.1 ms at 150%, 0.2 ms at 100%, 0.4 ms at 30%, plus their concurrent
- *   marking on V8's helper threads). 30% brings every bench/ scenario's peak
- *   RSS to about 125–155 MB; it is the operator's choice
- *   (NODE_OPTIONS=--heap-growing-percent=30), not the default.
+ *   marking on V8's helper threads). 30% with 8 MB semi-spaces took 65–120
+ *   MB off each bench/ scenario's peak RSS and doubled federation's CPU per
+ *   request (README Memory, "Memory first"); it is the operator's choice
+ *   (NODE_OPTIONS="--max-semi-space-size=8 --heap-growing-percent=30"), not
+ *   the default.
  *
  * The young generation's size and two more settings are read by V8 only when
  * the process starts, so they go on node's command line (`START_FLAGS`):
