@@ -120,8 +120,10 @@ async function main(): Promise<void> {
     const sampling = !values['gc-only'];
     if (sampling) await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     const cpu = process.cpuUsage();
+    const faults = process.resourceUsage().minorPageFault;
     const errors = await run(requests);
     const used = process.cpuUsage(cpu);
+    const faulted = process.resourceUsage().minorPageFault - faults;
     const { profile } = sampling
       ? ((await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: SamplingNode } })
       : { profile: { head: { callFrame: { functionName: '', url: '', lineNumber: 0 }, selfSize: 0, children: [] } } };
@@ -157,6 +159,8 @@ async function main(): Promise<void> {
     console.log(`${values.scenario}: ${requests} requests at ${concurrency} concurrent (${errors} failed), node ${process.version}, NODE_ENV=${process.env.NODE_ENV ?? ''}`);
     if (sampling) console.log(`allocated: ${(total / requests / 1024).toFixed(1)} KiB per request (sampled estimate)`);
     else console.log(`CPU: ${((used.user + used.system) / 1000 / requests).toFixed(3)} ms per request (this process; moves with the machine's load)`);
+    // Memory the process touches anew (glibc hands freed memory back to the system and takes it again): each costs a kernel trap.
+    console.log(`minor page faults: ${(faulted / requests).toFixed(1)} per request`);
     console.log(`scavenges: ${((scavenges / requests) * 1000).toFixed(1)} per 1,000 requests, ${((scavengeMs / requests) * 1000).toFixed(3)} µs per request; full collections: ${majors}`);
     console.log(`\n| KiB/request | share | allocated in |\n|---:|---:|---|`);
     for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
