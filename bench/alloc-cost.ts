@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     console.log(`${values.scenario}: ${requests} requests at ${concurrency} concurrent (${errors} failed), node ${process.version}, NODE_ENV=${process.env.NODE_ENV ?? ''}`);
     if (sampling) console.log(`allocated: ${(total / requests / 1024).toFixed(1)} KiB per request (sampled estimate)`);
     else console.log(`CPU: ${((used.user + used.system) / 1000 / requests).toFixed(3)} ms per request (this process; moves with the machine's load)`);
-    // Memory the process touches anew (glibc hands freed memory back to the system and takes it again): each costs a kernel trap.
+    // Pages the process touches for the first time, or again after handing them back (glibc's trim, V8 shrinking its heap): each a trap into the kernel.
     console.log(`minor page faults: ${(faulted / requests).toFixed(1)} per request`);
     console.log(`scavenges: ${((scavenges / requests) * 1000).toFixed(1)} per 1,000 requests, ${((scavengeMs / requests) * 1000).toFixed(3)} µs per request; full collections: ${majors}`);
     console.log(`\n| KiB/request | share | allocated in |\n|---:|---:|---|`);
